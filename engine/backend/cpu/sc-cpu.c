@@ -1,0 +1,219 @@
+/* sc-cpu.c: the CPU backend. Matrix products go to OpenBLAS sgemm; the
+ * element-wise kernels are plain loops parallelised with OpenMP. Each kernel
+ * is the numerical reference for other backends. */
+#include "sc-backend.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* Rows of a reduced-precision weight widened to f32 per sgemm call: small
+ * enough to stay in cache, large enough to keep sgemm efficient. */
+#define WIDEN_ROWS 256
+
+typedef struct {
+  ScBackend parent;
+  int       threads;
+} ScCpuBackend;
+
+/* Widen rows [n0, n0+nr) of W[N,K] to f32. */
+static void
+widen_rows (const ScTensor *w, int K, int n0, int nr, float *dst)
+{
+  sc_tensor_read_f32 (w, (int64_t) n0 * K, (int64_t) nr * K, dst);
+}
+
+/* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
+static void
+cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, const float *bias,
+            float *y)
+{
+  int N = (int) w->shape[0];
+
+  if (bias != NULL) {
+    for (int m = 0; m < M; m++)
+      memcpy (y + (gsize) m * N, bias, sizeof (float) * N);
+  }
+  float beta = bias != NULL ? 1.0f : 0.0f;
+
+  if (w->dtype == SC_DTYPE_F32) {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w->data, K, beta,
+                 y, N);
+    return;
+  }
+
+  /* Reduced precision: widen a tile of rows, multiply it, move on. The
+   * tiles are independent, so OpenMP spreads them over the cores. */
+  int n_tiles = (N + WIDEN_ROWS - 1) / WIDEN_ROWS;
+  int saved = openblas_get_num_threads ();
+  openblas_set_num_threads (1);
+#pragma omp parallel
+  {
+    float *tile = g_malloc (sizeof (float) * (gsize) WIDEN_ROWS * K);
+#pragma omp for schedule(dynamic)
+    for (int t = 0; t < n_tiles; t++) {
+      int n0 = t * WIDEN_ROWS;
+      int nr = MIN (WIDEN_ROWS, N - n0);
+      widen_rows (w, K, n0, nr, tile);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
+                   y + n0, N);
+    }
+    g_free (tile);
+  }
+  openblas_set_num_threads (saved);
+}
+
+/* layer_norm: biased variance, as torch.nn.LayerNorm; accumulated in double
+ * so that the mean of large rows stays exact. */
+static void
+cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
+                float eps, float *y)
+{
+#pragma omp parallel for if (M > 4)
+  for (int m = 0; m < M; m++) {
+    const float *xr = x + (gsize) m * d;
+    float *yr = y + (gsize) m * d;
+    double sum = 0.0;
+    for (int i = 0; i < d; i++)
+      sum += xr[i];
+    double mean = sum / d;
+    double var = 0.0;
+    for (int i = 0; i < d; i++) {
+      double c = xr[i] - mean;
+      var += c * c;
+    }
+    var /= d;
+    float rstd = (float) (1.0 / sqrt (var + eps));
+    float fmean = (float) mean;
+    for (int i = 0; i < d; i++)
+      yr[i] = (xr[i] - fmean) * rstd * g[i] + b[i];
+  }
+}
+
+/* embed: scaled token rows plus sinusoidal positions. Sines fill the first
+ * half of the row, cosines the second (not interleaved); the frequencies are
+ * computed in f32 as Hugging Face builds its table. */
+static void
+cpu_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *positions, int n,
+           float scale, float *out)
+{
+  int d = (int) table->shape[1];
+  int half = d / 2;
+  float *freq = g_newa (float, half > 0 ? half : 1);
+  float step = (float) (log (10000.0) / (half - 1));
+  for (int j = 0; j < half; j++)
+    freq[j] = expf ((float) j * -step);
+
+#pragma omp parallel for if (n > 8)
+  for (int i = 0; i < n; i++) {
+    float *row = out + (gsize) i * d;
+    sc_tensor_read_f32 (table, (int64_t) ids[i] * d, d, row);
+    for (int j = 0; j < d; j++)
+      row[j] *= scale;
+    if (positions == NULL || positions[i] == 1)
+      continue;
+    float p = (float) positions[i];
+    for (int j = 0; j < half; j++) {
+      float a = p * freq[j];
+      row[j] += sinf (a);
+      row[half + j] += cosf (a);
+    }
+  }
+}
+
+/* attention: softmax((q·kᵀ)/sqrt(hd)) · v per head. Masked keys are skipped,
+ * which equals Hugging Face's additive finfo.min mask whenever a query has
+ * at least one visible key (always true for NLLB inputs). */
+static void
+cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const float *v, int ldk,
+               int Tq, int Tk, int H, int hd, const guint8 *key_valid, gboolean causal,
+               int causal_offset, float *out, int ldo)
+{
+  float scale = 1.0f / sqrtf ((float) hd);
+
+#pragma omp parallel if (Tq * H > 1)
+  {
+    float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
+#pragma omp for collapse(2)
+    for (int h = 0; h < H; h++)
+      for (int i = 0; i < Tq; i++) {
+        const float *qi = q + (gsize) i * ldq + h * hd;
+        float *oi = out + (gsize) i * ldo + h * hd;
+        int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
+        float max = -INFINITY;
+        for (int j = 0; j <= last; j++) {
+          if (key_valid != NULL && !key_valid[j]) {
+            scores[j] = -INFINITY;
+            continue;
+          }
+          const float *kj = k + (gsize) j * ldk + h * hd;
+          float s = 0.0f;
+          for (int c = 0; c < hd; c++)
+            s += qi[c] * kj[c];
+          s *= scale;
+          scores[j] = s;
+          if (s > max)
+            max = s;
+        }
+        memset (oi, 0, sizeof (float) * hd);
+        if (max == -INFINITY)
+          continue;
+        float sum = 0.0f;
+        for (int j = 0; j <= last; j++) {
+          float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
+          scores[j] = e;
+          sum += e;
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= last; j++) {
+          if (scores[j] == 0.0f)
+            continue;
+          float p = scores[j] * inv;
+          const float *vj = v + (gsize) j * ldk + h * hd;
+          for (int c = 0; c < hd; c++)
+            oi[c] += p * vj[c];
+        }
+      }
+    g_free (scores);
+  }
+}
+
+static void
+cpu_relu (ScBackend *be, float *x, gsize n)
+{
+#pragma omp parallel for if (n > 65536)
+  for (gsize i = 0; i < n; i++)
+    x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void
+cpu_add (ScBackend *be, float *y, const float *x, gsize n)
+{
+#pragma omp parallel for if (n > 65536)
+  for (gsize i = 0; i < n; i++)
+    y[i] += x[i];
+}
+
+ScBackend *
+sc_backend_cpu_new (int threads)
+{
+  ScCpuBackend *cpu = g_new0 (ScCpuBackend, 1);
+  cpu->threads = threads > 0 ? threads : (int) g_get_num_processors ();
+  openblas_set_num_threads (cpu->threads);
+  omp_set_num_threads (cpu->threads);
+  cpu->parent.name = "cpu";
+  cpu->parent.linear = cpu_linear;
+  cpu->parent.layer_norm = cpu_layer_norm;
+  cpu->parent.embed = cpu_embed;
+  cpu->parent.attention = cpu_attention;
+  cpu->parent.relu = cpu_relu;
+  cpu->parent.add = cpu_add;
+  return &cpu->parent;
+}
+
+void
+sc_backend_free (ScBackend *be)
+{
+  g_free (be);
+}

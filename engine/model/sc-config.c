@@ -1,0 +1,300 @@
+/* sc-config.c: config.json for NLLB-MoE and dense NLLB (M2M100). */
+#include "sc-config.h"
+
+#include "sc-tensor.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+/* Sizes beyond these are not a model we can run; they guard allocations
+ * computed from the file. */
+#define MAX_DIM      65536
+#define MAX_LAYERS   512
+#define MAX_VOCAB    (4 * 1024 * 1024)
+#define MAX_EXPERTS  4096
+#define MAX_POS      (1 << 20)
+
+void
+sc_config_free (ScConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->model_type);
+  g_free (config);
+}
+
+static gboolean
+get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, int max,
+         int *out, GError **error)
+{
+  if (!json_object_has_member (obj, key) || json_node_is_null (json_object_get_member (obj, key))) {
+    if (required) {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"%s\"", key);
+      return FALSE;
+    }
+    *out = def;
+    return TRUE;
+  }
+  JsonNode *n = json_object_get_member (obj, key);
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not an integer", key);
+    return FALSE;
+  }
+  gint64 v = json_node_get_int (n);
+  if (v < min || v > max) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                 "config.json: \"%s\" = %" G_GINT64_FORMAT " is out of range [%d, %d]", key, v,
+                 min, max);
+    return FALSE;
+  }
+  *out = (int) v;
+  return TRUE;
+}
+
+static gboolean
+get_bool (JsonObject *obj, const char *key, gboolean def, gboolean *out, GError **error)
+{
+  if (!json_object_has_member (obj, key)) {
+    *out = def;
+    return TRUE;
+  }
+  JsonNode *n = json_object_get_member (obj, key);
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a boolean", key);
+    return FALSE;
+  }
+  *out = json_node_get_boolean (n);
+  return TRUE;
+}
+
+static gboolean
+get_double (JsonObject *obj, const char *key, double def, double min, double max, double *out,
+            GError **error)
+{
+  if (!json_object_has_member (obj, key)) {
+    *out = def;
+    return TRUE;
+  }
+  JsonNode *n = json_object_get_member (obj, key);
+  GType t = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a number", key);
+    return FALSE;
+  }
+  double v = json_node_get_double (n);
+  if (!(v >= min && v <= max)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" = %g is out of range",
+                 key, v);
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+get_string (JsonObject *obj, const char *key, const char *def, const char **out, GError **error)
+{
+  if (!json_object_has_member (obj, key)) {
+    *out = def;
+    return TRUE;
+  }
+  JsonNode *n = json_object_get_member (obj, key);
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a string", key);
+    return FALSE;
+  }
+  *out = json_node_get_string (n);
+  return TRUE;
+}
+
+/* generation_config.json keys override the legacy ones in config.json. */
+static gboolean
+read_generation (ScConfig *c, JsonObject *obj, GError **error)
+{
+  int max_new = -1;
+  if (!get_int (obj, "max_length", FALSE, c->max_length, 1, MAX_POS, &c->max_length, error) ||
+      !get_int (obj, "max_new_tokens", FALSE, -1, 1, MAX_POS, &max_new, error) ||
+      !get_int (obj, "num_beams", FALSE, c->num_beams, 1, 1024, &c->num_beams, error) ||
+      !get_double (obj, "length_penalty", c->length_penalty, -100, 100, &c->length_penalty,
+                   error) ||
+      !get_int (obj, "forced_eos_token_id", FALSE, c->forced_eos_token_id, -1, MAX_VOCAB,
+                &c->forced_eos_token_id, error))
+    return FALSE;
+  if (max_new > 0)
+    c->max_length = max_new + 1;   /* the decoder start token is the prompt */
+  if (json_object_has_member (obj, "early_stopping")) {
+    JsonNode *n = json_object_get_member (obj, "early_stopping");
+    /* "never" is HF's third value; it behaves as false with length_penalty >= 0 here. */
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+      c->early_stopping = json_node_get_boolean (n);
+  }
+  return TRUE;
+}
+
+static JsonObject *
+parse_object (JsonParser *parser, const char *json, gssize len, const char *what, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_data (parser, json, len, &local)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: %s", what, local->message);
+    return NULL;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", what);
+    return NULL;
+  }
+  return json_node_get_object (root);
+}
+
+ScConfig *
+sc_config_parse (const char *json, gssize len, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj = parse_object (parser, json, len, "config.json", error);
+  if (obj == NULL)
+    return NULL;
+
+  g_autoptr (ScConfig) c = g_new0 (ScConfig, 1);
+  const char *type = NULL;
+  if (!get_string (obj, "model_type", NULL, &type, error))
+    return NULL;
+  if (type == NULL) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"model_type\"");
+    return NULL;
+  }
+  if (g_str_equal (type, "nllb-moe") || g_str_equal (type, "nllb_moe"))
+    c->arch = SC_ARCH_NLLB_MOE;
+  else if (g_str_equal (type, "m2m_100"))
+    c->arch = SC_ARCH_M2M100;
+  else {
+    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                 "config.json: model_type \"%s\" is not supported (expected nllb-moe or m2m_100)",
+                 type);
+    return NULL;
+  }
+  c->model_type = g_strdup (type);
+
+  const char *act = NULL;
+  if (!get_int (obj, "d_model", TRUE, 0, 2, MAX_DIM, &c->d_model, error) ||
+      !get_int (obj, "encoder_layers", TRUE, 0, 1, MAX_LAYERS, &c->encoder_layers, error) ||
+      !get_int (obj, "decoder_layers", TRUE, 0, 1, MAX_LAYERS, &c->decoder_layers, error) ||
+      !get_int (obj, "encoder_attention_heads", TRUE, 0, 1, MAX_DIM, &c->encoder_heads, error) ||
+      !get_int (obj, "decoder_attention_heads", TRUE, 0, 1, MAX_DIM, &c->decoder_heads, error) ||
+      !get_int (obj, "encoder_ffn_dim", TRUE, 0, 1, 16 * MAX_DIM, &c->encoder_ffn_dim, error) ||
+      !get_int (obj, "decoder_ffn_dim", TRUE, 0, 1, 16 * MAX_DIM, &c->decoder_ffn_dim, error) ||
+      !get_int (obj, "vocab_size", TRUE, 0, 4, MAX_VOCAB, &c->vocab_size, error) ||
+      !get_int (obj, "max_position_embeddings", TRUE, 0, 1, MAX_POS,
+                &c->max_position_embeddings, error) ||
+      !get_bool (obj, "scale_embedding", TRUE, &c->scale_embedding, error) ||
+      !get_bool (obj, "tie_word_embeddings", TRUE, &c->tie_word_embeddings, error) ||
+      !get_int (obj, "pad_token_id", FALSE, 1, 0, MAX_VOCAB, &c->pad_token_id, error) ||
+      !get_int (obj, "bos_token_id", FALSE, 0, 0, MAX_VOCAB, &c->bos_token_id, error) ||
+      !get_int (obj, "eos_token_id", FALSE, 2, 0, MAX_VOCAB, &c->eos_token_id, error) ||
+      !get_int (obj, "decoder_start_token_id", FALSE, 2, 0, MAX_VOCAB,
+                &c->decoder_start_token_id, error) ||
+      !get_string (obj, "activation_function", "relu", &act, error))
+    return NULL;
+
+  if (!g_str_equal (act, "relu")) {
+    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                 "config.json: activation_function \"%s\" is not supported (NLLB uses relu)", act);
+    return NULL;
+  }
+  if (c->d_model % c->encoder_heads != 0 || c->d_model % c->decoder_heads != 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                 "config.json: d_model %d is not divisible by the number of attention heads",
+                 c->d_model);
+    return NULL;
+  }
+  if (c->pad_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size ||
+      c->decoder_start_token_id >= c->vocab_size) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                 "config.json: special token ids lie outside the vocabulary (%d)", c->vocab_size);
+    return NULL;
+  }
+
+  if (c->arch == SC_ARCH_NLLB_MOE) {
+    const char *policy = "all";
+    gboolean router_bias = FALSE;
+    if (!get_int (obj, "num_experts", TRUE, 0, 2, MAX_EXPERTS, &c->num_experts, error) ||
+        !get_int (obj, "encoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->encoder_sparse_step,
+                  error) ||
+        !get_int (obj, "decoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->decoder_sparse_step,
+                  error) ||
+        !get_double (obj, "moe_token_dropout", 0.2, 0.0, 0.999, &c->moe_token_dropout, error) ||
+        !get_string (obj, "second_expert_policy", "all", &policy, error) ||
+        !get_bool (obj, "router_bias", FALSE, &router_bias, error))
+      return NULL;
+    if (!g_str_equal (policy, "all")) {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "config.json: second_expert_policy \"%s\" is random; only \"all\" is "
+                   "deterministic and supported", policy);
+      return NULL;
+    }
+    if (router_bias) {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "config.json: router_bias true is not supported (NLLB-MoE has none)");
+      return NULL;
+    }
+  }
+
+  c->max_length = 200;
+  c->num_beams = 1;
+  c->length_penalty = 1.0;
+  c->early_stopping = FALSE;
+  c->forced_eos_token_id = -1;
+  if (!read_generation (c, obj, error))
+    return NULL;
+  return g_steal_pointer (&c);
+}
+
+ScConfig *
+sc_config_load (const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+
+  if (!g_file_get_contents (path, &data, &len, &local)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, local->message);
+    return NULL;
+  }
+  g_autoptr (ScConfig) c = sc_config_parse (data, len, error);
+  if (c == NULL) {
+    g_prefix_error (error, "%s: ", dir);
+    return NULL;
+  }
+
+  g_autofree char *gen_path = g_build_filename (dir, "generation_config.json", NULL);
+  g_autofree char *gen = NULL;
+  if (g_file_get_contents (gen_path, &gen, &len, NULL)) {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonObject *obj = parse_object (parser, gen, len, "generation_config.json", error);
+    if (obj == NULL || !read_generation (c, obj, error))
+      return NULL;
+  }
+  return g_steal_pointer (&c);
+}
+
+gboolean
+sc_config_is_sparse (const ScConfig *config, gboolean decoder, int layer)
+{
+  if (config->arch != SC_ARCH_NLLB_MOE)
+    return FALSE;
+  int step = decoder ? config->decoder_sparse_step : config->encoder_sparse_step;
+  return step > 0 && (layer + 1) % step == 0;
+}
+
+int
+sc_config_n_moe_layers (const ScConfig *config)
+{
+  int n = 0;
+  for (int i = 0; i < config->encoder_layers; i++)
+    n += sc_config_is_sparse (config, FALSE, i);
+  for (int i = 0; i < config->decoder_layers; i++)
+    n += sc_config_is_sparse (config, TRUE, i);
+  return n;
+}

@@ -1,0 +1,47 @@
+/* sc-config.h: the parts of a Hugging Face config.json that define an
+ * NLLB-200 model (model_type nllb-moe / nllb_moe or m2m_100). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SC_ARCH_NLLB_MOE,
+  SC_ARCH_M2M100,
+} ScArch;
+
+typedef struct {
+  ScArch   arch;
+  char    *model_type;
+  int      d_model;
+  int      encoder_layers, decoder_layers;
+  int      encoder_heads, decoder_heads;
+  int      encoder_ffn_dim, decoder_ffn_dim;
+  int      vocab_size;
+  int      max_position_embeddings;
+  gboolean scale_embedding;
+  gboolean tie_word_embeddings;
+  int      pad_token_id, bos_token_id, eos_token_id, decoder_start_token_id;
+  /* MoE (nllb-moe only; num_experts 0 otherwise) */
+  int      num_experts;
+  int      encoder_sparse_step, decoder_sparse_step;
+  double   moe_token_dropout;
+  /* generation defaults (generation_config.json overrides config.json) */
+  int      max_length;
+  int      num_beams;
+  double   length_penalty;
+  gboolean early_stopping;
+  int      forced_eos_token_id;   /* -1: none */
+} ScConfig;
+
+/* Parses `dir`/config.json (and generation_config.json when present). */
+ScConfig *sc_config_load       (const char *dir, GError **error);
+ScConfig *sc_config_parse      (const char *json, gssize len, GError **error);
+void      sc_config_free       (ScConfig *config);
+gboolean  sc_config_is_sparse  (const ScConfig *config, gboolean decoder, int layer);
+int       sc_config_n_moe_layers (const ScConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScConfig, sc_config_free)
+
+G_END_DECLS

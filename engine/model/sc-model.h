@@ -1,0 +1,75 @@
+/* sc-model.h: NLLB-200 (MoE and dense) inference with Hugging Face eval
+ * semantics. See NLLB-FACTS.md §2 for every rule followed here. */
+#pragma once
+
+#include "sc-backend.h"
+#include "sc-checkpoint.h"
+#include "sc-config.h"
+#include "sc-tokenizer.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ScModel ScModel;
+
+/* What the router decided for a batch of tokens in one MoE layer. Padding
+ * tokens have top1 = top2 = -1 and zero weights. */
+typedef struct {
+  gboolean     decoder;
+  int          layer;       /* index within the encoder or the decoder */
+  int          moe_index;   /* ordinal among MoE layers, encoder layers first */
+  int          n_tokens;
+  int          n_experts;
+  const int   *top1;
+  const int   *top2;
+  const float *w1;
+  const float *w2;
+  const float *probs;       /* [n_tokens, n_experts] softmax in f32 */
+  const int   *rows;        /* batch row of each token */
+} ScRouterEvent;
+
+typedef void (*ScRouterObserver) (const ScRouterEvent *event, gpointer user_data);
+
+ScModel          *sc_model_load              (const char *dir, ScBackend *backend, GError **error);
+void              sc_model_free              (ScModel *model);
+const ScConfig   *sc_model_get_config        (ScModel *model);
+ScTokenizer      *sc_model_get_tokenizer     (ScModel *model);
+ScCheckpoint     *sc_model_get_checkpoint    (ScModel *model);
+ScBackend        *sc_model_get_backend       (ScModel *model);
+ScDType           sc_model_get_dtype         (ScModel *model);
+guint64           sc_model_n_params_dense    (ScModel *model);
+guint64           sc_model_n_params_experts  (ScModel *model);
+void              sc_model_set_router_observer (ScModel *model, ScRouterObserver observer,
+                                              gpointer user_data);
+
+/* Encoder output for a right-padded batch. */
+typedef struct {
+  int     B, S, d;
+  float  *hidden;   /* [B, S, d], after the final layer norm */
+  guint8 *valid;    /* [B, S] 1 for real tokens */
+} ScEncoding;
+
+/* ids: [B, S] right-padded with the pad id; lengths[b] real tokens in row b. */
+ScEncoding       *sc_model_encode            (ScModel *model, const int *ids, const int *lengths,
+                                              int B, int S, GError **error);
+void              sc_encoding_free           (ScEncoding *enc);
+
+/* Incremental decoder with a KV cache. Row r of the decoder reads encoder
+ * row src_row[r] (beam search keeps several rows per source). */
+typedef struct _ScDecoder ScDecoder;
+
+ScDecoder        *sc_decoder_new             (ScModel *model, const ScEncoding *enc, int n_rows,
+                                              const int *src_row, int max_len, GError **error);
+void              sc_decoder_free            (ScDecoder *dec);
+int               sc_decoder_get_length      (ScDecoder *dec);
+/* Feed T tokens per row (tokens [n_rows, T]); logits receives
+ * [n_rows, T, V], or [n_rows, V] for the last position when last_only. */
+gboolean          sc_decoder_forward         (ScDecoder *dec, const int *tokens, int T,
+                                              float *logits, gboolean last_only, GError **error);
+/* New row i continues old row from[i] (beam reordering). */
+void              sc_decoder_reorder         (ScDecoder *dec, const int *from);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScModel, sc_model_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScEncoding, sc_encoding_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScDecoder, sc_decoder_free)
+
+G_END_DECLS

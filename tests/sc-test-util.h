@@ -1,0 +1,59 @@
+/* sc-test-util.h: helpers shared by the tests: locating fixtures and goldens,
+ * reading JSON goldens. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* SC_SRCDIR/rel, or NULL-free path even when absent. */
+static inline char *
+sc_test_path (const char *rel)
+{
+  const char *root = g_getenv ("SC_SRCDIR");
+  return g_build_filename (root ? root : SC_SRCDIR, rel, NULL);
+}
+
+/* Parses a JSON file; fails the test when it cannot. */
+static inline JsonNode *
+sc_test_load_json (const char *path)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+/* A JSON array of integers as a GArray of int. */
+static inline GArray *
+sc_test_int_array (JsonArray *arr)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; i < json_array_get_length (arr); i++) {
+    int v = (int) json_array_get_int_element (arr, i);
+    g_array_append_val (out, v);
+  }
+  return out;
+}
+
+/* A JSON array of arrays of integers, flattened into a GArray of int;
+ * rows and cols receive the shape (rows must be of equal length). */
+static inline GArray *
+sc_test_int_matrix (JsonArray *arr, int *rows, int *cols)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+  *rows = json_array_get_length (arr);
+  *cols = 0;
+  for (int r = 0; r < *rows; r++) {
+    JsonArray *row = json_array_get_array_element (arr, r);
+    int n = json_array_get_length (row);
+    if (r == 0)
+      *cols = n;
+    g_assert_cmpint (n, ==, *cols);
+    for (int c = 0; c < n; c++) {
+      int v = (int) json_array_get_int_element (row, c);
+      g_array_append_val (out, v);
+    }
+  }
+  return out;
+}
