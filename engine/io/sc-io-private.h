@@ -1,0 +1,31 @@
+/* sc-io-private.h: helpers shared by the checkpoint readers. */
+#pragma once
+
+#include "sc-tensor.h"
+
+G_BEGIN_DECLS
+
+/* Element count and byte size of a shape; FALSE on a negative dimension,
+ * too many dimensions or any overflow past G_MAXINT64. */
+gboolean sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
+                                guint64 *numel_out, guint64 *nbytes_out);
+
+static inline guint16
+sc_read_u16le (const guint8 *p)
+{
+  return (guint16) (p[0] | (p[1] << 8));
+}
+
+static inline guint32
+sc_read_u32le (const guint8 *p)
+{
+  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+static inline guint64
+sc_read_u64le (const guint8 *p)
+{
+  return (guint64) sc_read_u32le (p) | ((guint64) sc_read_u32le (p + 4) << 32);
+}
+
+G_END_DECLS
