@@ -343,7 +343,8 @@ new_tensor (const char *name, ScDType dtype, int n_dims, const int64_t *shape, c
   t->name = g_strdup (name);
   t->dtype = dtype;
   t->n_dims = n_dims;
-  memcpy (t->shape, shape, (gsize) n_dims * sizeof (int64_t));
+  if (n_dims > 0)
+    memcpy (t->shape, shape, (gsize) n_dims * sizeof (int64_t));
   t->nbytes = (guint64) sc_tensor_numel (t) * sc_dtype_size (dtype);
   t->data = data;
   return t;

@@ -10,6 +10,11 @@ G_BEGIN_DECLS
 gboolean sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
                                 guint64 *numel_out, guint64 *nbytes_out);
 
+/* FALSE when a JSON text nests objects/arrays deeper than `max_depth`
+ * (brackets inside strings do not count). json-glib's parser recurses, so
+ * untrusted JSON is checked with this first. */
+gboolean sc_json_depth_ok (const char *s, gsize len, guint max_depth);
+
 static inline guint16
 sc_read_u16le (const guint8 *p)
 {

@@ -46,37 +46,6 @@ span_cmp (gconstpointer a, gconstpointer b)
   return 0;
 }
 
-/* Nesting depth of a JSON text, ignoring brackets inside strings. */
-static gboolean
-json_depth_ok (const char *s, gsize len, guint max_depth)
-{
-  guint depth = 0;
-  gboolean in_str = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = s[i];
-
-      if (in_str)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_str = FALSE;
-        }
-      else if (c == '"')
-        in_str = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > max_depth)
-            return FALSE;
-        }
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
-
 /* A non-negative JSON integer. */
 static gboolean
 node_get_uint (JsonNode *node, guint64 *out)
@@ -296,7 +265,7 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
                    "%s: header is not valid UTF-8 (or contains NUL bytes)", what);
       return NULL;
     }
-  if (!json_depth_ok (header, header_len, SC_SAFETENSORS_MAX_JSON_DEPTH))
+  if (!sc_json_depth_ok (header, header_len, SC_SAFETENSORS_MAX_JSON_DEPTH))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: header JSON is nested too deeply", what);

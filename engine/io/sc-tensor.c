@@ -99,6 +99,36 @@ sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
   return TRUE;
 }
 
+gboolean
+sc_json_depth_ok (const char *s, gsize len, guint max_depth)
+{
+  guint depth = 0;
+  gboolean in_str = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = s[i];
+
+      if (in_str)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_str = FALSE;
+        }
+      else if (c == '"')
+        in_str = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > max_depth)
+            return FALSE;
+        }
+      else if ((c == '}' || c == ']') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
 void
 sc_tensor_free (ScTensor *t)
 {

@@ -1,0 +1,32 @@
+/* sc-safetensors.h: memory-mapped safetensors files.
+ *
+ * Layout: u64 little-endian header length N, N bytes of JSON
+ * {name: {dtype, shape, data_offsets:[begin,end]}, "__metadata__": {...}},
+ * then the data block. Every offset is checked against the file size, the
+ * shape and dtype, and against every other tensor (no overlap).
+ */
+#pragma once
+
+#include "sc-tensor.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ScSafetensors ScSafetensors;
+
+ScSafetensors *sc_safetensors_open    (const char *path, GError **error);
+void           sc_safetensors_free    (ScSafetensors *st);
+/* Tensors in file order; the array and its tensors are owned by `st`. */
+GPtrArray     *sc_safetensors_tensors (ScSafetensors *st);
+
+/* Parse a whole file image already in memory (used by open and by the
+ * fuzzer). On success returns an array of ScTensor whose data point into
+ * `buf`; free with g_ptr_array_unref. */
+GPtrArray     *sc_safetensors_parse   (const guint8 *buf, gsize len, GError **error);
+
+/* Write tensors as a safetensors file (temporary name, then rename). */
+gboolean       sc_safetensors_write   (const char *path, ScTensor *const *tensors, guint n,
+                                       GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSafetensors, sc_safetensors_free)
+
+G_END_DECLS
