@@ -42,7 +42,7 @@ write_st (const char *dir, const char *file, const char *const *names)
 static void
 write_text (const char *dir, const char *file, const char *text)
 {
-  g_autofree char *p = tb_write (dir, file, text, strlen (text));
+  g_free (tb_write (dir, file, text, strlen (text)));
 }
 
 static void

@@ -430,8 +430,33 @@ write_all (int fd, const void *buf, gsize len, const char *path, GError **error)
   return TRUE;
 }
 
+/* The order tensors are laid out in: by element size, largest first, and
+ * otherwise as given. With the header padded to 8 bytes this keeps every
+ * tensor aligned to its element size without gaps (the reference writer
+ * does the same, and its reader rejects gaps). */
+static guint *
+layout_order (ScTensor *const *tensors, guint n)
+{
+  static const gsize sizes[] = { 8, 4, 2 };
+  guint *order = g_new (guint, MAX (n, 1));
+  guint k = 0;
+
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint i = 0; i < n; i++)
+      if (tensors[i] != NULL && sc_dtype_size (tensors[i]->dtype) == sizes[s])
+        order[k++] = i;
+  for (guint i = 0; i < n; i++)   /* anything else (rejected by build_header) */
+    {
+      gsize es = tensors[i] ? sc_dtype_size (tensors[i]->dtype) : 0;
+      if (es != 8 && es != 4 && es != 2)
+        order[k++] = i;
+    }
+  return order;
+}
+
 static char *
-build_header (ScTensor *const *tensors, guint n, gsize *out_len, GError **error)
+build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_len,
+              GError **error)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = NULL;
@@ -448,8 +473,9 @@ build_header (ScTensor *const *tensors, guint n, gsize *out_len, GError **error)
   json_builder_add_string_value (b, "pt");
   json_builder_end_object (b);
 
-  for (guint i = 0; i < n; i++)
+  for (guint k = 0; k < n; k++)
     {
+      guint i = order[k];
       const ScTensor *t = tensors[i];
       guint64 nbytes;
 
@@ -513,6 +539,7 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
 {
   g_autofree char *header = NULL;
   g_autofree char *tmp = NULL;
+  g_autofree guint *order = NULL;
   gsize header_len = 0;
   guint8 len_le[8];
   int fd;
@@ -520,7 +547,8 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (tensors != NULL || n == 0, FALSE);
 
-  header = build_header (tensors, n, &header_len, error);
+  order = layout_order (tensors, n);
+  header = build_header (tensors, order, n, &header_len, error);
   if (header == NULL)
     return FALSE;
   for (int i = 0; i < 8; i++)
@@ -539,9 +567,9 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   if (!write_all (fd, len_le, 8, path, error)
       || !write_all (fd, header, header_len, path, error))
     goto fail;
-  for (guint i = 0; i < n; i++)
-    if (tensors[i]->nbytes > 0
-        && !write_all (fd, tensors[i]->data, tensors[i]->nbytes, path, error))
+  for (guint k = 0; k < n; k++)
+    if (tensors[order[k]]->nbytes > 0
+        && !write_all (fd, tensors[order[k]]->data, tensors[order[k]]->nbytes, path, error))
       goto fail;
   if (fsync (fd) != 0)
     {
