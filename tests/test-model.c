@@ -148,6 +148,7 @@ teacher_forced (Fixture *f, JsonObject *c, const ScEncoding *enc, int *T, int *V
   g_autoptr (GArray) dec_ids =
     sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, T);
   g_assert_cmpint (B, ==, enc->B);
+  g_assert_cmpint (B, >, 0);
   *V = sc_model_get_config (f->model)->vocab_size;
   g_autofree int *src = g_new (int, B);
   for (int b = 0; b < B; b++)

@@ -1,16 +1,18 @@
-/* sc-cpu.c: the CPU backend. Matrix products go to OpenBLAS sgemm; the
- * element-wise kernels are plain loops parallelised with OpenMP. Each kernel
- * is the numerical reference for other backends. */
+/* sc-cpu.c: the CPU backend. Matrix products go to OpenBLAS sgemm, which
+ * brings its own threads; the element-wise kernels are plain loops. There is
+ * deliberately no OpenMP: two thread pools spinning on the same cores (the
+ * OpenMP one between regions, OpenBLAS' inside sgemm) slowed beam search a
+ * hundredfold on 2 cores. Each kernel is the numerical reference for other
+ * backends. */
 #include "sc-backend.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
-/* Rows of a reduced-precision weight widened to f32 per sgemm call: small
- * enough to stay in cache, large enough to keep sgemm efficient. */
-#define WIDEN_ROWS 256
+/* Floats of a reduced-precision weight widened per sgemm call (1 MiB):
+ * small enough to stay in cache, large enough to keep sgemm efficient. */
+#define WIDEN_FLOATS (256 * 1024)
 
 typedef struct {
   ScBackend parent;
@@ -44,24 +46,16 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
   }
 
   /* Reduced precision: widen a tile of rows, multiply it, move on. The
-   * tiles are independent, so OpenMP spreads them over the cores. */
-  int n_tiles = (N + WIDEN_ROWS - 1) / WIDEN_ROWS;
-  int saved = openblas_get_num_threads ();
-  openblas_set_num_threads (1);
-#pragma omp parallel
-  {
-    float *tile = g_malloc (sizeof (float) * (gsize) WIDEN_ROWS * K);
-#pragma omp for schedule(dynamic)
-    for (int t = 0; t < n_tiles; t++) {
-      int n0 = t * WIDEN_ROWS;
-      int nr = MIN (WIDEN_ROWS, N - n0);
-      widen_rows (w, K, n0, nr, tile);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
-                   y + n0, N);
-    }
-    g_free (tile);
+   * model is never copied to f32 as a whole. */
+  int rows = MAX (1, MIN (N, WIDEN_FLOATS / MAX (K, 1)));
+  float *tile = g_malloc (sizeof (float) * (gsize) rows * K);
+  for (int n0 = 0; n0 < N; n0 += rows) {
+    int nr = MIN (rows, N - n0);
+    widen_rows (w, K, n0, nr, tile);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
+                 y + n0, N);
   }
-  openblas_set_num_threads (saved);
+  g_free (tile);
 }
 
 /* layer_norm: biased variance, as torch.nn.LayerNorm; accumulated in double
@@ -70,7 +64,6 @@ static void
 cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
                 float eps, float *y)
 {
-#pragma omp parallel for if (M > 4)
   for (int m = 0; m < M; m++) {
     const float *xr = x + (gsize) m * d;
     float *yr = y + (gsize) m * d;
@@ -105,7 +98,6 @@ cpu_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *posi
   for (int j = 0; j < half; j++)
     freq[j] = expf ((float) j * -step);
 
-#pragma omp parallel for if (n > 8)
   for (int i = 0; i < n; i++) {
     float *row = out + (gsize) i * d;
     sc_tensor_read_f32 (table, (int64_t) ids[i] * d, d, row);
@@ -132,10 +124,8 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
 {
   float scale = 1.0f / sqrtf ((float) hd);
 
-#pragma omp parallel if (Tq * H > 1)
   {
     float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
-#pragma omp for collapse(2)
     for (int h = 0; h < H; h++)
       for (int i = 0; i < Tq; i++) {
         const float *qi = q + (gsize) i * ldq + h * hd;
@@ -182,7 +172,6 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
 static void
 cpu_relu (ScBackend *be, float *x, gsize n)
 {
-#pragma omp parallel for if (n > 65536)
   for (gsize i = 0; i < n; i++)
     x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -190,7 +179,6 @@ cpu_relu (ScBackend *be, float *x, gsize n)
 static void
 cpu_add (ScBackend *be, float *y, const float *x, gsize n)
 {
-#pragma omp parallel for if (n > 65536)
   for (gsize i = 0; i < n; i++)
     y[i] += x[i];
 }
@@ -201,7 +189,6 @@ sc_backend_cpu_new (int threads)
   ScCpuBackend *cpu = g_new0 (ScCpuBackend, 1);
   cpu->threads = threads > 0 ? threads : (int) g_get_num_processors ();
   openblas_set_num_threads (cpu->threads);
-  omp_set_num_threads (cpu->threads);
   cpu->parent.name = "cpu";
   cpu->parent.linear = cpu_linear;
   cpu->parent.layer_norm = cpu_layer_norm;
