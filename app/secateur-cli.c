@@ -4,6 +4,7 @@
  *   secateur-cli translate -m MODEL_DIR -s SRC -t TGT [--beam N] [--max-len N]
  *                          [--batch N] [-i FILE] [-o FILE]
  */
+#include "cli-commands.h"
 #include "sc-generate.h"
 #include "sc-model.h"
 
@@ -22,9 +23,14 @@ print_usage (FILE *f)
            "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
            "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
            "\n"
+           "  secateur-cli COMMAND --help   (for the commands below)\n"
+           "\n"
            "Languages are NLLB-200 codes such as eng_Latn, fra_Latn, zho_Hans.\n"
            "translate reads one sentence a line (stdin by default) and writes one\n"
            "translation a line (stdout by default).\n");
+  for (const ScCliCommand *c = sc_cli_extra_commands; c->name != NULL; c++)
+    fprintf (f, "%s  %-10s %s\n", c == sc_cli_extra_commands ? "\nMore commands:\n" : "",
+             c->name, c->summary);
 }
 
 static double
@@ -228,6 +234,9 @@ main (int argc, char **argv)
     return cmd_info (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "translate"))
     return cmd_translate (argc - 1, argv + 1);
+  for (const ScCliCommand *c = sc_cli_extra_commands; c->name != NULL; c++)
+    if (g_str_equal (argv[1], c->name))
+      return c->run (argc - 1, argv + 1);
   fprintf (stderr, "secateur-cli: unknown command '%s'\n", argv[1]);
   print_usage (stderr);
   return 2;

@@ -1,0 +1,13 @@
+/* cli-commands.h: the subcommands of secateur-cli, one file each
+ * (app/cli-<name>.c). Each takes argv with argv[0] = the subcommand name
+ * and returns the exit status: 0 success, 1 failure, 2 usage error. */
+#pragma once
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int       (*run) (int argc, char **argv);
+} ScCliCommand;
+
+/* Subcommands living in their own files register here. */
+extern const ScCliCommand sc_cli_extra_commands[];

@@ -1,0 +1,9 @@
+/* cli-extra.c: the table of secateur-cli subcommands kept in their own
+ * files. Add one line per subcommand (and its file to app/meson.build). */
+#include "cli-commands.h"
+
+#include <stddef.h>
+
+const ScCliCommand sc_cli_extra_commands[] = {
+  { NULL, NULL, NULL }
+};
