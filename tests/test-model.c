@@ -6,6 +6,7 @@
 #include "sc-generate.h"
 #include "sc-model.h"
 #include "sc-safetensors.h"
+#include "sc-test-golden.h"
 #include "sc-test-util.h"
 
 #include <math.h>
@@ -82,39 +83,6 @@ static JsonArray *
 case_list (Fixture *f)
 {
   return json_object_get_array_member (json_node_get_object (f->cases), "cases");
-}
-
-/* Input batch of a case: ids [B,S] and per-row lengths from the mask. */
-static GArray *
-case_inputs (JsonObject *c, int *B, int *S, int **lengths)
-{
-  int mb, ms;
-  GArray *ids = sc_test_int_matrix (json_object_get_array_member (c, "input_ids"), B, S);
-  g_autoptr (GArray) mask =
-    sc_test_int_matrix (json_object_get_array_member (c, "attention_mask"), &mb, &ms);
-  g_assert_cmpint (mb, ==, *B);
-  g_assert_cmpint (ms, ==, *S);
-  *lengths = g_new0 (int, *B);
-  for (int b = 0; b < *B; b++)
-    for (int s = 0; s < *S; s++)
-      (*lengths)[b] += g_array_index (mask, int, b * *S + s);
-  return ids;
-}
-
-static double
-max_abs_diff (const float *a, const ScTensor *gold, gsize n)
-{
-  g_assert_cmpint (sc_tensor_numel (gold), ==, (gint64) n);
-  g_autofree float *g = g_new (float, n);
-  sc_tensor_read_f32 (gold, 0, n, g);
-  double worst = 0.0;
-  for (gsize i = 0; i < n; i++) {
-    double d = fabs ((double) a[i] - g[i]);
-    if (isnan (d))
-      return INFINITY;
-    worst = MAX (worst, d);
-  }
-  return worst;
 }
 
 static void
@@ -321,21 +289,9 @@ check_generation (Fixture *f, const char *kind)
                                                     &gb, &gl);
       g_assert_cmpint (gb, ==, B);
       for (int b = 0; b < B; b++) {
-        GArray *seq = g_ptr_array_index (out, b);
-        const int *g = &g_array_index (gold, int, b * gl);
-        int glen = gl;
-        while (glen > 0 && g[glen - 1] == SC_TOKEN_PAD)   /* HF pads finished rows */
-          glen--;
-        g_autofree char *mine = g_strdup_printf ("%u tokens", seq->len);
-        if ((int) seq->len != glen || memcmp (seq->data, g, sizeof (int) * glen) != 0) {
-          GString *a = g_string_new (NULL), *h = g_string_new (NULL);
-          for (guint t = 0; t < seq->len; t++)
-            g_string_append_printf (a, "%d ", g_array_index (seq, int, t));
-          for (int t = 0; t < glen; t++)
-            g_string_append_printf (h, "%d ", g[t]);
-          g_error ("%s %s[%u] row %d:\n  secateur: %s\n  HF:       %s", name, kind, k, b,
-                   a->str, h->str);
-        }
+        g_autofree char *what = g_strdup_printf ("%s %s[%u] row %d", name, kind, k, b);
+        assert_same_tokens (what, g_ptr_array_index (out, b), &g_array_index (gold, int, b * gl),
+                            gl);
       }
       runs++;
     }

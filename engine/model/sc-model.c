@@ -57,6 +57,8 @@ struct _ScModel {
   ScRouterObserver observer;
   gpointer      observer_data;
   GPtrArray    *allocs;   /* vectors widened at load */
+  int           n_moe;
+  guint8       *keep;     /* [n_moe * num_experts] or NULL: every expert */
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -235,6 +237,7 @@ sc_model_free (ScModel *model)
   g_clear_pointer (&model->ckpt, sc_checkpoint_free);
   g_clear_pointer (&model->config, sc_config_free);
   g_clear_pointer (&model->allocs, g_ptr_array_unref);
+  g_free (model->keep);
   if (model->own_backend)
     sc_backend_free (model->be);
   g_free (model);
@@ -311,6 +314,7 @@ sc_model_load (const char *dir, ScBackend *backend, GError **error)
     g_prefix_error (error, "%s: ", dir);
     return NULL;
   }
+  model->n_moe = moe;
   model->dtype = model->embed->dtype;
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
@@ -373,6 +377,35 @@ sc_model_set_router_observer (ScModel *model, ScRouterObserver observer, gpointe
   model->observer_data = user_data;
 }
 
+int
+sc_model_n_moe_layers (ScModel *model)
+{
+  return model->n_moe;
+}
+
+gboolean
+sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
+{
+  int E = model->config->num_experts;
+  if (keep == NULL) {
+    g_clear_pointer (&model->keep, g_free);
+    return TRUE;
+  }
+  for (int m = 0; m < model->n_moe; m++) {
+    int n = 0;
+    for (int e = 0; e < E; e++)
+      n += keep[m * E + e] != 0;
+    if (n < 2) {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "MoE layer %d keeps %d expert(s); top-2 routing needs at least 2", m, n);
+      return FALSE;
+    }
+  }
+  g_free (model->keep);
+  model->keep = g_memdup2 (keep, (gsize) model->n_moe * E);
+  return TRUE;
+}
+
 /* ---- blocks ------------------------------------------------------------- */
 
 static void
@@ -426,11 +459,20 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
 
   model->be->linear (model->be, h, n, d, L->router, NULL, logits);
 
+  /* Pruned experts leave the softmax: a logit of -inf is the same as
+   * removing the router row, and their weights are never read. */
+  const guint8 *keep = model->keep != NULL ? model->keep + (gsize) L->moe_index * E : NULL;
+  if (keep != NULL)
+    for (int t = 0; t < n; t++)
+      for (int e = 0; e < E; e++)
+        if (!keep[e])
+          logits[(gsize) t * E + e] = -INFINITY;
+
   for (int t = 0; t < n; t++) {
     const float *l = logits + (gsize) t * E;
     float *p = probs + (gsize) t * E;
-    float max = l[0];
-    for (int e = 1; e < E; e++)
+    float max = -INFINITY;
+    for (int e = 0; e < E; e++)
       max = MAX (max, l[e]);
     float sum = 0.0f;
     for (int e = 0; e < E; e++) {
@@ -445,13 +487,13 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       w1[t] = w2[t] = 0.0f;
       continue;
     }
-    int a = 0;
-    for (int e = 1; e < E; e++)
-      if (p[e] > p[a])
-        a = e;
-    int b = a == 0 ? 1 : 0;
+    int a = -1;
     for (int e = 0; e < E; e++)
-      if (e != a && l[e] > l[b])
+      if ((keep == NULL || keep[e]) && (a < 0 || p[e] > p[a]))
+        a = e;
+    int b = -1;
+    for (int e = 0; e < E; e++)
+      if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
         b = e;
     float denom = MAX (p[a] + p[b], FLT_EPSILON);
     top1[t] = a;
@@ -461,11 +503,14 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
   }
 
   memset (out, 0, sizeof (float) * (gsize) n * d);
-  float keep = (float) (1.0 - c->moe_token_dropout);
+  float eom = (float) (1.0 - c->moe_token_dropout);   /* expert-output masking at eval */
   g_autofree int *idx = g_new (int, n);
   g_autofree float *wt = g_new (float, n);
   g_autofree float *xin = g_new (float, (gsize) n * d);
   g_autofree float *yout = g_new (float, (gsize) n * d);
+  g_autofree float *norm1 = g_new0 (float, n);
+  g_autofree float *norm2 = g_new0 (float, n);
+  gboolean want_norms = model->observer != NULL;
 
   for (int e = 0; e < E; e++) {
     int m = 0;
@@ -484,7 +529,13 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       float *o = out + (gsize) idx[i] * d;
       const float *y = yout + (gsize) i * d;
       for (int j = 0; j < d; j++)
-        o[j] += wt[i] * (y[j] * keep);
+        o[j] += wt[i] * (y[j] * eom);
+      if (want_norms) {
+        double sq = 0.0;
+        for (int j = 0; j < d; j++)
+          sq += (double) y[j] * y[j];
+        *(top1[idx[i]] == e ? &norm1[idx[i]] : &norm2[idx[i]]) = (float) sqrt (sq);
+      }
     }
   }
 
@@ -492,7 +543,7 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
     ScRouterEvent ev = {
       .decoder = decoder, .layer = layer, .moe_index = L->moe_index, .n_tokens = n,
       .n_experts = E, .top1 = top1, .top2 = top2, .w1 = w1, .w2 = w2, .probs = probs,
-      .rows = rows,
+      .rows = rows, .norm1 = norm1, .norm2 = norm2,
     };
     model->observer (&ev, model->observer_data);
   }

@@ -23,8 +23,11 @@ typedef struct {
   const int   *top2;
   const float *w1;
   const float *w2;
-  const float *probs;       /* [n_tokens, n_experts] softmax in f32 */
+  const float *probs;       /* [n_tokens, n_experts] softmax in f32 (0 for masked experts) */
   const int   *rows;        /* batch row of each token */
+  const float *norm1;       /* L2 norm of the top-1 expert's output (before the gate weight
+                             * and the moe_token_dropout factor), 0 for padding */
+  const float *norm2;       /* the same for the top-2 expert */
 } ScRouterEvent;
 
 typedef void (*ScRouterObserver) (const ScRouterEvent *event, gpointer user_data);
@@ -40,6 +43,14 @@ guint64           sc_model_n_params_dense    (ScModel *model);
 guint64           sc_model_n_params_experts  (ScModel *model);
 void              sc_model_set_router_observer (ScModel *model, ScRouterObserver observer,
                                               gpointer user_data);
+int               sc_model_n_moe_layers      (ScModel *model);
+
+/* Masked expert pruning: keep[m * num_experts + e] says whether expert e of
+ * MoE layer m (encoder MoE layers first) stays. Pruned experts leave the
+ * router's softmax and top-2 (as if their router rows were removed) and
+ * their weights are never read. Each layer must keep at least two experts.
+ * NULL restores the full model. */
+gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
 
 /* Encoder output for a right-padded batch. */
 typedef struct {

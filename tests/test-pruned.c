@@ -1,0 +1,300 @@
+/* test-pruned.c: masked expert pruning against Hugging Face running the
+ * physically pruned model (tools/make_pruned_goldens.py: routers sliced to
+ * the kept rows, kept experts renumbered, as the paper's authors prune). */
+#include "sc-generate.h"
+#include "sc-model.h"
+#include "sc-safetensors.h"
+#include "sc-test-golden.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static ScModel *model;
+static JsonObject *golden;
+static ScSafetensors *tensors;
+
+/* keep[] from the golden's {"encoder": {"1": [...]}, "decoder": {...}}:
+ * MoE ordinal = encoder sparse layers first, each side in layer order. */
+static guint8 *
+golden_keep (void)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  int E = c->num_experts;
+  guint8 *keep = g_new0 (guint8, sc_model_n_moe_layers (model) * E);
+  JsonObject *kept = json_object_get_object_member (golden, "kept");
+  int m = 0;
+  for (int side = 0; side < 2; side++) {
+    JsonObject *layers = json_object_get_object_member (kept, side ? "decoder" : "encoder");
+    int n_layers = side ? c->decoder_layers : c->encoder_layers;
+    for (int l = 0; l < n_layers; l++) {
+      if (!sc_config_is_sparse (c, side, l))
+        continue;
+      g_autofree char *key = g_strdup_printf ("%d", l);
+      JsonArray *ids = json_object_get_array_member (layers, key);
+      for (guint i = 0; i < json_array_get_length (ids); i++)
+        keep[m * E + json_array_get_int_element (ids, i)] = 1;
+      m++;
+    }
+  }
+  g_assert_cmpint (m, ==, sc_model_n_moe_layers (model));
+  return keep;
+}
+
+static const ScTensor *
+golden_logits (const char *case_name)
+{
+  g_autofree char *name = g_strdup_printf ("%s.logits", case_name);
+  GPtrArray *all = sc_safetensors_tensors (tensors);
+  for (guint i = 0; i < all->len; i++)
+    if (g_str_equal (((ScTensor *) all->pdata[i])->name, name))
+      return all->pdata[i];
+  g_error ("no golden %s", name);
+  return NULL;
+}
+
+static float *
+forward_logits (JsonObject *c, int *n)
+{
+  int B, S, T;
+  g_autofree int *lengths = NULL;
+  g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+  g_autoptr (GArray) dec_ids =
+    sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, &T);
+  g_assert_cmpint (B, >, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
+  g_assert_no_error (error);
+  g_autofree int *src = g_malloc_n ((gsize) enc->B, sizeof (int));
+  for (int b = 0; b < enc->B; b++)
+    src[b] = b;
+  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, src, T, &error);
+  g_assert_no_error (error);
+  int V = sc_model_get_config (model)->vocab_size;
+  *n = B * T * V;
+  float *logits = g_new (float, *n);
+  sc_decoder_forward (dec, (int *) dec_ids->data, T, logits, FALSE, &error);
+  g_assert_no_error (error);
+  return logits;
+}
+
+static GPtrArray *
+generate (JsonObject *c, int beams)
+{
+  int B, S;
+  g_autofree int *lengths = NULL;
+  g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
+  g_assert_no_error (error);
+  ScGenerateOptions opts;
+  sc_generate_options_init (&opts, model);
+  opts.num_beams = beams;
+  opts.max_length = 24;
+  opts.length_penalty = 1.0;
+  opts.early_stopping = FALSE;
+  opts.forced_bos_id = sc_tokenizer_lang_id (sc_model_get_tokenizer (model),
+                                             json_object_get_string_member (c, "tgt_lang"), NULL);
+  GPtrArray *out = sc_generate (model, enc, &opts, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* Masked logits match Hugging Face's pruned model. */
+static void
+test_logits (void)
+{
+  g_autofree guint8 *keep = golden_keep ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sc_model_set_expert_mask (model, keep, &error));
+  JsonArray *cases = json_object_get_array_member (golden, "cases");
+  for (guint i = 0; i < json_array_get_length (cases); i++) {
+    JsonObject *c = json_array_get_object_element (cases, i);
+    int n;
+    g_autofree float *logits = forward_logits (c, &n);
+    double diff = max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n);
+    g_test_message ("%s: masked logits max |diff| %.3g", json_object_get_string_member (c, "name"),
+                    diff);
+    g_assert_cmpfloat (diff, <, 1e-4);
+  }
+  sc_model_set_expert_mask (model, NULL, NULL);
+}
+
+/* Greedy and beam outputs of the masked model equal the pruned model's,
+ * and pruning changed at least one output (the test can tell). */
+static void
+test_generate (void)
+{
+  g_autofree guint8 *keep = golden_keep ();
+  JsonArray *cases = json_object_get_array_member (golden, "cases");
+  int changed = 0;
+  for (guint i = 0; i < json_array_get_length (cases); i++) {
+    JsonObject *c = json_array_get_object_element (cases, i);
+    g_autoptr (GPtrArray) full = generate (c, 1);
+    g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+    for (int k = 0; k < 2; k++) {
+      const char *kind = k ? "beam" : "greedy";
+      JsonObject *s = json_array_get_object_element (json_object_get_array_member (c, kind), 0);
+      g_autoptr (GPtrArray) out = generate (c, k ? 4 : 1);
+      int gb, gl;
+      g_autoptr (GArray) gold = sc_test_int_matrix (json_object_get_array_member (s, "ids"),
+                                                    &gb, &gl);
+      for (guint b = 0; b < out->len; b++) {
+        g_autofree char *what = g_strdup_printf ("%s %s row %u",
+                                                 json_object_get_string_member (c, "name"), kind, b);
+        assert_same_tokens (what, out->pdata[b], &g_array_index (gold, int, b * gl), gl);
+        if (k == 0) {
+          GArray *x = full->pdata[b], *y = out->pdata[b];
+          changed += x->len != y->len || memcmp (x->data, y->data, sizeof (int) * x->len) != 0;
+        }
+      }
+    }
+    sc_model_set_expert_mask (model, NULL, NULL);
+  }
+  g_assert_cmpint (changed, >, 0);
+}
+
+/* Keeping every expert (ratio 0) reproduces the unpruned model bit for bit. */
+static void
+test_keep_all (void)
+{
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 1);
+  int n;
+  g_autofree float *plain = forward_logits (c, &n);
+  int size = sc_model_n_moe_layers (model) * sc_model_get_config (model)->num_experts;
+  g_autofree guint8 *all = g_malloc (size);
+  memset (all, 1, size);
+  g_assert_true (sc_model_set_expert_mask (model, all, NULL));
+  g_autofree float *masked = forward_logits (c, &n);
+  sc_model_set_expert_mask (model, NULL, NULL);
+  g_assert_cmpmem (plain, sizeof (float) * n, masked, sizeof (float) * n);
+}
+
+static void
+test_too_few (void)
+{
+  int E = sc_model_get_config (model)->num_experts;
+  g_autofree guint8 *keep = golden_keep ();
+  memset (keep + 2 * E, 0, E);
+  keep[2 * E + 5] = 1;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sc_model_set_expert_mask (model, keep, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "layer 2"));
+}
+
+/* Pruned experts are never used: poison them with NaN in a copy of the
+ * checkpoint, and the masked model still matches the golden. */
+static void
+test_pruned_never_read (void)
+{
+  g_autofree guint8 *keep = golden_keep ();
+  g_autofree char *src = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-pruned-XXXXXX", &error);
+  g_assert_no_error (error);
+  const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
+    g_autofree char *from = g_build_filename (src, copy[i], NULL);
+    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+    g_autofree char *data = NULL;
+    gsize len;
+    g_file_get_contents (from, &data, &len, &error);
+    g_assert_no_error (error);
+    g_file_set_contents (to, data, len, &error);
+    g_assert_no_error (error);
+  }
+
+  /* Which experts are pruned, by tensor name prefix. */
+  const ScConfig *cfg = sc_model_get_config (model);
+  int E = cfg->num_experts, m = 0;
+  g_autoptr (GPtrArray) poisoned = g_ptr_array_new_with_free_func (g_free);
+  for (int side = 0; side < 2; side++)
+    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++) {
+      if (!sc_config_is_sparse (cfg, side, l))
+        continue;
+      for (int e = 0; e < E; e++)
+        if (!keep[m * E + e])
+          g_ptr_array_add (poisoned,
+                           g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
+                                            side ? "decoder" : "encoder", l, e));
+      m++;
+    }
+
+  g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  g_autoptr (GPtrArray) out = g_ptr_array_new ();
+  g_autoptr (GPtrArray) buffers = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func (g_free);
+  int n_poisoned = 0;
+  for (guint i = 0; i < all->len; i++) {
+    ScTensor *t = all->pdata[i];
+    gboolean poison = FALSE;
+    for (guint p = 0; p < poisoned->len && !poison; p++)
+      poison = g_str_has_prefix (t->name, poisoned->pdata[p]);
+    if (!poison) {
+      g_ptr_array_add (out, t);
+      continue;
+    }
+    g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
+    float *nan = g_new (float, sc_tensor_numel (t));
+    for (gint64 k = 0; k < sc_tensor_numel (t); k++)
+      nan[k] = NAN;
+    ScTensor *v = g_memdup2 (t, sizeof *t);
+    v->data = nan;
+    g_ptr_array_add (buffers, nan);
+    g_ptr_array_add (views, v);
+    g_ptr_array_add (out, v);
+    n_poisoned++;
+  }
+  g_assert_cmpint (n_poisoned, ==, 4 * 4 * 4);   /* 4 layers x 4 pruned experts x 4 tensors */
+  g_autofree char *dst = g_build_filename (dir, "model.safetensors", NULL);
+  sc_safetensors_write (dst, (ScTensor *const *) out->pdata, out->len, &error);
+  g_assert_no_error (error);
+
+  ScModel *full = model;
+  model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 2);
+  int n;
+  g_autofree float *logits = forward_logits (c, &n);
+  g_assert_cmpfloat (max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")),
+                                   n), <, 1e-4);
+  sc_model_free (model);
+  model = full;
+
+  g_unlink (dst);
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
+    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+    g_unlink (to);
+  }
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_autofree char *cases = sc_test_path ("tests/goldens/nllb-moe-tiny-pruned/cases.json");
+  g_autofree char *tpath = sc_test_path ("tests/goldens/nllb-moe-tiny-pruned/tensors.safetensors");
+  g_autoptr (GError) error = NULL;
+  model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonNode) root = sc_test_load_json (cases);
+  golden = json_node_get_object (root);
+  tensors = sc_safetensors_open (tpath, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/pruned/logits", test_logits);
+  g_test_add_func ("/pruned/generate", test_generate);
+  g_test_add_func ("/pruned/keep-all", test_keep_all);
+  g_test_add_func ("/pruned/too-few", test_too_few);
+  g_test_add_func ("/pruned/never-read", test_pruned_never_read);
+  int ret = g_test_run ();
+  sc_safetensors_free (tensors);
+  sc_model_free (model);
+  return ret;
+}
