@@ -21,6 +21,7 @@ sc_config_free (ScConfig *config)
   if (config == NULL)
     return;
   g_free (config->model_type);
+  g_clear_pointer (&config->kept_experts, g_ptr_array_unref);
   g_free (config);
 }
 
@@ -237,6 +238,45 @@ sc_config_parse (const char *json, gssize len, GError **error)
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
                    "config.json: router_bias true is not supported (NLLB-MoE has none)");
       return NULL;
+    }
+  }
+
+  if (c->arch == SC_ARCH_NLLB_MOE && json_object_has_member (obj, SC_CONFIG_KEPT_KEY)) {
+    JsonNode *n = json_object_get_member (obj, SC_CONFIG_KEPT_KEY);
+    int n_moe = sc_config_n_moe_layers (c);
+    JsonArray *layers = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+    if (layers == NULL || (int) json_array_get_length (layers) != n_moe) {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "config.json: \"%s\" must list the kept experts of each of the %d MoE layers",
+                   SC_CONFIG_KEPT_KEY, n_moe);
+      return NULL;
+    }
+    c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+    for (int m = 0; m < n_moe; m++) {
+      JsonNode *ln = json_array_get_element (layers, m);
+      JsonArray *ids = JSON_NODE_HOLDS_ARRAY (ln) ? json_node_get_array (ln) : NULL;
+      GArray *kept = g_array_new (FALSE, FALSE, sizeof (int));
+      g_ptr_array_add (c->kept_experts, kept);
+      for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++) {
+        JsonNode *v = json_array_get_element (ids, i);
+        gint64 id = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_INT64
+                      ? json_node_get_int (v) : -1;
+        int prev = kept->len ? g_array_index (kept, int, kept->len - 1) : -1;
+        if (id <= prev || id >= c->num_experts) {
+          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                       "config.json: \"%s\" layer %d: expert ids must ascend within [0, %d)",
+                       SC_CONFIG_KEPT_KEY, m, c->num_experts);
+          return NULL;
+        }
+        int idv = (int) id;
+        g_array_append_val (kept, idv);
+      }
+      if (kept->len < 2) {
+        g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                     "config.json: \"%s\" layer %d keeps fewer than 2 experts",
+                     SC_CONFIG_KEPT_KEY, m);
+        return NULL;
+      }
     }
   }
 

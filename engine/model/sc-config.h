@@ -33,7 +33,13 @@ typedef struct {
   double   length_penalty;
   gboolean early_stopping;
   int      forced_eos_token_id;   /* -1: none */
+  /* A checkpoint exported pruned by Secateur: per MoE layer (encoder MoE
+   * layers first) the ascending original ids of the experts it holds; the
+   * router has one row per kept expert. NULL for a full model. */
+  GPtrArray *kept_experts;        /* of GArray of int */
 } ScConfig;
+
+#define SC_CONFIG_KEPT_KEY "secateur_kept_experts"
 
 /* Parses `dir`/config.json (and generation_config.json when present). */
 ScConfig *sc_config_load       (const char *dir, GError **error);

@@ -37,8 +37,10 @@ typedef struct {
   gboolean  sparse;
   int       moe_index;
   Ffn       dense;
-  const ScTensor *router;   /* [E, d] */
-  Ffn      *experts;        /* [E] */
+  const ScTensor *router;   /* [n_rows, d] */
+  int       n_rows;         /* router rows: E, or the kept experts of a pruned checkpoint */
+  int      *row_expert;     /* [n_rows] expert id of each row; NULL = identity */
+  Ffn      *experts;        /* [E], only kept ones loaded in a pruned checkpoint */
 } Layer;
 
 struct _ScModel {
@@ -186,11 +188,18 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   }
 
   L->moe_index = (*moe_counter)++;
+  /* A pruned checkpoint holds only its kept experts, under their original
+   * names, and a router with one row per kept expert. */
+  GArray *kept = c->kept_experts ? g_ptr_array_index (c->kept_experts, L->moe_index) : NULL;
+  L->n_rows = kept ? (int) kept->len : c->num_experts;
   L->router = find (ld, error, "%s.ffn.router.classifier.weight", p);
-  if (L->router == NULL || !check_shape (L->router, 2, c->num_experts, d, error))
+  if (L->router == NULL || !check_shape (L->router, 2, L->n_rows, d, error))
     return FALSE;
+  if (kept != NULL)
+    L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
   L->experts = g_new0 (Ffn, c->num_experts);
-  for (int e = 0; e < c->num_experts; e++) {
+  for (int r = 0; r < L->n_rows; r++) {
+    int e = kept ? g_array_index (kept, int, r) : r;
     if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
                       NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
         !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
@@ -226,11 +235,15 @@ sc_model_free (ScModel *model)
   if (model == NULL)
     return;
   if (model->enc)
-    for (int i = 0; i < model->config->encoder_layers; i++)
+    for (int i = 0; i < model->config->encoder_layers; i++) {
       g_free (model->enc[i].experts);
+      g_free (model->enc[i].row_expert);
+    }
   if (model->dec)
-    for (int i = 0; i < model->config->decoder_layers; i++)
+    for (int i = 0; i < model->config->decoder_layers; i++) {
       g_free (model->dec[i].experts);
+      g_free (model->dec[i].row_expert);
+    }
   g_free (model->enc);
   g_free (model->dec);
   g_clear_pointer (&model->tok, sc_tokenizer_free);
@@ -383,6 +396,19 @@ sc_model_n_moe_layers (ScModel *model)
   return model->n_moe;
 }
 
+/* The Layer of MoE ordinal m (encoder MoE layers first). */
+static const Layer *
+moe_layer (ScModel *model, int m)
+{
+  for (int i = 0; i < model->config->encoder_layers; i++)
+    if (model->enc[i].sparse && model->enc[i].moe_index == m)
+      return &model->enc[i];
+  for (int i = 0; i < model->config->decoder_layers; i++)
+    if (model->dec[i].sparse && model->dec[i].moe_index == m)
+      return &model->dec[i];
+  g_assert_not_reached ();
+}
+
 gboolean
 sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
 {
@@ -393,8 +419,17 @@ sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
   }
   for (int m = 0; m < model->n_moe; m++) {
     int n = 0;
-    for (int e = 0; e < E; e++)
-      n += keep[m * E + e] != 0;
+    const Layer *L = moe_layer (model, m);
+    for (int e = 0; e < E; e++) {
+      if (!keep[m * E + e])
+        continue;
+      n++;
+      if (L->experts[e].fc1.w == NULL) {
+        g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                     "MoE layer %d: expert %d was pruned from this checkpoint", m, e);
+        return FALSE;
+      }
+    }
     if (n < 2) {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "MoE layer %d keeps %d expert(s); top-2 routing needs at least 2", m, n);
@@ -457,7 +492,20 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
   g_autofree float *w1 = g_new (float, n);
   g_autofree float *w2 = g_new (float, n);
 
-  model->be->linear (model->be, h, n, d, L->router, NULL, logits);
+  if (L->row_expert == NULL) {
+    model->be->linear (model->be, h, n, d, L->router, NULL, logits);
+  } else {
+    /* Pruned checkpoint: spread the kept rows' logits over all experts;
+     * the absent ones take no part (-inf), as masked evaluation does. */
+    g_autofree float *rows_out = g_new (float, (gsize) n * L->n_rows);
+    model->be->linear (model->be, h, n, d, L->router, NULL, rows_out);
+    for (int t = 0; t < n; t++) {
+      for (int e = 0; e < E; e++)
+        logits[(gsize) t * E + e] = -INFINITY;
+      for (int r = 0; r < L->n_rows; r++)
+        logits[(gsize) t * E + L->row_expert[r]] = rows_out[(gsize) t * L->n_rows + r];
+    }
+  }
 
   /* Pruned experts leave the softmax: a logit of -inf is the same as
    * removing the router row, and their weights are never read. */

@@ -1,0 +1,43 @@
+/* sc-export.h: write a pruned checkpoint.
+ *
+ * The result has the input's layout (Hugging Face directory, safetensors,
+ * sharded with model.safetensors.index.json when larger than one shard):
+ * kept experts' tensors byte-identical under their original names, each
+ * router's classifier rows sliced to the kept experts in ascending id order,
+ * config.json extended with the kept ids per MoE layer, tokenizer and
+ * generation files copied. Secateur loads it back as a smaller model that
+ * computes what masked evaluation computes.
+ *
+ * The directory is written under a temporary name beside the target and
+ * renamed into place at the end: a failure (full disk, cancellation) never
+ * leaves a half-written model under the final name.
+ */
+#pragma once
+
+#include "sc-model.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint64  shard_bytes;   /* largest shard; 0 = a single model.safetensors */
+  gboolean force;         /* replace an existing output directory */
+} ScExportOptions;
+
+/* What an export would write, without reading any weight. */
+typedef struct {
+  guint   n_tensors;
+  guint   n_dropped;      /* expert tensors left out */
+  guint64 bytes;          /* tensor bytes written */
+  guint64 dropped_bytes;
+} ScExportPlan;
+
+/* keep: [n_moe_layers * num_experts] as for sc_model_set_expert_mask. */
+gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,
+                           GError **error);
+gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep,
+                           const char *out_dir, const ScExportOptions *opts,
+                           GCancellable *cancellable, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,208 @@
+/* test-export.c: pruned checkpoints. An export of the sharded .bin fixture
+ * loads back and translates exactly as masked evaluation of the full model;
+ * kept tensors are byte-identical; routers are sliced; an existing output
+ * is refused unless forced; nothing is left behind on failure. */
+#include "sc-export.h"
+#include "sc-generate.h"
+#include "sc-test-golden.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static ScModel *full;
+static char *full_dir;
+static guint8 *keep;   /* the golden pruned set of tests/goldens/nllb-moe-tiny-pruned */
+
+static guint8 *
+make_keep (void)
+{
+  /* enc L1 {0,2,5,7}, enc L3 {1,2,3,6}, dec L1 {0,1,4,6}, dec L3 {2,3,5,7} */
+  static const int kept[4][4] = { { 0, 2, 5, 7 }, { 1, 2, 3, 6 }, { 0, 1, 4, 6 }, { 2, 3, 5, 7 } };
+  guint8 *k = g_new0 (guint8, 4 * 8);
+  for (int m = 0; m < 4; m++)
+    for (int i = 0; i < 4; i++)
+      k[m * 8 + kept[m][i]] = 1;
+  return k;
+}
+
+static void
+rm_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      rm_tree (child);
+    else
+      g_unlink (child);
+  }
+  g_rmdir (path);
+}
+
+static GPtrArray *
+translate_ids (ScModel *model, int beams)
+{
+  const int ids[2][8] = { { 2047, 176, 615, 470, 165, 267, 1296, 2 },
+                          { 2047, 626, 763, 1297, 2, 1, 1, 1 } };
+  int lengths[2] = { 8, 5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScEncoding) enc = sc_model_encode (model, &ids[0][0], lengths, 2, 8, &error);
+  g_assert_no_error (error);
+  ScGenerateOptions opts;
+  sc_generate_options_init (&opts, model);
+  opts.num_beams = beams;
+  opts.max_length = 20;
+  opts.forced_bos_id = 2057;
+  GPtrArray *out = sc_generate (model, enc, &opts, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+test_roundtrip (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+
+  ScExportPlan plan;
+  g_assert_true (sc_export_plan (full, keep, &plan, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (plan.n_dropped, ==, 4 * 4 * 4);   /* 16 experts x 4 tensors */
+
+  ScExportOptions opts = { .shard_bytes = 1024 * 1024, .force = FALSE };
+  g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *index = g_build_filename (out, "model.safetensors.index.json", NULL);
+  g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+  g_autofree char *spm = g_build_filename (out, "sentencepiece.bpe.model", NULL);
+  g_assert_true (g_file_test (spm, G_FILE_TEST_EXISTS));
+
+  g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_model_n_params_experts (pruned) * 2, ==, sc_model_n_params_experts (full));
+
+  /* Kept experts byte-identical under their names; routers sliced. */
+  ScCheckpoint *a = sc_model_get_checkpoint (full), *b = sc_model_get_checkpoint (pruned);
+  const char *name = "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight";
+  const ScTensor *ta = sc_checkpoint_get (a, name), *tb = sc_checkpoint_get (b, name);
+  g_assert_nonnull (tb);
+  g_assert_cmpmem (ta->data, ta->nbytes, tb->data, tb->nbytes);
+  g_assert_null (sc_checkpoint_get (b, "model.decoder.layers.3.ffn.experts.expert_4.fc1.weight"));
+  const ScTensor *ra = sc_checkpoint_get (a, "model.encoder.layers.3.ffn.router.classifier.weight");
+  const ScTensor *rb = sc_checkpoint_get (b, "model.encoder.layers.3.ffn.router.classifier.weight");
+  g_assert_cmpint (rb->shape[0], ==, 4);
+  gsize row = ra->shape[1] * sizeof (float);
+  g_assert_cmpmem ((const guint8 *) ra->data + 3 * row, row, (const guint8 *) rb->data + 2 * row, row);
+
+  /* Same translations as masked evaluation of the full model. */
+  g_assert_true (sc_model_set_expert_mask (full, keep, NULL));
+  for (int beams = 1; beams <= 4; beams += 3) {
+    g_autoptr (GPtrArray) masked = translate_ids (full, beams);
+    g_autoptr (GPtrArray) exported = translate_ids (pruned, beams);
+    for (guint r = 0; r < masked->len; r++) {
+      GArray *x = masked->pdata[r], *y = exported->pdata[r];
+      g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+    }
+  }
+  sc_model_set_expert_mask (full, NULL, NULL);
+
+  /* A pruned model knows its experts are gone. */
+  guint8 all[32];
+  memset (all, 1, sizeof all);
+  g_assert_false (sc_model_set_expert_mask (pruned, all, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+  g_clear_error (&error);
+
+  /* Pruning a pruned model further works on what it has. */
+  g_autofree guint8 *fewer = g_memdup2 (keep, 32);
+  fewer[0] = 0;   /* enc L1 now {2,5,7} */
+  g_autofree char *out2 = g_build_filename (tmp, "pruned-more", NULL);
+  g_assert_true (sc_export_pruned (pruned, out, fewer, out2, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned2 = sc_model_load (out2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
+  g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
+  g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
+  sc_model_set_expert_mask (full, NULL, NULL);
+  for (guint r = 0; r < m2->len; r++) {
+    GArray *x = m2->pdata[r], *y = e2->pdata[r];
+    g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+  }
+
+  rm_tree (tmp);
+}
+
+static void
+test_refuse_existing (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "out", NULL);
+  g_mkdir (out, 0755);
+  g_autofree char *precious = g_build_filename (out, "notes.txt", NULL);
+  g_file_set_contents (precious, "mine", -1, NULL);
+
+  ScExportOptions opts = { 0 };
+  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
+
+  /* Cancelled: the old folder stays, no partial folder is left. */
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_cancellable_cancel (cancel);
+  opts.force = TRUE;
+  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, cancel, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
+  g_autoptr (GDir) dir = g_dir_open (tmp, 0, NULL);
+  int entries = 0;
+  while (g_dir_read_name (dir) != NULL)
+    entries++;
+  g_assert_cmpint (entries, ==, 1);
+
+  /* Forced: replaced. */
+  g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (precious, G_FILE_TEST_EXISTS));
+  g_autofree char *single = g_build_filename (out, "model.safetensors", NULL);
+  g_assert_true (g_file_test (single, G_FILE_TEST_EXISTS));
+  rm_tree (tmp);
+}
+
+static void
+test_bad_keep (void)
+{
+  g_autofree guint8 *one = g_memdup2 (keep, 32);
+  memset (one + 8, 0, 8);
+  one[8 + 3] = 1;
+  ScExportPlan plan;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sc_export_plan (full, one, &plan, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  full_dir = sc_test_path ("tests/fixtures/nllb-moe-tiny-bin-sharded");
+  g_autoptr (GError) error = NULL;
+  full = sc_model_load (full_dir, NULL, &error);
+  g_assert_no_error (error);
+  keep = make_keep ();
+  g_test_add_func ("/export/roundtrip", test_roundtrip);
+  g_test_add_func ("/export/refuse-existing", test_refuse_existing);
+  g_test_add_func ("/export/bad-keep", test_bad_keep);
+  int ret = g_test_run ();
+  sc_model_free (full);
+  g_free (keep);
+  g_free (full_dir);
+  return ret;
+}
