@@ -22,7 +22,7 @@ static gboolean
 must_parse (const char *file)
 {
   static const char *const prefixes[] = {
-    "mixed", "param", "plain-dict", "torch-1.13", "fixture", "metadata",
+    "mixed", "param", "plain-dict", "torch-1.13", "fixture", "metadata", "builder",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (prefixes); i++)

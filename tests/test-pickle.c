@@ -458,6 +458,14 @@ test_bad_structure (void)
   op (p, '.');
   expect_error (p, SC_ERROR_FORMAT, "nested too deeply");
 
+  /* A stack past its bound (a million and one pushes) */
+  g_byte_array_set_size (p, 0);
+  op (p, 0x80); op (p, 2);
+  for (int i = 0; i < (1 << 20) + 1; i++)
+    op (p, 'N');
+  op (p, '.');
+  expect_error (p, SC_ERROR_FORMAT, "stack too deep");
+
   /* Deeply nested containers are fine (no recursion) but not a dict */
   g_byte_array_set_size (p, 0);
   op (p, 0x80); op (p, 2);

@@ -272,12 +272,13 @@ static gboolean
 entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
             const guint8 **out, GError **error)
 {
-  g_autofree char *n = printable (e->name, e->name_len);
+  g_autofree char *n = NULL;
   guint64 lo = e->local_offset, start;
   guint16 nlen, elen;
 
   if (e->method != 0)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
                    "%s: zip entry “%s” is compressed (method %u); only stored entries can be "
                    "memory-mapped (was the file re-zipped?)", what, n, e->method);
@@ -285,18 +286,21 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
     }
   if (e->flags & 0x0001)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
                    "%s: zip entry “%s” is encrypted", what, n);
       return FALSE;
     }
   if (e->csize != e->usize)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: stored zip entry “%s” has different compressed and plain sizes", what, n);
       return FALSE;
     }
   if (lo > limit || limit - lo < LOCAL_SIZE || sc_read_u32le (buf + lo) != SIG_LOCAL)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: zip entry “%s”: local header missing or out of bounds", what, n);
       return FALSE;
@@ -306,6 +310,7 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
   start = lo + LOCAL_SIZE + nlen + elen;
   if (start > limit || limit - start < e->usize)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: zip entry “%s”: %" G_GUINT64_FORMAT " bytes at offset %" G_GUINT64_FORMAT
                    " run past the end of the data; truncated?", what, n, e->usize, start);
@@ -313,6 +318,7 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
     }
   if (nlen != e->name_len || memcmp (buf + lo + LOCAL_SIZE, e->name, nlen) != 0)
     {
+      n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: zip entry “%s”: local and central names differ", what, n);
       return FALSE;
