@@ -1,0 +1,52 @@
+/* sc-calibrate.h: gather gate statistics by running the model.
+ *
+ * Each item is one sentence pair of one direction. Teacher forcing feeds
+ * the reference target ([</s>, tgt_lang, pieces], predicting
+ * [tgt_lang, pieces, </s>]); decoding generates a translation (greedy or
+ * beam) and then replays the chosen hypothesis, so that exactly the decoder
+ * tokens of the output are counted. Encoder layers see the source tokens
+ * (language token and </s> included), padding excluded.
+ */
+#pragma once
+
+#include "sc-generate.h"
+#include "sc-model.h"
+#include "sc-stats.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *src_lang;
+  const char *tgt_lang;
+  const char *source;
+  const char *target;   /* reference; may be NULL when decoding */
+} ScCalibrationItem;
+
+typedef enum {
+  SC_CALIBRATE_TEACHER_FORCED,
+  SC_CALIBRATE_DECODE,
+} ScCalibrateMode;
+
+typedef struct {
+  ScCalibrateMode   mode;
+  int               batch_size;   /* sentences per forward pass */
+  ScGenerateOptions generate;     /* decoding mode: beams and length */
+} ScCalibrateOptions;
+
+/* Called after each batch: sentences done, total, rate and estimated
+ * seconds left. */
+typedef void (*ScCalibrateProgress) (int done, int total, double sentences_per_s, double eta_s,
+                                     gpointer user_data);
+
+/* The statistics shape of `model` (owned strings: free name with g_free). */
+void     sc_calibrate_shape (ScModel *model, const char *name, ScStatsShape *shape);
+
+void     sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model);
+
+/* Adds the statistics of `items` to `stats` (whose shape must be the
+ * model's). Partial statistics stay in `stats` when cancelled. */
+gboolean sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n,
+                       const ScCalibrateOptions *opts, ScCalibrateProgress progress,
+                       gpointer progress_data, GCancellable *cancellable, GError **error);
+
+G_END_DECLS
