@@ -11,3 +11,5 @@ typedef struct {
 
 /* Subcommands living in their own files register here. */
 extern const ScCliCommand sc_cli_extra_commands[];
+
+int sc_cli_calibrate (int argc, char **argv);

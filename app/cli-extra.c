@@ -5,5 +5,6 @@
 #include <stddef.h>
 
 const ScCliCommand sc_cli_extra_commands[] = {
+  { "calibrate", "gather expert statistics from sentences", sc_cli_calibrate },
   { NULL, NULL, NULL }
 };
