@@ -1,0 +1,61 @@
+/* sc-expert-index.h: the expert index of the paper's authors (naver/nllb-pruning
+ * experts.json): which experts to keep, by global id
+ * g = moe_layer * n_experts + expert (encoder MoE layers first).
+ *
+ * JSON: either a plain ascending list of ids (global pruning, the same for
+ * every direction) or an object whose keys are NLLB language codes
+ * (per-language pruning) and/or "src-tgt" directions (per-pair pruning),
+ * each holding an ascending list of ids to keep. For a direction s-t
+ * without its own key, the kept set is the encoder ids of s and the decoder
+ * ids of t: [g in idx[s] : g < n_enc*E] ∪ [g in idx[t] : g >= n_enc*E]. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SC_EXPERT_INDEX_ERROR (sc_expert_index_error_quark ())
+typedef enum {
+  SC_EXPERT_INDEX_ERROR_INVALID,    /* malformed document */
+  SC_EXPERT_INDEX_ERROR_RANGE,      /* an id outside 0..n_moe_layers*n_experts-1 */
+  SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY,/* a key that is no NLLB language or direction */
+  SC_EXPERT_INDEX_ERROR_NOT_FOUND,  /* no entry for a requested language or direction */
+} ScExpertIndexError;
+GQuark sc_expert_index_error_quark (void);
+
+typedef struct _ScExpertIndex ScExpertIndex;
+
+ScExpertIndex *sc_expert_index_new  (int n_moe_layers, int n_encoder_moe, int n_experts);
+void           sc_expert_index_free (ScExpertIndex *idx);
+
+/* Sets the ids of `key` (NULL: the global list; an index is either global
+ * or keyed). Ids are sorted and deduplicated; out-of-range ids or unknown
+ * keys fail. */
+gboolean  sc_expert_index_set       (ScExpertIndex *idx, const char *key, const int *ids,
+                                     int n_ids, GError **error);
+gboolean  sc_expert_index_is_global (const ScExpertIndex *idx);
+/* Sorted keys (empty for a global index); g_strfreev. */
+char    **sc_expert_index_keys      (const ScExpertIndex *idx);
+/* The ids under key (NULL: global list), or NULL. Owned by the index. */
+GArray   *sc_expert_index_get       (const ScExpertIndex *idx, const char *key);
+
+/* The kept ids for direction src-tgt: the global list, the pair's own
+ * entry, or the composition of the source's encoder ids and the target's
+ * decoder ids. New GArray of int, ascending. */
+GArray   *sc_expert_index_for_pair  (const ScExpertIndex *idx, const char *src, const char *tgt,
+                                     GError **error);
+
+/* A key is valid when it is an NLLB code or two NLLB codes joined by '-'. */
+gboolean  sc_expert_index_key_valid (const char *key);
+
+ScExpertIndex *sc_expert_index_from_json (const char *data, gssize length, int n_moe_layers,
+                                          int n_encoder_moe, int n_experts, GError **error);
+ScExpertIndex *sc_expert_index_load      (const char *path, int n_moe_layers, int n_encoder_moe,
+                                          int n_experts, GError **error);
+char          *sc_expert_index_to_json   (const ScExpertIndex *idx, gsize *length);
+gboolean       sc_expert_index_save      (const ScExpertIndex *idx, const char *path,
+                                          GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScExpertIndex, sc_expert_index_free)
+
+G_END_DECLS
