@@ -13,3 +13,4 @@ typedef struct {
 extern const ScCliCommand sc_cli_extra_commands[];
 
 int sc_cli_calibrate (int argc, char **argv);
+int sc_cli_export (int argc, char **argv);

@@ -6,5 +6,6 @@
 
 const ScCliCommand sc_cli_extra_commands[] = {
   { "calibrate", "gather expert statistics from sentences", sc_cli_calibrate },
+  { "export", "write a pruned checkpoint", sc_cli_export },
   { NULL, NULL, NULL }
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 /* SC_SRCDIR/rel, or NULL-free path even when absent. */
@@ -56,4 +57,20 @@ sc_test_int_matrix (JsonArray *arr, int *rows, int *cols)
     }
   }
   return out;
+}
+
+/* Removes a directory tree made by a test. */
+static inline void
+sc_test_rm_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      sc_test_rm_tree (child);
+    else
+      g_unlink (child);
+  }
+  g_rmdir (path);
 }

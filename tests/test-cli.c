@@ -155,6 +155,75 @@ test_errors (void)
   run_clear (&r);
 }
 
+/* calibrate writes additive statistics; export writes a smaller model that
+ * loads and translates; both refuse bad input. */
+static void
+test_calibrate_export (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-cli-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (dir, "src.txt", NULL);
+  g_autofree char *tgt = g_build_filename (dir, "tgt.txt", NULL);
+  g_autofree char *stats = g_build_filename (dir, "stats.json", NULL);
+  g_file_set_contents (src, "All human beings are born free.\nEveryone has the right to life.\n",
+                       -1, NULL);
+  g_file_set_contents (tgt, "Tous les êtres humains naissent libres.\nTout individu a droit à "
+                       "la vie.\n", -1, NULL);
+
+  Run r = run_cli (NULL, "calibrate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--source",
+                   src, "--target", tgt, "-o", stats, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (JsonNode) once = sc_test_load_json (stats);
+  JsonObject *d1 = json_object_get_object_member (
+    json_object_get_object_member (json_node_get_object (once), "directions"), "eng_Latn-fra_Latn");
+  gint64 tokens = json_array_get_int_element (json_object_get_array_member (d1, "tokens"), 0);
+  g_assert_cmpint (tokens, >, 4);
+
+  r = run_cli (NULL, "calibrate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--source", src,
+               "--target", tgt, "-o", stats, "-q", "--append", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (JsonNode) twice = sc_test_load_json (stats);
+  JsonObject *d2 = json_object_get_object_member (
+    json_object_get_object_member (json_node_get_object (twice), "directions"), "eng_Latn-fra_Latn");
+  g_assert_cmpint (json_array_get_int_element (json_object_get_array_member (d2, "tokens"), 0), ==,
+                   2 * tokens);
+
+  r = run_cli (NULL, "calibrate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--source", src,
+               "-o", stats, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+
+  g_autofree char *keep = g_build_filename (dir, "keep.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "pruned", NULL);
+  g_file_set_contents (keep, "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,7]]", -1, NULL);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep, "-o", out, "--dry-run", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "64 expert tensors"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  run_clear (&r);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_cli (NULL, "info", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "676096 total = 410880 dense + 265216 in experts"));
+  run_clear (&r);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "already exists"));
+  run_clear (&r);
+  g_file_set_contents (keep, "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,8]]", -1, NULL);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep, "-o", out, "--force", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "expert 8 does not exist"));
+  run_clear (&r);
+
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -162,5 +231,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
+  g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
   return g_test_run ();
 }

@@ -25,21 +25,6 @@ make_keep (void)
   return k;
 }
 
-static void
-rm_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-    g_autofree char *child = g_build_filename (path, name, NULL);
-    if (g_file_test (child, G_FILE_TEST_IS_DIR))
-      rm_tree (child);
-    else
-      g_unlink (child);
-  }
-  g_rmdir (path);
-}
-
 static GPtrArray *
 translate_ids (ScModel *model, int beams)
 {
@@ -134,7 +119,7 @@ test_roundtrip (void)
     g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
   }
 
-  rm_tree (tmp);
+  sc_test_rm_tree (tmp);
 }
 
 static void
@@ -173,7 +158,7 @@ test_refuse_existing (void)
   g_assert_false (g_file_test (precious, G_FILE_TEST_EXISTS));
   g_autofree char *single = g_build_filename (out, "model.safetensors", NULL);
   g_assert_true (g_file_test (single, G_FILE_TEST_EXISTS));
-  rm_tree (tmp);
+  sc_test_rm_tree (tmp);
 }
 
 static void

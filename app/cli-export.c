@@ -1,0 +1,111 @@
+/* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file.
+ *
+ *   secateur-cli export -m MODEL --keep KEEP.json -o OUT [--shard-mb N] [--force] [--dry-run]
+ *
+ * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
+ * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
+ * plain list of global ids (moe_layer * num_experts + expert). */
+#include "cli-commands.h"
+#include "sc-export.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+/* Reads either format into keep[n_moe * E]. */
+static guint8 *
+read_keep (const char *path, int n_moe, int E, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_file (parser, path, error))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 "%s: expected a JSON list of kept expert ids", path);
+    return NULL;
+  }
+  JsonArray *arr = json_node_get_array (root);
+  g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
+  guint len = json_array_get_length (arr);
+  gboolean nested = len > 0 && JSON_NODE_HOLDS_ARRAY (json_array_get_element (arr, 0));
+  if (nested && (int) len != n_moe) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 "%s lists %u layers; the model has %d MoE layers", path, len, n_moe);
+    return NULL;
+  }
+  for (guint i = 0; i < len; i++) {
+    JsonNode *n = json_array_get_element (arr, i);
+    JsonArray *ids = nested ? json_node_get_array (n) : NULL;
+    guint count = nested ? (ids ? json_array_get_length (ids) : 0) : 1;
+    for (guint k = 0; k < count; k++) {
+      JsonNode *v = nested ? json_array_get_element (ids, k) : n;
+      if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: ids must be integers",
+                     path);
+        return NULL;
+      }
+      gint64 id = json_node_get_int (v);
+      gint64 g = nested ? (gint64) i * E + id : id;
+      if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     "%s: expert %" G_GINT64_FORMAT " does not exist (%d MoE layers x %d experts)",
+                     path, id, n_moe, E);
+        return NULL;
+      }
+      keep[g] = 1;
+    }
+  }
+  return g_steal_pointer (&keep);
+}
+
+int
+sc_cli_export (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL;
+  int shard_mb = 0;
+  gboolean force = FALSE, dry_run = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts (JSON)", "FILE" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
+    { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "secateur-cli export: %s\n", error->message);
+    return 2;
+  }
+  if (model_dir == NULL || keep_path == NULL || (output == NULL && !dry_run) || shard_mb < 0) {
+    fprintf (stderr, "secateur-cli export: -m, --keep and -o are required\n");
+    return 2;
+  }
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  if (model == NULL) {
+    fprintf (stderr, "secateur-cli: %s\n", error->message);
+    return 1;
+  }
+  const ScConfig *c = sc_model_get_config (model);
+  g_autofree guint8 *keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts,
+                                       &error);
+  ScExportPlan plan;
+  if (keep == NULL || !sc_export_plan (model, keep, &plan, &error)) {
+    fprintf (stderr, "secateur-cli: %s\n", error->message);
+    return 1;
+  }
+  printf ("%u tensors, %.3f MiB to write; %u expert tensors (%.3f MiB) left out\n",
+          plan.n_tensors, plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  if (dry_run)
+    return 0;
+  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20, .force = force };
+  if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error)) {
+    fprintf (stderr, "secateur-cli: %s\n", error->message);
+    return 1;
+  }
+  printf ("wrote %s\n", output);
+  return 0;
+}
