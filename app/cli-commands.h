@@ -14,3 +14,9 @@ extern const ScCliCommand sc_cli_extra_commands[];
 
 int sc_cli_calibrate (int argc, char **argv);
 int sc_cli_export (int argc, char **argv);
+
+/* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
+ * in the paper authors' format (cli-export.c). */
+#include "sc-model.h"
+guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
+                                const char *tgt, GError **error);

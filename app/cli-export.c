@@ -1,11 +1,13 @@
 /* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file.
  *
- *   secateur-cli export -m MODEL --keep KEEP.json -o OUT [--shard-mb N] [--force] [--dry-run]
+ *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json --pair SRC-TGT)
+ *                       -o OUT [--shard-mb N] [--force] [--dry-run]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
  * plain list of global ids (moe_layer * num_experts + expert). */
 #include "cli-commands.h"
+#include "sc-expert-index.h"
 #include "sc-export.h"
 
 #include <json-glib/json-glib.h>
@@ -58,15 +60,39 @@ read_keep (const char *path, int n_moe, int E, GError **error)
   return g_steal_pointer (&keep);
 }
 
+guint8 *
+sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const char *tgt,
+                        GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  int n_moe = sc_model_n_moe_layers (model), n_enc = 0, E = c->num_experts;
+  for (int i = 0; i < c->encoder_layers; i++)
+    n_enc += sc_config_is_sparse (c, FALSE, i);
+  g_autoptr (ScExpertIndex) idx = sc_expert_index_load (path, n_moe, n_enc, E, error);
+  if (idx == NULL)
+    return NULL;
+  g_autoptr (GArray) ids = sc_expert_index_for_pair (idx, src, tgt, error);
+  if (ids == NULL)
+    return NULL;
+  guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
+  for (guint i = 0; i < ids->len; i++)
+    keep[g_array_index (ids, int, i)] = 1;
+  return keep;
+}
+
 int
 sc_cli_export (int argc, char **argv)
 {
-  g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL;
+  g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
+  g_autofree char *pair = NULL;
   int shard_mb = 0;
   gboolean force = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
-    { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts (JSON)", "FILE" },
+    { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts per layer (JSON)", "FILE" },
+    { "experts", 0, 0, G_OPTION_ARG_FILENAME, &index, "Expert index (authors' format)", "FILE" },
+    { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction SRC-TGT to take from the index",
+      "PAIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
@@ -80,8 +106,12 @@ sc_cli_export (int argc, char **argv)
     fprintf (stderr, "secateur-cli export: %s\n", error->message);
     return 2;
   }
-  if (model_dir == NULL || keep_path == NULL || (output == NULL && !dry_run) || shard_mb < 0) {
-    fprintf (stderr, "secateur-cli export: -m, --keep and -o are required\n");
+  g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
+  if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
+      (keep_path == NULL) == (index == NULL) ||
+      (index != NULL && (langs == NULL || g_strv_length (langs) != 2))) {
+    fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
+                     "--pair SRC-TGT are required\n");
     return 2;
   }
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
@@ -90,8 +120,9 @@ sc_cli_export (int argc, char **argv)
     return 1;
   }
   const ScConfig *c = sc_model_get_config (model);
-  g_autofree guint8 *keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts,
-                                       &error);
+  g_autofree guint8 *keep = keep_path
+    ? read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error)
+    : sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
   ScExportPlan plan;
   if (keep == NULL || !sc_export_plan (model, keep, &plan, &error)) {
     fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -22,6 +22,7 @@ print_usage (FILE *f)
            "  secateur-cli info MODEL_DIR\n"
            "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
            "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
+           "                         [--experts INDEX.json]\n"
            "\n"
            "  secateur-cli COMMAND --help   (for the commands below)\n"
            "\n"
@@ -109,6 +110,7 @@ static int
 cmd_translate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *src = NULL, *tgt = NULL, *input = NULL, *output = NULL;
+  g_autofree char *experts = NULL;
   int beam = 0, max_len = 0, batch = 16;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
@@ -121,6 +123,8 @@ cmd_translate (int argc, char **argv)
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, "Input file (default stdin)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file (default stdout)", "FILE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts,
+      "Prune: keep only this index's experts for the direction", "INDEX.json" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- translate lines of text");
@@ -151,6 +155,14 @@ cmd_translate (int argc, char **argv)
   if (sc_tokenizer_lang_id (tok, src, &error) < 0 || sc_tokenizer_lang_id (tok, tgt, &error) < 0) {
     fprintf (stderr, "secateur-cli: %s\n", error->message);
     return 1;
+  }
+  if (experts != NULL) {
+    /* Masked pruning: the router sees only the kept experts. */
+    g_autofree guint8 *keep = sc_cli_keep_from_index (model, experts, src, tgt, &error);
+    if (keep == NULL || !sc_model_set_expert_mask (model, keep, &error)) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   }
 
   g_autofree char *text = NULL;

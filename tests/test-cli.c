@@ -207,6 +207,35 @@ test_calibrate_export (void)
   r = run_cli (NULL, "export", "-m", moe, "--keep", keep, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
+  /* Masked translation with the authors' per-language index equals the
+   * exported model's: encoder experts from eng_Latn, decoder from fra_Latn. */
+  g_autofree char *index = g_build_filename (dir, "experts.json", NULL);
+  g_file_set_contents (index, "{\"eng_Latn\": [0,2,5,7,9,10,11,14,16,17,20,22,26,27,29,31],"
+                       " \"fra_Latn\": [0,1,2,3,8,9,10,11,16,17,20,22,26,27,29,31]}", -1, NULL);
+  const char *line = "Everyone has the right to life, liberty and security of person.\n";
+  Run masked = run_cli (line, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn",
+                        "--experts", index, "--max-len", "16", NULL);
+  Run pruned = run_cli (line, "translate", "-m", out, "-s", "eng_Latn", "-t", "fra_Latn",
+                        "--max-len", "16", NULL);
+  Run full = run_cli (line, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn",
+                      "--max-len", "16", NULL);
+  g_assert_cmpint (masked.status, ==, 0);
+  g_assert_cmpint (pruned.status, ==, 0);
+  g_assert_cmpstr (masked.out, ==, pruned.out);
+  g_assert_cmpstr (masked.out, !=, full.out);
+  run_clear (&masked);
+  run_clear (&pruned);
+  run_clear (&full);
+  g_autofree char *out2 = g_build_filename (dir, "pruned2", NULL);
+  r = run_cli (NULL, "export", "-m", moe, "--experts", index, "--pair", "eng_Latn-fra_Latn", "-o",
+               out2, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_cli (line, "translate", "-m", out2, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len",
+               "16", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+
   r = run_cli (NULL, "info", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "676096 total = 410880 dense + 265216 in experts"));
