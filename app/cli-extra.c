@@ -7,5 +7,6 @@
 const ScCliCommand sc_cli_extra_commands[] = {
   { "calibrate", "gather expert statistics from sentences", sc_cli_calibrate },
   { "export", "write a pruned checkpoint", sc_cli_export },
+  { "score", "score hypotheses against references (chrF++, spBLEU, BLEU)", sc_cli_score },
   { NULL, NULL, NULL }
 };
