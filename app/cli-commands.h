@@ -12,6 +12,9 @@ typedef struct {
 /* Subcommands living in their own files register here. */
 extern const ScCliCommand sc_cli_extra_commands[];
 
+int sc_cli_stats (int argc, char **argv);
+int sc_cli_select (int argc, char **argv);
+
 int sc_cli_score (int argc, char **argv);
 
 int sc_cli_calibrate (int argc, char **argv);

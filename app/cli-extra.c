@@ -8,5 +8,7 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "calibrate", "gather expert statistics from sentences", sc_cli_calibrate },
   { "export", "write a pruned checkpoint", sc_cli_export },
   { "score", "score hypotheses against references (chrF++, spBLEU, BLEU)", sc_cli_score },
+  { "stats", "merge and show expert statistics", sc_cli_stats },
+  { "select", "choose the experts to keep (expert index JSON)", sc_cli_select },
   { NULL, NULL, NULL }
 };

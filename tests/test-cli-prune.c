@@ -1,0 +1,191 @@
+/* test-cli-prune.c: secateur-cli stats merge / show and select, run as a
+ * user runs them on statistics files written by the engine. The binary
+ * comes from the SC_CLI environment variable. */
+#include "sc-test-util.h"
+#include "sc-expert-index.h"
+#include "sc-stats.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+static Run
+run_cli (const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *cli = g_getenv ("SC_CLI");
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (gpointer) cli);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) argv->pdata,
+                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  Run r = { 0 };
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r.out, &r.err, &error);
+  g_assert_no_error (error);
+  r.status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+  return r;
+}
+
+#define L 4
+#define NENC 2
+#define E 8
+
+static const ScStatsShape shape = {
+  .name = "tiny-moe", .d_model = 16, .encoder_layers = 4, .decoder_layers = 4,
+  .n_moe_layers = L, .n_encoder_moe = NENC, .n_experts = E,
+};
+
+/* Every token of layer l goes to experts (l + k) % E and (l + k + 1) % E,
+ * k = 0 for eng->fra and 4 for fra->eng, with a peaked distribution. */
+static void
+feed (ScStats *s, const char *dir, int k, int n)
+{
+  for (int l = 0; l < L; l++) {
+    g_autofree float *p = g_new0 (float, n * E);
+    g_autofree int *t1 = g_new (int, n), *t2 = g_new (int, n);
+    for (int t = 0; t < n; t++) {
+      t1[t] = (l + k) % E;
+      t2[t] = (l + k + 1) % E;
+      for (int e = 0; e < E; e++)
+        p[t * E + e] = 0.2f / (E - 2);
+      p[t * E + t1[t]] = 0.6f;
+      p[t * E + t2[t]] = 0.2f;
+    }
+    g_assert_true (sc_stats_add_tokens (s, dir, l, l >= NENC, n, p, t1, t2, NULL, NULL, NULL,
+                                        NULL, NULL, NULL));
+  }
+}
+
+static void
+test_merge_select (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sc-cli-prune-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (dir, "a.json", NULL);
+  g_autofree char *b = g_build_filename (dir, "b.json", NULL);
+  g_autofree char *merged = g_build_filename (dir, "merged.json", NULL);
+  g_autofree char *experts = g_build_filename (dir, "experts.json", NULL);
+  g_autofree char *glob = g_build_filename (dir, "global.json", NULL);
+  {
+    g_autoptr (ScStats) sa = sc_stats_new (&shape);
+    g_autoptr (ScStats) sb = sc_stats_new (&shape);
+    feed (sa, "eng_Latn-fra_Latn", 0, 10);
+    feed (sb, "eng_Latn-fra_Latn", 0, 5);
+    feed (sb, "fra_Latn-eng_Latn", 4, 7);
+    g_assert_true (sc_stats_save (sa, a, NULL));
+    g_assert_true (sc_stats_save (sb, b, NULL));
+  }
+
+  Run r = run_cli ("stats", "merge", a, b, "-o", merged, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "2 direction(s)"));
+  run_clear (&r);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScStats) m = sc_stats_load (merged, &shape, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScStatsCounters) ef = sc_stats_get_pair (m, "eng_Latn-fra_Latn", NULL);
+  g_assert_cmpuint (ef->tokens[0], ==, 15);
+  g_assert_cmpuint (ef->top1[0 * E + 0], ==, 15);
+
+  r = run_cli ("stats", "show", merged, "--top", "2", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "tiny-moe"));
+  g_assert_nonnull (strstr (r.out, "fra_Latn-eng_Latn    E0=7 E1=7 D0=7 D1=7"));
+  g_assert_nonnull (strstr (r.out, "layer  0 (E0) 0:"));
+  run_clear (&r);
+
+  /* per language, 50% pruned 1:1: 4 of 8 per layer; keep count 16 */
+  r = run_cli ("select", "--stats", merged, "--ratio", "0.5", "--enc-dec", "1:1",
+               "--metric", "importance", "-o", experts, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Selected 16 of 32"));
+  run_clear (&r);
+  g_autoptr (ScExpertIndex) idx = sc_expert_index_load (experts, L, NENC, E, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) keys = sc_expert_index_keys (idx);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  /* eng as source: layer 0 top1 expert 0 (eng-fra), layer 1 expert 1;
+   * fra as target (decoder layers 2, 3): experts 2 and 3. */
+  GArray *eng = sc_expert_index_get (idx, "eng_Latn");
+  g_assert_cmpuint (eng->len, ==, 16);
+  gboolean has0 = FALSE, has9 = FALSE;
+  for (guint i = 0; i < eng->len; i++) {
+    has0 |= g_array_index (eng, int, i) == 0;
+    has9 |= g_array_index (eng, int, i) == 1 * E + 1;
+  }
+  g_assert_true (has0 && has9);
+  g_autoptr (GArray) pair = sc_expert_index_for_pair (idx, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pair->len, ==, 16);
+
+  /* global threshold, written as a plain list */
+  r = run_cli ("select", "--stats", merged, "--keep", "12", "--algo", "threshold",
+               "--min-per-layer", "2", "--granularity", "global", "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (ScExpertIndex) gi = sc_expert_index_load (glob, L, NENC, E, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_expert_index_is_global (gi));
+  g_assert_cmpuint (sc_expert_index_get (gi, NULL)->len, ==, 12);
+
+  /* memory budget smaller than the dense part */
+  r = run_cli ("select", "--stats", merged, "--memory-gb", "1", "--bytes-per-expert", "1000",
+               "--dense-bytes", "2000000000", "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "dense"));
+  run_clear (&r);
+
+  /* bad ratio, bad usage */
+  r = run_cli ("select", "--stats", merged, "--ratio", "1.0", "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "[0, 1)"));
+  run_clear (&r);
+  r = run_cli ("select", "--stats", merged, "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+
+  /* merging another model's statistics fails */
+  {
+    ScStatsShape other = shape;
+    other.n_experts = 4;
+    g_autoptr (ScStats) so = sc_stats_new (&other);
+    g_assert_true (sc_stats_save (so, b, NULL));
+  }
+  r = run_cli ("stats", "merge", a, b, "-o", merged, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "different models"));
+  run_clear (&r);
+
+  const char *files[] = { a, b, merged, experts, glob };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    g_unlink (files[i]);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli-prune/merge-select", test_merge_select);
+  return g_test_run ();
+}
