@@ -1,0 +1,362 @@
+/* test-corpus.c: the bundled UDHR corpus (resources/udhr) and the FLORES,
+ * plain-text and TSV readers, with their errors. */
+#include "sc-test-util.h"
+#include "sc-corpus.h"
+
+#include <string.h>
+
+static char *
+udhr_dir (void)
+{
+  return sc_test_path ("resources/udhr");
+}
+
+static void
+write_file (const char *path, const char *data, gssize len)
+{
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, data, len, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_udhr_eng_fra (void)
+{
+  g_autofree char *dir = udhr_dir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
+                                                    SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_no_error (error);
+  /* French drops the preamble (its paragraph count differs): 50 = 60 - 10. */
+  g_assert_cmpuint (all->len, ==, 50);
+  ScCorpusPair *p0 = all->pdata[0];
+  g_assert_cmpuint (p0->article, ==, 1);
+  g_assert_cmpuint (p0->paragraph, ==, 0);
+  g_assert_true (g_str_has_prefix (p0->source, "All human beings are born free and equal"));
+  g_assert_true (g_str_has_prefix (p0->target, "Tous les êtres humains naissent libres"));
+  for (guint i = 0; i < all->len; i++) {
+    ScCorpusPair *p = all->pdata[i];
+    g_assert_cmpuint (p->article, >=, 1);
+    g_assert_cmpuint (p->article, <=, 30);
+    g_assert_true (g_utf8_validate (p->source, -1, NULL));
+    g_assert_null (strchr (p->target, '\t'));
+    if (i > 0) {
+      ScCorpusPair *q = all->pdata[i - 1];
+      g_assert_true (q->article < p->article ||
+                     (q->article == p->article && q->paragraph < p->paragraph));
+    }
+  }
+
+  /* Reverse direction: same keys, sides swapped. */
+  g_autoptr (GPtrArray) rev = sc_corpus_udhr_pairs (dir, "fra_Latn", "eng_Latn",
+                                                    SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rev->len, ==, all->len);
+  g_assert_cmpstr (((ScCorpusPair *) rev->pdata[7])->target, ==,
+                   ((ScCorpusPair *) all->pdata[7])->source);
+
+  /* English with itself keeps the preamble (article 0): all 60 paragraphs. */
+  g_autoptr (GPtrArray) ee = sc_corpus_udhr_pairs (dir, "eng_Latn", "eng_Latn",
+                                                   SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ee->len, ==, 60);
+  g_assert_cmpuint (((ScCorpusPair *) ee->pdata[0])->article, ==, 0);
+}
+
+static void
+test_udhr_split (void)
+{
+  g_autofree char *dir = udhr_dir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) held = sc_corpus_udhr_held_out (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (held->len, ==, 6);
+  g_assert_cmpuint (g_array_index (held, guint, 0), ==, 25);
+  g_assert_cmpuint (g_array_index (held, guint, 5), ==, 30);
+
+  g_autoptr (GPtrArray) cal = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
+                                                    SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) ho = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
+                                                   SC_CORPUS_SPLIT_HELD_OUT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cal->len, ==, 38);
+  g_assert_cmpuint (ho->len, ==, 12);
+  for (guint i = 0; i < cal->len; i++) {
+    ScCorpusPair *p = cal->pdata[i];
+    g_assert_cmpuint (p->article, <, 25);
+    for (guint j = 0; j < ho->len; j++)
+      g_assert_cmpstr (p->source, !=, ((ScCorpusPair *) ho->pdata[j])->source);
+  }
+  for (guint i = 0; i < ho->len; i++) {
+    ScCorpusPair *p = ho->pdata[i];
+    g_assert_cmpuint (p->article, >=, 25);
+    g_assert_cmpuint (p->article, <=, 30);
+  }
+  g_assert_cmpuint (((ScCorpusPair *) ho->pdata[0])->article, ==, 25);
+}
+
+static void
+test_udhr_scripts (void)
+{
+  g_autofree char *dir = udhr_dir ();
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) langs = sc_corpus_udhr_languages (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (langs), >=, 150);
+  g_assert_true (g_strv_contains ((const char *const *) langs, "zho_Hans"));
+  g_assert_true (g_strv_contains ((const char *const *) langs, "arb_Arab"));
+  g_assert_true (g_strv_contains ((const char *const *) langs, "hin_Deva"));
+  g_assert_true (g_strv_contains ((const char *const *) langs, "deu_Latn"));
+  for (guint i = 1; langs[i]; i++)
+    g_assert_cmpint (strcmp (langs[i - 1], langs[i]), <, 0);
+
+  g_autoptr (GPtrArray) zh = sc_corpus_udhr_pairs (dir, "eng_Latn", "zho_Hans",
+                                                   SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (zh->len, >, 20);
+  /* Article 1 in Chinese begins with 人人生而自由. */
+  gunichar c = g_utf8_get_char (((ScCorpusPair *) zh->pdata[0])->target);
+  g_assert_cmpint (g_unichar_get_script (c), ==, G_UNICODE_SCRIPT_HAN);
+  g_autoptr (GPtrArray) ar = sc_corpus_udhr_pairs (dir, "arb_Arab", "hin_Deva",
+                                                   SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unichar_get_script (g_utf8_get_char (((ScCorpusPair *) ar->pdata[0])->source)),
+                   ==, G_UNICODE_SCRIPT_ARABIC);
+}
+
+static void
+test_udhr_errors (void)
+{
+  g_autofree char *dir = udhr_dir ();
+  g_autoptr (GError) error = NULL;
+  GPtrArray *r = sc_corpus_udhr_pairs (dir, "eng_Latn", "xxx_Latn", SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_UNKNOWN_LANGUAGE);
+  g_assert_nonnull (strstr (error->message, "xxx_Latn"));
+  g_clear_error (&error);
+
+  /* A real NLLB code without a UDHR text: the message names language and path. */
+  r = sc_corpus_udhr_pairs (dir, "eng_Latn", "acm_Arab", SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "acm_Arab"));
+  g_assert_nonnull (strstr (error->message, "acm_Arab.tsv"));
+  g_clear_error (&error);
+
+  r = sc_corpus_udhr_pairs ("/nonexistent/udhr", "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_ALL,
+                            &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
+  g_clear_error (&error);
+
+  /* Malformed and disjoint files in a scratch directory. */
+  g_autofree char *tmp = g_dir_make_tmp ("sc-corpus-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *e = g_build_filename (tmp, "eng_Latn.tsv", NULL);
+  g_autofree char *f = g_build_filename (tmp, "fra_Latn.tsv", NULL);
+  g_autofree char *d = g_build_filename (tmp, "deu_Latn.tsv", NULL);
+  write_file (e, "1\t0\tHello\n2\t0\tWorld\n", -1);
+  write_file (f, "3\t0\tBonjour\n", -1);
+  write_file (d, "1\tx\tHallo\n", -1);
+  r = sc_corpus_udhr_pairs (tmp, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY);
+  g_clear_error (&error);
+  r = sc_corpus_udhr_pairs (tmp, "eng_Latn", "deu_Latn", SC_CORPUS_SPLIT_ALL, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_clear_error (&error);
+  /* No split.json: 25-30 by default; article 1 and 2 are calibration. */
+  write_file (f, "2\t0\tMonde\r\n", -1);
+  g_autoptr (GPtrArray) ok = sc_corpus_udhr_pairs (tmp, "eng_Latn", "fra_Latn",
+                                                   SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ok->len, ==, 1);
+  g_assert_cmpstr (((ScCorpusPair *) ok->pdata[0])->target, ==, "Monde");
+  g_remove (e);
+  g_remove (f);
+  g_remove (d);
+  g_rmdir (tmp);
+}
+
+static void
+test_plain_and_tsv (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("sc-corpus-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *a = g_build_filename (tmp, "a.txt", NULL);
+  g_autofree char *b = g_build_filename (tmp, "b.txt", NULL);
+  g_autofree char *c = g_build_filename (tmp, "c.txt", NULL);
+  g_autofree char *bad = g_build_filename (tmp, "bad.txt", NULL);
+  g_autofree char *empty = g_build_filename (tmp, "empty.txt", NULL);
+  g_autofree char *tsv = g_build_filename (tmp, "pairs.tsv", NULL);
+  write_file (a, "one\ntwo\r\nthree\n", -1);
+  write_file (b, "un\ndeux\ntrois", -1);
+  write_file (c, "un\ndeux\n", -1);
+  write_file (bad, "ok\nbad \xff\xfe here\n", -1);
+  write_file (empty, "", 0);
+
+  g_autoptr (GPtrArray) p = sc_corpus_plain_pairs (a, b, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->len, ==, 3);
+  g_assert_cmpstr (((ScCorpusPair *) p->pdata[1])->source, ==, "two");
+  g_assert_cmpstr (((ScCorpusPair *) p->pdata[1])->target, ==, "deux");
+  g_assert_cmpuint (((ScCorpusPair *) p->pdata[2])->paragraph, ==, 2);
+
+  GPtrArray *r = sc_corpus_plain_pairs (a, c, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "3"));
+  g_assert_nonnull (strstr (error->message, "2"));
+  g_clear_error (&error);
+
+  r = sc_corpus_plain_pairs (a, bad, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_UTF8);
+  g_assert_nonnull (strstr (error->message, "line 2"));
+  g_clear_error (&error);
+
+  r = sc_corpus_plain_pairs (empty, empty, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY);
+  g_clear_error (&error);
+
+  r = sc_corpus_plain_pairs (a, "/nonexistent/x.txt", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/x.txt"));
+  g_clear_error (&error);
+
+  write_file (tsv, "Hello\tBonjour\n\nGood night\tBonne nuit\r\n", -1);
+  g_autoptr (GPtrArray) t = sc_corpus_tsv_pairs (tsv, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (t->len, ==, 2);
+  g_assert_cmpstr (((ScCorpusPair *) t->pdata[1])->source, ==, "Good night");
+  g_assert_cmpstr (((ScCorpusPair *) t->pdata[1])->target, ==, "Bonne nuit");
+
+  write_file (tsv, "Hello\tBonjour\nno tab here\n", -1);
+  r = sc_corpus_tsv_pairs (tsv, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "line 2"));
+  g_clear_error (&error);
+
+  write_file (tsv, "a\tb\tc\n", -1);
+  r = sc_corpus_tsv_pairs (tsv, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_clear_error (&error);
+
+  write_file (tsv, "\n\n", -1);
+  r = sc_corpus_tsv_pairs (tsv, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY);
+  g_clear_error (&error);
+
+  write_file (tsv, "caf\xc3\tx\n", -1);
+  r = sc_corpus_tsv_pairs (tsv, &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_UTF8);
+  g_clear_error (&error);
+
+  for (const char *const *f = (const char *const[]) { a, b, c, bad, empty, tsv, NULL }; *f; f++)
+    g_remove (*f);
+  g_rmdir (tmp);
+}
+
+static void
+test_flores (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("sc-flores-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* Layout 1: DIR/dev/<code>.dev */
+  g_autofree char *dev = g_build_filename (tmp, "dev", NULL);
+  g_mkdir (dev, 0700);
+  g_autofree char *e = g_build_filename (dev, "eng_Latn.dev", NULL);
+  g_autofree char *f = g_build_filename (dev, "fra_Latn.dev", NULL);
+  g_autofree char *s = g_build_filename (dev, "spa_Latn.dev", NULL);
+  write_file (e, "A cat.\nA dog.\n", -1);
+  write_file (f, "Un chat.\nUn chien.\n", -1);
+  write_file (s, "Un gato.\n", -1);
+  g_autoptr (GPtrArray) p = sc_corpus_flores_pairs (tmp, "dev", "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (p->len, ==, 2);
+  g_assert_cmpstr (((ScCorpusPair *) p->pdata[1])->target, ==, "Un chien.");
+
+  GPtrArray *r = sc_corpus_flores_pairs (tmp, "dev", "eng_Latn", "spa_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISMATCH);
+  g_clear_error (&error);
+  r = sc_corpus_flores_pairs (tmp, "devtest", "eng_Latn", "fra_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "eng_Latn"));
+  g_assert_nonnull (strstr (error->message, "eng_Latn.devtest"));
+  g_clear_error (&error);
+  r = sc_corpus_flores_pairs (tmp, "train", "eng_Latn", "fra_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_clear_error (&error);
+  r = sc_corpus_flores_pairs (tmp, "dev", "english", "fra_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_UNKNOWN_LANGUAGE);
+  g_clear_error (&error);
+
+  /* Layout 2: DIR/flores200_dataset/devtest/<code>.devtest */
+  g_autofree char *fd = g_build_filename (tmp, "flores200_dataset", NULL);
+  g_autofree char *dt = g_build_filename (fd, "devtest", NULL);
+  g_mkdir_with_parents (dt, 0700);
+  g_autofree char *e2 = g_build_filename (dt, "eng_Latn.devtest", NULL);
+  g_autofree char *z2 = g_build_filename (dt, "zho_Hans.devtest", NULL);
+  write_file (e2, "Hello.\n", -1);
+  write_file (z2, "你好。\n", -1);
+  g_autoptr (GPtrArray) q = sc_corpus_flores_pairs (tmp, "devtest", "zho_Hans", "eng_Latn",
+                                                    &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (q->len, ==, 1);
+  g_assert_cmpstr (((ScCorpusPair *) q->pdata[0])->source, ==, "你好。");
+
+  g_remove (e);
+  g_remove (f);
+  g_remove (s);
+  g_remove (e2);
+  g_remove (z2);
+  g_rmdir (dt);
+  g_rmdir (fd);
+  g_rmdir (dev);
+  g_rmdir (tmp);
+}
+
+static void
+test_default_dir (void)
+{
+  /* $SECATEUR_DATA_DIR wins; otherwise the source tree is found. */
+  g_autofree char *res = sc_test_path ("resources");
+  g_setenv ("SECATEUR_DATA_DIR", res, TRUE);
+  g_autofree char *d1 = sc_corpus_default_udhr_dir ();
+  g_assert_nonnull (d1);
+  g_assert_true (g_str_has_prefix (d1, res));
+  g_unsetenv ("SECATEUR_DATA_DIR");
+  g_autofree char *d2 = sc_corpus_default_udhr_dir ();
+  g_assert_nonnull (d2);
+  g_autofree char *eng = g_build_filename (d2, "eng_Latn.tsv", NULL);
+  g_assert_true (g_file_test (eng, G_FILE_TEST_EXISTS));
+  g_assert_null (sc_corpus_find_data ("no-such-resource"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/corpus/udhr/eng-fra", test_udhr_eng_fra);
+  g_test_add_func ("/corpus/udhr/split", test_udhr_split);
+  g_test_add_func ("/corpus/udhr/scripts", test_udhr_scripts);
+  g_test_add_func ("/corpus/udhr/errors", test_udhr_errors);
+  g_test_add_func ("/corpus/plain-tsv", test_plain_and_tsv);
+  g_test_add_func ("/corpus/flores", test_flores);
+  g_test_add_func ("/corpus/default-dir", test_default_dir);
+  return g_test_run ();
+}
