@@ -1,6 +1,7 @@
 /* test-pruned.c: masked expert pruning against Hugging Face running the
  * physically pruned model (tools/make_pruned_goldens.py: routers sliced to
  * the kept rows, kept experts renumbered, as the paper's authors prune). */
+#include "sc-export.h"
 #include "sc-generate.h"
 #include "sc-model.h"
 #include "sc-safetensors.h"
@@ -273,6 +274,109 @@ test_pruned_never_read (void)
   g_rmdir (dir);
 }
 
+/* A sharded copy whose second shard holds exactly the pruned experts, with
+ * that shard deleted: it loads only when missing experts are allowed, runs
+ * only under a mask that prunes them, and still matches the golden; an
+ * export from it works too. */
+static void
+test_missing_shards (void)
+{
+  g_autofree guint8 *keep = golden_keep ();
+  g_autofree char *src = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-partial-XXXXXX", &error);
+  const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
+    g_autofree char *from = g_build_filename (src, copy[i], NULL);
+    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+    g_autofree char *data = NULL;
+    gsize len;
+    g_file_get_contents (from, &data, &len, &error);
+    g_file_set_contents (to, data, len, &error);
+    g_assert_no_error (error);
+  }
+
+  const ScConfig *cfg = sc_model_get_config (model);
+  int E = cfg->num_experts, m = 0;
+  g_autoptr (GPtrArray) pruned = g_ptr_array_new_with_free_func (g_free);
+  for (int side = 0; side < 2; side++)
+    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++) {
+      if (!sc_config_is_sparse (cfg, side, l))
+        continue;
+      for (int e = 0; e < E; e++)
+        if (!keep[m * E + e])
+          g_ptr_array_add (pruned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
+                                                    side ? "decoder" : "encoder", l, e));
+      m++;
+    }
+  g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  g_autoptr (GPtrArray) one = g_ptr_array_new (), two = g_ptr_array_new ();
+  GString *map = g_string_new ("{\"metadata\": {}, \"weight_map\": {");
+  for (guint i = 0; i < all->len; i++) {
+    ScTensor *t = all->pdata[i];
+    gboolean p = FALSE;
+    for (guint k = 0; k < pruned->len && !p; k++)
+      p = g_str_has_prefix (t->name, pruned->pdata[k]);
+    g_ptr_array_add (p ? two : one, t);
+    g_string_append_printf (map, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "",
+                            t->name, p ? 2 : 1);
+  }
+  g_string_append (map, "}}");
+  g_autofree char *s1 = g_build_filename (dir, "model-00001-of-00002.safetensors", NULL);
+  g_autofree char *s2 = g_build_filename (dir, "model-00002-of-00002.safetensors", NULL);
+  g_autofree char *idx = g_build_filename (dir, "model.safetensors.index.json", NULL);
+  sc_safetensors_write (s1, (ScTensor *const *) one->pdata, one->len, &error);
+  g_assert_no_error (error);
+  sc_safetensors_write (s2, (ScTensor *const *) two->pdata, two->len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (idx, map->str, -1, &error);
+  g_assert_no_error (error);
+  g_string_free (map, TRUE);
+  g_unlink (s2);
+
+  ScModel *m1 = sc_model_load (dir, NULL, &error);
+  g_assert_null (m1);
+  g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "model-00002-of-00002.safetensors"));
+  g_clear_error (&error);
+
+  g_autoptr (ScModel) part = sc_model_load_with_flags (dir, NULL,
+                                                       SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sc_model_n_missing_experts (part), ==, 16);
+  int ids[] = { 2047, 626, 763, 2 }, len = 4;
+  g_assert_null (sc_model_encode (part, ids, &len, 1, 4, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+  g_clear_error (&error);
+  guint8 all_keep[32];
+  memset (all_keep, 1, sizeof all_keep);
+  g_assert_false (sc_model_set_expert_mask (part, all_keep, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+  g_clear_error (&error);
+
+  g_assert_true (sc_model_set_expert_mask (part, keep, &error));
+  ScModel *saved = model;
+  model = part;
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 3);
+  int n;
+  g_autofree float *logits = forward_logits (c, &n);
+  g_assert_cmpfloat (max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")),
+                                   n), <, 1e-4);
+  model = saved;
+
+  g_autofree char *out = g_build_filename (dir, "exported", NULL);
+  ScExportOptions opts = { 0 };
+  g_assert_true (sc_export_pruned (part, dir, keep, out, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sc_model_n_missing_experts (exported), ==, 0);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -293,6 +397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pruned/keep-all", test_keep_all);
   g_test_add_func ("/pruned/too-few", test_too_few);
   g_test_add_func ("/pruned/never-read", test_pruned_never_read);
+  g_test_add_func ("/pruned/missing-shards", test_missing_shards);
   int ret = g_test_run ();
   sc_safetensors_free (tensors);
   sc_model_free (model);

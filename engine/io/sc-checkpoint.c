@@ -35,6 +35,8 @@ struct _ScCheckpoint {
   GHashTable        *by_name;   /* name (borrowed) -> ScTensor* */
   GHashTable        *file_of;   /* name (borrowed) -> CkFile* */
   const char       **names;     /* sorted, NULL-terminated, borrowed */
+  ScCheckpointOpenFlags flags;
+  GHashTable        *missing;   /* tensor names (owned) mapped to absent shards */
   guint              n_names;
   guint64            file_bytes;
 };
@@ -57,6 +59,7 @@ sc_checkpoint_free (ScCheckpoint *ckpt)
   g_clear_pointer (&ckpt->by_name, g_hash_table_unref);
   g_clear_pointer (&ckpt->file_of, g_hash_table_unref);
   g_clear_pointer (&ckpt->files, g_ptr_array_unref);
+  g_clear_pointer (&ckpt->missing, g_hash_table_unref);
   g_free (ckpt->dir);
   g_free (ckpt);
 }
@@ -135,6 +138,7 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GHashTable) seen = NULL;
+  g_autoptr (GHashTable) absent = NULL;
   JsonObject *map;
   JsonNode *root, *node;
   JsonObjectIter iter;
@@ -183,6 +187,7 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
   /* The shard files, each once, in name order. */
   files = g_ptr_array_new ();
   seen = g_hash_table_new (g_str_hash, g_str_equal);
+  absent = g_hash_table_new (g_str_hash, g_str_equal);
   json_object_iter_init (&iter, map);
   while (json_object_iter_next (&iter, &name, &node))
     {
@@ -211,6 +216,12 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
     {
       g_autofree char *shard = g_build_filename (ckpt->dir, files->pdata[i], NULL);
 
+      if (!g_file_test (shard, G_FILE_TEST_EXISTS) &&
+          (ckpt->flags & SC_CHECKPOINT_OPEN_ALLOW_MISSING_SHARDS))
+        {
+          g_hash_table_add (absent, files->pdata[i]);
+          continue;
+        }
       if (!g_file_test (shard, G_FILE_TEST_EXISTS))
         {
           g_set_error (error, SC_ERROR, SC_ERROR_IO,
@@ -229,6 +240,11 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
       const char *file = json_node_get_string (node);
       CkFile *f = g_hash_table_lookup (ckpt->file_of, name);
 
+      if (g_hash_table_contains (absent, file))
+        {
+          g_hash_table_add (ckpt->missing, g_strdup (name));
+          continue;
+        }
       if (f == NULL)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
@@ -280,6 +296,18 @@ has_file (const char *dir, const char *name)
 ScCheckpoint *
 sc_checkpoint_open (const char *dir, GError **error)
 {
+  return sc_checkpoint_open_with_flags (dir, SC_CHECKPOINT_OPEN_DEFAULT, error);
+}
+
+gboolean
+sc_checkpoint_is_missing (ScCheckpoint *ckpt, const char *name)
+{
+  return g_hash_table_contains (ckpt->missing, name);
+}
+
+ScCheckpoint *
+sc_checkpoint_open_with_flags (const char *dir, ScCheckpointOpenFlags flags, GError **error)
+{
   g_autoptr (ScCheckpoint) ckpt = NULL;
   GHashTableIter it;
   gpointer key;
@@ -299,6 +327,8 @@ sc_checkpoint_open (const char *dir, GError **error)
   ckpt->files = g_ptr_array_new_with_free_func ((GDestroyNotify) ck_file_free);
   ckpt->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   ckpt->file_of = g_hash_table_new (g_str_hash, g_str_equal);
+  ckpt->flags = flags;
+  ckpt->missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (has_file (dir, "model.safetensors.index.json"))
     {

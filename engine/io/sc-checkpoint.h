@@ -17,7 +17,19 @@ typedef enum {
   SC_CHECKPOINT_TORCH,
 } ScCheckpointFormat;
 
+typedef enum {
+  SC_CHECKPOINT_OPEN_DEFAULT = 0,
+  /* Shards named by the index but absent are tolerated: their tensors are
+   * reported by sc_checkpoint_is_missing() instead of failing the open
+   * (e.g. shards holding only experts that a pruning leaves out). */
+  SC_CHECKPOINT_OPEN_ALLOW_MISSING_SHARDS = 1 << 0,
+} ScCheckpointOpenFlags;
+
 ScCheckpoint     *sc_checkpoint_open        (const char *dir, GError **error);
+ScCheckpoint     *sc_checkpoint_open_with_flags (const char *dir, ScCheckpointOpenFlags flags,
+                                             GError **error);
+/* Whether the index maps `name` to a shard that is absent. */
+gboolean          sc_checkpoint_is_missing  (ScCheckpoint *ckpt, const char *name);
 void              sc_checkpoint_free        (ScCheckpoint *ckpt);
 
 /* Lookup by exact name; NULL when absent. */

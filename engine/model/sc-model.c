@@ -60,6 +60,7 @@ struct _ScModel {
   gpointer      observer_data;
   GPtrArray    *allocs;   /* vectors widened at load */
   int           n_moe;
+  int           n_missing;   /* experts absent from a partial checkpoint */
   guint8       *keep;     /* [n_moe * num_experts] or NULL: every expert */
 };
 
@@ -68,6 +69,7 @@ struct _ScModel {
 typedef struct {
   ScModel    *model;
   const char *prefix;   /* "model." or "" */
+  gboolean    allow_missing_experts;
 } Loader;
 
 static const ScTensor *
@@ -200,6 +202,14 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   L->experts = g_new0 (Ffn, c->num_experts);
   for (int r = 0; r < L->n_rows; r++) {
     int e = kept ? g_array_index (kept, int, r) : r;
+    if (ld->allow_missing_experts) {
+      g_autofree char *probe = g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight",
+                                                ld->prefix, p, e);
+      if (sc_checkpoint_is_missing (ld->model->ckpt, probe)) {
+        ld->model->n_missing++;
+        continue;   /* absent: usable only under a mask that prunes it */
+      }
+    }
     if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
                       NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
         !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
@@ -259,12 +269,27 @@ sc_model_free (ScModel *model)
 ScModel *
 sc_model_load (const char *dir, ScBackend *backend, GError **error)
 {
+  return sc_model_load_with_flags (dir, backend, SC_MODEL_LOAD_DEFAULT, error);
+}
+
+int
+sc_model_n_missing_experts (ScModel *model)
+{
+  return model->n_missing;
+}
+
+ScModel *
+sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags flags,
+                          GError **error)
+{
   g_autoptr (ScModel) model = g_new0 (ScModel, 1);
+  gboolean partial = (flags & SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS) != 0;
 
   model->config = sc_config_load (dir, error);
   if (model->config == NULL)
     return NULL;
-  model->ckpt = sc_checkpoint_open (dir, error);
+  model->ckpt = sc_checkpoint_open_with_flags (
+    dir, partial ? SC_CHECKPOINT_OPEN_ALLOW_MISSING_SHARDS : SC_CHECKPOINT_OPEN_DEFAULT, error);
   if (model->ckpt == NULL)
     return NULL;
   model->tok = sc_tokenizer_load (dir, error);
@@ -280,7 +305,7 @@ sc_model_load (const char *dir, ScBackend *backend, GError **error)
   }
 
   model->allocs = g_ptr_array_new_with_free_func (g_free);
-  Loader ld = { model, "" };
+  Loader ld = { model, "", partial };
 
   if (sc_checkpoint_get (model->ckpt, "model.encoder.layer_norm.weight") != NULL)
     ld.prefix = "model.";
@@ -609,6 +634,20 @@ ff_block (ScModel *model, const Layer *L, gboolean decoder, int layer, const flo
 
 /* ---- encoder ------------------------------------------------------------ */
 
+/* A partial checkpoint runs only with a mask that prunes its absent experts
+ * (sc_model_set_expert_mask refuses masks that keep one). */
+static gboolean
+check_complete (ScModel *model, GError **error)
+{
+  if (model->n_missing > 0 && model->keep == NULL) {
+    g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                 "%d experts are missing from this checkpoint (absent shard files); choose the "
+                 "experts to keep first", model->n_missing);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 void
 sc_encoding_free (ScEncoding *enc)
 {
@@ -642,6 +681,8 @@ sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int 
     g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "empty batch");
     return NULL;
   }
+  if (!check_complete (model, error))
+    return NULL;
   if (!check_ids (model, ids, (gsize) n, error))
     return NULL;
 
@@ -746,6 +787,8 @@ sc_decoder_new (ScModel *model, const ScEncoding *enc, int n_rows, const int *sr
     g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder needs at least one row and step");
     return NULL;
   }
+  if (!check_complete (model, error))
+    return NULL;
   for (int r = 0; r < n_rows; r++)
     if (src_row[r] < 0 || src_row[r] >= enc->B) {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder row %d reads missing source row %d",

@@ -32,7 +32,19 @@ typedef struct {
 
 typedef void (*ScRouterObserver) (const ScRouterEvent *event, gpointer user_data);
 
+typedef enum {
+  SC_MODEL_LOAD_DEFAULT = 0,
+  /* Shard files holding only experts may be absent: those experts count as
+   * pruned, and the model runs only with an expert mask that leaves them
+   * out (sc_model_set_expert_mask). */
+  SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS = 1 << 0,
+} ScModelLoadFlags;
+
 ScModel          *sc_model_load              (const char *dir, ScBackend *backend, GError **error);
+ScModel          *sc_model_load_with_flags   (const char *dir, ScBackend *backend,
+                                              ScModelLoadFlags flags, GError **error);
+/* Experts whose weights are absent from the checkpoint. */
+int               sc_model_n_missing_experts (ScModel *model);
 void              sc_model_free              (ScModel *model);
 const ScConfig   *sc_model_get_config        (ScModel *model);
 ScTokenizer      *sc_model_get_tokenizer     (ScModel *model);
