@@ -12,13 +12,13 @@ typedef struct {
 /* Subcommands living in their own files register here. */
 extern const ScCliCommand sc_cli_extra_commands[];
 
+int sc_cli_score (int argc, char **argv);
 int sc_cli_stats (int argc, char **argv);
 int sc_cli_select (int argc, char **argv);
 
-int sc_cli_score (int argc, char **argv);
-
 int sc_cli_calibrate (int argc, char **argv);
 int sc_cli_export (int argc, char **argv);
+int sc_cli_evaluate (int argc, char **argv);
 
 /* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
  * in the paper authors' format (cli-export.c). */

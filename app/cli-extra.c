@@ -10,5 +10,6 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "score", "score hypotheses against references (chrF++, spBLEU, BLEU)", sc_cli_score },
   { "stats", "merge and show expert statistics", sc_cli_stats },
   { "select", "choose the experts to keep (expert index JSON)", sc_cli_select },
+  { "evaluate", "chrF++ and spBLEU of the full and the pruned model", sc_cli_evaluate },
   { NULL, NULL, NULL }
 };

@@ -52,8 +52,8 @@ pad_rows (GPtrArray *rows, int pad, int *S, int **lengths)
   *S = 1;
   for (int b = 0; b < B; b++)
     *S = MAX (*S, (int) ((GArray *) rows->pdata[b])->len);
-  int *ids = g_new (int, (gsize) B * *S);
-  *lengths = g_new (int, B);
+  int *ids = g_malloc_n ((gsize) MAX (B, 1) * *S, sizeof (int));
+  *lengths = g_malloc_n (MAX (B, 1), sizeof (int));
   for (int b = 0; b < B; b++) {
     GArray *r = rows->pdata[b];
     (*lengths)[b] = r->len;

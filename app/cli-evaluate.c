@@ -1,0 +1,176 @@
+/* cli-evaluate.c: `secateur-cli evaluate`, full versus pruned per direction.
+ *
+ *   secateur-cli evaluate -m MODEL --pairs SRC-TGT[,...] [--experts INDEX.json]
+ *                         [--corpus udhr|flores:DIR|tsv:FILE] [--split held-out|all]
+ *                         [--limit N] [--beam N] [--max-len N] [-o REPORT.json]
+ */
+#include "cli-commands.h"
+#include "sc-corpus.h"
+#include "sc-evaluate.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+static GPtrArray *
+load_pairs (const char *corpus, const char *split, const char *src, const char *tgt,
+            GError **error)
+{
+  if (corpus == NULL || g_str_equal (corpus, "udhr")) {
+    g_autofree char *dir = sc_corpus_default_udhr_dir ();
+    if (dir == NULL) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the bundled UDHR corpus is missing");
+      return NULL;
+    }
+    ScCorpusSplit s = split && g_str_equal (split, "all") ? SC_CORPUS_SPLIT_ALL
+                                                         : SC_CORPUS_SPLIT_HELD_OUT;
+    return sc_corpus_udhr_pairs (dir, src, tgt, s, error);
+  }
+  if (g_str_has_prefix (corpus, "flores:"))
+    return sc_corpus_flores_pairs (corpus + 7, split && !g_str_equal (split, "held-out") ? split
+                                                                                        : "devtest",
+                                   src, tgt, error);
+  if (g_str_has_prefix (corpus, "tsv:"))
+    return sc_corpus_tsv_pairs (corpus + 4, error);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "unknown corpus \"%s\" (udhr, flores:DIR or tsv:FILE)", corpus);
+  return NULL;
+}
+
+int
+sc_cli_evaluate (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
+  g_autofree char *split = NULL, *output = NULL;
+  int limit = 0, beam = 0, max_len = 0;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
+    { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index to evaluate", "FILE" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR or tsv:FILE",
+      "CORPUS" },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split, "held-out (default) or all; FLORES: dev, devtest",
+      "SPLIT" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N sentences per direction", "N" },
+    { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
+    { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "JSON report", "FILE" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
+    return 2;
+  }
+  if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1) {
+    fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
+    return 2;
+  }
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  if (model == NULL) {
+    fprintf (stderr, "secateur-cli: %s\n", error->message);
+    return 1;
+  }
+  ScGenerateOptions gen;
+  sc_generate_options_init (&gen, model);
+  if (beam > 0)
+    gen.num_beams = beam;
+  if (max_len > 0)
+    gen.max_length = max_len;
+
+  g_autoptr (JsonBuilder) report = json_builder_new ();
+  json_builder_begin_object (report);
+  json_builder_set_member_name (report, "model");
+  json_builder_add_string_value (report, model_dir);
+  json_builder_set_member_name (report, "directions");
+  json_builder_begin_array (report);
+
+  printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s\n", "direction", "n", "chrF++", "pruned", "delta",
+          "spBLEU", "pruned", "delta", "agree");
+  g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
+  for (guint i = 0; list[i] != NULL; i++) {
+    g_auto (GStrv) st = g_strsplit (list[i], "-", 2);
+    if (g_strv_length (st) != 2) {
+      fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
+      return 2;
+    }
+    g_autoptr (GPtrArray) data = load_pairs (corpus, split, st[0], st[1], &error);
+    g_autofree guint8 *keep = NULL;
+    if (data != NULL && experts != NULL)
+      keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);
+    if (data == NULL || (experts != NULL && keep == NULL)) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+    int n = data->len;
+    if (limit > 0)
+      n = MIN (n, limit);
+    g_autofree const char **src = g_new0 (const char *, n + 1);
+    g_autofree const char **ref = g_new0 (const char *, n + 1);
+    for (int k = 0; k < n; k++) {
+      src[k] = ((ScCorpusPair *) data->pdata[k])->source;
+      ref[k] = ((ScCorpusPair *) data->pdata[k])->target;
+    }
+    ScEvalResult r;
+    if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error)) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+    if (r.has_pruned)
+      printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%%\n", list[i], n,
+              r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
+              r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement);
+    else
+      printf ("%-20s %5d %9.2f %9s %7s %9.2f\n", list[i], n, r.full.chrf_pp, "-", "-",
+              r.full.spbleu);
+
+    json_builder_begin_object (report);
+    json_builder_set_member_name (report, "direction");
+    json_builder_add_string_value (report, list[i]);
+    json_builder_set_member_name (report, "sentences");
+    json_builder_add_int_value (report, n);
+    ScEvalSide *sides[] = { &r.full, r.has_pruned ? &r.pruned : NULL };
+    const char *names[] = { "full", "pruned" };
+    for (int s = 0; s < 2; s++) {
+      if (sides[s] == NULL)
+        continue;
+      json_builder_set_member_name (report, names[s]);
+      json_builder_begin_object (report);
+      json_builder_set_member_name (report, "chrf++");
+      json_builder_add_double_value (report, sides[s]->chrf_pp);
+      json_builder_set_member_name (report, "spbleu");
+      json_builder_add_double_value (report, sides[s]->spbleu);
+      json_builder_set_member_name (report, "nll");
+      json_builder_add_double_value (report, sides[s]->nll);
+      json_builder_set_member_name (report, "translations");
+      json_builder_begin_array (report);
+      for (guint k = 0; k < sides[s]->hyps->len; k++)
+        json_builder_add_string_value (report, sides[s]->hyps->pdata[k]);
+      json_builder_end_array (report);
+      json_builder_end_object (report);
+    }
+    if (r.has_pruned) {
+      json_builder_set_member_name (report, "agreement");
+      json_builder_add_double_value (report, r.agreement);
+    }
+    json_builder_end_object (report);
+    sc_eval_result_clear (&r);
+  }
+  json_builder_end_array (report);
+  json_builder_end_object (report);
+
+  if (output != NULL) {
+    g_autoptr (JsonGenerator) gen_json = json_generator_new ();
+    g_autoptr (JsonNode) root = json_builder_get_root (report);
+    json_generator_set_root (gen_json, root);
+    json_generator_set_pretty (gen_json, TRUE);
+    g_autofree char *text = json_generator_to_data (gen_json, NULL);
+    if (!g_file_set_contents (output, text, -1, &error)) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  }
+  return 0;
+}

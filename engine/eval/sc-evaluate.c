@@ -1,0 +1,168 @@
+/* sc-evaluate.c: full versus pruned, scored like sacreBLEU. */
+#include "sc-evaluate.h"
+
+#include "sc-metrics.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+sc_eval_result_clear (ScEvalResult *r)
+{
+  g_clear_pointer (&r->src, g_free);
+  g_clear_pointer (&r->tgt, g_free);
+  g_clear_pointer (&r->full.hyps, g_ptr_array_unref);
+  g_clear_pointer (&r->pruned.hyps, g_ptr_array_unref);
+}
+
+gboolean
+sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+                 const char *const *references, int n, double *nll, GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  ScTokenizer *tok = sc_model_get_tokenizer (model);
+  int tgt_id = sc_tokenizer_lang_id (tok, tgt, error);
+  if (tgt_id < 0)
+    return FALSE;
+  int V = c->vocab_size, max_pos = c->max_position_embeddings;
+  double total = 0.0;
+  guint64 count = 0;
+
+  /* One sentence at a time: exact and simple; evaluation sets are small. */
+  for (int i = 0; i < n; i++) {
+    g_autoptr (GArray) s = sc_tokenizer_encode (tok, sources[i], src, error);
+    g_autoptr (GArray) pieces = s ? sc_tokenizer_encode_pieces (tok, references[i], error) : NULL;
+    if (pieces == NULL)
+      return FALSE;
+    if ((int) s->len > max_pos) {
+      int last = g_array_index (s, int, s->len - 1);
+      g_array_set_size (s, max_pos);
+      g_array_index (s, int, max_pos - 1) = last;
+    }
+    int np = MIN ((int) pieces->len, max_pos - 2);
+    /* input [</s> tgt pieces], labels [tgt pieces </s>] */
+    int T = np + 2;
+    g_autofree int *in = g_new (int, T);
+    g_autofree int *labels = g_new (int, T);
+    in[0] = c->decoder_start_token_id;
+    in[1] = tgt_id;
+    labels[0] = tgt_id;
+    for (int k = 0; k < np; k++) {
+      in[k + 2] = g_array_index (pieces, int, k);
+      labels[k + 1] = in[k + 2];
+    }
+    labels[T - 1] = c->eos_token_id;
+
+    int len = s->len, row = 0;
+    g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) s->data, &len, 1, len, error);
+    if (enc == NULL)
+      return FALSE;
+    g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, T, error);
+    if (dec == NULL)
+      return FALSE;
+    g_autofree float *logits = g_new (float, (gsize) T * V);
+    if (!sc_decoder_forward (dec, in, T, logits, FALSE, error))
+      return FALSE;
+    for (int t = 0; t < T; t++) {
+      const float *l = logits + (gsize) t * V;
+      float max = l[0];
+      for (int v = 1; v < V; v++)
+        max = MAX (max, l[v]);
+      double sum = 0.0;
+      for (int v = 0; v < V; v++)
+        sum += exp ((double) l[v] - max);
+      total += -(l[labels[t]] - max - log (sum));
+      count++;
+    }
+  }
+  *nll = count > 0 ? total / count : 0.0;
+  return TRUE;
+}
+
+static gboolean
+score_side (ScModel *model, const char *spm, const char *const *references, ScEvalSide *side,
+            GError **error)
+{
+  /* The metrics take NULL-terminated lists. */
+  int n = side->hyps->len;
+  g_autofree const char **refs = g_new0 (const char *, n + 1);
+  memcpy (refs, references, sizeof (char *) * n);
+  const char *const *ref_streams[] = { refs, NULL };
+  ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU };
+  double *dest[] = { &side->chrf_pp, &side->spbleu };
+  g_ptr_array_add (side->hyps, NULL);   /* NULL-terminate for the metric */
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+    ScMetricConfig cfg;
+    sc_metric_config_init (&cfg, kinds[k]);
+    cfg.spm_model = spm;
+    g_autoptr (ScMetric) metric = sc_metric_new (&cfg, error);
+    ScMetricScore score;
+    if (metric == NULL ||
+        !sc_metric_corpus_score (metric, (const char *const *) side->hyps->pdata, ref_streams,
+                                 &score, error)) {
+      g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
+      return FALSE;
+    }
+    *dest[k] = score.score;
+  }
+  g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
+  return TRUE;
+}
+
+static gboolean
+run_side (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+          const char *const *references, int n, const ScGenerateOptions *gen, int batch,
+          const char *spm, GCancellable *cancellable, ScEvalSide *side, GError **error)
+{
+  g_auto (GStrv) out = sc_translate (model, sources, n, src, tgt, gen, batch, NULL, NULL,
+                                     cancellable, error);
+  if (out == NULL)
+    return FALSE;
+  side->hyps = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (side->hyps, g_steal_pointer (&out[i]));
+  return score_side (model, spm, references, side, error) &&
+         sc_evaluate_nll (model, src, tgt, sources, references, n, &side->nll, error);
+}
+
+gboolean
+sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
+             const char *const *sources, const char *const *references, int n,
+             const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
+             ScEvalResult *result, GError **error)
+{
+  memset (result, 0, sizeof *result);
+  if (n < 1) {
+    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", src, tgt);
+    return FALSE;
+  }
+  result->src = g_strdup (src);
+  result->tgt = g_strdup (tgt);
+  result->n_sentences = n;
+  g_autofree char *spm = g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
+                                           "sentencepiece.bpe.model", NULL);
+
+  sc_model_set_expert_mask (model, NULL, NULL);
+  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, spm, cancellable,
+                 &result->full, error))
+    goto fail;
+  if (keep != NULL) {
+    if (!sc_model_set_expert_mask (model, keep, error))
+      goto fail;
+    gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, spm,
+                            cancellable, &result->pruned, error);
+    sc_model_set_expert_mask (model, NULL, NULL);
+    if (!ok)
+      goto fail;
+    result->has_pruned = TRUE;
+    int same = 0;
+    for (int i = 0; i < n; i++)
+      same += g_str_equal (result->full.hyps->pdata[i], result->pruned.hyps->pdata[i]);
+    result->agreement = (double) same / n;
+  }
+  return TRUE;
+
+fail:
+  sc_eval_result_clear (result);
+  return FALSE;
+}

@@ -1,0 +1,48 @@
+/* sc-evaluate.h: what pruning costs, per direction.
+ *
+ * Translates a corpus with the full model and, given a kept-expert mask,
+ * with the masked (pruned) model, and scores both against the references
+ * with chrF++ and spBLEU (sacreBLEU semantics; spBLEU over the model's own
+ * SentencePiece model, which for NLLB-200 is FLORES-200's). Also the mean
+ * teacher-forced negative log-likelihood of the references and how often
+ * the two models agree word for word.
+ */
+#pragma once
+
+#include "sc-generate.h"
+#include "sc-model.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  double chrf_pp;
+  double spbleu;
+  double nll;          /* mean over reference tokens ([tgt_lang] pieces [</s>]) */
+  GPtrArray *hyps;     /* char*, in corpus order */
+} ScEvalSide;
+
+typedef struct {
+  char       *src, *tgt;
+  int         n_sentences;
+  ScEvalSide  full;
+  ScEvalSide  pruned;        /* filled only when a mask was given */
+  gboolean    has_pruned;
+  double      agreement;     /* fraction of identical full and pruned outputs */
+} ScEvalResult;
+
+void     sc_eval_result_clear (ScEvalResult *result);
+
+/* sources/references: `n` sentences of src -> tgt. keep: NULL or a mask
+ * for sc_model_set_expert_mask (restored to none afterwards). */
+gboolean sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
+                      const char *const *sources, const char *const *references, int n,
+                      const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
+                      ScEvalResult *result, GError **error);
+
+/* Mean negative log-likelihood per target token of `references` given
+ * `sources`, teacher-forced, with the model's current mask. */
+gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
+                          const char *const *sources, const char *const *references, int n,
+                          double *nll, GError **error);
+
+G_END_DECLS
