@@ -7,6 +7,8 @@
 #include "sc-test-golden.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 
 static ScModel *full;
@@ -173,6 +175,33 @@ test_bad_keep (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
+/* A disk that fills up mid-export (simulated with a file-size limit, so
+ * writes fail with EFBIG as they would with ENOSPC): a clear error, no
+ * folder under the final name, no partial folder left beside it. */
+static void
+test_disk_full (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  struct rlimit saved, small;
+  getrlimit (RLIMIT_FSIZE, &saved);
+  small = saved;
+  small.rlim_cur = 256 * 1024;   /* the first shard alone is larger */
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &small);
+  ScExportOptions opts = { 0 };
+  gboolean ok = sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error);
+  setrlimit (RLIMIT_FSIZE, &saved);
+  g_assert_false (ok);
+  g_assert_nonnull (error);
+  g_test_message ("export on a full disk: %s", error->message);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_autoptr (GDir) dir = g_dir_open (tmp, 0, NULL);
+  g_assert_null (g_dir_read_name (dir));
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,6 +214,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/roundtrip", test_roundtrip);
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
+  g_test_add_func ("/export/disk-full", test_disk_full);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);
