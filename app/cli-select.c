@@ -19,7 +19,7 @@
 #include <string.h>
 
 static gboolean
-select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt, ScMetric metric,
+select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt, ScExpertMetric metric,
             const ScSelectOptions *opt, ScExpertIndex *idx, const char *key, GError **error)
 {
   const ScStatsShape *sh = sc_stats_get_shape (stats);
@@ -109,8 +109,8 @@ sc_cli_select (int argc, char **argv)
     opt.bytes_per_expert = bytes_per_expert;
     opt.dense_bytes = dense_bytes;
   }
-  ScMetric metric = SC_METRIC_IMPORTANCE;
-  if (metric_name && !sc_metric_from_string (metric_name, &metric)) {
+  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
+  if (metric_name && !sc_expert_metric_from_string (metric_name, &metric)) {
     fprintf (stderr, "secateur-cli select: unknown metric '%s'\n", metric_name);
     return 2;
   }
@@ -226,7 +226,7 @@ sc_cli_select (int argc, char **argv)
   if (opt.algo == SC_SELECT_PER_LAYER)
     printf ("; %d per encoder layer, %d per decoder layer", budget.enc_per_layer,
             budget.dec_per_layer);
-  printf (") by %s, %s, for %d %s -> %s\n", sc_metric_to_string (metric),
+  printf (") by %s, %s, for %d %s -> %s\n", sc_expert_metric_to_string (metric),
           opt.algo == SC_SELECT_PER_LAYER ? "per layer" : "global threshold", written,
           gran == SC_GRANULARITY_GLOBAL ? "model" : written == 1 ? "entry" : "entries", output);
   if (bytes_per_expert > 0)

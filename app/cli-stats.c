@@ -101,8 +101,8 @@ stats_show (int argc, char **argv)
     fprintf (stderr, "secateur-cli stats show: %s\n", error->message);
     return 2;
   }
-  ScMetric metric = SC_METRIC_IMPORTANCE;
-  if (argc != 2 || top < 1 || (metric_name && !sc_metric_from_string (metric_name, &metric))) {
+  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
+  if (argc != 2 || top < 1 || (metric_name && !sc_expert_metric_from_string (metric_name, &metric))) {
     fprintf (stderr, "secateur-cli stats show: need one FILE, --top >= 1 and a known --metric\n");
     stats_usage (stderr);
     return 2;
@@ -136,7 +136,7 @@ stats_show (int argc, char **argv)
   g_autofree double *m = sc_expert_metrics_compute (glob, metric);
   top = MIN (top, E);
   printf ("Top %d experts per layer by %s (all directions; expert:value, global id = "
-          "layer x %d + expert):\n", top, sc_metric_to_string (metric), E);
+          "layer x %d + expert):\n", top, sc_expert_metric_to_string (metric), E);
   g_autofree Ranked *r = g_new (Ranked, E);
   for (int l = 0; l < L; l++) {
     for (int e = 0; e < E; e++)

@@ -258,15 +258,15 @@ test_metrics (void)
   c->top1[0] = 4; c->gate1[0] = 2.0; c->top2[0] = 3; c->prob_sum[0] = 3.0; c->reap_sum[0] = 14;
   c->top1[1] = 6; c->gate1[1] = 4.8; c->top2[1] = 2; c->prob_sum[1] = 5.0;
   c->top2[2] = 5; c->prob_sum[2] = 2.0;
-  struct { ScMetric m; double v0, v1, v2; } cases[] = {
-    { SC_METRIC_IMPORTANCE, 0.4 * exp (0.5), 0.6 * exp (0.8), 0 },
-    { SC_METRIC_IMPORTANCE_VANILLA, 0.2, 0.48, 0 },
-    { SC_METRIC_TOP1, 0.4, 0.6, 0 },
-    { SC_METRIC_TOP2, 0.7, 0.8, 0.5 },
-    { SC_METRIC_FREQUENCY, 0.7, 0.8, 0.5 },
-    { SC_METRIC_LOAD, 0.4 * 0.3, 0.6 * 0.5, 0 },
-    { SC_METRIC_REAP, 2.0, 0, 0 },
-    { SC_METRIC_MEAN, 0.3, 0.5, 0.2 },
+  struct { ScExpertMetric m; double v0, v1, v2; } cases[] = {
+    { SC_EXPERT_METRIC_IMPORTANCE, 0.4 * exp (0.5), 0.6 * exp (0.8), 0 },
+    { SC_EXPERT_METRIC_IMPORTANCE_VANILLA, 0.2, 0.48, 0 },
+    { SC_EXPERT_METRIC_TOP1, 0.4, 0.6, 0 },
+    { SC_EXPERT_METRIC_TOP2, 0.7, 0.8, 0.5 },
+    { SC_EXPERT_METRIC_FREQUENCY, 0.7, 0.8, 0.5 },
+    { SC_EXPERT_METRIC_LOAD, 0.4 * 0.3, 0.6 * 0.5, 0 },
+    { SC_EXPERT_METRIC_REAP, 2.0, 0, 0 },
+    { SC_EXPERT_METRIC_MEAN, 0.3, 0.5, 0.2 },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree double *v = sc_expert_metrics_compute (c, cases[i].m);
@@ -274,10 +274,10 @@ test_metrics (void)
     g_assert_cmpfloat_with_epsilon (v[1], cases[i].v1, 1e-12);
     g_assert_cmpfloat_with_epsilon (v[2], cases[i].v2, 1e-12);
   }
-  ScMetric m;
-  g_assert_true (sc_metric_from_string ("activity", &m));
-  g_assert_cmpint (m, ==, SC_METRIC_TOP1);
-  g_assert_false (sc_metric_from_string ("nope", &m));
+  ScExpertMetric m;
+  g_assert_true (sc_expert_metric_from_string ("activity", &m));
+  g_assert_cmpint (m, ==, SC_EXPERT_METRIC_TOP1);
+  g_assert_false (sc_expert_metric_from_string ("nope", &m));
 }
 
 /* Language-specific granularity: encoder rows from the source language,
@@ -304,7 +304,7 @@ test_granularity (void)
   g_autoptr (GError) error = NULL;
   /* c-d has no pair stats: enc from source c (expert 1), dec from target d (expert 0) */
   g_autofree double *cd = sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "c", "d",
-                                                 SC_METRIC_TOP1, &error);
+                                                 SC_EXPERT_METRIC_TOP1, &error);
   g_assert_no_error (error);
   g_assert_cmpfloat (cd[0], ==, 0);
   g_assert_cmpfloat (cd[1], ==, 1);
@@ -312,21 +312,21 @@ test_granularity (void)
   g_assert_cmpfloat (cd[3], ==, 0);
   /* a-b as lang: enc over a-b, a-d (expert 0 twice); dec over a-b, c-b (0 and 1) */
   g_autofree double *ab = sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "a", "b",
-                                                 SC_METRIC_TOP1, &error);
+                                                 SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat (ab[0], ==, 1);
   g_assert_cmpfloat (ab[2], ==, 0.5);
   g_assert_cmpfloat (ab[3], ==, 0.5);
   /* a-b as pair: its own stats */
   g_autofree double *abp = sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "a", "b",
-                                                  SC_METRIC_TOP1, &error);
+                                                  SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat (abp[2], ==, 0);
   g_assert_cmpfloat (abp[3], ==, 1);
   g_autofree double *glob = sc_expert_metrics_for (s, SC_GRANULARITY_GLOBAL, NULL, NULL,
-                                                   SC_METRIC_TOP1, &error);
+                                                   SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat_with_epsilon (glob[0], 2.0 / 3, 1e-12);
   /* unknown source */
   g_autofree double *none = sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "b", "b",
-                                                   SC_METRIC_TOP1, &error);
+                                                   SC_EXPERT_METRIC_TOP1, &error);
   g_assert_null (none);
   g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND);
 }

@@ -7,21 +7,21 @@
 
 static const struct {
   const char *name;
-  ScMetric    metric;
+  ScExpertMetric    metric;
 } metric_names[] = {
-  { "importance", SC_METRIC_IMPORTANCE },
-  { "importance-vanilla", SC_METRIC_IMPORTANCE_VANILLA },
-  { "activity", SC_METRIC_TOP1 },
-  { "top1", SC_METRIC_TOP1 },
-  { "top2", SC_METRIC_TOP2 },
-  { "load", SC_METRIC_LOAD },
-  { "frequency", SC_METRIC_FREQUENCY },
-  { "reap", SC_METRIC_REAP },
-  { "mean", SC_METRIC_MEAN },
+  { "importance", SC_EXPERT_METRIC_IMPORTANCE },
+  { "importance-vanilla", SC_EXPERT_METRIC_IMPORTANCE_VANILLA },
+  { "activity", SC_EXPERT_METRIC_TOP1 },
+  { "top1", SC_EXPERT_METRIC_TOP1 },
+  { "top2", SC_EXPERT_METRIC_TOP2 },
+  { "load", SC_EXPERT_METRIC_LOAD },
+  { "frequency", SC_EXPERT_METRIC_FREQUENCY },
+  { "reap", SC_EXPERT_METRIC_REAP },
+  { "mean", SC_EXPERT_METRIC_MEAN },
 };
 
 gboolean
-sc_metric_from_string (const char *s, ScMetric *out)
+sc_expert_metric_from_string (const char *s, ScExpertMetric *out)
 {
   for (gsize i = 0; s && i < G_N_ELEMENTS (metric_names); i++)
     if (strcmp (s, metric_names[i].name) == 0) {
@@ -32,7 +32,7 @@ sc_metric_from_string (const char *s, ScMetric *out)
 }
 
 const char *
-sc_metric_to_string (ScMetric m)
+sc_expert_metric_to_string (ScExpertMetric m)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (metric_names); i++)
     if (metric_names[i].metric == m)
@@ -55,7 +55,7 @@ sc_granularity_from_string (const char *s, ScGranularity *out)
 }
 
 double *
-sc_expert_metrics_compute (const ScStatsCounters *c, ScMetric metric)
+sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
 {
   int L = c->n_layers, E = c->n_experts;
   double *out = g_new0 (double, (gsize) L * E);
@@ -71,14 +71,14 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScMetric metric)
       double mean = c->prob_sum[i] / N;
       double v = 0;
       switch (metric) {
-      case SC_METRIC_IMPORTANCE:         v = top1 * exp (conf1); break;
-      case SC_METRIC_IMPORTANCE_VANILLA: v = top1 * conf1; break;
-      case SC_METRIC_TOP1:               v = top1; break;
-      case SC_METRIC_TOP2:
-      case SC_METRIC_FREQUENCY:          v = (n1 + n2) / N; break;
-      case SC_METRIC_LOAD:               v = top1 * mean; break;
-      case SC_METRIC_REAP:               v = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0; break;
-      case SC_METRIC_MEAN:               v = mean; break;
+      case SC_EXPERT_METRIC_IMPORTANCE:         v = top1 * exp (conf1); break;
+      case SC_EXPERT_METRIC_IMPORTANCE_VANILLA: v = top1 * conf1; break;
+      case SC_EXPERT_METRIC_TOP1:               v = top1; break;
+      case SC_EXPERT_METRIC_TOP2:
+      case SC_EXPERT_METRIC_FREQUENCY:          v = (n1 + n2) / N; break;
+      case SC_EXPERT_METRIC_LOAD:               v = top1 * mean; break;
+      case SC_EXPERT_METRIC_REAP:               v = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0; break;
+      case SC_EXPERT_METRIC_MEAN:               v = mean; break;
       }
       out[i] = v;
     }
@@ -120,7 +120,7 @@ sc_expert_counters_for (ScStats *stats, ScGranularity granularity, const char *s
 
 double *
 sc_expert_metrics_for (ScStats *stats, ScGranularity granularity, const char *src,
-                       const char *tgt, ScMetric metric, GError **error)
+                       const char *tgt, ScExpertMetric metric, GError **error)
 {
   g_autoptr (ScStatsCounters) c = sc_expert_counters_for (stats, granularity, src, tgt, error);
   if (c == NULL)

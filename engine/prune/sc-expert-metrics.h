@@ -8,15 +8,15 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  SC_METRIC_IMPORTANCE,          /* top1 x exp(conf1)  (the paper's default) */
-  SC_METRIC_IMPORTANCE_VANILLA,  /* top1 x conf1 */
-  SC_METRIC_TOP1,                /* top1 activity: top1 / N */
-  SC_METRIC_TOP2,                /* top2 activity: (top1 + top2) / N */
-  SC_METRIC_LOAD,                /* load balancing: top1 x mean */
-  SC_METRIC_FREQUENCY,           /* (top1 + top2) / N */
-  SC_METRIC_REAP,                /* reap_sum / (top1 + top2 count) */
-  SC_METRIC_MEAN,                /* prob_sum / N */
-} ScMetric;
+  SC_EXPERT_METRIC_IMPORTANCE,          /* top1 x exp(conf1)  (the paper's default) */
+  SC_EXPERT_METRIC_IMPORTANCE_VANILLA,  /* top1 x conf1 */
+  SC_EXPERT_METRIC_TOP1,                /* top1 activity: top1 / N */
+  SC_EXPERT_METRIC_TOP2,                /* top2 activity: (top1 + top2) / N */
+  SC_EXPERT_METRIC_LOAD,                /* load balancing: top1 x mean */
+  SC_EXPERT_METRIC_FREQUENCY,           /* (top1 + top2) / N */
+  SC_EXPERT_METRIC_REAP,                /* reap_sum / (top1 + top2 count) */
+  SC_EXPERT_METRIC_MEAN,                /* prob_sum / N */
+} ScExpertMetric;
 
 typedef enum {
   SC_GRANULARITY_GLOBAL,  /* all directions */
@@ -26,12 +26,12 @@ typedef enum {
 
 /* Parses "importance", "importance-vanilla", "activity"/"top1", "top2",
  * "load", "frequency", "reap", "mean". */
-gboolean     sc_metric_from_string (const char *s, ScMetric *out);
-const char  *sc_metric_to_string   (ScMetric m);
+gboolean     sc_expert_metric_from_string (const char *s, ScExpertMetric *out);
+const char  *sc_expert_metric_to_string   (ScExpertMetric m);
 gboolean     sc_granularity_from_string (const char *s, ScGranularity *out);
 
 /* [n_layers x n_experts] metric values; a layer with no tokens gives 0s. */
-double *sc_expert_metrics_compute (const ScStatsCounters *c, ScMetric metric);
+double *sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric);
 
 /* Counters for a direction at a granularity (src/tgt ignored for GLOBAL).
  * LANG (and PAIR without the pair's own statistics): encoder rows summed
@@ -43,6 +43,6 @@ ScStatsCounters *sc_expert_counters_for (ScStats *stats, ScGranularity granulari
 
 /* Both steps; returns [n_moe_layers x n_experts], g_free it. */
 double *sc_expert_metrics_for (ScStats *stats, ScGranularity granularity, const char *src,
-                               const char *tgt, ScMetric metric, GError **error);
+                               const char *tgt, ScExpertMetric metric, GError **error);
 
 G_END_DECLS
