@@ -1,12 +1,21 @@
 /* cli-calibrate.c: `secateur-cli calibrate`, gate statistics from text.
  *
- *   secateur-cli calibrate -m MODEL -s SRC -t TGT --source FILE [--target FILE]
- *                          [--mode teacher|decode] [--batch N] [--beam N]
- *                          [--max-len N] -o STATS.json [--append]
+ *   secateur-cli calibrate -m MODEL -s SRC -t TGT --source FILE [--target FILE] ...
+ *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...] [--corpus udhr|flores:DIR|tsv:FILE]
+ *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
+ *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
+ *             -o STATS.json [--append]
+ *
+ * With --pairs, sentences come from a corpus (the bundled UDHR's calibration
+ * split by default) and are sampled across directions as Multilingual Brain
+ * Surgeon does: in proportion to each language's share of the training data
+ * (resources/language-shares/nllb-200.tsv), at least one per direction.
  *
  * Ctrl-C stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
 #include "sc-calibrate.h"
+#include "sc-corpus.h"
+#include "sc-sampler.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -56,12 +65,74 @@ read_lines (const char *path, int *n, GError **error)
   return lines;
 }
 
+/* Items sampled from a corpus over the directions in `pairs`. The returned
+ * array owns the corpus pairs the items point into (`keep`). */
+static GArray *
+sample_items (const char *pairs, const char *corpus, const char *sampling, int size,
+              guint32 seed, GPtrArray *keep, GError **error)
+{
+  g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
+  guint n_dirs = g_strv_length (list);
+  g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
+  g_autoptr (GPtrArray) langs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  for (guint i = 0; i < n_dirs; i++) {
+    char **st = g_strsplit (list[i], "-", 2);
+    g_ptr_array_add (langs, st);
+    if (g_strv_length (st) != 2) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "\"%s\" is not SRC-TGT",
+                   list[i]);
+      return NULL;
+    }
+    GPtrArray *data = sc_cli_corpus_pairs (corpus, "calibration", st[0], st[1], error);
+    if (data == NULL)
+      return NULL;
+    g_ptr_array_add (keep, data);
+    dirs[i] = (ScSampleDirection) { st[0], st[1], data->len };
+  }
+
+  ScSamplerOptions opts = { SC_SAMPLE_PROPORTIONAL, size, seed, NULL, NULL, NULL };
+  g_autoptr (ScShareTable) shares = NULL;
+  if (sampling == NULL || g_str_equal (sampling, "proportional")) {
+    shares = sc_share_table_load_default (error);
+    if (shares == NULL)
+      return NULL;
+    opts.shares = shares;
+  } else if (g_str_equal (sampling, "uniform")) {
+    opts.mode = SC_SAMPLE_UNIFORM;
+  } else if (g_str_equal (sampling, "pairs")) {
+    opts.mode = SC_SAMPLE_PAIRS;
+    opts.pairs = (const char *const *) list;
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 "--sampling is proportional, uniform or pairs");
+    return NULL;
+  }
+  g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &opts, error);
+  if (sample == NULL)
+    return NULL;
+  g_autofree char *summary = sc_sample_describe (sample, dirs);
+  fprintf (stderr, "%s", summary);
+
+  GArray *items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
+  for (guint i = 0; i < sample->picks->len; i++) {
+    ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
+    GPtrArray *data = keep->pdata[p->direction];
+    ScCorpusPair *pair = data->pdata[p->item];
+    char **st = langs->pdata[p->direction];
+    /* the language strings must outlive `langs`: keep copies with the data */
+    ScCalibrationItem it = { g_intern_string (st[0]), g_intern_string (st[1]), pair->source,
+                             pair->target };
+    g_array_append_val (items, it);
+  }
+  return items;
+}
+
 int
 sc_cli_calibrate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *src = NULL, *tgt = NULL, *source = NULL, *target = NULL;
-  g_autofree char *mode = NULL, *output = NULL;
-  int batch = 16, beam = 1, max_len = 0;
+  g_autofree char *mode = NULL, *output = NULL, *pairs = NULL, *corpus = NULL, *sampling = NULL;
+  int batch = 16, beam = 1, max_len = 0, size = 256, seed = 1;
   gboolean append = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -70,6 +141,14 @@ sc_cli_calibrate (int argc, char **argv)
     { "source", 0, 0, G_OPTION_ARG_FILENAME, &source, "Source sentences, one a line", "FILE" },
     { "target", 0, 0, G_OPTION_ARG_FILENAME, &target, "Reference translations (teacher mode)",
       "FILE" },
+    { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions to sample from a corpus",
+      "SRC-TGT,..." },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR or tsv:FILE",
+      "CORPUS" },
+    { "sampling", 0, 0, G_OPTION_ARG_STRING, &sampling,
+      "proportional (default, training-data shares), uniform or pairs", "MODE" },
+    { "size", 0, 0, G_OPTION_ARG_INT, &size, "Sentences to sample (default 256)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Sampling seed (default 1)", "S" },
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "teacher (default) or decode", "MODE" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sentences per batch (default 16)", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams when decoding (default 1)", "N" },
@@ -93,10 +172,12 @@ sc_cli_calibrate (int argc, char **argv)
     fprintf (stderr, "secateur-cli calibrate: --mode is teacher or decode\n");
     return 2;
   }
-  if (model_dir == NULL || src == NULL || tgt == NULL || source == NULL || output == NULL ||
-      (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL) || batch < 1 || beam < 1) {
-    fprintf (stderr, "secateur-cli calibrate: -m, -s, -t, --source and -o are required, and "
-                     "--target in teacher mode\n");
+  gboolean from_files = pairs == NULL;
+  if (model_dir == NULL || output == NULL || batch < 1 || beam < 1 || size < 1 ||
+      (from_files && (src == NULL || tgt == NULL || source == NULL ||
+                      (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL)))) {
+    fprintf (stderr, "secateur-cli calibrate: -m and -o are required, and either --pairs or "
+                     "-s, -t and --source (with --target in teacher mode)\n");
     return 2;
   }
 
@@ -106,17 +187,35 @@ sc_cli_calibrate (int argc, char **argv)
     return 1;
   }
   int ns = 0, nt = 0;
-  g_auto (GStrv) src_lines = read_lines (source, &ns, &error);
+  g_auto (GStrv) src_lines = NULL;
   g_auto (GStrv) tgt_lines = NULL;
-  if (src_lines != NULL && target != NULL)
-    tgt_lines = read_lines (target, &nt, &error);
-  if (src_lines == NULL || (target != NULL && tgt_lines == NULL)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  if (target != NULL && nt != ns) {
-    fprintf (stderr, "secateur-cli: %s has %d lines but %s has %d\n", source, ns, target, nt);
-    return 1;
+  g_autoptr (GPtrArray) corpora = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GArray) items = NULL;
+  if (from_files) {
+    src_lines = read_lines (source, &ns, &error);
+    if (src_lines != NULL && target != NULL)
+      tgt_lines = read_lines (target, &nt, &error);
+    if (src_lines == NULL || (target != NULL && tgt_lines == NULL)) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+    if (target != NULL && nt != ns) {
+      fprintf (stderr, "secateur-cli: %s has %d lines but %s has %d\n", source, ns, target, nt);
+      return 1;
+    }
+    items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
+    for (int i = 0; i < ns; i++) {
+      if (src_lines[i][0] == '\0')
+        continue;
+      ScCalibrationItem it = { src, tgt, src_lines[i], tgt_lines ? tgt_lines[i] : NULL };
+      g_array_append_val (items, it);
+    }
+  } else {
+    items = sample_items (pairs, corpus, sampling, size, (guint32) seed, corpora, &error);
+    if (items == NULL) {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   }
 
   ScStatsShape shape;
@@ -131,14 +230,6 @@ sc_cli_calibrate (int argc, char **argv)
   if (stats == NULL) {
     fprintf (stderr, "secateur-cli: %s\n", error->message);
     return 1;
-  }
-
-  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (int i = 0; i < ns; i++) {
-    if (src_lines[i][0] == '\0')
-      continue;
-    ScCalibrationItem it = { src, tgt, src_lines[i], tgt_lines ? tgt_lines[i] : NULL };
-    g_array_append_val (items, it);
   }
 
   ScCalibrateOptions opts;

@@ -3,6 +3,8 @@
  * and returns the exit status: 0 success, 1 failure, 2 usage error. */
 #pragma once
 
+#include "sc-model.h"
+
 typedef struct {
   const char *name;
   const char *summary;
@@ -15,13 +17,19 @@ extern const ScCliCommand sc_cli_extra_commands[];
 int sc_cli_score (int argc, char **argv);
 int sc_cli_stats (int argc, char **argv);
 int sc_cli_select (int argc, char **argv);
-
 int sc_cli_calibrate (int argc, char **argv);
 int sc_cli_export (int argc, char **argv);
 int sc_cli_evaluate (int argc, char **argv);
 
+/* Helpers shared by the subcommands. */
+
+/* Sentence pairs src -> tgt of a corpus named on the command line: "udhr"
+ * (or NULL), "flores:DIR" or "tsv:FILE"; split "calibration", "held-out"
+ * or "all" (FLORES: dev / devtest). GPtrArray of ScCorpusPair (cli-evaluate.c). */
+GPtrArray *sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src,
+                                const char *tgt, GError **error);
+
 /* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
  * in the paper authors' format (cli-export.c). */
-#include "sc-model.h"
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static GPtrArray *
-load_pairs (const char *corpus, const char *split, const char *src, const char *tgt,
-            GError **error)
+GPtrArray *
+sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, const char *tgt,
+                     GError **error)
 {
   if (corpus == NULL || g_str_equal (corpus, "udhr")) {
     g_autofree char *dir = sc_corpus_default_udhr_dir ();
@@ -22,14 +22,19 @@ load_pairs (const char *corpus, const char *split, const char *src, const char *
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the bundled UDHR corpus is missing");
       return NULL;
     }
-    ScCorpusSplit s = split && g_str_equal (split, "all") ? SC_CORPUS_SPLIT_ALL
-                                                         : SC_CORPUS_SPLIT_HELD_OUT;
+    ScCorpusSplit s = SC_CORPUS_SPLIT_HELD_OUT;
+    if (g_str_equal (split, "all"))
+      s = SC_CORPUS_SPLIT_ALL;
+    else if (g_str_equal (split, "calibration"))
+      s = SC_CORPUS_SPLIT_CALIBRATION;
     return sc_corpus_udhr_pairs (dir, src, tgt, s, error);
   }
-  if (g_str_has_prefix (corpus, "flores:"))
-    return sc_corpus_flores_pairs (corpus + 7, split && !g_str_equal (split, "held-out") ? split
-                                                                                        : "devtest",
-                                   src, tgt, error);
+  if (g_str_has_prefix (corpus, "flores:")) {
+    /* FLORES-200: dev for calibration (as the paper), devtest for evaluation. */
+    const char *fs = g_str_equal (split, "calibration") ? "dev"
+                     : g_str_equal (split, "held-out") ? "devtest" : split;
+    return sc_corpus_flores_pairs (corpus + 7, fs, src, tgt, error);
+  }
   if (g_str_has_prefix (corpus, "tsv:"))
     return sc_corpus_tsv_pairs (corpus + 4, error);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -96,7 +101,8 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
       return 2;
     }
-    g_autoptr (GPtrArray) data = load_pairs (corpus, split, st[0], st[1], &error);
+    g_autoptr (GPtrArray) data = sc_cli_corpus_pairs (corpus, split ? split : "held-out", st[0],
+                                                      st[1], &error);
     g_autofree guint8 *keep = NULL;
     if (data != NULL && experts != NULL)
       keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);

@@ -196,6 +196,22 @@ test_calibrate_export (void)
   g_assert_cmpint (r.status, ==, 2);
   run_clear (&r);
 
+  /* Sampled from the bundled UDHR across directions (Multilingual Brain
+   * Surgeon proportions): every direction gets sentences. */
+  g_autofree char *sampled = g_build_filename (dir, "sampled.json", NULL);
+  r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-fra_Latn,eng_Latn-hin_Deva",
+               "--size", "6", "--max-len", "8", "-o", sampled, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "hin_Deva"));
+  run_clear (&r);
+  g_autoptr (JsonNode) sj = sc_test_load_json (sampled);
+  JsonObject *sd = json_object_get_object_member (json_node_get_object (sj), "directions");
+  g_assert_cmpuint (json_object_get_size (sd), ==, 2);
+  g_assert_true (json_object_has_member (sd, "eng_Latn-hin_Deva"));
+  r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-xxx_Latn", "-o", sampled, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+
   g_autofree char *keep = g_build_filename (dir, "keep.json", NULL);
   g_autofree char *out = g_build_filename (dir, "pruned", NULL);
   g_file_set_contents (keep, "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,7]]", -1, NULL);
