@@ -11,5 +11,6 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "stats", "merge and show expert statistics", sc_cli_stats },
   { "select", "choose the experts to keep (expert index JSON)", sc_cli_select },
   { "evaluate", "chrF++ and spBLEU of the full and the pruned model", sc_cli_evaluate },
+  { "compare", "full and pruned translations side by side", sc_cli_compare },
   { NULL, NULL, NULL }
 };

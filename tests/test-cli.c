@@ -242,6 +242,21 @@ test_calibrate_export (void)
   run_clear (&masked);
   run_clear (&pruned);
   run_clear (&full);
+  r = run_cli (NULL, "compare", "-m", moe, "--experts", index, "--pair", "eng_Latn-fra_Latn",
+               "--limit", "2", "--max-len", "8", "--beam", "1", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "[2] source:"));
+  g_assert_nonnull (strstr (r.out, "eng_Latn-fra_Latn, 2 sentences: chrF++"));
+  run_clear (&r);
+  r = run_cli (NULL, "evaluate", "-m", moe, "--experts", index, "--pairs", "eng_Latn-fra_Latn",
+               "--limit", "2", "--max-len", "8", "--beam", "1", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "eng_Latn-fra_Latn        2"));
+  run_clear (&r);
+  r = run_cli (NULL, "compare", "-m", moe, "--pair", "eng_Latn-fra_Latn", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+
   g_autofree char *out2 = g_build_filename (dir, "pruned2", NULL);
   r = run_cli (NULL, "export", "-m", moe, "--experts", index, "--pair", "eng_Latn-fra_Latn", "-o",
                out2, NULL);
