@@ -473,6 +473,20 @@ test_bad_archives (void)
     g_byte_array_unref (zip);
   }
 
+  /* ... a shape whose element count overflows */
+  {
+    const TbTensor huge[] = { { "w", "FloatStorage", "0", 6, 0, 3,
+                                { G_GINT64_CONSTANT (1) << 62, 8, 8 }, { 64, 8, 1 } } };
+    g_autoptr (GByteArray) p2 = g_byte_array_new ();
+    tb_pickle_state_dict (p2, huge, 1);
+    tb_zip_init (&z, FALSE, 0);
+    tb_zip_add (&z, "archive/data.pkl", p2->data, p2->len);
+    tb_zip_add (&z, "archive/data/0", d, len);
+    zip = tb_zip_finish (&z);
+    expect_zip_error (zip, SC_ERROR_FORMAT, "shape is too large");
+    g_byte_array_unref (zip);
+  }
+
   /* Non-contiguous (a transposed view) */
   {
     const TbTensor tr[] = { { "w", "FloatStorage", "0", 6, 0, 2, { 3, 2 }, { 1, 3 } } };
