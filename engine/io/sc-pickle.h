@@ -4,8 +4,8 @@
  * of tensors, and accepts only a whitelist of globals:
  * collections.OrderedDict, torch._utils._rebuild_tensor_v2,
  * torch._utils._rebuild_parameter and the typed storages
- * torch.{Float,Half,BFloat16}Storage. Anything else is an error; nothing is
- * ever called or imported.
+ * torch.{Float,Half,BFloat16,Long,Int}Storage. Anything else is an error;
+ * nothing is ever called or imported.
  */
 #pragma once
 
