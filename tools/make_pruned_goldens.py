@@ -8,7 +8,9 @@ Hugging Face runs that smaller model; Secateur must give the same numbers by
 masking the full fixture's router. Same inputs as tests/goldens/nllb-moe-tiny.
 
     tools/.venv/bin/python tools/make_pruned_goldens.py
-writes tests/goldens/nllb-moe-tiny-pruned/{cases.json,tensors.safetensors}.
+writes tests/goldens/nllb-moe-tiny-pruned/{cases.json,tensors.safetensors}
+(four experts kept per layer) and tests/goldens/nllb-moe-tiny-pruned1/ (one
+expert per layer: Hugging Face's top-2 then picks it twice).
 """
 import json
 import os
@@ -25,11 +27,15 @@ KEPT = {
     "encoder": {1: [0, 2, 5, 7], 3: [1, 2, 3, 6]},
     "decoder": {1: [0, 1, 4, 6], 3: [2, 3, 5, 7]},
 }
+KEPT1 = {
+    "encoder": {1: [5], 3: [2]},
+    "decoder": {1: [4], 3: [7]},
+}
 
 
-def pruned_model(full):
+def pruned_model(full, KEPT):
     cfg = NllbMoeConfig.from_dict(full.config.to_dict())
-    cfg.num_experts = 4
+    cfg.num_experts = len(KEPT["encoder"][1])
     small = NllbMoeForConditionalGeneration(cfg).eval()
     sd = full.state_dict()
     out = {}
@@ -58,9 +64,14 @@ def main():
     torch.set_grad_enabled(False)
     src = os.path.join(rc.FIXTURES, "nllb-moe-tiny")
     full = NllbMoeForConditionalGeneration.from_pretrained(src).eval()
-    small = pruned_model(full)
+    write(full, KEPT, "nllb-moe-tiny-pruned")
+    write(full, KEPT1, "nllb-moe-tiny-pruned1")
+
+
+def write(full, KEPT, name):
+    small = pruned_model(full, KEPT)
     base = json.load(open(os.path.join(rc.GOLDENS, "nllb-moe-tiny", "cases.json")))
-    outdir = os.path.join(rc.GOLDENS, "nllb-moe-tiny-pruned")
+    outdir = os.path.join(rc.GOLDENS, name)
     os.makedirs(outdir, exist_ok=True)
 
     tensors, cases = {}, []

@@ -271,9 +271,9 @@ sc_config_parse (const char *json, gssize len, GError **error)
         int idv = (int) id;
         g_array_append_val (kept, idv);
       }
-      if (kept->len < 2) {
+      if (kept->len < 1) {
         g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                     "config.json: \"%s\" layer %d keeps fewer than 2 experts",
+                     "config.json: \"%s\" layer %d keeps no expert",
                      SC_CONFIG_KEPT_KEY, m);
         return NULL;
       }

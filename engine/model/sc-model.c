@@ -455,9 +455,9 @@ sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
         return FALSE;
       }
     }
-    if (n < 2) {
+    if (n < 1) {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "MoE layer %d keeps %d expert(s); top-2 routing needs at least 2", m, n);
+                   "MoE layer %d keeps no expert; every MoE layer needs at least one", m);
       return FALSE;
     }
   }
@@ -568,8 +568,16 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
     for (int e = 0; e < E; e++)
       if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
         b = e;
-    float denom = MAX (p[a] + p[b], FLT_EPSILON);
     top1[t] = a;
+    if (b < 0) {
+      /* One expert left: Hugging Face's top-2 then picks it twice with
+       * weights 1/2 + 1/2; report it once with weight 1. */
+      top2[t] = -1;
+      w1[t] = 1.0f;
+      w2[t] = 0.0f;
+      continue;
+    }
+    float denom = MAX (p[a] + p[b], FLT_EPSILON);
     top2[t] = b;
     w1[t] = p[a] / denom;
     w2[t] = p[b] / denom;

@@ -60,7 +60,9 @@ int               sc_model_n_moe_layers      (ScModel *model);
 /* Masked expert pruning: keep[m * num_experts + e] says whether expert e of
  * MoE layer m (encoder MoE layers first) stays. Pruned experts leave the
  * router's softmax and top-2 (as if their router rows were removed) and
- * their weights are never read. Each layer must keep at least two experts.
+ * their weights are never read. Each layer keeps at least one expert (with
+ * one, every token goes to it with weight 1, as Hugging Face's top-2 does
+ * when a router has a single row).
  * NULL restores the full model. */
 gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
 
