@@ -21,6 +21,7 @@ int sc_cli_calibrate (int argc, char **argv);
 int sc_cli_export (int argc, char **argv);
 int sc_cli_evaluate (int argc, char **argv);
 int sc_cli_compare (int argc, char **argv);
+int sc_cli_demo (int argc, char **argv);
 
 /* Helpers shared by the subcommands. */
 

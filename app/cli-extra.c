@@ -12,5 +12,6 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "select", "choose the experts to keep (expert index JSON)", sc_cli_select },
   { "evaluate", "chrF++ and spBLEU of the full and the pruned model", sc_cli_evaluate },
   { "compare", "full and pruned translations side by side", sc_cli_compare },
+  { "demo", "calibrate, prune and evaluate a model end to end", sc_cli_demo },
   { NULL, NULL, NULL }
 };

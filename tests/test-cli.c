@@ -284,6 +284,31 @@ test_calibrate_export (void)
   sc_test_rm_tree (dir);
 }
 
+/* demo: calibrate, select, evaluate on the fixture, end to end. */
+static void
+test_demo (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  Run r = run_cli (NULL, "demo", "-m", moe, "--langs", "fra_Latn", "--size", "8", "--limit", "2",
+                   "--beam", "1", "--max-len", "8", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "1. calibrated on 8 UDHR sentences over 2 directions"));
+  g_assert_nonnull (strstr (r.out, "eng_Latn-fra_Latn"));
+  g_assert_nonnull (strstr (r.out, "fra_Latn-eng_Latn"));
+  g_assert_nonnull (strstr (r.out, "16/32"));
+  g_assert_nonnull (strstr (r.out, "% saved"));
+  run_clear (&r);
+
+  g_autofree char *m2m = fixture ("m2m-tiny");
+  r = run_cli (NULL, "demo", "-m", m2m, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "no experts"));
+  run_clear (&r);
+  r = run_cli (NULL, "demo", "-m", moe, "--ratio", "1.5", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -292,5 +317,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
   g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
+  g_test_add_func ("/cli/demo", test_demo);
   return g_test_run ();
 }
