@@ -46,7 +46,7 @@ int
 sc_cli_evaluate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
-  g_autofree char *split = NULL, *output = NULL;
+  g_autofree char *split = NULL, *output = NULL, *metrics = NULL;
   int limit = 0, beam = 0, max_len = 0;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -60,6 +60,8 @@ sc_cli_evaluate (int argc, char **argv)
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "JSON report", "FILE" },
+    { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
+      "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
@@ -67,6 +69,11 @@ sc_cli_evaluate (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
+    return 2;
+  }
+  gboolean nll_only = metrics != NULL && g_str_equal (metrics, "nll");
+  if (metrics != NULL && !nll_only && !g_str_equal (metrics, "scores")) {
+    fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
     return 2;
   }
   if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1) {
@@ -92,8 +99,11 @@ sc_cli_evaluate (int argc, char **argv)
   json_builder_set_member_name (report, "directions");
   json_builder_begin_array (report);
 
-  printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s\n", "direction", "n", "chrF++", "pruned", "delta",
-          "spBLEU", "pruned", "delta", "agree");
+  if (nll_only)
+    printf ("direction\tsentence\tnll%s\n", experts ? "\tnll_pruned" : "");
+  else
+    printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s\n", "direction", "n", "chrF++", "pruned",
+            "delta", "spBLEU", "pruned", "delta", "agree");
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   for (guint i = 0; list[i] != NULL; i++) {
     g_auto (GStrv) st = g_strsplit (list[i], "-", 2);
@@ -118,6 +128,25 @@ sc_cli_evaluate (int argc, char **argv)
     for (int k = 0; k < n; k++) {
       src[k] = ((ScCorpusPair *) data->pdata[k])->source;
       ref[k] = ((ScCorpusPair *) data->pdata[k])->target;
+    }
+    if (nll_only) {
+      /* Per-sentence NLL of the references, full and (with --experts) pruned. */
+      g_autofree double *full = g_new0 (double, n);
+      g_autofree double *pruned = g_new0 (double, n);
+      if (!sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, full, NULL, &error) ||
+          (keep != NULL && (!sc_model_set_expert_mask (model, keep, &error) ||
+                            !sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, pruned,
+                                                   NULL, &error)))) {
+        fprintf (stderr, "secateur-cli: %s\n", error->message);
+        return 1;
+      }
+      sc_model_set_expert_mask (model, NULL, NULL);
+      for (int k = 0; k < n; k++)
+        if (keep != NULL)
+          printf ("%s\t%d\t%.4f\t%.4f\n", list[i], k + 1, full[k], pruned[k]);
+        else
+          printf ("%s\t%d\t%.4f\n", list[i], k + 1, full[k]);
+      continue;
     }
     ScEvalResult r;
     if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error)) {

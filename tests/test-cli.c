@@ -253,6 +253,13 @@ test_calibrate_export (void)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "eng_Latn-fra_Latn        2"));
   run_clear (&r);
+  r = run_cli (NULL, "evaluate", "-m", moe, "--experts", index, "--pairs", "eng_Latn-fra_Latn",
+               "--limit", "3", "--metrics", "nll", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) nll_lines = g_strsplit (r.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (nll_lines), ==, 5);   /* header, 3 sentences, final newline */
+  g_assert_true (g_str_has_prefix (nll_lines[3], "eng_Latn-fra_Latn\t3\t"));
+  run_clear (&r);
   r = run_cli (NULL, "compare", "-m", moe, "--pair", "eng_Latn-fra_Latn", NULL);
   g_assert_cmpint (r.status, ==, 2);
   run_clear (&r);

@@ -19,6 +19,14 @@ gboolean
 sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *const *sources,
                  const char *const *references, int n, double *nll, GError **error)
 {
+  return sc_evaluate_nll_each (model, src, tgt, sources, references, n, NULL, nll, error);
+}
+
+gboolean
+sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
+                      const char *const *sources, const char *const *references, int n,
+                      double *per_sentence, double *nll, GError **error)
+{
   const ScConfig *c = sc_model_get_config (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   int tgt_id = sc_tokenizer_lang_id (tok, tgt, error);
@@ -63,6 +71,7 @@ sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *c
     g_autofree float *logits = g_new (float, (gsize) T * V);
     if (!sc_decoder_forward (dec, in, T, logits, FALSE, error))
       return FALSE;
+    double sentence = 0.0;
     for (int t = 0; t < T; t++) {
       const float *l = logits + (gsize) t * V;
       float max = l[0];
@@ -71,11 +80,15 @@ sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *c
       double sum = 0.0;
       for (int v = 0; v < V; v++)
         sum += exp ((double) l[v] - max);
-      total += -(l[labels[t]] - max - log (sum));
-      count++;
+      sentence += -(l[labels[t]] - max - log (sum));
     }
+    if (per_sentence != NULL)
+      per_sentence[i] = sentence / T;
+    total += sentence;
+    count += T;
   }
-  *nll = count > 0 ? total / count : 0.0;
+  if (nll != NULL)
+    *nll = count > 0 ? total / count : 0.0;
   return TRUE;
 }
 

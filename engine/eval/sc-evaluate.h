@@ -44,5 +44,10 @@ gboolean sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const
 gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
                           const char *const *sources, const char *const *references, int n,
                           double *nll, GError **error);
+/* The same per sentence: per_sentence[i] is the mean over sentence i's
+ * reference tokens (may be NULL); nll (may be NULL) the mean over all. */
+gboolean sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
+                               const char *const *sources, const char *const *references, int n,
+                               double *per_sentence, double *nll, GError **error);
 
 G_END_DECLS
