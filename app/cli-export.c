@@ -1,6 +1,7 @@
 /* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file.
  *
- *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json --pair SRC-TGT)
+ *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
+ *                                 (--pair SRC-TGT | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--force] [--dry-run]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
@@ -84,7 +85,7 @@ int
 sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
-  g_autofree char *pair = NULL;
+  g_autofree char *pair = NULL, *langs_arg = NULL;
   int shard_mb = 0;
   gboolean force = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
@@ -93,6 +94,8 @@ sc_cli_export (int argc, char **argv)
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &index, "Expert index (authors' format)", "FILE" },
     { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction SRC-TGT to take from the index",
       "PAIR" },
+    { "langs", 0, 0, G_OPTION_ARG_STRING, &langs_arg,
+      "Or: every direction among these languages (union of their experts)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
@@ -107,11 +110,12 @@ sc_cli_export (int argc, char **argv)
     return 2;
   }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
+  g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
   if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
-      (keep_path == NULL) == (index == NULL) ||
-      (index != NULL && (langs == NULL || g_strv_length (langs) != 2))) {
+      (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
+      (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2))) {
     fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
-                     "--pair SRC-TGT are required\n");
+                     "with --pair SRC-TGT or --langs a,b,... are required\n");
     return 2;
   }
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
@@ -120,9 +124,26 @@ sc_cli_export (int argc, char **argv)
     return 1;
   }
   const ScConfig *c = sc_model_get_config (model);
-  g_autofree guint8 *keep = keep_path
-    ? read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error)
-    : sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
+  g_autofree guint8 *keep = NULL;
+  if (keep_path != NULL) {
+    keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
+  } else if (set == NULL) {
+    keep = sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
+  } else {
+    /* A model for several languages keeps the union of their directions' experts. */
+    gsize size = (gsize) sc_model_n_moe_layers (model) * c->num_experts;
+    keep = g_new0 (guint8, size);
+    for (guint a = 0; set[a] != NULL && error == NULL; a++)
+      for (guint b = 0; set[b] != NULL && error == NULL; b++) {
+        if (a == b && set[1] != NULL)
+          continue;
+        g_autofree guint8 *one = sc_cli_keep_from_index (model, index, set[a], set[b], &error);
+        for (gsize i = 0; one != NULL && i < size; i++)
+          keep[i] |= one[i];
+      }
+    if (error != NULL)
+      g_clear_pointer (&keep, g_free);
+  }
   ScExportPlan plan;
   if (keep == NULL || !sc_export_plan (model, keep, &plan, &error)) {
     fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -273,6 +273,13 @@ test_calibrate_export (void)
                "16", NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
+  /* Both directions between English and French: the union of their experts. */
+  r = run_cli (NULL, "export", "-m", moe, "--experts", index, "--langs", "eng_Latn,fra_Latn",
+               "--dry-run", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "expert tensors"));
+  g_assert_null (strstr (r.out, " 64 expert tensors"));   /* the union keeps more than one pair */
+  run_clear (&r);
 
   r = run_cli (NULL, "info", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
