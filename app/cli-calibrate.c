@@ -29,9 +29,10 @@ on_sigint (int sig)
   interrupted = 1;
 }
 
-typedef struct {
+typedef struct
+{
   GCancellable *cancel;
-  gboolean      show;
+  gboolean show;
 } Progress;
 
 static void
@@ -41,8 +42,8 @@ report (int done, int total, double rate, double eta, gpointer user_data)
   if (interrupted)
     g_cancellable_cancel (p->cancel);
   if (p->show)
-    fprintf (stderr, "\rcalibrated %d/%d sentences, %.1f sentences/s, %.0f s left   ", done,
-             total, rate, eta);
+    fprintf (stderr, "\rcalibrated %d/%d sentences, %.1f sentences/s, %.0f s left   ", done, total,
+             rate, eta);
 }
 
 static char **
@@ -52,10 +53,11 @@ read_lines (const char *path, int *n, GError **error)
   gsize len;
   if (!g_file_get_contents (path, &text, &len, error))
     return NULL;
-  if (!g_utf8_validate (text, len, NULL)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not UTF-8 text", path);
-    return NULL;
-  }
+  if (!g_utf8_validate (text, len, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not UTF-8 text", path);
+      return NULL;
+    }
   char **lines = g_strsplit (text, "\n", -1);
   *n = g_strv_length (lines);
   if (*n > 0 && lines[*n - 1][0] == '\0')
@@ -68,45 +70,54 @@ read_lines (const char *path, int *n, GError **error)
 /* Items sampled from a corpus over the directions in `pairs`. The returned
  * array owns the corpus pairs the items point into (`keep`). */
 static GArray *
-sample_items (const char *pairs, const char *corpus, const char *sampling, int size,
-              guint32 seed, GPtrArray *keep, GError **error)
+sample_items (const char *pairs, const char *corpus, const char *sampling, int size, guint32 seed,
+              GPtrArray *keep, GError **error)
 {
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   guint n_dirs = g_strv_length (list);
   g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
   g_autoptr (GPtrArray) langs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  for (guint i = 0; i < n_dirs; i++) {
-    char **st = g_strsplit (list[i], "-", 2);
-    g_ptr_array_add (langs, st);
-    if (g_strv_length (st) != 2) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "\"%s\" is not SRC-TGT",
-                   list[i]);
-      return NULL;
+  for (guint i = 0; i < n_dirs; i++)
+    {
+      char **st = g_strsplit (list[i], "-", 2);
+      g_ptr_array_add (langs, st);
+      if (g_strv_length (st) != 2)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "\"%s\" is not SRC-TGT",
+                       list[i]);
+          return NULL;
+        }
+      GPtrArray *data = sc_cli_corpus_pairs (corpus, "calibration", st[0], st[1], error);
+      if (data == NULL)
+        return NULL;
+      g_ptr_array_add (keep, data);
+      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
     }
-    GPtrArray *data = sc_cli_corpus_pairs (corpus, "calibration", st[0], st[1], error);
-    if (data == NULL)
-      return NULL;
-    g_ptr_array_add (keep, data);
-    dirs[i] = (ScSampleDirection) { st[0], st[1], data->len };
-  }
 
   ScSamplerOptions opts = { SC_SAMPLE_PROPORTIONAL, size, seed, NULL, NULL, NULL };
   g_autoptr (ScShareTable) shares = NULL;
-  if (sampling == NULL || g_str_equal (sampling, "proportional")) {
-    shares = sc_share_table_load_default (error);
-    if (shares == NULL)
+  if (sampling == NULL || g_str_equal (sampling, "proportional"))
+    {
+      shares = sc_share_table_load_default (error);
+      if (shares == NULL)
+        return NULL;
+      opts.shares = shares;
+    }
+  else if (g_str_equal (sampling, "uniform"))
+    {
+      opts.mode = SC_SAMPLE_UNIFORM;
+    }
+  else if (g_str_equal (sampling, "pairs"))
+    {
+      opts.mode = SC_SAMPLE_PAIRS;
+      opts.pairs = (const char *const *) list;
+    }
+  else
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--sampling is proportional, uniform or pairs");
       return NULL;
-    opts.shares = shares;
-  } else if (g_str_equal (sampling, "uniform")) {
-    opts.mode = SC_SAMPLE_UNIFORM;
-  } else if (g_str_equal (sampling, "pairs")) {
-    opts.mode = SC_SAMPLE_PAIRS;
-    opts.pairs = (const char *const *) list;
-  } else {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "--sampling is proportional, uniform or pairs");
-    return NULL;
-  }
+    }
   g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &opts, error);
   if (sample == NULL)
     return NULL;
@@ -114,16 +125,17 @@ sample_items (const char *pairs, const char *corpus, const char *sampling, int s
   fprintf (stderr, "%s", summary);
 
   GArray *items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (guint i = 0; i < sample->picks->len; i++) {
-    ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
-    GPtrArray *data = keep->pdata[p->direction];
-    ScCorpusPair *pair = data->pdata[p->item];
-    char **st = langs->pdata[p->direction];
-    /* the language strings must outlive `langs`: keep copies with the data */
-    ScCalibrationItem it = { g_intern_string (st[0]), g_intern_string (st[1]), pair->source,
-                             pair->target };
-    g_array_append_val (items, it);
-  }
+  for (guint i = 0; i < sample->picks->len; i++)
+    {
+      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
+      GPtrArray *data = keep->pdata[p->direction];
+      ScCorpusPair *pair = data->pdata[p->item];
+      char **st = langs->pdata[p->direction];
+      /* the language strings must outlive `langs`: keep copies with the data */
+      ScCalibrationItem it = { g_intern_string (st[0]), g_intern_string (st[1]), pair->source,
+                               pair->target };
+      g_array_append_val (items, it);
+    }
   return items;
 }
 
@@ -161,62 +173,74 @@ sc_cli_calibrate (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli calibrate: %s\n", error->message);
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli calibrate: %s\n", error->message);
+      return 2;
+    }
   ScCalibrateMode cmode = SC_CALIBRATE_TEACHER_FORCED;
   if (mode != NULL && g_str_equal (mode, "decode"))
     cmode = SC_CALIBRATE_DECODE;
-  else if (mode != NULL && !g_str_equal (mode, "teacher")) {
-    fprintf (stderr, "secateur-cli calibrate: --mode is teacher or decode\n");
-    return 2;
-  }
+  else if (mode != NULL && !g_str_equal (mode, "teacher"))
+    {
+      fprintf (stderr, "secateur-cli calibrate: --mode is teacher or decode\n");
+      return 2;
+    }
   gboolean from_files = pairs == NULL;
   if (model_dir == NULL || output == NULL || batch < 1 || beam < 1 || size < 1 ||
       (from_files && (src == NULL || tgt == NULL || source == NULL ||
-                      (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL)))) {
-    fprintf (stderr, "secateur-cli calibrate: -m and -o are required, and either --pairs or "
-                     "-s, -t and --source (with --target in teacher mode)\n");
-    return 2;
-  }
+                      (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL))))
+    {
+      fprintf (stderr, "secateur-cli calibrate: -m and -o are required, and either --pairs or "
+                       "-s, -t and --source (with --target in teacher mode)\n");
+      return 2;
+    }
 
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (model == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   int ns = 0, nt = 0;
   g_auto (GStrv) src_lines = NULL;
   g_auto (GStrv) tgt_lines = NULL;
-  g_autoptr (GPtrArray) corpora = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) corpora =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr (GArray) items = NULL;
-  if (from_files) {
-    src_lines = read_lines (source, &ns, &error);
-    if (src_lines != NULL && target != NULL)
-      tgt_lines = read_lines (target, &nt, &error);
-    if (src_lines == NULL || (target != NULL && tgt_lines == NULL)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
+  if (from_files)
+    {
+      src_lines = read_lines (source, &ns, &error);
+      if (src_lines != NULL && target != NULL)
+        tgt_lines = read_lines (target, &nt, &error);
+      if (src_lines == NULL || (target != NULL && tgt_lines == NULL))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      if (target != NULL && nt != ns)
+        {
+          fprintf (stderr, "secateur-cli: %s has %d lines but %s has %d\n", source, ns, target, nt);
+          return 1;
+        }
+      items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
+      for (int i = 0; i < ns; i++)
+        {
+          if (src_lines[i][0] == '\0')
+            continue;
+          ScCalibrationItem it = { src, tgt, src_lines[i], tgt_lines ? tgt_lines[i] : NULL };
+          g_array_append_val (items, it);
+        }
     }
-    if (target != NULL && nt != ns) {
-      fprintf (stderr, "secateur-cli: %s has %d lines but %s has %d\n", source, ns, target, nt);
-      return 1;
+  else
+    {
+      items = sample_items (pairs, corpus, sampling, size, (guint32) seed, corpora, &error);
+      if (items == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
     }
-    items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-    for (int i = 0; i < ns; i++) {
-      if (src_lines[i][0] == '\0')
-        continue;
-      ScCalibrationItem it = { src, tgt, src_lines[i], tgt_lines ? tgt_lines[i] : NULL };
-      g_array_append_val (items, it);
-    }
-  } else {
-    items = sample_items (pairs, corpus, sampling, size, (guint32) seed, corpora, &error);
-    if (items == NULL) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-  }
 
   ScStatsShape shape;
   g_autofree char *name = g_path_get_basename (model_dir);
@@ -227,10 +251,11 @@ sc_cli_calibrate (int argc, char **argv)
   else
     stats = sc_stats_new (&shape);
   g_free (shape.name);
-  if (stats == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (stats == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
 
   ScCalibrateOptions opts;
   sc_calibrate_options_init (&opts, model);
@@ -248,20 +273,23 @@ sc_cli_calibrate (int argc, char **argv)
   if (p.show)
     fprintf (stderr, "\n");
   gboolean cancelled = !ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  if (!ok && !cancelled) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (!ok && !cancelled)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   g_clear_error (&error);
   /* Interrupted runs keep what they gathered: statistics are additive. */
-  if (!sc_stats_save (stats, output, &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  if (cancelled) {
-    fprintf (stderr, "secateur-cli: interrupted; partial statistics saved to %s\n", output);
-    return 1;
-  }
+  if (!sc_stats_save (stats, output, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  if (cancelled)
+    {
+      fprintf (stderr, "secateur-cli: interrupted; partial statistics saved to %s\n", output);
+      return 1;
+    }
   if (!quiet)
     fprintf (stderr, "%u sentences, %" G_GUINT64_FORMAT " tokens: statistics in %s\n", items->len,
              sc_stats_total_tokens (stats), output);

@@ -38,25 +38,28 @@ sc_cli_compare (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- full and pruned, side by side");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli compare: %s\n", error->message);
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli compare: %s\n", error->message);
+      return 2;
+    }
   g_auto (GStrv) st = pair ? g_strsplit (pair, "-", 2) : NULL;
-  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2 ||
-      limit < 1 || beam < 0 || max_len == 1) {
-    fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
-    return 2;
-  }
+  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2 || limit < 1 ||
+      beam < 0 || max_len == 1)
+    {
+      fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  g_autoptr (GPtrArray) data = model ? sc_cli_corpus_pairs (corpus, "held-out", st[0], st[1],
-                                                            &error) : NULL;
-  g_autofree guint8 *keep = data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error)
-                                 : NULL;
-  if (keep == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  g_autoptr (GPtrArray) data =
+      model ? sc_cli_corpus_pairs (corpus, "held-out", st[0], st[1], &error) : NULL;
+  g_autofree guint8 *keep =
+      data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error) : NULL;
+  if (keep == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   ScGenerateOptions gen;
   sc_generate_options_init (&gen, model);
   if (beam > 0)
@@ -67,28 +70,32 @@ sc_cli_compare (int argc, char **argv)
   int n = MIN (limit, (int) data->len);
   g_autofree const char **src = g_new0 (const char *, n + 1);
   g_autofree const char **ref = g_new0 (const char *, n + 1);
-  for (int i = 0; i < n; i++) {
-    src[i] = ((ScCorpusPair *) data->pdata[i])->source;
-    ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
-  }
+  for (int i = 0; i < n; i++)
+    {
+      src[i] = ((ScCorpusPair *) data->pdata[i])->source;
+      ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
+    }
   ScEvalResult r;
-  if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   ScMetricConfig cfg;
   sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);
   g_autoptr (ScMetric) chrf = sc_metric_new (&cfg, &error);
-  for (int i = 0; i < n; i++) {
-    const char *f = r.full.hyps->pdata[i], *p = r.pruned.hyps->pdata[i];
-    printf ("[%d] source:    %s\n    reference: %s\n", i + 1, src[i], ref[i]);
-    printf ("    full:      %s  (chrF++ %.1f)\n", f, sentence_chrf (chrf, f, ref[i]));
-    printf ("    pruned:    %s  (chrF++ %.1f)%s\n\n", p, sentence_chrf (chrf, p, ref[i]),
-            g_str_equal (f, p) ? "  = full" : "");
-  }
+  for (int i = 0; i < n; i++)
+    {
+      const char *f = r.full.hyps->pdata[i], *p = r.pruned.hyps->pdata[i];
+      printf ("[%d] source:    %s\n    reference: %s\n", i + 1, src[i], ref[i]);
+      printf ("    full:      %s  (chrF++ %.1f)\n", f, sentence_chrf (chrf, f, ref[i]));
+      printf ("    pruned:    %s  (chrF++ %.1f)%s\n\n", p, sentence_chrf (chrf, p, ref[i]),
+              g_str_equal (f, p) ? "  = full" : "");
+    }
   printf ("%s, %d sentences: chrF++ %.2f full, %.2f pruned (%+.2f); spBLEU %.2f / %.2f; "
-          "identical %.0f%%\n", pair, n, r.full.chrf_pp, r.pruned.chrf_pp,
-          r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu, r.pruned.spbleu, 100 * r.agreement);
+          "identical %.0f%%\n",
+          pair, n, r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp,
+          r.full.spbleu, r.pruned.spbleu, 100 * r.agreement);
   sc_eval_result_clear (&r);
   return 0;
 }

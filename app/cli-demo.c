@@ -35,20 +35,22 @@ demo_languages (ScModel *model, const char *udhr, const char *wanted, GError **e
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   GPtrArray *langs = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) list = wanted ? g_strsplit (wanted, ",", -1) : NULL;
-  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++) {
-    const char *code = sc_tokenizer_language (tok, i);
-    if (g_str_equal (code, "eng_Latn") || !g_strv_contains ((const char *const *) have, code))
-      continue;
-    if (list != NULL && !g_strv_contains ((const char *const *) list, code))
-      continue;
-    g_ptr_array_add (langs, g_strdup (code));
-  }
-  if (langs->len == 0 || sc_tokenizer_lang_id (tok, "eng_Latn", NULL) < 0) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                 "the model and the bundled corpus share no language besides English");
-    g_ptr_array_unref (langs);
-    return NULL;
-  }
+  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++)
+    {
+      const char *code = sc_tokenizer_language (tok, i);
+      if (g_str_equal (code, "eng_Latn") || !g_strv_contains ((const char *const *) have, code))
+        continue;
+      if (list != NULL && !g_strv_contains ((const char *const *) list, code))
+        continue;
+      g_ptr_array_add (langs, g_strdup (code));
+    }
+  if (langs->len == 0 || sc_tokenizer_lang_id (tok, "eng_Latn", NULL) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "the model and the bundled corpus share no language besides English");
+      g_ptr_array_unref (langs);
+      return NULL;
+    }
   return langs;
 }
 
@@ -74,36 +76,42 @@ sc_cli_demo (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli demo: %s\n", error->message);
-    return 2;
-  }
-  if (!(ratio >= 0 && ratio < 1) || size < 1 || limit < 1 || beam < 0 || max_len < 2) {
-    fprintf (stderr, "secateur-cli demo: --ratio in [0, 1), positive sizes\n");
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli demo: %s\n", error->message);
+      return 2;
+    }
+  if (!(ratio >= 0 && ratio < 1) || size < 1 || limit < 1 || beam < 0 || max_len < 2)
+    {
+      fprintf (stderr, "secateur-cli demo: --ratio in [0, 1), positive sizes\n");
+      return 2;
+    }
   if (model_dir == NULL)
     model_dir = sc_corpus_find_data ("models/demo");
   g_autofree char *udhr = sc_corpus_default_udhr_dir ();
-  if (model_dir == NULL || udhr == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", model_dir == NULL
-             ? "no demo model is installed (resources/models/demo); pass -m MODEL"
-             : "the bundled UDHR corpus is missing");
-    return 1;
-  }
+  if (model_dir == NULL || udhr == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n",
+               model_dir == NULL
+                   ? "no demo model is installed (resources/models/demo); pass -m MODEL"
+                   : "the bundled UDHR corpus is missing");
+      return 1;
+    }
 
   double t0 = now ();
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
   g_autoptr (GPtrArray) langs = model ? demo_languages (model, udhr, wanted, &error) : NULL;
-  if (langs == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (langs == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   const ScConfig *c = sc_model_get_config (model);
-  if (c->arch != SC_ARCH_NLLB_MOE) {
-    fprintf (stderr, "secateur-cli: %s has no experts to prune\n", model_dir);
-    return 1;
-  }
+  if (c->arch != SC_ARCH_NLLB_MOE)
+    {
+      fprintf (stderr, "secateur-cli: %s has no experts to prune\n", model_dir);
+      return 1;
+    }
   printf ("Model %s: %d MoE layers x %d experts; %u languages with English\n", model_dir,
           sc_model_n_moe_layers (model), c->num_experts, langs->len);
 
@@ -114,36 +122,41 @@ sc_cli_demo (int argc, char **argv)
                             (char *) langs->pdata[i], (char *) langs->pdata[i]);
   g_auto (GStrv) directions = g_strsplit (pairs->str, ",", -1);
   guint n_dirs = g_strv_length (directions);
-  g_autoptr (GPtrArray) corpora = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) corpora =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
   g_autoptr (GPtrArray) split = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  for (guint i = 0; i < n_dirs; i++) {
-    char **st = g_strsplit (directions[i], "-", 2);
-    g_ptr_array_add (split, st);
-    GPtrArray *data = sc_corpus_udhr_pairs (udhr, st[0], st[1], SC_CORPUS_SPLIT_CALIBRATION,
-                                            &error);
-    if (data == NULL) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
+  for (guint i = 0; i < n_dirs; i++)
+    {
+      char **st = g_strsplit (directions[i], "-", 2);
+      g_ptr_array_add (split, st);
+      GPtrArray *data =
+          sc_corpus_udhr_pairs (udhr, st[0], st[1], SC_CORPUS_SPLIT_CALIBRATION, &error);
+      if (data == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      g_ptr_array_add (corpora, data);
+      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
     }
-    g_ptr_array_add (corpora, data);
-    dirs[i] = (ScSampleDirection) { st[0], st[1], data->len };
-  }
   g_autoptr (ScShareTable) shares = sc_share_table_load_default (&error);
   ScSamplerOptions sopts = { SC_SAMPLE_PROPORTIONAL, MAX ((guint) size, n_dirs), 1, shares };
   g_autoptr (ScSample) sample = shares ? sc_sample_directions (dirs, n_dirs, &sopts, &error) : NULL;
-  if (sample == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (sample == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (guint i = 0; i < sample->picks->len; i++) {
-    ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
-    ScCorpusPair *pair = ((GPtrArray *) corpora->pdata[p->direction])->pdata[p->item];
-    ScCalibrationItem it = { dirs[p->direction].src, dirs[p->direction].tgt, pair->source,
-                             pair->target };
-    g_array_append_val (items, it);
-  }
+  for (guint i = 0; i < sample->picks->len; i++)
+    {
+      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
+      ScCorpusPair *pair = ((GPtrArray *) corpora->pdata[p->direction])->pdata[p->item];
+      ScCalibrationItem it = { dirs[p->direction].src, dirs[p->direction].tgt, pair->source,
+                               pair->target };
+      g_array_append_val (items, it);
+    }
   ScStatsShape shape;
   sc_calibrate_shape (model, "demo", &shape);
   g_autoptr (ScStats) stats = sc_stats_new (&shape);
@@ -151,10 +164,11 @@ sc_cli_demo (int argc, char **argv)
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
   if (!sc_calibrate (model, stats, (ScCalibrationItem *) items->data, items->len, &copts, NULL,
-                     NULL, NULL, &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+                     NULL, NULL, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   printf ("1. calibrated on %u UDHR sentences over %u directions (%.1f s)\n", items->len, n_dirs,
           now () - t0);
 
@@ -165,24 +179,26 @@ sc_cli_demo (int argc, char **argv)
   ScSelectOptions sel_opts;
   sc_select_options_init (&sel_opts);
   sel_opts.ratio = ratio;
-  g_autoptr (GHashTable) selected = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                           (GDestroyNotify) sc_selection_free);
+  g_autoptr (GHashTable) selected =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) sc_selection_free);
   g_autoptr (GPtrArray) all = g_ptr_array_new ();
   g_ptr_array_add (all, "eng_Latn");
   for (guint i = 0; i < langs->len; i++)
     g_ptr_array_add (all, langs->pdata[i]);
-  for (guint i = 0; i < all->len; i++) {
-    const char *l = all->pdata[i];
-    g_autofree double *metrics = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, l, l,
-                                                        SC_EXPERT_METRIC_IMPORTANCE, &error);
-    ScSelection *sel = metrics ? sc_select_experts (metrics, n_moe, n_enc, E, &sel_opts, &error)
-                               : NULL;
-    if (sel == NULL) {
-      fprintf (stderr, "secateur-cli: %s: %s\n", l, error->message);
-      return 1;
+  for (guint i = 0; i < all->len; i++)
+    {
+      const char *l = all->pdata[i];
+      g_autofree double *metrics = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, l, l,
+                                                          SC_EXPERT_METRIC_IMPORTANCE, &error);
+      ScSelection *sel =
+          metrics ? sc_select_experts (metrics, n_moe, n_enc, E, &sel_opts, &error) : NULL;
+      if (sel == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s: %s\n", l, error->message);
+          return 1;
+        }
+      g_hash_table_insert (selected, (gpointer) l, sel);
     }
-    g_hash_table_insert (selected, (gpointer) l, sel);
-  }
   printf ("2. selected experts per language: importance, %.0f%% pruned, encoder:decoder 3:1\n",
           100 * ratio);
 
@@ -198,51 +214,58 @@ sc_cli_demo (int argc, char **argv)
           "spBLEU", "pruned", "delta", "experts");
   double sum_full = 0, sum_pruned = 0;
   guint64 bytes_full = 0, bytes_pruned = 0;
-  for (guint d = 0; d < n_dirs; d++) {
-    char **st = split->pdata[d];
-    ScSelection *se = g_hash_table_lookup (selected, st[0]);
-    ScSelection *sd = g_hash_table_lookup (selected, st[1]);
-    g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
-    for (int m = 0; m < n_moe; m++) {
-      GArray *kept = (m < n_enc ? se : sd)->kept[m];
-      for (guint k = 0; k < kept->len; k++)
-        keep[m * E + g_array_index (kept, int, k)] = 1;
+  for (guint d = 0; d < n_dirs; d++)
+    {
+      char **st = split->pdata[d];
+      ScSelection *se = g_hash_table_lookup (selected, st[0]);
+      ScSelection *sd = g_hash_table_lookup (selected, st[1]);
+      g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
+      for (int m = 0; m < n_moe; m++)
+        {
+          GArray *kept = (m < n_enc ? se : sd)->kept[m];
+          for (guint k = 0; k < kept->len; k++)
+            keep[m * E + g_array_index (kept, int, k)] = 1;
+        }
+      g_autoptr (GPtrArray) data =
+          sc_corpus_udhr_pairs (udhr, st[0], st[1], SC_CORPUS_SPLIT_HELD_OUT, &error);
+      if (data == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      int n = MIN (limit, (int) data->len);
+      g_autofree const char **src = g_new0 (const char *, n + 1);
+      g_autofree const char **ref = g_new0 (const char *, n + 1);
+      for (int i = 0; i < n; i++)
+        {
+          src[i] = ((ScCorpusPair *) data->pdata[i])->source;
+          ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
+        }
+      ScEvalResult r;
+      ScExportPlan plan;
+      if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
+          !sc_export_plan (model, keep, &plan, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      int kept = 0;
+      for (int i = 0; i < n_moe * E; i++)
+        kept += keep[i];
+      printf ("%-20s %8.2f %8.2f %+7.2f %8.2f %8.2f %+7.2f %5d/%-4d\n", directions[d],
+              r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
+              r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, kept, n_moe * E);
+      sum_full += r.full.chrf_pp;
+      sum_pruned += r.pruned.chrf_pp;
+      bytes_full = plan.bytes + plan.dropped_bytes;
+      bytes_pruned = MAX (bytes_pruned, plan.bytes);
+      sc_eval_result_clear (&r);
     }
-    g_autoptr (GPtrArray) data = sc_corpus_udhr_pairs (udhr, st[0], st[1],
-                                                       SC_CORPUS_SPLIT_HELD_OUT, &error);
-    if (data == NULL) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-    int n = MIN (limit, (int) data->len);
-    g_autofree const char **src = g_new0 (const char *, n + 1);
-    g_autofree const char **ref = g_new0 (const char *, n + 1);
-    for (int i = 0; i < n; i++) {
-      src[i] = ((ScCorpusPair *) data->pdata[i])->source;
-      ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
-    }
-    ScEvalResult r;
-    ScExportPlan plan;
-    if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
-        !sc_export_plan (model, keep, &plan, &error)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-    int kept = 0;
-    for (int i = 0; i < n_moe * E; i++)
-      kept += keep[i];
-    printf ("%-20s %8.2f %8.2f %+7.2f %8.2f %8.2f %+7.2f %5d/%-4d\n", directions[d], r.full.chrf_pp,
-            r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu, r.pruned.spbleu,
-            r.pruned.spbleu - r.full.spbleu, kept, n_moe * E);
-    sum_full += r.full.chrf_pp;
-    sum_pruned += r.pruned.chrf_pp;
-    bytes_full = plan.bytes + plan.dropped_bytes;
-    bytes_pruned = MAX (bytes_pruned, plan.bytes);
-    sc_eval_result_clear (&r);
-  }
-  printf ("\nmean chrF++ %.2f full, %.2f pruned (%+.2f); weights %.1f MiB -> %.1f MiB per direction "
-          "(%.0f%% saved); %.0f s in all\n", sum_full / n_dirs, sum_pruned / n_dirs,
-          (sum_pruned - sum_full) / n_dirs, bytes_full / 1048576.0, bytes_pruned / 1048576.0,
-          100.0 * (1.0 - (double) bytes_pruned / bytes_full), now () - t0);
+  printf (
+      "\nmean chrF++ %.2f full, %.2f pruned (%+.2f); weights %.1f MiB -> %.1f MiB per direction "
+      "(%.0f%% saved); %.0f s in all\n",
+      sum_full / n_dirs, sum_pruned / n_dirs, (sum_pruned - sum_full) / n_dirs,
+      bytes_full / 1048576.0, bytes_pruned / 1048576.0,
+      100.0 * (1.0 - (double) bytes_pruned / bytes_full), now () - t0);
   return 0;
 }

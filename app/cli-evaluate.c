@@ -16,25 +16,30 @@ GPtrArray *
 sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, const char *tgt,
                      GError **error)
 {
-  if (corpus == NULL || g_str_equal (corpus, "udhr")) {
-    g_autofree char *dir = sc_corpus_default_udhr_dir ();
-    if (dir == NULL) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the bundled UDHR corpus is missing");
-      return NULL;
+  if (corpus == NULL || g_str_equal (corpus, "udhr"))
+    {
+      g_autofree char *dir = sc_corpus_default_udhr_dir ();
+      if (dir == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "the bundled UDHR corpus is missing");
+          return NULL;
+        }
+      ScCorpusSplit s = SC_CORPUS_SPLIT_HELD_OUT;
+      if (g_str_equal (split, "all"))
+        s = SC_CORPUS_SPLIT_ALL;
+      else if (g_str_equal (split, "calibration"))
+        s = SC_CORPUS_SPLIT_CALIBRATION;
+      return sc_corpus_udhr_pairs (dir, src, tgt, s, error);
     }
-    ScCorpusSplit s = SC_CORPUS_SPLIT_HELD_OUT;
-    if (g_str_equal (split, "all"))
-      s = SC_CORPUS_SPLIT_ALL;
-    else if (g_str_equal (split, "calibration"))
-      s = SC_CORPUS_SPLIT_CALIBRATION;
-    return sc_corpus_udhr_pairs (dir, src, tgt, s, error);
-  }
-  if (g_str_has_prefix (corpus, "flores:")) {
-    /* FLORES-200: dev for calibration (as the paper), devtest for evaluation. */
-    const char *fs = g_str_equal (split, "calibration") ? "dev"
-                     : g_str_equal (split, "held-out") ? "devtest" : split;
-    return sc_corpus_flores_pairs (corpus + 7, fs, src, tgt, error);
-  }
+  if (g_str_has_prefix (corpus, "flores:"))
+    {
+      /* FLORES-200: dev for calibration (as the paper), devtest for evaluation. */
+      const char *fs = g_str_equal (split, "calibration") ? "dev"
+                       : g_str_equal (split, "held-out")  ? "devtest"
+                                                          : split;
+      return sc_corpus_flores_pairs (corpus + 7, fs, src, tgt, error);
+    }
   if (g_str_has_prefix (corpus, "tsv:"))
     return sc_corpus_tsv_pairs (corpus + 4, error);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -67,24 +72,28 @@ sc_cli_evaluate (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
+      return 2;
+    }
   gboolean nll_only = metrics != NULL && g_str_equal (metrics, "nll");
-  if (metrics != NULL && !nll_only && !g_str_equal (metrics, "scores")) {
-    fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
-    return 2;
-  }
-  if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1) {
-    fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
-    return 2;
-  }
+  if (metrics != NULL && !nll_only && !g_str_equal (metrics, "scores"))
+    {
+      fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
+      return 2;
+    }
+  if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1)
+    {
+      fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (model == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   ScGenerateOptions gen;
   sc_generate_options_init (&gen, model);
   if (beam > 0)
@@ -105,107 +114,118 @@ sc_cli_evaluate (int argc, char **argv)
     printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s\n", "direction", "n", "chrF++", "pruned",
             "delta", "spBLEU", "pruned", "delta", "agree");
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
-  for (guint i = 0; list[i] != NULL; i++) {
-    g_auto (GStrv) st = g_strsplit (list[i], "-", 2);
-    if (g_strv_length (st) != 2) {
-      fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
-      return 2;
-    }
-    g_autoptr (GPtrArray) data = sc_cli_corpus_pairs (corpus, split ? split : "held-out", st[0],
-                                                      st[1], &error);
-    g_autofree guint8 *keep = NULL;
-    if (data != NULL && experts != NULL)
-      keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);
-    if (data == NULL || (experts != NULL && keep == NULL)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-    int n = data->len;
-    if (limit > 0)
-      n = MIN (n, limit);
-    g_autofree const char **src = g_new0 (const char *, n + 1);
-    g_autofree const char **ref = g_new0 (const char *, n + 1);
-    for (int k = 0; k < n; k++) {
-      src[k] = ((ScCorpusPair *) data->pdata[k])->source;
-      ref[k] = ((ScCorpusPair *) data->pdata[k])->target;
-    }
-    if (nll_only) {
-      /* Per-sentence NLL of the references, full and (with --experts) pruned. */
-      g_autofree double *full = g_new0 (double, n);
-      g_autofree double *pruned = g_new0 (double, n);
-      if (!sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, full, NULL, &error) ||
-          (keep != NULL && (!sc_model_set_expert_mask (model, keep, &error) ||
-                            !sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, pruned,
-                                                   NULL, &error)))) {
-        fprintf (stderr, "secateur-cli: %s\n", error->message);
-        return 1;
-      }
-      sc_model_set_expert_mask (model, NULL, NULL);
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      g_auto (GStrv) st = g_strsplit (list[i], "-", 2);
+      if (g_strv_length (st) != 2)
+        {
+          fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
+          return 2;
+        }
+      g_autoptr (GPtrArray) data =
+          sc_cli_corpus_pairs (corpus, split ? split : "held-out", st[0], st[1], &error);
+      g_autofree guint8 *keep = NULL;
+      if (data != NULL && experts != NULL)
+        keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);
+      if (data == NULL || (experts != NULL && keep == NULL))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      int n = data->len;
+      if (limit > 0)
+        n = MIN (n, limit);
+      g_autofree const char **src = g_new0 (const char *, n + 1);
+      g_autofree const char **ref = g_new0 (const char *, n + 1);
       for (int k = 0; k < n; k++)
-        if (keep != NULL)
-          printf ("%s\t%d\t%.4f\t%.4f\n", list[i], k + 1, full[k], pruned[k]);
-        else
-          printf ("%s\t%d\t%.4f\n", list[i], k + 1, full[k]);
-      continue;
-    }
-    ScEvalResult r;
-    if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-    if (r.has_pruned)
-      printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%%\n", list[i], n,
-              r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
-              r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement);
-    else
-      printf ("%-20s %5d %9.2f %9s %7s %9.2f\n", list[i], n, r.full.chrf_pp, "-", "-",
-              r.full.spbleu);
+        {
+          src[k] = ((ScCorpusPair *) data->pdata[k])->source;
+          ref[k] = ((ScCorpusPair *) data->pdata[k])->target;
+        }
+      if (nll_only)
+        {
+          /* Per-sentence NLL of the references, full and (with --experts) pruned. */
+          g_autofree double *full = g_new0 (double, n);
+          g_autofree double *pruned = g_new0 (double, n);
+          if (!sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, full, NULL, &error) ||
+              (keep != NULL &&
+               (!sc_model_set_expert_mask (model, keep, &error) ||
+                !sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, pruned, NULL, &error))))
+            {
+              fprintf (stderr, "secateur-cli: %s\n", error->message);
+              return 1;
+            }
+          sc_model_set_expert_mask (model, NULL, NULL);
+          for (int k = 0; k < n; k++)
+            if (keep != NULL)
+              printf ("%s\t%d\t%.4f\t%.4f\n", list[i], k + 1, full[k], pruned[k]);
+            else
+              printf ("%s\t%d\t%.4f\n", list[i], k + 1, full[k]);
+          continue;
+        }
+      ScEvalResult r;
+      if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      if (r.has_pruned)
+        printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%%\n", list[i], n,
+                r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
+                r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement);
+      else
+        printf ("%-20s %5d %9.2f %9s %7s %9.2f\n", list[i], n, r.full.chrf_pp, "-", "-",
+                r.full.spbleu);
 
-    json_builder_begin_object (report);
-    json_builder_set_member_name (report, "direction");
-    json_builder_add_string_value (report, list[i]);
-    json_builder_set_member_name (report, "sentences");
-    json_builder_add_int_value (report, n);
-    ScEvalSide *sides[] = { &r.full, r.has_pruned ? &r.pruned : NULL };
-    const char *names[] = { "full", "pruned" };
-    for (int s = 0; s < 2; s++) {
-      if (sides[s] == NULL)
-        continue;
-      json_builder_set_member_name (report, names[s]);
       json_builder_begin_object (report);
-      json_builder_set_member_name (report, "chrf++");
-      json_builder_add_double_value (report, sides[s]->chrf_pp);
-      json_builder_set_member_name (report, "spbleu");
-      json_builder_add_double_value (report, sides[s]->spbleu);
-      json_builder_set_member_name (report, "nll");
-      json_builder_add_double_value (report, sides[s]->nll);
-      json_builder_set_member_name (report, "translations");
-      json_builder_begin_array (report);
-      for (guint k = 0; k < sides[s]->hyps->len; k++)
-        json_builder_add_string_value (report, sides[s]->hyps->pdata[k]);
-      json_builder_end_array (report);
+      json_builder_set_member_name (report, "direction");
+      json_builder_add_string_value (report, list[i]);
+      json_builder_set_member_name (report, "sentences");
+      json_builder_add_int_value (report, n);
+      ScEvalSide *sides[] = { &r.full, r.has_pruned ? &r.pruned : NULL };
+      const char *names[] = { "full", "pruned" };
+      for (int s = 0; s < 2; s++)
+        {
+          if (sides[s] == NULL)
+            continue;
+          json_builder_set_member_name (report, names[s]);
+          json_builder_begin_object (report);
+          json_builder_set_member_name (report, "chrf++");
+          json_builder_add_double_value (report, sides[s]->chrf_pp);
+          json_builder_set_member_name (report, "spbleu");
+          json_builder_add_double_value (report, sides[s]->spbleu);
+          json_builder_set_member_name (report, "nll");
+          json_builder_add_double_value (report, sides[s]->nll);
+          json_builder_set_member_name (report, "translations");
+          json_builder_begin_array (report);
+          for (guint k = 0; k < sides[s]->hyps->len; k++)
+            json_builder_add_string_value (report, sides[s]->hyps->pdata[k]);
+          json_builder_end_array (report);
+          json_builder_end_object (report);
+        }
+      if (r.has_pruned)
+        {
+          json_builder_set_member_name (report, "agreement");
+          json_builder_add_double_value (report, r.agreement);
+        }
       json_builder_end_object (report);
+      sc_eval_result_clear (&r);
     }
-    if (r.has_pruned) {
-      json_builder_set_member_name (report, "agreement");
-      json_builder_add_double_value (report, r.agreement);
-    }
-    json_builder_end_object (report);
-    sc_eval_result_clear (&r);
-  }
   json_builder_end_array (report);
   json_builder_end_object (report);
 
-  if (output != NULL) {
-    g_autoptr (JsonGenerator) gen_json = json_generator_new ();
-    g_autoptr (JsonNode) root = json_builder_get_root (report);
-    json_generator_set_root (gen_json, root);
-    json_generator_set_pretty (gen_json, TRUE);
-    g_autofree char *text = json_generator_to_data (gen_json, NULL);
-    if (!g_file_set_contents (output, text, -1, &error)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
+  if (output != NULL)
+    {
+      g_autoptr (JsonGenerator) gen_json = json_generator_new ();
+      g_autoptr (JsonNode) root = json_builder_get_root (report);
+      json_generator_set_root (gen_json, root);
+      json_generator_set_pretty (gen_json, TRUE);
+      g_autofree char *text = json_generator_to_data (gen_json, NULL);
+      if (!g_file_set_contents (output, text, -1, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
     }
-  }
   return 0;
 }

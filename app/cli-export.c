@@ -22,42 +22,49 @@ read_keep (const char *path, int n_moe, int E, GError **error)
   if (!json_parser_load_from_file (parser, path, error))
     return NULL;
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "%s: expected a JSON list of kept expert ids", path);
-    return NULL;
-  }
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: expected a JSON list of kept expert ids", path);
+      return NULL;
+    }
   JsonArray *arr = json_node_get_array (root);
   g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
   guint len = json_array_get_length (arr);
   gboolean nested = len > 0 && JSON_NODE_HOLDS_ARRAY (json_array_get_element (arr, 0));
-  if (nested && (int) len != n_moe) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "%s lists %u layers; the model has %d MoE layers", path, len, n_moe);
-    return NULL;
-  }
-  for (guint i = 0; i < len; i++) {
-    JsonNode *n = json_array_get_element (arr, i);
-    JsonArray *ids = nested ? json_node_get_array (n) : NULL;
-    guint count = nested ? (ids ? json_array_get_length (ids) : 0) : 1;
-    for (guint k = 0; k < count; k++) {
-      JsonNode *v = nested ? json_array_get_element (ids, k) : n;
-      if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64) {
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: ids must be integers",
-                     path);
-        return NULL;
-      }
-      gint64 id = json_node_get_int (v);
-      gint64 g = nested ? (gint64) i * E + id : id;
-      if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E) {
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                     "%s: expert %" G_GINT64_FORMAT " does not exist (%d MoE layers x %d experts)",
-                     path, id, n_moe, E);
-        return NULL;
-      }
-      keep[g] = 1;
+  if (nested && (int) len != n_moe)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s lists %u layers; the model has %d MoE layers", path, len, n_moe);
+      return NULL;
     }
-  }
+  for (guint i = 0; i < len; i++)
+    {
+      JsonNode *n = json_array_get_element (arr, i);
+      JsonArray *ids = nested ? json_node_get_array (n) : NULL;
+      guint count = nested ? (ids ? json_array_get_length (ids) : 0) : 1;
+      for (guint k = 0; k < count; k++)
+        {
+          JsonNode *v = nested ? json_array_get_element (ids, k) : n;
+          if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: ids must be integers",
+                           path);
+              return NULL;
+            }
+          gint64 id = json_node_get_int (v);
+          gint64 g = nested ? (gint64) i * E + id : id;
+          if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "%s: expert %" G_GINT64_FORMAT
+                           " does not exist (%d MoE layers x %d experts)",
+                           path, id, n_moe, E);
+              return NULL;
+            }
+          keep[g] = 1;
+        }
+    }
   return g_steal_pointer (&keep);
 }
 
@@ -105,59 +112,70 @@ sc_cli_export (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli export: %s\n", error->message);
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli export: %s\n", error->message);
+      return 2;
+    }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
   g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
   if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
       (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
-      (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2))) {
-    fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
-                     "with --pair SRC-TGT or --langs a,b,... are required\n");
-    return 2;
-  }
+      (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
+    {
+      fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
+                       "with --pair SRC-TGT or --langs a,b,... are required\n");
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (model == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   const ScConfig *c = sc_model_get_config (model);
   g_autofree guint8 *keep = NULL;
-  if (keep_path != NULL) {
-    keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
-  } else if (set == NULL) {
-    keep = sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
-  } else {
-    /* A model for several languages keeps the union of their directions' experts. */
-    gsize size = (gsize) sc_model_n_moe_layers (model) * c->num_experts;
-    keep = g_new0 (guint8, size);
-    for (guint a = 0; set[a] != NULL && error == NULL; a++)
-      for (guint b = 0; set[b] != NULL && error == NULL; b++) {
-        if (a == b && set[1] != NULL)
-          continue;
-        g_autofree guint8 *one = sc_cli_keep_from_index (model, index, set[a], set[b], &error);
-        for (gsize i = 0; one != NULL && i < size; i++)
-          keep[i] |= one[i];
-      }
-    if (error != NULL)
-      g_clear_pointer (&keep, g_free);
-  }
+  if (keep_path != NULL)
+    {
+      keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
+    }
+  else if (set == NULL)
+    {
+      keep = sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
+    }
+  else
+    {
+      /* A model for several languages keeps the union of their directions' experts. */
+      gsize size = (gsize) sc_model_n_moe_layers (model) * c->num_experts;
+      keep = g_new0 (guint8, size);
+      for (guint a = 0; set[a] != NULL && error == NULL; a++)
+        for (guint b = 0; set[b] != NULL && error == NULL; b++)
+          {
+            if (a == b && set[1] != NULL)
+              continue;
+            g_autofree guint8 *one = sc_cli_keep_from_index (model, index, set[a], set[b], &error);
+            for (gsize i = 0; one != NULL && i < size; i++)
+              keep[i] |= one[i];
+          }
+      if (error != NULL)
+        g_clear_pointer (&keep, g_free);
+    }
   ScExportPlan plan;
-  if (keep == NULL || !sc_export_plan (model, keep, &plan, &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  printf ("%u tensors, %.3f MiB to write; %u expert tensors (%.3f MiB) left out\n",
-          plan.n_tensors, plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  if (keep == NULL || !sc_export_plan (model, keep, &plan, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  printf ("%u tensors, %.3f MiB to write; %u expert tensors (%.3f MiB) left out\n", plan.n_tensors,
+          plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
   if (dry_run)
     return 0;
   ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20, .force = force };
-  if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   printf ("wrote %s\n", output);
   return 0;
 }

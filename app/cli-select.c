@@ -19,19 +19,19 @@
 #include <string.h>
 
 static gboolean
-select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt, ScExpertMetric metric,
-            const ScSelectOptions *opt, ScExpertIndex *idx, const char *key, GError **error)
+select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt,
+            ScExpertMetric metric, const ScSelectOptions *opt, ScExpertIndex *idx, const char *key,
+            GError **error)
 {
   const ScStatsShape *sh = sc_stats_get_shape (stats);
   g_autofree double *m = sc_expert_metrics_for (stats, gran, src, tgt, metric, error);
   if (m == NULL)
     return FALSE;
-  g_autoptr (ScSelection) sel = sc_select_experts (m, sh->n_moe_layers, sh->n_encoder_moe,
-                                                   sh->n_experts, opt, error);
+  g_autoptr (ScSelection) sel =
+      sc_select_experts (m, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, opt, error);
   if (sel == NULL)
     return FALSE;
-  return sc_expert_index_set (idx, key, (int *) sel->global_ids->data, sel->global_ids->len,
-                              error);
+  return sc_expert_index_set (idx, key, (int *) sel->global_ids->data, sel->global_ids->len, error);
 }
 
 int
@@ -47,7 +47,8 @@ sc_cli_select (int argc, char **argv)
     { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "Statistics file (secateur-stats JSON)",
       "FILE" },
     { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio, "Fraction of experts to prune, in [0, 1)", "R" },
-    { "keep", 0, 0, G_OPTION_ARG_INT, &keep, "Number of experts to keep (instead of --ratio)", "N" },
+    { "keep", 0, 0, G_OPTION_ARG_INT, &keep, "Number of experts to keep (instead of --ratio)",
+      "N" },
     { "memory-gb", 0, 0, G_OPTION_ARG_DOUBLE, &memory_gb,
       "Memory budget for the whole model in GiB (2^30 bytes)", "X" },
     { "bytes-per-expert", 0, 0, G_OPTION_ARG_INT64, &bytes_per_expert,
@@ -64,8 +65,8 @@ sc_cli_select (int argc, char **argv)
       "threshold: experts kept in every layer (default 4)", "K" },
     { "separate-enc-dec", 0, 0, G_OPTION_ARG_NONE, &separate,
       "threshold: separate encoder and decoder thresholds", NULL },
-    { "granularity", 0, 0, G_OPTION_ARG_STRING, &gran_name,
-      "global, lang (default) or pair", "NAME" },
+    { "granularity", 0, 0, G_OPTION_ARG_STRING, &gran_name, "global, lang (default) or pair",
+      "NAME" },
     { "langs", 0, 0, G_OPTION_ARG_STRING, &langs,
       "Languages to write (lang; default: all with statistics)", "a,b" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs,
@@ -75,160 +76,190 @@ sc_cli_select (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- choose the experts to keep");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx,
-    "Writes the ids of the experts to keep (id = moe_layer x num_experts + expert,\n"
-    "encoder MoE layers first) in the JSON format of naver/nllb-pruning's experts.json:\n"
-    "a list (global) or an object of languages or src-tgt directions.");
+  g_option_context_set_summary (
+      ctx, "Writes the ids of the experts to keep (id = moe_layer x num_experts + expert,\n"
+           "encoder MoE layers first) in the JSON format of naver/nllb-pruning's experts.json:\n"
+           "a list (global) or an object of languages or src-tgt directions.");
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli select: %s\n", error->message);
-    return 2;
-  }
-  if (stats_path == NULL || output == NULL || argc > 1) {
-    fprintf (stderr, "secateur-cli select: --stats and -o are required (see --help)\n");
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli select: %s\n", error->message);
+      return 2;
+    }
+  if (stats_path == NULL || output == NULL || argc > 1)
+    {
+      fprintf (stderr, "secateur-cli select: --stats and -o are required (see --help)\n");
+      return 2;
+    }
 
   ScSelectOptions opt;
   sc_select_options_init (&opt);
   int budgets = (ratio >= 0) + (memory_gb > 0) + (keep > 0);
-  if (budgets != 1) {
-    fprintf (stderr, "secateur-cli select: give exactly one of --ratio, --keep, --memory-gb\n");
-    return 2;
-  }
+  if (budgets != 1)
+    {
+      fprintf (stderr, "secateur-cli select: give exactly one of --ratio, --keep, --memory-gb\n");
+      return 2;
+    }
   if (ratio >= 0)
     opt.ratio = ratio;
   opt.keep_count = keep;
-  if (memory_gb > 0) {
-    if (bytes_per_expert <= 0 || dense_bytes < 0) {
-      fprintf (stderr, "secateur-cli select: --memory-gb needs --bytes-per-expert and "
-                       "--dense-bytes\n");
+  if (memory_gb > 0)
+    {
+      if (bytes_per_expert <= 0 || dense_bytes < 0)
+        {
+          fprintf (stderr, "secateur-cli select: --memory-gb needs --bytes-per-expert and "
+                           "--dense-bytes\n");
+          return 2;
+        }
+      opt.memory_budget = (guint64) floor (memory_gb * 1073741824.0);
+      opt.bytes_per_expert = bytes_per_expert;
+      opt.dense_bytes = dense_bytes;
+    }
+  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
+  if (metric_name && !sc_expert_metric_from_string (metric_name, &metric))
+    {
+      fprintf (stderr, "secateur-cli select: unknown metric '%s'\n", metric_name);
       return 2;
     }
-    opt.memory_budget = (guint64) floor (memory_gb * 1073741824.0);
-    opt.bytes_per_expert = bytes_per_expert;
-    opt.dense_bytes = dense_bytes;
-  }
-  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
-  if (metric_name && !sc_expert_metric_from_string (metric_name, &metric)) {
-    fprintf (stderr, "secateur-cli select: unknown metric '%s'\n", metric_name);
-    return 2;
-  }
   if (algo_name == NULL || g_str_equal (algo_name, "per-layer"))
     opt.algo = SC_SELECT_PER_LAYER;
   else if (g_str_equal (algo_name, "threshold"))
     opt.algo = SC_SELECT_THRESHOLD;
-  else {
-    fprintf (stderr, "secateur-cli select: unknown algorithm '%s'\n", algo_name);
-    return 2;
-  }
-  if (enc_dec) {
-    char *end = NULL;
-    long a = strtol (enc_dec, &end, 10);
-    long b = end && *end == ':' ? strtol (end + 1, &end, 10) : 0;
-    if (end == NULL || *end != '\0' || a < 1 || b < 1 || a > 1000 || b > 1000) {
-      fprintf (stderr, "secateur-cli select: --enc-dec must look like 3:1\n");
+  else
+    {
+      fprintf (stderr, "secateur-cli select: unknown algorithm '%s'\n", algo_name);
       return 2;
     }
-    opt.enc_weight = a;
-    opt.dec_weight = b;
-  }
-  if (min_per_layer < 0) {
-    fprintf (stderr, "secateur-cli select: --min-per-layer must be >= 0\n");
-    return 2;
-  }
+  if (enc_dec)
+    {
+      char *end = NULL;
+      long a = strtol (enc_dec, &end, 10);
+      long b = end && *end == ':' ? strtol (end + 1, &end, 10) : 0;
+      if (end == NULL || *end != '\0' || a < 1 || b < 1 || a > 1000 || b > 1000)
+        {
+          fprintf (stderr, "secateur-cli select: --enc-dec must look like 3:1\n");
+          return 2;
+        }
+      opt.enc_weight = a;
+      opt.dec_weight = b;
+    }
+  if (min_per_layer < 0)
+    {
+      fprintf (stderr, "secateur-cli select: --min-per-layer must be >= 0\n");
+      return 2;
+    }
   opt.min_per_layer = min_per_layer;
   opt.separate_enc_dec = separate;
   ScGranularity gran = SC_GRANULARITY_LANG;
-  if (gran_name && !sc_granularity_from_string (gran_name, &gran)) {
-    fprintf (stderr, "secateur-cli select: unknown granularity '%s'\n", gran_name);
-    return 2;
-  }
+  if (gran_name && !sc_granularity_from_string (gran_name, &gran))
+    {
+      fprintf (stderr, "secateur-cli select: unknown granularity '%s'\n", gran_name);
+      return 2;
+    }
 
   g_autoptr (ScStats) stats = sc_stats_load (stats_path, NULL, &error);
-  if (stats == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (stats == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   const ScStatsShape *sh = sc_stats_get_shape (stats);
   ScSelectBudget budget;
-  if (!sc_select_budget (&opt, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, &budget,
-                         &error)) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  g_autoptr (ScExpertIndex) idx = sc_expert_index_new (sh->n_moe_layers, sh->n_encoder_moe,
-                                                       sh->n_experts);
+  if (!sc_select_budget (&opt, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, &budget, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr (ScExpertIndex) idx =
+      sc_expert_index_new (sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts);
   int written = 0;
-  if (gran == SC_GRANULARITY_GLOBAL) {
-    if (!select_one (stats, gran, NULL, NULL, metric, &opt, idx, NULL, &error))
-      goto fail;
-    written = 1;
-  } else if (pairs != NULL || gran == SC_GRANULARITY_PAIR) {
-    g_auto (GStrv) list = pairs ? g_strsplit (pairs, ",", -1) : sc_stats_list_directions (stats);
-    for (char **p = list; *p; p++) {
-      g_autofree char *src = NULL, *tgt = NULL;
-      if (!sc_stats_split_direction (*p, &src, &tgt)) {
-        fprintf (stderr, "secateur-cli select: '%s' is not a src-tgt direction\n", *p);
-        return 2;
-      }
-      if (!select_one (stats, gran, src, tgt, metric, &opt, idx, *p, &error))
+  if (gran == SC_GRANULARITY_GLOBAL)
+    {
+      if (!select_one (stats, gran, NULL, NULL, metric, &opt, idx, NULL, &error))
         goto fail;
-      written++;
+      written = 1;
     }
-  } else {
-    g_auto (GStrv) list = NULL;
-    if (langs) {
-      list = g_strsplit (langs, ",", -1);
-    } else {
-      /* languages seen both as source and as target (or the one side the model has) */
-      g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
-      g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
-      gboolean need_src = sh->n_encoder_moe > 0, need_tgt = sh->n_encoder_moe < sh->n_moe_layers;
-      g_autoptr (GPtrArray) out = g_ptr_array_new ();
-      g_autoptr (GHashTable) all = g_hash_table_new (g_str_hash, g_str_equal);
-      for (char **s = srcs; *s; s++)
-        g_hash_table_add (all, *s);
-      for (char **t = tgts; *t; t++)
-        g_hash_table_add (all, *t);
-      g_autofree char **keys = (char **) g_hash_table_get_keys_as_array (all, NULL);
-      for (char **k = keys; *k; k++) {
-        gboolean as_src = g_strv_contains ((const char *const *) srcs, *k);
-        gboolean as_tgt = g_strv_contains ((const char *const *) tgts, *k);
-        if ((need_src && !as_src) || (need_tgt && !as_tgt)) {
-          fprintf (stderr, "secateur-cli select: skipping %s: no statistics as %s\n", *k,
-                   need_src && !as_src ? "source" : "target");
-          continue;
+  else if (pairs != NULL || gran == SC_GRANULARITY_PAIR)
+    {
+      g_auto (GStrv) list = pairs ? g_strsplit (pairs, ",", -1) : sc_stats_list_directions (stats);
+      for (char **p = list; *p; p++)
+        {
+          g_autofree char *src = NULL, *tgt = NULL;
+          if (!sc_stats_split_direction (*p, &src, &tgt))
+            {
+              fprintf (stderr, "secateur-cli select: '%s' is not a src-tgt direction\n", *p);
+              return 2;
+            }
+          if (!select_one (stats, gran, src, tgt, metric, &opt, idx, *p, &error))
+            goto fail;
+          written++;
         }
-        g_ptr_array_add (out, g_strdup (*k));
-      }
-      g_ptr_array_add (out, NULL);
-      list = (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
     }
-    for (char **l = list; *l; l++) {
-      if (!select_one (stats, gran, *l, *l, metric, &opt, idx, *l, &error))
-        goto fail;
-      written++;
+  else
+    {
+      g_auto (GStrv) list = NULL;
+      if (langs)
+        {
+          list = g_strsplit (langs, ",", -1);
+        }
+      else
+        {
+          /* languages seen both as source and as target (or the one side the model has) */
+          g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
+          g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
+          gboolean need_src = sh->n_encoder_moe > 0,
+                   need_tgt = sh->n_encoder_moe < sh->n_moe_layers;
+          g_autoptr (GPtrArray) out = g_ptr_array_new ();
+          g_autoptr (GHashTable) all = g_hash_table_new (g_str_hash, g_str_equal);
+          for (char **s = srcs; *s; s++)
+            g_hash_table_add (all, *s);
+          for (char **t = tgts; *t; t++)
+            g_hash_table_add (all, *t);
+          g_autofree char **keys = (char **) g_hash_table_get_keys_as_array (all, NULL);
+          for (char **k = keys; *k; k++)
+            {
+              gboolean as_src = g_strv_contains ((const char *const *) srcs, *k);
+              gboolean as_tgt = g_strv_contains ((const char *const *) tgts, *k);
+              if ((need_src && !as_src) || (need_tgt && !as_tgt))
+                {
+                  fprintf (stderr, "secateur-cli select: skipping %s: no statistics as %s\n", *k,
+                           need_src && !as_src ? "source" : "target");
+                  continue;
+                }
+              g_ptr_array_add (out, g_strdup (*k));
+            }
+          g_ptr_array_add (out, NULL);
+          list = (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+        }
+      for (char **l = list; *l; l++)
+        {
+          if (!select_one (stats, gran, *l, *l, metric, &opt, idx, *l, &error))
+            goto fail;
+          written++;
+        }
     }
-  }
-  if (written == 0) {
-    fprintf (stderr, "secateur-cli select: nothing to select (no language has statistics on "
-                     "both sides; try --granularity pair or global)\n");
-    return 1;
-  }
+  if (written == 0)
+    {
+      fprintf (stderr, "secateur-cli select: nothing to select (no language has statistics on "
+                       "both sides; try --granularity pair or global)\n");
+      return 1;
+    }
   if (!sc_expert_index_save (idx, output, &error))
     goto fail;
 
   int kept_enc = budget.enc_total, kept = budget.keep_total;
   int total = sh->n_moe_layers * sh->n_experts;
-  printf ("Selected %d of %d experts (%.1f%% pruned; %d encoder, %d decoder",
-          kept, total, 100.0 * (total - kept) / total, kept_enc, kept - kept_enc);
+  printf ("Selected %d of %d experts (%.1f%% pruned; %d encoder, %d decoder", kept, total,
+          100.0 * (total - kept) / total, kept_enc, kept - kept_enc);
   if (opt.algo == SC_SELECT_PER_LAYER)
     printf ("; %d per encoder layer, %d per decoder layer", budget.enc_per_layer,
             budget.dec_per_layer);
   printf (") by %s, %s, for %d %s -> %s\n", sc_expert_metric_to_string (metric),
           opt.algo == SC_SELECT_PER_LAYER ? "per layer" : "global threshold", written,
-          gran == SC_GRANULARITY_GLOBAL ? "model" : written == 1 ? "entry" : "entries", output);
+          gran == SC_GRANULARITY_GLOBAL ? "model"
+          : written == 1                ? "entry"
+                                        : "entries",
+          output);
   if (bytes_per_expert > 0)
     printf ("Memory: %.2f GiB (%.2f GiB dense + %d experts x %.1f MiB)\n",
             ((double) dense_bytes + (double) kept * bytes_per_expert) / 1073741824.0,

@@ -17,21 +17,20 @@
 static void
 print_usage (FILE *f)
 {
-  fprintf (f,
-           "Usage:\n"
-           "  secateur-cli info MODEL_DIR\n"
-           "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
-           "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
-           "                         [--experts INDEX.json]\n"
-           "\n"
-           "  secateur-cli COMMAND --help   (for the commands below)\n"
-           "\n"
-           "Languages are NLLB-200 codes such as eng_Latn, fra_Latn, zho_Hans.\n"
-           "translate reads one sentence a line (stdin by default) and writes one\n"
-           "translation a line (stdout by default).\n");
+  fprintf (f, "Usage:\n"
+              "  secateur-cli info MODEL_DIR\n"
+              "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
+              "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
+              "                         [--experts INDEX.json]\n"
+              "\n"
+              "  secateur-cli COMMAND --help   (for the commands below)\n"
+              "\n"
+              "Languages are NLLB-200 codes such as eng_Latn, fra_Latn, zho_Hans.\n"
+              "translate reads one sentence a line (stdin by default) and writes one\n"
+              "translation a line (stdout by default).\n");
   for (const ScCliCommand *c = sc_cli_extra_commands; c->name != NULL; c++)
-    fprintf (f, "%s  %-10s %s\n", c == sc_cli_extra_commands ? "\nMore commands:\n" : "",
-             c->name, c->summary);
+    fprintf (f, "%s  %-10s %s\n", c == sc_cli_extra_commands ? "\nMore commands:\n" : "", c->name,
+             c->summary);
 }
 
 static double
@@ -43,16 +42,18 @@ gib (guint64 bytes)
 static int
 cmd_info (int argc, char **argv)
 {
-  if (argc != 2) {
-    print_usage (stderr);
-    return 2;
-  }
+  if (argc != 2)
+    {
+      print_usage (stderr);
+      return 2;
+    }
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (argv[1], NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (model == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   const ScConfig *c = sc_model_get_config (model);
   ScCheckpoint *ckpt = sc_model_get_checkpoint (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
@@ -65,14 +66,14 @@ cmd_info (int argc, char **argv)
           c->arch == SC_ARCH_NLLB_MOE ? "NLLB-200 Mixture-of-Experts" : "NLLB-200 dense (M2M100)",
           c->model_type);
   printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
-          c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads,
-          c->encoder_ffn_dim);
+          c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads, c->encoder_ffn_dim);
   if (c->arch == SC_ARCH_NLLB_MOE)
-    printf ("Experts:       %d per MoE layer, %d MoE layers (every %d encoder / %d decoder layer)\n",
-            c->num_experts, sc_config_n_moe_layers (c), c->encoder_sparse_step,
-            c->decoder_sparse_step);
-  printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT " dense + %"
-          G_GUINT64_FORMAT " in experts\n", total, dense, experts);
+    printf (
+        "Experts:       %d per MoE layer, %d MoE layers (every %d encoder / %d decoder layer)\n",
+        c->num_experts, sc_config_n_moe_layers (c), c->encoder_sparse_step, c->decoder_sparse_step);
+  printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT
+          " dense + %" G_GUINT64_FORMAT " in experts\n",
+          total, dense, experts);
   printf ("Stored dtype:  %s\n", sc_dtype_name (sc_model_get_dtype (model)));
   printf ("Checkpoint:    %s, %u file(s), %.3f GiB on disk\n",
           sc_checkpoint_format (ckpt) == SC_CHECKPOINT_SAFETENSORS ? "safetensors"
@@ -84,14 +85,16 @@ cmd_info (int argc, char **argv)
           sc_tokenizer_vocab_size (tok));
   printf ("Languages:     %u\n", sc_tokenizer_n_languages (tok));
   GString *langs = g_string_new ("  ");
-  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++) {
-    const char *code = sc_tokenizer_language (tok, i);
-    if (langs->len + strlen (code) > 78) {
-      printf ("%s\n", langs->str);
-      g_string_assign (langs, "  ");
+  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++)
+    {
+      const char *code = sc_tokenizer_language (tok, i);
+      if (langs->len + strlen (code) > 78)
+        {
+          printf ("%s\n", langs->str);
+          g_string_assign (langs, "  ");
+        }
+      g_string_append_printf (langs, "%s ", code);
     }
-    g_string_append_printf (langs, "%s ", code);
-  }
   printf ("%s\n", langs->str);
   g_string_free (langs, TRUE);
   printf ("Backend:       %s, %u threads\n", sc_model_get_backend (model)->name,
@@ -130,68 +133,80 @@ cmd_translate (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- translate lines of text");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "secateur-cli translate: %s\n", error->message);
-    return 2;
-  }
-  if (model_dir == NULL || src == NULL || tgt == NULL || argc > 1) {
-    fprintf (stderr, "secateur-cli translate: -m, -s and -t are required\n");
-    print_usage (stderr);
-    return 2;
-  }
-  if (beam < 0 || max_len < 0 || max_len == 1 || batch < 1) {
-    fprintf (stderr, "secateur-cli translate: --beam, --max-len and --batch must be positive "
-                     "(--max-len at least 2)\n");
-    return 2;
-  }
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli translate: %s\n", error->message);
+      return 2;
+    }
+  if (model_dir == NULL || src == NULL || tgt == NULL || argc > 1)
+    {
+      fprintf (stderr, "secateur-cli translate: -m, -s and -t are required\n");
+      print_usage (stderr);
+      return 2;
+    }
+  if (beam < 0 || max_len < 0 || max_len == 1 || batch < 1)
+    {
+      fprintf (stderr, "secateur-cli translate: --beam, --max-len and --batch must be positive "
+                       "(--max-len at least 2)\n");
+      return 2;
+    }
 
   g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  /* Check the languages before reading any input. */
-  ScTokenizer *tok = sc_model_get_tokenizer (model);
-  if (sc_tokenizer_lang_id (tok, src, &error) < 0 || sc_tokenizer_lang_id (tok, tgt, &error) < 0) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
-  if (experts != NULL) {
-    /* Masked pruning: the router sees only the kept experts. */
-    g_autofree guint8 *keep = sc_cli_keep_from_index (model, experts, src, tgt, &error);
-    if (keep == NULL || !sc_model_set_expert_mask (model, keep, &error)) {
+  if (model == NULL)
+    {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  }
+  /* Check the languages before reading any input. */
+  ScTokenizer *tok = sc_model_get_tokenizer (model);
+  if (sc_tokenizer_lang_id (tok, src, &error) < 0 || sc_tokenizer_lang_id (tok, tgt, &error) < 0)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  if (experts != NULL)
+    {
+      /* Masked pruning: the router sees only the kept experts. */
+      g_autofree guint8 *keep = sc_cli_keep_from_index (model, experts, src, tgt, &error);
+      if (keep == NULL || !sc_model_set_expert_mask (model, keep, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+    }
 
   g_autofree char *text = NULL;
   gsize len = 0;
-  if (input != NULL && !g_str_equal (input, "-")) {
-    if (!g_file_get_contents (input, &text, &len, &error)) {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+  if (input != NULL && !g_str_equal (input, "-"))
+    {
+      if (!g_file_get_contents (input, &text, &len, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+    }
+  else
+    {
+      GString *buf = g_string_new (NULL);
+      char chunk[65536];
+      size_t got;
+      while ((got = fread (chunk, 1, sizeof chunk, stdin)) > 0)
+        g_string_append_len (buf, chunk, got);
+      len = buf->len;
+      text = g_string_free (buf, FALSE);
+    }
+  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+    {
+      fprintf (stderr, "secateur-cli: the input is not UTF-8 text\n");
       return 1;
     }
-  } else {
-    GString *buf = g_string_new (NULL);
-    char chunk[65536];
-    size_t got;
-    while ((got = fread (chunk, 1, sizeof chunk, stdin)) > 0)
-      g_string_append_len (buf, chunk, got);
-    len = buf->len;
-    text = g_string_free (buf, FALSE);
-  }
-  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL)) {
-    fprintf (stderr, "secateur-cli: the input is not UTF-8 text\n");
-    return 1;
-  }
 
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   int n = g_strv_length (lines);
   if (n > 0 && lines[n - 1][0] == '\0')
-    n--;   /* the final newline ends the last line, it does not start one */
+    n--; /* the final newline ends the last line, it does not start one */
   for (int i = 0; i < n; i++)
-    g_strchomp (lines[i]);   /* also drops '\r' of CRLF files */
+    g_strchomp (lines[i]); /* also drops '\r' of CRLF files */
 
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
@@ -201,36 +216,41 @@ cmd_translate (int argc, char **argv)
     opts.max_length = max_len;
 
   gboolean show = !quiet && isatty (fileno (stderr));
-  g_auto (GStrv) out = sc_translate (model, (const char *const *) lines, n, src, tgt, &opts,
-                                     batch, report_progress, GINT_TO_POINTER (show), NULL,
-                                     &error);
+  g_auto (GStrv) out = sc_translate (model, (const char *const *) lines, n, src, tgt, &opts, batch,
+                                     report_progress, GINT_TO_POINTER (show), NULL, &error);
   if (show)
     fprintf (stderr, "\n");
-  if (out == NULL) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (out == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
 
   GString *result = g_string_new (NULL);
-  for (int i = 0; i < n; i++) {
-    g_string_append (result, out[i]);
-    g_string_append_c (result, '\n');
-  }
+  for (int i = 0; i < n; i++)
+    {
+      g_string_append (result, out[i]);
+      g_string_append_c (result, '\n');
+    }
   gboolean ok;
-  if (output != NULL && !g_str_equal (output, "-")) {
-    /* g_file_set_contents writes a temporary file and renames it: a full
+  if (output != NULL && !g_str_equal (output, "-"))
+    {
+      /* g_file_set_contents writes a temporary file and renames it: a full
      * disk never leaves a half-written translation behind. */
-    ok = g_file_set_contents (output, result->str, result->len, &error);
-  } else {
-    ok = fwrite (result->str, 1, result->len, stdout) == result->len && fflush (stdout) == 0;
-    if (!ok)
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write to standard output");
-  }
+      ok = g_file_set_contents (output, result->str, result->len, &error);
+    }
+  else
+    {
+      ok = fwrite (result->str, 1, result->len, stdout) == result->len && fflush (stdout) == 0;
+      if (!ok)
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write to standard output");
+    }
   g_string_free (result, TRUE);
-  if (!ok) {
-    fprintf (stderr, "secateur-cli: %s\n", error->message);
-    return 1;
-  }
+  if (!ok)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   return 0;
 }
 
@@ -238,10 +258,11 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) {
-    print_usage (argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      print_usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
   if (g_str_equal (argv[1], "info"))
     return cmd_info (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "translate"))

@@ -21,26 +21,29 @@ now (void)
 int
 main (int argc, char **argv)
 {
-  if (argc != 5) {
-    fprintf (stderr, "usage: bench-engine MODEL_DIR SENTENCES_FILE BATCH MAX_LEN\n");
-    return 2;
-  }
+  if (argc != 5)
+    {
+      fprintf (stderr, "usage: bench-engine MODEL_DIR SENTENCES_FILE BATCH MAX_LEN\n");
+      return 2;
+    }
   int batch = atoi (argv[3]), max_len = atoi (argv[4]);
   g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
-  if (!g_file_get_contents (argv[2], &text, NULL, &error)) {
-    fprintf (stderr, "%s\n", error->message);
-    return 1;
-  }
+  if (!g_file_get_contents (argv[2], &text, NULL, &error))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
   g_auto (GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
   int n = MIN ((int) g_strv_length (lines), batch);
 
   double t0 = now ();
   g_autoptr (ScModel) model = sc_model_load (argv[1], NULL, &error);
-  if (model == NULL) {
-    fprintf (stderr, "%s\n", error->message);
-    return 1;
-  }
+  if (model == NULL)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
   double load_s = now () - t0;
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   const ScConfig *c = sc_model_get_config (model);
@@ -48,31 +51,35 @@ main (int argc, char **argv)
   /* One right-padded batch of `n` sentences. */
   int S = 0;
   g_autoptr (GPtrArray) enc_ids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-  for (int i = 0; i < n; i++) {
-    GArray *ids = sc_tokenizer_encode (tok, lines[i], "eng_Latn", &error);
-    g_assert_no_error (error);
-    S = MAX (S, (int) ids->len);
-    g_ptr_array_add (enc_ids, ids);
-  }
-  g_autofree int *ids = g_new (int, n * S);
+  for (int i = 0; i < n; i++)
+    {
+      GArray *ids = sc_tokenizer_encode (tok, lines[i], "eng_Latn", &error);
+      g_assert_no_error (error);
+      S = MAX (S, (int) ids->len);
+      g_ptr_array_add (enc_ids, ids);
+    }
+  g_autofree int *ids = g_new (int, n *S);
   g_autofree int *lengths = g_new (int, n);
   int real_tokens = 0;
-  for (int b = 0; b < n; b++) {
-    GArray *row = g_ptr_array_index (enc_ids, b);
-    lengths[b] = row->len;
-    real_tokens += row->len;
-    for (int s = 0; s < S; s++)
-      ids[b * S + s] = s < (int) row->len ? g_array_index (row, int, s) : c->pad_token_id;
-  }
+  for (int b = 0; b < n; b++)
+    {
+      GArray *row = g_ptr_array_index (enc_ids, b);
+      lengths[b] = row->len;
+      real_tokens += row->len;
+      for (int s = 0; s < S; s++)
+        ids[b * S + s] = s < (int) row->len ? g_array_index (row, int, s) : c->pad_token_id;
+    }
 
   /* Encoder: repeat until a second has passed, for a stable rate. */
   int reps = 0;
   t0 = now ();
-  do {
-    g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, n, S, &error);
-    g_assert_no_error (error);
-    reps++;
-  } while (now () - t0 < 1.0);
+  do
+    {
+      g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, n, S, &error);
+      g_assert_no_error (error);
+      reps++;
+    }
+  while (now () - t0 < 1.0);
   double encode_tps = real_tokens * reps / (now () - t0);
 
   g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, n, S, &error);
@@ -86,13 +93,15 @@ main (int argc, char **argv)
   int generated = 0;
   reps = 0;
   t0 = now ();
-  do {
-    g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
-    g_assert_no_error (error);
-    for (guint b = 0; b < out->len; b++)
-      generated += ((GArray *) g_ptr_array_index (out, b))->len - 1;
-    reps++;
-  } while (now () - t0 < 2.0);
+  do
+    {
+      g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
+      g_assert_no_error (error);
+      for (guint b = 0; b < out->len; b++)
+        generated += ((GArray *) g_ptr_array_index (out, b))->len - 1;
+      reps++;
+    }
+  while (now () - t0 < 2.0);
   double decode_tps = generated / (now () - t0);
 
   struct rusage ru;

@@ -29,25 +29,28 @@ fill (ScStats *stats, const char *direction, GRand *rng)
 {
   static float probs[TOKENS * E];
   static int top1[TOKENS], top2[TOKENS];
-  for (int m = 0; m < L; m++) {
-    for (int t = 0; t < TOKENS; t++) {
-      double sum = 0;
-      for (int e = 0; e < E; e++)
-        sum += probs[t * E + e] = (float) exp (3 * g_rand_double (rng));
-      int a = 0, b = 1;
-      for (int e = 0; e < E; e++) {
-        probs[t * E + e] /= sum;
-        if (probs[t * E + e] > probs[t * E + a])
-          b = a, a = e;
-        else if (e != a && probs[t * E + e] > probs[t * E + b])
-          b = e;
-      }
-      top1[t] = a;
-      top2[t] = b;
+  for (int m = 0; m < L; m++)
+    {
+      for (int t = 0; t < TOKENS; t++)
+        {
+          double sum = 0;
+          for (int e = 0; e < E; e++)
+            sum += probs[t * E + e] = (float) exp (3 * g_rand_double (rng));
+          int a = 0, b = 1;
+          for (int e = 0; e < E; e++)
+            {
+              probs[t * E + e] /= sum;
+              if (probs[t * E + e] > probs[t * E + a])
+                b = a, a = e;
+              else if (e != a && probs[t * E + e] > probs[t * E + b])
+                b = e;
+            }
+          top1[t] = a;
+          top2[t] = b;
+        }
+      sc_stats_add_tokens (stats, direction, m, m >= L / 2, TOKENS, probs, top1, top2, NULL, NULL,
+                           NULL, NULL, NULL, NULL);
     }
-    sc_stats_add_tokens (stats, direction, m, m >= L / 2, TOKENS, probs, top1, top2, NULL, NULL,
-                         NULL, NULL, NULL, NULL);
-  }
 }
 
 int
@@ -58,16 +61,17 @@ main (void)
   g_autoptr (ScStats) b = sc_stats_new (&shape);
   g_autoptr (GRand) rng = g_rand_new_with_seed (7);
   int dirs = 0;
-  for (int i = 0; i < SC_N_NLLB_LANGUAGES; i++) {
-    const char *x = sc_language_code (i);
-    if (g_str_equal (x, "eng_Latn"))
-      continue;
-    g_autofree char *to = g_strdup_printf ("eng_Latn-%s", x);
-    g_autofree char *from = g_strdup_printf ("%s-eng_Latn", x);
-    fill (i % 2 ? a : b, to, rng);
-    fill (i % 2 ? b : a, from, rng);
-    dirs += 2;
-  }
+  for (int i = 0; i < SC_N_NLLB_LANGUAGES; i++)
+    {
+      const char *x = sc_language_code (i);
+      if (g_str_equal (x, "eng_Latn"))
+        continue;
+      g_autofree char *to = g_strdup_printf ("eng_Latn-%s", x);
+      g_autofree char *from = g_strdup_printf ("%s-eng_Latn", x);
+      fill (i % 2 ? a : b, to, rng);
+      fill (i % 2 ? b : a, from, rng);
+      dirs += 2;
+    }
   g_autofree char *dir = g_dir_make_tmp ("secateur-bench-XXXXXX", NULL);
   g_autofree char *pa = g_build_filename (dir, "a.json", NULL);
   g_autofree char *pb = g_build_filename (dir, "b.json", NULL);
@@ -89,9 +93,8 @@ main (void)
   g_assert_no_error (error);
 
   t0 = now ();
-  g_autofree double *metrics = sc_expert_metrics_for (la, SC_GRANULARITY_LANG, "fra_Latn",
-                                                      "deu_Latn", SC_EXPERT_METRIC_IMPORTANCE,
-                                                      &error);
+  g_autofree double *metrics = sc_expert_metrics_for (
+      la, SC_GRANULARITY_LANG, "fra_Latn", "deu_Latn", SC_EXPERT_METRIC_IMPORTANCE, &error);
   g_assert_no_error (error);
   ScSelectOptions opt;
   sc_select_options_init (&opt);
@@ -103,8 +106,9 @@ main (void)
   printf ("| statistics | %d directions x %d layers x %d experts, %.1f MiB JSON per file |\n", dirs,
           L, E, sa.st_size / 1048576.0);
   printf ("| load one file | %.3f s |\n| merge two | %.3f s |\n", load, merge);
-  printf ("| metrics + select (fra->deu, per language, importance, 80%%, 3:1) | %.3f s, %u kept |\n",
-          select, sel->global_ids->len);
+  printf (
+      "| metrics + select (fra->deu, per language, importance, 80%%, 3:1) | %.3f s, %u kept |\n",
+      select, sel->global_ids->len);
   g_unlink (pa);
   g_unlink (pb);
   g_rmdir (dir);

@@ -22,16 +22,17 @@ scratch_copy (const char *name)
   g_autoptr (GDir) dir = g_dir_open (src, 0, &error);
   g_assert_no_error (error);
   const char *file;
-  while ((file = g_dir_read_name (dir)) != NULL) {
-    g_autofree char *from = g_build_filename (src, file, NULL);
-    g_autofree char *to = g_build_filename (dst, file, NULL);
-    g_autofree char *data = NULL;
-    gsize len;
-    g_file_get_contents (from, &data, &len, &error);
-    g_assert_no_error (error);
-    g_file_set_contents (to, data, len, &error);
-    g_assert_no_error (error);
-  }
+  while ((file = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *from = g_build_filename (src, file, NULL);
+      g_autofree char *to = g_build_filename (dst, file, NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+      g_file_get_contents (from, &data, &len, &error);
+      g_assert_no_error (error);
+      g_file_set_contents (to, data, len, &error);
+      g_assert_no_error (error);
+    }
   return dst;
 }
 
@@ -40,10 +41,11 @@ scratch_free (char *dir)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *file;
-  while (d != NULL && (file = g_dir_read_name (d)) != NULL) {
-    g_autofree char *path = g_build_filename (dir, file, NULL);
-    g_unlink (path);
-  }
+  while (d != NULL && (file = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+      g_unlink (path);
+    }
   g_rmdir (dir);
   g_free (dir);
 }
@@ -55,13 +57,16 @@ edit_config (const char *dir, const char *key, const char *json_value)
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
   g_autoptr (JsonNode) root = sc_test_load_json (path);
   JsonObject *obj = json_node_get_object (root);
-  if (json_value == NULL) {
-    json_object_remove_member (obj, key);
-  } else {
-    g_autoptr (JsonNode) v = json_from_string (json_value, NULL);
-    g_assert_nonnull (v);
-    json_object_set_member (obj, key, g_steal_pointer (&v));
-  }
+  if (json_value == NULL)
+    {
+      json_object_remove_member (obj, key);
+    }
+  else
+    {
+      g_autoptr (JsonNode) v = json_from_string (json_value, NULL);
+      g_assert_nonnull (v);
+      json_object_set_member (obj, key, g_steal_pointer (&v));
+    }
   g_autofree char *text = json_to_string (root, TRUE);
   g_autoptr (GError) error = NULL;
   g_file_set_contents (path, text, -1, &error);
@@ -107,18 +112,19 @@ test_config_absurd (void)
     { "model_type", "\"bloom\"", "bloom" },
     { "activation_function", "\"gelu\"", "gelu" },
   };
-  for (guint i = 0; i < G_N_ELEMENTS (edits); i++) {
-    char *dir = scratch_copy ("nllb-moe-tiny");
-    edit_config (dir, edits[i][0], edits[i][1]);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
-    g_assert_null (model);
-    g_assert_nonnull (error);
-    g_assert_true (error->domain == SC_ERROR);
-    if (strstr (error->message, edits[i][2]) == NULL)
-      g_error ("error \"%s\" does not mention \"%s\"", error->message, edits[i][2]);
-    scratch_free (dir);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (edits); i++)
+    {
+      char *dir = scratch_copy ("nllb-moe-tiny");
+      edit_config (dir, edits[i][0], edits[i][1]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_assert_null (model);
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == SC_ERROR);
+      if (strstr (error->message, edits[i][2]) == NULL)
+        g_error ("error \"%s\" does not mention \"%s\"", error->message, edits[i][2]);
+      scratch_free (dir);
+    }
 }
 
 static void
@@ -155,11 +161,12 @@ drop_tensor (const char *dir, const char *drop)
   g_assert_no_error (error);
   GPtrArray *all = sc_safetensors_tensors (st);
   g_autoptr (GPtrArray) keep = g_ptr_array_new ();
-  for (guint i = 0; i < all->len; i++) {
-    ScTensor *t = g_ptr_array_index (all, i);
-    if (!g_str_equal (t->name, drop))
-      g_ptr_array_add (keep, t);
-  }
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *t = g_ptr_array_index (all, i);
+      if (!g_str_equal (t->name, drop))
+        g_ptr_array_add (keep, t);
+    }
   g_assert_cmpuint (keep->len, ==, all->len - 1);
   g_autofree char *tmp = g_build_filename (dir, "rewritten.tmp", NULL);
   sc_safetensors_write (tmp, (ScTensor *const *) keep->pdata, keep->len, &error);
@@ -207,8 +214,8 @@ test_unknown_language (void)
   sc_generate_options_init (&opts, model);
   const char *texts[] = { "Hello." };
   g_autoptr (GError) error = NULL;
-  char **out = sc_translate (model, texts, 1, "eng_Latn", "xyz_Latn", &opts, 4, NULL, NULL,
-                             NULL, &error);
+  char **out =
+      sc_translate (model, texts, 1, "eng_Latn", "xyz_Latn", &opts, 4, NULL, NULL, NULL, &error);
   g_assert_null (out);
   g_assert_error (error, SC_ERROR, SC_ERROR_LANGUAGE);
   g_assert_nonnull (strstr (error->message, "xyz_Latn"));
@@ -242,12 +249,13 @@ test_translate_lines (void)
   int n = 200;
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   const char *words[] = { "rights", "freedom", "everyone", "dignity", "law", "the", "of" };
-  for (int i = 0; i < n; i++) {
-    GString *s = g_string_new (NULL);
-    for (int w = 0; w <= i % 9; w++)
-      g_string_append_printf (s, "%s%s", w ? " " : "", words[(i * 7 + w * 3) % 7]);
-    g_ptr_array_add (lines, g_string_free (s, FALSE));
-  }
+  for (int i = 0; i < n; i++)
+    {
+      GString *s = g_string_new (NULL);
+      for (int w = 0; w <= i % 9; w++)
+        g_string_append_printf (s, "%s%s", w ? " " : "", words[(i * 7 + w * 3) % 7]);
+      g_ptr_array_add (lines, g_string_free (s, FALSE));
+    }
   g_free (lines->pdata[3]);
   lines->pdata[3] = g_strdup ("");
   g_free (lines->pdata[4]);
@@ -268,24 +276,25 @@ test_translate_lines (void)
   g_assert_cmpuint (g_strv_length (out), ==, n);
   g_assert_cmpstr (out[3], ==, "");
   g_assert_cmpstr (out[4], ==, "");
-  g_assert_cmpint (calls[0], ==, (n - 2 + 15) / 16);   /* 198 sentences in batches of 16 */
+  g_assert_cmpint (calls[0], ==, (n - 2 + 15) / 16); /* 198 sentences in batches of 16 */
   g_assert_cmpint (calls[1], ==, n);
   g_assert_cmpint (calls[2], ==, n);
 
   int nonempty = 0;
-  for (int i = 0; i < 40; i++) {
-    if (i == 3 || i == 4)
-      continue;
-    const char *one[] = { lines->pdata[i] };
-    if (i == 5)
-      g_test_expect_message ("Secateur", G_LOG_LEVEL_MESSAGE, "*truncated*");
-    g_auto (GStrv) single = sc_translate (model, one, 1, "eng_Latn", "fra_Latn", &opts, 1, NULL,
-                                          NULL, NULL, &error);
-    g_test_assert_expected_messages ();
-    g_assert_no_error (error);
-    g_assert_cmpstr (single[0], ==, out[i]);
-    nonempty += out[i][0] != '\0';
-  }
+  for (int i = 0; i < 40; i++)
+    {
+      if (i == 3 || i == 4)
+        continue;
+      const char *one[] = { lines->pdata[i] };
+      if (i == 5)
+        g_test_expect_message ("Secateur", G_LOG_LEVEL_MESSAGE, "*truncated*");
+      g_auto (GStrv) single =
+          sc_translate (model, one, 1, "eng_Latn", "fra_Latn", &opts, 1, NULL, NULL, NULL, &error);
+      g_test_assert_expected_messages ();
+      g_assert_no_error (error);
+      g_assert_cmpstr (single[0], ==, out[i]);
+      nonempty += out[i][0] != '\0';
+    }
   g_assert_cmpint (nonempty, >, 0);
 }
 
@@ -299,8 +308,8 @@ test_cancel (void)
   g_cancellable_cancel (cancel);
   const char *texts[] = { "Everyone has the right to life." };
   g_autoptr (GError) error = NULL;
-  char **out = sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL,
-                             cancel, &error);
+  char **out =
+      sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL, cancel, &error);
   g_assert_null (out);
   g_assert_error (error, SC_ERROR, SC_ERROR_CANCELLED);
 }

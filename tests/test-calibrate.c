@@ -8,7 +8,7 @@
 
 static ScModel *model;
 static JsonObject *golden;
-static GPtrArray *items;   /* ScCalibrationItem*, from the golden cases */
+static GPtrArray *items; /* ScCalibrationItem*, from the golden cases */
 
 static ScStats *
 new_stats (void)
@@ -45,11 +45,12 @@ assert_counters_equal (ScStatsCounters *a, ScStatsCounters *b)
   g_assert_cmpmem (a->tokens, L * sizeof (guint64), b->tokens, L * sizeof (guint64));
   g_assert_cmpmem (a->top1, L * E * sizeof (guint64), b->top1, L * E * sizeof (guint64));
   g_assert_cmpmem (a->top2, L * E * sizeof (guint64), b->top2, L * E * sizeof (guint64));
-  for (int i = 0; i < L * E; i++) {
-    g_assert_cmpfloat_with_epsilon (a->gate1[i], b->gate1[i], 1e-4);
-    g_assert_cmpfloat_with_epsilon (a->prob_sum[i], b->prob_sum[i], 1e-4);
-    g_assert_cmpfloat_with_epsilon (a->reap_sum[i], b->reap_sum[i], 1e-3);
-  }
+  for (int i = 0; i < L * E; i++)
+    {
+      g_assert_cmpfloat_with_epsilon (a->gate1[i], b->gate1[i], 1e-4);
+      g_assert_cmpfloat_with_epsilon (a->prob_sum[i], b->prob_sum[i], 1e-4);
+      g_assert_cmpfloat_with_epsilon (a->reap_sum[i], b->reap_sum[i], 1e-3);
+    }
 }
 
 /* Encoder top-1 counts per expert equal the histogram of Hugging Face's
@@ -58,50 +59,55 @@ static void
 test_matches_hf_routing (void)
 {
   JsonArray *cases = json_object_get_array_member (golden, "cases");
-  JsonObject *c = json_array_get_object_element (cases, 1);   /* fra-eng-batch3 */
+  JsonObject *c = json_array_get_object_element (cases, 1); /* fra-eng-batch3 */
   g_autoptr (ScStats) stats = calibrate (1, 3, 3, SC_CALIBRATE_TEACHER_FORCED);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScStatsCounters) k = sc_stats_get_pair (stats, "fra_Latn-eng_Latn", &error);
   g_assert_no_error (error);
   int E = k->n_experts;
 
-  JsonArray *enc = json_object_get_array_member (json_object_get_object_member (c, "router"),
-                                                 "encoder");
+  JsonArray *enc =
+      json_object_get_array_member (json_object_get_object_member (c, "router"), "encoder");
   int B, S;
   g_autofree int *lengths = NULL;
   g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
   int real = 0;
   for (int b = 0; b < B; b++)
     real += lengths[b];
-  for (int m = 0; m < 2; m++) {
-    JsonArray *top1 = json_object_get_array_member (json_array_get_object_element (enc, m), "top1");
-    g_autofree guint64 *hist = g_new0 (guint64, E);
-    for (guint t = 0; t < json_array_get_length (top1); t++) {
-      gint64 e = json_array_get_int_element (top1, t);
-      if (e >= 0)
-        hist[e]++;
+  for (int m = 0; m < 2; m++)
+    {
+      JsonArray *top1 =
+          json_object_get_array_member (json_array_get_object_element (enc, m), "top1");
+      g_autofree guint64 *hist = g_new0 (guint64, E);
+      for (guint t = 0; t < json_array_get_length (top1); t++)
+        {
+          gint64 e = json_array_get_int_element (top1, t);
+          if (e >= 0)
+            hist[e]++;
+        }
+      g_assert_cmpuint (k->tokens[m], ==, real);
+      g_assert_cmpmem (hist, E * sizeof (guint64), k->top1 + m * E, E * sizeof (guint64));
     }
-    g_assert_cmpuint (k->tokens[m], ==, real);
-    g_assert_cmpmem (hist, E * sizeof (guint64), k->top1 + m * E, E * sizeof (guint64));
-  }
 
-  for (int m = 0; m < k->n_layers; m++) {
-    guint64 s1 = 0, s2 = 0;
-    double prob = 0;
-    for (int e = 0; e < E; e++) {
-      s1 += k->top1[m * E + e];
-      s2 += k->top2[m * E + e];
-      prob += k->prob_sum[m * E + e];
-      g_assert_cmpfloat (k->gate1[m * E + e], <=, k->top1[m * E + e] + 1e-9);
-      g_assert_cmpfloat (k->gate1[m * E + e], >=, k->top1[m * E + e] / (double) E - 1e-9);
-      g_assert_cmpfloat (k->gate2[m * E + e], <=, 0.5 * k->top2[m * E + e] + 1e-9);
-      g_assert_cmpfloat (k->reap_sum[m * E + e], >=, 0.0);
+  for (int m = 0; m < k->n_layers; m++)
+    {
+      guint64 s1 = 0, s2 = 0;
+      double prob = 0;
+      for (int e = 0; e < E; e++)
+        {
+          s1 += k->top1[m * E + e];
+          s2 += k->top2[m * E + e];
+          prob += k->prob_sum[m * E + e];
+          g_assert_cmpfloat (k->gate1[m * E + e], <=, k->top1[m * E + e] + 1e-9);
+          g_assert_cmpfloat (k->gate1[m * E + e], >=, k->top1[m * E + e] / (double) E - 1e-9);
+          g_assert_cmpfloat (k->gate2[m * E + e], <=, 0.5 * k->top2[m * E + e] + 1e-9);
+          g_assert_cmpfloat (k->reap_sum[m * E + e], >=, 0.0);
+        }
+      g_assert_cmpuint (s1, ==, k->tokens[m]);
+      g_assert_cmpuint (s2, ==, k->tokens[m]);
+      g_assert_cmpfloat_with_epsilon (prob, (double) k->tokens[m], 1e-3);
+      g_assert_cmpuint (k->tokens[m], >, 0);
     }
-    g_assert_cmpuint (s1, ==, k->tokens[m]);
-    g_assert_cmpuint (s2, ==, k->tokens[m]);
-    g_assert_cmpfloat_with_epsilon (prob, (double) k->tokens[m], 1e-3);
-    g_assert_cmpuint (k->tokens[m], >, 0);
-  }
 }
 
 /* Batch size and splitting the data do not change the statistics. */
@@ -200,19 +206,21 @@ main (int argc, char **argv)
   /* Every golden sentence pair, grouped by direction as the cases are. */
   items = g_ptr_array_new_with_free_func (g_free);
   JsonArray *list = json_object_get_array_member (golden, "cases");
-  for (guint i = 0; i < json_array_get_length (list); i++) {
-    JsonObject *c = json_array_get_object_element (list, i);
-    JsonArray *src = json_object_get_array_member (c, "texts");
-    JsonArray *tgt = json_object_get_array_member (c, "target_texts");
-    for (guint k = 0; k < json_array_get_length (src); k++) {
-      ScCalibrationItem *it = g_new0 (ScCalibrationItem, 1);
-      it->src_lang = json_object_get_string_member (c, "src_lang");
-      it->tgt_lang = json_object_get_string_member (c, "tgt_lang");
-      it->source = json_array_get_string_element (src, k);
-      it->target = json_array_get_string_element (tgt, k);
-      g_ptr_array_add (items, it);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      JsonArray *src = json_object_get_array_member (c, "texts");
+      JsonArray *tgt = json_object_get_array_member (c, "target_texts");
+      for (guint k = 0; k < json_array_get_length (src); k++)
+        {
+          ScCalibrationItem *it = g_new0 (ScCalibrationItem, 1);
+          it->src_lang = json_object_get_string_member (c, "src_lang");
+          it->tgt_lang = json_object_get_string_member (c, "tgt_lang");
+          it->source = json_array_get_string_element (src, k);
+          it->target = json_array_get_string_element (tgt, k);
+          g_ptr_array_add (items, it);
+        }
     }
-  }
 
   g_test_add_func ("/calibrate/matches-hf-routing", test_matches_hf_routing);
   g_test_add_func ("/calibrate/additive", test_additive);

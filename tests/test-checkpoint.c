@@ -29,9 +29,10 @@ write_st (const char *dir, const char *file, const char *const *names)
   for (guint i = 0; names[i]; i++)
     {
       float v[2] = { (float) i, (float) i + 0.5f };
-      g_string_append_printf (h, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[2],"
-                              "\"data_offsets\":[%u,%u]}", i ? "," : "", names[i], i * 8,
-                              i * 8 + 8);
+      g_string_append_printf (h,
+                              "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[2],"
+                              "\"data_offsets\":[%u,%u]}",
+                              i ? "," : "", names[i], i * 8, i * 8 + 8);
       tb_raw (data, v, sizeof v);
     }
   g_string_append (h, "}");
@@ -118,7 +119,7 @@ test_sharded_safetensors (void)
   ck = sc_checkpoint_open (dir, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sc_checkpoint_n_files (ck), ==, 2);
-  g_assert_cmpuint (sc_checkpoint_n_tensors (ck), ==, 4);   /* "extra" is indexed too */
+  g_assert_cmpuint (sc_checkpoint_n_tensors (ck), ==, 4); /* "extra" is indexed too */
   g_assert_cmpstr (sc_checkpoint_names (ck)[3], ==, "extra");
   sc_tensor_read_f32 (sc_checkpoint_get (ck, "extra"), 0, 2, v);
   g_assert_cmpfloat (v[0], ==, 1.0f);
@@ -160,9 +161,10 @@ test_sharded_safetensors (void)
   expect_open_error (dir, SC_ERROR_FORMAT, "weight_map", NULL);
   write_text (dir, "model.safetensors.index.json", "{\"weight_map\":");
   expect_open_error (dir, SC_ERROR_FORMAT, "not valid JSON", NULL);
-  write_text (dir, "model.safetensors.index.json",
-              "{\"weight_map\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-              "]]]]]]]]]]]]]}");
+  write_text (
+      dir, "model.safetensors.index.json",
+      "{\"weight_map\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]}");
   expect_open_error (dir, SC_ERROR_FORMAT, "nested", NULL);
 
   /* The same tensor in two shards */
@@ -196,10 +198,10 @@ test_torch (void)
   const TbTensor t2[] = {
     { "model.encoder.layer_norm.bias", "FloatStorage", "0", 4, 1, 1, { 3 } },
   };
-  g_autoptr (GByteArray) z1 = tb_torch_zip ("pytorch_model-00001-of-00002", t1, 2, sts, 1, FALSE,
-                                            64);
-  g_autoptr (GByteArray) z2 = tb_torch_zip ("pytorch_model-00002-of-00002", t2, 1, sts, 1, TRUE,
-                                            64);
+  g_autoptr (GByteArray) z1 =
+      tb_torch_zip ("pytorch_model-00001-of-00002", t1, 2, sts, 1, FALSE, 64);
+  g_autoptr (GByteArray) z2 =
+      tb_torch_zip ("pytorch_model-00002-of-00002", t2, 1, sts, 1, TRUE, 64);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScCheckpoint) ck = NULL;
   g_autofree char *p1 = NULL, *p2 = NULL;
@@ -212,8 +214,8 @@ test_torch (void)
   g_assert_cmpint (sc_checkpoint_format (ck), ==, SC_CHECKPOINT_TORCH);
   g_assert_cmpuint (sc_checkpoint_n_tensors (ck), ==, 2);
   g_assert_cmpuint (sc_checkpoint_file_bytes (ck), ==, z1->len);
-  g_assert_true (sc_checkpoint_get (ck, "model.shared.weight")->data
-                 == sc_checkpoint_get (ck, "model.encoder.embed_tokens.weight")->data);
+  g_assert_true (sc_checkpoint_get (ck, "model.shared.weight")->data ==
+                 sc_checkpoint_get (ck, "model.encoder.embed_tokens.weight")->data);
   g_clear_pointer (&ck, sc_checkpoint_free);
   g_unlink (p1);
 
@@ -289,7 +291,12 @@ test_no_index (void)
 
 /* Committed fixtures (tools/make_fixtures.py) */
 
-typedef enum { SAME_BYTES, AS_F16, AS_BF16 } Compare;
+typedef enum
+{
+  SAME_BYTES,
+  AS_F16,
+  AS_BF16
+} Compare;
 
 static ScCheckpoint *
 open_fixture (const char *name)
@@ -328,7 +335,8 @@ compare (ScCheckpoint *ref, ScCheckpoint *other, const char *strip, Compare how)
       if (b == NULL)
         {
           /* Only tied copies of the embeddings may be dropped by a writer. */
-          if (!g_str_has_suffix (name, "embed_tokens.weight") && strcmp (name, "lm_head.weight") != 0)
+          if (!g_str_has_suffix (name, "embed_tokens.weight") &&
+              strcmp (name, "lm_head.weight") != 0)
             g_error ("tensor %s is missing from the other variant", names[i]);
           absent++;
           continue;

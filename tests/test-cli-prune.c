@@ -9,8 +9,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef struct {
-  int   status;
+typedef struct
+{
+  int status;
   char *out;
   char *err;
 } Run;
@@ -36,9 +37,9 @@ run_cli (const char *first, ...)
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   Run r = { 0 };
   g_subprocess_communicate_utf8 (proc, NULL, NULL, &r.out, &r.err, &error);
@@ -52,8 +53,13 @@ run_cli (const char *first, ...)
 #define E 8
 
 static const ScStatsShape shape = {
-  .name = "tiny-moe", .d_model = 16, .encoder_layers = 4, .decoder_layers = 4,
-  .n_moe_layers = L, .n_encoder_moe = NENC, .n_experts = E,
+  .name = "tiny-moe",
+  .d_model = 16,
+  .encoder_layers = 4,
+  .decoder_layers = 4,
+  .n_moe_layers = L,
+  .n_encoder_moe = NENC,
+  .n_experts = E,
 };
 
 /* Every token of layer l goes to experts (l + k) % E and (l + k + 1) % E,
@@ -61,20 +67,22 @@ static const ScStatsShape shape = {
 static void
 feed (ScStats *s, const char *dir, int k, int n)
 {
-  for (int l = 0; l < L; l++) {
-    g_autofree float *p = g_new0 (float, n * E);
-    g_autofree int *t1 = g_new (int, n), *t2 = g_new (int, n);
-    for (int t = 0; t < n; t++) {
-      t1[t] = (l + k) % E;
-      t2[t] = (l + k + 1) % E;
-      for (int e = 0; e < E; e++)
-        p[t * E + e] = 0.2f / (E - 2);
-      p[t * E + t1[t]] = 0.6f;
-      p[t * E + t2[t]] = 0.2f;
+  for (int l = 0; l < L; l++)
+    {
+      g_autofree float *p = g_new0 (float, n *E);
+      g_autofree int *t1 = g_new (int, n), *t2 = g_new (int, n);
+      for (int t = 0; t < n; t++)
+        {
+          t1[t] = (l + k) % E;
+          t2[t] = (l + k + 1) % E;
+          for (int e = 0; e < E; e++)
+            p[t * E + e] = 0.2f / (E - 2);
+          p[t * E + t1[t]] = 0.6f;
+          p[t * E + t2[t]] = 0.2f;
+        }
+      g_assert_true (sc_stats_add_tokens (s, dir, l, l >= NENC, n, p, t1, t2, NULL, NULL, NULL,
+                                          NULL, NULL, NULL));
     }
-    g_assert_true (sc_stats_add_tokens (s, dir, l, l >= NENC, n, p, t1, t2, NULL, NULL, NULL,
-                                        NULL, NULL, NULL));
-  }
 }
 
 static void
@@ -115,8 +123,8 @@ test_merge_select (void)
   run_clear (&r);
 
   /* per language, 50% pruned 1:1: 4 of 8 per layer; keep count 16 */
-  r = run_cli ("select", "--stats", merged, "--ratio", "0.5", "--enc-dec", "1:1",
-               "--metric", "importance", "-o", experts, NULL);
+  r = run_cli ("select", "--stats", merged, "--ratio", "0.5", "--enc-dec", "1:1", "--metric",
+               "importance", "-o", experts, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Selected 16 of 32"));
   run_clear (&r);
@@ -129,10 +137,11 @@ test_merge_select (void)
   GArray *eng = sc_expert_index_get (idx, "eng_Latn");
   g_assert_cmpuint (eng->len, ==, 16);
   gboolean has0 = FALSE, has9 = FALSE;
-  for (guint i = 0; i < eng->len; i++) {
-    has0 |= g_array_index (eng, int, i) == 0;
-    has9 |= g_array_index (eng, int, i) == 1 * E + 1;
-  }
+  for (guint i = 0; i < eng->len; i++)
+    {
+      has0 |= g_array_index (eng, int, i) == 0;
+      has9 |= g_array_index (eng, int, i) == 1 * E + 1;
+    }
   g_assert_true (has0 && has9);
   g_autoptr (GArray) pair = sc_expert_index_for_pair (idx, "eng_Latn", "fra_Latn", &error);
   g_assert_no_error (error);

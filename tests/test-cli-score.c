@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-  int   status;
+typedef struct
+{
+  int status;
   char *out;
   char *err;
 } Run;
@@ -41,10 +42,11 @@ run_cli (const char *input, ...)
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                    G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                         &error);
   g_assert_no_error (error);
   Run r = { 0 };
   g_subprocess_communicate_utf8 (proc, input, NULL, &r.out, &r.err, &error);
@@ -81,11 +83,12 @@ static JsonObject *
 golden_set (const char *name)
 {
   JsonArray *sets = json_object_get_array_member (json_node_get_object (goldens), "sets");
-  for (guint i = 0; i < json_array_get_length (sets); i++) {
-    JsonObject *o = json_array_get_object_element (sets, i);
-    if (g_str_equal (json_object_get_string_member (o, "name"), name))
-      return o;
-  }
+  for (guint i = 0; i < json_array_get_length (sets); i++)
+    {
+      JsonObject *o = json_array_get_object_element (sets, i);
+      if (g_str_equal (json_object_get_string_member (o, "name"), name))
+        return o;
+    }
   g_assert_not_reached ();
 }
 
@@ -101,32 +104,33 @@ score_of (const char *line)
 static void
 test_corpus_matches_goldens (void)
 {
-  static const char *const sets[] = { "udhr-eng_Latn", "udhr-zho_Hans", "udhr-hin_Deva",
-                                      "punct" };
+  static const char *const sets[] = { "udhr-eng_Latn", "udhr-zho_Hans", "udhr-hin_Deva", "punct" };
   static const char *const metrics[] = { "chrf++", "chrf", "bleu", "spbleu" };
   g_autofree char *spm = sc_test_path ("tests/fixtures/spm/sentencepiece.bpe.model");
-  for (gsize k = 0; k < G_N_ELEMENTS (sets); k++) {
-    JsonObject *set = golden_set (sets[k]);
-    g_autofree char *hyp = write_lines ("hyp.txt", json_object_get_array_member (set, "hyps"));
-    JsonArray *refs = json_object_get_array_member (set, "refs");
-    g_autofree char *ref = write_lines ("ref.txt", json_array_get_array_element (refs, 0));
-    for (gsize j = 0; j < G_N_ELEMENTS (metrics); j++) {
-      JsonObject *g = json_object_get_object_member (json_object_get_object_member (set, "metrics"),
-                                                     metrics[j]);
-      Run r = run_cli (NULL, "score", "--metric", metrics[j], "-r", ref, "-i", hyp, "--spm", spm,
-                       NULL);
-      g_assert_cmpint (r.status, ==, 0);
-      g_assert_cmpstr (r.err, ==, "");
-      /* name|signature = score, as sacreBLEU prints it */
-      g_autofree char *prefix = g_strdup_printf ("%s|%s = ",
-                                                 json_object_get_string_member (g, "name"),
-                                                 json_object_get_string_member (g, "signature"));
-      g_assert_true (g_str_has_prefix (r.out, prefix));
-      g_assert_cmpfloat_with_epsilon (score_of (r.out),
-                                      json_object_get_double_member (g, "corpus_score"), 0.0051);
-      run_clear (&r);
+  for (gsize k = 0; k < G_N_ELEMENTS (sets); k++)
+    {
+      JsonObject *set = golden_set (sets[k]);
+      g_autofree char *hyp = write_lines ("hyp.txt", json_object_get_array_member (set, "hyps"));
+      JsonArray *refs = json_object_get_array_member (set, "refs");
+      g_autofree char *ref = write_lines ("ref.txt", json_array_get_array_element (refs, 0));
+      for (gsize j = 0; j < G_N_ELEMENTS (metrics); j++)
+        {
+          JsonObject *g = json_object_get_object_member (
+              json_object_get_object_member (set, "metrics"), metrics[j]);
+          Run r = run_cli (NULL, "score", "--metric", metrics[j], "-r", ref, "-i", hyp, "--spm",
+                           spm, NULL);
+          g_assert_cmpint (r.status, ==, 0);
+          g_assert_cmpstr (r.err, ==, "");
+          /* name|signature = score, as sacreBLEU prints it */
+          g_autofree char *prefix =
+              g_strdup_printf ("%s|%s = ", json_object_get_string_member (g, "name"),
+                               json_object_get_string_member (g, "signature"));
+          g_assert_true (g_str_has_prefix (r.out, prefix));
+          g_assert_cmpfloat_with_epsilon (
+              score_of (r.out), json_object_get_double_member (g, "corpus_score"), 0.0051);
+          run_clear (&r);
+        }
     }
-  }
 }
 
 static void
@@ -134,15 +138,15 @@ test_sentence_and_stdin (void)
 {
   JsonObject *set = golden_set ("udhr-rus_Cyrl");
   JsonArray *hyps = json_object_get_array_member (set, "hyps");
-  g_autofree char *ref = write_lines ("ref.txt", json_array_get_array_element (
-                                        json_object_get_array_member (set, "refs"), 0));
+  g_autofree char *ref = write_lines (
+      "ref.txt", json_array_get_array_element (json_object_get_array_member (set, "refs"), 0));
   g_autoptr (GString) input = g_string_new (NULL);
   for (guint i = 0; i < json_array_get_length (hyps); i++)
     g_string_append_printf (input, "%s\n", json_array_get_string_element (hyps, i));
 
   /* --sentence from stdin, one score a line (sacrebleu.sentence_bleu) */
-  JsonObject *g = json_object_get_object_member (json_object_get_object_member (set, "metrics"),
-                                                 "bleu");
+  JsonObject *g =
+      json_object_get_object_member (json_object_get_object_member (set, "metrics"), "bleu");
   JsonArray *want = json_object_get_array_member (g, "sentence_scores");
   Run r = run_cli (input->str, "score", "-m", "bleu", "-r", ref, "--sentence", "-b", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -154,8 +158,7 @@ test_sentence_and_stdin (void)
   run_clear (&r);
 
   /* full lines carry the sentence signature (eff:yes for BLEU) */
-  r = run_cli (input->str, "score", "--metric=chrf++", "--ref", ref, "-i", "-", "--sentence",
-               NULL);
+  r = run_cli (input->str, "score", "--metric=chrf++", "--ref", ref, "-i", "-", "--sentence", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_str_has_prefix (r.out, "chrF2++|nrefs:1|case:mixed|eff:yes|nc:6|nw:2"));
   run_clear (&r);
@@ -179,32 +182,34 @@ test_errors (void)
   g_autofree char *bad = write_text ("bad.txt", "caf\xe9\n");
   g_autofree char *missing = g_build_filename (tmpdir, "missing.txt", NULL);
 
-  struct {
+  struct
+  {
     int status;
     const char *args[10];
   } cases[] = {
-    { 1, { "score", "-m", "chrf++", "-r", r1, "-i", h, NULL } },        /* 2 vs 1 lines */
+    { 1, { "score", "-m", "chrf++", "-r", r1, "-i", h, NULL } }, /* 2 vs 1 lines */
     { 1, { "score", "-m", "chrf++", "-r", missing, "-i", h, NULL } },
     { 1, { "score", "-m", "bleu", "-r", h, "-i", missing, NULL } },
-    { 1, { "score", "-m", "bleu", "-r", bad, "-i", r1, NULL } },        /* not UTF-8 */
+    { 1, { "score", "-m", "bleu", "-r", bad, "-i", r1, NULL } }, /* not UTF-8 */
     { 1, { "score", "-m", "spbleu", "--spm", missing, "-r", h, "-i", h, NULL } },
     { 2, { "score", "-m", "meteor", "-r", h, "-i", h, NULL } },
     { 2, { "score", "-r", h, "-i", h, NULL } },
     { 2, { "score", "-m", "chrf", "-i", h, NULL } },
-    { 2, { "score", "-m", "spbleu", "-r", h, "-i", h, NULL } },         /* needs --spm */
+    { 2, { "score", "-m", "spbleu", "-r", h, "-i", h, NULL } }, /* needs --spm */
     { 2, { "score", "-m", "chrf", "-r", h, "-i", NULL } },
     { 2, { "score", "-m", "chrf", "-r", h, "--frobnicate", NULL } },
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
-    const char *const *a = cases[i].args;
-    Run r = run_cli (NULL, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], NULL);
-    if (r.status != cases[i].status)
-      g_error ("case %" G_GSIZE_FORMAT ": exit %d, expected %d (stderr: %s)", i, r.status,
-               cases[i].status, r.err);
-    g_assert_cmpstr (r.out, ==, "");
-    g_assert_true (g_str_has_prefix (r.err, "secateur-cli score: "));
-    run_clear (&r);
-  }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *const *a = cases[i].args;
+      Run r = run_cli (NULL, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], NULL);
+      if (r.status != cases[i].status)
+        g_error ("case %" G_GSIZE_FORMAT ": exit %d, expected %d (stderr: %s)", i, r.status,
+                 cases[i].status, r.err);
+      g_assert_cmpstr (r.out, ==, "");
+      g_assert_true (g_str_has_prefix (r.err, "secateur-cli score: "));
+      run_clear (&r);
+    }
 
   Run r = run_cli (NULL, "score", "--help", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -231,12 +236,13 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-score/errors", test_errors);
   int rc = g_test_run ();
 
-  static const char *const files[] = { "hyp.txt", "ref.txt", "h2.txt", "r1.txt", "r2.txt",
-                                       "h.txt", "r.txt", "bad.txt" };
-  for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
-    g_autofree char *f = g_build_filename (tmpdir, files[i], NULL);
-    g_unlink (f);
-  }
+  static const char *const files[] = { "hyp.txt", "ref.txt", "h2.txt", "r1.txt",
+                                       "r2.txt",  "h.txt",   "r.txt",  "bad.txt" };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *f = g_build_filename (tmpdir, files[i], NULL);
+      g_unlink (f);
+    }
   g_rmdir (tmpdir);
   g_free (tmpdir);
   json_node_unref (goldens);

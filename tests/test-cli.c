@@ -7,8 +7,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef struct {
-  int   status;
+typedef struct
+{
+  int status;
   char *out;
   char *err;
 } Run;
@@ -36,10 +37,11 @@ run_cli (const char *input, ...)
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                    G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                         &error);
   g_assert_no_error (error);
   Run r = { 0 };
   g_subprocess_communicate_utf8 (proc, input, NULL, &r.out, &r.err, &error);
@@ -85,11 +87,11 @@ test_translate_stdio (void)
   const char *input = "All human beings are born free and equal in dignity and rights.\n"
                       "\n"
                       "Everyone has the right to education.\n";
-  Run r = run_cli (input, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--beam",
-                   "4", "--max-len", "24", NULL);
+  Run r = run_cli (input, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--beam", "4",
+                   "--max-len", "24", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 4);   /* three lines and the final newline */
+  g_assert_cmpuint (g_strv_length (lines), ==, 4); /* three lines and the final newline */
   g_assert_cmpstr (lines[1], ==, "");
   g_assert_cmpstr (lines[3], ==, "");
   g_assert_cmpuint (strlen (lines[0]), >, 0);
@@ -102,8 +104,8 @@ test_translate_stdio (void)
   g_autofree char *out = g_build_filename (dir, "out.txt", NULL);
   g_file_set_contents (in, input, -1, &error);
   g_assert_no_error (error);
-  Run f = run_cli (NULL, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--beam",
-                   "4", "--max-len", "24", "-i", in, "-o", out, NULL);
+  Run f = run_cli (NULL, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--beam", "4",
+                   "--max-len", "24", "-i", in, "-o", out, NULL);
   g_assert_cmpint (f.status, ==, 0);
   g_autofree char *written = NULL;
   g_file_get_contents (out, &written, NULL, &error);
@@ -168,8 +170,10 @@ test_calibrate_export (void)
   g_autofree char *stats = g_build_filename (dir, "stats.json", NULL);
   g_file_set_contents (src, "All human beings are born free.\nEveryone has the right to life.\n",
                        -1, NULL);
-  g_file_set_contents (tgt, "Tous les êtres humains naissent libres.\nTout individu a droit à "
-                       "la vie.\n", -1, NULL);
+  g_file_set_contents (tgt,
+                       "Tous les êtres humains naissent libres.\nTout individu a droit à "
+                       "la vie.\n",
+                       -1, NULL);
 
   Run r = run_cli (NULL, "calibrate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--source",
                    src, "--target", tgt, "-o", stats, "-q", NULL);
@@ -177,7 +181,8 @@ test_calibrate_export (void)
   run_clear (&r);
   g_autoptr (JsonNode) once = sc_test_load_json (stats);
   JsonObject *d1 = json_object_get_object_member (
-    json_object_get_object_member (json_node_get_object (once), "directions"), "eng_Latn-fra_Latn");
+      json_object_get_object_member (json_node_get_object (once), "directions"),
+      "eng_Latn-fra_Latn");
   gint64 tokens = json_array_get_int_element (json_object_get_array_member (d1, "tokens"), 0);
   g_assert_cmpint (tokens, >, 4);
 
@@ -187,7 +192,8 @@ test_calibrate_export (void)
   run_clear (&r);
   g_autoptr (JsonNode) twice = sc_test_load_json (stats);
   JsonObject *d2 = json_object_get_object_member (
-    json_object_get_object_member (json_node_get_object (twice), "directions"), "eng_Latn-fra_Latn");
+      json_object_get_object_member (json_node_get_object (twice), "directions"),
+      "eng_Latn-fra_Latn");
   g_assert_cmpint (json_array_get_int_element (json_object_get_array_member (d2, "tokens"), 0), ==,
                    2 * tokens);
 
@@ -226,15 +232,17 @@ test_calibrate_export (void)
   /* Masked translation with the authors' per-language index equals the
    * exported model's: encoder experts from eng_Latn, decoder from fra_Latn. */
   g_autofree char *index = g_build_filename (dir, "experts.json", NULL);
-  g_file_set_contents (index, "{\"eng_Latn\": [0,2,5,7,9,10,11,14,16,17,20,22,26,27,29,31],"
-                       " \"fra_Latn\": [0,1,2,3,8,9,10,11,16,17,20,22,26,27,29,31]}", -1, NULL);
+  g_file_set_contents (index,
+                       "{\"eng_Latn\": [0,2,5,7,9,10,11,14,16,17,20,22,26,27,29,31],"
+                       " \"fra_Latn\": [0,1,2,3,8,9,10,11,16,17,20,22,26,27,29,31]}",
+                       -1, NULL);
   const char *line = "Everyone has the right to life, liberty and security of person.\n";
   Run masked = run_cli (line, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn",
                         "--experts", index, "--max-len", "16", NULL);
   Run pruned = run_cli (line, "translate", "-m", out, "-s", "eng_Latn", "-t", "fra_Latn",
                         "--max-len", "16", NULL);
-  Run full = run_cli (line, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn",
-                      "--max-len", "16", NULL);
+  Run full = run_cli (line, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len",
+                      "16", NULL);
   g_assert_cmpint (masked.status, ==, 0);
   g_assert_cmpint (pruned.status, ==, 0);
   g_assert_cmpstr (masked.out, ==, pruned.out);
@@ -257,7 +265,7 @@ test_calibrate_export (void)
                "--limit", "3", "--metrics", "nll", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) nll_lines = g_strsplit (r.out, "\n", -1);
-  g_assert_cmpuint (g_strv_length (nll_lines), ==, 5);   /* header, 3 sentences, final newline */
+  g_assert_cmpuint (g_strv_length (nll_lines), ==, 5); /* header, 3 sentences, final newline */
   g_assert_true (g_str_has_prefix (nll_lines[3], "eng_Latn-fra_Latn\t3\t"));
   run_clear (&r);
   r = run_cli (NULL, "compare", "-m", moe, "--pair", "eng_Latn-fra_Latn", NULL);
@@ -269,8 +277,8 @@ test_calibrate_export (void)
                out2, NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
-  r = run_cli (line, "translate", "-m", out2, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len",
-               "16", NULL);
+  r = run_cli (line, "translate", "-m", out2, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len", "16",
+               NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
   /* Both directions between English and French: the union of their experts. */
@@ -278,7 +286,7 @@ test_calibrate_export (void)
                "--dry-run", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "expert tensors"));
-  g_assert_null (strstr (r.out, " 64 expert tensors"));   /* the union keeps more than one pair */
+  g_assert_null (strstr (r.out, " 64 expert tensors")); /* the union keeps more than one pair */
   run_clear (&r);
 
   r = run_cli (NULL, "info", out, NULL);

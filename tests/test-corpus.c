@@ -24,8 +24,8 @@ test_udhr_eng_fra (void)
 {
   g_autofree char *dir = udhr_dir ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) all = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
-                                                    SC_CORPUS_SPLIT_ALL, &error);
+  g_autoptr (GPtrArray) all =
+      sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_ALL, &error);
   g_assert_no_error (error);
   /* French drops the preamble (its paragraph count differs): 50 = 60 - 10. */
   g_assert_cmpuint (all->len, ==, 50);
@@ -34,30 +34,32 @@ test_udhr_eng_fra (void)
   g_assert_cmpuint (p0->paragraph, ==, 0);
   g_assert_true (g_str_has_prefix (p0->source, "All human beings are born free and equal"));
   g_assert_true (g_str_has_prefix (p0->target, "Tous les êtres humains naissent libres"));
-  for (guint i = 0; i < all->len; i++) {
-    ScCorpusPair *p = all->pdata[i];
-    g_assert_cmpuint (p->article, >=, 1);
-    g_assert_cmpuint (p->article, <=, 30);
-    g_assert_true (g_utf8_validate (p->source, -1, NULL));
-    g_assert_null (strchr (p->target, '\t'));
-    if (i > 0) {
-      ScCorpusPair *q = all->pdata[i - 1];
-      g_assert_true (q->article < p->article ||
-                     (q->article == p->article && q->paragraph < p->paragraph));
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScCorpusPair *p = all->pdata[i];
+      g_assert_cmpuint (p->article, >=, 1);
+      g_assert_cmpuint (p->article, <=, 30);
+      g_assert_true (g_utf8_validate (p->source, -1, NULL));
+      g_assert_null (strchr (p->target, '\t'));
+      if (i > 0)
+        {
+          ScCorpusPair *q = all->pdata[i - 1];
+          g_assert_true (q->article < p->article ||
+                         (q->article == p->article && q->paragraph < p->paragraph));
+        }
     }
-  }
 
   /* Reverse direction: same keys, sides swapped. */
-  g_autoptr (GPtrArray) rev = sc_corpus_udhr_pairs (dir, "fra_Latn", "eng_Latn",
-                                                    SC_CORPUS_SPLIT_ALL, &error);
+  g_autoptr (GPtrArray) rev =
+      sc_corpus_udhr_pairs (dir, "fra_Latn", "eng_Latn", SC_CORPUS_SPLIT_ALL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (rev->len, ==, all->len);
   g_assert_cmpstr (((ScCorpusPair *) rev->pdata[7])->target, ==,
                    ((ScCorpusPair *) all->pdata[7])->source);
 
   /* English with itself keeps the preamble (article 0): all 60 paragraphs. */
-  g_autoptr (GPtrArray) ee = sc_corpus_udhr_pairs (dir, "eng_Latn", "eng_Latn",
-                                                   SC_CORPUS_SPLIT_ALL, &error);
+  g_autoptr (GPtrArray) ee =
+      sc_corpus_udhr_pairs (dir, "eng_Latn", "eng_Latn", SC_CORPUS_SPLIT_ALL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ee->len, ==, 60);
   g_assert_cmpuint (((ScCorpusPair *) ee->pdata[0])->article, ==, 0);
@@ -74,25 +76,27 @@ test_udhr_split (void)
   g_assert_cmpuint (g_array_index (held, guint, 0), ==, 25);
   g_assert_cmpuint (g_array_index (held, guint, 5), ==, 30);
 
-  g_autoptr (GPtrArray) cal = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
-                                                    SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_autoptr (GPtrArray) cal =
+      sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_CALIBRATION, &error);
   g_assert_no_error (error);
-  g_autoptr (GPtrArray) ho = sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn",
-                                                   SC_CORPUS_SPLIT_HELD_OUT, &error);
+  g_autoptr (GPtrArray) ho =
+      sc_corpus_udhr_pairs (dir, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_HELD_OUT, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (cal->len, ==, 38);
   g_assert_cmpuint (ho->len, ==, 12);
-  for (guint i = 0; i < cal->len; i++) {
-    ScCorpusPair *p = cal->pdata[i];
-    g_assert_cmpuint (p->article, <, 25);
-    for (guint j = 0; j < ho->len; j++)
-      g_assert_cmpstr (p->source, !=, ((ScCorpusPair *) ho->pdata[j])->source);
-  }
-  for (guint i = 0; i < ho->len; i++) {
-    ScCorpusPair *p = ho->pdata[i];
-    g_assert_cmpuint (p->article, >=, 25);
-    g_assert_cmpuint (p->article, <=, 30);
-  }
+  for (guint i = 0; i < cal->len; i++)
+    {
+      ScCorpusPair *p = cal->pdata[i];
+      g_assert_cmpuint (p->article, <, 25);
+      for (guint j = 0; j < ho->len; j++)
+        g_assert_cmpstr (p->source, !=, ((ScCorpusPair *) ho->pdata[j])->source);
+    }
+  for (guint i = 0; i < ho->len; i++)
+    {
+      ScCorpusPair *p = ho->pdata[i];
+      g_assert_cmpuint (p->article, >=, 25);
+      g_assert_cmpuint (p->article, <=, 30);
+    }
   g_assert_cmpuint (((ScCorpusPair *) ho->pdata[0])->article, ==, 25);
 }
 
@@ -111,15 +115,15 @@ test_udhr_scripts (void)
   for (guint i = 1; langs[i]; i++)
     g_assert_cmpint (strcmp (langs[i - 1], langs[i]), <, 0);
 
-  g_autoptr (GPtrArray) zh = sc_corpus_udhr_pairs (dir, "eng_Latn", "zho_Hans",
-                                                   SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_autoptr (GPtrArray) zh =
+      sc_corpus_udhr_pairs (dir, "eng_Latn", "zho_Hans", SC_CORPUS_SPLIT_CALIBRATION, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (zh->len, >, 20);
   /* Article 1 in Chinese begins with 人人生而自由. */
   gunichar c = g_utf8_get_char (((ScCorpusPair *) zh->pdata[0])->target);
   g_assert_cmpint (g_unichar_get_script (c), ==, G_UNICODE_SCRIPT_HAN);
-  g_autoptr (GPtrArray) ar = sc_corpus_udhr_pairs (dir, "arb_Arab", "hin_Deva",
-                                                   SC_CORPUS_SPLIT_ALL, &error);
+  g_autoptr (GPtrArray) ar =
+      sc_corpus_udhr_pairs (dir, "arb_Arab", "hin_Deva", SC_CORPUS_SPLIT_ALL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_unichar_get_script (g_utf8_get_char (((ScCorpusPair *) ar->pdata[0])->source)),
                    ==, G_UNICODE_SCRIPT_ARABIC);
@@ -169,8 +173,8 @@ test_udhr_errors (void)
   g_clear_error (&error);
   /* No split.json: 25-30 by default; article 1 and 2 are calibration. */
   write_file (f, "2\t0\tMonde\r\n", -1);
-  g_autoptr (GPtrArray) ok = sc_corpus_udhr_pairs (tmp, "eng_Latn", "fra_Latn",
-                                                   SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_autoptr (GPtrArray) ok =
+      sc_corpus_udhr_pairs (tmp, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_CALIBRATION, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ok->len, ==, 1);
   g_assert_cmpstr (((ScCorpusPair *) ok->pdata[0])->target, ==, "Monde");
@@ -261,7 +265,7 @@ test_plain_and_tsv (void)
   g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_UTF8);
   g_clear_error (&error);
 
-  for (const char *const *f = (const char *const[]) { a, b, c, bad, empty, tsv, NULL }; *f; f++)
+  for (const char *const *f = (const char *const[]){ a, b, c, bad, empty, tsv, NULL }; *f; f++)
     g_remove (*f);
   g_rmdir (tmp);
 }
@@ -313,8 +317,7 @@ test_flores (void)
   g_autofree char *z2 = g_build_filename (dt, "zho_Hans.devtest", NULL);
   write_file (e2, "Hello.\n", -1);
   write_file (z2, "你好。\n", -1);
-  g_autoptr (GPtrArray) q = sc_corpus_flores_pairs (tmp, "devtest", "zho_Hans", "eng_Latn",
-                                                    &error);
+  g_autoptr (GPtrArray) q = sc_corpus_flores_pairs (tmp, "devtest", "zho_Hans", "eng_Latn", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (q->len, ==, 1);
   g_assert_cmpstr (((ScCorpusPair *) q->pdata[0])->source, ==, "你好。");

@@ -22,11 +22,11 @@ test_nll_matches_hf (void)
   g_autofree char *tpath = sc_test_path ("tests/goldens/nllb-moe-tiny/tensors.safetensors");
   g_autoptr (JsonNode) root = sc_test_load_json (cases);
   JsonObject *c = json_array_get_object_element (
-    json_object_get_array_member (json_node_get_object (root), "cases"), 0);
+      json_object_get_array_member (json_node_get_object (root), "cases"), 0);
   g_assert_cmpstr (json_object_get_string_member (c, "name"), ==, "eng-fra-single");
   int B, T;
-  g_autoptr (GArray) dec = sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"),
-                                               &B, &T);
+  g_autoptr (GArray) dec =
+      sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, &T);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   g_autofree char *reference = sc_tokenizer_decode (tok, (int *) dec->data + 2, T - 2);
   g_autoptr (GError) error = NULL;
@@ -45,22 +45,24 @@ test_nll_matches_hf (void)
       gl = all->pdata[i];
   g_assert_nonnull (gl);
   int V = (int) gl->shape[2];
-  g_autofree float *logits = g_new (float, (gsize) T * V);
+  g_autofree float *logits = g_new (float, (gsize) T *V);
   sc_tensor_read_f32 (gl, 0, (gint64) T * V, logits);
   double want = 0.0;
-  for (int t = 0; t < T; t++) {
-    int label = t + 1 < T ? g_array_index (dec, int, t + 1) : SC_TOKEN_EOS;
-    const float *l = logits + (gsize) t * V;
-    double max = l[0], sum = 0.0;
-    for (int v = 1; v < V; v++)
-      max = MAX (max, l[v]);
-    for (int v = 0; v < V; v++)
-      sum += exp (l[v] - max);
-    want += -(l[label] - max - log (sum));
-  }
+  for (int t = 0; t < T; t++)
+    {
+      int label = t + 1 < T ? g_array_index (dec, int, t + 1) : SC_TOKEN_EOS;
+      const float *l = logits + (gsize) t * V;
+      double max = l[0], sum = 0.0;
+      for (int v = 1; v < V; v++)
+        max = MAX (max, l[v]);
+      for (int v = 0; v < V; v++)
+        sum += exp (l[v] - max);
+      want += -(l[label] - max - log (sum));
+    }
   want /= T;
 
-  const char *src[] = { json_array_get_string_element (json_object_get_array_member (c, "texts"), 0) };
+  const char *src[] = { json_array_get_string_element (json_object_get_array_member (c, "texts"),
+                                                       0) };
   const char *ref[] = { reference };
   double nll;
   g_assert_true (sc_evaluate_nll (model, "eng_Latn", "fra_Latn", src, ref, 1, &nll, &error));
@@ -75,10 +77,11 @@ test_full_vs_pruned (void)
                         "Everyone has the right to life, liberty and security of person.",
                         "No one shall be held in slavery or servitude.",
                         "Everyone has the right to education." };
-  const char *ref[] = { "Tous les êtres humains naissent libres et égaux en dignité et en droits.",
-                        "Tout individu a droit à la vie, à la liberté et à la sûreté de sa personne.",
-                        "Nul ne sera tenu en esclavage ni en servitude.",
-                        "Toute personne a droit à l'éducation.", NULL };
+  const char *ref[] = {
+    "Tous les êtres humains naissent libres et égaux en dignité et en droits.",
+    "Tout individu a droit à la vie, à la liberté et à la sûreté de sa personne.",
+    "Nul ne sera tenu en esclavage ni en servitude.", "Toute personne a droit à l'éducation.", NULL
+  };
   guint8 keep[32] = { 0 };
   static const int kept[4][4] = { { 0, 2, 5, 7 }, { 1, 2, 3, 6 }, { 0, 1, 4, 6 }, { 2, 3, 5, 7 } };
   for (int m = 0; m < 4; m++)
@@ -91,8 +94,8 @@ test_full_vs_pruned (void)
   gen.max_length = 20;
   ScEvalResult r;
   g_autoptr (GError) error = NULL;
-  gboolean ok = sc_evaluate (model, keep, "eng_Latn", "fra_Latn", src, ref, 4, &gen, 2, NULL, &r,
-                             &error);
+  gboolean ok =
+      sc_evaluate (model, keep, "eng_Latn", "fra_Latn", src, ref, 4, &gen, 2, NULL, &r, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_true (r.has_pruned);
@@ -116,19 +119,20 @@ test_full_vs_pruned (void)
 
   /* The pruned side is the masked model's translation. */
   g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
-  g_auto (GStrv) masked = sc_translate (model, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL,
-                                        NULL, &error);
+  g_auto (GStrv) masked =
+      sc_translate (model, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
   sc_model_set_expert_mask (model, NULL, NULL);
   int same = 0;
-  for (int i = 0; i < 4; i++) {
-    g_assert_cmpstr (masked[i], ==, r.pruned.hyps->pdata[i]);
-    same += g_str_equal (r.full.hyps->pdata[i], r.pruned.hyps->pdata[i]);
-  }
+  for (int i = 0; i < 4; i++)
+    {
+      g_assert_cmpstr (masked[i], ==, r.pruned.hyps->pdata[i]);
+      same += g_str_equal (r.full.hyps->pdata[i], r.pruned.hyps->pdata[i]);
+    }
   g_assert_cmpfloat (r.agreement, ==, same / 4.0);
   sc_eval_result_clear (&r);
 
-  g_assert_false (sc_evaluate (model, NULL, "eng_Latn", "fra_Latn", src, ref, 0, &gen, 2, NULL, &r,
-                               &error));
+  g_assert_false (
+      sc_evaluate (model, NULL, "eng_Latn", "fra_Latn", src, ref, 0, &gen, 2, NULL, &r, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 

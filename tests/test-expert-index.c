@@ -21,7 +21,7 @@ test_round_trip (void)
   g_assert_true (sc_expert_index_set (idx, "eng_Latn-fra_Latn", pair, 3, &error));
   g_assert_no_error (error);
   GArray *e = sc_expert_index_get (idx, "eng_Latn");
-  g_assert_cmpuint (e->len, ==, 5);   /* sorted, deduplicated */
+  g_assert_cmpuint (e->len, ==, 5); /* sorted, deduplicated */
   g_assert_cmpint (g_array_index (e, int, 0), ==, 3);
   g_assert_cmpint (g_array_index (e, int, 4), ==, 1535);
 
@@ -43,8 +43,8 @@ test_round_trip (void)
   g_rmdir (dir);
 
   /* a plain list: global */
-  g_autoptr (ScExpertIndex) glob = sc_expert_index_from_json ("[9, 1, 1000]", -1, 12, 6, 128,
-                                                             &error);
+  g_autoptr (ScExpertIndex) glob =
+      sc_expert_index_from_json ("[9, 1, 1000]", -1, 12, 6, 128, &error);
   g_assert_no_error (error);
   g_assert_true (sc_expert_index_is_global (glob));
   g_autoptr (GArray) any = sc_expert_index_for_pair (glob, "zul_Latn", "eng_Latn", &error);
@@ -61,9 +61,10 @@ test_pair_composition (void)
    * decoder ids. eng: encoder experts 3 and 700, decoder 768 and 1535;
    * fra: encoder 0 and 767, decoder 900. */
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScExpertIndex) idx = sc_expert_index_from_json (
-    "{\"eng_Latn\": [3, 700, 768, 1535], \"fra_Latn\": [0, 767, 900],"
-    " \"deu_Latn-fra_Latn\": [5, 6]}", -1, 12, 6, 128, &error);
+  g_autoptr (ScExpertIndex) idx =
+      sc_expert_index_from_json ("{\"eng_Latn\": [3, 700, 768, 1535], \"fra_Latn\": [0, 767, 900],"
+                                 " \"deu_Latn-fra_Latn\": [5, 6]}",
+                                 -1, 12, 6, 128, &error);
   g_assert_no_error (error);
   g_autoptr (GArray) ef = sc_expert_index_for_pair (idx, "eng_Latn", "fra_Latn", &error);
   int want_ef[] = { 3, 700, 900 };
@@ -105,8 +106,8 @@ test_from_selection (void)
   for (guint i = 0; i < ids->len; i++)
     enc += g_array_index (ids, int, i) < 768;
   g_assert_cmpint (enc, ==, 216);
-  g_autoptr (ScSelection) back = sc_selection_new_from_ids ((int *) ids->data, ids->len, 12, 6,
-                                                           128, NULL);
+  g_autoptr (ScSelection) back =
+      sc_selection_new_from_ids ((int *) ids->data, ids->len, 12, 6, 128, NULL);
   for (int l = 0; l < 12; l++)
     g_assert_cmpuint (back->kept[l]->len, ==, l < 6 ? 36 : 12);
 }
@@ -114,7 +115,12 @@ test_from_selection (void)
 static void
 test_errors (void)
 {
-  struct { const char *json; int code; const char *needle; } cases[] = {
+  struct
+  {
+    const char *json;
+    int code;
+    const char *needle;
+  } cases[] = {
     { "{\"eng_Latn\": [1, 1536]}", SC_EXPERT_INDEX_ERROR_RANGE, "1536" },
     { "[-1]", SC_EXPERT_INDEX_ERROR_RANGE, "-1" },
     { "{\"xx_Yyyy\": [1]}", SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY, "xx_Yyyy" },
@@ -123,14 +129,15 @@ test_errors (void)
     { "{\"eng_Latn\": 3}", SC_EXPERT_INDEX_ERROR_INVALID, "eng_Latn" },
     { "\"x\"", SC_EXPERT_INDEX_ERROR_INVALID, "list" },
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScExpertIndex) idx = sc_expert_index_from_json (cases[i].json, -1, 12, 6, 128,
-                                                              &error);
-    g_assert_null (idx);
-    g_assert_error (error, SC_EXPERT_INDEX_ERROR, cases[i].code);
-    g_assert_nonnull (strstr (error->message, cases[i].needle));
-  }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScExpertIndex) idx =
+          sc_expert_index_from_json (cases[i].json, -1, 12, 6, 128, &error);
+      g_assert_null (idx);
+      g_assert_error (error, SC_EXPERT_INDEX_ERROR, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].needle));
+    }
   g_autoptr (GError) error = NULL;
   g_assert_null (sc_expert_index_from_json ("{", -1, 12, 6, 128, &error));
   g_assert_nonnull (error);

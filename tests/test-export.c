@@ -13,7 +13,7 @@
 
 static ScModel *full;
 static char *full_dir;
-static guint8 *keep;   /* the golden pruned set of tests/goldens/nllb-moe-tiny-pruned */
+static guint8 *keep; /* the golden pruned set of tests/goldens/nllb-moe-tiny-pruned */
 
 static guint8 *
 make_keep (void)
@@ -57,7 +57,7 @@ test_roundtrip (void)
   ScExportPlan plan;
   g_assert_true (sc_export_plan (full, keep, &plan, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (plan.n_dropped, ==, 4 * 4 * 4);   /* 16 experts x 4 tensors */
+  g_assert_cmpuint (plan.n_dropped, ==, 4 * 4 * 4); /* 16 experts x 4 tensors */
 
   ScExportOptions opts = { .shard_bytes = 1024 * 1024, .force = FALSE };
   g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
@@ -83,18 +83,21 @@ test_roundtrip (void)
   const ScTensor *rb = sc_checkpoint_get (b, "model.encoder.layers.3.ffn.router.classifier.weight");
   g_assert_cmpint (rb->shape[0], ==, 4);
   gsize row = ra->shape[1] * sizeof (float);
-  g_assert_cmpmem ((const guint8 *) ra->data + 3 * row, row, (const guint8 *) rb->data + 2 * row, row);
+  g_assert_cmpmem ((const guint8 *) ra->data + 3 * row, row, (const guint8 *) rb->data + 2 * row,
+                   row);
 
   /* Same translations as masked evaluation of the full model. */
   g_assert_true (sc_model_set_expert_mask (full, keep, NULL));
-  for (int beams = 1; beams <= 4; beams += 3) {
-    g_autoptr (GPtrArray) masked = translate_ids (full, beams);
-    g_autoptr (GPtrArray) exported = translate_ids (pruned, beams);
-    for (guint r = 0; r < masked->len; r++) {
-      GArray *x = masked->pdata[r], *y = exported->pdata[r];
-      g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) masked = translate_ids (full, beams);
+      g_autoptr (GPtrArray) exported = translate_ids (pruned, beams);
+      for (guint r = 0; r < masked->len; r++)
+        {
+          GArray *x = masked->pdata[r], *y = exported->pdata[r];
+          g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+        }
     }
-  }
   sc_model_set_expert_mask (full, NULL, NULL);
 
   /* A pruned model knows its experts are gone. */
@@ -106,7 +109,7 @@ test_roundtrip (void)
 
   /* Pruning a pruned model further works on what it has. */
   g_autofree guint8 *fewer = g_memdup2 (keep, 32);
-  fewer[0] = 0;   /* enc L1 now {2,5,7} */
+  fewer[0] = 0; /* enc L1 now {2,5,7} */
   g_autofree char *out2 = g_build_filename (tmp, "pruned-more", NULL);
   g_assert_true (sc_export_pruned (pruned, out, fewer, out2, &opts, NULL, &error));
   g_assert_no_error (error);
@@ -116,10 +119,11 @@ test_roundtrip (void)
   g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
   g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
   sc_model_set_expert_mask (full, NULL, NULL);
-  for (guint r = 0; r < m2->len; r++) {
-    GArray *x = m2->pdata[r], *y = e2->pdata[r];
-    g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
-  }
+  for (guint r = 0; r < m2->len; r++)
+    {
+      GArray *x = m2->pdata[r], *y = e2->pdata[r];
+      g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+    }
 
   sc_test_rm_tree (tmp);
 }
@@ -167,7 +171,7 @@ static void
 test_bad_keep (void)
 {
   g_autofree guint8 *one = g_memdup2 (keep, 32);
-  memset (one + 8, 0, 8);   /* a layer with no expert left */
+  memset (one + 8, 0, 8); /* a layer with no expert left */
   ScExportPlan plan;
   g_autoptr (GError) error = NULL;
   g_assert_false (sc_export_plan (full, one, &plan, &error));
@@ -186,7 +190,7 @@ test_disk_full (void)
   struct rlimit saved, small;
   getrlimit (RLIMIT_FSIZE, &saved);
   small = saved;
-  small.rlim_cur = 256 * 1024;   /* the first shard alone is larger */
+  small.rlim_cur = 256 * 1024; /* the first shard alone is larger */
   signal (SIGXFSZ, SIG_IGN);
   setrlimit (RLIMIT_FSIZE, &small);
   ScExportOptions opts = { 0 };

@@ -13,7 +13,12 @@
 #define SC_SRCDIR "."
 #endif
 
-typedef enum { KIND_SAFETENSORS, KIND_PICKLE, KIND_ZIP } Kind;
+typedef enum
+{
+  KIND_SAFETENSORS,
+  KIND_PICKLE,
+  KIND_ZIP
+} Kind;
 
 static const char *const kind_dirs[] = { "safetensors", "pickle", "zip" };
 

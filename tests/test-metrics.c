@@ -10,9 +10,9 @@
 
 /* The goldens hold sacreBLEU's doubles; the C code does the same arithmetic
  * in the same order, so scores agree far below the 1e-2 we promise. */
-#define CORPUS_TOL   1e-2
+#define CORPUS_TOL 1e-2
 #define SENTENCE_TOL 1e-2
-#define TIGHT_TOL    1e-9
+#define TIGHT_TOL 1e-9
 
 static JsonObject *goldens;
 static JsonNode *goldens_node;
@@ -29,10 +29,11 @@ strv_from_json (JsonArray *arr)
   return out;
 }
 
-typedef struct {
-  GStrv   hyps;
-  GStrv  *refs;     /* NULL-terminated array of streams */
-  guint   n_streams;
+typedef struct
+{
+  GStrv hyps;
+  GStrv *refs; /* NULL-terminated array of streams */
+  guint n_streams;
 } Set;
 
 static void
@@ -80,17 +81,19 @@ config_for (const char *metric, JsonObject *options, ScMetricConfig *cfg)
     cfg->effective_order = json_object_get_boolean_member (options, "effective_order") ? 1 : 0;
   if (json_object_has_member (options, "smooth_value"))
     cfg->smooth_value = json_object_get_double_member (options, "smooth_value");
-  if (json_object_has_member (options, "tokenize")) {
-    g_assert_cmpstr (json_object_get_string_member (options, "tokenize"), ==, "none");
-    cfg->tokenize = SC_BLEU_TOKENIZE_NONE;
-  }
-  if (json_object_has_member (options, "smooth_method")) {
-    const char *m = json_object_get_string_member (options, "smooth_method");
-    cfg->smooth_method = g_str_equal (m, "floor") ? SC_BLEU_SMOOTH_FLOOR
-                         : g_str_equal (m, "none") ? SC_BLEU_SMOOTH_NONE
-                         : g_str_equal (m, "add-k") ? SC_BLEU_SMOOTH_ADD_K
-                         : SC_BLEU_SMOOTH_EXP;
-  }
+  if (json_object_has_member (options, "tokenize"))
+    {
+      g_assert_cmpstr (json_object_get_string_member (options, "tokenize"), ==, "none");
+      cfg->tokenize = SC_BLEU_TOKENIZE_NONE;
+    }
+  if (json_object_has_member (options, "smooth_method"))
+    {
+      const char *m = json_object_get_string_member (options, "smooth_method");
+      cfg->smooth_method = g_str_equal (m, "floor")   ? SC_BLEU_SMOOTH_FLOOR
+                           : g_str_equal (m, "none")  ? SC_BLEU_SMOOTH_NONE
+                           : g_str_equal (m, "add-k") ? SC_BLEU_SMOOTH_ADD_K
+                                                      : SC_BLEU_SMOOTH_EXP;
+    }
 }
 
 static void
@@ -99,12 +102,13 @@ assert_stats (const ScMetricScore *s, JsonArray *want, const char *what)
   guint n = json_array_get_length (want);
   if ((guint) s->n_stats != n)
     g_error ("%s: %d statistics, golden has %u", what, s->n_stats, n);
-  for (guint i = 0; i < n; i++) {
-    gint64 w = json_array_get_int_element (want, i);
-    if (s->stats[i] != w)
-      g_error ("%s: statistic %u is %" G_GINT64_FORMAT ", sacreBLEU %" G_GINT64_FORMAT, what, i,
-               s->stats[i], w);
-  }
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 w = json_array_get_int_element (want, i);
+      if (s->stats[i] != w)
+        g_error ("%s: statistic %u is %" G_GINT64_FORMAT ", sacreBLEU %" G_GINT64_FORMAT, what, i,
+                 s->stats[i], w);
+    }
 }
 
 static void
@@ -143,17 +147,18 @@ check_result (const char *set_name, const char *metric, JsonObject *options, Set
   JsonArray *scores = json_object_get_array_member (res, "sentence_scores");
   JsonArray *stats = json_object_get_array_member (res, "sentence_stats");
   g_autofree const char **seg_refs = g_new0 (const char *, set->n_streams + 1);
-  for (guint i = 0; set->hyps[i]; i++) {
-    for (guint r = 0; r < set->n_streams; r++)
-      seg_refs[r] = set->refs[r][i];
-    ScMetricScore ss;
-    g_assert_true (sc_metric_sentence_score (m, set->hyps[i], seg_refs, &ss, &error));
-    g_assert_no_error (error);
-    g_autofree char *w = g_strdup_printf ("%s sentence %u", what, i);
-    assert_close (ss.score, json_array_get_double_element (scores, i), SENTENCE_TOL, w);
-    assert_close (ss.score, json_array_get_double_element (scores, i), TIGHT_TOL, w);
-    assert_stats (&ss, json_array_get_array_element (stats, i), w);
-  }
+  for (guint i = 0; set->hyps[i]; i++)
+    {
+      for (guint r = 0; r < set->n_streams; r++)
+        seg_refs[r] = set->refs[r][i];
+      ScMetricScore ss;
+      g_assert_true (sc_metric_sentence_score (m, set->hyps[i], seg_refs, &ss, &error));
+      g_assert_no_error (error);
+      g_autofree char *w = g_strdup_printf ("%s sentence %u", what, i);
+      assert_close (ss.score, json_array_get_double_element (scores, i), SENTENCE_TOL, w);
+      assert_close (ss.score, json_array_get_double_element (scores, i), TIGHT_TOL, w);
+      assert_stats (&ss, json_array_get_array_element (stats, i), w);
+    }
   g_autofree char *ssig = sc_metric_signature (m, set->n_streams, TRUE);
   g_assert_cmpstr (ssig, ==, json_object_get_string_member (res, "sentence_signature"));
 }
@@ -162,11 +167,12 @@ static JsonObject *
 find_set (const char *name)
 {
   JsonArray *sets = json_object_get_array_member (goldens, "sets");
-  for (guint i = 0; i < json_array_get_length (sets); i++) {
-    JsonObject *o = json_array_get_object_element (sets, i);
-    if (g_str_equal (json_object_get_string_member (o, "name"), name))
-      return o;
-  }
+  for (guint i = 0; i < json_array_get_length (sets); i++)
+    {
+      JsonObject *o = json_array_get_object_element (sets, i);
+      if (g_str_equal (json_object_get_string_member (o, "name"), name))
+        return o;
+    }
   g_error ("no golden set %s", name);
   return NULL;
 }
@@ -176,19 +182,21 @@ check_sets (const char *prefix, gboolean want_prefix)
 {
   JsonArray *sets = json_object_get_array_member (goldens, "sets");
   guint done = 0;
-  for (guint i = 0; i < json_array_get_length (sets); i++) {
-    JsonObject *o = json_array_get_object_element (sets, i);
-    const char *name = json_object_get_string_member (o, "name");
-    if (g_str_has_prefix (name, prefix) != want_prefix)
-      continue;
-    Set set = set_from_json (o);
-    JsonObject *metrics = json_object_get_object_member (o, "metrics");
-    static const char *const names[] = { "chrf", "chrf++", "bleu", "spbleu" };
-    for (gsize k = 0; k < G_N_ELEMENTS (names); k++)
-      check_result (name, names[k], NULL, &set, json_object_get_object_member (metrics, names[k]));
-    set_clear (&set);
-    done++;
-  }
+  for (guint i = 0; i < json_array_get_length (sets); i++)
+    {
+      JsonObject *o = json_array_get_object_element (sets, i);
+      const char *name = json_object_get_string_member (o, "name");
+      if (g_str_has_prefix (name, prefix) != want_prefix)
+        continue;
+      Set set = set_from_json (o);
+      JsonObject *metrics = json_object_get_object_member (o, "metrics");
+      static const char *const names[] = { "chrf", "chrf++", "bleu", "spbleu" };
+      for (gsize k = 0; k < G_N_ELEMENTS (names); k++)
+        check_result (name, names[k], NULL, &set,
+                      json_object_get_object_member (metrics, names[k]));
+      set_clear (&set);
+      done++;
+    }
   g_assert_cmpuint (done, >, 0);
   g_test_message ("largest |C - sacreBLEU| so far: %g", max_dev);
 }
@@ -210,14 +218,15 @@ test_variants (void)
 {
   JsonArray *vars = json_object_get_array_member (goldens, "variants");
   g_assert_cmpuint (json_array_get_length (vars), >, 0);
-  for (guint i = 0; i < json_array_get_length (vars); i++) {
-    JsonObject *v = json_array_get_object_element (vars, i);
-    const char *set_name = json_object_get_string_member (v, "set");
-    Set set = set_from_json (find_set (set_name));
-    check_result (set_name, json_object_get_string_member (v, "metric"),
-                  json_object_get_object_member (v, "options"), &set, v);
-    set_clear (&set);
-  }
+  for (guint i = 0; i < json_array_get_length (vars); i++)
+    {
+      JsonObject *v = json_array_get_object_element (vars, i);
+      const char *set_name = json_object_get_string_member (v, "set");
+      Set set = set_from_json (find_set (set_name));
+      check_result (set_name, json_object_get_string_member (v, "metric"),
+                    json_object_get_object_member (v, "options"), &set, v);
+      set_clear (&set);
+    }
   g_test_message ("largest |C - sacreBLEU|: %g", max_dev);
 }
 
@@ -244,8 +253,9 @@ test_known_stats (void)
   g_assert_cmpint (s.stats[18], ==, 2);
   g_assert_cmpint (s.stats[21], ==, 1);
   g_autofree char *sig = sc_metric_signature (chrf, 1, FALSE);
-  g_assert_cmpstr (sig, ==, "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:"
-                   SC_METRICS_SACREBLEU_VERSION);
+  g_assert_cmpstr (
+      sig, ==,
+      "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:" SC_METRICS_SACREBLEU_VERSION);
   g_autofree char *line = sc_metric_format (chrf, &s, sig);
   g_assert_true (g_str_has_prefix (line, "chrF2++|nrefs:1|"));
   g_assert_true (g_str_has_suffix (line, " = 100.00"));
@@ -258,11 +268,12 @@ test_known_stats (void)
   const char *const *brefs[] = { brefs0, NULL };
   g_assert_true (sc_metric_corpus_score (bleu, bhyps, brefs, &s, &error));
   g_assert_cmpfloat_with_epsilon (s.score, 100.0, 1e-9);
-  g_assert_cmpint (s.stats[0], ==, 4);  /* 13a: Hello , world . */
+  g_assert_cmpint (s.stats[0], ==, 4); /* 13a: Hello , world . */
   g_assert_cmpint (s.stats[1], ==, 4);
-  g_assert_cmpint (s.stats[5], ==, 1);  /* one matching 4-gram */
+  g_assert_cmpint (s.stats[5], ==, 1); /* one matching 4-gram */
   g_autofree char *bline = sc_metric_format (bleu, &s, NULL);
-  g_assert_cmpstr (bline, ==, "BLEU = 100.00 100.0/100.0/100.0/100.0 "
+  g_assert_cmpstr (bline, ==,
+                   "BLEU = 100.00 100.0/100.0/100.0/100.0 "
                    "(BP = 1.000 ratio = 1.000 hyp_len = 4 ref_len = 4)");
 }
 

@@ -17,7 +17,8 @@
  * tolerance holds for every storage dtype. */
 #define TOLERANCE 1e-4
 
-typedef struct {
+typedef struct
+{
   const char *fixture;
   const char *golden;
 } Pair;
@@ -32,13 +33,14 @@ static const Pair pairs[] = {
   { "m2m-tiny-bin", "m2m-tiny" },
 };
 
-typedef struct {
-  ScModel       *model;
-  JsonNode      *cases;
+typedef struct
+{
+  ScModel *model;
+  JsonNode *cases;
   ScSafetensors *tensors;
 } Fixture;
 
-static GHashTable *fixtures;   /* fixture name -> Fixture* */
+static GHashTable *fixtures; /* fixture name -> Fixture* */
 
 static Fixture *
 get_fixture (const Pair *p)
@@ -70,11 +72,12 @@ golden_tensor (Fixture *f, const char *case_name, const char *what)
 {
   g_autofree char *name = g_strdup_printf ("%s.%s", case_name, what);
   GPtrArray *all = sc_safetensors_tensors (f->tensors);
-  for (guint i = 0; i < all->len; i++) {
-    ScTensor *t = g_ptr_array_index (all, i);
-    if (g_str_equal (t->name, name))
-      return t;
-  }
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *t = g_ptr_array_index (all, i);
+      if (g_str_equal (t->name, name))
+        return t;
+    }
   g_error ("golden tensor %s missing", name);
   return NULL;
 }
@@ -91,21 +94,22 @@ test_encoder (gconstpointer data)
   Fixture *f = get_fixture (data);
   JsonArray *cases = case_list (f);
   g_assert_cmpuint (json_array_get_length (cases), >=, 3);
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    const char *name = json_object_get_string_member (c, "name");
-    int B, S;
-    g_autofree int *lengths = NULL;
-    g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScEncoding) enc =
-      sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-    g_assert_no_error (error);
-    double diff = max_abs_diff (enc->hidden, golden_tensor (f, name, "encoder_out"),
-                                (gsize) B * S * enc->d);
-    g_test_message ("%s: encoder max |diff| %.3g", name, diff);
-    g_assert_cmpfloat (diff, <, TOLERANCE);
-  }
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *name = json_object_get_string_member (c, "name");
+      int B, S;
+      g_autofree int *lengths = NULL;
+      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScEncoding) enc =
+          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+      g_assert_no_error (error);
+      double diff = max_abs_diff (enc->hidden, golden_tensor (f, name, "encoder_out"),
+                                  (gsize) B * S * enc->d);
+      g_test_message ("%s: encoder max |diff| %.3g", name, diff);
+      g_assert_cmpfloat (diff, <, TOLERANCE);
+    }
 }
 
 /* Teacher-forced decoder over decoder_input_ids. */
@@ -114,7 +118,7 @@ teacher_forced (Fixture *f, JsonObject *c, const ScEncoding *enc, int *T, int *V
 {
   int B;
   g_autoptr (GArray) dec_ids =
-    sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, T);
+      sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, T);
   g_assert_cmpint (B, ==, enc->B);
   g_assert_cmpint (B, >, 0);
   *V = sc_model_get_config (f->model)->vocab_size;
@@ -124,7 +128,7 @@ teacher_forced (Fixture *f, JsonObject *c, const ScEncoding *enc, int *T, int *V
   g_autoptr (GError) error = NULL;
   g_autoptr (ScDecoder) dec = sc_decoder_new (f->model, enc, B, src, *T, &error);
   g_assert_no_error (error);
-  float *logits = g_new (float, (gsize) B * *T * *V);
+  float *logits = g_new (float, (gsize) B **T **V);
   sc_decoder_forward (dec, (int *) dec_ids->data, *T, logits, FALSE, &error);
   g_assert_no_error (error);
   return logits;
@@ -135,32 +139,35 @@ test_logits (gconstpointer data)
 {
   Fixture *f = get_fixture (data);
   JsonArray *cases = case_list (f);
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    const char *name = json_object_get_string_member (c, "name");
-    int B, S, T, V;
-    g_autofree int *lengths = NULL;
-    g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScEncoding) enc =
-      sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-    g_assert_no_error (error);
-    g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
-    double diff = max_abs_diff (logits, golden_tensor (f, name, "logits"), (gsize) B * T * V);
-    g_test_message ("%s: logits max |diff| %.3g", name, diff);
-    g_assert_cmpfloat (diff, <, TOLERANCE);
-  }
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *name = json_object_get_string_member (c, "name");
+      int B, S, T, V;
+      g_autofree int *lengths = NULL;
+      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScEncoding) enc =
+          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+      g_assert_no_error (error);
+      g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
+      double diff = max_abs_diff (logits, golden_tensor (f, name, "logits"), (gsize) B * T * V);
+      g_test_message ("%s: logits max |diff| %.3g", name, diff);
+      g_assert_cmpfloat (diff, <, TOLERANCE);
+    }
 }
 
-typedef struct {
-  GPtrArray *events;   /* copies: RouterCopy */
+typedef struct
+{
+  GPtrArray *events; /* copies: RouterCopy */
 } Recorder;
 
-typedef struct {
+typedef struct
+{
   gboolean decoder;
-  int      layer, n;
-  int     *top1, *top2;
-  float   *w1, *w2;
+  int layer, n;
+  int *top1, *top2;
+  float *w1, *w2;
 } RouterCopy;
 
 static void
@@ -192,33 +199,36 @@ static void
 compare_router (Recorder *rec, gboolean decoder, JsonArray *golden, const char *name)
 {
   guint checked = 0;
-  for (guint g = 0; g < json_array_get_length (golden); g++) {
-    JsonObject *gl = json_array_get_object_element (golden, g);
-    int layer = json_object_get_int_member (gl, "layer");
-    RouterCopy *r = NULL;
-    for (guint i = 0; i < rec->events->len && r == NULL; i++) {
-      RouterCopy *e = g_ptr_array_index (rec->events, i);
-      if (e->decoder == decoder && e->layer == layer)
-        r = e;
+  for (guint g = 0; g < json_array_get_length (golden); g++)
+    {
+      JsonObject *gl = json_array_get_object_element (golden, g);
+      int layer = json_object_get_int_member (gl, "layer");
+      RouterCopy *r = NULL;
+      for (guint i = 0; i < rec->events->len && r == NULL; i++)
+        {
+          RouterCopy *e = g_ptr_array_index (rec->events, i);
+          if (e->decoder == decoder && e->layer == layer)
+            r = e;
+        }
+      g_assert_nonnull (r);
+      JsonArray *top1 = json_object_get_array_member (gl, "top1");
+      JsonArray *top2 = json_object_get_array_member (gl, "top2");
+      JsonArray *w1 = json_object_get_array_member (gl, "w1");
+      JsonArray *w2 = json_object_get_array_member (gl, "w2");
+      g_assert_cmpint (json_array_get_length (top1), ==, r->n);
+      for (int t = 0; t < r->n; t++)
+        {
+          if (r->top1[t] != json_array_get_int_element (top1, t) ||
+              r->top2[t] != json_array_get_int_element (top2, t))
+            g_error ("%s %s layer %d token %d: experts (%d, %d), Hugging Face (%d, %d)", name,
+                     decoder ? "decoder" : "encoder", layer, t, r->top1[t], r->top2[t],
+                     (int) json_array_get_int_element (top1, t),
+                     (int) json_array_get_int_element (top2, t));
+          g_assert_cmpfloat_with_epsilon (r->w1[t], json_array_get_double_element (w1, t), 1e-5);
+          g_assert_cmpfloat_with_epsilon (r->w2[t], json_array_get_double_element (w2, t), 1e-5);
+        }
+      checked++;
     }
-    g_assert_nonnull (r);
-    JsonArray *top1 = json_object_get_array_member (gl, "top1");
-    JsonArray *top2 = json_object_get_array_member (gl, "top2");
-    JsonArray *w1 = json_object_get_array_member (gl, "w1");
-    JsonArray *w2 = json_object_get_array_member (gl, "w2");
-    g_assert_cmpint (json_array_get_length (top1), ==, r->n);
-    for (int t = 0; t < r->n; t++) {
-      if (r->top1[t] != json_array_get_int_element (top1, t) ||
-          r->top2[t] != json_array_get_int_element (top2, t))
-        g_error ("%s %s layer %d token %d: experts (%d, %d), Hugging Face (%d, %d)", name,
-                 decoder ? "decoder" : "encoder", layer, t, r->top1[t], r->top2[t],
-                 (int) json_array_get_int_element (top1, t),
-                 (int) json_array_get_int_element (top2, t));
-      g_assert_cmpfloat_with_epsilon (r->w1[t], json_array_get_double_element (w1, t), 1e-5);
-      g_assert_cmpfloat_with_epsilon (r->w2[t], json_array_get_double_element (w2, t), 1e-5);
-    }
-    checked++;
-  }
   g_assert_cmpuint (checked, >, 0);
 }
 
@@ -227,28 +237,29 @@ test_router (gconstpointer data)
 {
   Fixture *f = get_fixture (data);
   JsonArray *cases = case_list (f);
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    const char *name = json_object_get_string_member (c, "name");
-    JsonObject *router = json_object_get_object_member (c, "router");
-    g_assert_nonnull (router);
-    Recorder rec = { g_ptr_array_new_with_free_func ((GDestroyNotify) router_copy_free) };
-    sc_model_set_router_observer (f->model, record_router, &rec);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *name = json_object_get_string_member (c, "name");
+      JsonObject *router = json_object_get_object_member (c, "router");
+      g_assert_nonnull (router);
+      Recorder rec = { g_ptr_array_new_with_free_func ((GDestroyNotify) router_copy_free) };
+      sc_model_set_router_observer (f->model, record_router, &rec);
 
-    int B, S, T, V;
-    g_autofree int *lengths = NULL;
-    g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScEncoding) enc =
-      sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-    g_assert_no_error (error);
-    g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
-    sc_model_set_router_observer (f->model, NULL, NULL);
+      int B, S, T, V;
+      g_autofree int *lengths = NULL;
+      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScEncoding) enc =
+          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+      g_assert_no_error (error);
+      g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
+      sc_model_set_router_observer (f->model, NULL, NULL);
 
-    compare_router (&rec, FALSE, json_object_get_array_member (router, "encoder"), name);
-    compare_router (&rec, TRUE, json_object_get_array_member (router, "decoder"), name);
-    g_ptr_array_unref (rec.events);
-  }
+      compare_router (&rec, FALSE, json_object_get_array_member (router, "encoder"), name);
+      compare_router (&rec, TRUE, json_object_get_array_member (router, "decoder"), name);
+      g_ptr_array_unref (rec.events);
+    }
 }
 
 static void
@@ -257,45 +268,49 @@ check_generation (Fixture *f, const char *kind)
   JsonArray *cases = case_list (f);
   ScTokenizer *tok = sc_model_get_tokenizer (f->model);
   guint runs = 0;
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    const char *name = json_object_get_string_member (c, "name");
-    int B, S;
-    g_autofree int *lengths = NULL;
-    g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScEncoding) enc =
-      sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-    g_assert_no_error (error);
-
-    JsonArray *settings = json_object_get_array_member (c, kind);
-    for (guint k = 0; k < json_array_get_length (settings); k++) {
-      JsonObject *s = json_array_get_object_element (settings, k);
-      ScGenerateOptions opts;
-      sc_generate_options_init (&opts, f->model);
-      opts.max_length = json_object_get_int_member (s, "max_length");
-      opts.num_beams = json_object_get_int_member_with_default (s, "num_beams", 1);
-      opts.length_penalty = json_object_get_double_member_with_default (s, "length_penalty", 1.0);
-      opts.early_stopping = json_object_get_boolean_member_with_default (s, "early_stopping",
-                                                                         FALSE);
-      opts.forced_bos_id =
-        sc_tokenizer_lang_id (tok, json_object_get_string_member (c, "tgt_lang"), &error);
-      g_assert_no_error (error);
-      g_autoptr (GPtrArray) out = sc_generate (f->model, enc, &opts, NULL, &error);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *name = json_object_get_string_member (c, "name");
+      int B, S;
+      g_autofree int *lengths = NULL;
+      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScEncoding) enc =
+          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
       g_assert_no_error (error);
 
-      int gb, gl;
-      g_autoptr (GArray) gold = sc_test_int_matrix (json_object_get_array_member (s, "ids"),
-                                                    &gb, &gl);
-      g_assert_cmpint (gb, ==, B);
-      for (int b = 0; b < B; b++) {
-        g_autofree char *what = g_strdup_printf ("%s %s[%u] row %d", name, kind, k, b);
-        assert_same_tokens (what, g_ptr_array_index (out, b), &g_array_index (gold, int, b * gl),
-                            gl);
-      }
-      runs++;
+      JsonArray *settings = json_object_get_array_member (c, kind);
+      for (guint k = 0; k < json_array_get_length (settings); k++)
+        {
+          JsonObject *s = json_array_get_object_element (settings, k);
+          ScGenerateOptions opts;
+          sc_generate_options_init (&opts, f->model);
+          opts.max_length = json_object_get_int_member (s, "max_length");
+          opts.num_beams = json_object_get_int_member_with_default (s, "num_beams", 1);
+          opts.length_penalty =
+              json_object_get_double_member_with_default (s, "length_penalty", 1.0);
+          opts.early_stopping =
+              json_object_get_boolean_member_with_default (s, "early_stopping", FALSE);
+          opts.forced_bos_id =
+              sc_tokenizer_lang_id (tok, json_object_get_string_member (c, "tgt_lang"), &error);
+          g_assert_no_error (error);
+          g_autoptr (GPtrArray) out = sc_generate (f->model, enc, &opts, NULL, &error);
+          g_assert_no_error (error);
+
+          int gb, gl;
+          g_autoptr (GArray) gold =
+              sc_test_int_matrix (json_object_get_array_member (s, "ids"), &gb, &gl);
+          g_assert_cmpint (gb, ==, B);
+          for (int b = 0; b < B; b++)
+            {
+              g_autofree char *what = g_strdup_printf ("%s %s[%u] row %d", name, kind, k, b);
+              assert_same_tokens (what, g_ptr_array_index (out, b),
+                                  &g_array_index (gold, int, b *gl), gl);
+            }
+          runs++;
+        }
     }
-  }
   g_assert_cmpuint (runs, >, 0);
 }
 
@@ -324,29 +339,30 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  fixtures = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                    (GDestroyNotify) fixture_free);
+  fixtures = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) fixture_free);
 
-  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++) {
-    const Pair *p = &pairs[i];
-    g_autofree char *path = NULL;
-    path = g_strdup_printf ("/model/%s/encoder", p->fixture);
-    g_test_add_data_func (path, p, test_encoder);
-    g_free (path);
-    path = g_strdup_printf ("/model/%s/logits", p->fixture);
-    g_test_add_data_func (path, p, test_logits);
-    if (g_str_has_prefix (p->fixture, "nllb")) {
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    {
+      const Pair *p = &pairs[i];
+      g_autofree char *path = NULL;
+      path = g_strdup_printf ("/model/%s/encoder", p->fixture);
+      g_test_add_data_func (path, p, test_encoder);
       g_free (path);
-      path = g_strdup_printf ("/model/%s/router", p->fixture);
-      g_test_add_data_func (path, p, test_router);
+      path = g_strdup_printf ("/model/%s/logits", p->fixture);
+      g_test_add_data_func (path, p, test_logits);
+      if (g_str_has_prefix (p->fixture, "nllb"))
+        {
+          g_free (path);
+          path = g_strdup_printf ("/model/%s/router", p->fixture);
+          g_test_add_data_func (path, p, test_router);
+        }
+      g_free (path);
+      path = g_strdup_printf ("/model/%s/greedy", p->fixture);
+      g_test_add_data_func (path, p, test_greedy);
+      g_free (path);
+      path = g_strdup_printf ("/model/%s/beam", p->fixture);
+      g_test_add_data_func (path, p, test_beam);
     }
-    g_free (path);
-    path = g_strdup_printf ("/model/%s/greedy", p->fixture);
-    g_test_add_data_func (path, p, test_greedy);
-    g_free (path);
-    path = g_strdup_printf ("/model/%s/beam", p->fixture);
-    g_test_add_data_func (path, p, test_beam);
-  }
   int ret = g_test_run ();
   g_hash_table_unref (fixtures);
   return ret;

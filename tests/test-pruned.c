@@ -24,19 +24,21 @@ golden_keep_of (JsonObject *golden)
   guint8 *keep = g_new0 (guint8, sc_model_n_moe_layers (model) * E);
   JsonObject *kept = json_object_get_object_member (golden, "kept");
   int m = 0;
-  for (int side = 0; side < 2; side++) {
-    JsonObject *layers = json_object_get_object_member (kept, side ? "decoder" : "encoder");
-    int n_layers = side ? c->decoder_layers : c->encoder_layers;
-    for (int l = 0; l < n_layers; l++) {
-      if (!sc_config_is_sparse (c, side, l))
-        continue;
-      g_autofree char *key = g_strdup_printf ("%d", l);
-      JsonArray *ids = json_object_get_array_member (layers, key);
-      for (guint i = 0; i < json_array_get_length (ids); i++)
-        keep[m * E + json_array_get_int_element (ids, i)] = 1;
-      m++;
+  for (int side = 0; side < 2; side++)
+    {
+      JsonObject *layers = json_object_get_object_member (kept, side ? "decoder" : "encoder");
+      int n_layers = side ? c->decoder_layers : c->encoder_layers;
+      for (int l = 0; l < n_layers; l++)
+        {
+          if (!sc_config_is_sparse (c, side, l))
+            continue;
+          g_autofree char *key = g_strdup_printf ("%d", l);
+          JsonArray *ids = json_object_get_array_member (layers, key);
+          for (guint i = 0; i < json_array_get_length (ids); i++)
+            keep[m * E + json_array_get_int_element (ids, i)] = 1;
+          m++;
+        }
     }
-  }
   g_assert_cmpint (m, ==, sc_model_n_moe_layers (model));
   return keep;
 }
@@ -72,7 +74,7 @@ forward_logits (JsonObject *c, int *n)
   g_autofree int *lengths = NULL;
   g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
   g_autoptr (GArray) dec_ids =
-    sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, &T);
+      sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, &T);
   g_assert_cmpint (B, >, 0);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
@@ -120,15 +122,17 @@ test_logits (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_model_set_expert_mask (model, keep, &error));
   JsonArray *cases = json_object_get_array_member (golden, "cases");
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    int n;
-    g_autofree float *logits = forward_logits (c, &n);
-    double diff = max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n);
-    g_test_message ("%s: masked logits max |diff| %.3g", json_object_get_string_member (c, "name"),
-                    diff);
-    g_assert_cmpfloat (diff, <, 1e-4);
-  }
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      int n;
+      g_autofree float *logits = forward_logits (c, &n);
+      double diff =
+          max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n);
+      g_test_message ("%s: masked logits max |diff| %.3g",
+                      json_object_get_string_member (c, "name"), diff);
+      g_assert_cmpfloat (diff, <, 1e-4);
+    }
   sc_model_set_expert_mask (model, NULL, NULL);
 }
 
@@ -140,29 +144,34 @@ test_generate (void)
   g_autofree guint8 *keep = golden_keep ();
   JsonArray *cases = json_object_get_array_member (golden, "cases");
   int changed = 0;
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    g_autoptr (GPtrArray) full = generate (c, 1);
-    g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
-    for (int k = 0; k < 2; k++) {
-      const char *kind = k ? "beam" : "greedy";
-      JsonObject *s = json_array_get_object_element (json_object_get_array_member (c, kind), 0);
-      g_autoptr (GPtrArray) out = generate (c, k ? 4 : 1);
-      int gb, gl;
-      g_autoptr (GArray) gold = sc_test_int_matrix (json_object_get_array_member (s, "ids"),
-                                                    &gb, &gl);
-      for (guint b = 0; b < out->len; b++) {
-        g_autofree char *what = g_strdup_printf ("%s %s row %u",
-                                                 json_object_get_string_member (c, "name"), kind, b);
-        assert_same_tokens (what, out->pdata[b], &g_array_index (gold, int, b * gl), gl);
-        if (k == 0) {
-          GArray *x = full->pdata[b], *y = out->pdata[b];
-          changed += x->len != y->len || memcmp (x->data, y->data, sizeof (int) * x->len) != 0;
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      g_autoptr (GPtrArray) full = generate (c, 1);
+      g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+      for (int k = 0; k < 2; k++)
+        {
+          const char *kind = k ? "beam" : "greedy";
+          JsonObject *s = json_array_get_object_element (json_object_get_array_member (c, kind), 0);
+          g_autoptr (GPtrArray) out = generate (c, k ? 4 : 1);
+          int gb, gl;
+          g_autoptr (GArray) gold =
+              sc_test_int_matrix (json_object_get_array_member (s, "ids"), &gb, &gl);
+          for (guint b = 0; b < out->len; b++)
+            {
+              g_autofree char *what = g_strdup_printf (
+                  "%s %s row %u", json_object_get_string_member (c, "name"), kind, b);
+              assert_same_tokens (what, out->pdata[b], &g_array_index (gold, int, b *gl), gl);
+              if (k == 0)
+                {
+                  GArray *x = full->pdata[b], *y = out->pdata[b];
+                  changed +=
+                      x->len != y->len || memcmp (x->data, y->data, sizeof (int) * x->len) != 0;
+                }
+            }
         }
-      }
+      sc_model_set_expert_mask (model, NULL, NULL);
     }
-    sc_model_set_expert_mask (model, NULL, NULL);
-  }
   g_assert_cmpint (changed, >, 0);
 }
 
@@ -205,32 +214,33 @@ test_pruned_never_read (void)
   g_autofree char *dir = g_dir_make_tmp ("secateur-pruned-XXXXXX", &error);
   g_assert_no_error (error);
   const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
-    g_autofree char *from = g_build_filename (src, copy[i], NULL);
-    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-    g_autofree char *data = NULL;
-    gsize len;
-    g_file_get_contents (from, &data, &len, &error);
-    g_assert_no_error (error);
-    g_file_set_contents (to, data, len, &error);
-    g_assert_no_error (error);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
+    {
+      g_autofree char *from = g_build_filename (src, copy[i], NULL);
+      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+      g_file_get_contents (from, &data, &len, &error);
+      g_assert_no_error (error);
+      g_file_set_contents (to, data, len, &error);
+      g_assert_no_error (error);
+    }
 
   /* Which experts are pruned, by tensor name prefix. */
   const ScConfig *cfg = sc_model_get_config (model);
   int E = cfg->num_experts, m = 0;
   g_autoptr (GPtrArray) poisoned = g_ptr_array_new_with_free_func (g_free);
   for (int side = 0; side < 2; side++)
-    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++) {
-      if (!sc_config_is_sparse (cfg, side, l))
-        continue;
-      for (int e = 0; e < E; e++)
-        if (!keep[m * E + e])
-          g_ptr_array_add (poisoned,
-                           g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
-                                            side ? "decoder" : "encoder", l, e));
-      m++;
-    }
+    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++)
+      {
+        if (!sc_config_is_sparse (cfg, side, l))
+          continue;
+        for (int e = 0; e < E; e++)
+          if (!keep[m * E + e])
+            g_ptr_array_add (poisoned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
+                                                        side ? "decoder" : "encoder", l, e));
+        m++;
+      }
 
   g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
   g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
@@ -240,27 +250,29 @@ test_pruned_never_read (void)
   g_autoptr (GPtrArray) buffers = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func (g_free);
   int n_poisoned = 0;
-  for (guint i = 0; i < all->len; i++) {
-    ScTensor *t = all->pdata[i];
-    gboolean poison = FALSE;
-    for (guint p = 0; p < poisoned->len && !poison; p++)
-      poison = g_str_has_prefix (t->name, poisoned->pdata[p]);
-    if (!poison) {
-      g_ptr_array_add (out, t);
-      continue;
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *t = all->pdata[i];
+      gboolean poison = FALSE;
+      for (guint p = 0; p < poisoned->len && !poison; p++)
+        poison = g_str_has_prefix (t->name, poisoned->pdata[p]);
+      if (!poison)
+        {
+          g_ptr_array_add (out, t);
+          continue;
+        }
+      g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
+      float *nan = g_new (float, sc_tensor_numel (t));
+      for (gint64 k = 0; k < sc_tensor_numel (t); k++)
+        nan[k] = NAN;
+      ScTensor *v = g_memdup2 (t, sizeof *t);
+      v->data = nan;
+      g_ptr_array_add (buffers, nan);
+      g_ptr_array_add (views, v);
+      g_ptr_array_add (out, v);
+      n_poisoned++;
     }
-    g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
-    float *nan = g_new (float, sc_tensor_numel (t));
-    for (gint64 k = 0; k < sc_tensor_numel (t); k++)
-      nan[k] = NAN;
-    ScTensor *v = g_memdup2 (t, sizeof *t);
-    v->data = nan;
-    g_ptr_array_add (buffers, nan);
-    g_ptr_array_add (views, v);
-    g_ptr_array_add (out, v);
-    n_poisoned++;
-  }
-  g_assert_cmpint (n_poisoned, ==, 4 * 4 * 4);   /* 4 layers x 4 pruned experts x 4 tensors */
+  g_assert_cmpint (n_poisoned, ==, 4 * 4 * 4); /* 4 layers x 4 pruned experts x 4 tensors */
   g_autofree char *dst = g_build_filename (dir, "model.safetensors", NULL);
   sc_safetensors_write (dst, (ScTensor *const *) out->pdata, out->len, &error);
   g_assert_no_error (error);
@@ -272,16 +284,17 @@ test_pruned_never_read (void)
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 2);
   int n;
   g_autofree float *logits = forward_logits (c, &n);
-  g_assert_cmpfloat (max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")),
-                                   n), <, 1e-4);
+  g_assert_cmpfloat (
+      max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n), <, 1e-4);
   sc_model_free (model);
   model = full;
 
   g_unlink (dst);
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
-    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-    g_unlink (to);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
+    {
+      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+      g_unlink (to);
+    }
   g_rmdir (dir);
 }
 
@@ -297,44 +310,47 @@ test_missing_shards (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("secateur-partial-XXXXXX", &error);
   const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++) {
-    g_autofree char *from = g_build_filename (src, copy[i], NULL);
-    g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-    g_autofree char *data = NULL;
-    gsize len;
-    g_file_get_contents (from, &data, &len, &error);
-    g_file_set_contents (to, data, len, &error);
-    g_assert_no_error (error);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
+    {
+      g_autofree char *from = g_build_filename (src, copy[i], NULL);
+      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+      g_file_get_contents (from, &data, &len, &error);
+      g_file_set_contents (to, data, len, &error);
+      g_assert_no_error (error);
+    }
 
   const ScConfig *cfg = sc_model_get_config (model);
   int E = cfg->num_experts, m = 0;
   g_autoptr (GPtrArray) pruned = g_ptr_array_new_with_free_func (g_free);
   for (int side = 0; side < 2; side++)
-    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++) {
-      if (!sc_config_is_sparse (cfg, side, l))
-        continue;
-      for (int e = 0; e < E; e++)
-        if (!keep[m * E + e])
-          g_ptr_array_add (pruned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
-                                                    side ? "decoder" : "encoder", l, e));
-      m++;
-    }
+    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++)
+      {
+        if (!sc_config_is_sparse (cfg, side, l))
+          continue;
+        for (int e = 0; e < E; e++)
+          if (!keep[m * E + e])
+            g_ptr_array_add (pruned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
+                                                      side ? "decoder" : "encoder", l, e));
+        m++;
+      }
   g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
   g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
   g_assert_no_error (error);
   GPtrArray *all = sc_safetensors_tensors (st);
   g_autoptr (GPtrArray) one = g_ptr_array_new (), two = g_ptr_array_new ();
   GString *map = g_string_new ("{\"metadata\": {}, \"weight_map\": {");
-  for (guint i = 0; i < all->len; i++) {
-    ScTensor *t = all->pdata[i];
-    gboolean p = FALSE;
-    for (guint k = 0; k < pruned->len && !p; k++)
-      p = g_str_has_prefix (t->name, pruned->pdata[k]);
-    g_ptr_array_add (p ? two : one, t);
-    g_string_append_printf (map, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "",
-                            t->name, p ? 2 : 1);
-  }
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *t = all->pdata[i];
+      gboolean p = FALSE;
+      for (guint k = 0; k < pruned->len && !p; k++)
+        p = g_str_has_prefix (t->name, pruned->pdata[k]);
+      g_ptr_array_add (p ? two : one, t);
+      g_string_append_printf (map, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "",
+                              t->name, p ? 2 : 1);
+    }
   g_string_append (map, "}}");
   g_autofree char *s1 = g_build_filename (dir, "model-00001-of-00002.safetensors", NULL);
   g_autofree char *s2 = g_build_filename (dir, "model-00002-of-00002.safetensors", NULL);
@@ -354,8 +370,8 @@ test_missing_shards (void)
   g_assert_nonnull (strstr (error->message, "model-00002-of-00002.safetensors"));
   g_clear_error (&error);
 
-  g_autoptr (ScModel) part = sc_model_load_with_flags (dir, NULL,
-                                                       SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS, &error);
+  g_autoptr (ScModel) part =
+      sc_model_load_with_flags (dir, NULL, SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS, &error);
   g_assert_no_error (error);
   g_assert_cmpint (sc_model_n_missing_experts (part), ==, 16);
   int ids[] = { 2047, 626, 763, 2 }, len = 4;
@@ -374,8 +390,8 @@ test_missing_shards (void)
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 3);
   int n;
   g_autofree float *logits = forward_logits (c, &n);
-  g_assert_cmpfloat (max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")),
-                                   n), <, 1e-4);
+  g_assert_cmpfloat (
+      max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n), <, 1e-4);
   model = saved;
 
   g_autofree char *out = g_build_filename (dir, "exported", NULL);
@@ -403,21 +419,24 @@ test_one_expert (void)
   g_autofree guint8 *keep = golden_keep_of (g1);
   g_assert_true (sc_model_set_expert_mask (model, keep, &error));
   JsonArray *list = json_object_get_array_member (g1, "cases");
-  for (guint i = 0; i < json_array_get_length (list); i++) {
-    JsonObject *c = json_array_get_object_element (list, i);
-    int n;
-    g_autofree float *logits = forward_logits (c, &n);
-    g_assert_cmpfloat (max_abs_diff (logits, golden_logits_in (t1, json_object_get_string_member (c,
-                                                                                   "name")), n),
-                       <, 1e-4);
-    JsonObject *s = json_array_get_object_element (json_object_get_array_member (c, "greedy"), 0);
-    g_autoptr (GPtrArray) out = generate (c, 1);
-    int gb, gl;
-    g_autoptr (GArray) gold = sc_test_int_matrix (json_object_get_array_member (s, "ids"), &gb, &gl);
-    for (guint b = 0; b < out->len; b++)
-      assert_same_tokens ("one expert greedy", out->pdata[b], &g_array_index (gold, int, b * gl),
-                          gl);
-  }
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      int n;
+      g_autofree float *logits = forward_logits (c, &n);
+      g_assert_cmpfloat (
+          max_abs_diff (logits, golden_logits_in (t1, json_object_get_string_member (c, "name")),
+                        n),
+          <, 1e-4);
+      JsonObject *s = json_array_get_object_element (json_object_get_array_member (c, "greedy"), 0);
+      g_autoptr (GPtrArray) out = generate (c, 1);
+      int gb, gl;
+      g_autoptr (GArray) gold =
+          sc_test_int_matrix (json_object_get_array_member (s, "ids"), &gb, &gl);
+      for (guint b = 0; b < out->len; b++)
+        assert_same_tokens ("one expert greedy", out->pdata[b], &g_array_index (gold, int, b *gl),
+                            gl);
+    }
   sc_model_set_expert_mask (model, NULL, NULL);
 }
 

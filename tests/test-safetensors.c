@@ -120,7 +120,11 @@ test_dtype_names (void)
 static void
 test_f16_known (void)
 {
-  static const struct { float f; guint16 h; } to_half[] = {
+  static const struct
+  {
+    float f;
+    guint16 h;
+  } to_half[] = {
     { 0.0f, 0x0000 },
     { -0.0f, 0x8000 },
     { 1.0f, 0x3c00 },
@@ -128,23 +132,23 @@ test_f16_known (void)
     { 0.5f, 0x3800 },
     { 0.1f, 0x2e66 },
     { 1.0f / 3.0f, 0x3555 },
-    { 65504.0f, 0x7bff },          /* largest finite */
-    { 65519.99609375f, 0x7bff },   /* just under the halfway point */
-    { 65520.0f, 0x7c00 },          /* halfway, odd mantissa: rounds to inf */
+    { 65504.0f, 0x7bff },        /* largest finite */
+    { 65519.99609375f, 0x7bff }, /* just under the halfway point */
+    { 65520.0f, 0x7c00 },        /* halfway, odd mantissa: rounds to inf */
     { 1e10f, 0x7c00 },
     { -1e10f, 0xfc00 },
-    { 0x1p-14f, 0x0400 },          /* smallest normal */
-    { 0x1p-24f, 0x0001 },          /* smallest subnormal */
-    { 0x1.ff8p-15f, 0x03ff },      /* largest subnormal, 1023 * 2^-24 */
-    { 0x1p-25f, 0x0000 },          /* halfway to 2^-24: ties to even (0) */
-    { 0x1.8p-25f, 0x0001 },        /* 0.75 * 2^-24 rounds up */
-    { 0x1.8p-24f, 0x0002 },        /* 1.5 * 2^-24: tie, 1 is odd, goes to 2 */
-    { 0x1.4p-23f, 0x0002 },        /* 2.5 * 2^-24: tie, stays at 2 */
+    { 0x1p-14f, 0x0400 },     /* smallest normal */
+    { 0x1p-24f, 0x0001 },     /* smallest subnormal */
+    { 0x1.ff8p-15f, 0x03ff }, /* largest subnormal, 1023 * 2^-24 */
+    { 0x1p-25f, 0x0000 },     /* halfway to 2^-24: ties to even (0) */
+    { 0x1.8p-25f, 0x0001 },   /* 0.75 * 2^-24 rounds up */
+    { 0x1.8p-24f, 0x0002 },   /* 1.5 * 2^-24: tie, 1 is odd, goes to 2 */
+    { 0x1.4p-23f, 0x0002 },   /* 2.5 * 2^-24: tie, stays at 2 */
     { 0x1p-30f, 0x0000 },
     { 0x1p-149f, 0x0000 },         /* f32 subnormal */
     { 1.0f + 0x1p-11f, 0x3c00 },   /* tie between 1 and 1+2^-10: even */
     { 1.0f + 0x1.8p-10f, 0x3c02 }, /* tie, odd below: up */
-    { 0x1.002002p+0f, 0x3c01 },        /* just over the tie */
+    { 0x1.002002p+0f, 0x3c01 },    /* just over the tie */
     { 2047.5f, 0x6800 },           /* 2047.5 -> 2048 (tie to even) */
   };
   guint16 h;
@@ -222,8 +226,7 @@ test_f16_exhaustive (void)
 
               memcpy (&rb, &ref, 2);
               if (sc_f32_to_f16 (f) != rb)
-                g_error ("f32_to_f16(%a) = 0x%04x, compiler says 0x%04x", f,
-                         sc_f32_to_f16 (f), rb);
+                g_error ("f32_to_f16(%a) = 0x%04x, compiler says 0x%04x", f, sc_f32_to_f16 (f), rb);
             }
       }
     for (guint i = 0; i < 2000000; i++)
@@ -247,21 +250,20 @@ test_f16_exhaustive (void)
 static void
 test_bf16 (void)
 {
-  static const struct { guint32 f; guint16 h; } cases[] = {
-    { 0x3f800000, 0x3f80 },  /* 1.0 */
-    { 0x3f808000, 0x3f80 },  /* 1 + 2^-8: tie, even stays */
-    { 0x3f818000, 0x3f82 },  /* tie, odd rounds up */
-    { 0x3f808001, 0x3f81 },  /* just over the tie */
-    { 0x3f807fff, 0x3f80 },
-    { 0xc0490fdb, 0xc049 },  /* -pi */
-    { 0x7f7fffff, 0x7f80 },  /* FLT_MAX rounds to inf */
-    { 0x7f7f7fff, 0x7f7f },
-    { 0x7f800000, 0x7f80 },  /* inf */
-    { 0xff800000, 0xff80 },
-    { 0x00000001, 0x0000 },  /* subnormals round bitwise */
-    { 0x00008000, 0x0000 },
-    { 0x00018000, 0x0002 },
-    { 0x80000000, 0x8000 },
+  static const struct
+  {
+    guint32 f;
+    guint16 h;
+  } cases[] = {
+    { 0x3f800000, 0x3f80 },                         /* 1.0 */
+    { 0x3f808000, 0x3f80 },                         /* 1 + 2^-8: tie, even stays */
+    { 0x3f818000, 0x3f82 },                         /* tie, odd rounds up */
+    { 0x3f808001, 0x3f81 },                         /* just over the tie */
+    { 0x3f807fff, 0x3f80 }, { 0xc0490fdb, 0xc049 }, /* -pi */
+    { 0x7f7fffff, 0x7f80 },                         /* FLT_MAX rounds to inf */
+    { 0x7f7f7fff, 0x7f7f }, { 0x7f800000, 0x7f80 }, /* inf */
+    { 0xff800000, 0xff80 }, { 0x00000001, 0x0000 }, /* subnormals round bitwise */
+    { 0x00008000, 0x0000 }, { 0x00018000, 0x0002 }, { 0x80000000, 0x8000 },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -378,7 +380,7 @@ test_roundtrip (void)
 
   g_assert_true (sc_safetensors_write (path, (ScTensor *const *) in->pdata, in->len, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (count_files (dir), ==, 1);  /* no temporary left behind */
+  g_assert_cmpuint (count_files (dir), ==, 1); /* no temporary left behind */
 
   /* The header is padded with spaces to a multiple of 8 and says format pt. */
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
@@ -469,7 +471,7 @@ test_write_errors (void)
   g_clear_error (&error);
   g_assert_cmpuint (count_files (dir), ==, 0);
 
-  b->nbytes = 4;   /* disagrees with its shape */
+  b->nbytes = 4; /* disagrees with its shape */
   g_free (b->name);
   b->name = g_strdup ("b");
   g_assert_false (sc_safetensors_write (path, both, 2, &error));
@@ -520,12 +522,13 @@ test_write_short (void)
 
 /* Bad inputs */
 
-typedef struct {
+typedef struct
+{
   const char *what;
   const char *header;
-  gsize       data_len;
-  int         code;      /* expected ScError, or -1 for success */
-  const char *needle;    /* expected in the message, or NULL */
+  gsize data_len;
+  int code;           /* expected ScError, or -1 for success */
+  const char *needle; /* expected in the message, or NULL */
 } Case;
 
 static const Case cases[] = {
@@ -533,7 +536,8 @@ static const Case cases[] = {
   { "metadata only", "{\"__metadata__\":{\"format\":\"pt\"}}", 0, -1, NULL },
   { "gap between tensors",
     "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-    "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, -1, NULL },
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+    12, -1, NULL },
   { "not json", "{\"a\": ", 0, SC_ERROR_FORMAT, "not valid JSON" },
   { "not json 2", "{\"a\": nope}", 0, SC_ERROR_FORMAT, "not valid JSON" },
   { "array", "[1, 2]", 0, SC_ERROR_FORMAT, NULL },
@@ -565,25 +569,28 @@ static const Case cases[] = {
     SC_ERROR_FORMAT, "past the data block" },
   { "begin after end", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8,
     SC_ERROR_FORMAT, "after end" },
-  { "huge end", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-    "\"data_offsets\":[18446744073709551612,18446744073709551615]}}", 8, SC_ERROR_FORMAT, NULL },
+  { "huge end",
+    "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+    "\"data_offsets\":[18446744073709551612,18446744073709551615]}}",
+    8, SC_ERROR_FORMAT, NULL },
   { "negative offset", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 8,
     SC_ERROR_FORMAT, "data_offsets" },
   { "overlap",
     "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, SC_ERROR_FORMAT,
-    "overlap" },
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+    12, SC_ERROR_FORMAT, "overlap" },
   { "same range",
     "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-    "\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, SC_ERROR_FORMAT,
-    "overlap" },
+    "\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+    8, SC_ERROR_FORMAT, "overlap" },
   { "contained",
     "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
-    "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 16, SC_ERROR_FORMAT,
-    "overlap" },
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+    16, SC_ERROR_FORMAT, "overlap" },
   { "empty tensors share an offset",
     "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
-    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, -1, NULL },
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+    8, -1, NULL },
   { "negative dim", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4,
     SC_ERROR_FORMAT, "shape[0]" },
   { "float dim", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.0],\"data_offsets\":[0,4]}}", 4,
@@ -597,8 +604,10 @@ static const Case cases[] = {
   { "overflow to zero",
     "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,0],\"data_offsets\":[0,0]}}", 0,
     SC_ERROR_FORMAT, "too large" },
-  { "dim past int64", "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999999],"
-    "\"data_offsets\":[0,4]}}", 4, SC_ERROR_FORMAT, NULL },
+  { "dim past int64",
+    "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999999],"
+    "\"data_offsets\":[0,4]}}",
+    4, SC_ERROR_FORMAT, NULL },
   { "nine dims", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}",
     4, SC_ERROR_UNSUPPORTED, "dimensions" },
   { "metadata not strings", "{\"__metadata__\":{\"format\":1}}", 0, SC_ERROR_FORMAT,
@@ -607,8 +616,10 @@ static const Case cases[] = {
   { "empty name", "{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
     SC_ERROR_FORMAT, NULL },
   { "deep nesting",
-    "{\"w\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]"
-    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 0, SC_ERROR_FORMAT, "nested" },
+    "{\"w\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]"
+    "]"
+    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    0, SC_ERROR_FORMAT, "nested" },
   { "invalid utf-8", "{\"\xff\":{}}", 0, SC_ERROR_FORMAT, "UTF-8" },
 };
 
@@ -623,8 +634,8 @@ test_bad_headers (void)
       g_autoptr (GBytes) img = make_image (c->header, c->data_len);
       g_autoptr (GError) error = NULL;
       g_autofree char *name = g_strdup_printf ("case%02u.safetensors", (guint) i);
-      g_autofree char *path = write_bytes (dir, name, g_bytes_get_data (img, NULL),
-                                           g_bytes_get_size (img));
+      g_autofree char *path =
+          write_bytes (dir, name, g_bytes_get_data (img, NULL), g_bytes_get_size (img));
       g_autoptr (ScSafetensors) st = NULL;
       g_autoptr (GPtrArray) mem = NULL;
       gsize len;
@@ -661,7 +672,7 @@ test_bad_files (void)
   g_autoptr (GError) error = NULL;
   ScSafetensors *st;
   static const char good_header[] =
-    "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
+      "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
   g_autoptr (GBytes) good = make_image (good_header, 16);
   gsize glen;
   const guint8 *g = g_bytes_get_data (good, &glen);

@@ -20,12 +20,13 @@ check_picks (const ScSample *s, const ScSampleDirection *dirs)
 {
   g_assert_cmpuint (s->picks->len, ==, sum_counts (s));
   g_autofree guint *seen = g_new0 (guint, s->n_directions);
-  for (guint k = 0; k < s->picks->len; k++) {
-    ScSamplePick p = g_array_index (s->picks, ScSamplePick, k);
-    g_assert_cmpuint (p.direction, <, s->n_directions);
-    g_assert_cmpuint (p.item, <, dirs[p.direction].n_items);
-    seen[p.direction]++;
-  }
+  for (guint k = 0; k < s->picks->len; k++)
+    {
+      ScSamplePick p = g_array_index (s->picks, ScSamplePick, k);
+      g_assert_cmpuint (p.direction, <, s->n_directions);
+      g_assert_cmpuint (p.item, <, dirs[p.direction].n_items);
+      seen[p.direction]++;
+    }
   for (guint i = 0; i < s->n_directions; i++)
     g_assert_cmpuint (seen[i], ==, s->counts[i]);
 }
@@ -60,14 +61,15 @@ test_share_table (void)
   g_assert_true (sc_share_table_lookup (u, "b", &b));
   g_assert_cmpfloat_with_epsilon (b, 0.75, 1e-12);
 
-  const char *bad[] = { "a\t-1\n", "a\tx\n", "a\t1\t2\n", "a\t1\na\t2\n", "# nothing\n",
-                        "a\t0\n", "a\tnan\n", NULL };
-  for (guint i = 0; bad[i]; i++) {
-    ScShareTable *r = sc_share_table_parse (bad[i], -1, "t", &error);
-    g_assert_null (r);
-    g_assert_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_PARSE);
-    g_clear_error (&error);
-  }
+  const char *bad[] = { "a\t-1\n",     "a\tx\n", "a\t1\t2\n", "a\t1\na\t2\n",
+                        "# nothing\n", "a\t0\n", "a\tnan\n",  NULL };
+  for (guint i = 0; bad[i]; i++)
+    {
+      ScShareTable *r = sc_share_table_parse (bad[i], -1, "t", &error);
+      g_assert_null (r);
+      g_assert_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_PARSE);
+      g_clear_error (&error);
+    }
   g_assert_null (sc_share_table_load ("/nonexistent/shares.tsv", &error));
   g_assert_nonnull (error);
   g_clear_error (&error);
@@ -79,20 +81,15 @@ test_share_table (void)
 
 /* eng -> X for six languages of very different resource levels. */
 static const ScSampleDirection dirs6[] = {
-  { "eng_Latn", "fra_Latn", 50 },
-  { "eng_Latn", "deu_Latn", 50 },
-  { "eng_Latn", "hin_Deva", 40 },
-  { "eng_Latn", "swh_Latn", 45 },
-  { "eng_Latn", "zul_Latn", 48 },
-  { "eng_Latn", "fuv_Latn", 3 },
+  { "eng_Latn", "fra_Latn", 50 }, { "eng_Latn", "deu_Latn", 50 }, { "eng_Latn", "hin_Deva", 40 },
+  { "eng_Latn", "swh_Latn", 45 }, { "eng_Latn", "zul_Latn", 48 }, { "eng_Latn", "fuv_Latn", 3 },
 };
 
 static void
 test_proportional (void)
 {
   g_autoptr (ScShareTable) t = load_shares ();
-  ScSamplerOptions o = { .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 100, .seed = 7,
-                         .shares = t };
+  ScSamplerOptions o = { .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 100, .seed = 7, .shares = t };
   g_autoptr (GError) error = NULL;
   g_autoptr (ScSample) s = sc_sample_directions (dirs6, 6, &o, &error);
   g_assert_no_error (error);
@@ -116,31 +113,34 @@ test_proportional (void)
   g_assert_cmpuint (g_strv_length (s->languages), ==, 7);
 
   /* Items within a direction are distinct when the corpus is large enough. */
-  for (guint d = 0; d < 6; d++) {
-    g_autofree gboolean *used = g_new0 (gboolean, dirs6[d].n_items);
-    for (guint k = 0; k < s->picks->len; k++) {
-      ScSamplePick p = g_array_index (s->picks, ScSamplePick, k);
-      if (p.direction != d)
-        continue;
-      g_assert_false (used[p.item]);
-      used[p.item] = TRUE;
+  for (guint d = 0; d < 6; d++)
+    {
+      g_autofree gboolean *used = g_new0 (gboolean, dirs6[d].n_items);
+      for (guint k = 0; k < s->picks->len; k++)
+        {
+          ScSamplePick p = g_array_index (s->picks, ScSamplePick, k);
+          if (p.direction != d)
+            continue;
+          g_assert_false (used[p.item]);
+          used[p.item] = TRUE;
+        }
     }
-  }
 
   g_autofree char *text = sc_sample_describe (s, dirs6);
   g_assert_nonnull (strstr (text, "100 samples from 6 of 6 directions"));
   g_assert_nonnull (strstr (text, "eng_Latn-hin_Deva"));
 
   /* Every N from 6 to 300 sums exactly, with at least one each. */
-  for (guint n = 6; n <= 300; n++) {
-    o.n_samples = n;
-    g_autoptr (ScSample) r = sc_sample_directions (dirs6, 6, &o, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (sum_counts (r), ==, n);
-    for (guint i = 0; i < 6; i++)
-      g_assert_cmpuint (r->counts[i], >=, 1);
-    check_picks (r, dirs6);
-  }
+  for (guint n = 6; n <= 300; n++)
+    {
+      o.n_samples = n;
+      g_autoptr (ScSample) r = sc_sample_directions (dirs6, 6, &o, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (sum_counts (r), ==, n);
+      for (guint i = 0; i < 6; i++)
+        g_assert_cmpuint (r->counts[i], >=, 1);
+      check_picks (r, dirs6);
+    }
 }
 
 static gboolean
@@ -155,8 +155,9 @@ static void
 test_deterministic (void)
 {
   g_autoptr (ScShareTable) t = load_shares ();
-  ScSamplerOptions o = { .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 60, .seed = 1234,
-                         .shares = t };
+  ScSamplerOptions o = {
+    .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 60, .seed = 1234, .shares = t
+  };
   g_autoptr (GError) error = NULL;
   g_autoptr (ScSample) a = sc_sample_directions (dirs6, 6, &o, &error);
   g_autoptr (ScSample) b = sc_sample_directions (dirs6, 6, &o, &error);
@@ -200,7 +201,8 @@ test_uniform (void)
   check_picks (s, dirs6);
 
   /* Monolingual units (tgt NULL) and fewer samples than units. */
-  ScSampleDirection mono[] = { { "eng_Latn", NULL, 10 }, { "fra_Latn", NULL, 10 },
+  ScSampleDirection mono[] = { { "eng_Latn", NULL, 10 },
+                               { "fra_Latn", NULL, 10 },
                                { "deu_Latn", "deu_Latn", 10 } };
   o.n_samples = 2;
   g_autoptr (ScSample) m = sc_sample_directions (mono, 3, &o, &error);
@@ -223,8 +225,9 @@ test_single_and_pairs (void)
     { "deu_Latn", "fra_Latn", 50 },
   };
   g_autoptr (GError) error = NULL;
-  ScSamplerOptions o = { .mode = SC_SAMPLE_SINGLE, .n_samples = 9, .seed = 1,
-                         .language = "eng_Latn" };
+  ScSamplerOptions o = {
+    .mode = SC_SAMPLE_SINGLE, .n_samples = 9, .seed = 1, .language = "eng_Latn"
+  };
   g_autoptr (ScSample) s = sc_sample_directions (dirs, 4, &o, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (s->counts[0], ==, 5);
@@ -257,10 +260,11 @@ test_single_and_pairs (void)
   g_assert_cmpuint (q->counts[2], ==, 0);
   g_assert_cmpuint (q->counts[3], ==, 5);
   check_picks (q, dirs);
-  for (guint k = 0; k < q->picks->len; k++) {
-    guint d = g_array_index (q->picks, ScSamplePick, k).direction;
-    g_assert_true (d == 1 || d == 3);
-  }
+  for (guint k = 0; k < q->picks->len; k++)
+    {
+      guint d = g_array_index (q->picks, ScSamplePick, k).direction;
+      g_assert_true (d == 1 || d == 3);
+    }
 
   const char *bad_pairs[] = { "eng_Latn-zul_Latn", NULL };
   p.pairs = bad_pairs;
@@ -275,8 +279,7 @@ test_bad_inputs (void)
 {
   g_autoptr (ScShareTable) t = load_shares ();
   g_autoptr (GError) error = NULL;
-  ScSamplerOptions o = { .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 5, .seed = 1,
-                         .shares = t };
+  ScSamplerOptions o = { .mode = SC_SAMPLE_PROPORTIONAL, .n_samples = 5, .seed = 1, .shares = t };
   /* Fewer samples than directions. */
   g_assert_null (sc_sample_directions (dirs6, 6, &o, &error));
   g_assert_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_INVALID);

@@ -22,15 +22,16 @@ test_ratio_zero (void)
   g_autofree double *m = g_new0 (double, 12 * 128);
   for (int i = 0; i < 12 * 128; i++)
     m[i] = (i * 37) % 101;
-  for (int algo = 0; algo < 2; algo++) {
-    opt.algo = algo;
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScSelection) sel = sc_select_experts (m, 12, 6, 128, &opt, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (sel->global_ids->len, ==, 1536);
-    for (int i = 0; i < 1536; i++)
-      g_assert_cmpint (g_array_index (sel->global_ids, int, i), ==, i);
-  }
+  for (int algo = 0; algo < 2; algo++)
+    {
+      opt.algo = algo;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScSelection) sel = sc_select_experts (m, 12, 6, 128, &opt, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (sel->global_ids->len, ==, 1536);
+      for (int i = 0; i < 1536; i++)
+        g_assert_cmpint (g_array_index (sel->global_ids, int, i), ==, i);
+    }
 }
 
 static void
@@ -39,17 +40,24 @@ test_per_layer_3to1 (void)
   ScSelectOptions opt;
   sc_select_options_init (&opt);
   ScSelectBudget b;
-  struct { double ratio; int enc, dec; } cases[] = {
-    { 0.8, 36, 12 }, { 0.75, 48, 16 }, { 0.875, 24, 8 },
+  struct
+  {
+    double ratio;
+    int enc, dec;
+  } cases[] = {
+    { 0.8, 36, 12 },
+    { 0.75, 48, 16 },
+    { 0.875, 24, 8 },
   };
-  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++) {
-    opt.ratio = cases[c].ratio;
-    g_assert_true (sc_select_budget (&opt, 12, 6, 128, &b, NULL));
-    g_assert_cmpint (b.enc_per_layer, ==, cases[c].enc);
-    g_assert_cmpint (b.dec_per_layer, ==, cases[c].dec);
-    g_assert_cmpint (b.keep_total, ==, 6 * (cases[c].enc + cases[c].dec));
-    g_assert_cmpint (b.enc_total, ==, 6 * cases[c].enc);
-  }
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      opt.ratio = cases[c].ratio;
+      g_assert_true (sc_select_budget (&opt, 12, 6, 128, &b, NULL));
+      g_assert_cmpint (b.enc_per_layer, ==, cases[c].enc);
+      g_assert_cmpint (b.dec_per_layer, ==, cases[c].dec);
+      g_assert_cmpint (b.keep_total, ==, 6 * (cases[c].enc + cases[c].dec));
+      g_assert_cmpint (b.enc_total, ==, 6 * cases[c].enc);
+    }
   /* 1:1 at 75%: 32 per layer */
   opt.ratio = 0.75;
   opt.enc_weight = opt.dec_weight = 1;
@@ -67,23 +75,25 @@ test_per_layer_3to1 (void)
   g_autoptr (ScSelection) sel = sc_select_experts (m, 12, 6, 128, &opt, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sel->global_ids->len, ==, 288);
-  for (int l = 0; l < 12; l++) {
-    g_assert_cmpint (layer_count (sel, l), ==, l < 6 ? 36 : 12);
-    /* kept = the top of the layer */
-    double min_kept = INFINITY, max_dropped = -INFINITY;
-    g_autofree guint8 *in = g_new0 (guint8, 128);
-    for (guint i = 0; i < sel->kept[l]->len; i++) {
-      int e = g_array_index (sel->kept[l], int, i);
-      if (i > 0)
-        g_assert_cmpint (e, >, g_array_index (sel->kept[l], int, i - 1));
-      in[e] = 1;
-      min_kept = MIN (min_kept, m[l * 128 + e]);
+  for (int l = 0; l < 12; l++)
+    {
+      g_assert_cmpint (layer_count (sel, l), ==, l < 6 ? 36 : 12);
+      /* kept = the top of the layer */
+      double min_kept = INFINITY, max_dropped = -INFINITY;
+      g_autofree guint8 *in = g_new0 (guint8, 128);
+      for (guint i = 0; i < sel->kept[l]->len; i++)
+        {
+          int e = g_array_index (sel->kept[l], int, i);
+          if (i > 0)
+            g_assert_cmpint (e, >, g_array_index (sel->kept[l], int, i - 1));
+          in[e] = 1;
+          min_kept = MIN (min_kept, m[l * 128 + e]);
+        }
+      for (int e = 0; e < 128; e++)
+        if (!in[e])
+          max_dropped = MAX (max_dropped, m[l * 128 + e]);
+      g_assert_cmpfloat (min_kept, >, max_dropped);
     }
-    for (int e = 0; e < 128; e++)
-      if (!in[e])
-        max_dropped = MAX (max_dropped, m[l * 128 + e]);
-    g_assert_cmpfloat (min_kept, >, max_dropped);
-  }
   for (guint i = 0; i < 216; i++)
     g_assert_cmpint (g_array_index (sel->global_ids, int, i), <, 768);
   for (guint i = 216; i < 288; i++)
@@ -95,9 +105,9 @@ test_ties (void)
 {
   ScSelectOptions opt;
   sc_select_options_init (&opt);
-  opt.keep_count = 8;   /* 2 layers x 8 experts, 1:1 -> 4 per layer */
+  opt.keep_count = 8; /* 2 layers x 8 experts, 1:1 -> 4 per layer */
   opt.enc_weight = opt.dec_weight = 1;
-  double m[16] = { 1, 1, 1, 1, 1, 1, 1, 1,   0, 2, 2, 0, 2, 2, 2, 0 };
+  double m[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 2, 0, 2, 2, 2, 0 };
   g_autoptr (ScSelection) sel = sc_select_experts (m, 2, 1, 8, &opt, NULL);
   int want[] = { 0, 1, 2, 3, 9, 10, 12, 13 };
   g_assert_cmpuint (sel->global_ids->len, ==, 8);
@@ -116,7 +126,7 @@ test_threshold_hand (void)
    * layer 1 normalised: .1 .1 .6 .2 — forced e2; remaining cumsum e3 .2, e0 .3, e1 .4
    * count 5: t = .201 gives 2 + 1 < 5; t = .301 gives 2 + 3 = 5. Added layer by layer:
    * L0 e1, L1 e3, L1 e0.  count 4: same t, but L1 e0 no longer fits. */
-  double m[8] = { 4, 3, 2, 1,   1, 1, 6, 2 };
+  double m[8] = { 4, 3, 2, 1, 1, 1, 6, 2 };
   ScSelectOptions opt;
   sc_select_options_init (&opt);
   opt.algo = SC_SELECT_THRESHOLD;
@@ -146,12 +156,13 @@ test_threshold_hand (void)
   g_assert_no_error (error);
   int want6[] = { 0, 1, 2, 6, 7, 4 };
   g_assert_cmpuint (s6->global_ids->len, ==, 6);
-  for (int i = 0; i < 6; i++) {
-    gboolean found = FALSE;
-    for (int j = 0; j < 6; j++)
-      found |= g_array_index (s6->global_ids, int, j) == want6[i];
-    g_assert_true (found);
-  }
+  for (int i = 0; i < 6; i++)
+    {
+      gboolean found = FALSE;
+      for (int j = 0; j < 6; j++)
+        found |= g_array_index (s6->global_ids, int, j) == want6[i];
+      g_assert_true (found);
+    }
 
   /* too few for the per-layer minimum */
   opt.min_per_layer = 3;
@@ -200,7 +211,7 @@ test_memory_budget (void)
   ScSelectBudget b;
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_select_budget (&opt, 12, 6, 128, &b, &error));
-  g_assert_cmpint (b.keep_total, ==, 288);   /* 289 fit; 3:1 units of 24 give 288 */
+  g_assert_cmpint (b.keep_total, ==, 288); /* 289 fit; 3:1 units of 24 give 288 */
   g_assert_cmpint (b.enc_per_layer, ==, 36);
 
   /* everything fits */
@@ -231,12 +242,13 @@ test_bad_ratios (void)
   ScSelectOptions opt;
   sc_select_options_init (&opt);
   ScSelectBudget b;
-  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
-    g_autoptr (GError) error = NULL;
-    opt.ratio = bad[i];
-    g_assert_false (sc_select_budget (&opt, 12, 6, 128, &b, &error));
-    g_assert_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_INVALID);
-  }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      opt.ratio = bad[i];
+      g_assert_false (sc_select_budget (&opt, 12, 6, 128, &b, &error));
+      g_assert_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_INVALID);
+    }
   /* extreme ratio: at least one expert per layer */
   opt.ratio = 0.999;
   g_assert_true (sc_select_budget (&opt, 12, 6, 128, &b, NULL));
@@ -255,10 +267,22 @@ test_metrics (void)
 {
   g_autoptr (ScStatsCounters) c = sc_stats_counters_new (1, 3);
   c->tokens[0] = 10;
-  c->top1[0] = 4; c->gate1[0] = 2.0; c->top2[0] = 3; c->prob_sum[0] = 3.0; c->reap_sum[0] = 14;
-  c->top1[1] = 6; c->gate1[1] = 4.8; c->top2[1] = 2; c->prob_sum[1] = 5.0;
-  c->top2[2] = 5; c->prob_sum[2] = 2.0;
-  struct { ScExpertMetric m; double v0, v1, v2; } cases[] = {
+  c->top1[0] = 4;
+  c->gate1[0] = 2.0;
+  c->top2[0] = 3;
+  c->prob_sum[0] = 3.0;
+  c->reap_sum[0] = 14;
+  c->top1[1] = 6;
+  c->gate1[1] = 4.8;
+  c->top2[1] = 2;
+  c->prob_sum[1] = 5.0;
+  c->top2[2] = 5;
+  c->prob_sum[2] = 2.0;
+  struct
+  {
+    ScExpertMetric m;
+    double v0, v1, v2;
+  } cases[] = {
     { SC_EXPERT_METRIC_IMPORTANCE, 0.4 * exp (0.5), 0.6 * exp (0.8), 0 },
     { SC_EXPERT_METRIC_IMPORTANCE_VANILLA, 0.2, 0.48, 0 },
     { SC_EXPERT_METRIC_TOP1, 0.4, 0.6, 0 },
@@ -268,12 +292,13 @@ test_metrics (void)
     { SC_EXPERT_METRIC_REAP, 2.0, 0, 0 },
     { SC_EXPERT_METRIC_MEAN, 0.3, 0.5, 0.2 },
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autofree double *v = sc_expert_metrics_compute (c, cases[i].m);
-    g_assert_cmpfloat_with_epsilon (v[0], cases[i].v0, 1e-12);
-    g_assert_cmpfloat_with_epsilon (v[1], cases[i].v1, 1e-12);
-    g_assert_cmpfloat_with_epsilon (v[2], cases[i].v2, 1e-12);
-  }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree double *v = sc_expert_metrics_compute (c, cases[i].m);
+      g_assert_cmpfloat_with_epsilon (v[0], cases[i].v0, 1e-12);
+      g_assert_cmpfloat_with_epsilon (v[1], cases[i].v1, 1e-12);
+      g_assert_cmpfloat_with_epsilon (v[2], cases[i].v2, 1e-12);
+    }
   ScExpertMetric m;
   g_assert_true (sc_expert_metric_from_string ("activity", &m));
   g_assert_cmpint (m, ==, SC_EXPERT_METRIC_TOP1);
@@ -285,48 +310,63 @@ test_metrics (void)
 static void
 test_granularity (void)
 {
-  ScStatsShape sh = { .name = "t", .d_model = 4, .encoder_layers = 1, .decoder_layers = 1,
-                      .n_moe_layers = 2, .n_encoder_moe = 1, .n_experts = 2 };
+  ScStatsShape sh = { .name = "t",
+                      .d_model = 4,
+                      .encoder_layers = 1,
+                      .decoder_layers = 1,
+                      .n_moe_layers = 2,
+                      .n_encoder_moe = 1,
+                      .n_experts = 2 };
   g_autoptr (ScStats) s = sc_stats_new (&sh);
   float p0[] = { 0.9f, 0.1f }, p1[] = { 0.2f, 0.8f };
   int a = 0, b = 1;
   /* a-b: enc expert 0, dec expert 1; c-b: enc 1, dec 0; a-d: enc 0, dec 0 */
-  struct { const char *dir; const float *pe; int e_enc; const float *pd; int e_dec; } ev[] = {
-    { "a-b", p0, a, p1, b }, { "c-b", p1, b, p0, a }, { "a-d", p0, a, p0, a },
+  struct
+  {
+    const char *dir;
+    const float *pe;
+    int e_enc;
+    const float *pd;
+    int e_dec;
+  } ev[] = {
+    { "a-b", p0, a, p1, b },
+    { "c-b", p1, b, p0, a },
+    { "a-d", p0, a, p0, a },
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (ev); i++) {
-    int o_enc = 1 - ev[i].e_enc, o_dec = 1 - ev[i].e_dec;
-    g_assert_true (sc_stats_add_tokens (s, ev[i].dir, 0, FALSE, 1, ev[i].pe, &ev[i].e_enc,
-                                        &o_enc, NULL, NULL, NULL, NULL, NULL, NULL));
-    g_assert_true (sc_stats_add_tokens (s, ev[i].dir, 1, TRUE, 1, ev[i].pd, &ev[i].e_dec,
-                                        &o_dec, NULL, NULL, NULL, NULL, NULL, NULL));
-  }
+  for (gsize i = 0; i < G_N_ELEMENTS (ev); i++)
+    {
+      int o_enc = 1 - ev[i].e_enc, o_dec = 1 - ev[i].e_dec;
+      g_assert_true (sc_stats_add_tokens (s, ev[i].dir, 0, FALSE, 1, ev[i].pe, &ev[i].e_enc, &o_enc,
+                                          NULL, NULL, NULL, NULL, NULL, NULL));
+      g_assert_true (sc_stats_add_tokens (s, ev[i].dir, 1, TRUE, 1, ev[i].pd, &ev[i].e_dec, &o_dec,
+                                          NULL, NULL, NULL, NULL, NULL, NULL));
+    }
   g_autoptr (GError) error = NULL;
   /* c-d has no pair stats: enc from source c (expert 1), dec from target d (expert 0) */
-  g_autofree double *cd = sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "c", "d",
-                                                 SC_EXPERT_METRIC_TOP1, &error);
+  g_autofree double *cd =
+      sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "c", "d", SC_EXPERT_METRIC_TOP1, &error);
   g_assert_no_error (error);
   g_assert_cmpfloat (cd[0], ==, 0);
   g_assert_cmpfloat (cd[1], ==, 1);
   g_assert_cmpfloat (cd[2], ==, 1);
   g_assert_cmpfloat (cd[3], ==, 0);
   /* a-b as lang: enc over a-b, a-d (expert 0 twice); dec over a-b, c-b (0 and 1) */
-  g_autofree double *ab = sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "a", "b",
-                                                 SC_EXPERT_METRIC_TOP1, &error);
+  g_autofree double *ab =
+      sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "a", "b", SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat (ab[0], ==, 1);
   g_assert_cmpfloat (ab[2], ==, 0.5);
   g_assert_cmpfloat (ab[3], ==, 0.5);
   /* a-b as pair: its own stats */
-  g_autofree double *abp = sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "a", "b",
-                                                  SC_EXPERT_METRIC_TOP1, &error);
+  g_autofree double *abp =
+      sc_expert_metrics_for (s, SC_GRANULARITY_PAIR, "a", "b", SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat (abp[2], ==, 0);
   g_assert_cmpfloat (abp[3], ==, 1);
-  g_autofree double *glob = sc_expert_metrics_for (s, SC_GRANULARITY_GLOBAL, NULL, NULL,
-                                                   SC_EXPERT_METRIC_TOP1, &error);
+  g_autofree double *glob =
+      sc_expert_metrics_for (s, SC_GRANULARITY_GLOBAL, NULL, NULL, SC_EXPERT_METRIC_TOP1, &error);
   g_assert_cmpfloat_with_epsilon (glob[0], 2.0 / 3, 1e-12);
   /* unknown source */
-  g_autofree double *none = sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "b", "b",
-                                                   SC_EXPERT_METRIC_TOP1, &error);
+  g_autofree double *none =
+      sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "b", "b", SC_EXPERT_METRIC_TOP1, &error);
   g_assert_null (none);
   g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND);
 }

@@ -13,15 +13,21 @@
 #define T 50
 
 static const ScStatsShape shape = {
-  .name = "tiny", .d_model = 16, .encoder_layers = 4, .decoder_layers = 4,
-  .n_moe_layers = L, .n_encoder_moe = NENC, .n_experts = E,
+  .name = "tiny",
+  .d_model = 16,
+  .encoder_layers = 4,
+  .decoder_layers = 4,
+  .n_moe_layers = L,
+  .n_encoder_moe = NENC,
+  .n_experts = E,
 };
 
 /* Deterministic router events for T tokens of one layer. */
-typedef struct {
-  float  probs[T * E];
-  int    top1[T], top2[T];
-  float  w1[T], w2[T], n1[T], n2[T];
+typedef struct
+{
+  float probs[T * E];
+  int top1[T], top2[T];
+  float w1[T], w2[T], n1[T], n2[T];
   guint8 valid[T];
 } Events;
 
@@ -29,30 +35,33 @@ static void
 make_events (Events *ev, guint32 seed)
 {
   GRand *r = g_rand_new_with_seed (seed);
-  for (int t = 0; t < T; t++) {
-    float sum = 0;
-    for (int e = 0; e < E; e++) {
-      ev->probs[t * E + e] = expf ((float) g_rand_double_range (r, -2, 2));
-      sum += ev->probs[t * E + e];
+  for (int t = 0; t < T; t++)
+    {
+      float sum = 0;
+      for (int e = 0; e < E; e++)
+        {
+          ev->probs[t * E + e] = expf ((float) g_rand_double_range (r, -2, 2));
+          sum += ev->probs[t * E + e];
+        }
+      int a = -1, b = -1;
+      for (int e = 0; e < E; e++)
+        {
+          ev->probs[t * E + e] /= sum;
+          if (a < 0 || ev->probs[t * E + e] > ev->probs[t * E + a])
+            a = e;
+        }
+      for (int e = 0; e < E; e++)
+        if (e != a && (b < 0 || ev->probs[t * E + e] > ev->probs[t * E + b]))
+          b = e;
+      ev->top1[t] = a;
+      ev->top2[t] = b;
+      float s = ev->probs[t * E + a] + ev->probs[t * E + b];
+      ev->w1[t] = ev->probs[t * E + a] / s;
+      ev->w2[t] = ev->probs[t * E + b] / s;
+      ev->n1[t] = (float) g_rand_double_range (r, 0.5, 2);
+      ev->n2[t] = (float) g_rand_double_range (r, 0.5, 2);
+      ev->valid[t] = (t % 7) != 3; /* some padding */
     }
-    int a = -1, b = -1;
-    for (int e = 0; e < E; e++) {
-      ev->probs[t * E + e] /= sum;
-      if (a < 0 || ev->probs[t * E + e] > ev->probs[t * E + a])
-        a = e;
-    }
-    for (int e = 0; e < E; e++)
-      if (e != a && (b < 0 || ev->probs[t * E + e] > ev->probs[t * E + b]))
-        b = e;
-    ev->top1[t] = a;
-    ev->top2[t] = b;
-    float s = ev->probs[t * E + a] + ev->probs[t * E + b];
-    ev->w1[t] = ev->probs[t * E + a] / s;
-    ev->w2[t] = ev->probs[t * E + b] / s;
-    ev->n1[t] = (float) g_rand_double_range (r, 0.5, 2);
-    ev->n2[t] = (float) g_rand_double_range (r, 0.5, 2);
-    ev->valid[t] = (t % 7) != 3;   /* some padding */
-  }
   g_rand_free (r);
 }
 
@@ -62,18 +71,18 @@ feed (ScStats *s, int from, int to)
 {
   const char *dirs[] = { "eng_Latn-fra_Latn", "deu_Latn-fra_Latn", "eng_Latn-deu_Latn" };
   for (int d = 0; d < 3; d++)
-    for (int l = 0; l < L; l++) {
-      Events ev;
-      make_events (&ev, 100 * d + l);
-      int n = to - from;
-      g_autoptr (GError) error = NULL;
-      gboolean ok = sc_stats_add_tokens (s, dirs[d], l, l >= NENC, n, ev.probs + from * E,
-                                         ev.top1 + from, ev.top2 + from, ev.w1 + from,
-                                         ev.w2 + from, ev.n1 + from, ev.n2 + from,
-                                         ev.valid + from, &error);
-      g_assert_no_error (error);
-      g_assert_true (ok);
-    }
+    for (int l = 0; l < L; l++)
+      {
+        Events ev;
+        make_events (&ev, 100 * d + l);
+        int n = to - from;
+        g_autoptr (GError) error = NULL;
+        gboolean ok = sc_stats_add_tokens (
+            s, dirs[d], l, l >= NENC, n, ev.probs + from * E, ev.top1 + from, ev.top2 + from,
+            ev.w1 + from, ev.w2 + from, ev.n1 + from, ev.n2 + from, ev.valid + from, &error);
+        g_assert_no_error (error);
+        g_assert_true (ok);
+      }
 }
 
 static void
@@ -81,15 +90,16 @@ assert_counters_equal (const ScStatsCounters *a, const ScStatsCounters *b)
 {
   for (int l = 0; l < L; l++)
     g_assert_cmpuint (a->tokens[l], ==, b->tokens[l]);
-  for (int i = 0; i < L * E; i++) {
-    g_assert_cmpuint (a->top1[i], ==, b->top1[i]);
-    g_assert_cmpuint (a->top2[i], ==, b->top2[i]);
-    g_assert_cmpfloat_with_epsilon (a->gate1[i], b->gate1[i], 1e-9);
-    g_assert_cmpfloat_with_epsilon (a->gate2[i], b->gate2[i], 1e-9);
-    g_assert_cmpfloat_with_epsilon (a->prob_sum[i], b->prob_sum[i], 1e-9);
-    g_assert_cmpfloat_with_epsilon (a->rank_sum[i], b->rank_sum[i], 1e-9);
-    g_assert_cmpfloat_with_epsilon (a->reap_sum[i], b->reap_sum[i], 1e-9);
-  }
+  for (int i = 0; i < L * E; i++)
+    {
+      g_assert_cmpuint (a->top1[i], ==, b->top1[i]);
+      g_assert_cmpuint (a->top2[i], ==, b->top2[i]);
+      g_assert_cmpfloat_with_epsilon (a->gate1[i], b->gate1[i], 1e-9);
+      g_assert_cmpfloat_with_epsilon (a->gate2[i], b->gate2[i], 1e-9);
+      g_assert_cmpfloat_with_epsilon (a->prob_sum[i], b->prob_sum[i], 1e-9);
+      g_assert_cmpfloat_with_epsilon (a->rank_sum[i], b->rank_sum[i], 1e-9);
+      g_assert_cmpfloat_with_epsilon (a->reap_sum[i], b->reap_sum[i], 1e-9);
+    }
 }
 
 static void
@@ -103,40 +113,43 @@ test_counters (void)
   int valid = 0;
   for (int t = 0; t < T; t++)
     valid += (t % 7) != 3;
-  for (int l = 0; l < L; l++) {
-    g_assert_cmpuint (c->tokens[l], ==, valid);
-    guint64 s1 = 0, s2 = 0;
-    double psum = 0, rsum = 0;
-    for (int e = 0; e < E; e++) {
-      int i = l * E + e;
-      s1 += c->top1[i];
-      s2 += c->top2[i];
-      psum += c->prob_sum[i];
-      rsum += c->rank_sum[i];
-      g_assert_cmpfloat (c->gate1[i], >=, 0);
-      g_assert_cmpfloat (c->gate1[i], <=, c->top1[i] + 1e-9);
-      g_assert_cmpfloat (c->gate2[i], <=, c->top2[i] + 1e-9);
-      g_assert_cmpfloat (c->gate1[i], <=, c->tokens[l]);
-      /* a top-1 expert's prob is at least 1/E */
-      g_assert_cmpfloat (c->gate1[i], >=, c->top1[i] / (double) E - 1e-6);
+  for (int l = 0; l < L; l++)
+    {
+      g_assert_cmpuint (c->tokens[l], ==, valid);
+      guint64 s1 = 0, s2 = 0;
+      double psum = 0, rsum = 0;
+      for (int e = 0; e < E; e++)
+        {
+          int i = l * E + e;
+          s1 += c->top1[i];
+          s2 += c->top2[i];
+          psum += c->prob_sum[i];
+          rsum += c->rank_sum[i];
+          g_assert_cmpfloat (c->gate1[i], >=, 0);
+          g_assert_cmpfloat (c->gate1[i], <=, c->top1[i] + 1e-9);
+          g_assert_cmpfloat (c->gate2[i], <=, c->top2[i] + 1e-9);
+          g_assert_cmpfloat (c->gate1[i], <=, c->tokens[l]);
+          /* a top-1 expert's prob is at least 1/E */
+          g_assert_cmpfloat (c->gate1[i], >=, c->top1[i] / (double) E - 1e-6);
+        }
+      g_assert_cmpuint (s1, ==, valid);
+      g_assert_cmpuint (s2, ==, valid);
+      g_assert_cmpfloat_with_epsilon (psum, valid, 1e-4);
+      /* ranks 1..E per token */
+      g_assert_cmpfloat_with_epsilon (rsum, valid * E * (E + 1) / 2.0, 1e-6);
     }
-    g_assert_cmpuint (s1, ==, valid);
-    g_assert_cmpuint (s2, ==, valid);
-    g_assert_cmpfloat_with_epsilon (psum, valid, 1e-4);
-    /* ranks 1..E per token */
-    g_assert_cmpfloat_with_epsilon (rsum, valid * E * (E + 1) / 2.0, 1e-6);
-  }
   /* the top-1 expert has rank 1: rank_sum >= ranks of a top-1-only expert */
   Events ev;
   make_events (&ev, 0);
   double gate = 0, reap = 0;
   guint64 n = 0;
   for (int t = 0; t < T; t++)
-    if (ev.valid[t] && ev.top1[t] == 3) {
-      n++;
-      gate += ev.probs[t * E + 3];
-      reap += ev.w1[t] * ev.n1[t];
-    }
+    if (ev.valid[t] && ev.top1[t] == 3)
+      {
+        n++;
+        gate += ev.probs[t * E + 3];
+        reap += ev.w1[t] * ev.n1[t];
+      }
   for (int t = 0; t < T; t++)
     if (ev.valid[t] && ev.top2[t] == 3)
       reap += ev.w2[t] * ev.n2[t];
@@ -151,15 +164,15 @@ test_rank_hand (void)
   ScStatsShape sh = shape;
   sh.n_experts = 4;
   g_autoptr (ScStats) s = sc_stats_new (&sh);
-  float p[] = { 0.1f, 0.4f, 0.1f, 0.4f,   /* ties: 1 before 3, 0 before 2 */
+  float p[] = { 0.1f, 0.4f, 0.1f,  0.4f, /* ties: 1 before 3, 0 before 2 */
                 0.7f, 0.1f, 0.15f, 0.05f };
   int t1[] = { 1, 0 }, t2[] = { 3, 2 };
-  g_assert_true (sc_stats_add_tokens (s, "a-b", 0, FALSE, 2, p, t1, t2, NULL, NULL, NULL, NULL,
-                                      NULL, NULL));
+  g_assert_true (
+      sc_stats_add_tokens (s, "a-b", 0, FALSE, 2, p, t1, t2, NULL, NULL, NULL, NULL, NULL, NULL));
   /* padding (top1 < 0) skipped */
   int skip[] = { -1, -1 };
-  g_assert_true (sc_stats_add_tokens (s, "a-b", 0, FALSE, 2, p, skip, skip, NULL, NULL, NULL,
-                                      NULL, NULL, NULL));
+  g_assert_true (sc_stats_add_tokens (s, "a-b", 0, FALSE, 2, p, skip, skip, NULL, NULL, NULL, NULL,
+                                      NULL, NULL));
   g_autoptr (ScStatsCounters) c = sc_stats_get_pair (s, "a-b", NULL);
   g_assert_cmpuint (c->tokens[0], ==, 2);
   g_assert_cmpfloat (c->rank_sum[0], ==, 3 + 1);
@@ -186,11 +199,12 @@ test_merge_halves (void)
   g_auto (GStrv) dirs = sc_stats_list_directions (whole);
   g_assert_cmpuint (g_strv_length (dirs), ==, 3);
   g_assert_cmpstr (dirs[0], ==, "deu_Latn-fra_Latn");
-  for (char **d = dirs; *d; d++) {
-    g_autoptr (ScStatsCounters) cw = sc_stats_get_pair (whole, *d, NULL);
-    g_autoptr (ScStatsCounters) ca = sc_stats_get_pair (a, *d, NULL);
-    assert_counters_equal (cw, ca);
-  }
+  for (char **d = dirs; *d; d++)
+    {
+      g_autoptr (ScStatsCounters) cw = sc_stats_get_pair (whole, *d, NULL);
+      g_autoptr (ScStatsCounters) ca = sc_stats_get_pair (a, *d, NULL);
+      assert_counters_equal (cw, ca);
+    }
   g_assert_cmpuint (sc_stats_total_tokens (a), ==, sc_stats_total_tokens (whole));
 
   /* shape mismatch */
@@ -212,17 +226,21 @@ test_aggregates (void)
   g_autoptr (ScStatsCounters) src = sc_stats_get_source (s, "eng_Latn", NULL);
   g_autoptr (ScStatsCounters) tgt = sc_stats_get_target (s, "fra_Latn", NULL);
   g_autoptr (ScStatsCounters) glob = sc_stats_get_global (s, NULL);
-  for (int i = 0; i < L * E; i++) {
-    int l = i / E;
-    if (l < NENC) {
-      g_assert_cmpuint (src->top1[i], ==, ef->top1[i] + ed->top1[i]);
-      g_assert_cmpuint (tgt->top1[i], ==, 0);
-    } else {
-      g_assert_cmpuint (src->top1[i], ==, 0);
-      g_assert_cmpuint (tgt->top1[i], ==, ef->top1[i] + df->top1[i]);
+  for (int i = 0; i < L * E; i++)
+    {
+      int l = i / E;
+      if (l < NENC)
+        {
+          g_assert_cmpuint (src->top1[i], ==, ef->top1[i] + ed->top1[i]);
+          g_assert_cmpuint (tgt->top1[i], ==, 0);
+        }
+      else
+        {
+          g_assert_cmpuint (src->top1[i], ==, 0);
+          g_assert_cmpuint (tgt->top1[i], ==, ef->top1[i] + df->top1[i]);
+        }
+      g_assert_cmpuint (glob->top1[i], ==, ef->top1[i] + df->top1[i] + ed->top1[i]);
     }
-    g_assert_cmpuint (glob->top1[i], ==, ef->top1[i] + df->top1[i] + ed->top1[i]);
-  }
   g_auto (GStrv) srcs = sc_stats_list_languages (s, FALSE);
   g_assert_cmpuint (g_strv_length (srcs), ==, 2);
   g_autoptr (GError) error = NULL;
@@ -244,13 +262,14 @@ test_json (void)
   g_assert_no_error (error);
   g_assert_cmpstr (sc_stats_get_shape (r)->name, ==, "tiny");
   g_auto (GStrv) dirs = sc_stats_list_directions (s);
-  for (char **d = dirs; *d; d++) {
-    g_autoptr (ScStatsCounters) a = sc_stats_get_pair (s, *d, NULL);
-    g_autoptr (ScStatsCounters) b = sc_stats_get_pair (r, *d, NULL);
-    assert_counters_equal (a, b);
-    for (int i = 0; i < L * E; i++)
-      g_assert_cmpfloat (a->prob_sum[i], ==, b->prob_sum[i]);   /* exact */
-  }
+  for (char **d = dirs; *d; d++)
+    {
+      g_autoptr (ScStatsCounters) a = sc_stats_get_pair (s, *d, NULL);
+      g_autoptr (ScStatsCounters) b = sc_stats_get_pair (r, *d, NULL);
+      assert_counters_equal (a, b);
+      for (int i = 0; i < L * E; i++)
+        g_assert_cmpfloat (a->prob_sum[i], ==, b->prob_sum[i]); /* exact */
+    }
 
   /* another model's shape */
   ScStatsShape other = shape;
@@ -277,9 +296,10 @@ test_json (void)
   g_clear_error (&error);
 
   const char *short_tokens =
-    "{\"schema\": \"secateur-stats\", \"version\": 1, \"model\": {\"name\": \"x\", \"d_model\": 4,"
-    " \"encoder_layers\": 1, \"decoder_layers\": 1, \"moe_layers\": 2, \"encoder_moe_layers\": 1,"
-    " \"num_experts\": 2}, \"directions\": {\"a-b\": {\"tokens\": [1]}}}";
+      "{\"schema\": \"secateur-stats\", \"version\": 1, \"model\": {\"name\": \"x\", \"d_model\": "
+      "4,"
+      " \"encoder_layers\": 1, \"decoder_layers\": 1, \"moe_layers\": 2, \"encoder_moe_layers\": 1,"
+      " \"num_experts\": 2}, \"directions\": {\"a-b\": {\"tokens\": [1]}}}";
   g_assert_null (sc_stats_from_json (short_tokens, -1, NULL, &error));
   g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID);
   g_clear_error (&error);
@@ -299,14 +319,14 @@ test_bad_events (void)
                                        NULL, NULL, &error));
   g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID);
   g_clear_error (&error);
-  g_assert_false (sc_stats_add_tokens (s, "ab", 0, FALSE, 1, p, &t1, &t2, NULL, NULL, NULL,
-                                       NULL, NULL, &error));
+  g_assert_false (sc_stats_add_tokens (s, "ab", 0, FALSE, 1, p, &t1, &t2, NULL, NULL, NULL, NULL,
+                                       NULL, &error));
   g_clear_error (&error);
-  g_assert_false (sc_stats_add_tokens (s, "a-b", 0, FALSE, 1, p, &big, &t2, NULL, NULL, NULL,
-                                       NULL, NULL, &error));
+  g_assert_false (sc_stats_add_tokens (s, "a-b", 0, FALSE, 1, p, &big, &t2, NULL, NULL, NULL, NULL,
+                                       NULL, &error));
   g_clear_error (&error);
-  g_assert_false (sc_stats_add_tokens (s, "a-b", L, TRUE, 1, p, &t1, &t2, NULL, NULL, NULL,
-                                       NULL, NULL, &error));
+  g_assert_false (sc_stats_add_tokens (s, "a-b", L, TRUE, 1, p, &t1, &t2, NULL, NULL, NULL, NULL,
+                                       NULL, &error));
   g_assert_cmpuint (sc_stats_total_tokens (s), ==, 0);
 }
 
@@ -322,10 +342,11 @@ test_snapshot_threads (void)
 {
   g_autoptr (ScStats) s = sc_stats_new (&shape);
   GThread *th = g_thread_new ("feed", writer, s);
-  for (int i = 0; i < 20; i++) {
-    g_autoptr (ScStats) snap = sc_stats_snapshot (s);
-    g_assert_cmpuint (sc_stats_total_tokens (snap), <=, 3 * L * T);
-  }
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr (ScStats) snap = sc_stats_snapshot (s);
+      g_assert_cmpuint (sc_stats_total_tokens (snap), <=, 3 * L * T);
+    }
   g_thread_join (th);
   g_autoptr (ScStats) snap = sc_stats_snapshot (s);
   g_assert_cmpuint (sc_stats_total_tokens (snap), ==, sc_stats_total_tokens (s));

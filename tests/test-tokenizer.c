@@ -17,14 +17,15 @@ static void
 assert_ids (const char *what, const char *text, GArray *mine, JsonArray *want)
 {
   g_autoptr (GArray) w = sc_test_int_array (want);
-  if (mine->len != w->len || memcmp (mine->data, w->data, sizeof (int) * w->len) != 0) {
-    GString *a = g_string_new (NULL), *b = g_string_new (NULL);
-    for (guint i = 0; i < mine->len; i++)
-      g_string_append_printf (a, "%d ", g_array_index (mine, int, i));
-    for (guint i = 0; i < w->len; i++)
-      g_string_append_printf (b, "%d ", g_array_index (w, int, i));
-    g_error ("%s of \"%s\":\n  secateur: %s\n  HF:       %s", what, text, a->str, b->str);
-  }
+  if (mine->len != w->len || memcmp (mine->data, w->data, sizeof (int) * w->len) != 0)
+    {
+      GString *a = g_string_new (NULL), *b = g_string_new (NULL);
+      for (guint i = 0; i < mine->len; i++)
+        g_string_append_printf (a, "%d ", g_array_index (mine, int, i));
+      for (guint i = 0; i < w->len; i++)
+        g_string_append_printf (b, "%d ", g_array_index (w, int, i));
+      g_error ("%s of \"%s\":\n  secateur: %s\n  HF:       %s", what, text, a->str, b->str);
+    }
 }
 
 static void
@@ -63,23 +64,24 @@ test_encode (void)
 {
   JsonArray *cases = json_object_get_array_member (golden, "encode");
   g_assert_cmpuint (json_array_get_length (cases), >=, 20);
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    const char *text = json_object_get_string_member (c, "text");
-    const char *lang = json_object_get_string_member (c, "src_lang");
-    g_autoptr (GError) error = NULL;
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *text = json_object_get_string_member (c, "text");
+      const char *lang = json_object_get_string_member (c, "src_lang");
+      g_autoptr (GError) error = NULL;
 
-    sc_tokenizer_set_legacy (tok, FALSE);
-    g_autoptr (GArray) ids = sc_tokenizer_encode (tok, text, lang, &error);
-    g_assert_no_error (error);
-    assert_ids ("ids", text, ids, json_object_get_array_member (c, "ids"));
+      sc_tokenizer_set_legacy (tok, FALSE);
+      g_autoptr (GArray) ids = sc_tokenizer_encode (tok, text, lang, &error);
+      g_assert_no_error (error);
+      assert_ids ("ids", text, ids, json_object_get_array_member (c, "ids"));
 
-    sc_tokenizer_set_legacy (tok, TRUE);
-    g_autoptr (GArray) legacy = sc_tokenizer_encode (tok, text, lang, &error);
-    g_assert_no_error (error);
-    assert_ids ("legacy ids", text, legacy, json_object_get_array_member (c, "ids_legacy"));
-    sc_tokenizer_set_legacy (tok, FALSE);
-  }
+      sc_tokenizer_set_legacy (tok, TRUE);
+      g_autoptr (GArray) legacy = sc_tokenizer_encode (tok, text, lang, &error);
+      g_assert_no_error (error);
+      assert_ids ("legacy ids", text, legacy, json_object_get_array_member (c, "ids_legacy"));
+      sc_tokenizer_set_legacy (tok, FALSE);
+    }
 }
 
 static void
@@ -87,12 +89,13 @@ test_decode (void)
 {
   JsonArray *cases = json_object_get_array_member (golden, "decode");
   g_assert_cmpuint (json_array_get_length (cases), >=, 10);
-  for (guint i = 0; i < json_array_get_length (cases); i++) {
-    JsonObject *c = json_array_get_object_element (cases, i);
-    g_autoptr (GArray) ids = sc_test_int_array (json_object_get_array_member (c, "ids"));
-    g_autofree char *text = sc_tokenizer_decode (tok, (int *) ids->data, ids->len);
-    g_assert_cmpstr (text, ==, json_object_get_string_member (c, "text"));
-  }
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      g_autoptr (GArray) ids = sc_test_int_array (json_object_get_array_member (c, "ids"));
+      g_autofree char *text = sc_tokenizer_decode (tok, (int *) ids->data, ids->len);
+      g_assert_cmpstr (text, ==, json_object_get_string_member (c, "text"));
+    }
 }
 
 static void

@@ -119,7 +119,12 @@ check_good (GPtrArray *ts)
 static void
 test_good_variants (void)
 {
-  static const struct { const char *prefix; gboolean zip64; guint align; } variants[] = {
+  static const struct
+  {
+    const char *prefix;
+    gboolean zip64;
+    guint align;
+  } variants[] = {
     { "archive", FALSE, 0 },
     { "pytorch_model", FALSE, 64 },
     { "pytorch_model-00001-of-00002", TRUE, 64 },
@@ -130,8 +135,7 @@ test_good_variants (void)
   for (gsize k = 0; k < G_N_ELEMENTS (variants); k++)
     {
       g_autoptr (GByteArray) zip = tb_torch_zip (variants[k].prefix, good, G_N_ELEMENTS (good),
-                                                 storages, 4, variants[k].zip64,
-                                                 variants[k].align);
+                                                 storages, 4, variants[k].zip64, variants[k].align);
       g_autofree char *path = tb_write (dir, "model.bin", zip->data, zip->len);
       g_autoptr (GError) error = NULL;
       g_autoptr (ScTorchZip) tz = sc_torch_zip_open (path, &error);
@@ -303,9 +307,8 @@ test_missing_and_legacy (void)
     g_assert_null (tz);
     g_assert_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "legacy.bin"));
-    g_assert_nonnull (strstr (error->message,
-                              "legacy torch.save format is not supported; "
-                              "re-save with PyTorch >= 1.6"));
+    g_assert_nonnull (strstr (error->message, "legacy torch.save format is not supported; "
+                                              "re-save with PyTorch >= 1.6"));
     g_clear_error (&error);
   }
   /* ... or a tar archive */
@@ -330,10 +333,10 @@ test_missing_and_legacy (void)
 static void
 test_truncated (void)
 {
-  g_autoptr (GByteArray) zip = tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4,
-                                             FALSE, 64);
-  g_autoptr (GByteArray) zip64 = tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4,
-                                               TRUE, 0);
+  g_autoptr (GByteArray) zip =
+      tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4, FALSE, 64);
+  g_autoptr (GByteArray) zip64 =
+      tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4, TRUE, 0);
   GByteArray *zs[2] = { zip, zip64 };
 
   for (int k = 0; k < 2; k++)
@@ -475,8 +478,9 @@ test_bad_archives (void)
 
   /* ... a shape whose element count overflows */
   {
-    const TbTensor huge[] = { { "w", "FloatStorage", "0", 6, 0, 3,
-                                { G_GINT64_CONSTANT (1) << 62, 8, 8 }, { 64, 8, 1 } } };
+    const TbTensor huge[] = {
+      { "w", "FloatStorage", "0", 6, 0, 3, { G_GINT64_CONSTANT (1) << 62, 8, 8 }, { 64, 8, 1 } }
+    };
     g_autoptr (GByteArray) p2 = g_byte_array_new ();
     tb_pickle_state_dict (p2, huge, 1);
     tb_zip_init (&z, FALSE, 0);
@@ -526,14 +530,18 @@ test_bad_archives (void)
   /* A hostile pickle inside: the refusal names the file entry */
   {
     g_autoptr (GByteArray) evil = g_byte_array_new ();
-    tb_u8 (evil, 0x80); tb_u8 (evil, 2);
+    tb_u8 (evil, 0x80);
+    tb_u8 (evil, 2);
     global (evil, "os", "system");
     binunicode (evil, "touch /tmp/pwned");
-    tb_u8 (evil, 0x85); tb_u8 (evil, 'R'); tb_u8 (evil, '.');
+    tb_u8 (evil, 0x85);
+    tb_u8 (evil, 'R');
+    tb_u8 (evil, '.');
     tb_zip_init (&z, FALSE, 0);
     tb_zip_add (&z, "archive/data.pkl", evil->data, evil->len);
     zip = tb_zip_finish (&z);
-    expect_zip_error (zip, SC_ERROR_UNSUPPORTED, "archive/data.pkl: pickle: refusing global os.system");
+    expect_zip_error (zip, SC_ERROR_UNSUPPORTED,
+                      "archive/data.pkl: pickle: refusing global os.system");
     g_byte_array_unref (zip);
   }
 
@@ -542,7 +550,7 @@ test_bad_archives (void)
   tb_zip_add (&z, "archive/data.pkl", pkl->data, pkl->len);
   tb_zip_add (&z, "archive/data/0", d, len);
   zip = tb_zip_finish (&z);
-  zip->data[30] = 'X';   /* first local name byte */
+  zip->data[30] = 'X'; /* first local name byte */
   expect_zip_error (zip, SC_ERROR_FORMAT, "names differ");
   g_byte_array_unref (zip);
 }
@@ -551,23 +559,25 @@ test_bad_archives (void)
 static void
 test_bad_directory (void)
 {
-  g_autoptr (GByteArray) good_zip = tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages,
-                                                  4, FALSE, 0);
-  g_autoptr (GByteArray) good64 = tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages,
-                                                4, TRUE, 0);
+  g_autoptr (GByteArray) good_zip =
+      tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4, FALSE, 0);
+  g_autoptr (GByteArray) good64 =
+      tb_torch_zip ("archive", good, G_N_ELEMENTS (good), storages, 4, TRUE, 0);
   gsize eocd = good_zip->len - 22, eocd64 = good64->len - 22;
-  guint32 cd_off = good_zip->data[eocd + 16] | (good_zip->data[eocd + 17] << 8)
-                   | (good_zip->data[eocd + 18] << 16) | ((guint32) good_zip->data[eocd + 19] << 24);
+  guint32 cd_off = good_zip->data[eocd + 16] | (good_zip->data[eocd + 17] << 8) |
+                   (good_zip->data[eocd + 18] << 16) | ((guint32) good_zip->data[eocd + 19] << 24);
   GByteArray *b;
 
-#define MUTATE(src, stmt, code, needle) \
-  do { \
-    b = g_byte_array_new (); \
-    tb_raw (b, (src)->data, (src)->len); \
-    stmt; \
-    expect_zip_error (b, code, needle); \
-    g_byte_array_unref (b); \
-  } while (0)
+#define MUTATE(src, stmt, code, needle)                                                            \
+  do                                                                                               \
+    {                                                                                              \
+      b = g_byte_array_new ();                                                                     \
+      tb_raw (b, (src)->data, (src)->len);                                                         \
+      stmt;                                                                                        \
+      expect_zip_error (b, code, needle);                                                          \
+      g_byte_array_unref (b);                                                                      \
+    }                                                                                              \
+  while (0)
 
   /* entry count larger than the directory can hold */
   MUTATE (good_zip, (b->data[eocd + 10] = 0xfe, b->data[eocd + 11] = 0x7f), SC_ERROR_FORMAT,

@@ -23,9 +23,9 @@ sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *c
 }
 
 gboolean
-sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
-                      const char *const *sources, const char *const *references, int n,
-                      double *per_sentence, double *nll, GError **error)
+sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+                      const char *const *references, int n, double *per_sentence, double *nll,
+                      GError **error)
 {
   const ScConfig *c = sc_model_get_config (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
@@ -37,56 +37,60 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
   guint64 count = 0;
 
   /* One sentence at a time: exact and simple; evaluation sets are small. */
-  for (int i = 0; i < n; i++) {
-    g_autoptr (GArray) s = sc_tokenizer_encode (tok, sources[i], src, error);
-    g_autoptr (GArray) pieces = s ? sc_tokenizer_encode_pieces (tok, references[i], error) : NULL;
-    if (pieces == NULL)
-      return FALSE;
-    if ((int) s->len > max_pos) {
-      int last = g_array_index (s, int, s->len - 1);
-      g_array_set_size (s, max_pos);
-      g_array_index (s, int, max_pos - 1) = last;
-    }
-    int np = MIN ((int) pieces->len, max_pos - 2);
-    /* input [</s> tgt pieces], labels [tgt pieces </s>] */
-    int T = np + 2;
-    g_autofree int *in = g_new (int, T);
-    g_autofree int *labels = g_new (int, T);
-    in[0] = c->decoder_start_token_id;
-    in[1] = tgt_id;
-    labels[0] = tgt_id;
-    for (int k = 0; k < np; k++) {
-      in[k + 2] = g_array_index (pieces, int, k);
-      labels[k + 1] = in[k + 2];
-    }
-    labels[T - 1] = c->eos_token_id;
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr (GArray) s = sc_tokenizer_encode (tok, sources[i], src, error);
+      g_autoptr (GArray) pieces = s ? sc_tokenizer_encode_pieces (tok, references[i], error) : NULL;
+      if (pieces == NULL)
+        return FALSE;
+      if ((int) s->len > max_pos)
+        {
+          int last = g_array_index (s, int, s->len - 1);
+          g_array_set_size (s, max_pos);
+          g_array_index (s, int, max_pos - 1) = last;
+        }
+      int np = MIN ((int) pieces->len, max_pos - 2);
+      /* input [</s> tgt pieces], labels [tgt pieces </s>] */
+      int T = np + 2;
+      g_autofree int *in = g_new (int, T);
+      g_autofree int *labels = g_new (int, T);
+      in[0] = c->decoder_start_token_id;
+      in[1] = tgt_id;
+      labels[0] = tgt_id;
+      for (int k = 0; k < np; k++)
+        {
+          in[k + 2] = g_array_index (pieces, int, k);
+          labels[k + 1] = in[k + 2];
+        }
+      labels[T - 1] = c->eos_token_id;
 
-    int len = s->len, row = 0;
-    g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) s->data, &len, 1, len, error);
-    if (enc == NULL)
-      return FALSE;
-    g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, T, error);
-    if (dec == NULL)
-      return FALSE;
-    g_autofree float *logits = g_new (float, (gsize) T * V);
-    if (!sc_decoder_forward (dec, in, T, logits, FALSE, error))
-      return FALSE;
-    double sentence = 0.0;
-    for (int t = 0; t < T; t++) {
-      const float *l = logits + (gsize) t * V;
-      float max = l[0];
-      for (int v = 1; v < V; v++)
-        max = MAX (max, l[v]);
-      double sum = 0.0;
-      for (int v = 0; v < V; v++)
-        sum += exp ((double) l[v] - max);
-      sentence += -(l[labels[t]] - max - log (sum));
+      int len = s->len, row = 0;
+      g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) s->data, &len, 1, len, error);
+      if (enc == NULL)
+        return FALSE;
+      g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, T, error);
+      if (dec == NULL)
+        return FALSE;
+      g_autofree float *logits = g_new (float, (gsize) T *V);
+      if (!sc_decoder_forward (dec, in, T, logits, FALSE, error))
+        return FALSE;
+      double sentence = 0.0;
+      for (int t = 0; t < T; t++)
+        {
+          const float *l = logits + (gsize) t * V;
+          float max = l[0];
+          for (int v = 1; v < V; v++)
+            max = MAX (max, l[v]);
+          double sum = 0.0;
+          for (int v = 0; v < V; v++)
+            sum += exp ((double) l[v] - max);
+          sentence += -(l[labels[t]] - max - log (sum));
+        }
+      if (per_sentence != NULL)
+        per_sentence[i] = sentence / T;
+      total += sentence;
+      count += T;
     }
-    if (per_sentence != NULL)
-      per_sentence[i] = sentence / T;
-    total += sentence;
-    count += T;
-  }
   if (nll != NULL)
     *nll = count > 0 ? total / count : 0.0;
   return TRUE;
@@ -103,21 +107,23 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
   const char *const *ref_streams[] = { refs, NULL };
   ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU };
   double *dest[] = { &side->chrf_pp, &side->spbleu };
-  g_ptr_array_add (side->hyps, NULL);   /* NULL-terminate for the metric */
-  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
-    ScMetricConfig cfg;
-    sc_metric_config_init (&cfg, kinds[k]);
-    cfg.spm_model = spm;
-    g_autoptr (ScMetric) metric = sc_metric_new (&cfg, error);
-    ScMetricScore score;
-    if (metric == NULL ||
-        !sc_metric_corpus_score (metric, (const char *const *) side->hyps->pdata, ref_streams,
-                                 &score, error)) {
-      g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
-      return FALSE;
+  g_ptr_array_add (side->hyps, NULL); /* NULL-terminate for the metric */
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      ScMetricConfig cfg;
+      sc_metric_config_init (&cfg, kinds[k]);
+      cfg.spm_model = spm;
+      g_autoptr (ScMetric) metric = sc_metric_new (&cfg, error);
+      ScMetricScore score;
+      if (metric == NULL ||
+          !sc_metric_corpus_score (metric, (const char *const *) side->hyps->pdata, ref_streams,
+                                   &score, error))
+        {
+          g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
+          return FALSE;
+        }
+      *dest[k] = score.score;
     }
-    *dest[k] = score.score;
-  }
   g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
   return TRUE;
 }
@@ -127,8 +133,8 @@ run_side (ScModel *model, const char *src, const char *tgt, const char *const *s
           const char *const *references, int n, const ScGenerateOptions *gen, int batch,
           const char *spm, GCancellable *cancellable, ScEvalSide *side, GError **error)
 {
-  g_auto (GStrv) out = sc_translate (model, sources, n, src, tgt, gen, batch, NULL, NULL,
-                                     cancellable, error);
+  g_auto (GStrv) out =
+      sc_translate (model, sources, n, src, tgt, gen, batch, NULL, NULL, cancellable, error);
   if (out == NULL)
     return FALSE;
   side->hyps = g_ptr_array_new_with_free_func (g_free);
@@ -145,10 +151,11 @@ sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tg
              ScEvalResult *result, GError **error)
 {
   memset (result, 0, sizeof *result);
-  if (n < 1) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", src, tgt);
-    return FALSE;
-  }
+  if (n < 1)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", src, tgt);
+      return FALSE;
+    }
   result->src = g_strdup (src);
   result->tgt = g_strdup (tgt);
   result->n_sentences = n;
@@ -159,20 +166,21 @@ sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tg
   if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, spm, cancellable,
                  &result->full, error))
     goto fail;
-  if (keep != NULL) {
-    if (!sc_model_set_expert_mask (model, keep, error))
-      goto fail;
-    gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, spm,
-                            cancellable, &result->pruned, error);
-    sc_model_set_expert_mask (model, NULL, NULL);
-    if (!ok)
-      goto fail;
-    result->has_pruned = TRUE;
-    int same = 0;
-    for (int i = 0; i < n; i++)
-      same += g_str_equal (result->full.hyps->pdata[i], result->pruned.hyps->pdata[i]);
-    result->agreement = (double) same / n;
-  }
+  if (keep != NULL)
+    {
+      if (!sc_model_set_expert_mask (model, keep, error))
+        goto fail;
+      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, spm,
+                              cancellable, &result->pruned, error);
+      sc_model_set_expert_mask (model, NULL, NULL);
+      if (!ok)
+        goto fail;
+      result->has_pruned = TRUE;
+      int same = 0;
+      for (int i = 0; i < n; i++)
+        same += g_str_equal (result->full.hyps->pdata[i], result->pruned.hyps->pdata[i]);
+      result->agreement = (double) same / n;
+    }
   return TRUE;
 
 fail:

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-struct _ScMetricsSpm {
+struct _ScMetricsSpm
+{
   sentencepiece::SentencePieceProcessor proc;
 };
 
@@ -16,21 +17,25 @@ ScMetricsSpm *
 sc_metrics_spm_load (const char *path, GError **error)
 {
   ScMetricsSpm *spm = nullptr;
-  try {
-    spm = new ScMetricsSpm ();
-    auto status = spm->proc.Load (path);
-    if (!status.ok ()) {
+  try
+    {
+      spm = new ScMetricsSpm ();
+      auto status = spm->proc.Load (path);
+      if (!status.ok ())
+        {
+          g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
+                       "cannot load SentencePiece model %s: %s", path, status.ToString ().c_str ());
+          delete spm;
+          return nullptr;
+        }
+    }
+  catch (const std::exception &e)
+    {
       g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
-                   "cannot load SentencePiece model %s: %s", path, status.ToString ().c_str ());
+                   "cannot load SentencePiece model %s: %s", path, e.what ());
       delete spm;
       return nullptr;
     }
-  } catch (const std::exception &e) {
-    g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
-                 "cannot load SentencePiece model %s: %s", path, e.what ());
-    delete spm;
-    return nullptr;
-  }
   return spm;
 }
 
@@ -43,24 +48,29 @@ sc_metrics_spm_free (ScMetricsSpm *spm)
 char *
 sc_metrics_spm_pieces (ScMetricsSpm *spm, const char *text, GError **error)
 {
-  try {
-    std::vector<std::string> pieces;
-    auto status = spm->proc.Encode (text, &pieces);
-    if (!status.ok ()) {
-      g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
-                   "SentencePiece cannot encode: %s", status.ToString ().c_str ());
+  try
+    {
+      std::vector<std::string> pieces;
+      auto status = spm->proc.Encode (text, &pieces);
+      if (!status.ok ())
+        {
+          g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
+                       "SentencePiece cannot encode: %s", status.ToString ().c_str ());
+          return nullptr;
+        }
+      std::string out;
+      for (size_t i = 0; i < pieces.size (); i++)
+        {
+          if (i > 0)
+            out += ' ';
+          out += pieces[i];
+        }
+      return g_strdup (out.c_str ());
+    }
+  catch (const std::exception &e)
+    {
+      g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM, "SentencePiece cannot encode: %s",
+                   e.what ());
       return nullptr;
     }
-    std::string out;
-    for (size_t i = 0; i < pieces.size (); i++) {
-      if (i > 0)
-        out += ' ';
-      out += pieces[i];
-    }
-    return g_strdup (out.c_str ());
-  } catch (const std::exception &e) {
-    g_set_error (error, SC_METRICS_ERROR, SC_METRICS_ERROR_SPM,
-                 "SentencePiece cannot encode: %s", e.what ());
-    return nullptr;
-  }
 }

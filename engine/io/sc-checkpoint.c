@@ -22,23 +22,25 @@
 
 #define MAX_INDEX_BYTES (512u << 20)
 
-typedef struct {
-  char          *name;   /* file name inside the directory */
+typedef struct
+{
+  char *name; /* file name inside the directory */
   ScSafetensors *st;
-  ScTorchZip    *tz;
+  ScTorchZip *tz;
 } CkFile;
 
-struct _ScCheckpoint {
-  char              *dir;
+struct _ScCheckpoint
+{
+  char *dir;
   ScCheckpointFormat format;
-  GPtrArray         *files;     /* CkFile* */
-  GHashTable        *by_name;   /* name (borrowed) -> ScTensor* */
-  GHashTable        *file_of;   /* name (borrowed) -> CkFile* */
-  const char       **names;     /* sorted, NULL-terminated, borrowed */
+  GPtrArray *files;    /* CkFile* */
+  GHashTable *by_name; /* name (borrowed) -> ScTensor* */
+  GHashTable *file_of; /* name (borrowed) -> CkFile* */
+  const char **names;  /* sorted, NULL-terminated, borrowed */
   ScCheckpointOpenFlags flags;
-  GHashTable        *missing;   /* tensor names (owned) mapped to absent shards */
-  guint              n_names;
-  guint64            file_bytes;
+  GHashTable *missing; /* tensor names (owned) mapped to absent shards */
+  guint n_names;
+  guint64 file_bytes;
 };
 
 static void
@@ -68,8 +70,8 @@ sc_checkpoint_free (ScCheckpoint *ckpt)
 static gboolean
 is_plain_file_name (const char *name)
 {
-  return name[0] != '\0' && strcmp (name, ".") != 0 && strcmp (name, "..") != 0
-         && strchr (name, '/') == NULL && strchr (name, '\\') == NULL;
+  return name[0] != '\0' && strcmp (name, ".") != 0 && strcmp (name, "..") != 0 &&
+         strchr (name, '/') == NULL && strchr (name, '\\') == NULL;
 }
 
 static gboolean
@@ -109,12 +111,11 @@ add_file (ScCheckpoint *ckpt, const char *name, GError **error)
       if (other != NULL)
         {
           if (other == f)
-            g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                         "%s: tensor “%s” appears twice", path, t->name);
+            g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: tensor “%s” appears twice", path,
+                         t->name);
           else
-            g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                         "%s: tensor “%s” is in both %s and %s", ckpt->dir, t->name,
-                         other->name, f->name);
+            g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: tensor “%s” is in both %s and %s",
+                         ckpt->dir, t->name, other->name, f->name);
           return FALSE;
         }
       g_hash_table_insert (ckpt->by_name, t->name, t);
@@ -175,9 +176,9 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
       return FALSE;
     }
   root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
-      || (node = json_object_get_member (json_node_get_object (root), "weight_map")) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (node))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      (node = json_object_get_member (json_node_get_object (root), "weight_map")) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: no “weight_map” object", path);
       return FALSE;
@@ -224,9 +225,8 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
         }
       if (!g_file_test (shard, G_FILE_TEST_EXISTS))
         {
-          g_set_error (error, SC_ERROR, SC_ERROR_IO,
-                       "%s names shard “%s”, which does not exist", path,
-                       (const char *) files->pdata[i]);
+          g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s names shard “%s”, which does not exist",
+                       path, (const char *) files->pdata[i]);
           return FALSE;
         }
       if (!add_file (ckpt, files->pdata[i], error))
@@ -361,7 +361,8 @@ sc_checkpoint_open_with_flags (const char *dir, ScCheckpointOpenFlags flags, GEr
     {
       g_set_error (error, SC_ERROR, SC_ERROR_IO,
                    "%s: no weights found (looked for model.safetensors[.index.json], "
-                   "pytorch_model.bin[.index.json] and *.safetensors)", dir);
+                   "pytorch_model.bin[.index.json] and *.safetensors)",
+                   dir);
       return NULL;
     }
 

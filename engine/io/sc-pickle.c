@@ -17,13 +17,14 @@
 
 #include <string.h>
 
-#define MAX_STACK   (1u << 20)
-#define MAX_MARKS   64u
-#define MAX_MEMO    (1u << 22)
+#define MAX_STACK (1u << 20)
+#define MAX_MARKS 64u
+#define MAX_MEMO (1u << 22)
 #define MAX_OBJECTS (1u << 24)
 #define MAX_KEY_LEN 4096u
 
-typedef enum {
+typedef enum
+{
   PV_NONE,
   PV_BOOL,
   PV_INT,
@@ -37,37 +38,57 @@ typedef enum {
   PV_TENSOR,
 } PvKind;
 
-typedef enum {
+typedef enum
+{
   GL_ORDERED_DICT,
   GL_REBUILD_TENSOR_V2,
   GL_REBUILD_PARAMETER,
   GL_STORAGE,
 } GlobalKind;
 
-typedef struct {
+typedef struct
+{
   PvKind kind;
-  union {
-    gint64 i;                                           /* PV_BOOL, PV_INT */
-    double f;                                           /* PV_FLOAT */
-    struct { char *s; gsize len; } str;                 /* PV_STR (NUL-terminated copy) */
-    GPtrArray *items;                                   /* PV_TUPLE, PV_LIST (borrowed) */
-    struct { GPtrArray *keys, *values; } dict;          /* PV_DICT (borrowed) */
-    struct { GlobalKind kind; ScDType dtype; } global;  /* PV_GLOBAL */
-    struct { ScDType dtype; char *key; gint64 numel; } storage;
-    ScPickleTensor *tensor;                             /* PV_TENSOR (owned, name NULL) */
+  union
+  {
+    gint64 i; /* PV_BOOL, PV_INT */
+    double f; /* PV_FLOAT */
+    struct
+    {
+      char *s;
+      gsize len;
+    } str;            /* PV_STR (NUL-terminated copy) */
+    GPtrArray *items; /* PV_TUPLE, PV_LIST (borrowed) */
+    struct
+    {
+      GPtrArray *keys, *values;
+    } dict; /* PV_DICT (borrowed) */
+    struct
+    {
+      GlobalKind kind;
+      ScDType dtype;
+    } global; /* PV_GLOBAL */
+    struct
+    {
+      ScDType dtype;
+      char *key;
+      gint64 numel;
+    } storage;
+    ScPickleTensor *tensor; /* PV_TENSOR (owned, name NULL) */
   };
 } PVal;
 
-typedef struct {
+typedef struct
+{
   const guint8 *buf;
-  gsize         len;
-  gsize         pos;
-  gsize         op_pos;   /* offset of the opcode being run */
-  guint8        op;
-  GPtrArray    *arena;    /* every PVal, owned */
-  GPtrArray    *stack;    /* borrowed */
-  GArray       *marks;    /* guint stack positions */
-  GHashTable   *memo;     /* guint -> PVal*, borrowed */
+  gsize len;
+  gsize pos;
+  gsize op_pos; /* offset of the opcode being run */
+  guint8 op;
+  GPtrArray *arena; /* every PVal, owned */
+  GPtrArray *stack; /* borrowed */
+  GArray *marks;    /* guint stack positions */
+  GHashTable *memo; /* guint -> PVal*, borrowed */
 } Unpickler;
 
 void
@@ -121,8 +142,8 @@ printable (const char *s, gsize len)
   return g_string_free (out, FALSE);
 }
 
-static gboolean
-fail (Unpickler *u, GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+static gboolean fail (Unpickler *u, GError **error, int code, const char *fmt, ...)
+    G_GNUC_PRINTF (4, 5);
 
 static gboolean
 fail (Unpickler *u, GError **error, int code, const char *fmt, ...)
@@ -171,8 +192,9 @@ static gboolean
 need (Unpickler *u, gsize n, GError **error)
 {
   if (n > u->len - u->pos)
-    return fail (u, error, SC_ERROR_FORMAT, "truncated: %" G_GSIZE_FORMAT
-                 " bytes needed, %" G_GSIZE_FORMAT " left", n, u->len - u->pos);
+    return fail (u, error, SC_ERROR_FORMAT,
+                 "truncated: %" G_GSIZE_FORMAT " bytes needed, %" G_GSIZE_FORMAT " left", n,
+                 u->len - u->pos);
   return TRUE;
 }
 
@@ -261,18 +283,22 @@ read_string (Unpickler *u, gsize len_bytes, gboolean is_signed, GError **error)
   p = u->buf + u->pos;
   switch (len_bytes)
     {
-    case 1: n = p[0]; break;
+    case 1:
+      n = p[0];
+      break;
     case 4:
       n = sc_read_u32le (p);
       if (is_signed && (n & 0x80000000u))
         return fail (u, error, SC_ERROR_FORMAT, "negative string length");
       break;
-    default: n = sc_read_u64le (p); break;
+    default:
+      n = sc_read_u64le (p);
+      break;
     }
   u->pos += len_bytes;
   if (n > u->len - u->pos)
-    return fail (u, error, SC_ERROR_FORMAT, "string of %" G_GUINT64_FORMAT
-                 " bytes runs past the end", n);
+    return fail (u, error, SC_ERROR_FORMAT,
+                 "string of %" G_GUINT64_FORMAT " bytes runs past the end", n);
   p = u->buf + u->pos;
   u->pos += n;
   return push (u, new_str (u, p, (gsize) n, error), error);
@@ -283,7 +309,8 @@ static PVal *
 resolve_global (Unpickler *u, const char *mod, gsize mod_len, const char *name, gsize name_len,
                 GError **error)
 {
-  static const struct {
+  static const struct
+  {
     const char *mod, *name;
     GlobalKind kind;
     ScDType dtype;
@@ -300,8 +327,8 @@ resolve_global (Unpickler *u, const char *mod, gsize mod_len, const char *name, 
   g_autofree char *pm = NULL, *pn = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (allowed); i++)
-    if (strlen (allowed[i].mod) == mod_len && memcmp (allowed[i].mod, mod, mod_len) == 0
-        && strlen (allowed[i].name) == name_len && memcmp (allowed[i].name, name, name_len) == 0)
+    if (strlen (allowed[i].mod) == mod_len && memcmp (allowed[i].mod, mod, mod_len) == 0 &&
+        strlen (allowed[i].name) == name_len && memcmp (allowed[i].name, name, name_len) == 0)
       {
         PVal *v = new_val (u, PV_GLOBAL, error);
         if (v)
@@ -336,8 +363,9 @@ op_global (Unpickler *u, GError **error)
     return fail (u, error, SC_ERROR_FORMAT, "truncated GLOBAL");
   name_len = (gsize) (nl - name);
   u->pos += name_len + 1;
-  return push (u, resolve_global (u, (const char *) mod, mod_len, (const char *) name, name_len,
-                                  error), error);
+  return push (
+      u, resolve_global (u, (const char *) mod, mod_len, (const char *) name, name_len, error),
+      error);
 }
 
 static gboolean
@@ -349,8 +377,8 @@ op_stack_global (Unpickler *u, GError **error)
     return FALSE;
   if (name->kind != PV_STR || mod->kind != PV_STR)
     return fail (u, error, SC_ERROR_FORMAT, "STACK_GLOBAL needs two strings");
-  return push (u, resolve_global (u, mod->str.s, mod->str.len, name->str.s, name->str.len,
-                                  error), error);
+  return push (u, resolve_global (u, mod->str.s, mod->str.len, name->str.s, name->str.len, error),
+               error);
 }
 
 static gboolean
@@ -366,8 +394,8 @@ get_int (PVal *v, gint64 *out)
 static gboolean
 is_name (PVal *v)
 {
-  return v != NULL && v->kind == PV_STR && v->str.len > 0 && v->str.len <= MAX_KEY_LEN
-         && strlen (v->str.s) == v->str.len && g_utf8_validate (v->str.s, (gssize) v->str.len, NULL);
+  return v != NULL && v->kind == PV_STR && v->str.len > 0 && v->str.len <= MAX_KEY_LEN &&
+         strlen (v->str.s) == v->str.len && g_utf8_validate (v->str.s, (gssize) v->str.len, NULL);
 }
 
 static gboolean
@@ -606,8 +634,8 @@ run (Unpickler *u, PVal **result, GError **error)
           g_ptr_array_set_size (u->stack, base);
           break;
 
-        case 'q': /* BINPUT */
-        case 'r': /* LONG_BINPUT */
+        case 'q':  /* BINPUT */
+        case 'r':  /* LONG_BINPUT */
         case 0x94: /* MEMOIZE */
           {
             guint key;
@@ -629,8 +657,8 @@ run (Unpickler *u, PVal **result, GError **error)
               key = g_hash_table_size (u->memo);
             if (!(a = top (u, error)))
               return FALSE;
-            if (g_hash_table_size (u->memo) >= MAX_MEMO
-                && !g_hash_table_contains (u->memo, GUINT_TO_POINTER (key)))
+            if (g_hash_table_size (u->memo) >= MAX_MEMO &&
+                !g_hash_table_contains (u->memo, GUINT_TO_POINTER (key)))
               return fail (u, error, SC_ERROR_FORMAT, "memo too large");
             g_hash_table_insert (u->memo, GUINT_TO_POINTER (key), a);
           }
@@ -882,7 +910,7 @@ sc_pickle_load_state_dict (const guint8 *data, gsize len, GError **error)
           gpointer idx;
 
           if (value->kind != PV_TENSOR)
-            continue;   /* not a tensor (e.g. a nested dict): skipped */
+            continue; /* not a tensor (e.g. a nested dict): skipped */
           if (!is_name (key))
             {
               g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,

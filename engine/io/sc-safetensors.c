@@ -22,16 +22,18 @@
  * (and would make json-glib's recursive parser use a lot of stack). */
 #define SC_SAFETENSORS_MAX_JSON_DEPTH 16
 
-struct _ScSafetensors {
-  char        *path;
+struct _ScSafetensors
+{
+  char *path;
   GMappedFile *map;
-  GPtrArray   *tensors;
+  GPtrArray *tensors;
 };
 
-typedef struct {
+typedef struct
+{
   ScTensor *tensor;
-  guint64   begin;
-  guint64   end;
+  guint64 begin;
+  guint64 end;
 } Span;
 
 static int
@@ -52,8 +54,8 @@ node_get_uint (JsonNode *node, guint64 *out)
 {
   gint64 v;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
     return FALSE;
   v = json_node_get_int (node);
   if (v < 0)
@@ -78,15 +80,15 @@ parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_le
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: tensor “%s”: entry is not a JSON object", what, name);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: tensor “%s”: entry is not a JSON object",
+                   what, name);
       return FALSE;
     }
   obj = json_node_get_object (node);
 
   dtype_node = json_object_get_member (obj, "dtype");
-  if (dtype_node == NULL || !JSON_NODE_HOLDS_VALUE (dtype_node)
-      || json_node_get_value_type (dtype_node) != G_TYPE_STRING)
+  if (dtype_node == NULL || !JSON_NODE_HOLDS_VALUE (dtype_node) ||
+      json_node_get_value_type (dtype_node) != G_TYPE_STRING)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: tensor “%s”: missing or non-string “dtype”", what, name);
@@ -113,8 +115,8 @@ parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_le
   if (n_dims > SC_TENSOR_MAX_DIMS)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "%s: tensor “%s”: %u dimensions (at most %d supported)",
-                   what, name, n_dims, SC_TENSOR_MAX_DIMS);
+                   "%s: tensor “%s”: %u dimensions (at most %d supported)", what, name, n_dims,
+                   SC_TENSOR_MAX_DIMS);
       return FALSE;
     }
   for (guint i = 0; i < n_dims; i++)
@@ -124,8 +126,7 @@ parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_le
       if (!node_get_uint (json_array_get_element (shape, i), &d) || d > G_MAXINT64)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                       "%s: tensor “%s”: shape[%u] is not a non-negative integer",
-                       what, name, i);
+                       "%s: tensor “%s”: shape[%u] is not a non-negative integer", what, name, i);
           return FALSE;
         }
       dims[i] = (int64_t) d;
@@ -133,16 +134,15 @@ parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_le
   if (!sc_shape_checked_size (dtype, (int) n_dims, dims, &numel, &nbytes))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: tensor “%s”: shape is too large (element count overflows)",
-                   what, name);
+                   "%s: tensor “%s”: shape is too large (element count overflows)", what, name);
       return FALSE;
     }
 
   off_node = json_object_get_member (obj, "data_offsets");
-  if (off_node == NULL || !JSON_NODE_HOLDS_ARRAY (off_node)
-      || json_array_get_length (offs = json_node_get_array (off_node)) != 2
-      || !node_get_uint (json_array_get_element (offs, 0), &begin)
-      || !node_get_uint (json_array_get_element (offs, 1), &end))
+  if (off_node == NULL || !JSON_NODE_HOLDS_ARRAY (off_node) ||
+      json_array_get_length (offs = json_node_get_array (off_node)) != 2 ||
+      !node_get_uint (json_array_get_element (offs, 0), &begin) ||
+      !node_get_uint (json_array_get_element (offs, 1), &end))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: tensor “%s”: “data_offsets” must be [begin, end] of non-negative integers",
@@ -153,7 +153,8 @@ parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_le
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: tensor “%s”: data_offsets begin %" G_GUINT64_FORMAT
-                   " is after end %" G_GUINT64_FORMAT, what, name, begin, end);
+                   " is after end %" G_GUINT64_FORMAT,
+                   what, name, begin, end);
       return FALSE;
     }
   if (end > data_len)
@@ -195,8 +196,8 @@ check_metadata (const char *what, JsonNode *node, GError **error)
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: “__metadata__” is not a JSON object", what);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: “__metadata__” is not a JSON object",
+                   what);
       return FALSE;
     }
   json_object_iter_init (&iter, json_node_get_object (node));
@@ -245,8 +246,8 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
   if (header_len > SC_SAFETENSORS_MAX_HEADER)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: header length %" G_GUINT64_FORMAT " exceeds the %u-byte limit",
-                   what, header_len, SC_SAFETENSORS_MAX_HEADER);
+                   "%s: header length %" G_GUINT64_FORMAT " exceeds the %u-byte limit", what,
+                   header_len, SC_SAFETENSORS_MAX_HEADER);
       return NULL;
     }
   header = (const char *) buf + 8;
@@ -267,23 +268,21 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
     }
   if (!sc_json_depth_ok (header, header_len, SC_SAFETENSORS_MAX_JSON_DEPTH))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: header JSON is nested too deeply", what);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header JSON is nested too deeply", what);
       return NULL;
     }
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, header, (gssize) header_len, &local_error))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: header is not valid JSON: %s", what, local_error->message);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header is not valid JSON: %s", what,
+                   local_error->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: header is not a JSON object", what);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header is not a JSON object", what);
       return NULL;
     }
   obj = json_node_get_object (root);
@@ -332,8 +331,8 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
             g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                          "%s: tensors “%s” [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                          ") and “%s” [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") overlap",
-                         what, prev->tensor->name, prev->begin, prev->end,
-                         s->tensor->name, s->begin, s->end);
+                         what, prev->tensor->name, prev->begin, prev->end, s->tensor->name,
+                         s->begin, s->end);
             return NULL;
           }
         prev = s;
@@ -414,14 +413,13 @@ write_all (int fd, const void *buf, gsize len, const char *path, GError **error)
 
           if (errsv == EINTR)
             continue;
-          g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: write failed: %s",
-                       path, g_strerror (errsv));
+          g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: write failed: %s", path,
+                       g_strerror (errsv));
           return FALSE;
         }
       if (w == 0)
         {
-          g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: write failed: no space written",
-                       path);
+          g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: write failed: no space written", path);
           return FALSE;
         }
       p += w;
@@ -445,7 +443,7 @@ layout_order (ScTensor *const *tensors, guint n)
     for (guint i = 0; i < n; i++)
       if (tensors[i] != NULL && sc_dtype_size (tensors[i]->dtype) == sizes[s])
         order[k++] = i;
-  for (guint i = 0; i < n; i++)   /* anything else (rejected by build_header) */
+  for (guint i = 0; i < n; i++) /* anything else (rejected by build_header) */
     {
       gsize es = tensors[i] ? sc_dtype_size (tensors[i]->dtype) : 0;
       if (es != 8 && es != 4 && es != 2)
@@ -455,8 +453,7 @@ layout_order (ScTensor *const *tensors, guint n)
 }
 
 static char *
-build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_len,
-              GError **error)
+build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_len, GError **error)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = NULL;
@@ -479,9 +476,8 @@ build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_
       const ScTensor *t = tensors[i];
       guint64 nbytes;
 
-      if (t == NULL || t->name == NULL || t->name[0] == '\0'
-          || strcmp (t->name, "__metadata__") == 0
-          || !g_utf8_validate (t->name, -1, NULL))
+      if (t == NULL || t->name == NULL || t->name[0] == '\0' ||
+          strcmp (t->name, "__metadata__") == 0 || !g_utf8_validate (t->name, -1, NULL))
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                        "cannot write tensor %u: missing or invalid name", i);
@@ -489,13 +485,12 @@ build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_
         }
       if (!g_hash_table_add (seen, t->name))
         {
-          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                       "cannot write tensor “%s” twice", t->name);
+          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "cannot write tensor “%s” twice", t->name);
           return NULL;
         }
-      if (sc_dtype_size (t->dtype) == 0
-          || !sc_shape_checked_size (t->dtype, t->n_dims, t->shape, NULL, &nbytes)
-          || nbytes != t->nbytes || (nbytes > 0 && t->data == NULL))
+      if (sc_dtype_size (t->dtype) == 0 ||
+          !sc_shape_checked_size (t->dtype, t->n_dims, t->shape, NULL, &nbytes) ||
+          nbytes != t->nbytes || (nbytes > 0 && t->data == NULL))
         {
           g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
                        "cannot write tensor “%s”: shape, dtype and byte size disagree", t->name);
@@ -559,39 +554,36 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   if (fd < 0)
     {
       int errsv = errno;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot create temporary file: %s",
-                   path, g_strerror (errsv));
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot create temporary file: %s", path,
+                   g_strerror (errsv));
       return FALSE;
     }
 
-  if (!write_all (fd, len_le, 8, path, error)
-      || !write_all (fd, header, header_len, path, error))
+  if (!write_all (fd, len_le, 8, path, error) || !write_all (fd, header, header_len, path, error))
     goto fail;
   for (guint k = 0; k < n; k++)
-    if (tensors[order[k]]->nbytes > 0
-        && !write_all (fd, tensors[order[k]]->data, tensors[order[k]]->nbytes, path, error))
+    if (tensors[order[k]]->nbytes > 0 &&
+        !write_all (fd, tensors[order[k]]->data, tensors[order[k]]->nbytes, path, error))
       goto fail;
   if (fsync (fd) != 0)
     {
       int errsv = errno;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: fsync failed: %s", path,
-                   g_strerror (errsv));
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: fsync failed: %s", path, g_strerror (errsv));
       goto fail;
     }
   if (close (fd) != 0)
     {
       int errsv = errno;
       fd = -1;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: close failed: %s", path,
-                   g_strerror (errsv));
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: close failed: %s", path, g_strerror (errsv));
       goto fail;
     }
   fd = -1;
   if (g_rename (tmp, path) != 0)
     {
       int errsv = errno;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot rename temporary file: %s",
-                   path, g_strerror (errsv));
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot rename temporary file: %s", path,
+                   g_strerror (errsv));
       goto fail;
     }
   return TRUE;

@@ -12,19 +12,25 @@
 /* Checkpoint data is little-endian and mapped, never byte-swapped. */
 G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
 
-G_DEFINE_QUARK (sc-error-quark, sc_error)
+G_DEFINE_QUARK (sc - error - quark, sc_error)
 
 gsize
 sc_dtype_size (ScDType dtype)
 {
   switch (dtype)
     {
-    case SC_DTYPE_F32: return 4;
-    case SC_DTYPE_F16: return 2;
-    case SC_DTYPE_BF16: return 2;
-    case SC_DTYPE_I64: return 8;
-    case SC_DTYPE_I32: return 4;
-    default: return 0;
+    case SC_DTYPE_F32:
+      return 4;
+    case SC_DTYPE_F16:
+      return 2;
+    case SC_DTYPE_BF16:
+      return 2;
+    case SC_DTYPE_I64:
+      return 8;
+    case SC_DTYPE_I32:
+      return 4;
+    default:
+      return 0;
     }
 }
 
@@ -33,24 +39,31 @@ sc_dtype_name (ScDType dtype)
 {
   switch (dtype)
     {
-    case SC_DTYPE_F32: return "F32";
-    case SC_DTYPE_F16: return "F16";
-    case SC_DTYPE_BF16: return "BF16";
-    case SC_DTYPE_I64: return "I64";
-    case SC_DTYPE_I32: return "I32";
-    default: return "?";
+    case SC_DTYPE_F32:
+      return "F32";
+    case SC_DTYPE_F16:
+      return "F16";
+    case SC_DTYPE_BF16:
+      return "BF16";
+    case SC_DTYPE_I64:
+      return "I64";
+    case SC_DTYPE_I32:
+      return "I32";
+    default:
+      return "?";
     }
 }
 
 gboolean
 sc_dtype_from_name (const char *name, ScDType *out)
 {
-  static const struct { const char *name; ScDType dtype; } table[] = {
-    { "F32", SC_DTYPE_F32 },
-    { "F16", SC_DTYPE_F16 },
-    { "BF16", SC_DTYPE_BF16 },
-    { "I64", SC_DTYPE_I64 },
-    { "I32", SC_DTYPE_I32 },
+  static const struct
+  {
+    const char *name;
+    ScDType dtype;
+  } table[] = {
+    { "F32", SC_DTYPE_F32 }, { "F16", SC_DTYPE_F16 }, { "BF16", SC_DTYPE_BF16 },
+    { "I64", SC_DTYPE_I64 }, { "I32", SC_DTYPE_I32 },
   };
 
   if (name == NULL)
@@ -77,8 +90,8 @@ sc_tensor_numel (const ScTensor *t)
 }
 
 gboolean
-sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
-                       guint64 *numel_out, guint64 *nbytes_out)
+sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape, guint64 *numel_out,
+                       guint64 *nbytes_out)
 {
   guint64 numel = 1, nbytes;
 
@@ -89,8 +102,8 @@ sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
       if (shape[i] < 0 || !g_uint64_checked_mul (&numel, numel, (guint64) shape[i]))
         return FALSE;
     }
-  if (numel > G_MAXINT64 || !g_uint64_checked_mul (&nbytes, numel, sc_dtype_size (dtype))
-      || nbytes > G_MAXINT64)
+  if (numel > G_MAXINT64 || !g_uint64_checked_mul (&nbytes, numel, sc_dtype_size (dtype)) ||
+      nbytes > G_MAXINT64)
     return FALSE;
   if (numel_out)
     *numel_out = numel;
@@ -187,24 +200,24 @@ sc_f32_to_f16 (float f)
   guint32 sign = (x >> 16) & 0x8000u;
   guint32 ax = x & 0x7fffffffu;
 
-  if (ax > 0x7f800000u)          /* NaN: keep it quiet and keep the top payload bits */
+  if (ax > 0x7f800000u) /* NaN: keep it quiet and keep the top payload bits */
     return (guint16) (sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
-  if (ax >= 0x477ff000u)         /* >= 65520 (and inf) rounds to inf */
+  if (ax >= 0x477ff000u) /* >= 65520 (and inf) rounds to inf */
     return (guint16) (sign | 0x7c00u);
-  if (ax >= 0x38800000u)         /* >= 2^-14: an f16 normal */
+  if (ax >= 0x38800000u) /* >= 2^-14: an f16 normal */
     {
       guint32 r = ax - ((127u - 15u) << 23);
       r += 0xfffu + ((r >> 13) & 1u);
       return (guint16) (sign | (r >> 13));
     }
-  if (ax <= 0x33000000u)         /* <= 2^-25: rounds to (signed) zero */
+  if (ax <= 0x33000000u) /* <= 2^-25: rounds to (signed) zero */
     return (guint16) sign;
 
   /* f16 subnormal: count units of 2^-24 with round-to-nearest-even. */
   {
-    guint32 e = ax >> 23;                       /* 102 .. 112 */
-    guint32 m = (ax & 0x7fffffu) | 0x800000u;   /* value = m * 2^(e - 150) */
-    guint32 shift = 126 - e;                    /* 14 .. 24 */
+    guint32 e = ax >> 23;                     /* 102 .. 112 */
+    guint32 m = (ax & 0x7fffffu) | 0x800000u; /* value = m * 2^(e - 150) */
+    guint32 shift = 126 - e;                  /* 14 .. 24 */
     guint32 q = m >> shift;
     guint32 rem = m & ((1u << shift) - 1);
     guint32 half = 1u << (shift - 1);

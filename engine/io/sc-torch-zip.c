@@ -15,32 +15,34 @@
 
 #include <string.h>
 
-#define SIG_LOCAL        0x04034b50u
-#define SIG_CENTRAL      0x02014b50u
-#define SIG_EOCD         0x06054b50u
-#define SIG_ZIP64_EOCD   0x06064b50u
+#define SIG_LOCAL 0x04034b50u
+#define SIG_CENTRAL 0x02014b50u
+#define SIG_EOCD 0x06054b50u
+#define SIG_ZIP64_EOCD 0x06064b50u
 #define SIG_ZIP64_LOCATE 0x07064b50u
 
-#define EOCD_SIZE        22u
-#define CENTRAL_SIZE     46u
-#define LOCAL_SIZE       30u
-#define ZIP64_EOCD_SIZE  56u
-#define ZIP64_LOC_SIZE   20u
+#define EOCD_SIZE 22u
+#define CENTRAL_SIZE 46u
+#define LOCAL_SIZE 30u
+#define ZIP64_EOCD_SIZE 56u
+#define ZIP64_LOC_SIZE 20u
 
-struct _ScTorchZip {
-  char        *path;
+struct _ScTorchZip
+{
+  char *path;
   GMappedFile *map;
-  GPtrArray   *tensors;
+  GPtrArray *tensors;
 };
 
-typedef struct {
-  const char *name;       /* into the mapping, not NUL-terminated */
-  gsize       name_len;
-  guint16     flags;
-  guint16     method;
-  guint64     csize;
-  guint64     usize;
-  guint64     local_offset;
+typedef struct
+{
+  const char *name; /* into the mapping, not NUL-terminated */
+  gsize name_len;
+  guint16 flags;
+  guint16 method;
+  guint64 csize;
+  guint64 usize;
+  guint64 local_offset;
 } Entry;
 
 static char *
@@ -80,8 +82,8 @@ find_eocd (const guint8 *buf, gsize len, gsize *out)
   pos = len - EOCD_SIZE;
   for (;;)
     {
-      if (sc_read_u32le (buf + pos) == SIG_EOCD
-          && pos + EOCD_SIZE + sc_read_u16le (buf + pos + 20) <= len)
+      if (sc_read_u32le (buf + pos) == SIG_EOCD &&
+          pos + EOCD_SIZE + sc_read_u16le (buf + pos + 20) <= len)
         {
           *out = pos;
           return TRUE;
@@ -93,9 +95,8 @@ find_eocd (const guint8 *buf, gsize len, gsize *out)
 }
 
 static gboolean
-read_zip64_extra (const char *what, const guint8 *extra, gsize elen, Entry *e,
-                  gboolean need_usize, gboolean need_csize, gboolean need_offset,
-                  GError **error)
+read_zip64_extra (const char *what, const guint8 *extra, gsize elen, Entry *e, gboolean need_usize,
+                  gboolean need_csize, gboolean need_offset, GError **error)
 {
   gsize p = 0;
 
@@ -163,8 +164,7 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
   if (!find_eocd (buf, len, &eocd))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: no zip end-of-central-directory record; truncated or not a zip file",
-                   what);
+                   "%s: no zip end-of-central-directory record; truncated or not a zip file", what);
       return FALSE;
     }
   disk = sc_read_u16le (buf + eocd + 4);
@@ -191,8 +191,8 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
     }
   else if (n_entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: zip needs ZIP64 records but has none", what);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: zip needs ZIP64 records but has none",
+                   what);
       return FALSE;
     }
 
@@ -214,7 +214,8 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: zip claims %" G_GUINT64_FORMAT " entries in a %" G_GUINT64_FORMAT
-                   "-byte central directory", what, n_entries, cd_size);
+                   "-byte central directory",
+                   what, n_entries, cd_size);
       return FALSE;
     }
 
@@ -230,8 +231,7 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
       if (cd_end - p < CENTRAL_SIZE || sc_read_u32le (buf + p) != SIG_CENTRAL)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                       "%s: zip central directory entry %" G_GUINT64_FORMAT " is corrupt",
-                       what, i);
+                       "%s: zip central directory entry %" G_GUINT64_FORMAT " is corrupt", what, i);
           return FALSE;
         }
       c = buf + p;
@@ -247,7 +247,8 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                        "%s: zip central directory entry %" G_GUINT64_FORMAT
-                       " runs past the directory", what, i);
+                       " runs past the directory",
+                       what, i);
           return FALSE;
         }
       e.name = (const char *) c + CENTRAL_SIZE;
@@ -255,9 +256,8 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
       need_u = e.usize == 0xffffffffu;
       need_c = e.csize == 0xffffffffu;
       need_o = e.local_offset == 0xffffffffu;
-      if ((need_u || need_c || need_o)
-          && !read_zip64_extra (what, c + CENTRAL_SIZE + nlen, elen, &e, need_u, need_c, need_o,
-                                error))
+      if ((need_u || need_c || need_o) && !read_zip64_extra (what, c + CENTRAL_SIZE + nlen, elen,
+                                                             &e, need_u, need_c, need_o, error))
         return FALSE;
       g_array_append_val (entries, e);
       p += CENTRAL_SIZE + (guint64) nlen + elen + clen;
@@ -269,8 +269,8 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
 
 /* Where an entry's bytes are, from its local header; checks it is stored. */
 static gboolean
-entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
-            const guint8 **out, GError **error)
+entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e, const guint8 **out,
+            GError **error)
 {
   g_autofree char *n = NULL;
   guint64 lo = e->local_offset, start;
@@ -281,14 +281,15 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
       n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
                    "%s: zip entry “%s” is compressed (method %u); only stored entries can be "
-                   "memory-mapped (was the file re-zipped?)", what, n, e->method);
+                   "memory-mapped (was the file re-zipped?)",
+                   what, n, e->method);
       return FALSE;
     }
   if (e->flags & 0x0001)
     {
       n = printable (e->name, e->name_len);
-      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "%s: zip entry “%s” is encrypted", what, n);
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED, "%s: zip entry “%s” is encrypted", what,
+                   n);
       return FALSE;
     }
   if (e->csize != e->usize)
@@ -313,7 +314,8 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e,
       n = printable (e->name, e->name_len);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s: zip entry “%s”: %" G_GUINT64_FORMAT " bytes at offset %" G_GUINT64_FORMAT
-                   " run past the end of the data; truncated?", what, n, e->usize, start);
+                   " run past the end of the data; truncated?",
+                   what, n, e->usize, start);
       return FALSE;
     }
   if (nlen != e->name_len || memcmp (buf + lo + LOCAL_SIZE, e->name, nlen) != 0)
@@ -352,10 +354,10 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
       if (is_legacy (buf, len))
         g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
                      "%s: legacy torch.save format is not supported; "
-                     "re-save with PyTorch >= 1.6", what);
+                     "re-save with PyTorch >= 1.6",
+                     what);
       else
-        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                     "%s: not a PyTorch zip checkpoint", what);
+        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not a PyTorch zip checkpoint", what);
       return NULL;
     }
 
@@ -368,10 +370,10 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
       const Entry *e = &g_array_index (entries, Entry, i);
       const char *slash = memchr (e->name, '/', e->name_len);
 
-      if (slash != NULL && slash > e->name
-          && e->name_len - (gsize) (slash - e->name) == strlen ("/data.pkl")
-          && memcmp (slash, "/data.pkl", strlen ("/data.pkl")) == 0
-          && memchr (e->name, '\0', e->name_len) == NULL)
+      if (slash != NULL && slash > e->name &&
+          e->name_len - (gsize) (slash - e->name) == strlen ("/data.pkl") &&
+          memcmp (slash, "/data.pkl", strlen ("/data.pkl")) == 0 &&
+          memchr (e->name, '\0', e->name_len) == NULL)
         {
           if (pkl != NULL)
             {
@@ -398,9 +400,9 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
     {
       const Entry *e = &g_array_index (entries, Entry, i);
 
-      if (has_prefix_len (e, data_dir, data_dir_len) && e->name_len > data_dir_len
-          && memchr (e->name + data_dir_len, '/', e->name_len - data_dir_len) == NULL
-          && memchr (e->name, '\0', e->name_len) == NULL)
+      if (has_prefix_len (e, data_dir, data_dir_len) && e->name_len > data_dir_len &&
+          memchr (e->name + data_dir_len, '/', e->name_len - data_dir_len) == NULL &&
+          memchr (e->name, '\0', e->name_len) == NULL)
         {
           char *key = g_strndup (e->name + data_dir_len, e->name_len - data_dir_len);
 
@@ -413,9 +415,9 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
             }
           g_hash_table_insert (storages, key, (gpointer) e);
         }
-      else if (e->name_len == strlen (prefix) + strlen ("/byteorder")
-               && has_prefix_len (e, prefix, strlen (prefix))
-               && memcmp (e->name + strlen (prefix), "/byteorder", strlen ("/byteorder")) == 0)
+      else if (e->name_len == strlen (prefix) + strlen ("/byteorder") &&
+               has_prefix_len (e, prefix, strlen (prefix)) &&
+               memcmp (e->name + strlen (prefix), "/byteorder", strlen ("/byteorder")) == 0)
         {
           const guint8 *d;
 
@@ -452,14 +454,14 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
       if (e == NULL)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                       "%s: tensor “%s”: storage “%s” is missing (no %s%s entry)",
-                       what, r->name, r->storage_key, data_dir, r->storage_key);
+                       "%s: tensor “%s”: storage “%s” is missing (no %s%s entry)", what, r->name,
+                       r->storage_key, data_dir, r->storage_key);
           return NULL;
         }
       if (!sc_shape_checked_size (r->dtype, r->n_dims, r->shape, &numel, &nbytes))
         {
-          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                       "%s: tensor “%s”: shape is too large", what, r->name);
+          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: tensor “%s”: shape is too large",
+                       what, r->name);
           return NULL;
         }
       /* Contiguous, row-major: each stride is the product of the later
@@ -477,26 +479,23 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
             }
           expect *= (guint64) r->shape[d];
         }
-      if (!g_uint64_checked_add (&end_el, (guint64) r->storage_offset, numel)
-          || !g_uint64_checked_mul (&end_bytes, end_el, es)
-          || (r->storage_numel >= 0 && end_el > (guint64) r->storage_numel)
-          || end_bytes > e->usize)
+      if (!g_uint64_checked_add (&end_el, (guint64) r->storage_offset, numel) ||
+          !g_uint64_checked_mul (&end_bytes, end_el, es) ||
+          (r->storage_numel >= 0 && end_el > (guint64) r->storage_numel) || end_bytes > e->usize)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                        "%s: tensor “%s”: elements [%" G_GINT64_FORMAT ", +%" G_GUINT64_FORMAT
                        ") lie beyond its storage “%s” (%" G_GUINT64_FORMAT " bytes)",
-                       what, r->name, (gint64) r->storage_offset, numel, r->storage_key,
-                       e->usize);
+                       what, r->name, (gint64) r->storage_offset, numel, r->storage_key, e->usize);
           return NULL;
         }
-      if (r->storage_numel >= 0
-          && (!g_uint64_checked_mul (&expect, (guint64) r->storage_numel, es)
-              || expect > e->usize))
+      if (r->storage_numel >= 0 &&
+          (!g_uint64_checked_mul (&expect, (guint64) r->storage_numel, es) || expect > e->usize))
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                        "%s: storage “%s” holds %" G_GUINT64_FORMAT " bytes, fewer than its "
-                       "%" G_GINT64_FORMAT " elements need", what, r->storage_key, e->usize,
-                       (gint64) r->storage_numel);
+                       "%" G_GINT64_FORMAT " elements need",
+                       what, r->storage_key, e->usize, (gint64) r->storage_numel);
           return NULL;
         }
       if (!entry_data (what, buf, cd_offset, e, &d, error))

@@ -9,11 +9,11 @@
 
 /* Sizes beyond these are not a model we can run; they guard allocations
  * computed from the file. */
-#define MAX_DIM      65536
-#define MAX_LAYERS   512
-#define MAX_VOCAB    (4 * 1024 * 1024)
-#define MAX_EXPERTS  4096
-#define MAX_POS      (1 << 20)
+#define MAX_DIM 65536
+#define MAX_LAYERS 512
+#define MAX_VOCAB (4 * 1024 * 1024)
+#define MAX_EXPERTS 4096
+#define MAX_POS (1 << 20)
 
 void
 sc_config_free (ScConfig *config)
@@ -26,29 +26,33 @@ sc_config_free (ScConfig *config)
 }
 
 static gboolean
-get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, int max,
-         int *out, GError **error)
+get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, int max, int *out,
+         GError **error)
 {
-  if (!json_object_has_member (obj, key) || json_node_is_null (json_object_get_member (obj, key))) {
-    if (required) {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"%s\"", key);
+  if (!json_object_has_member (obj, key) || json_node_is_null (json_object_get_member (obj, key)))
+    {
+      if (required)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"%s\"", key);
+          return FALSE;
+        }
+      *out = def;
+      return TRUE;
+    }
+  JsonNode *n = json_object_get_member (obj, key);
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not an integer", key);
       return FALSE;
     }
-    *out = def;
-    return TRUE;
-  }
-  JsonNode *n = json_object_get_member (obj, key);
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not an integer", key);
-    return FALSE;
-  }
   gint64 v = json_node_get_int (n);
-  if (v < min || v > max) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                 "config.json: \"%s\" = %" G_GINT64_FORMAT " is out of range [%d, %d]", key, v,
-                 min, max);
-    return FALSE;
-  }
+  if (v < min || v > max)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "config.json: \"%s\" = %" G_GINT64_FORMAT " is out of range [%d, %d]", key, v,
+                   min, max);
+      return FALSE;
+    }
   *out = (int) v;
   return TRUE;
 }
@@ -56,15 +60,17 @@ get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, 
 static gboolean
 get_bool (JsonObject *obj, const char *key, gboolean def, gboolean *out, GError **error)
 {
-  if (!json_object_has_member (obj, key)) {
-    *out = def;
-    return TRUE;
-  }
+  if (!json_object_has_member (obj, key))
+    {
+      *out = def;
+      return TRUE;
+    }
   JsonNode *n = json_object_get_member (obj, key);
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a boolean", key);
-    return FALSE;
-  }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a boolean", key);
+      return FALSE;
+    }
   *out = json_node_get_boolean (n);
   return TRUE;
 }
@@ -73,22 +79,25 @@ static gboolean
 get_double (JsonObject *obj, const char *key, double def, double min, double max, double *out,
             GError **error)
 {
-  if (!json_object_has_member (obj, key)) {
-    *out = def;
-    return TRUE;
-  }
+  if (!json_object_has_member (obj, key))
+    {
+      *out = def;
+      return TRUE;
+    }
   JsonNode *n = json_object_get_member (obj, key);
   GType t = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
-  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a number", key);
-    return FALSE;
-  }
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a number", key);
+      return FALSE;
+    }
   double v = json_node_get_double (n);
-  if (!(v >= min && v <= max)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" = %g is out of range",
-                 key, v);
-    return FALSE;
-  }
+  if (!(v >= min && v <= max))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" = %g is out of range",
+                   key, v);
+      return FALSE;
+    }
   *out = v;
   return TRUE;
 }
@@ -96,15 +105,17 @@ get_double (JsonObject *obj, const char *key, double def, double min, double max
 static gboolean
 get_string (JsonObject *obj, const char *key, const char *def, const char **out, GError **error)
 {
-  if (!json_object_has_member (obj, key)) {
-    *out = def;
-    return TRUE;
-  }
+  if (!json_object_has_member (obj, key))
+    {
+      *out = def;
+      return TRUE;
+    }
   JsonNode *n = json_object_get_member (obj, key);
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a string", key);
-    return FALSE;
-  }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: \"%s\" is not a string", key);
+      return FALSE;
+    }
   *out = json_node_get_string (n);
   return TRUE;
 }
@@ -123,13 +134,14 @@ read_generation (ScConfig *c, JsonObject *obj, GError **error)
                 &c->forced_eos_token_id, error))
     return FALSE;
   if (max_new > 0)
-    c->max_length = max_new + 1;   /* the decoder start token is the prompt */
-  if (json_object_has_member (obj, "early_stopping")) {
-    JsonNode *n = json_object_get_member (obj, "early_stopping");
-    /* "never" is HF's third value; it behaves as false with length_penalty >= 0 here. */
-    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-      c->early_stopping = json_node_get_boolean (n);
-  }
+    c->max_length = max_new + 1; /* the decoder start token is the prompt */
+  if (json_object_has_member (obj, "early_stopping"))
+    {
+      JsonNode *n = json_object_get_member (obj, "early_stopping");
+      /* "never" is HF's third value; it behaves as false with length_penalty >= 0 here. */
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+        c->early_stopping = json_node_get_boolean (n);
+    }
   return TRUE;
 }
 
@@ -137,15 +149,17 @@ static JsonObject *
 parse_object (JsonParser *parser, const char *json, gssize len, const char *what, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, json, len, &local)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: %s", what, local->message);
-    return NULL;
-  }
+  if (!json_parser_load_from_data (parser, json, len, &local))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: %s", what, local->message);
+      return NULL;
+    }
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", what);
-    return NULL;
-  }
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", what);
+      return NULL;
+    }
   return json_node_get_object (root);
 }
 
@@ -161,20 +175,22 @@ sc_config_parse (const char *json, gssize len, GError **error)
   const char *type = NULL;
   if (!get_string (obj, "model_type", NULL, &type, error))
     return NULL;
-  if (type == NULL) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"model_type\"");
-    return NULL;
-  }
+  if (type == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"model_type\"");
+      return NULL;
+    }
   if (g_str_equal (type, "nllb-moe") || g_str_equal (type, "nllb_moe"))
     c->arch = SC_ARCH_NLLB_MOE;
   else if (g_str_equal (type, "m2m_100"))
     c->arch = SC_ARCH_M2M100;
-  else {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                 "config.json: model_type \"%s\" is not supported (expected nllb-moe or m2m_100)",
-                 type);
-    return NULL;
-  }
+  else
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "config.json: model_type \"%s\" is not supported (expected nllb-moe or m2m_100)",
+                   type);
+      return NULL;
+    }
   c->model_type = g_strdup (type);
 
   const char *act = NULL;
@@ -186,99 +202,115 @@ sc_config_parse (const char *json, gssize len, GError **error)
       !get_int (obj, "encoder_ffn_dim", TRUE, 0, 1, 16 * MAX_DIM, &c->encoder_ffn_dim, error) ||
       !get_int (obj, "decoder_ffn_dim", TRUE, 0, 1, 16 * MAX_DIM, &c->decoder_ffn_dim, error) ||
       !get_int (obj, "vocab_size", TRUE, 0, 4, MAX_VOCAB, &c->vocab_size, error) ||
-      !get_int (obj, "max_position_embeddings", TRUE, 0, 1, MAX_POS,
-                &c->max_position_embeddings, error) ||
+      !get_int (obj, "max_position_embeddings", TRUE, 0, 1, MAX_POS, &c->max_position_embeddings,
+                error) ||
       !get_bool (obj, "scale_embedding", TRUE, &c->scale_embedding, error) ||
       !get_bool (obj, "tie_word_embeddings", TRUE, &c->tie_word_embeddings, error) ||
       !get_int (obj, "pad_token_id", FALSE, 1, 0, MAX_VOCAB, &c->pad_token_id, error) ||
       !get_int (obj, "bos_token_id", FALSE, 0, 0, MAX_VOCAB, &c->bos_token_id, error) ||
       !get_int (obj, "eos_token_id", FALSE, 2, 0, MAX_VOCAB, &c->eos_token_id, error) ||
-      !get_int (obj, "decoder_start_token_id", FALSE, 2, 0, MAX_VOCAB,
-                &c->decoder_start_token_id, error) ||
+      !get_int (obj, "decoder_start_token_id", FALSE, 2, 0, MAX_VOCAB, &c->decoder_start_token_id,
+                error) ||
       !get_string (obj, "activation_function", "relu", &act, error))
     return NULL;
 
-  if (!g_str_equal (act, "relu")) {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                 "config.json: activation_function \"%s\" is not supported (NLLB uses relu)", act);
-    return NULL;
-  }
-  if (c->d_model % c->encoder_heads != 0 || c->d_model % c->decoder_heads != 0) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                 "config.json: d_model %d is not divisible by the number of attention heads",
-                 c->d_model);
-    return NULL;
-  }
-  if (c->pad_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size ||
-      c->decoder_start_token_id >= c->vocab_size) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                 "config.json: special token ids lie outside the vocabulary (%d)", c->vocab_size);
-    return NULL;
-  }
-
-  if (c->arch == SC_ARCH_NLLB_MOE) {
-    const char *policy = "all";
-    gboolean router_bias = FALSE;
-    if (!get_int (obj, "num_experts", TRUE, 0, 2, MAX_EXPERTS, &c->num_experts, error) ||
-        !get_int (obj, "encoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->encoder_sparse_step,
-                  error) ||
-        !get_int (obj, "decoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->decoder_sparse_step,
-                  error) ||
-        !get_double (obj, "moe_token_dropout", 0.2, 0.0, 0.999, &c->moe_token_dropout, error) ||
-        !get_string (obj, "second_expert_policy", "all", &policy, error) ||
-        !get_bool (obj, "router_bias", FALSE, &router_bias, error))
-      return NULL;
-    if (!g_str_equal (policy, "all")) {
+  if (!g_str_equal (act, "relu"))
+    {
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "config.json: second_expert_policy \"%s\" is random; only \"all\" is "
-                   "deterministic and supported", policy);
+                   "config.json: activation_function \"%s\" is not supported (NLLB uses relu)",
+                   act);
       return NULL;
     }
-    if (router_bias) {
-      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "config.json: router_bias true is not supported (NLLB-MoE has none)");
-      return NULL;
-    }
-  }
-
-  if (c->arch == SC_ARCH_NLLB_MOE && json_object_has_member (obj, SC_CONFIG_KEPT_KEY)) {
-    JsonNode *n = json_object_get_member (obj, SC_CONFIG_KEPT_KEY);
-    int n_moe = sc_config_n_moe_layers (c);
-    JsonArray *layers = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-    if (layers == NULL || (int) json_array_get_length (layers) != n_moe) {
+  if (c->d_model % c->encoder_heads != 0 || c->d_model % c->decoder_heads != 0)
+    {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                   "config.json: \"%s\" must list the kept experts of each of the %d MoE layers",
-                   SC_CONFIG_KEPT_KEY, n_moe);
+                   "config.json: d_model %d is not divisible by the number of attention heads",
+                   c->d_model);
       return NULL;
     }
-    c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-    for (int m = 0; m < n_moe; m++) {
-      JsonNode *ln = json_array_get_element (layers, m);
-      JsonArray *ids = JSON_NODE_HOLDS_ARRAY (ln) ? json_node_get_array (ln) : NULL;
-      GArray *kept = g_array_new (FALSE, FALSE, sizeof (int));
-      g_ptr_array_add (c->kept_experts, kept);
-      for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++) {
-        JsonNode *v = json_array_get_element (ids, i);
-        gint64 id = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_INT64
-                      ? json_node_get_int (v) : -1;
-        int prev = kept->len ? g_array_index (kept, int, kept->len - 1) : -1;
-        if (id <= prev || id >= c->num_experts) {
-          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                       "config.json: \"%s\" layer %d: expert ids must ascend within [0, %d)",
-                       SC_CONFIG_KEPT_KEY, m, c->num_experts);
+  if (c->pad_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size ||
+      c->decoder_start_token_id >= c->vocab_size)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "config.json: special token ids lie outside the vocabulary (%d)", c->vocab_size);
+      return NULL;
+    }
+
+  if (c->arch == SC_ARCH_NLLB_MOE)
+    {
+      const char *policy = "all";
+      gboolean router_bias = FALSE;
+      if (!get_int (obj, "num_experts", TRUE, 0, 2, MAX_EXPERTS, &c->num_experts, error) ||
+          !get_int (obj, "encoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->encoder_sparse_step,
+                    error) ||
+          !get_int (obj, "decoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->decoder_sparse_step,
+                    error) ||
+          !get_double (obj, "moe_token_dropout", 0.2, 0.0, 0.999, &c->moe_token_dropout, error) ||
+          !get_string (obj, "second_expert_policy", "all", &policy, error) ||
+          !get_bool (obj, "router_bias", FALSE, &router_bias, error))
+        return NULL;
+      if (!g_str_equal (policy, "all"))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                       "config.json: second_expert_policy \"%s\" is random; only \"all\" is "
+                       "deterministic and supported",
+                       policy);
           return NULL;
         }
-        int idv = (int) id;
-        g_array_append_val (kept, idv);
-      }
-      if (kept->len < 1) {
-        g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                     "config.json: \"%s\" layer %d keeps no expert",
-                     SC_CONFIG_KEPT_KEY, m);
-        return NULL;
-      }
+      if (router_bias)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                       "config.json: router_bias true is not supported (NLLB-MoE has none)");
+          return NULL;
+        }
     }
-  }
+
+  if (c->arch == SC_ARCH_NLLB_MOE && json_object_has_member (obj, SC_CONFIG_KEPT_KEY))
+    {
+      JsonNode *n = json_object_get_member (obj, SC_CONFIG_KEPT_KEY);
+      int n_moe = sc_config_n_moe_layers (c);
+      JsonArray *layers = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+      if (layers == NULL || (int) json_array_get_length (layers) != n_moe)
+        {
+          g_set_error (
+              error, SC_ERROR, SC_ERROR_CONFIG,
+              "config.json: \"%s\" must list the kept experts of each of the %d MoE layers",
+              SC_CONFIG_KEPT_KEY, n_moe);
+          return NULL;
+        }
+      c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+      for (int m = 0; m < n_moe; m++)
+        {
+          JsonNode *ln = json_array_get_element (layers, m);
+          JsonArray *ids = JSON_NODE_HOLDS_ARRAY (ln) ? json_node_get_array (ln) : NULL;
+          GArray *kept = g_array_new (FALSE, FALSE, sizeof (int));
+          g_ptr_array_add (c->kept_experts, kept);
+          for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
+            {
+              JsonNode *v = json_array_get_element (ids, i);
+              gint64 id = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_INT64
+                              ? json_node_get_int (v)
+                              : -1;
+              int prev = kept->len ? g_array_index (kept, int, kept->len - 1) : -1;
+              if (id <= prev || id >= c->num_experts)
+                {
+                  g_set_error (
+                      error, SC_ERROR, SC_ERROR_CONFIG,
+                      "config.json: \"%s\" layer %d: expert ids must ascend within [0, %d)",
+                      SC_CONFIG_KEPT_KEY, m, c->num_experts);
+                  return NULL;
+                }
+              int idv = (int) id;
+              g_array_append_val (kept, idv);
+            }
+          if (kept->len < 1)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                           "config.json: \"%s\" layer %d keeps no expert", SC_CONFIG_KEPT_KEY, m);
+              return NULL;
+            }
+        }
+    }
 
   c->max_length = 200;
   c->num_beams = 1;
@@ -298,24 +330,27 @@ sc_config_load (const char *dir, GError **error)
   gsize len = 0;
   g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &data, &len, &local)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, local->message);
-    return NULL;
-  }
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, local->message);
+      return NULL;
+    }
   g_autoptr (ScConfig) c = sc_config_parse (data, len, error);
-  if (c == NULL) {
-    g_prefix_error (error, "%s: ", dir);
-    return NULL;
-  }
+  if (c == NULL)
+    {
+      g_prefix_error (error, "%s: ", dir);
+      return NULL;
+    }
 
   g_autofree char *gen_path = g_build_filename (dir, "generation_config.json", NULL);
   g_autofree char *gen = NULL;
-  if (g_file_get_contents (gen_path, &gen, &len, NULL)) {
-    g_autoptr (JsonParser) parser = json_parser_new ();
-    JsonObject *obj = parse_object (parser, gen, len, "generation_config.json", error);
-    if (obj == NULL || !read_generation (c, obj, error))
-      return NULL;
-  }
+  if (g_file_get_contents (gen_path, &gen, &len, NULL))
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *obj = parse_object (parser, gen, len, "generation_config.json", error);
+      if (obj == NULL || !read_generation (c, obj, error))
+        return NULL;
+    }
   return g_steal_pointer (&c);
 }
 

@@ -31,10 +31,11 @@ forced_token (const ScGenerateOptions *opts, int cur_len)
 static gboolean
 check_cancel (GCancellable *cancellable, GError **error)
 {
-  if (g_cancellable_is_cancelled (cancellable)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CANCELLED, "cancelled");
-    return FALSE;
-  }
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CANCELLED, "cancelled");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -54,58 +55,66 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   g_autofree int *tokens = g_new (int, B);
   g_autofree gboolean *done = g_new0 (gboolean, B);
-  g_autofree float *logits = g_new (float, (gsize) B * V);
-  for (int b = 0; b < B; b++) {
-    GArray *seq = g_array_new (FALSE, FALSE, sizeof (int));
-    g_array_append_val (seq, c->decoder_start_token_id);
-    g_ptr_array_add (out, seq);
-    tokens[b] = c->decoder_start_token_id;
-  }
-
-  for (int cur_len = 1; cur_len < opts->max_length; cur_len++) {
-    if (!check_cancel (cancellable, error) ||
-        !sc_decoder_forward (dec, tokens, 1, logits, TRUE, error))
-      return NULL;
-    int forced = forced_token (opts, cur_len);
-    int n_done = 0;
-    for (int b = 0; b < B; b++) {
-      /* Finished rows are fed the pad token, as Hugging Face does. */
-      if (done[b]) {
-        tokens[b] = c->pad_token_id;
-        n_done++;
-        continue;
-      }
-      const float *l = logits + (gsize) b * V;
-      int best = forced;
-      if (best < 0) {
-        best = 0;
-        for (int v = 1; v < V; v++)
-          if (l[v] > l[best])
-            best = v;
-      }
-      tokens[b] = best;
-      g_array_append_val (g_ptr_array_index (out, b), best);
-      if (best == c->eos_token_id) {
-        done[b] = TRUE;
-        n_done++;
-      }
+  g_autofree float *logits = g_new (float, (gsize) B *V);
+  for (int b = 0; b < B; b++)
+    {
+      GArray *seq = g_array_new (FALSE, FALSE, sizeof (int));
+      g_array_append_val (seq, c->decoder_start_token_id);
+      g_ptr_array_add (out, seq);
+      tokens[b] = c->decoder_start_token_id;
     }
-    if (n_done == B)
-      break;
-  }
+
+  for (int cur_len = 1; cur_len < opts->max_length; cur_len++)
+    {
+      if (!check_cancel (cancellable, error) ||
+          !sc_decoder_forward (dec, tokens, 1, logits, TRUE, error))
+        return NULL;
+      int forced = forced_token (opts, cur_len);
+      int n_done = 0;
+      for (int b = 0; b < B; b++)
+        {
+          /* Finished rows are fed the pad token, as Hugging Face does. */
+          if (done[b])
+            {
+              tokens[b] = c->pad_token_id;
+              n_done++;
+              continue;
+            }
+          const float *l = logits + (gsize) b * V;
+          int best = forced;
+          if (best < 0)
+            {
+              best = 0;
+              for (int v = 1; v < V; v++)
+                if (l[v] > l[best])
+                  best = v;
+            }
+          tokens[b] = best;
+          g_array_append_val (g_ptr_array_index (out, b), best);
+          if (best == c->eos_token_id)
+            {
+              done[b] = TRUE;
+              n_done++;
+            }
+        }
+      if (n_done == B)
+        break;
+    }
   return g_steal_pointer (&out);
 }
 
 /* ---- beam search -------------------------------------------------------- */
 
-typedef struct {
-  double  score;
+typedef struct
+{
+  double score;
   GArray *tokens;
 } Hyp;
 
-typedef struct {
-  GArray  *hyps;        /* Hyp, at most num_beams */
-  double   worst;
+typedef struct
+{
+  GArray *hyps; /* Hyp, at most num_beams */
+  double worst;
   gboolean done;
 } HypList;
 
@@ -119,21 +128,24 @@ hyp_list_add (HypList *list, int num_beams, double lp, const int *tokens, int le
   Hyp h = { score, g_array_sized_new (FALSE, FALSE, sizeof (int), len) };
   g_array_append_vals (h.tokens, tokens, len);
   g_array_append_val (list->hyps, h);
-  if ((int) list->hyps->len > num_beams) {
-    /* Drop the worst (the first of equal worst ones, as Python's sorted). */
-    guint worst = 0;
-    for (guint i = 1; i < list->hyps->len; i++)
-      if (g_array_index (list->hyps, Hyp, i).score < g_array_index (list->hyps, Hyp, worst).score)
-        worst = i;
-    g_array_unref (g_array_index (list->hyps, Hyp, worst).tokens);
-    g_array_remove_index (list->hyps, worst);
-    double w = INFINITY;
-    for (guint i = 0; i < list->hyps->len; i++)
-      w = MIN (w, g_array_index (list->hyps, Hyp, i).score);
-    list->worst = w;
-  } else {
-    list->worst = MIN (score, list->worst);
-  }
+  if ((int) list->hyps->len > num_beams)
+    {
+      /* Drop the worst (the first of equal worst ones, as Python's sorted). */
+      guint worst = 0;
+      for (guint i = 1; i < list->hyps->len; i++)
+        if (g_array_index (list->hyps, Hyp, i).score < g_array_index (list->hyps, Hyp, worst).score)
+          worst = i;
+      g_array_unref (g_array_index (list->hyps, Hyp, worst).tokens);
+      g_array_remove_index (list->hyps, worst);
+      double w = INFINITY;
+      for (guint i = 0; i < list->hyps->len; i++)
+        w = MIN (w, g_array_index (list->hyps, Hyp, i).score);
+      list->worst = w;
+    }
+  else
+    {
+      list->worst = MIN (score, list->worst);
+    }
 }
 
 static gboolean
@@ -148,9 +160,10 @@ hyp_list_is_done (HypList *list, int num_beams, double lp, gboolean early_stoppi
   return list->worst >= highest;
 }
 
-typedef struct {
+typedef struct
+{
   float score;
-  int   index;   /* beam * V + token */
+  int index; /* beam * V + token */
 } Cand;
 
 /* Top k of n scores, sorted descending; ties keep the lower index first. */
@@ -158,18 +171,20 @@ static void
 top_k (const float *scores, int n, int k, Cand *out)
 {
   int filled = 0;
-  for (int i = 0; i < n; i++) {
-    float s = scores[i];
-    if (filled == k && !(s > out[k - 1].score))
-      continue;
-    int j = filled < k ? filled++ : k - 1;
-    while (j > 0 && out[j - 1].score < s) {
-      out[j] = out[j - 1];
-      j--;
+  for (int i = 0; i < n; i++)
+    {
+      float s = scores[i];
+      if (filled == k && !(s > out[k - 1].score))
+        continue;
+      int j = filled < k ? filled++ : k - 1;
+      while (j > 0 && out[j - 1].score < s)
+        {
+          out[j] = out[j - 1];
+          j--;
+        }
+      out[j].score = s;
+      out[j].index = i;
     }
-    out[j].score = s;
-    out[j].index = i;
-  }
 }
 
 static void
@@ -203,129 +218,148 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
     return NULL;
 
   /* seqs[r * max_len + t]: the running hypotheses */
-  g_autofree int *seqs = g_new (int, (gsize) R * max_len);
-  g_autofree int *next_seqs = g_new (int, (gsize) R * max_len);
+  g_autofree int *seqs = g_new (int, (gsize) R *max_len);
+  g_autofree int *next_seqs = g_new (int, (gsize) R *max_len);
   g_autofree float *beam_scores = g_new (float, R);
   g_autofree float *next_scores = g_new (float, R);
   g_autofree int *next_tokens = g_new (int, R);
   g_autofree int *next_from = g_new (int, R);
-  g_autofree float *logits = g_new (float, (gsize) R * V);
+  g_autofree float *logits = g_new (float, (gsize) R *V);
   g_autofree Cand *cands = g_new (Cand, 2 * K);
   g_autofree HypList *lists = g_new0 (HypList, B);
   int cur_len = 1;
 
-  for (int r = 0; r < R; r++) {
-    seqs[(gsize) r * max_len] = c->decoder_start_token_id;
-    beam_scores[r] = r % K == 0 ? 0.0f : -1e9f;   /* only the first beam is live at first */
-  }
-  for (int b = 0; b < B; b++) {
-    lists[b].hyps = g_array_new (FALSE, FALSE, sizeof (Hyp));
-    lists[b].worst = 1e9;
-  }
+  for (int r = 0; r < R; r++)
+    {
+      seqs[(gsize) r * max_len] = c->decoder_start_token_id;
+      beam_scores[r] = r % K == 0 ? 0.0f : -1e9f; /* only the first beam is live at first */
+    }
+  for (int b = 0; b < B; b++)
+    {
+      lists[b].hyps = g_array_new (FALSE, FALSE, sizeof (Hyp));
+      lists[b].worst = 1e9;
+    }
 
   gboolean ok = TRUE;
-  while (cur_len < max_len) {
-    g_autofree int *feed = g_new (int, R);
-    for (int r = 0; r < R; r++)
-      feed[r] = seqs[(gsize) r * max_len + cur_len - 1];
-    if (!check_cancel (cancellable, error) ||
-        !sc_decoder_forward (dec, feed, 1, logits, TRUE, error)) {
-      ok = FALSE;
-      break;
-    }
-
-    int forced = forced_token (opts, cur_len);
-    for (int r = 0; r < R; r++) {
-      float *l = logits + (gsize) r * V;
-      log_softmax (l, V);
-      if (forced >= 0)
-        for (int v = 0; v < V; v++)
-          l[v] = v == forced ? 0.0f : -INFINITY;
-      for (int v = 0; v < V; v++)
-        l[v] += beam_scores[r];
-    }
-
-    gboolean all_done = TRUE;
-    for (int b = 0; b < B; b++) {
-      HypList *list = &lists[b];
-      if (list->done) {
-        for (int k = 0; k < K; k++) {
-          next_scores[b * K + k] = 0.0f;
-          next_tokens[b * K + k] = c->pad_token_id;
-          next_from[b * K + k] = b * K;
+  while (cur_len < max_len)
+    {
+      g_autofree int *feed = g_new (int, R);
+      for (int r = 0; r < R; r++)
+        feed[r] = seqs[(gsize) r * max_len + cur_len - 1];
+      if (!check_cancel (cancellable, error) ||
+          !sc_decoder_forward (dec, feed, 1, logits, TRUE, error))
+        {
+          ok = FALSE;
+          break;
         }
-        continue;
-      }
-      top_k (logits + (gsize) b * K * V, K * V, 2 * K, cands);
-      int filled = 0;
-      for (int rank = 0; rank < 2 * K && filled < K; rank++) {
-        int beam = cands[rank].index / V, token = cands[rank].index % V;
-        int row = b * K + beam;
-        if (token == eos) {
-          if (rank >= K)
-            continue;
-          hyp_list_add (list, K, lp, seqs + (gsize) row * max_len, cur_len, cands[rank].score,
-                        cur_len);
-        } else {
-          next_scores[b * K + filled] = cands[rank].score;
-          next_tokens[b * K + filled] = token;
-          next_from[b * K + filled] = row;
-          filled++;
+
+      int forced = forced_token (opts, cur_len);
+      for (int r = 0; r < R; r++)
+        {
+          float *l = logits + (gsize) r * V;
+          log_softmax (l, V);
+          if (forced >= 0)
+            for (int v = 0; v < V; v++)
+              l[v] = v == forced ? 0.0f : -INFINITY;
+          for (int v = 0; v < V; v++)
+            l[v] += beam_scores[r];
         }
-      }
-      if (filled < K) {
-        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "beam search ran out of candidates");
-        ok = FALSE;
+
+      gboolean all_done = TRUE;
+      for (int b = 0; b < B; b++)
+        {
+          HypList *list = &lists[b];
+          if (list->done)
+            {
+              for (int k = 0; k < K; k++)
+                {
+                  next_scores[b * K + k] = 0.0f;
+                  next_tokens[b * K + k] = c->pad_token_id;
+                  next_from[b * K + k] = b * K;
+                }
+              continue;
+            }
+          top_k (logits + (gsize) b * K * V, K * V, 2 * K, cands);
+          int filled = 0;
+          for (int rank = 0; rank < 2 * K && filled < K; rank++)
+            {
+              int beam = cands[rank].index / V, token = cands[rank].index % V;
+              int row = b * K + beam;
+              if (token == eos)
+                {
+                  if (rank >= K)
+                    continue;
+                  hyp_list_add (list, K, lp, seqs + (gsize) row * max_len, cur_len,
+                                cands[rank].score, cur_len);
+                }
+              else
+                {
+                  next_scores[b * K + filled] = cands[rank].score;
+                  next_tokens[b * K + filled] = token;
+                  next_from[b * K + filled] = row;
+                  filled++;
+                }
+            }
+          if (filled < K)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "beam search ran out of candidates");
+              ok = FALSE;
+              break;
+            }
+          list->done =
+              hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score, cur_len + 1);
+          all_done = all_done && list->done;
+        }
+      if (!ok)
         break;
-      }
-      list->done = hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score,
-                                     cur_len + 1);
-      all_done = all_done && list->done;
-    }
-    if (!ok)
-      break;
 
-    for (int r = 0; r < R; r++) {
-      memcpy (next_seqs + (gsize) r * max_len, seqs + (gsize) next_from[r] * max_len,
-              sizeof (int) * cur_len);
-      next_seqs[(gsize) r * max_len + cur_len] = next_tokens[r];
-      beam_scores[r] = next_scores[r];
+      for (int r = 0; r < R; r++)
+        {
+          memcpy (next_seqs + (gsize) r * max_len, seqs + (gsize) next_from[r] * max_len,
+                  sizeof (int) * cur_len);
+          next_seqs[(gsize) r * max_len + cur_len] = next_tokens[r];
+          beam_scores[r] = next_scores[r];
+        }
+      memcpy (seqs, next_seqs, sizeof (int) * (gsize) R * max_len);
+      sc_decoder_reorder (dec, next_from);
+      cur_len++;
+      if (all_done)
+        break;
     }
-    memcpy (seqs, next_seqs, sizeof (int) * (gsize) R * max_len);
-    sc_decoder_reorder (dec, next_from);
-    cur_len++;
-    if (all_done)
-      break;
-  }
 
   GPtrArray *out = NULL;
-  if (ok) {
-    out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-    for (int b = 0; b < B; b++) {
-      HypList *list = &lists[b];
-      if (!list->done)
-        for (int k = 0; k < K; k++) {
-          int r = b * K + k;
-          hyp_list_add (list, K, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
-                        cur_len - 1);
-        }
-      /* The best hypothesis; among equal scores the one added last, as
+  if (ok)
+    {
+      out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+      for (int b = 0; b < B; b++)
+        {
+          HypList *list = &lists[b];
+          if (!list->done)
+            for (int k = 0; k < K; k++)
+              {
+                int r = b * K + k;
+                hyp_list_add (list, K, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
+                              cur_len - 1);
+              }
+          /* The best hypothesis; among equal scores the one added last, as
        * Python's stable sort followed by pop() picks. */
-      guint best = 0;
-      for (guint i = 1; i < list->hyps->len; i++)
-        if (g_array_index (list->hyps, Hyp, i).score >= g_array_index (list->hyps, Hyp, best).score)
-          best = i;
-      GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
-      if ((int) seq->len < max_len)
-        g_array_append_val (seq, eos);
-      g_ptr_array_add (out, seq);
+          guint best = 0;
+          for (guint i = 1; i < list->hyps->len; i++)
+            if (g_array_index (list->hyps, Hyp, i).score >=
+                g_array_index (list->hyps, Hyp, best).score)
+              best = i;
+          GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
+          if ((int) seq->len < max_len)
+            g_array_append_val (seq, eos);
+          g_ptr_array_add (out, seq);
+        }
     }
-  }
-  for (int b = 0; b < B; b++) {
-    for (guint i = 0; i < lists[b].hyps->len; i++)
-      g_array_unref (g_array_index (lists[b].hyps, Hyp, i).tokens);
-    g_array_unref (lists[b].hyps);
-  }
+  for (int b = 0; b < B; b++)
+    {
+      for (guint i = 0; i < lists[b].hyps->len; i++)
+        g_array_unref (g_array_index (lists[b].hyps, Hyp, i).tokens);
+      g_array_unref (lists[b].hyps);
+    }
   return out;
 }
 
@@ -333,14 +367,16 @@ GPtrArray *
 sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
              GCancellable *cancellable, GError **error)
 {
-  if (opts->max_length < 2) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "max length must be at least 2");
-    return NULL;
-  }
-  if (opts->num_beams < 1) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "the number of beams must be at least 1");
-    return NULL;
-  }
+  if (opts->max_length < 2)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "max length must be at least 2");
+      return NULL;
+    }
+  if (opts->num_beams < 1)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "the number of beams must be at least 1");
+      return NULL;
+    }
   if (opts->num_beams == 1)
     return greedy (model, enc, opts, cancellable, error);
   return beam_search (model, enc, opts, cancellable, error);
@@ -348,8 +384,9 @@ sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
 
 /* ---- text to text ------------------------------------------------------- */
 
-typedef struct {
-  int     index;
+typedef struct
+{
+  int index;
   GArray *ids;
 } Source;
 
@@ -396,28 +433,32 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
   g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (Source));
   gboolean ok = TRUE;
 
-  for (int i = 0; i < n && ok; i++) {
-    if (is_blank (texts[i])) {
-      result[i] = g_strdup ("");
-      continue;
+  for (int i = 0; i < n && ok; i++)
+    {
+      if (is_blank (texts[i]))
+        {
+          result[i] = g_strdup ("");
+          continue;
+        }
+      GArray *ids = sc_tokenizer_encode (tok, texts[i], src_lang, error);
+      if (ids == NULL)
+        {
+          g_prefix_error (error, "line %d: ", i + 1);
+          ok = FALSE;
+          break;
+        }
+      if ((int) ids->len > max_src)
+        {
+          /* Keep the language token and the closing </s>; drop pieces at the end. */
+          g_message ("warning: line %d has %u tokens; truncated to the model's %d positions", i + 1,
+                     ids->len, max_src);
+          int last = g_array_index (ids, int, ids->len - 1);
+          g_array_set_size (ids, max_src);
+          g_array_index (ids, int, max_src - 1) = last;
+        }
+      Source s = { i, ids };
+      g_array_append_val (sources, s);
     }
-    GArray *ids = sc_tokenizer_encode (tok, texts[i], src_lang, error);
-    if (ids == NULL) {
-      g_prefix_error (error, "line %d: ", i + 1);
-      ok = FALSE;
-      break;
-    }
-    if ((int) ids->len > max_src) {
-      /* Keep the language token and the closing </s>; drop pieces at the end. */
-      g_message ("warning: line %d has %u tokens; truncated to the model's %d positions", i + 1, ids->len,
-                 max_src);
-      int last = g_array_index (ids, int, ids->len - 1);
-      g_array_set_size (ids, max_src);
-      g_array_index (ids, int, max_src - 1) = last;
-    }
-    Source s = { i, ids };
-    g_array_append_val (sources, s);
-  }
 
   /* Longest first: batches of similar lengths pad little, and the first
    * batch shows the worst-case memory early. */
@@ -425,35 +466,40 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
     g_array_sort (sources, compare_length);
 
   int done = n - (int) sources->len;
-  for (guint start = 0; ok && start < sources->len; start += batch_size) {
-    int B = MIN (batch_size, (int) (sources->len - start));
-    Source *batch = &g_array_index (sources, Source, start);
-    int S = 0;
-    for (int b = 0; b < B; b++)
-      S = MAX (S, (int) batch[b].ids->len);
-    g_autofree int *ids = g_new (int, (gsize) B * S);
-    g_autofree int *lengths = g_new (int, B);
-    for (int b = 0; b < B; b++) {
-      lengths[b] = batch[b].ids->len;
-      for (int s = 0; s < S; s++)
-        ids[b * S + s] = s < lengths[b] ? g_array_index (batch[b].ids, int, s) : c->pad_token_id;
+  for (guint start = 0; ok && start < sources->len; start += batch_size)
+    {
+      int B = MIN (batch_size, (int) (sources->len - start));
+      Source *batch = &g_array_index (sources, Source, start);
+      int S = 0;
+      for (int b = 0; b < B; b++)
+        S = MAX (S, (int) batch[b].ids->len);
+      g_autofree int *ids = g_new (int, (gsize) B *S);
+      g_autofree int *lengths = g_new (int, B);
+      for (int b = 0; b < B; b++)
+        {
+          lengths[b] = batch[b].ids->len;
+          for (int s = 0; s < S; s++)
+            ids[b * S + s] =
+                s < lengths[b] ? g_array_index (batch[b].ids, int, s) : c->pad_token_id;
+        }
+      g_autoptr (ScEncoding) enc = NULL;
+      g_autoptr (GPtrArray) outs = NULL;
+      if (!check_cancel (cancellable, error) ||
+          (enc = sc_model_encode (model, ids, lengths, B, S, error)) == NULL ||
+          (outs = sc_generate (model, enc, &o, cancellable, error)) == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      for (int b = 0; b < B; b++)
+        {
+          GArray *seq = g_ptr_array_index (outs, b);
+          result[batch[b].index] = sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
+        }
+      done += B;
+      if (progress != NULL)
+        progress (done, n, progress_data);
     }
-    g_autoptr (ScEncoding) enc = NULL;
-    g_autoptr (GPtrArray) outs = NULL;
-    if (!check_cancel (cancellable, error) ||
-        (enc = sc_model_encode (model, ids, lengths, B, S, error)) == NULL ||
-        (outs = sc_generate (model, enc, &o, cancellable, error)) == NULL) {
-      ok = FALSE;
-      break;
-    }
-    for (int b = 0; b < B; b++) {
-      GArray *seq = g_ptr_array_index (outs, b);
-      result[batch[b].index] = sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
-    }
-    done += B;
-    if (progress != NULL)
-      progress (done, n, progress_data);
-  }
 
   for (guint i = 0; i < sources->len; i++)
     g_array_unref (g_array_index (sources, Source, i).ids);

@@ -13,67 +13,72 @@
 
 #define LN_EPS 1e-5f
 
-typedef struct {
+typedef struct
+{
   const ScTensor *w;
-  const ScTensor *b;     /* may be NULL */
-  float          *b32;   /* widened bias, NULL for expert biases (widened on use) */
-  int             n_out, n_in;
+  const ScTensor *b; /* may be NULL */
+  float *b32;        /* widened bias, NULL for expert biases (widened on use) */
+  int n_out, n_in;
 } Linear;
 
-typedef struct {
+typedef struct
+{
   float *g, *b;
 } Norm;
 
-typedef struct {
+typedef struct
+{
   Linear fc1, fc2;
 } Ffn;
 
-typedef struct {
-  Norm      sa_ln;
-  Linear    q, k, v, o;
-  Norm      ca_ln;       /* decoder only */
-  Linear    cq, ck, cv, co;
-  Norm      ff_ln;
-  gboolean  sparse;
-  int       moe_index;
-  Ffn       dense;
-  const ScTensor *router;   /* [n_rows, d] */
-  int       n_rows;         /* router rows: E, or the kept experts of a pruned checkpoint */
-  int      *row_expert;     /* [n_rows] expert id of each row; NULL = identity */
-  Ffn      *experts;        /* [E], only kept ones loaded in a pruned checkpoint */
+typedef struct
+{
+  Norm sa_ln;
+  Linear q, k, v, o;
+  Norm ca_ln; /* decoder only */
+  Linear cq, ck, cv, co;
+  Norm ff_ln;
+  gboolean sparse;
+  int moe_index;
+  Ffn dense;
+  const ScTensor *router; /* [n_rows, d] */
+  int n_rows;             /* router rows: E, or the kept experts of a pruned checkpoint */
+  int *row_expert;        /* [n_rows] expert id of each row; NULL = identity */
+  Ffn *experts;           /* [E], only kept ones loaded in a pruned checkpoint */
 } Layer;
 
-struct _ScModel {
-  ScConfig     *config;
+struct _ScModel
+{
+  ScConfig *config;
   ScCheckpoint *ckpt;
-  ScTokenizer  *tok;
-  ScBackend    *be;
-  gboolean      own_backend;
-  ScDType       dtype;
-  const ScTensor *embed;    /* shared [V, d] */
-  const ScTensor *lm_head;  /* [V, d], the shared table unless untied */
-  Layer        *enc, *dec;
-  Norm          enc_ln, dec_ln;
-  float         embed_scale;
-  guint64       n_dense, n_experts;
+  ScTokenizer *tok;
+  ScBackend *be;
+  gboolean own_backend;
+  ScDType dtype;
+  const ScTensor *embed;   /* shared [V, d] */
+  const ScTensor *lm_head; /* [V, d], the shared table unless untied */
+  Layer *enc, *dec;
+  Norm enc_ln, dec_ln;
+  float embed_scale;
+  guint64 n_dense, n_experts;
   ScRouterObserver observer;
-  gpointer      observer_data;
-  GPtrArray    *allocs;   /* vectors widened at load */
-  int           n_moe;
-  int           n_missing;   /* experts absent from a partial checkpoint */
-  guint8       *keep;     /* [n_moe * num_experts] or NULL: every expert */
+  gpointer observer_data;
+  GPtrArray *allocs; /* vectors widened at load */
+  int n_moe;
+  int n_missing; /* experts absent from a partial checkpoint */
+  guint8 *keep;  /* [n_moe * num_experts] or NULL: every expert */
 };
 
 /* ---- loading ------------------------------------------------------------ */
 
-typedef struct {
-  ScModel    *model;
-  const char *prefix;   /* "model." or "" */
-  gboolean    allow_missing_experts;
+typedef struct
+{
+  ScModel *model;
+  const char *prefix; /* "model." or "" */
+  gboolean allow_missing_experts;
 } Loader;
 
-static const ScTensor *
-find (Loader *ld, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+static const ScTensor *find (Loader *ld, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static const ScTensor *
 find (Loader *ld, GError **error, const char *fmt, ...)
@@ -92,24 +97,26 @@ find (Loader *ld, GError **error, const char *fmt, ...)
 static gboolean
 check_shape (const ScTensor *t, int n_dims, int64_t d0, int64_t d1, GError **error)
 {
-  if (t->dtype != SC_DTYPE_F32 && t->dtype != SC_DTYPE_F16 && t->dtype != SC_DTYPE_BF16) {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                 "tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16", t->name,
-                 sc_dtype_name (t->dtype));
-    return FALSE;
-  }
-  if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1)) {
-    g_autoptr (GString) got = g_string_new ("[");
-    for (int i = 0; i < t->n_dims; i++)
-      g_string_append_printf (got, "%s%" G_GINT64_FORMAT, i ? ", " : "", t->shape[i]);
-    g_string_append_c (got, ']');
-    g_autofree char *want = n_dims == 2
-      ? g_strdup_printf ("[%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]", d0, d1)
-      : g_strdup_printf ("[%" G_GINT64_FORMAT "]", d0);
-    g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "tensor \"%s\" has shape %s, expected %s",
-                 t->name, got->str, want);
-    return FALSE;
-  }
+  if (t->dtype != SC_DTYPE_F32 && t->dtype != SC_DTYPE_F16 && t->dtype != SC_DTYPE_BF16)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16", t->name,
+                   sc_dtype_name (t->dtype));
+      return FALSE;
+    }
+  if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1))
+    {
+      g_autoptr (GString) got = g_string_new ("[");
+      for (int i = 0; i < t->n_dims; i++)
+        g_string_append_printf (got, "%s%" G_GINT64_FORMAT, i ? ", " : "", t->shape[i]);
+      g_string_append_c (got, ']');
+      g_autofree char *want =
+          n_dims == 2 ? g_strdup_printf ("[%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]", d0, d1)
+                      : g_strdup_printf ("[%" G_GINT64_FORMAT "]", d0);
+      g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "tensor \"%s\" has shape %s, expected %s",
+                   t->name, got->str, want);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -168,26 +175,28 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
       !load_linear (ld, &L->o, d, d, TRUE, NAME ("%s.self_attn.out_proj", p), error))
     return FALSE;
 
-  if (decoder) {
-    const char *ca = nllb ? "cross_attention" : "encoder_attn";
-    if (!load_norm (ld, &L->ca_ln, d, NAME ("%s.%s_layer_norm", p, ca), error) ||
-        !load_linear (ld, &L->cq, d, d, TRUE, NAME ("%s.%s.q_proj", p, ca), error) ||
-        !load_linear (ld, &L->ck, d, d, TRUE, NAME ("%s.%s.k_proj", p, ca), error) ||
-        !load_linear (ld, &L->cv, d, d, TRUE, NAME ("%s.%s.v_proj", p, ca), error) ||
-        !load_linear (ld, &L->co, d, d, TRUE, NAME ("%s.%s.out_proj", p, ca), error))
-      return FALSE;
-  }
+  if (decoder)
+    {
+      const char *ca = nllb ? "cross_attention" : "encoder_attn";
+      if (!load_norm (ld, &L->ca_ln, d, NAME ("%s.%s_layer_norm", p, ca), error) ||
+          !load_linear (ld, &L->cq, d, d, TRUE, NAME ("%s.%s.q_proj", p, ca), error) ||
+          !load_linear (ld, &L->ck, d, d, TRUE, NAME ("%s.%s.k_proj", p, ca), error) ||
+          !load_linear (ld, &L->cv, d, d, TRUE, NAME ("%s.%s.v_proj", p, ca), error) ||
+          !load_linear (ld, &L->co, d, d, TRUE, NAME ("%s.%s.out_proj", p, ca), error))
+        return FALSE;
+    }
 
   if (!load_norm (ld, &L->ff_ln, d, NAME ("%s.%s", p, nllb ? "ff_layer_norm" : "final_layer_norm"),
                   error))
     return FALSE;
 
   L->sparse = sc_config_is_sparse (c, decoder, i);
-  if (!L->sparse) {
-    const char *f = nllb ? "ffn." : "";
-    return load_linear (ld, &L->dense.fc1, ffn, d, TRUE, NAME ("%s.%sfc1", p, f), error) &&
-           load_linear (ld, &L->dense.fc2, d, ffn, TRUE, NAME ("%s.%sfc2", p, f), error);
-  }
+  if (!L->sparse)
+    {
+      const char *f = nllb ? "ffn." : "";
+      return load_linear (ld, &L->dense.fc1, ffn, d, TRUE, NAME ("%s.%sfc1", p, f), error) &&
+             load_linear (ld, &L->dense.fc2, d, ffn, TRUE, NAME ("%s.%sfc2", p, f), error);
+    }
 
   L->moe_index = (*moe_counter)++;
   /* A pruned checkpoint holds only its kept experts, under their original
@@ -200,22 +209,25 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   if (kept != NULL)
     L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
   L->experts = g_new0 (Ffn, c->num_experts);
-  for (int r = 0; r < L->n_rows; r++) {
-    int e = kept ? g_array_index (kept, int, r) : r;
-    if (ld->allow_missing_experts) {
-      g_autofree char *probe = g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight",
-                                                ld->prefix, p, e);
-      if (sc_checkpoint_is_missing (ld->model->ckpt, probe)) {
-        ld->model->n_missing++;
-        continue;   /* absent: usable only under a mask that prunes it */
-      }
+  for (int r = 0; r < L->n_rows; r++)
+    {
+      int e = kept ? g_array_index (kept, int, r) : r;
+      if (ld->allow_missing_experts)
+        {
+          g_autofree char *probe =
+              g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight", ld->prefix, p, e);
+          if (sc_checkpoint_is_missing (ld->model->ckpt, probe))
+            {
+              ld->model->n_missing++;
+              continue; /* absent: usable only under a mask that prunes it */
+            }
+        }
+      if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
+                        NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
+          !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
+                        NAME ("%s.ffn.experts.expert_%d.fc2", p, e), error))
+        return FALSE;
     }
-    if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
-                      NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
-        !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
-                      NAME ("%s.ffn.experts.expert_%d.fc2", p, e), error))
-      return FALSE;
-  }
 #undef NAME
   return TRUE;
 }
@@ -224,19 +236,20 @@ static void
 count_params (ScModel *model)
 {
   const char *const *names = sc_checkpoint_names (model->ckpt);
-  for (guint i = 0; i < sc_checkpoint_n_tensors (model->ckpt); i++) {
-    const ScTensor *t = sc_checkpoint_get (model->ckpt, names[i]);
-    /* Tied copies of the embedding table are one parameter set. */
-    if (t != model->embed &&
-        (g_str_has_suffix (names[i], "embed_tokens.weight") ||
-         g_str_has_suffix (names[i], "shared.weight") ||
-         (g_str_equal (names[i], "lm_head.weight") && model->config->tie_word_embeddings)))
-      continue;
-    if (strstr (names[i], ".experts.expert_") != NULL)
-      model->n_experts += sc_tensor_numel (t);
-    else
-      model->n_dense += sc_tensor_numel (t);
-  }
+  for (guint i = 0; i < sc_checkpoint_n_tensors (model->ckpt); i++)
+    {
+      const ScTensor *t = sc_checkpoint_get (model->ckpt, names[i]);
+      /* Tied copies of the embedding table are one parameter set. */
+      if (t != model->embed &&
+          (g_str_has_suffix (names[i], "embed_tokens.weight") ||
+           g_str_has_suffix (names[i], "shared.weight") ||
+           (g_str_equal (names[i], "lm_head.weight") && model->config->tie_word_embeddings)))
+        continue;
+      if (strstr (names[i], ".experts.expert_") != NULL)
+        model->n_experts += sc_tensor_numel (t);
+      else
+        model->n_dense += sc_tensor_numel (t);
+    }
 }
 
 void
@@ -245,15 +258,17 @@ sc_model_free (ScModel *model)
   if (model == NULL)
     return;
   if (model->enc)
-    for (int i = 0; i < model->config->encoder_layers; i++) {
-      g_free (model->enc[i].experts);
-      g_free (model->enc[i].row_expert);
-    }
+    for (int i = 0; i < model->config->encoder_layers; i++)
+      {
+        g_free (model->enc[i].experts);
+        g_free (model->enc[i].row_expert);
+      }
   if (model->dec)
-    for (int i = 0; i < model->config->decoder_layers; i++) {
-      g_free (model->dec[i].experts);
-      g_free (model->dec[i].row_expert);
-    }
+    for (int i = 0; i < model->config->decoder_layers; i++)
+      {
+        g_free (model->dec[i].experts);
+        g_free (model->dec[i].row_expert);
+      }
   g_free (model->enc);
   g_free (model->dec);
   g_clear_pointer (&model->tok, sc_tokenizer_free);
@@ -289,7 +304,7 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
   if (model->config == NULL)
     return NULL;
   model->ckpt = sc_checkpoint_open_with_flags (
-    dir, partial ? SC_CHECKPOINT_OPEN_ALLOW_MISSING_SHARDS : SC_CHECKPOINT_OPEN_DEFAULT, error);
+      dir, partial ? SC_CHECKPOINT_OPEN_ALLOW_MISSING_SHARDS : SC_CHECKPOINT_OPEN_DEFAULT, error);
   if (model->ckpt == NULL)
     return NULL;
   model->tok = sc_tokenizer_load (dir, error);
@@ -297,12 +312,13 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
     return NULL;
 
   const ScConfig *c = model->config;
-  if (sc_tokenizer_vocab_size (model->tok) > c->vocab_size) {
-    g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                 "%s: the tokenizer has %d ids but the model only %d embedding rows", dir,
-                 sc_tokenizer_vocab_size (model->tok), c->vocab_size);
-    return NULL;
-  }
+  if (sc_tokenizer_vocab_size (model->tok) > c->vocab_size)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "%s: the tokenizer has %d ids but the model only %d embedding rows", dir,
+                   sc_tokenizer_vocab_size (model->tok), c->vocab_size);
+      return NULL;
+    }
 
   model->allocs = g_ptr_array_new_with_free_func (g_free);
   Loader ld = { model, "", partial };
@@ -311,32 +327,38 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
     ld.prefix = "model.";
 
   static const char *const embed_names[] = {
-    "shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+    "shared.weight",
+    "encoder.embed_tokens.weight",
+    "decoder.embed_tokens.weight",
   };
-  for (guint i = 0; i < G_N_ELEMENTS (embed_names) && model->embed == NULL; i++) {
-    g_autofree char *name = g_strconcat (ld.prefix, embed_names[i], NULL);
-    model->embed = sc_checkpoint_get (model->ckpt, name);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (embed_names) && model->embed == NULL; i++)
+    {
+      g_autofree char *name = g_strconcat (ld.prefix, embed_names[i], NULL);
+      model->embed = sc_checkpoint_get (model->ckpt, name);
+    }
   if (model->embed == NULL)
     model->embed = sc_checkpoint_get (model->ckpt, "lm_head.weight");
   gboolean ok = TRUE;
-  if (model->embed == NULL) {
-    g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
-                 "checkpoint has no embedding table (shared.weight)");
-    ok = FALSE;
-  }
+  if (model->embed == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "checkpoint has no embedding table (shared.weight)");
+      ok = FALSE;
+    }
   ok = ok && check_shape (model->embed, 2, c->vocab_size, c->d_model, error);
 
   model->lm_head = model->embed;
-  if (ok && !c->tie_word_embeddings) {
-    model->lm_head = sc_checkpoint_get (model->ckpt, "lm_head.weight");
-    if (model->lm_head == NULL) {
-      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
-                   "tie_word_embeddings is false but lm_head.weight is absent");
-      ok = FALSE;
+  if (ok && !c->tie_word_embeddings)
+    {
+      model->lm_head = sc_checkpoint_get (model->ckpt, "lm_head.weight");
+      if (model->lm_head == NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                       "tie_word_embeddings is false but lm_head.weight is absent");
+          ok = FALSE;
+        }
+      ok = ok && check_shape (model->lm_head, 2, c->vocab_size, c->d_model, error);
     }
-    ok = ok && check_shape (model->lm_head, 2, c->vocab_size, c->d_model, error);
-  }
 
   model->enc = g_new0 (Layer, c->encoder_layers);
   model->dec = g_new0 (Layer, c->decoder_layers);
@@ -348,21 +370,25 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
   ok = ok && load_norm (&ld, &model->enc_ln, c->d_model, "encoder.layer_norm", error) &&
        load_norm (&ld, &model->dec_ln, c->d_model, "decoder.layer_norm", error);
 
-  if (!ok) {
-    g_prefix_error (error, "%s: ", dir);
-    return NULL;
-  }
+  if (!ok)
+    {
+      g_prefix_error (error, "%s: ", dir);
+      return NULL;
+    }
   model->n_moe = moe;
   model->dtype = model->embed->dtype;
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
 
-  if (backend == NULL) {
-    model->be = sc_backend_cpu_new (0);
-    model->own_backend = TRUE;
-  } else {
-    model->be = backend;
-  }
+  if (backend == NULL)
+    {
+      model->be = sc_backend_cpu_new (0);
+      model->own_backend = TRUE;
+    }
+  else
+    {
+      model->be = backend;
+    }
   return g_steal_pointer (&model);
 }
 
@@ -438,29 +464,34 @@ gboolean
 sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
 {
   int E = model->config->num_experts;
-  if (keep == NULL) {
-    g_clear_pointer (&model->keep, g_free);
-    return TRUE;
-  }
-  for (int m = 0; m < model->n_moe; m++) {
-    int n = 0;
-    const Layer *L = moe_layer (model, m);
-    for (int e = 0; e < E; e++) {
-      if (!keep[m * E + e])
-        continue;
-      n++;
-      if (L->experts[e].fc1.w == NULL) {
-        g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
-                     "MoE layer %d: expert %d was pruned from this checkpoint", m, e);
-        return FALSE;
-      }
+  if (keep == NULL)
+    {
+      g_clear_pointer (&model->keep, g_free);
+      return TRUE;
     }
-    if (n < 1) {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "MoE layer %d keeps no expert; every MoE layer needs at least one", m);
-      return FALSE;
+  for (int m = 0; m < model->n_moe; m++)
+    {
+      int n = 0;
+      const Layer *L = moe_layer (model, m);
+      for (int e = 0; e < E; e++)
+        {
+          if (!keep[m * E + e])
+            continue;
+          n++;
+          if (L->experts[e].fc1.w == NULL)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                           "MoE layer %d: expert %d was pruned from this checkpoint", m, e);
+              return FALSE;
+            }
+        }
+      if (n < 1)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                       "MoE layer %d keeps no expert; every MoE layer needs at least one", m);
+          return FALSE;
+        }
     }
-  }
   g_free (model->keep);
   model->keep = g_memdup2 (keep, (gsize) model->n_moe * E);
   return TRUE;
@@ -473,10 +504,11 @@ linear (ScModel *model, const Linear *lin, const float *x, int M, float *y)
 {
   if (M == 0)
     return;
-  if (lin->b32 != NULL) {
-    model->be->linear (model->be, x, M, lin->n_in, lin->w, lin->b32, y);
-    return;
-  }
+  if (lin->b32 != NULL)
+    {
+      model->be->linear (model->be, x, M, lin->n_in, lin->w, lin->b32, y);
+      return;
+    }
   g_autofree float *bias = g_new (float, lin->n_out);
   sc_tensor_read_f32 (lin->b, 0, lin->n_out, bias);
   model->be->linear (model->be, x, M, lin->n_in, lin->w, bias, y);
@@ -510,27 +542,31 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
 {
   const ScConfig *c = model->config;
   int E = c->num_experts, d = c->d_model;
-  g_autofree float *logits = g_new (float, (gsize) n * E);
-  g_autofree float *probs = g_new (float, (gsize) n * E);
+  g_autofree float *logits = g_new (float, (gsize) n *E);
+  g_autofree float *probs = g_new (float, (gsize) n *E);
   g_autofree int *top1 = g_new (int, n);
   g_autofree int *top2 = g_new (int, n);
   g_autofree float *w1 = g_new (float, n);
   g_autofree float *w2 = g_new (float, n);
 
-  if (L->row_expert == NULL) {
-    model->be->linear (model->be, h, n, d, L->router, NULL, logits);
-  } else {
-    /* Pruned checkpoint: spread the kept rows' logits over all experts;
-     * the absent ones take no part (-inf), as masked evaluation does. */
-    g_autofree float *rows_out = g_new (float, (gsize) n * L->n_rows);
-    model->be->linear (model->be, h, n, d, L->router, NULL, rows_out);
-    for (int t = 0; t < n; t++) {
-      for (int e = 0; e < E; e++)
-        logits[(gsize) t * E + e] = -INFINITY;
-      for (int r = 0; r < L->n_rows; r++)
-        logits[(gsize) t * E + L->row_expert[r]] = rows_out[(gsize) t * L->n_rows + r];
+  if (L->row_expert == NULL)
+    {
+      model->be->linear (model->be, h, n, d, L->router, NULL, logits);
     }
-  }
+  else
+    {
+      /* Pruned checkpoint: spread the kept rows' logits over all experts;
+     * the absent ones take no part (-inf), as masked evaluation does. */
+      g_autofree float *rows_out = g_new (float, (gsize) n * L->n_rows);
+      model->be->linear (model->be, h, n, d, L->router, NULL, rows_out);
+      for (int t = 0; t < n; t++)
+        {
+          for (int e = 0; e < E; e++)
+            logits[(gsize) t * E + e] = -INFINITY;
+          for (int r = 0; r < L->n_rows; r++)
+            logits[(gsize) t * E + L->row_expert[r]] = rows_out[(gsize) t * L->n_rows + r];
+        }
+    }
 
   /* Pruned experts leave the softmax: a logit of -inf is the same as
    * removing the router row, and their weights are never read. */
@@ -541,93 +577,112 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         if (!keep[e])
           logits[(gsize) t * E + e] = -INFINITY;
 
-  for (int t = 0; t < n; t++) {
-    const float *l = logits + (gsize) t * E;
-    float *p = probs + (gsize) t * E;
-    float max = -INFINITY;
-    for (int e = 0; e < E; e++)
-      max = MAX (max, l[e]);
-    float sum = 0.0f;
-    for (int e = 0; e < E; e++) {
-      p[e] = expf (l[e] - max);
-      sum += p[e];
-    }
-    for (int e = 0; e < E; e++)
-      p[e] /= sum;
+  for (int t = 0; t < n; t++)
+    {
+      const float *l = logits + (gsize) t * E;
+      float *p = probs + (gsize) t * E;
+      float max = -INFINITY;
+      for (int e = 0; e < E; e++)
+        max = MAX (max, l[e]);
+      float sum = 0.0f;
+      for (int e = 0; e < E; e++)
+        {
+          p[e] = expf (l[e] - max);
+          sum += p[e];
+        }
+      for (int e = 0; e < E; e++)
+        p[e] /= sum;
 
-    if (valid != NULL && !valid[t]) {
-      top1[t] = top2[t] = -1;
-      w1[t] = w2[t] = 0.0f;
-      continue;
-    }
-    int a = -1;
-    for (int e = 0; e < E; e++)
-      if ((keep == NULL || keep[e]) && (a < 0 || p[e] > p[a]))
-        a = e;
-    int b = -1;
-    for (int e = 0; e < E; e++)
-      if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
-        b = e;
-    top1[t] = a;
-    if (b < 0) {
-      /* One expert left: Hugging Face's top-2 then picks it twice with
+      if (valid != NULL && !valid[t])
+        {
+          top1[t] = top2[t] = -1;
+          w1[t] = w2[t] = 0.0f;
+          continue;
+        }
+      int a = -1;
+      for (int e = 0; e < E; e++)
+        if ((keep == NULL || keep[e]) && (a < 0 || p[e] > p[a]))
+          a = e;
+      int b = -1;
+      for (int e = 0; e < E; e++)
+        if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
+          b = e;
+      top1[t] = a;
+      if (b < 0)
+        {
+          /* One expert left: Hugging Face's top-2 then picks it twice with
        * weights 1/2 + 1/2; report it once with weight 1. */
-      top2[t] = -1;
-      w1[t] = 1.0f;
-      w2[t] = 0.0f;
-      continue;
+          top2[t] = -1;
+          w1[t] = 1.0f;
+          w2[t] = 0.0f;
+          continue;
+        }
+      float denom = MAX (p[a] + p[b], FLT_EPSILON);
+      top2[t] = b;
+      w1[t] = p[a] / denom;
+      w2[t] = p[b] / denom;
     }
-    float denom = MAX (p[a] + p[b], FLT_EPSILON);
-    top2[t] = b;
-    w1[t] = p[a] / denom;
-    w2[t] = p[b] / denom;
-  }
 
   memset (out, 0, sizeof (float) * (gsize) n * d);
-  float eom = (float) (1.0 - c->moe_token_dropout);   /* expert-output masking at eval */
+  float eom = (float) (1.0 - c->moe_token_dropout); /* expert-output masking at eval */
   g_autofree int *idx = g_new (int, n);
   g_autofree float *wt = g_new (float, n);
-  g_autofree float *xin = g_new (float, (gsize) n * d);
-  g_autofree float *yout = g_new (float, (gsize) n * d);
+  g_autofree float *xin = g_new (float, (gsize) n *d);
+  g_autofree float *yout = g_new (float, (gsize) n *d);
   g_autofree float *norm1 = g_new0 (float, n);
   g_autofree float *norm2 = g_new0 (float, n);
   gboolean want_norms = model->observer != NULL;
 
-  for (int e = 0; e < E; e++) {
-    int m = 0;
-    for (int t = 0; t < n; t++) {
-      if (top1[t] == e)
-        wt[m] = w1[t], idx[m++] = t;
-      else if (top2[t] == e)
-        wt[m] = w2[t], idx[m++] = t;
+  for (int e = 0; e < E; e++)
+    {
+      int m = 0;
+      for (int t = 0; t < n; t++)
+        {
+          if (top1[t] == e)
+            wt[m] = w1[t], idx[m++] = t;
+          else if (top2[t] == e)
+            wt[m] = w2[t], idx[m++] = t;
+        }
+      if (m == 0)
+        continue; /* an expert no token chose is never read */
+      for (int i = 0; i < m; i++)
+        memcpy (xin + (gsize) i * d, h + (gsize) idx[i] * d, sizeof (float) * d);
+      ffn_forward (model, &L->experts[e], xin, m, yout);
+      for (int i = 0; i < m; i++)
+        {
+          float *o = out + (gsize) idx[i] * d;
+          const float *y = yout + (gsize) i * d;
+          for (int j = 0; j < d; j++)
+            o[j] += wt[i] * (y[j] * eom);
+          if (want_norms)
+            {
+              double sq = 0.0;
+              for (int j = 0; j < d; j++)
+                sq += (double) y[j] * y[j];
+              *(top1[idx[i]] == e ? &norm1[idx[i]] : &norm2[idx[i]]) = (float) sqrt (sq);
+            }
+        }
     }
-    if (m == 0)
-      continue;   /* an expert no token chose is never read */
-    for (int i = 0; i < m; i++)
-      memcpy (xin + (gsize) i * d, h + (gsize) idx[i] * d, sizeof (float) * d);
-    ffn_forward (model, &L->experts[e], xin, m, yout);
-    for (int i = 0; i < m; i++) {
-      float *o = out + (gsize) idx[i] * d;
-      const float *y = yout + (gsize) i * d;
-      for (int j = 0; j < d; j++)
-        o[j] += wt[i] * (y[j] * eom);
-      if (want_norms) {
-        double sq = 0.0;
-        for (int j = 0; j < d; j++)
-          sq += (double) y[j] * y[j];
-        *(top1[idx[i]] == e ? &norm1[idx[i]] : &norm2[idx[i]]) = (float) sqrt (sq);
-      }
-    }
-  }
 
-  if (model->observer != NULL) {
-    ScRouterEvent ev = {
-      .decoder = decoder, .layer = layer, .moe_index = L->moe_index, .n_tokens = n,
-      .n_experts = E, .top1 = top1, .top2 = top2, .w1 = w1, .w2 = w2, .probs = probs,
-      .rows = rows, .norm1 = norm1, .norm2 = norm2,
-    };
-    model->observer (&ev, model->observer_data);
-  }
+  if (model->observer != NULL)
+    {
+      ScRouterEvent ev = {
+        .decoder = decoder,
+        .layer = layer,
+        .moe_index = L->moe_index,
+        .n_tokens = n,
+        .n_experts = E,
+        .top1 = top1,
+        .top2 = top2,
+        .w1 = w1,
+        .w2 = w2,
+        .probs = probs,
+        .rows = rows,
+        .norm1 = norm1,
+        .norm2 = norm2,
+      };
+      model->observer (&ev, model->observer_data);
+    }
 }
 
 static void
@@ -647,12 +702,14 @@ ff_block (ScModel *model, const Layer *L, gboolean decoder, int layer, const flo
 static gboolean
 check_complete (ScModel *model, GError **error)
 {
-  if (model->n_missing > 0 && model->keep == NULL) {
-    g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
-                 "%d experts are missing from this checkpoint (absent shard files); choose the "
-                 "experts to keep first", model->n_missing);
-    return FALSE;
-  }
+  if (model->n_missing > 0 && model->keep == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "%d experts are missing from this checkpoint (absent shard files); choose the "
+                   "experts to keep first",
+                   model->n_missing);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -670,25 +727,26 @@ static gboolean
 check_ids (ScModel *model, const int *ids, gsize n, GError **error)
 {
   for (gsize i = 0; i < n; i++)
-    if (ids[i] < 0 || ids[i] >= model->config->vocab_size) {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "token id %d is outside the vocabulary (%d)",
-                   ids[i], model->config->vocab_size);
-      return FALSE;
-    }
+    if (ids[i] < 0 || ids[i] >= model->config->vocab_size)
+      {
+        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "token id %d is outside the vocabulary (%d)",
+                     ids[i], model->config->vocab_size);
+        return FALSE;
+      }
   return TRUE;
 }
 
 ScEncoding *
-sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int S,
-                 GError **error)
+sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int S, GError **error)
 {
   const ScConfig *c = model->config;
   int d = c->d_model, H = c->encoder_heads, n = B * S;
 
-  if (B <= 0 || S <= 0) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "empty batch");
-    return NULL;
-  }
+  if (B <= 0 || S <= 0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "empty batch");
+      return NULL;
+    }
   if (!check_complete (model, error))
     return NULL;
   if (!check_ids (model, ids, (gsize) n, error))
@@ -699,52 +757,57 @@ sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int 
   enc->valid = g_new0 (guint8, n);
   g_autofree int *pos = g_new (int, n);
   g_autofree int *rows = g_new (int, n);
-  for (int b = 0; b < B; b++) {
-    if (lengths[b] < 1 || lengths[b] > S) {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "row %d has length %d outside [1, %d]", b,
-                   lengths[b], S);
-      return NULL;
+  for (int b = 0; b < B; b++)
+    {
+      if (lengths[b] < 1 || lengths[b] > S)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "row %d has length %d outside [1, %d]", b,
+                       lengths[b], S);
+          return NULL;
+        }
+      int seen = 0;
+      for (int s = 0; s < S; s++)
+        {
+          int i = b * S + s;
+          rows[i] = b;
+          enc->valid[i] = s < lengths[b];
+          /* fairseq make_positions: real tokens count from 2, pads sit at 1. */
+          gboolean real = ids[i] != c->pad_token_id;
+          seen += real;
+          pos[i] = real ? seen + c->pad_token_id : c->pad_token_id;
+        }
     }
-    int seen = 0;
-    for (int s = 0; s < S; s++) {
-      int i = b * S + s;
-      rows[i] = b;
-      enc->valid[i] = s < lengths[b];
-      /* fairseq make_positions: real tokens count from 2, pads sit at 1. */
-      gboolean real = ids[i] != c->pad_token_id;
-      seen += real;
-      pos[i] = real ? seen + c->pad_token_id : c->pad_token_id;
-    }
-  }
 
-  float *x = g_new (float, (gsize) n * d);
+  float *x = g_new (float, (gsize) n *d);
   enc->hidden = x;
-  g_autofree float *h = g_new (float, (gsize) n * d);
-  g_autofree float *q = g_new (float, (gsize) n * d);
-  g_autofree float *k = g_new (float, (gsize) n * d);
-  g_autofree float *v = g_new (float, (gsize) n * d);
-  g_autofree float *a = g_new (float, (gsize) n * d);
+  g_autofree float *h = g_new (float, (gsize) n *d);
+  g_autofree float *q = g_new (float, (gsize) n *d);
+  g_autofree float *k = g_new (float, (gsize) n *d);
+  g_autofree float *v = g_new (float, (gsize) n *d);
+  g_autofree float *a = g_new (float, (gsize) n *d);
 
   model->be->embed (model->be, model->embed, ids, pos, n, model->embed_scale, x);
 
-  for (int l = 0; l < c->encoder_layers; l++) {
-    const Layer *L = &model->enc[l];
-    layer_norm (model, &L->sa_ln, x, n, h);
-    linear (model, &L->q, h, n, q);
-    linear (model, &L->k, h, n, k);
-    linear (model, &L->v, h, n, v);
-    for (int b = 0; b < B; b++) {
-      gsize off = (gsize) b * S * d;
-      model->be->attention (model->be, q + off, d, k + off, v + off, d, S, S, H, d / H,
-                            enc->valid + (gsize) b * S, FALSE, 0, a + off, d);
-    }
-    linear (model, &L->o, a, n, h);
-    model->be->add (model->be, x, h, (gsize) n * d);
+  for (int l = 0; l < c->encoder_layers; l++)
+    {
+      const Layer *L = &model->enc[l];
+      layer_norm (model, &L->sa_ln, x, n, h);
+      linear (model, &L->q, h, n, q);
+      linear (model, &L->k, h, n, k);
+      linear (model, &L->v, h, n, v);
+      for (int b = 0; b < B; b++)
+        {
+          gsize off = (gsize) b * S * d;
+          model->be->attention (model->be, q + off, d, k + off, v + off, d, S, S, H, d / H,
+                                enc->valid + (gsize) b * S, FALSE, 0, a + off, d);
+        }
+      linear (model, &L->o, a, n, h);
+      model->be->add (model->be, x, h, (gsize) n * d);
 
-    layer_norm (model, &L->ff_ln, x, n, h);
-    ff_block (model, L, FALSE, l, h, n, enc->valid, rows, a);
-    model->be->add (model->be, x, a, (gsize) n * d);
-  }
+      layer_norm (model, &L->ff_ln, x, n, h);
+      ff_block (model, L, FALSE, l, h, n, enc->valid, rows, a);
+      model->be->add (model->be, x, a, (gsize) n * d);
+    }
   layer_norm (model, &model->enc_ln, x, n, h);
   memcpy (x, h, sizeof (float) * (gsize) n * d);
   return g_steal_pointer (&enc);
@@ -752,14 +815,15 @@ sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int 
 
 /* ---- decoder ------------------------------------------------------------ */
 
-struct _ScDecoder {
+struct _ScDecoder
+{
   ScModel *model;
-  int      n_rows, max_len, len;
-  int      S;            /* source length */
-  int     *src_row;      /* [n_rows] */
-  guint8  *src_valid;    /* [B_src, S] */
-  float  **cross_k, **cross_v;   /* per layer [B_src, S, d] */
-  float  **self_k, **self_v;     /* per layer [n_rows, max_len, d] */
+  int n_rows, max_len, len;
+  int S;                      /* source length */
+  int *src_row;               /* [n_rows] */
+  guint8 *src_valid;          /* [B_src, S] */
+  float **cross_k, **cross_v; /* per layer [B_src, S, d] */
+  float **self_k, **self_v;   /* per layer [n_rows, max_len, d] */
 };
 
 void
@@ -768,12 +832,13 @@ sc_decoder_free (ScDecoder *dec)
   if (dec == NULL)
     return;
   int L = dec->model->config->decoder_layers;
-  for (int l = 0; l < L; l++) {
-    g_free (dec->cross_k[l]);
-    g_free (dec->cross_v[l]);
-    g_free (dec->self_k[l]);
-    g_free (dec->self_v[l]);
-  }
+  for (int l = 0; l < L; l++)
+    {
+      g_free (dec->cross_k[l]);
+      g_free (dec->cross_v[l]);
+      g_free (dec->self_k[l]);
+      g_free (dec->self_v[l]);
+    }
   g_free (dec->cross_k);
   g_free (dec->cross_v);
   g_free (dec->self_k);
@@ -784,25 +849,27 @@ sc_decoder_free (ScDecoder *dec)
 }
 
 ScDecoder *
-sc_decoder_new (ScModel *model, const ScEncoding *enc, int n_rows, const int *src_row,
-                int max_len, GError **error)
+sc_decoder_new (ScModel *model, const ScEncoding *enc, int n_rows, const int *src_row, int max_len,
+                GError **error)
 {
   const ScConfig *c = model->config;
   int d = c->d_model, L = c->decoder_layers;
   int n_src = enc->B * enc->S;
 
-  if (n_rows <= 0 || max_len <= 0) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder needs at least one row and step");
-    return NULL;
-  }
+  if (n_rows <= 0 || max_len <= 0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder needs at least one row and step");
+      return NULL;
+    }
   if (!check_complete (model, error))
     return NULL;
   for (int r = 0; r < n_rows; r++)
-    if (src_row[r] < 0 || src_row[r] >= enc->B) {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder row %d reads missing source row %d",
-                   r, src_row[r]);
-      return NULL;
-    }
+    if (src_row[r] < 0 || src_row[r] >= enc->B)
+      {
+        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "decoder row %d reads missing source row %d",
+                     r, src_row[r]);
+        return NULL;
+      }
 
   ScDecoder *dec = g_new0 (ScDecoder, 1);
   dec->model = model;
@@ -817,14 +884,15 @@ sc_decoder_new (ScModel *model, const ScEncoding *enc, int n_rows, const int *sr
   dec->self_v = g_new0 (float *, L);
   /* Cross-attention keys and values depend only on the encoder output:
    * computed once here, shared by every decoder row of the same source. */
-  for (int l = 0; l < L; l++) {
-    dec->cross_k[l] = g_new (float, (gsize) n_src * d);
-    dec->cross_v[l] = g_new (float, (gsize) n_src * d);
-    linear (model, &model->dec[l].ck, enc->hidden, n_src, dec->cross_k[l]);
-    linear (model, &model->dec[l].cv, enc->hidden, n_src, dec->cross_v[l]);
-    dec->self_k[l] = g_new (float, (gsize) n_rows * max_len * d);
-    dec->self_v[l] = g_new (float, (gsize) n_rows * max_len * d);
-  }
+  for (int l = 0; l < L; l++)
+    {
+      dec->cross_k[l] = g_new (float, (gsize) n_src *d);
+      dec->cross_v[l] = g_new (float, (gsize) n_src *d);
+      linear (model, &model->dec[l].ck, enc->hidden, n_src, dec->cross_k[l]);
+      linear (model, &model->dec[l].cv, enc->hidden, n_src, dec->cross_v[l]);
+      dec->self_k[l] = g_new (float, (gsize) n_rows *max_len *d);
+      dec->self_v[l] = g_new (float, (gsize) n_rows *max_len *d);
+    }
   return dec;
 }
 
@@ -844,80 +912,87 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
   int past = dec->len;
   int V = (int) model->lm_head->shape[0];
 
-  if (T <= 0 || past + T > dec->max_len) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                 "decoder length %d exceeds its reserved %d positions", past + T, dec->max_len);
-    return FALSE;
-  }
+  if (T <= 0 || past + T > dec->max_len)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "decoder length %d exceeds its reserved %d positions", past + T, dec->max_len);
+      return FALSE;
+    }
   if (!check_ids (model, tokens, (gsize) n, error))
     return FALSE;
 
   g_autofree int *pos = g_new (int, n);
   g_autofree int *rows = g_new (int, n);
-  for (int r = 0; r < R; r++) {
-    int seen = 0;
-    for (int t = 0; t < T; t++) {
-      int i = r * T + t;
-      gboolean real = tokens[i] != c->pad_token_id;
-      seen += real;
-      rows[i] = r;
-      pos[i] = real ? seen + past + c->pad_token_id : c->pad_token_id;
+  for (int r = 0; r < R; r++)
+    {
+      int seen = 0;
+      for (int t = 0; t < T; t++)
+        {
+          int i = r * T + t;
+          gboolean real = tokens[i] != c->pad_token_id;
+          seen += real;
+          rows[i] = r;
+          pos[i] = real ? seen + past + c->pad_token_id : c->pad_token_id;
+        }
     }
-  }
 
-  g_autofree float *x = g_new (float, (gsize) n * d);
-  g_autofree float *h = g_new (float, (gsize) n * d);
-  g_autofree float *q = g_new (float, (gsize) n * d);
-  g_autofree float *k = g_new (float, (gsize) n * d);
-  g_autofree float *v = g_new (float, (gsize) n * d);
-  g_autofree float *a = g_new (float, (gsize) n * d);
+  g_autofree float *x = g_new (float, (gsize) n *d);
+  g_autofree float *h = g_new (float, (gsize) n *d);
+  g_autofree float *q = g_new (float, (gsize) n *d);
+  g_autofree float *k = g_new (float, (gsize) n *d);
+  g_autofree float *v = g_new (float, (gsize) n *d);
+  g_autofree float *a = g_new (float, (gsize) n *d);
 
   model->be->embed (model->be, model->embed, tokens, pos, n, model->embed_scale, x);
 
-  for (int l = 0; l < c->decoder_layers; l++) {
-    const Layer *L = &model->dec[l];
-    /* causal self-attention over the cache plus the new tokens */
-    layer_norm (model, &L->sa_ln, x, n, h);
-    linear (model, &L->q, h, n, q);
-    linear (model, &L->k, h, n, k);
-    linear (model, &L->v, h, n, v);
-    for (int r = 0; r < R; r++) {
-      float *kc = dec->self_k[l] + (gsize) r * dec->max_len * d;
-      float *vc = dec->self_v[l] + (gsize) r * dec->max_len * d;
-      memcpy (kc + (gsize) past * d, k + (gsize) r * T * d, sizeof (float) * (gsize) T * d);
-      memcpy (vc + (gsize) past * d, v + (gsize) r * T * d, sizeof (float) * (gsize) T * d);
-      model->be->attention (model->be, q + (gsize) r * T * d, d, kc, vc, d, T, past + T, H,
-                            d / H, NULL, TRUE, past, a + (gsize) r * T * d, d);
-    }
-    linear (model, &L->o, a, n, h);
-    model->be->add (model->be, x, h, (gsize) n * d);
+  for (int l = 0; l < c->decoder_layers; l++)
+    {
+      const Layer *L = &model->dec[l];
+      /* causal self-attention over the cache plus the new tokens */
+      layer_norm (model, &L->sa_ln, x, n, h);
+      linear (model, &L->q, h, n, q);
+      linear (model, &L->k, h, n, k);
+      linear (model, &L->v, h, n, v);
+      for (int r = 0; r < R; r++)
+        {
+          float *kc = dec->self_k[l] + (gsize) r * dec->max_len * d;
+          float *vc = dec->self_v[l] + (gsize) r * dec->max_len * d;
+          memcpy (kc + (gsize) past * d, k + (gsize) r * T * d, sizeof (float) * (gsize) T * d);
+          memcpy (vc + (gsize) past * d, v + (gsize) r * T * d, sizeof (float) * (gsize) T * d);
+          model->be->attention (model->be, q + (gsize) r * T * d, d, kc, vc, d, T, past + T, H,
+                                d / H, NULL, TRUE, past, a + (gsize) r * T * d, d);
+        }
+      linear (model, &L->o, a, n, h);
+      model->be->add (model->be, x, h, (gsize) n * d);
 
-    /* cross-attention over the source */
-    layer_norm (model, &L->ca_ln, x, n, h);
-    linear (model, &L->cq, h, n, q);
-    for (int r = 0; r < R; r++) {
-      gsize so = (gsize) dec->src_row[r] * dec->S;
-      model->be->attention (model->be, q + (gsize) r * T * d, d, dec->cross_k[l] + so * d,
-                            dec->cross_v[l] + so * d, d, T, dec->S, H, d / H,
-                            dec->src_valid + so, FALSE, 0, a + (gsize) r * T * d, d);
-    }
-    linear (model, &L->co, a, n, h);
-    model->be->add (model->be, x, h, (gsize) n * d);
+      /* cross-attention over the source */
+      layer_norm (model, &L->ca_ln, x, n, h);
+      linear (model, &L->cq, h, n, q);
+      for (int r = 0; r < R; r++)
+        {
+          gsize so = (gsize) dec->src_row[r] * dec->S;
+          model->be->attention (model->be, q + (gsize) r * T * d, d, dec->cross_k[l] + so * d,
+                                dec->cross_v[l] + so * d, d, T, dec->S, H, d / H,
+                                dec->src_valid + so, FALSE, 0, a + (gsize) r * T * d, d);
+        }
+      linear (model, &L->co, a, n, h);
+      model->be->add (model->be, x, h, (gsize) n * d);
 
-    /* Decoder tokens are never masked out of routing (the causal mask's
+      /* Decoder tokens are never masked out of routing (the causal mask's
      * last row is all zeros in Hugging Face). */
-    layer_norm (model, &L->ff_ln, x, n, h);
-    ff_block (model, L, TRUE, l, h, n, NULL, rows, a);
-    model->be->add (model->be, x, a, (gsize) n * d);
-  }
+      layer_norm (model, &L->ff_ln, x, n, h);
+      ff_block (model, L, TRUE, l, h, n, NULL, rows, a);
+      model->be->add (model->be, x, a, (gsize) n * d);
+    }
   dec->len = past + T;
 
   int m = n;
-  if (last_only && T > 1) {
-    for (int r = 0; r < R; r++)
-      memmove (x + (gsize) r * d, x + ((gsize) r * T + T - 1) * d, sizeof (float) * d);
-    m = R;
-  }
+  if (last_only && T > 1)
+    {
+      for (int r = 0; r < R; r++)
+        memmove (x + (gsize) r * d, x + ((gsize) r * T + T - 1) * d, sizeof (float) * d);
+      m = R;
+    }
   layer_norm (model, &model->dec_ln, x, m, h);
   model->be->linear (model->be, h, m, d, model->lm_head, NULL, logits);
   (void) V;
@@ -930,18 +1005,20 @@ sc_decoder_reorder (ScDecoder *dec, const int *from)
   int d = dec->model->config->d_model, R = dec->n_rows;
   gsize row = (gsize) dec->max_len * d;
   gsize used = (gsize) dec->len * d;
-  g_autofree float *tmp = g_new (float, (gsize) R * used + 1);
+  g_autofree float *tmp = g_new (float, (gsize) R *used + 1);
   g_autofree int *src = g_memdup2 (dec->src_row, sizeof (int) * R);
 
-  for (int l = 0; l < dec->model->config->decoder_layers; l++) {
-    float *caches[2] = { dec->self_k[l], dec->self_v[l] };
-    for (int c = 0; c < 2; c++) {
-      for (int r = 0; r < R; r++)
-        memcpy (tmp + r * used, caches[c] + from[r] * row, sizeof (float) * used);
-      for (int r = 0; r < R; r++)
-        memcpy (caches[c] + r * row, tmp + r * used, sizeof (float) * used);
+  for (int l = 0; l < dec->model->config->decoder_layers; l++)
+    {
+      float *caches[2] = { dec->self_k[l], dec->self_v[l] };
+      for (int c = 0; c < 2; c++)
+        {
+          for (int r = 0; r < R; r++)
+            memcpy (tmp + r * used, caches[c] + from[r] * row, sizeof (float) * used);
+          for (int r = 0; r < R; r++)
+            memcpy (caches[c] + r * row, tmp + r * used, sizeof (float) * used);
+        }
     }
-  }
   for (int r = 0; r < R; r++)
     dec->src_row[r] = src[from[r]];
 }

@@ -26,11 +26,12 @@ sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model)
   sc_generate_options_init (&opts->generate, model);
 }
 
-typedef struct {
-  ScStats      *stats;
-  const char   *direction;
-  const guint8 *dec_valid;   /* [rows * T] for the decoder pass */
-  GError       *error;
+typedef struct
+{
+  ScStats *stats;
+  const char *direction;
+  const guint8 *dec_valid; /* [rows * T] for the decoder pass */
+  GError *error;
 } Collector;
 
 static void
@@ -54,12 +55,13 @@ pad_rows (GPtrArray *rows, int pad, int *S, int **lengths)
     *S = MAX (*S, (int) ((GArray *) rows->pdata[b])->len);
   int *ids = g_malloc_n ((gsize) MAX (B, 1) * *S, sizeof (int));
   *lengths = g_malloc_n (MAX (B, 1), sizeof (int));
-  for (int b = 0; b < B; b++) {
-    GArray *r = rows->pdata[b];
-    (*lengths)[b] = r->len;
-    for (int s = 0; s < *S; s++)
-      ids[b * *S + s] = s < (int) r->len ? g_array_index (r, int, s) : pad;
-  }
+  for (int b = 0; b < B; b++)
+    {
+      GArray *r = rows->pdata[b];
+      (*lengths)[b] = r->len;
+      for (int s = 0; s < *S; s++)
+        ids[b * *S + s] = s < (int) r->len ? g_array_index (r, int, s) : pad;
+    }
   return ids;
 }
 
@@ -75,11 +77,12 @@ replay_decoder (ScModel *model, const ScEncoding *enc, GPtrArray *targets, Colle
   g_autofree int *ids = pad_rows (targets, c->pad_token_id, &T, &lengths);
   g_autofree guint8 *valid = g_new0 (guint8, (gsize) B * T);
   g_autofree int *src = g_new (int, B);
-  for (int b = 0; b < B; b++) {
-    src[b] = b;
-    for (int t = 0; t < lengths[b]; t++)
-      valid[b * T + t] = 1;
-  }
+  for (int b = 0; b < B; b++)
+    {
+      src[b] = b;
+      for (int t = 0; t < lengths[b]; t++)
+        valid[b * T + t] = 1;
+    }
   g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, src, T, error);
   if (dec == NULL)
     return FALSE;
@@ -93,13 +96,14 @@ replay_decoder (ScModel *model, const ScEncoding *enc, GPtrArray *targets, Colle
 static GArray *
 truncate_ids (GArray *ids, int max, const char *what, int index)
 {
-  if ((int) ids->len > max) {
-    g_message ("warning: calibration item %d: %s has %u tokens; truncated to %d", index + 1, what,
-               ids->len, max);
-    int last = g_array_index (ids, int, ids->len - 1);
-    g_array_set_size (ids, max);
-    g_array_index (ids, int, max - 1) = last;
-  }
+  if ((int) ids->len > max)
+    {
+      g_message ("warning: calibration item %d: %s has %u tokens; truncated to %d", index + 1, what,
+                 ids->len, max);
+      int last = g_array_index (ids, int, ids->len - 1);
+      g_array_set_size (ids, max);
+      g_array_index (ids, int, max - 1) = last;
+    }
   return ids;
 }
 
@@ -117,31 +121,35 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
   if (tgt_id < 0)
     return FALSE;
 
-  for (int i = 0; i < n; i++) {
-    GArray *s = sc_tokenizer_encode (tok, items[i].source, items[i].src_lang, error);
-    if (s == NULL) {
-      g_prefix_error (error, "calibration item %d: ", first + i + 1);
-      return FALSE;
+  for (int i = 0; i < n; i++)
+    {
+      GArray *s = sc_tokenizer_encode (tok, items[i].source, items[i].src_lang, error);
+      if (s == NULL)
+        {
+          g_prefix_error (error, "calibration item %d: ", first + i + 1);
+          return FALSE;
+        }
+      g_ptr_array_add (sources, truncate_ids (s, max_pos, "the source", first + i));
+      if (opts->mode == SC_CALIBRATE_TEACHER_FORCED)
+        {
+          if (items[i].target == NULL)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                           "calibration item %d has no reference target for teacher forcing",
+                           first + i + 1);
+              return FALSE;
+            }
+          g_autoptr (GArray) pieces = sc_tokenizer_encode_pieces (tok, items[i].target, error);
+          if (pieces == NULL)
+            return FALSE;
+          /* Decoder input: </s> tgt_lang pieces (the reference shifted right). */
+          GArray *t = g_array_sized_new (FALSE, FALSE, sizeof (int), pieces->len + 2);
+          g_array_append_val (t, c->decoder_start_token_id);
+          g_array_append_val (t, tgt_id);
+          g_array_append_vals (t, pieces->data, MIN ((int) pieces->len, max_pos - 2));
+          g_ptr_array_add (targets, t);
+        }
     }
-    g_ptr_array_add (sources, truncate_ids (s, max_pos, "the source", first + i));
-    if (opts->mode == SC_CALIBRATE_TEACHER_FORCED) {
-      if (items[i].target == NULL) {
-        g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                     "calibration item %d has no reference target for teacher forcing",
-                     first + i + 1);
-        return FALSE;
-      }
-      g_autoptr (GArray) pieces = sc_tokenizer_encode_pieces (tok, items[i].target, error);
-      if (pieces == NULL)
-        return FALSE;
-      /* Decoder input: </s> tgt_lang pieces (the reference shifted right). */
-      GArray *t = g_array_sized_new (FALSE, FALSE, sizeof (int), pieces->len + 2);
-      g_array_append_val (t, c->decoder_start_token_id);
-      g_array_append_val (t, tgt_id);
-      g_array_append_vals (t, pieces->data, MIN ((int) pieces->len, max_pos - 2));
-      g_ptr_array_add (targets, t);
-    }
-  }
 
   int B = n, S;
   g_autofree int *lengths = NULL;
@@ -154,43 +162,47 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
   if (enc == NULL)
     return FALSE;
 
-  if (opts->mode == SC_CALIBRATE_DECODE) {
-    ScGenerateOptions gen = opts->generate;
-    gen.forced_bos_id = tgt_id;
-    g_autoptr (GPtrArray) out = sc_generate (model, enc, &gen, cancellable, error);
-    if (out == NULL)
-      return FALSE;
-    /* The decoder fed every generated token but the last one. */
-    for (guint b = 0; b < out->len; b++) {
-      GArray *seq = out->pdata[b];
-      GArray *t = g_array_sized_new (FALSE, FALSE, sizeof (int), seq->len);
-      g_array_append_vals (t, seq->data, MAX (1, (int) seq->len - 1));
-      g_ptr_array_add (targets, t);
+  if (opts->mode == SC_CALIBRATE_DECODE)
+    {
+      ScGenerateOptions gen = opts->generate;
+      gen.forced_bos_id = tgt_id;
+      g_autoptr (GPtrArray) out = sc_generate (model, enc, &gen, cancellable, error);
+      if (out == NULL)
+        return FALSE;
+      /* The decoder fed every generated token but the last one. */
+      for (guint b = 0; b < out->len; b++)
+        {
+          GArray *seq = out->pdata[b];
+          GArray *t = g_array_sized_new (FALSE, FALSE, sizeof (int), seq->len);
+          g_array_append_vals (t, seq->data, MAX (1, (int) seq->len - 1));
+          g_ptr_array_add (targets, t);
+        }
     }
-  }
 
   sc_model_set_router_observer (model, collect, &col);
   gboolean ok = replay_decoder (model, enc, targets, &col, error);
   sc_model_set_router_observer (model, NULL, NULL);
-  if (ok && col.error != NULL) {
-    g_propagate_error (error, col.error);
-    return FALSE;
-  }
+  if (ok && col.error != NULL)
+    {
+      g_propagate_error (error, col.error);
+      return FALSE;
+    }
   g_clear_error (&col.error);
   return ok;
 }
 
 gboolean
 sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n,
-              const ScCalibrateOptions *opts, ScCalibrateProgress progress,
-              gpointer progress_data, GCancellable *cancellable, GError **error)
+              const ScCalibrateOptions *opts, ScCalibrateProgress progress, gpointer progress_data,
+              GCancellable *cancellable, GError **error)
 {
   const ScConfig *c = sc_model_get_config (model);
-  if (c->arch != SC_ARCH_NLLB_MOE) {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                 "calibration gathers expert statistics; this model has no experts");
-    return FALSE;
-  }
+  if (c->arch != SC_ARCH_NLLB_MOE)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "calibration gathers expert statistics; this model has no experts");
+      return FALSE;
+    }
   ScStatsShape shape;
   sc_calibrate_shape (model, NULL, &shape);
   gboolean same = sc_stats_shape_equal (&shape, sc_stats_get_shape (stats), error);
@@ -201,31 +213,34 @@ sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, in
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   for (int i = 0; i < n; i++)
     if (sc_tokenizer_lang_id (tok, items[i].src_lang, error) < 0 ||
-        sc_tokenizer_lang_id (tok, items[i].tgt_lang, error) < 0) {
-      g_prefix_error (error, "calibration item %d: ", i + 1);
-      return FALSE;
-    }
+        sc_tokenizer_lang_id (tok, items[i].tgt_lang, error) < 0)
+      {
+        g_prefix_error (error, "calibration item %d: ", i + 1);
+        return FALSE;
+      }
 
   int batch = MAX (1, opts->batch_size);
   gint64 start = g_get_monotonic_time ();
   int done = 0;
-  while (done < n) {
-    if (g_cancellable_set_error_if_cancelled (cancellable, error))
-      return FALSE;
-    /* A batch is a run of consecutive items of one direction. */
-    int len = 1;
-    while (done + len < n && len < batch &&
-           g_str_equal (items[done + len].src_lang, items[done].src_lang) &&
-           g_str_equal (items[done + len].tgt_lang, items[done].tgt_lang))
-      len++;
-    if (!run_batch (model, stats, items + done, len, done, opts, cancellable, error))
-      return FALSE;
-    done += len;
-    if (progress != NULL) {
-      double secs = (g_get_monotonic_time () - start) / 1e6;
-      double rate = secs > 0 ? done / secs : 0.0;
-      progress (done, n, rate, rate > 0 ? (n - done) / rate : 0.0, progress_data);
+  while (done < n)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      /* A batch is a run of consecutive items of one direction. */
+      int len = 1;
+      while (done + len < n && len < batch &&
+             g_str_equal (items[done + len].src_lang, items[done].src_lang) &&
+             g_str_equal (items[done + len].tgt_lang, items[done].tgt_lang))
+        len++;
+      if (!run_batch (model, stats, items + done, len, done, opts, cancellable, error))
+        return FALSE;
+      done += len;
+      if (progress != NULL)
+        {
+          double secs = (g_get_monotonic_time () - start) / 1e6;
+          double rate = secs > 0 ? done / secs : 0.0;
+          progress (done, n, rate, rate > 0 ? (n - done) / rate : 0.0, progress_data);
+        }
     }
-  }
   return TRUE;
 }

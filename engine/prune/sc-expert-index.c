@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (sc-expert-index-error-quark, sc_expert_index_error)
+G_DEFINE_QUARK (sc - expert - index - error - quark, sc_expert_index_error)
 
-struct _ScExpertIndex {
-  int         n_layers, n_enc, n_experts;
-  GArray     *global;  /* or NULL */
-  GHashTable *keys;    /* char* -> GArray of int */
+struct _ScExpertIndex
+{
+  int n_layers, n_enc, n_experts;
+  GArray *global;   /* or NULL */
+  GHashTable *keys; /* char* -> GArray of int */
 };
 
 ScExpertIndex *
@@ -24,8 +25,8 @@ sc_expert_index_new (int n_moe_layers, int n_encoder_moe, int n_experts)
   idx->n_layers = n_moe_layers;
   idx->n_enc = n_encoder_moe;
   idx->n_experts = n_experts;
-  idx->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify) g_array_unref);
+  idx->keys =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
   return idx;
 }
 
@@ -62,29 +63,32 @@ cmp_int (const void *a, const void *b)
 }
 
 gboolean
-sc_expert_index_set (ScExpertIndex *idx, const char *key, const int *ids, int n_ids,
-                     GError **error)
+sc_expert_index_set (ScExpertIndex *idx, const char *key, const int *ids, int n_ids, GError **error)
 {
   int total = idx->n_layers * idx->n_experts;
-  if (key != NULL && !sc_expert_index_key_valid (key)) {
-    g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY,
-                 "Expert index: '%s' is neither an NLLB language code nor a src-tgt direction",
-                 key);
-    return FALSE;
-  }
-  if ((key == NULL && g_hash_table_size (idx->keys) > 0) || (key != NULL && idx->global)) {
-    g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
-                 "Expert index: a global list and per-language entries cannot be mixed");
-    return FALSE;
-  }
-  for (int i = 0; i < n_ids; i++)
-    if (ids[i] < 0 || ids[i] >= total) {
-      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_RANGE,
-                   "Expert index%s%s%s: expert id %d is out of range (0..%d for %d MoE layers "
-                   "x %d experts)", key ? " entry '" : "", key ? key : "", key ? "'" : "",
-                   ids[i], total - 1, idx->n_layers, idx->n_experts);
+  if (key != NULL && !sc_expert_index_key_valid (key))
+    {
+      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY,
+                   "Expert index: '%s' is neither an NLLB language code nor a src-tgt direction",
+                   key);
       return FALSE;
     }
+  if ((key == NULL && g_hash_table_size (idx->keys) > 0) || (key != NULL && idx->global))
+    {
+      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
+                   "Expert index: a global list and per-language entries cannot be mixed");
+      return FALSE;
+    }
+  for (int i = 0; i < n_ids; i++)
+    if (ids[i] < 0 || ids[i] >= total)
+      {
+        g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_RANGE,
+                     "Expert index%s%s%s: expert id %d is out of range (0..%d for %d MoE layers "
+                     "x %d experts)",
+                     key ? " entry '" : "", key ? key : "", key ? "'" : "", ids[i], total - 1,
+                     idx->n_layers, idx->n_experts);
+        return FALSE;
+      }
   GArray *a = g_array_sized_new (FALSE, FALSE, sizeof (int), n_ids);
   g_array_append_vals (a, ids, n_ids);
   if (a->len > 0)
@@ -94,13 +98,16 @@ sc_expert_index_set (ScExpertIndex *idx, const char *key, const int *ids, int n_
     if (w == 0 || g_array_index (a, int, i) != g_array_index (a, int, w - 1))
       g_array_index (a, int, w++) = g_array_index (a, int, i);
   g_array_set_size (a, w);
-  if (key == NULL) {
-    if (idx->global)
-      g_array_unref (idx->global);
-    idx->global = a;
-  } else {
-    g_hash_table_replace (idx->keys, g_strdup (key), a);
-  }
+  if (key == NULL)
+    {
+      if (idx->global)
+        g_array_unref (idx->global);
+      idx->global = a;
+    }
+  else
+    {
+      g_hash_table_replace (idx->keys, g_strdup (key), a);
+    }
   return TRUE;
 }
 
@@ -142,25 +149,28 @@ sc_expert_index_for_pair (const ScExpertIndex *idx, const char *src, const char 
                           GError **error)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
-  if (idx->global) {
-    g_array_append_vals (out, idx->global->data, idx->global->len);
-    return out;
-  }
+  if (idx->global)
+    {
+      g_array_append_vals (out, idx->global->data, idx->global->len);
+      return out;
+    }
   g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
   GArray *p = g_hash_table_lookup (idx->keys, pair);
-  if (p) {
-    g_array_append_vals (out, p->data, p->len);
-    return out;
-  }
+  if (p)
+    {
+      g_array_append_vals (out, p->data, p->len);
+      return out;
+    }
   GArray *s = g_hash_table_lookup (idx->keys, src);
   GArray *t = g_hash_table_lookup (idx->keys, tgt);
-  if (s == NULL || t == NULL) {
-    g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_NOT_FOUND,
-                 "Expert index has no entry for '%s' nor for language '%s'", pair,
-                 s == NULL ? src : tgt);
-    g_array_unref (out);
-    return NULL;
-  }
+  if (s == NULL || t == NULL)
+    {
+      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_NOT_FOUND,
+                   "Expert index has no entry for '%s' nor for language '%s'", pair,
+                   s == NULL ? src : tgt);
+      g_array_unref (out);
+      return NULL;
+    }
   int split = idx->n_enc * idx->n_experts;
   for (guint i = 0; i < s->len; i++)
     if (g_array_index (s, int, i) < split)
@@ -174,18 +184,20 @@ sc_expert_index_for_pair (const ScExpertIndex *idx, const char *src, const char 
 static gboolean
 read_ids (JsonArray *arr, const char *key, GArray *out, GError **error)
 {
-  for (guint i = 0; i < json_array_get_length (arr); i++) {
-    JsonNode *n = json_array_get_element (arr, i);
-    if (JSON_NODE_TYPE (n) != JSON_NODE_VALUE || json_node_get_value_type (n) != G_TYPE_INT64 ||
-        json_node_get_int (n) < G_MININT || json_node_get_int (n) > G_MAXINT) {
-      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
-                   "Expert index%s%s%s: item %u is not an integer expert id",
-                   key ? " entry '" : "", key ? key : "", key ? "'" : "", i);
-      return FALSE;
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonNode *n = json_array_get_element (arr, i);
+      if (JSON_NODE_TYPE (n) != JSON_NODE_VALUE || json_node_get_value_type (n) != G_TYPE_INT64 ||
+          json_node_get_int (n) < G_MININT || json_node_get_int (n) > G_MAXINT)
+        {
+          g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
+                       "Expert index%s%s%s: item %u is not an integer expert id",
+                       key ? " entry '" : "", key ? key : "", key ? "'" : "", i);
+          return FALSE;
+        }
+      int v = (int) json_node_get_int (n);
+      g_array_append_val (out, v);
     }
-    int v = (int) json_node_get_int (n);
-    g_array_append_val (out, v);
-  }
   return TRUE;
 }
 
@@ -196,26 +208,29 @@ fill_from_node (ScExpertIndex *idx, JsonNode *root, GError **error)
   if (root && JSON_NODE_HOLDS_ARRAY (root))
     return read_ids (json_node_get_array (root), NULL, ids, error) &&
            sc_expert_index_set (idx, NULL, (int *) ids->data, ids->len, error);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
-                 "Expert index: expected a list of ids or an object of lists");
-    return FALSE;
-  }
-  JsonObject *o = json_node_get_object (root);
-  g_autoptr (GList) members = json_object_get_members (o);
-  for (GList *it = members; it; it = it->next) {
-    const char *key = it->data;
-    JsonNode *n = json_object_get_member (o, key);
-    if (!JSON_NODE_HOLDS_ARRAY (n)) {
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
       g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
-                   "Expert index entry '%s' is not a list of ids", key);
+                   "Expert index: expected a list of ids or an object of lists");
       return FALSE;
     }
-    g_array_set_size (ids, 0);
-    if (!read_ids (json_node_get_array (n), key, ids, error) ||
-        !sc_expert_index_set (idx, key, (int *) ids->data, ids->len, error))
-      return FALSE;
-  }
+  JsonObject *o = json_node_get_object (root);
+  g_autoptr (GList) members = json_object_get_members (o);
+  for (GList *it = members; it; it = it->next)
+    {
+      const char *key = it->data;
+      JsonNode *n = json_object_get_member (o, key);
+      if (!JSON_NODE_HOLDS_ARRAY (n))
+        {
+          g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
+                       "Expert index entry '%s' is not a list of ids", key);
+          return FALSE;
+        }
+      g_array_set_size (ids, 0);
+      if (!read_ids (json_node_get_array (n), key, ids, error) ||
+          !sc_expert_index_set (idx, key, (int *) ids->data, ids->len, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -241,8 +256,8 @@ sc_expert_index_load (const char *path, int n_moe_layers, int n_encoder_moe, int
   if (!g_file_get_contents (path, &data, &len, error))
     return NULL;
   g_autoptr (GError) local = NULL;
-  ScExpertIndex *idx = sc_expert_index_from_json (data, len, n_moe_layers, n_encoder_moe,
-                                                  n_experts, &local);
+  ScExpertIndex *idx =
+      sc_expert_index_from_json (data, len, n_moe_layers, n_encoder_moe, n_experts, &local);
   if (idx == NULL)
     g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
   return idx;
@@ -261,17 +276,21 @@ char *
 sc_expert_index_to_json (const ScExpertIndex *idx, gsize *length)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  if (idx->global) {
-    add_ids (b, idx->global);
-  } else {
-    json_builder_begin_object (b);
-    g_auto (GStrv) keys = sc_expert_index_keys (idx);
-    for (char **k = keys; *k; k++) {
-      json_builder_set_member_name (b, *k);
-      add_ids (b, g_hash_table_lookup (idx->keys, *k));
+  if (idx->global)
+    {
+      add_ids (b, idx->global);
     }
-    json_builder_end_object (b);
-  }
+  else
+    {
+      json_builder_begin_object (b);
+      g_auto (GStrv) keys = sc_expert_index_keys (idx);
+      for (char **k = keys; *k; k++)
+        {
+          json_builder_set_member_name (b, *k);
+          add_ids (b, g_hash_table_lookup (idx->keys, *k));
+        }
+      json_builder_end_object (b);
+    }
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   json_generator_set_root (gen, root);

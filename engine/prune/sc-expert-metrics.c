@@ -5,9 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-static const struct {
+static const struct
+{
   const char *name;
-  ScExpertMetric    metric;
+  ScExpertMetric metric;
 } metric_names[] = {
   { "importance", SC_EXPERT_METRIC_IMPORTANCE },
   { "importance-vanilla", SC_EXPERT_METRIC_IMPORTANCE_VANILLA },
@@ -24,10 +25,11 @@ gboolean
 sc_expert_metric_from_string (const char *s, ScExpertMetric *out)
 {
   for (gsize i = 0; s && i < G_N_ELEMENTS (metric_names); i++)
-    if (strcmp (s, metric_names[i].name) == 0) {
-      *out = metric_names[i].metric;
-      return TRUE;
-    }
+    if (strcmp (s, metric_names[i].name) == 0)
+      {
+        *out = metric_names[i].metric;
+        return TRUE;
+      }
   return FALSE;
 }
 
@@ -58,52 +60,71 @@ double *
 sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
 {
   int L = c->n_layers, E = c->n_experts;
-  double *out = g_new0 (double, (gsize) L * E);
-  for (int l = 0; l < L; l++) {
-    double N = (double) c->tokens[l];
-    if (N <= 0)
-      continue;
-    for (int e = 0; e < E; e++) {
-      gsize i = (gsize) l * E + e;
-      double n1 = (double) c->top1[i], n2 = (double) c->top2[i];
-      double top1 = n1 / N;
-      double conf1 = n1 > 0 ? c->gate1[i] / n1 : 0;
-      double mean = c->prob_sum[i] / N;
-      double v = 0;
-      switch (metric) {
-      case SC_EXPERT_METRIC_IMPORTANCE:         v = top1 * exp (conf1); break;
-      case SC_EXPERT_METRIC_IMPORTANCE_VANILLA: v = top1 * conf1; break;
-      case SC_EXPERT_METRIC_TOP1:               v = top1; break;
-      case SC_EXPERT_METRIC_TOP2:
-      case SC_EXPERT_METRIC_FREQUENCY:          v = (n1 + n2) / N; break;
-      case SC_EXPERT_METRIC_LOAD:               v = top1 * mean; break;
-      case SC_EXPERT_METRIC_REAP:               v = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0; break;
-      case SC_EXPERT_METRIC_MEAN:               v = mean; break;
-      }
-      out[i] = v;
+  double *out = g_new0 (double, (gsize) L *E);
+  for (int l = 0; l < L; l++)
+    {
+      double N = (double) c->tokens[l];
+      if (N <= 0)
+        continue;
+      for (int e = 0; e < E; e++)
+        {
+          gsize i = (gsize) l * E + e;
+          double n1 = (double) c->top1[i], n2 = (double) c->top2[i];
+          double top1 = n1 / N;
+          double conf1 = n1 > 0 ? c->gate1[i] / n1 : 0;
+          double mean = c->prob_sum[i] / N;
+          double v = 0;
+          switch (metric)
+            {
+            case SC_EXPERT_METRIC_IMPORTANCE:
+              v = top1 * exp (conf1);
+              break;
+            case SC_EXPERT_METRIC_IMPORTANCE_VANILLA:
+              v = top1 * conf1;
+              break;
+            case SC_EXPERT_METRIC_TOP1:
+              v = top1;
+              break;
+            case SC_EXPERT_METRIC_TOP2:
+            case SC_EXPERT_METRIC_FREQUENCY:
+              v = (n1 + n2) / N;
+              break;
+            case SC_EXPERT_METRIC_LOAD:
+              v = top1 * mean;
+              break;
+            case SC_EXPERT_METRIC_REAP:
+              v = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0;
+              break;
+            case SC_EXPERT_METRIC_MEAN:
+              v = mean;
+              break;
+            }
+          out[i] = v;
+        }
     }
-  }
   return out;
 }
 
 ScStatsCounters *
-sc_expert_counters_for (ScStats *stats, ScGranularity granularity, const char *src,
-                        const char *tgt, GError **error)
+sc_expert_counters_for (ScStats *stats, ScGranularity granularity, const char *src, const char *tgt,
+                        GError **error)
 {
   const ScStatsShape *sh = sc_stats_get_shape (stats);
   if (granularity == SC_GRANULARITY_GLOBAL)
     return sc_stats_get_global (stats, error);
-  if (src == NULL || tgt == NULL) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "Language-specific metrics need a source and a target language");
-    return NULL;
-  }
-  if (granularity == SC_GRANULARITY_PAIR) {
-    g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
-    ScStatsCounters *c = sc_stats_get_pair (stats, pair, NULL);
-    if (c)
-      return c;
-  }
+  if (src == NULL || tgt == NULL)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Language-specific metrics need a source and a target language");
+      return NULL;
+    }
+  if (granularity == SC_GRANULARITY_PAIR)
+    {
+      g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
+      ScStatsCounters *c = sc_stats_get_pair (stats, pair, NULL);
+      if (c)
+        return c;
+    }
   g_autoptr (ScStatsCounters) enc = NULL;
   g_autoptr (ScStatsCounters) dec = NULL;
   if (sh->n_encoder_moe > 0 && !(enc = sc_stats_get_source (stats, src, error)))
@@ -119,8 +140,8 @@ sc_expert_counters_for (ScStats *stats, ScGranularity granularity, const char *s
 }
 
 double *
-sc_expert_metrics_for (ScStats *stats, ScGranularity granularity, const char *src,
-                       const char *tgt, ScExpertMetric metric, GError **error)
+sc_expert_metrics_for (ScStats *stats, ScGranularity granularity, const char *src, const char *tgt,
+                       ScExpertMetric metric, GError **error)
 {
   g_autoptr (ScStatsCounters) c = sc_expert_counters_for (stats, granularity, src, tgt, error);
   if (c == NULL)

@@ -10,7 +10,12 @@
 #include <string.h>
 
 /* What a tensor name says about experts. */
-typedef enum { TENSOR_OTHER, TENSOR_EXPERT, TENSOR_ROUTER } TensorKind;
+typedef enum
+{
+  TENSOR_OTHER,
+  TENSOR_EXPERT,
+  TENSOR_ROUTER
+} TensorKind;
 
 static int
 moe_ordinal (const ScConfig *c, gboolean decoder, int layer)
@@ -58,11 +63,12 @@ static gboolean
 check_keep (ScModel *model, const guint8 *keep, GError **error)
 {
   const ScConfig *c = sc_model_get_config (model);
-  if (c->arch != SC_ARCH_NLLB_MOE) {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                 "only Mixture-of-Experts models have experts to prune");
-    return FALSE;
-  }
+  if (c->arch != SC_ARCH_NLLB_MOE)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "only Mixture-of-Experts models have experts to prune");
+      return FALSE;
+    }
   /* The model validates counts and, for an already pruned checkpoint, that
    * every kept expert is present; the mask is restored afterwards. */
   if (!sc_model_set_expert_mask (model, keep, error))
@@ -81,26 +87,29 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
     return FALSE;
 
   const char *const *names = sc_checkpoint_names (ckpt);
-  for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++) {
-    const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
-    int m = 0, e = 0;
-    TensorKind kind = classify (c, names[i], &m, &e);
-    if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e]) {
-      plan->n_dropped++;
-      plan->dropped_bytes += t->nbytes;
-      continue;
+  for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
+    {
+      const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
+      int m = 0, e = 0;
+      TensorKind kind = classify (c, names[i], &m, &e);
+      if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
+        {
+          plan->n_dropped++;
+          plan->dropped_bytes += t->nbytes;
+          continue;
+        }
+      guint64 bytes = t->nbytes;
+      if (kind == TENSOR_ROUTER)
+        {
+          int kept = 0;
+          for (int x = 0; x < c->num_experts; x++)
+            kept += keep[m * c->num_experts + x] != 0;
+          bytes = (guint64) kept * t->shape[1] * sc_dtype_size (t->dtype);
+          plan->dropped_bytes += t->nbytes - bytes;
+        }
+      plan->n_tensors++;
+      plan->bytes += bytes;
     }
-    guint64 bytes = t->nbytes;
-    if (kind == TENSOR_ROUTER) {
-      int kept = 0;
-      for (int x = 0; x < c->num_experts; x++)
-        kept += keep[m * c->num_experts + x] != 0;
-      bytes = (guint64) kept * t->shape[1] * sc_dtype_size (t->dtype);
-      plan->dropped_bytes += t->nbytes - bytes;
-    }
-    plan->n_tensors++;
-    plan->bytes += bytes;
-  }
   return TRUE;
 }
 
@@ -120,12 +129,13 @@ slice_router (const ScConfig *c, const ScTensor *t, int m, const guint8 *keep)
   out->shape[1] = t->shape[1];
   guint8 *data = g_malloc (rows * row_bytes + 1);
   int n = 0;
-  for (int r = 0; r < rows; r++) {
-    int e = had ? g_array_index (had, int, r) : r;
-    if (keep[m * c->num_experts + e])
-      memcpy (data + (gsize) n++ * row_bytes, (const guint8 *) t->data + (gsize) r * row_bytes,
-              row_bytes);
-  }
+  for (int r = 0; r < rows; r++)
+    {
+      int e = had ? g_array_index (had, int, r) : r;
+      if (keep[m * c->num_experts + e])
+        memcpy (data + (gsize) n++ * row_bytes, (const guint8 *) t->data + (gsize) r * row_bytes,
+                row_bytes);
+    }
   out->shape[0] = n;
   out->data = data;
   out->nbytes = (guint64) n * row_bytes;
@@ -143,15 +153,17 @@ free_sliced (ScTensor *t)
 static gboolean
 rm_rf (const char *path)
 {
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      rm_rf (child);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+      return g_rmdir (path) == 0;
     }
-    return g_rmdir (path) == 0;
-  }
   return g_unlink (path) == 0;
 }
 
@@ -184,13 +196,14 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, cons
   JsonObject *obj = json_node_get_object (root);
   JsonArray *layers = json_array_new ();
   int n_moe = sc_config_n_moe_layers (c);
-  for (int m = 0; m < n_moe; m++) {
-    JsonArray *ids = json_array_new ();
-    for (int e = 0; e < c->num_experts; e++)
-      if (keep[m * c->num_experts + e])
-        json_array_add_int_element (ids, e);
-    json_array_add_array_element (layers, ids);
-  }
+  for (int m = 0; m < n_moe; m++)
+    {
+      JsonArray *ids = json_array_new ();
+      for (int e = 0; e < c->num_experts; e++)
+        if (keep[m * c->num_experts + e])
+          json_array_add_int_element (ids, e);
+      json_array_add_array_element (layers, ids);
+    }
   json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
   g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
@@ -207,36 +220,41 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
 
   const char *const *names = sc_checkpoint_names (ckpt);
-  for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++) {
-    const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
-    int m = 0, e = 0;
-    TensorKind kind = classify (c, names[i], &m, &e);
-    if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
-      continue;
-    if (kind == TENSOR_ROUTER) {
-      ScTensor *s = slice_router (c, t, m, keep);
-      g_ptr_array_add (sliced, s);
-      t = s;
+  for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
+    {
+      const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
+      int m = 0, e = 0;
+      TensorKind kind = classify (c, names[i], &m, &e);
+      if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
+        continue;
+      if (kind == TENSOR_ROUTER)
+        {
+          ScTensor *s = slice_router (c, t, m, keep);
+          g_ptr_array_add (sliced, s);
+          t = s;
+        }
+      g_ptr_array_add (tensors, (gpointer) t);
     }
-    g_ptr_array_add (tensors, (gpointer) t);
-  }
 
   /* Shards in name order, each up to shard_bytes (a larger tensor gets a
    * shard of its own). */
-  g_autoptr (GPtrArray) shards = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) shards =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   GPtrArray *cur = NULL;
   guint64 cur_bytes = 0, total = 0;
-  for (guint i = 0; i < tensors->len; i++) {
-    const ScTensor *t = tensors->pdata[i];
-    if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + t->nbytes > shard_bytes)) {
-      cur = g_ptr_array_new ();
-      g_ptr_array_add (shards, cur);
-      cur_bytes = 0;
+  for (guint i = 0; i < tensors->len; i++)
+    {
+      const ScTensor *t = tensors->pdata[i];
+      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + t->nbytes > shard_bytes))
+        {
+          cur = g_ptr_array_new ();
+          g_ptr_array_add (shards, cur);
+          cur_bytes = 0;
+        }
+      g_ptr_array_add (cur, (gpointer) t);
+      cur_bytes += t->nbytes;
+      total += t->nbytes;
     }
-    g_ptr_array_add (cur, (gpointer) t);
-    cur_bytes += t->nbytes;
-    total += t->nbytes;
-  }
 
   g_autoptr (JsonBuilder) index = json_builder_new ();
   json_builder_begin_object (index);
@@ -248,33 +266,36 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
 
-  for (guint s = 0; s < shards->len; s++) {
-    if (g_cancellable_set_error_if_cancelled (cancellable, error))
-      return FALSE;
-    GPtrArray *shard = shards->pdata[s];
-    g_autofree char *file = shards->len == 1
-      ? g_strdup ("model.safetensors")
-      : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
-    g_autofree char *path = g_build_filename (dir, file, NULL);
-    if (!sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
-      return FALSE;
-    for (guint i = 0; i < shard->len; i++) {
-      json_builder_set_member_name (index, ((ScTensor *) shard->pdata[i])->name);
-      json_builder_add_string_value (index, file);
+  for (guint s = 0; s < shards->len; s++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      GPtrArray *shard = shards->pdata[s];
+      g_autofree char *file =
+          shards->len == 1 ? g_strdup ("model.safetensors")
+                           : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+      if (!sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
+        return FALSE;
+      for (guint i = 0; i < shard->len; i++)
+        {
+          json_builder_set_member_name (index, ((ScTensor *) shard->pdata[i])->name);
+          json_builder_add_string_value (index, file);
+        }
     }
-  }
   json_builder_end_object (index);
   json_builder_end_object (index);
 
-  if (shards->len > 1) {
-    g_autoptr (JsonGenerator) gen = json_generator_new ();
-    g_autoptr (JsonNode) root = json_builder_get_root (index);
-    json_generator_set_root (gen, root);
-    json_generator_set_pretty (gen, TRUE);
-    g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-    if (!json_generator_to_file (gen, path, error))
-      return FALSE;
-  }
+  if (shards->len > 1)
+    {
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (JsonNode) root = json_builder_get_root (index);
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
+      if (!json_generator_to_file (gen, path, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -285,61 +306,68 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
   const ScConfig *c = sc_model_get_config (model);
   if (!check_keep (model, keep, error))
     return FALSE;
-  if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                 "%s already exists (use --force to replace it)", out_dir);
-    return FALSE;
-  }
+  if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   "%s already exists (use --force to replace it)", out_dir);
+      return FALSE;
+    }
 
   /* Build everything in a sibling temporary directory, then rename. */
   g_autofree char *parent = g_path_get_dirname (out_dir);
   g_autofree char *base = g_path_get_basename (out_dir);
   g_autofree char *tmpl = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
-  if (g_mkdtemp (tmpl) == NULL) {
-    int err = errno;
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot create a folder in %s: %s",
-                 parent, g_strerror (err));
-    return FALSE;
-  }
+  if (g_mkdtemp (tmpl) == NULL)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "cannot create a folder in %s: %s", parent, g_strerror (err));
+      return FALSE;
+    }
 
   gboolean ok = write_weights (model, keep, tmpl, opts->shard_bytes, cancellable, error) &&
                 write_config (c, model_dir, keep, tmpl, error);
 
-  if (ok) {
-    g_autoptr (GDir) dir = g_dir_open (model_dir, 0, error);
-    const char *name;
-    ok = dir != NULL;
-    while (ok && (name = g_dir_read_name (dir)) != NULL) {
-      g_autofree char *from = g_build_filename (model_dir, name, NULL);
-      if (g_str_equal (name, "config.json") || is_weight_file (name) ||
-          !g_file_test (from, G_FILE_TEST_IS_REGULAR))
-        continue;
-      g_autofree char *to = g_build_filename (tmpl, name, NULL);
-      ok = copy_file (from, to, error);
+  if (ok)
+    {
+      g_autoptr (GDir) dir = g_dir_open (model_dir, 0, error);
+      const char *name;
+      ok = dir != NULL;
+      while (ok && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *from = g_build_filename (model_dir, name, NULL);
+          if (g_str_equal (name, "config.json") || is_weight_file (name) ||
+              !g_file_test (from, G_FILE_TEST_IS_REGULAR))
+            continue;
+          g_autofree char *to = g_build_filename (tmpl, name, NULL);
+          ok = copy_file (from, to, error);
+        }
     }
-  }
   ok = ok && !g_cancellable_set_error_if_cancelled (cancellable, error);
 
   g_autofree char *old = NULL;
-  if (ok && g_file_test (out_dir, G_FILE_TEST_EXISTS)) {
-    old = g_strdup_printf ("%s/.%s.old-XXXXXX", parent, base);
-    if (g_mkdtemp (old) == NULL || g_rmdir (old) != 0 || g_rename (out_dir, old) != 0) {
+  if (ok && g_file_test (out_dir, G_FILE_TEST_EXISTS))
+    {
+      old = g_strdup_printf ("%s/.%s.old-XXXXXX", parent, base);
+      if (g_mkdtemp (old) == NULL || g_rmdir (old) != 0 || g_rename (out_dir, old) != 0)
+        {
+          int err = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot move %s aside: %s",
+                       out_dir, g_strerror (err));
+          ok = FALSE;
+          g_clear_pointer (&old, g_free);
+        }
+    }
+  if (ok && g_rename (tmpl, out_dir) != 0)
+    {
       int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot move %s aside: %s",
-                   out_dir, g_strerror (err));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot rename %s to %s: %s",
+                   tmpl, out_dir, g_strerror (err));
       ok = FALSE;
+      if (old != NULL)
+        g_rename (old, out_dir); /* put the previous model back */
       g_clear_pointer (&old, g_free);
     }
-  }
-  if (ok && g_rename (tmpl, out_dir) != 0) {
-    int err = errno;
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot rename %s to %s: %s",
-                 tmpl, out_dir, g_strerror (err));
-    ok = FALSE;
-    if (old != NULL)
-      g_rename (old, out_dir);   /* put the previous model back */
-    g_clear_pointer (&old, g_free);
-  }
   if (!ok)
     rm_rf (tmpl);
   if (old != NULL)

@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (sc-stats-error-quark, sc_stats_error)
+G_DEFINE_QUARK (sc - stats - error - quark, sc_stats_error)
 
-struct _ScStats {
-  GMutex       lock;
+struct _ScStats
+{
+  GMutex lock;
   ScStatsShape shape;
-  GHashTable  *dirs;   /* char* direction -> ScStatsCounters* */
-  int         *order;  /* scratch for ranks [E], used under the lock */
-  float       *order_p;
+  GHashTable *dirs; /* char* direction -> ScStatsCounters* */
+  int *order;       /* scratch for ranks [E], used under the lock */
+  float *order_p;
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -68,18 +69,20 @@ sc_stats_counters_add_rows (ScStatsCounters *dst, const ScStatsCounters *src, in
   int E = dst->n_experts;
   first = MAX (first, 0);
   last = MIN (last, dst->n_layers);
-  for (int l = first; l < last; l++) {
-    dst->tokens[l] += src->tokens[l];
-    for (gsize i = (gsize) l * E; i < (gsize) (l + 1) * E; i++) {
-      dst->top1[i] += src->top1[i];
-      dst->top2[i] += src->top2[i];
-      dst->gate1[i] += src->gate1[i];
-      dst->gate2[i] += src->gate2[i];
-      dst->prob_sum[i] += src->prob_sum[i];
-      dst->rank_sum[i] += src->rank_sum[i];
-      dst->reap_sum[i] += src->reap_sum[i];
+  for (int l = first; l < last; l++)
+    {
+      dst->tokens[l] += src->tokens[l];
+      for (gsize i = (gsize) l * E; i < (gsize) (l + 1) * E; i++)
+        {
+          dst->top1[i] += src->top1[i];
+          dst->top2[i] += src->top2[i];
+          dst->gate1[i] += src->gate1[i];
+          dst->gate2[i] += src->gate2[i];
+          dst->prob_sum[i] += src->prob_sum[i];
+          dst->rank_sum[i] += src->rank_sum[i];
+          dst->reap_sum[i] += src->reap_sum[i];
+        }
     }
-  }
 }
 
 guint64
@@ -137,17 +140,17 @@ sc_stats_shape_equal (const ScStatsShape *a, const ScStatsShape *b, GError **err
   if (a->n_moe_layers != b->n_moe_layers || a->n_experts != b->n_experts ||
       a->n_encoder_moe != b->n_encoder_moe || a->d_model != b->d_model ||
       a->encoder_layers != b->encoder_layers || a->decoder_layers != b->decoder_layers ||
-      (*na && *nb && strcmp (na, nb) != 0)) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_SHAPE,
-                 "Statistics of different models: '%s' (%d MoE layers, %d encoder, %d experts, "
-                 "d_model %d, %d+%d layers) vs '%s' (%d MoE layers, %d encoder, %d experts, "
-                 "d_model %d, %d+%d layers)",
-                 na, a->n_moe_layers, a->n_encoder_moe, a->n_experts, a->d_model,
-                 a->encoder_layers, a->decoder_layers,
-                 nb, b->n_moe_layers, b->n_encoder_moe, b->n_experts, b->d_model,
-                 b->encoder_layers, b->decoder_layers);
-    return FALSE;
-  }
+      (*na && *nb && strcmp (na, nb) != 0))
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_SHAPE,
+                   "Statistics of different models: '%s' (%d MoE layers, %d encoder, %d experts, "
+                   "d_model %d, %d+%d layers) vs '%s' (%d MoE layers, %d encoder, %d experts, "
+                   "d_model %d, %d+%d layers)",
+                   na, a->n_moe_layers, a->n_encoder_moe, a->n_experts, a->d_model,
+                   a->encoder_layers, a->decoder_layers, nb, b->n_moe_layers, b->n_encoder_moe,
+                   b->n_experts, b->d_model, b->encoder_layers, b->decoder_layers);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -168,10 +171,11 @@ static ScStatsCounters *
 lookup_or_add (ScStats *s, const char *direction)
 {
   ScStatsCounters *c = g_hash_table_lookup (s->dirs, direction);
-  if (c == NULL) {
-    c = sc_stats_counters_new (s->shape.n_moe_layers, s->shape.n_experts);
-    g_hash_table_insert (s->dirs, g_strdup (direction), c);
-  }
+  if (c == NULL)
+    {
+      c = sc_stats_counters_new (s->shape.n_moe_layers, s->shape.n_experts);
+      g_hash_table_insert (s->dirs, g_strdup (direction), c);
+    }
   return c;
 }
 
@@ -196,67 +200,76 @@ sc_stats_add_tokens (ScStats *stats, const char *direction, int moe_layer, gbool
 {
   const ScStatsShape *sh = &stats->shape;
   int E = sh->n_experts;
-  if (!sc_stats_split_direction (direction, NULL, NULL)) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "Direction '%s' is not of the form src-tgt", direction ? direction : "(null)");
-    return FALSE;
-  }
-  if (moe_layer < 0 || moe_layer >= sh->n_moe_layers) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "MoE layer %d out of range (the model has %d)", moe_layer, sh->n_moe_layers);
-    return FALSE;
-  }
-  if ((moe_layer >= sh->n_encoder_moe) != (decoder != FALSE)) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "MoE layer %d is a%s layer (the first %d MoE layers are in the encoder)",
-                 moe_layer, moe_layer >= sh->n_encoder_moe ? " decoder" : "n encoder",
-                 sh->n_encoder_moe);
-    return FALSE;
-  }
-  if (n_tokens < 0 || (n_tokens > 0 && (probs == NULL || top1 == NULL))) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "Router events need probabilities and top-1 experts");
-    return FALSE;
-  }
-  for (int t = 0; t < n_tokens; t++) {
-    if ((valid && !valid[t]) || top1[t] < 0)
-      continue;
-    if (top1[t] >= E || (top2 && top2[t] >= E)) {
+  if (!sc_stats_split_direction (direction, NULL, NULL))
+    {
       g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Token %d routed to expert %d; the layer has %d experts", t,
-                   top1[t] >= E ? top1[t] : top2[t], E);
+                   "Direction '%s' is not of the form src-tgt", direction ? direction : "(null)");
       return FALSE;
     }
-  }
+  if (moe_layer < 0 || moe_layer >= sh->n_moe_layers)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "MoE layer %d out of range (the model has %d)", moe_layer, sh->n_moe_layers);
+      return FALSE;
+    }
+  if ((moe_layer >= sh->n_encoder_moe) != (decoder != FALSE))
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "MoE layer %d is a%s layer (the first %d MoE layers are in the encoder)",
+                   moe_layer, moe_layer >= sh->n_encoder_moe ? " decoder" : "n encoder",
+                   sh->n_encoder_moe);
+      return FALSE;
+    }
+  if (n_tokens < 0 || (n_tokens > 0 && (probs == NULL || top1 == NULL)))
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Router events need probabilities and top-1 experts");
+      return FALSE;
+    }
+  for (int t = 0; t < n_tokens; t++)
+    {
+      if ((valid && !valid[t]) || top1[t] < 0)
+        continue;
+      if (top1[t] >= E || (top2 && top2[t] >= E))
+        {
+          g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                       "Token %d routed to expert %d; the layer has %d experts", t,
+                       top1[t] >= E ? top1[t] : top2[t], E);
+          return FALSE;
+        }
+    }
 
   g_mutex_lock (&stats->lock);
   ScStatsCounters *c = lookup_or_add (stats, direction);
   gsize base = (gsize) moe_layer * E;
-  for (int t = 0; t < n_tokens; t++) {
-    if ((valid && !valid[t]) || top1[t] < 0)
-      continue;
-    const float *p = probs + (gsize) t * E;
-    c->tokens[moe_layer]++;
-    for (int e = 0; e < E; e++) {
-      stats->order[e] = e;
-      c->prob_sum[base + e] += p[e];
+  for (int t = 0; t < n_tokens; t++)
+    {
+      if ((valid && !valid[t]) || top1[t] < 0)
+        continue;
+      const float *p = probs + (gsize) t * E;
+      c->tokens[moe_layer]++;
+      for (int e = 0; e < E; e++)
+        {
+          stats->order[e] = e;
+          c->prob_sum[base + e] += p[e];
+        }
+      g_qsort_with_data (stats->order, E, sizeof (int), cmp_rank, (gpointer) p);
+      for (int r = 0; r < E; r++)
+        c->rank_sum[base + stats->order[r]] += r + 1;
+      int e1 = top1[t];
+      c->top1[base + e1]++;
+      c->gate1[base + e1] += p[e1];
+      if (norm1)
+        c->reap_sum[base + e1] += (w1 ? w1[t] : p[e1]) * norm1[t];
+      int e2 = top2 ? top2[t] : -1;
+      if (e2 >= 0)
+        {
+          c->top2[base + e2]++;
+          c->gate2[base + e2] += p[e2];
+          if (norm2)
+            c->reap_sum[base + e2] += (w2 ? w2[t] : p[e2]) * norm2[t];
+        }
     }
-    g_qsort_with_data (stats->order, E, sizeof (int), cmp_rank, (gpointer) p);
-    for (int r = 0; r < E; r++)
-      c->rank_sum[base + stats->order[r]] += r + 1;
-    int e1 = top1[t];
-    c->top1[base + e1]++;
-    c->gate1[base + e1] += p[e1];
-    if (norm1)
-      c->reap_sum[base + e1] += (w1 ? w1[t] : p[e1]) * norm1[t];
-    int e2 = top2 ? top2[t] : -1;
-    if (e2 >= 0) {
-      c->top2[base + e2]++;
-      c->gate2[base + e2] += p[e2];
-      if (norm2)
-        c->reap_sum[base + e2] += (w2 ? w2[t] : p[e2]) * norm2[t];
-    }
-  }
   g_mutex_unlock (&stats->lock);
   return TRUE;
 }
@@ -266,23 +279,27 @@ sc_stats_merge (ScStats *dst, ScStats *src, GError **error)
 {
   if (!sc_stats_shape_equal (&dst->shape, &src->shape, error))
     return FALSE;
-  if (dst == src) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Cannot merge statistics into themselves");
-    return FALSE;
-  }
+  if (dst == src)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Cannot merge statistics into themselves");
+      return FALSE;
+    }
   g_autoptr (ScStats) snap = sc_stats_snapshot (src);
   g_mutex_lock (&dst->lock);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, snap->dirs);
-  while (g_hash_table_iter_next (&it, &k, &v)) {
-    ScStatsCounters *c = lookup_or_add (dst, k);
-    sc_stats_counters_add_rows (c, v, 0, c->n_layers);
-  }
-  if ((dst->shape.name == NULL || !*dst->shape.name) && snap->shape.name && *snap->shape.name) {
-    g_free (dst->shape.name);
-    dst->shape.name = g_strdup (snap->shape.name);
-  }
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      ScStatsCounters *c = lookup_or_add (dst, k);
+      sc_stats_counters_add_rows (c, v, 0, c->n_layers);
+    }
+  if ((dst->shape.name == NULL || !*dst->shape.name) && snap->shape.name && *snap->shape.name)
+    {
+      g_free (dst->shape.name);
+      dst->shape.name = g_strdup (snap->shape.name);
+    }
   g_mutex_unlock (&dst->lock);
   return TRUE;
 }
@@ -327,13 +344,14 @@ sc_stats_list_languages (ScStats *stats, gboolean target)
 {
   g_auto (GStrv) dirs = sc_stats_list_directions (stats);
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (char **d = dirs; *d; d++) {
-    char *src = NULL, *tgt = NULL;
-    if (!sc_stats_split_direction (*d, &src, &tgt))
-      continue;
-    g_hash_table_add (seen, target ? tgt : src);
-    g_free (target ? src : tgt);
-  }
+  for (char **d = dirs; *d; d++)
+    {
+      char *src = NULL, *tgt = NULL;
+      if (!sc_stats_split_direction (*d, &src, &tgt))
+        continue;
+      g_hash_table_add (seen, target ? tgt : src);
+      g_free (target ? src : tgt);
+    }
   guint n = 0;
   char **keys = (char **) g_hash_table_get_keys_as_array (seen, &n);
   char **out = g_new0 (char *, n + 1);
@@ -358,7 +376,13 @@ sc_stats_total_tokens (ScStats *stats)
   return t;
 }
 
-typedef enum { AGG_PAIR, AGG_SOURCE, AGG_TARGET, AGG_GLOBAL } AggKind;
+typedef enum
+{
+  AGG_PAIR,
+  AGG_SOURCE,
+  AGG_TARGET,
+  AGG_GLOBAL
+} AggKind;
 
 static ScStatsCounters *
 aggregate (ScStats *stats, AggKind kind, const char *key, GError **error)
@@ -370,46 +394,52 @@ aggregate (ScStats *stats, AggKind kind, const char *key, GError **error)
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, stats->dirs);
-  while (g_hash_table_iter_next (&it, &k, &v)) {
-    g_autofree char *src = NULL, *tgt = NULL;
-    if (!sc_stats_split_direction (k, &src, &tgt))
-      continue;
-    switch (kind) {
-    case AGG_PAIR:
-      if (strcmp (k, key) == 0) {
-        sc_stats_counters_add_rows (out, v, 0, sh->n_moe_layers);
-        found = TRUE;
-      }
-      break;
-    case AGG_SOURCE:
-      if (strcmp (src, key) == 0) {
-        sc_stats_counters_add_rows (out, v, 0, sh->n_encoder_moe);
-        found = TRUE;
-      }
-      break;
-    case AGG_TARGET:
-      if (strcmp (tgt, key) == 0) {
-        sc_stats_counters_add_rows (out, v, sh->n_encoder_moe, sh->n_moe_layers);
-        found = TRUE;
-      }
-      break;
-    case AGG_GLOBAL:
-      sc_stats_counters_add_rows (out, v, 0, sh->n_moe_layers);
-      found = TRUE;
-      break;
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      if (!sc_stats_split_direction (k, &src, &tgt))
+        continue;
+      switch (kind)
+        {
+        case AGG_PAIR:
+          if (strcmp (k, key) == 0)
+            {
+              sc_stats_counters_add_rows (out, v, 0, sh->n_moe_layers);
+              found = TRUE;
+            }
+          break;
+        case AGG_SOURCE:
+          if (strcmp (src, key) == 0)
+            {
+              sc_stats_counters_add_rows (out, v, 0, sh->n_encoder_moe);
+              found = TRUE;
+            }
+          break;
+        case AGG_TARGET:
+          if (strcmp (tgt, key) == 0)
+            {
+              sc_stats_counters_add_rows (out, v, sh->n_encoder_moe, sh->n_moe_layers);
+              found = TRUE;
+            }
+          break;
+        case AGG_GLOBAL:
+          sc_stats_counters_add_rows (out, v, 0, sh->n_moe_layers);
+          found = TRUE;
+          break;
+        }
     }
-  }
   g_mutex_unlock (&stats->lock);
-  if (!found) {
-    static const char *what[] = { "direction", "source language", "target language", "" };
-    if (kind == AGG_GLOBAL)
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND, "The statistics are empty");
-    else
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND,
-                   "No statistics for %s '%s'", what[kind], key);
-    sc_stats_counters_free (out);
-    return NULL;
-  }
+  if (!found)
+    {
+      static const char *what[] = { "direction", "source language", "target language", "" };
+      if (kind == AGG_GLOBAL)
+        g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND, "The statistics are empty");
+      else
+        g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND, "No statistics for %s '%s'",
+                     what[kind], key);
+      sc_stats_counters_free (out);
+      return NULL;
+    }
   return out;
 }
 
@@ -444,12 +474,13 @@ put_u64_matrix (JsonBuilder *b, const char *name, const guint64 *v, int L, int E
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
-  for (int l = 0; l < L; l++) {
-    json_builder_begin_array (b);
-    for (int e = 0; e < E; e++)
-      json_builder_add_int_value (b, (gint64) v[(gsize) l * E + e]);
-    json_builder_end_array (b);
-  }
+  for (int l = 0; l < L; l++)
+    {
+      json_builder_begin_array (b);
+      for (int e = 0; e < E; e++)
+        json_builder_add_int_value (b, (gint64) v[(gsize) l * E + e]);
+      json_builder_end_array (b);
+    }
   json_builder_end_array (b);
 }
 
@@ -458,12 +489,13 @@ put_f64_matrix (JsonBuilder *b, const char *name, const double *v, int L, int E)
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
-  for (int l = 0; l < L; l++) {
-    json_builder_begin_array (b);
-    for (int e = 0; e < E; e++)
-      json_builder_add_double_value (b, v[(gsize) l * E + e]);
-    json_builder_end_array (b);
-  }
+  for (int l = 0; l < L; l++)
+    {
+      json_builder_begin_array (b);
+      for (int e = 0; e < E; e++)
+        json_builder_add_double_value (b, v[(gsize) l * E + e]);
+      json_builder_end_array (b);
+    }
   json_builder_end_array (b);
 }
 
@@ -500,24 +532,25 @@ sc_stats_to_json (ScStats *stats, gsize *length)
   json_builder_set_member_name (b, "directions");
   json_builder_begin_object (b);
   g_auto (GStrv) dirs = sc_stats_list_directions (s);
-  for (char **d = dirs; *d; d++) {
-    ScStatsCounters *c = g_hash_table_lookup (s->dirs, *d);
-    json_builder_set_member_name (b, *d);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "tokens");
-    json_builder_begin_array (b);
-    for (int l = 0; l < L; l++)
-      json_builder_add_int_value (b, (gint64) c->tokens[l]);
-    json_builder_end_array (b);
-    put_u64_matrix (b, "top1", c->top1, L, E);
-    put_u64_matrix (b, "top2", c->top2, L, E);
-    put_f64_matrix (b, "gate1", c->gate1, L, E);
-    put_f64_matrix (b, "gate2", c->gate2, L, E);
-    put_f64_matrix (b, "prob_sum", c->prob_sum, L, E);
-    put_f64_matrix (b, "rank_sum", c->rank_sum, L, E);
-    put_f64_matrix (b, "reap_sum", c->reap_sum, L, E);
-    json_builder_end_object (b);
-  }
+  for (char **d = dirs; *d; d++)
+    {
+      ScStatsCounters *c = g_hash_table_lookup (s->dirs, *d);
+      json_builder_set_member_name (b, *d);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "tokens");
+      json_builder_begin_array (b);
+      for (int l = 0; l < L; l++)
+        json_builder_add_int_value (b, (gint64) c->tokens[l]);
+      json_builder_end_array (b);
+      put_u64_matrix (b, "top1", c->top1, L, E);
+      put_u64_matrix (b, "top2", c->top2, L, E);
+      put_f64_matrix (b, "gate1", c->gate1, L, E);
+      put_f64_matrix (b, "gate2", c->gate2, L, E);
+      put_f64_matrix (b, "prob_sum", c->prob_sum, L, E);
+      put_f64_matrix (b, "rank_sum", c->rank_sum, L, E);
+      put_f64_matrix (b, "reap_sum", c->reap_sum, L, E);
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -540,12 +573,13 @@ static gboolean
 get_int_member (JsonObject *o, const char *name, int min, int *out, GError **error)
 {
   JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_INT64 ||
-      json_node_get_int (n) < min || json_node_get_int (n) > 1 << 24) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                 "Statistics: model.%s missing or not an integer >= %d", name, min);
-    return FALSE;
-  }
+  if (n == NULL || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < min ||
+      json_node_get_int (n) > 1 << 24)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Statistics: model.%s missing or not an integer >= %d", name, min);
+      return FALSE;
+    }
   *out = (int) json_node_get_int (n);
   return TRUE;
 }
@@ -567,37 +601,42 @@ node_number (JsonNode *n, double *out)
 }
 
 static gboolean
-read_matrix (JsonObject *dir, const char *dname, const char *name, int L, int E,
-             guint64 *u, double *f, GError **error)
+read_matrix (JsonObject *dir, const char *dname, const char *name, int L, int E, guint64 *u,
+             double *f, GError **error)
 {
   JsonNode *n = json_object_get_member (dir, name);
   JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
   if (a == NULL || (int) json_array_get_length (a) != L)
     goto bad;
-  for (int l = 0; l < L; l++) {
-    JsonNode *rn = json_array_get_element (a, l);
-    JsonArray *row = JSON_NODE_HOLDS_ARRAY (rn) ? json_node_get_array (rn) : NULL;
-    if (row == NULL || (int) json_array_get_length (row) != E)
-      goto bad;
-    for (int e = 0; e < E; e++) {
-      JsonNode *vn = json_array_get_element (row, e);
-      double v;
-      if (!node_number (vn, &v))
+  for (int l = 0; l < L; l++)
+    {
+      JsonNode *rn = json_array_get_element (a, l);
+      JsonArray *row = JSON_NODE_HOLDS_ARRAY (rn) ? json_node_get_array (rn) : NULL;
+      if (row == NULL || (int) json_array_get_length (row) != E)
         goto bad;
-      if (u) {
-        if (json_node_get_value_type (vn) != G_TYPE_INT64)
-          goto bad;
-        u[(gsize) l * E + e] = (guint64) json_node_get_int (vn);
-      } else {
-        f[(gsize) l * E + e] = v;
-      }
+      for (int e = 0; e < E; e++)
+        {
+          JsonNode *vn = json_array_get_element (row, e);
+          double v;
+          if (!node_number (vn, &v))
+            goto bad;
+          if (u)
+            {
+              if (json_node_get_value_type (vn) != G_TYPE_INT64)
+                goto bad;
+              u[(gsize) l * E + e] = (guint64) json_node_get_int (vn);
+            }
+          else
+            {
+              f[(gsize) l * E + e] = v;
+            }
+        }
     }
-  }
   return TRUE;
 bad:
   g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-               "Statistics: directions.%s.%s must be %d rows of %d non-negative %s", dname, name,
-               L, E, u ? "integers" : "numbers");
+               "Statistics: directions.%s.%s must be %d rows of %d non-negative %s", dname, name, L,
+               E, u ? "integers" : "numbers");
   return FALSE;
 }
 
@@ -610,31 +649,38 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
   JsonNode *root = json_parser_get_root (parser);
   JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   const char *schema = o && json_object_has_member (o, "schema") &&
-                       JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "schema"))
-                       ? json_object_get_string_member (o, "schema") : NULL;
-  if (schema == NULL || strcmp (schema, SC_STATS_SCHEMA) != 0) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_SCHEMA,
-                 "Not a Secateur statistics file (schema is '%s', expected '%s')",
-                 schema ? schema : "missing", SC_STATS_SCHEMA);
-    return NULL;
-  }
+                               JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "schema"))
+                           ? json_object_get_string_member (o, "schema")
+                           : NULL;
+  if (schema == NULL || strcmp (schema, SC_STATS_SCHEMA) != 0)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_SCHEMA,
+                   "Not a Secateur statistics file (schema is '%s', expected '%s')",
+                   schema ? schema : "missing", SC_STATS_SCHEMA);
+      return NULL;
+    }
   JsonNode *vn = json_object_get_member (o, "version");
-  if (vn == NULL || json_node_get_value_type (vn) != G_TYPE_INT64 || json_node_get_int (vn) < 1) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: bad or missing version");
-    return NULL;
-  }
-  if (json_node_get_int (vn) > SC_STATS_VERSION) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_VERSION,
-                 "Statistics file version %" G_GINT64_FORMAT " is newer than this Secateur "
-                 "understands (%d); please upgrade", json_node_get_int (vn), SC_STATS_VERSION);
-    return NULL;
-  }
+  if (vn == NULL || json_node_get_value_type (vn) != G_TYPE_INT64 || json_node_get_int (vn) < 1)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Statistics: bad or missing version");
+      return NULL;
+    }
+  if (json_node_get_int (vn) > SC_STATS_VERSION)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_VERSION,
+                   "Statistics file version %" G_GINT64_FORMAT " is newer than this Secateur "
+                   "understands (%d); please upgrade",
+                   json_node_get_int (vn), SC_STATS_VERSION);
+      return NULL;
+    }
   JsonNode *mn = json_object_get_member (o, "model");
   JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT (mn) ? json_node_get_object (mn) : NULL;
-  if (m == NULL) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing model");
-    return NULL;
-  }
+  if (m == NULL)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing model");
+      return NULL;
+    }
   ScStatsShape sh = { 0 };
   if (!get_int_member (m, "d_model", 0, &sh.d_model, error) ||
       !get_int_member (m, "encoder_layers", 0, &sh.encoder_layers, error) ||
@@ -643,13 +689,16 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
       !get_int_member (m, "encoder_moe_layers", 0, &sh.n_encoder_moe, error) ||
       !get_int_member (m, "num_experts", 1, &sh.n_experts, error))
     return NULL;
-  if (sh.n_encoder_moe > sh.n_moe_layers || (gint64) sh.n_moe_layers * sh.n_experts > 1 << 24) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: inconsistent model shape");
-    return NULL;
-  }
+  if (sh.n_encoder_moe > sh.n_moe_layers || (gint64) sh.n_moe_layers * sh.n_experts > 1 << 24)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Statistics: inconsistent model shape");
+      return NULL;
+    }
   JsonNode *name = json_object_get_member (m, "name");
   sh.name = (char *) (name && json_node_get_value_type (name) == G_TYPE_STRING
-                      ? json_node_get_string (name) : "");
+                          ? json_node_get_string (name)
+                          : "");
   if (expect && !sc_stats_shape_equal (expect, &sh, error))
     return NULL;
 
@@ -657,47 +706,53 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
   int L = sh.n_moe_layers, E = sh.n_experts;
   JsonNode *dn = json_object_get_member (o, "directions");
   JsonObject *dirs = dn && JSON_NODE_HOLDS_OBJECT (dn) ? json_node_get_object (dn) : NULL;
-  if (dirs == NULL) {
-    g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing directions");
-    return NULL;
-  }
+  if (dirs == NULL)
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing directions");
+      return NULL;
+    }
   g_autoptr (GList) members = json_object_get_members (dirs);
-  for (GList *it = members; it; it = it->next) {
-    const char *key = it->data;
-    if (!sc_stats_split_direction (key, NULL, NULL)) {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Statistics: direction '%s' is not of the form src-tgt", key);
-      return NULL;
-    }
-    JsonNode *cn = json_object_get_member (dirs, key);
-    JsonObject *d = JSON_NODE_HOLDS_OBJECT (cn) ? json_node_get_object (cn) : NULL;
-    JsonNode *tn = d ? json_object_get_member (d, "tokens") : NULL;
-    JsonArray *tok = tn && JSON_NODE_HOLDS_ARRAY (tn) ? json_node_get_array (tn) : NULL;
-    if (tok == NULL || (int) json_array_get_length (tok) != L) {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Statistics: directions.%s.tokens must list %d integers", key, L);
-      return NULL;
-    }
-    ScStatsCounters *c = lookup_or_add (s, key);
-    for (int l = 0; l < L; l++) {
-      JsonNode *x = json_array_get_element (tok, l);
-      if (JSON_NODE_TYPE (x) != JSON_NODE_VALUE || json_node_get_value_type (x) != G_TYPE_INT64 ||
-          json_node_get_int (x) < 0) {
-        g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                     "Statistics: directions.%s.tokens must list %d integers", key, L);
+  for (GList *it = members; it; it = it->next)
+    {
+      const char *key = it->data;
+      if (!sc_stats_split_direction (key, NULL, NULL))
+        {
+          g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                       "Statistics: direction '%s' is not of the form src-tgt", key);
+          return NULL;
+        }
+      JsonNode *cn = json_object_get_member (dirs, key);
+      JsonObject *d = JSON_NODE_HOLDS_OBJECT (cn) ? json_node_get_object (cn) : NULL;
+      JsonNode *tn = d ? json_object_get_member (d, "tokens") : NULL;
+      JsonArray *tok = tn && JSON_NODE_HOLDS_ARRAY (tn) ? json_node_get_array (tn) : NULL;
+      if (tok == NULL || (int) json_array_get_length (tok) != L)
+        {
+          g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                       "Statistics: directions.%s.tokens must list %d integers", key, L);
+          return NULL;
+        }
+      ScStatsCounters *c = lookup_or_add (s, key);
+      for (int l = 0; l < L; l++)
+        {
+          JsonNode *x = json_array_get_element (tok, l);
+          if (JSON_NODE_TYPE (x) != JSON_NODE_VALUE ||
+              json_node_get_value_type (x) != G_TYPE_INT64 || json_node_get_int (x) < 0)
+            {
+              g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                           "Statistics: directions.%s.tokens must list %d integers", key, L);
+              return NULL;
+            }
+          c->tokens[l] = (guint64) json_node_get_int (x);
+        }
+      if (!read_matrix (d, key, "top1", L, E, c->top1, NULL, error) ||
+          !read_matrix (d, key, "top2", L, E, c->top2, NULL, error) ||
+          !read_matrix (d, key, "gate1", L, E, NULL, c->gate1, error) ||
+          !read_matrix (d, key, "gate2", L, E, NULL, c->gate2, error) ||
+          !read_matrix (d, key, "prob_sum", L, E, NULL, c->prob_sum, error) ||
+          !read_matrix (d, key, "rank_sum", L, E, NULL, c->rank_sum, error) ||
+          !read_matrix (d, key, "reap_sum", L, E, NULL, c->reap_sum, error))
         return NULL;
-      }
-      c->tokens[l] = (guint64) json_node_get_int (x);
     }
-    if (!read_matrix (d, key, "top1", L, E, c->top1, NULL, error) ||
-        !read_matrix (d, key, "top2", L, E, c->top2, NULL, error) ||
-        !read_matrix (d, key, "gate1", L, E, NULL, c->gate1, error) ||
-        !read_matrix (d, key, "gate2", L, E, NULL, c->gate2, error) ||
-        !read_matrix (d, key, "prob_sum", L, E, NULL, c->prob_sum, error) ||
-        !read_matrix (d, key, "rank_sum", L, E, NULL, c->rank_sum, error) ||
-        !read_matrix (d, key, "reap_sum", L, E, NULL, c->reap_sum, error))
-      return NULL;
-  }
   return g_steal_pointer (&s);
 }
 
@@ -710,9 +765,10 @@ sc_stats_load (const char *path, const ScStatsShape *expect, GError **error)
     return NULL;
   g_autoptr (GError) local = NULL;
   ScStats *s = sc_stats_from_json (data, len, expect, &local);
-  if (s == NULL) {
-    g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
-    return NULL;
-  }
+  if (s == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
+      return NULL;
+    }
   return s;
 }

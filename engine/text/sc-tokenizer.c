@@ -10,13 +10,14 @@
 
 #define FAIRSEQ_OFFSET 1
 
-struct _ScTokenizer {
-  ScSpm      *spm;
-  int         spm_size;
-  GPtrArray  *codes;       /* char*, language codes in id order */
-  GHashTable *code_ids;    /* code -> id (GINT_TO_POINTER) */
-  gboolean    legacy;
-  gboolean    clean_up_spaces;
+struct _ScTokenizer
+{
+  ScSpm *spm;
+  int spm_size;
+  GPtrArray *codes;     /* char*, language codes in id order */
+  GHashTable *code_ids; /* code -> id (GINT_TO_POINTER) */
+  gboolean legacy;
+  gboolean clean_up_spaces;
 };
 
 static const char *const fixed_specials[] = { "<s>", "<pad>", "</s>", "<unk>" };
@@ -43,56 +44,65 @@ read_tokenizer_config (ScTokenizer *tok, const char *dir, GError **error)
 
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (parser, path, &local)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: %s", path, local->message);
-    return FALSE;
-  }
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: %s", path, local->message);
+      return FALSE;
+    }
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not a JSON object", path);
-    return FALSE;
-  }
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not a JSON object", path);
+      return FALSE;
+    }
   JsonObject *obj = json_node_get_object (root);
 
-  if (json_object_has_member (obj, "legacy_behaviour")) {
-    JsonNode *n = json_object_get_member (obj, "legacy_behaviour");
-    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-      tok->legacy = json_node_get_boolean (n);
-  }
-  if (json_object_has_member (obj, "clean_up_tokenization_spaces")) {
-    JsonNode *n = json_object_get_member (obj, "clean_up_tokenization_spaces");
-    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-      tok->clean_up_spaces = json_node_get_boolean (n);
-  }
+  if (json_object_has_member (obj, "legacy_behaviour"))
+    {
+      JsonNode *n = json_object_get_member (obj, "legacy_behaviour");
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+        tok->legacy = json_node_get_boolean (n);
+    }
+  if (json_object_has_member (obj, "clean_up_tokenization_spaces"))
+    {
+      JsonNode *n = json_object_get_member (obj, "clean_up_tokenization_spaces");
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+        tok->clean_up_spaces = json_node_get_boolean (n);
+    }
 
   /* A custom language list replaces the 202 built-in codes, in its order. */
-  if (json_object_has_member (obj, "additional_special_tokens")) {
-    JsonNode *n = json_object_get_member (obj, "additional_special_tokens");
-    if (JSON_NODE_HOLDS_ARRAY (n)) {
-      JsonArray *arr = json_node_get_array (n);
-      guint len = json_array_get_length (arr);
-      if (len > 0 && len < 100000) {
-        g_autoptr (GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
-        for (guint i = 0; i < len; i++) {
-          JsonNode *e = json_array_get_element (arr, i);
-          const char *s = NULL;
-          if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
-            s = json_node_get_string (e);
-          else if (JSON_NODE_HOLDS_OBJECT (e))
-            s = json_object_get_string_member_with_default (json_node_get_object (e), "content",
-                                                            NULL);
-          if (s == NULL || *s == '\0') {
-            g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                         "%s: additional_special_tokens[%u] is not a string", path, i);
-            return FALSE;
-          }
-          g_ptr_array_add (codes, g_strdup (s));
+  if (json_object_has_member (obj, "additional_special_tokens"))
+    {
+      JsonNode *n = json_object_get_member (obj, "additional_special_tokens");
+      if (JSON_NODE_HOLDS_ARRAY (n))
+        {
+          JsonArray *arr = json_node_get_array (n);
+          guint len = json_array_get_length (arr);
+          if (len > 0 && len < 100000)
+            {
+              g_autoptr (GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
+              for (guint i = 0; i < len; i++)
+                {
+                  JsonNode *e = json_array_get_element (arr, i);
+                  const char *s = NULL;
+                  if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
+                    s = json_node_get_string (e);
+                  else if (JSON_NODE_HOLDS_OBJECT (e))
+                    s = json_object_get_string_member_with_default (json_node_get_object (e),
+                                                                    "content", NULL);
+                  if (s == NULL || *s == '\0')
+                    {
+                      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                                   "%s: additional_special_tokens[%u] is not a string", path, i);
+                      return FALSE;
+                    }
+                  g_ptr_array_add (codes, g_strdup (s));
+                }
+              g_ptr_array_unref (tok->codes);
+              tok->codes = g_steal_pointer (&codes);
+            }
         }
-        g_ptr_array_unref (tok->codes);
-        tok->codes = g_steal_pointer (&codes);
-      }
     }
-  }
   return TRUE;
 }
 
@@ -102,15 +112,16 @@ sc_tokenizer_load (const char *dir, GError **error)
   g_autoptr (ScTokenizer) tok = g_new0 (ScTokenizer, 1);
   g_autofree char *model = g_build_filename (dir, "sentencepiece.bpe.model", NULL);
 
-  if (!g_file_test (model, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_IO, "no tokenizer: %s does not exist", model);
-    return NULL;
-  }
+  if (!g_file_test (model, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "no tokenizer: %s does not exist", model);
+      return NULL;
+    }
   tok->spm = sc_spm_load (model, error);
   if (tok->spm == NULL)
     return NULL;
   tok->spm_size = sc_spm_size (tok->spm);
-  tok->clean_up_spaces = TRUE;   /* the HF 4.x default when the config is silent */
+  tok->clean_up_spaces = TRUE; /* the HF 4.x default when the config is silent */
   tok->codes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < SC_N_NLLB_LANGUAGES; i++)
     g_ptr_array_add (tok->codes, g_strdup (sc_language_code (i)));
@@ -193,37 +204,43 @@ sc_tokenizer_get_legacy (ScTokenizer *tok)
 static gboolean
 match_special (ScTokenizer *tok, const char *s, int *id, gsize *len)
 {
-  if (s[0] == '<') {
-    for (guint i = 0; i < G_N_ELEMENTS (fixed_specials); i++) {
-      gsize l = strlen (fixed_specials[i]);
-      if (strncmp (s, fixed_specials[i], l) == 0) {
-        *id = (int) i;
-        *len = l;
-        return TRUE;
-      }
+  if (s[0] == '<')
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (fixed_specials); i++)
+        {
+          gsize l = strlen (fixed_specials[i]);
+          if (strncmp (s, fixed_specials[i], l) == 0)
+            {
+              *id = (int) i;
+              *len = l;
+              return TRUE;
+            }
+        }
+      if (strncmp (s, "<mask>", 6) == 0)
+        {
+          *id = sc_tokenizer_mask_id (tok);
+          *len = 6;
+          return TRUE;
+        }
+      return FALSE;
     }
-    if (strncmp (s, "<mask>", 6) == 0) {
-      *id = sc_tokenizer_mask_id (tok);
-      *len = 6;
-      return TRUE;
-    }
-    return FALSE;
-  }
   /* Language codes look like xxx_Xxxx; try the longest candidates first. */
   gsize best = 0;
   int best_id = -1;
-  for (gsize l = 1; l <= 32 && s[l - 1] != '\0'; l++) {
-    if (s[l - 1] == ' ')
-      break;
-    char buf[33];
-    memcpy (buf, s, l);
-    buf[l] = '\0';
-    gpointer value;
-    if (g_hash_table_lookup_extended (tok->code_ids, buf, NULL, &value)) {
-      best = l;
-      best_id = GPOINTER_TO_INT (value);
+  for (gsize l = 1; l <= 32 && s[l - 1] != '\0'; l++)
+    {
+      if (s[l - 1] == ' ')
+        break;
+      char buf[33];
+      memcpy (buf, s, l);
+      buf[l] = '\0';
+      gpointer value;
+      if (g_hash_table_lookup_extended (tok->code_ids, buf, NULL, &value))
+        {
+          best = l;
+          best_id = GPOINTER_TO_INT (value);
+        }
     }
-  }
   if (best == 0)
     return FALSE;
   *id = best_id;
@@ -240,11 +257,12 @@ encode_chunk (ScTokenizer *tok, const char *chunk, gsize len, GArray *out, GErro
   g_autoptr (GArray) ids = sc_spm_encode (tok->spm, text, error);
   if (ids == NULL)
     return FALSE;
-  for (guint i = 0; i < ids->len; i++) {
-    int spm_id = g_array_index (ids, int, i);
-    int id = spm_id != 0 ? spm_id + FAIRSEQ_OFFSET : SC_TOKEN_UNK;
-    g_array_append_val (out, id);
-  }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      int spm_id = g_array_index (ids, int, i);
+      int id = spm_id != 0 ? spm_id + FAIRSEQ_OFFSET : SC_TOKEN_UNK;
+      g_array_append_val (out, id);
+    }
   return TRUE;
 }
 
@@ -253,30 +271,35 @@ sc_tokenizer_encode_pieces (ScTokenizer *tok, const char *text, GError **error)
 {
   g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (int));
 
-  if (!g_utf8_validate (text, -1, NULL)) {
-    g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "input text is not valid UTF-8");
-    return NULL;
-  }
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "input text is not valid UTF-8");
+      return NULL;
+    }
 
   gsize start = 0, i = 0, n = strlen (text);
-  while (i < n) {
-    int id;
-    gsize len;
-    if (match_special (tok, text + i, &id, &len)) {
-      gsize end = i;
-      /* <mask> strips the whitespace on its left (lstrip=True in HF). */
-      if (id == sc_tokenizer_mask_id (tok))
-        while (end > start && g_ascii_isspace (text[end - 1]))
-          end--;
-      if (!encode_chunk (tok, text + start, end - start, out, error))
-        return NULL;
-      g_array_append_val (out, id);
-      i += len;
-      start = i;
-    } else {
-      i++;
+  while (i < n)
+    {
+      int id;
+      gsize len;
+      if (match_special (tok, text + i, &id, &len))
+        {
+          gsize end = i;
+          /* <mask> strips the whitespace on its left (lstrip=True in HF). */
+          if (id == sc_tokenizer_mask_id (tok))
+            while (end > start && g_ascii_isspace (text[end - 1]))
+              end--;
+          if (!encode_chunk (tok, text + start, end - start, out, error))
+            return NULL;
+          g_array_append_val (out, id);
+          i += len;
+          start = i;
+        }
+      else
+        {
+          i++;
+        }
     }
-  }
   if (!encode_chunk (tok, text + start, n - start, out, error))
     return NULL;
   return g_steal_pointer (&out);
@@ -309,7 +332,7 @@ static char *
 clean_up_spaces (const char *s)
 {
   static const char *const rules[][2] = {
-    { " .", "." }, { " ?", "?" }, { " !", "!" }, { " ,", "," }, { " ' ", "'" },
+    { " .", "." },     { " ?", "?" },   { " !", "!" },   { " ,", "," },     { " ' ", "'" },
     { " n't", "n't" }, { " 'm", "'m" }, { " 's", "'s" }, { " 've", "'ve" }, { " 're", "'re" },
   };
   GString *str = g_string_new (s);
@@ -322,14 +345,15 @@ char *
 sc_tokenizer_decode (ScTokenizer *tok, const int *ids, gsize n)
 {
   GString *str = g_string_new (NULL);
-  for (gsize i = 0; i < n; i++) {
-    if (sc_tokenizer_is_special (tok, ids[i]))
-      continue;
-    const char *piece = sc_spm_id_to_piece (tok->spm, ids[i] - FAIRSEQ_OFFSET);
-    if (piece != NULL)
-      g_string_append (str, piece);
-  }
-  g_string_replace (str, "\xe2\x96\x81", " ", 0);   /* U+2581, the word-start mark */
+  for (gsize i = 0; i < n; i++)
+    {
+      if (sc_tokenizer_is_special (tok, ids[i]))
+        continue;
+      const char *piece = sc_spm_id_to_piece (tok->spm, ids[i] - FAIRSEQ_OFFSET);
+      if (piece != NULL)
+        g_string_append (str, piece);
+    }
+  g_string_replace (str, "\xe2\x96\x81", " ", 0); /* U+2581, the word-start mark */
   g_autofree char *joined = g_string_free (str, FALSE);
   g_strstrip (joined);
   if (!tok->clean_up_spaces)

@@ -13,8 +13,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       for (guint i = 0; i < records->len; i++)
         {
           const ScPickleTensor *t = records->pdata[i];
-          if (t->name == NULL || t->storage_key == NULL || t->n_dims < 0
-              || t->n_dims > SC_TENSOR_MAX_DIMS || t->storage_offset < 0)
+          if (t->name == NULL || t->storage_key == NULL || t->n_dims < 0 ||
+              t->n_dims > SC_TENSOR_MAX_DIMS || t->storage_offset < 0)
             abort ();
         }
       g_ptr_array_unref (records);

@@ -14,7 +14,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       g_ptr_array_unref (tensors);
     }
   else if (error == NULL || error->domain != SC_ERROR)
-    abort ();   /* failure without a proper error */
+    abort (); /* failure without a proper error */
   g_clear_error (&error);
   return 0;
 }

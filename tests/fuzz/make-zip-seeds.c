@@ -35,8 +35,8 @@ main (void)
   TbZip z;
 
   save ("builder-zip64.zip", tb_torch_zip ("archive", ts, 3, st, 2, TRUE, 0));
-  save ("builder-zip64-aligned.zip", tb_torch_zip ("pytorch_model-00001-of-00002", ts, 3, st, 2,
-                                                   TRUE, 64));
+  save ("builder-zip64-aligned.zip",
+        tb_torch_zip ("pytorch_model-00001-of-00002", ts, 3, st, 2, TRUE, 64));
   save ("builder-aligned.zip", tb_torch_zip ("pytorch_model", ts, 3, st, 2, FALSE, 64));
 
   tb_pickle_state_dict (pkl, ts, 2);

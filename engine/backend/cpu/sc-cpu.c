@@ -14,9 +14,10 @@
  * small enough to stay in cache, large enough to keep sgemm efficient. */
 #define WIDEN_FLOATS (256 * 1024)
 
-typedef struct {
+typedef struct
+{
   ScBackend parent;
-  int       threads;
+  int threads;
 } ScCpuBackend;
 
 /* Widen rows [n0, n0+nr) of W[N,K] to f32. */
@@ -33,28 +34,31 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
 {
   int N = (int) w->shape[0];
 
-  if (bias != NULL) {
-    for (int m = 0; m < M; m++)
-      memcpy (y + (gsize) m * N, bias, sizeof (float) * N);
-  }
+  if (bias != NULL)
+    {
+      for (int m = 0; m < M; m++)
+        memcpy (y + (gsize) m * N, bias, sizeof (float) * N);
+    }
   float beta = bias != NULL ? 1.0f : 0.0f;
 
-  if (w->dtype == SC_DTYPE_F32) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w->data, K, beta,
-                 y, N);
-    return;
-  }
+  if (w->dtype == SC_DTYPE_F32)
+    {
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w->data, K, beta,
+                   y, N);
+      return;
+    }
 
   /* Reduced precision: widen a tile of rows, multiply it, move on. The
    * model is never copied to f32 as a whole. */
   int rows = MAX (1, MIN (N, WIDEN_FLOATS / MAX (K, 1)));
   float *tile = g_malloc (sizeof (float) * (gsize) rows * K);
-  for (int n0 = 0; n0 < N; n0 += rows) {
-    int nr = MIN (rows, N - n0);
-    widen_rows (w, K, n0, nr, tile);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
-                 y + n0, N);
-  }
+  for (int n0 = 0; n0 < N; n0 += rows)
+    {
+      int nr = MIN (rows, N - n0);
+      widen_rows (w, K, n0, nr, tile);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
+                   y + n0, N);
+    }
   g_free (tile);
 }
 
@@ -64,24 +68,26 @@ static void
 cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
                 float eps, float *y)
 {
-  for (int m = 0; m < M; m++) {
-    const float *xr = x + (gsize) m * d;
-    float *yr = y + (gsize) m * d;
-    double sum = 0.0;
-    for (int i = 0; i < d; i++)
-      sum += xr[i];
-    double mean = sum / d;
-    double var = 0.0;
-    for (int i = 0; i < d; i++) {
-      double c = xr[i] - mean;
-      var += c * c;
+  for (int m = 0; m < M; m++)
+    {
+      const float *xr = x + (gsize) m * d;
+      float *yr = y + (gsize) m * d;
+      double sum = 0.0;
+      for (int i = 0; i < d; i++)
+        sum += xr[i];
+      double mean = sum / d;
+      double var = 0.0;
+      for (int i = 0; i < d; i++)
+        {
+          double c = xr[i] - mean;
+          var += c * c;
+        }
+      var /= d;
+      float rstd = (float) (1.0 / sqrt (var + eps));
+      float fmean = (float) mean;
+      for (int i = 0; i < d; i++)
+        yr[i] = (xr[i] - fmean) * rstd * g[i] + b[i];
     }
-    var /= d;
-    float rstd = (float) (1.0 / sqrt (var + eps));
-    float fmean = (float) mean;
-    for (int i = 0; i < d; i++)
-      yr[i] = (xr[i] - fmean) * rstd * g[i] + b[i];
-  }
 }
 
 /* embed: scaled token rows plus sinusoidal positions. Sines fill the first
@@ -98,20 +104,22 @@ cpu_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *posi
   for (int j = 0; j < half; j++)
     freq[j] = expf ((float) j * -step);
 
-  for (int i = 0; i < n; i++) {
-    float *row = out + (gsize) i * d;
-    sc_tensor_read_f32 (table, (int64_t) ids[i] * d, d, row);
-    for (int j = 0; j < d; j++)
-      row[j] *= scale;
-    if (positions == NULL || positions[i] == 1)
-      continue;
-    float p = (float) positions[i];
-    for (int j = 0; j < half; j++) {
-      float a = p * freq[j];
-      row[j] += sinf (a);
-      row[half + j] += cosf (a);
+  for (int i = 0; i < n; i++)
+    {
+      float *row = out + (gsize) i * d;
+      sc_tensor_read_f32 (table, (int64_t) ids[i] * d, d, row);
+      for (int j = 0; j < d; j++)
+        row[j] *= scale;
+      if (positions == NULL || positions[i] == 1)
+        continue;
+      float p = (float) positions[i];
+      for (int j = 0; j < half; j++)
+        {
+          float a = p * freq[j];
+          row[j] += sinf (a);
+          row[half + j] += cosf (a);
+        }
     }
-  }
 }
 
 /* attention: softmax((q·kᵀ)/sqrt(hd)) · v per head. Masked keys are skipped,
@@ -127,44 +135,49 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
   {
     float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
     for (int h = 0; h < H; h++)
-      for (int i = 0; i < Tq; i++) {
-        const float *qi = q + (gsize) i * ldq + h * hd;
-        float *oi = out + (gsize) i * ldo + h * hd;
-        int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
-        float max = -INFINITY;
-        for (int j = 0; j <= last; j++) {
-          if (key_valid != NULL && !key_valid[j]) {
-            scores[j] = -INFINITY;
+      for (int i = 0; i < Tq; i++)
+        {
+          const float *qi = q + (gsize) i * ldq + h * hd;
+          float *oi = out + (gsize) i * ldo + h * hd;
+          int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
+          float max = -INFINITY;
+          for (int j = 0; j <= last; j++)
+            {
+              if (key_valid != NULL && !key_valid[j])
+                {
+                  scores[j] = -INFINITY;
+                  continue;
+                }
+              const float *kj = k + (gsize) j * ldk + h * hd;
+              float s = 0.0f;
+              for (int c = 0; c < hd; c++)
+                s += qi[c] * kj[c];
+              s *= scale;
+              scores[j] = s;
+              if (s > max)
+                max = s;
+            }
+          memset (oi, 0, sizeof (float) * hd);
+          if (max == -INFINITY)
             continue;
-          }
-          const float *kj = k + (gsize) j * ldk + h * hd;
-          float s = 0.0f;
-          for (int c = 0; c < hd; c++)
-            s += qi[c] * kj[c];
-          s *= scale;
-          scores[j] = s;
-          if (s > max)
-            max = s;
+          float sum = 0.0f;
+          for (int j = 0; j <= last; j++)
+            {
+              float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
+              scores[j] = e;
+              sum += e;
+            }
+          float inv = 1.0f / sum;
+          for (int j = 0; j <= last; j++)
+            {
+              if (scores[j] == 0.0f)
+                continue;
+              float p = scores[j] * inv;
+              const float *vj = v + (gsize) j * ldk + h * hd;
+              for (int c = 0; c < hd; c++)
+                oi[c] += p * vj[c];
+            }
         }
-        memset (oi, 0, sizeof (float) * hd);
-        if (max == -INFINITY)
-          continue;
-        float sum = 0.0f;
-        for (int j = 0; j <= last; j++) {
-          float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
-          scores[j] = e;
-          sum += e;
-        }
-        float inv = 1.0f / sum;
-        for (int j = 0; j <= last; j++) {
-          if (scores[j] == 0.0f)
-            continue;
-          float p = scores[j] * inv;
-          const float *vj = v + (gsize) j * ldk + h * hd;
-          for (int c = 0; c < hd; c++)
-            oi[c] += p * vj[c];
-        }
-      }
     g_free (scores);
   }
 }
