@@ -21,17 +21,37 @@ typedef struct
 {
   const char *fixture;
   const char *golden;
+  double tolerance; /* max |diff| of encoder states and logits */
+  gboolean trained; /* a trained f16 model: allow rare f16-tie flips (see below) */
 } Pair;
 
 static const Pair pairs[] = {
-  { "nllb-moe-tiny", "nllb-moe-tiny" },
-  { "nllb-moe-tiny-bin-sharded", "nllb-moe-tiny" },
-  { "nllb-moe-tiny-54b-style", "nllb-moe-tiny" },
-  { "nllb-moe-tiny-f16", "nllb-moe-tiny-f16" },
-  { "nllb-moe-tiny-bf16", "nllb-moe-tiny-bf16" },
-  { "m2m-tiny", "m2m-tiny" },
-  { "m2m-tiny-bin", "m2m-tiny" },
+  { "nllb-moe-tiny", "nllb-moe-tiny", TOLERANCE, FALSE },
+  { "nllb-moe-tiny-bin-sharded", "nllb-moe-tiny", TOLERANCE, FALSE },
+  { "nllb-moe-tiny-54b-style", "nllb-moe-tiny", TOLERANCE, FALSE },
+  { "nllb-moe-tiny-f16", "nllb-moe-tiny-f16", TOLERANCE, FALSE },
+  { "nllb-moe-tiny-bf16", "nllb-moe-tiny-bf16", TOLERANCE, FALSE },
+  { "m2m-tiny", "m2m-tiny", TOLERANCE, FALSE },
+  { "m2m-tiny-bin", "m2m-tiny", TOLERANCE, FALSE },
+  /* The shipped demo model, trained, stored in f16: Hugging Face computes
+   * in f32 on the same weights. Its logits are larger than the fixtures',
+   * so f32 rounding allows 1e-3; routing and outputs may flip where two
+   * choices are within rounding of each other: at most 1% of router
+   * decisions and 5% of generated rows. */
+  { "../../resources/models/demo", "demo", 1e-3, TRUE },
 };
+
+/* Skips (not passes) when a golden set is not there, e.g. no demo model. */
+static gboolean
+present (const Pair *p)
+{
+  g_autofree char *rel = g_build_filename ("tests/goldens", p->golden, "cases.json", NULL);
+  g_autofree char *path = sc_test_path (rel);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_test_skip ("no goldens for this model");
+  return FALSE;
+}
 
 typedef struct
 {
@@ -91,6 +111,9 @@ case_list (Fixture *f)
 static void
 test_encoder (gconstpointer data)
 {
+  const Pair *p = data;
+  if (!present (p))
+    return;
   Fixture *f = get_fixture (data);
   JsonArray *cases = case_list (f);
   g_assert_cmpuint (json_array_get_length (cases), >=, 3);
@@ -137,6 +160,9 @@ teacher_forced (Fixture *f, JsonObject *c, const ScEncoding *enc, int *T, int *V
 static void
 test_logits (gconstpointer data)
 {
+  const Pair *p = data;
+  if (!present (p))
+    return;
   Fixture *f = get_fixture (data);
   JsonArray *cases = case_list (f);
   for (guint i = 0; i < json_array_get_length (cases); i++)
@@ -195,10 +221,13 @@ record_router (const ScRouterEvent *ev, gpointer user_data)
   g_ptr_array_add (rec->events, r);
 }
 
-static void
-compare_router (Recorder *rec, gboolean decoder, JsonArray *golden, const char *name)
+/* Router decisions that differ from Hugging Face's; fatal unless `lenient`
+ * (counted instead, with the total in *tokens). */
+static guint
+compare_router (Recorder *rec, gboolean decoder, JsonArray *golden, const char *name,
+                gboolean lenient, guint *tokens)
 {
-  guint checked = 0;
+  guint checked = 0, differ = 0;
   for (guint g = 0; g < json_array_get_length (golden); g++)
     {
       JsonObject *gl = json_array_get_object_element (golden, g);
@@ -218,6 +247,13 @@ compare_router (Recorder *rec, gboolean decoder, JsonArray *golden, const char *
       g_assert_cmpint (json_array_get_length (top1), ==, r->n);
       for (int t = 0; t < r->n; t++)
         {
+          (*tokens)++;
+          if (lenient && (r->top1[t] != json_array_get_int_element (top1, t) ||
+                          r->top2[t] != json_array_get_int_element (top2, t)))
+            {
+              differ++;
+              continue;
+            }
           if (r->top1[t] != json_array_get_int_element (top1, t) ||
               r->top2[t] != json_array_get_int_element (top2, t))
             g_error ("%s %s layer %d token %d: experts (%d, %d), Hugging Face (%d, %d)", name,
@@ -230,12 +266,17 @@ compare_router (Recorder *rec, gboolean decoder, JsonArray *golden, const char *
       checked++;
     }
   g_assert_cmpuint (checked, >, 0);
+  return differ;
 }
 
 static void
 test_router (gconstpointer data)
 {
+  const Pair *p = data;
+  if (!present (p))
+    return;
   Fixture *f = get_fixture (data);
+  guint differ = 0, tokens = 0;
   JsonArray *cases = case_list (f);
   for (guint i = 0; i < json_array_get_length (cases); i++)
     {
@@ -256,15 +297,23 @@ test_router (gconstpointer data)
       g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
       sc_model_set_router_observer (f->model, NULL, NULL);
 
-      compare_router (&rec, FALSE, json_object_get_array_member (router, "encoder"), name);
-      compare_router (&rec, TRUE, json_object_get_array_member (router, "decoder"), name);
+      differ += compare_router (&rec, FALSE, json_object_get_array_member (router, "encoder"), name,
+                                p->trained, &tokens);
+      differ += compare_router (&rec, TRUE, json_object_get_array_member (router, "decoder"), name,
+                                p->trained, &tokens);
       g_ptr_array_unref (rec.events);
     }
+  g_test_message ("router: %u of %u decisions differ", differ, tokens);
+  g_assert_cmpuint (differ * 100, <=, tokens);
 }
 
 static void
-check_generation (Fixture *f, const char *kind)
+check_generation (const Pair *p, const char *kind)
 {
+  if (!present (p))
+    return;
+  Fixture *f = get_fixture (p);
+  guint rows = 0, differ = 0;
   JsonArray *cases = case_list (f);
   ScTokenizer *tok = sc_model_get_tokenizer (f->model);
   guint runs = 0;
@@ -305,25 +354,38 @@ check_generation (Fixture *f, const char *kind)
           for (int b = 0; b < B; b++)
             {
               g_autofree char *what = g_strdup_printf ("%s %s[%u] row %d", name, kind, k, b);
-              assert_same_tokens (what, g_ptr_array_index (out, b),
-                                  &g_array_index (gold, int, b *gl), gl);
+              GArray *seq = g_ptr_array_index (out, b);
+              const int *g = &g_array_index (gold, int, b *gl);
+              int glen = gl;
+              while (glen > 0 && g[glen - 1] == SC_TOKEN_PAD)
+                glen--;
+              rows++;
+              if (p->trained &&
+                  ((int) seq->len != glen || memcmp (seq->data, g, sizeof (int) * glen) != 0))
+                {
+                  differ++;
+                  continue;
+                }
+              assert_same_tokens (what, seq, g, gl);
             }
           runs++;
         }
     }
   g_assert_cmpuint (runs, >, 0);
+  g_test_message ("%s: %u of %u rows differ", kind, differ, rows);
+  g_assert_cmpuint (differ * 20, <=, rows);
 }
 
 static void
 test_greedy (gconstpointer data)
 {
-  check_generation (get_fixture (data), "greedy");
+  check_generation (data, "greedy");
 }
 
 static void
 test_beam (gconstpointer data)
 {
-  check_generation (get_fixture (data), "beam");
+  check_generation (data, "beam");
 }
 
 static void
@@ -341,27 +403,25 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   fixtures = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) fixture_free);
 
+  static const struct
+  {
+    const char *what;
+    GTestDataFunc func;
+  } kinds[] = {
+    { "encoder", test_encoder }, { "logits", test_logits }, { "router", test_router },
+    { "greedy", test_greedy },   { "beam", test_beam },
+  };
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
     {
       const Pair *p = &pairs[i];
-      g_autofree char *path = NULL;
-      path = g_strdup_printf ("/model/%s/encoder", p->fixture);
-      g_test_add_data_func (path, p, test_encoder);
-      g_free (path);
-      path = g_strdup_printf ("/model/%s/logits", p->fixture);
-      g_test_add_data_func (path, p, test_logits);
-      if (g_str_has_prefix (p->fixture, "nllb"))
+      g_autofree char *name = g_path_get_basename (p->fixture);
+      for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
         {
-          g_free (path);
-          path = g_strdup_printf ("/model/%s/router", p->fixture);
-          g_test_add_data_func (path, p, test_router);
+          if (kinds[k].func == test_router && g_str_has_prefix (name, "m2m"))
+            continue; /* dense: no router */
+          g_autofree char *path = g_strdup_printf ("/model/%s/%s", name, kinds[k].what);
+          g_test_add_data_func (path, p, kinds[k].func);
         }
-      g_free (path);
-      path = g_strdup_printf ("/model/%s/greedy", p->fixture);
-      g_test_add_data_func (path, p, test_greedy);
-      g_free (path);
-      path = g_strdup_printf ("/model/%s/beam", p->fixture);
-      g_test_add_data_func (path, p, test_beam);
     }
   int ret = g_test_run ();
   g_hash_table_unref (fixtures);
