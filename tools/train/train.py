@@ -226,6 +226,36 @@ def set_capacity(model, value):
             m.expert_capacity = value
 
 
+class RouterTap:
+    """Collects every router's raw logits [tokens, experts] in forward order (forward hooks)."""
+
+    def __init__(self, model):
+        self.logits = []
+        for name, m in model.named_modules():
+            if m.__class__.__name__ == "NllbMoeTop2Router":
+                side = "encoder" if ".encoder." in "." + name else "decoder"
+                m.classifier.register_forward_hook(
+                    lambda mod, inp, out, side=side: self.logits.append((side, out)))
+
+    def clear(self):
+        self.logits = []
+
+
+def balance_loss(tap, enc_mask, dec_mask, n_experts):
+    """GShard/fairseq top-2 balancing loss, summed over MoE layers: E * sum_e mean(p_e) * frac_top1_e
+    over non-padding tokens (1.0 per layer when balanced). HF 4.40's load_balancing_loss_func, fed by
+    NllbMoe's concatenated router outputs, pairs layer 1's probabilities with both layers' counts and
+    gives the other layer no balancing gradient, so it is not used."""
+    tot, maxfrac = 0.0, 0.0
+    for side, lg in tap.logits:
+        mask = enc_mask if side == "encoder" else dec_mask
+        p = torch.softmax(lg[mask].float(), dim=-1)
+        f = torch.nn.functional.one_hot(p.argmax(-1), n_experts).float().mean(0)
+        tot = tot + n_experts * (f * p.mean(0)).sum()
+        maxfrac = max(maxfrac, float(f.max()))
+    return tot, maxfrac
+
+
 def lr_at(step, peak, warmup):
     step = max(step, 1)
     if step < warmup:
@@ -457,7 +487,7 @@ def main():
 
     model.train()
     set_capacity(model, 1 << 30)
-    from transformers.models.nllb_moe import modeling_nllb_moe as M
+    tap = RouterTap(model)
     ls_loss = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)
     t_ck = t_ex = time.time()
     t_log, tok_log = time.time(), 0
@@ -474,14 +504,12 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         set_capacity(model, 1 << 30)
-        # labels=None: HF would compute an unsmoothed CE too; the aux loss is computed as HF does
-        out = model(input_ids=inp, attention_mask=att, decoder_input_ids=dec,
-                    output_router_logits=True, return_dict=True)
+        # labels=None: HF would compute an unsmoothed CE too. Load balancing: our own per-layer loss on
+        # the routers' raw logits (see balance_loss; HF's load_balancing_loss_func mixes the layers up)
+        tap.clear()
+        out = model(input_ids=inp, attention_mask=att, decoder_input_ids=dec, return_dict=True)
         ce = ls_loss(out.logits.view(-1, out.logits.size(-1)), lab.view(-1))
-        aux = 0.0
-        for rl in (out.encoder_router_logits, out.decoder_router_logits):
-            probs, idx = model._unpack_router_logits(rl)
-            aux = aux + M.load_balancing_loss_func(probs, idx)
+        aux, maxfrac = balance_loss(tap, att.view(-1).bool(), (lab != -100).view(-1), cfg.num_experts)
         loss = ce + cfg.router_aux_loss_coef * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -499,7 +527,7 @@ def main():
         if step % 20 == 0 or step <= 5:
             el = time.time() - t_log
             log(f"step {step} lr {lr:.2e} loss {l:.3f} ema {stats['loss_ema']:.3f} "
-                f"aux {float(aux):.3f} gnorm {float(gn):.2f} tok/s {tok_log / el:.0f} (avg {stats['tokens_per_s']:.0f}) "
+                f"bal {float(aux) / max(len(tap.logits), 1):.3f} maxfrac {maxfrac:.2f} gnorm {float(gn):.2f} tok/s {tok_log / el:.0f} (avg {stats['tokens_per_s']:.0f}) "
                 f"tokens {stats['tokens']:,} batch {inp.shape[0]}x{inp.shape[1]}+{dec.shape[1]}")
             t_log, tok_log = time.time(), 0
         if time.time() - t_ck >= a.ckpt_every:
