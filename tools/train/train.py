@@ -9,7 +9,7 @@
 English-centric, both directions, exactly NLLB's format: input_ids [src_lang] pieces [</s>],
 labels [tgt_lang] pieces [</s>], decoder_input_ids [</s>, tgt_lang, pieces].
 Token-bucketed batches, label smoothing 0.1, AdamW (lr 1e-3, warmup 1000, inverse sqrt), grad clip 1.0,
-HF's load-balancing aux loss (router_aux_loss_coef), temperature language sampling (T=2).
+per-layer load-balancing loss (router_aux_loss_coef; see README), temperature language sampling (T=2).
 No token dropping in training: every router's expert_capacity is set above the token count before each
 forward (HF keeps a stale capacity otherwise); at eval HF uses capacity = all tokens (no dropping).
 
