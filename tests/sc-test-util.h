@@ -74,3 +74,33 @@ sc_test_rm_tree (const char *path)
   }
   g_rmdir (path);
 }
+
+/* Copies the regular files of `src` named in `only` (NULL-terminated; NULL:
+ * all of them) into `dst`. */
+static inline void
+sc_test_copy_files (const char *src, const char *dst, const char *const *only)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = g_dir_open (src, 0, &error);
+  g_assert_no_error (error);
+  const char *file;
+  while ((file = g_dir_read_name (dir)) != NULL)
+    {
+      if (only != NULL && !g_strv_contains (only, file))
+        continue;
+      g_autofree char *from = g_build_filename (src, file, NULL);
+      g_autofree char *to = g_build_filename (dst, file, NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+      if (!g_file_test (from, G_FILE_TEST_IS_REGULAR))
+        continue;
+      g_file_get_contents (from, &data, &len, &error);
+      g_assert_no_error (error);
+      g_file_set_contents (to, data, len, &error);
+      g_assert_no_error (error);
+    }
+}
+
+/* The tokenizer and config files of a model directory, without weights. */
+static const char *const sc_test_model_meta[] = { "config.json", "sentencepiece.bpe.model",
+                                                  "tokenizer_config.json", NULL };

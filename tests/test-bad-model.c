@@ -19,34 +19,14 @@ scratch_copy (const char *name)
   g_autoptr (GError) error = NULL;
   char *dst = g_dir_make_tmp ("secateur-test-XXXXXX", &error);
   g_assert_no_error (error);
-  g_autoptr (GDir) dir = g_dir_open (src, 0, &error);
-  g_assert_no_error (error);
-  const char *file;
-  while ((file = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *from = g_build_filename (src, file, NULL);
-      g_autofree char *to = g_build_filename (dst, file, NULL);
-      g_autofree char *data = NULL;
-      gsize len;
-      g_file_get_contents (from, &data, &len, &error);
-      g_assert_no_error (error);
-      g_file_set_contents (to, data, len, &error);
-      g_assert_no_error (error);
-    }
+  sc_test_copy_files (src, dst, NULL);
   return dst;
 }
 
 static void
 scratch_free (char *dir)
 {
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *file;
-  while (d != NULL && (file = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, file, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
+  sc_test_rm_tree (dir);
   g_free (dir);
 }
 

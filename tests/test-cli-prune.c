@@ -1,6 +1,7 @@
 /* test-cli-prune.c: secateur-cli stats merge / show and select, run as a
  * user runs them on statistics files written by the engine. The binary
  * comes from the SC_CLI environment variable. */
+#include "sc-test-cli.h"
 #include "sc-test-util.h"
 #include "sc-expert-index.h"
 #include "sc-stats.h"
@@ -8,45 +9,6 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static Run
-run_cli (const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *cli = g_getenv ("SC_CLI");
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc =
-      g_subprocess_newv ((const char *const *) argv->pdata,
-                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  Run r = { 0 };
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r.out, &r.err, &error);
-  g_assert_no_error (error);
-  r.status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  return r;
-}
 
 #define L 4
 #define NENC 2
@@ -104,7 +66,7 @@ test_merge_select (void)
     g_assert_true (sc_stats_save (sb, b, NULL));
   }
 
-  Run r = run_cli ("stats", "merge", a, b, "-o", merged, NULL);
+  Run r = run_cli (NULL, "stats", "merge", a, b, "-o", merged, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "2 direction(s)"));
   run_clear (&r);
@@ -115,7 +77,7 @@ test_merge_select (void)
   g_assert_cmpuint (ef->tokens[0], ==, 15);
   g_assert_cmpuint (ef->top1[0 * E + 0], ==, 15);
 
-  r = run_cli ("stats", "show", merged, "--top", "2", NULL);
+  r = run_cli (NULL, "stats", "show", merged, "--top", "2", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "tiny-moe"));
   g_assert_nonnull (strstr (r.out, "fra_Latn-eng_Latn    E0=7 E1=7 D0=7 D1=7"));
@@ -123,7 +85,7 @@ test_merge_select (void)
   run_clear (&r);
 
   /* per language, 50% pruned 1:1: 4 of 8 per layer; keep count 16 */
-  r = run_cli ("select", "--stats", merged, "--ratio", "0.5", "--enc-dec", "1:1", "--metric",
+  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "0.5", "--enc-dec", "1:1", "--metric",
                "importance", "-o", experts, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Selected 16 of 32"));
@@ -148,7 +110,7 @@ test_merge_select (void)
   g_assert_cmpuint (pair->len, ==, 16);
 
   /* global threshold, written as a plain list */
-  r = run_cli ("select", "--stats", merged, "--keep", "12", "--algo", "threshold",
+  r = run_cli (NULL, "select", "--stats", merged, "--keep", "12", "--algo", "threshold",
                "--min-per-layer", "2", "--granularity", "global", "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
@@ -158,18 +120,18 @@ test_merge_select (void)
   g_assert_cmpuint (sc_expert_index_get (gi, NULL)->len, ==, 12);
 
   /* memory budget smaller than the dense part */
-  r = run_cli ("select", "--stats", merged, "--memory-gb", "1", "--bytes-per-expert", "1000",
+  r = run_cli (NULL, "select", "--stats", merged, "--memory-gb", "1", "--bytes-per-expert", "1000",
                "--dense-bytes", "2000000000", "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "dense"));
   run_clear (&r);
 
   /* bad ratio, bad usage */
-  r = run_cli ("select", "--stats", merged, "--ratio", "1.0", "-o", glob, NULL);
+  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "1.0", "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "[0, 1)"));
   run_clear (&r);
-  r = run_cli ("select", "--stats", merged, "-o", glob, NULL);
+  r = run_cli (NULL, "select", "--stats", merged, "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 2);
   run_clear (&r);
 
@@ -180,7 +142,7 @@ test_merge_select (void)
     g_autoptr (ScStats) so = sc_stats_new (&other);
     g_assert_true (sc_stats_save (so, b, NULL));
   }
-  r = run_cli ("stats", "merge", a, b, "-o", merged, NULL);
+  r = run_cli (NULL, "stats", "merge", a, b, "-o", merged, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "different models"));
   run_clear (&r);

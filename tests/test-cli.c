@@ -1,54 +1,12 @@
 /* test-cli.c: secateur-cli as a user runs it: info, translate through
  * stdin/stdout and through files, and errors on stderr with a non-zero
  * exit status. The binary comes from the SC_CLI environment variable. */
+#include "sc-test-cli.h"
 #include "sc-test-util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static Run
-run_cli (const char *input, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *cli = g_getenv ("SC_CLI");
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_list ap;
-  va_start (ap, input);
-  const char *arg;
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc =
-      g_subprocess_newv ((const char *const *) argv->pdata,
-                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                             G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                         &error);
-  g_assert_no_error (error);
-  Run r = { 0 };
-  g_subprocess_communicate_utf8 (proc, input, NULL, &r.out, &r.err, &error);
-  g_assert_no_error (error);
-  r.status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  return r;
-}
 
 static char *
 fixture (const char *name)

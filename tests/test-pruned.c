@@ -213,18 +213,7 @@ test_pruned_never_read (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("secateur-pruned-XXXXXX", &error);
   g_assert_no_error (error);
-  const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
-    {
-      g_autofree char *from = g_build_filename (src, copy[i], NULL);
-      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-      g_autofree char *data = NULL;
-      gsize len;
-      g_file_get_contents (from, &data, &len, &error);
-      g_assert_no_error (error);
-      g_file_set_contents (to, data, len, &error);
-      g_assert_no_error (error);
-    }
+  sc_test_copy_files (src, dir, sc_test_model_meta);
 
   /* Which experts are pruned, by tensor name prefix. */
   const ScConfig *cfg = sc_model_get_config (model);
@@ -289,13 +278,7 @@ test_pruned_never_read (void)
   sc_model_free (model);
   model = full;
 
-  g_unlink (dst);
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
-    {
-      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-      g_unlink (to);
-    }
-  g_rmdir (dir);
+  sc_test_rm_tree (dir);
 }
 
 /* A sharded copy whose second shard holds exactly the pruned experts, with
@@ -309,17 +292,7 @@ test_missing_shards (void)
   g_autofree char *src = sc_test_path ("tests/fixtures/nllb-moe-tiny");
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("secateur-partial-XXXXXX", &error);
-  const char *copy[] = { "config.json", "sentencepiece.bpe.model", "tokenizer_config.json" };
-  for (guint i = 0; i < G_N_ELEMENTS (copy); i++)
-    {
-      g_autofree char *from = g_build_filename (src, copy[i], NULL);
-      g_autofree char *to = g_build_filename (dir, copy[i], NULL);
-      g_autofree char *data = NULL;
-      gsize len;
-      g_file_get_contents (from, &data, &len, &error);
-      g_file_set_contents (to, data, len, &error);
-      g_assert_no_error (error);
-    }
+  sc_test_copy_files (src, dir, sc_test_model_meta);
 
   const ScConfig *cfg = sc_model_get_config (model);
   int E = cfg->num_experts, m = 0;
