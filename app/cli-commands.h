@@ -31,6 +31,12 @@ int sc_cli_demo (int argc, char **argv);
 GPtrArray *sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src,
                                 const char *tgt, GError **error);
 
+/* The first `limit` (<= 0: all) sources and references of `pairs`
+ * (ScCorpusPair), as NULL-terminated arrays borrowing their strings;
+ * returns how many (cli-evaluate.c). */
+int sc_cli_split_pairs (GPtrArray *pairs, int limit, const char ***sources,
+                        const char ***references);
+
 /* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
  * in the paper authors' format (cli-export.c). */
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,

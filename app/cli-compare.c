@@ -67,14 +67,9 @@ sc_cli_compare (int argc, char **argv)
   if (max_len > 0)
     gen.max_length = max_len;
 
-  int n = MIN (limit, (int) data->len);
-  g_autofree const char **src = g_new0 (const char *, n + 1);
-  g_autofree const char **ref = g_new0 (const char *, n + 1);
-  for (int i = 0; i < n; i++)
-    {
-      src[i] = ((ScCorpusPair *) data->pdata[i])->source;
-      ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
-    }
+  g_autofree const char **src = NULL;
+  g_autofree const char **ref = NULL;
+  int n = sc_cli_split_pairs (data, limit, &src, &ref);
   ScEvalResult r;
   if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error))
     {

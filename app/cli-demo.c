@@ -233,14 +233,9 @@ sc_cli_demo (int argc, char **argv)
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
-      int n = MIN (limit, (int) data->len);
-      g_autofree const char **src = g_new0 (const char *, n + 1);
-      g_autofree const char **ref = g_new0 (const char *, n + 1);
-      for (int i = 0; i < n; i++)
-        {
-          src[i] = ((ScCorpusPair *) data->pdata[i])->source;
-          ref[i] = ((ScCorpusPair *) data->pdata[i])->target;
-        }
+      g_autofree const char **src = NULL;
+      g_autofree const char **ref = NULL;
+      int n = sc_cli_split_pairs (data, limit, &src, &ref);
       ScEvalResult r;
       ScExportPlan plan;
       if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||

@@ -48,6 +48,20 @@ sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, con
 }
 
 int
+sc_cli_split_pairs (GPtrArray *pairs, int limit, const char ***sources, const char ***references)
+{
+  int n = limit > 0 ? MIN (limit, (int) pairs->len) : (int) pairs->len;
+  *sources = g_new0 (const char *, n + 1);
+  *references = g_new0 (const char *, n + 1);
+  for (int i = 0; i < n; i++)
+    {
+      (*sources)[i] = ((ScCorpusPair *) pairs->pdata[i])->source;
+      (*references)[i] = ((ScCorpusPair *) pairs->pdata[i])->target;
+    }
+  return n;
+}
+
+int
 sc_cli_evaluate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
@@ -132,16 +146,9 @@ sc_cli_evaluate (int argc, char **argv)
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
-      int n = data->len;
-      if (limit > 0)
-        n = MIN (n, limit);
-      g_autofree const char **src = g_new0 (const char *, n + 1);
-      g_autofree const char **ref = g_new0 (const char *, n + 1);
-      for (int k = 0; k < n; k++)
-        {
-          src[k] = ((ScCorpusPair *) data->pdata[k])->source;
-          ref[k] = ((ScCorpusPair *) data->pdata[k])->target;
-        }
+      g_autofree const char **src = NULL;
+      g_autofree const char **ref = NULL;
+      int n = sc_cli_split_pairs (data, limit, &src, &ref);
       if (nll_only)
         {
           /* Per-sentence NLL of the references, full and (with --experts) pruned. */
