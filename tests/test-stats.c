@@ -353,6 +353,84 @@ test_snapshot_threads (void)
   g_assert_cmpuint (sc_stats_total_tokens (s), >, 0);
 }
 
+/* The reader is a scanner of its own (json-glib was too slow for the real
+ * model's files): member order does not matter, unknown members are
+ * skipped, and malformed text of every kind is refused without a crash. */
+static void
+test_json_reader (void)
+{
+  const char *model = "\"model\": {\"name\": \"t\\u00e9\", \"d_model\": 2, \"encoder_layers\": 1, "
+                      "\"decoder_layers\": 1, \"moe_layers\": 1, \"encoder_moe_layers\": 1, "
+                      "\"num_experts\": 2, \"extra\": [1, {\"x\": null}]}";
+  const char *dir =
+      "\"eng_Latn-fra_Latn\": {\"tokens\": [3], \"top1\": [[2, 1]], \"top2\": [[1, 2]], "
+      "\"gate1\": [[1.5, 0.5e0]], \"gate2\": [[0.25, 0.75]], \"prob_sum\": [[2, 1]], "
+      "\"rank_sum\": [[4, 5]], \"reap_sum\": [[0, 0]], \"note\": \"x\"}";
+  /* directions before model, members in any order */
+  g_autofree char *good = g_strdup_printf ("{\"directions\": {%s}, \"version\": 1, %s, "
+                                           "\"schema\": \"secateur-stats\"}",
+                                           dir, model);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScStats) s = sc_stats_from_json (good, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sc_stats_get_shape (s)->name, ==, "t\u00e9");
+  g_autoptr (ScStatsCounters) c = sc_stats_get_pair (s, "eng_Latn-fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->tokens[0], ==, 3);
+  g_assert_cmpuint (c->top2[1], ==, 2);
+  g_assert_cmpfloat (c->gate1[1], ==, 0.5);
+  g_assert_cmpfloat (c->rank_sum[1], ==, 5.0);
+
+  const char *bad[] = {
+    "",
+    "{",
+    "[]",
+    "{\"schema\": \"secateur-stats\", \"version\": 1",                 /* truncated */
+    "{\"schema\": \"secateur-stats\", \"version\": 1.5}",              /* version */
+    "{\"schema\": \"secateur-stats\", \"version\": 1, \"model\": {}}", /* no shape */
+    "{\"schema\": \"secateur-stats\\x\", \"version\": 1}",             /* bad escape */
+    "{\"schema\": \"secateur-stats\", \"version\": 1} trailing",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_assert_null (sc_stats_from_json (bad[i], -1, NULL, &e));
+      g_assert_nonnull (e);
+    }
+  /* a direction twice, a float count, a negative number, a short row */
+  const char *broken[][2] = {
+    { "\"top1\": [[2, 1]]", "\"top1\": [[2.5, 1]]" },
+    { "\"gate2\": [[0.25, 0.75]]", "\"gate2\": [[-0.25, 0.75]]" },
+    { "\"reap_sum\": [[0, 0]]", "\"reap_sum\": [[0]]" },
+    { "\"tokens\": [3]", "\"tokens\": [3, 4]" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
+    {
+      g_autoptr (GString) d = g_string_new (dir);
+      g_string_replace (d, broken[i][0], broken[i][1], 1);
+      g_autofree char *doc = g_strdup_printf ("{\"schema\": \"secateur-stats\", \"version\": 1, "
+                                              "%s, \"directions\": {%s}}",
+                                              model, d->str);
+      g_autoptr (GError) e = NULL;
+      g_assert_null (sc_stats_from_json (doc, -1, NULL, &e));
+      g_assert_error (e, SC_STATS_ERROR, SC_STATS_ERROR_INVALID);
+    }
+  g_autofree char *twice = g_strdup_printf ("{\"schema\": \"secateur-stats\", \"version\": 1, %s, "
+                                            "\"directions\": {%s, %s}}",
+                                            model, dir, dir);
+  g_autoptr (GError) e2 = NULL;
+  g_assert_null (sc_stats_from_json (twice, -1, NULL, &e2));
+  g_assert_error (e2, SC_STATS_ERROR, SC_STATS_ERROR_INVALID);
+  /* deep nesting in a skipped member is bounded, not a stack overflow */
+  GString *deep = g_string_new ("{\"schema\": \"secateur-stats\", \"version\": 1, \"x\": ");
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  g_autoptr (GError) e3 = NULL;
+  g_assert_null (sc_stats_from_json (deep->str, deep->len, NULL, &e3));
+  g_assert_nonnull (e3);
+  g_string_free (deep, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,6 +440,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stats/merge-halves", test_merge_halves);
   g_test_add_func ("/stats/aggregates", test_aggregates);
   g_test_add_func ("/stats/json", test_json);
+  g_test_add_func ("/stats/json-reader", test_json_reader);
   g_test_add_func ("/stats/bad-events", test_bad_events);
   g_test_add_func ("/stats/snapshot-threads", test_snapshot_threads);
   return g_test_run ();

@@ -569,89 +569,470 @@ sc_stats_save (ScStats *stats, const char *path, GError **error)
   return g_file_set_contents (path, data, len, error);
 }
 
-static gboolean
-get_int_member (JsonObject *o, const char *name, int min, int *out, GError **error)
+/* ---- reading --------------------------------------------------------------
+ *
+ * A statistics file of the real model (12 MoE layers x 128 experts, 400
+ * directions) holds millions of numbers; building a json-glib tree for them
+ * took over a second. This reader walks the text once, straight into the
+ * counters: a small strict JSON scanner (RFC 8259 values, nesting bounded)
+ * with the schema checks on top. */
+
+#define MAX_DEPTH 64
+
+typedef struct
 {
-  JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < min ||
-      json_node_get_int (n) > 1 << 24)
+  const char *p, *end;
+  int depth;
+} Scan;
+
+static void
+skip_ws (Scan *j)
+{
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+    j->p++;
+}
+
+static gboolean
+eat (Scan *j, char c)
+{
+  skip_ws (j);
+  if (j->p < j->end && *j->p == c)
     {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Statistics: model.%s missing or not an integer >= %d", name, min);
-      return FALSE;
+      j->p++;
+      return TRUE;
     }
-  *out = (int) json_node_get_int (n);
+  return FALSE;
+}
+
+static gboolean
+peek (Scan *j, char c)
+{
+  skip_ws (j);
+  return j->p < j->end && *j->p == c;
+}
+
+static gboolean
+hex4 (const char *p, guint32 *out)
+{
+  guint32 v = 0;
+  for (int i = 0; i < 4; i++)
+    {
+      int d = g_ascii_xdigit_value (p[i]);
+      if (d < 0)
+        return FALSE;
+      v = v * 16 + d;
+    }
+  *out = v;
   return TRUE;
 }
 
-/* A number node as double (ints accepted), or FALSE. */
-static gboolean
-node_number (JsonNode *n, double *out)
+/* A JSON string, unescaped (NULL when malformed). */
+static char *
+scan_string (Scan *j)
 {
-  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
-    return FALSE;
-  GType t = json_node_get_value_type (n);
-  if (t == G_TYPE_INT64)
-    *out = (double) json_node_get_int (n);
-  else if (t == G_TYPE_DOUBLE)
-    *out = json_node_get_double (n);
-  else
-    return FALSE;
-  return isfinite (*out) && *out >= 0;
-}
-
-static gboolean
-read_matrix (JsonObject *dir, const char *dname, const char *name, int L, int E, guint64 *u,
-             double *f, GError **error)
-{
-  JsonNode *n = json_object_get_member (dir, name);
-  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-  if (a == NULL || (int) json_array_get_length (a) != L)
-    goto bad;
-  for (int l = 0; l < L; l++)
+  if (!eat (j, '"'))
+    return NULL;
+  GString *s = g_string_new (NULL);
+  while (j->p < j->end && *j->p != '"')
     {
-      JsonNode *rn = json_array_get_element (a, l);
-      JsonArray *row = JSON_NODE_HOLDS_ARRAY (rn) ? json_node_get_array (rn) : NULL;
-      if (row == NULL || (int) json_array_get_length (row) != E)
+      guchar c = *j->p++;
+      if (c < 0x20)
         goto bad;
-      for (int e = 0; e < E; e++)
+      if (c != '\\')
         {
-          JsonNode *vn = json_array_get_element (row, e);
-          double v;
-          if (!node_number (vn, &v))
-            goto bad;
-          if (u)
-            {
-              if (json_node_get_value_type (vn) != G_TYPE_INT64)
-                goto bad;
-              u[(gsize) l * E + e] = (guint64) json_node_get_int (vn);
-            }
-          else
-            {
-              f[(gsize) l * E + e] = v;
-            }
+          g_string_append_c (s, c);
+          continue;
+        }
+      if (j->p >= j->end)
+        goto bad;
+      c = *j->p++;
+      switch (c)
+        {
+        case '"':
+        case '\\':
+        case '/':
+          g_string_append_c (s, c);
+          break;
+        case 'b':
+          g_string_append_c (s, '\b');
+          break;
+        case 'f':
+          g_string_append_c (s, '\f');
+          break;
+        case 'n':
+          g_string_append_c (s, '\n');
+          break;
+        case 'r':
+          g_string_append_c (s, '\r');
+          break;
+        case 't':
+          g_string_append_c (s, '\t');
+          break;
+        case 'u':
+          {
+            guint32 u, lo;
+            if (j->end - j->p < 4 || !hex4 (j->p, &u))
+              goto bad;
+            j->p += 4;
+            if (u >= 0xD800 && u < 0xDC00)
+              {
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+                    !hex4 (j->p + 2, &lo) || lo < 0xDC00 || lo >= 0xE000)
+                  goto bad;
+                j->p += 6;
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+              }
+            else if (u >= 0xDC00 && u < 0xE000)
+              goto bad;
+            g_string_append_unichar (s, u);
+            break;
+          }
+        default:
+          goto bad;
         }
     }
-  return TRUE;
+  if (j->p >= j->end)
+    goto bad;
+  j->p++;
+  if (!g_utf8_validate (s->str, s->len, NULL))
+    goto bad;
+  return g_string_free (s, FALSE);
 bad:
-  g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-               "Statistics: directions.%s.%s must be %d rows of %d non-negative %s", dname, name, L,
-               E, u ? "integers" : "numbers");
+  g_string_free (s, TRUE);
+  return NULL;
+}
+
+/* A JSON number; *integral says whether it was written without fraction
+ * or exponent. */
+static gboolean
+scan_number (Scan *j, double *out, gboolean *integral)
+{
+  skip_ws (j);
+  const char *q = j->p;
+  if (q < j->end && *q == '-')
+    q++;
+  if (q >= j->end || !g_ascii_isdigit (*q))
+    return FALSE;
+  if (*q == '0')
+    q++;
+  else
+    while (q < j->end && g_ascii_isdigit (*q))
+      q++;
+  *integral = TRUE;
+  if (q < j->end && *q == '.')
+    {
+      *integral = FALSE;
+      q++;
+      if (q >= j->end || !g_ascii_isdigit (*q))
+        return FALSE;
+      while (q < j->end && g_ascii_isdigit (*q))
+        q++;
+    }
+  if (q < j->end && (*q == 'e' || *q == 'E'))
+    {
+      *integral = FALSE;
+      q++;
+      if (q < j->end && (*q == '+' || *q == '-'))
+        q++;
+      if (q >= j->end || !g_ascii_isdigit (*q))
+        return FALSE;
+      while (q < j->end && g_ascii_isdigit (*q))
+        q++;
+    }
+  char buf[64];
+  if (q - j->p >= (gssize) sizeof buf)
+    return FALSE;
+  memcpy (buf, j->p, q - j->p);
+  buf[q - j->p] = '\0';
+  *out = g_ascii_strtod (buf, NULL);
+  j->p = q;
+  return TRUE;
+}
+
+static gboolean
+scan_literal (Scan *j, const char *word)
+{
+  skip_ws (j);
+  gsize n = strlen (word);
+  if ((gsize) (j->end - j->p) < n || memcmp (j->p, word, n) != 0)
+    return FALSE;
+  j->p += n;
+  return TRUE;
+}
+
+/* Skips any value (for members this reader does not need). */
+static gboolean
+skip_value (Scan *j)
+{
+  if (++j->depth > MAX_DEPTH)
+    return FALSE;
+  gboolean ok = TRUE;
+  if (eat (j, '{'))
+    {
+      if (!eat (j, '}'))
+        {
+          do
+            {
+              g_autofree char *key = scan_string (j);
+              ok = key != NULL && eat (j, ':') && skip_value (j);
+            }
+          while (ok && eat (j, ','));
+          ok = ok && eat (j, '}');
+        }
+    }
+  else if (eat (j, '['))
+    {
+      if (!eat (j, ']'))
+        {
+          do
+            ok = skip_value (j);
+          while (ok && eat (j, ','));
+          ok = ok && eat (j, ']');
+        }
+    }
+  else if (peek (j, '"'))
+    {
+      g_autofree char *str = scan_string (j);
+      ok = str != NULL;
+    }
+  else if (!scan_literal (j, "true") && !scan_literal (j, "false") && !scan_literal (j, "null"))
+    {
+      double v;
+      gboolean integral;
+      ok = scan_number (j, &v, &integral);
+    }
+  j->depth--;
+  return ok;
+}
+
+/* Iterates over an object's members: call with *first = TRUE, then each
+ * TRUE return leaves the scanner at the member's value. */
+static gboolean
+next_member (Scan *j, gboolean *first, char **key, gboolean *ok)
+{
+  if (*first)
+    {
+      *first = FALSE;
+      if (!eat (j, '{'))
+        return *ok = FALSE;
+      if (eat (j, '}'))
+        return FALSE;
+    }
+  else if (!eat (j, ','))
+    {
+      *ok = eat (j, '}');
+      return FALSE;
+    }
+  *key = scan_string (j);
+  if (*key == NULL || !eat (j, ':'))
+    {
+      g_clear_pointer (key, g_free);
+      return *ok = FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+invalid (GError **error, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: %s", msg);
   return FALSE;
+}
+
+/* `count` non-negative numbers in a JSON array into u (integers) or f. */
+static gboolean
+scan_row (Scan *j, int count, guint64 *u, double *f)
+{
+  if (!eat (j, '['))
+    return FALSE;
+  for (int i = 0; i < count; i++)
+    {
+      double v;
+      gboolean integral;
+      if ((i > 0 && !eat (j, ',')) || !scan_number (j, &v, &integral) || !isfinite (v) || v < 0 ||
+          (u != NULL && (!integral || v > 9007199254740992.0)))
+        return FALSE;
+      if (u != NULL)
+        u[i] = (guint64) v;
+      else
+        f[i] = v;
+    }
+  return eat (j, ']');
+}
+
+static gboolean
+scan_matrix (Scan *j, int L, int E, guint64 *u, double *f)
+{
+  if (!eat (j, '['))
+    return FALSE;
+  for (int l = 0; l < L; l++)
+    if ((l > 0 && !eat (j, ',')) ||
+        !scan_row (j, E, u ? u + (gsize) l * E : NULL, f ? f + (gsize) l * E : NULL))
+      return FALSE;
+  return eat (j, ']');
+}
+
+static gboolean
+scan_direction (Scan *j, ScStatsCounters *c, const char *key, int L, int E, GError **error)
+{
+  struct
+  {
+    const char *name;
+    guint64 *u;
+    double *f;
+    gboolean seen;
+  } fields[] = {
+    { "top1", c->top1, NULL },         { "top2", c->top2, NULL },
+    { "gate1", NULL, c->gate1 },       { "gate2", NULL, c->gate2 },
+    { "prob_sum", NULL, c->prob_sum }, { "rank_sum", NULL, c->rank_sum },
+    { "reap_sum", NULL, c->reap_sum },
+  };
+  gboolean first = TRUE, ok = TRUE, tokens = FALSE;
+  char *name;
+  while (next_member (j, &first, &name, &ok))
+    {
+      g_autofree char *member = name;
+      if (g_str_equal (member, "tokens"))
+        {
+          if (!scan_row (j, L, c->tokens, NULL))
+            return invalid (error, "directions.%s.tokens must list %d integers", key, L);
+          tokens = TRUE;
+          continue;
+        }
+      guint k;
+      for (k = 0; k < G_N_ELEMENTS (fields); k++)
+        if (g_str_equal (member, fields[k].name))
+          break;
+      if (k == G_N_ELEMENTS (fields))
+        {
+          if (!skip_value (j))
+            return invalid (error, "directions.%s.%s is not valid JSON", key, member);
+          continue;
+        }
+      if (!scan_matrix (j, L, E, fields[k].u, fields[k].f))
+        return invalid (error, "directions.%s.%s must be %d rows of %d non-negative %s", key,
+                        member, L, E, fields[k].u ? "integers" : "numbers");
+      fields[k].seen = TRUE;
+    }
+  if (!ok)
+    return invalid (error, "directions.%s is not a valid JSON object", key);
+  if (!tokens)
+    return invalid (error, "directions.%s.tokens must list %d integers", key, L);
+  for (guint k = 0; k < G_N_ELEMENTS (fields); k++)
+    if (!fields[k].seen)
+      return invalid (error, "directions.%s.%s must be %d rows of %d non-negative %s", key,
+                      fields[k].name, L, E, fields[k].u ? "integers" : "numbers");
+  return TRUE;
+}
+
+static gboolean
+scan_model (Scan *j, ScStatsShape *sh, GError **error)
+{
+  struct
+  {
+    const char *name;
+    int *out;
+    int min;
+    gboolean seen;
+  } ints[] = {
+    { "d_model", &sh->d_model, 0 },
+    { "encoder_layers", &sh->encoder_layers, 0 },
+    { "decoder_layers", &sh->decoder_layers, 0 },
+    { "moe_layers", &sh->n_moe_layers, 1 },
+    { "encoder_moe_layers", &sh->n_encoder_moe, 0 },
+    { "num_experts", &sh->n_experts, 1 },
+  };
+  gboolean first = TRUE, ok = TRUE;
+  char *name;
+  while (next_member (j, &first, &name, &ok))
+    {
+      g_autofree char *member = name;
+      if (g_str_equal (member, "name"))
+        {
+          g_free (sh->name);
+          sh->name = peek (j, '"') ? scan_string (j) : NULL;
+          if (sh->name == NULL && !skip_value (j))
+            return invalid (error, "model.name is not valid JSON");
+          continue;
+        }
+      guint k;
+      for (k = 0; k < G_N_ELEMENTS (ints); k++)
+        if (g_str_equal (member, ints[k].name))
+          break;
+      if (k == G_N_ELEMENTS (ints))
+        {
+          if (!skip_value (j))
+            return invalid (error, "model.%s is not valid JSON", member);
+          continue;
+        }
+      double v;
+      gboolean integral;
+      if (!scan_number (j, &v, &integral) || !integral || v < ints[k].min || v > 1 << 24)
+        return invalid (error, "model.%s missing or not an integer >= %d", member, ints[k].min);
+      *ints[k].out = (int) v;
+      ints[k].seen = TRUE;
+    }
+  if (!ok)
+    return invalid (error, "model is not a valid JSON object");
+  for (guint k = 0; k < G_N_ELEMENTS (ints); k++)
+    if (!ints[k].seen)
+      return invalid (error, "model.%s missing or not an integer >= %d", ints[k].name, ints[k].min);
+  if (sh->name == NULL)
+    sh->name = g_strdup ("");
+  return TRUE;
 }
 
 ScStats *
 sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, length, error))
-    return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-  const char *schema = o && json_object_has_member (o, "schema") &&
-                               JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "schema"))
-                           ? json_object_get_string_member (o, "schema")
-                           : NULL;
+  Scan j = { data, data + (length < 0 ? (gssize) strlen (data) : length), 0 };
+  const char *model_at = NULL, *directions_at = NULL;
+  g_autofree char *schema = NULL;
+  double version = -1;
+  gboolean version_integral = FALSE;
+
+  /* First pass: the top-level members; the big "directions" value is only
+   * skipped over here, and read once the model's shape is known. */
+  gboolean first = TRUE, ok = TRUE;
+  char *name;
+  while (next_member (&j, &first, &name, &ok))
+    {
+      g_autofree char *member = name;
+      skip_ws (&j);
+      if (g_str_equal (member, "schema") && peek (&j, '"'))
+        {
+          g_free (schema);
+          schema = scan_string (&j);
+          ok = schema != NULL;
+        }
+      else if (g_str_equal (member, "version") && !peek (&j, '"') && !peek (&j, '{') &&
+               !peek (&j, '['))
+        {
+          ok = scan_number (&j, &version, &version_integral) || skip_value (&j);
+        }
+      else
+        {
+          if (g_str_equal (member, "model"))
+            model_at = j.p;
+          else if (g_str_equal (member, "directions"))
+            directions_at = j.p;
+          ok = skip_value (&j);
+        }
+      if (!ok)
+        break;
+    }
+  skip_ws (&j);
+  if (!ok || j.p != j.end)
+    {
+      invalid (error, "not valid JSON (near byte %" G_GSSIZE_FORMAT ")", (gssize) (j.p - data));
+      return NULL;
+    }
   if (schema == NULL || strcmp (schema, SC_STATS_SCHEMA) != 0)
     {
       g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_SCHEMA,
@@ -659,99 +1040,71 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
                    schema ? schema : "missing", SC_STATS_SCHEMA);
       return NULL;
     }
-  JsonNode *vn = json_object_get_member (o, "version");
-  if (vn == NULL || json_node_get_value_type (vn) != G_TYPE_INT64 || json_node_get_int (vn) < 1)
+  if (!version_integral || version < 1)
     {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Statistics: bad or missing version");
+      invalid (error, "bad or missing version");
       return NULL;
     }
-  if (json_node_get_int (vn) > SC_STATS_VERSION)
+  if (version > SC_STATS_VERSION)
     {
       g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_VERSION,
-                   "Statistics file version %" G_GINT64_FORMAT " is newer than this Secateur "
-                   "understands (%d); please upgrade",
-                   json_node_get_int (vn), SC_STATS_VERSION);
+                   "Statistics file version %.0f is newer than this Secateur understands (%d); "
+                   "please upgrade",
+                   version, SC_STATS_VERSION);
       return NULL;
     }
-  JsonNode *mn = json_object_get_member (o, "model");
-  JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT (mn) ? json_node_get_object (mn) : NULL;
-  if (m == NULL)
+  if (model_at == NULL)
     {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing model");
+      invalid (error, "missing model");
       return NULL;
     }
+
   ScStatsShape sh = { 0 };
-  if (!get_int_member (m, "d_model", 0, &sh.d_model, error) ||
-      !get_int_member (m, "encoder_layers", 0, &sh.encoder_layers, error) ||
-      !get_int_member (m, "decoder_layers", 0, &sh.decoder_layers, error) ||
-      !get_int_member (m, "moe_layers", 1, &sh.n_moe_layers, error) ||
-      !get_int_member (m, "encoder_moe_layers", 0, &sh.n_encoder_moe, error) ||
-      !get_int_member (m, "num_experts", 1, &sh.n_experts, error))
-    return NULL;
+  j.p = model_at;
+  if (!scan_model (&j, &sh, error))
+    {
+      g_free (sh.name);
+      return NULL;
+    }
+  g_autofree char *shape_name = sh.name;
   if (sh.n_encoder_moe > sh.n_moe_layers || (gint64) sh.n_moe_layers * sh.n_experts > 1 << 24)
     {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                   "Statistics: inconsistent model shape");
+      invalid (error, "inconsistent model shape");
       return NULL;
     }
-  JsonNode *name = json_object_get_member (m, "name");
-  sh.name = (char *) (name && json_node_get_value_type (name) == G_TYPE_STRING
-                          ? json_node_get_string (name)
-                          : "");
   if (expect && !sc_stats_shape_equal (expect, &sh, error))
     return NULL;
 
   g_autoptr (ScStats) s = sc_stats_new (&sh);
   int L = sh.n_moe_layers, E = sh.n_experts;
-  JsonNode *dn = json_object_get_member (o, "directions");
-  JsonObject *dirs = dn && JSON_NODE_HOLDS_OBJECT (dn) ? json_node_get_object (dn) : NULL;
-  if (dirs == NULL)
+  if (directions_at == NULL)
     {
-      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID, "Statistics: missing directions");
+      invalid (error, "missing directions");
       return NULL;
     }
-  g_autoptr (GList) members = json_object_get_members (dirs);
-  for (GList *it = members; it; it = it->next)
+  j.p = directions_at;
+  first = TRUE;
+  ok = TRUE;
+  while (next_member (&j, &first, &name, &ok))
     {
-      const char *key = it->data;
+      g_autofree char *key = name;
       if (!sc_stats_split_direction (key, NULL, NULL))
         {
-          g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                       "Statistics: direction '%s' is not of the form src-tgt", key);
+          invalid (error, "direction '%s' is not of the form src-tgt", key);
           return NULL;
         }
-      JsonNode *cn = json_object_get_member (dirs, key);
-      JsonObject *d = JSON_NODE_HOLDS_OBJECT (cn) ? json_node_get_object (cn) : NULL;
-      JsonNode *tn = d ? json_object_get_member (d, "tokens") : NULL;
-      JsonArray *tok = tn && JSON_NODE_HOLDS_ARRAY (tn) ? json_node_get_array (tn) : NULL;
-      if (tok == NULL || (int) json_array_get_length (tok) != L)
+      if (g_hash_table_contains (s->dirs, key))
         {
-          g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                       "Statistics: directions.%s.tokens must list %d integers", key, L);
+          invalid (error, "direction '%s' appears twice", key);
           return NULL;
         }
-      ScStatsCounters *c = lookup_or_add (s, key);
-      for (int l = 0; l < L; l++)
-        {
-          JsonNode *x = json_array_get_element (tok, l);
-          if (JSON_NODE_TYPE (x) != JSON_NODE_VALUE ||
-              json_node_get_value_type (x) != G_TYPE_INT64 || json_node_get_int (x) < 0)
-            {
-              g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
-                           "Statistics: directions.%s.tokens must list %d integers", key, L);
-              return NULL;
-            }
-          c->tokens[l] = (guint64) json_node_get_int (x);
-        }
-      if (!read_matrix (d, key, "top1", L, E, c->top1, NULL, error) ||
-          !read_matrix (d, key, "top2", L, E, c->top2, NULL, error) ||
-          !read_matrix (d, key, "gate1", L, E, NULL, c->gate1, error) ||
-          !read_matrix (d, key, "gate2", L, E, NULL, c->gate2, error) ||
-          !read_matrix (d, key, "prob_sum", L, E, NULL, c->prob_sum, error) ||
-          !read_matrix (d, key, "rank_sum", L, E, NULL, c->rank_sum, error) ||
-          !read_matrix (d, key, "reap_sum", L, E, NULL, c->reap_sum, error))
+      if (!scan_direction (&j, lookup_or_add (s, key), key, L, E, error))
         return NULL;
+    }
+  if (!ok)
+    {
+      invalid (error, "directions is not a valid JSON object");
+      return NULL;
     }
   return g_steal_pointer (&s);
 }
