@@ -132,6 +132,42 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
 {
   float scale = 1.0f / sqrtf ((float) hd);
 
+  /* Many queries (encoder, teacher forcing): per head, the scores Q·Kᵀ and
+   * the output P·V are matrix products, so OpenBLAS does the work and its
+   * threads. One query (a decoding step): the plain loops below. */
+  if (Tq >= 8 && Tk > 0)
+    {
+      float *S = g_malloc (sizeof (float) * (gsize) Tq * Tk);
+      for (int h = 0; h < H; h++)
+        {
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, hd, scale, q + h * hd, ldq,
+                       k + h * hd, ldk, 0.0f, S, Tk);
+          for (int i = 0; i < Tq; i++)
+            {
+              float *row = S + (gsize) i * Tk;
+              int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
+              float max = -INFINITY;
+              for (int j = 0; j <= last; j++)
+                if ((key_valid == NULL || key_valid[j]) && row[j] > max)
+                  max = row[j];
+              float sum = 0.0f;
+              for (int j = 0; j < Tk; j++)
+                {
+                  gboolean visible = j <= last && (key_valid == NULL || key_valid[j]);
+                  row[j] = visible && max != -INFINITY ? expf (row[j] - max) : 0.0f;
+                  sum += row[j];
+                }
+              float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+              for (int j = 0; j < Tk; j++)
+                row[j] *= inv;
+            }
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, hd, Tk, 1.0f, S, Tk,
+                       v + h * hd, ldk, 0.0f, out + h * hd, ldo);
+        }
+      g_free (S);
+      return;
+    }
+
   {
     float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
     for (int h = 0; h < H; h++)
