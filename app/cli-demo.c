@@ -59,7 +59,7 @@ sc_cli_demo (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *wanted = NULL;
   double ratio = 0.5;
-  int size = 128, limit = 12, beam = 0, max_len = 64;
+  int size = 128, limit = 10, beam = 0, max_len = 48;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model (default: the shipped demo)",
       "DIR" },
@@ -67,10 +67,10 @@ sc_cli_demo (int argc, char **argv)
       "a,b,..." },
     { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio, "Experts to prune (default 0.5)", "R" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, "Calibration sentences (default 128)", "N" },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Held-out sentences per direction (default 12)",
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Held-out sentences per direction (default 10)",
       "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
-    { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output (default 64)", "N" },
+    { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output (default 48)", "N" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
