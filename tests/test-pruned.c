@@ -203,6 +203,27 @@ test_too_few (void)
   g_assert_nonnull (strstr (error->message, "layer 2"));
 }
 
+/* Tensor name prefixes of the experts `keep` prunes. */
+static GPtrArray *
+pruned_prefixes (const guint8 *keep)
+{
+  const ScConfig *cfg = sc_model_get_config (model);
+  int E = cfg->num_experts, m = 0;
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  for (int side = 0; side < 2; side++)
+    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++)
+      {
+        if (!sc_config_is_sparse (cfg, side, l))
+          continue;
+        for (int e = 0; e < E; e++)
+          if (!keep[m * E + e])
+            g_ptr_array_add (out, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
+                                                   side ? "decoder" : "encoder", l, e));
+        m++;
+      }
+  return out;
+}
+
 /* Pruned experts are never used: poison them with NaN in a copy of the
  * checkpoint, and the masked model still matches the golden. */
 static void
@@ -215,21 +236,7 @@ test_pruned_never_read (void)
   g_assert_no_error (error);
   sc_test_copy_files (src, dir, sc_test_model_meta);
 
-  /* Which experts are pruned, by tensor name prefix. */
-  const ScConfig *cfg = sc_model_get_config (model);
-  int E = cfg->num_experts, m = 0;
-  g_autoptr (GPtrArray) poisoned = g_ptr_array_new_with_free_func (g_free);
-  for (int side = 0; side < 2; side++)
-    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++)
-      {
-        if (!sc_config_is_sparse (cfg, side, l))
-          continue;
-        for (int e = 0; e < E; e++)
-          if (!keep[m * E + e])
-            g_ptr_array_add (poisoned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
-                                                        side ? "decoder" : "encoder", l, e));
-        m++;
-      }
+  g_autoptr (GPtrArray) poisoned = pruned_prefixes (keep);
 
   g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
   g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
@@ -294,20 +301,7 @@ test_missing_shards (void)
   g_autofree char *dir = g_dir_make_tmp ("secateur-partial-XXXXXX", &error);
   sc_test_copy_files (src, dir, sc_test_model_meta);
 
-  const ScConfig *cfg = sc_model_get_config (model);
-  int E = cfg->num_experts, m = 0;
-  g_autoptr (GPtrArray) pruned = g_ptr_array_new_with_free_func (g_free);
-  for (int side = 0; side < 2; side++)
-    for (int l = 0; l < (side ? cfg->decoder_layers : cfg->encoder_layers); l++)
-      {
-        if (!sc_config_is_sparse (cfg, side, l))
-          continue;
-        for (int e = 0; e < E; e++)
-          if (!keep[m * E + e])
-            g_ptr_array_add (pruned, g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.",
-                                                      side ? "decoder" : "encoder", l, e));
-        m++;
-      }
+  g_autoptr (GPtrArray) pruned = pruned_prefixes (keep);
   g_autofree char *st_path = g_build_filename (src, "model.safetensors", NULL);
   g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
   g_assert_no_error (error);
