@@ -3,7 +3,7 @@
  * and returns the exit status: 0 success, 1 failure, 2 usage error. */
 #pragma once
 
-#include "sc-model.h"
+#include "sc-generate.h"
 
 typedef struct {
   const char *name;
@@ -36,6 +36,10 @@ GPtrArray *sc_cli_corpus_pairs (const char *corpus, const char *split, const cha
  * returns how many (cli-evaluate.c). */
 int sc_cli_split_pairs (GPtrArray *pairs, int limit, const char ***sources,
                         const char ***references);
+
+/* The model's generation defaults with --beam / --max-len applied when
+ * positive (cli-evaluate.c). */
+void sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOptions *gen);
 
 /* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
  * in the paper authors' format (cli-export.c). */

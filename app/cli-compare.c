@@ -61,11 +61,7 @@ sc_cli_compare (int argc, char **argv)
       return 1;
     }
   ScGenerateOptions gen;
-  sc_generate_options_init (&gen, model);
-  if (beam > 0)
-    gen.num_beams = beam;
-  if (max_len > 0)
-    gen.max_length = max_len;
+  sc_cli_generate_options (model, beam, max_len, &gen);
 
   g_autofree const char **src = NULL;
   g_autofree const char **ref = NULL;

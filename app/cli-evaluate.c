@@ -47,6 +47,16 @@ sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, con
   return NULL;
 }
 
+void
+sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOptions *gen)
+{
+  sc_generate_options_init (gen, model);
+  if (beam > 0)
+    gen->num_beams = beam;
+  if (max_len > 0)
+    gen->max_length = max_len;
+}
+
 int
 sc_cli_split_pairs (GPtrArray *pairs, int limit, const char ***sources, const char ***references)
 {
@@ -109,11 +119,7 @@ sc_cli_evaluate (int argc, char **argv)
       return 1;
     }
   ScGenerateOptions gen;
-  sc_generate_options_init (&gen, model);
-  if (beam > 0)
-    gen.num_beams = beam;
-  if (max_len > 0)
-    gen.max_length = max_len;
+  sc_cli_generate_options (model, beam, max_len, &gen);
 
   g_autoptr (JsonBuilder) report = json_builder_new ();
   json_builder_begin_object (report);

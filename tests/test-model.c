@@ -108,6 +108,19 @@ case_list (Fixture *f)
   return json_object_get_array_member (json_node_get_object (f->cases), "cases");
 }
 
+/* The encoder output for a case's input batch. */
+static ScEncoding *
+encode_case (Fixture *f, JsonObject *c)
+{
+  int B, S;
+  g_autofree int *lengths = NULL;
+  g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
+  g_autoptr (GError) error = NULL;
+  ScEncoding *enc = sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+  g_assert_no_error (error);
+  return enc;
+}
+
 static void
 test_encoder (gconstpointer data)
 {
@@ -121,17 +134,13 @@ test_encoder (gconstpointer data)
     {
       JsonObject *c = json_array_get_object_element (cases, i);
       const char *name = json_object_get_string_member (c, "name");
-      int B, S;
-      g_autofree int *lengths = NULL;
-      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
       g_autoptr (GError) error = NULL;
-      g_autoptr (ScEncoding) enc =
-          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-      g_assert_no_error (error);
+      g_autoptr (ScEncoding) enc = encode_case (f, c);
+      int B = enc->B, S = enc->S;
       double diff = max_abs_diff (enc->hidden, golden_tensor (f, name, "encoder_out"),
                                   (gsize) B * S * enc->d);
       g_test_message ("%s: encoder max |diff| %.3g", name, diff);
-      g_assert_cmpfloat (diff, <, TOLERANCE);
+      g_assert_cmpfloat (diff, <, p->tolerance);
     }
 }
 
@@ -179,7 +188,7 @@ test_logits (gconstpointer data)
       g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
       double diff = max_abs_diff (logits, golden_tensor (f, name, "logits"), (gsize) B * T * V);
       g_test_message ("%s: logits max |diff| %.3g", name, diff);
-      g_assert_cmpfloat (diff, <, TOLERANCE);
+      g_assert_cmpfloat (diff, <, p->tolerance);
     }
 }
 
@@ -321,13 +330,9 @@ check_generation (const Pair *p, const char *kind)
     {
       JsonObject *c = json_array_get_object_element (cases, i);
       const char *name = json_object_get_string_member (c, "name");
-      int B, S;
-      g_autofree int *lengths = NULL;
-      g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
       g_autoptr (GError) error = NULL;
-      g_autoptr (ScEncoding) enc =
-          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
-      g_assert_no_error (error);
+      g_autoptr (ScEncoding) enc = encode_case (f, c);
+      int B = enc->B;
 
       JsonArray *settings = json_object_get_array_member (c, kind);
       for (guint k = 0; k < json_array_get_length (settings); k++)
