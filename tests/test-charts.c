@@ -1,0 +1,532 @@
+/* test-charts.c: the Cairo charts, checked on the pixels they draw for known
+ * inputs (colours of cells, pruned cells, legends, curves, bars), their hit
+ * testing, and PNG/SVG output. Each test also leaves its image in
+ * G_TEST_BUILDDIR/chart-*.png for a look. */
+#include <cairo.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sc-chart-heatmap.h"
+#include "sc-chart-output.h"
+#include "sc-chart-palette.h"
+
+/* Colour difference tolerated between a drawn pixel and the colour asked for:
+ * 8-bit rounding plus a little antialiasing. */
+#define TOL (3.0 / 255)
+
+static cairo_surface_t *
+render (ScChartDrawFunc draw, gconstpointer data, int width, int height)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+  draw (cr, width, height, data);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+/* Keeps the image for a visual check. */
+static void
+save (cairo_surface_t *surface, const char *name)
+{
+  g_autofree char *path = g_build_filename (g_test_get_dir (G_TEST_BUILT), name, NULL);
+  g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
+}
+
+static void
+pixel (cairo_surface_t *surface, double x, double y, double rgb[3])
+{
+  int ix = (int) floor (x), iy = (int) floor (y);
+  g_assert_cmpint (ix, >=, 0);
+  g_assert_cmpint (iy, >=, 0);
+  g_assert_cmpint (ix, <, cairo_image_surface_get_width (surface));
+  g_assert_cmpint (iy, <, cairo_image_surface_get_height (surface));
+  const guint8 *row =
+      cairo_image_surface_get_data (surface) + iy * cairo_image_surface_get_stride (surface);
+  guint32 p = ((const guint32 *) row)[ix];
+  /* Opaque backgrounds: premultiplied equals straight. */
+  g_assert_cmpuint (p >> 24, ==, 0xff);
+  rgb[0] = ((p >> 16) & 0xff) / 255.0;
+  rgb[1] = ((p >> 8) & 0xff) / 255.0;
+  rgb[2] = (p & 0xff) / 255.0;
+}
+
+static double
+colour_dist (const double a[3], const double b[3])
+{
+  return MAX (fabs (a[0] - b[0]), MAX (fabs (a[1] - b[1]), fabs (a[2] - b[2])));
+}
+
+static double
+chroma (const double c[3])
+{
+  return MAX (c[0], MAX (c[1], c[2])) - MIN (c[0], MIN (c[1], c[2]));
+}
+
+static void
+assert_colour (const double got[3], const double want[3], double tol)
+{
+  if (colour_dist (got, want) > tol)
+    g_error ("colour (%.3f %.3f %.3f), expected (%.3f %.3f %.3f)", got[0], got[1], got[2], want[0],
+             want[1], want[2]);
+}
+
+/* ---- palette ---- */
+
+static void
+test_palette (void)
+{
+  double prev_l = -1, lo[3], hi[3];
+
+  /* Lightness rises strictly: the ramp reads in grey scale. */
+  for (int i = 0; i <= 256; i++)
+    {
+      double rgb[3], l;
+      sc_chart_palette (i / 256.0, rgb);
+      for (int k = 0; k < 3; k++)
+        {
+          g_assert_cmpfloat (rgb[k], >=, 0);
+          g_assert_cmpfloat (rgb[k], <=, 1);
+        }
+      l = sc_chart_lightness (rgb);
+      g_assert_cmpfloat (l, >, prev_l);
+      prev_l = l;
+    }
+  /* Distinguishable: every tenth of the scale is a visible step of
+   * lightness, and the ends are far apart (dark purple to yellow). */
+  for (int i = 0; i < 10; i++)
+    {
+      double a[3], b[3];
+      sc_chart_palette (i / 10.0, a);
+      sc_chart_palette ((i + 1) / 10.0, b);
+      g_assert_cmpfloat (sc_chart_lightness (b) - sc_chart_lightness (a), >=, 5);
+    }
+  sc_chart_palette (0, lo);
+  sc_chart_palette (1, hi);
+  g_assert_cmpfloat (sc_chart_lightness (lo), <, 25);
+  g_assert_cmpfloat (sc_chart_lightness (hi), >, 85);
+  /* Ends: viridis' published end colours #440154 and #fde725. */
+  assert_colour (lo, (double[]){ 0x44 / 255.0, 0x01 / 255.0, 0x54 / 255.0 }, 1.0 / 255);
+  assert_colour (hi, (double[]){ 0xfd / 255.0, 0xe7 / 255.0, 0x25 / 255.0 }, 1.0 / 255);
+  /* Out of range clamps. */
+  double c[3];
+  sc_chart_palette (-3, c);
+  assert_colour (c, lo, 1e-9);
+  sc_chart_palette (7, c);
+  assert_colour (c, hi, 1e-9);
+  /* Series colours differ from each other. */
+  for (int i = 0; i < 7; i++)
+    for (int j = i + 1; j < 7; j++)
+      {
+        double a[3], b[3];
+        sc_chart_series_colour (i, FALSE, a);
+        sc_chart_series_colour (j, FALSE, b);
+        g_assert_cmpfloat (colour_dist (a, b), >, 0.15);
+      }
+}
+
+/* ---- heatmap ---- */
+
+#define HR 4
+#define HC 8
+
+typedef struct
+{
+  float values[HR * HC];
+  guint8 pruned[HR * HC];
+  const char *labels[HR];
+  ScHeatmapData d;
+} Heat;
+
+/* A 4 x 8 heatmap on the scale 0..1: (1,2) at vmax, (2,5) at vmin, (0,0)
+ * without data, (3,3) pruned and (3,4) the same value unpruned. */
+static void
+heat_init (Heat *h, gboolean dark)
+{
+  static const char *labels[HR] = { "enc 1", "enc 2", "dec 1", "dec 2" };
+  memset (h, 0, sizeof *h);
+  for (int i = 0; i < HR * HC; i++)
+    h->values[i] = 0.3f + 0.4f * (float) (i % 5) / 4;
+  h->values[1 * HC + 2] = 1;
+  h->values[2 * HC + 5] = 0;
+  h->values[0] = NAN;
+  h->values[3 * HC + 3] = h->values[3 * HC + 4] = 0.9f;
+  h->pruned[3 * HC + 3] = 1;
+  memcpy (h->labels, labels, sizeof labels);
+  h->d.rows = HR;
+  h->d.cols = HC;
+  h->d.values = h->values;
+  h->d.pruned = h->pruned;
+  h->d.row_labels = h->labels;
+  h->d.vmin = 0;
+  h->d.vmax = 1;
+  h->d.title = "importance";
+  h->d.dark = dark;
+  h->d.n_encoder_rows = 2;
+}
+
+static void
+cell_centre (const ScHeatmapData *d, int w, int h, int r, int c, double *x, double *y)
+{
+  double cx, cy, cw, ch;
+  g_assert_true (sc_chart_heatmap_cell_rect (w, h, d, r, c, &cx, &cy, &cw, &ch));
+  *x = cx + cw / 2;
+  *y = cy + ch / 2;
+}
+
+static void
+check_heatmap (gboolean dark)
+{
+  const int W = 640, H = 300;
+  Heat h;
+  double x, y, got[3], want[3], bg[3];
+  double px, py, pw, ph, plain[3], dimmed[3], strike[3];
+  cairo_surface_t *s;
+
+  heat_init (&h, dark);
+  s = render (sc_chart_draw_heatmap, &h.d, W, H);
+  save (s, dark ? "chart-heatmap-dark.png" : "chart-heatmap.png");
+
+  /* Background and text follow the style. */
+  pixel (s, 1, 1, bg);
+  if (dark)
+    g_assert_cmpfloat (sc_chart_lightness (bg), <, 20);
+  else
+    g_assert_cmpfloat (sc_chart_lightness (bg), >, 97);
+
+  /* vmax cell: the top of the palette; vmin: the bottom. */
+  cell_centre (&h.d, W, H, 1, 2, &x, &y);
+  pixel (s, x, y, got);
+  sc_chart_palette (1, want);
+  assert_colour (got, want, TOL);
+  cell_centre (&h.d, W, H, 2, 5, &x, &y);
+  pixel (s, x, y, got);
+  sc_chart_palette (0, want);
+  assert_colour (got, want, TOL);
+  /* A value in between: its place on the scale. */
+  cell_centre (&h.d, W, H, 0, 1, &x, &y);
+  pixel (s, x, y, got);
+  sc_chart_palette (h.values[1], want);
+  assert_colour (got, want, TOL);
+
+  /* NaN: neutral grey, distinct from the background and from every
+   * palette colour. */
+  cell_centre (&h.d, W, H, 0, 0, &x, &y);
+  pixel (s, x, y, got);
+  g_assert_cmpfloat (chroma (got), <, 0.02);
+  g_assert_cmpfloat (colour_dist (got, bg), >, 0.05);
+
+  /* Pruned vs unpruned cell of the same value: dimmed (much less saturated,
+   * and darker in light mode: the 0.9 colour is a light yellow-green) away
+   * from the diagonal, and the strike on the diagonal. */
+  g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, 3, 3, &px, &py, &pw, &ph));
+  g_assert_cmpfloat (pw, >=, 8);
+  g_assert_cmpfloat (ph, >=, 8);
+  pixel (s, px + pw * 0.2, py + ph * 0.2, dimmed);
+  cell_centre (&h.d, W, H, 3, 4, &x, &y);
+  pixel (s, x, y, plain);
+  sc_chart_palette (0.9, want);
+  assert_colour (plain, want, TOL);
+  g_assert_cmpfloat (chroma (dimmed), <, 0.5 * chroma (plain));
+  g_assert_cmpfloat (sc_chart_lightness (dimmed), <, sc_chart_lightness (plain));
+  /* The strike: pixels along the bottom-left to top-right diagonal contrast
+   * with the dimmed fill (dark on light, light on dark). */
+  for (int k = 1; k <= 3; k++)
+    {
+      double t = k / 4.0;
+      pixel (s, px + pw * t, py + ph * (1 - t), strike);
+      if (dark)
+        g_assert_cmpfloat (sc_chart_lightness (strike), >, sc_chart_lightness (dimmed) + 25);
+      else
+        g_assert_cmpfloat (sc_chart_lightness (strike), <, sc_chart_lightness (dimmed) - 25);
+    }
+  /* ... and the unpruned twin has no strike. */
+  {
+    double cx2, cy2, cw2, ch2;
+    g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, 3, 4, &cx2, &cy2, &cw2, &ch2));
+    pixel (s, cx2 + cw2 * 0.25, cy2 + ch2 * 0.75, got);
+    assert_colour (got, plain, TOL);
+  }
+
+  /* The legend: its colour bar holds both ends of the palette, right of
+   * the grid. */
+  {
+    double gx, gy, gw, gh;
+    gboolean seen_lo = FALSE, seen_hi = FALSE;
+    g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, 0, HC - 1, &gx, &gy, &gw, &gh));
+    for (int lx = (int) (gx + gw + 1); lx < W; lx++)
+      for (int ly = 0; ly < H; ly++)
+        {
+          double lo[3], hi[3];
+          sc_chart_palette (0, lo);
+          sc_chart_palette (1, hi);
+          pixel (s, lx, ly, got);
+          seen_lo |= colour_dist (got, lo) < 0.03;
+          seen_hi |= colour_dist (got, hi) < 0.03;
+        }
+    g_assert_true (seen_lo);
+    g_assert_true (seen_hi);
+  }
+
+  /* Row labels are drawn in the text colour: left of the grid some pixels
+   * contrast strongly with the background. */
+  {
+    double gx, gy, gw, gh, contrast = 0;
+    g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, 0, 0, &gx, &gy, &gw, &gh));
+    for (int lx = 0; lx < gx - 2; lx++)
+      for (int ly = (int) gy; ly < gy + gh; ly++)
+        {
+          pixel (s, lx, ly, got);
+          contrast = MAX (contrast, fabs (sc_chart_lightness (got) - sc_chart_lightness (bg)));
+        }
+    g_assert_cmpfloat (contrast, >, 60);
+  }
+  cairo_surface_destroy (s);
+}
+
+static void
+test_heatmap_light (void)
+{
+  check_heatmap (FALSE);
+}
+
+static void
+test_heatmap_dark (void)
+{
+  check_heatmap (TRUE);
+}
+
+static void
+check_hits (const ScHeatmapData *d, int w, int h)
+{
+  for (int r = 0; r < d->rows; r++)
+    for (int c = 0; c < d->cols; c++)
+      {
+        double x, y;
+        int hr = -1, hc = -1;
+        cell_centre (d, w, h, r, c, &x, &y);
+        g_assert_true (sc_chart_heatmap_hit (w, h, d, x, y, &hr, &hc));
+        g_assert_cmpint (hr, ==, r);
+        g_assert_cmpint (hc, ==, c);
+      }
+  g_assert_false (sc_chart_heatmap_hit (w, h, d, 1, 1, NULL, NULL));
+  g_assert_false (sc_chart_heatmap_hit (w, h, d, w - 2, h - 2, NULL, NULL));
+  g_assert_false (sc_chart_heatmap_hit (w, h, d, -5, h / 2.0, NULL, NULL));
+  g_assert_false (sc_chart_heatmap_hit (w, h, d, w / 2.0, h + 5, NULL, NULL));
+}
+
+static void
+test_heatmap_hit (void)
+{
+  Heat h;
+  static const int sizes[][2] = { { 640, 300 }, { 400, 180 }, { 1300, 500 }, { 333, 777 } };
+
+  heat_init (&h, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    check_hits (&h.d, sizes[i][0], sizes[i][1]);
+  /* The hit-tested cell is the one drawn there: its value's colour. */
+  {
+    cairo_surface_t *s = render (sc_chart_draw_heatmap, &h.d, 400, 180);
+    double x, y, got[3], want[3];
+    int r, c;
+    cell_centre (&h.d, 400, 180, 1, 2, &x, &y);
+    g_assert_true (sc_chart_heatmap_hit (400, 180, &h.d, x, y, &r, &c));
+    pixel (s, x, y, got);
+    sc_chart_palette (h.values[r * HC + c], want);
+    assert_colour (got, want, TOL);
+    cairo_surface_destroy (s);
+  }
+  /* Too small to draw: nothing hits, nothing crashes. */
+  g_assert_false (sc_chart_heatmap_hit (20, 10, &h.d, 10, 5, NULL, NULL));
+  {
+    cairo_surface_t *s = render (sc_chart_draw_heatmap, &h.d, 20, 10);
+    cairo_surface_destroy (s);
+  }
+}
+
+/* The real size: 12 MoE layers x 128 experts in 1300 x 500. */
+static void
+test_heatmap_large (void)
+{
+  const int W = 1300, H = 500, R = 12, C = 128;
+  g_autofree float *values = g_new (float, R *C);
+  g_autofree guint8 *pruned = g_new0 (guint8, R * C);
+  char *labels[R];
+  ScHeatmapData d = { 0 };
+  GRand *rand = g_rand_new_with_seed (7);
+  cairo_surface_t *s;
+  double x, y, w, h, got[3], want[3];
+
+  for (int r = 0; r < R; r++)
+    {
+      labels[r] = g_strdup_printf ("%s %d", r < 6 ? "enc" : "dec", r < 6 ? 2 * r + 1 : 2 * r - 11);
+      for (int c = 0; c < C; c++)
+        {
+          values[r * C + c] = (float) (g_rand_double (rand) * g_rand_double (rand) * 0.08);
+          pruned[r * C + c] = values[r * C + c] < 0.01f;
+        }
+    }
+  d.rows = R;
+  d.cols = C;
+  d.values = values;
+  d.pruned = pruned;
+  d.row_labels = (const char *const *) labels;
+  d.title = "importance";
+  d.n_encoder_rows = 6;
+  d.vmin = d.vmax = 0; /* auto */
+  s = render (sc_chart_draw_heatmap, &d, W, H);
+  save (s, "chart-heatmap-128.png");
+
+  /* Cells stay large enough to see and to point at: at least 7 px wide,
+   * 25 px tall, snapped to whole pixels. */
+  g_assert_true (sc_chart_heatmap_cell_rect (W, H, &d, 0, 0, &x, &y, &w, &h));
+  g_assert_cmpfloat (w, >=, 7);
+  g_assert_cmpfloat (h, >=, 25);
+  g_assert_cmpfloat (x, ==, floor (x));
+  /* Auto scale: the largest value gets the top colour. */
+  {
+    int best = 0;
+    for (int i = 1; i < R * C; i++)
+      if (values[i] > values[best])
+        best = i;
+    cell_centre (&d, W, H, best / C, best % C, &x, &y);
+    pixel (s, x, y, got);
+    sc_chart_palette (1, want);
+    if (!pruned[best])
+      assert_colour (got, want, TOL);
+  }
+  check_hits (&d, W, H);
+  cairo_surface_destroy (s);
+  for (int r = 0; r < R; r++)
+    g_free (labels[r]);
+  g_rand_free (rand);
+}
+
+/* ---- output ---- */
+
+static char *
+make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("sc-charts-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static int
+count_entries (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_unlink (p);
+    }
+  if (d != NULL)
+    g_dir_close (d);
+  g_rmdir (dir);
+}
+
+static void
+test_output (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *png = g_build_filename (dir, "heat.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "heat.svg", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no-such-dir", "heat.png", NULL);
+  g_autofree char *missing_svg = g_build_filename (dir, "no-such-dir", "heat.svg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  cairo_surface_t *back;
+  double x, y, got[3], want[3];
+  gsize len;
+  Heat h;
+
+  heat_init (&h, FALSE);
+  g_assert_true (sc_chart_write_png (png, 500, 240, sc_chart_draw_heatmap, &h.d, &error));
+  g_assert_no_error (error);
+  back = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (back), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (back), ==, 500);
+  g_assert_cmpint (cairo_image_surface_get_height (back), ==, 240);
+  /* Read back: the vmax cell has the top colour. */
+  cell_centre (&h.d, 500, 240, 1, 2, &x, &y);
+  pixel (back, x, y, got);
+  sc_chart_palette (1, want);
+  assert_colour (got, want, TOL);
+  cairo_surface_destroy (back);
+
+  g_assert_true (sc_chart_write_svg (svg, 500, 240, sc_chart_draw_heatmap, &h.d, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (svg, &text, &len, &error));
+  g_assert_true (g_str_has_prefix (text, "<?xml"));
+  g_assert_nonnull (strstr (text, "<svg"));
+  g_assert_nonnull (strstr (text, "width=\"500"));
+  /* Only the two files: no temporary left behind. */
+  g_assert_cmpint (count_entries (dir), ==, 2);
+
+  /* Overwrite in place works (rename over the old file). */
+  g_assert_true (sc_chart_write_png (png, 300, 200, sc_chart_draw_heatmap, &h.d, &error));
+  back = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_image_surface_get_width (back), ==, 300);
+  cairo_surface_destroy (back);
+
+  /* A missing folder: a GError, no file. */
+  g_assert_false (sc_chart_write_png (missing, 500, 240, sc_chart_draw_heatmap, &h.d, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_clear_error (&error);
+  g_assert_false (sc_chart_write_svg (missing_svg, 500, 240, sc_chart_draw_heatmap, &h.d, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (missing, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (dir), ==, 2);
+
+  /* A size out of range. */
+  g_assert_false (sc_chart_write_png (png, 0, 240, sc_chart_draw_heatmap, &h.d, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_clear_error (&error);
+
+  /* A folder that cannot be written (skipped as root, who writes anyway). */
+  if (geteuid () != 0)
+    {
+      g_autofree char *ro = g_build_filename (dir, "ro", NULL);
+      g_autofree char *in_ro = g_build_filename (ro, "heat.png", NULL);
+      g_assert_cmpint (g_mkdir (ro, 0555), ==, 0);
+      g_assert_false (sc_chart_write_png (in_ro, 100, 100, sc_chart_draw_heatmap, &h.d, &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES);
+      g_clear_error (&error);
+      g_assert_cmpint (count_entries (ro), ==, 0);
+      g_rmdir (ro);
+    }
+  remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/charts/palette", test_palette);
+  g_test_add_func ("/charts/heatmap/light", test_heatmap_light);
+  g_test_add_func ("/charts/heatmap/dark", test_heatmap_dark);
+  g_test_add_func ("/charts/heatmap/hit", test_heatmap_hit);
+  g_test_add_func ("/charts/heatmap/large", test_heatmap_large);
+  g_test_add_func ("/charts/output", test_output);
+  return g_test_run ();
+}

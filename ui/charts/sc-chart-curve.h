@@ -1,0 +1,27 @@
+/* sc-chart-curve.h: quality vs pruning ratio, several series. */
+#pragma once
+
+#include <cairo.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct { const char *label; int n; const double *x; const double *y; gboolean dashed; } ScCurveSeries;
+
+typedef struct {
+  int n_series; const ScCurveSeries *series;
+  double xmin, xmax, ymin, ymax;      /* ymin >= ymax => auto from data (padded); same for x */
+  const char *x_label, *y_label, *title;
+  double marker_x;                     /* vertical marker (slider position); NAN = none */
+  gboolean dark;
+} ScCurveData;
+
+void sc_chart_curve_draw (cairo_t *cr, double width, double height, const ScCurveData *d);
+/* data -> pixel mapping used by draw, for tests and pointer handling */
+void sc_chart_curve_to_pixel (double width, double height, const ScCurveData *d,
+                              double x, double y, double *px, double *py);
+/* pixel -> data, the inverse of sc_chart_curve_to_pixel */
+void sc_chart_curve_from_pixel (double width, double height, const ScCurveData *d,
+                                double px, double py, double *x, double *y);
+
+G_END_DECLS
