@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 typedef struct {
   int n; const float *values; const char *const *labels; const int *order /* NULL = as given */;
   const char *title; gboolean dark;
+  /* Added: colour scale; vmin >= vmax => 0..1. */
+  float vmin, vmax;
 } ScMatrixData;
 
 void     sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixData *d);
@@ -16,6 +18,9 @@ void     sc_chart_matrix_draw (cairo_t *cr, double width, double height, const S
  * applied); FALSE outside the grid. */
 gboolean sc_chart_matrix_hit  (double width, double height, const ScMatrixData *d,
                                double x, double y, int *i, int *j);
+/* The rectangle of the cell drawn at row p, column q (drawing order). */
+gboolean sc_chart_matrix_cell_rect (double width, double height, const ScMatrixData *d,
+                                    int p, int q, double *x, double *y, double *w, double *h);
 /* An order that puts similar rows next to each other (average-linkage
  * clustering, leaves left to right), for ScMatrixData.order. */
 void     sc_chart_matrix_cluster_order (int n, const float *values, int *order);

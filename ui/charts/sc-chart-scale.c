@@ -119,7 +119,9 @@ static void
 legend_label (const ScColourScale *scale, int i, double v, double step, char *buf, gsize size)
 {
   /* The ends carry the exact scale; the ticks between are round numbers. */
-  if (i < 2)
+  if (i < 2 && fabs (v) < (scale->vmax - scale->vmin) * 1e-3)
+    g_strlcpy (buf, "0", size);
+  else if (i < 2)
     sc_chart_format_value (v, buf, size);
   else
     sc_chart_format_tick (v, step, buf, size);

@@ -109,6 +109,16 @@ sc_chart_text (cairo_t *cr, const char *text, double x, double y, ScAlign halign
   cairo_new_path (cr);
 }
 
+void
+sc_chart_text_up (cairo_t *cr, const char *text, double x, double y, ScAlign halign, ScAlign valign)
+{
+  cairo_save (cr);
+  cairo_translate (cr, x, y);
+  cairo_rotate (cr, -G_PI / 2);
+  sc_chart_text (cr, text, 0, 0, halign, valign);
+  cairo_restore (cr);
+}
+
 cairo_t *
 sc_chart_measure_context (void)
 {

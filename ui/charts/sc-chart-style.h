@@ -41,6 +41,11 @@ double   sc_chart_line_height (cairo_t *cr);
 void     sc_chart_text (cairo_t *cr, const char *text, double x, double y, ScAlign halign,
                         ScAlign valign);
 
+/* The same, rotated a quarter turn anticlockwise (reading upwards); halign
+ * is along the text. */
+void     sc_chart_text_up (cairo_t *cr, const char *text, double x, double y, ScAlign halign,
+                           ScAlign valign);
+
 /* A context for measuring text in layouts: draw and hit-testing measure with
  * it, so both compute the same geometry whatever the target's font options. */
 cairo_t *sc_chart_measure_context (void);

@@ -1,0 +1,428 @@
+/* sc-chart-curve.c: line chart of quality against pruning ratio: several
+ * series (solid or dashed, Okabe-Ito colours, a marker at every point),
+ * axes with round ticks, a legend above the plot and a vertical marker for
+ * the slider. NAN in y leaves a gap in the line. */
+#include "sc-chart-curve.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sc-chart-output.h"
+#include "sc-chart-palette.h"
+#include "sc-chart-style.h"
+
+#define MAX_TICKS 11
+#define LEGEND_SWATCH 26.0
+#define LEGEND_SPACING 18.0
+#define POINT_RADIUS 3.5
+
+typedef struct
+{
+  double xmin, xmax, ymin, ymax;
+  double px, py, pw, ph; /* plot area */
+  double title_y, legend_y, legend_row_h;
+  double xticks[MAX_TICKS], yticks[MAX_TICKS], xstep, ystep;
+  int n_xticks, n_yticks;
+  gboolean ok;
+} Layout;
+
+static void
+data_range (const ScCurveData *d, gboolean want_x, double *lo, double *hi)
+{
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int s = 0; s < d->n_series; s++)
+    {
+      const ScCurveSeries *se = &d->series[s];
+      for (int i = 0; i < se->n && se->x != NULL && se->y != NULL; i++)
+        {
+          double v = want_x ? se->x[i] : se->y[i];
+          if (!isfinite (se->x[i]) || !isfinite (se->y[i]))
+            continue;
+          *lo = MIN (*lo, v);
+          *hi = MAX (*hi, v);
+        }
+    }
+}
+
+/* The axis ranges: given ones as they are; automatic ones from the data,
+ * y padded by a tenth of its span. */
+static void
+ranges (const ScCurveData *d, Layout *l)
+{
+  l->xmin = d->xmin;
+  l->xmax = d->xmax;
+  if (!(l->xmin < l->xmax))
+    {
+      data_range (d, TRUE, &l->xmin, &l->xmax);
+      if (!isfinite (l->xmin))
+        {
+          l->xmin = 0;
+          l->xmax = 1;
+        }
+    }
+  l->ymin = d->ymin;
+  l->ymax = d->ymax;
+  if (!(l->ymin < l->ymax))
+    {
+      double pad;
+      data_range (d, FALSE, &l->ymin, &l->ymax);
+      if (!isfinite (l->ymin))
+        {
+          l->ymin = 0;
+          l->ymax = 1;
+        }
+      pad = (l->ymax - l->ymin) * 0.1;
+      if (pad <= 0)
+        pad = MAX (fabs (l->ymax) * 0.1, 0.5);
+      l->ymin -= pad;
+      l->ymax += pad;
+    }
+  if (!(l->xmax > l->xmin))
+    l->xmax = l->xmin + 1;
+}
+
+static gboolean
+has_legend (const ScCurveData *d)
+{
+  for (int s = 0; s < d->n_series; s++)
+    if (d->series[s].label != NULL && *d->series[s].label != '\0')
+      return TRUE;
+  return FALSE;
+}
+
+/* Lays the legend items out in rows within width w; returns the row count
+ * and, when xs/rows are given, each item's x offset and row. */
+static int
+legend_rows (cairo_t *mcr, const ScCurveData *d, double w, double *xs, int *rows)
+{
+  double x = 0;
+  int row = 0;
+  sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
+  for (int s = 0; s < d->n_series; s++)
+    {
+      double iw = LEGEND_SWATCH + 6 + sc_chart_text_width (mcr, d->series[s].label);
+      if (x > 0 && x + iw > w)
+        {
+          row++;
+          x = 0;
+        }
+      if (xs != NULL)
+        xs[s] = x;
+      if (rows != NULL)
+        rows[s] = row;
+      x += iw + LEGEND_SPACING;
+    }
+  return row + 1;
+}
+
+static void
+layout_compute (double width, double height, const ScCurveData *d, Layout *l)
+{
+  cairo_t *mcr;
+  double top = SC_CHART_MARGIN, tick_h, label_h, ytick_w = 0, left, bottom, right;
+  char buf[64];
+
+  memset (l, 0, sizeof *l);
+  if (d == NULL || d->n_series < 0 || (d->n_series > 0 && d->series == NULL))
+    return;
+  ranges (d, l);
+  mcr = sc_chart_measure_context ();
+
+  if (d->title != NULL && *d->title != '\0')
+    {
+      sc_chart_font (mcr, SC_CHART_FONT + 1, TRUE);
+      l->title_y = top;
+      top += sc_chart_line_height (mcr) + 8;
+    }
+  sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
+  tick_h = sc_chart_line_height (mcr);
+  sc_chart_font (mcr, SC_CHART_FONT, FALSE);
+  label_h = sc_chart_line_height (mcr);
+
+  /* y ticks first: their labels set the left margin. */
+  bottom = SC_CHART_MARGIN + (d->x_label != NULL ? label_h + 4 : 0) + tick_h + 8;
+  {
+    double ph_guess = height - top - bottom;
+    int max_y = CLAMP ((int) (ph_guess / (2.2 * tick_h)) + 1, 2, MAX_TICKS);
+    l->n_yticks = sc_chart_nice_ticks (l->ymin, l->ymax, max_y, l->yticks, &l->ystep);
+  }
+  sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
+  for (int i = 0; i < l->n_yticks; i++)
+    {
+      sc_chart_format_tick (l->yticks[i], l->ystep, buf, sizeof buf);
+      ytick_w = MAX (ytick_w, sc_chart_text_width (mcr, buf));
+    }
+  left = SC_CHART_MARGIN + (d->y_label != NULL ? label_h + 8 : 0) + ytick_w + 8;
+  right = SC_CHART_MARGIN + 16;
+
+  l->px = ceil (left);
+  l->pw = floor (width - left - right);
+  if (has_legend (d) && l->pw > 0)
+    {
+      l->legend_row_h = MAX (tick_h, 12) + 4;
+      l->legend_y = top;
+      top += legend_rows (mcr, d, l->pw, NULL, NULL) * l->legend_row_h + 6;
+    }
+  l->py = ceil (top);
+  l->ph = floor (height - top - bottom);
+  if (l->pw < 20 || l->ph < 20)
+    {
+      cairo_destroy (mcr);
+      return;
+    }
+
+  /* x ticks: as many as fit their widest label with room between. */
+  {
+    double widest = 0, probe[MAX_TICKS], step;
+    int n = sc_chart_nice_ticks (l->xmin, l->xmax, MAX_TICKS, probe, &step);
+    for (int i = 0; i < n; i++)
+      {
+        sc_chart_format_tick (probe[i], step, buf, sizeof buf);
+        widest = MAX (widest, sc_chart_text_width (mcr, buf));
+      }
+    int max_x = CLAMP ((int) (l->pw / (widest + 24)) + 1, 2, MAX_TICKS);
+    l->n_xticks = sc_chart_nice_ticks (l->xmin, l->xmax, max_x, l->xticks, &l->xstep);
+  }
+  l->ok = TRUE;
+  cairo_destroy (mcr);
+}
+
+static double
+map_x (const Layout *l, double x)
+{
+  return l->px + (x - l->xmin) / (l->xmax - l->xmin) * l->pw;
+}
+
+static double
+map_y (const Layout *l, double y)
+{
+  return l->py + l->ph - (y - l->ymin) / (l->ymax - l->ymin) * l->ph;
+}
+
+void
+sc_chart_curve_to_pixel (double width, double height, const ScCurveData *d, double x, double y,
+                         double *px, double *py)
+{
+  Layout l;
+  layout_compute (width, height, d, &l);
+  if (px != NULL)
+    *px = l.ok ? map_x (&l, x) : NAN;
+  if (py != NULL)
+    *py = l.ok ? map_y (&l, y) : NAN;
+}
+
+void
+sc_chart_curve_from_pixel (double width, double height, const ScCurveData *d, double px, double py,
+                           double *x, double *y)
+{
+  Layout l;
+  layout_compute (width, height, d, &l);
+  if (x != NULL)
+    *x = l.ok ? l.xmin + (px - l.px) / l.pw * (l.xmax - l.xmin) : NAN;
+  if (y != NULL)
+    *y = l.ok ? l.ymin + (l.py + l.ph - py) / l.ph * (l.ymax - l.ymin) : NAN;
+}
+
+static void
+set_series_line (cairo_t *cr, const ScCurveSeries *se)
+{
+  static const double dash[] = { 6, 4 };
+  cairo_set_line_width (cr, 2);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_dash (cr, dash, se->dashed ? 2 : 0, 0);
+}
+
+static void
+draw_axes (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style,
+           double height)
+{
+  char buf[64];
+
+  cairo_set_line_width (cr, 1);
+  /* Grid lines at the ticks, then the two axes over them. */
+  sc_chart_set_rgb (cr, style->grid);
+  for (int i = 0; i < l->n_yticks; i++)
+    {
+      double y = round (map_y (l, l->yticks[i])) + 0.5;
+      cairo_move_to (cr, l->px, y);
+      cairo_line_to (cr, l->px + l->pw, y);
+    }
+  for (int i = 0; i < l->n_xticks; i++)
+    {
+      double x = round (map_x (l, l->xticks[i])) + 0.5;
+      cairo_move_to (cr, x, l->py);
+      cairo_line_to (cr, x, l->py + l->ph);
+    }
+  cairo_stroke (cr);
+  sc_chart_set_rgb (cr, style->muted);
+  cairo_move_to (cr, l->px + 0.5, l->py);
+  cairo_line_to (cr, l->px + 0.5, l->py + l->ph + 0.5);
+  cairo_line_to (cr, l->px + l->pw, l->py + l->ph + 0.5);
+  cairo_stroke (cr);
+
+  sc_chart_font (cr, SC_CHART_SMALL_FONT, FALSE);
+  for (int i = 0; i < l->n_yticks; i++)
+    {
+      double y = map_y (l, l->yticks[i]);
+      sc_chart_format_tick (l->yticks[i], l->ystep, buf, sizeof buf);
+      sc_chart_set_rgb (cr, style->muted);
+      cairo_move_to (cr, l->px - 4, round (y) + 0.5);
+      cairo_line_to (cr, l->px, round (y) + 0.5);
+      cairo_stroke (cr);
+      sc_chart_set_rgb (cr, style->fg);
+      sc_chart_text (cr, buf, l->px - 7, y, SC_ALIGN_END, SC_ALIGN_CENTER);
+    }
+  for (int i = 0; i < l->n_xticks; i++)
+    {
+      double x = map_x (l, l->xticks[i]);
+      sc_chart_format_tick (l->xticks[i], l->xstep, buf, sizeof buf);
+      sc_chart_set_rgb (cr, style->muted);
+      cairo_move_to (cr, round (x) + 0.5, l->py + l->ph);
+      cairo_line_to (cr, round (x) + 0.5, l->py + l->ph + 4);
+      cairo_stroke (cr);
+      sc_chart_set_rgb (cr, style->fg);
+      sc_chart_text (cr, buf, x, l->py + l->ph + 6, SC_ALIGN_CENTER, SC_ALIGN_START);
+    }
+
+  sc_chart_font (cr, SC_CHART_FONT, FALSE);
+  sc_chart_set_rgb (cr, style->muted);
+  if (d->x_label != NULL)
+    sc_chart_text (cr, d->x_label, l->px + l->pw / 2, height - SC_CHART_MARGIN, SC_ALIGN_CENTER,
+                   SC_ALIGN_END);
+  if (d->y_label != NULL)
+    sc_chart_text_up (cr, d->y_label, SC_CHART_MARGIN, l->py + l->ph / 2, SC_ALIGN_CENTER,
+                      SC_ALIGN_START);
+}
+
+static void
+draw_series (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
+{
+  cairo_save (cr);
+  cairo_rectangle (cr, l->px - POINT_RADIUS - 1, l->py - POINT_RADIUS - 1,
+                   l->pw + 2 * POINT_RADIUS + 2, l->ph + 2 * POINT_RADIUS + 2);
+  cairo_clip (cr);
+  for (int s = 0; s < d->n_series; s++)
+    {
+      const ScCurveSeries *se = &d->series[s];
+      gboolean pen_down = FALSE;
+      double rgb[3];
+
+      if (se->x == NULL || se->y == NULL)
+        continue;
+      sc_chart_series_colour (s, style->dark, rgb);
+      sc_chart_set_rgb (cr, rgb);
+      set_series_line (cr, se);
+      for (int i = 0; i < se->n; i++)
+        {
+          if (!isfinite (se->x[i]) || !isfinite (se->y[i]))
+            {
+              pen_down = FALSE;
+              continue;
+            }
+          if (pen_down)
+            cairo_line_to (cr, map_x (l, se->x[i]), map_y (l, se->y[i]));
+          else
+            cairo_move_to (cr, map_x (l, se->x[i]), map_y (l, se->y[i]));
+          pen_down = TRUE;
+        }
+      cairo_stroke (cr);
+      for (int i = 0; i < se->n; i++)
+        {
+          if (!isfinite (se->x[i]) || !isfinite (se->y[i]))
+            continue;
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, map_x (l, se->x[i]), map_y (l, se->y[i]), POINT_RADIUS, 0, 2 * G_PI);
+        }
+      cairo_fill (cr);
+    }
+  cairo_restore (cr);
+}
+
+static void
+draw_marker (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
+{
+  double x;
+  char buf[64];
+
+  if (!isfinite (d->marker_x) || d->marker_x < l->xmin || d->marker_x > l->xmax)
+    return;
+  x = round (map_x (l, d->marker_x));
+  sc_chart_set_rgb (cr, style->fg);
+  cairo_set_line_width (cr, 2);
+  cairo_set_dash (cr, NULL, 0, 0);
+  cairo_move_to (cr, x, l->py);
+  cairo_line_to (cr, x, l->py + l->ph);
+  cairo_stroke (cr);
+  /* Its value on a background chip at the top, on the roomier side. */
+  sc_chart_font (cr, SC_CHART_SMALL_FONT, TRUE);
+  sc_chart_format_tick (d->marker_x, l->xstep / 10, buf, sizeof buf);
+  {
+    double tw = sc_chart_text_width (cr, buf), th = sc_chart_line_height (cr);
+    gboolean right = x + tw + 10 < l->px + l->pw;
+    double bx = right ? x + 3 : x - tw - 9;
+    sc_chart_set_rgb (cr, style->bg);
+    cairo_rectangle (cr, bx, l->py + 2, tw + 6, th + 2);
+    cairo_fill (cr);
+    sc_chart_set_rgb (cr, style->fg);
+    sc_chart_text (cr, buf, bx + 3, l->py + 3, SC_ALIGN_START, SC_ALIGN_START);
+  }
+}
+
+static void
+draw_legend (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
+{
+  g_autofree double *xs = g_new0 (double, MAX (d->n_series, 1));
+  g_autofree int *rows = g_new0 (int, MAX (d->n_series, 1));
+
+  legend_rows (cr, d, l->pw, xs, rows);
+  for (int s = 0; s < d->n_series; s++)
+    {
+      const ScCurveSeries *se = &d->series[s];
+      double x = l->px + xs[s], y = l->legend_y + rows[s] * l->legend_row_h + l->legend_row_h / 2;
+      double rgb[3];
+      sc_chart_series_colour (s, style->dark, rgb);
+      sc_chart_set_rgb (cr, rgb);
+      set_series_line (cr, se);
+      cairo_move_to (cr, x, round (y));
+      cairo_line_to (cr, x + LEGEND_SWATCH, round (y));
+      cairo_stroke (cr);
+      cairo_arc (cr, x + LEGEND_SWATCH / 2, round (y), POINT_RADIUS, 0, 2 * G_PI);
+      cairo_fill (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      sc_chart_set_rgb (cr, style->fg);
+      sc_chart_text (cr, se->label, x + LEGEND_SWATCH + 6, y, SC_ALIGN_START, SC_ALIGN_CENTER);
+    }
+}
+
+void
+sc_chart_curve_draw (cairo_t *cr, double width, double height, const ScCurveData *d)
+{
+  ScChartStyle style;
+  Layout l;
+
+  sc_chart_style_init (&style, d != NULL && d->dark);
+  sc_chart_fill_background (cr, width, height, &style);
+  layout_compute (width, height, d, &l);
+  if (!l.ok)
+    return;
+  cairo_save (cr);
+  if (d->title != NULL && *d->title != '\0')
+    {
+      sc_chart_font (cr, SC_CHART_FONT + 1, TRUE);
+      sc_chart_set_rgb (cr, style.fg);
+      sc_chart_text (cr, d->title, l.px, l.title_y, SC_ALIGN_START, SC_ALIGN_START);
+    }
+  draw_axes (cr, d, &l, &style, height);
+  if (has_legend (d))
+    draw_legend (cr, d, &l, &style);
+  draw_series (cr, d, &l, &style);
+  draw_marker (cr, d, &l, &style);
+  cairo_restore (cr);
+}
+
+void
+sc_chart_draw_curve (cairo_t *cr, double width, double height, gconstpointer data)
+{
+  sc_chart_curve_draw (cr, width, height, data);
+}
