@@ -22,6 +22,9 @@ int sc_cli_export (int argc, char **argv);
 int sc_cli_evaluate (int argc, char **argv);
 int sc_cli_compare (int argc, char **argv);
 int sc_cli_demo (int argc, char **argv);
+int sc_cli_generate (int argc, char **argv);
+/* `info` for a BLOOM model directory (cli-generate.c). */
+int sc_cli_bloom_info (const char *dir);
 
 /* Helpers shared by the subcommands. */
 

@@ -13,5 +13,6 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "evaluate", "chrF++ and spBLEU of the full and the pruned model", sc_cli_evaluate },
   { "compare", "full and pruned translations side by side", sc_cli_compare },
   { "demo", "calibrate, prune and evaluate a model end to end", sc_cli_demo },
+  { "generate", "greedy continuation of prompts (BLOOM)", sc_cli_generate },
   { NULL, NULL, NULL }
 };

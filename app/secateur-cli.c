@@ -5,6 +5,7 @@
  *                          [--batch N] [-i FILE] [-o FILE]
  */
 #include "cli-commands.h"
+#include "sc-bloom.h"
 #include "sc-generate.h"
 #include "sc-model.h"
 
@@ -47,6 +48,8 @@ cmd_info (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
+  if (sc_bloom_is_bloom_dir (argv[1]))
+    return sc_cli_bloom_info (argv[1]);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (argv[1], NULL, &error);
   if (model == NULL)

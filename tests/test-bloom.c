@@ -3,6 +3,7 @@
 #include "sc-alibi.h"
 #include "sc-bloom.h"
 #include "sc-bpe.h"
+#include "sc-test-cli.h"
 #include "sc-test-golden.h"
 #include "sc-test-util.h"
 
@@ -598,6 +599,65 @@ test_bad_config (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
 }
 
+/* secateur-cli generate and info on BLOOM models, as a user runs them. */
+static void
+test_cli (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/bloom-tiny");
+  g_autoptr (JsonNode) keep = NULL;
+  JsonObject *g = golden ("bloom-tiny", &keep);
+  JsonObject *c = json_array_get_object_element (json_object_get_array_member (g, "cases"), 0);
+  g_autoptr (GArray) want = sc_test_int_array (json_object_get_array_member (c, "greedy"));
+  g_autofree char *want_ids = ids_string ((int *) want->data, want->len);
+  g_strchomp (want_ids);
+  const char *prompt = json_object_get_string_member (c, "prompt");
+
+  Run r = run_cli (NULL, "generate", "-m", dir, "--prompt", prompt, "--ids", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *line = g_strdup_printf ("%s\n", want_ids);
+  g_assert_cmpstr (r.out, ==, line);
+  run_clear (&r);
+
+  /* text, prompts on stdin: the decoded continuation, one line each */
+  g_autoptr (ScBpe) bpe = load_bpe ();
+  g_autofree char *text = sc_bpe_decode (bpe, (int *) want->data, want->len, TRUE);
+  g_autofree char *input = g_strdup_printf ("%s\n%s\n", prompt, prompt);
+  r = run_cli (input, "generate", "-m", dir, NULL);
+  g_autofree char *two = g_strdup_printf ("%s\n%s\n", text, text);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, two);
+  run_clear (&r);
+
+  /* info: the parameter count is the checkpoint's (lm_head is tied, not stored) */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScCheckpoint) ck = sc_checkpoint_open (dir, &error);
+  g_assert_no_error (error);
+  gint64 n = 0;
+  const char *const *names = sc_checkpoint_names (ck);
+  for (guint i = 0; i < sc_checkpoint_n_tensors (ck); i++)
+    n += sc_tensor_numel (sc_checkpoint_get (ck, names[i]));
+  r = run_cli (NULL, "info", dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *params = g_strdup_printf ("Parameters:    %" G_GINT64_FORMAT "\n", n);
+  g_assert_nonnull (strstr (r.out, params));
+  g_assert_nonnull (strstr (r.out, "BLOOM"));
+  g_assert_nonnull (strstr (r.out, "4 heads of 16"));
+  run_clear (&r);
+
+  g_autofree char *nllb = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  r = run_cli (NULL, "generate", "-m", nllb, "--prompt", "x", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "not a BLOOM model"));
+  run_clear (&r);
+  r = run_cli (NULL, "generate", "--prompt", "x", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  r = run_cli (NULL, "generate", "-m", dir, "--prompt", "", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "empty"));
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -618,5 +678,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bloom/model/incremental", test_model_incremental);
   g_test_add_func ("/bloom/model/blocks", test_model_blocks);
   g_test_add_func ("/bloom/bad/config", test_bad_config);
+  g_test_add_func ("/bloom/cli", test_cli);
   return g_test_run ();
 }
