@@ -18,6 +18,8 @@
 #include "sc-chart-matrix.h"
 #include "sc-chart-output.h"
 #include "sc-chart-palette.h"
+#include "sc-chart-plot.h"
+#include "sc-chart-tsv.h"
 
 /* Colour difference tolerated between a drawn pixel and the colour asked for:
  * 8-bit rounding plus a little antialiasing. */
@@ -919,6 +921,254 @@ test_output (void)
   remove_dir (dir);
 }
 
+/* ---- TSV tables and sc-plot ---- */
+
+static void
+test_tsv (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScTsvTable) t = NULL;
+  double x[3];
+
+  t = sc_tsv_table_parse ("# comment\nratio\ta\tb\r\n0\t1.5\t2\n\n50\t\t-3e1\n90\tnan\t4\n", TRUE,
+                          &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (t);
+  g_assert_cmpint (t->n_rows, ==, 3);
+  g_assert_cmpint (t->n_cols, ==, 2);
+  g_assert_cmpstr (t->corner, ==, "ratio");
+  g_assert_cmpstr (t->col_labels[0], ==, "a");
+  g_assert_cmpstr (t->col_labels[1], ==, "b");
+  g_assert_null (t->col_labels[2]);
+  g_assert_cmpstr (t->row_labels[1], ==, "50");
+  g_assert_cmpfloat (t->values[0], ==, 1.5);
+  g_assert_cmpfloat (t->values[1], ==, 2);
+  g_assert_true (isnan (t->values[2]));
+  g_assert_cmpfloat (t->values[3], ==, -30);
+  g_assert_true (isnan (t->values[4]));
+  g_assert_true (sc_tsv_table_row_numbers (t, x, &error));
+  g_assert_cmpfloat (x[2], ==, 90);
+  g_clear_pointer (&t, sc_tsv_table_free);
+
+  /* Without a header: every line is data, columns named by index. */
+  t = sc_tsv_table_parse ("enc 1\t1\t2\t3\ndec 1\t4\t5\t6\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (t->n_rows, ==, 2);
+  g_assert_cmpint (t->n_cols, ==, 3);
+  g_assert_cmpstr (t->col_labels[2], ==, "2");
+  g_assert_cmpfloat (t->values[5], ==, 6);
+  g_assert_false (sc_tsv_table_row_numbers (t, x, &error));
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_PARSE);
+  g_clear_error (&error);
+  g_clear_pointer (&t, sc_tsv_table_free);
+
+  /* Errors name the line. */
+  t = sc_tsv_table_parse ("x\ta\tb\n0\t1\t2\n1\t3\n", TRUE, &error);
+  g_assert_null (t);
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "line 3"));
+  g_clear_error (&error);
+  t = sc_tsv_table_parse ("x\ta\n0\tfoo\n", TRUE, &error);
+  g_assert_null (t);
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "foo"));
+  g_clear_error (&error);
+  t = sc_tsv_table_parse ("x\ta\n", TRUE, &error);
+  g_assert_null (t);
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_SHAPE);
+  g_clear_error (&error);
+  t = sc_tsv_table_parse ("", FALSE, &error);
+  g_assert_null (t);
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_SHAPE);
+  g_clear_error (&error);
+  t = sc_tsv_table_load ("/nonexistent/x.tsv", TRUE, &error);
+  g_assert_null (t);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+}
+
+static void
+write_text (const char *path, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+}
+
+static cairo_surface_t *
+load_png (const char *path, int w, int h)
+{
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, h);
+  return s;
+}
+
+static const char heat_tsv[] = "layer\t0\t1\t2\t3\n"
+                               "enc 1\t0.1\t0.2\t0.3\t0.4\n"
+                               "enc 3\t0.5\t0.6\t0.9\t\n"
+                               "dec 1\t0.0\t0.8\t0.7\t0.6\n";
+
+static void
+test_plot (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *in = g_build_filename (dir, "in.tsv", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "out.svg", NULL);
+  g_autoptr (GError) error = NULL;
+  ScPlotOptions o;
+  cairo_surface_t *s;
+  double x, y, w, h, got[3], want[3];
+
+  /* Heatmap: the cell with the table's maximum (0.9 at row 1, column 2)
+   * has the top colour, the empty cell is neutral. */
+  write_text (in, heat_tsv);
+  sc_plot_options_init (&o);
+  o.title = "activity";
+  o.width = 420;
+  o.height = 200;
+  g_assert_true (sc_plot_tsv (SC_PLOT_HEATMAP, in, out, &o, &error));
+  g_assert_no_error (error);
+  s = load_png (out, 420, 200);
+  {
+    static const float v[] = {
+      0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.9f, NAN, 0.0f, 0.8f, 0.7f, 0.6f
+    };
+    static const char *labels[] = { "enc 1", "enc 3", "dec 1" };
+    ScHeatmapData d = { 0 };
+    d.rows = 3;
+    d.cols = 4;
+    d.values = v;
+    d.row_labels = labels;
+    d.title = "activity";
+    g_assert_true (sc_chart_heatmap_cell_rect (420, 200, &d, 1, 2, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + h / 2, got);
+    sc_chart_palette (1, want);
+    assert_colour (got, want, TOL);
+    g_assert_true (sc_chart_heatmap_cell_rect (420, 200, &d, 2, 0, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + h / 2, got);
+    sc_chart_palette (0, want);
+    assert_colour (got, want, TOL);
+    g_assert_true (sc_chart_heatmap_cell_rect (420, 200, &d, 1, 3, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + h / 2, got);
+    g_assert_cmpfloat (chroma (got), <, 0.02);
+  }
+  save (s, "chart-plot-heatmap.png");
+  cairo_surface_destroy (s);
+
+  /* Curve, default size, as SVG too. */
+  write_text (in, "ratio\timportance\trandom\n0\t40\t40\n50\t36\t25\n90\t22\t9\n");
+  sc_plot_options_init (&o);
+  o.dashed = (const char *const[]){ "random", NULL };
+  g_assert_true (sc_plot_tsv (SC_PLOT_CURVE, in, out, &o, &error));
+  g_assert_no_error (error);
+  {
+    static const double xs[] = { 0, 50, 90 }, y0[] = { 40, 36, 22 }, y1[] = { 40, 25, 9 };
+    ScCurveSeries series[2] = { { "importance", 3, xs, y0, FALSE }, { "random", 3, xs, y1, TRUE } };
+    ScCurveData d = { 0 };
+    d.n_series = 2;
+    d.series = series;
+    d.x_label = "ratio";
+    d.marker_x = NAN;
+    s = load_png (out, 800, 480);
+    sc_chart_curve_to_pixel (800, 480, &d, 50, 36, &x, &y);
+    pixel (s, x, y, got);
+    sc_chart_series_colour (0, FALSE, want);
+    assert_colour (got, want, TOL);
+    sc_chart_curve_to_pixel (800, 480, &d, 90, 9, &x, &y);
+    pixel (s, x, y, got);
+    sc_chart_series_colour (1, FALSE, want);
+    assert_colour (got, want, TOL);
+    cairo_surface_destroy (s);
+  }
+  g_assert_true (sc_plot_tsv (SC_PLOT_CURVE, in, svg, &o, &error));
+  {
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+    g_assert_true (g_str_has_prefix (text, "<?xml"));
+    g_assert_nonnull (strstr (text, "<svg"));
+  }
+
+  /* Matrix: must be square; clustered order keeps similar rows together. */
+  g_assert_false (sc_plot_tsv (SC_PLOT_MATRIX, in, out, &o, &error));
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_SHAPE);
+  g_clear_error (&error);
+  write_text (in, "\ta\tb\tc\na\t1\t0.1\t0.9\nb\t0.1\t1\t0.2\nc\t0.9\t0.2\t1\n");
+  sc_plot_options_init (&o);
+  o.width = 300;
+  o.height = 260;
+  g_assert_true (sc_plot_tsv (SC_PLOT_MATRIX, in, out, &o, &error));
+  g_assert_no_error (error);
+  {
+    static const float v[] = { 1, 0.1f, 0.9f, 0.1f, 1, 0.2f, 0.9f, 0.2f, 1 };
+    static const char *labels[] = { "a", "b", "c" };
+    ScMatrixData d = { 0 };
+    d.n = 3;
+    d.values = v;
+    d.labels = labels;
+    s = load_png (out, 300, 260);
+    g_assert_true (sc_chart_matrix_cell_rect (300, 260, &d, 0, 1, &x, &y, &w, &h));
+    pixel (s, x + 2.5, y + 2.5, got);
+    sc_chart_palette (0.1, want);
+    assert_colour (got, want, TOL);
+    cairo_surface_destroy (s);
+  }
+
+  /* Bad input: a GError naming the problem; nothing written. */
+  g_unlink (out);
+  write_text (in, "layer\t0\t1\nenc 1\t0.1\tx\n");
+  g_assert_false (sc_plot_tsv (SC_PLOT_HEATMAP, in, out, NULL, &error));
+  g_assert_error (error, SC_TSV_ERROR, SC_TSV_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "in.tsv"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+  remove_dir (dir);
+}
+
+/* The program itself, when built (bench/ beside tests/ in the build tree). */
+static void
+test_plot_program (void)
+{
+  g_autofree char *prog =
+      g_build_filename (g_test_get_dir (G_TEST_BUILT), "..", "bench", "sc-plot", NULL);
+  g_autofree char *dir = NULL, *in = NULL, *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  cairo_surface_t *s;
+  int status;
+
+  if (!g_file_test (prog, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("bench/sc-plot not built");
+      return;
+    }
+  dir = make_tmpdir ();
+  in = g_build_filename (dir, "heat.tsv", NULL);
+  out = g_build_filename (dir, "heat.png", NULL);
+  write_text (in, heat_tsv);
+  {
+    const char *argv[] = { prog,      "heatmap", in,         out,   "--title", "activity",
+                           "--width", "420",     "--height", "200", NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                                 &err, &status, &error));
+    g_assert_no_error (error);
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_error ("sc-plot failed: %s", err);
+  }
+  s = load_png (out, 420, 200);
+  cairo_surface_destroy (s);
+  g_clear_pointer (&err, g_free);
+  {
+    /* A missing input: non-zero exit and the reason on stderr. */
+    g_autofree char *missing = g_build_filename (dir, "missing.tsv", NULL);
+    const char *argv[] = { prog, "curve", missing, out, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                                 &err, &status, &error));
+    g_assert_false (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "missing.tsv"));
+  }
+  remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -937,6 +1187,9 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/bars/dark", test_bars_dark);
   g_test_add_func ("/charts/bars/many", test_bars_many);
   g_test_add_func ("/charts/output", test_output);
+  g_test_add_func ("/charts/tsv", test_tsv);
+  g_test_add_func ("/charts/plot", test_plot);
+  g_test_add_func ("/charts/plot/program", test_plot_program);
   int status = g_test_run ();
   /* Cairo's font caches hold fontconfig patterns until told to let go;
    * without this LeakSanitizer reports them. */

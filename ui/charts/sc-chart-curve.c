@@ -339,34 +339,50 @@ draw_series (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartSt
   cairo_restore (cr);
 }
 
+static gboolean
+marker_x (const ScCurveData *d, const Layout *l, double *x)
+{
+  if (!isfinite (d->marker_x) || d->marker_x < l->xmin || d->marker_x > l->xmax)
+    return FALSE;
+  *x = round (map_x (l, d->marker_x));
+  return TRUE;
+}
+
+/* The marker's line goes under the series, so it hides no point. */
 static void
-draw_marker (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
+draw_marker_line (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
 {
   double x;
-  char buf[64];
 
-  if (!isfinite (d->marker_x) || d->marker_x < l->xmin || d->marker_x > l->xmax)
+  if (!marker_x (d, l, &x))
     return;
-  x = round (map_x (l, d->marker_x));
   sc_chart_set_rgb (cr, style->fg);
   cairo_set_line_width (cr, 2);
   cairo_set_dash (cr, NULL, 0, 0);
   cairo_move_to (cr, x, l->py);
   cairo_line_to (cr, x, l->py + l->ph);
   cairo_stroke (cr);
-  /* Its value on a background chip at the top, on the roomier side. */
+}
+
+/* Its value on a background chip at the top, on the roomier side. */
+static void
+draw_marker_label (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartStyle *style)
+{
+  double x, tw, th, bx;
+  char buf[64];
+
+  if (!marker_x (d, l, &x))
+    return;
   sc_chart_font (cr, SC_CHART_SMALL_FONT, TRUE);
   sc_chart_format_tick (d->marker_x, l->xstep / 10, buf, sizeof buf);
-  {
-    double tw = sc_chart_text_width (cr, buf), th = sc_chart_line_height (cr);
-    gboolean right = x + tw + 10 < l->px + l->pw;
-    double bx = right ? x + 3 : x - tw - 9;
-    sc_chart_set_rgb (cr, style->bg);
-    cairo_rectangle (cr, bx, l->py + 2, tw + 6, th + 2);
-    cairo_fill (cr);
-    sc_chart_set_rgb (cr, style->fg);
-    sc_chart_text (cr, buf, bx + 3, l->py + 3, SC_ALIGN_START, SC_ALIGN_START);
-  }
+  tw = sc_chart_text_width (cr, buf);
+  th = sc_chart_line_height (cr);
+  bx = x + tw + 10 < l->px + l->pw ? x + 3 : x - tw - 9;
+  sc_chart_set_rgb (cr, style->bg);
+  cairo_rectangle (cr, bx, l->py + 2, tw + 6, th + 2);
+  cairo_fill (cr);
+  sc_chart_set_rgb (cr, style->fg);
+  sc_chart_text (cr, buf, bx + 3, l->py + 3, SC_ALIGN_START, SC_ALIGN_START);
 }
 
 static void
@@ -416,8 +432,9 @@ sc_chart_curve_draw (cairo_t *cr, double width, double height, const ScCurveData
   draw_axes (cr, d, &l, &style, height);
   if (has_legend (d))
     draw_legend (cr, d, &l, &style);
+  draw_marker_line (cr, d, &l, &style);
   draw_series (cr, d, &l, &style);
-  draw_marker (cr, d, &l, &style);
+  draw_marker_label (cr, d, &l, &style);
   cairo_restore (cr);
 }
 
