@@ -67,7 +67,8 @@ test_tokenizer_encode (void)
       g_autoptr (GError) error = NULL;
       g_autoptr (GArray) got = sc_bpe_encode (bpe, text, -1, &error);
       g_assert_no_error (error);
-      if (got->len != want->len || memcmp (got->data, want->data, sizeof (int) * got->len) != 0)
+      if (got->len != want->len ||
+          (got->len > 0 && memcmp (got->data, want->data, sizeof (int) * got->len) != 0))
         {
           g_autofree char *a = ids_string ((int *) got->data, got->len);
           g_autofree char *b = ids_string ((int *) want->data, want->len);

@@ -1,0 +1,1292 @@
+/* secateur-controller.c: engine jobs on a worker thread for the application.
+ *
+ * Threading rules: the ScModel is touched by one job at a time (jobs are
+ * serialised by `busy`); the main thread reads only the immutable model
+ * info. Calibration fills statistics owned by the job; the worker takes
+ * snapshots (deep copies) at most every SNAPSHOT_INTERVAL and hands them to
+ * the main context, which owns them from then on. */
+#include "secateur-controller.h"
+
+#include "sc-corpus.h"
+#include "sc-export.h"
+#include "sc-expert-index.h"
+#include "sc-metrics.h"
+#include "secateur-report.h"
+
+#include <glib/gi18n.h>
+#include <errno.h>
+#include <string.h>
+
+#define SNAPSHOT_INTERVAL_US (150 * 1000)
+
+static const double sweep_ratios[] = { 0.0, 0.25, 0.5, 0.75, 0.9 };
+#define N_SWEEP G_N_ELEMENTS (sweep_ratios)
+
+struct _SecateurController
+{
+  GObject            parent_instance;
+
+  ScModel           *model;
+  SecateurModelInfo *info;
+  GStrv              directions;
+  ScStats           *stats;          /* main thread's snapshot */
+
+  gboolean           busy;
+  guint              job_serial;     /* drops progress of finished jobs */
+  GCancellable      *job_cancellable;
+
+  gboolean           has_sweep;
+  double             sweep_chrf[N_SWEEP];
+  double            *sweep_scores;   /* [n_directions * N_SWEEP] */
+  GStrv              sweep_directions;
+
+  int                eval_sentences;
+  int                eval_max_length;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurController, secateur_controller, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_BUSY, PROP_MODEL_DIR, PROP_DIRECTIONS, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+enum { SIGNAL_PROGRESS, SIGNAL_STATS_UPDATED, SIGNAL_SWEEP_UPDATED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static void
+model_info_free (SecateurModelInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->dir);
+  g_free (info->name);
+  g_free (info->architecture);
+  g_free (info->dtype);
+  g_free (info->backend);
+  g_strfreev (info->languages);
+  g_free (info);
+}
+
+void
+secateur_compare_result_free (SecateurCompareResult *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->src);
+  g_free (r->tgt);
+  g_clear_pointer (&r->rows, g_ptr_array_unref);
+  g_free (r);
+}
+
+static void
+compare_row_free (SecateurCompareRow *row)
+{
+  g_free (row->source);
+  g_free (row->reference);
+  g_free (row->full);
+  g_free (row->pruned);
+  g_free (row);
+}
+
+/* ---- job plumbing ---- */
+
+typedef struct
+{
+  GAsyncReadyCallback callback;
+  gpointer            user_data;
+} JobClosure;
+
+static void
+set_busy (SecateurController *self, gboolean busy)
+{
+  if (self->busy == busy)
+    return;
+  self->busy = busy;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+job_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SecateurController *self = SECATEUR_CONTROLLER (source);
+  JobClosure *closure = user_data;
+  g_clear_object (&self->job_cancellable);
+  set_busy (self, FALSE);
+  if (closure->callback != NULL)
+    closure->callback (source, result, closure->user_data);
+  g_free (closure);
+}
+
+/* A GTask for a job, or NULL (callback told) when another job runs. */
+static GTask *
+job_new (SecateurController *self, gpointer source_tag, GCancellable *cancellable,
+         GAsyncReadyCallback callback, gpointer user_data)
+{
+  if (self->busy)
+    {
+      g_task_report_new_error (self, callback, user_data, source_tag, G_IO_ERROR,
+                               G_IO_ERROR_BUSY, _("Another task is still running"));
+      return NULL;
+    }
+  JobClosure *closure = g_new0 (JobClosure, 1);
+  closure->callback = callback;
+  closure->user_data = user_data;
+  self->job_cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
+  GTask *task = g_task_new (self, self->job_cancellable, job_done, closure);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_check_cancellable (task, FALSE);
+  g_atomic_int_inc (&self->job_serial);
+  set_busy (self, TRUE);
+  return task;
+}
+
+static gboolean
+needs_model (SecateurController *self, GTask *task, gboolean needs_stats)
+{
+  if (self->model == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("No model is open"));
+      return FALSE;
+    }
+  if (needs_stats && self->stats == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("Calibrate the model first"));
+      return FALSE;
+    }
+  if (self->info->n_experts == 0 && needs_stats)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("This model has no experts to prune"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Progress travels to the main context in one of these. */
+typedef struct
+{
+  SecateurController *self;
+  guint               serial;
+  int                 done, total;
+  double              rate, eta;
+  ScStats            *snapshot;  /* nullable */
+} ProgressMsg;
+
+static gboolean
+progress_dispatch (gpointer data)
+{
+  ProgressMsg *msg = data;
+  if (!msg->self->busy || msg->serial != msg->self->job_serial)
+    return G_SOURCE_REMOVE;
+  if (msg->snapshot != NULL)
+    {
+      g_clear_pointer (&msg->self->stats, sc_stats_free);
+      msg->self->stats = g_steal_pointer (&msg->snapshot);
+      g_signal_emit (msg->self, signals[SIGNAL_STATS_UPDATED], 0);
+    }
+  g_signal_emit (msg->self, signals[SIGNAL_PROGRESS], 0, msg->done, msg->total, msg->rate,
+                 msg->eta);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_msg_free (gpointer data)
+{
+  ProgressMsg *msg = data;
+  g_clear_pointer (&msg->snapshot, sc_stats_free);
+  g_object_unref (msg->self);
+  g_free (msg);
+}
+
+static void
+post_progress (SecateurController *self, int done, int total, double rate, double eta,
+               ScStats *snapshot)
+{
+  ProgressMsg *msg = g_new0 (ProgressMsg, 1);
+  msg->self = g_object_ref (self);
+  msg->serial = g_atomic_int_get (&self->job_serial);
+  msg->done = done;
+  msg->total = total;
+  msg->rate = rate;
+  msg->eta = eta;
+  msg->snapshot = snapshot;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_dispatch, msg,
+                              progress_msg_free);
+}
+
+/* ---- load ---- */
+
+static SecateurModelInfo *
+model_info_new (ScModel *model, const char *dir)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  ScCheckpoint *ckpt = sc_model_get_checkpoint (model);
+  ScTokenizer *tok = sc_model_get_tokenizer (model);
+  SecateurModelInfo *info = g_new0 (SecateurModelInfo, 1);
+  info->dir = g_strdup (dir);
+  info->name = g_path_get_basename (dir);
+  info->architecture = g_strdup (c->arch == SC_ARCH_NLLB_MOE ? _("NLLB-200 Mixture-of-Experts")
+                                                               : _("NLLB-200 dense (M2M100)"));
+  info->dtype = g_strdup (sc_dtype_name (sc_model_get_dtype (model)));
+  info->backend = g_strdup (sc_model_get_backend (model)->name);
+  info->threads = g_get_num_processors ();
+  info->n_moe_layers = sc_model_n_moe_layers (model);
+  info->n_experts = c->num_experts;
+  info->n_encoder_moe = 0;
+  for (int l = 0; l < c->encoder_layers; l++)
+    info->n_encoder_moe += c->num_experts > 0 && sc_config_is_sparse (c, FALSE, l);
+  info->encoder_layers = c->encoder_layers;
+  info->decoder_layers = c->decoder_layers;
+  info->d_model = c->d_model;
+  info->params_dense = sc_model_n_params_dense (model);
+  info->params_experts = sc_model_n_params_experts (model);
+  info->disk_bytes = sc_checkpoint_file_bytes (ckpt);
+  guint n_langs = sc_tokenizer_n_languages (tok);
+  info->languages = g_new0 (char *, n_langs + 1);
+  for (guint i = 0; i < n_langs; i++)
+    info->languages[i] = g_strdup (sc_tokenizer_language (tok, i));
+
+  /* Stored bytes from the tensor headers: all of them, and one expert's
+   * (the difference a dropped expert makes to an export). */
+  gsize n = (gsize) MAX (1, info->n_moe_layers) * MAX (1, info->n_experts);
+  g_autofree guint8 *keep = g_malloc (n);
+  memset (keep, 1, n);
+  ScExportPlan all = { 0 }, one = { 0 };
+  if (info->n_experts > 0 && sc_export_plan (model, keep, &all, NULL))
+    {
+      keep[0] = 0;
+      if (sc_export_plan (model, keep, &one, NULL))
+        info->bytes_per_expert = all.bytes - one.bytes;
+      info->weight_bytes = all.bytes;
+    }
+  else
+    info->weight_bytes = (info->params_dense + info->params_experts) * 2;
+  return info;
+}
+
+typedef struct
+{
+  char              *dir;
+  ScModel           *model;
+  SecateurModelInfo *info;
+} LoadData;
+
+static void
+load_data_free (gpointer data)
+{
+  LoadData *d = data;
+  g_free (d->dir);
+  g_clear_pointer (&d->model, sc_model_free);
+  model_info_free (d->info);
+  g_free (d);
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  LoadData *d = task_data;
+  GError *error = NULL;
+  d->model = sc_model_load (d->dir, NULL, &error);
+  if (d->model == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  d->info = model_info_new (d->model, d->dir);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_load_async (SecateurController *self, const char *dir,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_load_async, cancellable, callback, user_data);
+  if (task == NULL)
+    return;
+  LoadData *d = g_new0 (LoadData, 1);
+  d->dir = g_strdup (dir);
+  g_task_set_task_data (task, d, load_data_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+gboolean
+secateur_controller_load_finish (SecateurController *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  LoadData *d = g_task_get_task_data (G_TASK (result));
+  if (d->model == NULL)
+    return TRUE; /* already taken by an earlier finish */
+  g_clear_pointer (&self->model, sc_model_free);
+  g_clear_pointer (&self->info, model_info_free);
+  g_clear_pointer (&self->stats, sc_stats_free);
+  g_clear_pointer (&self->directions, g_strfreev);
+  self->has_sweep = FALSE;
+  self->model = g_steal_pointer (&d->model);
+  self->info = g_steal_pointer (&d->info);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_DIR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTIONS]);
+  g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
+  g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
+  return TRUE;
+}
+
+const SecateurModelInfo *
+secateur_controller_get_info (SecateurController *self)
+{
+  return self->info;
+}
+
+guint64
+secateur_controller_pruned_bytes (SecateurController *self, const guint8 *keep)
+{
+  if (self->info == NULL)
+    return 0;
+  int n = self->info->n_moe_layers * self->info->n_experts, dropped = 0;
+  for (int i = 0; keep != NULL && i < n; i++)
+    dropped += !keep[i];
+  return self->info->weight_bytes - (guint64) dropped * self->info->bytes_per_expert;
+}
+
+void
+secateur_controller_set_directions (SecateurController *self, const char *const *directions)
+{
+  g_strfreev (self->directions);
+  self->directions = g_strdupv ((char **) directions);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTIONS]);
+}
+
+const char *const *
+secateur_controller_get_directions (SecateurController *self)
+{
+  return (const char *const *) self->directions;
+}
+
+gboolean
+secateur_controller_get_busy (SecateurController *self)
+{
+  return self->busy;
+}
+
+void
+secateur_controller_cancel (SecateurController *self)
+{
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+}
+
+void
+secateur_controller_wait (SecateurController *self)
+{
+  while (self->busy)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* ---- calibrate ---- */
+
+typedef struct
+{
+  SecateurController *self;
+  GStrv               directions;
+  SecateurCorpusKind  kind;
+  char               *path;
+  ScSampleMode        sampling;
+  int                 size;
+  ScCalibrateMode     mode;
+  int                 batch_size;
+  ScStats            *stats;
+  gint64              last_snapshot;
+} CalibrateData;
+
+static void
+calibrate_data_free (gpointer data)
+{
+  CalibrateData *d = data;
+  g_strfreev (d->directions);
+  g_free (d->path);
+  g_clear_pointer (&d->stats, sc_stats_free);
+  g_free (d);
+}
+
+/* Sentence pairs of one direction in a corpus, for calibration (held_out
+ * FALSE) or evaluation. */
+static GPtrArray *
+corpus_pairs (SecateurCorpusKind kind, const char *path, const char *src, const char *tgt,
+              gboolean held_out, GError **error)
+{
+  switch (kind)
+    {
+    case SECATEUR_CORPUS_FLORES:
+      return sc_corpus_flores_pairs (path, held_out ? "devtest" : "dev", src, tgt, error);
+    case SECATEUR_CORPUS_TSV:
+      return sc_corpus_tsv_pairs (path, error);
+    case SECATEUR_CORPUS_UDHR:
+    default:
+      {
+        g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+        if (udhr == NULL)
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                         _("The bundled UDHR corpus is missing"));
+            return NULL;
+          }
+        return sc_corpus_udhr_pairs (
+            udhr, src, tgt, held_out ? SC_CORPUS_SPLIT_HELD_OUT : SC_CORPUS_SPLIT_CALIBRATION,
+            error);
+      }
+    }
+}
+
+static void
+calibrate_progress (int done, int total, double rate, double eta, gpointer user_data)
+{
+  CalibrateData *d = user_data;
+  gint64 t = g_get_monotonic_time ();
+  ScStats *snapshot = NULL;
+  if (t - d->last_snapshot >= SNAPSHOT_INTERVAL_US || done == total)
+    {
+      snapshot = sc_stats_snapshot (d->stats);
+      d->last_snapshot = t;
+    }
+  post_progress (d->self, done, total, rate, eta, snapshot);
+}
+
+static void
+calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CalibrateData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  guint n_dirs = g_strv_length (d->directions);
+  g_autoptr (GPtrArray) corpora =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) split = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
+  for (guint i = 0; i < n_dirs; i++)
+    {
+      char **st = g_strsplit (d->directions[i], "-", 2);
+      g_ptr_array_add (split, st);
+      if (st[1] == NULL)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   _("“%s” is not a language pair"), d->directions[i]);
+          return;
+        }
+      GPtrArray *data = corpus_pairs (d->kind, d->path, st[0], st[1], FALSE, &error);
+      if (data == NULL || data->len == 0)
+        {
+          if (data != NULL)
+            {
+              g_ptr_array_unref (data);
+              g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("The corpus has no sentences for %s"), d->directions[i]);
+            }
+          g_prefix_error (&error, "%s: ", d->directions[i]);
+          g_task_return_error (task, error);
+          return;
+        }
+      g_ptr_array_add (corpora, data);
+      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
+    }
+  g_autoptr (ScShareTable) shares = NULL;
+  if (d->sampling == SC_SAMPLE_PROPORTIONAL)
+    {
+      shares = sc_share_table_load_default (&error);
+      if (shares == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  ScSamplerOptions sopts = { d->sampling, MAX ((guint) d->size, n_dirs), 1, shares, NULL,
+                             (const char *const *) d->directions };
+  g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &sopts, &error);
+  if (sample == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
+  for (guint i = 0; i < sample->picks->len; i++)
+    {
+      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
+      ScCorpusPair *pair = ((GPtrArray *) corpora->pdata[p->direction])->pdata[p->item];
+      ScCalibrationItem it = { dirs[p->direction].src, dirs[p->direction].tgt, pair->source,
+                               pair->target };
+      g_array_append_val (items, it);
+    }
+  ScCalibrateOptions copts;
+  sc_calibrate_options_init (&copts, self->model);
+  copts.mode = d->mode;
+  copts.batch_size = d->batch_size > 0 ? d->batch_size : 8;
+  if (d->mode == SC_CALIBRATE_DECODE)
+    {
+      copts.generate.num_beams = 1;
+      copts.generate.max_length = MIN (copts.generate.max_length, self->eval_max_length);
+    }
+  post_progress (self, 0, items->len, 0, -1, NULL);
+  if (!sc_calibrate (self->model, d->stats, (ScCalibrationItem *) items->data, items->len, &copts,
+                     calibrate_progress, d, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_calibrate_async (SecateurController *self,
+                                     const SecateurCalibrateRequest *request,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_calibrate_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, FALSE))
+    return;
+  if (self->info->n_experts == 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("This model has no experts to calibrate"));
+      return;
+    }
+  if (self->directions == NULL || self->directions[0] == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Choose at least one language pair first"));
+      return;
+    }
+  CalibrateData *d = g_new0 (CalibrateData, 1);
+  d->self = self;
+  d->directions = g_strdupv (self->directions);
+  d->kind = request->kind;
+  d->path = g_strdup (request->path);
+  d->sampling = request->sampling;
+  d->size = MAX (1, request->size);
+  d->mode = request->mode;
+  d->batch_size = request->batch_size;
+  ScStatsShape shape;
+  sc_calibrate_shape (self->model, self->info->name, &shape);
+  d->stats = sc_stats_new (&shape);
+  g_free (shape.name);
+  g_task_set_task_data (task, d, calibrate_data_free);
+  self->has_sweep = FALSE;
+  g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
+  g_task_run_in_thread (task, calibrate_thread);
+}
+
+gboolean
+secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *result,
+                                      GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  CalibrateData *d = g_task_get_task_data (G_TASK (result));
+  /* Partial statistics stay usable after a cancellation. */
+  if (d != NULL && d->stats != NULL && sc_stats_total_tokens (d->stats) > 0)
+    {
+      g_clear_pointer (&self->stats, sc_stats_free);
+      self->stats = g_steal_pointer (&d->stats);
+      g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
+    }
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+ScStats *
+secateur_controller_get_stats (SecateurController *self)
+{
+  return self->stats;
+}
+
+void
+secateur_controller_set_stats (SecateurController *self, ScStats *stats)
+{
+  g_clear_pointer (&self->stats, sc_stats_free);
+  self->stats = stats;
+  self->has_sweep = FALSE;
+  g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
+  g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
+}
+
+/* ---- evaluation helpers (worker thread) ---- */
+
+/* Held-out sources and references of a direction, at most `limit`. */
+static gboolean
+held_out (const char *src, const char *tgt, int limit, GPtrArray **pairs, GError **error)
+{
+  *pairs = corpus_pairs (SECATEUR_CORPUS_UDHR, NULL, src, tgt, TRUE, error);
+  if (*pairs == NULL)
+    return FALSE;
+  if ((*pairs)->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("No held-out sentences for %s-%s"), src, tgt);
+      g_clear_pointer (pairs, g_ptr_array_unref);
+      return FALSE;
+    }
+  if (limit > 0 && (*pairs)->len > (guint) limit)
+    g_ptr_array_set_size (*pairs, limit);
+  return TRUE;
+}
+
+static char *
+spm_path (ScModel *model)
+{
+  return g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
+                           "sentencepiece.bpe.model", NULL);
+}
+
+static ScMetric *
+metric_new (ScModel *model, ScMetricKind kind, GError **error)
+{
+  ScMetricConfig cfg;
+  sc_metric_config_init (&cfg, kind);
+  g_autofree char *spm = spm_path (model);
+  cfg.spm_model = spm;
+  return sc_metric_new (&cfg, error);
+}
+
+static gboolean
+corpus_score (ScMetric *metric, char **hyps, const char *const *refs, double *score,
+              GError **error)
+{
+  const char *const *streams[] = { refs, NULL };
+  ScMetricScore s;
+  if (!sc_metric_corpus_score (metric, (const char *const *) hyps, streams, &s, error))
+    return FALSE;
+  *score = s.score;
+  return TRUE;
+}
+
+/* ---- quality sweep ---- */
+
+typedef struct
+{
+  SecateurController   *self;
+  GStrv                 directions;
+  SecateurPruneSettings settings;
+  ScStats              *stats;    /* a copy: the main thread's may be replaced */
+  double                chrf[N_SWEEP];
+  double               *scores;
+} SweepData;
+
+static void
+sweep_data_free (gpointer data)
+{
+  SweepData *d = data;
+  g_strfreev (d->directions);
+  g_clear_pointer (&d->stats, sc_stats_free);
+  g_free (d->scores);
+  g_free (d);
+}
+
+static void
+sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SweepData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  guint n_dirs = g_strv_length (d->directions);
+  int steps = n_dirs * N_SWEEP, step = 0;
+  double t0 = now_s ();
+  g_autoptr (ScMetric) chrf = metric_new (self->model, SC_METRIC_CHRF_PP, &error);
+  if (chrf == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  ScGenerateOptions gen;
+  sc_generate_options_init (&gen, self->model);
+  gen.num_beams = 1;
+  gen.max_length = MIN (gen.max_length, self->eval_max_length);
+  d->scores = g_new0 (double, steps);
+  post_progress (self, 0, steps, 0, -1, NULL);
+  for (guint k = 0; k < n_dirs; k++)
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      g_autoptr (GPtrArray) pairs = NULL;
+      sc_stats_split_direction (d->directions[k], &src, &tgt);
+      if (!held_out (src, tgt, self->eval_sentences, &pairs, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);
+      g_autofree const char **refs = g_new0 (const char *, pairs->len + 1);
+      for (guint i = 0; i < pairs->len; i++)
+        {
+          ScCorpusPair *p = pairs->pdata[i];
+          sources[i] = p->source;
+          refs[i] = p->target;
+        }
+      for (guint r = 0; r < N_SWEEP; r++)
+        {
+          SecateurPruneSettings s = d->settings;
+          s.ratio = sweep_ratios[r];
+          g_autofree guint8 *keep =
+              r == 0 ? NULL : secateur_prune_keep_mask (d->stats, &s, src, tgt, &error);
+          if ((r > 0 && keep == NULL) || !sc_model_set_expert_mask (self->model, keep, &error))
+            {
+              sc_model_set_expert_mask (self->model, NULL, NULL);
+              g_task_return_error (task, error);
+              return;
+            }
+          g_auto (GStrv) hyps = sc_translate (self->model, sources, pairs->len, src, tgt, &gen, 8,
+                                              NULL, NULL, cancellable, &error);
+          sc_model_set_expert_mask (self->model, NULL, NULL);
+          double score = 0;
+          if (hyps == NULL || !corpus_score (chrf, hyps, refs, &score, &error))
+            {
+              g_task_return_error (task, error);
+              return;
+            }
+          d->scores[k * N_SWEEP + r] = score;
+          d->chrf[r] += score / n_dirs;
+          step++;
+          double rate = step / MAX (1e-6, now_s () - t0);
+          post_progress (self, step, steps, rate, (steps - step) / rate, NULL);
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_sweep_async (SecateurController *self, const SecateurPruneSettings *settings,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_sweep_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, TRUE))
+    return;
+  g_auto (GStrv) dirs = sc_stats_list_directions (self->stats);
+  if (dirs == NULL || dirs[0] == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("Calibrate the model first"));
+      return;
+    }
+  SweepData *d = g_new0 (SweepData, 1);
+  d->self = self;
+  d->directions = g_steal_pointer (&dirs);
+  d->settings = *settings;
+  d->stats = sc_stats_snapshot (self->stats);
+  g_task_set_task_data (task, d, sweep_data_free);
+  g_task_run_in_thread (task, sweep_thread);
+}
+
+gboolean
+secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  SweepData *d = g_task_get_task_data (G_TASK (result));
+  if (d->scores != NULL)
+    {
+      memcpy (self->sweep_chrf, d->chrf, sizeof d->chrf);
+      g_free (self->sweep_scores);
+      self->sweep_scores = g_steal_pointer (&d->scores);
+      g_strfreev (self->sweep_directions);
+      self->sweep_directions = g_strdupv (d->directions);
+      self->has_sweep = TRUE;
+      g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
+    }
+  return TRUE;
+}
+
+gboolean
+secateur_controller_get_sweep (SecateurController *self, int *n, const double **ratios,
+                               const double **chrf)
+{
+  if (!self->has_sweep)
+    return FALSE;
+  *n = N_SWEEP;
+  *ratios = sweep_ratios;
+  *chrf = self->sweep_chrf;
+  return TRUE;
+}
+
+const double *
+secateur_controller_get_sweep_scores (SecateurController *self)
+{
+  return self->has_sweep ? self->sweep_scores : NULL;
+}
+
+gboolean
+secateur_controller_estimate_chrf (SecateurController *self, double ratio, double *chrf)
+{
+  if (!self->has_sweep)
+    return FALSE;
+  if (ratio <= sweep_ratios[0])
+    {
+      *chrf = self->sweep_chrf[0];
+      return TRUE;
+    }
+  for (guint i = 1; i < N_SWEEP; i++)
+    if (ratio <= sweep_ratios[i] || i == N_SWEEP - 1)
+      {
+        /* beyond the last point the last segment's slope carries on */
+        double t = (ratio - sweep_ratios[i - 1]) / (sweep_ratios[i] - sweep_ratios[i - 1]);
+        *chrf = self->sweep_chrf[i - 1] + t * (self->sweep_chrf[i] - self->sweep_chrf[i - 1]);
+        *chrf = MAX (0.0, *chrf);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ---- compare ---- */
+
+typedef struct
+{
+  SecateurController    *self;
+  char                  *src, *tgt;
+  GStrv                  sources;  /* typed text, or NULL */
+  int                    limit;
+  guint8                *keep;
+  SecateurCompareResult *result;
+} CompareData;
+
+static void
+compare_data_free (gpointer data)
+{
+  CompareData *d = data;
+  g_free (d->src);
+  g_free (d->tgt);
+  g_strfreev (d->sources);
+  g_free (d->keep);
+  secateur_compare_result_free (d->result);
+  g_free (d);
+}
+
+typedef struct
+{
+  SecateurController *self;
+  int                 base, total;
+  double              t0;
+} TranslateProgress;
+
+static void
+translate_progress (int done, int total, gpointer user_data)
+{
+  TranslateProgress *p = user_data;
+  int all = p->base + done;
+  double rate = all / MAX (1e-6, now_s () - p->t0);
+  post_progress (p->self, all, p->total, rate, (p->total - all) / MAX (rate, 1e-6), NULL);
+}
+
+static guint
+count_tokens (ScModel *model, char **texts)
+{
+  guint n = 0;
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      g_autoptr (GArray) ids =
+          sc_tokenizer_encode_pieces (sc_model_get_tokenizer (model), texts[i], NULL);
+      n += ids ? ids->len + 1 : 0; /* + </s> */
+    }
+  return n;
+}
+
+static void
+compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CompareData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  g_autoptr (GPtrArray) pairs = NULL;
+  g_autofree const char **sources = NULL, **refs = NULL;
+  int n;
+  if (d->sources != NULL)
+    {
+      n = g_strv_length (d->sources);
+      sources = g_memdup2 (d->sources, sizeof (char *) * (n + 1));
+    }
+  else
+    {
+      if (!held_out (d->src, d->tgt, d->limit, &pairs, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      n = pairs->len;
+      sources = g_new0 (const char *, n + 1);
+      refs = g_new0 (const char *, n + 1);
+      for (int i = 0; i < n; i++)
+        {
+          ScCorpusPair *p = pairs->pdata[i];
+          sources[i] = p->source;
+          refs[i] = p->target;
+        }
+    }
+  ScGenerateOptions gen;
+  sc_generate_options_init (&gen, self->model);
+  gen.max_length = MIN (gen.max_length, self->eval_max_length);
+  TranslateProgress prog = { self, 0, 2 * n, now_s () };
+  double t0 = now_s ();
+  g_auto (GStrv) full = sc_translate (self->model, sources, n, d->src, d->tgt, &gen, 8,
+                                      translate_progress, &prog, cancellable, &error);
+  double t_full = now_s () - t0;
+  if (full == NULL || !sc_model_set_expert_mask (self->model, d->keep, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  prog.base = n;
+  t0 = now_s ();
+  g_auto (GStrv) pruned = sc_translate (self->model, sources, n, d->src, d->tgt, &gen, 8,
+                                        translate_progress, &prog, cancellable, &error);
+  double t_pruned = now_s () - t0;
+  sc_model_set_expert_mask (self->model, NULL, NULL);
+  if (pruned == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  SecateurCompareResult *r = g_new0 (SecateurCompareResult, 1);
+  d->result = r;
+  r->src = g_strdup (d->src);
+  r->tgt = g_strdup (d->tgt);
+  r->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) compare_row_free);
+  r->tokens_per_s_full = count_tokens (self->model, full) / MAX (t_full, 1e-6);
+  r->tokens_per_s_pruned = count_tokens (self->model, pruned) / MAX (t_pruned, 1e-6);
+  r->bytes_full = self->info->weight_bytes;
+  r->bytes_pruned = secateur_controller_pruned_bytes (self, d->keep);
+  r->experts_total = self->info->n_moe_layers * self->info->n_experts;
+  for (int i = 0; i < r->experts_total; i++)
+    r->experts_kept += d->keep[i] != 0;
+  r->chrf_full = r->chrf_pruned = r->spbleu_full = r->spbleu_pruned = -1;
+  g_autoptr (ScMetric) chrf = metric_new (self->model, SC_METRIC_CHRF_PP, &error);
+  g_autoptr (ScMetric) spbleu = chrf ? metric_new (self->model, SC_METRIC_SPBLEU, &error) : NULL;
+  if (spbleu == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      SecateurCompareRow *row = g_new0 (SecateurCompareRow, 1);
+      row->source = g_strdup (sources[i]);
+      row->reference = refs ? g_strdup (refs[i]) : NULL;
+      row->full = g_strdup (full[i]);
+      row->pruned = g_strdup (pruned[i]);
+      row->chrf_full = row->chrf_pruned = -1;
+      if (refs != NULL)
+        {
+          const char *one[] = { refs[i], NULL };
+          ScMetricScore s;
+          if (sc_metric_sentence_score (chrf, full[i], one, &s, NULL))
+            row->chrf_full = s.score;
+          if (sc_metric_sentence_score (chrf, pruned[i], one, &s, NULL))
+            row->chrf_pruned = s.score;
+        }
+      g_ptr_array_add (r->rows, row);
+    }
+  if (refs != NULL &&
+      (!corpus_score (chrf, full, refs, &r->chrf_full, &error) ||
+       !corpus_score (chrf, pruned, refs, &r->chrf_pruned, &error) ||
+       !corpus_score (spbleu, full, refs, &r->spbleu_full, &error) ||
+       !corpus_score (spbleu, pruned, refs, &r->spbleu_pruned, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_compare_async (SecateurController *self, const char *src, const char *tgt,
+                                   const char *const *sources, int limit,
+                                   const SecateurPruneSettings *settings,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_compare_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, TRUE))
+    return;
+  GError *error = NULL;
+  g_autofree guint8 *keep = secateur_prune_keep_mask (self->stats, settings, src, tgt, &error);
+  if (keep == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  CompareData *d = g_new0 (CompareData, 1);
+  d->self = self;
+  d->src = g_strdup (src);
+  d->tgt = g_strdup (tgt);
+  d->sources = sources && sources[0] ? g_strdupv ((char **) sources) : NULL;
+  d->limit = limit;
+  d->keep = g_steal_pointer (&keep);
+  g_task_set_task_data (task, d, compare_data_free);
+  g_task_run_in_thread (task, compare_thread);
+}
+
+SecateurCompareResult *
+secateur_controller_compare_finish (SecateurController *self, GAsyncResult *result,
+                                    GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  CompareData *d = g_task_get_task_data (G_TASK (result));
+  return g_steal_pointer (&d->result);
+}
+
+/* ---- export ---- */
+
+typedef struct
+{
+  SecateurController   *self;
+  char                 *folder;
+  GStrv                 directions;
+  SecateurPruneSettings settings;
+  gboolean              overwrite;
+  ScStats              *stats;
+  SecateurReport        report;
+} ExportData;
+
+static void
+export_data_free (gpointer data)
+{
+  ExportData *d = data;
+  g_free (d->folder);
+  g_strfreev (d->directions);
+  g_clear_pointer (&d->stats, sc_stats_free);
+  secateur_report_clear (&d->report);
+  g_free (d);
+}
+
+static gboolean
+check_overwrite (const char *path, gboolean overwrite, GError **error)
+{
+  if (!overwrite && g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s already exists"), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ExportData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  const SecateurModelInfo *info = self->info;
+  g_autofree char *model_out = g_build_filename (d->folder, "model", NULL);
+  g_autofree char *index_out = g_build_filename (d->folder, "experts.json", NULL);
+  g_autofree char *stats_out = g_build_filename (d->folder, "statistics.json", NULL);
+  g_autofree char *report_out = g_build_filename (d->folder, "report", NULL);
+  if (!check_overwrite (model_out, d->overwrite, &error) ||
+      !check_overwrite (index_out, d->overwrite, &error) ||
+      !check_overwrite (stats_out, d->overwrite, &error) ||
+      !check_overwrite (report_out, d->overwrite, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_mkdir_with_parents (d->folder, 0755) != 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
+                               _("Cannot create %s: %s"), d->folder, g_strerror (errno));
+      return;
+    }
+  post_progress (self, 0, 4, 0, -1, NULL);
+
+  /* expert index: one entry per direction */
+  g_autoptr (ScExpertIndex) index =
+      sc_expert_index_new (info->n_moe_layers, info->n_encoder_moe, info->n_experts);
+  for (guint k = 0; d->directions[k] != NULL; k++)
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      sc_stats_split_direction (d->directions[k], &src, &tgt);
+      g_autofree guint8 *keep = secateur_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
+      if (keep == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
+      for (int i = 0; i < info->n_moe_layers * info->n_experts; i++)
+        if (keep[i])
+          g_array_append_val (ids, i);
+      if (!sc_expert_index_set (index, d->directions[k], (int *) ids->data, ids->len, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  if (!sc_expert_index_save (index, index_out, &error) ||
+      !sc_stats_save (d->stats, stats_out, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (self, 1, 4, 0, -1, NULL);
+  if (!secateur_report_write (&d->report, report_out, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (self, 2, 4, 0, -1, NULL);
+
+  /* the model last: the longest step, atomic in the engine */
+  g_autofree guint8 *keep =
+      secateur_prune_keep_union (d->stats, &d->settings, (const char *const *) d->directions,
+                                 &error);
+  ScExportOptions eopts = { 0, d->overwrite };
+  if (keep == NULL ||
+      !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (self, 4, 4, 0, 0, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_export_async (SecateurController *self, const char *folder,
+                                  const char *const *directions,
+                                  const SecateurPruneSettings *settings, gboolean overwrite,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_export_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, TRUE))
+    return;
+  if (directions == NULL || directions[0] == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Choose at least one language pair to export"));
+      return;
+    }
+  ExportData *d = g_new0 (ExportData, 1);
+  d->self = self;
+  d->folder = g_strdup (folder);
+  d->directions = g_strdupv ((char **) directions);
+  d->settings = *settings;
+  d->overwrite = overwrite;
+  d->stats = sc_stats_snapshot (self->stats);
+  /* The report is drawn from copies taken here, on the main thread. */
+  secateur_report_init (&d->report, d->stats, settings, (const char *const *) self->sweep_directions,
+                        self->has_sweep ? N_SWEEP : 0, sweep_ratios, self->sweep_chrf,
+                        self->sweep_scores);
+  g_task_set_task_data (task, d, export_data_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+gboolean
+secateur_controller_export_finish (SecateurController *self, GAsyncResult *result,
+                                   GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+secateur_controller_set_eval_limits (SecateurController *self, int sentences, int max_length)
+{
+  self->eval_sentences = MAX (1, sentences);
+  self->eval_max_length = MAX (4, max_length);
+}
+
+/* ---- GObject ---- */
+
+static void
+secateur_controller_dispose (GObject *object)
+{
+  SecateurController *self = SECATEUR_CONTROLLER (object);
+  /* A running job holds a reference, so dispose never races a worker. */
+  g_clear_object (&self->job_cancellable);
+  G_OBJECT_CLASS (secateur_controller_parent_class)->dispose (object);
+}
+
+static void
+secateur_controller_finalize (GObject *object)
+{
+  SecateurController *self = SECATEUR_CONTROLLER (object);
+  g_clear_pointer (&self->stats, sc_stats_free);
+  g_clear_pointer (&self->model, sc_model_free);
+  g_clear_pointer (&self->info, model_info_free);
+  g_strfreev (self->directions);
+  g_strfreev (self->sweep_directions);
+  g_free (self->sweep_scores);
+  G_OBJECT_CLASS (secateur_controller_parent_class)->finalize (object);
+}
+
+static void
+secateur_controller_get_property (GObject *object, guint prop_id, GValue *value,
+                                  GParamSpec *pspec)
+{
+  SecateurController *self = SECATEUR_CONTROLLER (object);
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    case PROP_MODEL_DIR:
+      g_value_set_string (value, self->info ? self->info->dir : NULL);
+      break;
+    case PROP_DIRECTIONS:
+      g_value_set_boxed (value, self->directions);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+secateur_controller_class_init (SecateurControllerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = secateur_controller_dispose;
+  object_class->finalize = secateur_controller_finalize;
+  object_class->get_property = secateur_controller_get_property;
+
+  properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODEL_DIR] = g_param_spec_string ("model-dir", NULL, NULL, NULL,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DIRECTIONS] = g_param_spec_boxed ("directions", NULL, NULL, G_TYPE_STRV,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* progress (done, total, items per second, seconds left or -1) */
+  signals[SIGNAL_PROGRESS] =
+      g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                    G_TYPE_NONE, 4, G_TYPE_INT, G_TYPE_INT, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+  signals[SIGNAL_STATS_UPDATED] = g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 0);
+  signals[SIGNAL_SWEEP_UPDATED] = g_signal_new ("sweep-updated", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 0);
+}
+
+static void
+secateur_controller_init (SecateurController *self)
+{
+  self->eval_sentences = 8;
+  self->eval_max_length = 48;
+}
+
+SecateurController *
+secateur_controller_new (void)
+{
+  return g_object_new (SECATEUR_TYPE_CONTROLLER, NULL);
+}

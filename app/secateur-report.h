@@ -1,0 +1,34 @@
+/* secateur-report.h: the export's report folder: the expert heatmap and the
+ * quality curve as PNG and SVG (the same Cairo charts the window draws) and
+ * scores.csv with the quality sweep per direction. Prepared from copies on
+ * the main thread, written on a worker. */
+#pragma once
+
+#include "secateur-prune-plan.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int     rows, cols, n_encoder_rows;
+  float  *values;       /* [rows * cols] importance over all directions */
+  guint8 *pruned;       /* [rows * cols] outside the union of the kept sets */
+  GStrv   row_labels;
+  char   *metric;
+  int     n_points;     /* sweep points, 0 = no sweep */
+  double *ratios, *chrf;
+  GStrv   directions;   /* sweep directions */
+  double *scores;       /* [n_directions * n_points] */
+} SecateurReport;
+
+void     secateur_report_init  (SecateurReport *r, ScStats *stats,
+                                const SecateurPruneSettings *settings,
+                                const char *const *directions, int n_points,
+                                const double *ratios, const double *chrf, const double *scores);
+void     secateur_report_clear (SecateurReport *r);
+/* Row labels "enc 1".. "dec 1".. for the MoE layers; g_strfreev. */
+GStrv    secateur_report_row_labels (int rows, int n_encoder_rows);
+/* Writes `folder` (created) with heatmap.png/.svg, quality.png/.svg (when
+ * there is a sweep) and scores.csv. */
+gboolean secateur_report_write (const SecateurReport *r, const char *folder, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,19 @@
+/* secateur-bars.h: experts kept per MoE layer at the current pruning
+ * settings (Cairo chart sc-chart-bars). */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define SECATEUR_TYPE_BARS (secateur_bars_get_type ())
+G_DECLARE_FINAL_TYPE (SecateurBars, secateur_bars, SECATEUR, BARS, GtkWidget)
+
+GtkWidget *secateur_bars_new (void);
+/* n bars: kept[i] of max_value each; labels copied. */
+void       secateur_bars_set_data  (SecateurBars *self, int n, const int *kept, int max_value,
+                                    int n_encoder, const char *const *labels);
+int        secateur_bars_get_n     (SecateurBars *self);
+double     secateur_bars_get_value (SecateurBars *self, int i);
+
+G_END_DECLS

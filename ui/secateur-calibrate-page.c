@@ -1,0 +1,505 @@
+/* secateur-calibrate-page.c: calibration and the live heatmap. */
+#include "secateur-calibrate-page.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+struct _SecateurCalibratePage
+{
+  AdwBin                parent_instance;
+  SecateurController   *controller;
+
+  GtkWidget            *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
+  GtkWidget            *size_spin;
+  GtkWidget            *start_button, *cancel_button, *progress, *status;
+  GtkWidget            *metric_dropdown, *scope_dropdown;
+  GtkStringList        *scopes;
+  GtkWidget            *view_stack;
+  GtkWidget            *heatmap, *similarity;
+  char                 *path;
+  SecateurPruneSettings prune;
+  gboolean              have_prune;
+  gboolean              updating;   /* re-filling the scope list */
+  GCancellable         *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
+
+enum { SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static const ScExpertMetric view_metrics[] = { SC_EXPERT_METRIC_IMPORTANCE, SC_EXPERT_METRIC_TOP1,
+                                               SC_EXPERT_METRIC_FREQUENCY, SC_EXPERT_METRIC_REAP };
+
+/* Scope entries: "all", then languages, then "src-tgt" pairs. */
+static void
+scope_of (SecateurCalibratePage *self, ScGranularity *gran, char **src, char **tgt)
+{
+  guint i = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
+  const char *item = i == 0 || i == GTK_INVALID_LIST_POSITION
+                         ? NULL
+                         : gtk_string_list_get_string (self->scopes, i);
+  *src = *tgt = NULL;
+  *gran = SC_GRANULARITY_GLOBAL;
+  if (item == NULL)
+    return;
+  if (sc_stats_split_direction (item, src, tgt))
+    *gran = SC_GRANULARITY_PAIR;
+  else
+    {
+      *gran = SC_GRANULARITY_LANG;
+      *src = g_strdup (item);
+      *tgt = g_strdup (item);
+    }
+}
+
+static void
+update_scopes (SecateurCalibratePage *self, ScStats *stats)
+{
+  g_auto (GStrv) dirs = sc_stats_list_directions (stats);
+  g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
+  g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
+  GStrvBuilder *b = g_strv_builder_new ();
+  g_strv_builder_add (b, _("All directions"));
+  GPtrArray *seen = g_ptr_array_new ();
+  for (GStrv l = srcs; *l; l++)
+    g_ptr_array_add (seen, *l);
+  for (GStrv l = tgts; *l; l++)
+    if (!g_strv_contains ((const char *const *) srcs, *l))
+      g_ptr_array_add (seen, *l);
+  for (guint i = 0; i < seen->len; i++)
+    g_strv_builder_add (b, seen->pdata[i]);
+  g_ptr_array_unref (seen);
+  g_strv_builder_addv (b, (const char **) dirs);
+  g_auto (GStrv) items = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  /* Only rebuild when the list changes: keeps the user's choice. */
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
+  gboolean same = n == g_strv_length (items);
+  for (guint i = 0; same && i < n; i++)
+    same = g_str_equal (gtk_string_list_get_string (self->scopes, i), items[i]);
+  if (!same)
+    {
+      guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
+      gtk_string_list_splice (self->scopes, 0, n, (const char *const *) items);
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown),
+                                  selected < g_strv_length (items) ? selected : 0);
+    }
+}
+
+/* Per-language usage (frequency: share of a layer's tokens routed to each
+ * expert; encoder rows as source, decoder rows as target) for the tooltip
+ * and the similarity matrix. */
+static void
+update_languages (SecateurCalibratePage *self, ScStats *stats, int cells)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
+  GStrvBuilder *b = g_strv_builder_new ();
+  g_autoptr (GArray) usage = g_array_new (FALSE, TRUE, sizeof (float));
+  for (guint i = 1; i < n; i++)
+    {
+      const char *lang = gtk_string_list_get_string (self->scopes, i);
+      if (strchr (lang, '-') != NULL)
+        continue;
+      g_autofree double *m =
+          sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, lang, lang,
+                                 SC_EXPERT_METRIC_FREQUENCY, NULL);
+      if (m == NULL)
+        continue;
+      g_strv_builder_add (b, lang);
+      guint base = usage->len;
+      g_array_set_size (usage, base + cells);
+      for (int c = 0; c < cells; c++)
+        g_array_index (usage, float, base + c) = (float) m[c] / 2; /* top-1 + top-2 shares */
+    }
+  g_auto (GStrv) langs = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  int n_langs = g_strv_length (langs);
+  secateur_heatmap_set_language_usage (SECATEUR_HEATMAP (self->heatmap),
+                                       (const char *const *) langs, (float *) usage->data);
+  g_autofree float *sim = g_new0 (float, MAX (1, n_langs * n_langs));
+  secateur_similarity_cosine (n_langs, cells, (float *) usage->data, sim);
+  secateur_similarity_set_data (SECATEUR_SIMILARITY (self->similarity), n_langs,
+                                (const char *const *) langs, n_langs > 0 ? sim : NULL);
+}
+
+static void
+update_heatmap (SecateurCalibratePage *self)
+{
+  ScStats *stats = secateur_controller_get_stats (self->controller);
+  SecateurHeatmap *heatmap = SECATEUR_HEATMAP (self->heatmap);
+  if (self->updating)
+    return;
+  if (stats == NULL)
+    {
+      secateur_heatmap_set_values (heatmap, 0, 0, 0, NULL, NULL);
+      secateur_similarity_set_data (SECATEUR_SIMILARITY (self->similarity), 0, NULL, NULL);
+      return;
+    }
+  const ScStatsShape *shape = sc_stats_get_shape (stats);
+  int L = shape->n_moe_layers, E = shape->n_experts;
+  self->updating = TRUE;
+  update_scopes (self, stats);
+  self->updating = FALSE;
+  guint mi = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->metric_dropdown));
+  ScExpertMetric metric = view_metrics[MIN (mi, G_N_ELEMENTS (view_metrics) - 1)];
+  ScGranularity gran;
+  g_autofree char *src = NULL, *tgt = NULL;
+  scope_of (self, &gran, &src, &tgt);
+  g_autofree double *m = sc_expert_metrics_for (stats, gran, src, tgt, metric, NULL);
+  g_autofree float *values = g_new (float, L * E);
+  for (int i = 0; i < L * E; i++)
+    values[i] = m ? (float) m[i] : NAN;
+  secateur_heatmap_set_values (heatmap, L, E, shape->n_encoder_moe, values,
+                               sc_expert_metric_to_string (metric));
+  g_autofree guint8 *keep = NULL;
+  if (self->have_prune)
+    {
+      g_auto (GStrv) dirs = sc_stats_list_directions (stats);
+      SecateurPruneSettings s = self->prune;
+      if (gran == SC_GRANULARITY_GLOBAL)
+        keep = secateur_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
+      else
+        keep = secateur_prune_keep_mask (stats, &s, src, tgt, NULL);
+    }
+  if (keep != NULL)
+    for (int i = 0; i < L * E; i++)
+      keep[i] = !keep[i];
+  secateur_heatmap_set_pruned (heatmap, keep);
+  update_languages (self, stats, L * E);
+}
+
+static void
+on_progress (SecateurController *controller, int done, int total, double rate, double eta,
+             SecateurCalibratePage *self)
+{
+  if (self->cancellable == NULL)
+    return; /* another page's job */
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress),
+                                 total > 0 ? (double) done / total : 0);
+  g_autofree char *text =
+      eta >= 0 ? g_strdup_printf (_("%d of %d sentences · %.1f sentences/s · %.0f s left"), done,
+                                  total, rate, eta)
+               : g_strdup_printf (_("%d of %d sentences"), done, total);
+  gtk_label_set_text (GTK_LABEL (self->status), text);
+}
+
+static void
+set_running (SecateurCalibratePage *self, gboolean running)
+{
+  gtk_widget_set_visible (self->start_button, !running);
+  gtk_widget_set_visible (self->cancel_button, running);
+}
+
+static void
+calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SecateurCalibratePage) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = secateur_controller_calibrate_finish (SECATEUR_CONTROLLER (source), result,
+                                                      &error);
+  g_clear_object (&self->cancellable);
+  set_running (self, FALSE);
+  if (ok)
+    gtk_label_set_text (GTK_LABEL (self->status), _("Calibration finished"));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    gtk_label_set_text (GTK_LABEL (self->status),
+                        _("Calibration cancelled; the statistics gathered so far are kept"));
+  else
+    {
+      g_autofree char *text = g_strdup_printf (_("Calibration failed: %s"), error->message);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
+    }
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, ok);
+}
+
+void
+secateur_calibrate_page_start (SecateurCalibratePage *self)
+{
+  if (self->cancellable != NULL)
+    return;
+  static const ScSampleMode samplings[] = { SC_SAMPLE_PROPORTIONAL, SC_SAMPLE_UNIFORM,
+                                            SC_SAMPLE_PAIRS };
+  SecateurCalibrateRequest req = { 0 };
+  req.kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
+  req.path = self->path;
+  req.sampling = samplings[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->sampling_row)),
+                                2)];
+  req.size = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->size_spin));
+  req.mode = adw_combo_row_get_selected (ADW_COMBO_ROW (self->mode_row)) == 1
+                 ? SC_CALIBRATE_DECODE
+                 : SC_CALIBRATE_TEACHER_FORCED;
+  if (req.kind != SECATEUR_CORPUS_UDHR && req.path == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->status), _("Choose the corpus folder or file first"));
+      return;
+    }
+  self->cancellable = g_cancellable_new ();
+  set_running (self, TRUE);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+  gtk_label_set_text (GTK_LABEL (self->status), _("Preparing the calibration sample…"));
+  secateur_controller_calibrate_async (self->controller, &req, self->cancellable,
+                                       calibrate_done, g_object_ref (self));
+}
+
+void
+secateur_calibrate_page_cancel (SecateurCalibratePage *self)
+{
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
+static void
+path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_free (self->path);
+      self->path = g_file_get_path (file);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), self->path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+on_choose_path (SecateurCalibratePage *self)
+{
+  gboolean folder = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row)) ==
+                    SECATEUR_CORPUS_FLORES;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+      folder ? _("Choose a FLORES-200 Folder") : _("Choose a Tab-Separated Text File"),
+      GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+      folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
+      _("_Cancel"));
+  g_signal_connect (dialog, "response", G_CALLBACK (path_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_corpus_changed (SecateurCalibratePage *self)
+{
+  guint kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
+  gtk_widget_set_visible (self->path_row, kind != SECATEUR_CORPUS_UDHR);
+  g_clear_pointer (&self->path, g_free);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _("None chosen"));
+}
+
+static GtkWidget *
+combo_row (const char *title, const char *subtitle, const char *const *items)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (subtitle != NULL)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  GtkStringList *model = gtk_string_list_new (items);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+  g_object_unref (model);
+  return row;
+}
+
+static void
+secateur_calibrate_page_dispose (GObject *object)
+{
+  SecateurCalibratePage *self = SECATEUR_CALIBRATE_PAGE (object);
+  if (self->controller != NULL)
+    g_signal_handlers_disconnect_by_data (self->controller, self);
+  g_clear_object (&self->controller);
+  g_clear_object (&self->scopes);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->path, g_free);
+  G_OBJECT_CLASS (secateur_calibrate_page_parent_class)->dispose (object);
+}
+
+static void
+secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = secateur_calibrate_page_dispose;
+  signals[SIGNAL_FINISHED] =
+      g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+}
+
+static void
+secateur_calibrate_page_init (SecateurCalibratePage *self)
+{
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  GtkWidget *page = adw_preferences_page_new ();
+  gtk_widget_set_size_request (page, 340, -1);
+  GtkWidget *group = adw_preferences_group_new ();
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Calibration"));
+  const char *corpora[] = { _("Bundled UDHR"), _("FLORES-200 Folder"), _("Own Text (TSV)"),
+                            NULL };
+  self->corpus_row = combo_row (_("Corpus"), NULL, corpora);
+  self->path_row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _("Folder or File"));
+  self->path_button = gtk_button_new_with_mnemonic (_("_Choose…"));
+  gtk_widget_set_valign (self->path_button, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (self->path_row), self->path_button);
+  g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
+  const char *samplings[] = { _("Proportional to Training Data"), _("Uniform"),
+                              _("Chosen Pairs Only"), NULL };
+  self->sampling_row = combo_row (_("Sampling"), _("Proportional is the Multilingual Brain "
+                                                   "Surgeon default"),
+                                  samplings);
+  GtkWidget *size_row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (size_row), _("Sentences"));
+  self->size_spin = gtk_spin_button_new_with_range (1, 100000, 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), 256);
+  gtk_widget_set_valign (self->size_spin, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_spin),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Calibration sentences"), -1);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (size_row), self->size_spin);
+  const char *modes[] = { _("Teacher-Forced"), _("Decoding"), NULL };
+  self->mode_row = combo_row (_("Mode"), NULL, modes);
+  GtkWidget *rows[] = { self->corpus_row, self->path_row, self->sampling_row, size_row,
+                        self->mode_row };
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
+  g_signal_connect_swapped (self->corpus_row, "notify::selected", G_CALLBACK (on_corpus_changed),
+                            self);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+
+  GtkWidget *run = adw_preferences_group_new ();
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  self->start_button = gtk_button_new_with_mnemonic (_("_Start Calibration"));
+  gtk_widget_add_css_class (self->start_button, "suggested-action");
+  gtk_widget_add_css_class (self->start_button, "pill");
+  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  gtk_widget_add_css_class (self->cancel_button, "pill");
+  gtk_widget_set_visible (self->cancel_button, FALSE);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (buttons), self->start_button);
+  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
+  g_signal_connect_swapped (self->start_button, "clicked",
+                            G_CALLBACK (secateur_calibrate_page_start), self);
+  g_signal_connect_swapped (self->cancel_button, "clicked",
+                            G_CALLBACK (secateur_calibrate_page_cancel), self);
+  self->progress = gtk_progress_bar_new ();
+  gtk_widget_set_margin_top (self->progress, 12);
+  self->status = gtk_label_new (_("Choose language pairs on the Model page, then start."));
+  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_widget_add_css_class (self->status, "dim-label");
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_box_append (GTK_BOX (box), buttons);
+  gtk_box_append (GTK_BOX (box), self->progress);
+  gtk_box_append (GTK_BOX (box), self->status);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
+  gtk_paned_set_start_child (GTK_PANED (paned), page);
+  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
+
+  /* right side: the heatmap and the similarity view */
+  GtkWidget *right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_margin_start (right, 12);
+  gtk_widget_set_margin_end (right, 12);
+  gtk_widget_set_margin_top (right, 12);
+  gtk_widget_set_margin_bottom (right, 12);
+  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  const char *metric_items[] = { _("Importance"), _("Activity"), _("Frequency"), _("REAP"),
+                                 NULL };
+  self->metric_dropdown = gtk_drop_down_new_from_strings (metric_items);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->metric_dropdown),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Heatmap metric"), -1);
+  self->scopes = gtk_string_list_new ((const char *[]){ _("All directions"), NULL });
+  self->scope_dropdown = gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->scopes)), NULL);
+  gtk_drop_down_set_enable_search (GTK_DROP_DOWN (self->scope_dropdown), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->scope_dropdown),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Heatmap scope"), -1);
+  self->view_stack = adw_view_stack_new ();
+  GtkWidget *switcher = adw_view_switcher_new ();
+  adw_view_switcher_set_stack (ADW_VIEW_SWITCHER (switcher), ADW_VIEW_STACK (self->view_stack));
+  gtk_box_append (GTK_BOX (bar), self->metric_dropdown);
+  gtk_box_append (GTK_BOX (bar), self->scope_dropdown);
+  gtk_widget_set_hexpand (switcher, TRUE);
+  gtk_widget_set_halign (switcher, GTK_ALIGN_END);
+  gtk_box_append (GTK_BOX (bar), switcher);
+  g_signal_connect_swapped (self->metric_dropdown, "notify::selected",
+                            G_CALLBACK (update_heatmap), self);
+  g_signal_connect_swapped (self->scope_dropdown, "notify::selected",
+                            G_CALLBACK (update_heatmap), self);
+
+  self->heatmap = secateur_heatmap_new ();
+  GtkWidget *scroll = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->heatmap);
+  gtk_widget_set_vexpand (scroll, TRUE);
+  adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll, "experts",
+                                       _("Experts"), "view-grid-symbolic");
+  self->similarity = secateur_similarity_new ();
+  GtkWidget *scroll2 = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll2), self->similarity);
+  adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll2, "languages",
+                                       _("Languages"), "preferences-desktop-locale-symbolic");
+  gtk_widget_set_vexpand (self->view_stack, TRUE);
+  gtk_box_append (GTK_BOX (right), bar);
+  gtk_box_append (GTK_BOX (right), self->view_stack);
+  GtkWidget *hint = gtk_label_new (_("Hover a cell for its layer, expert, value and the "
+                                     "languages using it most; Ctrl+scroll zooms."));
+  gtk_widget_add_css_class (hint, "dim-label");
+  gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
+  gtk_box_append (GTK_BOX (right), hint);
+  gtk_paned_set_end_child (GTK_PANED (paned), right);
+  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
+  adw_bin_set_child (ADW_BIN (self), paned);
+  on_corpus_changed (self);
+}
+
+GtkWidget *
+secateur_calibrate_page_new (SecateurController *controller)
+{
+  SecateurCalibratePage *self = g_object_new (SECATEUR_TYPE_CALIBRATE_PAGE, NULL);
+  self->controller = g_object_ref (controller);
+  g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update_heatmap), self);
+  g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  return GTK_WIDGET (self);
+}
+
+void
+secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size)
+{
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), size);
+}
+
+void
+secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self,
+                                            const SecateurPruneSettings *s)
+{
+  self->prune = *s;
+  self->have_prune = TRUE;
+  update_heatmap (self);
+}
+
+void
+secateur_calibrate_page_set_view (SecateurCalibratePage *self, guint metric, guint scope)
+{
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->metric_dropdown), metric);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown), scope);
+  update_heatmap (self);
+}
+
+SecateurHeatmap *
+secateur_calibrate_page_get_heatmap (SecateurCalibratePage *self)
+{
+  return SECATEUR_HEATMAP (self->heatmap);
+}
+
+SecateurSimilarity *
+secateur_calibrate_page_get_similarity (SecateurCalibratePage *self)
+{
+  return SECATEUR_SIMILARITY (self->similarity);
+}
+
+const char *
+secateur_calibrate_page_get_status (SecateurCalibratePage *self)
+{
+  return gtk_label_get_text (GTK_LABEL (self->status));
+}
+
+void
+secateur_calibrate_page_show_similarity (SecateurCalibratePage *self, gboolean similarity)
+{
+  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (self->view_stack),
+                                         similarity ? "languages" : "experts");
+}

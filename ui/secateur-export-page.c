@@ -1,0 +1,302 @@
+/* secateur-export-page.c: the export page. */
+#include "secateur-export-page.h"
+
+#include <glib/gi18n.h>
+
+struct _SecateurExportPage
+{
+  AdwBin                parent_instance;
+  SecateurController   *controller;
+  SecateurPruneSettings prune;
+  char                 *folder;
+
+  GtkWidget            *folder_row;
+  GtkWidget            *pairs_group;
+  GPtrArray            *pair_checks;  /* GtkCheckButton, data "direction" */
+  GtkWidget            *export_button, *cancel_button, *progress, *status;
+  GCancellable         *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurExportPage, secateur_export_page, ADW_TYPE_BIN)
+
+enum { SIGNAL_EXPORTED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
+
+gboolean
+secateur_export_page_would_overwrite (SecateurExportPage *self)
+{
+  for (guint i = 0; self->folder != NULL && i < G_N_ELEMENTS (outputs); i++)
+    {
+      g_autofree char *path = g_build_filename (self->folder, outputs[i], NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+export_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SecateurExportPage) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = secateur_controller_export_finish (SECATEUR_CONTROLLER (source), result, &error);
+  g_clear_object (&self->cancellable);
+  gtk_widget_set_visible (self->export_button, TRUE);
+  gtk_widget_set_visible (self->cancel_button, FALSE);
+  if (ok)
+    {
+      g_autofree char *text = g_strdup_printf (_("Exported to %s"), self->folder);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
+      g_signal_emit (self, signals[SIGNAL_EXPORTED], 0, self->folder);
+    }
+  else
+    {
+      g_autofree char *text =
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+              ? g_strdup (_("Export cancelled; nothing was left half-written"))
+              : g_strdup_printf (_("The export failed: %s"), error->message);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
+    }
+}
+
+static void
+start_export (SecateurExportPage *self, gboolean overwrite)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (guint i = 0; i < self->pair_checks->len; i++)
+    if (gtk_check_button_get_active (self->pair_checks->pdata[i]))
+      g_strv_builder_add (b, g_object_get_data (self->pair_checks->pdata[i], "direction"));
+  g_auto (GStrv) dirs = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  self->cancellable = g_cancellable_new ();
+  gtk_widget_set_visible (self->export_button, FALSE);
+  gtk_widget_set_visible (self->cancel_button, TRUE);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+  gtk_label_set_text (GTK_LABEL (self->status), _("Exporting…"));
+  secateur_controller_export_async (self->controller, self->folder, (const char *const *) dirs,
+                                    &self->prune, overwrite, self->cancellable, export_done,
+                                    g_object_ref (self));
+}
+
+static void
+on_overwrite_response (AdwMessageDialog *dialog, const char *response, SecateurExportPage *self)
+{
+  if (g_str_equal (response, "replace"))
+    start_export (self, TRUE);
+  else
+    gtk_label_set_text (GTK_LABEL (self->status), _("Nothing was exported"));
+}
+
+void
+secateur_export_page_export (SecateurExportPage *self)
+{
+  if (self->cancellable != NULL)
+    return;
+  if (self->folder == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->status), _("Choose a folder first"));
+      return;
+    }
+  if (!secateur_export_page_would_overwrite (self))
+    {
+      start_export (self, FALSE);
+      return;
+    }
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog = adw_message_dialog_new (
+      GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Replace the Existing Export?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("%s already holds an export. Replacing it deletes the "
+                                    "model, index, statistics and report there."),
+                                  self->folder);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
+                                    "replace", _("_Replace"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_overwrite_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_cancel (SecateurExportPage *self)
+{
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
+static void
+folder_chosen (GtkNativeDialog *dialog, int response, SecateurExportPage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      secateur_export_page_set_folder (self, path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+on_choose_folder (SecateurExportPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+      _("Choose the Export Folder"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"), _("_Cancel"));
+  g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_progress (SecateurController *controller, int done, int total, double rate, double eta,
+             SecateurExportPage *self)
+{
+  if (self->cancellable != NULL && total > 0)
+    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), (double) done / total);
+}
+
+static void
+on_directions_changed (SecateurExportPage *self)
+{
+  for (guint i = 0; i < self->pair_checks->len; i++)
+    adw_preferences_group_remove (
+        ADW_PREFERENCES_GROUP (self->pairs_group),
+        gtk_widget_get_ancestor (self->pair_checks->pdata[i], ADW_TYPE_ACTION_ROW));
+  g_ptr_array_set_size (self->pair_checks, 0);
+  const char *const *dirs = secateur_controller_get_directions (self->controller);
+  for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++)
+    {
+      GtkWidget *row = adw_action_row_new ();
+      g_auto (GStrv) st = g_strsplit (dirs[i], "-", 2);
+      g_autofree char *title = g_strdup_printf ("%s → %s", st[0], st[1] ? st[1] : "");
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      GtkWidget *check = gtk_check_button_new ();
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
+      gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+      g_object_set_data_full (G_OBJECT (check), "direction", g_strdup (dirs[i]), g_free);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+      adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->pairs_group), row);
+      g_ptr_array_add (self->pair_checks, check);
+    }
+}
+
+static void
+secateur_export_page_dispose (GObject *object)
+{
+  SecateurExportPage *self = SECATEUR_EXPORT_PAGE (object);
+  if (self->controller != NULL)
+    g_signal_handlers_disconnect_by_data (self->controller, self);
+  g_clear_object (&self->controller);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->folder, g_free);
+  g_clear_pointer (&self->pair_checks, g_ptr_array_unref);
+  G_OBJECT_CLASS (secateur_export_page_parent_class)->dispose (object);
+}
+
+static void
+secateur_export_page_class_init (SecateurExportPageClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = secateur_export_page_dispose;
+  signals[SIGNAL_EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                           1, G_TYPE_STRING);
+}
+
+static void
+secateur_export_page_init (SecateurExportPage *self)
+{
+  secateur_prune_settings_init (&self->prune);
+  self->pair_checks = g_ptr_array_new ();
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *group = adw_preferences_group_new ();
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Export"));
+  adw_preferences_group_set_description (
+      ADW_PREFERENCES_GROUP (group),
+      _("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
+        "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
+  self->folder_row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->folder_row), _("Folder"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _("None chosen"));
+  GtkWidget *choose = gtk_button_new_with_mnemonic (_("_Choose…"));
+  gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
+  g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (self->folder_row), choose);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->folder_row);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+
+  self->pairs_group = adw_preferences_group_new ();
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->pairs_group),
+                                   _("Language Pairs"));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
+                            ADW_PREFERENCES_GROUP (self->pairs_group));
+
+  GtkWidget *run = adw_preferences_group_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
+  self->export_button = gtk_button_new_with_mnemonic (_("_Export"));
+  gtk_widget_add_css_class (self->export_button, "suggested-action");
+  gtk_widget_add_css_class (self->export_button, "pill");
+  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  gtk_widget_add_css_class (self->cancel_button, "pill");
+  gtk_widget_set_visible (self->cancel_button, FALSE);
+  g_signal_connect_swapped (self->export_button, "clicked",
+                            G_CALLBACK (secateur_export_page_export), self);
+  g_signal_connect_swapped (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
+  gtk_box_append (GTK_BOX (buttons), self->export_button);
+  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
+  self->progress = gtk_progress_bar_new ();
+  self->status = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (self->status), TRUE);
+  gtk_box_append (GTK_BOX (box), buttons);
+  gtk_box_append (GTK_BOX (box), self->progress);
+  gtk_box_append (GTK_BOX (box), self->status);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
+  adw_bin_set_child (ADW_BIN (self), page);
+}
+
+GtkWidget *
+secateur_export_page_new (SecateurController *controller)
+{
+  SecateurExportPage *self = g_object_new (SECATEUR_TYPE_EXPORT_PAGE, NULL);
+  self->controller = g_object_ref (controller);
+  g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
+                            self);
+  g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  return GTK_WIDGET (self);
+}
+
+void
+secateur_export_page_set_prune_settings (SecateurExportPage *self,
+                                         const SecateurPruneSettings *s)
+{
+  self->prune = *s;
+}
+
+void
+secateur_export_page_set_folder (SecateurExportPage *self, const char *folder)
+{
+  g_free (self->folder);
+  self->folder = g_strdup (folder);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row),
+                               folder ? folder : _("None chosen"));
+}
+
+const char *
+secateur_export_page_get_folder (SecateurExportPage *self)
+{
+  return self->folder;
+}
+
+const char *
+secateur_export_page_get_status (SecateurExportPage *self)
+{
+  return gtk_label_get_text (GTK_LABEL (self->status));
+}

@@ -1,0 +1,75 @@
+/* secateur-languages.c: language and script names from iso-codes. */
+#include "secateur-languages.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static GHashTable *languages; /* ISO 639-3 code -> name */
+static GHashTable *scripts;   /* ISO 15924 code -> name */
+
+static GHashTable *
+load_table (const char *file, const char *array, const char *key)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const char *const *dirs = g_get_system_data_dirs ();
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dirs[i], "iso-codes", "json", file, NULL);
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      if (!json_parser_load_from_file (parser, path, NULL))
+        continue;
+      JsonNode *root = json_parser_get_root (parser);
+      if (!JSON_NODE_HOLDS_OBJECT (root))
+        continue;
+      JsonArray *items = json_object_get_array_member (json_node_get_object (root), array);
+      for (guint k = 0; items != NULL && k < json_array_get_length (items); k++)
+        {
+          JsonObject *o = json_array_get_object_element (items, k);
+          const char *code = o ? json_object_get_string_member_with_default (o, key, NULL) : NULL;
+          const char *name =
+              o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
+          if (code != NULL && name != NULL)
+            g_hash_table_insert (table, g_strdup (code), g_strdup (name));
+        }
+      break;
+    }
+  return table;
+}
+
+static void
+ensure_tables (void)
+{
+  if (g_once_init_enter (&languages))
+    {
+      scripts = load_table ("iso_15924.json", "15924", "alpha_4");
+      g_once_init_leave (&languages, load_table ("iso_639-3.json", "639-3", "alpha_3"));
+    }
+}
+
+static const char *
+lookup (GHashTable *table, const char *code, gsize len)
+{
+  char key[8];
+  if (len == 0 || len >= sizeof key)
+    return code;
+  memcpy (key, code, len);
+  key[len] = '\0';
+  const char *name = g_hash_table_lookup (table, key);
+  return name != NULL ? name : code;
+}
+
+const char *
+secateur_language_name (const char *code)
+{
+  ensure_tables ();
+  const char *sep = strchr (code, '_');
+  return lookup (languages, code, sep ? (gsize) (sep - code) : strlen (code));
+}
+
+const char *
+secateur_language_script (const char *code)
+{
+  ensure_tables ();
+  const char *sep = strchr (code, '_');
+  return sep ? lookup (scripts, sep + 1, strlen (sep + 1)) : "";
+}

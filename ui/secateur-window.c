@@ -1,0 +1,463 @@
+/* secateur-window.c: the main window. */
+#include "secateur-window.h"
+
+#include "sc-corpus.h"
+
+#include <glib/gi18n.h>
+
+#define MAX_RECENT 8
+
+struct _SecateurWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  AdwToastOverlay     *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
+  GtkSpinner          *busy_spinner;
+  GtkStack            *main_stack;
+  AdwStatusPage       *welcome_page;
+  GtkWidget           *demo_button;
+  GtkWidget           *recent_label;
+  GtkListBox          *recent_list;
+  AdwViewStack        *view_stack;
+
+  SecateurController  *controller;
+  GSettings           *settings;   /* NULL when the schema is not installed */
+  GtkWidget           *overview, *calibrate, *prune, *compare, *export;
+  gboolean             closing;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurWindow, secateur_window, ADW_TYPE_APPLICATION_WINDOW)
+
+char *
+secateur_window_find_demo_model (void)
+{
+  return sc_corpus_find_data ("models/demo");
+}
+
+/* ---- recent models: GSettings when the schema is installed, else a
+ * small file in the user data folder ---- */
+
+static char *
+recent_file (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "secateur", "recent-models", NULL);
+}
+
+GStrv
+secateur_window_get_recent (SecateurWindow *self)
+{
+  if (self->settings != NULL)
+    return g_settings_get_strv (self->settings, "recent-models");
+  g_autofree char *path = recent_file ();
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return g_new0 (char *, 1);
+  g_strchomp (text);
+  return text[0] ? g_strsplit (text, "\n", MAX_RECENT) : g_new0 (char *, 1);
+}
+
+static void
+set_recent (SecateurWindow *self, const char *const *list)
+{
+  if (self->settings != NULL)
+    {
+      g_settings_set_strv (self->settings, "recent-models", list);
+      return;
+    }
+  g_autofree char *path = recent_file ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *text = g_strjoinv ("\n", (char **) list);
+  if (g_mkdir_with_parents (dir, 0700) == 0)
+    g_file_set_contents (path, text, -1, NULL);
+}
+
+static void
+on_recent_activated (GtkListBox *list, GtkListBoxRow *row, SecateurWindow *self)
+{
+  const char *dir = g_object_get_data (G_OBJECT (row), "dir");
+  if (dir != NULL)
+    secateur_window_open_model (self, dir);
+}
+
+static void
+fill_recent (SecateurWindow *self)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list))) != NULL)
+    gtk_list_box_remove (self->recent_list, child);
+  g_auto (GStrv) recent = secateur_window_get_recent (self);
+  guint n = 0;
+  for (guint i = 0; recent[i] != NULL; i++)
+    {
+      if (!g_file_test (recent[i], G_FILE_TEST_IS_DIR))
+        continue;
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *name = g_path_get_basename (recent[i]);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), recent[i]);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row),
+                                 gtk_image_new_from_icon_name ("go-next-symbolic"));
+      g_object_set_data_full (G_OBJECT (row), "dir", g_strdup (recent[i]), g_free);
+      gtk_list_box_append (self->recent_list, row);
+      n++;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->recent_list), n > 0);
+  gtk_widget_set_visible (self->recent_label, n > 0);
+}
+
+static void
+remember (SecateurWindow *self, const char *dir)
+{
+  g_auto (GStrv) old = secateur_window_get_recent (self);
+  GStrvBuilder *b = g_strv_builder_new ();
+  g_strv_builder_add (b, dir);
+  for (guint i = 0, n = 1; old[i] != NULL && n < MAX_RECENT; i++)
+    if (!g_str_equal (old[i], dir))
+      {
+        g_strv_builder_add (b, old[i]);
+        n++;
+      }
+  g_auto (GStrv) list = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  set_recent (self, (const char *const *) list);
+  fill_recent (self);
+}
+
+/* ---- toasts ---- */
+
+void
+secateur_window_add_toast (SecateurWindow *self, const char *title, const char *folder)
+{
+  AdwToast *toast = adw_toast_new (title);
+  if (folder != NULL)
+    {
+      adw_toast_set_button_label (toast, _("Open Folder"));
+      adw_toast_set_action_name (toast, "win.open-folder");
+      adw_toast_set_action_target_value (toast, g_variant_new_string (folder));
+    }
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* ---- opening models ---- */
+
+static void
+load_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SecateurWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!secateur_controller_load_finish (SECATEUR_CONTROLLER (source), result, &error))
+    {
+      /* keep a model that was open before */
+      gtk_stack_set_visible_child_name (
+          self->main_stack, secateur_controller_get_info (self->controller) ? "model" : "welcome");
+      g_autofree char *text = g_strdup_printf (_("Could not open the model: %s"), error->message);
+      secateur_window_add_toast (self, text, NULL);
+      return;
+    }
+  const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
+  remember (self, info->dir);
+  adw_view_switcher_title_set_subtitle (self->switcher_title, info->name);
+  gtk_stack_set_visible_child_name (self->main_stack, "model");
+  adw_view_stack_set_visible_child_name (self->view_stack, "model");
+}
+
+void
+secateur_window_open_model (SecateurWindow *self, const char *dir)
+{
+  if (secateur_controller_get_busy (self->controller))
+    {
+      secateur_window_add_toast (self, _("Wait for the running task or cancel it first"), NULL);
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->main_stack, "loading");
+  secateur_controller_load_async (self->controller, dir, NULL, load_done, g_object_ref (self));
+}
+
+static void
+open_demo (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (widget);
+  g_autofree char *dir = secateur_window_find_demo_model ();
+  if (dir == NULL)
+    secateur_window_add_toast (self, _("The demo model is not installed"), NULL);
+  else
+    secateur_window_open_model (self, dir);
+}
+
+static void
+folder_chosen (GtkNativeDialog *dialog, int response, SecateurWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      if (path != NULL)
+        secateur_window_open_model (self, path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+open_folder_dialog (GtkWidget *widget, const char *action, GVariant *param)
+{
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+      _("Open a Model Folder"), GTK_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+      _("_Open"), _("_Cancel"));
+  g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), widget);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+show_folder (GtkWidget *widget, const char *action, GVariant *param)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (g_variant_get_string (param, NULL));
+  g_autofree char *uri = g_file_get_uri (file);
+  /* gtk_file_launcher is GTK 4.10; 4.8 has gtk_show_uri */
+  gtk_show_uri (GTK_WINDOW (widget), uri, GDK_CURRENT_TIME);
+}
+
+static void
+show_page_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  secateur_window_show_page (SECATEUR_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+static void
+cancel_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  secateur_controller_cancel (SECATEUR_WINDOW (widget)->controller);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SecateurWindow *self)
+{
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  GSList *files = g_value_get_boxed (value);
+  if (files == NULL)
+    return FALSE;
+  g_autofree char *path = g_file_get_path (files->data);
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      secateur_window_add_toast (self, _("Drop a model folder to open it"), NULL);
+      return FALSE;
+    }
+  secateur_window_open_model (self, path);
+  return TRUE;
+}
+
+/* ---- pages ---- */
+
+static void
+on_prune_changed (SecateurPrunePage *prune, SecateurWindow *self)
+{
+  SecateurPruneSettings s;
+  secateur_prune_page_get_settings (prune, &s);
+  secateur_calibrate_page_set_prune_settings (SECATEUR_CALIBRATE_PAGE (self->calibrate), &s);
+  secateur_compare_page_set_prune_settings (SECATEUR_COMPARE_PAGE (self->compare), &s);
+  secateur_export_page_set_prune_settings (SECATEUR_EXPORT_PAGE (self->export), &s);
+}
+
+static void
+on_calibrated (SecateurCalibratePage *page, gboolean ok, SecateurWindow *self)
+{
+  /* The quality curve follows every completed calibration. */
+  if (ok && !self->closing)
+    secateur_prune_page_measure_quality (SECATEUR_PRUNE_PAGE (self->prune));
+}
+
+static void
+on_exported (SecateurExportPage *page, const char *folder, SecateurWindow *self)
+{
+  secateur_window_add_toast (self, _("Export finished"), folder);
+}
+
+static void
+on_busy_changed (SecateurWindow *self)
+{
+  gboolean busy = secateur_controller_get_busy (self->controller);
+  gtk_spinner_set_spinning (self->busy_spinner, busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open", !busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !busy);
+  if (!busy && self->closing)
+    gtk_window_destroy (GTK_WINDOW (self));
+}
+
+void
+secateur_window_show_page (SecateurWindow *self, const char *name)
+{
+  if (secateur_controller_get_info (self->controller) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+GtkWidget *
+secateur_window_get_page (SecateurWindow *self, const char *name)
+{
+  return adw_view_stack_get_child_by_name (self->view_stack, name);
+}
+
+SecateurController *
+secateur_window_get_controller (SecateurWindow *self)
+{
+  return self->controller;
+}
+
+const char *
+secateur_window_get_state (SecateurWindow *self)
+{
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+/* ---- lifetime ---- */
+
+static gboolean
+secateur_window_close_request (GtkWindow *window)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (window);
+  if (self->settings != NULL && !self->closing)
+    {
+      int w, h;
+      gtk_window_get_default_size (window, &w, &h);
+      g_settings_set_int (self->settings, "window-width", MAX (w, 360));
+      g_settings_set_int (self->settings, "window-height", MAX (h, 294));
+      g_settings_set_boolean (self->settings, "window-maximized",
+                              gtk_window_is_maximized (window));
+    }
+  if (secateur_controller_get_busy (self->controller))
+    {
+      /* Cancel the job and go when the worker has stopped: the engine
+       * never leaves half-written files, and the model outlives its job. */
+      self->closing = TRUE;
+      secateur_controller_cancel (self->controller);
+      gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+      return TRUE;
+    }
+  return GTK_WINDOW_CLASS (secateur_window_parent_class)->close_request (window);
+}
+
+static void
+secateur_window_dispose (GObject *object)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (object);
+  if (self->controller != NULL)
+    g_signal_handlers_disconnect_by_data (self->controller, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_WINDOW);
+  G_OBJECT_CLASS (secateur_window_parent_class)->dispose (object);
+}
+
+static void
+secateur_window_finalize (GObject *object)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (object);
+  g_clear_object (&self->controller);
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (secateur_window_parent_class)->finalize (object);
+}
+
+static void
+secateur_window_class_init (SecateurWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->dispose = secateur_window_dispose;
+  object_class->finalize = secateur_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = secateur_window_close_request;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/secateur/Secateur/secateur-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, welcome_page);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, demo_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, recent_label);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, view_stack);
+  gtk_widget_class_bind_template_callback (widget_class, on_recent_activated);
+
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_folder_dialog);
+  gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo);
+  gtk_widget_class_install_action (widget_class, "win.open-folder", "s", show_folder);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK,
+                                       "win.open-demo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  static const char *const pages[] = { "model", "calibrate", "prune", "compare", "export" };
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
+                                         "win.show-page", "s", pages[i]);
+}
+
+static void
+add_page (SecateurWindow *self, GtkWidget *page, const char *name, const char *title,
+          const char *icon)
+{
+  adw_view_stack_add_titled_with_icon (self->view_stack, page, name, title, icon);
+}
+
+static void
+secateur_window_init (SecateurWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr (GSettingsSchema) schema =
+      source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE)
+             : NULL;
+  if (schema != NULL)
+    {
+      self->settings = g_settings_new ("io.github.secateur.Secateur");
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (self->settings, "window-width"),
+                                   g_settings_get_int (self->settings, "window-height"));
+      if (g_settings_get_boolean (self->settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+    }
+
+  self->controller = secateur_controller_new ();
+  self->overview = secateur_overview_page_new (self->controller);
+  self->calibrate = secateur_calibrate_page_new (self->controller);
+  self->prune = secateur_prune_page_new (self->controller);
+  self->compare = secateur_compare_page_new (self->controller);
+  self->export = secateur_export_page_new (self->controller);
+  add_page (self, self->overview, "model", _("Model"), "dialog-information-symbolic");
+  add_page (self, self->calibrate, "calibrate", _("Calibrate"), "view-grid-symbolic");
+  add_page (self, self->prune, "prune", _("Prune"), "edit-cut-symbolic");
+  add_page (self, self->compare, "compare", _("Compare"), "view-dual-symbolic");
+  add_page (self, self->export, "export", _("Export"), "document-save-symbolic");
+  g_signal_connect (self->prune, "changed", G_CALLBACK (on_prune_changed), self);
+  g_signal_connect (self->calibrate, "finished", G_CALLBACK (on_calibrated), self);
+  g_signal_connect (self->export, "exported", G_CALLBACK (on_exported), self);
+  g_signal_connect_swapped (self->controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
+  on_prune_changed (SECATEUR_PRUNE_PAGE (self->prune), self);
+  if (self->settings != NULL)
+    {
+      secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
+                                          g_settings_get_double (self->settings, "gpu-memory-gb"));
+      secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
+                                        g_settings_get_int (self->settings, "calibration-size"));
+      g_autofree char *folder = g_settings_get_string (self->settings, "default-export-folder");
+      if (folder[0] != '\0')
+        secateur_export_page_set_folder (SECATEUR_EXPORT_PAGE (self->export), folder);
+    }
+
+  g_autofree char *demo = secateur_window_find_demo_model ();
+  gtk_widget_set_visible (self->demo_button, demo != NULL);
+  fill_recent (self);
+
+  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+}
+
+SecateurWindow *
+secateur_window_new (GtkApplication *application)
+{
+  return g_object_new (SECATEUR_TYPE_WINDOW, "application", application, NULL);
+}
