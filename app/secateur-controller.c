@@ -24,32 +24,45 @@ static const double sweep_ratios[] = { 0.0, 0.25, 0.5, 0.75, 0.9 };
 
 struct _SecateurController
 {
-  GObject            parent_instance;
+  GObject parent_instance;
 
-  ScModel           *model;
+  ScModel *model;
   SecateurModelInfo *info;
-  GStrv              directions;
-  ScStats           *stats;          /* main thread's snapshot */
+  GStrv directions;
+  ScStats *stats; /* main thread's snapshot */
 
-  gboolean           busy;
-  guint              job_serial;     /* drops progress of finished jobs */
-  GCancellable      *job_cancellable;
+  gboolean busy;
+  guint job_serial; /* drops progress of finished jobs */
+  GCancellable *job_cancellable;
 
-  gboolean           has_sweep;
-  double             sweep_chrf[N_SWEEP];
-  double            *sweep_scores;   /* [n_directions * N_SWEEP] */
-  GStrv              sweep_directions;
+  gboolean has_sweep;
+  double sweep_chrf[N_SWEEP];
+  double *sweep_scores; /* [n_directions * N_SWEEP] */
+  GStrv sweep_directions;
 
-  int                eval_sentences;
-  int                eval_max_length;
+  int eval_sentences;
+  int eval_max_length;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurController, secateur_controller, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_BUSY, PROP_MODEL_DIR, PROP_DIRECTIONS, N_PROPS };
+enum
+{
+  PROP_0,
+  PROP_BUSY,
+  PROP_MODEL_DIR,
+  PROP_DIRECTIONS,
+  N_PROPS
+};
 static GParamSpec *properties[N_PROPS];
 
-enum { SIGNAL_PROGRESS, SIGNAL_STATS_UPDATED, SIGNAL_SWEEP_UPDATED, N_SIGNALS };
+enum
+{
+  SIGNAL_PROGRESS,
+  SIGNAL_STATS_UPDATED,
+  SIGNAL_SWEEP_UPDATED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static double
@@ -98,7 +111,7 @@ compare_row_free (SecateurCompareRow *row)
 typedef struct
 {
   GAsyncReadyCallback callback;
-  gpointer            user_data;
+  gpointer user_data;
 } JobClosure;
 
 static void
@@ -129,8 +142,8 @@ job_new (SecateurController *self, gpointer source_tag, GCancellable *cancellabl
 {
   if (self->busy)
     {
-      g_task_report_new_error (self, callback, user_data, source_tag, G_IO_ERROR,
-                               G_IO_ERROR_BUSY, _("Another task is still running"));
+      g_task_report_new_error (self, callback, user_data, source_tag, G_IO_ERROR, G_IO_ERROR_BUSY,
+                               _ ("Another task is still running"));
       return NULL;
     }
   JobClosure *closure = g_new0 (JobClosure, 1);
@@ -151,19 +164,19 @@ needs_model (SecateurController *self, GTask *task, gboolean needs_stats)
   if (self->model == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                               _("No model is open"));
+                               _ ("No model is open"));
       return FALSE;
     }
   if (needs_stats && self->stats == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                               _("Calibrate the model first"));
+                               _ ("Calibrate the model first"));
       return FALSE;
     }
   if (self->info->n_experts == 0 && needs_stats)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                               _("This model has no experts to prune"));
+                               _ ("This model has no experts to prune"));
       return FALSE;
     }
   return TRUE;
@@ -173,10 +186,10 @@ needs_model (SecateurController *self, GTask *task, gboolean needs_stats)
 typedef struct
 {
   SecateurController *self;
-  guint               serial;
-  int                 done, total;
-  double              rate, eta;
-  ScStats            *snapshot;  /* nullable */
+  guint serial;
+  int done, total;
+  double rate, eta;
+  ScStats *snapshot; /* nullable */
 } ProgressMsg;
 
 static gboolean
@@ -217,8 +230,7 @@ post_progress (SecateurController *self, int done, int total, double rate, doubl
   msg->rate = rate;
   msg->eta = eta;
   msg->snapshot = snapshot;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_dispatch, msg,
-                              progress_msg_free);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_dispatch, msg, progress_msg_free);
 }
 
 /* ---- load ---- */
@@ -232,8 +244,8 @@ model_info_new (ScModel *model, const char *dir)
   SecateurModelInfo *info = g_new0 (SecateurModelInfo, 1);
   info->dir = g_strdup (dir);
   info->name = g_path_get_basename (dir);
-  info->architecture = g_strdup (c->arch == SC_ARCH_NLLB_MOE ? _("NLLB-200 Mixture-of-Experts")
-                                                               : _("NLLB-200 dense (M2M100)"));
+  info->architecture = g_strdup (c->arch == SC_ARCH_NLLB_MOE ? _ ("NLLB-200 Mixture-of-Experts")
+                                                             : _ ("NLLB-200 dense (M2M100)"));
   info->dtype = g_strdup (sc_dtype_name (sc_model_get_dtype (model)));
   info->backend = g_strdup (sc_model_get_backend (model)->name);
   info->threads = g_get_num_processors ();
@@ -273,8 +285,8 @@ model_info_new (ScModel *model, const char *dir)
 
 typedef struct
 {
-  char              *dir;
-  ScModel           *model;
+  char *dir;
+  ScModel *model;
   SecateurModelInfo *info;
 } LoadData;
 
@@ -397,15 +409,15 @@ secateur_controller_wait (SecateurController *self)
 typedef struct
 {
   SecateurController *self;
-  GStrv               directions;
-  SecateurCorpusKind  kind;
-  char               *path;
-  ScSampleMode        sampling;
-  int                 size;
-  ScCalibrateMode     mode;
-  int                 batch_size;
-  ScStats            *stats;
-  gint64              last_snapshot;
+  GStrv directions;
+  SecateurCorpusKind kind;
+  char *path;
+  ScSampleMode sampling;
+  int size;
+  ScCalibrateMode mode;
+  int batch_size;
+  ScStats *stats;
+  gint64 last_snapshot;
 } CalibrateData;
 
 static void
@@ -437,7 +449,7 @@ corpus_pairs (SecateurCorpusKind kind, const char *path, const char *src, const 
         if (udhr == NULL)
           {
             g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                         _("The bundled UDHR corpus is missing"));
+                         _ ("The bundled UDHR corpus is missing"));
             return NULL;
           }
         return sc_corpus_udhr_pairs (
@@ -479,7 +491,7 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
       if (st[1] == NULL)
         {
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                   _("“%s” is not a language pair"), d->directions[i]);
+                                   _ ("“%s” is not a language pair"), d->directions[i]);
           return;
         }
       GPtrArray *data = corpus_pairs (d->kind, d->path, st[0], st[1], FALSE, &error);
@@ -489,7 +501,7 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
             {
               g_ptr_array_unref (data);
               g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                           _("The corpus has no sentences for %s"), d->directions[i]);
+                           _ ("The corpus has no sentences for %s"), d->directions[i]);
             }
           g_prefix_error (&error, "%s: ", d->directions[i]);
           g_task_return_error (task, error);
@@ -508,8 +520,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
           return;
         }
     }
-  ScSamplerOptions sopts = { d->sampling, MAX ((guint) d->size, n_dirs), 1, shares, NULL,
-                             (const char *const *) d->directions };
+  ScSamplerOptions sopts = { d->sampling, MAX ((guint) d->size, n_dirs),      1, shares,
+                             NULL,        (const char *const *) d->directions };
   g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &sopts, &error);
   if (sample == NULL)
     {
@@ -557,13 +569,13 @@ secateur_controller_calibrate_async (SecateurController *self,
   if (self->info->n_experts == 0)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                               _("This model has no experts to calibrate"));
+                               _ ("This model has no experts to calibrate"));
       return;
     }
   if (self->directions == NULL || self->directions[0] == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                               _("Choose at least one language pair first"));
+                               _ ("Choose at least one language pair first"));
       return;
     }
   CalibrateData *d = g_new0 (CalibrateData, 1);
@@ -628,8 +640,8 @@ held_out (const char *src, const char *tgt, int limit, GPtrArray **pairs, GError
     return FALSE;
   if ((*pairs)->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   _("No held-out sentences for %s-%s"), src, tgt);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("No held-out sentences for %s-%s"),
+                   src, tgt);
       g_clear_pointer (pairs, g_ptr_array_unref);
       return FALSE;
     }
@@ -656,8 +668,7 @@ metric_new (ScModel *model, ScMetricKind kind, GError **error)
 }
 
 static gboolean
-corpus_score (ScMetric *metric, char **hyps, const char *const *refs, double *score,
-              GError **error)
+corpus_score (ScMetric *metric, char **hyps, const char *const *refs, double *score, GError **error)
 {
   const char *const *streams[] = { refs, NULL };
   ScMetricScore s;
@@ -671,12 +682,12 @@ corpus_score (ScMetric *metric, char **hyps, const char *const *refs, double *sc
 
 typedef struct
 {
-  SecateurController   *self;
-  GStrv                 directions;
+  SecateurController *self;
+  GStrv directions;
   SecateurPruneSettings settings;
-  ScStats              *stats;    /* a copy: the main thread's may be replaced */
-  double                chrf[N_SWEEP];
-  double               *scores;
+  ScStats *stats; /* a copy: the main thread's may be replaced */
+  double chrf[N_SWEEP];
+  double *scores;
 } SweepData;
 
 static void
@@ -772,7 +783,7 @@ secateur_controller_sweep_async (SecateurController *self, const SecateurPruneSe
   if (dirs == NULL || dirs[0] == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                               _("Calibrate the model first"));
+                               _ ("Calibrate the model first"));
       return;
     }
   SweepData *d = g_new0 (SweepData, 1);
@@ -848,11 +859,11 @@ secateur_controller_estimate_chrf (SecateurController *self, double ratio, doubl
 
 typedef struct
 {
-  SecateurController    *self;
-  char                  *src, *tgt;
-  GStrv                  sources;  /* typed text, or NULL */
-  int                    limit;
-  guint8                *keep;
+  SecateurController *self;
+  char *src, *tgt;
+  GStrv sources; /* typed text, or NULL */
+  int limit;
+  guint8 *keep;
   SecateurCompareResult *result;
 } CompareData;
 
@@ -871,8 +882,8 @@ compare_data_free (gpointer data)
 typedef struct
 {
   SecateurController *self;
-  int                 base, total;
-  double              t0;
+  int base, total;
+  double t0;
 } TranslateProgress;
 
 static void
@@ -992,11 +1003,10 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
         }
       g_ptr_array_add (r->rows, row);
     }
-  if (refs != NULL &&
-      (!corpus_score (chrf, full, refs, &r->chrf_full, &error) ||
-       !corpus_score (chrf, pruned, refs, &r->chrf_pruned, &error) ||
-       !corpus_score (spbleu, full, refs, &r->spbleu_full, &error) ||
-       !corpus_score (spbleu, pruned, refs, &r->spbleu_pruned, &error)))
+  if (refs != NULL && (!corpus_score (chrf, full, refs, &r->chrf_full, &error) ||
+                       !corpus_score (chrf, pruned, refs, &r->chrf_pruned, &error) ||
+                       !corpus_score (spbleu, full, refs, &r->spbleu_full, &error) ||
+                       !corpus_score (spbleu, pruned, refs, &r->spbleu_pruned, &error)))
     {
       g_task_return_error (task, error);
       return;
@@ -1007,9 +1017,8 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 void
 secateur_controller_compare_async (SecateurController *self, const char *src, const char *tgt,
                                    const char *const *sources, int limit,
-                                   const SecateurPruneSettings *settings,
-                                   GCancellable *cancellable, GAsyncReadyCallback callback,
-                                   gpointer user_data)
+                                   const SecateurPruneSettings *settings, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_compare_async, cancellable, callback, user_data);
@@ -1034,8 +1043,7 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
 }
 
 SecateurCompareResult *
-secateur_controller_compare_finish (SecateurController *self, GAsyncResult *result,
-                                    GError **error)
+secateur_controller_compare_finish (SecateurController *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   if (!g_task_propagate_boolean (G_TASK (result), error))
@@ -1048,13 +1056,13 @@ secateur_controller_compare_finish (SecateurController *self, GAsyncResult *resu
 
 typedef struct
 {
-  SecateurController   *self;
-  char                 *folder;
-  GStrv                 directions;
+  SecateurController *self;
+  char *folder;
+  GStrv directions;
   SecateurPruneSettings settings;
-  gboolean              overwrite;
-  ScStats              *stats;
-  SecateurReport        report;
+  gboolean overwrite;
+  ScStats *stats;
+  SecateurReport report;
 } ExportData;
 
 static void
@@ -1073,7 +1081,7 @@ check_overwrite (const char *path, gboolean overwrite, GError **error)
 {
   if (!overwrite && g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s already exists"), path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _ ("%s already exists"), path);
       return FALSE;
     }
   return TRUE;
@@ -1101,7 +1109,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   if (g_mkdir_with_parents (d->folder, 0755) != 0)
     {
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
-                               _("Cannot create %s: %s"), d->folder, g_strerror (errno));
+                               _ ("Cannot create %s: %s"), d->folder, g_strerror (errno));
       return;
     }
   post_progress (self, 0, 4, 0, -1, NULL);
@@ -1144,9 +1152,8 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   post_progress (self, 2, 4, 0, -1, NULL);
 
   /* the model last: the longest step, atomic in the engine */
-  g_autofree guint8 *keep =
-      secateur_prune_keep_union (d->stats, &d->settings, (const char *const *) d->directions,
-                                 &error);
+  g_autofree guint8 *keep = secateur_prune_keep_union (d->stats, &d->settings,
+                                                       (const char *const *) d->directions, &error);
   ScExportOptions eopts = { 0, d->overwrite };
   if (keep == NULL ||
       !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
@@ -1172,7 +1179,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   if (directions == NULL || directions[0] == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                               _("Choose at least one language pair to export"));
+                               _ ("Choose at least one language pair to export"));
       return;
     }
   ExportData *d = g_new0 (ExportData, 1);
@@ -1183,16 +1190,15 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   d->overwrite = overwrite;
   d->stats = sc_stats_snapshot (self->stats);
   /* The report is drawn from copies taken here, on the main thread. */
-  secateur_report_init (&d->report, d->stats, settings, (const char *const *) self->sweep_directions,
-                        self->has_sweep ? N_SWEEP : 0, sweep_ratios, self->sweep_chrf,
-                        self->sweep_scores);
+  secateur_report_init (&d->report, d->stats, settings,
+                        (const char *const *) self->sweep_directions, self->has_sweep ? N_SWEEP : 0,
+                        sweep_ratios, self->sweep_chrf, self->sweep_scores);
   g_task_set_task_data (task, d, export_data_free);
   g_task_run_in_thread (task, export_thread);
 }
 
 gboolean
-secateur_controller_export_finish (SecateurController *self, GAsyncResult *result,
-                                   GError **error)
+secateur_controller_export_finish (SecateurController *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
@@ -1230,8 +1236,7 @@ secateur_controller_finalize (GObject *object)
 }
 
 static void
-secateur_controller_get_property (GObject *object, guint prop_id, GValue *value,
-                                  GParamSpec *pspec)
+secateur_controller_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   SecateurController *self = SECATEUR_CONTROLLER (object);
   switch (prop_id)
@@ -1258,8 +1263,8 @@ secateur_controller_class_init (SecateurControllerClass *klass)
   object_class->finalize = secateur_controller_finalize;
   object_class->get_property = secateur_controller_get_property;
 
-  properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE,
-                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BUSY] =
+      g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_MODEL_DIR] = g_param_spec_string ("model-dir", NULL, NULL, NULL,
                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_DIRECTIONS] = g_param_spec_boxed ("directions", NULL, NULL, G_TYPE_STRV,
@@ -1270,12 +1275,12 @@ secateur_controller_class_init (SecateurControllerClass *klass)
   signals[SIGNAL_PROGRESS] =
       g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                     G_TYPE_NONE, 4, G_TYPE_INT, G_TYPE_INT, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
-  signals[SIGNAL_STATS_UPDATED] = g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass),
-                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                G_TYPE_NONE, 0);
-  signals[SIGNAL_SWEEP_UPDATED] = g_signal_new ("sweep-updated", G_TYPE_FROM_CLASS (klass),
-                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                G_TYPE_NONE, 0);
+  signals[SIGNAL_STATS_UPDATED] =
+      g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_SWEEP_UPDATED] =
+      g_signal_new ("sweep-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
 }
 
 static void

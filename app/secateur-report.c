@@ -17,8 +17,8 @@ secateur_report_row_labels (int rows, int n_encoder_rows)
 {
   GStrv labels = g_new0 (char *, rows + 1);
   for (int l = 0; l < rows; l++)
-    labels[l] = l < n_encoder_rows ? g_strdup_printf (_("enc %d"), l + 1)
-                                   : g_strdup_printf (_("dec %d"), l - n_encoder_rows + 1);
+    labels[l] = l < n_encoder_rows ? g_strdup_printf (_ ("enc %d"), l + 1)
+                                   : g_strdup_printf (_ ("dec %d"), l - n_encoder_rows + 1);
   return labels;
 }
 
@@ -76,7 +76,7 @@ secateur_report_write (const SecateurReport *r, const char *folder, GError **err
   if (g_mkdir_with_parents (folder, 0755) != 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot create %s: %s"),
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot create %s: %s"),
                    folder, g_strerror (saved));
       return FALSE;
     }
@@ -100,7 +100,7 @@ secateur_report_write (const SecateurReport *r, const char *folder, GError **err
     {
       guint n_dirs = g_strv_length (r->directions);
       g_autofree ScCurveSeries *series = g_new0 (ScCurveSeries, n_dirs + 1);
-      series[0] = (ScCurveSeries){ _("mean"), r->n_points, r->ratios, r->chrf, FALSE };
+      series[0] = (ScCurveSeries){ _ ("mean"), r->n_points, r->ratios, r->chrf, FALSE };
       for (guint d = 0; d < n_dirs; d++)
         {
           series[d + 1] = (ScCurveSeries){ r->directions[d], r->n_points, r->ratios,
@@ -114,9 +114,9 @@ secateur_report_write (const SecateurReport *r, const char *folder, GError **err
       cd.series = series;
       cd.xmin = 0;
       cd.xmax = 1;
-      cd.x_label = _("pruning ratio");
-      cd.y_label = _("chrF++");
-      cd.title = _("Quality vs pruning (held-out UDHR)");
+      cd.x_label = _ ("pruning ratio");
+      cd.y_label = _ ("chrF++");
+      cd.title = _ ("Quality vs pruning (held-out UDHR)");
       cd.marker_x = NAN;
       g_autofree char *qpng = g_build_filename (folder, "quality.png", NULL);
       g_autofree char *qsvg = g_build_filename (folder, "quality.svg", NULL);

@@ -62,8 +62,7 @@ preferences_action (GSimpleAction *action, GVariant *param, gpointer user_data)
   gtk_window_present (secateur_preferences_new (parent));
 #else
   if (SECATEUR_IS_WINDOW (parent))
-    secateur_window_add_toast (SECATEUR_WINDOW (parent), _("Preferences are not available"),
-                               NULL);
+    secateur_window_add_toast (SECATEUR_WINDOW (parent), _ ("Preferences are not available"), NULL);
 #endif
 }
 
@@ -76,11 +75,11 @@ about_action (GSimpleAction *action, GVariant *param, gpointer user_data)
 #else
   const char *developers[] = { "The Secateur authors", NULL };
   GtkWidget *about = adw_about_window_new ();
-  g_object_set (about, "transient-for", parent, "application-name", _("Secateur"),
+  g_object_set (about, "transient-for", parent, "application-name", _ ("Secateur"),
                 "application-icon", "io.github.secateur.Secateur", "version", PACKAGE_VERSION,
-                "license-type", GTK_LICENSE_GPL_3_0, "developers", developers,
-                "comments", _("Prune multilingual translation models without leaving "
-                              "languages behind"),
+                "license-type", GTK_LICENSE_GPL_3_0, "developers", developers, "comments",
+                _ ("Prune multilingual translation models without leaving "
+                   "languages behind"),
                 NULL);
   gtk_window_present (GTK_WINDOW (about));
 #endif
@@ -108,18 +107,16 @@ secateur_application_startup (GApplication *app)
                                          (const char *[]){ "<Control>w", NULL });
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr (GSettingsSchema) schema =
-      source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE)
-             : NULL;
+      source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE) : NULL;
   if (schema != NULL)
     {
       g_autoptr (GSettings) settings = g_settings_new ("io.github.secateur.Secateur");
       g_autofree char *scheme = g_settings_get_string (settings, "color-scheme");
       AdwStyleManager *style = adw_style_manager_get_default ();
-      adw_style_manager_set_color_scheme (style, g_str_equal (scheme, "dark")
-                                                     ? ADW_COLOR_SCHEME_FORCE_DARK
-                                                 : g_str_equal (scheme, "light")
-                                                     ? ADW_COLOR_SCHEME_FORCE_LIGHT
-                                                     : ADW_COLOR_SCHEME_DEFAULT);
+      adw_style_manager_set_color_scheme (
+          style, g_str_equal (scheme, "dark")    ? ADW_COLOR_SCHEME_FORCE_DARK
+                 : g_str_equal (scheme, "light") ? ADW_COLOR_SCHEME_FORCE_LIGHT
+                                                 : ADW_COLOR_SCHEME_DEFAULT);
     }
 }
 

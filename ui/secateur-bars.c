@@ -10,9 +10,9 @@
 struct _SecateurBars
 {
   GtkWidget parent_instance;
-  int       n, n_encoder;
-  double   *values, *max_values;
-  GStrv     labels;
+  int n, n_encoder;
+  double *values, *max_values;
+  GStrv labels;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurBars, secateur_bars, GTK_TYPE_WIDGET)
@@ -24,8 +24,11 @@ secateur_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   if (self->n == 0 || w <= 0 || h <= 0)
     return;
-  ScBarsData d = { self->n, self->values, self->max_values,
-                   (const char *const *) self->labels, _("experts kept per layer"),
+  ScBarsData d = { self->n,
+                   self->values,
+                   self->max_values,
+                   (const char *const *) self->labels,
+                   _ ("experts kept per layer"),
                    adw_style_manager_get_dark (adw_style_manager_get_default ()),
                    self->n_encoder };
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
@@ -34,8 +37,8 @@ secateur_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 }
 
 static void
-secateur_bars_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
-                       int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
+secateur_bars_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
+                       int *natural, int *minimum_baseline, int *natural_baseline)
 {
   *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 200 : 140;
   *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 360 : 200;
@@ -70,10 +73,10 @@ secateur_bars_class_init (SecateurBarsClass *klass)
 static void
 secateur_bars_init (SecateurBars *self)
 {
-  g_signal_connect (adw_style_manager_get_default (), "notify::dark",
-                    G_CALLBACK (on_dark_changed), self);
+  g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
+                    self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Experts kept per layer"), -1);
+                                  _ ("Experts kept per layer"), -1);
 }
 
 GtkWidget *

@@ -7,26 +7,30 @@
 
 struct _SecateurCalibratePage
 {
-  AdwBin                parent_instance;
-  SecateurController   *controller;
+  AdwBin parent_instance;
+  SecateurController *controller;
 
-  GtkWidget            *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
-  GtkWidget            *size_spin;
-  GtkWidget            *start_button, *cancel_button, *progress, *status;
-  GtkWidget            *metric_dropdown, *scope_dropdown;
-  GtkStringList        *scopes;
-  GtkWidget            *view_stack;
-  GtkWidget            *heatmap, *similarity;
-  char                 *path;
+  GtkWidget *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
+  GtkWidget *size_spin;
+  GtkWidget *start_button, *cancel_button, *progress, *status;
+  GtkWidget *metric_dropdown, *scope_dropdown;
+  GtkStringList *scopes;
+  GtkWidget *view_stack;
+  GtkWidget *heatmap, *similarity;
+  char *path;
   SecateurPruneSettings prune;
-  gboolean              have_prune;
-  gboolean              updating;   /* re-filling the scope list */
-  GCancellable         *cancellable;
+  gboolean have_prune;
+  gboolean updating; /* re-filling the scope list */
+  GCancellable *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_FINISHED, N_SIGNALS };
+enum
+{
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static const ScExpertMetric view_metrics[] = { SC_EXPERT_METRIC_IMPORTANCE, SC_EXPERT_METRIC_TOP1,
@@ -61,7 +65,7 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
   g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
   g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
   GStrvBuilder *b = g_strv_builder_new ();
-  g_strv_builder_add (b, _("All directions"));
+  g_strv_builder_add (b, _ ("All directions"));
   GPtrArray *seen = g_ptr_array_new ();
   for (GStrv l = srcs; *l; l++)
     g_ptr_array_add (seen, *l);
@@ -102,9 +106,8 @@ update_languages (SecateurCalibratePage *self, ScStats *stats, int cells)
       const char *lang = gtk_string_list_get_string (self->scopes, i);
       if (strchr (lang, '-') != NULL)
         continue;
-      g_autofree double *m =
-          sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, lang, lang,
-                                 SC_EXPERT_METRIC_FREQUENCY, NULL);
+      g_autofree double *m = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, lang, lang,
+                                                    SC_EXPERT_METRIC_FREQUENCY, NULL);
       if (m == NULL)
         continue;
       g_strv_builder_add (b, lang);
@@ -148,7 +151,7 @@ update_heatmap (SecateurCalibratePage *self)
   g_autofree char *src = NULL, *tgt = NULL;
   scope_of (self, &gran, &src, &tgt);
   g_autofree double *m = sc_expert_metrics_for (stats, gran, src, tgt, metric, NULL);
-  g_autofree float *values = g_new (float, L * E);
+  g_autofree float *values = g_new (float, L *E);
   for (int i = 0; i < L * E; i++)
     values[i] = m ? (float) m[i] : NAN;
   secateur_heatmap_set_values (heatmap, L, E, shape->n_encoder_moe, values,
@@ -179,9 +182,9 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress),
                                  total > 0 ? (double) done / total : 0);
   g_autofree char *text =
-      eta >= 0 ? g_strdup_printf (_("%d of %d sentences · %.1f sentences/s · %.0f s left"), done,
+      eta >= 0 ? g_strdup_printf (_ ("%d of %d sentences · %.1f sentences/s · %.0f s left"), done,
                                   total, rate, eta)
-               : g_strdup_printf (_("%d of %d sentences"), done, total);
+               : g_strdup_printf (_ ("%d of %d sentences"), done, total);
   gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
@@ -197,18 +200,17 @@ calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (SecateurCalibratePage) self = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean ok = secateur_controller_calibrate_finish (SECATEUR_CONTROLLER (source), result,
-                                                      &error);
+  gboolean ok = secateur_controller_calibrate_finish (SECATEUR_CONTROLLER (source), result, &error);
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
   if (ok)
-    gtk_label_set_text (GTK_LABEL (self->status), _("Calibration finished"));
+    gtk_label_set_text (GTK_LABEL (self->status), _ ("Calibration finished"));
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     gtk_label_set_text (GTK_LABEL (self->status),
-                        _("Calibration cancelled; the statistics gathered so far are kept"));
+                        _ ("Calibration cancelled; the statistics gathered so far are kept"));
   else
     {
-      g_autofree char *text = g_strdup_printf (_("Calibration failed: %s"), error->message);
+      g_autofree char *text = g_strdup_printf (_ ("Calibration failed: %s"), error->message);
       gtk_label_set_text (GTK_LABEL (self->status), text);
     }
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, ok);
@@ -224,23 +226,23 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   SecateurCalibrateRequest req = { 0 };
   req.kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
   req.path = self->path;
-  req.sampling = samplings[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->sampling_row)),
-                                2)];
+  req.sampling =
+      samplings[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->sampling_row)), 2)];
   req.size = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->size_spin));
   req.mode = adw_combo_row_get_selected (ADW_COMBO_ROW (self->mode_row)) == 1
                  ? SC_CALIBRATE_DECODE
                  : SC_CALIBRATE_TEACHER_FORCED;
   if (req.kind != SECATEUR_CORPUS_UDHR && req.path == NULL)
     {
-      gtk_label_set_text (GTK_LABEL (self->status), _("Choose the corpus folder or file first"));
+      gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the corpus folder or file first"));
       return;
     }
   self->cancellable = g_cancellable_new ();
   set_running (self, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
-  gtk_label_set_text (GTK_LABEL (self->status), _("Preparing the calibration sample…"));
-  secateur_controller_calibrate_async (self->controller, &req, self->cancellable,
-                                       calibrate_done, g_object_ref (self));
+  gtk_label_set_text (GTK_LABEL (self->status), _ ("Preparing the calibration sample…"));
+  secateur_controller_calibrate_async (self->controller, &req, self->cancellable, calibrate_done,
+                                       g_object_ref (self));
 }
 
 void
@@ -266,14 +268,14 @@ path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
 static void
 on_choose_path (SecateurCalibratePage *self)
 {
-  gboolean folder = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row)) ==
-                    SECATEUR_CORPUS_FLORES;
+  gboolean folder =
+      adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row)) == SECATEUR_CORPUS_FLORES;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      folder ? _("Choose a FLORES-200 Folder") : _("Choose a Tab-Separated Text File"),
+      folder ? _ ("Choose a FLORES-200 Folder") : _ ("Choose a Tab-Separated Text File"),
       GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-      folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
-      _("_Cancel"));
+      folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"),
+      _ ("_Cancel"));
   g_signal_connect (dialog, "response", G_CALLBACK (path_chosen), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -284,7 +286,7 @@ on_corpus_changed (SecateurCalibratePage *self)
   guint kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
   gtk_widget_set_visible (self->path_row, kind != SECATEUR_CORPUS_UDHR);
   g_clear_pointer (&self->path, g_free);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _("None chosen"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
 }
 
 static GtkWidget *
@@ -317,9 +319,8 @@ static void
 secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = secateur_calibrate_page_dispose;
-  signals[SIGNAL_FINISHED] =
-      g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                    NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 }
 
 static void
@@ -329,31 +330,32 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   GtkWidget *page = adw_preferences_page_new ();
   gtk_widget_set_size_request (page, 340, -1);
   GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Calibration"));
-  const char *corpora[] = { _("Bundled UDHR"), _("FLORES-200 Folder"), _("Own Text (TSV)"),
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
+  const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
                             NULL };
-  self->corpus_row = combo_row (_("Corpus"), NULL, corpora);
+  self->corpus_row = combo_row (_ ("Corpus"), NULL, corpora);
   self->path_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _("Folder or File"));
-  self->path_button = gtk_button_new_with_mnemonic (_("_Choose…"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _ ("Folder or File"));
+  self->path_button = gtk_button_new_with_mnemonic (_ ("_Choose…"));
   gtk_widget_set_valign (self->path_button, GTK_ALIGN_CENTER);
   adw_action_row_add_suffix (ADW_ACTION_ROW (self->path_row), self->path_button);
   g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
-  const char *samplings[] = { _("Proportional to Training Data"), _("Uniform"),
-                              _("Chosen Pairs Only"), NULL };
-  self->sampling_row = combo_row (_("Sampling"), _("Proportional is the Multilingual Brain "
-                                                   "Surgeon default"),
+  const char *samplings[] = { _ ("Proportional to Training Data"), _ ("Uniform"),
+                              _ ("Chosen Pairs Only"), NULL };
+  self->sampling_row = combo_row (_ ("Sampling"),
+                                  _ ("Proportional is the Multilingual Brain "
+                                     "Surgeon default"),
                                   samplings);
   GtkWidget *size_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (size_row), _("Sentences"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (size_row), _ ("Sentences"));
   self->size_spin = gtk_spin_button_new_with_range (1, 100000, 1);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), 256);
   gtk_widget_set_valign (self->size_spin, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_spin),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Calibration sentences"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_spin), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Calibration sentences"), -1);
   adw_action_row_add_suffix (ADW_ACTION_ROW (size_row), self->size_spin);
-  const char *modes[] = { _("Teacher-Forced"), _("Decoding"), NULL };
-  self->mode_row = combo_row (_("Mode"), NULL, modes);
+  const char *modes[] = { _ ("Teacher-Forced"), _ ("Decoding"), NULL };
+  self->mode_row = combo_row (_ ("Mode"), NULL, modes);
   GtkWidget *rows[] = { self->corpus_row, self->path_row, self->sampling_row, size_row,
                         self->mode_row };
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
@@ -364,10 +366,10 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
 
   GtkWidget *run = adw_preferences_group_new ();
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->start_button = gtk_button_new_with_mnemonic (_("_Start Calibration"));
+  self->start_button = gtk_button_new_with_mnemonic (_ ("_Start Calibration"));
   gtk_widget_add_css_class (self->start_button, "suggested-action");
   gtk_widget_add_css_class (self->start_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
   gtk_widget_add_css_class (self->cancel_button, "pill");
   gtk_widget_set_visible (self->cancel_button, FALSE);
   gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
@@ -379,7 +381,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
                             G_CALLBACK (secateur_calibrate_page_cancel), self);
   self->progress = gtk_progress_bar_new ();
   gtk_widget_set_margin_top (self->progress, 12);
-  self->status = gtk_label_new (_("Choose language pairs on the Model page, then start."));
+  self->status = gtk_label_new (_ ("Choose language pairs on the Model page, then start."));
   gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
   gtk_widget_add_css_class (self->status, "dim-label");
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
@@ -398,16 +400,16 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   gtk_widget_set_margin_top (right, 12);
   gtk_widget_set_margin_bottom (right, 12);
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  const char *metric_items[] = { _("Importance"), _("Activity"), _("Frequency"), _("REAP"),
+  const char *metric_items[] = { _ ("Importance"), _ ("Activity"), _ ("Frequency"), _ ("REAP"),
                                  NULL };
   self->metric_dropdown = gtk_drop_down_new_from_strings (metric_items);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->metric_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Heatmap metric"), -1);
-  self->scopes = gtk_string_list_new ((const char *[]){ _("All directions"), NULL });
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Heatmap metric"), -1);
+  self->scopes = gtk_string_list_new ((const char *[]){ _ ("All directions"), NULL });
   self->scope_dropdown = gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->scopes)), NULL);
   gtk_drop_down_set_enable_search (GTK_DROP_DOWN (self->scope_dropdown), TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->scope_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Heatmap scope"), -1);
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Heatmap scope"), -1);
   self->view_stack = adw_view_stack_new ();
   GtkWidget *switcher = adw_view_switcher_new ();
   adw_view_switcher_set_stack (ADW_VIEW_SWITCHER (switcher), ADW_VIEW_STACK (self->view_stack));
@@ -416,27 +418,27 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   gtk_widget_set_hexpand (switcher, TRUE);
   gtk_widget_set_halign (switcher, GTK_ALIGN_END);
   gtk_box_append (GTK_BOX (bar), switcher);
-  g_signal_connect_swapped (self->metric_dropdown, "notify::selected",
-                            G_CALLBACK (update_heatmap), self);
-  g_signal_connect_swapped (self->scope_dropdown, "notify::selected",
-                            G_CALLBACK (update_heatmap), self);
+  g_signal_connect_swapped (self->metric_dropdown, "notify::selected", G_CALLBACK (update_heatmap),
+                            self);
+  g_signal_connect_swapped (self->scope_dropdown, "notify::selected", G_CALLBACK (update_heatmap),
+                            self);
 
   self->heatmap = secateur_heatmap_new ();
   GtkWidget *scroll = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->heatmap);
   gtk_widget_set_vexpand (scroll, TRUE);
   adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll, "experts",
-                                       _("Experts"), "view-grid-symbolic");
+                                       _ ("Experts"), "view-grid-symbolic");
   self->similarity = secateur_similarity_new ();
   GtkWidget *scroll2 = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll2), self->similarity);
   adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll2, "languages",
-                                       _("Languages"), "preferences-desktop-locale-symbolic");
+                                       _ ("Languages"), "preferences-desktop-locale-symbolic");
   gtk_widget_set_vexpand (self->view_stack, TRUE);
   gtk_box_append (GTK_BOX (right), bar);
   gtk_box_append (GTK_BOX (right), self->view_stack);
-  GtkWidget *hint = gtk_label_new (_("Hover a cell for its layer, expert, value and the "
-                                     "languages using it most; Ctrl+scroll zooms."));
+  GtkWidget *hint = gtk_label_new (_ ("Hover a cell for its layer, expert, value and the "
+                                      "languages using it most; Ctrl+scroll zooms."));
   gtk_widget_add_css_class (hint, "dim-label");
   gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
   gtk_box_append (GTK_BOX (right), hint);

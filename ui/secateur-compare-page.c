@@ -5,24 +5,28 @@
 
 struct _SecateurComparePage
 {
-  AdwBin                 parent_instance;
-  SecateurController    *controller;
-  SecateurPruneSettings  prune;
+  AdwBin parent_instance;
+  SecateurController *controller;
+  SecateurPruneSettings prune;
 
-  GtkWidget             *direction_dropdown;
-  GtkStringList         *directions;
-  GtkWidget             *limit_spin;
-  GtkWidget             *own_text;
-  GtkWidget             *run_button, *cancel_button, *progress;
-  GtkWidget             *header;
-  GtkWidget             *list;
-  GCancellable          *cancellable;
+  GtkWidget *direction_dropdown;
+  GtkStringList *directions;
+  GtkWidget *limit_spin;
+  GtkWidget *own_text;
+  GtkWidget *run_button, *cancel_button, *progress;
+  GtkWidget *header;
+  GtkWidget *list;
+  GCancellable *cancellable;
   SecateurCompareResult *result;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurComparePage, secateur_compare_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_FINISHED, N_SIGNALS };
+enum
+{
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static void
@@ -36,8 +40,8 @@ append_marked (GString *out, char **words, const guint8 *common)
       if (common[i])
         g_string_append (out, esc);
       else
-        g_string_append_printf (out, "<span background=\"#f6d32d66\" underline=\"single\">%s</span>",
-                                esc);
+        g_string_append_printf (
+            out, "<span background=\"#f6d32d66\" underline=\"single\">%s</span>", esc);
     }
 }
 
@@ -52,8 +56,8 @@ secateur_word_diff_markup (const char *a, const char *b, char **markup_a, char *
 #define T(i, j) t[(gsize) (i) * (m + 1) + (j)]
   for (guint i = n; i-- > 0;)
     for (guint j = m; j-- > 0;)
-      T (i, j) = g_str_equal (wa[i], wb[j]) ? T (i + 1, j + 1) + 1
-                                             : MAX (T (i + 1, j), T (i, j + 1));
+      T (i, j) =
+          g_str_equal (wa[i], wb[j]) ? T (i + 1, j + 1) + 1 : MAX (T (i + 1, j), T (i, j + 1));
   g_autofree guint8 *ca = g_new0 (guint8, n + 1), *cb = g_new0 (guint8, m + 1);
   for (guint i = 0, j = 0; i < n && j < m;)
     if (g_str_equal (wa[i], wb[j]))
@@ -131,19 +135,19 @@ show_result (SecateurComparePage *self)
   g_autofree char *header = NULL;
   if (r->chrf_full >= 0)
     header = g_strdup_printf (
-        _("%s → %s, %u sentences\n"
-          "Full: chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s\n"
-          "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s"),
-        r->src, r->tgt, r->rows->len, r->chrf_full, r->spbleu_full, r->tokens_per_s_full,
-        mem_full, r->experts_kept, r->experts_total, r->chrf_pruned, r->spbleu_pruned,
-        r->tokens_per_s_pruned, mem_pruned);
+        _ ("%s → %s, %u sentences\n"
+           "Full: chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s\n"
+           "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s"),
+        r->src, r->tgt, r->rows->len, r->chrf_full, r->spbleu_full, r->tokens_per_s_full, mem_full,
+        r->experts_kept, r->experts_total, r->chrf_pruned, r->spbleu_pruned, r->tokens_per_s_pruned,
+        mem_pruned);
   else
-    header = g_strdup_printf (_("%s → %s, %u sentences (no references)\n"
-                                "Full: %.0f tokens/s, %s\n"
-                                "Pruned (%d of %d experts): %.0f tokens/s, %s"),
-                              r->src, r->tgt, r->rows->len, r->tokens_per_s_full, mem_full,
-                              r->experts_kept, r->experts_total, r->tokens_per_s_pruned,
-                              mem_pruned);
+    header =
+        g_strdup_printf (_ ("%s → %s, %u sentences (no references)\n"
+                            "Full: %.0f tokens/s, %s\n"
+                            "Pruned (%d of %d experts): %.0f tokens/s, %s"),
+                         r->src, r->tgt, r->rows->len, r->tokens_per_s_full, mem_full,
+                         r->experts_kept, r->experts_total, r->tokens_per_s_pruned, mem_pruned);
   gtk_label_set_text (GTK_LABEL (self->header), header);
   for (guint i = 0; i < r->rows->len; i++)
     gtk_list_box_append (GTK_LIST_BOX (self->list), result_row (r->rows->pdata[i]));
@@ -176,8 +180,8 @@ compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_autofree char *text =
           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-              ? g_strdup (_("Comparison cancelled"))
-              : g_strdup_printf (_("The comparison failed: %s"), error->message);
+              ? g_strdup (_ ("Comparison cancelled"))
+              : g_strdup_printf (_ ("The comparison failed: %s"), error->message);
       gtk_label_set_text (GTK_LABEL (self->header), text);
     }
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, r != NULL);
@@ -187,10 +191,9 @@ void
 secateur_compare_page_run (SecateurComparePage *self)
 {
   guint i = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->direction_dropdown));
-  if (self->cancellable != NULL ||
-      i >= g_list_model_get_n_items (G_LIST_MODEL (self->directions)))
+  if (self->cancellable != NULL || i >= g_list_model_get_n_items (G_LIST_MODEL (self->directions)))
     {
-      gtk_label_set_text (GTK_LABEL (self->header), _("Choose a language pair first"));
+      gtk_label_set_text (GTK_LABEL (self->header), _ ("Choose a language pair first"));
       return;
     }
   g_autofree char *src = NULL, *tgt = NULL;
@@ -205,7 +208,7 @@ secateur_compare_page_run (SecateurComparePage *self)
   self->cancellable = g_cancellable_new ();
   set_running (self, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
-  gtk_label_set_text (GTK_LABEL (self->header), _("Translating with both models…"));
+  gtk_label_set_text (GTK_LABEL (self->header), _ ("Translating with both models…"));
   secateur_controller_compare_async (
       self->controller, src, tgt, (const char *const *) lines,
       gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->limit_spin)), &self->prune,
@@ -252,9 +255,8 @@ static void
 secateur_compare_page_class_init (SecateurComparePageClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = secateur_compare_page_dispose;
-  signals[SIGNAL_FINISHED] =
-      g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                    NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 }
 
 static void
@@ -266,17 +268,17 @@ secateur_compare_page_init (SecateurComparePage *self)
                 NULL);
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->directions = gtk_string_list_new (NULL);
-  self->direction_dropdown = gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->directions)),
-                                                NULL);
+  self->direction_dropdown =
+      gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->directions)), NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->direction_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Language pair"), -1);
-  GtkWidget *limit_label = gtk_label_new_with_mnemonic (_("_Held-out sentences"));
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Language pair"), -1);
+  GtkWidget *limit_label = gtk_label_new_with_mnemonic (_ ("_Held-out sentences"));
   self->limit_spin = gtk_spin_button_new_with_range (1, 200, 1);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->limit_spin), 8);
   gtk_label_set_mnemonic_widget (GTK_LABEL (limit_label), self->limit_spin);
-  self->run_button = gtk_button_new_with_mnemonic (_("_Compare"));
+  self->run_button = gtk_button_new_with_mnemonic (_ ("_Compare"));
   gtk_widget_add_css_class (self->run_button, "suggested-action");
-  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
   g_signal_connect_swapped (self->run_button, "clicked", G_CALLBACK (secateur_compare_page_run),
                             self);
   g_signal_connect_swapped (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
@@ -287,25 +289,25 @@ secateur_compare_page_init (SecateurComparePage *self)
   gtk_box_append (GTK_BOX (bar), self->cancel_button);
   gtk_box_append (GTK_BOX (box), bar);
 
-  GtkWidget *expander = gtk_expander_new_with_mnemonic (_("Translate _own sentences instead"));
+  GtkWidget *expander = gtk_expander_new_with_mnemonic (_ ("Translate _own sentences instead"));
   self->own_text = gtk_text_view_new ();
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->own_text), GTK_WRAP_WORD_CHAR);
   gtk_widget_set_size_request (self->own_text, -1, 80);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->own_text), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Own sentences, one a line"), -1);
+                                  _ ("Own sentences, one a line"), -1);
   gtk_expander_set_child (GTK_EXPANDER (expander), self->own_text);
   gtk_box_append (GTK_BOX (box), expander);
   self->progress = gtk_progress_bar_new ();
   gtk_box_append (GTK_BOX (box), self->progress);
-  self->header = gtk_label_new (_("Compare the full and the pruned model on held-out sentences."));
+  self->header = gtk_label_new (_ ("Compare the full and the pruned model on held-out sentences."));
   gtk_label_set_xalign (GTK_LABEL (self->header), 0);
   gtk_label_set_selectable (GTK_LABEL (self->header), TRUE);
   gtk_label_set_wrap (GTK_LABEL (self->header), TRUE);
   gtk_box_append (GTK_BOX (box), self->header);
   GtkWidget *columns = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
   gtk_box_set_homogeneous (GTK_BOX (columns), TRUE);
-  GtkWidget *lf = gtk_label_new (_("Full model"));
-  GtkWidget *lp = gtk_label_new (_("Pruned model"));
+  GtkWidget *lf = gtk_label_new (_ ("Full model"));
+  GtkWidget *lp = gtk_label_new (_ ("Pruned model"));
   gtk_widget_add_css_class (lf, "heading");
   gtk_widget_add_css_class (lp, "heading");
   gtk_box_append (GTK_BOX (columns), lf);
@@ -336,8 +338,7 @@ secateur_compare_page_new (SecateurController *controller)
 }
 
 void
-secateur_compare_page_set_prune_settings (SecateurComparePage *self,
-                                          const SecateurPruneSettings *s)
+secateur_compare_page_set_prune_settings (SecateurComparePage *self, const SecateurPruneSettings *s)
 {
   self->prune = *s;
 }

@@ -5,21 +5,25 @@
 
 struct _SecateurExportPage
 {
-  AdwBin                parent_instance;
-  SecateurController   *controller;
+  AdwBin parent_instance;
+  SecateurController *controller;
   SecateurPruneSettings prune;
-  char                 *folder;
+  char *folder;
 
-  GtkWidget            *folder_row;
-  GtkWidget            *pairs_group;
-  GPtrArray            *pair_checks;  /* GtkCheckButton, data "direction" */
-  GtkWidget            *export_button, *cancel_button, *progress, *status;
-  GCancellable         *cancellable;
+  GtkWidget *folder_row;
+  GtkWidget *pairs_group;
+  GPtrArray *pair_checks; /* GtkCheckButton, data "direction" */
+  GtkWidget *export_button, *cancel_button, *progress, *status;
+  GCancellable *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurExportPage, secateur_export_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_EXPORTED, N_SIGNALS };
+enum
+{
+  SIGNAL_EXPORTED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
@@ -47,16 +51,15 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_widget_set_visible (self->cancel_button, FALSE);
   if (ok)
     {
-      g_autofree char *text = g_strdup_printf (_("Exported to %s"), self->folder);
+      g_autofree char *text = g_strdup_printf (_ ("Exported to %s"), self->folder);
       gtk_label_set_text (GTK_LABEL (self->status), text);
       g_signal_emit (self, signals[SIGNAL_EXPORTED], 0, self->folder);
     }
   else
     {
-      g_autofree char *text =
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-              ? g_strdup (_("Export cancelled; nothing was left half-written"))
-              : g_strdup_printf (_("The export failed: %s"), error->message);
+      g_autofree char *text = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                  ? g_strdup (_ ("Export cancelled; nothing was left half-written"))
+                                  : g_strdup_printf (_ ("The export failed: %s"), error->message);
       gtk_label_set_text (GTK_LABEL (self->status), text);
     }
 }
@@ -74,7 +77,7 @@ start_export (SecateurExportPage *self, gboolean overwrite)
   gtk_widget_set_visible (self->export_button, FALSE);
   gtk_widget_set_visible (self->cancel_button, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
-  gtk_label_set_text (GTK_LABEL (self->status), _("Exporting…"));
+  gtk_label_set_text (GTK_LABEL (self->status), _ ("Exporting…"));
   secateur_controller_export_async (self->controller, self->folder, (const char *const *) dirs,
                                     &self->prune, overwrite, self->cancellable, export_done,
                                     g_object_ref (self));
@@ -86,7 +89,7 @@ on_overwrite_response (AdwMessageDialog *dialog, const char *response, SecateurE
   if (g_str_equal (response, "replace"))
     start_export (self, TRUE);
   else
-    gtk_label_set_text (GTK_LABEL (self->status), _("Nothing was exported"));
+    gtk_label_set_text (GTK_LABEL (self->status), _ ("Nothing was exported"));
 }
 
 void
@@ -96,7 +99,7 @@ secateur_export_page_export (SecateurExportPage *self)
     return;
   if (self->folder == NULL)
     {
-      gtk_label_set_text (GTK_LABEL (self->status), _("Choose a folder first"));
+      gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose a folder first"));
       return;
     }
   if (!secateur_export_page_would_overwrite (self))
@@ -105,14 +108,14 @@ secateur_export_page_export (SecateurExportPage *self)
       return;
     }
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkWidget *dialog = adw_message_dialog_new (
-      GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Replace the Existing Export?"), NULL);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                              _ ("Replace the Existing Export?"), NULL);
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  _("%s already holds an export. Replacing it deletes the "
-                                    "model, index, statistics and report there."),
+                                  _ ("%s already holds an export. Replacing it deletes the "
+                                     "model, index, statistics and report there."),
                                   self->folder);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
-                                    "replace", _("_Replace"), NULL);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "replace",
+                                    _ ("_Replace"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
@@ -145,8 +148,8 @@ on_choose_folder (SecateurExportPage *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      _("Choose the Export Folder"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"), _("_Cancel"));
+      _ ("Choose the Export Folder"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _ ("_Select"), _ ("_Cancel"));
   g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -202,9 +205,8 @@ static void
 secateur_export_page_class_init (SecateurExportPageClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = secateur_export_page_dispose;
-  signals[SIGNAL_EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                           1, G_TYPE_STRING);
+  signals[SIGNAL_EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -214,15 +216,15 @@ secateur_export_page_init (SecateurExportPage *self)
   self->pair_checks = g_ptr_array_new ();
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Export"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Export"));
   adw_preferences_group_set_description (
       ADW_PREFERENCES_GROUP (group),
-      _("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
-        "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
+      _ ("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
+         "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
   self->folder_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->folder_row), _("Folder"));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _("None chosen"));
-  GtkWidget *choose = gtk_button_new_with_mnemonic (_("_Choose…"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->folder_row), _ ("Folder"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _ ("None chosen"));
+  GtkWidget *choose = gtk_button_new_with_mnemonic (_ ("_Choose…"));
   gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
   g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
   adw_action_row_add_suffix (ADW_ACTION_ROW (self->folder_row), choose);
@@ -230,19 +232,17 @@ secateur_export_page_init (SecateurExportPage *self)
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
   self->pairs_group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->pairs_group),
-                                   _("Language Pairs"));
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
-                            ADW_PREFERENCES_GROUP (self->pairs_group));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->pairs_group), _ ("Language Pairs"));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (self->pairs_group));
 
   GtkWidget *run = adw_preferences_group_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  self->export_button = gtk_button_new_with_mnemonic (_("_Export"));
+  self->export_button = gtk_button_new_with_mnemonic (_ ("_Export"));
   gtk_widget_add_css_class (self->export_button, "suggested-action");
   gtk_widget_add_css_class (self->export_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
   gtk_widget_add_css_class (self->cancel_button, "pill");
   gtk_widget_set_visible (self->cancel_button, FALSE);
   g_signal_connect_swapped (self->export_button, "clicked",
@@ -274,8 +274,7 @@ secateur_export_page_new (SecateurController *controller)
 }
 
 void
-secateur_export_page_set_prune_settings (SecateurExportPage *self,
-                                         const SecateurPruneSettings *s)
+secateur_export_page_set_prune_settings (SecateurExportPage *self, const SecateurPruneSettings *s)
 {
   self->prune = *s;
 }
@@ -286,7 +285,7 @@ secateur_export_page_set_folder (SecateurExportPage *self, const char *folder)
   g_free (self->folder);
   self->folder = g_strdup (folder);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row),
-                               folder ? folder : _("None chosen"));
+                               folder ? folder : _ ("None chosen"));
 }
 
 const char *

@@ -13,15 +13,15 @@ struct _SecateurHeatmap
 {
   GtkWidget parent_instance;
 
-  int       rows, cols, n_encoder_rows;
-  float    *values;
-  guint8   *pruned;
-  GStrv     row_labels;
-  char     *title;
-  GStrv     langs;
-  float    *usage;
-  int       hover_row, hover_col;
-  double    zoom;
+  int rows, cols, n_encoder_rows;
+  float *values;
+  guint8 *pruned;
+  GStrv row_labels;
+  char *title;
+  GStrv langs;
+  float *usage;
+  int hover_row, hover_col;
+  double zoom;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurHeatmap, secateur_heatmap, GTK_TYPE_WIDGET)
@@ -41,7 +41,7 @@ fill_data (SecateurHeatmap *self, ScHeatmapData *d)
   d->show_hover = self->hover_row >= 0;
   d->hover_row = self->hover_row;
   d->hover_col = self->hover_col;
-  d->x_label = _("expert");
+  d->x_label = _ ("expert");
 }
 
 static void
@@ -59,9 +59,8 @@ secateur_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 }
 
 static void
-secateur_heatmap_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
-                          int *minimum, int *natural, int *minimum_baseline,
-                          int *natural_baseline)
+secateur_heatmap_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
+                          int *natural, int *minimum_baseline, int *natural_baseline)
 {
   SecateurHeatmap *self = SECATEUR_HEATMAP (widget);
   /* Cells of at least 6 px (times the zoom) plus room for labels and the
@@ -86,8 +85,8 @@ secateur_heatmap_hit (SecateurHeatmap *self, double width, double height, double
 }
 
 gboolean
-secateur_heatmap_cell_rect (SecateurHeatmap *self, double width, double height, int row,
-                            int col, double *x, double *y, double *w, double *h)
+secateur_heatmap_cell_rect (SecateurHeatmap *self, double width, double height, int row, int col,
+                            double *x, double *y, double *w, double *h)
 {
   if (self->values == NULL)
     return FALSE;
@@ -101,8 +100,8 @@ on_motion (GtkEventControllerMotion *motion, double x, double y, SecateurHeatmap
 {
   int row = -1, col = -1;
   GtkWidget *w = GTK_WIDGET (self);
-  if (!secateur_heatmap_hit (self, gtk_widget_get_width (w), gtk_widget_get_height (w), x, y,
-                             &row, &col))
+  if (!secateur_heatmap_hit (self, gtk_widget_get_width (w), gtk_widget_get_height (w), x, y, &row,
+                             &col))
     row = col = -1;
   if (row != self->hover_row || col != self->hover_col)
     {
@@ -137,10 +136,10 @@ secateur_heatmap_describe (SecateurHeatmap *self, int row, int col)
     return NULL;
   int cell = row * self->cols + col;
   GString *s = g_string_new (NULL);
-  g_string_append_printf (s, _("Layer %s, expert %d: %s %.4g"), self->row_labels[row], col,
+  g_string_append_printf (s, _ ("Layer %s, expert %d: %s %.4g"), self->row_labels[row], col,
                           self->title ? self->title : "", self->values[cell]);
   if (self->pruned != NULL && self->pruned[cell])
-    g_string_append_printf (s, "\n%s", _("Pruned at the current ratio"));
+    g_string_append_printf (s, "\n%s", _ ("Pruned at the current ratio"));
   if (self->langs != NULL && self->usage != NULL)
     {
       /* The three languages that send this expert the most tokens. */
@@ -155,11 +154,11 @@ secateur_heatmap_describe (SecateurHeatmap *self, int row, int col)
               best[k] = l;
           }
       if (best[0] >= 0)
-        g_string_append_printf (s, "\n%s", _("Used most by:"));
+        g_string_append_printf (s, "\n%s", _ ("Used most by:"));
       for (int k = 0; k < 3 && best[k] >= 0; k++)
-        g_string_append_printf (
-            s, "\n  %s  %.1f %%", self->langs[best[k]],
-            100 * self->usage[(gsize) best[k] * self->rows * self->cols + cell]);
+        g_string_append_printf (s, "\n  %s  %.1f %%", self->langs[best[k]],
+                                100 *
+                                    self->usage[(gsize) best[k] * self->rows * self->cols + cell]);
     }
   return g_string_free (s, FALSE);
 }
@@ -169,8 +168,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
                   SecateurHeatmap *self)
 {
   int row, col;
-  if (!secateur_heatmap_hit (self, gtk_widget_get_width (widget), gtk_widget_get_height (widget),
-                             x, y, &row, &col))
+  if (!secateur_heatmap_hit (self, gtk_widget_get_width (widget), gtk_widget_get_height (widget), x,
+                             y, &row, &col))
     return FALSE;
   g_autofree char *text = secateur_heatmap_describe (self, row, col);
   gtk_tooltip_set_text (tooltip, text);
@@ -224,10 +223,10 @@ secateur_heatmap_init (SecateurHeatmap *self)
   gtk_widget_add_controller (GTK_WIDGET (self), scroll);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
-  g_signal_connect (adw_style_manager_get_default (), "notify::dark",
-                    G_CALLBACK (on_dark_changed), self);
+  g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
+                    self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Expert heatmap: MoE layers by experts"), -1);
+                                  _ ("Expert heatmap: MoE layers by experts"), -1);
 }
 
 GtkWidget *
@@ -279,8 +278,8 @@ secateur_heatmap_set_language_usage (SecateurHeatmap *self, const char *const *l
   if (langs == NULL || usage == NULL || self->rows == 0)
     return;
   self->langs = g_strdupv ((char **) langs);
-  self->usage = g_memdup2 (usage, sizeof (float) * g_strv_length (self->langs) * self->rows *
-                                      self->cols);
+  self->usage =
+      g_memdup2 (usage, sizeof (float) * g_strv_length (self->langs) * self->rows * self->cols);
 }
 
 int
@@ -298,9 +297,8 @@ secateur_heatmap_get_cols (SecateurHeatmap *self)
 float
 secateur_heatmap_get_value (SecateurHeatmap *self, int row, int col)
 {
-  g_return_val_if_fail (self->values != NULL && row >= 0 && row < self->rows && col >= 0 &&
-                            col < self->cols,
-                        NAN);
+  g_return_val_if_fail (
+      self->values != NULL && row >= 0 && row < self->rows && col >= 0 && col < self->cols, NAN);
   return self->values[row * self->cols + col];
 }
 

@@ -8,22 +8,26 @@
 
 struct _SecateurLanguagePicker
 {
-  GtkBox         parent_instance;
+  GtkBox parent_instance;
 
   GtkSearchEntry *search_entry;
-  GtkListBox     *language_list;
-  GtkDropDown    *src_dropdown;
-  GtkDropDown    *tgt_dropdown;
-  GtkLabel       *pairs_label;
+  GtkListBox *language_list;
+  GtkDropDown *src_dropdown;
+  GtkDropDown *tgt_dropdown;
+  GtkLabel *pairs_label;
 
-  GStrv           codes;
-  GPtrArray      *checks;  /* GtkCheckButton per code */
-  GPtrArray      *pairs;   /* char* "src-tgt", NULL-terminated */
+  GStrv codes;
+  GPtrArray *checks; /* GtkCheckButton per code */
+  GPtrArray *pairs;  /* char* "src-tgt", NULL-terminated */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurLanguagePicker, secateur_language_picker, GTK_TYPE_BOX)
 
-enum { SIGNAL_CHANGED, N_SIGNALS };
+enum
+{
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static void
@@ -32,13 +36,11 @@ pairs_changed (SecateurLanguagePicker *self)
   guint n = self->pairs->len - 1;
   g_autoptr (GString) text = g_string_new (NULL);
   if (n == 0)
-    g_string_append (text, _("No language pairs yet: select languages and use a preset, or add "
-                             "a pair."));
+    g_string_append (text, _ ("No language pairs yet: select languages and use a preset, or add "
+                              "a pair."));
   else
-    g_string_append_printf (text,
-                            g_dngettext (GETTEXT_PACKAGE, "%u language pair: ",
-                                         "%u language pairs: ", n),
-                            n);
+    g_string_append_printf (
+        text, g_dngettext (GETTEXT_PACKAGE, "%u language pair: ", "%u language pairs: ", n), n);
   for (guint i = 0; i < n; i++)
     {
       g_auto (GStrv) st = g_strsplit (self->pairs->pdata[i], "-", 2);
@@ -70,8 +72,7 @@ add_pair (SecateurLanguagePicker *self, const char *src, const char *tgt)
 }
 
 gboolean
-secateur_language_picker_add_pair (SecateurLanguagePicker *self, const char *src,
-                                   const char *tgt)
+secateur_language_picker_add_pair (SecateurLanguagePicker *self, const char *src, const char *tgt)
 {
   if (self->codes == NULL || !g_strv_contains ((const char *const *) self->codes, src) ||
       !g_strv_contains ((const char *const *) self->codes, tgt) || !add_pair (self, src, tgt))
@@ -169,8 +170,8 @@ guint
 secateur_language_picker_count_visible (SecateurLanguagePicker *self)
 {
   guint n = 0;
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->language_list));
-       row != NULL; row = gtk_widget_get_next_sibling (row))
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->language_list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
     if (GTK_IS_LIST_BOX_ROW (row) && filter_row (GTK_LIST_BOX_ROW (row), self))
       n++;
   return n;
@@ -199,8 +200,7 @@ secateur_language_picker_set_languages (SecateurLanguagePicker *self, const char
   for (guint i = 0; self->codes != NULL && self->codes[i] != NULL; i++)
     {
       const char *code = self->codes[i];
-      g_autofree char *label =
-          g_strdup_printf ("%s (%s)", secateur_language_name (code), code);
+      g_autofree char *label = g_strdup_printf ("%s (%s)", secateur_language_name (code), code);
       g_autofree char *tip = g_strdup_printf ("%s %s %s", secateur_language_name (code), code,
                                               secateur_language_script (code));
       GtkWidget *row = gtk_list_box_row_new ();
@@ -258,8 +258,8 @@ secateur_language_picker_class_init (SecateurLanguagePickerClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_english_pairs);
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_all_pairs);
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_clear_pairs);
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

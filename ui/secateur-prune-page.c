@@ -9,22 +9,26 @@
 
 struct _SecateurPrunePage
 {
-  AdwBin              parent_instance;
+  AdwBin parent_instance;
   SecateurController *controller;
 
-  GtkWidget          *scale;
-  GtkWidget          *ratio_label;
-  GtkWidget          *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
-  GtkStringList      *directions;
-  GHashTable         *results;  /* key -> AdwActionRow */
-  GtkWidget          *bars, *curve;
-  GtkWidget          *measure_button, *sweep_progress;
-  double              gpu_gb;
+  GtkWidget *scale;
+  GtkWidget *ratio_label;
+  GtkWidget *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
+  GtkStringList *directions;
+  GHashTable *results; /* key -> AdwActionRow */
+  GtkWidget *bars, *curve;
+  GtkWidget *measure_button, *sweep_progress;
+  double gpu_gb;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_CHANGED, N_SIGNALS };
+enum
+{
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 static const int budgets[][2] = { { 3, 1 }, { 2, 1 }, { 1, 1 }, { 1, 2 }, { 1, 3 } };
@@ -43,9 +47,8 @@ secateur_prune_page_get_settings (SecateurPrunePage *self, SecateurPruneSettings
   s->dec_weight = budgets[MIN (b, G_N_ELEMENTS (budgets) - 1)][1];
   s->metric = metrics[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->metric_row)),
                            G_N_ELEMENTS (metrics) - 1)];
-  s->algo = adw_combo_row_get_selected (ADW_COMBO_ROW (self->algo_row)) == 1
-                ? SC_SELECT_THRESHOLD
-                : SC_SELECT_PER_LAYER;
+  s->algo = adw_combo_row_get_selected (ADW_COMBO_ROW (self->algo_row)) == 1 ? SC_SELECT_THRESHOLD
+                                                                             : SC_SELECT_PER_LAYER;
   s->granularity =
       granularities[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->granularity_row)),
                          G_N_ELEMENTS (granularities) - 1)];
@@ -77,7 +80,7 @@ update (SecateurPrunePage *self)
 {
   SecateurPruneSettings s;
   secateur_prune_page_get_settings (self, &s);
-  g_autofree char *ratio = g_strdup_printf (_("%.0f %% pruned"), 100 * s.ratio);
+  g_autofree char *ratio = g_strdup_printf (_ ("%.0f %% pruned"), 100 * s.ratio);
   gtk_label_set_text (GTK_LABEL (self->ratio_label), ratio);
   secateur_quality_curve_set_marker (SECATEUR_QUALITY_CURVE (self->curve), s.ratio);
 
@@ -87,8 +90,8 @@ update (SecateurPrunePage *self)
   if (info == NULL || stats == NULL || info->n_experts == 0)
     {
       const char *why = info != NULL && info->n_experts == 0
-                            ? _("This model has no experts to prune")
-                            : _("Calibrate the model to see what pruning keeps");
+                            ? _ ("This model has no experts to prune")
+                            : _ ("Calibrate the model to see what pruning keeps");
       GHashTableIter iter;
       gpointer row;
       g_hash_table_iter_init (&iter, self->results);
@@ -118,30 +121,30 @@ update (SecateurPrunePage *self)
   secateur_bars_set_data (SECATEUR_BARS (self->bars), L, per_layer, E, info->n_encoder_moe,
                           (const char *const *) labels);
 
-  g_autofree char *kept_text = g_strdup_printf (_("%d of %d experts (%s)"), kept, L * E,
-                                                direction ? direction : _("all directions"));
+  g_autofree char *kept_text = g_strdup_printf (_ ("%d of %d experts (%s)"), kept, L * E,
+                                                direction ? direction : _ ("all directions"));
   set_result (self, "kept", kept_text);
   guint64 bytes = secateur_controller_pruned_bytes (self->controller, keep);
   g_autofree char *after = g_format_size (bytes);
   g_autofree char *before = g_format_size (info->weight_bytes);
-  g_autofree char *size = g_strdup_printf (_("%s instead of %s (%.1f GB, %.0f %% saved)"), after,
-                                           before, bytes / 1e9,
-                                           100.0 * (1.0 - (double) bytes / info->weight_bytes));
+  g_autofree char *size =
+      g_strdup_printf (_ ("%s instead of %s (%.1f GB, %.0f %% saved)"), after, before, bytes / 1e9,
+                       100.0 * (1.0 - (double) bytes / info->weight_bytes));
   set_result (self, "size", size);
   gboolean fits = bytes / 1e9 <= self->gpu_gb;
-  g_autofree char *fit = g_strdup_printf (fits ? _("Yes: %.2f GB of weights within %.0f GB")
-                                               : _("No: %.2f GB of weights exceed %.0f GB"),
+  g_autofree char *fit = g_strdup_printf (fits ? _ ("Yes: %.2f GB of weights within %.0f GB")
+                                               : _ ("No: %.2f GB of weights exceed %.0f GB"),
                                           bytes / 1e9, self->gpu_gb);
   set_result (self, "fits", fit);
   const char *one[] = { direction, NULL };
   double mass = secateur_prune_mass_kept (stats, keep, direction ? one : NULL);
-  g_autofree char *mass_text = g_strdup_printf (_("%.1f %% of the gate mass"), 100 * mass);
+  g_autofree char *mass_text = g_strdup_printf (_ ("%.1f %% of the gate mass"), 100 * mass);
   set_result (self, "mass", mass_text);
   double chrf;
   g_autofree char *estimate =
       secateur_controller_estimate_chrf (self->controller, s.ratio, &chrf)
-          ? g_strdup_printf (_("chrF++ ≈ %.1f (estimate from the quality curve)"), chrf)
-          : g_strdup (_("Measure quality to see an estimate"));
+          ? g_strdup_printf (_ ("chrF++ ≈ %.1f (estimate from the quality curve)"), chrf)
+          : g_strdup (_ ("Measure quality to see an estimate"));
   set_result (self, "estimate", estimate);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
@@ -162,7 +165,8 @@ on_sweep_updated (SecateurPrunePage *self)
   const double *ratios = NULL, *chrf = NULL;
   if (secateur_controller_get_sweep (self->controller, &n, &ratios, &chrf))
     {
-      g_auto (GStrv) dirs = sc_stats_list_directions (secateur_controller_get_stats (self->controller));
+      g_auto (GStrv) dirs =
+          sc_stats_list_directions (secateur_controller_get_stats (self->controller));
       secateur_quality_curve_set_data (SECATEUR_QUALITY_CURVE (self->curve), n, ratios, chrf,
                                        (const char *const *) dirs,
                                        secateur_controller_get_sweep_scores (self->controller));
@@ -178,8 +182,7 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
              SecateurPrunePage *self)
 {
   if (gtk_widget_get_visible (self->sweep_progress) && total > 0)
-    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress),
-                                   (double) done / total);
+    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), (double) done / total);
 }
 
 static void
@@ -191,8 +194,8 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!secateur_controller_sweep_finish (SECATEUR_CONTROLLER (source), result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *text = g_strdup_printf (_("Quality could not be measured: %s"),
-                                               error->message);
+      g_autofree char *text =
+          g_strdup_printf (_ ("Quality could not be measured: %s"), error->message);
       set_result (self, "estimate", text);
     }
 }
@@ -204,15 +207,14 @@ secateur_prune_page_measure_quality (SecateurPrunePage *self)
   secateur_prune_page_get_settings (self, &s);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
   gtk_widget_set_visible (self->sweep_progress, TRUE);
-  set_result (self, "estimate", _("Measuring quality on held-out sentences…"));
+  set_result (self, "estimate", _ ("Measuring quality on held-out sentences…"));
   secateur_controller_sweep_async (self->controller, &s, NULL, sweep_done, g_object_ref (self));
 }
 
 static void
 on_busy_changed (SecateurPrunePage *self)
 {
-  gtk_widget_set_sensitive (self->measure_button,
-                            !secateur_controller_get_busy (self->controller));
+  gtk_widget_set_sensitive (self->measure_button, !secateur_controller_get_busy (self->controller));
 }
 
 static GtkWidget *
@@ -243,8 +245,8 @@ static void
 secateur_prune_page_class_init (SecateurPrunePageClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = secateur_prune_page_dispose;
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -255,19 +257,19 @@ secateur_prune_page_init (SecateurPrunePage *self)
   GtkWidget *page = adw_preferences_page_new ();
 
   GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Pruning"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Pruning"));
   GtkWidget *ratio_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (ratio_row), _("Pruning Ratio"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (ratio_row), _ ("Pruning Ratio"));
   self->scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 95, 1);
   gtk_range_set_value (GTK_RANGE (self->scale), 50);
   /* marks where the quality sweep measures */
   for (guint i = 0; i < 5; i++)
-    gtk_scale_add_mark (GTK_SCALE (self->scale), (double[]){ 0, 25, 50, 75, 90 }[i],
-                        GTK_POS_BOTTOM, NULL);
+    gtk_scale_add_mark (GTK_SCALE (self->scale), (double[]){ 0, 25, 50, 75, 90 }[i], GTK_POS_BOTTOM,
+                        NULL);
   gtk_widget_set_hexpand (self->scale, TRUE);
   gtk_widget_set_size_request (self->scale, 280, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->scale), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Pruning ratio in percent"), -1);
+                                  _ ("Pruning ratio in percent"), -1);
   self->ratio_label = gtk_label_new (NULL);
   gtk_label_set_width_chars (GTK_LABEL (self->ratio_label), 12);
   adw_action_row_add_suffix (ADW_ACTION_ROW (ratio_row), self->scale);
@@ -275,20 +277,20 @@ secateur_prune_page_init (SecateurPrunePage *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), ratio_row);
 
   const char *budget_items[] = { "3:1", "2:1", "1:1", "1:2", "1:3", NULL };
-  self->budget_row = combo_row (_("Encoder:Decoder Budget"), budget_items, 0);
-  const char *metric_items[] = { _("Importance"), _("Activity (top-1)"), _("Frequency"),
-                                 _("REAP"), NULL };
-  self->metric_row = combo_row (_("Metric"), metric_items, 0);
-  const char *algo_items[] = { _("Per Layer"), _("Global Threshold"), NULL };
-  self->algo_row = combo_row (_("Algorithm"), algo_items, 0);
-  const char *gran_items[] = { _("Global"), _("Per Language"), _("Per Pair"), NULL };
-  self->granularity_row = combo_row (_("Granularity"), gran_items, 2);
+  self->budget_row = combo_row (_ ("Encoder:Decoder Budget"), budget_items, 0);
+  const char *metric_items[] = { _ ("Importance"), _ ("Activity (top-1)"), _ ("Frequency"),
+                                 _ ("REAP"), NULL };
+  self->metric_row = combo_row (_ ("Metric"), metric_items, 0);
+  const char *algo_items[] = { _ ("Per Layer"), _ ("Global Threshold"), NULL };
+  self->algo_row = combo_row (_ ("Algorithm"), algo_items, 0);
+  const char *gran_items[] = { _ ("Global"), _ ("Per Language"), _ ("Per Pair"), NULL };
+  self->granularity_row = combo_row (_ ("Granularity"), gran_items, 2);
   self->direction_row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->direction_row), _("Shown For"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->direction_row), _ ("Shown For"));
   self->directions = gtk_string_list_new (NULL);
   adw_combo_row_set_model (ADW_COMBO_ROW (self->direction_row), G_LIST_MODEL (self->directions));
-  GtkWidget *rows[] = { self->budget_row, self->metric_row, self->algo_row,
-                        self->granularity_row, self->direction_row };
+  GtkWidget *rows[] = { self->budget_row, self->metric_row, self->algo_row, self->granularity_row,
+                        self->direction_row };
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     {
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
@@ -298,31 +300,28 @@ secateur_prune_page_init (SecateurPrunePage *self)
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
   GtkWidget *results = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (results), _("After Pruning"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (results), _ ("After Pruning"));
   static const struct
   {
     const char *key, *title;
   } result_rows[] = {
-    { "kept", N_("Experts Kept") },
-    { "size", N_("Model Size and Memory") },
-    { "fits", N_("Fits the GPU") },
-    { "mass", N_("Routing Mass Kept") },
-    { "estimate", N_("Quality") },
+    { "kept", N_ ("Experts Kept") }, { "size", N_ ("Model Size and Memory") },
+    { "fits", N_ ("Fits the GPU") }, { "mass", N_ ("Routing Mass Kept") },
+    { "estimate", N_ ("Quality") },
   };
   for (guint i = 0; i < G_N_ELEMENTS (result_rows); i++)
     {
       GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(result_rows[i].title));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _ (result_rows[i].title));
       gtk_widget_add_css_class (row, "property");
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (results), row);
       g_hash_table_insert (self->results, (gpointer) result_rows[i].key, row);
     }
-  self->measure_button = gtk_button_new_with_mnemonic (_("_Measure Quality"));
+  self->measure_button = gtk_button_new_with_mnemonic (_ ("_Measure Quality"));
   gtk_widget_set_valign (self->measure_button, GTK_ALIGN_CENTER);
   g_signal_connect_swapped (self->measure_button, "clicked",
                             G_CALLBACK (secateur_prune_page_measure_quality), self);
-  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (results),
-                                           self->measure_button);
+  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (results), self->measure_button);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (results));
 
   GtkWidget *charts_group = adw_preferences_group_new ();

@@ -10,10 +10,10 @@
 struct _SecateurQualityCurve
 {
   GtkWidget parent_instance;
-  int       n, n_dirs;
-  double   *x, *mean, *scores;
-  GStrv     directions;
-  double    marker;
+  int n, n_dirs;
+  double *x, *mean, *scores;
+  GStrv directions;
+  double marker;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurQualityCurve, secateur_quality_curve, GTK_TYPE_WIDGET)
@@ -22,18 +22,18 @@ static void
 draw (SecateurQualityCurve *self, cairo_t *cr, int w, int h)
 {
   g_autofree ScCurveSeries *series = g_new0 (ScCurveSeries, self->n_dirs + 1);
-  series[0] = (ScCurveSeries){ _("mean"), self->n, self->x, self->mean, FALSE };
+  series[0] = (ScCurveSeries){ _ ("mean"), self->n, self->x, self->mean, FALSE };
   for (int d = 0; d < self->n_dirs; d++)
-    series[d + 1] = (ScCurveSeries){ self->directions[d], self->n, self->x,
-                                     self->scores + d * self->n, TRUE };
+    series[d + 1] =
+        (ScCurveSeries){ self->directions[d], self->n, self->x, self->scores + d * self->n, TRUE };
   ScCurveData cd = { 0 };
   cd.n_series = self->n_dirs + 1;
   cd.series = series;
   cd.xmin = 0;
   cd.xmax = 1;
-  cd.x_label = _("pruning ratio");
-  cd.y_label = _("chrF++");
-  cd.title = _("Quality estimate");
+  cd.x_label = _ ("pruning ratio");
+  cd.y_label = _ ("chrF++");
+  cd.title = _ ("Quality estimate");
   cd.marker_x = self->marker;
   cd.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
   sc_chart_curve_draw (cr, w, h, &cd);
@@ -91,10 +91,10 @@ static void
 secateur_quality_curve_init (SecateurQualityCurve *self)
 {
   self->marker = NAN;
-  g_signal_connect (adw_style_manager_get_default (), "notify::dark",
-                    G_CALLBACK (on_dark_changed), self);
+  g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
+                    self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Quality against pruning ratio"), -1);
+                                  _ ("Quality against pruning ratio"), -1);
 }
 
 GtkWidget *

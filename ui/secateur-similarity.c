@@ -10,10 +10,10 @@
 struct _SecateurSimilarity
 {
   GtkWidget parent_instance;
-  int       n;
-  float    *values;
-  int      *order;
-  GStrv     labels;
+  int n;
+  float *values;
+  int *order;
+  GStrv labels;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurSimilarity, secateur_similarity, GTK_TYPE_WIDGET)
@@ -43,7 +43,7 @@ fill (SecateurSimilarity *self, ScMatrixData *d)
   d->values = self->values;
   d->labels = (const char *const *) self->labels;
   d->order = self->order;
-  d->title = _("expert-usage similarity");
+  d->title = _ ("expert-usage similarity");
   d->dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
 }
 
@@ -80,10 +80,10 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   ScMatrixData d;
   fill (self, &d);
   int i, j;
-  if (!sc_chart_matrix_hit (gtk_widget_get_width (widget), gtk_widget_get_height (widget), &d, x,
-                            y, &i, &j))
+  if (!sc_chart_matrix_hit (gtk_widget_get_width (widget), gtk_widget_get_height (widget), &d, x, y,
+                            &i, &j))
     return FALSE;
-  g_autofree char *text = g_strdup_printf (_("%s and %s: similarity %.2f"), self->labels[i],
+  g_autofree char *text = g_strdup_printf (_ ("%s and %s: similarity %.2f"), self->labels[i],
                                            self->labels[j], self->values[i * self->n + j]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
@@ -120,10 +120,10 @@ secateur_similarity_init (SecateurSimilarity *self)
 {
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
-  g_signal_connect (adw_style_manager_get_default (), "notify::dark",
-                    G_CALLBACK (on_dark_changed), self);
+  g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
+                    self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Language similarity of expert usage"), -1);
+                                  _ ("Language similarity of expert usage"), -1);
 }
 
 GtkWidget *

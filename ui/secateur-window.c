@@ -11,20 +11,20 @@ struct _SecateurWindow
 {
   AdwApplicationWindow parent_instance;
 
-  AdwToastOverlay     *toast_overlay;
+  AdwToastOverlay *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
-  GtkSpinner          *busy_spinner;
-  GtkStack            *main_stack;
-  AdwStatusPage       *welcome_page;
-  GtkWidget           *demo_button;
-  GtkWidget           *recent_label;
-  GtkListBox          *recent_list;
-  AdwViewStack        *view_stack;
+  GtkSpinner *busy_spinner;
+  GtkStack *main_stack;
+  AdwStatusPage *welcome_page;
+  GtkWidget *demo_button;
+  GtkWidget *recent_label;
+  GtkListBox *recent_list;
+  AdwViewStack *view_stack;
 
-  SecateurController  *controller;
-  GSettings           *settings;   /* NULL when the schema is not installed */
-  GtkWidget           *overview, *calibrate, *prune, *compare, *export;
-  gboolean             closing;
+  SecateurController *controller;
+  GSettings *settings; /* NULL when the schema is not installed */
+  GtkWidget *overview, *calibrate, *prune, *compare, *export;
+  gboolean closing;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurWindow, secateur_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -133,7 +133,7 @@ secateur_window_add_toast (SecateurWindow *self, const char *title, const char *
   AdwToast *toast = adw_toast_new (title);
   if (folder != NULL)
     {
-      adw_toast_set_button_label (toast, _("Open Folder"));
+      adw_toast_set_button_label (toast, _ ("Open Folder"));
       adw_toast_set_action_name (toast, "win.open-folder");
       adw_toast_set_action_target_value (toast, g_variant_new_string (folder));
     }
@@ -153,7 +153,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
       /* keep a model that was open before */
       gtk_stack_set_visible_child_name (
           self->main_stack, secateur_controller_get_info (self->controller) ? "model" : "welcome");
-      g_autofree char *text = g_strdup_printf (_("Could not open the model: %s"), error->message);
+      g_autofree char *text = g_strdup_printf (_ ("Could not open the model: %s"), error->message);
       secateur_window_add_toast (self, text, NULL);
       return;
     }
@@ -169,7 +169,7 @@ secateur_window_open_model (SecateurWindow *self, const char *dir)
 {
   if (secateur_controller_get_busy (self->controller))
     {
-      secateur_window_add_toast (self, _("Wait for the running task or cancel it first"), NULL);
+      secateur_window_add_toast (self, _ ("Wait for the running task or cancel it first"), NULL);
       return;
     }
   gtk_stack_set_visible_child_name (self->main_stack, "loading");
@@ -182,7 +182,7 @@ open_demo (GtkWidget *widget, const char *action, GVariant *param)
   SecateurWindow *self = SECATEUR_WINDOW (widget);
   g_autofree char *dir = secateur_window_find_demo_model ();
   if (dir == NULL)
-    secateur_window_add_toast (self, _("The demo model is not installed"), NULL);
+    secateur_window_add_toast (self, _ ("The demo model is not installed"), NULL);
   else
     secateur_window_open_model (self, dir);
 }
@@ -204,8 +204,8 @@ static void
 open_folder_dialog (GtkWidget *widget, const char *action, GVariant *param)
 {
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      _("Open a Model Folder"), GTK_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      _("_Open"), _("_Cancel"));
+      _ ("Open a Model Folder"), GTK_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+      _ ("_Open"), _ ("_Cancel"));
   g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), widget);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -242,7 +242,7 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Secateu
   g_autofree char *path = g_file_get_path (files->data);
   if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_DIR))
     {
-      secateur_window_add_toast (self, _("Drop a model folder to open it"), NULL);
+      secateur_window_add_toast (self, _ ("Drop a model folder to open it"), NULL);
       return FALSE;
     }
   secateur_window_open_model (self, path);
@@ -272,7 +272,7 @@ on_calibrated (SecateurCalibratePage *page, gboolean ok, SecateurWindow *self)
 static void
 on_exported (SecateurExportPage *page, const char *folder, SecateurWindow *self)
 {
-  secateur_window_add_toast (self, _("Export finished"), folder);
+  secateur_window_add_toast (self, _ ("Export finished"), folder);
 }
 
 static void
@@ -323,8 +323,7 @@ secateur_window_close_request (GtkWindow *window)
       gtk_window_get_default_size (window, &w, &h);
       g_settings_set_int (self->settings, "window-width", MAX (w, 360));
       g_settings_set_int (self->settings, "window-height", MAX (h, 294));
-      g_settings_set_boolean (self->settings, "window-maximized",
-                              gtk_window_is_maximized (window));
+      g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
     }
   if (secateur_controller_get_busy (self->controller))
     {
@@ -384,15 +383,14 @@ secateur_window_class_init (SecateurWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", show_folder);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open",
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK, "win.open-demo",
                                        NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK,
-                                       "win.open-demo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
   static const char *const pages[] = { "model", "calibrate", "prune", "compare", "export" };
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
-    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
-                                         "win.show-page", "s", pages[i]);
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page",
+                                         "s", pages[i]);
 }
 
 static void
@@ -408,8 +406,7 @@ secateur_window_init (SecateurWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr (GSettingsSchema) schema =
-      source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE)
-             : NULL;
+      source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE) : NULL;
   if (schema != NULL)
     {
       self->settings = g_settings_new ("io.github.secateur.Secateur");
@@ -426,11 +423,11 @@ secateur_window_init (SecateurWindow *self)
   self->prune = secateur_prune_page_new (self->controller);
   self->compare = secateur_compare_page_new (self->controller);
   self->export = secateur_export_page_new (self->controller);
-  add_page (self, self->overview, "model", _("Model"), "dialog-information-symbolic");
-  add_page (self, self->calibrate, "calibrate", _("Calibrate"), "view-grid-symbolic");
-  add_page (self, self->prune, "prune", _("Prune"), "edit-cut-symbolic");
-  add_page (self, self->compare, "compare", _("Compare"), "view-dual-symbolic");
-  add_page (self, self->export, "export", _("Export"), "document-save-symbolic");
+  add_page (self, self->overview, "model", _ ("Model"), "dialog-information-symbolic");
+  add_page (self, self->calibrate, "calibrate", _ ("Calibrate"), "view-grid-symbolic");
+  add_page (self, self->prune, "prune", _ ("Prune"), "edit-cut-symbolic");
+  add_page (self, self->compare, "compare", _ ("Compare"), "view-dual-symbolic");
+  add_page (self, self->export, "export", _ ("Export"), "document-save-symbolic");
   g_signal_connect (self->prune, "changed", G_CALLBACK (on_prune_changed), self);
   g_signal_connect (self->calibrate, "finished", G_CALLBACK (on_calibrated), self);
   g_signal_connect (self->export, "exported", G_CALLBACK (on_exported), self);
