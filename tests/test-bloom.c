@@ -183,6 +183,55 @@ test_tokenizer_bad (void)
     }
   g_assert_null (sc_bpe_load ("/nonexistent-dir", &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+  g_clear_error (&error);
+
+  /* nesting that would overflow json-glib's recursive parser */
+  g_autofree char *deep = g_strnfill (200000, '[');
+  g_assert_null (sc_bpe_parse (deep, -1, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_clear_error (&error);
+  ScBloomConfig cfg;
+  g_assert_false (sc_bloom_config_parse (deep, -1, &cfg, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+}
+
+/* The fuzz corpus and regressions of fuzz-bpe (tests/fuzz/): each file
+ * gives a tokenizer that encodes and decodes, or a GError. */
+static void
+test_tokenizer_fuzz_corpus (void)
+{
+  const char *dirs[] = { "tests/fuzz/corpus/bpe", "tests/fuzz/regressions/bpe" };
+  guint n_ok = 0, n = 0;
+  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
+    {
+      g_autofree char *dir = sc_test_path (dirs[d]);
+      g_autoptr (GDir) gd = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (gd != NULL && (name = g_dir_read_name (gd)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autofree char *data = NULL;
+          gsize len;
+          g_autoptr (GError) error = NULL;
+          g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+          g_autoptr (ScBpe) bpe = sc_bpe_parse (data, (gssize) len, &error);
+          n++;
+          if (bpe == NULL)
+            {
+              g_assert_nonnull (error);
+              g_assert_true (error->domain == SC_ERROR);
+              continue;
+            }
+          n_ok++;
+          g_autoptr (GArray) ids = sc_bpe_encode (bpe, "Hello, world! 人人生而自由。", -1, &error);
+          g_assert_no_error (error);
+          g_autofree char *text = sc_bpe_decode (bpe, (int *) ids->data, ids->len, FALSE);
+          if (g_str_has_prefix (name, "bloom-"))
+            g_assert_cmpstr (text, ==, "Hello, world! 人人生而自由。");
+        }
+    }
+  g_assert_cmpuint (n, >=, 4);
+  g_assert_cmpuint (n_ok, >=, 4); /* the named seeds load */
 }
 
 static void
@@ -720,6 +769,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bloom/tokenizer/encode", test_tokenizer_encode);
   g_test_add_func ("/bloom/tokenizer/decode", test_tokenizer_decode);
   g_test_add_func ("/bloom/tokenizer/bad", test_tokenizer_bad);
+  g_test_add_func ("/bloom/tokenizer/fuzz-corpus", test_tokenizer_fuzz_corpus);
   g_test_add_func ("/bloom/alibi/slopes", test_alibi_slopes);
   g_test_add_func ("/bloom/alibi/attention", test_alibi_attention);
   const char *models[] = { "bloom-tiny", "bloom-tiny-f16", "bloom-tiny-3h" };

@@ -3,6 +3,7 @@
 #include "sc-bloom.h"
 
 #include "sc-alibi.h"
+#include "sc-io-private.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -111,6 +112,13 @@ sc_bloom_config_parse (const char *data, gssize len, ScBloomConfig *cfg, GError 
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) jerr = NULL;
 
+  if (len < 0)
+    len = (gssize) strlen (data);
+  if (!sc_json_depth_ok (data, (gsize) len, 16))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json is nested too deeply");
+      return FALSE;
+    }
   if (!json_parser_load_from_data (parser, data, len, &jerr))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json is not JSON: %s", jerr->message);
@@ -192,7 +200,8 @@ sc_bloom_is_bloom_dir (const char *dir)
     return FALSE;
   /* only the model type decides; a bad BLOOM config still is BLOOM's */
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL))
+  if (!sc_json_depth_ok (data, len, 16) ||
+      !json_parser_load_from_data (parser, data, (gssize) len, NULL))
     return FALSE;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))

@@ -1,6 +1,7 @@
 /* sc-bpe.c: byte-level BPE from a Hugging Face tokenizer.json (see sc-bpe.h). */
 #include "sc-bpe.h"
 
+#include "sc-io-private.h"
 #include "sc-tensor.h"
 
 #include <json-glib/json-glib.h>
@@ -8,6 +9,9 @@
 
 /* BLOOM's pre-tokenizer regex, the only Split pattern implemented. */
 #define BLOOM_SPLIT_REGEX " ?[^(\\s|[.,!?…。，、।۔،])]+"
+
+/* tokenizer.json nests 5 levels; json-glib recurses, so deeper is refused first. */
+#define MAX_JSON_DEPTH 16
 
 /* Ids above this are refused: they only appear in corrupt files. */
 #define MAX_ID (1 << 24)
@@ -349,6 +353,11 @@ sc_bpe_parse (const char *data, gssize len, GError **error)
 
   if (len < 0)
     len = (gssize) strlen (data);
+  if (!sc_json_depth_ok (data, (gsize) len, MAX_JSON_DEPTH))
+    {
+      fail (error, SC_ERROR_FORMAT, "JSON nested too deeply");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, data, len, &jerr))
     {
       fail (error, SC_ERROR_FORMAT, "not JSON: %s", jerr->message);
