@@ -93,6 +93,42 @@ assert_background (const double bg[3], gboolean dark)
     g_assert_cmpfloat (sc_chart_lightness (bg), >, 97);
 }
 
+/* Text runs in a band of the image: projects "ink" (pixels far from the
+ * background) onto one axis (vertical = FALSE: onto x) and counts the
+ * blocks separated by at least min_gap blank lines; *widest receives the
+ * largest block. Overlapping labels would merge into over-wide blocks. */
+static int
+ink_blocks (cairo_surface_t *s, const double bg[3], int x0, int x1, int y0, int y1,
+            gboolean vertical, int min_gap, int *widest)
+{
+  int n0 = vertical ? y0 : x0, n1 = vertical ? y1 : x1;
+  int blocks = 0, start = -1, last_ink = -1000;
+  *widest = 0;
+  for (int i = n0; i < n1; i++)
+    {
+      gboolean ink = FALSE;
+      for (int j = vertical ? x0 : y0; !ink && j < (vertical ? x1 : y1); j++)
+        {
+          double c[3];
+          pixel (s, vertical ? j : i, vertical ? i : j, c);
+          ink = colour_dist (c, bg) > 0.25;
+        }
+      if (!ink)
+        continue;
+      if (i - last_ink > min_gap)
+        {
+          if (start >= 0)
+            *widest = MAX (*widest, last_ink - start + 1);
+          blocks++;
+          start = i;
+        }
+      last_ink = i;
+    }
+  if (start >= 0)
+    *widest = MAX (*widest, last_ink - start + 1);
+  return blocks;
+}
+
 /* ---- palette ---- */
 
 static void
@@ -418,6 +454,46 @@ test_heatmap_large (void)
       assert_colour (got, want, TOL);
   }
   check_hits (&d, W, H);
+
+  /* Labels thin out and never touch: under the grid, the expert numbers
+   * form separate blocks no wider than one label ("124"), enough of them
+   * to read the axis; left of it, one block per layer label. */
+  {
+    double bg[3], gx, gy, gw, gh;
+    int blocks, widest;
+    pixel (s, 1, 1, bg);
+    g_assert_true (sc_chart_heatmap_cell_rect (W, H, &d, R - 1, 0, &gx, &gy, &gw, &gh));
+    blocks = ink_blocks (s, bg, 0, W, (int) (gy + gh + 5), (int) (gy + gh + 18), FALSE, 3, &widest);
+    g_assert_cmpint (blocks, >=, 16);
+    g_assert_cmpint (blocks, <=, 64);
+    g_assert_cmpint (widest, <=, 26);
+    g_assert_true (sc_chart_heatmap_cell_rect (W, H, &d, 0, 0, &gx, &gy, &gw, &gh));
+    blocks = ink_blocks (s, bg, 0, (int) gx - 3, 0, H, TRUE, 2, &widest);
+    g_assert_cmpint (blocks, ==, R);
+    g_assert_cmpint (widest, <=, 16);
+  }
+  cairo_surface_destroy (s);
+
+  /* Squeezed into 640 x 200: every cell still drawn, labels thinned to
+   * fewer rows and columns, still without touching. */
+  s = render (sc_chart_draw_heatmap, &d, 640, 200);
+  save (s, "chart-heatmap-128-small.png");
+  check_hits (&d, 640, 200);
+  {
+    double bg[3], gx, gy, gw, gh;
+    int blocks, widest;
+    pixel (s, 1, 1, bg);
+    g_assert_true (sc_chart_heatmap_cell_rect (640, 200, &d, R - 1, 0, &gx, &gy, &gw, &gh));
+    blocks =
+        ink_blocks (s, bg, 0, 640, (int) (gy + gh + 5), (int) (gy + gh + 18), FALSE, 3, &widest);
+    g_assert_cmpint (blocks, >=, 4);
+    g_assert_cmpint (widest, <=, 26);
+    g_assert_true (sc_chart_heatmap_cell_rect (640, 200, &d, 0, 0, &gx, &gy, &gw, &gh));
+    blocks = ink_blocks (s, bg, 0, (int) gx - 3, 0, 200, TRUE, 2, &widest);
+    g_assert_cmpint (blocks, >=, 3);
+    g_assert_cmpint (blocks, <, R);
+    g_assert_cmpint (widest, <=, 16);
+  }
   cairo_surface_destroy (s);
   for (int r = 0; r < R; r++)
     g_free (labels[r]);

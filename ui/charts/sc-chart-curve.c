@@ -91,29 +91,28 @@ has_legend (const ScCurveData *d)
   return FALSE;
 }
 
-/* Lays the legend items out in rows within width w; returns the row count
- * and, when xs/rows are given, each item's x offset and row. */
+/* Lays the legend items out in a grid of equal columns within width w;
+ * returns the row count and, when xs/rows are given, each item's x offset
+ * and row. */
 static int
 legend_rows (cairo_t *mcr, const ScCurveData *d, double w, double *xs, int *rows)
 {
-  double x = 0;
-  int row = 0;
+  double col_w = 0;
+  int per_row;
+
   sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
   for (int s = 0; s < d->n_series; s++)
+    col_w = MAX (col_w, LEGEND_SWATCH + 6 + sc_chart_text_width (mcr, d->series[s].label));
+  col_w += LEGEND_SPACING;
+  per_row = MAX (1, (int) ((w + LEGEND_SPACING) / col_w));
+  for (int s = 0; s < d->n_series; s++)
     {
-      double iw = LEGEND_SWATCH + 6 + sc_chart_text_width (mcr, d->series[s].label);
-      if (x > 0 && x + iw > w)
-        {
-          row++;
-          x = 0;
-        }
       if (xs != NULL)
-        xs[s] = x;
+        xs[s] = (s % per_row) * col_w;
       if (rows != NULL)
-        rows[s] = row;
-      x += iw + LEGEND_SPACING;
+        rows[s] = s / per_row;
     }
-  return row + 1;
+  return (d->n_series + per_row - 1) / per_row;
 }
 
 static void
@@ -224,6 +223,39 @@ sc_chart_curve_from_pixel (double width, double height, const ScCurveData *d, do
     *y = l.ok ? l.ymin + (l.py + l.ph - py) / l.ph * (l.ymax - l.ymin) : NAN;
 }
 
+/* Colours repeat after 7 series; each round of colours gets another point
+ * shape (circle, square, triangle, diamond) so every series stays unique. */
+static void
+add_point (cairo_t *cr, int series, double x, double y)
+{
+  double r = POINT_RADIUS;
+  int n_colours = 7;
+
+  cairo_new_sub_path (cr);
+  switch ((series / n_colours) % 4)
+    {
+    case 0:
+      cairo_arc (cr, x, y, r, 0, 2 * G_PI);
+      break;
+    case 1:
+      cairo_rectangle (cr, x - r * 0.9, y - r * 0.9, 1.8 * r, 1.8 * r);
+      break;
+    case 2:
+      cairo_move_to (cr, x, y - 1.25 * r);
+      cairo_line_to (cr, x + 1.15 * r, y + 0.85 * r);
+      cairo_line_to (cr, x - 1.15 * r, y + 0.85 * r);
+      cairo_close_path (cr);
+      break;
+    default:
+      cairo_move_to (cr, x, y - 1.3 * r);
+      cairo_line_to (cr, x + 1.3 * r, y);
+      cairo_line_to (cr, x, y + 1.3 * r);
+      cairo_line_to (cr, x - 1.3 * r, y);
+      cairo_close_path (cr);
+      break;
+    }
+}
+
 static void
 set_series_line (cairo_t *cr, const ScCurveSeries *se)
 {
@@ -331,8 +363,7 @@ draw_series (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartSt
         {
           if (!isfinite (se->x[i]) || !isfinite (se->y[i]))
             continue;
-          cairo_new_sub_path (cr);
-          cairo_arc (cr, map_x (l, se->x[i]), map_y (l, se->y[i]), POINT_RADIUS, 0, 2 * G_PI);
+          add_point (cr, s, map_x (l, se->x[i]), map_y (l, se->y[i]));
         }
       cairo_fill (cr);
     }
@@ -403,7 +434,7 @@ draw_legend (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartSt
       cairo_move_to (cr, x, round (y));
       cairo_line_to (cr, x + LEGEND_SWATCH, round (y));
       cairo_stroke (cr);
-      cairo_arc (cr, x + LEGEND_SWATCH / 2, round (y), POINT_RADIUS, 0, 2 * G_PI);
+      add_point (cr, s, x + LEGEND_SWATCH / 2, round (y));
       cairo_fill (cr);
       cairo_set_dash (cr, NULL, 0, 0);
       sc_chart_set_rgb (cr, style->fg);
