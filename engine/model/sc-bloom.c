@@ -722,32 +722,34 @@ sc_bloom_nll (ScBloom *m, const int *ids, int n, double *token_nll, double *mean
     }
   if (!check_ids (m, ids, n, error))
     return FALSE;
+  /* Positions go through the model NLL_CHUNK at a time with the KV cache,
+   * so logits never take more than NLL_CHUNK x V floats (a 250k-token
+   * vocabulary would need a gigabyte for 1000 positions at once). */
+  enum
+  {
+    NLL_CHUNK = 32
+  };
   int V = m->cfg.vocab_size;
   g_autoptr (ScBloomState) s = sc_bloom_state_new (m, n - 1);
-  float *logits = g_try_new (float, (gsize) (n - 1) * V);
-  if (logits == NULL)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "NLL: %d tokens need too much memory", n);
-      return FALSE;
-    }
-  if (!sc_bloom_forward (m, s, ids, n - 1, logits, FALSE, error))
-    {
-      g_free (logits);
-      return FALSE;
-    }
+  g_autofree float *logits = g_new (float, (gsize) MIN (n - 1, NLL_CHUNK) * V);
   double total = 0.0;
-  for (int t = 0; t < n - 1; t++)
+  for (int c = 0; c < n - 1; c += NLL_CHUNK)
     {
-      const float *row = logits + (gsize) t * V;
-      double max = row[argmax (row, V)], sum = 0.0;
-      for (int i = 0; i < V; i++)
-        sum += exp ((double) row[i] - max);
-      double nll = max + log (sum) - row[ids[t + 1]];
-      if (token_nll)
-        token_nll[t] = nll;
-      total += nll;
+      int T = MIN (NLL_CHUNK, n - 1 - c);
+      if (!sc_bloom_forward (m, s, ids + c, T, logits, FALSE, error))
+        return FALSE;
+      for (int t = 0; t < T; t++)
+        {
+          const float *row = logits + (gsize) t * V;
+          double max = row[argmax (row, V)], sum = 0.0;
+          for (int i = 0; i < V; i++)
+            sum += exp ((double) row[i] - max);
+          double nll = max + log (sum) - row[ids[c + t + 1]];
+          if (token_nll)
+            token_nll[c + t] = nll;
+          total += nll;
+        }
     }
-  g_free (logits);
   *mean_nll = total / (n - 1);
   return TRUE;
 }
