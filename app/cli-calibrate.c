@@ -155,7 +155,7 @@ sc_cli_calibrate (int argc, char **argv)
       "FILE" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions to sample from a corpus",
       "SRC-TGT,..." },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR or tsv:FILE",
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
       "CORPUS" },
     { "sampling", 0, 0, G_OPTION_ARG_STRING, &sampling,
       "proportional (default, training-data shares), uniform or pairs", "MODE" },

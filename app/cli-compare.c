@@ -28,7 +28,7 @@ sc_cli_compare (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index (pruned side)", "FILE" },
     { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction", "SRC-TGT" },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR or tsv:FILE",
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
       "CORPUS" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Sentences (default 10)", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },

@@ -42,8 +42,10 @@ sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, con
     }
   if (g_str_has_prefix (corpus, "tsv:"))
     return sc_corpus_tsv_pairs (corpus + 4, error);
+  if (g_str_has_prefix (corpus, "bitext:"))
+    return sc_corpus_bitext_pairs (corpus + 7, src, tgt, error);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "unknown corpus \"%s\" (udhr, flores:DIR or tsv:FILE)", corpus);
+               "unknown corpus \"%s\" (udhr, flores:DIR, tsv:FILE or bitext:FILE)", corpus);
   return NULL;
 }
 
@@ -81,7 +83,7 @@ sc_cli_evaluate (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index to evaluate", "FILE" },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR or tsv:FILE",
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
       "CORPUS" },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split, "held-out (default) or all; FLORES: dev, devtest",
       "SPLIT" },

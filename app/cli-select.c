@@ -56,7 +56,7 @@ sc_cli_select (int argc, char **argv)
     { "dense-bytes", 0, 0, G_OPTION_ARG_INT64, &dense_bytes,
       "Bytes of everything but the experts (with --memory-gb)", "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_name,
-      "importance (default), importance-vanilla, activity, top2, load, frequency, reap, mean",
+      "importance (default), importance-vanilla, activity, top2, load, frequency, reap, mean, random",
       "NAME" },
     { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name, "per-layer (default) or threshold", "NAME" },
     { "enc-dec", 0, 0, G_OPTION_ARG_STRING, &enc_dec, "Encoder:decoder budget (default 3:1)",

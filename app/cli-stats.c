@@ -2,14 +2,18 @@
  *
  *   secateur-cli stats merge A.json B.json ... -o OUT.json
  *   secateur-cli stats show FILE [--top N] [--metric NAME]
+ *   secateur-cli stats specialisation FILE [--top-k K] [--tsv-dir DIR]
  */
 #include "cli-commands.h"
 #include "sc-expert-metrics.h"
+#include "sc-specialisation.h"
 #include "sc-stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <math.h>
 
 static void
 stats_usage (FILE *f)
@@ -17,11 +21,16 @@ stats_usage (FILE *f)
   fprintf (f, "Usage:\n"
               "  secateur-cli stats merge A.json B.json ... -o OUT.json\n"
               "  secateur-cli stats show FILE [--top N] [--metric NAME]\n"
+              "  secateur-cli stats specialisation FILE [--top-k K] [--tsv-dir DIR]\n"
               "\n"
               "merge adds the counters of statistics files of the same model (the result\n"
               "is the statistics of all their data). show prints the model, the\n"
               "directions with their tokens per MoE layer, and the top experts of each\n"
-              "layer over all directions (metric: importance by default).\n");
+              "layer over all directions (metric: importance by default). specialisation\n"
+              "prints, per MoE layer, how concentrated each language's routing is (share\n"
+              "of its top-K experts, effective number of experts) and how much languages\n"
+              "share experts (overlap), with the language-similarity matrices of the\n"
+              "encoder and the decoder; --tsv-dir also writes them as TSV files.\n");
 }
 
 static int
@@ -165,6 +174,160 @@ stats_show (int argc, char **argv)
   return 0;
 }
 
+/* Writes a labelled square matrix (order given) as TSV. */
+static gboolean
+write_matrix_tsv (const char *path, char **labels, const double *m, int n, const int *order,
+                  GError **error)
+{
+  g_autoptr (GString) s = g_string_new ("");
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (s, "\t%s", labels[order[i]]);
+  g_string_append_c (s, '\n');
+  for (int i = 0; i < n; i++)
+    {
+      g_string_append (s, labels[order[i]]);
+      for (int j = 0; j < n; j++)
+        {
+          double v = m[(gsize) order[i] * n + order[j]];
+          if (isnan (v))
+            g_string_append (s, "\t");
+          else
+            g_string_append_printf (s, "\t%.4f", v);
+        }
+      g_string_append_c (s, '\n');
+    }
+  return g_file_set_contents (path, s->str, (gssize) s->len, error);
+}
+
+static int
+stats_specialisation (int argc, char **argv)
+{
+  int top_k = 3;
+  g_autofree char *tsv_dir = NULL;
+  GOptionEntry entries[] = {
+    { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, "Experts in the concentration share (default 3)",
+      "K" },
+    { "tsv-dir", 0, 0, G_OPTION_ARG_FILENAME, &tsv_dir,
+      "Also write layers.tsv, similarity-encoder.tsv and similarity-decoder.tsv here", "DIR" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx =
+      g_option_context_new ("FILE - how language-specific the experts are");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli stats specialisation: %s\n", error->message);
+      return 2;
+    }
+  if (argc != 2)
+    {
+      fprintf (stderr, "secateur-cli stats specialisation: need one statistics FILE\n");
+      return 2;
+    }
+  g_autoptr (ScStats) stats = sc_stats_load (argv[1], NULL, &error);
+  g_autoptr (ScSpecialisation) sp = stats ? sc_specialisation_compute (stats, top_k, &error) : NULL;
+  if (sp == NULL)
+    {
+      fprintf (stderr, "secateur-cli stats specialisation: %s\n", error->message);
+      return 1;
+    }
+  int N = sp->n_langs;
+  g_autoptr (GString) layers = g_string_new ("layer\tlanguage\ttop_share\teffective_experts\t"
+                                             "mean_overlap\n");
+  printf ("Routing concentration per MoE layer (mean over languages): share of the top-%d "
+          "experts, effective experts = exp(entropy) of %d, overlap = mean over language pairs "
+          "of sum_e min(p_a, p_b)\n",
+          top_k, sp->n_experts);
+  printf ("%-8s %10s %10s %10s\n", "layer", "top share", "effective", "overlap");
+  for (int l = 0; l < sp->n_layers; l++)
+    {
+      gboolean enc = l < sp->n_encoder;
+      g_autofree char *name =
+          g_strdup_printf ("%s %d", enc ? "enc" : "dec", enc ? l : l - sp->n_encoder);
+      double ts = 0, ef = 0, ov = 0;
+      int n = 0, no = 0;
+      for (int a = 0; a < N; a++)
+        {
+          double t = sp->top_share[(gsize) l * N + a];
+          double mo = 0;
+          int nb = 0;
+          for (int b = 0; b < N; b++)
+            {
+              double v = sp->overlap[((gsize) l * N + a) * N + b];
+              if (b != a && !isnan (v))
+                {
+                  mo += v;
+                  nb++;
+                }
+            }
+          if (isnan (t))
+            continue;
+          ts += t;
+          ef += sp->effective[(gsize) l * N + a];
+          n++;
+          ov += mo;
+          no += nb;
+          g_string_append_printf (layers, "%s\t%s\t%.4f\t%.3f\t%.4f\n", name, sp->langs[a], t,
+                                  sp->effective[(gsize) l * N + a], nb ? mo / nb : NAN);
+        }
+      printf ("%-8s %10.3f %10.2f %10.3f\n", name, n ? ts / n : NAN, n ? ef / n : NAN,
+              no ? ov / no : NAN);
+    }
+  for (int side = 0; side < 2; side++)
+    {
+      double ts, ef, ov;
+      sc_specialisation_side_means (sp, side, &ts, &ef, &ov);
+      printf ("%-8s %10.3f %10.2f %10.3f\n", side == 0 ? "encoder" : "decoder", ts, ef, ov);
+    }
+  for (int side = 0; side < 2; side++)
+    {
+      g_autofree double *sim = sc_specialisation_similarity (sp, side);
+      g_autofree int *order = sc_cluster_order (sim, N);
+      printf ("\nLanguage similarity, %s (mean overlap over its MoE layers; clustered order)\n",
+              side == 0 ? "encoder (source languages)" : "decoder (target languages)");
+      printf ("%-9s", "");
+      for (int j = 0; j < N; j++)
+        printf (" %4.4s", sp->langs[order[j]]);
+      printf ("\n");
+      for (int i = 0; i < N; i++)
+        {
+          printf ("%-9s", sp->langs[order[i]]);
+          for (int j = 0; j < N; j++)
+            {
+              double v = sim[(gsize) order[i] * N + order[j]];
+              if (isnan (v))
+                printf ("    -");
+              else
+                printf (" %4.2f", v);
+            }
+          printf ("\n");
+        }
+      if (tsv_dir != NULL)
+        {
+          g_autofree char *p = g_build_filename (
+              tsv_dir, side == 0 ? "similarity-encoder.tsv" : "similarity-decoder.tsv", NULL);
+          if (g_mkdir_with_parents (tsv_dir, 0755) != 0 ||
+              !write_matrix_tsv (p, sp->langs, sim, N, order, &error))
+            {
+              fprintf (stderr, "secateur-cli stats specialisation: %s\n",
+                       error ? error->message : g_strerror (errno));
+              return 1;
+            }
+        }
+    }
+  if (tsv_dir != NULL)
+    {
+      g_autofree char *p = g_build_filename (tsv_dir, "layers.tsv", NULL);
+      if (!g_file_set_contents (p, layers->str, (gssize) layers->len, &error))
+        {
+          fprintf (stderr, "secateur-cli stats specialisation: %s\n", error->message);
+          return 1;
+        }
+    }
+  return 0;
+}
+
 int
 sc_cli_stats (int argc, char **argv)
 {
@@ -177,6 +340,8 @@ sc_cli_stats (int argc, char **argv)
     return stats_merge (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "show"))
     return stats_show (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "specialisation") || g_str_equal (argv[1], "specialization"))
+    return stats_specialisation (argc - 1, argv + 1);
   fprintf (stderr, "secateur-cli stats: unknown action '%s'\n", argv[1]);
   stats_usage (stderr);
   return 2;

@@ -271,6 +271,49 @@ test_plain_and_tsv (void)
 }
 
 static void
+test_bitext (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("sc-corpus-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (tmp, "test.tsv", NULL);
+  write_file (path,
+              "fra_Latn\tOpen file\tOuvrir le fichier\tgedit\tgedit\n"
+              "deu_Latn\tOpen file\tDatei öffnen\tgedit\tgedit\n"
+              "\n"
+              "fra_Latn\tQuit\tQuitter\n",
+              -1);
+  g_autoptr (GPtrArray) ef = sc_corpus_bitext_pairs (path, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ef->len, ==, 2);
+  g_assert_cmpstr (((ScCorpusPair *) ef->pdata[0])->source, ==, "Open file");
+  g_assert_cmpstr (((ScCorpusPair *) ef->pdata[0])->target, ==, "Ouvrir le fichier");
+  g_assert_cmpstr (((ScCorpusPair *) ef->pdata[1])->target, ==, "Quitter");
+  g_autoptr (GPtrArray) de = sc_corpus_bitext_pairs (path, "deu_Latn", "eng_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (de->len, ==, 1);
+  g_assert_cmpstr (((ScCorpusPair *) de->pdata[0])->source, ==, "Datei öffnen");
+  g_assert_cmpstr (((ScCorpusPair *) de->pdata[0])->target, ==, "Open file");
+
+  GPtrArray *r = sc_corpus_bitext_pairs (path, "fra_Latn", "deu_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "English"));
+  g_clear_error (&error);
+  r = sc_corpus_bitext_pairs (path, "eng_Latn", "spa_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY);
+  g_clear_error (&error);
+  write_file (path, "fra_Latn\tno translation\n", -1);
+  r = sc_corpus_bitext_pairs (path, "eng_Latn", "fra_Latn", &error);
+  g_assert_null (r);
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "line 1"));
+  g_clear_error (&error);
+  sc_test_rm_tree (tmp);
+}
+
+static void
 test_flores (void)
 {
   g_autoptr (GError) error = NULL;
@@ -359,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/corpus/udhr/scripts", test_udhr_scripts);
   g_test_add_func ("/corpus/udhr/errors", test_udhr_errors);
   g_test_add_func ("/corpus/plain-tsv", test_plain_and_tsv);
+  g_test_add_func ("/corpus/bitext", test_bitext);
   g_test_add_func ("/corpus/flores", test_flores);
   g_test_add_func ("/corpus/default-dir", test_default_dir);
   return g_test_run ();

@@ -299,7 +299,26 @@ test_metrics (void)
       g_assert_cmpfloat_with_epsilon (v[1], cases[i].v1, 1e-12);
       g_assert_cmpfloat_with_epsilon (v[2], cases[i].v2, 1e-12);
     }
+  /* random: reproducible, in [0, 1), independent of the counters, and
+   * not constant (it must be able to rank experts). */
+  g_autoptr (ScStatsCounters) big = sc_stats_counters_new (4, 64);
+  g_autofree double *r1 = sc_expert_metrics_compute (big, SC_EXPERT_METRIC_RANDOM);
+  g_autofree double *r2 = sc_expert_metrics_compute (c, SC_EXPERT_METRIC_RANDOM);
+  double lo = 1, hi = 0;
+  for (int i = 0; i < 4 * 64; i++)
+    {
+      g_assert_cmpfloat (r1[i], >=, 0);
+      g_assert_cmpfloat (r1[i], <, 1);
+      lo = MIN (lo, r1[i]);
+      hi = MAX (hi, r1[i]);
+    }
+  g_assert_cmpfloat (hi - lo, >, 0.9);
+  for (int i = 0; i < 3; i++)
+    g_assert_cmpfloat (r2[i], ==, r1[i]);
+  g_assert_cmpfloat (r1[0], !=, r1[1]);
   ScExpertMetric m;
+  g_assert_true (sc_expert_metric_from_string ("random", &m));
+  g_assert_cmpint (m, ==, SC_EXPERT_METRIC_RANDOM);
   g_assert_true (sc_expert_metric_from_string ("activity", &m));
   g_assert_cmpint (m, ==, SC_EXPERT_METRIC_TOP1);
   g_assert_false (sc_expert_metric_from_string ("nope", &m));

@@ -245,6 +245,43 @@ sc_f32_to_bf16 (float f)
   return (guint16) (x >> 16);
 }
 
+/* Widening f16 weights dominates decoding at batch 1 (every weight is
+ * converted for every token), so x86 CPUs with F16C convert 8 at a time.
+ * The conversion is exact either way; returns how many were converted. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+__attribute__ ((target ("avx,f16c"))) static int64_t
+f16_to_f32_f16c (const guint8 *p, int64_t n, float *out)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    {
+      __m128i h = _mm_loadu_si128 ((const __m128i *) (p + i * 2));
+      _mm256_storeu_ps (out + i, _mm256_cvtph_ps (h));
+    }
+  return i;
+}
+
+static int64_t
+f16_to_f32_fast (const guint8 *p, int64_t n, float *out)
+{
+  static int has_f16c = -1;
+  if (has_f16c < 0)
+    {
+      __builtin_cpu_init ();
+      has_f16c = __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("avx");
+    }
+  return has_f16c ? f16_to_f32_f16c (p, n, out) : 0;
+}
+#else
+static int64_t
+f16_to_f32_fast (const guint8 *p, int64_t n, float *out)
+{
+  return 0;
+}
+#endif
+
 void
 sc_tensor_read_f32 (const ScTensor *t, int64_t offset, int64_t n, float *out)
 {
@@ -267,19 +304,24 @@ sc_tensor_read_f32 (const ScTensor *t, int64_t offset, int64_t n, float *out)
         memcpy (out, p, (gsize) n * 4);
       break;
     case SC_DTYPE_F16:
-      for (int64_t i = 0; i < n; i++)
-        {
-          guint16 h;
-          memcpy (&h, p + i * 2, 2);
-          out[i] = sc_f16_to_f32 (GUINT16_FROM_LE (h));
-        }
+      {
+        int64_t i = f16_to_f32_fast (p, n, out);
+        for (; i < n; i++)
+          {
+            guint16 h;
+            memcpy (&h, p + i * 2, 2);
+            out[i] = sc_f16_to_f32 (GUINT16_FROM_LE (h));
+          }
+      }
       break;
     case SC_DTYPE_BF16:
+      /* bf16 is the top half of an f32: a shift the compiler vectorises. */
       for (int64_t i = 0; i < n; i++)
         {
           guint16 h;
           memcpy (&h, p + i * 2, 2);
-          out[i] = sc_bf16_to_f32 (GUINT16_FROM_LE (h));
+          guint32 bits = (guint32) GUINT16_FROM_LE (h) << 16;
+          memcpy (out + i, &bits, 4);
         }
       break;
     case SC_DTYPE_I64:

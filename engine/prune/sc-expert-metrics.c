@@ -19,7 +19,20 @@ static const struct
   { "frequency", SC_EXPERT_METRIC_FREQUENCY },
   { "reap", SC_EXPERT_METRIC_REAP },
   { "mean", SC_EXPERT_METRIC_MEAN },
+  { "random", SC_EXPERT_METRIC_RANDOM },
 };
+
+/* splitmix64 of the expert's index: the same "random" experts in every run,
+ * so random pruning is a reproducible baseline rather than a new draw. */
+static double
+random_score (guint64 i)
+{
+  guint64 z = i + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (double) (z >> 11) / 9007199254740992.0;
+}
 
 gboolean
 sc_expert_metric_from_string (const char *s, ScExpertMetric *out)
@@ -61,6 +74,12 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
 {
   int L = c->n_layers, E = c->n_experts;
   double *out = g_new0 (double, (gsize) L *E);
+  if (metric == SC_EXPERT_METRIC_RANDOM)
+    {
+      for (gsize i = 0; i < (gsize) L * E; i++)
+        out[i] = random_score (i);
+      return out;
+    }
   for (int l = 0; l < L; l++)
     {
       double N = (double) c->tokens[l];
@@ -97,6 +116,8 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
               break;
             case SC_EXPERT_METRIC_MEAN:
               v = mean;
+              break;
+            case SC_EXPERT_METRIC_RANDOM:
               break;
             }
           out[i] = v;

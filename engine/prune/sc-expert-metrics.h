@@ -16,6 +16,7 @@ typedef enum {
   SC_EXPERT_METRIC_FREQUENCY,           /* (top1 + top2) / N */
   SC_EXPERT_METRIC_REAP,                /* reap_sum / (top1 + top2 count) */
   SC_EXPERT_METRIC_MEAN,                /* prob_sum / N */
+  SC_EXPERT_METRIC_RANDOM,              /* a fixed pseudo-random score: the floor to beat */
 } ScExpertMetric;
 
 typedef enum {
@@ -25,7 +26,7 @@ typedef enum {
 } ScGranularity;
 
 /* Parses "importance", "importance-vanilla", "activity"/"top1", "top2",
- * "load", "frequency", "reap", "mean". */
+ * "load", "frequency", "reap", "mean", "random". */
 gboolean     sc_expert_metric_from_string (const char *s, ScExpertMetric *out);
 const char  *sc_expert_metric_to_string   (ScExpertMetric m);
 gboolean     sc_granularity_from_string (const char *s, ScGranularity *out);

@@ -432,6 +432,56 @@ sc_corpus_tsv_pairs (const char *path, GError **error)
   return g_steal_pointer (&out);
 }
 
+GPtrArray *
+sc_corpus_bitext_pairs (const char *path, const char *src, const char *tgt, GError **error)
+{
+  gboolean from_english = g_str_equal (src, "eng_Latn");
+  const char *other = from_english ? tgt : src;
+  if (!from_english && !g_str_equal (tgt, "eng_Latn"))
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE,
+                   "%s is English-centric: %s-%s has no English side", path, src, tgt);
+      return NULL;
+    }
+  guint n = 0;
+  g_auto (GStrv) lines = read_lines (path, NULL, &n, error);
+  if (lines == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) out = pairs_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      if (lines[i][0] == '\0')
+        continue;
+      /* LANG<TAB>English<TAB>translation[<TAB>anything more] */
+      char *t1 = strchr (lines[i], '\t');
+      char *t2 = t1 ? strchr (t1 + 1, '\t') : NULL;
+      if (t2 == NULL)
+        {
+          g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_PARSE,
+                       "%s line %u: expected LANG<TAB>English<TAB>translation", path, i + 1);
+          return NULL;
+        }
+      *t1 = '\0';
+      *t2 = '\0';
+      char *t3 = strchr (t2 + 1, '\t');
+      if (t3 != NULL)
+        *t3 = '\0';
+      if (!g_str_equal (lines[i], other))
+        continue;
+      if (from_english)
+        g_ptr_array_add (out, pair_new (t1 + 1, t2 + 1, 0, i));
+      else
+        g_ptr_array_add (out, pair_new (t2 + 1, t1 + 1, 0, i));
+    }
+  if (out->len == 0)
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY, "%s has no %s lines", path,
+                   other);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
 /* ---- locating shipped data ---- */
 
 char *

@@ -78,6 +78,14 @@ GPtrArray *sc_corpus_plain_pairs (const char *src_path,
 /* `source<TAB>target` lines; blank lines are skipped. */
 GPtrArray *sc_corpus_tsv_pairs (const char *path, GError **error);
 
+/* English-centric bitext, one pair a line: `LANG<TAB>English<TAB>translation`
+ * (more tab-separated fields are ignored), as the demo corpus's test and
+ * calibration splits. The pairs of one direction, src or tgt eng_Latn. */
+GPtrArray *sc_corpus_bitext_pairs (const char *path,
+                                   const char *src,
+                                   const char *tgt,
+                                   GError    **error);
+
 /* Locate shipped data `relpath` (e.g. "udhr", "language-shares/nllb-200.tsv"):
  * $SECATEUR_DATA_DIR/relpath, then SC_SOURCE_DIR/resources/relpath, then
  * <datadir>/secateur/relpath. Newly allocated path or NULL when none exists. */

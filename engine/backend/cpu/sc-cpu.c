@@ -27,6 +27,29 @@ widen_rows (const ScTensor *w, int K, int n0, int nr, float *dst)
   sc_tensor_read_f32 (w, (int64_t) n0 * K, (int64_t) nr * K, dst);
 }
 
+/* The widening buffer, one per thread and reused: allocating 1 MiB per
+ * call went through mmap/munmap and page faults on every token. */
+typedef struct
+{
+  gsize cap;
+  float data[];
+} WidenTile;
+
+static GPrivate widen_tile_key = G_PRIVATE_INIT (g_free);
+
+static float *
+widen_tile (gsize floats)
+{
+  WidenTile *t = g_private_get (&widen_tile_key);
+  if (t == NULL || t->cap < floats)
+    {
+      t = g_malloc (sizeof (WidenTile) + sizeof (float) * floats);
+      t->cap = floats;
+      g_private_replace (&widen_tile_key, t);
+    }
+  return t->data;
+}
+
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
 static void
 cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, const float *bias,
@@ -51,7 +74,7 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
   /* Reduced precision: widen a tile of rows, multiply it, move on. The
    * model is never copied to f32 as a whole. */
   int rows = MAX (1, MIN (N, WIDEN_FLOATS / MAX (K, 1)));
-  float *tile = g_malloc (sizeof (float) * (gsize) rows * K);
+  float *tile = widen_tile ((gsize) rows * K);
   for (int n0 = 0; n0 < N; n0 += rows)
     {
       int nr = MIN (rows, N - n0);
@@ -59,7 +82,6 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
                    y + n0, N);
     }
-  g_free (tile);
 }
 
 /* layer_norm: biased variance, as torch.nn.LayerNorm; accumulated in double
