@@ -342,6 +342,56 @@ check_heatmap (gboolean dark)
   cairo_surface_destroy (s);
 }
 
+/* Legend labels (title, values, swatch names) stack without touching. */
+static void
+check_legend_spacing (cairo_surface_t *s, const ScHeatmapData *d, int W, int H)
+{
+  double bg[3], gx, gy, gw, gh;
+  int blocks, widest;
+  pixel (s, 1, 1, bg);
+  g_assert_true (sc_chart_heatmap_cell_rect (W, H, d, 0, d->cols - 1, &gx, &gy, &gw, &gh));
+  /* Right of the colour bar (20 px gap, 14 px bar, 6 px to the labels). */
+  blocks = ink_blocks (s, bg, (int) (gx + gw + 20 + 14 + 4), W, 0, H, TRUE, 1, &widest);
+  g_assert_cmpint (blocks, >=, 5);
+  g_assert_cmpint (widest, <=, 16);
+}
+
+static void
+test_heatmap_hover (void)
+{
+  const int W = 640, H = 300;
+  Heat h;
+  double x, y, w, hh, got[3], bg[3];
+  cairo_surface_t *plain, *hover;
+
+  heat_init (&h, FALSE);
+  plain = render (sc_chart_draw_heatmap, &h.d, W, H);
+  check_legend_spacing (plain, &h.d, W, H);
+  h.d.show_hover = TRUE;
+  h.d.hover_row = 2;
+  h.d.hover_col = 6;
+  hover = render (sc_chart_draw_heatmap, &h.d, W, H);
+  save (hover, "chart-heatmap-hover.png");
+  pixel (plain, 1, 1, bg);
+  g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, 2, 6, &x, &y, &w, &hh));
+  /* The outline runs just outside the cell, in the text colour. */
+  pixel (hover, x - 0.5, y + hh / 2, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), <, 30);
+  pixel (hover, x + w / 2, y + hh + 0.5, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), <, 30);
+  pixel (plain, x - 0.5, y + hh / 2, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), >, 30);
+  /* The cell itself keeps its colour. */
+  {
+    double a[3], b[3];
+    pixel (plain, x + w / 2, y + hh / 2, a);
+    pixel (hover, x + w / 2, y + hh / 2, b);
+    assert_colour (a, b, 1e-9);
+  }
+  cairo_surface_destroy (plain);
+  cairo_surface_destroy (hover);
+}
+
 static void
 test_heatmap_light (void)
 {
@@ -1253,6 +1303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/heatmap/light", test_heatmap_light);
   g_test_add_func ("/charts/heatmap/dark", test_heatmap_dark);
   g_test_add_func ("/charts/heatmap/hit", test_heatmap_hit);
+  g_test_add_func ("/charts/heatmap/hover", test_heatmap_hover);
   g_test_add_func ("/charts/heatmap/large", test_heatmap_large);
   g_test_add_func ("/charts/matrix", test_matrix);
   g_test_add_func ("/charts/matrix/cluster", test_matrix_cluster);
