@@ -6,7 +6,9 @@
  */
 #include "cli-commands.h"
 #include "sc-bloom.h"
+#include "sc-backend-select.h"
 #include "sc-generate.h"
+#include "sc-memory-plan.h"
 #include "sc-model.h"
 
 #include <gio/gio.h>
@@ -19,7 +21,8 @@ static void
 print_usage (FILE *f)
 {
   fprintf (f, "Usage:\n"
-              "  secateur-cli info MODEL_DIR\n"
+              "  secateur-cli info [-m] MODEL_DIR [--device cpu|cuda[:N]] [--budget-gb G]\n"
+              "                    [--batch B] [--len N] [--memory-gb G] [--experts-per-layer N[,N]]\n"
               "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
               "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
               "                         [--experts INDEX.json]\n"
@@ -40,22 +43,218 @@ gib (guint64 bytes)
   return bytes / (1024.0 * 1024.0 * 1024.0);
 }
 
+/* Bytes of memory on the device named by --device: RAM for the CPU, the
+ * GPU's memory for CUDA (sc-backend-select.c). */
+static gboolean
+device_memory (const char *device, guint64 *bytes, GError **error)
+{
+  if (device == NULL || g_str_equal (device, "cpu"))
+    {
+      g_autofree char *meminfo = NULL;
+      if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
+        {
+          const char *p = strstr (meminfo, "MemTotal:");
+          if (p != NULL)
+            {
+              *bytes = g_ascii_strtoull (p + 9, NULL, 10) * 1024;
+              return TRUE;
+            }
+        }
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the RAM size");
+      return FALSE;
+    }
+  return sc_backend_device_memory (device, bytes, error);
+}
+
+/* "5.49 GiB", or "12.3 MiB" below a gibibyte. */
+static const char *
+size_str (guint64 bytes, char buf[32])
+{
+  if (bytes >= (1ULL << 30))
+    g_snprintf (buf, 32, "%.2f GiB", gib (bytes));
+  else
+    g_snprintf (buf, 32, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+/* One plan (full or pruned) as `info` prints it. */
+static void
+print_plan (const char *title, const ScConfig *c, const ScMemoryPlanOptions *o, guint64 device)
+{
+  ScMemoryPlan p;
+  sc_memory_plan_compute (c, o, &p);
+  char a[32], b[32], e[32];
+  printf ("  %s:\n", title);
+  printf ("    Dense part:       %s\n", size_str (p.dense_bytes, a));
+  if (p.n_kept > 0 && p.expert_cache_bytes < p.kept_expert_bytes)
+    printf ("    Expert cache:     %s of %s (%d experts of %s)\n",
+            size_str (p.expert_cache_bytes, a), size_str (p.kept_expert_bytes, b), p.n_kept,
+            size_str (p.expert_bytes, e));
+  else if (p.n_kept > 0)
+    printf ("    Experts:          %s (%d experts of %s)\n", size_str (p.kept_expert_bytes, a),
+            p.n_kept, size_str (p.expert_bytes, e));
+  printf ("    KV cache:         %s (batch %d, %d + %d tokens)\n", size_str (p.kv_cache_bytes, a),
+          o->batch, o->src_len, o->tgt_len);
+  printf ("    Activations:      %s\n", size_str (p.activation_bytes, a));
+  if (p.reserve_bytes > 0)
+    printf ("    Reserved:         %s (CUDA context and cuBLAS workspace)\n",
+            size_str (p.reserve_bytes, a));
+  int max_batch = sc_memory_plan_max_batch (c, o, device, 4096);
+  printf ("    Total:            %s: %s; largest batch that fits: %d\n",
+          size_str (p.total_bytes, a), sc_memory_plan_fits (&p, device) ? "fits" : "does NOT fit",
+          max_batch);
+}
+
+static void
+print_memory_plan (const ScConfig *c, ScMemoryPlanOptions *plan, const int *kept,
+                   const char *device, guint64 device_bytes)
+{
+  printf ("Memory plan:   %s, %.2f GiB; weights %s, batch %d x %d beam(s), %d + %d tokens\n",
+          device != NULL ? device : "cpu", gib (device_bytes), sc_dtype_name (plan->weight_dtype),
+          plan->batch, plan->beams, plan->src_len, plan->tgt_len);
+  plan->kept_per_layer = NULL;
+  print_plan ("full model", c, plan, device_bytes);
+  if (kept != NULL)
+    {
+      int n = 0;
+      for (int m = 0; m < sc_config_n_moe_layers (c); m++)
+        n += kept[m];
+      g_autofree char *title = g_strdup_printf ("pruned to %d experts", n);
+      plan->kept_per_layer = kept;
+      print_plan (title, c, plan, device_bytes);
+      plan->kept_per_layer = NULL;
+    }
+}
+
+/* Whether `dir` holds weight files (info also works on a bare config). */
+static gboolean
+has_weights (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".safetensors") || g_str_has_suffix (name, ".bin"))
+      return TRUE;
+  return FALSE;
+}
+
 static int
 cmd_info (int argc, char **argv)
 {
-  if (argc != 2)
+  g_autofree char *model_dir = NULL, *device = NULL, *dtype_name = NULL, *kept_spec = NULL;
+  double budget_gb = 0.0, memory_gb = 0.0;
+  int batch = 16, len = 256, beams = 1;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Plan for cpu or cuda[:N] (default cpu)",
+      "DEVICE" },
+    { "memory-gb", 0, 0, G_OPTION_ARG_DOUBLE, &memory_gb,
+      "Plan for this much device memory (default: the device's own)", "GIB" },
+    { "budget-gb", 0, 0, G_OPTION_ARG_DOUBLE, &budget_gb,
+      "Expert cache budget (default: every expert resident)", "GIB" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sentences per batch (default 16)", "N" },
+    { "len", 0, 0, G_OPTION_ARG_INT, &len, "Source and target tokens (default 256)", "N" },
+    { "beams", 0, 0, G_OPTION_ARG_INT, &beams, "Beams per sentence (default 1)", "N" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_name,
+      "Weight dtype F32, F16 or BF16 (default: stored, or F16 without weights)", "DTYPE" },
+    { "experts-per-layer", 0, 0, G_OPTION_ARG_STRING, &kept_spec,
+      "Also plan a pruned model keeping N experts per MoE layer (ENC,DEC for both sides)",
+      "N[,N]" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[MODEL_DIR] - describe a model");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli info: %s\n", error->message);
+      return 2;
+    }
+  if (model_dir == NULL && argc == 2)
+    model_dir = g_strdup (argv[1]);
+  else if (argc > 1)
+    model_dir = NULL;
+  if (model_dir == NULL || batch < 1 || len < 1 || beams < 1 || budget_gb < 0 || memory_gb < 0)
     {
       print_usage (stderr);
       return 2;
     }
-  if (sc_bloom_is_bloom_dir (argv[1]))
-    return sc_cli_bloom_info (argv[1]);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (ScModel) model = sc_model_load (argv[1], NULL, &error);
+
+  g_autoptr (ScConfig) config = sc_config_load (model_dir, &error);
+  if (config == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  guint64 device_bytes = (guint64) (memory_gb * 1073741824.0);
+  if (device_bytes == 0 && !device_memory (device, &device_bytes, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s (give --memory-gb to plan anyway)\n", error->message);
+      return 1;
+    }
+  ScMemoryPlanOptions plan;
+  sc_memory_plan_options_init (&plan);
+  plan.batch = batch;
+  plan.beams = beams;
+  plan.src_len = plan.tgt_len = len;
+  plan.expert_budget = (guint64) (budget_gb * 1073741824.0);
+  plan.reserve = device != NULL && g_str_has_prefix (device, "cuda") ? 512ULL << 20 : 0;
+  int n_moe = sc_config_n_moe_layers (config);
+  g_autofree int *kept = NULL;
+  if (kept_spec != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit (kept_spec, ",", 2);
+      int enc = atoi (parts[0]), dec = parts[1] ? atoi (parts[1]) : enc;
+      if (n_moe == 0 || enc < 1 || dec < 1 || enc > config->num_experts ||
+          dec > config->num_experts)
+        {
+          fprintf (stderr, "secateur-cli info: --experts-per-layer needs 1..%d experts of an "
+                           "MoE model\n",
+                   config->num_experts);
+          return 2;
+        }
+      kept = g_new (int, n_moe);
+      int m = 0;
+      for (int i = 0; i < config->encoder_layers; i++)
+        if (sc_config_is_sparse (config, FALSE, i))
+          kept[m++] = enc;
+      for (int i = 0; i < config->decoder_layers; i++)
+        if (sc_config_is_sparse (config, TRUE, i))
+          kept[m++] = dec;
+    }
+
+  if (!has_weights (model_dir))
+    {
+      /* A bare config.json still tells how much memory the model needs. */
+      if (dtype_name != NULL && !sc_dtype_from_name (dtype_name, &plan.weight_dtype))
+        {
+          fprintf (stderr, "secateur-cli info: unknown dtype %s\n", dtype_name);
+          return 2;
+        }
+      ScMemoryPlan p;
+      sc_memory_plan_compute (config, &plan, &p);
+      printf ("Model:         %s (config only, no weights)\n", model_dir);
+      printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
+              config->encoder_layers, config->decoder_layers, config->d_model,
+              config->encoder_heads, config->encoder_ffn_dim);
+      printf ("Parameters:    %.2f B parameters = %.2f B dense + %.2f B in %d experts\n",
+              (p.dense_params + p.all_expert_params) / 1e9, p.dense_params / 1e9,
+              p.all_expert_params / 1e9, p.n_experts);
+      print_memory_plan (config, &plan, kept, device, device_bytes);
+      return 0;
+    }
+
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
   if (model == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  plan.weight_dtype = sc_model_get_dtype (model);
+  if (dtype_name != NULL && !sc_dtype_from_name (dtype_name, &plan.weight_dtype))
+    {
+      fprintf (stderr, "secateur-cli info: unknown dtype %s\n", dtype_name);
+      return 2;
     }
   const ScConfig *c = sc_model_get_config (model);
   ScCheckpoint *ckpt = sc_model_get_checkpoint (model);
@@ -64,7 +263,7 @@ cmd_info (int argc, char **argv)
   guint64 experts = sc_model_n_params_experts (model);
   guint64 total = dense + experts;
 
-  printf ("Model:         %s\n", argv[1]);
+  printf ("Model:         %s\n", model_dir);
   printf ("Architecture:  %s (%s)\n",
           c->arch == SC_ARCH_NLLB_MOE ? "NLLB-200 Mixture-of-Experts" : "NLLB-200 dense (M2M100)",
           c->model_type);
@@ -102,6 +301,7 @@ cmd_info (int argc, char **argv)
   g_string_free (langs, TRUE);
   printf ("Backend:       %s, %u threads\n", sc_model_get_backend (model)->name,
           g_get_num_processors ());
+  print_memory_plan (c, &plan, kept, device, device_bytes);
   return 0;
 }
 

@@ -67,6 +67,7 @@ struct _ScModel
   int n_moe;
   int n_missing; /* experts absent from a partial checkpoint */
   guint8 *keep;  /* [n_moe * num_experts] or NULL: every expert */
+  ScExpertCache *cache; /* expert budget, NULL: experts read in place */
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -276,6 +277,7 @@ sc_model_free (ScModel *model)
   g_clear_pointer (&model->config, sc_config_free);
   g_clear_pointer (&model->allocs, g_ptr_array_unref);
   g_free (model->keep);
+  sc_expert_cache_free (model->cache);
   if (model->own_backend)
     sc_backend_free (model->be);
   g_free (model);
@@ -497,6 +499,49 @@ sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
   return TRUE;
 }
 
+/* Whether an expert's tensors are the checkpoint's own (mapped), not
+ * weights that pruning replaced: only those go through the cache. */
+static gboolean
+expert_in_checkpoint (ScModel *model, const Ffn *f)
+{
+  const ScTensor *t[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
+  for (guint i = 0; i < G_N_ELEMENTS (t); i++)
+    if (t[i] == NULL || t[i]->name == NULL || sc_checkpoint_get (model->ckpt, t[i]->name) != t[i])
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+sc_model_set_expert_budget (ScModel *model, guint64 bytes, GError **error)
+{
+  int E = model->config->num_experts;
+  g_clear_pointer (&model->cache, sc_expert_cache_free);
+  if (bytes == 0 || model->n_moe == 0)
+    return TRUE;
+  model->cache = sc_expert_cache_new ((guint) (model->n_moe * E), bytes);
+  /* Checkpoint tensors live in read-only file mappings. */
+  sc_expert_cache_set_drop_pages (model->cache, TRUE);
+  for (int m = 0; m < model->n_moe; m++)
+    {
+      const Layer *L = moe_layer (model, m);
+      for (int e = 0; e < E; e++)
+        {
+          const Ffn *f = &L->experts[e];
+          if (f->fc1.w == NULL || !expert_in_checkpoint (model, f))
+            continue; /* pruned from the checkpoint (never loaded) or replaced */
+          const ScTensor *t[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
+          sc_expert_cache_set_source (model->cache, (guint) (m * E + e), t, 4);
+        }
+    }
+  return TRUE;
+}
+
+ScExpertCache *
+sc_model_get_expert_cache (ScModel *model)
+{
+  return model->cache;
+}
+
 /* ---- blocks ------------------------------------------------------------- */
 
 static void
@@ -633,6 +678,26 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
   g_autofree float *norm2 = g_new0 (float, n);
   gboolean want_norms = model->observer != NULL;
 
+  if (model->cache != NULL)
+    {
+      /* The whole batch's routing is known: ask for the layer's experts
+       * together, in the order they run. */
+      g_autofree guint *need = g_new (guint, E);
+      g_autofree guint8 *used = g_new0 (guint8, E);
+      guint n_need = 0;
+      for (int t = 0; t < n; t++)
+        {
+          if (top1[t] >= 0)
+            used[top1[t]] = 1;
+          if (top2[t] >= 0)
+            used[top2[t]] = 1;
+        }
+      for (int e = 0; e < E; e++)
+        if (used[e] && expert_in_checkpoint (model, &L->experts[e]))
+          need[n_need++] = (guint) (L->moe_index * E + e);
+      sc_expert_cache_prefetch (model->cache, need, n_need);
+    }
+
   for (int e = 0; e < E; e++)
     {
       int m = 0;
@@ -647,7 +712,29 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         continue; /* an expert no token chose is never read */
       for (int i = 0; i < m; i++)
         memcpy (xin + (gsize) i * d, h + (gsize) idx[i] * d, sizeof (float) * d);
-      ffn_forward (model, &L->experts[e], xin, m, yout);
+      const Ffn *f = &L->experts[e];
+      Ffn owned;
+      if (model->cache != NULL && !expert_in_checkpoint (model, f))
+        {
+          /* Replaced weights are owned memory already: use them in place. */
+          sc_expert_cache_forget (model->cache, (guint) (L->moe_index * E + e));
+        }
+      else if (model->cache != NULL)
+        {
+          /* Same tensors, read from the cache's copy instead of the mapping
+           * (registered here when they came back from a replacement). */
+          guint id = (guint) (L->moe_index * E + e);
+          if (sc_expert_cache_expert_bytes (model->cache, id) == 0)
+            {
+              const ScTensor *src[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
+              sc_expert_cache_set_source (model->cache, id, src, 4);
+            }
+          const ScTensor *const *t = sc_expert_cache_get (model->cache, id);
+          owned = *f;
+          owned.fc1.w = t[0], owned.fc1.b = t[1], owned.fc2.w = t[2], owned.fc2.b = t[3];
+          f = &owned;
+        }
+      ffn_forward (model, f, xin, m, yout);
       for (int i = 0; i < m; i++)
         {
           float *o = out + (gsize) idx[i] * d;

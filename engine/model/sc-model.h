@@ -5,6 +5,7 @@
 #include "sc-backend.h"
 #include "sc-checkpoint.h"
 #include "sc-config.h"
+#include "sc-expert-cache.h"
 #include "sc-tokenizer.h"
 
 G_BEGIN_DECLS
@@ -65,6 +66,15 @@ int               sc_model_n_moe_layers      (ScModel *model);
  * when a router has a single row).
  * NULL restores the full model. */
 gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
+
+/* Expert memory budget (sc-expert-cache.h): with `bytes` > 0, experts are
+ * copied out of the checkpoint mapping on first use into a cache of at most
+ * `bytes` (or one expert when larger), their mapped pages are released, and
+ * the least recently used leave under pressure. Outputs are identical to an
+ * unbudgeted run. 0 (the default) reads experts in place from the mapping. */
+gboolean          sc_model_set_expert_budget (ScModel *model, guint64 bytes, GError **error);
+/* The cache in use, NULL without a budget. */
+ScExpertCache    *sc_model_get_expert_cache  (ScModel *model);
 
 /* Encoder output for a right-padded batch. */
 typedef struct {
