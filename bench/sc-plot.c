@@ -2,7 +2,8 @@
  *
  *   sc-plot curve   IN.tsv OUT.png [--title T --x-label L --y-label L ...]
  *   sc-plot matrix  IN.tsv OUT.png [--title T --cluster]
- *   sc-plot heatmap IN.tsv OUT.png [--title T]
+ *   sc-plot heatmap IN.tsv OUT.png [--title T --x-label L]
+ *   sc-plot bars    IN.tsv OUT.png [--title T]
  *
  * OUT ending in .svg gives SVG. See ui/charts/sc-chart-plot.h for the
  * table layouts. */
@@ -58,7 +59,7 @@ run (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
-  context = g_option_context_new ("curve|matrix|heatmap IN.tsv OUT.png");
+  context = g_option_context_new ("curve|matrix|heatmap|bars IN.tsv OUT.png");
   g_option_context_set_summary (context,
                                 "Draws a chart from a tab-separated table (PNG, or SVG when OUT "
                                 "ends in .svg).");
@@ -70,7 +71,7 @@ run (int argc, char **argv)
     }
   if (argc != 4 || !sc_plot_kind_from_string (argv[1], &kind))
     {
-      fprintf (stderr, "Usage: sc-plot curve|matrix|heatmap IN.tsv OUT.png [OPTION…]\n");
+      fprintf (stderr, "Usage: sc-plot curve|matrix|heatmap|bars IN.tsv OUT.png [OPTION…]\n");
       return 2;
     }
   if (width < 0 || height < 0 || width > 16384 || height > 16384)

@@ -392,6 +392,48 @@ test_heatmap_hover (void)
   cairo_surface_destroy (hover);
 }
 
+static void check_hits (const ScHeatmapData *d, int w, int h);
+
+/* Named columns (languages) that do not fit side by side read upwards
+ * under the grid, each a separate block of text. */
+static void
+test_heatmap_named_columns (void)
+{
+  static const char *langs[] = { "eng_Latn", "fra_Latn", "deu_Latn", "zho_Hans",
+                                 "jpn_Jpan", "arb_Arab", "hin_Deva", "rus_Cyrl" };
+  const int W = 460, H = 300;
+  Heat h;
+  cairo_surface_t *s;
+  double bg[3], x, y, w, hh, got[3], want[3];
+  int blocks, widest;
+
+  heat_init (&h, FALSE);
+  h.d.col_labels = langs;
+  h.d.x_label = "language";
+  s = render (sc_chart_draw_heatmap, &h.d, W, H);
+  save (s, "chart-heatmap-languages.png");
+  pixel (s, 1, 1, bg);
+  check_hits (&h.d, W, H);
+  cell_centre (&h.d, W, H, 1, 2, &x, &y);
+  pixel (s, x, y, got);
+  sc_chart_palette (1, want);
+  assert_colour (got, want, TOL);
+  /* Under the last row: one upright block per language, each taller than
+   * a line of text (the label's length) and narrower than a cell. */
+  g_assert_true (sc_chart_heatmap_cell_rect (W, H, &h.d, HR - 1, 0, &x, &y, &w, &hh));
+  blocks = ink_blocks (s, bg, 0, W, (int) (y + hh + 6), (int) (y + hh + 40), FALSE, 5, &widest);
+  g_assert_cmpint (blocks, ==, HC);
+  g_assert_cmpint (widest, <=, 16);
+  g_assert_cmpint (widest, <, w);
+  {
+    int tall;
+    int n = ink_blocks (s, bg, (int) x, (int) (x + w), (int) (y + hh + 4), H, TRUE, 6, &tall);
+    g_assert_cmpint (n, >=, 1);
+    g_assert_cmpint (tall, >, 30);
+  }
+  cairo_surface_destroy (s);
+}
+
 static void
 test_heatmap_light (void)
 {
@@ -1240,6 +1282,57 @@ test_plot (void)
     cairo_surface_destroy (s);
   }
 
+  /* Heatmap with languages as columns: the header is recognised as names. */
+  write_text (in, "layer\teng_Latn\tfra_Latn\ndec 1\t0.2\t0.8\ndec 3\t0.5\t0.4\n");
+  sc_plot_options_init (&o);
+  o.width = 360;
+  o.height = 220;
+  g_assert_true (sc_plot_tsv (SC_PLOT_HEATMAP, in, out, &o, &error));
+  g_assert_no_error (error);
+  {
+    static const float v[] = { 0.2f, 0.8f, 0.5f, 0.4f };
+    static const char *rows[] = { "dec 1", "dec 3" }, *cols[] = { "eng_Latn", "fra_Latn" };
+    ScHeatmapData d = { 0 };
+    d.rows = 2;
+    d.cols = 2;
+    d.values = v;
+    d.row_labels = rows;
+    d.col_labels = cols;
+    s = load_png (out, 360, 220);
+    g_assert_true (sc_chart_heatmap_cell_rect (360, 220, &d, 0, 1, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + h / 2, got);
+    sc_chart_palette (1, want);
+    assert_colour (got, want, TOL);
+    cairo_surface_destroy (s);
+  }
+
+  /* Bars: kept and max per layer. */
+  write_text (in, "layer\tkept\tmax\nenc 1\t4\t16\nenc 3\t8\t16\ndec 1\t16\t16\n");
+  sc_plot_options_init (&o);
+  g_assert_true (sc_plot_tsv (SC_PLOT_BARS, in, out, &o, &error));
+  g_assert_no_error (error);
+  {
+    static const double kept[] = { 4, 8, 16 }, max[] = { 16, 16, 16 };
+    static const char *labels[] = { "enc 1", "enc 3", "dec 1" };
+    ScBarsData d = { 0 };
+    int pw, ph;
+    d.n = 3;
+    d.values = kept;
+    d.max_values = max;
+    d.labels = labels;
+    sc_plot_default_size (SC_PLOT_BARS, 3, 2, &pw, &ph);
+    s = load_png (out, pw, ph);
+    g_assert_true (sc_chart_bars_bar_rect (pw, ph, &d, 1, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + h - 2, got);
+    sc_chart_series_colour (0, FALSE, want);
+    assert_colour (got, want, TOL);
+    g_assert_true (sc_chart_bars_bar_rect (pw, ph, &d, 2, &x, &y, &w, &h));
+    pixel (s, x + w / 2, y + 2, got);
+    sc_chart_series_colour (1, FALSE, want);
+    assert_colour (got, want, TOL);
+    cairo_surface_destroy (s);
+  }
+
   /* Bad input: a GError naming the problem; nothing written. */
   g_unlink (out);
   write_text (in, "layer\t0\t1\nenc 1\t0.1\tx\n");
@@ -1304,6 +1397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/heatmap/dark", test_heatmap_dark);
   g_test_add_func ("/charts/heatmap/hit", test_heatmap_hit);
   g_test_add_func ("/charts/heatmap/hover", test_heatmap_hover);
+  g_test_add_func ("/charts/heatmap/named-columns", test_heatmap_named_columns);
   g_test_add_func ("/charts/heatmap/large", test_heatmap_large);
   g_test_add_func ("/charts/matrix", test_matrix);
   g_test_add_func ("/charts/matrix/cluster", test_matrix_cluster);

@@ -16,7 +16,7 @@ typedef struct
 {
   double px, py, pw, ph; /* plot area: 0..100% of each layer's experts */
   double slot, bar_w, group_gap;
-  double title_y, count_h, label_h;
+  double title_y, key_y, count_h, label_h;
   int n_enc;          /* encoder bars (first ones); 0 = one group */
   gboolean labels_up; /* layer labels rotated to fit */
   gboolean counts;    /* "kept/max" fits above the bars */
@@ -102,16 +102,34 @@ layout_compute (double width, double height, const ScBarsData *d, Layout *l)
       l->global_max = MAX (l->global_max, d->values[i]);
 
   mcr = sc_chart_measure_context ();
+  sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
+  tick_w = sc_chart_text_width (mcr, "100%");
+  left = ceil (SC_CHART_MARGIN + tick_w + 8);
+  l->px = left;
+  l->pw = floor (width - left - SC_CHART_MARGIN);
+
+  /* Title on the left, the encoder/decoder key on the right of the same
+   * line, or on a line of its own when both do not fit. */
   if (d->title != NULL || l->n_enc > 0)
     {
+      double title_w, key_w;
       sc_chart_font (mcr, SC_CHART_FONT + 1, TRUE);
+      title_w = sc_chart_text_width (mcr, d->title);
       l->title_y = top;
+      l->key_y = top + 8;
       top += sc_chart_line_height (mcr) + 10;
+      sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
+      key_w = 2 * (12 + 6) + 16 + sc_chart_text_width (mcr, encoder_caption ()) +
+              sc_chart_text_width (mcr, decoder_caption ());
+      if (l->n_enc > 0 && d->title != NULL && title_w + 24 + key_w > l->pw)
+        {
+          l->key_y = top + 4;
+          top += sc_chart_line_height (mcr) + 10;
+        }
     }
   sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
   l->label_h = sc_chart_line_height (mcr);
   l->count_h = l->label_h + 4;
-  tick_w = sc_chart_text_width (mcr, "100%");
   for (int i = 0; i < d->n; i++)
     {
       bar_label (d, i, buf, sizeof buf);
@@ -119,9 +137,6 @@ layout_compute (double width, double height, const ScBarsData *d, Layout *l)
       count_text (d, l, i, buf, sizeof buf);
       count_w = MAX (count_w, sc_chart_text_width (mcr, buf));
     }
-  left = ceil (SC_CHART_MARGIN + tick_w + 8);
-  l->px = left;
-  l->pw = floor (width - left - SC_CHART_MARGIN);
   if (l->pw < d->n * 2)
     {
       cairo_destroy (mcr);
@@ -206,7 +221,7 @@ sc_chart_bars_draw (cairo_t *cr, double width, double height, const ScBarsData *
       sc_chart_text (cr, d->title, l.px, l.title_y, SC_ALIGN_START, SC_ALIGN_START);
     }
   if (l.n_enc > 0)
-    draw_group_key (cr, &style, l.px + l.pw, l.title_y + 8);
+    draw_group_key (cr, &style, l.px + l.pw, l.key_y);
 
   /* Share axis: 0, 25, 50, 75, 100 % of the layer's experts. */
   sc_chart_font (cr, SC_CHART_SMALL_FONT, FALSE);

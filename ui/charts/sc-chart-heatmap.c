@@ -23,6 +23,8 @@ typedef struct
   double gap;            /* background line between cells */
   double lx, lw;         /* legend column */
   int row_step, col_step;
+  gboolean cols_up;      /* column labels read upwards */
+  double band;           /* height of the column labels under the grid */
   ScColourScale scale;
   gboolean ok;
 } Layout;
@@ -34,6 +36,15 @@ row_label (const ScHeatmapData *d, int r, char *buf, gsize size)
     g_strlcpy (buf, d->row_labels[r], size);
   else
     g_snprintf (buf, size, "L%d", r);
+}
+
+static void
+col_label (const ScHeatmapData *d, int c, char *buf, gsize size)
+{
+  if (d->col_labels != NULL && d->col_labels[c] != NULL)
+    g_strlcpy (buf, d->col_labels[c], size);
+  else
+    g_snprintf (buf, size, "%d", c);
 }
 
 static const char *
@@ -63,7 +74,7 @@ static void
 layout_compute (double width, double height, const ScHeatmapData *d, Layout *l)
 {
   cairo_t *mcr;
-  double label_w = 0, row_h, tick_h, caption_h, bottom, right, gw, gh;
+  double label_w = 0, col_w = 0, row_h, tick_h, caption_h, bottom, right, gw, gh;
   char buf[128];
 
   memset (l, 0, sizeof *l);
@@ -93,9 +104,21 @@ layout_compute (double width, double height, const ScHeatmapData *d, Layout *l)
   l->lw = sc_chart_legend_width (mcr, &l->scale);
   l->gx = ceil (SC_CHART_MARGIN + label_w + 8);
   l->gy = SC_CHART_MARGIN;
-  bottom = 6 + tick_h + 4 + caption_h + SC_CHART_MARGIN;
   right = 20 + l->lw + SC_CHART_MARGIN;
   gw = width - l->gx - right;
+  /* Named columns that do not fit side by side turn to read upwards, and
+   * the band under the grid grows to their length. */
+  if (d->col_labels != NULL)
+    {
+      for (int c = 0; c < d->cols; c++)
+        {
+          col_label (d, c, buf, sizeof buf);
+          col_w = MAX (col_w, sc_chart_text_width (mcr, buf));
+        }
+      l->cols_up = col_w + 8 > floor (gw / d->cols);
+    }
+  l->band = l->cols_up ? col_w : tick_h;
+  bottom = 6 + l->band + 4 + caption_h + SC_CHART_MARGIN;
   gh = height - l->gy - bottom;
   if (gw < d->cols || gh < d->rows || gw < 1 || gh < 1)
     {
@@ -116,8 +139,15 @@ layout_compute (double width, double height, const ScHeatmapData *d, Layout *l)
   l->lx = l->gx + l->gw + 20;
 
   sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
-  g_snprintf (buf, sizeof buf, "%d", d->cols - 1);
-  l->col_step = thin_step (l->cw, sc_chart_text_width (mcr, buf) + 10);
+  if (l->cols_up)
+    l->col_step = thin_step (l->cw, tick_h + 2);
+  else if (d->col_labels != NULL)
+    l->col_step = thin_step (l->cw, col_w + 8);
+  else
+    {
+      g_snprintf (buf, sizeof buf, "%d", d->cols - 1);
+      l->col_step = thin_step (l->cw, sc_chart_text_width (mcr, buf) + 10);
+    }
   l->row_step = thin_step (l->ch, row_h + 2);
   l->ok = TRUE;
   cairo_destroy (mcr);
@@ -212,15 +242,15 @@ sc_chart_heatmap_draw (cairo_t *cr, double width, double height, const ScHeatmap
                      SC_ALIGN_CENTER);
     }
 
-  /* Expert ticks and labels; a label that would run past the grid's right
+  /* Column ticks and labels; a label that would run past the grid's right
    * edge is left out rather than overlap the legend. */
   sc_chart_font (cr, SC_CHART_SMALL_FONT, FALSE);
   cairo_set_line_width (cr, 1);
   for (int c = 0; c < d->cols; c += l.col_step)
     {
       double cx = l.gx + (c + 0.5) * l.cw - l.gap / 2, tw;
-      g_snprintf (buf, sizeof buf, "%d", c);
-      tw = sc_chart_text_width (cr, buf);
+      col_label (d, c, buf, sizeof buf);
+      tw = l.cols_up ? 0 : sc_chart_text_width (cr, buf);
       if (cx + tw / 2 > l.gx + l.gw + 10)
         break;
       sc_chart_set_rgb (cr, style.muted);
@@ -228,12 +258,16 @@ sc_chart_heatmap_draw (cairo_t *cr, double width, double height, const ScHeatmap
       cairo_line_to (cr, round (cx) + 0.5, l.gy + l.gh + 3);
       cairo_stroke (cr);
       sc_chart_set_rgb (cr, style.fg);
-      sc_chart_text (cr, buf, cx, l.gy + l.gh + 5, SC_ALIGN_CENTER, SC_ALIGN_START);
+      if (l.cols_up)
+        sc_chart_text_up (cr, buf, cx, l.gy + l.gh + 5, SC_ALIGN_END, SC_ALIGN_CENTER);
+      else
+        sc_chart_text (cr, buf, cx, l.gy + l.gh + 5, SC_ALIGN_CENTER, SC_ALIGN_START);
     }
   sc_chart_font (cr, SC_CHART_FONT, FALSE);
   sc_chart_set_rgb (cr, style.muted);
-  sc_chart_text (cr, x_caption (d), l.gx + l.gw / 2, height - SC_CHART_MARGIN, SC_ALIGN_CENTER,
-                 SC_ALIGN_END);
+  /* The caption follows the labels (snapped cells may leave room below). */
+  sc_chart_text (cr, x_caption (d), l.gx + l.gw / 2, l.gy + l.gh + 6 + l.band + 4, SC_ALIGN_CENTER,
+                 SC_ALIGN_START);
 
   sc_chart_legend_draw (cr, &style, &l.scale, l.lx, l.gy, l.lw, l.gh);
   cairo_restore (cr);

@@ -22,6 +22,7 @@ typedef struct {
   gboolean show_hover;            /* outline the cell (hover_row, hover_col) */
   int hover_row, hover_col;
   const char *x_label;            /* caption under the expert axis; NULL = "expert" */
+  const char *const *col_labels;  /* cols labels (e.g. languages); NULL = expert numbers 0.. */
 } ScHeatmapData;
 
 void     sc_chart_heatmap_draw (cairo_t *cr, double width, double height, const ScHeatmapData *d);

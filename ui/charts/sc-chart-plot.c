@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "sc-chart-bars.h"
 #include "sc-chart-curve.h"
 #include "sc-chart-heatmap.h"
 #include "sc-chart-matrix.h"
@@ -22,7 +23,7 @@ sc_plot_options_init (ScPlotOptions *options)
 gboolean
 sc_plot_kind_from_string (const char *name, ScPlotKind *kind)
 {
-  static const char *names[] = { "curve", "matrix", "heatmap" };
+  static const char *names[] = { "curve", "matrix", "heatmap", "bars" };
   for (guint i = 0; name != NULL && i < G_N_ELEMENTS (names); i++)
     if (strcmp (name, names[i]) == 0)
       {
@@ -46,6 +47,10 @@ sc_plot_default_size (ScPlotKind kind, int rows, int cols, int *width, int *heig
       *width = CLAMP (220 + 48 * rows, 480, 1200);
       *height = CLAMP (120 + 48 * rows, 400, 1100);
       break;
+    case SC_PLOT_BARS:
+      *width = CLAMP (120 + 56 * rows, 420, 1200);
+      *height = 320;
+      break;
     case SC_PLOT_HEATMAP:
     default:
       *width = CLAMP (200 + 9 * cols, 600, 1400);
@@ -55,19 +60,48 @@ sc_plot_default_size (ScPlotKind kind, int rows, int cols, int *width, int *heig
 }
 
 /* The heatmap's first line is a header when its first cell is empty or
- * names the row axis. */
+ * "layer", or when a cell after the first is not a number (column names
+ * such as languages). */
 static gboolean
 heatmap_has_header (const char *text)
 {
-  const char *p = text;
-  while (*p == '#' || *p == '\n' || *p == '\r')
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
     {
-      if (*p == '#')
-        p = strchr (p, '\n') ? strchr (p, '\n') : p + strlen (p);
-      else
-        p++;
+      g_auto (GStrv) cells = NULL;
+      g_strchomp (lines[i]);
+      if (lines[i][0] == '\0' || lines[i][0] == '#')
+        continue;
+      cells = g_strsplit (lines[i], "\t", -1);
+      if (*g_strstrip (cells[0]) == '\0' || g_ascii_strcasecmp (cells[0], "layer") == 0)
+        return TRUE;
+      for (int c = 1; cells[c] != NULL; c++)
+        {
+          char *end = NULL;
+          const char *cell = g_strstrip (cells[c]);
+          if (*cell == '\0' || g_ascii_strcasecmp (cell, "nan") == 0)
+            continue;
+          g_ascii_strtod (cell, &end);
+          if (end == cell || *end != '\0')
+            return TRUE;
+        }
+      return FALSE;
     }
-  return *p == '\t' || g_ascii_strncasecmp (p, "layer\t", 6) == 0;
+  return FALSE;
+}
+
+/* Header cells that are just 0, 1, 2.. name experts by number: drawn as
+ * numbers (thinned); anything else is drawn as given. */
+static gboolean
+labels_are_indices (char **labels, int n)
+{
+  for (int c = 0; c < n; c++)
+    {
+      g_autofree char *want = g_strdup_printf ("%d", c);
+      if (strcmp (labels[c], want) != 0)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -174,7 +208,40 @@ plot_heatmap (const ScTsvTable *t, const char *out, const ScPlotOptions *o, int 
   d.x_label = o->x_label;
   d.dark = o->dark;
   d.n_encoder_rows = enc < t->n_rows ? enc : 0;
+  if (!labels_are_indices (t->col_labels, t->n_cols))
+    d.col_labels = (const char *const *) t->col_labels;
   return write_chart (out, w, h, sc_chart_draw_heatmap, &d, error);
+}
+
+static gboolean
+plot_bars (const ScTsvTable *t, const char *out, const ScPlotOptions *o, int w, int h,
+           GError **error)
+{
+  g_autofree double *kept = g_new (double, t->n_rows);
+  g_autofree double *max = NULL;
+  ScBarsData d = { 0 };
+
+  if (t->n_cols > 2)
+    {
+      g_set_error (error, SC_TSV_ERROR, SC_TSV_ERROR_SHAPE,
+                   "bars need one or two columns (kept, max): %d given", t->n_cols);
+      return FALSE;
+    }
+  if (t->n_cols == 2)
+    max = g_new (double, t->n_rows);
+  for (int r = 0; r < t->n_rows; r++)
+    {
+      kept[r] = t->values[(gsize) r * t->n_cols];
+      if (max != NULL)
+        max[r] = t->values[(gsize) r * t->n_cols + 1];
+    }
+  d.n = t->n_rows;
+  d.values = kept;
+  d.max_values = max;
+  d.labels = (const char *const *) t->row_labels;
+  d.title = o->title;
+  d.dark = o->dark;
+  return write_chart (out, w, h, sc_chart_draw_bars, &d, error);
 }
 
 gboolean
@@ -214,6 +281,8 @@ sc_plot_tsv (ScPlotKind kind, const char *in, const char *out, const ScPlotOptio
       return plot_matrix (table, out, options, w, h, error);
     case SC_PLOT_HEATMAP:
       return plot_heatmap (table, out, options, w, h, error);
+    case SC_PLOT_BARS:
+      return plot_bars (table, out, options, w, h, error);
     default:
       g_set_error (error, SC_TSV_ERROR, SC_TSV_ERROR_SHAPE, "unknown chart kind %d", kind);
       return FALSE;

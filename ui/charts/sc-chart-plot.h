@@ -10,6 +10,7 @@ typedef enum {
   SC_PLOT_CURVE,   /* header "x<TAB>series1<TAB>series2...", rows of numbers */
   SC_PLOT_MATRIX,  /* square: header row of labels, first column of labels */
   SC_PLOT_HEATMAP, /* one row per layer (first column = label), one column per expert */
+  SC_PLOT_BARS,    /* header "layer<TAB>kept[<TAB>max]", one row per layer */
 } ScPlotKind;
 
 typedef struct {
