@@ -179,6 +179,8 @@ cmd_info (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
+  if (sc_bloom_is_bloom_dir (model_dir))
+    return sc_cli_bloom_info (model_dir);
 
   g_autoptr (ScConfig) config = sc_config_load (model_dir, &error);
   if (config == NULL)
