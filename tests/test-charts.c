@@ -977,6 +977,119 @@ test_bars_many (void)
   cairo_surface_destroy (s);
 }
 
+/* ---- bad and degenerate input: drawn as background, never a crash ---- */
+
+static void
+test_degenerate (void)
+{
+  static const float nan_values[6] = { NAN, NAN, NAN, NAN, NAN, NAN };
+  static const float flat[6] = { 2, 2, 2, 2, 2, 2 };
+  static const float wild[6] = { INFINITY, -INFINITY, 1e30f, -1e30f, 0, NAN };
+  static const double xs[3] = { 0, 1, 2 }, ys[3] = { NAN, NAN, NAN };
+  static const int bad_order[2] = { 0, 5 };
+  ScHeatmapData hd = { 0 };
+  ScMatrixData md = { 0 };
+  ScCurveData cd = { 0 };
+  ScCurveSeries se = { "s", 3, xs, ys, FALSE };
+  ScBarsData bd = { 0 };
+  cairo_surface_t *s;
+  double bg[3], got[3];
+  int r, c;
+
+  /* NULL data and empty charts: background only. */
+  s = render (sc_chart_draw_heatmap, NULL, 100, 80);
+  pixel (s, 50, 40, got);
+  assert_background (got, FALSE);
+  cairo_surface_destroy (s);
+  cairo_surface_destroy (render (sc_chart_draw_matrix, NULL, 100, 80));
+  cairo_surface_destroy (render (sc_chart_draw_curve, NULL, 100, 80));
+  cairo_surface_destroy (render (sc_chart_draw_bars, NULL, 100, 80));
+  cairo_surface_destroy (render (sc_chart_draw_heatmap, &hd, 100, 80));
+  cairo_surface_destroy (render (sc_chart_draw_bars, &bd, 100, 80));
+  g_assert_false (sc_chart_heatmap_hit (100, 80, NULL, 50, 40, &r, &c));
+  g_assert_false (sc_chart_matrix_hit (100, 80, NULL, 50, 40, &r, &c));
+
+  /* All NaN, flat and non-finite values still draw, with the legend. */
+  hd.rows = 2;
+  hd.cols = 3;
+  hd.values = nan_values;
+  s = render (sc_chart_draw_heatmap, &hd, 300, 160);
+  cell_centre (&hd, 300, 160, 1, 1, &bg[0], &bg[1]);
+  pixel (s, bg[0], bg[1], got);
+  g_assert_cmpfloat (chroma (got), <, 0.02);
+  cairo_surface_destroy (s);
+  hd.values = flat;
+  s = render (sc_chart_draw_heatmap, &hd, 300, 160);
+  cairo_surface_destroy (s);
+  hd.values = wild;
+  s = render (sc_chart_draw_heatmap, &hd, 300, 160);
+  {
+    double want[3], x, y;
+    /* +inf clamps to the top of the scale, -inf to the bottom. */
+    cell_centre (&hd, 300, 160, 0, 0, &x, &y);
+    pixel (s, x, y, got);
+    sc_chart_palette (1, want);
+    assert_colour (got, want, TOL);
+    cell_centre (&hd, 300, 160, 0, 1, &x, &y);
+    pixel (s, x, y, got);
+    sc_chart_palette (0, want);
+    assert_colour (got, want, TOL);
+  }
+  cairo_surface_destroy (s);
+  /* Points that are not numbers hit nothing. */
+  g_assert_false (sc_chart_heatmap_hit (300, 160, &hd, NAN, 50, &r, &c));
+  g_assert_false (sc_chart_heatmap_hit (300, 160, &hd, 100, INFINITY, &r, &c));
+
+  /* A matrix order pointing outside: not drawn, no hit. */
+  md.n = 2;
+  md.values = flat;
+  md.order = bad_order;
+  s = render (sc_chart_draw_matrix, &md, 200, 160);
+  pixel (s, 100, 80, got);
+  assert_background (got, FALSE);
+  cairo_surface_destroy (s);
+  g_assert_false (sc_chart_matrix_hit (200, 160, &md, 60, 40, &r, &c));
+  md.order = NULL;
+  g_assert_false (sc_chart_matrix_hit (200, 160, &md, NAN, 40, &r, &c));
+
+  /* One very long row label is cut short instead of squeezing the grid. */
+  {
+    static const float v[2] = { 0, 1 };
+    const char *labels[2] = { "enc 1", "a layer label far longer than anyone would want to read" };
+    ScHeatmapData ld = { 0 };
+    double x, y, w, h;
+    ld.rows = 2;
+    ld.cols = 1;
+    ld.values = v;
+    ld.row_labels = labels;
+    g_assert_true (sc_chart_heatmap_cell_rect (400, 120, &ld, 0, 0, &x, &y, &w, &h));
+    g_assert_cmpfloat (w, >, 150);
+    s = render (sc_chart_draw_heatmap, &ld, 400, 120);
+    save (s, "chart-heatmap-long-label.png");
+    cairo_surface_destroy (s);
+  }
+
+  /* A curve without a single finite point: axes on a unit range. */
+  cd.n_series = 1;
+  cd.series = &se;
+  cd.marker_x = NAN;
+  s = render (sc_chart_draw_curve, &cd, 300, 200);
+  cairo_surface_destroy (s);
+
+  /* Bars with zero or missing maxima draw empty tracks. */
+  {
+    static const double kept[2] = { 3, NAN }, max[2] = { 0, NAN };
+    double x, y, w, h;
+    bd.n = 2;
+    bd.values = kept;
+    bd.max_values = max;
+    s = render (sc_chart_draw_bars, &bd, 300, 200);
+    g_assert_true (sc_chart_bars_bar_rect (300, 200, &bd, 0, &x, &y, &w, &h));
+    g_assert_cmpfloat (h, ==, 0);
+    cairo_surface_destroy (s);
+  }
+}
+
 /* ---- output ---- */
 
 static char *
@@ -1407,6 +1520,7 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/bars/light", test_bars_light);
   g_test_add_func ("/charts/bars/dark", test_bars_dark);
   g_test_add_func ("/charts/bars/many", test_bars_many);
+  g_test_add_func ("/charts/degenerate", test_degenerate);
   g_test_add_func ("/charts/output", test_output);
   g_test_add_func ("/charts/tsv", test_tsv);
   g_test_add_func ("/charts/plot", test_plot);

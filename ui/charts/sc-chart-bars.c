@@ -66,7 +66,7 @@ static void
 bar_label (const ScBarsData *d, int i, char *buf, gsize size)
 {
   if (d->labels != NULL && d->labels[i] != NULL)
-    g_strlcpy (buf, d->labels[i], size);
+    sc_chart_copy_label (d->labels[i], buf, size);
   else
     g_snprintf (buf, size, "%d", i);
 }
@@ -90,7 +90,7 @@ layout_compute (double width, double height, const ScBarsData *d, Layout *l)
 {
   cairo_t *mcr;
   double top = SC_CHART_MARGIN, left, bottom, tick_w, label_w = 0, count_w = 0;
-  char buf[64];
+  char buf[128];
 
   memset (l, 0, sizeof *l);
   if (d == NULL || d->n <= 0 || d->values == NULL)
@@ -205,7 +205,7 @@ sc_chart_bars_draw (cairo_t *cr, double width, double height, const ScBarsData *
 {
   ScChartStyle style;
   Layout l;
-  char buf[64];
+  char buf[128];
 
   sc_chart_style_init (&style, d != NULL && d->dark);
   sc_chart_fill_background (cr, width, height, &style);

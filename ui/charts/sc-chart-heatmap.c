@@ -23,8 +23,8 @@ typedef struct
   double gap;            /* background line between cells */
   double lx, lw;         /* legend column */
   int row_step, col_step;
-  gboolean cols_up;      /* column labels read upwards */
-  double band;           /* height of the column labels under the grid */
+  gboolean cols_up; /* column labels read upwards */
+  double band;      /* height of the column labels under the grid */
   ScColourScale scale;
   gboolean ok;
 } Layout;
@@ -33,7 +33,7 @@ static void
 row_label (const ScHeatmapData *d, int r, char *buf, gsize size)
 {
   if (d->row_labels != NULL && d->row_labels[r] != NULL)
-    g_strlcpy (buf, d->row_labels[r], size);
+    sc_chart_copy_label (d->row_labels[r], buf, size);
   else
     g_snprintf (buf, size, "L%d", r);
 }
@@ -42,7 +42,7 @@ static void
 col_label (const ScHeatmapData *d, int c, char *buf, gsize size)
 {
   if (d->col_labels != NULL && d->col_labels[c] != NULL)
-    g_strlcpy (buf, d->col_labels[c], size);
+    sc_chart_copy_label (d->col_labels[c], buf, size);
   else
     g_snprintf (buf, size, "%d", c);
 }
@@ -176,7 +176,8 @@ sc_chart_heatmap_hit (double width, double height, const ScHeatmapData *d, doubl
   int r, c;
 
   layout_compute (width, height, d, &l);
-  if (!l.ok || x < l.gx || y < l.gy || x >= l.gx + l.gw || y >= l.gy + l.gh)
+  if (!l.ok || !isfinite (x) || !isfinite (y) || x < l.gx || y < l.gy || x >= l.gx + l.gw ||
+      y >= l.gy + l.gh)
     return FALSE;
   r = CLAMP ((int) floor ((y - l.gy) / l.ch), 0, d->rows - 1);
   c = CLAMP ((int) floor ((x - l.gx) / l.cw), 0, d->cols - 1);

@@ -42,7 +42,10 @@ label_at (const ScMatrixData *d, int p, char *buf, gsize size)
 {
   int i = index_at (d, p);
   if (d->labels != NULL && d->labels[i] != NULL)
-    return d->labels[i];
+    {
+      sc_chart_copy_label (d->labels[i], buf, size);
+      return buf;
+    }
   g_snprintf (buf, size, "%d", i);
   return buf;
 }
@@ -52,7 +55,7 @@ layout_compute (double width, double height, const ScMatrixData *d, Layout *l)
 {
   cairo_t *mcr;
   double label_w = 0, label_h, avail_w, avail_h;
-  char buf[64];
+  char buf[128];
 
   memset (l, 0, sizeof *l);
   if (!data_valid (d))
@@ -121,7 +124,8 @@ sc_chart_matrix_hit (double width, double height, const ScMatrixData *d, double 
   if (!l.ok)
     return FALSE;
   side = l.cell * d->n;
-  if (x < l.gx || y < l.gy || x >= l.gx + side || y >= l.gy + side)
+  if (!isfinite (x) || !isfinite (y) || x < l.gx || y < l.gy || x >= l.gx + side ||
+      y >= l.gy + side)
     return FALSE;
   p = CLAMP ((int) floor ((y - l.gy) / l.cell), 0, d->n - 1);
   q = CLAMP ((int) floor ((x - l.gx) / l.cell), 0, d->n - 1);
@@ -137,7 +141,7 @@ sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixDa
 {
   ScChartStyle style;
   Layout l;
-  char buf[64];
+  char buf[128];
   double side;
 
   sc_chart_style_init (&style, d != NULL && d->dark);

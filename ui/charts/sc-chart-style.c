@@ -161,6 +161,12 @@ sc_chart_nice_ticks (double lo, double hi, int max_ticks, double *ticks, double 
 void
 sc_chart_format_tick (double v, double step, char *buf, gsize size)
 {
+  /* Huge or tiny scales: fixed notation would run to dozens of digits. */
+  if (step >= 1e5 || (step > 0 && step < 1e-4))
+    {
+      sc_chart_format_value (v, buf, size);
+      return;
+    }
   int decimals = 0;
   if (step > 0 && step < 1)
     decimals = (int) ceil (-log10 (step) - 1e-9);
@@ -207,4 +213,21 @@ sc_chart_mix (const double a[3], const double b[3], double t, double out[3])
 {
   for (int k = 0; k < 3; k++)
     out[k] = a[k] * (1 - t) + b[k] * t;
+}
+
+void
+sc_chart_copy_label (const char *label, char *buf, gsize size)
+{
+  if (label == NULL || !g_utf8_validate (label, -1, NULL))
+    {
+      g_strlcpy (buf, label != NULL ? "?" : "", size);
+      return;
+    }
+  if (g_utf8_strlen (label, -1) <= SC_CHART_LABEL_MAX)
+    {
+      g_strlcpy (buf, label, size);
+      return;
+    }
+  g_autofree char *head = g_utf8_substring (label, 0, SC_CHART_LABEL_MAX - 1);
+  g_snprintf (buf, size, "%s…", head);
 }

@@ -58,6 +58,11 @@ void     sc_chart_format_tick (double v, double step, char *buf, gsize size);
 /* A value with 3 significant digits, no trailing zeros. */
 void     sc_chart_format_value (double v, char *buf, gsize size);
 
+/* Copies a label for drawing, cut to SC_CHART_LABEL_MAX characters with an
+ * ellipsis, so one long name cannot squeeze a chart away. */
+#define SC_CHART_LABEL_MAX 24
+void     sc_chart_copy_label (const char *label, char *buf, gsize size);
+
 /* Colour mixing: out = a * (1 - t) + b * t. */
 void     sc_chart_mix (const double a[3], const double b[3], double t, double out[3]);
 
