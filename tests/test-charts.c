@@ -975,6 +975,24 @@ test_bars_many (void)
   g_assert_true (sc_chart_bars_bar_rect (W, H, &d, 0, &x, &y, &w, &h));
   g_assert_cmpfloat (fabs (h / hmax - kept[0] / kept[11]), <, 1e-9);
   cairo_surface_destroy (s);
+
+  /* Narrower still: upright labels thin out instead of running into each
+   * other; each label is its own block of ink under the bars. */
+  {
+    const int w2 = 160;
+    double bg[3], bx, by, bw, bh;
+    int blocks, widest;
+    s = render (sc_chart_draw_bars, &d, w2, H);
+    save (s, "chart-bars-tiny.png");
+    pixel (s, 1, 1, bg);
+    g_assert_true (sc_chart_bars_bar_rect (w2, H, &d, 0, &bx, &by, &bw, &bh));
+    blocks =
+        ink_blocks (s, bg, 0, w2, (int) (by + bh + 8), (int) (by + bh + 30), FALSE, 2, &widest);
+    g_assert_cmpint (blocks, >=, 3);
+    g_assert_cmpint (blocks, <, 12);
+    g_assert_cmpint (widest, <=, 16);
+    cairo_surface_destroy (s);
+  }
 }
 
 /* ---- bad and degenerate input: drawn as background, never a crash ---- */

@@ -19,6 +19,7 @@ typedef struct
   double title_y, key_y, count_h, label_h;
   int n_enc;          /* encoder bars (first ones); 0 = one group */
   gboolean labels_up; /* layer labels rotated to fit */
+  int label_step;     /* label every label_step-th bar */
   gboolean counts;    /* "kept/max" fits above the bars */
   double global_max;
   gboolean ok;
@@ -146,6 +147,10 @@ layout_compute (double width, double height, const ScBarsData *d, Layout *l)
   l->slot = (l->pw - l->group_gap) / d->n;
   l->bar_w = MAX (1.0, MIN (l->slot * 0.7, 56.0));
   l->labels_up = label_w + 6 > l->slot;
+  /* Upright labels still need a line's width each: thin them out. */
+  l->label_step = 1;
+  while (l->labels_up && l->label_step < d->n && l->label_step * l->slot < l->label_h + 2)
+    l->label_step *= 2;
   l->counts = count_w + 4 <= l->slot;
 
   bottom = SC_CHART_MARGIN + 6 + (l->labels_up ? label_w : l->label_h);
@@ -184,8 +189,12 @@ draw_group_key (cairo_t *cr, const ScChartStyle *style, double right, double y)
 {
   /* Right-aligned "■ encoder  ■ decoder" on the title line. */
   const char *names[2] = { encoder_caption (), decoder_caption () };
-  double x = right, rgb[3];
+  double x, rgb[3], key_w;
   sc_chart_font (cr, SC_CHART_SMALL_FONT, FALSE);
+  key_w =
+      2 * (12 + 6) + 16 + sc_chart_text_width (cr, names[0]) + sc_chart_text_width (cr, names[1]);
+  /* Never past the left edge in very narrow charts. */
+  x = MAX (right, key_w + 2);
   for (int g = 1; g >= 0; g--)
     {
       x -= sc_chart_text_width (cr, names[g]);
@@ -257,6 +266,8 @@ sc_chart_bars_draw (cairo_t *cr, double width, double height, const ScBarsData *
           count_text (d, &l, i, buf, sizeof buf);
           sc_chart_text (cr, buf, cx, l.py - 3, SC_ALIGN_CENTER, SC_ALIGN_END);
         }
+      if (i % l.label_step != 0)
+        continue;
       bar_label (d, i, buf, sizeof buf);
       if (l.labels_up)
         sc_chart_text_up (cr, buf, cx, l.py + l.ph + 6, SC_ALIGN_END, SC_ALIGN_CENTER);
@@ -280,8 +291,11 @@ sc_chart_bars_draw (cairo_t *cr, double width, double height, const ScBarsData *
           cairo_line_to (cr, x1, by);
           cairo_line_to (cr, x1, by - 3);
           cairo_stroke (cr);
-          sc_chart_text (cr, g == 0 ? encoder_caption () : decoder_caption (), (x0 + x1) / 2, cap_y,
-                         SC_ALIGN_CENTER, SC_ALIGN_END);
+          /* The caption only where it fits under its group, so the two never
+           * run together; colours and the key still tell the groups apart. */
+          const char *caption = g == 0 ? encoder_caption () : decoder_caption ();
+          if (sc_chart_text_width (cr, caption) <= x1 - x0 + l.group_gap - 4)
+            sc_chart_text (cr, caption, (x0 + x1) / 2, cap_y, SC_ALIGN_CENTER, SC_ALIGN_END);
         }
     }
   cairo_restore (cr);

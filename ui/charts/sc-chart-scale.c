@@ -141,6 +141,30 @@ pruned_label (void)
   return _ ("pruned");
 }
 
+/* The legend title as drawn: cut with an ellipsis to TITLE_MAX_W pixels so
+ * a long title cannot squeeze the chart (the widget's tooltip or the page
+ * around it carries the full text). */
+#define TITLE_MAX_W 180.0
+
+static char *
+fitted_title (cairo_t *cr, const char *title)
+{
+  glong n;
+  if (title == NULL || !g_utf8_validate (title, -1, NULL))
+    return g_strdup ("");
+  if (sc_chart_text_width (cr, title) <= TITLE_MAX_W)
+    return g_strdup (title);
+  for (n = g_utf8_strlen (title, -1) - 1; n > 1; n--)
+    {
+      g_autofree char *head = g_utf8_substring (title, 0, n);
+      char *text = g_strconcat (head, "…", NULL);
+      if (sc_chart_text_width (cr, text) <= TITLE_MAX_W)
+        return text;
+      g_free (text);
+    }
+  return g_strdup ("…");
+}
+
 double
 sc_chart_legend_width (cairo_t *mcr, const ScColourScale *scale)
 {
@@ -162,7 +186,10 @@ sc_chart_legend_width (cairo_t *mcr, const ScColourScale *scale)
   if (scale->has_pruned)
     w = MAX (w, SWATCH + TICK_GAP + sc_chart_text_width (mcr, pruned_label ()));
   sc_chart_font (mcr, SC_CHART_FONT, TRUE);
-  w = MAX (w, sc_chart_text_width (mcr, scale->title));
+  {
+    g_autofree char *title = fitted_title (mcr, scale->title);
+    w = MAX (w, sc_chart_text_width (mcr, title));
+  }
   return ceil (w);
 }
 
@@ -179,7 +206,8 @@ sc_chart_legend_draw (cairo_t *cr, const ScChartStyle *style, const ScColourScal
     {
       sc_chart_font (cr, SC_CHART_FONT, TRUE);
       sc_chart_set_rgb (cr, style->fg);
-      sc_chart_text (cr, scale->title, x, y, SC_ALIGN_START, SC_ALIGN_START);
+      g_autofree char *title = fitted_title (cr, scale->title);
+      sc_chart_text (cr, title, x, y, SC_ALIGN_START, SC_ALIGN_START);
       bar_top += sc_chart_line_height (cr) + 8;
     }
   sc_chart_font (cr, SC_CHART_SMALL_FONT, FALSE);
