@@ -226,6 +226,7 @@ test_shortcuts (void)
                              "<Alt>5",
                              "<Control>comma",
                              "<Control>question",
+                             "<Control>w",
                              "<Control>q" };
   g_autoptr (GtkBuilder) builder =
       gtk_builder_new_from_resource ("/io/github/secateur/Secateur/gtk/help-overlay.ui");
