@@ -253,13 +253,27 @@ test_french (void)
   /* gettext reads LANGUAGE on a non-C locale; setlocale() drops its cache. */
   g_setenv ("LANGUAGE", "fr", TRUE);
   setlocale (LC_ALL, "C.UTF-8");
+  /* _() in C sources reads the default domain, which app/secateur.c sets.
+   * Set only here: GLib decides once, at its first lookup, whether to
+   * translate at all, and an English default domain would say no. */
+  textdomain (GETTEXT_PACKAGE);
   g_autoptr (GSettings) settings = new_settings ();
   GtkWindow *win = secateur_preferences_new_with_settings (NULL, settings);
   g_assert_cmpstr (gtk_window_get_title (win), ==, "Préférences");
   AdwComboRow *row = ADW_COMBO_ROW (child (win, "color_scheme_row"));
   GtkStringList *styles = GTK_STRING_LIST (adw_combo_row_get_model (row));
   g_assert_cmpstr (gtk_string_list_get_string (styles, 2), ==, "Sombre");
+  /* Strings set from C (_()) too, with French spacing before the colon. */
+  const char *subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (child (win, "backend_row")));
+#if SECATEUR_HAVE_CUDA
+  g_assert_true (g_str_has_prefix (subtitle, "Automatique utilise CUDA"));
+#else
+  g_assert_cmpstr (subtitle, ==,
+                   "CUDA n’est pas disponible dans cette version\u202f: les modèles s’exécutent "
+                   "sur le processeur");
+#endif
   gtk_window_destroy (win);
+  textdomain ("messages");
   g_unsetenv ("LANGUAGE");
   setlocale (LC_ALL, "C.UTF-8");
 }
