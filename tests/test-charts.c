@@ -818,6 +818,34 @@ check_curve (gboolean dark)
       }
   }
   cairo_surface_destroy (s_nomarker);
+
+  /* The estimate at the marker: a dot in the text colour on the line, and
+   * the marker's own label (wider than the bare "60"). */
+  {
+    cairo_surface_t *s_est;
+    double bg[3];
+    int plain_blocks, est_blocks, plain_w, est_w;
+    d.marker_label = "60 % · est. 33.6 chrF++";
+    d.show_marker_point = TRUE;
+    d.marker_y = 33.6;
+    s_est = render (sc_chart_draw_curve, &d, W, H);
+    save (s_est, dark ? "chart-curve-estimate-dark.png" : "chart-curve-estimate.png");
+    sc_chart_curve_to_pixel (W, H, &d, 60, 33.6, &px, &py);
+    pixel (s_est, px + 2, py, got);
+    g_assert_cmpfloat (fabs (sc_chart_lightness (got) - fg_l), <, 8);
+    /* The label chip sits at the plot's top right of the marker. */
+    pixel (s, 1, 1, bg);
+    sc_chart_curve_to_pixel (W, H, &d, 60, 0, &px, NULL);
+    sc_chart_curve_to_pixel (W, H, &d, 0, 43, NULL, &py);
+    plain_blocks =
+        ink_blocks (s, bg, (int) px + 2, W, (int) py - 4, (int) py + 16, FALSE, 8, &plain_w);
+    est_blocks =
+        ink_blocks (s_est, bg, (int) px + 2, W, (int) py - 4, (int) py + 16, FALSE, 8, &est_w);
+    g_assert_cmpint (plain_blocks, >=, 1);
+    g_assert_cmpint (est_blocks, >=, 1);
+    g_assert_cmpint (est_w, >, plain_w + 60);
+    cairo_surface_destroy (s_est);
+  }
   cairo_surface_destroy (s);
 }
 
@@ -1199,6 +1227,18 @@ test_output (void)
   g_clear_error (&error);
   g_assert_false (g_file_test (missing, G_FILE_TEST_EXISTS));
   g_assert_cmpint (count_entries (dir), ==, 2);
+
+  /* A "folder" that is a file: fails for every user, root included. */
+  {
+    g_autofree char *under_file = g_build_filename (png, "heat.png", NULL);
+    g_assert_false (sc_chart_write_png (under_file, 100, 100, sc_chart_draw_heatmap, &h.d, &error));
+    g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR);
+    g_clear_error (&error);
+    g_assert_false (sc_chart_write_svg (under_file, 100, 100, sc_chart_draw_heatmap, &h.d, &error));
+    g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR);
+    g_clear_error (&error);
+    g_assert_cmpint (count_entries (dir), ==, 2);
+  }
 
   /* A size out of range. */
   g_assert_false (sc_chart_write_png (png, 0, 240, sc_chart_draw_heatmap, &h.d, &error));

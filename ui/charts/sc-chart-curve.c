@@ -102,7 +102,11 @@ legend_rows (cairo_t *mcr, const ScCurveData *d, double w, double *xs, int *rows
 
   sc_chart_font (mcr, SC_CHART_SMALL_FONT, FALSE);
   for (int s = 0; s < d->n_series; s++)
-    col_w = MAX (col_w, LEGEND_SWATCH + 6 + sc_chart_text_width (mcr, d->series[s].label));
+    {
+      char buf[128];
+      sc_chart_copy_label (d->series[s].label, buf, sizeof buf);
+      col_w = MAX (col_w, LEGEND_SWATCH + 6 + sc_chart_text_width (mcr, buf));
+    }
   col_w += LEGEND_SPACING;
   per_row = MAX (1, (int) ((w + LEGEND_SPACING) / col_w));
   for (int s = 0; s < d->n_series; s++)
@@ -404,8 +408,23 @@ draw_marker_label (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScC
 
   if (!marker_x (d, l, &x))
     return;
+  if (d->show_marker_point && isfinite (d->marker_y) && d->marker_y >= l->ymin &&
+      d->marker_y <= l->ymax)
+    {
+      /* A ring in the background colour keeps the dot clear of the lines. */
+      double y = map_y (l, d->marker_y);
+      sc_chart_set_rgb (cr, style->bg);
+      cairo_arc (cr, x, y, POINT_RADIUS + 3, 0, 2 * G_PI);
+      cairo_fill (cr);
+      sc_chart_set_rgb (cr, style->fg);
+      cairo_arc (cr, x, y, POINT_RADIUS + 1.5, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
   sc_chart_font (cr, SC_CHART_SMALL_FONT, TRUE);
-  sc_chart_format_tick (d->marker_x, l->xstep / 10, buf, sizeof buf);
+  if (d->marker_label != NULL)
+    sc_chart_copy_label (d->marker_label, buf, sizeof buf);
+  else
+    sc_chart_format_tick (d->marker_x, l->xstep / 10, buf, sizeof buf);
   tw = sc_chart_text_width (cr, buf);
   th = sc_chart_line_height (cr);
   bx = x + tw + 10 < l->px + l->pw ? x + 3 : x - tw - 9;
@@ -438,7 +457,9 @@ draw_legend (cairo_t *cr, const ScCurveData *d, const Layout *l, const ScChartSt
       cairo_fill (cr);
       cairo_set_dash (cr, NULL, 0, 0);
       sc_chart_set_rgb (cr, style->fg);
-      sc_chart_text (cr, se->label, x + LEGEND_SWATCH + 6, y, SC_ALIGN_START, SC_ALIGN_CENTER);
+      char buf[128];
+      sc_chart_copy_label (se->label, buf, sizeof buf);
+      sc_chart_text (cr, buf, x + LEGEND_SWATCH + 6, y, SC_ALIGN_START, SC_ALIGN_CENTER);
     }
 }
 

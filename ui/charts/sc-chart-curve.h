@@ -14,6 +14,10 @@ typedef struct {
   const char *x_label, *y_label, *title;
   double marker_x;                     /* vertical marker (slider position); NAN = none */
   gboolean dark;
+  /* Added (zero = off): */
+  const char *marker_label;            /* text on the marker; NULL = its x value */
+  gboolean show_marker_point;          /* a ringed dot on the marker at marker_y */
+  double marker_y;                     /* e.g. the quality estimate read from the curve */
 } ScCurveData;
 
 void sc_chart_curve_draw (cairo_t *cr, double width, double height, const ScCurveData *d);
