@@ -174,6 +174,10 @@ TOK_CASES = [
     "",
     "A" * 120 + " " + "ab" * 40,
     "https://example.org/path?q=1&r=2#frag email@example.com",
+    "line\u2028separator\u2029para\x85nel\x0bvt\x0cff \u180emongolian \u205fmath\u202fnarrow",
+    "((nested)) || pipes|| ,,.. ?? !!",
+    "人人生而自由在尊严和权利上一律平等他们赋有理性和良心并应以兄弟关系的精神相对待" * 3,
+    "é" * 50 + " " + "😀" * 10,
 ]
 
 
