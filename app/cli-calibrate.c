@@ -9,7 +9,9 @@
  * With --pairs, sentences come from a corpus (the bundled UDHR's calibration
  * split by default) and are sampled across directions as Multilingual Brain
  * Surgeon does: in proportion to each language's share of the training data
- * (resources/language-shares/nllb-200.tsv), at least one per direction.
+ * (the model's own `language-shares.tsv` when it has one, else NLLB-200's
+ * resources/language-shares/nllb-200.tsv, or --shares FILE), at least one
+ * per direction.
  *
  * Ctrl-C stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
@@ -70,8 +72,8 @@ read_lines (const char *path, int *n, GError **error)
 /* Items sampled from a corpus over the directions in `pairs`. The returned
  * array owns the corpus pairs the items point into (`keep`). */
 static GArray *
-sample_items (const char *pairs, const char *corpus, const char *sampling, int size, guint32 seed,
-              GPtrArray *keep, GError **error)
+sample_items (const char *pairs, const char *corpus, const char *sampling, const char *shares_path,
+              int size, guint32 seed, GPtrArray *keep, GError **error)
 {
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   guint n_dirs = g_strv_length (list);
@@ -98,7 +100,8 @@ sample_items (const char *pairs, const char *corpus, const char *sampling, int s
   g_autoptr (ScShareTable) shares = NULL;
   if (sampling == NULL || g_str_equal (sampling, "proportional"))
     {
-      shares = sc_share_table_load_default (error);
+      shares = shares_path ? sc_share_table_load (shares_path, error)
+                           : sc_share_table_load_default (error);
       if (shares == NULL)
         return NULL;
       opts.shares = shares;
@@ -144,6 +147,7 @@ sc_cli_calibrate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *src = NULL, *tgt = NULL, *source = NULL, *target = NULL;
   g_autofree char *mode = NULL, *output = NULL, *pairs = NULL, *corpus = NULL, *sampling = NULL;
+  g_autofree char *shares = NULL;
   int batch = 16, beam = 1, max_len = 0, size = 256, seed = 1;
   gboolean append = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
@@ -159,6 +163,10 @@ sc_cli_calibrate (int argc, char **argv)
       "CORPUS" },
     { "sampling", 0, 0, G_OPTION_ARG_STRING, &sampling,
       "proportional (default, training-data shares), uniform or pairs", "MODE" },
+    { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares,
+      "Language shares for proportional sampling (default: the model's language-shares.tsv, "
+      "else NLLB-200's)",
+      "FILE" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, "Sentences to sample (default 256)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Sampling seed (default 1)", "S" },
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "teacher (default) or decode", "MODE" },
@@ -234,7 +242,13 @@ sc_cli_calibrate (int argc, char **argv)
     }
   else
     {
-      items = sample_items (pairs, corpus, sampling, size, (guint32) seed, corpora, &error);
+      /* Proportional to the training data of this model: its own table
+       * when it ships one, else NLLB-200's. */
+      g_autofree char *model_shares = g_build_filename (model_dir, "language-shares.tsv", NULL);
+      if (shares == NULL && g_file_test (model_shares, G_FILE_TEST_EXISTS))
+        shares = g_steal_pointer (&model_shares);
+      items = sample_items (pairs, corpus, sampling, shares, size, (guint32) seed, corpora,
+                            &error);
       if (items == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

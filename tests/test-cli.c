@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *
@@ -174,6 +175,36 @@ test_calibrate_export (void)
   g_assert_true (json_object_has_member (sd, "eng_Latn-hin_Deva"));
   r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-xxx_Latn", "-o", sampled, NULL);
   g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+
+  /* --shares: the table decides the split (a model's own training shares). */
+  g_autofree char *shares = g_build_filename (dir, "shares.tsv", NULL);
+  for (int flip = 0; flip < 2; flip++)
+    {
+      g_file_set_contents (shares,
+                           flip ? "eng_Latn\t50\nfra_Latn\t1\nhin_Deva\t60\n"
+                                : "eng_Latn\t50\nfra_Latn\t60\nhin_Deva\t1\n",
+                           -1, NULL);
+      r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-fra_Latn,eng_Latn-hin_Deva",
+                   "--size", "12", "--max-len", "8", "--shares", shares, "-o", sampled, "-q",
+                   NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      const char *f = strstr (r.err, "eng_Latn-fra_Latn");
+      const char *h = strstr (r.err, "eng_Latn-hin_Deva");
+      g_assert_nonnull (f);
+      g_assert_nonnull (h);
+      int nf = atoi (f + strlen ("eng_Latn-fra_Latn")), nh = atoi (h + strlen ("eng_Latn-hin_Deva"));
+      g_assert_cmpint (nf + nh, ==, 12);
+      if (flip)
+        g_assert_cmpint (nh, >, nf);
+      else
+        g_assert_cmpint (nf, >, nh);
+      run_clear (&r);
+    }
+  r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--shares",
+               "/nonexistent/shares.tsv", "-o", sampled, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "/nonexistent/shares.tsv"));
   run_clear (&r);
 
   g_autofree char *keep = g_build_filename (dir, "keep.json", NULL);

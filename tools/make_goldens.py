@@ -51,6 +51,36 @@ CASES = [
     ("hin-arb-pad", "hin_Deva", "arb_Arab", ["4!", "26"], 12),
 ]
 
+# The demo model is also checked on held-out sentences of its own domain: 20 strings of the
+# gettext test split (tools/corpus/make_gettext.py), one per case, 11 English->X then 9
+# X->English, whole sentences teacher-forced (up to 64 tokens) and decoded greedily to 64 tokens.
+DEMO_CORPUS = os.environ.get("SECATEUR_DEMO_CORPUS", "/work/demo/corpus")
+DEMO_GETTEXT_N = 20
+DEMO_GETTEXT_LEN = 64
+
+
+def gettext_cases(n=DEMO_GETTEXT_N):
+    by_lang = {}
+    with open(os.path.join(DEMO_CORPUS, "test.tsv"), encoding="utf-8") as f:
+        for line in f:
+            lang, en, tr = line.rstrip("\n").split("\t")[:3]
+            # sentences rather than single UI words, short enough for a test
+            if 20 <= len(en) <= 120 and " " in en:
+                by_lang.setdefault(lang, []).append((en, tr))
+    langs = sorted(by_lang)
+    cases = []
+    for k in range(n):
+        lang = langs[k % len(langs)]
+        en, tr = by_lang[lang][k // len(langs)]
+        if k < len(langs):
+            src, tgt, pair = "eng_Latn", lang, (en, tr)
+        else:
+            src, tgt, pair = lang, "eng_Latn", (tr, en)
+        cases.append(("gettext-%02d-%s-%s" % (k, src[:3], tgt[:3]), src, tgt, [pair],
+                      DEMO_GETTEXT_LEN))
+    return cases
+
+
 GREEDY = [dict(max_length=24)]
 BEAM = [
     dict(num_beams=4, length_penalty=1.0, early_stopping=False, max_length=24),
@@ -193,8 +223,9 @@ def greedy_margin(model, gen_out):
 @torch.no_grad()
 def run_case(model, tok, case, is_moe, recorder, tensors):
     name, src, tgt, arts, tcap = case
-    texts = [text_for(src, a) for a in arts]
-    targets = [text_for(tgt, a) for a in arts]
+    literal = isinstance(arts[0], tuple)  # (source text, reference) instead of UDHR articles
+    texts = [a[0] if literal else text_for(src, a) for a in arts]
+    targets = [a[1] if literal else text_for(tgt, a) for a in arts]
     tok.src_lang = src
     enc = tok(texts, return_tensors="pt", padding=True)
     tgt_id = tok.convert_tokens_to_ids(tgt)
@@ -209,7 +240,7 @@ def run_case(model, tok, case, is_moe, recorder, tensors):
     entry = dict(
         name=name, src_lang=src, tgt_lang=tgt,
         src_lang_id=tok.convert_tokens_to_ids(src), tgt_lang_id=tgt_id,
-        udhr_articles=[a.rstrip("!") for a in arts],
+        udhr_articles=[] if literal else [a.rstrip("!") for a in arts],
         texts=texts, target_texts=targets,
         input_ids=enc.input_ids.tolist(), attention_mask=enc.attention_mask.tolist(),
         decoder_input_ids=dec.tolist(), decoder_attention_mask=None,
@@ -232,7 +263,7 @@ def run_case(model, tok, case, is_moe, recorder, tensors):
         entry["router"] = router
 
     entry["greedy"] = []
-    for g in GREEDY:
+    for g in ([dict(max_length=tcap)] if literal else GREEDY):
         kw = dict(g, num_beams=1, do_sample=False, forced_bos_token_id=tgt_id)
         res = model.generate(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
                              output_scores=True, return_dict_in_generate=True, **kw)
@@ -241,7 +272,7 @@ def run_case(model, tok, case, is_moe, recorder, tensors):
         e["min_score_margin"] = greedy_margin(model, res)
         entry["greedy"].append(e)
     entry["beam"] = []
-    for b in BEAM:
+    for b in ([] if literal else BEAM):
         kw = dict(b, do_sample=False, forced_bos_token_id=tgt_id)
         res = model.generate(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
                              output_scores=True, return_dict_in_generate=True, **kw)
@@ -283,7 +314,7 @@ def make_set(name, dirs, cls, stored_dtype):
     recorder = RouterRecorder(model) if is_moe else None
     tensors = {}
     cases = []
-    for case in CASES:
+    for case in CASES + (gettext_cases() if stored_dtype == "float16-trained" else []):
         entry = run_case(model, tok, case, is_moe, recorder, tensors)
         cases.append(entry)
         print("  " + entry["name"] + ": " + "\n      ".join(summarize_case(entry)))
