@@ -71,10 +71,9 @@ sc_chart_cell_draw (cairo_t *cr, const ScChartStyle *style, double x, double y, 
   if (w <= 0 || h <= 0)
     return;
   cairo_save (cr);
-  if (pruned)
-    sc_chart_mix (rgb, style->dim, 0.7, c);
-  else
-    sc_chart_mix (rgb, rgb, 0, c);
+  /* Pruned: 70% of the way to the style's dim grey, so the value still
+   * shows faintly but the cell reads as switched off. */
+  sc_chart_mix (rgb, style->dim, pruned ? 0.7 : 0.0, c);
   sc_chart_set_rgb (cr, c);
   cairo_rectangle (cr, x, y, w, h);
   cairo_fill (cr);
@@ -225,17 +224,19 @@ sc_chart_legend_draw (cairo_t *cr, const ScChartStyle *style, const ScColourScal
 
   if (bar_bottom - bar_top >= 2 * label_h)
     {
-      int steps = (int) ceil (bar_bottom - bar_top);
-      /* The bar: one thin slice per pixel, vmax at the top. */
-      for (int i = 0; i < steps; i++)
+      /* A gradient through 65 samples of the palette (vmax at the top):
+       * smooth on screen and a single element in SVG. */
+      cairo_pattern_t *ramp = cairo_pattern_create_linear (0, bar_bottom, 0, bar_top);
+      for (int i = 0; i <= 64; i++)
         {
-          double rgb[3], t = 1.0 - (i + 0.5) / steps;
-          sc_chart_palette (t, rgb);
-          sc_chart_set_rgb (cr, rgb);
-          cairo_rectangle (cr, x, bar_top + i, BAR_WIDTH,
-                           MIN (1.0, bar_bottom - bar_top - i) + 0.02);
-          cairo_fill (cr);
+          double rgb[3];
+          sc_chart_palette (i / 64.0, rgb);
+          cairo_pattern_add_color_stop_rgb (ramp, i / 64.0, rgb[0], rgb[1], rgb[2]);
         }
+      cairo_set_source (cr, ramp);
+      cairo_rectangle (cr, x, bar_top, BAR_WIDTH, bar_bottom - bar_top);
+      cairo_fill (cr);
+      cairo_pattern_destroy (ramp);
       n = legend_ticks (scale, bar_bottom - bar_top, label_h, ticks, &step);
       for (int i = 0; i < n; i++)
         {
@@ -273,6 +274,5 @@ sc_chart_legend_draw (cairo_t *cr, const ScChartStyle *style, const ScColourScal
                        SC_ALIGN_START, SC_ALIGN_CENTER);
       }
   }
-  (void) w;
   cairo_restore (cr);
 }
