@@ -432,6 +432,32 @@ test_model_nll (gconstpointer data)
       double want_ppl = json_object_get_double_member (c, "perplexity");
       g_assert_cmpfloat_with_epsilon (ppl, want_ppl, want_ppl * NLL_TOL);
     }
+
+  /* corpus perplexity: token-weighted over the texts, from HF's per-token NLLs */
+  guint n_texts = json_array_get_length (cases);
+  g_autofree const char **texts = g_new0 (const char *, n_texts + 2);
+  double sum = 0;
+  int count = 0;
+  for (guint ci = 0; ci < n_texts; ci++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, ci);
+      JsonArray *want = json_object_get_array_member (c, "token_nll");
+      texts[ci] = json_object_get_string_member (c, "text");
+      for (guint t = 0; t < json_array_get_length (want); t++)
+        sum += json_array_get_double_element (want, t);
+      count += json_array_get_length (want);
+    }
+  texts[n_texts] = "x"; /* one token: skipped */
+  double ppl, mean;
+  int n;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sc_bloom_perplexity_texts (m, texts, n_texts + 1, &ppl, &mean, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, count);
+  g_assert_cmpfloat_with_epsilon (mean, sum / count, NLL_TOL);
+  g_assert_cmpfloat_with_epsilon (ppl, exp (sum / count), exp (sum / count) * NLL_TOL);
+  g_assert_false (sc_bloom_perplexity_texts (m, texts + n_texts, 1, &ppl, &mean, &n, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_SHAPE);
 }
 
 /* Token-by-token decoding with the KV cache equals the full forward. */

@@ -777,3 +777,42 @@ sc_bloom_perplexity (ScBloom *m, const char *text, double *perplexity, double *m
     *n_tokens = (int) ids->len - 1;
   return TRUE;
 }
+
+gboolean
+sc_bloom_perplexity_texts (ScBloom *m, const char *const *texts, guint n_texts, double *perplexity,
+                           double *mean_nll, int *n_tokens, GError **error)
+{
+  if (m->bpe == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "The BLOOM model has no tokenizer.json");
+      return FALSE;
+    }
+  double total = 0.0;
+  gint64 count = 0;
+  for (guint i = 0; i < n_texts; i++)
+    {
+      g_autoptr (GArray) ids = sc_bpe_encode (m->bpe, texts[i], -1, error);
+      if (ids == NULL)
+        return FALSE;
+      if (ids->len < 2)
+        continue;
+      double mean;
+      if (!sc_bloom_nll (m, (const int *) ids->data, (int) ids->len, NULL, &mean, error))
+        return FALSE;
+      total += mean * (ids->len - 1);
+      count += ids->len - 1;
+    }
+  if (count == 0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
+                   "Perplexity needs a text of at least two tokens (got %u texts)", n_texts);
+      return FALSE;
+    }
+  if (perplexity)
+    *perplexity = exp (total / count);
+  if (mean_nll)
+    *mean_nll = total / count;
+  if (n_tokens)
+    *n_tokens = (int) MIN (count, G_MAXINT);
+  return TRUE;
+}

@@ -127,6 +127,15 @@ gboolean          sc_bloom_nll            (ScBloom *model, const int *ids, int n
 gboolean          sc_bloom_perplexity     (ScBloom *model, const char *text, double *perplexity,
                                            double *mean_nll, int *n_tokens, GError **error);
 
+/* Corpus perplexity of several texts (e.g. one language's held-out
+ * paragraphs): exp(sum of token NLLs / sum of predicted tokens), each text
+ * scored on its own (no context across texts); texts of fewer than two
+ * tokens are skipped. n_tokens (may be NULL) receives the tokens scored; no
+ * scorable text is an error. */
+gboolean          sc_bloom_perplexity_texts (ScBloom *model, const char *const *texts,
+                                           guint n_texts, double *perplexity, double *mean_nll,
+                                           int *n_tokens, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScBloom, sc_bloom_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScBloomState, sc_bloom_state_free)
 
