@@ -486,6 +486,36 @@ test_heatmap_hit (void)
     assert_colour (got, want, TOL);
     cairo_surface_destroy (s);
   }
+  /* Found on the pixels alone: the patch of vmax colour and the patch of
+   * vmin colour left of the legend hit (1,2) and (2,5). */
+  {
+    cairo_surface_t *s = render (sc_chart_draw_heatmap, &h.d, 640, 300);
+    double gx, gy, gw, gh;
+    g_assert_true (sc_chart_heatmap_cell_rect (640, 300, &h.d, 0, HC - 1, &gx, &gy, &gw, &gh));
+    for (int k = 0; k < 2; k++)
+      {
+        double want[3], got[3], sx = 0, sy = 0;
+        int n = 0, r = -1, c = -1;
+        sc_chart_palette (k == 0 ? 1 : 0, want);
+        for (int yy = 0; yy < 300; yy++)
+          for (int xx = 0; xx < gx + gw; xx++)
+            {
+              pixel (s, xx, yy, got);
+              if (colour_dist (got, want) < 0.02)
+                {
+                  sx += xx + 0.5;
+                  sy += yy + 0.5;
+                  n++;
+                }
+            }
+        g_assert_cmpint (n, >, 100);
+        g_assert_true (sc_chart_heatmap_hit (640, 300, &h.d, sx / n, sy / n, &r, &c));
+        g_assert_cmpint (r, ==, k == 0 ? 1 : 2);
+        g_assert_cmpint (c, ==, k == 0 ? 2 : 5);
+      }
+    cairo_surface_destroy (s);
+  }
+
   /* Too small to draw: nothing hits, nothing crashes. */
   g_assert_false (sc_chart_heatmap_hit (20, 10, &h.d, 10, 5, NULL, NULL));
   {
