@@ -180,6 +180,8 @@ sc_cli_calibrate (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_auto (ScCliDeviceOptions) dev = { 0 };
+  sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -204,7 +206,7 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
 
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -48,3 +48,17 @@ void sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateO
  * in the paper authors' format (cli-export.c). */
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);
+
+/* --device and --expert-budget-gb (cli-device.c): add them to a command's
+ * options, then load the model with them. */
+typedef struct {
+  char  *device;            /* NULL: $SC_DEVICE, else cpu */
+  double expert_budget_gb;  /* 0: no budget */
+} ScCliDeviceOptions;
+
+void     sc_cli_device_add_options   (GOptionContext *ctx, ScCliDeviceOptions *opts);
+void     sc_cli_device_options_clear (ScCliDeviceOptions *opts);
+ScModel *sc_cli_load_model           (const char *dir, ScModelLoadFlags flags,
+                                      const ScCliDeviceOptions *opts, GError **error);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScCliDeviceOptions, sc_cli_device_options_clear)

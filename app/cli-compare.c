@@ -37,6 +37,8 @@ sc_cli_compare (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- full and pruned, side by side");
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_auto (ScCliDeviceOptions) dev = { 0 };
+  sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -50,7 +52,7 @@ sc_cli_compare (int argc, char **argv)
       fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
       return 2;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   g_autoptr (GPtrArray) data =
       model ? sc_cli_corpus_pairs (corpus, "held-out", st[0], st[1], &error) : NULL;
   g_autofree guint8 *keep =

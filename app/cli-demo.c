@@ -75,6 +75,8 @@ sc_cli_demo (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_auto (ScCliDeviceOptions) dev = { 0 };
+  sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -99,7 +101,7 @@ sc_cli_demo (int argc, char **argv)
     }
 
   double t0 = now ();
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   g_autoptr (GPtrArray) langs = model ? demo_languages (model, udhr, wanted, &error) : NULL;
   if (langs == NULL)
     {

@@ -97,6 +97,8 @@ sc_cli_evaluate (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_auto (ScCliDeviceOptions) dev = { 0 };
+  sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -114,7 +116,7 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
       return 2;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -36,6 +36,32 @@ struct _ScBackend {
   void (*relu)       (ScBackend *be, float *x, gsize n);
   /* y += x */
   void (*add)        (ScBackend *be, float *y, const float *x, gsize n);
+
+  /* The MoE and statistics kernels (sc-cpu.c is the reference, a CUDA
+   * build checks its kernels against it). Rows of width N are softmaxed in
+   * place; -inf entries get 0. */
+  void (*softmax)    (ScBackend *be, float *x, int M, int N);
+  /* The NLLB-MoE router at eval (NLLB-FACTS §2.6) for n tokens over E
+   * experts: keep (NULL = all) masks experts out, valid (NULL = all) marks
+   * padding tokens, which get top1 = top2 = -1 and zero weights. probs
+   * [n, E] receives the softmax; top2 is -1 (weight 0, w1 = 1) when only
+   * one expert is kept. */
+  void (*router_top2) (ScBackend *be, const float *logits, int n, int E, const guint8 *keep,
+                       const guint8 *valid, float *probs, int *top1, int *top2, float *w1,
+                       float *w2);
+  /* dst[i] = src[idx[i]] for m rows of width d (tokens to an expert). */
+  void (*gather_rows) (ScBackend *be, const float *src, int d, const int *idx, int m,
+                       float *dst);
+  /* dst[idx[i]] += w[i] * scale * src[i] (an expert's outputs back). */
+  void (*scatter_add_rows) (ScBackend *be, float *dst, int d, const int *idx, const float *w,
+                            float scale, int m, const float *src);
+  /* Adds one batch's routing to acc[5 * E + 1]: per expert the top-1
+   * count, top-2 count, top-1 probability mass, top-2 mass, probability
+   * sum; then the number of routed (non-padding) tokens. */
+  void (*gate_stats) (ScBackend *be, const float *probs, const int *top1, const int *top2, int n,
+                      int E, double *acc);
+  /* Frees the backend (NULL: g_free). */
+  void (*destroy)    (ScBackend *be);
 };
 
 /* The CPU backend; `threads` <= 0 means one per core. */

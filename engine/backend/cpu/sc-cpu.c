@@ -7,6 +7,7 @@
 #include "sc-backend.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -254,6 +255,117 @@ cpu_add (ScBackend *be, float *y, const float *x, gsize n)
     y[i] += x[i];
 }
 
+/* softmax: max-subtracted, in f32 as the router does. */
+static void
+cpu_softmax (ScBackend *be, float *x, int M, int N)
+{
+  for (int m = 0; m < M; m++)
+    {
+      float *r = x + (gsize) m * N;
+      float max = -INFINITY;
+      for (int j = 0; j < N; j++)
+        max = MAX (max, r[j]);
+      if (max == -INFINITY)
+        {
+          memset (r, 0, sizeof (float) * N);
+          continue;
+        }
+      float sum = 0.0f;
+      for (int j = 0; j < N; j++)
+        {
+          r[j] = expf (r[j] - max);
+          sum += r[j];
+        }
+      for (int j = 0; j < N; j++)
+        r[j] /= sum;
+    }
+}
+
+/* router_top2: top-1 by probability, top-2 by logit among the rest, both
+ * among kept experts; weights p/(p1+p2) clamped at FLT_EPSILON. */
+static void
+cpu_router_top2 (ScBackend *be, const float *logits, int n, int E, const guint8 *keep,
+                 const guint8 *valid, float *probs, int *top1, int *top2, float *w1, float *w2)
+{
+  float *l = g_new (float, E);
+  for (int t = 0; t < n; t++)
+    {
+      float *p = probs + (gsize) t * E;
+      for (int e = 0; e < E; e++)
+        l[e] = keep == NULL || keep[e] ? logits[(gsize) t * E + e] : -INFINITY;
+      memcpy (p, l, sizeof (float) * E);
+      cpu_softmax (be, p, 1, E);
+      if (valid != NULL && !valid[t])
+        {
+          top1[t] = top2[t] = -1;
+          w1[t] = w2[t] = 0.0f;
+          continue;
+        }
+      int a = -1, b = -1;
+      for (int e = 0; e < E; e++)
+        if ((keep == NULL || keep[e]) && (a < 0 || p[e] > p[a]))
+          a = e;
+      for (int e = 0; e < E; e++)
+        if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
+          b = e;
+      top1[t] = a;
+      top2[t] = b;
+      if (b < 0)
+        {
+          w1[t] = 1.0f;
+          w2[t] = 0.0f;
+          continue;
+        }
+      float denom = MAX (p[a] + p[b], FLT_EPSILON);
+      w1[t] = p[a] / denom;
+      w2[t] = p[b] / denom;
+    }
+  g_free (l);
+}
+
+static void
+cpu_gather_rows (ScBackend *be, const float *src, int d, const int *idx, int m, float *dst)
+{
+  for (int i = 0; i < m; i++)
+    memcpy (dst + (gsize) i * d, src + (gsize) idx[i] * d, sizeof (float) * d);
+}
+
+/* scatter_add_rows: w * (y * scale), the product order of the MoE block. */
+static void
+cpu_scatter_add_rows (ScBackend *be, float *dst, int d, const int *idx, const float *w, float scale,
+                      int m, const float *src)
+{
+  for (int i = 0; i < m; i++)
+    {
+      float *o = dst + (gsize) idx[i] * d;
+      const float *y = src + (gsize) i * d;
+      for (int j = 0; j < d; j++)
+        o[j] += w[i] * (y[j] * scale);
+    }
+}
+
+static void
+cpu_gate_stats (ScBackend *be, const float *probs, const int *top1, const int *top2, int n, int E,
+                double *acc)
+{
+  for (int t = 0; t < n; t++)
+    {
+      if (top1[t] < 0)
+        continue;
+      const float *p = probs + (gsize) t * E;
+      acc[top1[t]] += 1.0;
+      acc[2 * E + top1[t]] += p[top1[t]];
+      if (top2[t] >= 0)
+        {
+          acc[E + top2[t]] += 1.0;
+          acc[3 * E + top2[t]] += p[top2[t]];
+        }
+      for (int e = 0; e < E; e++)
+        acc[4 * E + e] += p[e];
+      acc[5 * E] += 1.0;
+    }
+}
+
 ScBackend *
 sc_backend_cpu_new (int threads)
 {
@@ -267,11 +379,21 @@ sc_backend_cpu_new (int threads)
   cpu->parent.attention = cpu_attention;
   cpu->parent.relu = cpu_relu;
   cpu->parent.add = cpu_add;
+  cpu->parent.softmax = cpu_softmax;
+  cpu->parent.router_top2 = cpu_router_top2;
+  cpu->parent.gather_rows = cpu_gather_rows;
+  cpu->parent.scatter_add_rows = cpu_scatter_add_rows;
+  cpu->parent.gate_stats = cpu_gate_stats;
   return &cpu->parent;
 }
 
 void
 sc_backend_free (ScBackend *be)
 {
+  if (be != NULL && be->destroy != NULL)
+    {
+      be->destroy (be);
+      return;
+    }
   g_free (be);
 }

@@ -1,0 +1,69 @@
+/* cli-device.c: --device and --expert-budget-gb, shared by every command
+ * that loads a model (translate, calibrate, evaluate, compare, demo). */
+#include "cli-commands.h"
+#include "sc-backend-select.h"
+
+#include <stdio.h>
+
+/* One backend per process, reused by every model a command loads; it
+ * lives until exit (a CUDA context is costly to make twice). */
+static ScBackend *cli_backend;
+static char *cli_backend_device;
+
+void
+sc_cli_device_add_options (GOptionContext *ctx, ScCliDeviceOptions *opts)
+{
+  GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &opts->device,
+      "Run on cpu, cuda, cuda:N or auto (CUDA when a device is present, else the CPU; "
+      "default cpu, or $SC_DEVICE)",
+      "DEVICE" },
+    { "expert-budget-gb", 0, 0, G_OPTION_ARG_DOUBLE, &opts->expert_budget_gb,
+      "Hold at most this much of the experts' weights in memory (default: no limit)", "GIB" },
+    { NULL }
+  };
+  GOptionGroup *group =
+      g_option_group_new ("device", "Device options:", "Show the device options", NULL, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_add_group (ctx, group);
+}
+
+void
+sc_cli_device_options_clear (ScCliDeviceOptions *opts)
+{
+  g_clear_pointer (&opts->device, g_free);
+}
+
+ScModel *
+sc_cli_load_model (const char *dir, ScModelLoadFlags flags, const ScCliDeviceOptions *opts,
+                   GError **error)
+{
+  const char *device = opts != NULL && opts->device != NULL ? opts->device : g_getenv ("SC_DEVICE");
+  if (device == NULL || device[0] == '\0')
+    device = "cpu";
+  double budget_gb = opts != NULL ? opts->expert_budget_gb : 0.0;
+  if (budget_gb < 0.0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "--expert-budget-gb must not be negative");
+      return NULL;
+    }
+  if (cli_backend == NULL || g_strcmp0 (cli_backend_device, device) != 0)
+    {
+      g_autofree char *note = NULL;
+      ScBackend *be = sc_backend_new (device, 0, &note, error);
+      if (be == NULL)
+        return NULL;
+      if (note != NULL)
+        fprintf (stderr, "secateur-cli: %s\n", note); /* auto fell back to the CPU */
+      cli_backend = be; /* a previous one stays alive: models may still use it */
+      g_free (cli_backend_device);
+      cli_backend_device = g_strdup (device);
+    }
+  g_autoptr (ScModel) model = sc_model_load_with_flags (dir, cli_backend, flags, error);
+  if (model == NULL)
+    return NULL;
+  if (budget_gb > 0.0 &&
+      !sc_model_set_expert_budget (model, (guint64) (budget_gb * 1073741824.0), error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
