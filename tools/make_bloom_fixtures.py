@@ -7,6 +7,7 @@ Writes
   tests/fixtures/bloom-tiny/       BloomForCausalLM, hidden 64, 2 layers, 4 heads, f32 safetensors
                                    (HF names: "transformer." prefix, tied lm_head not stored)
   tests/fixtures/bloom-tiny-f16/   the same weights in float16 (safetensors)
+  tests/fixtures/bloom-tiny-bf16/  the same weights in bfloat16 (safetensors)
   tests/fixtures/bloom-tiny-3h/    hidden 48, 2 layers, 3 heads (non-power-of-two ALiBi slopes),
                                    apply_residual_connection_post_layernorm=True, f32 pytorch_model.bin
                                    with bigscience's un-prefixed names ("h.0....", "word_embeddings...")
@@ -309,6 +310,13 @@ def main():
     m16.load_state_dict(m4.state_dict())
     m16.save_pretrained(d16, safe_serialization=True)
     tokenizer_files(d16, tmp)
+    # b2. and at bf16
+    dbf = os.path.join(rc.FIXTURES, "bloom-tiny-bf16")
+    shutil.rmtree(dbf, ignore_errors=True)
+    mbf = make_model(V, 64, 4, False, 1234).to(torch.bfloat16)
+    mbf.load_state_dict(m4.state_dict())
+    mbf.save_pretrained(dbf, safe_serialization=True)
+    tokenizer_files(dbf, tmp)
     # c. 3 heads, post-LN residuals, torch .bin with bigscience's un-prefixed names
     m3 = make_model(V, 48, 3, True, 99)
     d3 = os.path.join(rc.FIXTURES, "bloom-tiny-3h")
@@ -324,11 +332,13 @@ def main():
     write_model_goldens("bloom-tiny", m4, tok)
     m16r = BloomForCausalLM.from_pretrained(d16, torch_dtype=torch.float16)
     write_model_goldens("bloom-tiny-f16", m16r, tok)
+    mbfr = BloomForCausalLM.from_pretrained(dbf, torch_dtype=torch.bfloat16)
+    write_model_goldens("bloom-tiny-bf16", mbfr, tok)
     m3r = BloomForCausalLM.from_pretrained(d3)
     assert torch.equal(m3r.lm_head.weight, m3.lm_head.weight)
     write_model_goldens("bloom-tiny-3h", m3r, tok)
     os.remove(tmp)
-    for x in (d, d16, d3):
+    for x in (d, d16, dbf, d3):
         print(x, sorted(os.listdir(x)), sum(os.path.getsize(os.path.join(x, f))
                                              for f in os.listdir(x)))
 
