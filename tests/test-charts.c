@@ -705,6 +705,37 @@ check_matrix (int W, int H, gboolean dark, const char *name)
 }
 
 static void
+test_matrix_hover (void)
+{
+  static const int order[MN] = { 3, 0, 4, 1, 2 };
+  const int W = 560, H = 420;
+  float v[MN * MN];
+  ScMatrixData d = { 0 };
+  cairo_surface_t *s;
+  double x, y, w, h, got[3];
+
+  matrix_values (v);
+  d.n = MN;
+  d.values = v;
+  d.labels = mlabels;
+  d.order = order;
+  d.show_hover = TRUE;
+  d.hover_i = 4; /* drawn in row 2 */
+  d.hover_j = 1; /* drawn in column 3 */
+  s = render (sc_chart_draw_matrix, &d, W, H);
+  g_assert_true (sc_chart_matrix_cell_rect (W, H, &d, 2, 3, &x, &y, &w, &h));
+  pixel (s, x - 0.5, y + h / 2, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), <, 30);
+  pixel (s, x + w / 2, y - 0.5, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), <, 30);
+  /* Another cell's edge is the plain gap. */
+  g_assert_true (sc_chart_matrix_cell_rect (W, H, &d, 0, 0, &x, &y, &w, &h));
+  pixel (s, x + w + 0.5, y + h / 2, got);
+  g_assert_cmpfloat (sc_chart_lightness (got), >, 90);
+  cairo_surface_destroy (s);
+}
+
+static void
 test_matrix (void)
 {
   check_matrix (560, 420, FALSE, "chart-matrix.png");
@@ -877,6 +908,38 @@ check_curve (gboolean dark)
     cairo_surface_destroy (s_est);
   }
   cairo_surface_destroy (s);
+}
+
+static void
+test_curve_nearest (void)
+{
+  const int W = 640, H = 360;
+  ScCurveSeries series[2];
+  ScCurveData d;
+  double px, py;
+  int se, idx;
+
+  curve_init (&d, series, FALSE, NAN);
+  for (int i = 1; i < 5; i++)
+    {
+      sc_chart_curve_to_pixel (W, H, &d, cx[i], cy_imp[i], &px, &py);
+      g_assert_true (sc_chart_curve_nearest (W, H, &d, px + 3, py - 2, 8, &se, &idx));
+      g_assert_cmpint (se, ==, 0);
+      g_assert_cmpint (idx, ==, i);
+      sc_chart_curve_to_pixel (W, H, &d, cx[i], cy_rnd[i], &px, &py);
+      g_assert_true (sc_chart_curve_nearest (W, H, &d, px, py, 8, &se, &idx));
+      g_assert_cmpint (se, ==, 1);
+      g_assert_cmpint (idx, ==, i);
+    }
+  /* The shared first point belongs to the series drawn on top. */
+  sc_chart_curve_to_pixel (W, H, &d, 0, 40, &px, &py);
+  g_assert_true (sc_chart_curve_nearest (W, H, &d, px, py, 8, &se, &idx));
+  g_assert_cmpint (se, ==, 1);
+  g_assert_cmpint (idx, ==, 0);
+  /* Nothing near: the empty top right of the plot, or not a number. */
+  sc_chart_curve_to_pixel (W, H, &d, 95, 41, &px, &py);
+  g_assert_false (sc_chart_curve_nearest (W, H, &d, px, py, 8, &se, &idx));
+  g_assert_false (sc_chart_curve_nearest (W, H, &d, NAN, py, 8, &se, &idx));
 }
 
 static void
@@ -1602,6 +1665,8 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/heatmap/large", test_heatmap_large);
   g_test_add_func ("/charts/matrix", test_matrix);
   g_test_add_func ("/charts/matrix/cluster", test_matrix_cluster);
+  g_test_add_func ("/charts/matrix/hover", test_matrix_hover);
+  g_test_add_func ("/charts/curve/nearest", test_curve_nearest);
   g_test_add_func ("/charts/curve/light", test_curve_light);
   g_test_add_func ("/charts/curve/dark", test_curve_dark);
   g_test_add_func ("/charts/curve/gaps", test_curve_gaps);

@@ -260,6 +260,45 @@ add_point (cairo_t *cr, int series, double x, double y)
     }
 }
 
+gboolean
+sc_chart_curve_nearest (double width, double height, const ScCurveData *d, double px, double py,
+                        double max_dist, int *series, int *index)
+{
+  Layout l;
+  double best = max_dist * max_dist;
+  int bs = -1, bi = -1;
+
+  layout_compute (width, height, d, &l);
+  if (!l.ok || !isfinite (px) || !isfinite (py))
+    return FALSE;
+  /* Later series are drawn on top: on ties they win, as the eye sees. */
+  for (int s = 0; s < d->n_series; s++)
+    {
+      const ScCurveSeries *se = &d->series[s];
+      for (int i = 0; i < se->n && se->x != NULL && se->y != NULL; i++)
+        {
+          double dx, dy;
+          if (!isfinite (se->x[i]) || !isfinite (se->y[i]))
+            continue;
+          dx = map_x (&l, se->x[i]) - px;
+          dy = map_y (&l, se->y[i]) - py;
+          if (dx * dx + dy * dy <= best)
+            {
+              best = dx * dx + dy * dy;
+              bs = s;
+              bi = i;
+            }
+        }
+    }
+  if (bs < 0)
+    return FALSE;
+  if (series != NULL)
+    *series = bs;
+  if (index != NULL)
+    *index = bi;
+  return TRUE;
+}
+
 static void
 set_series_line (cairo_t *cr, const ScCurveSeries *se)
 {

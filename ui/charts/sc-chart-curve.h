@@ -24,6 +24,11 @@ void sc_chart_curve_draw (cairo_t *cr, double width, double height, const ScCurv
 /* data -> pixel mapping used by draw, for tests and pointer handling */
 void sc_chart_curve_to_pixel (double width, double height, const ScCurveData *d,
                               double x, double y, double *px, double *py);
+/* The drawn point nearest to (px, py) within max_dist pixels, for tooltips;
+ * FALSE when none is that close. */
+gboolean sc_chart_curve_nearest (double width, double height, const ScCurveData *d,
+                                 double px, double py, double max_dist,
+                                 int *series, int *index);
 /* pixel -> data, the inverse of sc_chart_curve_to_pixel */
 void sc_chart_curve_from_pixel (double width, double height, const ScCurveData *d,
                                 double px, double py, double *x, double *y);

@@ -172,6 +172,24 @@ sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixDa
         }
     }
 
+  if (d->show_hover && d->hover_i >= 0 && d->hover_i < d->n && d->hover_j >= 0 && d->hover_j < d->n)
+    {
+      /* The hovered pair is given as data indices: find where they are drawn. */
+      int hp = -1, hq = -1;
+      for (int p = 0; p < d->n; p++)
+        {
+          if (index_at (d, p) == d->hover_i)
+            hp = p;
+          if (index_at (d, p) == d->hover_j)
+            hq = p;
+        }
+      sc_chart_set_rgb (cr, style.fg);
+      cairo_set_line_width (cr, 2);
+      cairo_rectangle (cr, l.gx + hq * l.cell - 1, l.gy + hp * l.cell - 1, l.cell - l.gap + 2,
+                       l.cell - l.gap + 2);
+      cairo_stroke (cr);
+    }
+
   sc_chart_set_rgb (cr, style.fg);
   for (int p = 0; p < d->n; p += l.step)
     {

@@ -11,6 +11,8 @@ typedef struct {
   const char *title; gboolean dark;
   /* Added: colour scale; vmin >= vmax => 0..1. */
   float vmin, vmax;
+  gboolean show_hover;  /* outline the cell of languages (hover_i, hover_j) */
+  int hover_i, hover_j; /* indices into labels, as sc_chart_matrix_hit gives */
 } ScMatrixData;
 
 void     sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixData *d);
