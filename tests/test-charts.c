@@ -719,10 +719,14 @@ test_matrix_hover (void)
   d.values = v;
   d.labels = mlabels;
   d.order = order;
-  d.show_hover = TRUE;
-  d.hover_i = 4; /* drawn in row 2 */
-  d.hover_j = 1; /* drawn in column 3 */
   s = render (sc_chart_draw_matrix, &d, W, H);
+  {
+    /* Languages 4 and 1: drawn in row 2, column 3 under this order. */
+    cairo_t *cr = cairo_create (s);
+    sc_chart_matrix_draw_hover (cr, W, H, &d, 4, 1);
+    cairo_destroy (cr);
+    cairo_surface_flush (s);
+  }
   g_assert_true (sc_chart_matrix_cell_rect (W, H, &d, 2, 3, &x, &y, &w, &h));
   pixel (s, x - 0.5, y + h / 2, got);
   g_assert_cmpfloat (sc_chart_lightness (got), <, 30);

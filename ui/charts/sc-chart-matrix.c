@@ -60,8 +60,7 @@ layout_compute (double width, double height, const ScMatrixData *d, Layout *l)
   memset (l, 0, sizeof *l);
   if (!data_valid (d))
     return;
-  sc_chart_scale_init (&l->scale, NULL, 0, d->vmin < d->vmax ? d->vmin : 0,
-                       d->vmin < d->vmax ? d->vmax : 1, d->title);
+  sc_chart_scale_init (&l->scale, NULL, 0, 0, 1, d->title);
   for (int k = 0; k < d->n * d->n; k++)
     if (isnan (d->values[k]))
       l->scale.has_missing = TRUE;
@@ -172,24 +171,6 @@ sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixDa
         }
     }
 
-  if (d->show_hover && d->hover_i >= 0 && d->hover_i < d->n && d->hover_j >= 0 && d->hover_j < d->n)
-    {
-      /* The hovered pair is given as data indices: find where they are drawn. */
-      int hp = -1, hq = -1;
-      for (int p = 0; p < d->n; p++)
-        {
-          if (index_at (d, p) == d->hover_i)
-            hp = p;
-          if (index_at (d, p) == d->hover_j)
-            hq = p;
-        }
-      sc_chart_set_rgb (cr, style.fg);
-      cairo_set_line_width (cr, 2);
-      cairo_rectangle (cr, l.gx + hq * l.cell - 1, l.gy + hp * l.cell - 1, l.cell - l.gap + 2,
-                       l.cell - l.gap + 2);
-      cairo_stroke (cr);
-    }
-
   sc_chart_set_rgb (cr, style.fg);
   for (int p = 0; p < d->n; p += l.step)
     {
@@ -201,6 +182,37 @@ sc_chart_matrix_draw (cairo_t *cr, double width, double height, const ScMatrixDa
   /* A small grid still gets a readable colour bar. */
   sc_chart_legend_draw (cr, &style, &l.scale, l.lx, l.gy, l.lw,
                         MAX (side, MIN (height - l.gy - SC_CHART_MARGIN, 160)));
+  cairo_restore (cr);
+}
+
+void
+sc_chart_matrix_draw_hover (cairo_t *cr, double width, double height, const ScMatrixData *d, int i,
+                            int j)
+{
+  ScChartStyle style;
+  Layout l;
+  int hp = -1, hq = -1;
+
+  layout_compute (width, height, d, &l);
+  if (!l.ok)
+    return;
+  /* Data indices to drawing positions. */
+  for (int p = 0; p < d->n; p++)
+    {
+      if (index_at (d, p) == i)
+        hp = p;
+      if (index_at (d, p) == j)
+        hq = p;
+    }
+  if (hp < 0 || hq < 0)
+    return;
+  sc_chart_style_init (&style, d->dark);
+  cairo_save (cr);
+  sc_chart_set_rgb (cr, style.fg);
+  cairo_set_line_width (cr, 2);
+  cairo_rectangle (cr, l.gx + hq * l.cell - 1, l.gy + hp * l.cell - 1, l.cell - l.gap + 2,
+                   l.cell - l.gap + 2);
+  cairo_stroke (cr);
   cairo_restore (cr);
 }
 
