@@ -10,8 +10,10 @@
  *    Oniguruma: U+0009..U+000D, U+0085 and categories Zs, Zl, Zp), then
  *    ByteLevel without prefix space or regex (every byte of a piece becomes
  *    one character of GPT-2's byte-to-unicode table);
- *  - BPE merges by rank, lowest first, leftmost among equal ranks;
- *    characters absent from the vocabulary are dropped (no unk_token);
+ *  - BPE merges by rank, lowest first, leftmost among equal ranks (a piece
+ *    that is itself a token is kept whole when the model says
+ *    ignore_merges); characters absent from the vocabulary are dropped (no
+ *    unk_token); merges "a b" or ["a", "b"];
  *  - decoding maps characters back to bytes (a token with a character
  *    outside the table is taken as its own UTF-8) and replaces invalid
  *    UTF-8 by U+FFFD per maximal invalid subpart, as Rust's
