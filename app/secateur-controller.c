@@ -540,7 +540,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, self->model);
   copts.mode = d->mode;
-  copts.batch_size = d->batch_size > 0 ? d->batch_size : 8;
+  /* small batches: cancellation is checked between them */
+  copts.batch_size = d->batch_size > 0 ? d->batch_size : 2;
   if (d->mode == SC_CALIBRATE_DECODE)
     {
       copts.generate.num_beams = 1;

@@ -49,7 +49,7 @@ typedef struct {
   ScSampleMode       sampling;   /* PROPORTIONAL, UNIFORM or PAIRS */
   int                size;       /* sentences */
   ScCalibrateMode    mode;
-  int                batch_size; /* 0: 8 */
+  int                batch_size; /* 0: 2 */
 } SecateurCalibrateRequest;
 
 /* One compared sentence. */

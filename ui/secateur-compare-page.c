@@ -136,16 +136,16 @@ show_result (SecateurComparePage *self)
   if (r->chrf_full >= 0)
     header = g_strdup_printf (
         _ ("%s → %s, %u sentences\n"
-           "Full: chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s\n"
-           "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.0f tokens/s, %s"),
+           "Full: chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s\n"
+           "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s"),
         r->src, r->tgt, r->rows->len, r->chrf_full, r->spbleu_full, r->tokens_per_s_full, mem_full,
         r->experts_kept, r->experts_total, r->chrf_pruned, r->spbleu_pruned, r->tokens_per_s_pruned,
         mem_pruned);
   else
     header =
         g_strdup_printf (_ ("%s → %s, %u sentences (no references)\n"
-                            "Full: %.0f tokens/s, %s\n"
-                            "Pruned (%d of %d experts): %.0f tokens/s, %s"),
+                            "Full: %.1f tokens/s, %s\n"
+                            "Pruned (%d of %d experts): %.1f tokens/s, %s"),
                          r->src, r->tgt, r->rows->len, r->tokens_per_s_full, mem_full,
                          r->experts_kept, r->experts_total, r->tokens_per_s_pruned, mem_pruned);
   gtk_label_set_text (GTK_LABEL (self->header), header);

@@ -128,7 +128,7 @@ update (SecateurPrunePage *self)
   g_autofree char *after = g_format_size (bytes);
   g_autofree char *before = g_format_size (info->weight_bytes);
   g_autofree char *size =
-      g_strdup_printf (_ ("%s instead of %s (%.1f GB, %.0f %% saved)"), after, before, bytes / 1e9,
+      g_strdup_printf (_ ("%s instead of %s (%.2f GB, %.0f %% saved)"), after, before, bytes / 1e9,
                        100.0 * (1.0 - (double) bytes / info->weight_bytes));
   set_result (self, "size", size);
   gboolean fits = bytes / 1e9 <= self->gpu_gb;
@@ -324,19 +324,26 @@ secateur_prune_page_init (SecateurPrunePage *self)
   adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (results), self->measure_button);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (results));
 
-  GtkWidget *charts_group = adw_preferences_group_new ();
-  GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  gtk_box_set_homogeneous (GTK_BOX (charts), TRUE);
+  /* charts beside the settings: what the slider does is seen as it moves */
+  GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  g_object_set (charts, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
+                NULL);
   self->bars = secateur_bars_new ();
   self->curve = secateur_quality_curve_new ();
-  gtk_box_append (GTK_BOX (charts), self->bars);
-  gtk_box_append (GTK_BOX (charts), self->curve);
+  gtk_widget_set_vexpand (self->bars, TRUE);
+  gtk_widget_set_vexpand (self->curve, TRUE);
   self->sweep_progress = gtk_progress_bar_new ();
   gtk_widget_set_visible (self->sweep_progress, FALSE);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (charts_group), self->sweep_progress);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (charts_group), charts);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (charts_group));
-  adw_bin_set_child (ADW_BIN (self), page);
+  gtk_box_append (GTK_BOX (charts), self->bars);
+  gtk_box_append (GTK_BOX (charts), self->sweep_progress);
+  gtk_box_append (GTK_BOX (charts), self->curve);
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_widget_set_size_request (page, 420, -1);
+  gtk_paned_set_start_child (GTK_PANED (paned), page);
+  gtk_paned_set_end_child (GTK_PANED (paned), charts);
+  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
+  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
+  adw_bin_set_child (ADW_BIN (self), paned);
 }
 
 GtkWidget *
