@@ -249,6 +249,7 @@ sc_f32_to_bf16 (float f)
  * converted for every token), so x86 CPUs with F16C convert 8 at a time.
  * The conversion is exact either way; returns how many were converted. */
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 __attribute__ ((target ("avx,f16c"))) static int64_t
@@ -263,15 +264,27 @@ f16_to_f32_f16c (const guint8 *p, int64_t n, float *out)
   return i;
 }
 
+/* F16C and AVX in CPUID, and the OS saving YMM state (XGETBV), which
+ * clang's __builtin_cpu_supports cannot be asked about "f16c". */
+static gboolean
+cpu_has_f16c (void)
+{
+  unsigned int a, b, c, d;
+  if (!__get_cpuid (1, &a, &b, &c, &d))
+    return FALSE;
+  if (!(c & bit_F16C) || !(c & bit_AVX) || !(c & bit_OSXSAVE))
+    return FALSE;
+  unsigned int lo, hi;
+  __asm__ ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6) == 6;
+}
+
 static int64_t
 f16_to_f32_fast (const guint8 *p, int64_t n, float *out)
 {
   static int has_f16c = -1;
   if (has_f16c < 0)
-    {
-      __builtin_cpu_init ();
-      has_f16c = __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("avx");
-    }
+    has_f16c = cpu_has_f16c ();
   return has_f16c ? f16_to_f32_f16c (p, n, out) : 0;
 }
 #else
