@@ -9,8 +9,10 @@ mkdir -p bench/out
 py=tools/.venv/bin/python
 export OMP_WAIT_POLICY=PASSIVE   # torch and OpenBLAS share 2 cores politely
 
-[ -d bench/out/synthetic-moe-512 ] ||
-  $py tools/make_fixtures.py --bench bench/out/synthetic-moe-512 >&2
+case ${MODELS:-synthetic} in *synthetic*)
+  [ -d bench/out/synthetic-moe-512 ] ||
+    $py tools/make_fixtures.py --bench bench/out/synthetic-moe-512 >&2 ;;
+esac
 
 # 16 English sentences (UDHR articles, paraphrased short)
 sentences=bench/out/sentences.txt
@@ -38,7 +40,10 @@ PY
   echo "| model | batch | impl | load s | encode tok/s | decode tok/s | peak RSS MB |"
   echo "|---|---|---|---|---|---|---|"
 } > bench/out/table.md
-for model in tests/fixtures/nllb-moe-tiny bench/out/synthetic-moe-512; do
+# MODELS overrides the list, e.g. MODELS=resources/models/demo bench/run.sh
+models=${MODELS:-"tests/fixtures/nllb-moe-tiny resources/models/demo bench/out/synthetic-moe-512"}
+for model in $models; do
+  [ -f "$model/config.json" ] || continue
   for batch in 1 16; do
     sc=$(build/bench/bench-engine "$model" "$sentences" "$batch" 32)
     hf=$($py bench/bench_hf.py "$model" "$sentences" "$batch" 32 2>/dev/null)
