@@ -1,6 +1,11 @@
-/* test-sparsity: magnitude, Wanda and SparseGPT on single matrices against
- * the PyTorch reference (tools/sparsity_reference.py), and bad input. */
+/* test-sparsity: magnitude, Wanda and SparseGPT on single matrices and on
+ * whole models (sequentially) against the PyTorch reference
+ * (tools/sparsity_reference.py); weight replacement, export, calibration
+ * sets and bad input. */
+#include "sc-corpus.h"
+#include "sc-export.h"
 #include "sc-safetensors.h"
+#include "sc-sparsify.h"
 #include "sc-sparsity.h"
 #include "sc-test-util.h"
 
@@ -9,6 +14,16 @@
 
 static ScSafetensors *layers;
 static JsonNode *layers_index;
+
+static const ScTensor *
+golden_in (ScSafetensors *st, const char *name)
+{
+  GPtrArray *ts = sc_safetensors_tensors (st);
+  for (guint i = 0; i < ts->len; i++)
+    if (g_str_equal (((ScTensor *) ts->pdata[i])->name, name))
+      return ts->pdata[i];
+  g_error ("golden tensor %s is missing", name);
+}
 
 static const ScTensor *golden (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 
@@ -19,11 +34,7 @@ golden (const char *fmt, ...)
   va_start (ap, fmt);
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  GPtrArray *ts = sc_safetensors_tensors (layers);
-  for (guint i = 0; i < ts->len; i++)
-    if (g_str_equal (((ScTensor *) ts->pdata[i])->name, name))
-      return ts->pdata[i];
-  g_error ("golden tensor %s is missing", name);
+  return golden_in (layers, name);
 }
 
 static float *
@@ -34,7 +45,19 @@ read_all (const ScTensor *t)
   return v;
 }
 
-/* Packed golden mask (bit b of word w = element 32 w + b) against ours. */
+/* Entries where the packed golden mask (bit b of word w = element 32 w + b)
+ * and ours differ. */
+static gsize
+count_mask_diff (const ScTensor *packed, const guint8 *mask, gsize n)
+{
+  const guint32 *words = packed->data;
+  g_assert_cmpint (sc_tensor_numel (packed), ==, (gint64) ((n + 31) / 32));
+  gsize diff = 0;
+  for (gsize i = 0; i < n; i++)
+    diff += ((GUINT32_FROM_LE (words[i / 32]) >> (i % 32)) & 1) != mask[i];
+  return diff;
+}
+
 static void
 assert_same_mask (const char *what, const ScTensor *packed, const guint8 *mask, gsize n)
 {
@@ -312,8 +335,8 @@ test_hessian_escalation (void)
 }
 
 /* A singular Hessian from too few calibration tokens (rank 1) and a channel
- * never active: the 1% dampening makes it invertible, the dead channel's
- * weights are removed, no NaN anywhere. */
+ * never active: the 1% dampening makes it invertible, no NaN anywhere, the
+ * pattern holds exactly. */
 static void
 test_singular_inputs (void)
 {
@@ -341,7 +364,6 @@ test_singular_inputs (void)
   g_assert_cmpuint (rep.n_pruned, ==, R * K / 2);
   for (int r = 0; r < R; r++)
     {
-      g_assert_cmpfloat (W[r * K + 5], ==, 0.0f);
       for (int g = 0; g < K; g += 4)
         {
           int nz = 0;
@@ -350,7 +372,7 @@ test_singular_inputs (void)
               g_assert_true (isfinite (W[r * K + g + t]));
               nz += W[r * K + g + t] != 0.0f;
             }
-          g_assert_cmpint (nz, <=, 2);
+          g_assert_cmpint (nz, ==, 2);
         }
     }
   /* The Hessian itself: 2/n X^T X. */
@@ -358,6 +380,388 @@ test_singular_inputs (void)
   g_assert_cmpfloat_with_epsilon (H[2 * K + 3], 2.0f * 3.0f * 4.0f, 1e-4);
   g_assert_cmpfloat_with_epsilon (H[3 * K + 2], 2.0f * 3.0f * 4.0f, 1e-4);
   g_assert_cmpfloat (sc_layer_inputs_sq_norms (inputs)[7], ==, 2.0 * 64.0);
+}
+
+/* ---- whole models, sequentially, against the reference ---------------- */
+
+typedef struct
+{
+  ScModel *model;
+  ScSafetensors *st;
+  JsonArray *watch;
+  const char *run;
+  int seen;
+} Watch;
+
+static gboolean
+json_strv_has (JsonArray *arr, const char *s)
+{
+  for (guint i = 0; arr != NULL && i < json_array_get_length (arr); i++)
+    if (g_str_equal (json_array_get_string_element (arr, i), s))
+      return TRUE;
+  return FALSE;
+}
+
+/* Layer 2's gathered inputs must be those the reference saw after pruning
+ * layer 1, and clearly not those of the unpruned model. */
+static void
+watch_inputs (int linear, const ScLayerInputs *inputs, gpointer data)
+{
+  Watch *w = data;
+  ScLinearInfo info;
+  sc_model_get_linear (w->model, linear, &info);
+  if (!json_strv_has (w->watch, info.name))
+    return;
+  g_autofree char *key = g_strdup_printf ("%s/sq/%s", w->run, info.name);
+  g_autofree char *rows_key = g_strdup_printf ("%s/rows/%s", w->run, info.name);
+  g_autofree char *full_key = g_strdup_printf ("full_sq/%s", info.name);
+  const ScTensor *want = golden_in (w->st, key);
+  const ScTensor *full = golden_in (w->st, full_key);
+  const double *sq = sc_layer_inputs_sq_norms (inputs);
+  g_assert_cmpint (sc_tensor_numel (want), ==, info.n_in);
+  g_assert_cmpint (sc_layer_inputs_n_rows (inputs), ==,
+                   *(const gint32 *) golden_in (w->st, rows_key)->data);
+  g_autofree float *a = read_all (want);
+  g_autofree float *f = read_all (full);
+  double diff = 0, scale = 0, diff_full = 0;
+  for (int j = 0; j < info.n_in; j++)
+    {
+      diff = MAX (diff, fabs (sq[j] - a[j]));
+      diff_full = MAX (diff_full, fabs (sq[j] - f[j]));
+      scale = MAX (scale, fabs ((double) a[j]));
+    }
+  g_test_message ("%s %s: inputs differ by %.3g relative (from the unpruned model: %.3g)", w->run,
+                  info.name, diff / scale, diff_full / scale);
+  g_assert_cmpfloat (diff / scale, <, 1e-4);
+  g_assert_cmpfloat (diff_full / scale, >, 1e-2);
+  w->seen++;
+}
+
+static ScCalibSet *
+golden_samples (JsonObject *meta)
+{
+  ScCalibSet *set = sc_calib_set_new ();
+  JsonArray *arr = json_object_get_array_member (meta, "samples");
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonObject *o = json_array_get_object_element (arr, i);
+      g_autoptr (GArray) src = sc_test_int_array (json_object_get_array_member (o, "src"));
+      g_autoptr (GArray) tgt = sc_test_int_array (json_object_get_array_member (o, "tgt"));
+      sc_calib_set_add (set, (int *) src->data, src->len, (int *) tgt->data, tgt->len, "eng_Latn");
+    }
+  return set;
+}
+
+static void
+parse_run (const char *run, ScSparsifyOptions *opts)
+{
+  g_auto (GStrv) parts = g_strsplit (run, ".", 2);
+  sc_sparsify_options_init (opts);
+  g_assert_true (sc_sparsity_method_parse (parts[0], &opts->method, NULL));
+  parse_pattern (parts[1], &opts->pattern);
+}
+
+static void
+test_model_runs (gconstpointer data)
+{
+  const char *fixture = data;
+  g_autofree char *rel_st = g_strdup_printf ("tests/goldens/sparsity/%s.safetensors", fixture);
+  g_autofree char *rel_js = g_strdup_printf ("tests/goldens/sparsity/%s.json", fixture);
+  g_autofree char *rel_fx = g_strdup_printf ("tests/fixtures/%s", fixture);
+  g_autofree char *st_path = sc_test_path (rel_st), *js_path = sc_test_path (rel_js);
+  g_autofree char *dir = sc_test_path (rel_fx);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonNode) node = sc_test_load_json (js_path);
+  JsonObject *meta = json_node_get_object (node);
+  g_autoptr (ScCalibSet) calib = golden_samples (meta);
+  JsonArray *runs = json_object_get_array_member (meta, "runs");
+  JsonArray *watch = json_object_get_array_member (meta, "watch");
+  JsonArray *weights = json_object_get_array_member (meta, "weights");
+
+  for (guint r = 0; r < json_array_get_length (runs); r++)
+    {
+      const char *run = json_array_get_string_element (runs, r);
+      g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_assert_no_error (error);
+      ScSparsifyOptions opts;
+      parse_run (run, &opts);
+      Watch w = { model, st, watch, run, 0 };
+      opts.inputs_observer = watch_inputs;
+      opts.inputs_observer_data = &w;
+      ScPrunable p;
+      sc_prunable_init_model (&p, model);
+      g_autoptr (ScSparsifyReport) report =
+          sc_sparsify (&p, calib, &opts, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (report);
+
+      /* Achieved sparsity: exactly half of every layer. */
+      g_assert_cmpuint (report->layers->len, ==, sc_model_n_linears (model));
+      for (guint i = 0; i < report->layers->len; i++)
+        {
+          ScSparsifyLayer *l = &g_array_index (report->layers, ScSparsifyLayer, i);
+          if (l->n_zero * 2 != (guint64) l->n_out * l->n_in)
+            g_error ("%s %s: %" G_GUINT64_FORMAT " zeros in %d x %d (%" G_GUINT64_FORMAT
+                     " calibration rows)",
+                     run, l->name, l->n_zero, l->n_out, l->n_in, l->n_rows);
+        }
+      g_assert_cmpuint (report->n_zero * 2, ==, report->n_weights);
+      /* Every layer's mask is the reference's. */
+      gsize total_diff = 0, total = 0;
+      int compared = 0;
+      for (int i = 0; i < sc_model_n_linears (model); i++)
+        {
+          ScLinearInfo info;
+          sc_model_get_linear (model, i, &info);
+          const ScTensor *t = sc_model_get_linear_weight (model, i);
+          g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
+          const float *W = t->data;
+          gsize n = (gsize) info.n_out * info.n_in;
+          g_autofree guint8 *mask = g_new (guint8, n);
+          for (gsize k = 0; k < n; k++)
+            mask[k] = W[k] == 0.0f;
+          g_autofree char *key = g_strdup_printf ("%s/mask/%s", run, info.name);
+          g_autofree char *what = g_strdup_printf ("%s %s %s", fixture, run, info.name);
+          gsize diff = count_mask_diff (golden_in (st, key), mask, n);
+          if (diff != 0)
+            g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " mask entries differ",
+                            what, diff, n);
+          total_diff += diff;
+          total += n;
+          /* Block 0 reads the same embeddings on both sides: its masks must
+           * match exactly (magnitude's everywhere). Later, the two forward
+           * passes differ by float rounding (1e-6), and a near-tie that
+           * flips in one layer changes what every later layer sees (a few
+           * in 100 entries for SparseGPT 2:4, whose updates carry a flip along
+           * its row). */
+          if (info.block == 0 || opts.method == SC_SPARSITY_MAGNITUDE)
+            assert_same_mask (what, golden_in (st, key), mask, n);
+          if (diff == 0 && opts.method == SC_SPARSITY_SPARSEGPT &&
+              json_strv_has (weights, info.name))
+            {
+              g_autofree char *wkey = g_strdup_printf ("%s/weight/%s", run, info.name);
+              g_autofree float *want = read_all (golden_in (st, wkey));
+              double worst = 0;
+              for (gsize k = 0; k < n; k++)
+                worst = MAX (worst, fabs ((double) W[k] - want[k]));
+              g_test_message ("%s: largest weight difference %.3g", what, worst);
+              /* 1e-4 holds for fixed inputs (reference-layers); here the
+               * inputs themselves went through four pruned blocks in two
+               * implementations, and an expert with few tokens has an
+               * ill-conditioned Hessian. */
+              g_assert_cmpfloat (worst, <, 1e-3);
+              compared++;
+            }
+        }
+      if (opts.method == SC_SPARSITY_SPARSEGPT)
+        g_assert_cmpint (compared, >=, 1);
+      g_test_message ("%s %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " mask entries differ",
+                      fixture, run, total_diff, total);
+      g_assert_cmpuint (total_diff, <=, total / (opts.method == SC_SPARSITY_SPARSEGPT ? 20 : 1000));
+      if (opts.method != SC_SPARSITY_MAGNITUDE)
+        g_assert_cmpint (w.seen, ==, (int) json_array_get_length (watch));
+    }
+}
+
+/* The linear-layer list and weight replacement of ScModel. */
+static void
+test_replace_weight (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  /* Dense blocks 6 (encoder) and 10 (decoder) layers, MoE blocks 4 or 8
+   * plus 2 per expert. */
+  g_assert_cmpint (sc_model_n_blocks (model), ==, 8);
+  g_assert_cmpint (sc_model_n_linears (model), ==, 6 + 20 + 6 + 20 + 10 + 24 + 10 + 24);
+  ScLinearInfo info;
+  sc_model_get_linear (model, 0, &info);
+  g_assert_cmpstr (info.name, ==, "model.encoder.layers.0.self_attn.q_proj.weight");
+  g_assert_cmpint (info.block, ==, 0);
+  g_assert_cmpint (info.expert, ==, -1);
+  sc_model_get_linear (model, 6 + 4 + 2 * 5 + 1, &info);
+  g_assert_cmpstr (info.name, ==, "model.encoder.layers.1.ffn.experts.expert_5.fc2.weight");
+  g_assert_cmpint (info.block, ==, 1);
+  g_assert_cmpint (info.expert, ==, 5);
+  g_assert_cmpint (info.n_out, ==, 64);
+  g_assert_cmpint (info.n_in, ==, 128);
+  sc_model_get_linear (model, 52 + 5, &info);
+  g_assert_cmpstr (info.name, ==, "model.decoder.layers.0.cross_attention.k_proj.weight");
+  g_assert_cmpint (info.block, ==, 4);
+
+  int ids[] = { 2047, 100, 200, 300, 2 }, len = 5;
+  g_autoptr (ScEncoding) e0 = sc_model_encode (model, ids, &len, 1, len, &error);
+  g_assert_no_error (error);
+  const ScTensor *orig = sc_model_get_linear_weight (model, 0);
+  g_assert_null (sc_model_get_replaced_weight (model, orig->name));
+  /* A copy of the same values gives the same output, bit for bit. */
+  float *same = g_new (float, 64 * 64);
+  sc_tensor_read_f32 (orig, 0, 64 * 64, same);
+  g_assert_true (sc_model_replace_linear_weight (model, 0, same, &error));
+  g_assert_true (sc_model_get_linear_weight (model, 0) != orig);
+  g_assert_true (
+      sc_model_get_replaced_weight (model, "model.encoder.layers.0.self_attn.q_proj.weight") ==
+      sc_model_get_linear_weight (model, 0));
+  g_autoptr (ScEncoding) e1 = sc_model_encode (model, ids, &len, 1, len, &error);
+  g_assert_cmpmem (e0->hidden, sizeof (float) * 5 * 64, e1->hidden, sizeof (float) * 5 * 64);
+  /* Zeros change it (and replacing twice is fine). */
+  g_assert_true (sc_model_replace_linear_weight (model, 0, g_new0 (float, 64 * 64), &error));
+  g_autoptr (ScEncoding) e2 = sc_model_encode (model, ids, &len, 1, len, &error);
+  g_assert_true (memcmp (e0->hidden, e2->hidden, sizeof (float) * 5 * 64) != 0);
+  g_assert_false (sc_model_replace_linear_weight (model, 9999, g_new0 (float, 4), &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+}
+
+/* Export: same names and dtype, zeros in place, N:M kept, a config record;
+ * loads back and computes with the pruned weights. */
+static void
+test_export (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-tiny-f16");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  ScSparsifyOptions opts;
+  sc_sparsify_options_init (&opts);
+  opts.method = SC_SPARSITY_MAGNITUDE;
+  g_assert_true (sc_sparsity_pattern_parse ("2:4", &opts.pattern, NULL));
+  ScPrunable p;
+  sc_prunable_init_model (&p, model);
+  g_autoptr (ScSparsifyReport) report = sc_sparsify (&p, NULL, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *tmp = g_dir_make_tmp ("sc-sparsity-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_autoptr (JsonObject) record = json_object_new ();
+  json_object_set_string_member (record, "method", "magnitude");
+  json_object_set_string_member (record, "sparsity", "2:4");
+  ScExportOptions eo = { 0 };
+  g_assert_true (sc_export_model (model, dir, record, out, &eo, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (ScModel) back = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sc_model_n_linears (back), ==, sc_model_n_linears (model));
+  for (int i = 0; i < sc_model_n_linears (back); i++)
+    {
+      const ScTensor *t = sc_model_get_linear_weight (back, i);
+      const ScTensor *mine = sc_model_get_linear_weight (model, i);
+      g_assert_cmpint (t->dtype, ==, SC_DTYPE_F16);
+      int64_t n = sc_tensor_numel (t);
+      g_autofree float *a = read_all (t);
+      const float *b = mine->data;
+      for (int64_t k = 0; k < n; k++)
+        g_assert_cmpfloat (a[k], ==, b[k]); /* f16 values pruned in f32: exact */
+      for (int64_t k = 0; k < n; k += 4)
+        g_assert_cmpint ((a[k] != 0) + (a[k + 1] != 0) + (a[k + 2] != 0) + (a[k + 3] != 0), <=, 2);
+    }
+  /* Untouched tensors are byte-identical (the embedding). */
+  const ScTensor *e0 = sc_checkpoint_get (sc_model_get_checkpoint (model), "model.shared.weight");
+  const ScTensor *e1 = sc_checkpoint_get (sc_model_get_checkpoint (back), "model.shared.weight");
+  g_assert_cmpmem (e0->data, e0->nbytes, e1->data, e1->nbytes);
+  g_autofree char *cfg = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cj = sc_test_load_json (cfg);
+  JsonObject *rec =
+      json_object_get_object_member (json_node_get_object (cj), SC_EXPORT_SPARSITY_KEY);
+  g_assert_nonnull (rec);
+  g_assert_cmpstr (json_object_get_string_member (rec, "sparsity"), ==, "2:4");
+
+  /* A value f16 cannot hold is refused, and nothing is left behind. */
+  g_autofree char *out2 = g_build_filename (tmp, "overflow", NULL);
+  float *big = g_new0 (float, 64 * 64);
+  big[7] = 1e6f;
+  g_assert_true (sc_model_replace_linear_weight (model, 0, big, &error));
+  g_assert_false (sc_export_model (model, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+  float *nan = g_new0 (float, 64 * 64);
+  nan[3] = NAN;
+  g_assert_true (sc_model_replace_linear_weight (model, 0, nan, &error));
+  g_assert_false (sc_export_model (model, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
+  sc_test_rm_tree (tmp);
+}
+
+/* Calibration sets from the UDHR: counts known before running, lengths
+ * bounded, a language the corpus lacks refused. */
+static void
+test_calibration_sets (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/m2m-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  ScCalibOptions co = { .mode = SC_CALIB_MBS, .n_samples = 40, .seqlen = 24, .seed = 1 };
+  g_autoptr (ScCalibSet) mbs = sc_calib_set_from_udhr (model, &co, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_calib_set_size (mbs), ==, 40);
+  const guint *counts;
+  const char *const *langs = sc_calib_set_languages (mbs, &counts);
+  guint total = 0, eng = 0;
+  for (guint i = 0; langs[i] != NULL; i++)
+    {
+      total += counts[i];
+      if (g_str_equal (langs[i], "eng_Latn"))
+        eng = counts[i];
+    }
+  g_assert_cmpuint (total, ==, 40);
+  g_assert_cmpuint (g_strv_length ((char **) langs), >, 5);
+  g_assert_cmpuint (eng, >,
+                    40 / g_strv_length ((char **) langs)); /* English has the largest share */
+  int eng_id = 2047;
+  for (guint i = 0; i < 40; i++)
+    {
+      const ScCalibSample *s = sc_calib_set_get (mbs, i);
+      g_assert_cmpint (s->n_src, <=, 24);
+      g_assert_cmpint (s->n_src, ==, s->n_tgt);
+      g_assert_cmpint (s->src[s->n_src - 1], ==, 2);
+      g_assert_cmpint (s->tgt[0], ==, 2);
+      g_assert_cmpint (s->src[0], ==, s->tgt[1]);
+      if (g_str_equal (s->lang, "eng_Latn"))
+        g_assert_cmpint (s->src[0], ==, eng_id);
+    }
+  g_autofree char *text = sc_calib_set_describe (mbs);
+  g_assert_nonnull (strstr (text, "40 calibration samples"));
+  g_assert_nonnull (strstr (text, "eng_Latn"));
+
+  co.mode = SC_CALIB_LANGUAGE;
+  co.language = "eng_Latn";
+  g_autoptr (ScCalibSet) en = sc_calib_set_from_udhr (model, &co, &error);
+  g_assert_no_error (error);
+  langs = sc_calib_set_languages (en, &counts);
+  g_assert_cmpstrv (langs, ((const char *const[]){ "eng_Latn", NULL }));
+  g_assert_cmpuint (counts[0], ==, 40);
+
+  co.language = "xyz_Latn";
+  g_assert_null (sc_calib_set_from_udhr (model, &co, &error));
+  g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "xyz_Latn"));
+  g_clear_error (&error);
+  co.seqlen = 2;
+  co.language = "eng_Latn";
+  g_assert_null (sc_calib_set_from_udhr (model, &co, &error));
+  g_assert_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* Wanda without calibration, and an N:M the model cannot take (64 % 3). */
+  ScPrunable p;
+  sc_prunable_init_model (&p, model);
+  ScSparsifyOptions so;
+  sc_sparsify_options_init (&so);
+  g_assert_null (sc_sparsify (&p, NULL, &so, NULL, NULL, NULL, &error));
+  g_assert_error (error, SC_SPARSITY_ERROR, SC_SPARSITY_ERROR_NO_INPUTS);
+  g_clear_error (&error);
+  so.method = SC_SPARSITY_MAGNITUDE;
+  so.pattern = (ScSparsityPattern){ 0, 1, 3 };
+  g_assert_null (sc_sparsify (&p, NULL, &so, NULL, NULL, NULL, &error));
+  g_assert_error (error, SC_SPARSITY_ERROR, SC_SPARSITY_ERROR_INVALID);
+  g_assert_cmpint (sc_model_get_linear_weight (model, 0)->dtype, ==, SC_DTYPE_F32);
+  g_assert_null (sc_model_get_replaced_weight (model, "model.encoder.layers.0.fc1.weight"));
 }
 
 int
@@ -375,6 +779,11 @@ main (int argc, char **argv)
   g_test_add_func ("/sparsity/bad-patterns", test_bad_patterns);
   g_test_add_func ("/sparsity/hessian-escalation", test_hessian_escalation);
   g_test_add_func ("/sparsity/singular-inputs", test_singular_inputs);
+  g_test_add_data_func ("/sparsity/model/m2m-tiny", "m2m-tiny", test_model_runs);
+  g_test_add_data_func ("/sparsity/model/nllb-moe-tiny", "nllb-moe-tiny", test_model_runs);
+  g_test_add_func ("/sparsity/replace-weight", test_replace_weight);
+  g_test_add_func ("/sparsity/export", test_export);
+  g_test_add_func ("/sparsity/calibration-sets", test_calibration_sets);
   int rc = g_test_run ();
   json_node_unref (layers_index);
   sc_safetensors_free (layers);

@@ -107,8 +107,9 @@ def sparsegpt(W, H, ratio, n, m):
     H = H.clone().float()
     rows, cols = W.shape
     dead = torch.diag(H) == 0
+    # Channels never active: a unit diagonal makes H invertible. Their weights are kept unless the
+    # mask takes them (the authors' code zeroes them all, which would overshoot the sparsity).
     H[dead, dead] = 1.0
-    W[:, dead] = 0.0
     damp = PERCDAMP * torch.mean(torch.diag(H)).item()
     damp = float(torch.tensor(damp, dtype=torch.float32))
     esc = 0
@@ -230,7 +231,9 @@ def sparsify(model, samples, method, pat, watch=None):
         for name, mod in lins.items():
             if watch and name in watch:
                 seen[name] = X[name]
-            Wp, mask = prune(method, mod.weight.data.float(), X[name], pat)
+            # No calibration token reached it (an unused expert): magnitude, not a wipe.
+            meth = method if X[name].shape[0] > 0 else "magnitude"
+            Wp, mask = prune(meth, mod.weight.data.float(), X[name], pat)
             ratio, n, m = PATTERNS[pat]
             expect = mod.weight.numel() // 2  # 50%, 2:4 and 4:8 all prune half
             assert int(mask.sum()) == expect, (name, int(mask.sum()), expect)
@@ -333,13 +336,13 @@ def main():
     samples = calibration_ids(3, 4)
     watch = ["model.encoder.layers.1.self_attn.q_proj.weight", "model.encoder.layers.1.fc1.weight"]
     runs = [(m, p) for m in ("magnitude", "wanda", "sparsegpt") for p in ("50", "2_4")]
-    meta, t = model_golden("m2m-tiny", runs, samples, watch, ["model.decoder.layers.3.fc2.weight"])
+    meta, t = model_golden("m2m-tiny", runs, samples, watch, ["model.encoder.layers.3.fc2.weight", "model.decoder.layers.0.fc1.weight"])
     save_file(t, os.path.join(OUT, "m2m-tiny.safetensors"))
     rc.write_json(os.path.join(OUT, "m2m-tiny.json"), meta)
 
     runs = [("wanda", "50"), ("sparsegpt", "50"), ("sparsegpt", "2_4")]
     meta, t = model_golden("nllb-moe-tiny", runs, samples, [],
-                           ["model.decoder.layers.3.ffn.experts.expert_5.fc2.weight"])
+                           ["model.encoder.layers.3.ffn.experts.expert_%d.fc2.weight" % e for e in range(8)])
     save_file(t, os.path.join(OUT, "nllb-moe-tiny.safetensors"))
     rc.write_json(os.path.join(OUT, "nllb-moe-tiny.json"), meta)
 

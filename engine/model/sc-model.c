@@ -9,6 +9,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LN_EPS 1e-5f
@@ -19,6 +20,7 @@ typedef struct
   const ScTensor *b; /* may be NULL */
   float *b32;        /* widened bias, NULL for expert biases (widened on use) */
   int n_out, n_in;
+  int id; /* index in the model's list of linear layers, -1 when absent */
 } Linear;
 
 typedef struct
@@ -63,6 +65,11 @@ struct _ScModel
   guint64 n_dense, n_experts;
   ScRouterObserver observer;
   gpointer observer_data;
+  GPtrArray *linears; /* Linear*, forward order (sc_model_get_linear) */
+  GArray *linear_blocks; /* int, block of each */
+  ScLinearObserver linear_observer;
+  gpointer linear_observer_data;
+  GPtrArray *replaced; /* ScTensor* with owned f32 data, weights replaced by pruning */
   GPtrArray *allocs; /* vectors widened at load */
   int n_moe;
   int n_missing; /* experts absent from a partial checkpoint */
@@ -233,6 +240,45 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   return TRUE;
 }
 
+/* Numbers every present linear layer in forward order (sc-model.h). */
+static void
+add_linear (ScModel *model, Linear *lin, int block)
+{
+  lin->id = -1;
+  if (lin->w == NULL)
+    return;
+  lin->id = (int) model->linears->len;
+  g_ptr_array_add (model->linears, lin);
+  g_array_append_val (model->linear_blocks, block);
+}
+
+static void
+list_linears (ScModel *model)
+{
+  const ScConfig *c = model->config;
+  model->linears = g_ptr_array_new ();
+  model->linear_blocks = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int b = 0; b < c->encoder_layers + c->decoder_layers; b++)
+    {
+      gboolean decoder = b >= c->encoder_layers;
+      Layer *L = decoder ? &model->dec[b - c->encoder_layers] : &model->enc[b];
+      Linear *attn[] = { &L->q, &L->k, &L->v, &L->o, &L->cq, &L->ck, &L->cv, &L->co };
+      for (guint i = 0; i < (decoder ? 8u : 4u); i++)
+        add_linear (model, attn[i], b);
+      if (!L->sparse)
+        {
+          add_linear (model, &L->dense.fc1, b);
+          add_linear (model, &L->dense.fc2, b);
+          continue;
+        }
+      for (int e = 0; e < c->num_experts; e++)
+        {
+          add_linear (model, &L->experts[e].fc1, b);
+          add_linear (model, &L->experts[e].fc2, b);
+        }
+    }
+}
+
 static void
 count_params (ScModel *model)
 {
@@ -276,6 +322,9 @@ sc_model_free (ScModel *model)
   g_clear_pointer (&model->ckpt, sc_checkpoint_free);
   g_clear_pointer (&model->config, sc_config_free);
   g_clear_pointer (&model->allocs, g_ptr_array_unref);
+  g_clear_pointer (&model->linears, g_ptr_array_unref);
+  g_clear_pointer (&model->linear_blocks, g_array_unref);
+  g_clear_pointer (&model->replaced, g_ptr_array_unref);
   g_free (model->keep);
   sc_expert_cache_free (model->cache);
   if (model->own_backend)
@@ -379,6 +428,7 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
     }
   model->n_moe = moe;
   model->dtype = model->embed->dtype;
+  list_linears (model);
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
 
@@ -549,6 +599,8 @@ linear (ScModel *model, const Linear *lin, const float *x, int M, float *y)
 {
   if (M == 0)
     return;
+  if (model->linear_observer != NULL && lin->id >= 0)
+    model->linear_observer (lin->id, x, M, model->linear_observer_data);
   if (lin->b32 != NULL)
     {
       model->be->linear (model->be, x, M, lin->n_in, lin->w, lin->b32, y);
@@ -1108,4 +1160,95 @@ sc_decoder_reorder (ScDecoder *dec, const int *from)
     }
   for (int r = 0; r < R; r++)
     dec->src_row[r] = src[from[r]];
+}
+
+/* ---- linear layers for weight pruning ------------------------------------ */
+
+int
+sc_model_n_blocks (ScModel *model)
+{
+  return model->config->encoder_layers + model->config->decoder_layers;
+}
+
+int
+sc_model_n_linears (ScModel *model)
+{
+  return (int) model->linears->len;
+}
+
+void
+sc_model_get_linear (ScModel *model, int i, ScLinearInfo *info)
+{
+  g_return_if_fail (i >= 0 && i < (int) model->linears->len);
+  const Linear *lin = model->linears->pdata[i];
+  info->name = lin->w->name;
+  info->block = g_array_index (model->linear_blocks, int, i);
+  info->n_out = lin->n_out;
+  info->n_in = lin->n_in;
+  info->expert = -1;
+  const char *e = strstr (lin->w->name, ".experts.expert_");
+  if (e != NULL)
+    info->expert = atoi (e + strlen (".experts.expert_"));
+}
+
+const ScTensor *
+sc_model_get_linear_weight (ScModel *model, int i)
+{
+  g_return_val_if_fail (i >= 0 && i < (int) model->linears->len, NULL);
+  return ((const Linear *) model->linears->pdata[i])->w;
+}
+
+void
+sc_model_set_linear_observer (ScModel *model, ScLinearObserver observer, gpointer user_data)
+{
+  model->linear_observer = observer;
+  model->linear_observer_data = user_data;
+}
+
+static void
+free_replaced (ScTensor *t)
+{
+  g_free ((gpointer) t->data);
+  sc_tensor_free (t);
+}
+
+gboolean
+sc_model_replace_linear_weight (ScModel *model, int i, float *data, GError **error)
+{
+  if (i < 0 || i >= (int) model->linears->len)
+    {
+      g_free (data);
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "no linear layer %d (the model has %u)", i,
+                   model->linears->len);
+      return FALSE;
+    }
+  Linear *lin = model->linears->pdata[i];
+  ScTensor *t = g_new0 (ScTensor, 1);
+  t->name = g_strdup (lin->w->name);
+  t->dtype = SC_DTYPE_F32;
+  t->n_dims = 2;
+  t->shape[0] = lin->n_out;
+  t->shape[1] = lin->n_in;
+  t->data = data;
+  t->nbytes = sizeof (float) * (guint64) lin->n_out * lin->n_in;
+  if (model->replaced == NULL)
+    model->replaced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_replaced);
+  /* A second replacement of the same weight frees the first. */
+  if (lin->w->data != NULL && g_ptr_array_find (model->replaced, lin->w, NULL))
+    g_ptr_array_remove (model->replaced, (gpointer) lin->w);
+  lin->w = t;
+  g_ptr_array_add (model->replaced, t);
+  return TRUE;
+}
+
+const ScTensor *
+sc_model_get_replaced_weight (ScModel *model, const char *name)
+{
+  for (guint i = 0; model->replaced != NULL && i < model->replaced->len; i++)
+    {
+      const ScTensor *t = model->replaced->pdata[i];
+      if (g_str_equal (t->name, name))
+        return t;
+    }
+  return NULL;
 }

@@ -5,6 +5,7 @@
 #include "sc-backend.h"
 #include "sc-checkpoint.h"
 #include "sc-config.h"
+#include "sc-linear-hooks.h"
 #include "sc-expert-cache.h"
 #include "sc-tokenizer.h"
 
@@ -75,6 +76,25 @@ gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep
 gboolean          sc_model_set_expert_budget (ScModel *model, guint64 bytes, GError **error);
 /* The cache in use, NULL without a budget. */
 ScExpertCache    *sc_model_get_expert_cache  (ScModel *model);
+
+/* Linear layers for weight pruning (sc-linear-hooks.h), in forward order:
+ * per block q, k, v, out_proj, then in the decoder the cross-attention's
+ * q, k, v, out_proj, then fc1, fc2 (dense) or each expert's fc1, fc2 in
+ * ascending id. Routers, embeddings and the head are not listed. Experts
+ * absent from a partial checkpoint are not listed either. */
+int               sc_model_n_blocks          (ScModel *model);
+int               sc_model_n_linears         (ScModel *model);
+void              sc_model_get_linear        (ScModel *model, int i, ScLinearInfo *info);
+/* The weight in use: the checkpoint's, or the copy that replaced it. */
+const ScTensor   *sc_model_get_linear_weight (ScModel *model, int i);
+void              sc_model_set_linear_observer (ScModel *model, ScLinearObserver observer,
+                                              gpointer user_data);
+/* Replaces linear i's weight by `data` ([n_out, n_in] f32, taken over and
+ * freed with the model); later forward passes use it. */
+gboolean          sc_model_replace_linear_weight (ScModel *model, int i, float *data,
+                                              GError **error);
+/* The replacement of the checkpoint tensor `name`, or NULL. */
+const ScTensor   *sc_model_get_replaced_weight (ScModel *model, const char *name);
 
 /* Encoder output for a right-padded batch. */
 typedef struct {

@@ -4,6 +4,7 @@
 #include "sc-safetensors.h"
 
 #include <errno.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
@@ -183,10 +184,67 @@ is_weight_file (const char *name)
          g_str_has_suffix (name, ".pth");
 }
 
-/* config.json of the source with the kept ids per MoE layer added. */
+/* A weight replaced by pruning (f32), back in the checkpoint's dtype.
+ * Zeros stay zeros in every dtype; a value that does not fit (infinite or
+ * NaN after narrowing) is refused rather than written. */
+static ScTensor *
+narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
+{
+  int64_t n = sc_tensor_numel (rep);
+  const float *src = rep->data;
+  if (sc_tensor_numel (orig) != n)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "replacement of %s has the wrong size",
+                   orig->name);
+      return NULL;
+    }
+  ScTensor *out = g_new0 (ScTensor, 1);
+  out->name = g_strdup (orig->name);
+  out->dtype = orig->dtype;
+  out->n_dims = orig->n_dims;
+  memcpy (out->shape, orig->shape, sizeof out->shape);
+  out->nbytes = (guint64) n * sc_dtype_size (orig->dtype);
+  void *data = g_malloc (out->nbytes + 1);
+  out->data = data;
+  gboolean finite = TRUE;
+  for (int64_t i = 0; i < n; i++)
+    {
+      float v = src[i];
+      if (orig->dtype == SC_DTYPE_F16)
+        {
+          ((guint16 *) data)[i] = sc_f32_to_f16 (v);
+          v = sc_f16_to_f32 (((guint16 *) data)[i]);
+        }
+      else if (orig->dtype == SC_DTYPE_BF16)
+        {
+          ((guint16 *) data)[i] = sc_f32_to_bf16 (v);
+          v = sc_bf16_to_f32 (((guint16 *) data)[i]);
+        }
+      else
+        {
+          ((float *) data)[i] = v;
+        }
+      finite = finite && isfinite (v);
+    }
+  if (orig->dtype != SC_DTYPE_F32 && orig->dtype != SC_DTYPE_F16 && orig->dtype != SC_DTYPE_BF16)
+    finite = FALSE;
+  if (!finite)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%s: the pruned weights do not fit %s (NaN or infinite); nothing was written",
+                   orig->name, sc_dtype_name (orig->dtype));
+      g_free (data);
+      sc_tensor_free (out);
+      return NULL;
+    }
+  return out;
+}
+
+/* config.json of the source with the kept ids per MoE layer added (when
+ * experts were pruned) and the sparsity record (when given). */
 static gboolean
-write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, const char *dir,
-              GError **error)
+write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
+              const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -194,17 +252,22 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, cons
     return FALSE;
   JsonNode *root = json_parser_get_root (parser);
   JsonObject *obj = json_node_get_object (root);
-  JsonArray *layers = json_array_new ();
-  int n_moe = sc_config_n_moe_layers (c);
-  for (int m = 0; m < n_moe; m++)
+  if (keep != NULL)
     {
-      JsonArray *ids = json_array_new ();
-      for (int e = 0; e < c->num_experts; e++)
-        if (keep[m * c->num_experts + e])
-          json_array_add_int_element (ids, e);
-      json_array_add_array_element (layers, ids);
+      JsonArray *layers = json_array_new ();
+      int n_moe = sc_config_n_moe_layers (c);
+      for (int m = 0; m < n_moe; m++)
+        {
+          JsonArray *ids = json_array_new ();
+          for (int e = 0; e < c->num_experts; e++)
+            if (keep[m * c->num_experts + e])
+              json_array_add_int_element (ids, e);
+          json_array_add_array_element (layers, ids);
+        }
+      json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
     }
-  json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
+  if (record != NULL)
+    json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
   g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
   return g_file_set_contents (dst, text, -1, error);
@@ -224,9 +287,18 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
     {
       const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
       int m = 0, e = 0;
-      TensorKind kind = classify (c, names[i], &m, &e);
+      TensorKind kind = keep != NULL ? classify (c, names[i], &m, &e) : TENSOR_OTHER;
       if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
         continue;
+      const ScTensor *rep = sc_model_get_replaced_weight (model, names[i]);
+      if (rep != NULL)
+        {
+          ScTensor *s = narrow_replaced (t, rep, error);
+          if (s == NULL)
+            return FALSE;
+          g_ptr_array_add (sliced, s);
+          t = s;
+        }
       if (kind == TENSOR_ROUTER)
         {
           ScTensor *s = slice_router (c, t, m, keep);
@@ -299,13 +371,32 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
   return TRUE;
 }
 
+static gboolean export_dir (ScModel *model, const char *model_dir, const guint8 *keep,
+                            JsonObject *record, const char *out_dir, const ScExportOptions *opts,
+                            GCancellable *cancellable, GError **error);
+
 gboolean
 sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
                   const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
   if (!check_keep (model, keep, error))
     return FALSE;
+  return export_dir (model, model_dir, keep, NULL, out_dir, opts, cancellable, error);
+}
+
+gboolean
+sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, const char *out_dir,
+                 const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+{
+  return export_dir (model, model_dir, NULL, record, out_dir, opts, cancellable, error);
+}
+
+static gboolean
+export_dir (ScModel *model, const char *model_dir, const guint8 *keep, JsonObject *record,
+            const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
+            GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
   if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -326,7 +417,7 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
     }
 
   gboolean ok = write_weights (model, keep, tmpl, opts->shard_bytes, cancellable, error) &&
-                write_config (c, model_dir, keep, tmpl, error);
+                write_config (c, model_dir, keep, record, tmpl, error);
 
   if (ok)
     {

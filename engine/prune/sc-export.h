@@ -17,6 +17,7 @@
 #include "sc-model.h"
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,18 @@ typedef struct {
 gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,
                            GError **error);
 gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep,
+                           const char *out_dir, const ScExportOptions *opts,
+                           GCancellable *cancellable, GError **error);
+
+/* The config.json key of the weight-pruning record. */
+#define SC_EXPORT_SPARSITY_KEY "secateur_sparsity"
+
+/* The whole model as it is now: every tensor under its name and in its
+ * stored dtype, weights replaced by pruning (sc_model_replace_linear_weight)
+ * narrowed back to that dtype with their zeros in place (refused when a
+ * value does not fit); `record` (may be NULL) is stored in config.json under
+ * SC_EXPORT_SPARSITY_KEY. Same atomic writing as sc_export_pruned. */
+gboolean sc_export_model  (ScModel *model, const char *model_dir, JsonObject *record,
                            const char *out_dir, const ScExportOptions *opts,
                            GCancellable *cancellable, GError **error);
 

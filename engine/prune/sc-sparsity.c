@@ -366,16 +366,15 @@ sc_sparsity_sparsegpt (const ScSparsityPattern *pattern, float *W, int n_out, in
 
   g_autofree float *H = g_memdup2 (H_in, sizeof (float) * (gsize) k * k);
   g_autofree float *Wc = g_memdup2 (W, sizeof (float) * nw);
-  /* Channels that never fired carry no information: their weights go and
-   * the Hessian gets a unit diagonal there, as in the paper's code. */
+  /* Channels that never fired: a unit diagonal makes H invertible. Their
+   * weights stay unless the mask takes them (the authors' code zeroes them
+   * all, which would overshoot the requested sparsity). */
   double diag_sum = 0.0;
   for (int j = 0; j < k; j++)
     {
       if (H[(gsize) j * k + j] == 0.0f)
         {
           H[(gsize) j * k + j] = 1.0f;
-          for (int r = 0; r < rows; r++)
-            Wc[(gsize) r * k + j] = 0.0f;
           rep.dead_columns++;
         }
       diag_sum += H[(gsize) j * k + j];

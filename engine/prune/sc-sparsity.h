@@ -10,6 +10,9 @@
  *    H^-1, columns in blocks of 128 with lazy batched updates of the later
  *    blocks; unstructured masks chosen per block (adaptive), by
  *    w^2 / [H^-1]_jj^2; N:M masks chosen at the first column of each group.
+ *    Input channels never active get a unit Hessian diagonal; unlike the
+ *    authors' code their weights are not all zeroed (only the mask's are),
+ *    so that the achieved sparsity is the one asked for.
  *
  * Patterns: an unstructured ratio in (0, 1) prunes floor(ratio * count)
  * weights per comparison set (a row for Wanda, the matrix for magnitude, a

@@ -1,0 +1,494 @@
+/* sc-sparsify.c: sequential one-shot pruning of a model's linear layers. */
+#include "sc-sparsify.h"
+
+#include "sc-corpus.h"
+
+#include <string.h>
+
+/* ---- calibration samples ------------------------------------------------- */
+
+struct _ScCalibSet
+{
+  GPtrArray *samples; /* ScCalibSample* */
+  GPtrArray *langs;   /* char*, first-seen order, NULL-terminated */
+  GArray *counts;     /* guint per language */
+};
+
+static void
+sample_free (ScCalibSample *s)
+{
+  g_free (s->src);
+  g_free (s->tgt);
+  g_free (s->lang);
+  g_free (s);
+}
+
+ScCalibSet *
+sc_calib_set_new (void)
+{
+  ScCalibSet *set = g_new0 (ScCalibSet, 1);
+  set->samples = g_ptr_array_new_with_free_func ((GDestroyNotify) sample_free);
+  set->langs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (set->langs, NULL);
+  set->counts = g_array_new (FALSE, TRUE, sizeof (guint));
+  return set;
+}
+
+void
+sc_calib_set_free (ScCalibSet *set)
+{
+  if (set == NULL)
+    return;
+  g_ptr_array_unref (set->samples);
+  g_ptr_array_unref (set->langs);
+  g_array_unref (set->counts);
+  g_free (set);
+}
+
+void
+sc_calib_set_add (ScCalibSet *set, const int *src, int n_src, const int *tgt, int n_tgt,
+                  const char *lang)
+{
+  ScCalibSample *s = g_new0 (ScCalibSample, 1);
+  s->src = g_memdup2 (src, sizeof (int) * n_src);
+  s->n_src = n_src;
+  if (tgt != NULL)
+    {
+      s->tgt = g_memdup2 (tgt, sizeof (int) * n_tgt);
+      s->n_tgt = n_tgt;
+    }
+  s->lang = g_strdup (lang ? lang : "");
+  g_ptr_array_add (set->samples, s);
+  guint i;
+  for (i = 0; i + 1 < set->langs->len; i++)
+    if (g_str_equal (set->langs->pdata[i], s->lang))
+      break;
+  if (i + 1 == set->langs->len)
+    {
+      set->langs->pdata[i] = g_strdup (s->lang);
+      g_ptr_array_add (set->langs, NULL);
+      g_array_set_size (set->counts, set->langs->len - 1);
+    }
+  g_array_index (set->counts, guint, i)++;
+}
+
+guint
+sc_calib_set_size (const ScCalibSet *set)
+{
+  return set->samples->len;
+}
+
+const ScCalibSample *
+sc_calib_set_get (const ScCalibSet *set, guint i)
+{
+  g_return_val_if_fail (i < set->samples->len, NULL);
+  return set->samples->pdata[i];
+}
+
+const char *const *
+sc_calib_set_languages (const ScCalibSet *set, const guint **counts)
+{
+  if (counts != NULL)
+    *counts = (const guint *) set->counts->data;
+  return (const char *const *) set->langs->pdata;
+}
+
+char *
+sc_calib_set_describe (const ScCalibSet *set)
+{
+  GString *s = g_string_new (NULL);
+  int longest = 0;
+  for (guint i = 0; i < set->samples->len; i++)
+    {
+      const ScCalibSample *c = set->samples->pdata[i];
+      longest = MAX (longest, MAX (c->n_src, c->n_tgt));
+    }
+  g_string_append_printf (s, "%u calibration samples of up to %d tokens, %u languages\n",
+                          set->samples->len, longest, set->langs->len - 1);
+  for (guint i = 0; i + 1 < set->langs->len; i++)
+    g_string_append_printf (s, "  %-10s %5u\n", (const char *) set->langs->pdata[i],
+                            g_array_index (set->counts, guint, i));
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+model_has_language (ScTokenizer *tok, const char *lang)
+{
+  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++)
+    if (g_str_equal (sc_tokenizer_language (tok, i), lang))
+      return TRUE;
+  return FALSE;
+}
+
+ScCalibSet *
+sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **error)
+{
+  ScTokenizer *tok = sc_model_get_tokenizer (model);
+  if (opts->seqlen < 4 || opts->n_samples == 0)
+    {
+      g_set_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_INVALID,
+                   "calibration needs at least one sample of at least 4 tokens (got %u of %d)",
+                   opts->n_samples, opts->seqlen);
+      return NULL;
+    }
+  g_autofree char *dir = opts->udhr_dir ? g_strdup (opts->udhr_dir) : sc_corpus_default_udhr_dir ();
+  if (dir == NULL)
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING,
+                   "the UDHR calibration corpus is not installed");
+      return NULL;
+    }
+  g_auto (GStrv) corpus_langs = sc_corpus_udhr_languages (dir, error);
+  if (corpus_langs == NULL)
+    return NULL;
+
+  g_autoptr (ScShareTable) own_shares = NULL;
+  const ScShareTable *shares = opts->shares;
+  if (opts->mode == SC_CALIB_MBS && shares == NULL)
+    {
+      own_shares = sc_share_table_load_default (error);
+      if (own_shares == NULL)
+        return NULL;
+      shares = own_shares;
+    }
+  if (opts->mode == SC_CALIB_LANGUAGE)
+    {
+      if (opts->language == NULL ||
+          !g_strv_contains ((const char *const *) corpus_langs, opts->language))
+        {
+          g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING,
+                       "calibration language %s is missing from the corpus %s",
+                       opts->language ? opts->language : "(none)", dir);
+          return NULL;
+        }
+      if (sc_tokenizer_lang_id (tok, opts->language, error) < 0)
+        return NULL;
+    }
+
+  /* The languages all three know; each one a single-language direction. */
+  g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GArray) dirs = g_array_new (FALSE, TRUE, sizeof (ScSampleDirection));
+  for (guint i = 0; corpus_langs[i] != NULL; i++)
+    {
+      const char *l = corpus_langs[i];
+      double share;
+      if (!model_has_language (tok, l))
+        continue;
+      /* As in the MBS paper's allocation, a language whose proportional
+       * quota is under half a sample gets none. */
+      if (opts->mode == SC_CALIB_MBS &&
+          (!sc_share_table_lookup (shares, l, &share) || share * opts->n_samples < 0.5))
+        continue;
+      if (opts->mode == SC_CALIB_LANGUAGE && !g_str_equal (l, opts->language))
+        continue;
+      GPtrArray *pairs = sc_corpus_udhr_pairs (dir, l, l, SC_CORPUS_SPLIT_CALIBRATION, error);
+      if (pairs == NULL)
+        return NULL;
+      if (pairs->len == 0)
+        {
+          g_ptr_array_unref (pairs);
+          continue;
+        }
+      ScSampleDirection d = { .src = l, .tgt = NULL, .n_items = pairs->len };
+      g_array_append_val (dirs, d);
+      g_ptr_array_add (texts, pairs);
+    }
+  if (dirs->len == 0)
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY,
+                   "no language is both in the corpus %s and in the model's tokenizer", dir);
+      return NULL;
+    }
+
+  ScSamplerOptions so = {
+    .mode = opts->mode == SC_CALIB_MBS       ? SC_SAMPLE_PROPORTIONAL
+            : opts->mode == SC_CALIB_UNIFORM ? SC_SAMPLE_UNIFORM
+                                             : SC_SAMPLE_SINGLE,
+    .n_samples = opts->n_samples,
+    .seed = opts->seed,
+    .shares = shares,
+    .language = opts->language,
+  };
+  g_autoptr (ScSample) sample =
+      sc_sample_directions ((const ScSampleDirection *) dirs->data, dirs->len, &so, error);
+  if (sample == NULL)
+    return NULL;
+
+  g_autoptr (ScCalibSet) set = sc_calib_set_new ();
+  int budget = opts->seqlen - 2;
+  g_autofree int *src = g_new (int, opts->seqlen);
+  g_autofree int *tgt = g_new (int, opts->seqlen);
+  for (guint p = 0; p < sample->picks->len; p++)
+    {
+      const ScSamplePick *pick = &g_array_index (sample->picks, ScSamplePick, p);
+      const char *lang = g_array_index (dirs, ScSampleDirection, pick->direction).src;
+      GPtrArray *pairs = texts->pdata[pick->direction];
+      int lang_id = sc_tokenizer_lang_id (tok, lang, error);
+      if (lang_id < 0)
+        return NULL;
+      /* Consecutive paragraphs from the picked one (wrapping) up to the budget. */
+      int n = 0;
+      for (guint k = 0; k < pairs->len && n < budget; k++)
+        {
+          const ScCorpusPair *pair = pairs->pdata[(pick->item + k) % pairs->len];
+          g_autoptr (GArray) pieces = sc_tokenizer_encode_pieces (tok, pair->source, error);
+          if (pieces == NULL)
+            return NULL;
+          for (guint t = 0; t < pieces->len && n < budget; t++, n++)
+            src[1 + n] = tgt[2 + n] = g_array_index (pieces, int, t);
+        }
+      src[0] = lang_id;
+      src[1 + n] = SC_TOKEN_EOS;
+      tgt[0] = SC_TOKEN_EOS;
+      tgt[1] = lang_id;
+      sc_calib_set_add (set, src, n + 2, tgt, n + 2, lang);
+    }
+  return g_steal_pointer (&set);
+}
+
+/* ---- NLLB as a prunable model -------------------------------------------- */
+
+static int
+nllb_n_blocks (gpointer m)
+{
+  return sc_model_n_blocks (m);
+}
+
+static int
+nllb_n_linears (gpointer m)
+{
+  return sc_model_n_linears (m);
+}
+
+static void
+nllb_get_linear (gpointer m, int i, ScLinearInfo *info)
+{
+  sc_model_get_linear (m, i, info);
+}
+
+static const ScTensor *
+nllb_get_weight (gpointer m, int i)
+{
+  return sc_model_get_linear_weight (m, i);
+}
+
+static void
+nllb_set_observer (gpointer m, ScLinearObserver observer, gpointer data)
+{
+  sc_model_set_linear_observer (m, observer, data);
+}
+
+static gboolean
+nllb_replace_weight (gpointer m, int i, float *data, GError **error)
+{
+  return sc_model_replace_linear_weight (m, i, data, error);
+}
+
+/* One sample, batch of one (no padding): the encoder, then, for decoder
+ * blocks, the teacher-forced decoder. */
+static gboolean
+nllb_forward (gpointer m, const ScCalibSample *s, int last_block, GError **error)
+{
+  ScModel *model = m;
+  const ScConfig *c = sc_model_get_config (model);
+  int n_src = s->n_src;
+  g_autoptr (ScEncoding) enc = sc_model_encode (model, s->src, &n_src, 1, n_src, error);
+  if (enc == NULL)
+    return FALSE;
+  if (last_block < c->encoder_layers || s->tgt == NULL || s->n_tgt == 0)
+    return TRUE;
+  int row = 0;
+  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, s->n_tgt, error);
+  if (dec == NULL)
+    return FALSE;
+  g_autofree float *logits = g_new (float, c->vocab_size);
+  return sc_decoder_forward (dec, s->tgt, s->n_tgt, logits, TRUE, error);
+}
+
+void
+sc_prunable_init_model (ScPrunable *p, ScModel *model)
+{
+  p->model = model;
+  p->n_blocks = nllb_n_blocks;
+  p->n_linears = nllb_n_linears;
+  p->get_linear = nllb_get_linear;
+  p->get_weight = nllb_get_weight;
+  p->set_observer = nllb_set_observer;
+  p->replace_weight = nllb_replace_weight;
+  p->forward = nllb_forward;
+}
+
+/* ---- pruning ------------------------------------------------------------- */
+
+void
+sc_sparsify_options_init (ScSparsifyOptions *opts)
+{
+  memset (opts, 0, sizeof *opts);
+  opts->method = SC_SPARSITY_WANDA;
+  opts->pattern.ratio = 0.5;
+}
+
+void
+sc_sparsify_report_free (ScSparsifyReport *report)
+{
+  if (report == NULL)
+    return;
+  for (guint i = 0; report->layers != NULL && i < report->layers->len; i++)
+    g_free (g_array_index (report->layers, ScSparsifyLayer, i).name);
+  g_clear_pointer (&report->layers, g_array_unref);
+  g_free (report);
+}
+
+typedef struct
+{
+  ScLayerInputs **by_linear; /* NULL where not gathered now */
+} Capture;
+
+static void
+capture_rows (int linear, const float *x, int n_rows, gpointer data)
+{
+  Capture *cap = data;
+  if (cap->by_linear[linear] != NULL)
+    sc_layer_inputs_add (cap->by_linear[linear], x, n_rows);
+}
+
+/* Prunes one linear layer and puts the result in the model. */
+static gboolean
+prune_one (const ScPrunable *p, const ScSparsifyOptions *opts, int i, const ScLayerInputs *inputs,
+           ScSparsifyReport *report, GError **error)
+{
+  ScLinearInfo info;
+  p->get_linear (p->model, i, &info);
+  const ScTensor *t = p->get_weight (p->model, i);
+  gsize n = (gsize) info.n_out * info.n_in;
+  g_autofree float *W = g_new (float, n);
+  sc_tensor_read_f32 (t, 0, (int64_t) n, W);
+
+  /* A layer no calibration token reached (an expert nobody was routed to)
+   * has no statistics: fall back to magnitude rather than wipe it. */
+  ScSparsityMethod method = opts->method;
+  if (method != SC_SPARSITY_MAGNITUDE && (inputs == NULL || sc_layer_inputs_n_rows (inputs) == 0))
+    method = SC_SPARSITY_MAGNITUDE;
+  if (opts->inputs_observer != NULL && inputs != NULL)
+    opts->inputs_observer (i, inputs, opts->inputs_observer_data);
+
+  ScSparsityReport rep;
+  if (!sc_sparsity_prune (method, &opts->pattern, W, info.n_out, info.n_in, inputs, NULL, &rep,
+                          error))
+    {
+      g_prefix_error (error, "%s: ", info.name);
+      return FALSE;
+    }
+  ScSparsifyLayer layer = {
+    .name = g_strdup (info.name),
+    .block = info.block,
+    .expert = info.expert,
+    .n_out = info.n_out,
+    .n_in = info.n_in,
+    .n_rows = inputs ? sc_layer_inputs_n_rows (inputs) : 0,
+    .damp_escalations = rep.damp_escalations,
+  };
+  for (gsize k = 0; k < n; k++)
+    layer.n_zero += W[k] == 0.0f;
+  if (!p->replace_weight (p->model, i, g_steal_pointer (&W), error))
+    {
+      g_free (layer.name);
+      return FALSE;
+    }
+  g_array_append_val (report->layers, layer);
+  report->n_weights += n;
+  report->n_zero += layer.n_zero;
+  report->damp_escalations += rep.damp_escalations;
+  return TRUE;
+}
+
+ScSparsifyReport *
+sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptions *opts,
+             ScSparsifyProgress progress, gpointer progress_data, GCancellable *cancellable,
+             GError **error)
+{
+  int n_lin = p->n_linears (p->model), n_blocks = p->n_blocks (p->model);
+  gboolean need_inputs = opts->method != SC_SPARSITY_MAGNITUDE;
+  gboolean hessian = opts->method == SC_SPARSITY_SPARSEGPT;
+  guint64 budget = opts->hessian_budget ? opts->hessian_budget : (guint64) 2 << 30;
+
+  /* Check everything before changing anything. */
+  for (int i = 0; i < n_lin; i++)
+    {
+      ScLinearInfo info;
+      p->get_linear (p->model, i, &info);
+      if (!sc_sparsity_pattern_check (&opts->pattern, info.n_in, error))
+        {
+          g_prefix_error (error, "%s: ", info.name);
+          return NULL;
+        }
+    }
+  if (need_inputs && (calib == NULL || sc_calib_set_size (calib) == 0))
+    {
+      g_set_error (error, SC_SPARSITY_ERROR, SC_SPARSITY_ERROR_NO_INPUTS,
+                   "%s needs calibration samples", sc_sparsity_method_name (opts->method));
+      return NULL;
+    }
+
+  g_autoptr (ScSparsifyReport) report = g_new0 (ScSparsifyReport, 1);
+  report->layers = g_array_new (FALSE, TRUE, sizeof (ScSparsifyLayer));
+  g_autofree ScLayerInputs **by_linear = g_new0 (ScLayerInputs *, n_lin);
+  Capture cap = { by_linear };
+  gint64 start = g_get_monotonic_time ();
+  int first = 0;
+
+  for (int b = 0; b < n_blocks; b++)
+    {
+      int end = first;
+      ScLinearInfo info;
+      while (end < n_lin && (p->get_linear (p->model, end, &info), info.block == b))
+        end++;
+      /* Passes over the block's layers within the Hessian budget. */
+      for (int g0 = first; g0 < end;)
+        {
+          int g1 = g0;
+          guint64 bytes = 0;
+          do
+            {
+              p->get_linear (p->model, g1, &info);
+              bytes += hessian ? (guint64) info.n_in * info.n_in * sizeof (float) : 0;
+              g1++;
+            }
+          while (g1 < end && (!hessian || bytes + (guint64) info.n_in * info.n_in * 4 <= budget));
+
+          gboolean ok = TRUE;
+          if (need_inputs)
+            {
+              for (int i = g0; i < g1; i++)
+                {
+                  p->get_linear (p->model, i, &info);
+                  by_linear[i] = sc_layer_inputs_new (info.n_in, hessian);
+                }
+              p->set_observer (p->model, capture_rows, &cap);
+              for (guint s = 0; ok && s < sc_calib_set_size (calib); s++)
+                ok = !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+                     p->forward (p->model, sc_calib_set_get (calib, s), b, error);
+              p->set_observer (p->model, NULL, NULL);
+            }
+          for (int i = g0; ok && i < g1; i++)
+            ok = prune_one (p, opts, i, by_linear[i], report, error);
+          for (int i = g0; i < g1; i++)
+            g_clear_pointer (&by_linear[i], sc_layer_inputs_free);
+          if (!ok)
+            return NULL;
+          g0 = g1;
+        }
+      first = end;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      if (progress != NULL)
+        {
+          /* Block b costs about b + 1 forward passes of one block. */
+          double secs = (g_get_monotonic_time () - start) / 1e6;
+          double done_w = (double) (b + 1) * (b + 2) / 2;
+          double all_w = (double) n_blocks * (n_blocks + 1) / 2;
+          progress (b + 1, n_blocks, secs * (all_w - done_w) / done_w, progress_data);
+        }
+    }
+  return g_steal_pointer (&report);
+}
