@@ -26,6 +26,9 @@ int sc_cli_generate (int argc, char **argv);
 /* `info` for a BLOOM model directory (cli-generate.c). */
 int sc_cli_bloom_info (const char *dir);
 
+int sc_cli_sparsify (int argc, char **argv);
+int sc_cli_perplexity (int argc, char **argv);
+
 /* Helpers shared by the subcommands. */
 
 /* Sentence pairs src -> tgt of a corpus named on the command line: "udhr"

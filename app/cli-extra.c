@@ -14,5 +14,7 @@ const ScCliCommand sc_cli_extra_commands[] = {
   { "compare", "full and pruned translations side by side", sc_cli_compare },
   { "demo", "calibrate, prune and evaluate a model end to end", sc_cli_demo },
   { "generate", "greedy continuation of prompts (BLOOM)", sc_cli_generate },
+  { "sparsify", "prune weights with Wanda, SparseGPT or magnitude", sc_cli_sparsify },
+  { "perplexity", "per-language perplexity, and its change after pruning", sc_cli_perplexity },
   { NULL, NULL, NULL }
 };

@@ -1,0 +1,360 @@
+/* cli-sparsify.c: `secateur-cli sparsify` (one-shot weight pruning with
+ * multilingual calibration) and `secateur-cli perplexity` (per-language
+ * teacher-forced NLL, and the change a pruning made to it).
+ *
+ *   secateur-cli sparsify -m MODEL --method wanda|sparsegpt|magnitude
+ *                         --sparsity 0.5|2:4|4:8 --calib mbs|uniform|LANG
+ *                         [--samples N] [--seqlen L] [--seed S] -o OUT [--force]
+ *   secateur-cli perplexity -m MODEL [--langs a,b,...] [--direction e2x|x2e]
+ *                           [--limit N] [--compare PRUNED] [--threshold F]
+ *
+ * Perplexity of an NLLB model is exp of the mean NLL per reference token of
+ * the held-out UDHR articles, teacher-forced. By default the direction is
+ * eng_Latn -> X, so the number measures how well the model still produces
+ * language X (the decoder side of X); --direction x2e measures X -> eng_Latn
+ * (the encoder side of X). Languages are listed by training share (the
+ * shipped NLLB-200 table), largest first.
+ */
+#include "cli-commands.h"
+#include "sc-corpus.h"
+#include "sc-evaluate.h"
+#include "sc-export.h"
+#include "sc-sparsify.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void
+print_progress (int done, int total, double eta_s, gpointer user_data)
+{
+  fprintf (stderr, "\rpruned block %d/%d, about %.0f s left   %s", done, total, eta_s,
+           done == total ? "\n" : "");
+}
+
+static JsonObject *
+sparsity_record (const ScSparsifyOptions *so, const char *calib, const ScCalibSet *set, int seqlen,
+                 const ScSparsifyReport *report)
+{
+  JsonObject *rec = json_object_new ();
+  g_autofree char *pat = sc_sparsity_pattern_to_string (&so->pattern);
+  json_object_set_string_member (rec, "method", sc_sparsity_method_name (so->method));
+  json_object_set_string_member (rec, "type", so->pattern.m > 0 ? "n:m" : "unstructured");
+  json_object_set_string_member (rec, "sparsity", pat);
+  if (so->pattern.m > 0)
+    {
+      json_object_set_int_member (rec, "n", so->pattern.n);
+      json_object_set_int_member (rec, "m", so->pattern.m);
+    }
+  else
+    {
+      json_object_set_double_member (rec, "ratio", so->pattern.ratio);
+    }
+  json_object_set_double_member (
+      rec, "achieved", report->n_weights ? (double) report->n_zero / report->n_weights : 0.0);
+  JsonObject *cal = json_object_new ();
+  json_object_set_string_member (cal, "sampling", calib);
+  if (set != NULL)
+    {
+      json_object_set_int_member (cal, "samples", sc_calib_set_size (set));
+      json_object_set_int_member (cal, "seqlen", seqlen);
+      JsonObject *counts_obj = json_object_new ();
+      const guint *counts;
+      const char *const *langs = sc_calib_set_languages (set, &counts);
+      for (guint i = 0; langs[i] != NULL; i++)
+        json_object_set_int_member (counts_obj, langs[i], counts[i]);
+      json_object_set_object_member (cal, "languages", counts_obj);
+    }
+  json_object_set_object_member (rec, "calibration", cal);
+  return rec;
+}
+
+int
+sc_cli_sparsify (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *method_s = NULL, *sparsity_s = NULL, *calib = NULL;
+  g_autofree char *output = NULL, *shares_path = NULL, *udhr = NULL;
+  int samples = 128, seqlen = 128, seed = 0;
+  gboolean force = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method_s, "wanda, sparsegpt or magnitude", "NAME" },
+    { "sparsity", 0, 0, G_OPTION_ARG_STRING, &sparsity_s, "Ratio (0.5) or N:M (2:4, 4:8)", "S" },
+    { "calib", 0, 0, G_OPTION_ARG_STRING, &calib,
+      "Calibration: mbs (training shares), uniform, or one language code", "MODE" },
+    { "samples", 0, 0, G_OPTION_ARG_INT, &samples, "Calibration samples (128)", "N" },
+    { "seqlen", 0, 0, G_OPTION_ARG_INT, &seqlen, "Tokens per sample (128)", "L" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Sampling seed (0)", "S" },
+    { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table (mbs)", "TSV" },
+    { "udhr", 0, 0, G_OPTION_ARG_FILENAME, &udhr, "UDHR folder (default: shipped)", "DIR" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- prune weights (Wanda, SparseGPT)");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli sparsify: %s\n", error->message);
+      return 2;
+    }
+  if (model_dir == NULL || output == NULL || method_s == NULL || sparsity_s == NULL)
+    {
+      fprintf (stderr, "secateur-cli sparsify: -m, --method, --sparsity and -o are required\n");
+      return 2;
+    }
+  ScSparsifyOptions so;
+  sc_sparsify_options_init (&so);
+  if (!sc_sparsity_method_parse (method_s, &so.method, &error) ||
+      !sc_sparsity_pattern_parse (sparsity_s, &so.pattern, &error))
+    {
+      fprintf (stderr, "secateur-cli sparsify: %s\n", error->message);
+      return 2;
+    }
+  if (so.method != SC_SPARSITY_MAGNITUDE && calib == NULL)
+    {
+      fprintf (stderr, "secateur-cli sparsify: %s needs --calib mbs|uniform|LANG\n", method_s);
+      return 2;
+    }
+  if (g_file_test (output, G_FILE_TEST_EXISTS) && !force)
+    {
+      fprintf (stderr, "secateur-cli: %s already exists (use --force to replace it)\n", output);
+      return 1;
+    }
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  if (model == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+
+  g_autoptr (ScCalibSet) set = NULL;
+  if (so.method != SC_SPARSITY_MAGNITUDE)
+    {
+      g_autoptr (ScShareTable) shares = NULL;
+      if (shares_path != NULL && (shares = sc_share_table_load (shares_path, &error)) == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      ScCalibOptions co = {
+        .mode = g_str_equal (calib, "mbs")       ? SC_CALIB_MBS
+                : g_str_equal (calib, "uniform") ? SC_CALIB_UNIFORM
+                                                 : SC_CALIB_LANGUAGE,
+        .language = calib,
+        .n_samples = samples > 0 ? (guint) samples : 0,
+        .seqlen = seqlen,
+        .seed = (guint32) seed,
+        .shares = shares,
+        .udhr_dir = udhr,
+      };
+      set = sc_calib_set_from_udhr (model, &co, &error);
+      if (set == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      g_autofree char *desc = sc_calib_set_describe (set);
+      printf ("%s", desc);
+    }
+  else
+    {
+      printf ("magnitude pruning needs no calibration\n");
+    }
+  fflush (stdout);
+
+  ScPrunable p;
+  sc_prunable_init_model (&p, model);
+  g_autoptr (ScSparsifyReport) report =
+      sc_sparsify (&p, set, &so, print_progress, NULL, NULL, &error);
+  if (report == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+
+  printf ("%-64s %11s %9s %8s\n", "layer", "shape", "sparsity", "tokens");
+  for (guint i = 0; i < report->layers->len; i++)
+    {
+      const ScSparsifyLayer *l = &g_array_index (report->layers, ScSparsifyLayer, i);
+      g_autofree char *shape = g_strdup_printf ("%dx%d", l->n_out, l->n_in);
+      printf ("%-64s %11s %8.2f%% %8" G_GUINT64_FORMAT "%s\n", l->name, shape,
+              100.0 * l->n_zero / ((double) l->n_out * l->n_in), l->n_rows,
+              l->damp_escalations ? "  (dampening raised)" : "");
+    }
+  printf ("total: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " weights are zero (%.2f%%)\n",
+          report->n_zero, report->n_weights, 100.0 * report->n_zero / MAX (report->n_weights, 1));
+  if (report->damp_escalations > 0)
+    fprintf (stderr,
+             "secateur-cli: warning: %d Hessians were not positive definite; their dampening "
+             "was raised ten-fold until they were\n",
+             report->damp_escalations);
+
+  g_autoptr (JsonObject) record =
+      sparsity_record (&so, calib ? calib : "none", set, seqlen, report);
+  ScExportOptions eo = { .force = force };
+  if (!sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  printf ("wrote %s\n", output);
+  return 0;
+}
+
+/* ---- perplexity -------------------------------------------------------- */
+
+typedef struct
+{
+  char *lang;
+  double share;
+  int n;
+  double nll, nll_cmp;
+} LangRow;
+
+static int
+cmp_share (const void *a, const void *b)
+{
+  const LangRow *x = a, *y = b;
+  if (x->share != y->share)
+    return x->share < y->share ? 1 : -1;
+  return strcmp (x->lang, y->lang);
+}
+
+static gboolean
+lang_nll (ScModel *model, const char *lang, gboolean x2e, int limit, int *n, double *nll,
+          GError **error)
+{
+  const char *src = x2e ? lang : "eng_Latn", *tgt = x2e ? "eng_Latn" : lang;
+  g_autoptr (GPtrArray) pairs = sc_cli_corpus_pairs ("udhr", "held-out", src, tgt, error);
+  if (pairs == NULL)
+    return FALSE;
+  g_autofree const char **sources = NULL, **refs = NULL;
+  *n = sc_cli_split_pairs (pairs, limit, &sources, &refs);
+  if (*n == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out UDHR text for %s-%s", src,
+                   tgt);
+      return FALSE;
+    }
+  return sc_evaluate_nll (model, src, tgt, sources, refs, *n, nll, error);
+}
+
+int
+sc_cli_perplexity (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *langs_arg = NULL, *direction = NULL, *compare = NULL;
+  g_autofree char *shares_path = NULL;
+  int limit = 0;
+  double threshold = 0.1;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "langs", 0, 0, G_OPTION_ARG_STRING, &langs_arg,
+      "Languages (default: every UDHR language the model knows)", "a,b,..." },
+    { "direction", 0, 0, G_OPTION_ARG_STRING, &direction,
+      "e2x: eng_Latn -> X (default), x2e: X -> eng_Latn", "DIR" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Paragraphs per language (0: all held-out)", "N" },
+    { "compare", 0, 0, G_OPTION_ARG_FILENAME, &compare, "A pruned model to compare", "DIR" },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
+      "Flag languages whose perplexity grows by more than this fraction (0.1)", "F" },
+    { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table", "TSV" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- per-language perplexity");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli perplexity: %s\n", error->message);
+      return 2;
+    }
+  gboolean x2e = direction != NULL && g_str_equal (direction, "x2e");
+  if (model_dir == NULL || (direction != NULL && !x2e && !g_str_equal (direction, "e2x")) ||
+      threshold < 0)
+    {
+      fprintf (stderr, "secateur-cli perplexity: -m is required; --direction is e2x or x2e\n");
+      return 2;
+    }
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_autoptr (ScModel) other = NULL;
+  if (model != NULL && compare != NULL)
+    other = sc_model_load (compare, NULL, &error);
+  g_autoptr (ScShareTable) shares = shares_path ? sc_share_table_load (shares_path, &error)
+                                                : sc_share_table_load_default (&error);
+  if (model == NULL || (compare != NULL && other == NULL) || shares == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+
+  g_auto (GStrv) langs = NULL;
+  if (langs_arg != NULL)
+    {
+      langs = g_strsplit (langs_arg, ",", -1);
+    }
+  else
+    {
+      /* Every UDHR language the tokenizer knows. */
+      g_autofree char *dir = sc_corpus_default_udhr_dir ();
+      g_auto (GStrv) all = dir ? sc_corpus_udhr_languages (dir, &error) : NULL;
+      if (all == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s\n",
+                   error ? error->message : "the bundled UDHR corpus is missing");
+          return 1;
+        }
+      ScTokenizer *tok = sc_model_get_tokenizer (model);
+      g_autoptr (GPtrArray) keep = g_ptr_array_new ();
+      for (guint i = 0; all[i] != NULL; i++)
+        for (guint t = 0; t < sc_tokenizer_n_languages (tok); t++)
+          if (g_str_equal (all[i], sc_tokenizer_language (tok, t)))
+            g_ptr_array_add (keep, g_strdup (all[i]));
+      g_ptr_array_add (keep, NULL);
+      langs = (GStrv) g_ptr_array_free (g_steal_pointer (&keep), FALSE);
+    }
+
+  guint n = g_strv_length (langs);
+  g_autofree LangRow *rows = g_new0 (LangRow, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      LangRow *r = &rows[i];
+      r->lang = langs[i];
+      if (!sc_share_table_lookup (shares, r->lang, &r->share))
+        r->share = 0.0;
+      if (!lang_nll (model, r->lang, x2e, limit, &r->n, &r->nll, &error) ||
+          (other != NULL && !lang_nll (other, r->lang, x2e, limit, &r->n, &r->nll_cmp, &error)))
+        {
+          fprintf (stderr, "secateur-cli: %s: %s\n", r->lang, error->message);
+          return 1;
+        }
+    }
+  qsort (rows, n, sizeof *rows, cmp_share);
+
+  printf ("teacher-forced perplexity on held-out UDHR, %s\n",
+          x2e ? "X -> eng_Latn" : "eng_Latn -> X");
+  if (other == NULL)
+    printf ("%-10s %8s %6s %9s %11s\n", "language", "share", "paras", "nll", "perplexity");
+  else
+    printf ("%-10s %8s %6s %9s %11s %11s %9s\n", "language", "share", "paras", "nll", "perplexity",
+            "compared", "change");
+  int flagged = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const LangRow *r = &rows[i];
+      double ppl = exp (r->nll);
+      if (other == NULL)
+        {
+          printf ("%-10s %7.3f%% %6d %9.4f %11.3f\n", r->lang, 100 * r->share, r->n, r->nll, ppl);
+          continue;
+        }
+      double ppl2 = exp (r->nll_cmp), change = (ppl2 - ppl) / ppl;
+      gboolean bad = change > threshold;
+      flagged += bad;
+      printf ("%-10s %7.3f%% %6d %9.4f %11.3f %11.3f %+8.2f%%%s\n", r->lang, 100 * r->share, r->n,
+              r->nll, ppl, ppl2, 100 * change, bad ? "  DEGRADED" : "");
+    }
+  if (other != NULL)
+    printf ("%d of %u languages degrade by more than %.1f%%\n", flagged, n, 100 * threshold);
+  return 0;
+}
