@@ -764,6 +764,47 @@ test_calibration_sets (void)
   g_assert_null (sc_model_get_replaced_weight (model, "model.encoder.layers.0.fc1.weight"));
 }
 
+/* A Hessian budget too small for two layers: each layer is captured in its
+ * own pass after the previous ones were pruned. q, k and v read the same
+ * inputs as in one pass; out_proj then reads the pruned attention's output. */
+static void
+test_hessian_budget (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/m2m-tiny");
+  g_autofree char *st_path = sc_test_path ("tests/goldens/sparsity/m2m-tiny.safetensors");
+  g_autofree char *js_path = sc_test_path ("tests/goldens/sparsity/m2m-tiny.json");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonNode) node = sc_test_load_json (js_path);
+  g_autoptr (ScCalibSet) calib = golden_samples (json_node_get_object (node));
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  ScSparsifyOptions opts;
+  parse_run ("sparsegpt.50", &opts);
+  opts.hessian_budget = 1;
+  ScPrunable p;
+  sc_prunable_init_model (&p, model);
+  g_autoptr (ScSparsifyReport) report = sc_sparsify (&p, calib, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (report->n_zero * 2, ==, report->n_weights);
+  for (int i = 0; i < 4; i++)
+    {
+      ScLinearInfo info;
+      sc_model_get_linear (model, i, &info);
+      const float *W = sc_model_get_linear_weight (model, i)->data;
+      guint8 mask[64 * 64];
+      for (int k = 0; k < 64 * 64; k++)
+        mask[k] = W[k] == 0.0f;
+      g_autofree char *key = g_strdup_printf ("sparsegpt.50/mask/%s", info.name);
+      gsize diff = count_mask_diff (golden_in (st, key), mask, 64 * 64);
+      if (i < 3)
+        g_assert_cmpuint (diff, ==, 0);
+      else
+        g_assert_cmpuint (diff, >, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -784,6 +825,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sparsity/replace-weight", test_replace_weight);
   g_test_add_func ("/sparsity/export", test_export);
   g_test_add_func ("/sparsity/calibration-sets", test_calibration_sets);
+  g_test_add_func ("/sparsity/hessian-budget", test_hessian_budget);
   int rc = g_test_run ();
   json_node_unref (layers_index);
   sc_safetensors_free (layers);

@@ -448,13 +448,15 @@ sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptio
         {
           int g1 = g0;
           guint64 bytes = 0;
-          do
+          while (g1 < end)
             {
               p->get_linear (p->model, g1, &info);
-              bytes += hessian ? (guint64) info.n_in * info.n_in * sizeof (float) : 0;
+              guint64 need = hessian ? (guint64) info.n_in * info.n_in * sizeof (float) : 0;
+              if (g1 > g0 && bytes + need > budget)
+                break;
+              bytes += need;
               g1++;
             }
-          while (g1 < end && (!hessian || bytes + (guint64) info.n_in * info.n_in * 4 <= budget));
 
           gboolean ok = TRUE;
           if (need_inputs)
