@@ -17,6 +17,8 @@
 
 typedef double (*GemmFunc) (int device, int M, int N, int K, int iters);
 typedef double (*PeakFunc) (int device);
+typedef guint64 (*UploadedFunc) (ScBackend *be);
+static UploadedFunc uploaded;
 
 static double
 run_encode_decode (ScModel *model, int B, int len, int steps, double *decode_rate)
@@ -40,6 +42,7 @@ run_encode_decode (ScModel *model, int B, int len, int steps, double *decode_rat
   g_autofree int *tok = g_new (int, B);
   for (int b = 0; b < B; b++)
     tok[b] = 2;
+  guint64 up0 = uploaded ? uploaded (sc_model_get_backend (model)) : 0;
   t0 = g_get_monotonic_time ();
   for (int i = 0; i < steps; i++)
     {
@@ -48,6 +51,9 @@ run_encode_decode (ScModel *model, int B, int len, int steps, double *decode_rat
         tok[b] = 4 + (int) (synth_next (&s) % 2000);
     }
   *decode_rate = (double) B * steps / ((g_get_monotonic_time () - t0) / 1e6);
+  if (uploaded != NULL)
+    printf ("batch %d: %.1f MiB of weights uploaded per decoded token\n", B,
+            (uploaded (sc_model_get_backend (model)) - up0) / 1048576.0 / (B * steps));
   return enc_rate;
 }
 
@@ -66,6 +72,7 @@ main (int argc, char **argv)
   GemmFunc gemm = sc_backend_cuda_symbol ("sc_cuda_gemm_tflops", NULL);
   PeakFunc peak = sc_backend_cuda_symbol ("sc_cuda_peak_f16_tflops", NULL);
   PeakFunc bandwidth = sc_backend_cuda_symbol ("sc_cuda_peak_bandwidth_gbs", NULL);
+  uploaded = sc_backend_cuda_symbol ("sc_cuda_backend_uploaded_bytes", NULL);
   char name[256] = "?";
   if (name_of != NULL)
     name_of (0, name, sizeof name);

@@ -60,6 +60,10 @@ struct _ScBackend {
    * sum; then the number of routed (non-padding) tokens. */
   void (*gate_stats) (ScBackend *be, const float *probs, const int *top1, const int *top2, int n,
                       int E, double *acc);
+  /* Optional: the weights a layer is about to use (the experts its router
+   * chose for the whole batch), so a device backend can start uploading
+   * them before they are needed. */
+  void (*prefetch)   (ScBackend *be, const ScTensor *const *tensors, int n);
   /* Frees the backend (NULL: g_free). */
   void (*destroy)    (ScBackend *be);
 };

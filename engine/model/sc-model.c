@@ -432,6 +432,14 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
 
+  if (backend != NULL && (backend->router_top2 == NULL || backend->gather_rows == NULL ||
+                          backend->scatter_add_rows == NULL))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "backend %s lacks the MoE kernels (router_top2, gather/scatter rows)",
+                   backend->name);
+      return NULL;
+    }
   if (backend == NULL)
     {
       model->be = sc_backend_cpu_new (0);
@@ -674,51 +682,9 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         if (!keep[e])
           logits[(gsize) t * E + e] = -INFINITY;
 
-  for (int t = 0; t < n; t++)
-    {
-      const float *l = logits + (gsize) t * E;
-      float *p = probs + (gsize) t * E;
-      float max = -INFINITY;
-      for (int e = 0; e < E; e++)
-        max = MAX (max, l[e]);
-      float sum = 0.0f;
-      for (int e = 0; e < E; e++)
-        {
-          p[e] = expf (l[e] - max);
-          sum += p[e];
-        }
-      for (int e = 0; e < E; e++)
-        p[e] /= sum;
-
-      if (valid != NULL && !valid[t])
-        {
-          top1[t] = top2[t] = -1;
-          w1[t] = w2[t] = 0.0f;
-          continue;
-        }
-      int a = -1;
-      for (int e = 0; e < E; e++)
-        if ((keep == NULL || keep[e]) && (a < 0 || p[e] > p[a]))
-          a = e;
-      int b = -1;
-      for (int e = 0; e < E; e++)
-        if (e != a && (keep == NULL || keep[e]) && (b < 0 || l[e] > l[b]))
-          b = e;
-      top1[t] = a;
-      if (b < 0)
-        {
-          /* One expert left: Hugging Face's top-2 then picks it twice with
-       * weights 1/2 + 1/2; report it once with weight 1. */
-          top2[t] = -1;
-          w1[t] = 1.0f;
-          w2[t] = 0.0f;
-          continue;
-        }
-      float denom = MAX (p[a] + p[b], FLT_EPSILON);
-      top2[t] = b;
-      w1[t] = p[a] / denom;
-      w2[t] = p[b] / denom;
-    }
+  /* Softmax, top-2 and gate weights are a backend kernel (sc-cpu.c holds
+   * the reference, CUDA its copy). */
+  model->be->router_top2 (model->be, logits, n, E, keep, valid, probs, top1, top2, w1, w2);
 
   memset (out, 0, sizeof (float) * (gsize) n * d);
   float eom = (float) (1.0 - c->moe_token_dropout); /* expert-output masking at eval */
@@ -750,6 +716,25 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       sc_expert_cache_prefetch (model->cache, need, n_need);
     }
 
+  if (model->cache == NULL && model->be->prefetch != NULL)
+    {
+      /* A device backend starts uploading the chosen experts now. */
+      g_autoptr (GPtrArray) ts = g_ptr_array_new ();
+      for (int e = 0; e < E; e++)
+        {
+          const Ffn *f = &L->experts[e];
+          gboolean chosen = FALSE;
+          for (int t = 0; t < n && !chosen; t++)
+            chosen = top1[t] == e || top2[t] == e;
+          if (chosen && f->fc1.w != NULL)
+            {
+              g_ptr_array_add (ts, (gpointer) f->fc1.w);
+              g_ptr_array_add (ts, (gpointer) f->fc2.w);
+            }
+        }
+      model->be->prefetch (model->be, (const ScTensor *const *) ts->pdata, (int) ts->len);
+    }
+
   for (int e = 0; e < E; e++)
     {
       int m = 0;
@@ -762,8 +747,7 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         }
       if (m == 0)
         continue; /* an expert no token chose is never read */
-      for (int i = 0; i < m; i++)
-        memcpy (xin + (gsize) i * d, h + (gsize) idx[i] * d, sizeof (float) * d);
+      model->be->gather_rows (model->be, h, d, idx, m, xin);
       const Ffn *f = &L->experts[e];
       Ffn owned;
       if (model->cache != NULL && !expert_in_checkpoint (model, f))
@@ -787,19 +771,14 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
           f = &owned;
         }
       ffn_forward (model, f, xin, m, yout);
-      for (int i = 0; i < m; i++)
+      model->be->scatter_add_rows (model->be, out, d, idx, wt, eom, m, yout);
+      for (int i = 0; want_norms && i < m; i++)
         {
-          float *o = out + (gsize) idx[i] * d;
           const float *y = yout + (gsize) i * d;
+          double sq = 0.0;
           for (int j = 0; j < d; j++)
-            o[j] += wt[i] * (y[j] * eom);
-          if (want_norms)
-            {
-              double sq = 0.0;
-              for (int j = 0; j < d; j++)
-                sq += (double) y[j] * y[j];
-              *(top1[idx[i]] == e ? &norm1[idx[i]] : &norm2[idx[i]]) = (float) sqrt (sq);
-            }
+            sq += (double) y[j] * y[j];
+          *(top1[idx[i]] == e ? &norm1[idx[i]] : &norm2[idx[i]]) = (float) sqrt (sq);
         }
     }
 

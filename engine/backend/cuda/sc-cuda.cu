@@ -40,7 +40,12 @@ typedef struct
   gsize bytes;
   guint64 fingerprint; /* sampled bytes of the host data, to notice reuse */
   guint64 last_use;
+  cudaEvent_t ready;   /* recorded on the copy stream by a prefetch, or NULL */
 } DevWeight;
+
+/* Pinned staging for prefetches: two buffers, so that copying the next
+ * chunk out of the checkpoint mapping overlaps the DMA of the previous. */
+#define STAGE_BYTES (32u << 20)
 
 typedef struct
 {
@@ -53,6 +58,11 @@ typedef struct
   guint64 clock;
   void *scratch[8];
   gsize scratch_bytes[8];
+  cudaStream_t copy_stream;
+  void *stage[2];
+  cudaEvent_t stage_free[2];
+  int next_stage;
+  guint64 bytes_uploaded; /* weights moved over PCIe */
 } ScCudaBackend;
 
 static ScCudaBackend *
@@ -110,6 +120,8 @@ static void
 dev_weight_free (gpointer data)
 {
   DevWeight *w = (DevWeight *) data;
+  if (w->ready != NULL)
+    cudaEventDestroy (w->ready);
   cudaFree (w->dev);
   g_free (w);
 }
@@ -159,9 +171,71 @@ device_weight (ScCudaBackend *cu, const ScTensor *t)
       CHECK_CUDA (cudaMemcpy (w->dev, t->data, t->nbytes, cudaMemcpyHostToDevice), return NULL);
       g_hash_table_insert (cu->weights, (gpointer) t->data, w);
       cu->weight_bytes += t->nbytes;
+      cu->bytes_uploaded += t->nbytes;
+    }
+  if (w->ready != NULL)
+    {
+      /* uploaded by a prefetch: compute waits for that copy, not the host */
+      CHECK_CUDA (cudaStreamWaitEvent (cu->stream, w->ready, 0), return NULL);
+      cudaEventDestroy (w->ready);
+      w->ready = NULL;
     }
   w->last_use = ++cu->clock;
   return w->dev;
+}
+
+/* prefetch: uploads the weights that are not on the device yet through the
+ * pinned staging buffers on the copy stream; each records an event that
+ * device_weight() makes the compute stream wait for. */
+static void
+cuda_prefetch (ScBackend *be, const ScTensor *const *tensors, int n)
+{
+  ScCudaBackend *cu = cuda_of (be);
+  if (cu->stage[0] == NULL)
+    return;
+  for (int i = 0; i < n; i++)
+    {
+      const ScTensor *t = tensors[i];
+      DevWeight *w = (DevWeight *) g_hash_table_lookup (cu->weights, t->data);
+      if (w != NULL && w->bytes == t->nbytes &&
+          w->fingerprint == fingerprint ((const guint8 *) t->data, t->nbytes))
+        {
+          w->last_use = ++cu->clock; /* keep it: needed now */
+          continue;
+        }
+      if (w != NULL)
+        {
+          cu->weight_bytes -= w->bytes;
+          g_hash_table_remove (cu->weights, t->data);
+        }
+      make_room (cu, t->nbytes);
+      w = g_new0 (DevWeight, 1);
+      w->bytes = t->nbytes;
+      w->fingerprint = fingerprint ((const guint8 *) t->data, t->nbytes);
+      if (cudaMalloc (&w->dev, t->nbytes) != cudaSuccess ||
+          cudaEventCreateWithFlags (&w->ready, cudaEventDisableTiming) != cudaSuccess)
+        {
+          cudaFree (w->dev);
+          g_free (w);
+          return; /* out of memory: the layer loads on demand instead */
+        }
+      for (gsize off = 0; off < t->nbytes; off += STAGE_BYTES)
+        {
+          gsize len = MIN ((gsize) STAGE_BYTES, t->nbytes - off);
+          int k = cu->next_stage;
+          cu->next_stage ^= 1;
+          cudaEventSynchronize (cu->stage_free[k]); /* its previous DMA is done */
+          memcpy (cu->stage[k], (const guint8 *) t->data + off, len);
+          cudaMemcpyAsync ((guint8 *) w->dev + off, cu->stage[k], len, cudaMemcpyHostToDevice,
+                           cu->copy_stream);
+          cudaEventRecord (cu->stage_free[k], cu->copy_stream);
+        }
+      cudaEventRecord (w->ready, cu->copy_stream);
+      w->last_use = ++cu->clock;
+      g_hash_table_insert (cu->weights, (gpointer) t->data, w);
+      cu->weight_bytes += t->nbytes;
+      cu->bytes_uploaded += t->nbytes;
+    }
 }
 
 static int
@@ -728,6 +802,15 @@ cuda_destroy (ScBackend *be)
   g_clear_pointer (&cu->weights, g_hash_table_unref);
   for (int i = 0; i < 8; i++)
     cudaFree (cu->scratch[i]);
+  for (int k = 0; k < 2; k++)
+    {
+      if (cu->stage_free[k] != NULL)
+        cudaEventDestroy (cu->stage_free[k]);
+      if (cu->stage[k] != NULL)
+        cudaFreeHost (cu->stage[k]);
+    }
+  if (cu->copy_stream != NULL)
+    cudaStreamDestroy (cu->copy_stream);
   if (cu->blas != NULL)
     cublasDestroy (cu->blas);
   if (cu->stream != NULL)
@@ -793,6 +876,20 @@ sc_cuda_backend_new (int device, GQuark domain, GError **error)
       return NULL;
     }
   cublasSetMathMode (cu->blas, CUBLAS_DEFAULT_MATH);
+  /* Prefetch machinery; without it (no pinned memory) weights upload on use. */
+  if (cudaStreamCreate (&cu->copy_stream) != cudaSuccess ||
+      cudaHostAlloc (&cu->stage[0], STAGE_BYTES, cudaHostAllocDefault) != cudaSuccess ||
+      cudaHostAlloc (&cu->stage[1], STAGE_BYTES, cudaHostAllocDefault) != cudaSuccess ||
+      cudaEventCreateWithFlags (&cu->stage_free[0], cudaEventDisableTiming) != cudaSuccess ||
+      cudaEventCreateWithFlags (&cu->stage_free[1], cudaEventDisableTiming) != cudaSuccess)
+    {
+      g_warning ("CUDA: no pinned staging buffers; experts upload when used");
+      if (cu->stage[0] != NULL)
+        cudaFreeHost (cu->stage[0]);
+      if (cu->stage[1] != NULL)
+        cudaFreeHost (cu->stage[1]);
+      cu->stage[0] = cu->stage[1] = NULL;
+    }
   cu->weights = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, dev_weight_free);
   /* Weights may take what is free now, less 1 GiB for activations and
    * cuBLAS' workspace. */
@@ -809,8 +906,16 @@ sc_cuda_backend_new (int device, GQuark domain, GError **error)
   cu->parent.gather_rows = cuda_gather_rows;
   cu->parent.scatter_add_rows = cuda_scatter_add_rows;
   cu->parent.gate_stats = cuda_gate_stats;
+  cu->parent.prefetch = cuda_prefetch;
   cu->parent.destroy = cuda_destroy;
   return &cu->parent;
+}
+
+/* Bytes of weights uploaded so far (bench-cuda: PCIe bytes per token). */
+G_MODULE_EXPORT guint64
+sc_cuda_backend_uploaded_bytes (ScBackend *be)
+{
+  return be != NULL && g_str_equal (be->name, "cuda") ? cuda_of (be)->bytes_uploaded : 0;
 }
 
 /* GEMM throughput on device-resident operands (bench-cuda): `iters`
