@@ -1,0 +1,243 @@
+/* test-controller.c: the application's controller without any widget:
+ * jobs on a worker thread (load, calibrate, export), their errors, the
+ * busy rule, cancellation, statistics snapshots reaching the main loop,
+ * and the pruning plan the panel shows. Runs in every build that has
+ * Cairo (the report charts), with or without GTK. */
+#include "sc-expert-index.h"
+#include "sc-test-util.h"
+#include "secateur-controller.h"
+
+#include <cairo.h>
+#ifdef HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
+
+typedef struct
+{
+  GMainLoop *loop;
+  GAsyncResult *result;
+  int updates;
+  int progress;
+  GCancellable *cancel_on_progress;
+} Wait;
+
+static void
+got_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Wait *w = data;
+  w->result = g_object_ref (result);
+  g_main_loop_quit (w->loop);
+}
+
+static void
+on_updated (SecateurController *c, Wait *w)
+{
+  w->updates++;
+}
+
+static void
+on_progress (SecateurController *c, int done, int total, double rate, double eta, Wait *w)
+{
+  w->progress++;
+  g_assert_cmpint (done, <=, total);
+  if (w->cancel_on_progress != NULL && done > 0)
+    g_cancellable_cancel (w->cancel_on_progress);
+}
+
+static GAsyncResult *
+wait_result (Wait *w)
+{
+  g_main_loop_run (w->loop);
+  GAsyncResult *r = w->result;
+  w->result = NULL;
+  return r;
+}
+
+static char *
+demo_dir (void)
+{
+  g_autofree char *dir = sc_test_path ("resources/models/demo");
+  return g_file_test (dir, G_FILE_TEST_IS_DIR) ? g_steal_pointer (&dir) : NULL;
+}
+
+static void
+test_load_errors (void)
+{
+  g_autoptr (SecateurController) c = secateur_controller_new ();
+  Wait w = { g_main_loop_new (NULL, FALSE) };
+  secateur_controller_load_async (c, "/nonexistent/model", NULL, got_result, &w);
+  g_assert_true (secateur_controller_get_busy (c));
+  /* one job at a time */
+  secateur_controller_load_async (c, "/nonexistent/other", NULL, got_result, &w);
+  g_autoptr (GAsyncResult) busy = wait_result (&w);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (secateur_controller_load_finish (c, busy, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+  g_autoptr (GAsyncResult) r = wait_result (&w);
+  g_assert_false (secateur_controller_load_finish (c, r, &error));
+  g_assert_nonnull (error);
+  g_assert_false (secateur_controller_get_busy (c));
+  g_assert_null (secateur_controller_get_info (c));
+  /* jobs that need a model say so */
+  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 4,
+                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  g_clear_error (&error);
+  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_assert_false (secateur_controller_calibrate_finish (c, r2, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  g_main_loop_unref (w.loop);
+}
+
+static void
+test_calibrate_export (void)
+{
+  g_autofree char *dir = demo_dir ();
+  if (dir == NULL)
+    {
+      g_test_skip ("the demo model is not shipped");
+      return;
+    }
+  g_autoptr (SecateurController) c = secateur_controller_new ();
+  Wait w = { g_main_loop_new (NULL, FALSE) };
+  g_signal_connect (c, "stats-updated", G_CALLBACK (on_updated), &w);
+  g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
+  g_autoptr (GError) error = NULL;
+  secateur_controller_load_async (c, dir, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r = wait_result (&w);
+  g_assert_true (secateur_controller_load_finish (c, r, &error));
+  g_assert_no_error (error);
+  const SecateurModelInfo *info = secateur_controller_get_info (c);
+  g_assert_cmpint (info->n_moe_layers, ==, 4);
+  g_assert_cmpint (info->n_encoder_moe, ==, 2);
+  g_assert_cmpint (info->n_experts, ==, 16);
+  g_assert_cmpuint (g_strv_length (info->languages), ==, 12);
+  g_assert_cmpuint (info->params_dense + info->params_experts, >, 0);
+  /* all weights at f16: parameters x 2 bytes */
+  g_assert_cmpuint (info->weight_bytes, ==, (info->params_dense + info->params_experts) * 2);
+
+  /* no pairs yet */
+  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 4,
+                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r0 = wait_result (&w);
+  g_assert_false (secateur_controller_calibrate_finish (c, r0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  const char *pairs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
+  secateur_controller_set_directions (c, pairs);
+  w.updates = w.progress = 0;
+  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r1 = wait_result (&w);
+  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (w.progress, >=, 2);
+  g_assert_cmpint (w.updates, >=, 1);
+  ScStats *stats = secateur_controller_get_stats (c);
+  g_auto (GStrv) dirs = sc_stats_list_directions (stats);
+  g_assert_cmpuint (g_strv_length (dirs), ==, 2);
+  g_assert_cmpuint (sc_stats_total_tokens (stats), >, 0);
+
+  /* the pruning plan: per layer at 50 %, 3:1 -> 12 + 12 + 4 + 4 */
+  SecateurPruneSettings s;
+  secateur_prune_settings_init (&s);
+  s.ratio = 0.5;
+  g_autofree guint8 *keep = secateur_prune_keep_mask (stats, &s, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  int per_layer[] = { 12, 12, 4, 4 };
+  for (int l = 0; l < 4; l++)
+    g_assert_cmpint (secateur_prune_count_layer (keep, l, 16), ==, per_layer[l]);
+  double mass =
+      secateur_prune_mass_kept (stats, keep, (const char *[]){ "eng_Latn-fra_Latn", NULL });
+  g_assert_cmpfloat (mass, >, 0.5);
+  g_assert_cmpfloat (mass, <=, 1.0);
+  g_autofree guint8 *all = g_malloc (64);
+  memset (all, 1, 64);
+  g_assert_cmpfloat_with_epsilon (secateur_prune_mass_kept (stats, all, NULL), 1.0, 1e-12);
+  g_autofree guint8 *both = secateur_prune_keep_union (stats, &s, pairs, &error);
+  int n_both = 0;
+  for (int i = 0; i < 64; i++)
+    {
+      g_assert_true (!keep[i] || both[i]);
+      n_both += both[i];
+    }
+  g_assert_cmpint (n_both, >=, 32);
+  /* 32 experts fewer: 32 expert sizes fewer bytes */
+  g_assert_cmpuint (secateur_controller_pruned_bytes (c, keep), ==,
+                    info->weight_bytes - 32 * info->bytes_per_expert);
+  double chrf;
+  g_assert_false (secateur_controller_estimate_chrf (c, 0.5, &chrf));
+
+  /* export, then refuse to overwrite, then replace on request */
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-controller-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (tmp, "out", NULL);
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_assert_true (secateur_controller_export_finish (c, r2, &error));
+  g_assert_no_error (error);
+  g_autofree char *model_out = g_build_filename (out, "model", NULL);
+  g_autoptr (ScModel) pruned = sc_model_load (model_out, NULL, &error);
+  g_assert_no_error (error);
+  guint kept = 0;
+  for (guint l = 0; l < 4; l++)
+    kept += ((GArray *) sc_model_get_config (pruned)->kept_experts->pdata[l])->len;
+  g_assert_cmpuint (kept, ==, n_both);
+  g_autofree char *index_path = g_build_filename (out, "experts.json", NULL);
+  g_autoptr (ScExpertIndex) index = sc_expert_index_load (index_path, 4, 2, 16, &error);
+  g_assert_no_error (error);
+  GArray *ids = sc_expert_index_get (index, "eng_Latn-fra_Latn");
+  g_assert_cmpuint (ids->len, ==, 32);
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_true (keep[g_array_index (ids, int, i)]);
+  g_autofree char *stats_path = g_build_filename (out, "statistics.json", NULL);
+  g_autoptr (ScStats) back = sc_stats_load (stats_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_stats_total_tokens (back), ==, sc_stats_total_tokens (stats));
+  g_autofree char *png = g_build_filename (out, "report", "heatmap.png", NULL);
+  g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  g_assert_false (secateur_controller_export_finish (c, r3, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  secateur_controller_export_async (c, out, pairs, &s, TRUE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  g_assert_true (secateur_controller_export_finish (c, r4, &error));
+  g_assert_no_error (error);
+
+  /* cancel a long calibration at its first progress: stops, keeps what
+   * it has, and the controller takes new work */
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  w.cancel_on_progress = cancel;
+  req.size = 4000;
+  gint64 t0 = g_get_monotonic_time ();
+  secateur_controller_calibrate_async (c, &req, cancel, got_result, &w);
+  g_autoptr (GAsyncResult) r5 = wait_result (&w);
+  g_assert_false (secateur_controller_calibrate_finish (c, r5, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_test_message ("cancelled calibration ended after %.2f s", (g_get_monotonic_time () - t0) / 1e6);
+  g_assert_false (secateur_controller_get_busy (c));
+  g_assert_nonnull (secateur_controller_get_stats (c));
+  w.cancel_on_progress = NULL;
+  sc_test_rm_tree (tmp);
+  g_main_loop_unref (w.loop);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/controller/load-errors", test_load_errors);
+  g_test_add_func ("/controller/calibrate-export", test_calibrate_export);
+  int status = g_test_run ();
+  /* the report's text leaves font caches in Cairo and fontconfig */
+  cairo_debug_reset_static_data ();
+#ifdef HAVE_FONTCONFIG
+  FcFini ();
+#endif
+  return status;
+}

@@ -1,0 +1,675 @@
+/* test-ui.c: the desktop application driven end to end on the shipped demo
+ * model, under Xvfb: open it, pick two pairs, calibrate a few sentences and
+ * check the live heatmap (widget state against the engine's metrics, and
+ * pixels of the rendered heatmap against the palette), move the pruning
+ * slider and see the estimates change, compare, export and load the export
+ * back; cancel a calibration (control back within a second) and close the
+ * window during a job. A 10 ms timer records the worst main-loop gap,
+ * reported in the log; screenshots of each view go to
+ * meson-logs/screenshots/ in the build directory. */
+#include "sc-chart-palette.h"
+#include "sc-expert-index.h"
+#include "sc-test-util.h"
+#include "secateur-bars.h"
+#include "secateur-quality-curve.h"
+#include "secateur-window.h"
+
+#include <math.h>
+
+typedef struct
+{
+  SecateurWindow *window;
+  char *tmp;
+  gint64 last_tick;
+  gint64 worst_gap_us;
+  int stats_updates;
+  gboolean calibrated, calibration_ok;
+  gint64 cancel_at, finished_at;
+  int updates_before;
+  gint64 last_progress, batch_us; /* longest time between two batches */
+  gboolean measuring;             /* only while the application runs the loop */
+  int ticks, slow_ticks;          /* slow: more than 50 ms apart */
+} Fixture;
+
+static Fixture fx;
+
+static gboolean
+tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (fx.measuring && fx.last_tick > 0)
+    {
+      fx.worst_gap_us = MAX (fx.worst_gap_us, now - fx.last_tick);
+      fx.ticks++;
+      fx.slow_ticks += now - fx.last_tick > 50000;
+    }
+  fx.last_tick = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until cond () holds; FALSE after timeout_s. */
+static gboolean
+wait_for (gboolean (*cond) (void), double timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  /* the gap is measured only here, where the application alone runs the
+   * loop (not while the test itself renders or loads files) */
+  fx.last_tick = g_get_monotonic_time ();
+  fx.measuring = TRUE;
+  while (!cond ())
+    {
+      if (g_get_monotonic_time () > end)
+        {
+          fx.measuring = FALSE;
+          return FALSE;
+        }
+      g_main_context_iteration (NULL, TRUE);
+    }
+  fx.measuring = FALSE;
+  return TRUE;
+}
+
+static gboolean
+model_open (void)
+{
+  return g_str_equal (secateur_window_get_state (fx.window), "model");
+}
+
+static gboolean
+idle_controller (void)
+{
+  return !secateur_controller_get_busy (secateur_window_get_controller (fx.window));
+}
+
+static gboolean
+calibrated (void)
+{
+  return fx.calibrated;
+}
+
+static gboolean
+has_sweep (void)
+{
+  int n;
+  const double *r, *c;
+  return idle_controller () &&
+         secateur_controller_get_sweep (secateur_window_get_controller (fx.window), &n, &r, &c);
+}
+
+static gboolean
+heatmap_moved (void)
+{
+  return fx.stats_updates > fx.updates_before;
+}
+
+static void
+on_progress (SecateurController *c, int done, int total, double rate, double eta, gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (done > 0 && fx.last_progress > 0)
+    fx.batch_us = MAX (fx.batch_us, now - fx.last_progress);
+  fx.last_progress = now;
+}
+
+static gboolean
+window_gone (void)
+{
+  return fx.window == NULL;
+}
+
+static void
+settle (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The window as a PNG under meson-logs/screenshots/. */
+static void
+screenshot (const char *name)
+{
+  GtkWidget *widget = GTK_WIDGET (fx.window);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr (GskRenderNode) node = NULL;
+  int w = 0, h = 0;
+  /* a frame must have been laid out and drawn; under load that takes a while */
+  for (int tries = 0; node == NULL && tries < 50; tries++)
+    {
+      settle (0.2);
+      w = gtk_widget_get_width (widget);
+      h = gtk_widget_get_height (widget);
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, w, h);
+      node = gtk_snapshot_free_to_node (snapshot);
+    }
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
+  g_autoptr (GdkTexture) texture =
+      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  const char *dir = g_getenv ("SC_SCREENSHOT_DIR");
+  g_autofree char *fallback = g_build_filename (fx.tmp, "screenshots", NULL);
+  dir = dir ? dir : fallback;
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot %s (%dx%d)", path, w, h);
+}
+
+static SecateurCalibratePage *
+calibrate_page (void)
+{
+  return SECATEUR_CALIBRATE_PAGE (secateur_window_get_page (fx.window, "calibrate"));
+}
+
+static SecateurPrunePage *
+prune_page (void)
+{
+  return SECATEUR_PRUNE_PAGE (secateur_window_get_page (fx.window, "prune"));
+}
+
+static void
+on_stats_updated (SecateurController *c, gpointer data)
+{
+  fx.stats_updates++;
+}
+
+static void
+on_calibrate_finished (SecateurCalibratePage *page, gboolean ok, gpointer data)
+{
+  fx.calibrated = TRUE;
+  fx.calibration_ok = ok;
+  fx.finished_at = g_get_monotonic_time ();
+}
+
+static void
+test_open_demo (void)
+{
+  g_autofree char *demo = secateur_window_find_demo_model ();
+  if (demo == NULL)
+    {
+      g_test_skip ("the demo model is not shipped (resources/models/demo)");
+      return;
+    }
+  fx.window = g_object_new (SECATEUR_TYPE_WINDOW, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (fx.window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (fx.window));
+  g_assert_cmpstr (secateur_window_get_state (fx.window), ==, "welcome");
+  SecateurController *controller = secateur_window_get_controller (fx.window);
+  secateur_controller_set_eval_limits (controller, 2, 16);
+  g_signal_connect (controller, "stats-updated", G_CALLBACK (on_stats_updated), NULL);
+  g_signal_connect (controller, "progress", G_CALLBACK (on_progress), NULL);
+  g_signal_connect (calibrate_page (), "finished", G_CALLBACK (on_calibrate_finished), NULL);
+  screenshot ("welcome");
+
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.open-demo", NULL));
+  g_assert_true (wait_for (model_open, 30));
+  g_test_message ("demo model open in %.0f ms (config, tokenizer and tensor headers)",
+                  (g_get_monotonic_time () - t0) / 1000.0);
+
+  SecateurOverviewPage *overview =
+      SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
+  g_assert_nonnull (strstr (secateur_overview_page_get_value (overview, "experts"),
+                            "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
+  g_assert_nonnull (strstr (secateur_overview_page_get_value (overview, "languages"), "12"));
+  g_assert_nonnull (
+      strstr (secateur_overview_page_get_value (overview, "architecture"), "Mixture-of-Experts"));
+  /* the model is remembered for the welcome page */
+  g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
+  g_assert_nonnull (recent[0]);
+  g_assert_true (g_str_has_suffix (recent[0], "demo"));
+  const SecateurModelInfo *info =
+      secateur_controller_get_info (secateur_window_get_controller (fx.window));
+  g_assert_nonnull (info);
+  /* one expert's bytes as stored (f16): fc1 and fc2 (d x ffn, with
+   * biases) and its router row (d) */
+  g_assert_cmpuint (info->bytes_per_expert, ==, (2 * 256 * 512 + 512 + 256 + 256) * 2);
+}
+
+static void
+test_languages (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurOverviewPage *overview =
+      SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
+  SecateurLanguagePicker *picker = secateur_overview_page_get_picker (overview);
+  g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 12);
+  secateur_language_picker_set_search (picker, "fra");
+  g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 1);
+  secateur_language_picker_set_search (picker, "Latn");
+  g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 7);
+  secateur_language_picker_set_search (picker, "");
+
+  /* the English preset on one selected language gives both directions */
+  secateur_language_picker_set_selected (picker, "fra_Latn", TRUE);
+  secateur_language_picker_english_pairs (picker);
+  const char *const *dirs =
+      secateur_controller_get_directions (secateur_window_get_controller (fx.window));
+  g_assert_cmpuint (g_strv_length ((char **) dirs), ==, 2);
+  g_assert_cmpstr (dirs[0], ==, "eng_Latn-fra_Latn");
+  g_assert_cmpstr (dirs[1], ==, "fra_Latn-eng_Latn");
+  /* all pairs among {eng, fra} adds nothing new; a same-language pair is refused */
+  secateur_language_picker_set_selected (picker, "eng_Latn", TRUE);
+  secateur_language_picker_all_pairs (picker);
+  g_assert_false (secateur_language_picker_add_pair (picker, "fra_Latn", "fra_Latn"));
+  g_assert_false (secateur_language_picker_add_pair (picker, "fra_Latn", "xyz_Latn"));
+  dirs = secateur_controller_get_directions (secateur_window_get_controller (fx.window));
+  g_assert_cmpuint (g_strv_length ((char **) dirs), ==, 2);
+  screenshot ("model");
+}
+
+static void
+test_calibrate (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurController *controller = secateur_window_get_controller (fx.window);
+  SecateurCalibratePage *page = calibrate_page ();
+  secateur_window_show_page (fx.window, "calibrate");
+  /* no pruning while checking colours: nothing is struck through */
+  secateur_prune_page_set_ratio (prune_page (), 0);
+  secateur_calibrate_page_set_size (page, 8);
+  fx.stats_updates = 0;
+  fx.calibrated = FALSE;
+  secateur_calibrate_page_start (page);
+  g_assert_true (secateur_controller_get_busy (controller));
+  g_assert_true (wait_for (calibrated, 120));
+  g_assert_true (fx.calibration_ok);
+  g_test_message ("%d statistics snapshots reached the main loop during calibration",
+                  fx.stats_updates);
+  g_assert_cmpint (fx.stats_updates, >=, 2);
+
+  /* the heatmap shows the engine's importance for all directions */
+  ScStats *stats = secateur_controller_get_stats (controller);
+  g_assert_nonnull (stats);
+  g_auto (GStrv) have = sc_stats_list_directions (stats);
+  g_assert_cmpuint (g_strv_length (have), ==, 2);
+  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (page);
+  g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
+  g_assert_cmpint (secateur_heatmap_get_cols (heatmap), ==, 16);
+  g_autofree double *expect = sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL,
+                                                     SC_EXPERT_METRIC_IMPORTANCE, NULL);
+  double sum = 0;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 16; c++)
+      {
+        g_assert_cmpfloat_with_epsilon (secateur_heatmap_get_value (heatmap, r, c),
+                                        expect[r * 16 + c], 1e-6 * (1 + fabs (expect[r * 16 + c])));
+        sum += secateur_heatmap_get_value (heatmap, r, c);
+      }
+  g_assert_cmpfloat (sum, >, 0);
+
+  /* each selected pair has its own non-zero statistics (scopes: all, 2
+   * languages, then the pairs) */
+  for (guint scope = 3; scope <= 4; scope++)
+    {
+      secateur_calibrate_page_set_view (page, 2 /* frequency */, scope);
+      double row_sum = 0;
+      for (int c = 0; c < 16; c++)
+        row_sum += secateur_heatmap_get_value (heatmap, 0, c);
+      /* frequency: top-1 + top-2 shares sum to 2 in every layer */
+      g_assert_cmpfloat_with_epsilon (row_sum, 2.0, 1e-6);
+    }
+  secateur_calibrate_page_set_view (page, 0, 0);
+
+  /* pixels: each cell's centre has the palette colour of its value */
+  double x, y, w, h;
+  cairo_surface_t *surface = secateur_heatmap_render (heatmap, 900, 360);
+  float vmin = INFINITY, vmax = -INFINITY;
+  for (int i = 0; i < 64; i++)
+    {
+      vmin = MIN (vmin, expect[i]);
+      vmax = MAX (vmax, expect[i]);
+    }
+  int stride = cairo_image_surface_get_stride (surface);
+  const guint8 *px = cairo_image_surface_get_data (surface);
+  int checked = 0;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 16; c++)
+      {
+        g_assert_true (secateur_heatmap_cell_rect (heatmap, 900, 360, r, c, &x, &y, &w, &h));
+        int cx = (int) (x + w / 2), cy = (int) (y + h / 2);
+        guint32 p = *(const guint32 *) (px + cy * stride + cx * 4);
+        double rgb[3];
+        sc_chart_palette ((expect[r * 16 + c] - vmin) / (vmax - vmin), rgb);
+        g_assert_cmpint (abs ((int) ((p >> 16) & 0xff) - (int) lround (rgb[0] * 255)), <=, 3);
+        g_assert_cmpint (abs ((int) ((p >> 8) & 0xff) - (int) lround (rgb[1] * 255)), <=, 3);
+        g_assert_cmpint (abs ((int) (p & 0xff) - (int) lround (rgb[2] * 255)), <=, 3);
+        checked++;
+      }
+  g_assert_cmpint (checked, ==, 64);
+  cairo_surface_destroy (surface);
+
+  /* hover text: layer, expert, value and the languages using it */
+  g_autofree char *tip = secateur_heatmap_describe (heatmap, 0, 0);
+  g_assert_nonnull (strstr (tip, "enc 1, expert 0"));
+
+  /* the similarity view: English and French, 1 on the diagonal */
+  SecateurSimilarity *sim = secateur_calibrate_page_get_similarity (page);
+  g_assert_cmpint (secateur_similarity_get_n (sim), ==, 2);
+  g_assert_cmpfloat_with_epsilon (secateur_similarity_get (sim, 0, 0), 1.0, 1e-5);
+  g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), >, 0);
+  g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), <=, 1.0 + 1e-6);
+  screenshot ("calibrate");
+  secateur_calibrate_page_show_similarity (page, TRUE);
+  screenshot ("similarity");
+  secateur_calibrate_page_show_similarity (page, FALSE);
+}
+
+static void
+test_prune (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurController *controller = secateur_window_get_controller (fx.window);
+  SecateurPrunePage *prune = prune_page ();
+  secateur_window_show_page (fx.window, "prune");
+  /* the quality sweep starts by itself after calibration */
+  g_assert_true (wait_for (has_sweep, 300));
+  int n;
+  const double *ratios, *chrf;
+  g_assert_true (secateur_controller_get_sweep (controller, &n, &ratios, &chrf));
+  g_assert_cmpint (n, ==, 5);
+  g_assert_cmpfloat (chrf[0], >, 0);
+  for (int i = 0; i < n; i++)
+    g_test_message ("sweep: %.0f %% pruned, chrF++ %.2f", 100 * ratios[i], chrf[i]);
+
+  /* per-layer, 3:1, 50 % of 4 x 16: u = floor(32 / (3*2 + 1*2)) = 4, so
+   * 12 experts per encoder layer and 4 per decoder layer */
+  secateur_prune_page_set_ratio (prune, 0.5);
+  GtkWidget *bars = secateur_prune_page_get_bars (prune);
+  g_assert_cmpint (secateur_bars_get_n (SECATEUR_BARS (bars)), ==, 4);
+  g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), ==, 12);
+  g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 3), ==, 4);
+  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune, "kept"), "32 of 64"));
+  g_autofree char *size50 = g_strdup (secateur_prune_page_get_result (prune, "size"));
+  g_autofree char *est50 = g_strdup (secateur_prune_page_get_result (prune, "estimate"));
+  g_assert_nonnull (strstr (est50, "estimate"));
+  double e50;
+  g_assert_true (secateur_controller_estimate_chrf (controller, 0.5, &e50));
+  g_assert_cmpfloat_with_epsilon (e50, chrf[2], 1e-9);
+  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune, "fits"), "Yes"));
+  screenshot ("prune");
+
+  secateur_prune_page_set_ratio (prune, 0.8);
+  g_assert_cmpstr (secateur_prune_page_get_result (prune, "size"), !=, size50);
+  g_assert_cmpstr (secateur_prune_page_get_result (prune, "estimate"), !=, est50);
+  double e80;
+  g_assert_true (secateur_controller_estimate_chrf (controller, 0.8, &e80));
+  /* linear between the 75 % and 90 % points */
+  g_assert_cmpfloat_with_epsilon (e80, chrf[3] + (chrf[4] - chrf[3]) / 3, 1e-9);
+  g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), <, 12);
+  g_assert_cmpfloat (secateur_quality_curve_get_marker (
+                         SECATEUR_QUALITY_CURVE (secateur_prune_page_get_curve (prune))),
+                     ==, 0.8);
+  /* the heatmap dims what the slider prunes: pair scope, 80 % */
+  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (calibrate_page ());
+  secateur_calibrate_page_set_view (calibrate_page (), 0, 3);
+  int pruned = 0;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 16; c++)
+      pruned += secateur_heatmap_get_pruned (heatmap, r, c);
+  /* 80 %: u = floor(12.8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
+  g_assert_cmpint (pruned, ==, 64 - 8);
+  secateur_prune_page_set_ratio (prune, 0.5);
+}
+
+static gboolean compared;
+
+static void
+on_compare_finished (SecateurComparePage *page, gboolean ok, gpointer data)
+{
+  compared = TRUE;
+}
+
+static gboolean
+compare_done (void)
+{
+  return compared && idle_controller ();
+}
+
+static void
+test_compare (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurComparePage *page =
+      SECATEUR_COMPARE_PAGE (secateur_window_get_page (fx.window, "compare"));
+  secateur_window_show_page (fx.window, "compare");
+  secateur_compare_page_set_limit (page, 2);
+  g_signal_connect (page, "finished", G_CALLBACK (on_compare_finished), NULL);
+  secateur_compare_page_run (page);
+  g_assert_true (wait_for (compare_done, 240));
+  const SecateurCompareResult *r = secateur_compare_page_get_result (page);
+  if (r == NULL)
+    g_error ("compare: %s", secateur_compare_page_get_header (page));
+  g_assert_cmpuint (r->rows->len, ==, 2);
+  g_assert_cmpstr (r->src, ==, "eng_Latn");
+  g_assert_cmpfloat (r->chrf_full, >, 0);
+  g_assert_cmpfloat (r->chrf_pruned, >=, 0);
+  g_assert_cmpfloat (r->tokens_per_s_full, >, 0);
+  g_assert_cmpint (r->experts_kept, ==, 32);
+  g_assert_cmpuint (r->bytes_pruned, <, r->bytes_full);
+  for (guint i = 0; i < r->rows->len; i++)
+    {
+      SecateurCompareRow *row = r->rows->pdata[i];
+      g_assert_nonnull (row->reference);
+      g_assert_cmpfloat (row->chrf_full, >=, 0);
+    }
+  g_assert_nonnull (strstr (secateur_compare_page_get_header (page), "chrF++"));
+  /* word diff: the changed word is marked on both sides, markup escaped */
+  g_autofree char *a = NULL, *b = NULL;
+  secateur_word_diff_markup ("the cat & dog", "the cow & dog", &a, &b);
+  g_assert_true (g_str_has_prefix (a, "the <span"));
+  g_assert_nonnull (strstr (a, ">cat</span> &amp; dog"));
+  g_assert_nonnull (strstr (b, ">cow</span> &amp; dog"));
+  screenshot ("compare");
+}
+
+static gboolean
+export_done (void)
+{
+  SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
+  return idle_controller () && g_str_has_prefix (secateur_export_page_get_status (page), "Export");
+}
+
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
+static void
+test_export (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
+  secateur_window_show_page (fx.window, "export");
+  g_autofree char *folder = g_build_filename (fx.tmp, "export", NULL);
+  secateur_export_page_set_folder (page, folder);
+  g_assert_false (secateur_export_page_would_overwrite (page));
+  secateur_export_page_export (page);
+  g_assert_true (wait_for (export_done, 120));
+  g_assert_true (g_str_has_prefix (secateur_export_page_get_status (page), "Exported to"));
+  static const char *const files[] = { "model/config.json",  "model/model.safetensors",
+                                       "experts.json",       "statistics.json",
+                                       "report/heatmap.png", "report/heatmap.svg",
+                                       "report/quality.png", "report/quality.svg",
+                                       "report/scores.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = g_build_filename (folder, files[i], NULL);
+      g_assert_true (g_file_test (p, G_FILE_TEST_IS_REGULAR));
+    }
+  /* the pruned model loads back, smaller, with the union of both pairs' experts */
+  g_autofree char *model_dir = g_build_filename (folder, "model", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+  g_assert_no_error (error);
+  const ScConfig *cfg = sc_model_get_config (model);
+  g_assert_nonnull (cfg->kept_experts);
+  g_assert_cmpuint (cfg->kept_experts->len, ==, 4);
+  g_autofree char *index_path = g_build_filename (folder, "experts.json", NULL);
+  g_autoptr (ScExpertIndex) index = sc_expert_index_load (index_path, 4, 2, 16, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) keys = sc_expert_index_keys (index);
+  g_assert_cmpuint (g_strv_length (keys), ==, 2);
+  guint union_count = 0;
+  for (guint l = 0; l < 4; l++)
+    union_count += ((GArray *) cfg->kept_experts->pdata[l])->len;
+  GArray *one = sc_expert_index_get (index, keys[0]);
+  g_assert_cmpuint (one->len, ==, 32);
+  g_assert_cmpuint (union_count, >=, 32);
+  g_autofree char *csv_path = g_build_filename (folder, "report", "scores.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_assert_true (
+      g_str_has_prefix (csv, "direction,pruning_ratio,chrf_pp\neng_Latn-fra_Latn,0.00,"));
+  screenshot ("export");
+
+  /* again: it asks before replacing; cancelling leaves the files alone */
+  g_assert_true (secateur_export_page_would_overwrite (page));
+  secateur_export_page_export (page);
+  settle (0.2);
+  AdwMessageDialog *dialog = find_dialog ();
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpstr (secateur_export_page_get_status (page), ==, "Nothing was exported");
+  g_assert_true (idle_controller ());
+}
+
+static void
+test_cancel (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurCalibratePage *page = calibrate_page ();
+  secateur_window_show_page (fx.window, "calibrate");
+  secateur_calibrate_page_set_size (page, 2000);
+  fx.calibrated = FALSE;
+  fx.updates_before = fx.stats_updates;
+  secateur_calibrate_page_start (page);
+  /* cancel once the live heatmap has moved */
+  g_assert_true (wait_for (heatmap_moved, 300));
+  fx.cancel_at = g_get_monotonic_time ();
+  secateur_calibrate_page_cancel (page);
+  g_assert_true (wait_for (calibrated, 180));
+  double waited = (fx.finished_at - fx.cancel_at) / 1e6;
+  double batch = fx.batch_us / 1e6;
+  g_test_message ("calibration cancelled: control back after %.3f s (longest batch %.3f s)", waited,
+                  batch);
+  /* The worker stops at the end of the batch in flight (2 sentences): under
+   * a second on an idle machine, at most one batch on a loaded one. */
+  g_assert_cmpfloat (waited, <, MAX (1.0, 1.5 * batch));
+  g_assert_false (fx.calibration_ok);
+  g_assert_true (idle_controller ());
+  g_assert_nonnull (strstr (secateur_calibrate_page_get_status (page), "cancelled"));
+  /* still usable: the partial statistics are shown and pruning reads them */
+  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (page);
+  g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
+  secateur_prune_page_set_ratio (prune_page (), 0.25);
+  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune_page (), "kept"), "of 64"));
+}
+
+static void
+test_close_during_job (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  SecateurCalibratePage *page = calibrate_page ();
+  SecateurController *controller = g_object_ref (secateur_window_get_controller (fx.window));
+  secateur_calibrate_page_set_size (page, 5000);
+  secateur_calibrate_page_start (page);
+  g_assert_true (secateur_controller_get_busy (controller));
+  settle (0.3);
+  g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
+  gtk_window_close (GTK_WINDOW (fx.window));
+  /* hidden at once, destroyed when the worker has stopped */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fx.window)));
+  g_assert_true (wait_for (window_gone, 180));
+  g_assert_false (secateur_controller_get_busy (controller));
+  g_object_unref (controller);
+  g_test_message ("main loop during jobs: worst gap %.1f ms; %d of %d 10 ms ticks more than "
+                  "50 ms apart",
+                  fx.worst_gap_us / 1000.0, fx.slow_ticks, fx.ticks);
+  /* a job run on the main loop would stall it for the whole job (tens of
+   * seconds here); drawing on a loaded machine stays well under this */
+  g_assert_cmpint (fx.ticks, >, 0);
+  g_assert_cmpint (fx.worst_gap_us, <, 5 * G_USEC_PER_SEC);
+}
+
+/* Xvfb has no session bus: GTK warns once that it cannot reach it. */
+static gboolean
+fatal_filter (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  return strstr (message, "session bus") == NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  /* no session bus under Xvfb: no accessibility bus either */
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  g_autoptr (GError) error = NULL;
+  char *tmp = g_dir_make_tmp ("secateur-ui-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx.tmp = tmp;
+  /* recent models go to a throw-away data folder when no schema is found */
+  g_setenv ("XDG_DATA_HOME", tmp, TRUE);
+  g_test_init (&argc, &argv, NULL);
+  g_test_log_set_fatal_handler (fatal_filter, NULL);
+  if (!gtk_init_check ())
+    {
+      g_test_skip ("no display");
+      return g_test_run ();
+    }
+  adw_init ();
+  g_timeout_add (10, tick, NULL);
+  g_test_add_func ("/ui/open-demo", test_open_demo);
+  g_test_add_func ("/ui/languages", test_languages);
+  g_test_add_func ("/ui/calibrate", test_calibrate);
+  g_test_add_func ("/ui/prune", test_prune);
+  g_test_add_func ("/ui/compare", test_compare);
+  g_test_add_func ("/ui/export", test_export);
+  g_test_add_func ("/ui/cancel", test_cancel);
+  g_test_add_func ("/ui/close-during-job", test_close_during_job);
+  int status = g_test_run ();
+  sc_test_rm_tree (tmp);
+  g_free (tmp);
+  return status;
+}
