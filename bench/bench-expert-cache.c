@@ -113,9 +113,10 @@ main (int argc, char **argv)
           experts / 1048576.0, (g_get_monotonic_time () - t0) / 1e6);
   printf ("workload: %d sentences, batch %d, %d source + %d target tokens, teacher forcing\n\n",
           N_SENT, BATCH, LEN, LEN);
-  printf ("| experts in memory | sentences/s (wall) | sentences per CPU-second | bytes copied / "
-          "token | peak RSS MiB |\n");
+  printf ("| experts in memory | sentences/s (wall) | sentences per CPU-second | "
+          "bytes copied / token | peak RSS MiB |\n");
   printf ("|---|---|---|---|---|\n");
+  fflush (stdout);
 
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   const double fracs[] = { 0.0, 1.0, 0.25, 0.10 };
@@ -142,7 +143,9 @@ main (int argc, char **argv)
       g_autofree char *label = fracs[i] == 0.0
                                    ? g_strdup ("no budget (read in place from the mapping)")
                                    : g_strdup_printf ("budget %.0f%%", fracs[i] * 100);
-      printf ("| %s | %.2f | %.0f | %.0f |\n", label, rate, (double) copied / tokens, hwm / 1024.0);
+      printf ("| %s | %.2f | %.2f | %.0f | %.0f |\n", label, rate, cpu_rate,
+              (double) copied / tokens, hwm / 1024.0);
+      fflush (stdout);
     }
   sc_test_rm_tree (dir_model);
   if (temp)
