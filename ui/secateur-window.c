@@ -13,6 +13,7 @@ struct _SecateurWindow
 
   AdwToastOverlay *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
+  AdwViewSwitcherBar *switcher_bar;
   GtkSpinner *busy_spinner;
   GtkStack *main_stack;
   AdwStatusPage *welcome_page;
@@ -141,6 +142,17 @@ secateur_window_add_toast (SecateurWindow *self, const char *title, const char *
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+/* The bottom bar carries the page tabs when the header is too narrow for
+ * them, and only once a model is open. */
+static void
+update_switcher_bar (SecateurWindow *self)
+{
+  gboolean open = secateur_controller_get_info (self->controller) != NULL;
+  adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, open);
+  adw_view_switcher_bar_set_reveal (
+      self->switcher_bar, open && adw_view_switcher_title_get_title_visible (self->switcher_title));
+}
+
 /* ---- opening models ---- */
 
 static void
@@ -160,6 +172,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
   remember (self, info->dir);
   adw_view_switcher_title_set_subtitle (self->switcher_title, info->name);
+  update_switcher_bar (self);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
 }
@@ -286,6 +299,13 @@ on_busy_changed (SecateurWindow *self)
     gtk_window_destroy (GTK_WINDOW (self));
 }
 
+static void
+on_gpu_memory_changed (SecateurWindow *self)
+{
+  secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
+                                      g_settings_get_double (self->settings, "gpu-memory-gb"));
+}
+
 void
 secateur_window_show_page (SecateurWindow *self, const char *name)
 {
@@ -369,6 +389,7 @@ secateur_window_class_init (SecateurWindowClass *klass)
                                                "/io/github/secateur/Secateur/secateur-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, welcome_page);
@@ -404,6 +425,12 @@ static void
 secateur_window_init (SecateurWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* the application icon from the resources, also when run without the
+   * GtkApplication that would add it (tests) */
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                    "/io/github/secateur/Secateur/icons");
+  /* page tabs appear once a model is open */
+  adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, FALSE);
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr (GSettingsSchema) schema =
       source ? g_settings_schema_source_lookup (source, "io.github.secateur.Secateur", TRUE) : NULL;
@@ -418,6 +445,8 @@ secateur_window_init (SecateurWindow *self)
     }
 
   self->controller = secateur_controller_new ();
+  g_signal_connect_swapped (self->switcher_title, "notify::title-visible",
+                            G_CALLBACK (update_switcher_bar), self);
   self->overview = secateur_overview_page_new (self->controller);
   self->calibrate = secateur_calibrate_page_new (self->controller);
   self->prune = secateur_prune_page_new (self->controller);
@@ -435,6 +464,8 @@ secateur_window_init (SecateurWindow *self)
   on_prune_changed (SECATEUR_PRUNE_PAGE (self->prune), self);
   if (self->settings != NULL)
     {
+      g_signal_connect_swapped (self->settings, "changed::gpu-memory-gb",
+                                G_CALLBACK (on_gpu_memory_changed), self);
       secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
                                           g_settings_get_double (self->settings, "gpu-memory-gb"));
       secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
