@@ -22,7 +22,8 @@ print_usage (FILE *f)
 {
   fprintf (f, "Usage:\n"
               "  secateur-cli info [-m] MODEL_DIR [--device cpu|cuda[:N]] [--budget-gb G]\n"
-              "                    [--batch B] [--len N] [--memory-gb G] [--experts-per-layer N[,N]]\n"
+              "                    [--batch B] [--len N] [--memory-gb G]\n"
+              "                    [--experts-per-layer N[,N]]\n"
               "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
               "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
               "                         [--experts INDEX.json]\n"
@@ -210,8 +211,9 @@ cmd_info (int argc, char **argv)
       if (n_moe == 0 || enc < 1 || dec < 1 || enc > config->num_experts ||
           dec > config->num_experts)
         {
-          fprintf (stderr, "secateur-cli info: --experts-per-layer needs 1..%d experts of an "
-                           "MoE model\n",
+          fprintf (stderr,
+                   "secateur-cli info: --experts-per-layer needs 1..%d experts of an "
+                   "MoE model\n",
                    config->num_experts);
           return 2;
         }
