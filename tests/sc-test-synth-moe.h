@@ -16,7 +16,7 @@ typedef struct {
 } ScSynthMoe;
 
 /* d 256, 2+2 layers all sparse, 96 experts of 2.6 MB each: 1.01 GB of
- * experts against 4.7 MB of dense weights. Large, so that the process's
+ * experts against 4.5 MB of dense weights. Large, so that the process's
  * own baseline (libraries, buffers: about 20 MB) fits in 15% of the
  * budget. */
 static inline ScSynthMoe
