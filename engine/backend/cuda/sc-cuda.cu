@@ -344,7 +344,7 @@ load_weight (const void *table, int dtype, gsize i)
  * position (sines then cosines; position 1 is the zero pad row). */
 __global__ void
 embed_kernel (const void *table, int dtype, const int *ids, const int *positions, int d,
-              float scale, float step, float *out)
+              float scale, const float *freq, float *out)
 {
   int t = blockIdx.x;
   int half = d / 2;
@@ -356,7 +356,7 @@ embed_kernel (const void *table, int dtype, const int *ids, const int *positions
   float p = (float) positions[t];
   for (int j = threadIdx.x; j < half; j += blockDim.x)
     {
-      float a = p * expf ((float) j * -step);
+      float a = p * freq[j];
       row[j] += sinf (a);
       row[half + j] += cosf (a);
     }
@@ -637,10 +637,19 @@ cuda_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *pos
   float *dout = (float *) scratch (cu, 1, sizeof (float) * (gsize) n * d);
   if (dt == NULL || dids == NULL || dout == NULL || (positions != NULL && dpos == NULL))
     return;
+  /* The frequencies come from the host's expf, as the CPU reference's do:
+   * the device's expf may differ by an ulp, which a position near 1000
+   * would turn into 1e-4 of error in the sines. */
   int half = d / 2;
-  /* the frequency step in f32, as the CPU reference computes it */
   float step = (float) (log (10000.0) / (half - 1));
-  embed_kernel<<<n, 256, 0, cu->stream>>> (dt, (int) table->dtype, dids, dpos, d, scale, step,
+  float *freq = g_new (float, MAX (half, 1));
+  for (int j = 0; j < half; j++)
+    freq[j] = expf ((float) j * -step);
+  float *dfreq = (float *) upload (cu, 3, freq, sizeof (float) * MAX (half, 1));
+  g_free (freq);
+  if (dfreq == NULL)
+    return;
+  embed_kernel<<<n, 256, 0, cu->stream>>> (dt, (int) table->dtype, dids, dpos, d, scale, dfreq,
                                            dout);
   download (cu, out, dout, sizeof (float) * (gsize) n * d);
 }
