@@ -27,6 +27,8 @@ struct _SecateurController
   GObject parent_instance;
 
   ScModel *model;
+  ScBackend *backend; /* ours when threads were chosen; outlives the model */
+  int threads;        /* 0: one per core */
   SecateurModelInfo *info;
   GStrv directions;
   ScStats *stats; /* main thread's snapshot */
@@ -286,6 +288,8 @@ model_info_new (ScModel *model, const char *dir)
 typedef struct
 {
   char *dir;
+  int threads;
+  ScBackend *backend;
   ScModel *model;
   SecateurModelInfo *info;
 } LoadData;
@@ -296,6 +300,7 @@ load_data_free (gpointer data)
   LoadData *d = data;
   g_free (d->dir);
   g_clear_pointer (&d->model, sc_model_free);
+  g_clear_pointer (&d->backend, sc_backend_free);
   model_info_free (d->info);
   g_free (d);
 }
@@ -305,13 +310,18 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 {
   LoadData *d = task_data;
   GError *error = NULL;
-  d->model = sc_model_load (d->dir, NULL, &error);
+  /* the preferences' thread count; 0 lets the engine use every core */
+  if (d->threads > 0)
+    d->backend = sc_backend_cpu_new (d->threads);
+  d->model = sc_model_load (d->dir, d->backend, &error);
   if (d->model == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
   d->info = model_info_new (d->model, d->dir);
+  if (d->threads > 0)
+    d->info->threads = d->threads;
   g_task_return_boolean (task, TRUE);
 }
 
@@ -326,6 +336,7 @@ secateur_controller_load_async (SecateurController *self, const char *dir,
     return;
   LoadData *d = g_new0 (LoadData, 1);
   d->dir = g_strdup (dir);
+  d->threads = self->threads;
   g_task_set_task_data (task, d, load_data_free);
   g_task_run_in_thread (task, load_thread);
 }
@@ -340,11 +351,13 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   if (d->model == NULL)
     return TRUE; /* already taken by an earlier finish */
   g_clear_pointer (&self->model, sc_model_free);
+  g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
   g_clear_pointer (&self->stats, sc_stats_free);
   g_clear_pointer (&self->directions, g_strfreev);
   self->has_sweep = FALSE;
   self->model = g_steal_pointer (&d->model);
+  self->backend = g_steal_pointer (&d->backend);
   self->info = g_steal_pointer (&d->info);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_DIR]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTIONS]);
@@ -1206,6 +1219,12 @@ secateur_controller_export_finish (SecateurController *self, GAsyncResult *resul
 }
 
 void
+secateur_controller_set_threads (SecateurController *self, int threads)
+{
+  self->threads = MAX (0, threads);
+}
+
+void
 secateur_controller_set_eval_limits (SecateurController *self, int sentences, int max_length)
 {
   self->eval_sentences = MAX (1, sentences);
@@ -1229,6 +1248,7 @@ secateur_controller_finalize (GObject *object)
   SecateurController *self = SECATEUR_CONTROLLER (object);
   g_clear_pointer (&self->stats, sc_stats_free);
   g_clear_pointer (&self->model, sc_model_free);
+  g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
   g_strfreev (self->directions);
   g_strfreev (self->sweep_directions);

@@ -150,6 +150,9 @@ void     secateur_controller_export_async     (SecateurController *self, const c
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,
                                                GError **error);
 
+/* CPU threads for models opened from now on (0: one per core). */
+void     secateur_controller_set_threads      (SecateurController *self, int threads);
+
 /* Held-out sentences per direction for the sweep (default 8) and longest
  * output in tokens (default 48) for sweep and compare. */
 void     secateur_controller_set_eval_limits  (SecateurController *self, int sentences,

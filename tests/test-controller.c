@@ -104,11 +104,14 @@ test_calibrate_export (void)
   g_signal_connect (c, "stats-updated", G_CALLBACK (on_updated), &w);
   g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
   g_autoptr (GError) error = NULL;
+  /* the preferences' thread count reaches the CPU backend */
+  secateur_controller_set_threads (c, 1);
   secateur_controller_load_async (c, dir, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r = wait_result (&w);
   g_assert_true (secateur_controller_load_finish (c, r, &error));
   g_assert_no_error (error);
   const SecateurModelInfo *info = secateur_controller_get_info (c);
+  g_assert_cmpint (info->threads, ==, 1);
   g_assert_cmpint (info->n_moe_layers, ==, 4);
   g_assert_cmpint (info->n_encoder_moe, ==, 2);
   g_assert_cmpint (info->n_experts, ==, 16);

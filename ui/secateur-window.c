@@ -468,6 +468,8 @@ secateur_window_init (SecateurWindow *self)
                                 G_CALLBACK (on_gpu_memory_changed), self);
       secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
                                           g_settings_get_double (self->settings, "gpu-memory-gb"));
+      secateur_controller_set_threads (self->controller,
+                                       g_settings_get_int (self->settings, "threads"));
       secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
                                         g_settings_get_int (self->settings, "calibration-size"));
       g_autofree char *folder = g_settings_get_string (self->settings, "default-export-folder");
