@@ -1,6 +1,8 @@
 /* secateur-similarity.c: the language similarity matrix widget. */
 #include "secateur-similarity.h"
 
+#include <string.h>
+
 #include "sc-chart-matrix.h"
 
 #include <adwaita.h>
@@ -39,6 +41,8 @@ secateur_similarity_cosine (int n, int dim, const float *usage, float *out)
 static void
 fill (SecateurSimilarity *self, ScMatrixData *d)
 {
+  /* fields added to ScMatrixData later start out zero (off) */
+  memset (d, 0, sizeof *d);
   d->n = self->n;
   d->values = self->values;
   d->labels = (const char *const *) self->labels;
