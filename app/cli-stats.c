@@ -245,34 +245,17 @@ stats_specialisation (int argc, char **argv)
       gboolean enc = l < sp->n_encoder;
       g_autofree char *name =
           g_strdup_printf ("%s %d", enc ? "enc" : "dec", enc ? l : l - sp->n_encoder);
-      double ts = 0, ef = 0, ov = 0;
-      int n = 0, no = 0;
       for (int a = 0; a < N; a++)
         {
-          double t = sp->top_share[(gsize) l * N + a];
-          double mo = 0;
-          int nb = 0;
-          for (int b = 0; b < N; b++)
-            {
-              double v = sp->overlap[((gsize) l * N + a) * N + b];
-              if (b != a && !isnan (v))
-                {
-                  mo += v;
-                  nb++;
-                }
-            }
-          if (isnan (t))
-            continue;
-          ts += t;
-          ef += sp->effective[(gsize) l * N + a];
-          n++;
-          ov += mo;
-          no += nb;
-          g_string_append_printf (layers, "%s\t%s\t%.4f\t%.3f\t%.4f\n", name, sp->langs[a], t,
-                                  sp->effective[(gsize) l * N + a], nb ? mo / nb : NAN);
+          double t, e, o;
+          sc_specialisation_means (sp, l, l + 1, a, &t, &e, &o);
+          if (!isnan (t))
+            g_string_append_printf (layers, "%s\t%s\t%.4f\t%.3f\t%.4f\n", name, sp->langs[a], t, e,
+                                    o);
         }
-      printf ("%-8s %10.3f %10.2f %10.3f\n", name, n ? ts / n : NAN, n ? ef / n : NAN,
-              no ? ov / no : NAN);
+      double ts, ef, ov;
+      sc_specialisation_means (sp, l, l + 1, -1, &ts, &ef, &ov);
+      printf ("%-8s %10.3f %10.2f %10.3f\n", name, ts, ef, ov);
     }
   for (int side = 0; side < 2; side++)
     {

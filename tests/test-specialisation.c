@@ -84,6 +84,14 @@ test_hand (void)
   sc_specialisation_side_means (sp, SC_SIDE_DECODER, &share, &eff, &ov);
   g_assert_cmpfloat_with_epsilon (ov, (0.5 + 0.5 + 0.0) / 3, 1e-12);
 
+  /* one layer and one language: encoder, eng (overlap only with fra, .25) */
+  sc_specialisation_means (sp, 0, 1, 1, &share, &eff, &ov);
+  g_assert_cmpfloat_with_epsilon (share, 0.75, 1e-12);
+  g_assert_cmpfloat_with_epsilon (eff, pow (2, 1.5), 1e-12);
+  g_assert_cmpfloat_with_epsilon (ov, 0.25, 1e-12);
+  sc_specialisation_means (sp, 0, 1, 0, &share, &eff, &ov);
+  g_assert_true (isnan (share) && isnan (eff) && isnan (ov));
+
   g_autofree double *sim = sc_specialisation_similarity (sp, SC_SIDE_DECODER);
   g_assert_cmpfloat_with_epsilon (sim[0 * N + 2], 0.5, 1e-12);
   g_assert_cmpfloat_with_epsilon (sim[1 * N + 1], 1.0, 1e-12);

@@ -191,15 +191,15 @@ sc_specialisation_similarity (const ScSpecialisation *spec, ScSide side)
 }
 
 void
-sc_specialisation_side_means (const ScSpecialisation *spec, ScSide side, double *top_share,
-                              double *effective, double *overlap)
+sc_specialisation_means (const ScSpecialisation *spec, int l0, int l1, int lang,
+                         double *top_share, double *effective, double *overlap)
 {
-  int N = spec->n_langs, l0, l1;
-  side_range (spec, side, &l0, &l1);
+  int N = spec->n_langs;
+  int a0 = lang >= 0 ? lang : 0, a1 = lang >= 0 ? lang + 1 : N;
   double s1 = 0, s2 = 0, s3 = 0;
   int n1 = 0, n3 = 0;
   for (int l = l0; l < l1; l++)
-    for (int a = 0; a < N; a++)
+    for (int a = a0; a < a1; a++)
       {
         double t = spec->top_share[(gsize) l * N + a];
         if (!isnan (t))
@@ -221,6 +221,15 @@ sc_specialisation_side_means (const ScSpecialisation *spec, ScSide side, double 
   *top_share = n1 ? s1 / n1 : NAN;
   *effective = n1 ? s2 / n1 : NAN;
   *overlap = n3 ? s3 / n3 : NAN;
+}
+
+void
+sc_specialisation_side_means (const ScSpecialisation *spec, ScSide side, double *top_share,
+                              double *effective, double *overlap)
+{
+  int l0, l1;
+  side_range (spec, side, &l0, &l1);
+  sc_specialisation_means (spec, l0, l1, -1, top_share, effective, overlap);
 }
 
 int *

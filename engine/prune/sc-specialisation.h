@@ -40,8 +40,13 @@ void              sc_specialisation_free    (ScSpecialisation *spec);
  * (NAN where a language is missing on that side); g_free it. */
 double *sc_specialisation_similarity (const ScSpecialisation *spec, ScSide side);
 
-/* Mean over the side's layers and languages (skipping NANs) of top_share,
- * effective and off-diagonal overlap. */
+/* Means over layers [l0, l1) and one language (`lang` >= 0) or all (-1),
+ * skipping NANs, of top_share, effective and the overlap with the other
+ * languages; NAN when nothing is there. */
+void    sc_specialisation_means (const ScSpecialisation *spec, int l0, int l1, int lang,
+                                 double *top_share, double *effective, double *overlap);
+
+/* sc_specialisation_means over the side's layers and all languages. */
 void    sc_specialisation_side_means (const ScSpecialisation *spec, ScSide side,
                                       double *top_share, double *effective, double *overlap);
 

@@ -116,13 +116,24 @@ check_args (const char *path, double width, double height, ScChartDrawFunc draw,
   return TRUE;
 }
 
+/* Draws the chart on a fresh context over `surface`; the context's status. */
+static cairo_status_t
+draw_on (cairo_surface_t *surface, double width, double height, ScChartDrawFunc draw,
+         gconstpointer data)
+{
+  cairo_t *cr = cairo_create (surface);
+  draw (cr, width, height, data);
+  cairo_status_t status = cairo_status (cr);
+  cairo_destroy (cr);
+  return status;
+}
+
 gboolean
 sc_chart_write_png (const char *path, int width, int height, ScChartDrawFunc draw,
                     gconstpointer data, GError **error)
 {
   cairo_surface_t *surface;
   cairo_status_t status;
-  cairo_t *cr;
   Sink sink = { -1, 0 };
   char *tmp;
 
@@ -132,10 +143,7 @@ sc_chart_write_png (const char *path, int width, int height, ScChartDrawFunc dra
   if (tmp == NULL)
     return FALSE;
   surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  cr = cairo_create (surface);
-  draw (cr, width, height, data);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
+  status = draw_on (surface, width, height, draw, data);
   cairo_surface_flush (surface);
   if (status == CAIRO_STATUS_SUCCESS)
     status = cairo_surface_write_to_png_stream (surface, sink_write, &sink);
@@ -149,7 +157,6 @@ sc_chart_write_svg (const char *path, double width, double height, ScChartDrawFu
 {
   cairo_surface_t *surface;
   cairo_status_t status;
-  cairo_t *cr;
   Sink sink = { -1, 0 };
   char *tmp;
 
@@ -159,10 +166,7 @@ sc_chart_write_svg (const char *path, double width, double height, ScChartDrawFu
   if (tmp == NULL)
     return FALSE;
   surface = cairo_svg_surface_create_for_stream (sink_write, &sink, width, height);
-  cr = cairo_create (surface);
-  draw (cr, width, height, data);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
+  status = draw_on (surface, width, height, draw, data);
   /* SVG output is written when the surface finishes. */
   cairo_surface_finish (surface);
   if (status == CAIRO_STATUS_SUCCESS)
