@@ -3,6 +3,7 @@
  * selection. The kernel tests skip (never pass) when the CUDA module is not
  * built or no device is present. */
 #include "sc-backend-select.h"
+#include "sc-model.h"
 #include "sc-test-util.h"
 
 #include <math.h>
@@ -347,6 +348,91 @@ test_cpu_references (void)
   g_assert_cmpfloat (row[0] + row[1] + row[2], ==, 0.0f);
 }
 
+/* Runs one fixture model on a backend: encodes two padded rows, feeds
+ * the decoder a teacher-forced prefix (several tokens in one call, then
+ * one at a time, with a beam reorder between) and returns every logit. */
+static float *
+run_model (const char *fixture, ScBackend *be, gsize *n_out, int *vocab)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = sc_test_path (fixture);
+  g_autoptr (ScModel) model = sc_model_load (dir, be, &error);
+  g_assert_no_error (error);
+  const ScConfig *c = sc_model_get_config (model);
+  const int V = c->vocab_size, B = 2, S = 7, T0 = 3, steps = 4;
+  int ids[2 * 7] = { 5, 17, 40, 9, 23, 61, 2, 8, 31, 2, 1, 1, 1, 1 };
+  int lengths[2] = { 7, 3 }, rows[2] = { 0, 1 };
+  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, S, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, rows, T0 + steps + 1, &error);
+  g_assert_no_error (error);
+  gsize n = (gsize) B * T0 * V + (gsize) steps * B * V;
+  float *out = g_new (float, n), *p = out;
+  int prefix[2 * 3] = { 2, 12, 14, 2, 33, 7 };
+  g_assert_true (sc_decoder_forward (dec, prefix, T0, p, FALSE, &error));
+  p += (gsize) B * T0 * V;
+  for (int i = 0; i < steps; i++)
+    {
+      int tok[2] = { 4 + 3 * i, 9 + i };
+      if (i == 2)
+        {
+          int from[2] = { 1, 0 };
+          sc_decoder_reorder (dec, from);
+        }
+      g_assert_true (sc_decoder_forward (dec, tok, 1, p, TRUE, &error));
+      p += (gsize) B * V;
+    }
+  *n_out = n;
+  *vocab = V;
+  return out;
+}
+
+/* Whole models, CUDA against the CPU: the same logits within the stated
+ * tolerance, for f32 weights (cuBLAS in f32: 1e-4) and f16 weights (f16
+ * tensor-core inputs, activations rounded to f16: 3e-2 of the logit
+ * scale), and the same arg-max at all but min_argmax of the positions
+ * (random fixture weights leave near-ties that f16 rounding may flip). */
+static void
+check_model (const char *fixture, double tol, double min_argmax)
+{
+  ScBackend *cuda = cuda_or_skip ();
+  if (cuda == NULL)
+    return;
+  gsize n_cpu, n_cuda;
+  int V, V2;
+  g_autofree float *a = run_model (fixture, cpu, &n_cpu, &V);
+  g_autofree float *b = run_model (fixture, cuda, &n_cuda, &V2);
+  g_assert_cmpuint (n_cpu, ==, n_cuda);
+  double err = max_rel_err (b, a, n_cpu);
+  int positions = (int) (n_cpu / V), same = 0;
+  for (int r = 0; r < positions; r++)
+    {
+      int ia = 0, ib = 0;
+      for (int v = 1; v < V; v++)
+        {
+          ia = a[(gsize) r * V + v] > a[(gsize) r * V + ia] ? v : ia;
+          ib = b[(gsize) r * V + v] > b[(gsize) r * V + ib] ? v : ib;
+        }
+      same += ia == ib;
+    }
+  g_test_message ("%s: max relative logit error %.2e (tolerance %.0e), same arg-max at %d of %d",
+                  fixture, err, tol, same, positions);
+  g_assert_cmpfloat (err, <=, tol);
+  g_assert_cmpfloat ((double) same / positions, >=, min_argmax);
+}
+
+static void
+test_model_f32 (void)
+{
+  check_model ("tests/fixtures/nllb-moe-tiny", 1e-4, 1.0);
+}
+
+static void
+test_model_f16 (void)
+{
+  check_model ("tests/fixtures/nllb-moe-tiny-f16", 3e-2, 0.9);
+}
+
 /* Selection runs on every machine: with no device "auto" falls back to
  * the CPU and says why; "cuda" fails clearly; bad names are refused. */
 static void
@@ -413,6 +499,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/attention", test_attention);
   g_test_add_func ("/cuda/relu-add", test_relu_add);
   g_test_add_func ("/cuda/router-and-moe-kernels", test_router_and_moe_kernels);
+  g_test_add_func ("/cuda/model-f32", test_model_f32);
+  g_test_add_func ("/cuda/model-f16", test_model_f16);
   int ret = g_test_run ();
   sc_backend_free (cpu);
   return ret;
