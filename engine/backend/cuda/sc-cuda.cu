@@ -920,6 +920,18 @@ sc_cuda_backend_new (int device, GQuark domain, GError **error)
   return &cu->parent;
 }
 
+/* Caps the device memory that weights may hold (bench-expert-cache: the
+ * GPU side of an expert budget); evicts at once what no longer fits. */
+G_MODULE_EXPORT void
+sc_cuda_backend_set_weight_budget (ScBackend *be, guint64 bytes)
+{
+  if (be == NULL || !g_str_equal (be->name, "cuda"))
+    return;
+  ScCudaBackend *cu = cuda_of (be);
+  cu->weight_budget = bytes;
+  make_room (cu, 0);
+}
+
 /* Bytes of weights uploaded so far (bench-cuda: PCIe bytes per token). */
 G_MODULE_EXPORT guint64
 sc_cuda_backend_uploaded_bytes (ScBackend *be)
