@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train Secateur's demo model: Hugging Face NllbMoeForConditionalGeneration on the gettext corpus (CPU).
+"""Train Secateur's demo model: Hugging Face NllbMoeForConditionalGeneration on the gettext corpus (CPU, or CUDA with --device cuda).
 
     OMP_WAIT_POLICY=PASSIVE tools/.venv/bin/python tools/train/train.py \
         [--corpus /work/demo/corpus] [--tok /work/demo/tok] [--ckpt /work/demo/ckpt] \
@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -44,14 +45,14 @@ def log(*a):
     print(dt.datetime.utcnow().strftime("%H:%M:%S"), *a, flush=True)
 
 
-def make_config(vocab_size, ffn=512):
+def make_config(vocab_size, ffn=512, aux=0.01):
     from transformers import NllbMoeConfig
     return NllbMoeConfig(
         vocab_size=vocab_size, d_model=256, encoder_layers=4, decoder_layers=4,
         encoder_attention_heads=4, decoder_attention_heads=4,
         encoder_ffn_dim=ffn, decoder_ffn_dim=ffn,
         num_experts=16, expert_capacity=64, encoder_sparse_step=2, decoder_sparse_step=2,
-        router_z_loss_coef=0.001, router_aux_loss_coef=0.01, router_dtype="float32",
+        router_z_loss_coef=0.001, router_aux_loss_coef=aux, router_dtype="float32",
         router_ignore_padding_tokens=False, second_expert_policy="all",
         normalize_router_prob_before_dropping=False, batch_prioritized_routing=False,
         moe_eval_capacity_token_fraction=1.0, moe_token_dropout=0.2,
@@ -190,7 +191,8 @@ def fast_sparse_mlp_forward(self, hidden_states, padding_mask=False):
                 expert_output = self.token_dropout(expert_output)
             else:
                 expert_output = expert_output * (1 - self.moe_token_dropout)
-        out = out.index_add(0, token_indices, combining_weights.unsqueeze(-1).to(expert_output.dtype) * expert_output)
+        weighted = combining_weights.unsqueeze(-1).to(expert_output.dtype) * expert_output
+        out = out.index_add(0, token_indices, weighted.to(out.dtype))  # bf16 under autocast
     top_1_expert_index = torch.argmax(top_1_mask, dim=-1)
     return out.reshape(batch_size, sequence_length, hidden_dim), (router_probs, top_1_expert_index)
 
@@ -300,6 +302,7 @@ def evaluate(model, tok_dir, corpus, n, batch=25, max_new=96):
             t.src_lang = src_l
             for i in range(0, len(srcs), batch):
                 enc = t(srcs[i:i + batch], return_tensors="pt", padding=True, truncation=True, max_length=MAX_LEN)
+                enc = {k: v.to(model.device) for k, v in enc.items()}
                 out = model.generate(**enc, forced_bos_token_id=t.convert_tokens_to_ids(tgt_l), num_beams=1,
                                      do_sample=False, max_new_tokens=max_new)
                 hyps += t.batch_decode(out, skip_special_tokens=True)
@@ -380,7 +383,7 @@ def write_card(d, model, stats, res, eval_n):
         "# Secateur demo model (NLLB-MoE architecture, trained from scratch)", "",
         "A small English-centric translation model with the exact NLLB-MoE architecture, tensor names and "
         "tokenizer conventions (Hugging Face `NllbMoeForConditionalGeneration`, `model_type` `nllb-moe`), "
-        "trained on CPU by Secateur's `tools/train/train.py`. It is a demo for expert pruning, not a "
+        "trained by Secateur's `tools/train/train.py`. It is a demo for expert pruning, not a "
         "production translator.", "",
         "## Model",
         f"- d_model {cfg.d_model}, {cfg.encoder_layers}+{cfg.decoder_layers} layers, {cfg.encoder_attention_heads} heads, "
@@ -397,10 +400,11 @@ def write_card(d, model, stats, res, eval_n):
         "a hash of the English string; no test English string occurs in training in any language.", "",
         "## Training",
         f"- steps {stats.get('step')}, tokens seen {stats.get('tokens', 0):,} (source+target, non-padding), "
-        f"wall time {stats.get('train_seconds', 0) / 60:.1f} min on 2 CPU cores, "
+        f"wall time {stats.get('train_seconds', 0) / 60:.1f} min on {stats.get('hardware', '2 CPU cores')}, "
         f"{stats.get('tokens_per_s', 0):.0f} tokens/s",
-        "- AdamW lr 1e-3, warmup 1000 steps, inverse square root; label smoothing 0.1; "
-        "load-balancing loss 0.01; dropout 0.1; expert-output masking 0.2; temperature T=2 language sampling;"
+        f"- AdamW lr {stats.get('lr', 1e-3):g}, warmup {stats.get('warmup', 1000)} steps, inverse square root; "
+        f"batches of at most {stats.get('max_tokens', 4500)} padded tokens; label smoothing 0.1; "
+        f"load-balancing loss {cfg.router_aux_loss_coef:g}; dropout 0.1; expert-output masking 0.2; temperature T=2 language sampling;"
         " both directions", f"- last training loss (smoothed) {stats.get('loss_ema', 0):.3f}", "",
         "## Evaluation",
     ]
@@ -441,6 +445,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--minutes", type=float, default=0, help="train this long from now (instead of --deadline)")
+    ap.add_argument("--aux", type=float, default=0.01, help="load-balancing loss coefficient")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on cuda)")
+    ap.add_argument("--data-cache", default="", help="encoded corpus cache (default CKPT/data_cache.pt)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -449,20 +457,21 @@ def main():
     from transformers import NllbMoeForConditionalGeneration
     n_spm = spm_size(a.tok)
     lang_ids, mask_id, vocab_size = layout(n_spm)
-    cfg = make_config(vocab_size, a.ffn)
-    model = NllbMoeForConditionalGeneration(cfg)
+    cfg = make_config(vocab_size, a.ffn, a.aux)
+    model = NllbMoeForConditionalGeneration(cfg).to(a.device)
+    dev = torch.device(a.device)
     total, active, experts = param_counts(model)
     log(f"params total {total:,} active {active:,} experts {experts:,} vocab {vocab_size}")
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0)
     os.makedirs(a.ckpt, exist_ok=True)
     ck = os.path.join(a.ckpt, "last.pt")
-    data = load_data(a.corpus, a.tok, os.path.join(a.ckpt, "data_cache.pt"))
+    data = load_data(a.corpus, a.tok, a.data_cache or os.path.join(a.ckpt, "data_cache.pt"))
     batches = Batches(data, lang_ids, a.max_tokens, a.temperature, a.seed)
     step = 0
     stats = {"step": 0, "tokens": 0, "train_seconds": 0.0, "loss_ema": None, "spm_size": n_spm,
              "params_total": total, "params_active": active}
     if os.path.exists(ck):
-        st = torch.load(ck)
+        st = torch.load(ck, map_location=dev)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step = st["step"]
@@ -471,9 +480,11 @@ def main():
         torch.set_rng_state(st["rng_torch"])
         random.setstate(st["rng_py"])
         log(f"resumed from {ck} at step {step}, data {st['data']}")
+    stats.update(lr=a.lr, warmup=a.warmup, max_tokens=a.max_tokens,
+                 hardware=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{a.threads} CPU cores")
     inp, att, dec, _lab, _n = collate([(lang_ids["fra_Latn"], data["fra_Latn"][i][1], lang_ids["eng_Latn"],
                                          data["fra_Latn"][i][0]) for i in range(8)])
-    patch_fast_moe(model, (inp, att, dec))
+    patch_fast_moe(model, (inp.to(dev), att.to(dev), dec.to(dev)))
     if a.export_only:
         export(model, a.tok, a.corpus, a.export, stats, a.final_eval_n)
         return
@@ -483,6 +494,8 @@ def main():
     deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if deadline < now - dt.timedelta(hours=1):
         deadline += dt.timedelta(days=1)
+    if a.minutes > 0:
+        deadline = now + dt.timedelta(minutes=a.minutes)
     log(f"deadline {deadline.isoformat()} UTC; step {step}")
 
     model.train()
@@ -500,6 +513,7 @@ def main():
             return
         t0 = time.time()
         inp, att, dec, lab, ntok = batches.next()
+        inp, att, dec, lab = (x.to(dev, non_blocking=True) for x in (inp, att, dec, lab))
         lr = lr_at(step + 1, a.lr, a.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -507,8 +521,9 @@ def main():
         # labels=None: HF would compute an unsmoothed CE too. Load balancing: our own per-layer loss on
         # the routers' raw logits (see balance_loss; HF's load_balancing_loss_func mixes the layers up)
         tap.clear()
-        out = model(input_ids=inp, attention_mask=att, decoder_input_ids=dec, return_dict=True)
-        ce = ls_loss(out.logits.view(-1, out.logits.size(-1)), lab.view(-1))
+        with torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext():
+            out = model(input_ids=inp, attention_mask=att, decoder_input_ids=dec, return_dict=True)
+        ce = ls_loss(out.logits.float().view(-1, out.logits.size(-1)), lab.view(-1))
         aux, maxfrac = balance_loss(tap, att.view(-1).bool(), (lab != -100).view(-1), cfg.num_experts)
         loss = ce + cfg.router_aux_loss_coef * aux
         opt.zero_grad(set_to_none=True)
