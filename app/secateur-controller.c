@@ -7,6 +7,7 @@
  * the main context, which owns them from then on. */
 #include "secateur-controller.h"
 
+#include "sc-backend-select.h"
 #include "sc-corpus.h"
 #include "sc-export.h"
 #include "sc-expert-index.h"
@@ -29,6 +30,7 @@ struct _SecateurController
   ScModel *model;
   ScBackend *backend; /* ours when threads were chosen; outlives the model */
   int threads;        /* 0: one per core */
+  char *device;       /* NULL: the CPU */
   SecateurModelInfo *info;
   GStrv directions;
   ScStats *stats; /* main thread's snapshot */
@@ -83,6 +85,7 @@ model_info_free (SecateurModelInfo *info)
   g_free (info->architecture);
   g_free (info->dtype);
   g_free (info->backend);
+  g_free (info->backend_note);
   g_strfreev (info->languages);
   g_free (info);
 }
@@ -289,6 +292,8 @@ typedef struct
 {
   char *dir;
   int threads;
+  char *device;
+  char *note;
   ScBackend *backend;
   ScModel *model;
   SecateurModelInfo *info;
@@ -299,6 +304,8 @@ load_data_free (gpointer data)
 {
   LoadData *d = data;
   g_free (d->dir);
+  g_free (d->device);
+  g_free (d->note);
   g_clear_pointer (&d->model, sc_model_free);
   g_clear_pointer (&d->backend, sc_backend_free);
   model_info_free (d->info);
@@ -310,8 +317,18 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 {
   LoadData *d = task_data;
   GError *error = NULL;
-  /* the preferences' thread count; 0 lets the engine use every core */
-  if (d->threads > 0)
+  /* the preferences' device ... */
+  if (d->device != NULL && !g_str_equal (d->device, "cpu"))
+    {
+      g_autoptr (GError) device_error = NULL;
+      d->backend = sc_backend_new (d->device, d->threads, &d->note, &device_error);
+      if (d->backend == NULL) /* "cuda" asked for and not usable: the CPU, saying why */
+        d->note = g_strdup_printf (_ ("Running on the CPU: %s"), device_error->message);
+      else if (g_str_equal (d->device, "auto"))
+        g_clear_pointer (&d->note, g_free); /* the CPU is what "auto" means without a GPU */
+    }
+  /* ... and thread count; 0 lets the engine use every core */
+  if (d->backend == NULL && d->threads > 0)
     d->backend = sc_backend_cpu_new (d->threads);
   d->model = sc_model_load (d->dir, d->backend, &error);
   if (d->model == NULL)
@@ -322,6 +339,7 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   d->info = model_info_new (d->model, d->dir);
   if (d->threads > 0)
     d->info->threads = d->threads;
+  d->info->backend_note = g_steal_pointer (&d->note);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -337,6 +355,7 @@ secateur_controller_load_async (SecateurController *self, const char *dir,
   LoadData *d = g_new0 (LoadData, 1);
   d->dir = g_strdup (dir);
   d->threads = self->threads;
+  d->device = g_strdup (self->device);
   g_task_set_task_data (task, d, load_data_free);
   g_task_run_in_thread (task, load_thread);
 }
@@ -1225,6 +1244,13 @@ secateur_controller_set_threads (SecateurController *self, int threads)
 }
 
 void
+secateur_controller_set_device (SecateurController *self, const char *device)
+{
+  g_free (self->device);
+  self->device = g_strdup (device);
+}
+
+void
 secateur_controller_set_eval_limits (SecateurController *self, int sentences, int max_length)
 {
   self->eval_sentences = MAX (1, sentences);
@@ -1253,6 +1279,7 @@ secateur_controller_finalize (GObject *object)
   g_strfreev (self->directions);
   g_strfreev (self->sweep_directions);
   g_free (self->sweep_scores);
+  g_free (self->device);
   G_OBJECT_CLASS (secateur_controller_parent_class)->finalize (object);
 }
 

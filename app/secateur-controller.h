@@ -28,6 +28,7 @@ typedef struct {
   char    *dtype;
   char    *backend;
   int      threads;
+  char    *backend_note;      /* why the CPU runs a model the preferences sent elsewhere */
   int      n_moe_layers, n_encoder_moe, n_experts;
   int      encoder_layers, decoder_layers, d_model;
   guint64  params_dense, params_experts;
@@ -152,6 +153,10 @@ gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncR
 
 /* CPU threads for models opened from now on (0: one per core). */
 void     secateur_controller_set_threads      (SecateurController *self, int threads);
+/* Where models opened from now on run: "auto", "cpu", "cuda" or "cuda:N"
+ * (NULL: the CPU). A device that cannot be used falls back to the CPU and
+ * says why in the model info's backend_note. */
+void     secateur_controller_set_device       (SecateurController *self, const char *device);
 
 /* Held-out sentences per direction for the sweep (default 8) and longest
  * output in tokens (default 48) for sweep and compare. */

@@ -5,6 +5,7 @@
  * Cairo (the report charts), with or without GTK. */
 #include "sc-expert-index.h"
 #include "sc-test-util.h"
+#include "sc-backend-select.h"
 #include "secateur-controller.h"
 
 #include <cairo.h>
@@ -88,6 +89,43 @@ test_load_errors (void)
   g_assert_false (secateur_controller_calibrate_finish (c, r2, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
   g_main_loop_unref (w.loop);
+}
+
+/* The preferences' backend: "cuda" runs on the GPU when one is usable,
+ * otherwise on the CPU with a note saying why; "auto" and "cpu" need no
+ * note. The fixture model keeps this quick. */
+static void
+test_device (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  gboolean gpu = sc_backend_cuda_devices (NULL) > 0;
+  static const char *const devices[] = { "cuda", "auto", "cpu" };
+  for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
+    {
+      g_autoptr (SecateurController) c = secateur_controller_new ();
+      Wait w = { g_main_loop_new (NULL, FALSE) };
+      g_autoptr (GError) error = NULL;
+      secateur_controller_set_device (c, devices[i]);
+      secateur_controller_set_threads (c, 1);
+      secateur_controller_load_async (c, dir, NULL, got_result, &w);
+      g_autoptr (GAsyncResult) r = wait_result (&w);
+      g_assert_true (secateur_controller_load_finish (c, r, &error));
+      g_assert_no_error (error);
+      const SecateurModelInfo *info = secateur_controller_get_info (c);
+      gboolean on_gpu = gpu && i < 2;
+      g_assert_cmpstr (info->backend, ==, on_gpu ? "cuda" : "cpu");
+      if (i == 0 && !gpu)
+        {
+          g_assert_nonnull (info->backend_note);
+          g_assert_true (g_str_has_prefix (info->backend_note, "Running on the CPU: "));
+          g_test_message ("%s", info->backend_note);
+        }
+      else
+        g_assert_null (info->backend_note);
+      if (!on_gpu)
+        g_assert_cmpint (info->threads, ==, 1);
+      g_main_loop_unref (w.loop);
+    }
 }
 
 static void
@@ -235,6 +273,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/controller/load-errors", test_load_errors);
+  g_test_add_func ("/controller/device", test_device);
   g_test_add_func ("/controller/calibrate-export", test_calibrate_export);
   int status = g_test_run ();
   /* the report's text leaves font caches in Cairo and fontconfig */

@@ -280,13 +280,15 @@ test_calibrate (void)
     }
   SecateurController *controller = secateur_window_get_controller (fx.window);
   SecateurCalibratePage *page = calibrate_page ();
-  secateur_window_show_page (fx.window, "calibrate");
+  secateur_window_show_page (fx.window, "model");
   /* no pruning while checking colours: nothing is struck through */
   secateur_prune_page_set_ratio (prune_page (), 0);
   secateur_calibrate_page_set_size (page, 8);
   fx.stats_updates = 0;
   fx.calibrated = FALSE;
-  secateur_calibrate_page_start (page);
+  /* Ctrl+R's action: shows the page and starts, as its Start button does */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.calibrate", NULL));
+  g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "calibrate");
   g_assert_true (secateur_controller_get_busy (controller));
   g_assert_true (wait_for (calibrated, 120));
   g_assert_true (fx.calibration_ok);
@@ -456,10 +458,12 @@ test_compare (void)
     }
   SecateurComparePage *page =
       SECATEUR_COMPARE_PAGE (secateur_window_get_page (fx.window, "compare"));
-  secateur_window_show_page (fx.window, "compare");
+  secateur_window_show_page (fx.window, "prune");
   secateur_compare_page_set_limit (page, 2);
   g_signal_connect (page, "finished", G_CALLBACK (on_compare_finished), NULL);
-  secateur_compare_page_run (page);
+  /* Ctrl+T's action */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.compare", NULL));
+  g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "compare");
   g_assert_true (wait_for (compare_done, 240));
   const SecateurCompareResult *r = secateur_compare_page_get_result (page);
   if (r == NULL)
@@ -516,11 +520,13 @@ test_export (void)
       return;
     }
   SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
-  secateur_window_show_page (fx.window, "export");
+  secateur_window_show_page (fx.window, "model");
   g_autofree char *folder = g_build_filename (fx.tmp, "export", NULL);
   secateur_export_page_set_folder (page, folder);
   g_assert_false (secateur_export_page_would_overwrite (page));
-  secateur_export_page_export (page);
+  /* Ctrl+E's action */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.export", NULL));
+  g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "export");
   g_assert_true (wait_for (export_done, 120));
   g_assert_true (g_str_has_prefix (secateur_export_page_get_status (page), "Exported to"));
   static const char *const files[] = { "model/config.json",  "model/model.safetensors",

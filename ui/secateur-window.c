@@ -4,6 +4,7 @@
 #include "sc-corpus.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #define MAX_RECENT 8
 
@@ -155,6 +156,16 @@ update_switcher_bar (SecateurWindow *self)
 
 /* ---- opening models ---- */
 
+/* The preferences' backend and threads apply to models opened from now on. */
+static void
+on_device_changed (SecateurWindow *self)
+{
+  g_autofree char *device = g_settings_get_string (self->settings, "backend");
+  secateur_controller_set_device (self->controller, device);
+  secateur_controller_set_threads (self->controller,
+                                   g_settings_get_int (self->settings, "threads"));
+}
+
 static void
 load_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -175,6 +186,8 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   update_switcher_bar (self);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
+  if (info->backend_note != NULL)
+    secateur_window_add_toast (self, info->backend_note, NULL);
 }
 
 void
@@ -242,6 +255,29 @@ static void
 cancel_action (GtkWidget *widget, const char *action, GVariant *param)
 {
   secateur_controller_cancel (SECATEUR_WINDOW (widget)->controller);
+}
+
+/* win.calibrate, win.compare and win.export (Ctrl+R, Ctrl+T, Ctrl+E): show
+ * the page and start its job, as its own button would. */
+static void
+job_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (widget);
+  if (secateur_controller_get_info (self->controller) == NULL)
+    {
+      secateur_window_add_toast (self, _ ("Open a model first"), NULL);
+      return;
+    }
+  if (secateur_controller_get_busy (self->controller))
+    return; /* one job at a time: its page shows it running */
+  const char *page = action + strlen ("win.");
+  secateur_window_show_page (self, page);
+  if (g_str_equal (page, "calibrate"))
+    secateur_calibrate_page_start (SECATEUR_CALIBRATE_PAGE (self->calibrate));
+  else if (g_str_equal (page, "compare"))
+    secateur_compare_page_run (SECATEUR_COMPARE_PAGE (self->compare));
+  else
+    secateur_export_page_export (SECATEUR_EXPORT_PAGE (self->export));
 }
 
 static gboolean
@@ -317,6 +353,12 @@ GtkWidget *
 secateur_window_get_page (SecateurWindow *self, const char *name)
 {
   return adw_view_stack_get_child_by_name (self->view_stack, name);
+}
+
+const char *
+secateur_window_get_visible_page (SecateurWindow *self)
+{
+  return adw_view_stack_get_visible_child_name (self->view_stack);
 }
 
 SecateurController *
@@ -408,6 +450,15 @@ secateur_window_class_init (SecateurWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK, "win.open-demo",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  static const struct { const char *action; guint key; } jobs[] = {
+    { "win.calibrate", GDK_KEY_r }, { "win.compare", GDK_KEY_t }, { "win.export", GDK_KEY_e }
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      gtk_widget_class_install_action (widget_class, jobs[i].action, NULL, job_action);
+      gtk_widget_class_add_binding_action (widget_class, jobs[i].key, GDK_CONTROL_MASK,
+                                           jobs[i].action, NULL);
+    }
   static const char *const pages[] = { "model", "calibrate", "prune", "compare", "export" };
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page",
@@ -468,8 +519,11 @@ secateur_window_init (SecateurWindow *self)
                                 G_CALLBACK (on_gpu_memory_changed), self);
       secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
                                           g_settings_get_double (self->settings, "gpu-memory-gb"));
-      secateur_controller_set_threads (self->controller,
-                                       g_settings_get_int (self->settings, "threads"));
+      g_signal_connect_swapped (self->settings, "changed::threads",
+                                G_CALLBACK (on_device_changed), self);
+      g_signal_connect_swapped (self->settings, "changed::backend",
+                                G_CALLBACK (on_device_changed), self);
+      on_device_changed (self);
       secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
                                         g_settings_get_int (self->settings, "calibration-size"));
       g_autofree char *folder = g_settings_get_string (self->settings, "default-export-folder");

@@ -29,6 +29,7 @@ const char            *secateur_window_get_state (SecateurWindow *self);
 /* Shows a model page: "model", "calibrate", "prune", "compare", "export". */
 void                   secateur_window_show_page (SecateurWindow *self, const char *name);
 GtkWidget             *secateur_window_get_page  (SecateurWindow *self, const char *name);
+const char            *secateur_window_get_visible_page (SecateurWindow *self);
 void                   secateur_window_add_toast (SecateurWindow *self, const char *title,
                                                   const char *folder);
 /* The most recent models, newest first; g_strfreev. */
