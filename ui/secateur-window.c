@@ -4,6 +4,7 @@
 #include "sc-corpus.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_RECENT 8
@@ -156,6 +157,28 @@ update_switcher_bar (SecateurWindow *self)
 
 /* ---- opening models ---- */
 
+/* bench/startup: with SECATEUR_QUIT_WHEN_READY set, the first frame painted
+ * with an opened model prints "ready" and quits, so that a driver can time
+ * start-up from exec to a usable window. */
+static void
+on_ready_painted (GdkFrameClock *clock, SecateurWindow *self)
+{
+  g_signal_handlers_disconnect_by_func (clock, on_ready_painted, self);
+  printf ("ready\n");
+  fflush (stdout);
+  g_application_quit (g_application_get_default ());
+}
+
+static void
+quit_when_painted (SecateurWindow *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+  if (g_getenv ("SECATEUR_QUIT_WHEN_READY") == NULL || clock == NULL)
+    return;
+  g_signal_connect (clock, "after-paint", G_CALLBACK (on_ready_painted), self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
 /* The preferences' backend and threads apply to models opened from now on. */
 static void
 on_device_changed (SecateurWindow *self)
@@ -188,6 +211,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
   if (info->backend_note != NULL)
     secateur_window_add_toast (self, info->backend_note, NULL);
+  quit_when_painted (self);
 }
 
 void
