@@ -139,6 +139,7 @@ screenshot (const char *name)
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr (GskRenderNode) node = NULL;
   int w = 0, h = 0;
+  settle (0.4); /* let the header's crossfades (title <-> view switcher) end */
   /* a frame must have been laid out and drawn; under load that takes a while */
   for (int tries = 0; node == NULL && tries < 50; tries++)
     {
