@@ -8,6 +8,10 @@
  *   secateur-cli perplexity -m MODEL [--langs a,b,...] [--direction e2x|x2e]
  *                           [--limit N] [--compare PRUNED] [--threshold F]
  *
+ * Both take NLLB models and BLOOM (model_type "bloom"); for BLOOM the
+ * calibration languages are those of its ROOTS training corpus and
+ * perplexity is that of held-out UDHR paragraphs as plain text.
+ *
  * Perplexity of an NLLB model is exp of the mean NLL per reference token of
  * the held-out UDHR articles, teacher-forced. By default the direction is
  * eng_Latn -> X, so the number measures how well the model still produces
@@ -16,6 +20,7 @@
  * shipped NLLB-200 table), largest first.
  */
 #include "cli-commands.h"
+#include "sc-bloom.h"
 #include "sc-corpus.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
@@ -122,8 +127,14 @@ sc_cli_sparsify (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s already exists (use --force to replace it)\n", output);
       return 1;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL)
+  gboolean is_bloom = sc_bloom_is_bloom_dir (model_dir);
+  g_autoptr (ScModel) model = NULL;
+  g_autoptr (ScBloom) bloom = NULL;
+  if (is_bloom)
+    bloom = sc_bloom_load (model_dir, NULL, &error);
+  else
+    model = sc_model_load (model_dir, NULL, &error);
+  if (model == NULL && bloom == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -149,7 +160,8 @@ sc_cli_sparsify (int argc, char **argv)
         .shares = shares,
         .udhr_dir = udhr,
       };
-      set = sc_calib_set_from_udhr (model, &co, &error);
+      set = is_bloom ? sc_calib_set_from_udhr_bloom (bloom, &co, &error)
+                     : sc_calib_set_from_udhr (model, &co, &error);
       if (set == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
@@ -165,7 +177,11 @@ sc_cli_sparsify (int argc, char **argv)
   fflush (stdout);
 
   ScPrunable p;
-  sc_prunable_init_model (&p, model);
+  g_autoptr (ScBloomPrunable) bp = NULL;
+  if (is_bloom)
+    sc_prunable_init_bloom (&p, bp = sc_bloom_prunable_new (bloom));
+  else
+    sc_prunable_init_model (&p, model);
   g_autoptr (ScSparsifyReport) report =
       sc_sparsify (&p, set, &so, print_progress, NULL, NULL, &error);
   if (report == NULL)
@@ -194,7 +210,10 @@ sc_cli_sparsify (int argc, char **argv)
   g_autoptr (JsonObject) record =
       sparsity_record (&so, calib ? calib : "none", set, seqlen, report);
   ScExportOptions eo = { .force = force };
-  if (!sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
+  if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
+                                        (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
+                                        model_dir, record, output, &eo, NULL, &error)
+               : !sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -222,10 +241,45 @@ cmp_share (const void *a, const void *b)
   return strcmp (x->lang, y->lang);
 }
 
+/* A model perplexity is measured on: NLLB (translation) or BLOOM (text). */
+typedef struct
+{
+  ScModel *nllb;
+  ScBloom *bloom;
+} AnyModel;
+
+static void
+any_model_clear (AnyModel *m)
+{
+  g_clear_pointer (&m->nllb, sc_model_free);
+  g_clear_pointer (&m->bloom, sc_bloom_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AnyModel, any_model_clear)
+
 static gboolean
-lang_nll (ScModel *model, const char *lang, gboolean x2e, int limit, int *n, double *nll,
+any_model_load (AnyModel *m, const char *dir, GError **error)
+{
+  if (sc_bloom_is_bloom_dir (dir))
+    return (m->bloom = sc_bloom_load (dir, NULL, error)) != NULL;
+  return (m->nllb = sc_model_load (dir, NULL, error)) != NULL;
+}
+
+static gboolean
+lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double *nll,
           GError **error)
 {
+  if (m->bloom != NULL)
+    {
+      g_autoptr (GPtrArray) paras = sc_cli_corpus_pairs ("udhr", "held-out", lang, lang, error);
+      if (paras == NULL)
+        return FALSE;
+      g_autofree const char **texts = NULL, **same = NULL;
+      *n = sc_cli_split_pairs (paras, limit, &texts, &same);
+      double ppl;
+      return sc_bloom_perplexity_texts (m->bloom, texts, *n, &ppl, nll, NULL, error);
+    }
+  ScModel *model = m->nllb;
   const char *src = x2e ? lang : "eng_Latn", *tgt = x2e ? "eng_Latn" : lang;
   g_autoptr (GPtrArray) pairs = sc_cli_corpus_pairs ("udhr", "held-out", src, tgt, error);
   if (pairs == NULL)
@@ -276,15 +330,23 @@ sc_cli_perplexity (int argc, char **argv)
       fprintf (stderr, "secateur-cli perplexity: -m is required; --direction is e2x or x2e\n");
       return 2;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  g_autoptr (ScModel) other = NULL;
-  if (model != NULL && compare != NULL)
-    other = sc_model_load (compare, NULL, &error);
-  g_autoptr (ScShareTable) shares = shares_path ? sc_share_table_load (shares_path, &error)
-                                                : sc_share_table_load_default (&error);
-  if (model == NULL || (compare != NULL && other == NULL) || shares == NULL)
+  g_auto (AnyModel) model = { NULL }, other = { NULL };
+  gboolean loaded = any_model_load (&model, model_dir, &error) &&
+                    (compare == NULL || any_model_load (&other, compare, &error));
+  gboolean has_other = other.nllb != NULL || other.bloom != NULL;
+  g_autoptr (ScShareTable) shares =
+      !loaded       ? NULL
+      : shares_path ? sc_share_table_load (shares_path, &error)
+                    : sc_share_table_load_named (model.bloom ? "bloom-roots" : "nllb-200", &error);
+  if (shares == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  if (has_other && (model.bloom == NULL) != (other.bloom == NULL))
+    {
+      fprintf (stderr, "secateur-cli: %s and %s are not the same architecture\n", model_dir,
+               compare);
       return 1;
     }
 
@@ -295,7 +357,7 @@ sc_cli_perplexity (int argc, char **argv)
     }
   else
     {
-      /* Every UDHR language the tokenizer knows. */
+      /* Every UDHR language the tokenizer knows (BLOOM: its training corpus has). */
       g_autofree char *dir = sc_corpus_default_udhr_dir ();
       g_auto (GStrv) all = dir ? sc_corpus_udhr_languages (dir, &error) : NULL;
       if (all == NULL)
@@ -304,12 +366,16 @@ sc_cli_perplexity (int argc, char **argv)
                    error ? error->message : "the bundled UDHR corpus is missing");
           return 1;
         }
-      ScTokenizer *tok = sc_model_get_tokenizer (model);
       g_autoptr (GPtrArray) keep = g_ptr_array_new ();
       for (guint i = 0; all[i] != NULL; i++)
-        for (guint t = 0; t < sc_tokenizer_n_languages (tok); t++)
-          if (g_str_equal (all[i], sc_tokenizer_language (tok, t)))
+        {
+          gboolean known = model.bloom != NULL && sc_share_table_lookup (shares, all[i], NULL);
+          ScTokenizer *tok = model.nllb ? sc_model_get_tokenizer (model.nllb) : NULL;
+          for (guint t = 0; tok != NULL && t < sc_tokenizer_n_languages (tok); t++)
+            known |= g_str_equal (all[i], sc_tokenizer_language (tok, t));
+          if (known)
             g_ptr_array_add (keep, g_strdup (all[i]));
+        }
       g_ptr_array_add (keep, NULL);
       langs = (GStrv) g_ptr_array_free (g_steal_pointer (&keep), FALSE);
     }
@@ -322,8 +388,8 @@ sc_cli_perplexity (int argc, char **argv)
       r->lang = langs[i];
       if (!sc_share_table_lookup (shares, r->lang, &r->share))
         r->share = 0.0;
-      if (!lang_nll (model, r->lang, x2e, limit, &r->n, &r->nll, &error) ||
-          (other != NULL && !lang_nll (other, r->lang, x2e, limit, &r->n, &r->nll_cmp, &error)))
+      if (!lang_nll (&model, r->lang, x2e, limit, &r->n, &r->nll, &error) ||
+          (has_other && !lang_nll (&other, r->lang, x2e, limit, &r->n, &r->nll_cmp, &error)))
         {
           fprintf (stderr, "secateur-cli: %s: %s\n", r->lang, error->message);
           return 1;
@@ -332,8 +398,8 @@ sc_cli_perplexity (int argc, char **argv)
   qsort (rows, n, sizeof *rows, cmp_share);
 
   printf ("teacher-forced perplexity on held-out UDHR, %s\n",
-          x2e ? "X -> eng_Latn" : "eng_Latn -> X");
-  if (other == NULL)
+          model.bloom ? "plain text per language" : x2e ? "X -> eng_Latn" : "eng_Latn -> X");
+  if (!has_other)
     printf ("%-10s %8s %6s %9s %11s\n", "language", "share", "paras", "nll", "perplexity");
   else
     printf ("%-10s %8s %6s %9s %11s %11s %9s\n", "language", "share", "paras", "nll", "perplexity",
@@ -343,7 +409,7 @@ sc_cli_perplexity (int argc, char **argv)
     {
       const LangRow *r = &rows[i];
       double ppl = exp (r->nll);
-      if (other == NULL)
+      if (!has_other)
         {
           printf ("%-10s %7.3f%% %6d %9.4f %11.3f\n", r->lang, 100 * r->share, r->n, r->nll, ppl);
           continue;
@@ -354,7 +420,7 @@ sc_cli_perplexity (int argc, char **argv)
       printf ("%-10s %7.3f%% %6d %9.4f %11.3f %11.3f %+8.2f%%%s\n", r->lang, 100 * r->share, r->n,
               r->nll, ppl, ppl2, 100 * change, bad ? "  DEGRADED" : "");
     }
-  if (other != NULL)
+  if (has_other)
     printf ("%d of %u languages degrade by more than %.1f%%\n", flagged, n, 100 * threshold);
   return 0;
 }

@@ -1,5 +1,6 @@
 /* test-cli-sparsify: `secateur-cli sparsify` and `secateur-cli perplexity`
  * as a user runs them, checked against the engine. */
+#include "sc-bloom.h"
 #include "sc-corpus.h"
 #include "sc-evaluate.h"
 #include "sc-model.h"
@@ -125,6 +126,58 @@ test_perplexity (void)
   run_clear (&r);
 }
 
+/* BLOOM through the same commands: MBS calibration in the ROOTS languages,
+ * SparseGPT 50%, a checkpoint BLOOM loads back at half sparsity, and
+ * per-language perplexity of plain UDHR text, matching the engine's. */
+static void
+test_bloom (void)
+{
+  g_autofree char *model = sc_test_path ("tests/fixtures/bloom-tiny");
+  g_autofree char *out = g_build_filename (tmp, "bloom-sgpt", NULL);
+  Run r = run_cli (NULL, "sparsify", "-m", model, "--method", "sparsegpt", "--sparsity", "0.5",
+                   "--calib", "mbs", "--samples", "16", "--seqlen", "24", "-o", out, NULL);
+  if (r.status != 0)
+    g_error ("sparsify failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "16 calibration samples of up to 24 tokens"));
+  g_assert_nonnull (strstr (r.out, "  eng_Latn "));
+  g_assert_nonnull (strstr (r.out, "transformer.h.1.mlp.dense_4h_to_h.weight"));
+  g_assert_nonnull (strstr (r.out, "total: 49152 of 98304 weights are zero (50.00%)"));
+  run_clear (&r);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScBloom) back = sc_bloom_load (out, NULL, &error);
+  g_assert_no_error (error);
+  const ScTensor *t = sc_bloom_get_linear (back, 1, SC_BLOOM_QKV);
+  const float *w = t->data;
+  gsize zeros = 0;
+  for (int64_t k = 0; k < sc_tensor_numel (t); k++)
+    zeros += w[k] == 0.0f;
+  g_assert_cmpuint (zeros * 2, ==, (gsize) sc_tensor_numel (t));
+
+  r = run_cli (NULL, "perplexity", "-m", model, "--langs", "eng_Latn,yor_Latn", "--limit", "2",
+               "--compare", out, NULL);
+  if (r.status != 0)
+    g_error ("perplexity failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "plain text per language"));
+  g_assert_nonnull (strstr (r.out, "of 2 languages degrade"));
+  const char *eng = strstr (r.out, "\neng_Latn"), *yor = strstr (r.out, "\nyor_Latn");
+  g_assert_true (eng != NULL && yor != NULL && eng < yor); /* by ROOTS share */
+  double printed = 0;
+  g_assert_cmpint (sscanf (eng + 1, "eng_Latn %*f%% %*d %lf", &printed), ==, 1);
+  run_clear (&r);
+
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  g_autoptr (GPtrArray) paras =
+      sc_corpus_udhr_pairs (udhr, "eng_Latn", "eng_Latn", SC_CORPUS_SPLIT_HELD_OUT, &error);
+  g_assert_no_error (error);
+  const char *texts[2] = { ((ScCorpusPair *) paras->pdata[0])->source,
+                           ((ScCorpusPair *) paras->pdata[1])->source };
+  g_autoptr (ScBloom) m = sc_bloom_load (model, NULL, &error);
+  double ppl, nll;
+  g_assert_true (sc_bloom_perplexity_texts (m, texts, 2, &ppl, &nll, NULL, &error));
+  g_assert_cmpfloat_with_epsilon (printed, nll, 1e-4);
+}
+
 static void
 expect_failure (int status, const char *message, ...)
 {
@@ -182,6 +235,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_test_add_func ("/cli-sparsify/wanda", test_sparsify_wanda);
   g_test_add_func ("/cli-sparsify/perplexity", test_perplexity);
+  g_test_add_func ("/cli-sparsify/bloom", test_bloom);
   g_test_add_func ("/cli-sparsify/bad-input", test_bad_input);
   int rc = g_test_run ();
   sc_test_rm_tree (tmp);

@@ -13,13 +13,15 @@ Written from the papers' algorithm descriptions:
 Ties go to the lower index (stable sorts) so that masks are reproducible. N:M keeps N weights per
 group of M input columns. Layers are pruned in forward order (encoder layers, then decoder layers),
 each block's linear inputs captured with forward pre-hooks while the earlier blocks are already
-pruned, as Wanda and SparseGPT do; expert layers see only the tokens routed to them.
+pruned, as Wanda and SparseGPT do; expert layers see only the tokens routed to them. BLOOM
+(BloomForCausalLM) is pruned the same way, block after block, on plain token segments.
 
     tools/.venv/bin/python tools/sparsity_reference.py          # goldens
+    tools/.venv/bin/python tools/sparsity_reference.py bloom    # the BLOOM goldens only
     tools/.venv/bin/python tools/sparsity_reference.py bench N  # SparseGPT timing on one N x N layer
 
 writes tests/goldens/sparsity/{layers.safetensors, m2m-tiny.json, m2m-tiny.safetensors,
-nllb-moe-tiny.json, nllb-moe-tiny.safetensors}. Masks are stored packed: bit b of int32 word w is
+nllb-moe-tiny.json, nllb-moe-tiny.safetensors, bloom-tiny.json, bloom-tiny.safetensors}. Masks are stored packed: bit b of int32 word w is
 element 32 w + b of the row-major matrix, 1 = pruned.
 """
 import json
@@ -29,7 +31,7 @@ import time
 
 import torch
 from safetensors.torch import save_file
-from transformers import AutoModelForSeq2SeqLM
+from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 import refcommon as rc
 
@@ -186,6 +188,8 @@ def pack(mask):
 
 def blocks(model):
     """[(prefix, layer module)] in forward order."""
+    if hasattr(model, "transformer"):  # BLOOM
+        return [("transformer.h.%d." % i, l) for i, l in enumerate(model.transformer.h)]
     base = model.model
     out = [("model.encoder.layers.%d." % i, l) for i, l in enumerate(base.encoder.layers)]
     out += [("model.decoder.layers.%d." % i, l) for i, l in enumerate(base.decoder.layers)]
@@ -204,7 +208,10 @@ def linears(prefix, layer):
 def run_all(model, samples):
     with torch.no_grad():
         for src, tgt in samples:
-            model(input_ids=torch.tensor([src]), decoder_input_ids=torch.tensor([tgt]))
+            if tgt is None:  # decoder-only: the segment itself
+                model(input_ids=torch.tensor([src]))
+            else:
+                model(input_ids=torch.tensor([src]), decoder_input_ids=torch.tensor([tgt]))
 
 
 def capture(model, lins, samples):
@@ -243,8 +250,19 @@ def sparsify(model, samples, method, pat, watch=None):
 
 
 def load(name):
-    model = AutoModelForSeq2SeqLM.from_pretrained(os.path.join(rc.FIXTURES, name), torch_dtype=torch.float32)
+    auto = AutoModelForCausalLM if name.startswith("bloom") else AutoModelForSeq2SeqLM
+    model = auto.from_pretrained(os.path.join(rc.FIXTURES, name), torch_dtype=torch.float32)
     return model.eval()
+
+
+def segment_ids(seed, n_samples, vocab_lo=4, vocab_hi=2000):
+    """Fixed plain-text segments for a decoder-only model (no language token)."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n_samples):
+        n = 12 + int(torch.randint(0, 8, (1,), generator=g))
+        out.append((torch.randint(vocab_lo, vocab_hi, (n,), generator=g).tolist(), None))
+    return out
 
 
 def calibration_ids(seed, n_samples, vocab_lo=4, vocab_hi=1000):
@@ -311,6 +329,18 @@ def layer_cases():
     return cases
 
 
+def bloom_goldens():
+    """bloom-tiny (2 blocks): block 1's inputs must come from the pruned block 0."""
+    samples = segment_ids(5, 6)
+    watch = ["transformer.h.1.self_attention.query_key_value.weight", "transformer.h.1.mlp.dense_h_to_4h.weight"]
+    runs = [("magnitude", "50"), ("wanda", "50"), ("wanda", "2_4"), ("sparsegpt", "50"), ("sparsegpt", "2_4")]
+    meta, t = model_golden("bloom-tiny", runs, samples, watch,
+                           ["transformer.h.0.mlp.dense_4h_to_h.weight", "transformer.h.1.mlp.dense_4h_to_h.weight",
+                            "transformer.h.1.self_attention.query_key_value.weight"])
+    save_file(t, os.path.join(OUT, "bloom-tiny.safetensors"))
+    rc.write_json(os.path.join(OUT, "bloom-tiny.json"), meta)
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -345,6 +375,7 @@ def main():
                            ["model.encoder.layers.3.ffn.experts.expert_%d.fc2.weight" % e for e in range(8)])
     save_file(t, os.path.join(OUT, "nllb-moe-tiny.safetensors"))
     rc.write_json(os.path.join(OUT, "nllb-moe-tiny.json"), meta)
+    bloom_goldens()
 
 
 def bench(n):
@@ -363,5 +394,8 @@ def bench(n):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "bench":
         bench(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "bloom":
+        torch.set_num_threads(1)
+        bloom_goldens()
     else:
         main()

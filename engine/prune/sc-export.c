@@ -273,12 +273,28 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   return g_file_set_contents (dst, text, -1, error);
 }
 
+/* What is written: a checkpoint's tensors, with replacements (weight
+ * pruning) looked up by name and, for expert pruning, the model's config. */
+typedef struct
+{
+  ScCheckpoint *ckpt;
+  const ScConfig *config; /* needed with keep only */
+  ScReplacedFunc replaced;
+  gpointer replaced_data;
+} Source;
+
+static const ScTensor *
+model_replaced (gpointer model, const char *name)
+{
+  return sc_model_get_replaced_weight (model, name);
+}
+
 static gboolean
-write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shard_bytes,
+write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 shard_bytes,
                GCancellable *cancellable, GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
-  ScCheckpoint *ckpt = sc_model_get_checkpoint (model);
+  const ScConfig *c = src->config;
+  ScCheckpoint *ckpt = src->ckpt;
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
 
@@ -290,7 +306,7 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
       TensorKind kind = keep != NULL ? classify (c, names[i], &m, &e) : TENSOR_OTHER;
       if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
         continue;
-      const ScTensor *rep = sc_model_get_replaced_weight (model, names[i]);
+      const ScTensor *rep = src->replaced ? src->replaced (src->replaced_data, names[i]) : NULL;
       if (rep != NULL)
         {
           ScTensor *s = narrow_replaced (t, rep, error);
@@ -371,7 +387,7 @@ write_weights (ScModel *model, const guint8 *keep, const char *dir, guint64 shar
   return TRUE;
 }
 
-static gboolean export_dir (ScModel *model, const char *model_dir, const guint8 *keep,
+static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
                             JsonObject *record, const char *out_dir, const ScExportOptions *opts,
                             GCancellable *cancellable, GError **error);
 
@@ -381,22 +397,35 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
 {
   if (!check_keep (model, keep, error))
     return FALSE;
-  return export_dir (model, model_dir, keep, NULL, out_dir, opts, cancellable, error);
+  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
+                 model };
+  return export_dir (&src, model_dir, keep, NULL, out_dir, opts, cancellable, error);
 }
 
 gboolean
 sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, const char *out_dir,
                  const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  return export_dir (model, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
+                 model };
+  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+}
+
+gboolean
+sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer replaced_data,
+                      const char *model_dir, JsonObject *record, const char *out_dir,
+                      const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+{
+  Source src = { ckpt, NULL, replaced, replaced_data };
+  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
 }
 
 static gboolean
-export_dir (ScModel *model, const char *model_dir, const guint8 *keep, JsonObject *record,
+export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonObject *record,
             const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
             GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
+  const ScConfig *c = src->config;
   if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -416,7 +445,7 @@ export_dir (ScModel *model, const char *model_dir, const guint8 *keep, JsonObjec
       return FALSE;
     }
 
-  gboolean ok = write_weights (model, keep, tmpl, opts->shard_bytes, cancellable, error) &&
+  gboolean ok = write_weights (src, keep, tmpl, opts->shard_bytes, cancellable, error) &&
                 write_config (c, model_dir, keep, record, tmpl, error);
 
   if (ok)

@@ -53,4 +53,15 @@ gboolean sc_export_model  (ScModel *model, const char *model_dir, JsonObject *re
                            const char *out_dir, const ScExportOptions *opts,
                            GCancellable *cancellable, GError **error);
 
+/* The replacement of checkpoint tensor `name`, or NULL to keep it. */
+typedef const ScTensor *(*ScReplacedFunc) (gpointer data, const char *name);
+
+/* Any architecture's checkpoint (BLOOM's, say) with the tensors that
+ * `replaced` returns put in place of the checkpoint's, as sc_export_model
+ * does for NLLB. */
+gboolean sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer replaced_data,
+                               const char *model_dir, JsonObject *record, const char *out_dir,
+                               const ScExportOptions *opts, GCancellable *cancellable,
+                               GError **error);
+
 G_END_DECLS

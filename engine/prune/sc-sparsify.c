@@ -1,6 +1,7 @@
 /* sc-sparsify.c: sequential one-shot pruning of a model's linear layers. */
 #include "sc-sparsify.h"
 
+#include "sc-bloom.h"
 #include "sc-corpus.h"
 
 #include <string.h>
@@ -111,19 +112,27 @@ sc_calib_set_describe (const ScCalibSet *set)
   return g_string_free (s, FALSE);
 }
 
-static gboolean
-model_has_language (ScTokenizer *tok, const char *lang)
+/* What building calibration samples needs from a model's tokenizer: the
+ * languages it takes, a text's pieces, and how consecutive pieces become
+ * one sample of at most `seqlen` tokens (`overhead` of them not pieces). */
+typedef struct
 {
-  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++)
-    if (g_str_equal (sc_tokenizer_language (tok, i), lang))
-      return TRUE;
-  return FALSE;
-}
+  gpointer tok;
+  gboolean (*knows) (gpointer tok, const char *lang);
+  GArray *(*encode) (gpointer tok, const char *text, GError **error);
+  void (*add) (ScCalibSet *set, gpointer tok, const char *lang, const int *pieces, int n);
+  int overhead;
+} CalibText;
 
-ScCalibSet *
-sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **error)
+/* The sampling shared by every architecture: the languages that the
+ * corpus, the model (ct->knows) and, for MBS, the share table all have,
+ * one direction each; quotas from the sampler; a sample of language L is
+ * the pieces of consecutive calibration paragraphs of L from the picked
+ * one on, cut to fit. */
+static ScCalibSet *
+calib_from_udhr (const CalibText *ct, const ScCalibOptions *opts, const ScShareTable *default_shares,
+                 GError **error)
 {
-  ScTokenizer *tok = sc_model_get_tokenizer (model);
   if (opts->seqlen < 4 || opts->n_samples == 0)
     {
       g_set_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_INVALID,
@@ -142,15 +151,7 @@ sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **err
   if (corpus_langs == NULL)
     return NULL;
 
-  g_autoptr (ScShareTable) own_shares = NULL;
-  const ScShareTable *shares = opts->shares;
-  if (opts->mode == SC_CALIB_MBS && shares == NULL)
-    {
-      own_shares = sc_share_table_load_default (error);
-      if (own_shares == NULL)
-        return NULL;
-      shares = own_shares;
-    }
+  const ScShareTable *shares = opts->shares ? opts->shares : default_shares;
   if (opts->mode == SC_CALIB_LANGUAGE)
     {
       if (opts->language == NULL ||
@@ -161,18 +162,22 @@ sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **err
                        opts->language ? opts->language : "(none)", dir);
           return NULL;
         }
-      if (sc_tokenizer_lang_id (tok, opts->language, error) < 0)
-        return NULL;
+      if (!ct->knows (ct->tok, opts->language))
+        {
+          g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING,
+                       "calibration language %s is not one of the model's languages",
+                       opts->language);
+          return NULL;
+        }
     }
 
-  /* The languages all three know; each one a single-language direction. */
   g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr (GArray) dirs = g_array_new (FALSE, TRUE, sizeof (ScSampleDirection));
   for (guint i = 0; corpus_langs[i] != NULL; i++)
     {
       const char *l = corpus_langs[i];
       double share;
-      if (!model_has_language (tok, l))
+      if (!ct->knows (ct->tok, l))
         continue;
       /* As in the MBS paper's allocation, a language whose proportional
        * quota is under half a sample gets none. */
@@ -196,7 +201,7 @@ sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **err
   if (dirs->len == 0)
     {
       g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY,
-                   "no language is both in the corpus %s and in the model's tokenizer", dir);
+                   "no language is both in the corpus %s and among the model's languages", dir);
       return NULL;
     }
 
@@ -215,35 +220,113 @@ sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **err
     return NULL;
 
   g_autoptr (ScCalibSet) set = sc_calib_set_new ();
-  int budget = opts->seqlen - 2;
-  g_autofree int *src = g_new (int, opts->seqlen);
-  g_autofree int *tgt = g_new (int, opts->seqlen);
+  int budget = opts->seqlen - ct->overhead;
+  g_autofree int *pieces_buf = g_new (int, budget);
   for (guint p = 0; p < sample->picks->len; p++)
     {
       const ScSamplePick *pick = &g_array_index (sample->picks, ScSamplePick, p);
       const char *lang = g_array_index (dirs, ScSampleDirection, pick->direction).src;
       GPtrArray *pairs = texts->pdata[pick->direction];
-      int lang_id = sc_tokenizer_lang_id (tok, lang, error);
-      if (lang_id < 0)
-        return NULL;
-      /* Consecutive paragraphs from the picked one (wrapping) up to the budget. */
       int n = 0;
       for (guint k = 0; k < pairs->len && n < budget; k++)
         {
           const ScCorpusPair *pair = pairs->pdata[(pick->item + k) % pairs->len];
-          g_autoptr (GArray) pieces = sc_tokenizer_encode_pieces (tok, pair->source, error);
+          g_autoptr (GArray) pieces = ct->encode (ct->tok, pair->source, error);
           if (pieces == NULL)
             return NULL;
-          for (guint t = 0; t < pieces->len && n < budget; t++, n++)
-            src[1 + n] = tgt[2 + n] = g_array_index (pieces, int, t);
+          for (guint t = 0; t < pieces->len && n < budget; t++)
+            pieces_buf[n++] = g_array_index (pieces, int, t);
         }
-      src[0] = lang_id;
-      src[1 + n] = SC_TOKEN_EOS;
-      tgt[0] = SC_TOKEN_EOS;
-      tgt[1] = lang_id;
-      sc_calib_set_add (set, src, n + 2, tgt, n + 2, lang);
+      ct->add (set, ct->tok, lang, pieces_buf, n);
     }
   return g_steal_pointer (&set);
+}
+
+static gboolean
+nllb_knows (gpointer tok, const char *lang)
+{
+  for (guint i = 0; i < sc_tokenizer_n_languages (tok); i++)
+    if (g_str_equal (sc_tokenizer_language (tok, i), lang))
+      return TRUE;
+  return FALSE;
+}
+
+static GArray *
+nllb_encode (gpointer tok, const char *text, GError **error)
+{
+  return sc_tokenizer_encode_pieces (tok, text, error);
+}
+
+/* The encoder reads [L] pieces [</s>], the decoder, teacher-forced,
+ * [</s> L] pieces: L into L, so both sides of the network see L text only,
+ * as an LLM's monolingual segments do. */
+static void
+nllb_add (ScCalibSet *set, gpointer tok, const char *lang, const int *pieces, int n)
+{
+  int lang_id = sc_tokenizer_lang_id (tok, lang, NULL); /* known: nllb_knows */
+  g_autofree int *src = g_new (int, n + 2), *tgt = g_new (int, n + 2);
+  memcpy (src + 1, pieces, n * sizeof (int));
+  memcpy (tgt + 2, pieces, n * sizeof (int));
+  src[0] = lang_id;
+  src[1 + n] = SC_TOKEN_EOS;
+  tgt[0] = SC_TOKEN_EOS;
+  tgt[1] = lang_id;
+  sc_calib_set_add (set, src, n + 2, tgt, n + 2, lang);
+}
+
+ScCalibSet *
+sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **error)
+{
+  g_autoptr (ScShareTable) nllb_shares = NULL;
+  if (opts->mode == SC_CALIB_MBS && opts->shares == NULL &&
+      (nllb_shares = sc_share_table_load_default (error)) == NULL)
+    return NULL;
+  CalibText ct = { sc_model_get_tokenizer (model), nllb_knows, nllb_encode, nllb_add, 2 };
+  return calib_from_udhr (&ct, opts, nllb_shares, error);
+}
+
+/* BLOOM has no language tokens: it takes the languages of its training
+ * corpus (the share table), and a sample is plain text pieces. */
+typedef struct
+{
+  ScBpe *bpe;
+  const ScShareTable *languages;
+} BloomText;
+
+static gboolean
+bloom_knows (gpointer tok, const char *lang)
+{
+  return sc_share_table_lookup (((BloomText *) tok)->languages, lang, NULL);
+}
+
+static GArray *
+bloom_encode (gpointer tok, const char *text, GError **error)
+{
+  return sc_bpe_encode (((BloomText *) tok)->bpe, text, -1, error);
+}
+
+static void
+bloom_add (ScCalibSet *set, gpointer tok, const char *lang, const int *pieces, int n)
+{
+  sc_calib_set_add (set, pieces, n, NULL, 0, lang);
+}
+
+ScCalibSet *
+sc_calib_set_from_udhr_bloom (ScBloom *model, const ScCalibOptions *opts, GError **error)
+{
+  ScBpe *bpe = sc_bloom_get_tokenizer (model);
+  if (bpe == NULL)
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING,
+                   "the model has no tokenizer.json to cut calibration text with");
+      return NULL;
+    }
+  g_autoptr (ScShareTable) roots = sc_share_table_load_named ("bloom-roots", error);
+  if (roots == NULL)
+    return NULL;
+  BloomText bt = { bpe, opts->shares ? opts->shares : roots };
+  CalibText ct = { &bt, bloom_knows, bloom_encode, bloom_add, 0 };
+  return calib_from_udhr (&ct, opts, roots, error);
 }
 
 /* ---- NLLB as a prunable model -------------------------------------------- */
@@ -316,6 +399,167 @@ sc_prunable_init_model (ScPrunable *p, ScModel *model)
   p->set_observer = nllb_set_observer;
   p->replace_weight = nllb_replace_weight;
   p->forward = nllb_forward;
+}
+
+/* ---- BLOOM as a prunable model -------------------------------------------- */
+
+struct _ScBloomPrunable
+{
+  ScBloom *model;
+  int n;                 /* n_layer x SC_BLOOM_N_LINEAR, in forward order */
+  char **names;          /* the checkpoint's tensor names */
+  ScTensor **replaced;   /* f32 copies the model runs on (NULL: the checkpoint's) */
+  ScLinearObserver observer;
+  gpointer observer_data;
+};
+
+ScBloomPrunable *
+sc_bloom_prunable_new (ScBloom *model)
+{
+  ScBloomPrunable *bp = g_new0 (ScBloomPrunable, 1);
+  bp->model = model;
+  bp->n = sc_bloom_n_layers (model) * SC_BLOOM_N_LINEAR;
+  bp->names = g_new0 (char *, bp->n + 1);
+  bp->replaced = g_new0 (ScTensor *, bp->n);
+  for (int i = 0; i < bp->n; i++)
+    bp->names[i] = g_strdup (
+        sc_bloom_get_linear (model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR)->name);
+  return bp;
+}
+
+static void
+free_replaced_tensor (ScTensor *t)
+{
+  if (t == NULL)
+    return;
+  g_free ((gpointer) t->data);
+  g_free (t);
+}
+
+void
+sc_bloom_prunable_free (ScBloomPrunable *bp)
+{
+  if (bp == NULL)
+    return;
+  sc_bloom_set_linear_observer (bp->model, NULL, NULL);
+  for (int i = 0; i < bp->n; i++)
+    if (bp->replaced[i] != NULL)
+      {
+        /* the model must not keep pointing at what is freed here */
+        sc_bloom_set_linear (bp->model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR, NULL, NULL);
+        free_replaced_tensor (bp->replaced[i]);
+      }
+  g_strfreev (bp->names);
+  g_free (bp->replaced);
+  g_free (bp);
+}
+
+const ScTensor *
+sc_bloom_prunable_get_replaced (ScBloomPrunable *bp, const char *name)
+{
+  for (int i = 0; i < bp->n; i++)
+    if (bp->replaced[i] != NULL && g_str_equal (bp->names[i], name))
+      return bp->replaced[i];
+  return NULL;
+}
+
+static int
+bloom_n_blocks (gpointer data)
+{
+  return sc_bloom_n_layers (((ScBloomPrunable *) data)->model);
+}
+
+static int
+bloom_n_linears (gpointer data)
+{
+  return ((ScBloomPrunable *) data)->n;
+}
+
+static const ScTensor *
+bloom_get_weight (gpointer data, int i)
+{
+  ScBloomPrunable *bp = data;
+  return sc_bloom_get_linear (bp->model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR);
+}
+
+static void
+bloom_get_linear (gpointer data, int i, ScLinearInfo *info)
+{
+  ScBloomPrunable *bp = data;
+  const ScTensor *t = bloom_get_weight (data, i);
+  info->name = bp->names[i];
+  info->block = i / SC_BLOOM_N_LINEAR;
+  info->n_out = (int) t->shape[0];
+  info->n_in = (int) t->shape[1];
+  info->expert = -1;
+}
+
+static void
+bloom_observe (ScBloom *model, int layer, ScBloomLinear which, const float *x, int T,
+               int in_features, gpointer data)
+{
+  ScBloomPrunable *bp = data;
+  bp->observer (layer * SC_BLOOM_N_LINEAR + which, x, T, bp->observer_data);
+}
+
+static void
+bloom_set_observer (gpointer data, ScLinearObserver observer, gpointer user_data)
+{
+  ScBloomPrunable *bp = data;
+  bp->observer = observer;
+  bp->observer_data = user_data;
+  sc_bloom_set_linear_observer (bp->model, observer ? bloom_observe : NULL, bp);
+}
+
+static gboolean
+bloom_replace_weight (gpointer data, int i, float *w, GError **error)
+{
+  ScBloomPrunable *bp = data;
+  const ScTensor *orig = bloom_get_weight (data, i);
+  ScTensor *t = g_new0 (ScTensor, 1);
+  t->name = bp->names[i];
+  t->dtype = SC_DTYPE_F32;
+  t->n_dims = 2;
+  t->shape[0] = orig->shape[0];
+  t->shape[1] = orig->shape[1];
+  t->data = w;
+  t->nbytes = sizeof (float) * (guint64) orig->shape[0] * orig->shape[1];
+  if (!sc_bloom_set_linear (bp->model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR, t, error))
+    {
+      free_replaced_tensor (t);
+      return FALSE;
+    }
+  free_replaced_tensor (bp->replaced[i]); /* a second replacement frees the first */
+  bp->replaced[i] = t;
+  return TRUE;
+}
+
+/* The whole segment through the embeddings and blocks 0..last_block. */
+static gboolean
+bloom_forward (gpointer data, const ScCalibSample *s, int last_block, GError **error)
+{
+  ScBloomPrunable *bp = data;
+  int d = sc_bloom_get_config (bp->model)->hidden_size;
+  g_autofree float *h = g_new (float, (gsize) s->n_src * d);
+  if (!sc_bloom_embed (bp->model, s->src, s->n_src, h, error))
+    return FALSE;
+  for (int l = 0; l <= last_block && l < sc_bloom_n_layers (bp->model); l++)
+    if (!sc_bloom_block_forward (bp->model, l, h, s->n_src, h, error))
+      return FALSE;
+  return TRUE;
+}
+
+void
+sc_prunable_init_bloom (ScPrunable *p, ScBloomPrunable *bp)
+{
+  p->model = bp;
+  p->n_blocks = bloom_n_blocks;
+  p->n_linears = bloom_n_linears;
+  p->get_linear = bloom_get_linear;
+  p->get_weight = bloom_get_weight;
+  p->set_observer = bloom_set_observer;
+  p->replace_weight = bloom_replace_weight;
+  p->forward = bloom_forward;
 }
 
 /* ---- pruning ------------------------------------------------------------- */

@@ -22,6 +22,7 @@
  */
 #pragma once
 
+#include "sc-bloom.h"
 #include "sc-linear-hooks.h"
 #include "sc-model.h"
 #include "sc-sampler.h"
@@ -80,6 +81,11 @@ const char *const   *sc_calib_set_languages (const ScCalibSet *set, const guint 
  * monolingual segments do). A language the corpus lacks is an error. */
 ScCalibSet          *sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts,
                                              GError **error);
+/* The same for BLOOM: the languages of its training corpus (opts->shares,
+ * else the shipped ROOTS table "bloom-roots"), and a sample is `seqlen`
+ * tokens of plain text (src; tgt NULL), no language token. */
+ScCalibSet          *sc_calib_set_from_udhr_bloom (ScBloom *model, const ScCalibOptions *opts,
+                                                   GError **error);
 /* "N samples of T tokens" then one line per language with its count. */
 char                *sc_calib_set_describe  (const ScCalibSet *set);
 
@@ -102,6 +108,18 @@ typedef struct {
 
 /* NLLB: encoder blocks, then decoder blocks. */
 void sc_prunable_init_model (ScPrunable *prunable, ScModel *model);
+
+/* BLOOM: its blocks in order, each with query_key_value, dense,
+ * dense_h_to_4h, dense_4h_to_h. The adapter owns the pruned weights the
+ * model runs on; freeing it puts the checkpoint's back. */
+typedef struct _ScBloomPrunable ScBloomPrunable;
+
+ScBloomPrunable *sc_bloom_prunable_new          (ScBloom *model);
+void             sc_bloom_prunable_free         (ScBloomPrunable *bp);
+void             sc_prunable_init_bloom         (ScPrunable *prunable, ScBloomPrunable *bp);
+/* The pruned copy of the checkpoint tensor `name`, or NULL. */
+const ScTensor  *sc_bloom_prunable_get_replaced (ScBloomPrunable *bp, const char *name);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScBloomPrunable, sc_bloom_prunable_free)
 
 /* ---- pruning --------------------------------------------------------------- */
 

@@ -102,12 +102,18 @@ sc_share_table_load (const char *path, GError **error)
 ScShareTable *
 sc_share_table_load_default (GError **error)
 {
-  g_autofree char *path = sc_corpus_find_data ("language-shares/nllb-200.tsv");
+  return sc_share_table_load_named ("nllb-200", error);
+}
+
+ScShareTable *
+sc_share_table_load_named (const char *name, GError **error)
+{
+  g_autofree char *rel = g_strdup_printf ("language-shares/%s.tsv", name);
+  g_autofree char *path = sc_corpus_find_data (rel);
   if (path == NULL)
     {
       g_set_error (error, SC_SAMPLER_ERROR, SC_SAMPLER_ERROR_INVALID,
-                   "The language-share table language-shares/nllb-200.tsv was not found "
-                   "(set SECATEUR_DATA_DIR)");
+                   "The language-share table %s was not found (set SECATEUR_DATA_DIR)", rel);
       return NULL;
     }
   return sc_share_table_load (path, error);

@@ -43,8 +43,10 @@ typedef struct _ScShareTable ScShareTable;
 ScShareTable *sc_share_table_load      (const char *path, GError **error);
 ScShareTable *sc_share_table_parse     (const char *data, gssize len, const char *name,
                                         GError **error);
-/* The shipped table, found with sc_corpus_find_data (). */
+/* The shipped NLLB-200 table, found with sc_corpus_find_data (). */
 ScShareTable *sc_share_table_load_default (GError **error);
+/* A shipped table by name: "nllb-200" or "bloom-roots" (BLOOM's ROOTS corpus). */
+ScShareTable *sc_share_table_load_named (const char *name, GError **error);
 /* Normalised share of `lang`; FALSE when the table does not list it. */
 gboolean      sc_share_table_lookup    (const ScShareTable *table, const char *lang,
                                         double *share);
