@@ -63,5 +63,7 @@ void     sc_cli_device_add_options   (GOptionContext *ctx, ScCliDeviceOptions *o
 void     sc_cli_device_options_clear (ScCliDeviceOptions *opts);
 ScModel *sc_cli_load_model           (const char *dir, ScModelLoadFlags flags,
                                       const ScCliDeviceOptions *opts, GError **error);
+/* The process's backend for --device (made on first use, kept until exit). */
+ScBackend *sc_cli_backend            (const ScCliDeviceOptions *opts, GError **error);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScCliDeviceOptions, sc_cli_device_options_clear)

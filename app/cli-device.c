@@ -34,19 +34,12 @@ sc_cli_device_options_clear (ScCliDeviceOptions *opts)
   g_clear_pointer (&opts->device, g_free);
 }
 
-ScModel *
-sc_cli_load_model (const char *dir, ScModelLoadFlags flags, const ScCliDeviceOptions *opts,
-                   GError **error)
+ScBackend *
+sc_cli_backend (const ScCliDeviceOptions *opts, GError **error)
 {
   const char *device = opts != NULL && opts->device != NULL ? opts->device : g_getenv ("SC_DEVICE");
   if (device == NULL || device[0] == '\0')
     device = "cpu";
-  double budget_gb = opts != NULL ? opts->expert_budget_gb : 0.0;
-  if (budget_gb < 0.0)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "--expert-budget-gb must not be negative");
-      return NULL;
-    }
   if (cli_backend == NULL || g_strcmp0 (cli_backend_device, device) != 0)
     {
       g_autofree char *note = NULL;
@@ -59,7 +52,23 @@ sc_cli_load_model (const char *dir, ScModelLoadFlags flags, const ScCliDeviceOpt
       g_free (cli_backend_device);
       cli_backend_device = g_strdup (device);
     }
-  g_autoptr (ScModel) model = sc_model_load_with_flags (dir, cli_backend, flags, error);
+  return cli_backend;
+}
+
+ScModel *
+sc_cli_load_model (const char *dir, ScModelLoadFlags flags, const ScCliDeviceOptions *opts,
+                   GError **error)
+{
+  double budget_gb = opts != NULL ? opts->expert_budget_gb : 0.0;
+  if (budget_gb < 0.0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "--expert-budget-gb must not be negative");
+      return NULL;
+    }
+  ScBackend *be = sc_cli_backend (opts, error);
+  if (be == NULL)
+    return NULL;
+  g_autoptr (ScModel) model = sc_model_load_with_flags (dir, be, flags, error);
   if (model == NULL)
     return NULL;
   if (budget_gb > 0.0 &&

@@ -96,8 +96,10 @@ sc_cli_sparsify (int argc, char **argv)
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
     { NULL }
   };
+  g_auto (ScCliDeviceOptions) dev = { 0 };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- prune weights (Wanda, SparseGPT)");
   g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -130,10 +132,13 @@ sc_cli_sparsify (int argc, char **argv)
   gboolean is_bloom = sc_bloom_is_bloom_dir (model_dir);
   g_autoptr (ScModel) model = NULL;
   g_autoptr (ScBloom) bloom = NULL;
-  if (is_bloom)
-    bloom = sc_bloom_load (model_dir, NULL, &error);
-  else
-    model = sc_model_load (model_dir, NULL, &error);
+  /* --device: the model runs there, and SparseGPT's Hessians and Cholesky
+   * factors are computed there (cuBLAS and cuSOLVER on CUDA) */
+  ScBackend *be = sc_cli_backend (&dev, &error);
+  if (be != NULL && is_bloom)
+    bloom = sc_bloom_load (model_dir, be, &error);
+  else if (be != NULL)
+    model = sc_cli_load_model (model_dir, 0, &dev, &error);
   if (model == NULL && bloom == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
@@ -182,6 +187,7 @@ sc_cli_sparsify (int argc, char **argv)
     sc_prunable_init_bloom (&p, bp = sc_bloom_prunable_new (bloom));
   else
     sc_prunable_init_model (&p, model);
+  so.backend = be;
   g_autoptr (ScSparsifyReport) report =
       sc_sparsify (&p, set, &so, print_progress, NULL, NULL, &error);
   if (report == NULL)

@@ -4,6 +4,7 @@
  * built or no device is present. */
 #include "sc-backend-select.h"
 #include "sc-model.h"
+#include "sc-sparsity.h"
 #include "sc-test-util.h"
 
 #include <math.h>
@@ -433,6 +434,78 @@ test_model_f16 (void)
   check_model ("tests/fixtures/nllb-moe-tiny-f16", 3e-2, 0.9);
 }
 
+/* SparseGPT's linear algebra on CUDA (X^T X with cublasSsyrk, the inverse
+ * Cholesky with cuSOLVER) against the CPU's BLAS and LAPACK: the same
+ * Hessian within 1e-5 (relative, f32 sums in another order), and the same
+ * pruning: masks equal but for near-ties (at most 0.5% of entries), the
+ * kept weights within 1e-3. Inputs with correlated channels, so that the
+ * error compensation matters. */
+static void
+test_sparsegpt_linalg (void)
+{
+  ScBackend *cuda = cuda_or_skip ();
+  if (cuda == NULL)
+    return;
+  const int rows = 48, k = 160, n = 400;
+  g_autofree float *X = g_new (float, (gsize) n * k), *mix = g_new (float, (gsize) k * k);
+  g_autofree float *Xm = g_new0 (float, (gsize) n * k);
+  fill (X, (gsize) n * k, 31, 1.0f);
+  fill (mix, (gsize) k * k, 32, 0.2f);
+  for (int r = 0; r < n; r++)
+    for (int j = 0; j < k; j++)
+      {
+        float v = X[(gsize) r * k + j];
+        for (int i = 0; i < 8; i++)
+          v += X[(gsize) r * k + (j + i) % k] * mix[(gsize) i * k + j];
+        Xm[(gsize) r * k + j] = v;
+      }
+  g_autoptr (ScLayerInputs) on_cpu = sc_layer_inputs_new_on (k, TRUE, cpu);
+  g_autoptr (ScLayerInputs) on_gpu = sc_layer_inputs_new_on (k, TRUE, cuda);
+  for (int first = 0; first < n; first += 100) /* several batches, as calibration adds them */
+    {
+      sc_layer_inputs_add (on_cpu, Xm + (gsize) first * k, 100);
+      sc_layer_inputs_add (on_gpu, Xm + (gsize) first * k, 100);
+    }
+  g_autofree float *Hc = sc_layer_inputs_hessian (on_cpu);
+  g_autofree float *Hg = sc_layer_inputs_hessian (on_gpu);
+  double herr = max_rel_err (Hg, Hc, (gsize) k * k);
+  g_test_message ("Hessian X^T X: cuBLAS against BLAS, max relative error %.2e (tolerance 1e-5)",
+                  herr);
+  g_assert_cmpfloat (herr, <=, 1e-5);
+
+  static const char *const patterns[] = { "0.5", "2:4" };
+  for (guint p = 0; p < G_N_ELEMENTS (patterns); p++)
+    {
+      ScSparsityPattern pat;
+      g_assert_true (sc_sparsity_pattern_parse (patterns[p], &pat, NULL));
+      g_autofree float *Wc = g_new (float, (gsize) rows * k), *Wg = g_new (float, (gsize) rows * k);
+      fill (Wc, (gsize) rows * k, 33, 0.5f);
+      memcpy (Wg, Wc, sizeof (float) * rows * k);
+      g_autofree guint8 *mc = g_new (guint8, (gsize) rows * k), *mg = g_new (guint8, (gsize) rows * k);
+      ScSparsityReport rc, rg;
+      g_autoptr (GError) error = NULL;
+      g_assert_true (sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wc, rows, k, on_cpu, mc, &rc,
+                                        &error));
+      g_assert_true (sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wg, rows, k, on_gpu, mg, &rg,
+                                        &error));
+      g_assert_no_error (error);
+      int differ = 0;
+      double werr = 0;
+      for (gsize i = 0; i < (gsize) rows * k; i++)
+        {
+          differ += mc[i] != mg[i];
+          if (!mc[i] && !mg[i])
+            werr = MAX (werr, fabs ((double) Wc[i] - Wg[i]));
+        }
+      g_test_message ("SparseGPT %s: cuSOLVER against LAPACK: %d of %d mask entries differ, kept "
+                      "weights within %.2e",
+                      patterns[p], differ, rows * k, werr);
+      g_assert_cmpuint (rc.n_pruned, ==, rg.n_pruned);
+      g_assert_cmpint (differ, <=, rows * k / 200);
+      g_assert_cmpfloat (werr, <=, 1e-3);
+    }
+}
+
 /* Selection runs on every machine: with no device "auto" falls back to
  * the CPU and says why; "cuda" fails clearly; bad names are refused. */
 static void
@@ -501,6 +574,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/router-and-moe-kernels", test_router_and_moe_kernels);
   g_test_add_func ("/cuda/model-f32", test_model_f32);
   g_test_add_func ("/cuda/model-f16", test_model_f16);
+  g_test_add_func ("/cuda/sparsegpt-linalg", test_sparsegpt_linalg);
   int ret = g_test_run ();
   sc_backend_free (cpu);
   return ret;

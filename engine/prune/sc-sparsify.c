@@ -708,7 +708,7 @@ sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptio
               for (int i = g0; i < g1; i++)
                 {
                   p->get_linear (p->model, i, &info);
-                  by_linear[i] = sc_layer_inputs_new (info.n_in, hessian);
+                  by_linear[i] = sc_layer_inputs_new_on (info.n_in, hessian, opts->backend);
                 }
               p->set_observer (p->model, capture_rows, &cap);
               for (guint s = 0; ok && s < sc_calib_set_size (calib); s++)

@@ -133,6 +133,9 @@ typedef struct {
   /* Called with each layer's gathered inputs just before it is pruned (may be NULL). */
   void            (*inputs_observer) (int linear, const ScLayerInputs *inputs, gpointer data);
   gpointer          inputs_observer_data;
+  /* Where SparseGPT's Hessians and Cholesky factors are computed: a CUDA
+   * backend (cuBLAS, cuSOLVER) or NULL for the CPU (BLAS, LAPACK). */
+  ScBackend        *backend;
 } ScSparsifyOptions;
 
 typedef struct {

@@ -1,6 +1,8 @@
 /* sc-sparsity.c: magnitude, Wanda and SparseGPT masks on one matrix. */
 #include "sc-sparsity.h"
 
+#include "sc-backend-select.h"
+
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -127,22 +129,68 @@ sc_sparsity_method_parse (const char *name, ScSparsityMethod *method, GError **e
 
 /* ---- calibration inputs -------------------------------------------------- */
 
+/* The CUDA module's linear algebra (sc-cuda.cu), looked up once. */
+typedef struct
+{
+  gpointer (*gram_new) (ScBackend *be, int k);
+  gboolean (*gram_add) (gpointer g, const float *x, int n);
+  gboolean (*gram_read) (gpointer g, float *xtx);
+  void (*gram_free) (gpointer g);
+  gboolean (*inverse_cholesky) (ScBackend *be, const float *H, int k, float damp, float *A);
+} CudaLinalg;
+
+static const CudaLinalg *
+cuda_linalg (ScBackend *be)
+{
+  static CudaLinalg la;
+  static gsize done;
+  if (be == NULL || !g_str_equal (be->name, "cuda"))
+    return NULL;
+  if (g_once_init_enter (&done))
+    {
+      la.gram_new = sc_backend_cuda_symbol ("sc_cuda_gram_new", NULL);
+      la.gram_add = sc_backend_cuda_symbol ("sc_cuda_gram_add", NULL);
+      la.gram_read = sc_backend_cuda_symbol ("sc_cuda_gram_read", NULL);
+      la.gram_free = sc_backend_cuda_symbol ("sc_cuda_gram_free", NULL);
+      la.inverse_cholesky = sc_backend_cuda_symbol ("sc_cuda_inverse_cholesky", NULL);
+      g_once_init_leave (&done, 1);
+    }
+  return la.gram_new && la.gram_add && la.gram_read && la.gram_free && la.inverse_cholesky ? &la
+                                                                                            : NULL;
+}
+
 struct _ScLayerInputs
 {
   int n_in;
   guint64 n_rows;
-  double *sq; /* [n_in] */
-  float *xtx; /* [n_in, n_in] upper triangle of X^T X, or NULL */
+  double *sq;       /* [n_in] */
+  float *xtx;       /* [n_in, n_in] upper triangle of X^T X, or NULL */
+  ScBackend *be;    /* where SparseGPT's linear algebra runs (NULL: the CPU) */
+  gpointer gram;    /* X^T X on a CUDA device (then xtx is only read back) */
 };
 
 ScLayerInputs *
 sc_layer_inputs_new (int n_in, gboolean want_hessian)
 {
+  return sc_layer_inputs_new_on (n_in, want_hessian, NULL);
+}
+
+ScLayerInputs *
+sc_layer_inputs_new_on (int n_in, gboolean want_hessian, ScBackend *backend)
+{
   ScLayerInputs *in = g_new0 (ScLayerInputs, 1);
   in->n_in = n_in;
   in->sq = g_new0 (double, n_in);
   if (want_hessian)
-    in->xtx = g_new0 (float, (gsize) n_in *n_in);
+    {
+      in->xtx = g_new0 (float, (gsize) n_in *n_in);
+      const CudaLinalg *la = cuda_linalg (backend);
+      if (la != NULL)
+        {
+          in->be = backend;
+          in->gram = la->gram_new (backend, n_in); /* NULL (no memory): the CPU's ssyrk */
+        }
+    }
   return in;
 }
 
@@ -151,6 +199,8 @@ sc_layer_inputs_free (ScLayerInputs *inputs)
 {
   if (inputs == NULL)
     return;
+  if (inputs->gram != NULL)
+    cuda_linalg (inputs->be)->gram_free (inputs->gram);
   g_free (inputs->sq);
   g_free (inputs->xtx);
   g_free (inputs);
@@ -165,7 +215,16 @@ sc_layer_inputs_add (ScLayerInputs *inputs, const float *x, int n)
   for (int r = 0; r < n; r++)
     for (int j = 0; j < k; j++)
       inputs->sq[j] += (double) x[(gsize) r * k + j] * x[(gsize) r * k + j];
-  if (inputs->xtx != NULL)
+  if (inputs->gram != NULL && !cuda_linalg (inputs->be)->gram_add (inputs->gram, x, n))
+    {
+      /* the device failed: what it gathered so far comes back, the CPU goes on */
+      cuda_linalg (inputs->be)->gram_read (inputs->gram, inputs->xtx);
+      cuda_linalg (inputs->be)->gram_free (inputs->gram);
+      inputs->gram = NULL;
+      g_warning ("CUDA: Hessian accumulation failed; continuing on the CPU");
+      cblas_ssyrk (CblasRowMajor, CblasUpper, CblasTrans, k, n, 1.0f, x, k, 1.0f, inputs->xtx, k);
+    }
+  else if (inputs->xtx != NULL && inputs->gram == NULL)
     cblas_ssyrk (CblasRowMajor, CblasUpper, CblasTrans, k, n, 1.0f, x, k, 1.0f, inputs->xtx, k);
   inputs->n_rows += n;
 }
@@ -194,6 +253,8 @@ sc_layer_inputs_hessian (const ScLayerInputs *inputs)
   int k = inputs->n_in;
   if (inputs->xtx == NULL)
     return NULL;
+  if (inputs->gram != NULL)
+    cuda_linalg (inputs->be)->gram_read (inputs->gram, inputs->xtx);
   float *H = g_new0 (float, (gsize) k *k);
   if (inputs->n_rows == 0)
     return H;
@@ -309,8 +370,11 @@ metric_score (int r, int j, gpointer data)
 /* The upper Cholesky factor U of (H + damp I)^-1 (H^-1 = U^T U), in place
  * in A; FALSE when a factorisation fails. */
 static gboolean
-inverse_cholesky (const float *H, int k, float damp, float *A)
+inverse_cholesky (ScBackend *be, const float *H, int k, float damp, float *A)
 {
+  const CudaLinalg *la = cuda_linalg (be);
+  if (la != NULL)
+    return la->inverse_cholesky (be, H, k, damp, A); /* cuSOLVER, the same three steps */
   memcpy (A, H, sizeof (float) * (gsize) k * k);
   for (int i = 0; i < k; i++)
     A[(gsize) i * k + i] += damp;
@@ -351,6 +415,14 @@ sc_sparsity_sparsegpt (const ScSparsityPattern *pattern, float *W, int n_out, in
                        const float *H_in, guint8 *mask_out, ScSparsityReport *report,
                        GError **error)
 {
+  return sc_sparsity_sparsegpt_on (NULL, pattern, W, n_out, n_in, H_in, mask_out, report, error);
+}
+
+gboolean
+sc_sparsity_sparsegpt_on (ScBackend *be, const ScSparsityPattern *pattern, float *W, int n_out,
+                          int n_in, const float *H_in, guint8 *mask_out, ScSparsityReport *report,
+                          GError **error)
+{
   int rows = n_out, k = n_in;
   gsize nw = (gsize) rows * k;
   ScSparsityReport rep = { .n_weights = nw };
@@ -384,7 +456,7 @@ sc_sparsity_sparsegpt (const ScSparsityPattern *pattern, float *W, int n_out, in
   gboolean ok = FALSE;
   for (int attempt = 0; attempt <= SC_SPARSEGPT_MAX_ESCALATIONS; attempt++)
     {
-      if (damp > 0.0f && isfinite (damp) && inverse_cholesky (H, k, damp, U))
+      if (damp > 0.0f && isfinite (damp) && inverse_cholesky (be, H, k, damp, U))
         {
           ok = TRUE;
           break;
@@ -525,7 +597,8 @@ sc_sparsity_prune (ScSparsityMethod method, const ScSparsityPattern *pattern, fl
   if (method == SC_SPARSITY_SPARSEGPT)
     {
       g_autofree float *H = sc_layer_inputs_hessian (inputs);
-      return sc_sparsity_sparsegpt (pattern, W, n_out, n_in, H, mask_out, report, error);
+      return sc_sparsity_sparsegpt_on (inputs->be, pattern, W, n_out, n_in, H, mask_out, report,
+                                       error);
     }
 
   if (!all_finite (W, nw))

@@ -26,6 +26,8 @@
  */
 #pragma once
 
+#include "sc-backend.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -72,6 +74,11 @@ double            sc_sparsity_pattern_target (const ScSparsityPattern *pattern);
 typedef struct _ScLayerInputs ScLayerInputs;
 
 ScLayerInputs    *sc_layer_inputs_new        (int n_in, gboolean want_hessian);
+/* The same, with SparseGPT's linear algebra on `backend` when it is a CUDA
+ * one (X^T X with cuBLAS, the inverse Cholesky with cuSOLVER); the CPU's
+ * BLAS and LAPACK otherwise, or when the device cannot hold the Hessian. */
+ScLayerInputs    *sc_layer_inputs_new_on     (int n_in, gboolean want_hessian,
+                                              ScBackend *backend);
 void              sc_layer_inputs_free       (ScLayerInputs *inputs);
 /* x: [n, n_in] rows of inputs. */
 void              sc_layer_inputs_add        (ScLayerInputs *inputs, const float *x, int n);
@@ -107,6 +114,13 @@ gboolean          sc_sparsity_prune          (ScSparsityMethod method,
 gboolean          sc_sparsity_sparsegpt      (const ScSparsityPattern *pattern, float *W,
                                               int n_out, int n_in, const float *H, guint8 *mask,
                                               ScSparsityReport *report, GError **error);
+
+/* sc_sparsity_sparsegpt with the inverse Cholesky on `be` (a CUDA backend:
+ * cuSOLVER; NULL or the CPU: LAPACK). */
+gboolean          sc_sparsity_sparsegpt_on   (ScBackend *be, const ScSparsityPattern *pattern,
+                                              float *W, int n_out, int n_in, const float *H,
+                                              guint8 *mask, ScSparsityReport *report,
+                                              GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScLayerInputs, sc_layer_inputs_free)
 
