@@ -276,10 +276,18 @@ sc_cli_calibrate (int argc, char **argv)
   ScCalibrateOptions opts;
   sc_calibrate_options_init (&opts, model);
   opts.mode = cmode;
-  opts.batch_size = batch;
   opts.generate.num_beams = beam;
   if (max_len > 1)
     opts.generate.max_length = max_len;
+  int len = sc_model_get_config (model)->max_position_embeddings;
+  opts.batch_size = sc_cli_fit_batch (model, &dev, batch, beam, len,
+                                      cmode == SC_CALIBRATE_DECODE ? opts.generate.max_length : len,
+                                      cmode != SC_CALIBRATE_DECODE, &error);
+  if (opts.batch_size == 0)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
 
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   Progress p = { cancel, !quiet && isatty (fileno (stderr)) };

@@ -57,6 +57,7 @@ guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *sr
 typedef struct {
   char  *device;            /* NULL: $SC_DEVICE, else cpu */
   double expert_budget_gb;  /* 0: no budget */
+  double memory_gb;         /* batches must fit this much; 0: the device's memory */
 } ScCliDeviceOptions;
 
 void     sc_cli_device_add_options   (GOptionContext *ctx, ScCliDeviceOptions *opts);
@@ -65,5 +66,14 @@ ScModel *sc_cli_load_model           (const char *dir, ScModelLoadFlags flags,
                                       const ScCliDeviceOptions *opts, GError **error);
 /* The process's backend for --device (made on first use, kept until exit). */
 ScBackend *sc_cli_backend            (const ScCliDeviceOptions *opts, GError **error);
+/* Bytes of memory on `device`: RAM for the CPU, the GPU's for cuda[:N]. */
+gboolean   sc_cli_device_memory      (const char *device, guint64 *bytes, GError **error);
+/* The batch to run: `batch`, or the largest smaller one whose memory plan
+ * (sc-memory-plan.h: weights, expert budget, KV cache, activations) fits
+ * --memory-gb or the device's memory, saying so on stderr; 0 and an error
+ * when not even one sentence fits. */
+int        sc_cli_fit_batch          (ScModel *model, const ScCliDeviceOptions *opts, int batch,
+                                      int beams, int src_len, int tgt_len, gboolean teacher,
+                                      GError **error);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScCliDeviceOptions, sc_cli_device_options_clear)

@@ -2,8 +2,10 @@
  * that loads a model (translate, calibrate, evaluate, compare, demo). */
 #include "cli-commands.h"
 #include "sc-backend-select.h"
+#include "sc-memory-plan.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* One backend per process, reused by every model a command loads; it
  * lives until exit (a CUDA context is costly to make twice). */
@@ -20,6 +22,8 @@ sc_cli_device_add_options (GOptionContext *ctx, ScCliDeviceOptions *opts)
       "DEVICE" },
     { "expert-budget-gb", 0, 0, G_OPTION_ARG_DOUBLE, &opts->expert_budget_gb,
       "Hold at most this much of the experts' weights in memory (default: no limit)", "GIB" },
+    { "memory-gb", 0, 0, G_OPTION_ARG_DOUBLE, &opts->memory_gb,
+      "Fit batches into this much memory (default: all of the device's)", "GIB" },
     { NULL }
   };
   GOptionGroup *group =
@@ -53,6 +57,63 @@ sc_cli_backend (const ScCliDeviceOptions *opts, GError **error)
       cli_backend_device = g_strdup (device);
     }
   return cli_backend;
+}
+
+gboolean
+sc_cli_device_memory (const char *device, guint64 *bytes, GError **error)
+{
+  if (device == NULL || g_str_equal (device, "cpu") || g_str_equal (device, "auto"))
+    {
+      g_autofree char *meminfo = NULL;
+      if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
+        {
+          const char *p = strstr (meminfo, "MemTotal:");
+          if (p != NULL)
+            {
+              *bytes = g_ascii_strtoull (p + 9, NULL, 10) * 1024;
+              return TRUE;
+            }
+        }
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the RAM size");
+      return FALSE;
+    }
+  return sc_backend_device_memory (device, bytes, error);
+}
+
+int
+sc_cli_fit_batch (ScModel *model, const ScCliDeviceOptions *opts, int batch, int beams,
+                  int src_len, int tgt_len, gboolean teacher, GError **error)
+{
+  gboolean cuda = g_str_equal (sc_model_get_backend (model)->name, "cuda");
+  const char *device = cuda ? cli_backend_device : "cpu";
+  guint64 bytes = 0;
+  if (opts != NULL && opts->memory_gb > 0)
+    bytes = (guint64) (opts->memory_gb * 1073741824.0);
+  else if (!sc_cli_device_memory (device, &bytes, error))
+    return 0;
+  ScMemoryPlanOptions o;
+  sc_memory_plan_options_init (&o);
+  o.weight_dtype = sc_model_get_dtype (model);
+  o.batch = batch;
+  o.beams = MAX (beams, 1);
+  o.src_len = src_len;
+  o.tgt_len = tgt_len;
+  o.teacher_forcing = teacher;
+  o.expert_budget = opts != NULL ? (guint64) (opts->expert_budget_gb * 1073741824.0) : 0;
+  o.reserve = cuda ? 512ULL << 20 : 0;
+  int fit = sc_memory_plan_max_batch (sc_model_get_config (model), &o, bytes, batch);
+  if (fit == 0)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "the model needs more than the %.2f GiB of %s memory even for one sentence "
+                   "(see secateur-cli info; an expert budget may help)",
+                   bytes / 1073741824.0, device);
+      return 0;
+    }
+  if (fit < batch)
+    fprintf (stderr, "secateur-cli: a batch of %d does not fit in %.2f GiB of %s memory: using %d\n",
+             batch, bytes / 1073741824.0, device, fit);
+  return fit;
 }
 
 ScModel *

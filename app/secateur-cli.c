@@ -44,29 +44,6 @@ gib (guint64 bytes)
   return bytes / (1024.0 * 1024.0 * 1024.0);
 }
 
-/* Bytes of memory on the device named by --device: RAM for the CPU, the
- * GPU's memory for CUDA (sc-backend-select.c). */
-static gboolean
-device_memory (const char *device, guint64 *bytes, GError **error)
-{
-  if (device == NULL || g_str_equal (device, "cpu"))
-    {
-      g_autofree char *meminfo = NULL;
-      if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
-        {
-          const char *p = strstr (meminfo, "MemTotal:");
-          if (p != NULL)
-            {
-              *bytes = g_ascii_strtoull (p + 9, NULL, 10) * 1024;
-              return TRUE;
-            }
-        }
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the RAM size");
-      return FALSE;
-    }
-  return sc_backend_device_memory (device, bytes, error);
-}
-
 /* "5.49 GiB", or "12.3 MiB" below a gibibyte. */
 static const char *
 size_str (guint64 bytes, char buf[32])
@@ -190,7 +167,7 @@ cmd_info (int argc, char **argv)
       return 1;
     }
   guint64 device_bytes = (guint64) (memory_gb * 1073741824.0);
-  if (device_bytes == 0 && !device_memory (device, &device_bytes, &error))
+  if (device_bytes == 0 && !sc_cli_device_memory (device, &device_bytes, &error))
     {
       fprintf (stderr, "secateur-cli: %s (give --memory-gb to plan anyway)\n", error->message);
       return 1;
@@ -424,6 +401,15 @@ cmd_translate (int argc, char **argv)
   if (max_len > 0)
     opts.max_length = max_len;
 
+  /* the source side: at most what the positions allow */
+  batch = sc_cli_fit_batch (model, &dev, batch, opts.num_beams,
+                            sc_model_get_config (model)->max_position_embeddings, opts.max_length,
+                            FALSE, &error);
+  if (batch == 0)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   gboolean show = !quiet && isatty (fileno (stderr));
   g_auto (GStrv) out = sc_translate (model, (const char *const *) lines, n, src, tgt, &opts, batch,
                                      report_progress, GINT_TO_POINTER (show), NULL, &error);

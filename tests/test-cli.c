@@ -1,6 +1,8 @@
 /* test-cli.c: secateur-cli as a user runs it: info, translate through
  * stdin/stdout and through files, and errors on stderr with a non-zero
  * exit status. The binary comes from the SC_CLI environment variable. */
+#include "sc-memory-plan.h"
+#include "sc-model.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 
@@ -74,6 +76,51 @@ test_translate_stdio (void)
   g_unlink (out);
   g_rmdir (dir);
   run_clear (&f);
+  run_clear (&r);
+}
+
+/* Batches are fitted to the memory: with --memory-gb too small for 16
+ * sentences the command says which batch it uses (the engine's memory
+ * plan's largest, as computed here) and still translates; with too little
+ * for one sentence it refuses. */
+static void
+test_fit_batch (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (moe, NULL, &error);
+  g_assert_no_error (error);
+  const ScConfig *c = sc_model_get_config (model);
+  ScMemoryPlanOptions o;
+  sc_memory_plan_options_init (&o);
+  o.weight_dtype = sc_model_get_dtype (model);
+  o.batch = 16;
+  o.beams = 4;
+  o.src_len = c->max_position_embeddings;
+  o.tgt_len = 24;
+  ScMemoryPlan plan;
+  sc_memory_plan_compute (c, &o, &plan);
+  /* room for about half of the batch */
+  double gib = (plan.total_bytes - (plan.kv_cache_bytes + plan.activation_bytes) / 2) / 1073741824.0;
+  int want = sc_memory_plan_max_batch (c, &o, (guint64) (gib * 1073741824.0), 16);
+  g_assert_cmpint (want, >, 1);
+  g_assert_cmpint (want, <, 16);
+  g_autofree char *mem = g_strdup_printf ("%.9f", gib);
+  Run r = run_cli ("Everyone has the right to education.\n", "translate", "-m", moe, "-s",
+                   "eng_Latn", "-t", "fra_Latn", "--beam", "4", "--max-len", "24", "--memory-gb",
+                   mem, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *note = g_strdup_printf ("a batch of 16 does not fit in %.2f GiB of cpu memory: "
+                                           "using %d", gib, want);
+  g_test_message ("%s", r.err);
+  g_assert_nonnull (strstr (r.err, note));
+  g_assert_cmpuint (strlen (r.out), >, 1);
+  run_clear (&r);
+
+  r = run_cli ("x\n", "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--memory-gb",
+               "0.0001", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "even for one sentence"));
   run_clear (&r);
 }
 
@@ -327,6 +374,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
+  g_test_add_func ("/cli/fit-batch", test_fit_batch);
   g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
   g_test_add_func ("/cli/demo", test_demo);
   return g_test_run ();
