@@ -24,6 +24,7 @@
 #include "sc-corpus.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
+#include "sc-language-quality.h"
 #include "sc-sparsify.h"
 
 #include <math.h>
@@ -35,43 +36,6 @@ print_progress (int done, int total, double eta_s, gpointer user_data)
 {
   fprintf (stderr, "\rpruned block %d/%d, about %.0f s left   %s", done, total, eta_s,
            done == total ? "\n" : "");
-}
-
-static JsonObject *
-sparsity_record (const ScSparsifyOptions *so, const char *calib, const ScCalibSet *set, int seqlen,
-                 const ScSparsifyReport *report)
-{
-  JsonObject *rec = json_object_new ();
-  g_autofree char *pat = sc_sparsity_pattern_to_string (&so->pattern);
-  json_object_set_string_member (rec, "method", sc_sparsity_method_name (so->method));
-  json_object_set_string_member (rec, "type", so->pattern.m > 0 ? "n:m" : "unstructured");
-  json_object_set_string_member (rec, "sparsity", pat);
-  if (so->pattern.m > 0)
-    {
-      json_object_set_int_member (rec, "n", so->pattern.n);
-      json_object_set_int_member (rec, "m", so->pattern.m);
-    }
-  else
-    {
-      json_object_set_double_member (rec, "ratio", so->pattern.ratio);
-    }
-  json_object_set_double_member (
-      rec, "achieved", report->n_weights ? (double) report->n_zero / report->n_weights : 0.0);
-  JsonObject *cal = json_object_new ();
-  json_object_set_string_member (cal, "sampling", calib);
-  if (set != NULL)
-    {
-      json_object_set_int_member (cal, "samples", sc_calib_set_size (set));
-      json_object_set_int_member (cal, "seqlen", seqlen);
-      JsonObject *counts_obj = json_object_new ();
-      const guint *counts;
-      const char *const *langs = sc_calib_set_languages (set, &counts);
-      for (guint i = 0; langs[i] != NULL; i++)
-        json_object_set_int_member (counts_obj, langs[i], counts[i]);
-      json_object_set_object_member (cal, "languages", counts_obj);
-    }
-  json_object_set_object_member (rec, "calibration", cal);
-  return rec;
 }
 
 int
@@ -214,7 +178,7 @@ sc_cli_sparsify (int argc, char **argv)
              report->damp_escalations);
 
   g_autoptr (JsonObject) record =
-      sparsity_record (&so, calib ? calib : "none", set, seqlen, report);
+      sc_sparsify_record (&so, calib ? calib : "none", set, seqlen, report);
   ScExportOptions eo = { .force = force };
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
                                         (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
@@ -229,23 +193,6 @@ sc_cli_sparsify (int argc, char **argv)
 }
 
 /* ---- perplexity -------------------------------------------------------- */
-
-typedef struct
-{
-  char *lang;
-  double share;
-  int n;
-  double nll, nll_cmp;
-} LangRow;
-
-static int
-cmp_share (const void *a, const void *b)
-{
-  const LangRow *x = a, *y = b;
-  if (x->share != y->share)
-    return x->share < y->share ? 1 : -1;
-  return strcmp (x->lang, y->lang);
-}
 
 /* A model perplexity is measured on: NLLB (translation) or BLOOM (text). */
 typedef struct
@@ -387,21 +334,21 @@ sc_cli_perplexity (int argc, char **argv)
     }
 
   guint n = g_strv_length (langs);
-  g_autofree LangRow *rows = g_new0 (LangRow, MAX (n, 1));
+  g_autofree ScLangQualityRow *rows = g_new0 (ScLangQualityRow, MAX (n, 1));
   for (guint i = 0; i < n; i++)
     {
-      LangRow *r = &rows[i];
-      r->lang = langs[i];
+      ScLangQualityRow *r = &rows[i];
+      r->lang = langs[i]; /* owned by langs */
       if (!sc_share_table_lookup (shares, r->lang, &r->share))
         r->share = 0.0;
-      if (!lang_nll (&model, r->lang, x2e, limit, &r->n, &r->nll, &error) ||
-          (has_other && !lang_nll (&other, r->lang, x2e, limit, &r->n, &r->nll_cmp, &error)))
+      if (!lang_nll (&model, r->lang, x2e, limit, &r->n, &r->before, &error) ||
+          (has_other && !lang_nll (&other, r->lang, x2e, limit, &r->n, &r->after, &error)))
         {
           fprintf (stderr, "secateur-cli: %s: %s\n", r->lang, error->message);
           return 1;
         }
     }
-  qsort (rows, n, sizeof *rows, cmp_share);
+  sc_lang_quality_sort (rows, n);
 
   printf ("teacher-forced perplexity on held-out UDHR, %s\n",
           model.bloom ? "plain text per language" : x2e ? "X -> eng_Latn" : "eng_Latn -> X");
@@ -413,18 +360,20 @@ sc_cli_perplexity (int argc, char **argv)
   int flagged = 0;
   for (guint i = 0; i < n; i++)
     {
-      const LangRow *r = &rows[i];
-      double ppl = exp (r->nll);
+      const ScLangQualityRow *r = &rows[i]; /* mean NLL before (and after) */
+      double ppl = exp (r->before);
       if (!has_other)
         {
-          printf ("%-10s %7.3f%% %6d %9.4f %11.3f\n", r->lang, 100 * r->share, r->n, r->nll, ppl);
+          printf ("%-10s %7.3f%% %6d %9.4f %11.3f\n", r->lang, 100 * r->share, r->n, r->before,
+                  ppl);
           continue;
         }
-      double ppl2 = exp (r->nll_cmp), change = (ppl2 - ppl) / ppl;
-      gboolean bad = change > threshold;
+      /* the change is the perplexity's */
+      ScLangQualityRow p = { r->lang, r->share, r->n, ppl, exp (r->after) };
+      gboolean bad = sc_lang_quality_degraded (&p, SC_LANG_QUALITY_PERPLEXITY, threshold);
       flagged += bad;
       printf ("%-10s %7.3f%% %6d %9.4f %11.3f %11.3f %+8.2f%%%s\n", r->lang, 100 * r->share, r->n,
-              r->nll, ppl, ppl2, 100 * change, bad ? "  DEGRADED" : "");
+              r->before, ppl, p.after, 100 * sc_lang_quality_change (&p), bad ? "  DEGRADED" : "");
     }
   if (has_other)
     printf ("%d of %u languages degrade by more than %.1f%%\n", flagged, n, 100 * threshold);

@@ -9,6 +9,7 @@
 
 #include "sc-backend-select.h"
 #include "sc-corpus.h"
+#include "sc-language-quality.h"
 #include "sc-export.h"
 #include "sc-expert-index.h"
 #include "sc-metrics.h"
@@ -46,6 +47,11 @@ struct _SecateurController
 
   int eval_sentences;
   int eval_max_length;
+
+  /* weight pruning: the pruned copy, what it measured, its export record */
+  ScModel *weights_model;
+  SecateurSparsifyResult *weights_result;
+  JsonObject *weights_record;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurController, secateur_controller, G_TYPE_OBJECT)
@@ -99,6 +105,30 @@ secateur_compare_result_free (SecateurCompareResult *r)
   g_free (r->tgt);
   g_clear_pointer (&r->rows, g_ptr_array_unref);
   g_free (r);
+}
+
+static void
+sparsify_result_free (SecateurSparsifyResult *r)
+{
+  if (r == NULL)
+    return;
+  g_clear_pointer (&r->report, sc_sparsify_report_free);
+  g_free (r->block_sparsity);
+  g_free (r->calibration);
+  for (guint i = 0; i < r->n_languages; i++)
+    sc_lang_quality_row_clear (&r->languages[i]);
+  g_free (r->languages);
+  g_free (r->degraded);
+  g_free (r);
+}
+
+/* The pruned copy and its results; before the backend they may run on. */
+static void
+clear_weights (SecateurController *self)
+{
+  g_clear_pointer (&self->weights_model, sc_model_free);
+  g_clear_pointer (&self->weights_result, sparsify_result_free);
+  g_clear_pointer (&self->weights_record, json_object_unref);
 }
 
 static void
@@ -369,6 +399,7 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   LoadData *d = g_task_get_task_data (G_TASK (result));
   if (d->model == NULL)
     return TRUE; /* already taken by an earlier finish */
+  clear_weights (self);
   g_clear_pointer (&self->model, sc_model_free);
   g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
@@ -1237,6 +1268,366 @@ secateur_controller_export_finish (SecateurController *self, GAsyncResult *resul
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* ---- weight pruning ---- */
+
+#define WEIGHTS_EVAL_SENTENCES 4
+#define WEIGHTS_THRESHOLD 0.1
+#define WEIGHTS_SOURCE "eng_Latn"
+
+/* The open model's own training shares when it ships them (the demo model
+ * does), else NLLB-200's. */
+static ScShareTable *
+load_shares (const char *model_dir, GError **error)
+{
+  g_autofree char *own = g_build_filename (model_dir, "language-shares.tsv", NULL);
+  if (g_file_test (own, G_FILE_TEST_EXISTS))
+    return sc_share_table_load (own, error);
+  return sc_share_table_load_default (error);
+}
+
+static ScCalibSet *
+calibration_set (ScModel *model, const char *model_dir, const SecateurSparsifyRequest *r,
+                 GError **error)
+{
+  g_autoptr (ScShareTable) shares = NULL;
+  if (r->sampling == SC_CALIB_MBS && (shares = load_shares (model_dir, error)) == NULL)
+    return NULL;
+  if (r->sampling == SC_CALIB_LANGUAGE && (r->language == NULL || r->language[0] == '\0'))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _ ("Choose the calibration language"));
+      return NULL;
+    }
+  ScCalibOptions co = {
+    .mode = r->sampling,
+    .language = r->language,
+    .n_samples = MAX (1, r->samples),
+    .seqlen = r->seqlen,
+    .seed = 0,
+    .shares = shares,
+  };
+  return sc_calib_set_from_udhr (model, &co, error);
+}
+
+ScCalibSet *
+secateur_controller_calibration_preview (SecateurController *self,
+                                         const SecateurSparsifyRequest *request, GError **error)
+{
+  if (self->model == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _ ("No model is open"));
+      return NULL;
+    }
+  return calibration_set (self->model, self->info->dir, request, error);
+}
+
+typedef struct
+{
+  SecateurController *self;
+  ScSparsifyOptions options;
+  SecateurSparsifyRequest request; /* strings below */
+  char *language;
+  GStrv eval_languages;
+  char *model_dir;
+  ScModel *copy;
+  SecateurSparsifyResult *result;
+  JsonObject *record;
+  int n_langs;
+  double t0;
+} SparsifyData;
+
+static void
+sparsify_data_free (gpointer data)
+{
+  SparsifyData *d = data;
+  g_free (d->language);
+  g_strfreev (d->eval_languages);
+  g_free (d->model_dir);
+  g_clear_pointer (&d->copy, sc_model_free);
+  sparsify_result_free (d->result);
+  g_clear_pointer (&d->record, json_object_unref);
+  g_free (d);
+}
+
+static void
+sparsify_progress (int done, int total, double eta_s, gpointer user_data)
+{
+  SparsifyData *d = user_data;
+  double rate = done / MAX (1e-6, now_s () - d->t0);
+  post_progress (d->self, done, total + 2 * d->n_langs, rate, eta_s, NULL);
+}
+
+/* The languages measured: those asked for, else every model language with
+ * UDHR text but the source. */
+static GStrv
+eval_languages (const SecateurSparsifyRequest *r, const SecateurModelInfo *info, GError **error)
+{
+  if (r->eval_languages != NULL)
+    return g_strdupv ((char **) r->eval_languages);
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  g_auto (GStrv) all = udhr ? sc_corpus_udhr_languages (udhr, error) : NULL;
+  if (all == NULL)
+    {
+      if (udhr == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                     _ ("The bundled UDHR corpus is missing"));
+      return NULL;
+    }
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; info->languages[i] != NULL; i++)
+    if (!g_str_equal (info->languages[i], WEIGHTS_SOURCE) &&
+        g_strv_contains ((const char *const *) all, info->languages[i]))
+      g_strv_builder_add (b, info->languages[i]);
+  return g_strv_builder_end (b);
+}
+
+static void
+sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SparsifyData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  const SecateurSparsifyRequest *r = &d->request;
+  d->t0 = now_s ();
+  d->n_langs = g_strv_length (d->eval_languages);
+
+  g_autoptr (ScCalibSet) set = NULL;
+  if (d->options.method != SC_SPARSITY_MAGNITUDE &&
+      (set = calibration_set (self->model, d->model_dir, r, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autoptr (ScShareTable) shares = load_shares (d->model_dir, &error);
+  if (shares == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* a copy to prune: the open model stays whole for the comparison */
+  d->copy = sc_model_load (d->model_dir, self->backend, &error);
+  if (d->copy == NULL || g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  ScPrunable p;
+  sc_prunable_init_model (&p, d->copy);
+  int n_blocks = p.n_blocks (p.model);
+  post_progress (self, 0, n_blocks + 2 * d->n_langs, 0, -1, NULL);
+  g_autoptr (ScSparsifyReport) report =
+      sc_sparsify (&p, set, &d->options, sparsify_progress, d, cancellable, &error);
+  if (report == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  SecateurSparsifyResult *res = g_new0 (SecateurSparsifyResult, 1);
+  d->result = res;
+  res->n_blocks = n_blocks;
+  res->n_encoder_blocks = sc_model_get_config (d->copy)->encoder_layers;
+  res->block_sparsity = g_new0 (double, MAX (1, n_blocks));
+  g_autofree double *block_weights = g_new0 (double, MAX (1, n_blocks));
+  res->min_layer = 1;
+  res->max_layer = 0;
+  for (guint i = 0; i < report->layers->len; i++)
+    {
+      const ScSparsifyLayer *l = &g_array_index (report->layers, ScSparsifyLayer, i);
+      double n = (double) l->n_out * l->n_in;
+      if (l->block >= 0 && l->block < n_blocks)
+        {
+          res->block_sparsity[l->block] += l->n_zero;
+          block_weights[l->block] += n;
+        }
+      res->min_layer = MIN (res->min_layer, l->n_zero / MAX (n, 1));
+      res->max_layer = MAX (res->max_layer, l->n_zero / MAX (n, 1));
+    }
+  for (int b = 0; b < n_blocks; b++)
+    res->block_sparsity[b] /= MAX (block_weights[b], 1);
+  res->calibration = set ? sc_calib_set_describe (set) : NULL;
+  d->record = sc_sparsify_record (&d->options,
+                                  set == NULL                       ? "none"
+                                  : r->sampling == SC_CALIB_MBS     ? "mbs"
+                                  : r->sampling == SC_CALIB_UNIFORM ? "uniform"
+                                                                    : d->language,
+                                  set, r->seqlen, report);
+  res->report = g_steal_pointer (&report);
+
+  /* each language before (the open model) and after (the copy) */
+  res->threshold = r->threshold > 0 ? r->threshold : WEIGHTS_THRESHOLD;
+  res->n_languages = d->n_langs;
+  res->languages = g_new0 (ScLangQualityRow, MAX (1, d->n_langs));
+  res->degraded = g_new0 (gboolean, MAX (1, d->n_langs));
+  int limit = r->eval_sentences > 0 ? r->eval_sentences : WEIGHTS_EVAL_SENTENCES;
+  int step = n_blocks, total = n_blocks + 2 * d->n_langs;
+  double t_eval = now_s ();
+  for (int i = 0; i < d->n_langs; i++)
+    {
+      ScLangQualityRow *row = &res->languages[i];
+      row->lang = g_strdup (d->eval_languages[i]);
+      if (!sc_share_table_lookup (shares, row->lang, &row->share))
+        row->share = 0;
+      for (int side = 0; side < 2; side++)
+        {
+          if (!sc_lang_quality_chrf (side == 0 ? self->model : d->copy, WEIGHTS_SOURCE, row->lang,
+                                     limit, self->eval_max_length, cancellable,
+                                     side == 0 ? &row->before : &row->after, &row->n, &error))
+            {
+              g_prefix_error (&error, "%s: ", row->lang);
+              g_task_return_error (task, error);
+              return;
+            }
+          step++;
+          double rate = (step - n_blocks) / MAX (1e-6, now_s () - t_eval);
+          post_progress (self, step, total, rate, (total - step) / rate, NULL);
+        }
+    }
+  sc_lang_quality_sort (res->languages, res->n_languages);
+  for (guint i = 0; i < res->n_languages; i++)
+    {
+      res->degraded[i] =
+          sc_lang_quality_degraded (&res->languages[i], SC_LANG_QUALITY_CHRF, res->threshold);
+      res->n_degraded += res->degraded[i];
+    }
+  res->seconds = now_s () - d->t0;
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_sparsify_async (SecateurController *self,
+                                    const SecateurSparsifyRequest *request,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_sparsify_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, FALSE))
+    return;
+  GError *error = NULL;
+  /* bad settings are refused here, before any work */
+  if (request->pattern.m > 0 ? request->pattern.n <= 0 || request->pattern.n >= request->pattern.m
+                             : !(request->pattern.ratio > 0 && request->pattern.ratio < 1))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _ ("The sparsity must be between 0 and 100 %% or N:M with N < M"));
+      return;
+    }
+  if (request->method != SC_SPARSITY_MAGNITUDE && (request->samples < 1 || request->seqlen < 4))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _ ("Calibration needs at least one sample of 4 tokens or more"));
+      return;
+    }
+  SparsifyData *d = g_new0 (SparsifyData, 1);
+  d->self = self;
+  sc_sparsify_options_init (&d->options);
+  d->options.method = request->method;
+  d->options.pattern = request->pattern;
+  d->request = *request;
+  d->language = g_strdup (request->language);
+  d->request.language = d->language;
+  d->eval_languages = eval_languages (request, self->info, &error);
+  d->model_dir = g_strdup (self->info->dir);
+  g_task_set_task_data (task, d, sparsify_data_free);
+  if (d->eval_languages == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  d->request.eval_languages = (const char *const *) d->eval_languages;
+  g_task_run_in_thread (task, sparsify_thread);
+}
+
+gboolean
+secateur_controller_sparsify_finish (SecateurController *self, GAsyncResult *result,
+                                     GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  SparsifyData *d = g_task_get_task_data (G_TASK (result));
+  if (d->result == NULL)
+    return TRUE; /* already taken by an earlier finish */
+  clear_weights (self);
+  self->weights_model = g_steal_pointer (&d->copy);
+  self->weights_result = g_steal_pointer (&d->result);
+  self->weights_record = g_steal_pointer (&d->record);
+  return TRUE;
+}
+
+const SecateurSparsifyResult *
+secateur_controller_get_sparsify_result (SecateurController *self)
+{
+  return self->weights_result;
+}
+
+typedef struct
+{
+  SecateurController *self;
+  char *folder;
+  gboolean overwrite;
+} ExportWeightsData;
+
+static void
+export_weights_data_free (gpointer data)
+{
+  ExportWeightsData *d = data;
+  g_free (d->folder);
+  g_free (d);
+}
+
+static void
+export_weights_thread (GTask *task, gpointer source, gpointer task_data,
+                       GCancellable *cancellable)
+{
+  ExportWeightsData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  ScExportOptions eo = { 0, d->overwrite };
+  post_progress (self, 0, 1, 0, -1, NULL);
+  if (!check_overwrite (d->folder, d->overwrite, &error) ||
+      !sc_export_model (self->weights_model, self->info->dir, self->weights_record, d->folder, &eo,
+                        cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (self, 1, 1, 0, 0, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_export_weights_async (SecateurController *self, const char *folder,
+                                          gboolean overwrite, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task =
+      job_new (self, secateur_controller_export_weights_async, cancellable, callback, user_data);
+  if (task == NULL || !needs_model (self, task, FALSE))
+    return;
+  if (self->weights_model == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _ ("Prune the weights first"));
+      return;
+    }
+  ExportWeightsData *d = g_new0 (ExportWeightsData, 1);
+  d->self = self;
+  d->folder = g_strdup (folder);
+  d->overwrite = overwrite;
+  g_task_set_task_data (task, d, export_weights_data_free);
+  g_task_run_in_thread (task, export_weights_thread);
+}
+
+gboolean
+secateur_controller_export_weights_finish (SecateurController *self, GAsyncResult *result,
+                                           GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 void
 secateur_controller_set_threads (SecateurController *self, int threads)
 {
@@ -1273,6 +1664,7 @@ secateur_controller_finalize (GObject *object)
 {
   SecateurController *self = SECATEUR_CONTROLLER (object);
   g_clear_pointer (&self->stats, sc_stats_free);
+  clear_weights (self);
   g_clear_pointer (&self->model, sc_model_free);
   g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);

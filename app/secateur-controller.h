@@ -1,7 +1,7 @@
 /* secateur-controller.h: the application's model of the work, without any
  * widget. It owns the loaded model, the calibration statistics and the
  * selected directions, and runs the long jobs (load, calibrate, quality
- * sweep, compare, export) one at a time on a worker thread, each as an
+ * sweep, compare, export, weight pruning) one at a time on a worker thread, each as an
  * _async/_finish pair with a GCancellable. Progress and statistics
  * snapshots reach the main loop at a bounded rate; the main thread only
  * ever sees copies of the statistics. */
@@ -9,7 +9,9 @@
 
 #include "sc-calibrate.h"
 #include "sc-evaluate.h"
+#include "sc-language-quality.h"
 #include "sc-sampler.h"
+#include "sc-sparsify.h"
 #include "secateur-prune-plan.h"
 
 #include <gio/gio.h>
@@ -150,6 +152,65 @@ void     secateur_controller_export_async     (SecateurController *self, const c
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,
                                                GError **error);
+
+/* ---- weight pruning (the Weights page) ---- */
+
+typedef struct {
+  ScSparsityMethod   method;
+  ScSparsityPattern  pattern;
+  ScCalibMode        sampling;       /* MBS (training shares), UNIFORM or LANGUAGE */
+  const char        *language;       /* LANGUAGE: e.g. "eng_Latn" for English-only */
+  int                samples;        /* calibration segments */
+  int                seqlen;         /* tokens per segment */
+  /* Languages whose quality is measured, eng_Latn -> X on held-out UDHR;
+   * NULL: every language of the model with UDHR text, English aside (it is
+   * the source of every measured direction). */
+  const char *const *eval_languages;
+  int                eval_sentences; /* per language; 0: 4 */
+  double             threshold;      /* relative chrF++ loss flagged; 0: 0.1 */
+} SecateurSparsifyRequest;
+
+typedef struct {
+  ScSparsifyReport *report;          /* per linear layer */
+  int               n_blocks, n_encoder_blocks;
+  double           *block_sparsity;  /* [n_blocks]: zeros / weights of the block's layers */
+  double            min_layer, max_layer; /* the least and most sparse linear layer */
+  char             *calibration;     /* sc_calib_set_describe (); NULL without calibration */
+  ScLangQualityRow *languages;       /* chrF++ before and after, largest training share first */
+  gboolean         *degraded;        /* [n_languages] */
+  guint             n_languages, n_degraded;
+  double            threshold;
+  double            seconds;         /* the whole job */
+} SecateurSparsifyResult;
+
+/* The calibration set the request would draw (per-language counts: see
+ * sc_calib_set_languages), built on the calling thread without pruning;
+ * cheap for the sizes the page offers. */
+ScCalibSet *secateur_controller_calibration_preview (SecateurController *self,
+                                                     const SecateurSparsifyRequest *request,
+                                                     GError **error);
+/* Prunes a copy of the open model (the same folder loaded again, so the
+ * full model stays for comparison) and measures each language before and
+ * after. Progress: the blocks pruned, then the languages measured. On
+ * error or cancellation the copy is dropped; the open model and an earlier
+ * result are untouched. */
+void     secateur_controller_sparsify_async   (SecateurController *self,
+                                               const SecateurSparsifyRequest *request,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean secateur_controller_sparsify_finish  (SecateurController *self, GAsyncResult *result,
+                                               GError **error);
+/* The last completed weight pruning, or NULL. */
+const SecateurSparsifyResult *
+         secateur_controller_get_sparsify_result (SecateurController *self);
+/* Writes the pruned copy as a checkpoint (zeros in place, the record of
+ * what was done in config.json) to `folder`, replaced only when `overwrite`. */
+void     secateur_controller_export_weights_async  (SecateurController *self, const char *folder,
+                                                    gboolean overwrite, GCancellable *cancellable,
+                                                    GAsyncReadyCallback callback,
+                                                    gpointer user_data);
+gboolean secateur_controller_export_weights_finish (SecateurController *self,
+                                                    GAsyncResult *result, GError **error);
 
 /* CPU threads for models opened from now on (0: one per core). */
 void     secateur_controller_set_threads      (SecateurController *self, int threads);

@@ -14,6 +14,7 @@
 
 #include "sc-chart-bars.h"
 #include "sc-chart-curve.h"
+#include "sc-chart-dumbbell.h"
 #include "sc-chart-heatmap.h"
 #include "sc-chart-matrix.h"
 #include "sc-chart-output.h"
@@ -1120,6 +1121,115 @@ test_bars_many (void)
   }
 }
 
+/* ---- per-language quality before and after ---- */
+
+static void
+check_dumbbell (gboolean dark)
+{
+  const int W = 520, H = 240;
+  static const char *labels[] = { "eng_Latn", "fra_Latn", "hin_Deva", "zho_Hans" };
+  static const double before[] = { 40, 30, 20, NAN };
+  static const double after[] = { 38, 21, 20, 10 };
+  static const gboolean flagged[] = { FALSE, TRUE, FALSE, FALSE };
+  ScDumbbellData d = { 0 };
+  double xb[4], xa[4], y[4], got[3], bg[3], cb[3], ca[3], cf[3], px;
+  cairo_surface_t *s;
+
+  d.n = 4;
+  d.labels = labels;
+  d.before = before;
+  d.after = after;
+  d.flagged = flagged;
+  d.title = "chrF++ per language";
+  d.dark = dark;
+  s = render (sc_chart_draw_dumbbell, &d, W, H);
+  save (s, dark ? "chart-dumbbell-dark.png" : "chart-dumbbell.png");
+  pixel (s, 1, 1, bg);
+  assert_background (bg, dark);
+  sc_chart_dumbbell_colours (dark, cb, ca, cf);
+  g_assert_cmpfloat (colour_dist (cb, ca), >, 0.2);
+  g_assert_cmpfloat (colour_dist (ca, cf), >, 0.2);
+  for (int i = 0; i < 4; i++)
+    g_assert_true (sc_chart_dumbbell_points (W, H, &d, i, &xb[i], &xa[i], &y[i]));
+  /* one axis from 0: positions proportional to the values */
+  px = xa[2] - (xb[0] - xa[2]) * 20 / (40 - 20); /* x of 0 */
+  g_assert_cmpfloat (fabs ((xa[0] - px) / (xb[0] - px) - 38.0 / 40), <, 1e-6);
+  g_assert_cmpfloat (fabs ((xa[1] - px) / (xb[0] - px) - 21.0 / 40), <, 1e-6);
+  g_assert_true (isnan (xb[3]));
+  /* rows top to bottom in the order given, evenly spaced */
+  g_assert_cmpfloat (y[1] - y[0], >, 12);
+  g_assert_cmpfloat (fabs ((y[2] - y[1]) - (y[1] - y[0])), <=, 1);
+  /* the dots' colours: before, after, and a flagged row's after */
+  pixel (s, xb[0], y[0], got);
+  assert_colour (got, cb, TOL);
+  pixel (s, xa[0], y[0], got);
+  assert_colour (got, ca, TOL);
+  pixel (s, xb[1], y[1], got);
+  assert_colour (got, cb, TOL);
+  pixel (s, xa[1], y[1], got);
+  assert_colour (got, cf, TOL);
+  pixel (s, xa[3], y[3], got);
+  assert_colour (got, ca, TOL);
+  /* the line joining a flagged row's dots is in the warning colour */
+  pixel (s, (xa[1] + xb[1]) / 2, y[1], got);
+  assert_colour (got, cf, TOL);
+  /* the flagged row's band is tinted towards the warning colour, the
+   * others are not: sampled between the dots' column and the changes */
+  {
+    double band_x = xb[0] + 20, off = (y[1] - y[0]) / 2 - 2, tint[3];
+    pixel (s, band_x, y[1] - off, got);
+    g_assert_cmpfloat (colour_dist (got, bg), >, 0.04);
+    g_assert_cmpfloat (colour_dist (got, cf), >, colour_dist (bg, cf) * 0.5);
+    pixel (s, band_x, y[0] - off, tint);
+    assert_colour (tint, bg, TOL);
+  }
+  cairo_surface_destroy (s);
+
+  /* nothing to draw: background, no points */
+  {
+    ScDumbbellData e = { 0 };
+    s = render (sc_chart_draw_dumbbell, &e, 200, 100);
+    pixel (s, 100, 50, got);
+    assert_background (got, FALSE);
+    cairo_surface_destroy (s);
+    g_assert_false (sc_chart_dumbbell_points (200, 100, &e, 0, &xb[0], &xa[0], &y[0]));
+    cairo_surface_destroy (render (sc_chart_draw_dumbbell, NULL, 200, 100));
+    g_assert_false (sc_chart_dumbbell_points (W, H, &d, 4, &xb[0], &xa[0], &y[0]));
+  }
+}
+
+static void
+test_dumbbell_light (void)
+{
+  check_dumbbell (FALSE);
+}
+
+static void
+test_dumbbell_dark (void)
+{
+  check_dumbbell (TRUE);
+}
+
+/* Percentages above the bars (the share of weights pruned). */
+static void
+test_bars_percent (void)
+{
+  static const double v[] = { 50, 50, 25 }, max[] = { 100, 100, 100 };
+  ScBarsData d = { 0 };
+  double x, y, w, h, h0;
+  d.n = 3;
+  d.values = v;
+  d.max_values = max;
+  d.percent = TRUE;
+  d.title = "weights pruned per layer";
+  cairo_surface_t *s = render (sc_chart_draw_bars, &d, 360, 220);
+  save (s, "chart-bars-percent.png");
+  cairo_surface_destroy (s);
+  g_assert_true (sc_chart_bars_bar_rect (360, 220, &d, 0, &x, &y, &w, &h0));
+  g_assert_true (sc_chart_bars_bar_rect (360, 220, &d, 2, &x, &y, &w, &h));
+  g_assert_cmpfloat (fabs (h - h0 / 2), <, 1e-6);
+}
+
 /* ---- bad and degenerate input: drawn as background, never a crash ---- */
 
 static void
@@ -1677,6 +1787,9 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/bars/light", test_bars_light);
   g_test_add_func ("/charts/bars/dark", test_bars_dark);
   g_test_add_func ("/charts/bars/many", test_bars_many);
+  g_test_add_func ("/charts/bars/percent", test_bars_percent);
+  g_test_add_func ("/charts/dumbbell/light", test_dumbbell_light);
+  g_test_add_func ("/charts/dumbbell/dark", test_dumbbell_dark);
   g_test_add_func ("/charts/degenerate", test_degenerate);
   g_test_add_func ("/charts/output", test_output);
   g_test_add_func ("/charts/tsv", test_tsv);

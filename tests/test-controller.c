@@ -1,7 +1,8 @@
 /* test-controller.c: the application's controller without any widget:
  * jobs on a worker thread (load, calibrate, export), their errors, the
  * busy rule, cancellation, statistics snapshots reaching the main loop,
- * and the pruning plan the panel shows. Runs in every build that has
+ * the pruning plan the panel shows, and weight pruning of a copy of the
+ * open model (Wanda on the demo model). Runs in every build that has
  * Cairo (the report charts), with or without GTK. */
 #include "sc-expert-index.h"
 #include "sc-test-util.h"
@@ -9,6 +10,8 @@
 #include "secateur-controller.h"
 
 #include <cairo.h>
+#include <math.h>
+#include <string.h>
 #ifdef HAVE_FONTCONFIG
 #include <fontconfig/fontconfig.h>
 #endif
@@ -41,6 +44,8 @@ on_progress (SecateurController *c, int done, int total, double rate, double eta
 {
   w->progress++;
   g_assert_cmpint (done, <=, total);
+  if (g_getenv ("SC_TEST_TRACE"))
+    g_test_message ("progress %d/%d at %.2f s", done, total, g_get_monotonic_time () / 1e6);
   if (w->cancel_on_progress != NULL && done > 0)
     g_cancellable_cancel (w->cancel_on_progress);
 }
@@ -268,6 +273,175 @@ test_calibrate_export (void)
   g_main_loop_unref (w.loop);
 }
 
+static gint64 cancelled_at;
+
+static void
+cancel_now (gpointer cancellable)
+{
+  cancelled_at = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+}
+
+static SecateurSparsifyRequest
+small_request (void)
+{
+  static const char *const langs[] = { "hin_Deva", "fra_Latn", NULL };
+  SecateurSparsifyRequest req = { 0 };
+  req.method = SC_SPARSITY_WANDA;
+  req.pattern.ratio = 0.5;
+  req.sampling = SC_CALIB_MBS;
+  req.samples = 8;
+  req.seqlen = 32;
+  req.eval_languages = langs;
+  req.eval_sentences = 2;
+  return req;
+}
+
+static void
+test_sparsify (void)
+{
+  g_autofree char *dir = demo_dir ();
+  if (dir == NULL)
+    {
+      g_test_skip ("the demo model is not shipped");
+      return;
+    }
+  g_autoptr (SecateurController) c = secateur_controller_new ();
+  Wait w = { g_main_loop_new (NULL, FALSE) };
+  g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
+  g_autoptr (GError) error = NULL;
+  SecateurSparsifyRequest req = small_request ();
+  /* no model yet */
+  g_assert_null (secateur_controller_calibration_preview (c, &req, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  g_clear_error (&error);
+  secateur_controller_load_async (c, dir, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r = wait_result (&w);
+  g_assert_true (secateur_controller_load_finish (c, r, &error));
+
+  /* the per-language counts, before running: MBS on the demo model's own
+   * shares gives English (half of its training text) the most */
+  g_autoptr (ScCalibSet) preview = secateur_controller_calibration_preview (c, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_calib_set_size (preview), ==, 8);
+  const guint *counts;
+  const char *const *langs = sc_calib_set_languages (preview, &counts);
+  guint total = 0, eng = 0, most = 0;
+  for (guint i = 0; langs[i] != NULL; i++)
+    {
+      total += counts[i];
+      most = MAX (most, counts[i]);
+      if (g_str_equal (langs[i], "eng_Latn"))
+        eng = counts[i];
+    }
+  g_assert_cmpuint (total, ==, 8);
+  g_assert_cmpuint (eng, ==, most);
+  g_assert_cmpuint (eng, >=, 4);
+
+  /* Wanda 50 %: every row of every layer loses exactly half */
+  w.progress = 0;
+  gint64 t0 = g_get_monotonic_time ();
+  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
+  g_assert_true (secateur_controller_get_busy (c));
+  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_assert_true (secateur_controller_sparsify_finish (c, r2, &error));
+  g_assert_no_error (error);
+  g_test_message ("Wanda 50 %%, 8 x 32 tokens, 2 languages x 2 sentences: %.2f s",
+                  (g_get_monotonic_time () - t0) / 1e6);
+  g_assert_cmpint (w.progress, >, 8);
+  const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (c);
+  g_assert_nonnull (res);
+  g_assert_cmpuint (res->report->layers->len, >, 100);
+  for (guint i = 0; i < res->report->layers->len; i++)
+    {
+      const ScSparsifyLayer *l = &g_array_index (res->report->layers, ScSparsifyLayer, i);
+      /* half of each row pruned; a weight already zero in the checkpoint
+       * (f16 rounding) counts too */
+      guint64 half = (guint64) l->n_out * l->n_in / 2;
+      g_assert_cmpuint (l->n_zero, >=, half);
+      g_assert_cmpuint (l->n_zero, <=, half + half / 1000);
+    }
+  g_assert_cmpfloat (fabs (res->min_layer - 0.5), <, 1e-3);
+  g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
+  g_assert_cmpint (res->n_blocks, ==, 8);
+  g_assert_cmpint (res->n_encoder_blocks, ==, 4);
+  for (int b = 0; b < res->n_blocks; b++)
+    g_assert_cmpfloat (fabs (res->block_sparsity[b] - 0.5), <, 1e-3);
+  g_assert_nonnull (strstr (res->calibration, "eng_Latn"));
+  /* sorted by training share: French (5.6 %) before Hindi (2.8 %) */
+  g_assert_cmpuint (res->n_languages, ==, 2);
+  g_assert_cmpstr (res->languages[0].lang, ==, "fra_Latn");
+  g_assert_cmpstr (res->languages[1].lang, ==, "hin_Deva");
+  g_assert_cmpfloat (res->languages[0].share, >, res->languages[1].share);
+  double before[2];
+  for (guint i = 0; i < 2; i++)
+    {
+      const ScLangQualityRow *row = &res->languages[i];
+      g_test_message ("%s: chrF++ %.2f -> %.2f%s", row->lang, row->before, row->after,
+                      res->degraded[i] ? " (degraded)" : "");
+      g_assert_cmpint (row->n, ==, 2);
+      g_assert_true (isfinite (row->before) && row->before > 0);
+      g_assert_true (isfinite (row->after) && row->after >= 0);
+      g_assert_cmpint (res->degraded[i], ==,
+                       (row->after - row->before) / row->before < -res->threshold);
+      before[i] = row->before;
+    }
+
+  /* the pruned copy exports with its zeros and the record */
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-weights-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  secateur_controller_export_weights_async (c, out, FALSE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  g_assert_true (secateur_controller_export_weights_finish (c, r3, &error));
+  g_assert_no_error (error);
+  g_autofree char *config_path = g_build_filename (out, "config.json", NULL);
+  g_autofree char *config = NULL;
+  g_assert_true (g_file_get_contents (config_path, &config, NULL, NULL));
+  g_assert_nonnull (strstr (config, "secateur_sparsity"));
+  g_assert_nonnull (strstr (config, "wanda"));
+  /* not over an existing folder unless asked */
+  secateur_controller_export_weights_async (c, out, FALSE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  g_assert_false (secateur_controller_export_weights_finish (c, r4, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* cancelled: the copy is dropped, the earlier result stays, and the open
+   * model is untouched (the same scores before pruning as the first run) */
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  SecateurSparsifyRequest big = small_request ();
+  big.samples = 256;
+  big.seqlen = 128;
+  secateur_controller_sparsify_async (c, &big, cancel, got_result, &w);
+  g_timeout_add_once (500, cancel_now, cancel);
+  g_autoptr (GAsyncResult) r5 = wait_result (&w);
+  g_test_message ("weight pruning cancelled: control back after %.3f s",
+                  (g_get_monotonic_time () - cancelled_at) / 1e6);
+  g_assert_false (secateur_controller_sparsify_finish (c, r5, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_false (secateur_controller_get_busy (c));
+  g_assert_true (secateur_controller_get_sparsify_result (c) == res);
+  req.pattern = (ScSparsityPattern){ 0, 2, 4 };
+  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r6 = wait_result (&w);
+  g_assert_true (secateur_controller_sparsify_finish (c, r6, &error));
+  g_assert_no_error (error);
+  res = secateur_controller_get_sparsify_result (c);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpfloat (res->languages[i].before, ==, before[i]);
+  g_assert_cmpfloat (fabs (res->min_layer - 0.5), <, 1e-3); /* 2:4 prunes half too */
+
+  /* bad settings are refused before any work */
+  req.pattern = (ScSparsityPattern){ 1.5, 0, 0 };
+  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r7 = wait_result (&w);
+  g_assert_false (secateur_controller_sparsify_finish (c, r7, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  sc_test_rm_tree (tmp);
+  g_main_loop_unref (w.loop);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -275,6 +449,7 @@ main (int argc, char **argv)
   g_test_add_func ("/controller/load-errors", test_load_errors);
   g_test_add_func ("/controller/device", test_device);
   g_test_add_func ("/controller/calibrate-export", test_calibrate_export);
+  g_test_add_func ("/controller/sparsify", test_sparsify);
   int status = g_test_run ();
   /* the report's text leaves font caches in Cairo and fontconfig */
   cairo_debug_reset_static_data ();

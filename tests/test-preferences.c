@@ -224,6 +224,7 @@ test_shortcuts (void)
                              "<Alt>3",
                              "<Alt>4",
                              "<Alt>5",
+                             "<Alt>6",
                              "<Control>comma",
                              "<Control>question",
                              "<Control>w",

@@ -3,14 +3,17 @@
  * check the live heatmap (widget state against the engine's metrics, and
  * pixels of the rendered heatmap against the palette), move the pruning
  * slider and see the estimates change, compare, export and load the export
- * back; cancel a calibration (control back within a second) and close the
- * window during a job. A 10 ms timer records the worst main-loop gap,
+ * back; prune weights in the Weights mode (Wanda 50 %: half of every layer,
+ * chrF++ per language before and after) and cancel a larger run; cancel a
+ * calibration (control back within a second) and close the window during a
+ * job. A 10 ms timer records the worst main-loop gap,
  * reported in the log; screenshots of each view go to
  * meson-logs/screenshots/ in the build directory. */
 #include "sc-chart-palette.h"
 #include "sc-expert-index.h"
 #include "sc-test-util.h"
 #include "secateur-bars.h"
+#include "secateur-dumbbell.h"
 #include "secateur-quality-curve.h"
 #include "secateur-window.h"
 
@@ -578,6 +581,92 @@ test_export (void)
   g_assert_true (idle_controller ());
 }
 
+static SecateurWeightsPage *
+weights_page (void)
+{
+  return SECATEUR_WEIGHTS_PAGE (secateur_window_get_page (fx.window, "weights"));
+}
+
+static void
+test_weights (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  static const char *const langs[] = { "fra_Latn", "hin_Deva", "zho_Hans", NULL };
+  SecateurController *controller = secateur_window_get_controller (fx.window);
+  SecateurWeightsPage *page = weights_page ();
+  secateur_window_show_page (fx.window, "weights");
+  g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
+  secateur_weights_page_set_method (page, SC_SPARSITY_WANDA);
+  secateur_weights_page_set_pattern (page, &(ScSparsityPattern){ 0.5, 0, 0 });
+  secateur_weights_page_set_sampling (page, SC_CALIB_MBS, NULL);
+  secateur_weights_page_set_samples (page, 8, 32);
+  secateur_weights_page_set_evaluation (page, langs, 2);
+  /* the samples per language, shown before running */
+  const char *counts = secateur_weights_page_get_calibration_text (page);
+  g_test_message ("calibration: %s", counts);
+  g_assert_nonnull (strstr (counts, "8 samples of 32 tokens"));
+  g_assert_nonnull (strstr (counts, "eng_Latn"));
+  SecateurSparsifyRequest req;
+  secateur_weights_page_get_request (page, &req);
+  g_assert_cmpint (req.method, ==, SC_SPARSITY_WANDA);
+  g_assert_cmpfloat (req.pattern.ratio, ==, 0.5);
+
+  gint64 t0 = g_get_monotonic_time ();
+  secateur_weights_page_start (page);
+  g_assert_true (secateur_controller_get_busy (controller));
+  g_assert_true (wait_for (idle_controller, 300));
+  g_test_message ("Wanda 50 %%, 8 x 32 tokens, 3 languages x 2 sentences: %.2f s; %s",
+                  (g_get_monotonic_time () - t0) / 1e6, secateur_weights_page_get_status (page));
+  const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
+  g_assert_nonnull (res);
+  /* half of every row of every layer (a weight stored as zero adds to it) */
+  g_test_message ("sparsity per linear layer: %.6f to %.6f over %u layers", res->min_layer,
+                  res->max_layer, res->report->layers->len);
+  g_assert_cmpfloat (fabs (res->min_layer - 0.5), <, 1e-3);
+  g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
+  g_assert_nonnull (strstr (secateur_weights_page_get_status (page), "50.0 %"));
+  SecateurBars *bars = SECATEUR_BARS (secateur_weights_page_get_bars (page));
+  g_assert_cmpint (secateur_bars_get_n (bars), ==, 8);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpfloat (fabs (secateur_bars_get_value (bars, i) - 0.5), <, 1e-3);
+  SecateurDumbbell *chart = SECATEUR_DUMBBELL (secateur_weights_page_get_chart (page));
+  g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
+  for (int i = 0; i < 3; i++)
+    {
+      double before, after;
+      gboolean flagged;
+      g_assert_true (secateur_dumbbell_get_row (chart, i, &before, &after, &flagged));
+      g_test_message ("%s: chrF++ %.2f -> %.2f%s", res->languages[i].lang, before, after,
+                      flagged ? " (flagged)" : "");
+      g_assert_true (isfinite (before) && isfinite (after));
+      g_assert_cmpint (flagged, ==, res->degraded[i]);
+    }
+  screenshot ("weights");
+
+  /* a larger run, cancelled: control comes back, the result and the open
+   * model stay as they were */
+  g_autofree char *dir = g_strdup (secateur_controller_get_info (controller)->dir);
+  secateur_weights_page_set_samples (page, 512, 128);
+  secateur_weights_page_start (page);
+  g_assert_true (secateur_controller_get_busy (controller));
+  settle (0.5);
+  gint64 cancel_at = g_get_monotonic_time ();
+  secateur_weights_page_cancel (page);
+  g_assert_true (wait_for (idle_controller, 120));
+  double waited = (g_get_monotonic_time () - cancel_at) / 1e6;
+  g_test_message ("weight pruning cancelled: control back after %.3f s", waited);
+  g_assert_cmpfloat (waited, <, 10);
+  g_assert_nonnull (strstr (secateur_weights_page_get_status (page), "cancelled"));
+  g_assert_true (secateur_controller_get_sparsify_result (controller) == res);
+  g_assert_cmpstr (secateur_controller_get_info (controller)->dir, ==, dir);
+  g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
+  secateur_weights_page_set_samples (page, 8, 32);
+}
+
 static void
 test_cancel (void)
 {
@@ -679,6 +768,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/prune", test_prune);
   g_test_add_func ("/ui/compare", test_compare);
   g_test_add_func ("/ui/export", test_export);
+  g_test_add_func ("/ui/weights", test_weights);
   g_test_add_func ("/ui/cancel", test_cancel);
   g_test_add_func ("/ui/close-during-job", test_close_during_job);
   int status = g_test_run ();

@@ -13,6 +13,8 @@ struct _SecateurBars
   int n, n_encoder;
   double *values, *max_values;
   GStrv labels;
+  gboolean percent;
+  char *title; /* NULL: experts kept per layer */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurBars, secateur_bars, GTK_TYPE_WIDGET)
@@ -28,9 +30,10 @@ secateur_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                    self->values,
                    self->max_values,
                    (const char *const *) self->labels,
-                   _ ("experts kept per layer"),
+                   self->title ? self->title : _ ("experts kept per layer"),
                    adw_style_manager_get_dark (adw_style_manager_get_default ()),
-                   self->n_encoder };
+                   self->n_encoder,
+                   self->percent };
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
   sc_chart_bars_draw (cr, w, h, &d);
   cairo_destroy (cr);
@@ -58,6 +61,7 @@ secateur_bars_finalize (GObject *object)
   g_free (self->values);
   g_free (self->max_values);
   g_strfreev (self->labels);
+  g_free (self->title);
   G_OBJECT_CLASS (secateur_bars_parent_class)->finalize (object);
 }
 
@@ -94,6 +98,7 @@ secateur_bars_set_data (SecateurBars *self, int n, const int *kept, int max_valu
   g_clear_pointer (&self->labels, g_strfreev);
   self->n = kept != NULL ? n : 0;
   self->n_encoder = n_encoder;
+  self->percent = FALSE;
   if (self->n > 0)
     {
       self->values = g_new (double, n);
@@ -105,6 +110,40 @@ secateur_bars_set_data (SecateurBars *self, int n, const int *kept, int max_valu
         }
       self->labels = g_strdupv ((char **) labels);
     }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+secateur_bars_set_shares (SecateurBars *self, int n, const double *shares, int n_encoder,
+                          const char *const *labels)
+{
+  g_clear_pointer (&self->values, g_free);
+  g_clear_pointer (&self->max_values, g_free);
+  g_clear_pointer (&self->labels, g_strfreev);
+  self->n = shares != NULL ? n : 0;
+  self->n_encoder = n_encoder;
+  self->percent = TRUE;
+  if (self->n > 0)
+    {
+      self->values = g_new (double, n);
+      self->max_values = g_new (double, n);
+      for (int i = 0; i < n; i++)
+        {
+          self->values[i] = shares[i];
+          self->max_values[i] = 1.0;
+        }
+      self->labels = g_strdupv ((char **) labels);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+secateur_bars_set_title (SecateurBars *self, const char *title)
+{
+  g_free (self->title);
+  self->title = g_strdup (title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  title ? title : _ ("Experts kept per layer"), -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

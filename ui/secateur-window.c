@@ -26,7 +26,7 @@ struct _SecateurWindow
 
   SecateurController *controller;
   GSettings *settings; /* NULL when the schema is not installed */
-  GtkWidget *overview, *calibrate, *prune, *compare, *export;
+  GtkWidget *overview, *calibrate, *prune, *compare, *export, *weights;
   gboolean closing;
 };
 
@@ -483,7 +483,8 @@ secateur_window_class_init (SecateurWindowClass *klass)
       gtk_widget_class_add_binding_action (widget_class, jobs[i].key, GDK_CONTROL_MASK,
                                            jobs[i].action, NULL);
     }
-  static const char *const pages[] = { "model", "calibrate", "prune", "compare", "export" };
+  static const char *const pages[] = { "model",   "calibrate", "prune",
+                                       "compare", "export",    "weights" };
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page",
                                          "s", pages[i]);
@@ -527,11 +528,14 @@ secateur_window_init (SecateurWindow *self)
   self->prune = secateur_prune_page_new (self->controller);
   self->compare = secateur_compare_page_new (self->controller);
   self->export = secateur_export_page_new (self->controller);
+  self->weights = secateur_weights_page_new (self->controller);
   add_page (self, self->overview, "model", _ ("Model"), "dialog-information-symbolic");
   add_page (self, self->calibrate, "calibrate", _ ("Calibrate"), "view-grid-symbolic");
   add_page (self, self->prune, "prune", _ ("Prune"), "edit-cut-symbolic");
   add_page (self, self->compare, "compare", _ ("Compare"), "view-dual-symbolic");
   add_page (self, self->export, "export", _ ("Export"), "document-save-symbolic");
+  /* the second mode: single weights instead of whole experts */
+  add_page (self, self->weights, "weights", _ ("Weights"), "view-app-grid-symbolic");
   g_signal_connect (self->prune, "changed", G_CALLBACK (on_prune_changed), self);
   g_signal_connect (self->calibrate, "finished", G_CALLBACK (on_calibrated), self);
   g_signal_connect (self->export, "exported", G_CALLBACK (on_exported), self);

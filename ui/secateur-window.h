@@ -12,6 +12,7 @@
 #include "secateur-export-page.h"
 #include "secateur-overview-page.h"
 #include "secateur-prune-page.h"
+#include "secateur-weights-page.h"
 
 G_BEGIN_DECLS
 
@@ -26,7 +27,8 @@ char                  *secateur_window_find_demo_model (void);
 SecateurController    *secateur_window_get_controller (SecateurWindow *self);
 /* "welcome", "loading" or "model". */
 const char            *secateur_window_get_state (SecateurWindow *self);
-/* Shows a model page: "model", "calibrate", "prune", "compare", "export". */
+/* Shows a model page: "model", "calibrate", "prune", "compare", "export",
+ * "weights". */
 void                   secateur_window_show_page (SecateurWindow *self, const char *name);
 GtkWidget             *secateur_window_get_page  (SecateurWindow *self, const char *name);
 const char            *secateur_window_get_visible_page (SecateurWindow *self);

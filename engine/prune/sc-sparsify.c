@@ -738,3 +738,42 @@ sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptio
     }
   return g_steal_pointer (&report);
 }
+
+/* ---- the record an export keeps ---------------------------------------- */
+
+JsonObject *
+sc_sparsify_record (const ScSparsifyOptions *so, const char *calib, const ScCalibSet *set,
+                    int seqlen, const ScSparsifyReport *report)
+{
+  JsonObject *rec = json_object_new ();
+  g_autofree char *pat = sc_sparsity_pattern_to_string (&so->pattern);
+  json_object_set_string_member (rec, "method", sc_sparsity_method_name (so->method));
+  json_object_set_string_member (rec, "type", so->pattern.m > 0 ? "n:m" : "unstructured");
+  json_object_set_string_member (rec, "sparsity", pat);
+  if (so->pattern.m > 0)
+    {
+      json_object_set_int_member (rec, "n", so->pattern.n);
+      json_object_set_int_member (rec, "m", so->pattern.m);
+    }
+  else
+    {
+      json_object_set_double_member (rec, "ratio", so->pattern.ratio);
+    }
+  json_object_set_double_member (
+      rec, "achieved", report->n_weights ? (double) report->n_zero / report->n_weights : 0.0);
+  JsonObject *cal = json_object_new ();
+  json_object_set_string_member (cal, "sampling", calib);
+  if (set != NULL)
+    {
+      json_object_set_int_member (cal, "samples", sc_calib_set_size (set));
+      json_object_set_int_member (cal, "seqlen", seqlen);
+      JsonObject *counts_obj = json_object_new ();
+      const guint *counts;
+      const char *const *langs = sc_calib_set_languages (set, &counts);
+      for (guint i = 0; langs[i] != NULL; i++)
+        json_object_set_int_member (counts_obj, langs[i], counts[i]);
+      json_object_set_object_member (cal, "languages", counts_obj);
+    }
+  json_object_set_object_member (rec, "calibration", cal);
+  return rec;
+}

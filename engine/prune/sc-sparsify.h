@@ -29,6 +29,7 @@
 #include "sc-sparsity.h"
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -167,5 +168,13 @@ void     sc_sparsify_options_init (ScSparsifyOptions *opts);
 ScSparsifyReport *sc_sparsify (const ScPrunable *prunable, const ScCalibSet *calib,
                                const ScSparsifyOptions *opts, ScSparsifyProgress progress,
                                gpointer progress_data, GCancellable *cancellable, GError **error);
+
+/* What was done, for config.json of an exported model (sc_export_model's
+ * record): method, pattern, achieved sparsity and the calibration (`calib`
+ * names the sampling: "mbs", "uniform", a language code or "none"; `set`
+ * may be NULL). */
+JsonObject       *sc_sparsify_record (const ScSparsifyOptions *opts, const char *calib,
+                                      const ScCalibSet *set, int seqlen,
+                                      const ScSparsifyReport *report);
 
 G_END_DECLS

@@ -75,8 +75,11 @@ bar_label (const ScBarsData *d, int i, char *buf, gsize size)
 static void
 count_text (const ScBarsData *d, const Layout *l, int i, char *buf, gsize size)
 {
-  double v = isfinite (d->values[i]) ? d->values[i] : 0;
-  g_snprintf (buf, size, "%g/%g", v, bar_max (d, l, i));
+  double v = isfinite (d->values[i]) ? d->values[i] : 0, max = bar_max (d, l, i);
+  if (d->percent)
+    g_snprintf (buf, size, "%.4g%%", max > 0 ? 100 * v / max : 0.0);
+  else
+    g_snprintf (buf, size, "%g/%g", v, max);
 }
 
 static double

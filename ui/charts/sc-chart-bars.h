@@ -1,4 +1,5 @@
-/* sc-chart-bars.h: experts kept per layer, one bar per layer. */
+/* sc-chart-bars.h: experts kept per layer (or any share per layer, e.g.
+ * the weights pruned), one bar per layer. */
 #pragma once
 
 #include <cairo.h>
@@ -11,6 +12,8 @@ typedef struct {
   const char *const *labels; const char *title; gboolean dark;
   /* Added: encoder layers come first; 0 = from the labels ("enc ..."). */
   int n_encoder;
+  /* Above the bars: value / max as a percentage ("50%") instead of "kept/max". */
+  gboolean percent;
 } ScBarsData;
 
 void sc_chart_bars_draw (cairo_t *cr, double width, double height, const ScBarsData *d);

@@ -22,5 +22,6 @@ void sc_chart_draw_heatmap (cairo_t *cr, double width, double height, gconstpoin
 void sc_chart_draw_matrix  (cairo_t *cr, double width, double height, gconstpointer data);
 void sc_chart_draw_curve   (cairo_t *cr, double width, double height, gconstpointer data);
 void sc_chart_draw_bars    (cairo_t *cr, double width, double height, gconstpointer data);
+void sc_chart_draw_dumbbell (cairo_t *cr, double width, double height, gconstpointer data);
 
 G_END_DECLS

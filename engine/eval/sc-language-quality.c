@@ -1,0 +1,97 @@
+/* sc-language-quality.c: per-language quality before and after pruning. */
+#include "sc-language-quality.h"
+
+#include "sc-corpus.h"
+#include "sc-generate.h"
+#include "sc-metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+sc_lang_quality_row_clear (ScLangQualityRow *row)
+{
+  g_clear_pointer (&row->lang, g_free);
+}
+
+static int
+cmp_share (const void *a, const void *b)
+{
+  const ScLangQualityRow *x = a, *y = b;
+  if (x->share != y->share)
+    return x->share < y->share ? 1 : -1;
+  return strcmp (x->lang, y->lang);
+}
+
+void
+sc_lang_quality_sort (ScLangQualityRow *rows, guint n)
+{
+  if (n > 1)
+    qsort (rows, n, sizeof *rows, cmp_share);
+}
+
+double
+sc_lang_quality_change (const ScLangQualityRow *row)
+{
+  return row->before != 0 ? (row->after - row->before) / row->before : 0.0;
+}
+
+gboolean
+sc_lang_quality_degraded (const ScLangQualityRow *row, ScLangQualityKind kind, double threshold)
+{
+  double change = sc_lang_quality_change (row);
+  return kind == SC_LANG_QUALITY_CHRF ? change < -threshold : change > threshold;
+}
+
+gboolean
+sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limit, int max_length,
+                      GCancellable *cancellable, double *chrf, int *n, GError **error)
+{
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  if (udhr == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the shipped UDHR corpus is missing");
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) pairs =
+      sc_corpus_udhr_pairs (udhr, src, tgt, SC_CORPUS_SPLIT_HELD_OUT, error);
+  if (pairs == NULL)
+    return FALSE;
+  if (limit > 0 && pairs->len > (guint) limit)
+    g_ptr_array_set_size (pairs, limit);
+  if (pairs->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out UDHR text for %s-%s",
+                   src, tgt);
+      return FALSE;
+    }
+  g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);
+  g_autofree const char **refs = g_new0 (const char *, pairs->len + 1);
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      const ScCorpusPair *p = pairs->pdata[i];
+      sources[i] = p->source;
+      refs[i] = p->target;
+    }
+  ScGenerateOptions gen;
+  sc_generate_options_init (&gen, model);
+  gen.num_beams = 1;
+  if (max_length > 0)
+    gen.max_length = MIN (gen.max_length, max_length);
+  g_auto (GStrv) hyps = sc_translate (model, sources, pairs->len, src, tgt, &gen, 8, NULL, NULL,
+                                      cancellable, error);
+  if (hyps == NULL)
+    return FALSE;
+  ScMetricConfig cfg;
+  sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);
+  g_autoptr (ScMetric) metric = sc_metric_new (&cfg, error);
+  if (metric == NULL)
+    return FALSE;
+  const char *const *streams[] = { refs, NULL };
+  ScMetricScore s;
+  if (!sc_metric_corpus_score (metric, (const char *const *) hyps, streams, &s, error))
+    return FALSE;
+  *chrf = s.score;
+  *n = pairs->len;
+  return TRUE;
+}

@@ -1,0 +1,144 @@
+/* secateur-dumbbell.c: the per-language before/after chart widget. */
+#include "secateur-dumbbell.h"
+
+#include "sc-chart-dumbbell.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+struct _SecateurDumbbell
+{
+  GtkWidget parent_instance;
+  int n;
+  GStrv labels;
+  double *before, *after;
+  gboolean *flagged;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurDumbbell, secateur_dumbbell, GTK_TYPE_WIDGET)
+
+static void
+secateur_dumbbell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  SecateurDumbbell *self = SECATEUR_DUMBBELL (widget);
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  if (self->n == 0 || w <= 0 || h <= 0)
+    return;
+  ScDumbbellData d = { 0 };
+  d.n = self->n;
+  d.labels = (const char *const *) self->labels;
+  d.before = self->before;
+  d.after = self->after;
+  d.flagged = self->flagged;
+  d.title = _ ("chrF++ per language, eng_Latn → X");
+  d.before_name = _ ("full model");
+  d.after_name = _ ("pruned");
+  d.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  sc_chart_dumbbell_draw (cr, w, h, &d);
+  cairo_destroy (cr);
+}
+
+static void
+secateur_dumbbell_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                           int *minimum, int *natural, int *minimum_baseline,
+                           int *natural_baseline)
+{
+  SecateurDumbbell *self = SECATEUR_DUMBBELL (widget);
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = 240;
+      *natural = 360;
+    }
+  else
+    {
+      /* a row of at least 14 px per language under title, legend and axis */
+      *minimum = 80 + 14 * self->n;
+      *natural = MAX (200, 80 + 24 * self->n);
+    }
+}
+
+static void
+on_dark_changed (AdwStyleManager *manager, GParamSpec *pspec, GtkWidget *self)
+{
+  gtk_widget_queue_draw (self);
+}
+
+static void
+clear (SecateurDumbbell *self)
+{
+  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->before, g_free);
+  g_clear_pointer (&self->after, g_free);
+  g_clear_pointer (&self->flagged, g_free);
+  self->n = 0;
+}
+
+static void
+secateur_dumbbell_finalize (GObject *object)
+{
+  SecateurDumbbell *self = SECATEUR_DUMBBELL (object);
+  g_signal_handlers_disconnect_by_data (adw_style_manager_get_default (), self);
+  clear (self);
+  G_OBJECT_CLASS (secateur_dumbbell_parent_class)->finalize (object);
+}
+
+static void
+secateur_dumbbell_class_init (SecateurDumbbellClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = secateur_dumbbell_finalize;
+  GTK_WIDGET_CLASS (klass)->snapshot = secateur_dumbbell_snapshot;
+  GTK_WIDGET_CLASS (klass)->measure = secateur_dumbbell_measure;
+  gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+secateur_dumbbell_init (SecateurDumbbell *self)
+{
+  g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
+                    self);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Quality per language before and after pruning"), -1);
+}
+
+GtkWidget *
+secateur_dumbbell_new (void)
+{
+  return g_object_new (SECATEUR_TYPE_DUMBBELL, NULL);
+}
+
+void
+secateur_dumbbell_set_data (SecateurDumbbell *self, int n, const char *const *labels,
+                            const double *before, const double *after, const gboolean *flagged)
+{
+  clear (self);
+  if (n > 0 && before != NULL && after != NULL)
+    {
+      self->n = n;
+      self->labels = g_new0 (char *, n + 1);
+      for (int i = 0; i < n; i++)
+        self->labels[i] = g_strdup (labels ? labels[i] : NULL);
+      self->before = g_memdup2 (before, sizeof (double) * n);
+      self->after = g_memdup2 (after, sizeof (double) * n);
+      self->flagged = flagged ? g_memdup2 (flagged, sizeof (gboolean) * n) : g_new0 (gboolean, n);
+    }
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+}
+
+int
+secateur_dumbbell_get_n (SecateurDumbbell *self)
+{
+  return self->n;
+}
+
+gboolean
+secateur_dumbbell_get_row (SecateurDumbbell *self, int i, double *before, double *after,
+                           gboolean *flagged)
+{
+  if (i < 0 || i >= self->n)
+    return FALSE;
+  *before = self->before[i];
+  *after = self->after[i];
+  *flagged = self->flagged[i];
+  return TRUE;
+}

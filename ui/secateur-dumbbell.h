@@ -1,0 +1,22 @@
+/* secateur-dumbbell.h: quality per language before and after weight
+ * pruning (Cairo chart sc-chart-dumbbell), degrading languages highlighted. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define SECATEUR_TYPE_DUMBBELL (secateur_dumbbell_get_type ())
+G_DECLARE_FINAL_TYPE (SecateurDumbbell, secateur_dumbbell, SECATEUR, DUMBBELL, GtkWidget)
+
+GtkWidget *secateur_dumbbell_new      (void);
+/* n rows; everything copied; flagged may be NULL. */
+void       secateur_dumbbell_set_data (SecateurDumbbell *self, int n, const char *const *labels,
+                                       const double *before, const double *after,
+                                       const gboolean *flagged);
+int        secateur_dumbbell_get_n    (SecateurDumbbell *self);
+/* Row i's values; FALSE when out of range. */
+gboolean   secateur_dumbbell_get_row  (SecateurDumbbell *self, int i, double *before,
+                                       double *after, gboolean *flagged);
+
+G_END_DECLS
