@@ -81,8 +81,8 @@ sc_cli_device_memory (const char *device, guint64 *bytes, GError **error)
 }
 
 int
-sc_cli_fit_batch (ScModel *model, const ScCliDeviceOptions *opts, int batch, int beams,
-                  int src_len, int tgt_len, gboolean teacher, GError **error)
+sc_cli_fit_batch (ScModel *model, const ScCliDeviceOptions *opts, int batch, int beams, int src_len,
+                  int tgt_len, gboolean teacher, GError **error)
 {
   gboolean cuda = g_str_equal (sc_model_get_backend (model)->name, "cuda");
   const char *device = cuda ? cli_backend_device : "cpu";
@@ -111,8 +111,9 @@ sc_cli_fit_batch (ScModel *model, const ScCliDeviceOptions *opts, int batch, int
       return 0;
     }
   if (fit < batch)
-    fprintf (stderr, "secateur-cli: a batch of %d does not fit in %.2f GiB of %s memory: using %d\n",
-             batch, bytes / 1073741824.0, device, fit);
+    fprintf (stderr,
+             "secateur-cli: a batch of %d does not fit in %.2f GiB of %s memory: using %d\n", batch,
+             bytes / 1073741824.0, device, fit);
   return fit;
 }
 

@@ -350,8 +350,10 @@ sc_cli_perplexity (int argc, char **argv)
     }
   sc_lang_quality_sort (rows, n);
 
-  printf ("teacher-forced perplexity on held-out UDHR, %s\n",
-          model.bloom ? "plain text per language" : x2e ? "X -> eng_Latn" : "eng_Latn -> X");
+  printf ("teacher-forced perplexity on held-out UDHR, %s\n", model.bloom
+                                                                  ? "plain text per language"
+                                                              : x2e ? "X -> eng_Latn"
+                                                                    : "eng_Latn -> X");
   if (!has_other)
     printf ("%-10s %8s %6s %9s %11s\n", "language", "share", "paras", "nll", "perplexity");
   else

@@ -1540,8 +1540,7 @@ secateur_controller_sparsify_async (SecateurController *self,
 }
 
 gboolean
-secateur_controller_sparsify_finish (SecateurController *self, GAsyncResult *result,
-                                     GError **error)
+secateur_controller_sparsify_finish (SecateurController *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   if (!g_task_propagate_boolean (G_TASK (result), error))
@@ -1578,8 +1577,7 @@ export_weights_data_free (gpointer data)
 }
 
 static void
-export_weights_thread (GTask *task, gpointer source, gpointer task_data,
-                       GCancellable *cancellable)
+export_weights_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportWeightsData *d = task_data;
   SecateurController *self = d->self;

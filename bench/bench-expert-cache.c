@@ -57,7 +57,8 @@ child (const char *device, const char *dir, double frac, guint64 dense_bytes, gu
   ScBackend *be = cuda ? sc_backend_new (device, 0, NULL, &error) : NULL;
   SetBudgetFunc set_budget =
       cuda ? sc_backend_cuda_symbol ("sc_cuda_backend_set_weight_budget", NULL) : NULL;
-  UploadedFunc uploaded = cuda ? sc_backend_cuda_symbol ("sc_cuda_backend_uploaded_bytes", NULL) : NULL;
+  UploadedFunc uploaded =
+      cuda ? sc_backend_cuda_symbol ("sc_cuda_backend_uploaded_bytes", NULL) : NULL;
   if (cuda && (be == NULL || set_budget == NULL || uploaded == NULL))
     {
       fprintf (stderr, "%s\n", error ? error->message : "the CUDA module lacks the budget symbols");

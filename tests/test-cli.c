@@ -101,17 +101,19 @@ test_fit_batch (void)
   ScMemoryPlan plan;
   sc_memory_plan_compute (c, &o, &plan);
   /* room for about half of the batch */
-  double gib = (plan.total_bytes - (plan.kv_cache_bytes + plan.activation_bytes) / 2) / 1073741824.0;
+  double gib =
+      (plan.total_bytes - (plan.kv_cache_bytes + plan.activation_bytes) / 2) / 1073741824.0;
   int want = sc_memory_plan_max_batch (c, &o, (guint64) (gib * 1073741824.0), 16);
   g_assert_cmpint (want, >, 1);
   g_assert_cmpint (want, <, 16);
   g_autofree char *mem = g_strdup_printf ("%.9f", gib);
-  Run r = run_cli ("Everyone has the right to education.\n", "translate", "-m", moe, "-s",
-                   "eng_Latn", "-t", "fra_Latn", "--beam", "4", "--max-len", "24", "--memory-gb",
-                   mem, NULL);
+  Run r =
+      run_cli ("Everyone has the right to education.\n", "translate", "-m", moe, "-s", "eng_Latn",
+               "-t", "fra_Latn", "--beam", "4", "--max-len", "24", "--memory-gb", mem, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autofree char *note = g_strdup_printf ("a batch of 16 does not fit in %.2f GiB of cpu memory: "
-                                           "using %d", gib, want);
+                                           "using %d",
+                                           gib, want);
   g_test_message ("%s", r.err);
   g_assert_nonnull (strstr (r.err, note));
   g_assert_cmpuint (strlen (r.out), >, 1);

@@ -447,8 +447,8 @@ test_sparsegpt_linalg (void)
   if (cuda == NULL)
     return;
   const int rows = 48, k = 160, n = 400;
-  g_autofree float *X = g_new (float, (gsize) n * k), *mix = g_new (float, (gsize) k * k);
-  g_autofree float *Xm = g_new0 (float, (gsize) n * k);
+  g_autofree float *X = g_new (float, (gsize) n *k), *mix = g_new (float, (gsize) k *k);
+  g_autofree float *Xm = g_new0 (float, (gsize) n *k);
   fill (X, (gsize) n * k, 31, 1.0f);
   fill (mix, (gsize) k * k, 32, 0.2f);
   for (int r = 0; r < n; r++)
@@ -478,16 +478,17 @@ test_sparsegpt_linalg (void)
     {
       ScSparsityPattern pat;
       g_assert_true (sc_sparsity_pattern_parse (patterns[p], &pat, NULL));
-      g_autofree float *Wc = g_new (float, (gsize) rows * k), *Wg = g_new (float, (gsize) rows * k);
+      g_autofree float *Wc = g_new (float, (gsize) rows *k), *Wg = g_new (float, (gsize) rows *k);
       fill (Wc, (gsize) rows * k, 33, 0.5f);
       memcpy (Wg, Wc, sizeof (float) * rows * k);
-      g_autofree guint8 *mc = g_new (guint8, (gsize) rows * k), *mg = g_new (guint8, (gsize) rows * k);
+      g_autofree guint8 *mc = g_new (guint8, (gsize) rows * k),
+                        *mg = g_new (guint8, (gsize) rows * k);
       ScSparsityReport rc, rg;
       g_autoptr (GError) error = NULL;
-      g_assert_true (sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wc, rows, k, on_cpu, mc, &rc,
-                                        &error));
-      g_assert_true (sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wg, rows, k, on_gpu, mg, &rg,
-                                        &error));
+      g_assert_true (
+          sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wc, rows, k, on_cpu, mc, &rc, &error));
+      g_assert_true (
+          sc_sparsity_prune (SC_SPARSITY_SPARSEGPT, &pat, Wg, rows, k, on_gpu, mg, &rg, &error));
       g_assert_no_error (error);
       int differ = 0;
       double werr = 0;

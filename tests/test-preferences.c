@@ -213,22 +213,14 @@ collect_accels (GtkWidget *w, GPtrArray *out)
 static void
 test_shortcuts (void)
 {
-  const char *expected[] = { "<Control>o",
-                             "<Control>d",
-                             "<Control>r",
-                             "Escape",
-                             "<Control>t",
-                             "<Control>e",
-                             "<Alt>1",
-                             "<Alt>2",
-                             "<Alt>3",
-                             "<Alt>4",
-                             "<Alt>5",
-                             "<Alt>6",
-                             "<Control>comma",
-                             "<Control>question",
-                             "<Control>w",
-                             "<Control>q" };
+  const char *expected[] = { "<Control>o",     "<Control>d",
+                             "<Control>r",     "Escape",
+                             "<Control>t",     "<Control>e",
+                             "<Alt>1",         "<Alt>2",
+                             "<Alt>3",         "<Alt>4",
+                             "<Alt>5",         "<Alt>6",
+                             "<Control>comma", "<Control>question",
+                             "<Control>w",     "<Control>q" };
   g_autoptr (GtkBuilder) builder =
       gtk_builder_new_from_resource ("/io/github/secateur/Secateur/gtk/help-overlay.ui");
   GObject *win = gtk_builder_get_object (builder, "help_overlay");

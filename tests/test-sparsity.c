@@ -447,9 +447,8 @@ golden_samples (JsonObject *meta)
       JsonObject *o = json_array_get_object_element (arr, i);
       g_autoptr (GArray) src = sc_test_int_array (json_object_get_array_member (o, "src"));
       /* decoder-only models (BLOOM) have no target side */
-      JsonArray *tgt_arr = json_object_get_null_member (o, "tgt")
-                               ? NULL
-                               : json_object_get_array_member (o, "tgt");
+      JsonArray *tgt_arr =
+          json_object_get_null_member (o, "tgt") ? NULL : json_object_get_array_member (o, "tgt");
       g_autoptr (GArray) tgt = tgt_arr ? sc_test_int_array (tgt_arr) : NULL;
       sc_calib_set_add (set, (int *) src->data, src->len, tgt ? (int *) tgt->data : NULL,
                         tgt ? (int) tgt->len : 0, "eng_Latn");
@@ -624,8 +623,9 @@ test_bloom_calibrate_export (void)
       g_assert_cmpint (s->n_src, <=, 24);
     }
   /* A language BLOOM was not trained on is refused. */
-  ScCalibOptions de = { .mode = SC_CALIB_LANGUAGE, .language = "deu_Latn", .n_samples = 4,
-                        .seqlen = 24 };
+  ScCalibOptions de = {
+    .mode = SC_CALIB_LANGUAGE, .language = "deu_Latn", .n_samples = 4, .seqlen = 24
+  };
   g_assert_null (sc_calib_set_from_udhr_bloom (bloom, &de, &error));
   g_assert_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING);
   g_assert_nonnull (strstr (error->message, "not one of the model's languages"));

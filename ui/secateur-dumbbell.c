@@ -41,8 +41,7 @@ secateur_dumbbell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
 static void
 secateur_dumbbell_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
-                           int *minimum, int *natural, int *minimum_baseline,
-                           int *natural_baseline)
+                           int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
 {
   SecateurDumbbell *self = SECATEUR_DUMBBELL (widget);
   if (orientation == GTK_ORIENTATION_HORIZONTAL)

@@ -75,9 +75,10 @@ refresh (SecateurOverviewPage *self)
   g_autofree char *langs =
       g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u language", "%u languages", n), n);
   set_fact (self, "languages", langs);
-  g_autofree char *backend = g_str_equal (info->backend, "cuda")
-                                 ? g_strdup (_ ("CUDA GPU"))
-                                 : g_strdup_printf (_ ("%s, %d threads"), info->backend, info->threads);
+  g_autofree char *backend =
+      g_str_equal (info->backend, "cuda")
+          ? g_strdup (_ ("CUDA GPU"))
+          : g_strdup_printf (_ ("%s, %d threads"), info->backend, info->threads);
   set_fact (self, "backend", backend);
   secateur_language_picker_set_languages (SECATEUR_LANGUAGE_PICKER (self->picker),
                                           (const char *const *) info->languages);

@@ -65,8 +65,8 @@ secateur_weights_page_get_request (SecateurWeightsPage *self, SecateurSparsifyRe
       r->pattern = (ScSparsityPattern){ 0, 4, 8 };
       break;
     default:
-      r->pattern = (ScSparsityPattern){ gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0, 0,
-                                        0 };
+      r->pattern =
+          (ScSparsityPattern){ gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0, 0, 0 };
     }
   g_clear_pointer (&self->language, g_free);
   switch (adw_combo_row_get_selected (ADW_COMBO_ROW (self->sampling_row)))
@@ -111,7 +111,8 @@ update_counts (SecateurWeightsPage *self)
       secateur_controller_get_busy (self->controller))
     return;
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScCalibSet) set = secateur_controller_calibration_preview (self->controller, &r, &error);
+  g_autoptr (ScCalibSet) set =
+      secateur_controller_calibration_preview (self->controller, &r, &error);
   if (set == NULL)
     {
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->counts_row), error->message);
@@ -122,10 +123,10 @@ update_counts (SecateurWeightsPage *self)
   g_autoptr (GString) text = g_string_new (NULL);
   for (guint i = 0; langs[i] != NULL; i++)
     g_string_append_printf (text, "%s%s %u", i ? ", " : "", langs[i], counts[i]);
-  g_autofree char *line = g_strdup_printf (
-      g_dngettext (NULL, "%u sample of %d tokens: %s", "%u samples of %d tokens: %s",
-                   sc_calib_set_size (set)),
-      sc_calib_set_size (set), r.seqlen, text->str);
+  g_autofree char *line =
+      g_strdup_printf (g_dngettext (NULL, "%u sample of %d tokens: %s",
+                                    "%u samples of %d tokens: %s", sc_calib_set_size (set)),
+                       sc_calib_set_size (set), r.seqlen, text->str);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->counts_row), line);
 }
 
@@ -135,10 +136,10 @@ update_controls (SecateurWeightsPage *self)
   gboolean unstructured =
       adw_combo_row_get_selected (ADW_COMBO_ROW (self->type_row)) == TYPE_UNSTRUCTURED;
   gtk_widget_set_sensitive (self->scale, unstructured);
-  g_autofree char *ratio =
-      unstructured ? g_strdup_printf (_ ("%.0f %% of the weights"),
-                                      gtk_range_get_value (GTK_RANGE (self->scale)))
-                   : g_strdup (_ ("half of the weights"));
+  g_autofree char *ratio = unstructured
+                               ? g_strdup_printf (_ ("%.0f %% of the weights"),
+                                                  gtk_range_get_value (GTK_RANGE (self->scale)))
+                               : g_strdup (_ ("half of the weights"));
   gtk_label_set_text (GTK_LABEL (self->ratio_label), ratio);
   gtk_widget_set_visible (self->language_row, adw_combo_row_get_selected (ADW_COMBO_ROW (
                                                   self->sampling_row)) == SAMPLING_LANGUAGE);
@@ -216,9 +217,8 @@ sparsify_done (GObject *source, GAsyncResult *result, gpointer user_data)
           _ ("%.1f %% of %.1f million weights are zero (%.1f–%.1f %% per layer) after %.1f s; "
              "%u of %u languages lose more than %.0f %% chrF++"),
           100.0 * res->report->n_zero / MAX (res->report->n_weights, 1),
-          res->report->n_weights / 1e6,
-          100 * res->min_layer, 100 * res->max_layer, res->seconds, res->n_degraded,
-          res->n_languages, 100 * res->threshold);
+          res->report->n_weights / 1e6, 100 * res->min_layer, 100 * res->max_layer, res->seconds,
+          res->n_degraded, res->n_languages, 100 * res->threshold);
       gtk_label_set_text (GTK_LABEL (self->status), text);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -430,8 +430,8 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->language_row), _ ("Language"));
   self->languages = gtk_string_list_new (NULL);
   adw_combo_row_set_model (ADW_COMBO_ROW (self->language_row), G_LIST_MODEL (self->languages));
-  GtkWidget *samples_row = spin_row (_ ("Samples"), _ ("Calibration samples"), 1, 1024, 1, 128,
-                                     &self->samples_spin);
+  GtkWidget *samples_row =
+      spin_row (_ ("Samples"), _ ("Calibration samples"), 1, 1024, 1, 128, &self->samples_spin);
   GtkWidget *seqlen_row = spin_row (_ ("Segment Length"), _ ("Tokens per calibration sample"), 4,
                                     512, 4, 128, &self->seqlen_spin);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (seqlen_row), _ ("Tokens per sample"));
@@ -474,8 +474,8 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   gtk_box_append (GTK_BOX (buttons), self->start_button);
   gtk_box_append (GTK_BOX (buttons), self->cancel_button);
   gtk_box_append (GTK_BOX (buttons), self->export_button);
-  g_signal_connect_swapped (self->start_button, "clicked",
-                            G_CALLBACK (secateur_weights_page_start), self);
+  g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (secateur_weights_page_start),
+                            self);
   g_signal_connect_swapped (self->cancel_button, "clicked",
                             G_CALLBACK (secateur_weights_page_cancel), self);
   g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);

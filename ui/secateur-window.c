@@ -474,17 +474,22 @@ secateur_window_class_init (SecateurWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK, "win.open-demo",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
-  static const struct { const char *action; guint key; } jobs[] = {
-    { "win.calibrate", GDK_KEY_r }, { "win.compare", GDK_KEY_t }, { "win.export", GDK_KEY_e }
-  };
+  static const struct
+  {
+    const char *action;
+    guint key;
+  } jobs[] = { { "win.calibrate", GDK_KEY_r },
+               { "win.compare", GDK_KEY_t },
+               { "win.export", GDK_KEY_e } };
   for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
     {
       gtk_widget_class_install_action (widget_class, jobs[i].action, NULL, job_action);
       gtk_widget_class_add_binding_action (widget_class, jobs[i].key, GDK_CONTROL_MASK,
                                            jobs[i].action, NULL);
     }
-  static const char *const pages[] = { "model",   "calibrate", "prune",
-                                       "compare", "export",    "weights" };
+  static const char *const pages[] = {
+    "model", "calibrate", "prune", "compare", "export", "weights"
+  };
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page",
                                          "s", pages[i]);
@@ -547,10 +552,10 @@ secateur_window_init (SecateurWindow *self)
                                 G_CALLBACK (on_gpu_memory_changed), self);
       secateur_prune_page_set_gpu_memory (SECATEUR_PRUNE_PAGE (self->prune),
                                           g_settings_get_double (self->settings, "gpu-memory-gb"));
-      g_signal_connect_swapped (self->settings, "changed::threads",
-                                G_CALLBACK (on_device_changed), self);
-      g_signal_connect_swapped (self->settings, "changed::backend",
-                                G_CALLBACK (on_device_changed), self);
+      g_signal_connect_swapped (self->settings, "changed::threads", G_CALLBACK (on_device_changed),
+                                self);
+      g_signal_connect_swapped (self->settings, "changed::backend", G_CALLBACK (on_device_changed),
+                                self);
       on_device_changed (self);
       secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
                                         g_settings_get_int (self->settings, "calibration-size"));

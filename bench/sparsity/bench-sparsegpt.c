@@ -56,10 +56,11 @@ main (int argc, char **argv)
   gint64 t2 = g_get_monotonic_time ();
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
-  printf ("{\"device\": \"%s\", \"n\": %d, \"hessian_s\": %.4f, \"prune_s\": %.4f, \"pruned\": %.4f, "
-          "\"peak_rss_mib\": %.1f}\n",
-          be->name, n, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (double) rep.n_pruned / rep.n_weights,
-          ru.ru_maxrss / 1024.0);
+  printf (
+      "{\"device\": \"%s\", \"n\": %d, \"hessian_s\": %.4f, \"prune_s\": %.4f, \"pruned\": %.4f, "
+      "\"peak_rss_mib\": %.1f}\n",
+      be->name, n, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (double) rep.n_pruned / rep.n_weights,
+      ru.ru_maxrss / 1024.0);
   sc_layer_inputs_free (in);
   g_free (H);
   g_free (W);

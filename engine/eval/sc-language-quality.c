@@ -61,8 +61,8 @@ sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limi
     g_ptr_array_set_size (pairs, limit);
   if (pairs->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out UDHR text for %s-%s",
-                   src, tgt);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out UDHR text for %s-%s", src,
+                   tgt);
       return FALSE;
     }
   g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);
@@ -78,8 +78,8 @@ sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limi
   gen.num_beams = 1;
   if (max_length > 0)
     gen.max_length = MIN (gen.max_length, max_length);
-  g_auto (GStrv) hyps = sc_translate (model, sources, pairs->len, src, tgt, &gen, 8, NULL, NULL,
-                                      cancellable, error);
+  g_auto (GStrv) hyps =
+      sc_translate (model, sources, pairs->len, src, tgt, &gen, 8, NULL, NULL, cancellable, error);
   if (hyps == NULL)
     return FALSE;
   ScMetricConfig cfg;

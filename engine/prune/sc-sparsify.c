@@ -130,8 +130,8 @@ typedef struct
  * the pieces of consecutive calibration paragraphs of L from the picked
  * one on, cut to fit. */
 static ScCalibSet *
-calib_from_udhr (const CalibText *ct, const ScCalibOptions *opts, const ScShareTable *default_shares,
-                 GError **error)
+calib_from_udhr (const CalibText *ct, const ScCalibOptions *opts,
+                 const ScShareTable *default_shares, GError **error)
 {
   if (opts->seqlen < 4 || opts->n_samples == 0)
     {
@@ -406,9 +406,9 @@ sc_prunable_init_model (ScPrunable *p, ScModel *model)
 struct _ScBloomPrunable
 {
   ScBloom *model;
-  int n;                 /* n_layer x SC_BLOOM_N_LINEAR, in forward order */
-  char **names;          /* the checkpoint's tensor names */
-  ScTensor **replaced;   /* f32 copies the model runs on (NULL: the checkpoint's) */
+  int n;               /* n_layer x SC_BLOOM_N_LINEAR, in forward order */
+  char **names;        /* the checkpoint's tensor names */
+  ScTensor **replaced; /* f32 copies the model runs on (NULL: the checkpoint's) */
   ScLinearObserver observer;
   gpointer observer_data;
 };
@@ -422,8 +422,8 @@ sc_bloom_prunable_new (ScBloom *model)
   bp->names = g_new0 (char *, bp->n + 1);
   bp->replaced = g_new0 (ScTensor *, bp->n);
   for (int i = 0; i < bp->n; i++)
-    bp->names[i] = g_strdup (
-        sc_bloom_get_linear (model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR)->name);
+    bp->names[i] =
+        g_strdup (sc_bloom_get_linear (model, i / SC_BLOOM_N_LINEAR, i % SC_BLOOM_N_LINEAR)->name);
   return bp;
 }
 
@@ -540,7 +540,7 @@ bloom_forward (gpointer data, const ScCalibSample *s, int last_block, GError **e
 {
   ScBloomPrunable *bp = data;
   int d = sc_bloom_get_config (bp->model)->hidden_size;
-  g_autofree float *h = g_new (float, (gsize) s->n_src * d);
+  g_autofree float *h = g_new (float, (gsize) s->n_src *d);
   if (!sc_bloom_embed (bp->model, s->src, s->n_src, h, error))
     return FALSE;
   for (int l = 0; l <= last_block && l < sc_bloom_n_layers (bp->model); l++)

@@ -156,17 +156,17 @@ cuda_linalg (ScBackend *be)
       g_once_init_leave (&done, 1);
     }
   return la.gram_new && la.gram_add && la.gram_read && la.gram_free && la.inverse_cholesky ? &la
-                                                                                            : NULL;
+                                                                                           : NULL;
 }
 
 struct _ScLayerInputs
 {
   int n_in;
   guint64 n_rows;
-  double *sq;       /* [n_in] */
-  float *xtx;       /* [n_in, n_in] upper triangle of X^T X, or NULL */
-  ScBackend *be;    /* where SparseGPT's linear algebra runs (NULL: the CPU) */
-  gpointer gram;    /* X^T X on a CUDA device (then xtx is only read back) */
+  double *sq;    /* [n_in] */
+  float *xtx;    /* [n_in, n_in] upper triangle of X^T X, or NULL */
+  ScBackend *be; /* where SparseGPT's linear algebra runs (NULL: the CPU) */
+  gpointer gram; /* X^T X on a CUDA device (then xtx is only read back) */
 };
 
 ScLayerInputs *

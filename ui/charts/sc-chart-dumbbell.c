@@ -18,11 +18,11 @@
 
 typedef struct
 {
-  double px, pw;         /* plot area, horizontally */
-  double top, row_h;     /* first row's top, row height */
+  double px, pw;     /* plot area, horizontally */
+  double top, row_h; /* first row's top, row height */
   double title_y, legend_y, axis_y;
-  double change_x;       /* right edge of the change column */
-  double lo, hi;         /* axis range */
+  double change_x; /* right edge of the change column */
+  double lo, hi;   /* axis range */
   double ticks[12], step;
   int n_ticks;
   gboolean ok;
