@@ -697,9 +697,11 @@ secateur_controller_set_stats (SecateurController *self, ScStats *stats)
 
 /* Held-out sources and references of a direction, at most `limit`. */
 static gboolean
-held_out (const char *src, const char *tgt, int limit, GPtrArray **pairs, GError **error)
+held_out (SecateurController *self, const char *src, const char *tgt, int limit,
+          GPtrArray **pairs, GError **error)
 {
-  *pairs = corpus_pairs (SECATEUR_CORPUS_UDHR, NULL, src, tgt, TRUE, error);
+  /* the model's own held-out set (the demo ships one), else the UDHR's */
+  *pairs = sc_corpus_held_out_pairs (self->info ? self->info->dir : NULL, src, tgt, error);
   if (*pairs == NULL)
     return FALSE;
   if ((*pairs)->len == 0)
@@ -790,7 +792,7 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
       g_autofree char *src = NULL, *tgt = NULL;
       g_autoptr (GPtrArray) pairs = NULL;
       sc_stats_split_direction (d->directions[k], &src, &tgt);
-      if (!held_out (src, tgt, self->eval_sentences, &pairs, &error))
+      if (!held_out (self, src, tgt, self->eval_sentences, &pairs, &error))
         {
           g_task_return_error (task, error);
           return;
@@ -988,7 +990,7 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
     }
   else
     {
-      if (!held_out (d->src, d->tgt, d->limit, &pairs, &error))
+      if (!held_out (self, d->src, d->tgt, d->limit, &pairs, &error))
         {
           g_task_return_error (task, error);
           return;

@@ -3,6 +3,7 @@
 #include "sc-test-util.h"
 #include "sc-corpus.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static char *
@@ -393,6 +394,51 @@ test_default_dir (void)
   g_assert_null (sc_corpus_find_data ("no-such-resource"));
 }
 
+/* A model's own held-out set wins where it has the direction; the UDHR's
+ * held-out articles serve the rest and models without one. */
+static void
+test_held_out (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *demo = sc_test_path ("resources/models/demo");
+  g_autoptr (GPtrArray) own = sc_corpus_held_out_pairs (demo, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (own->len, ==, 20);
+  g_autofree char *heldout = g_build_filename (demo, "heldout.tsv", NULL);
+  g_autoptr (GPtrArray) direct = sc_corpus_bitext_pairs (heldout, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (((ScCorpusPair *) own->pdata[0])->source, ==,
+                   ((ScCorpusPair *) direct->pdata[0])->source);
+  g_assert_cmpstr (((ScCorpusPair *) own->pdata[0])->target, ==,
+                   ((ScCorpusPair *) direct->pdata[0])->target);
+
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  g_autoptr (GPtrArray) want =
+      sc_corpus_udhr_pairs (udhr, "eng_Latn", "swh_Latn", SC_CORPUS_SPLIT_HELD_OUT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (want->len, >, 0);
+  /* not in the demo's file (no Swahili): the UDHR */
+  g_autoptr (GPtrArray) fallback = sc_corpus_held_out_pairs (demo, "eng_Latn", "swh_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fallback->len, ==, want->len);
+  g_assert_cmpstr (((ScCorpusPair *) fallback->pdata[0])->target, ==,
+                   ((ScCorpusPair *) want->pdata[0])->target);
+  /* a model without a file: the UDHR */
+  g_autofree char *tiny = sc_test_path ("tests/fixtures/m2m-tiny");
+  g_autoptr (GPtrArray) plain = sc_corpus_held_out_pairs (tiny, "eng_Latn", "swh_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (plain->len, ==, want->len);
+  /* a broken file is reported, not skipped */
+  g_autofree char *tmp = g_dir_make_tmp ("sc-heldout-XXXXXX", &error);
+  g_autofree char *bad = g_build_filename (tmp, "heldout.tsv", NULL);
+  g_assert_true (g_file_set_contents (bad, "fra_Latn\tno translation column\n", -1, &error));
+  g_assert_null (sc_corpus_held_out_pairs (tmp, "eng_Latn", "fra_Latn", &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_unlink (bad);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -405,5 +451,6 @@ main (int argc, char **argv)
   g_test_add_func ("/corpus/bitext", test_bitext);
   g_test_add_func ("/corpus/flores", test_flores);
   g_test_add_func ("/corpus/default-dir", test_default_dir);
+  g_test_add_func ("/corpus/held-out", test_held_out);
   return g_test_run ();
 }

@@ -449,7 +449,7 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (eval), _ ("Quality per Language"));
   adw_preferences_group_set_description (
       ADW_PREFERENCES_GROUP (eval),
-      _ ("chrF++ of English to each language on held-out UDHR paragraphs, before and after"));
+      _ ("chrF++ of English to each language on held-out sentences, before and after"));
   GtkWidget *sentences_row = spin_row (_ ("Sentences per Language"), _ ("Sentences per language"),
                                        1, 50, 1, 4, &self->sentences_spin);
   GtkWidget *threshold_row = spin_row (_ ("Flag Losses Above"), _ ("Flag losses above, in percent"),

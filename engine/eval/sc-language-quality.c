@@ -47,22 +47,15 @@ gboolean
 sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limit, int max_length,
                       GCancellable *cancellable, double *chrf, int *n, GError **error)
 {
-  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
-  if (udhr == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the shipped UDHR corpus is missing");
-      return FALSE;
-    }
-  g_autoptr (GPtrArray) pairs =
-      sc_corpus_udhr_pairs (udhr, src, tgt, SC_CORPUS_SPLIT_HELD_OUT, error);
+  g_autoptr (GPtrArray) pairs = sc_corpus_held_out_pairs (
+      sc_checkpoint_dir (sc_model_get_checkpoint (model)), src, tgt, error);
   if (pairs == NULL)
     return FALSE;
   if (limit > 0 && pairs->len > (guint) limit)
     g_ptr_array_set_size (pairs, limit);
   if (pairs->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out UDHR text for %s-%s", src,
-                   tgt);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no held-out text for %s-%s", src, tgt);
       return FALSE;
     }
   g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);

@@ -38,7 +38,8 @@ gboolean sc_lang_quality_degraded  (const ScLangQualityRow *row, ScLangQualityKi
                                     double threshold);
 
 /* chrF++ (corpus level) of the model's greedy translations of the first
- * `limit` held-out paragraphs of the shipped UDHR from `src` into `tgt`,
+ * `limit` held-out pairs (sc_corpus_held_out_pairs: the model's own
+ * heldout.tsv, else the shipped UDHR's held-out articles) from `src` into `tgt`,
  * at most `max_length` tokens each (0: the model's default); `n` receives
  * how many were scored. */
 gboolean sc_lang_quality_chrf      (ScModel *model, const char *src, const char *tgt, int limit,

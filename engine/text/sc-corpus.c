@@ -511,3 +511,33 @@ sc_corpus_default_udhr_dir (void)
 {
   return sc_corpus_find_data ("udhr");
 }
+
+GPtrArray *
+sc_corpus_held_out_pairs (const char *model_dir, const char *src, const char *tgt, GError **error)
+{
+  g_autofree char *own = model_dir ? g_build_filename (model_dir, "heldout.tsv", NULL) : NULL;
+  if (own != NULL && g_file_test (own, G_FILE_TEST_IS_REGULAR))
+    {
+      GError *own_error = NULL;
+      GPtrArray *pairs = sc_corpus_bitext_pairs (own, src, tgt, &own_error);
+      if (pairs != NULL && pairs->len > 0)
+        return pairs;
+      g_clear_pointer (&pairs, g_ptr_array_unref);
+      /* a direction the file lacks goes to the UDHR; a broken file is an
+       * error, not a silent switch */
+      if (own_error != NULL && !g_error_matches (own_error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_EMPTY))
+        {
+          g_propagate_error (error, own_error);
+          return NULL;
+        }
+      g_clear_error (&own_error);
+    }
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  if (udhr == NULL)
+    {
+      g_set_error (error, SC_CORPUS_ERROR, SC_CORPUS_ERROR_MISSING,
+                   "the shipped UDHR corpus is missing");
+      return NULL;
+    }
+  return sc_corpus_udhr_pairs (udhr, src, tgt, SC_CORPUS_SPLIT_HELD_OUT, error);
+}

@@ -94,4 +94,13 @@ char *sc_corpus_find_data (const char *relpath);
 /* sc_corpus_find_data ("udhr"). */
 char *sc_corpus_default_udhr_dir (void);
 
+/* Held-out test pairs for the model in `model_dir`: its own heldout.tsv
+ * (bitext as above; the demo model ships one cut from its test split, in
+ * the domain it was trained on) when that has the direction, else the
+ * UDHR's held-out articles. */
+GPtrArray *sc_corpus_held_out_pairs (const char *model_dir,
+                                     const char *src,
+                                     const char *tgt,
+                                     GError    **error);
+
 G_END_DECLS
