@@ -678,6 +678,48 @@ test_bloom_calibrate_export (void)
   sc_test_rm_tree (tmp);
 }
 
+static void
+cancel_at_third (int linear, const ScLayerInputs *inputs, gpointer data)
+{
+  if (linear == 2)
+    g_cancellable_cancel (data);
+}
+
+/* Cancelling stops between two layers of a block, not only between
+ * blocks: the layer in hand is finished, the next is left alone. */
+static void
+test_cancel_between_layers (void)
+{
+  g_autofree char *dir = sc_test_path ("tests/fixtures/m2m-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScCalibSet) calib = sc_calib_set_new ();
+  int src[] = { 2047, 100, 200, 300, 2 }, tgt[] = { 2, 2057, 400, 500 };
+  sc_calib_set_add (calib, src, G_N_ELEMENTS (src), tgt, G_N_ELEMENTS (tgt), "eng_Latn");
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  ScSparsifyOptions opts;
+  sc_sparsify_options_init (&opts);
+  opts.method = SC_SPARSITY_SPARSEGPT;
+  opts.inputs_observer = cancel_at_third;
+  opts.inputs_observer_data = cancel;
+  ScPrunable p;
+  sc_prunable_init_model (&p, model);
+  g_assert_null (sc_sparsify (&p, calib, &opts, NULL, NULL, cancel, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  for (int i = 0; i < 4; i++)
+    {
+      ScLinearInfo info;
+      sc_model_get_linear (model, i, &info);
+      g_assert_cmpint (info.block, ==, 0);
+      /* layers 0-2 pruned, layer 3 still the checkpoint's */
+      if (i <= 2)
+        g_assert_nonnull (sc_model_get_replaced_weight (model, info.name));
+      else
+        g_assert_null (sc_model_get_replaced_weight (model, info.name));
+    }
+}
+
 /* The linear-layer list and weight replacement of ScModel. */
 static void
 test_replace_weight (void)
@@ -938,6 +980,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sparsity/model/bloom-tiny", "bloom-tiny", test_model_runs);
   g_test_add_func ("/sparsity/replace-weight", test_replace_weight);
   g_test_add_func ("/sparsity/export", test_export);
+  g_test_add_func ("/sparsity/cancel-between-layers", test_cancel_between_layers);
   g_test_add_func ("/sparsity/bloom-calibrate-export", test_bloom_calibrate_export);
   g_test_add_func ("/sparsity/calibration-sets", test_calibration_sets);
   g_test_add_func ("/sparsity/hessian-budget", test_hessian_budget);

@@ -716,8 +716,11 @@ sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptio
                      p->forward (p->model, sc_calib_set_get (calib, s), b, error);
               p->set_observer (p->model, NULL, NULL);
             }
+          /* cancellation is checked between layers too: a block of a large
+           * model holds many SparseGPT layers of seconds each */
           for (int i = g0; ok && i < g1; i++)
-            ok = prune_one (p, opts, i, by_linear[i], report, error);
+            ok = !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+                 prune_one (p, opts, i, by_linear[i], report, error);
           for (int i = g0; i < g1; i++)
             g_clear_pointer (&by_linear[i], sc_layer_inputs_free);
           if (!ok)
