@@ -72,7 +72,7 @@ read_lines (const char *path, int *n, GError **error)
 /* Items sampled from a corpus over the directions in `pairs`. The returned
  * array owns the corpus pairs the items point into (`keep`). */
 static GArray *
-sample_items (const char *pairs, const char *corpus, const char *sampling, const char *shares_path,
+sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling, const char *shares_path,
               int size, guint32 seed, GPtrArray *keep, GError **error)
 {
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
@@ -101,7 +101,7 @@ sample_items (const char *pairs, const char *corpus, const char *sampling, const
   if (sampling == NULL || g_str_equal (sampling, "proportional"))
     {
       shares = shares_path ? sc_share_table_load (shares_path, error)
-                           : sc_share_table_load_default (error);
+                           : sc_share_table_load_for_model (model_dir, error);
       if (shares == NULL)
         return NULL;
       opts.shares = shares;
@@ -244,12 +244,7 @@ sc_cli_calibrate (int argc, char **argv)
     }
   else
     {
-      /* Proportional to the training data of this model: its own table
-       * when it ships one, else NLLB-200's. */
-      g_autofree char *model_shares = g_build_filename (model_dir, "language-shares.tsv", NULL);
-      if (shares == NULL && g_file_test (model_shares, G_FILE_TEST_EXISTS))
-        shares = g_steal_pointer (&model_shares);
-      items = sample_items (pairs, corpus, sampling, shares, size, (guint32) seed, corpora,
+      items = sample_items (model_dir, pairs, corpus, sampling, shares, size, (guint32) seed, corpora,
                             &error);
       if (items == NULL)
         {

@@ -290,7 +290,8 @@ sc_cli_perplexity (int argc, char **argv)
   g_autoptr (ScShareTable) shares =
       !loaded       ? NULL
       : shares_path ? sc_share_table_load (shares_path, &error)
-                    : sc_share_table_load_named (model.bloom ? "bloom-roots" : "nllb-200", &error);
+      : model.bloom ? sc_share_table_load_named ("bloom-roots", &error)
+                    : sc_share_table_load_for_model (model_dir, &error);
   if (shares == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

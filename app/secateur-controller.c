@@ -576,7 +576,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
   g_autoptr (ScShareTable) shares = NULL;
   if (d->sampling == SC_SAMPLE_PROPORTIONAL)
     {
-      shares = sc_share_table_load_default (&error);
+      /* the model's own training shares when it ships them, as the CLI does */
+      shares = sc_share_table_load_for_model (self->info ? self->info->dir : NULL, &error);
       if (shares == NULL)
         {
           g_task_return_error (task, error);
@@ -1278,21 +1279,12 @@ secateur_controller_export_finish (SecateurController *self, GAsyncResult *resul
 
 /* The open model's own training shares when it ships them (the demo model
  * does), else NLLB-200's. */
-static ScShareTable *
-load_shares (const char *model_dir, GError **error)
-{
-  g_autofree char *own = g_build_filename (model_dir, "language-shares.tsv", NULL);
-  if (g_file_test (own, G_FILE_TEST_EXISTS))
-    return sc_share_table_load (own, error);
-  return sc_share_table_load_default (error);
-}
-
 static ScCalibSet *
 calibration_set (ScModel *model, const char *model_dir, const SecateurSparsifyRequest *r,
                  GError **error)
 {
   g_autoptr (ScShareTable) shares = NULL;
-  if (r->sampling == SC_CALIB_MBS && (shares = load_shares (model_dir, error)) == NULL)
+  if (r->sampling == SC_CALIB_MBS && (shares = sc_share_table_load_for_model (model_dir, error)) == NULL)
     return NULL;
   if (r->sampling == SC_CALIB_LANGUAGE && (r->language == NULL || r->language[0] == '\0'))
     {
@@ -1400,7 +1392,7 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
       g_task_return_error (task, error);
       return;
     }
-  g_autoptr (ScShareTable) shares = load_shares (d->model_dir, &error);
+  g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (d->model_dir, &error);
   if (shares == NULL)
     {
       g_task_return_error (task, error);
@@ -1526,6 +1518,7 @@ secateur_controller_sparsify_async (SecateurController *self,
   sc_sparsify_options_init (&d->options);
   d->options.method = request->method;
   d->options.pattern = request->pattern;
+  d->options.backend = self->backend; /* SparseGPT's linear algebra on the model's device */
   d->request = *request;
   d->language = g_strdup (request->language);
   d->request.language = d->language;

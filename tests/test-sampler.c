@@ -328,6 +328,30 @@ test_bad_inputs (void)
   g_clear_error (&error);
 }
 
+/* A model's training shares: the demo model's own table, NLLB-200's for a
+ * model that ships none; a missing model folder is NLLB-200's too. */
+static void
+test_shares_for_model (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *demo = sc_test_path ("resources/models/demo");
+  g_autofree char *own_path = g_build_filename (demo, "language-shares.tsv", NULL);
+  g_autoptr (ScShareTable) own = sc_share_table_load (own_path, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScShareTable) t = sc_share_table_load_for_model (demo, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_share_table_size (t), ==, sc_share_table_size (own));
+  g_assert_cmpuint (sc_share_table_size (t), <, 202);
+  double a, b;
+  g_assert_true (sc_share_table_lookup (t, "eng_Latn", &a));
+  g_assert_true (sc_share_table_lookup (own, "eng_Latn", &b));
+  g_assert_cmpfloat (a, ==, b);
+  g_autofree char *tiny = sc_test_path ("tests/fixtures/m2m-tiny");
+  g_autoptr (ScShareTable) nllb = sc_share_table_load_for_model (tiny, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_share_table_size (nllb), ==, 202);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,5 +362,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/uniform", test_uniform);
   g_test_add_func ("/sampler/single-and-pairs", test_single_and_pairs);
   g_test_add_func ("/sampler/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/sampler/shares-for-model", test_shares_for_model);
   return g_test_run ();
 }

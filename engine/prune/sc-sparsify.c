@@ -277,12 +277,13 @@ nllb_add (ScCalibSet *set, gpointer tok, const char *lang, const int *pieces, in
 ScCalibSet *
 sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **error)
 {
-  g_autoptr (ScShareTable) nllb_shares = NULL;
+  g_autoptr (ScShareTable) model_shares = NULL;
   if (opts->mode == SC_CALIB_MBS && opts->shares == NULL &&
-      (nllb_shares = sc_share_table_load_default (error)) == NULL)
+      (model_shares = sc_share_table_load_for_model (
+           sc_checkpoint_dir (sc_model_get_checkpoint (model)), error)) == NULL)
     return NULL;
   CalibText ct = { sc_model_get_tokenizer (model), nllb_knows, nllb_encode, nllb_add, 2 };
-  return calib_from_udhr (&ct, opts, nllb_shares, error);
+  return calib_from_udhr (&ct, opts, model_shares, error);
 }
 
 /* BLOOM has no language tokens: it takes the languages of its training

@@ -74,7 +74,8 @@ const char *const   *sc_calib_set_languages (const ScCalibSet *set, const guint 
 
 /* Samples from the calibration split of the UDHR (held-out articles never
  * used), over the languages that the corpus, the model's tokenizer and (for
- * MBS) the share table all have; in MBS mode a language whose quota
+ * MBS) the share table (opts->shares, else sc_share_table_load_for_model)
+ * all have; in MBS mode a language whose quota
  * (share x n_samples) is under one half gets no sample. A sample of language L is a segment of
  * consecutive UDHR paragraphs in L, cut to `seqlen` tokens: the encoder
  * reads [L] pieces [</s>] and the decoder, teacher-forced, [</s> L] pieces

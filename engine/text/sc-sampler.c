@@ -106,6 +106,16 @@ sc_share_table_load_default (GError **error)
 }
 
 ScShareTable *
+sc_share_table_load_for_model (const char *model_dir, GError **error)
+{
+  g_autofree char *own =
+      model_dir ? g_build_filename (model_dir, "language-shares.tsv", NULL) : NULL;
+  if (own != NULL && g_file_test (own, G_FILE_TEST_EXISTS))
+    return sc_share_table_load (own, error);
+  return sc_share_table_load_default (error);
+}
+
+ScShareTable *
 sc_share_table_load_named (const char *name, GError **error)
 {
   g_autofree char *rel = g_strdup_printf ("language-shares/%s.tsv", name);

@@ -47,6 +47,10 @@ ScShareTable *sc_share_table_parse     (const char *data, gssize len, const char
 ScShareTable *sc_share_table_load_default (GError **error);
 /* A shipped table by name: "nllb-200" or "bloom-roots" (BLOOM's ROOTS corpus). */
 ScShareTable *sc_share_table_load_named (const char *name, GError **error);
+/* The training shares of the model in `model_dir`: its own
+ * language-shares.tsv when it ships one (the demo model does), else
+ * NLLB-200's. */
+ScShareTable *sc_share_table_load_for_model (const char *model_dir, GError **error);
 /* Normalised share of `lang`; FALSE when the table does not list it. */
 gboolean      sc_share_table_lookup    (const ScShareTable *table, const char *lang,
                                         double *share);
