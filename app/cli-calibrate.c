@@ -72,8 +72,8 @@ read_lines (const char *path, int *n, GError **error)
 /* Items sampled from a corpus over the directions in `pairs`. The returned
  * array owns the corpus pairs the items point into (`keep`). */
 static GArray *
-sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling, const char *shares_path,
-              int size, guint32 seed, GPtrArray *keep, GError **error)
+sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling,
+              const char *shares_path, int size, guint32 seed, GPtrArray *keep, GError **error)
 {
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   guint n_dirs = g_strv_length (list);
@@ -244,8 +244,8 @@ sc_cli_calibrate (int argc, char **argv)
     }
   else
     {
-      items = sample_items (model_dir, pairs, corpus, sampling, shares, size, (guint32) seed, corpora,
-                            &error);
+      items = sample_items (model_dir, pairs, corpus, sampling, shares, size, (guint32) seed,
+                            corpora, &error);
       if (items == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

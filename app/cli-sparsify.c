@@ -287,11 +287,11 @@ sc_cli_perplexity (int argc, char **argv)
   gboolean loaded = any_model_load (&model, model_dir, &error) &&
                     (compare == NULL || any_model_load (&other, compare, &error));
   gboolean has_other = other.nllb != NULL || other.bloom != NULL;
-  g_autoptr (ScShareTable) shares =
-      !loaded       ? NULL
-      : shares_path ? sc_share_table_load (shares_path, &error)
-      : model.bloom ? sc_share_table_load_named ("bloom-roots", &error)
-                    : sc_share_table_load_for_model (model_dir, &error);
+  g_autoptr (ScShareTable) shares = !loaded       ? NULL
+                                    : shares_path ? sc_share_table_load (shares_path, &error)
+                                    : model.bloom
+                                        ? sc_share_table_load_named ("bloom-roots", &error)
+                                        : sc_share_table_load_for_model (model_dir, &error);
   if (shares == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

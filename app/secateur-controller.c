@@ -1284,7 +1284,8 @@ calibration_set (ScModel *model, const char *model_dir, const SecateurSparsifyRe
                  GError **error)
 {
   g_autoptr (ScShareTable) shares = NULL;
-  if (r->sampling == SC_CALIB_MBS && (shares = sc_share_table_load_for_model (model_dir, error)) == NULL)
+  if (r->sampling == SC_CALIB_MBS &&
+      (shares = sc_share_table_load_for_model (model_dir, error)) == NULL)
     return NULL;
   if (r->sampling == SC_CALIB_LANGUAGE && (r->language == NULL || r->language[0] == '\0'))
     {
