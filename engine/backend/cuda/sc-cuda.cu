@@ -64,6 +64,7 @@ typedef struct
   cudaEvent_t stage_free[2];
   int next_stage;
   guint64 bytes_uploaded; /* weights moved over PCIe */
+  void *solver;           /* cusolverDnHandle_t, made by the first Cholesky */
 } ScCudaBackend;
 
 static ScCudaBackend *
@@ -823,6 +824,8 @@ cuda_destroy (ScBackend *be)
     cudaStreamDestroy (cu->copy_stream);
   if (cu->blas != NULL)
     cublasDestroy (cu->blas);
+  if (cu->solver != NULL)
+    cusolverDnDestroy ((cusolverDnHandle_t) cu->solver);
   if (cu->stream != NULL)
     cudaStreamDestroy (cu->stream);
   g_free (cu);
@@ -1027,12 +1030,24 @@ sc_cuda_inverse_cholesky (ScBackend *be, const float *H, int k, float damp, floa
   memcpy (A, H, n * sizeof (float));
   for (int i = 0; i < k; i++)
     A[(gsize) i * k + i] += damp;
-  cusolverDnHandle_t solver = NULL;
+  /* one solver handle per backend: making one costs milliseconds, and a
+   * model's pruning factorises every layer */
+  if (cu->solver == NULL)
+    {
+      cusolverDnHandle_t h = NULL;
+      if (cusolverDnCreate (&h) != CUSOLVER_STATUS_SUCCESS ||
+          cusolverDnSetStream (h, cu->stream) != CUSOLVER_STATUS_SUCCESS)
+        {
+          if (h != NULL)
+            cusolverDnDestroy (h);
+          return FALSE;
+        }
+      cu->solver = h;
+    }
+  cusolverDnHandle_t solver = (cusolverDnHandle_t) cu->solver;
   float *dA = NULL, *work = NULL;
   int *dinfo = NULL, info[3] = { 1, 1, 1 }, lwork = 0, lwork2 = 0;
-  gboolean ok = cusolverDnCreate (&solver) == CUSOLVER_STATUS_SUCCESS &&
-                cusolverDnSetStream (solver, cu->stream) == CUSOLVER_STATUS_SUCCESS &&
-                cudaMalloc (&dA, n * sizeof (float)) == cudaSuccess &&
+  gboolean ok = cudaMalloc (&dA, n * sizeof (float)) == cudaSuccess &&
                 cudaMalloc (&dinfo, 3 * sizeof (int)) == cudaSuccess &&
                 cudaMemcpyAsync (dA, A, n * sizeof (float), cudaMemcpyHostToDevice, cu->stream) ==
                     cudaSuccess &&
@@ -1061,8 +1076,6 @@ sc_cuda_inverse_cholesky (ScBackend *be, const float *H, int k, float damp, floa
   cudaFree (work);
   cudaFree (dinfo);
   cudaFree (dA);
-  if (solver != NULL)
-    cusolverDnDestroy (solver);
   if (!ok)
     return FALSE;
   for (int i = 0; i < k; i++)
