@@ -258,6 +258,32 @@ def balance_loss(tap, enc_mask, dec_mask, n_experts):
     return tot, maxfrac
 
 
+def language_entropy(tap, enc_lang, dec_lang, enc_mask, dec_mask):
+    """Routing concentration per language, summed over MoE layers: for every language in the batch, the
+    entropy of its tokens' mean router distribution (encoder tokens belong to the source language, decoder
+    tokens to the target language), averaged over the languages present (English, half of each side's
+    tokens, counts once). Minimising it, against the load-balancing term, gives each language its own few
+    experts, as NLLB-200 learned at scale; the architecture and its semantics are untouched.
+    Also returns exp(entropy) per language and for all tokens together, averaged over layers: how many
+    experts a language, and the whole batch, effectively use."""
+    tot, eff_lang, eff_all, n = 0.0, 0.0, 0.0, 0
+    for side, lg in tap.logits:
+        mask, lang = (enc_mask, enc_lang) if side == "encoder" else (dec_mask, dec_lang)
+        p = torch.softmax(lg[mask].float(), dim=-1)
+        lang = lang[mask]
+        hs = []
+        for l in torch.unique(lang):
+            m = p[lang == l].mean(0)
+            hs.append(-(m * torch.log(m + 1e-9)).sum())
+        layer = torch.stack(hs).mean()
+        tot = tot + layer
+        m = p.mean(0)
+        eff_all += math.exp(float(-(m * torch.log(m + 1e-9)).sum()))
+        eff_lang += math.exp(float(layer))
+        n += 1
+    return tot, eff_lang / max(n, 1), eff_all / max(n, 1)
+
+
 def lr_at(step, peak, warmup):
     step = max(step, 1)
     if step < warmup:
@@ -405,7 +431,13 @@ def write_card(d, model, stats, res, eval_n):
         f"- AdamW lr {stats.get('lr', 1e-3):g}, warmup {stats.get('warmup', 1000)} steps, inverse square root; "
         f"batches of at most {stats.get('max_tokens', 4500)} padded tokens; label smoothing 0.1; "
         f"load-balancing loss {cfg.router_aux_loss_coef:g}; dropout 0.1; expert-output masking 0.2; temperature T=2 language sampling;"
-        " both directions", f"- last training loss (smoothed) {stats.get('loss_ema', 0):.3f}", "",
+        " both directions"] + ([
+        f"- from step {stats.get('lang_entropy_from_step')}: plus {stats['lang_entropy']:g} x the per-language routing "
+        "entropy (the entropy of each language's mean router distribution, encoder tokens by source and decoder "
+        "tokens by target language, averaged over the languages in a batch and summed over MoE layers), so "
+        "that each language settles on a few experts of its own; a training loss only: the architecture and "
+        "inference are NLLB-MoE's unchanged"] if stats.get("lang_entropy") else []) + [
+        f"- last training loss (smoothed) {stats.get('loss_ema', 0):.3f}", "",
         "## Evaluation",
     ]
     if res:
@@ -447,6 +479,8 @@ def main():
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=0, help="train this long from now (instead of --deadline)")
     ap.add_argument("--aux", type=float, default=0.01, help="load-balancing loss coefficient")
+    ap.add_argument("--lang-entropy", type=float, default=0.0,
+                    help="weight of the per-language routing entropy (see language_entropy); 0 = off")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on cuda)")
     ap.add_argument("--data-cache", default="", help="encoded corpus cache (default CKPT/data_cache.pt)")
     a = ap.parse_args()
@@ -480,6 +514,9 @@ def main():
         torch.set_rng_state(st["rng_torch"])
         random.setstate(st["rng_py"])
         log(f"resumed from {ck} at step {step}, data {st['data']}")
+    if a.lang_entropy > 0:
+        stats.setdefault("lang_entropy_from_step", step)
+        stats["lang_entropy"] = a.lang_entropy
     stats.update(lr=a.lr, warmup=a.warmup, max_tokens=a.max_tokens,
                  hardware=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{a.threads} CPU cores")
     inp, att, dec, _lab, _n = collate([(lang_ids["fra_Latn"], data["fra_Latn"][i][1], lang_ids["eng_Latn"],
@@ -526,6 +563,12 @@ def main():
         ce = ls_loss(out.logits.float().view(-1, out.logits.size(-1)), lab.view(-1))
         aux, maxfrac = balance_loss(tap, att.view(-1).bool(), (lab != -100).view(-1), cfg.num_experts)
         loss = ce + cfg.router_aux_loss_coef * aux
+        eff = eff_all = 0.0
+        if a.lang_entropy > 0:
+            enc_lang = inp[:, :1].expand_as(inp).reshape(-1)
+            dec_lang = lab[:, :1].expand_as(lab).reshape(-1)
+            went, eff, eff_all = language_entropy(tap, enc_lang, dec_lang, att.view(-1).bool(), (lab != -100).view(-1))
+            loss = loss + a.lang_entropy * went
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -542,7 +585,7 @@ def main():
         if step % 20 == 0 or step <= 5:
             el = time.time() - t_log
             log(f"step {step} lr {lr:.2e} loss {l:.3f} ema {stats['loss_ema']:.3f} "
-                f"bal {float(aux) / max(len(tap.logits), 1):.3f} maxfrac {maxfrac:.2f} gnorm {float(gn):.2f} tok/s {tok_log / el:.0f} (avg {stats['tokens_per_s']:.0f}) "
+                f"bal {float(aux) / max(len(tap.logits), 1):.3f} maxfrac {maxfrac:.2f} experts/lang {eff:.1f} all {eff_all:.1f} gnorm {float(gn):.2f} tok/s {tok_log / el:.0f} (avg {stats['tokens_per_s']:.0f}) "
                 f"tokens {stats['tokens']:,} batch {inp.shape[0]}x{inp.shape[1]}+{dec.shape[1]}")
             t_log, tok_log = time.time(), 0
         if time.time() - t_ck >= a.ckpt_every:
