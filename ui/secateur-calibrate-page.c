@@ -1,6 +1,8 @@
 /* secateur-calibrate-page.c: calibration and the live heatmap. */
 #include "secateur-calibrate-page.h"
 
+#include "secateur-page-util.h"
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -289,19 +291,6 @@ on_corpus_changed (SecateurCalibratePage *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
 }
 
-static GtkWidget *
-combo_row (const char *title, const char *subtitle, const char *const *items)
-{
-  GtkWidget *row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (subtitle != NULL)
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  GtkStringList *model = gtk_string_list_new (items);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
-  g_object_unref (model);
-  return row;
-}
-
 static void
 secateur_calibrate_page_dispose (GObject *object)
 {
@@ -333,7 +322,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
   const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
                             NULL };
-  self->corpus_row = combo_row (_ ("Corpus"), NULL, corpora);
+  self->corpus_row = secateur_combo_row_new (_ ("Corpus"), NULL, corpora, 0);
   self->path_row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _ ("Folder or File"));
   self->path_button = gtk_button_new_with_mnemonic (_ ("_Choose…"));
@@ -342,20 +331,14 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
   const char *samplings[] = { _ ("Proportional to Training Data"), _ ("Uniform"),
                               _ ("Chosen Pairs Only"), NULL };
-  self->sampling_row = combo_row (_ ("Sampling"),
-                                  _ ("Proportional is the Multilingual Brain "
-                                     "Surgeon default"),
-                                  samplings);
-  GtkWidget *size_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (size_row), _ ("Sentences"));
-  self->size_spin = gtk_spin_button_new_with_range (1, 100000, 1);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), 256);
-  gtk_widget_set_valign (self->size_spin, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_spin), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Calibration sentences"), -1);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (size_row), self->size_spin);
+  self->sampling_row = secateur_combo_row_new (_ ("Sampling"),
+                                               _ ("Proportional is the Multilingual Brain "
+                                                  "Surgeon default"),
+                                               samplings, 0);
+  GtkWidget *size_row = secateur_spin_row_new (_ ("Sentences"), _ ("Calibration sentences"), 1,
+                                               100000, 1, 256, &self->size_spin);
   const char *modes[] = { _ ("Teacher-Forced"), _ ("Decoding"), NULL };
-  self->mode_row = combo_row (_ ("Mode"), NULL, modes);
+  self->mode_row = secateur_combo_row_new (_ ("Mode"), NULL, modes, 0);
   GtkWidget *rows[] = { self->corpus_row, self->path_row, self->sampling_row, size_row,
                         self->mode_row };
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)

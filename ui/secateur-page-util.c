@@ -1,0 +1,32 @@
+/* secateur-page-util.c: the pieces the pages build alike (see the header). */
+#include "secateur-page-util.h"
+
+GtkWidget *
+secateur_combo_row_new (const char *title, const char *subtitle, const char *const *items,
+                        guint selected)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (subtitle != NULL)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  GtkStringList *model = gtk_string_list_new (items);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+  g_object_unref (model);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
+  return row;
+}
+
+GtkWidget *
+secateur_spin_row_new (const char *title, const char *accessible_label, double lower, double upper,
+                       double step, double value, GtkWidget **spin)
+{
+  GtkWidget *row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  *spin = gtk_spin_button_new_with_range (lower, upper, step);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (*spin), value);
+  gtk_widget_set_valign (*spin, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (*spin), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  accessible_label, -1);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), *spin);
+  return row;
+}

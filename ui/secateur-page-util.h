@@ -1,0 +1,20 @@
+/* secateur-page-util.h: the pieces the pages build alike: combo and spin
+ * rows. Builders only: each page connects its own signals and keeps the
+ * widgets it is given. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+/* An AdwComboRow over `items` (copied), with `selected` chosen; subtitle
+ * may be NULL. */
+GtkWidget *secateur_combo_row_new (const char *title, const char *subtitle,
+                                   const char *const *items, guint selected);
+/* An AdwActionRow with a spin button from lower to upper as its suffix,
+ * returned in *spin; accessible_label names the spin button. */
+GtkWidget *secateur_spin_row_new   (const char *title, const char *accessible_label,
+                                    double lower, double upper, double step, double value,
+                                    GtkWidget **spin);
+
+G_END_DECLS
