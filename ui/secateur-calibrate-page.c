@@ -315,9 +315,7 @@ secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
 static void
 secateur_calibrate_page_init (SecateurCalibratePage *self)
 {
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
   GtkWidget *page = adw_preferences_page_new ();
-  gtk_widget_set_size_request (page, 340, -1);
   GtkWidget *group = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
   const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
@@ -373,15 +371,9 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   gtk_box_append (GTK_BOX (box), self->status);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
 
   /* right side: the heatmap and the similarity view */
   GtkWidget *right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_widget_set_margin_start (right, 12);
-  gtk_widget_set_margin_end (right, 12);
-  gtk_widget_set_margin_top (right, 12);
-  gtk_widget_set_margin_bottom (right, 12);
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   const char *metric_items[] = { _ ("Importance"), _ ("Activity"), _ ("Frequency"), _ ("REAP"),
                                  NULL };
@@ -425,9 +417,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   gtk_widget_add_css_class (hint, "dim-label");
   gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
   gtk_box_append (GTK_BOX (right), hint);
-  gtk_paned_set_end_child (GTK_PANED (paned), right);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 340, right));
   on_corpus_changed (self);
 }
 

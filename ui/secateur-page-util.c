@@ -30,3 +30,17 @@ secateur_spin_row_new (const char *title, const char *accessible_label, double l
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), *spin);
   return row;
 }
+
+GtkWidget *
+secateur_split_pane_new (GtkWidget *settings, int settings_width, GtkWidget *view)
+{
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_widget_set_size_request (settings, settings_width, -1);
+  g_object_set (view, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
+                NULL);
+  gtk_paned_set_start_child (GTK_PANED (paned), settings);
+  gtk_paned_set_end_child (GTK_PANED (paned), view);
+  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
+  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
+  return paned;
+}

@@ -315,8 +315,6 @@ secateur_prune_page_init (SecateurPrunePage *self)
 
   /* charts beside the settings: what the slider does is seen as it moves */
   GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  g_object_set (charts, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
-                NULL);
   self->bars = secateur_bars_new ();
   self->curve = secateur_quality_curve_new ();
   gtk_widget_set_vexpand (self->bars, TRUE);
@@ -326,13 +324,7 @@ secateur_prune_page_init (SecateurPrunePage *self)
   gtk_box_append (GTK_BOX (charts), self->bars);
   gtk_box_append (GTK_BOX (charts), self->sweep_progress);
   gtk_box_append (GTK_BOX (charts), self->curve);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  gtk_widget_set_size_request (page, 420, -1);
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_end_child (GTK_PANED (paned), charts);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 420, charts));
 }
 
 GtkWidget *

@@ -479,8 +479,6 @@ secateur_weights_page_init (SecateurWeightsPage *self)
 
   /* the charts beside the settings */
   GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  g_object_set (charts, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
-                NULL);
   self->bars = secateur_bars_new ();
   secateur_bars_set_title (SECATEUR_BARS (self->bars), _ ("weights pruned per layer"));
   self->chart = secateur_dumbbell_new ();
@@ -488,13 +486,7 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   gtk_widget_set_vexpand (self->chart, TRUE);
   gtk_box_append (GTK_BOX (charts), self->bars);
   gtk_box_append (GTK_BOX (charts), self->chart);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  gtk_widget_set_size_request (page, 440, -1);
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_end_child (GTK_PANED (paned), charts);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 440, charts));
 }
 
 GtkWidget *
