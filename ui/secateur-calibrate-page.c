@@ -345,31 +345,16 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
                             self);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
-  GtkWidget *run = adw_preferences_group_new ();
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->start_button = gtk_button_new_with_mnemonic (_ ("_Start Calibration"));
-  gtk_widget_add_css_class (self->start_button, "suggested-action");
-  gtk_widget_add_css_class (self->start_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_add_css_class (self->cancel_button, "pill");
-  gtk_widget_set_visible (self->cancel_button, FALSE);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (buttons), self->start_button);
-  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
+  GtkWidget *run = secateur_run_group_new (_ ("_Start Calibration"), &self->start_button,
+                                           &self->cancel_button, &self->progress, &self->status);
   g_signal_connect_swapped (self->start_button, "clicked",
                             G_CALLBACK (secateur_calibrate_page_start), self);
   g_signal_connect_swapped (self->cancel_button, "clicked",
                             G_CALLBACK (secateur_calibrate_page_cancel), self);
-  self->progress = gtk_progress_bar_new ();
   gtk_widget_set_margin_top (self->progress, 12);
-  self->status = gtk_label_new (_ ("Choose language pairs on the Model page, then start."));
-  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_label_set_text (GTK_LABEL (self->status),
+                      _ ("Choose language pairs on the Model page, then start."));
   gtk_widget_add_css_class (self->status, "dim-label");
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (box), buttons);
-  gtk_box_append (GTK_BOX (box), self->progress);
-  gtk_box_append (GTK_BOX (box), self->status);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
 
   /* right side: the heatmap and the similarity view */

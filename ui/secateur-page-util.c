@@ -1,6 +1,8 @@
 /* secateur-page-util.c: the pieces the pages build alike (see the header). */
 #include "secateur-page-util.h"
 
+#include <glib/gi18n.h>
+
 GtkWidget *
 secateur_combo_row_new (const char *title, const char *subtitle, const char *const *items,
                         guint selected)
@@ -29,6 +31,32 @@ secateur_spin_row_new (const char *title, const char *accessible_label, double l
                                   accessible_label, -1);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), *spin);
   return row;
+}
+
+GtkWidget *
+secateur_run_group_new (const char *start_label, GtkWidget **start_button,
+                        GtkWidget **cancel_button, GtkWidget **progress, GtkWidget **status)
+{
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
+  *start_button = gtk_button_new_with_mnemonic (start_label);
+  gtk_widget_add_css_class (*start_button, "suggested-action");
+  gtk_widget_add_css_class (*start_button, "pill");
+  *cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
+  gtk_widget_add_css_class (*cancel_button, "pill");
+  gtk_widget_set_visible (*cancel_button, FALSE); /* until the page's job runs */
+  gtk_box_append (GTK_BOX (buttons), *start_button);
+  gtk_box_append (GTK_BOX (buttons), *cancel_button);
+  *progress = gtk_progress_bar_new ();
+  *status = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (*status), TRUE);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_box_append (GTK_BOX (box), buttons);
+  gtk_box_append (GTK_BOX (box), *progress);
+  gtk_box_append (GTK_BOX (box), *status);
+  GtkWidget *group = adw_preferences_group_new ();
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), box);
+  return group;
 }
 
 GtkWidget *

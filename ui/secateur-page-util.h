@@ -1,6 +1,7 @@
 /* secateur-page-util.h: the pieces the pages build alike: combo and spin
- * rows and the settings pane beside a view. Builders only: each page
- * connects its own signals and keeps the widgets it is given. */
+ * rows, the Start/Cancel run controls and the settings pane beside a view.
+ * Builders only: each page connects its own signals and keeps the widgets
+ * it is given. */
 #pragma once
 
 #include <adwaita.h>
@@ -16,6 +17,12 @@ GtkWidget *secateur_combo_row_new  (const char *title, const char *subtitle,
 GtkWidget *secateur_spin_row_new   (const char *title, const char *accessible_label,
                                     double lower, double upper, double step, double value,
                                     GtkWidget **spin);
+/* A preferences group holding the centred Start (suggested) and Cancel
+ * (hidden) pill buttons, a progress bar and a wrapping status label, in
+ * that order; the widgets come back in the out arguments. */
+GtkWidget *secateur_run_group_new  (const char *start_label, GtkWidget **start_button,
+                                    GtkWidget **cancel_button, GtkWidget **progress,
+                                    GtkWidget **status);
 /* A horizontal GtkPaned: `settings` at least settings_width wide on the
  * left, `view` with 12 px margins on the right; neither side shrinks. */
 GtkWidget *secateur_split_pane_new (GtkWidget *settings, int settings_width, GtkWidget *view);

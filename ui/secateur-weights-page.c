@@ -436,38 +436,23 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (eval), threshold_row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (eval));
 
-  GtkWidget *run = adw_preferences_group_new ();
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->start_button = gtk_button_new_with_mnemonic (_ ("_Prune Weights"));
-  gtk_widget_add_css_class (self->start_button, "suggested-action");
-  gtk_widget_add_css_class (self->start_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_add_css_class (self->cancel_button, "pill");
-  gtk_widget_set_visible (self->cancel_button, FALSE);
+  GtkWidget *run = secateur_run_group_new (_ ("_Prune Weights"), &self->start_button,
+                                           &self->cancel_button, &self->progress, &self->status);
   self->export_button = gtk_button_new_with_mnemonic (_ ("E_xport Weights…"));
   gtk_widget_add_css_class (self->export_button, "pill");
   gtk_widget_set_sensitive (self->export_button, FALSE);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (buttons), self->start_button);
-  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
-  gtk_box_append (GTK_BOX (buttons), self->export_button);
+  /* after Cancel, in the same row of buttons */
+  gtk_box_append (GTK_BOX (gtk_widget_get_parent (self->cancel_button)), self->export_button);
   g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (secateur_weights_page_start),
                             self);
   g_signal_connect_swapped (self->cancel_button, "clicked",
                             G_CALLBACK (secateur_weights_page_cancel), self);
   g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);
-  self->progress = gtk_progress_bar_new ();
   gtk_widget_set_margin_top (self->progress, 12);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _ ("Weight pruning progress"), -1);
-  self->status = gtk_label_new (_ ("Choose the settings, then prune."));
-  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the settings, then prune."));
   gtk_widget_add_css_class (self->status, "dim-label");
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (box), buttons);
-  gtk_box_append (GTK_BOX (box), self->progress);
-  gtk_box_append (GTK_BOX (box), self->status);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
 
   GtkWidget *rows[] = { self->method_row, self->type_row, self->sampling_row, self->language_row };
