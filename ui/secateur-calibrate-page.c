@@ -321,11 +321,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
                             NULL };
   self->corpus_row = secateur_combo_row_new (_ ("Corpus"), NULL, corpora, 0);
-  self->path_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _ ("Folder or File"));
-  self->path_button = gtk_button_new_with_mnemonic (_ ("_Choose…"));
-  gtk_widget_set_valign (self->path_button, GTK_ALIGN_CENTER);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->path_row), self->path_button);
+  self->path_row = secateur_choose_row_new (_ ("Folder or File"), &self->path_button);
   g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
   const char *samplings[] = { _ ("Proportional to Training Data"), _ ("Uniform"),
                               _ ("Chosen Pairs Only"), NULL };

@@ -223,13 +223,10 @@ secateur_export_page_init (SecateurExportPage *self)
       ADW_PREFERENCES_GROUP (group),
       _ ("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
          "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
-  self->folder_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->folder_row), _ ("Folder"));
+  GtkWidget *choose;
+  self->folder_row = secateur_choose_row_new (_ ("Folder"), &choose);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _ ("None chosen"));
-  GtkWidget *choose = gtk_button_new_with_mnemonic (_ ("_Choose…"));
-  gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
   g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->folder_row), choose);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->folder_row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 

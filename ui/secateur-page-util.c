@@ -34,6 +34,17 @@ secateur_spin_row_new (const char *title, const char *accessible_label, double l
 }
 
 GtkWidget *
+secateur_choose_row_new (const char *title, GtkWidget **button)
+{
+  GtkWidget *row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  *button = gtk_button_new_with_mnemonic (_ ("_Choose…"));
+  gtk_widget_set_valign (*button, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), *button);
+  return row;
+}
+
+GtkWidget *
 secateur_run_group_new (const char *start_label, GtkWidget **start_button,
                         GtkWidget **cancel_button, GtkWidget **progress, GtkWidget **status)
 {

@@ -1,7 +1,7 @@
 /* secateur-page-util.h: the pieces the pages build alike: combo and spin
- * rows, the Start/Cancel run controls and the settings pane beside a view.
- * Builders only: each page connects its own signals and keeps the widgets
- * it is given. */
+ * rows, the row with a Choose… button, the Start/Cancel run controls and
+ * the settings pane beside a view. Builders only: each page connects its
+ * own signals and keeps the widgets it is given. */
 #pragma once
 
 #include <adwaita.h>
@@ -17,6 +17,9 @@ GtkWidget *secateur_combo_row_new  (const char *title, const char *subtitle,
 GtkWidget *secateur_spin_row_new   (const char *title, const char *accessible_label,
                                     double lower, double upper, double step, double value,
                                     GtkWidget **spin);
+/* An AdwActionRow with a Choose… button, returned in *button, as its
+ * suffix (the page opens its own file chooser from it). */
+GtkWidget *secateur_choose_row_new (const char *title, GtkWidget **button);
 /* A preferences group holding the centred Start (suggested) and Cancel
  * (hidden) pill buttons, a progress bar and a wrapping status label, in
  * that order; the widgets come back in the out arguments. */
