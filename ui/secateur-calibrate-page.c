@@ -1,6 +1,8 @@
 /* secateur-calibrate-page.c: calibration and the live heatmap. */
 #include "secateur-calibrate-page.h"
 
+#include "secateur-page-util.h"
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -289,19 +291,6 @@ on_corpus_changed (SecateurCalibratePage *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
 }
 
-static GtkWidget *
-combo_row (const char *title, const char *subtitle, const char *const *items)
-{
-  GtkWidget *row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (subtitle != NULL)
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  GtkStringList *model = gtk_string_list_new (items);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
-  g_object_unref (model);
-  return row;
-}
-
 static void
 secateur_calibrate_page_dispose (GObject *object)
 {
@@ -326,36 +315,24 @@ secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
 static void
 secateur_calibrate_page_init (SecateurCalibratePage *self)
 {
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
   GtkWidget *page = adw_preferences_page_new ();
-  gtk_widget_set_size_request (page, 340, -1);
   GtkWidget *group = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
   const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
                             NULL };
-  self->corpus_row = combo_row (_ ("Corpus"), NULL, corpora);
-  self->path_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->path_row), _ ("Folder or File"));
-  self->path_button = gtk_button_new_with_mnemonic (_ ("_Choose…"));
-  gtk_widget_set_valign (self->path_button, GTK_ALIGN_CENTER);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->path_row), self->path_button);
+  self->corpus_row = secateur_combo_row_new (_ ("Corpus"), NULL, corpora, 0);
+  self->path_row = secateur_choose_row_new (_ ("Folder or File"), &self->path_button);
   g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
   const char *samplings[] = { _ ("Proportional to Training Data"), _ ("Uniform"),
                               _ ("Chosen Pairs Only"), NULL };
-  self->sampling_row = combo_row (_ ("Sampling"),
-                                  _ ("Proportional is the Multilingual Brain "
-                                     "Surgeon default"),
-                                  samplings);
-  GtkWidget *size_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (size_row), _ ("Sentences"));
-  self->size_spin = gtk_spin_button_new_with_range (1, 100000, 1);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), 256);
-  gtk_widget_set_valign (self->size_spin, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_spin), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Calibration sentences"), -1);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (size_row), self->size_spin);
+  self->sampling_row = secateur_combo_row_new (_ ("Sampling"),
+                                               _ ("Proportional is the Multilingual Brain "
+                                                  "Surgeon default"),
+                                               samplings, 0);
+  GtkWidget *size_row = secateur_spin_row_new (_ ("Sentences"), _ ("Calibration sentences"), 1,
+                                               100000, 1, 256, &self->size_spin);
   const char *modes[] = { _ ("Teacher-Forced"), _ ("Decoding"), NULL };
-  self->mode_row = combo_row (_ ("Mode"), NULL, modes);
+  self->mode_row = secateur_combo_row_new (_ ("Mode"), NULL, modes, 0);
   GtkWidget *rows[] = { self->corpus_row, self->path_row, self->sampling_row, size_row,
                         self->mode_row };
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
@@ -364,41 +341,20 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
                             self);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
-  GtkWidget *run = adw_preferences_group_new ();
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->start_button = gtk_button_new_with_mnemonic (_ ("_Start Calibration"));
-  gtk_widget_add_css_class (self->start_button, "suggested-action");
-  gtk_widget_add_css_class (self->start_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_add_css_class (self->cancel_button, "pill");
-  gtk_widget_set_visible (self->cancel_button, FALSE);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (buttons), self->start_button);
-  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
+  GtkWidget *run = secateur_run_group_new (_ ("_Start Calibration"), &self->start_button,
+                                           &self->cancel_button, &self->progress, &self->status);
   g_signal_connect_swapped (self->start_button, "clicked",
                             G_CALLBACK (secateur_calibrate_page_start), self);
   g_signal_connect_swapped (self->cancel_button, "clicked",
                             G_CALLBACK (secateur_calibrate_page_cancel), self);
-  self->progress = gtk_progress_bar_new ();
   gtk_widget_set_margin_top (self->progress, 12);
-  self->status = gtk_label_new (_ ("Choose language pairs on the Model page, then start."));
-  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_label_set_text (GTK_LABEL (self->status),
+                      _ ("Choose language pairs on the Model page, then start."));
   gtk_widget_add_css_class (self->status, "dim-label");
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (box), buttons);
-  gtk_box_append (GTK_BOX (box), self->progress);
-  gtk_box_append (GTK_BOX (box), self->status);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
 
   /* right side: the heatmap and the similarity view */
   GtkWidget *right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_widget_set_margin_start (right, 12);
-  gtk_widget_set_margin_end (right, 12);
-  gtk_widget_set_margin_top (right, 12);
-  gtk_widget_set_margin_bottom (right, 12);
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   const char *metric_items[] = { _ ("Importance"), _ ("Activity"), _ ("Frequency"), _ ("REAP"),
                                  NULL };
@@ -442,9 +398,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   gtk_widget_add_css_class (hint, "dim-label");
   gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
   gtk_box_append (GTK_BOX (right), hint);
-  gtk_paned_set_end_child (GTK_PANED (paned), right);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 340, right));
   on_corpus_changed (self);
 }
 

@@ -1,6 +1,8 @@
 /* secateur-export-page.c: the export page. */
 #include "secateur-export-page.h"
 
+#include "secateur-page-util.h"
+
 #include <glib/gi18n.h>
 
 struct _SecateurExportPage
@@ -221,13 +223,10 @@ secateur_export_page_init (SecateurExportPage *self)
       ADW_PREFERENCES_GROUP (group),
       _ ("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
          "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
-  self->folder_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->folder_row), _ ("Folder"));
+  GtkWidget *choose;
+  self->folder_row = secateur_choose_row_new (_ ("Folder"), &choose);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _ ("None chosen"));
-  GtkWidget *choose = gtk_button_new_with_mnemonic (_ ("_Choose…"));
-  gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
   g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->folder_row), choose);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->folder_row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
@@ -235,29 +234,12 @@ secateur_export_page_init (SecateurExportPage *self)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->pairs_group), _ ("Language Pairs"));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (self->pairs_group));
 
-  GtkWidget *run = adw_preferences_group_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  self->export_button = gtk_button_new_with_mnemonic (_ ("_Export"));
-  gtk_widget_add_css_class (self->export_button, "suggested-action");
-  gtk_widget_add_css_class (self->export_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_add_css_class (self->cancel_button, "pill");
-  gtk_widget_set_visible (self->cancel_button, FALSE);
+  GtkWidget *run = secateur_run_group_new (_ ("_Export"), &self->export_button,
+                                           &self->cancel_button, &self->progress, &self->status);
   g_signal_connect_swapped (self->export_button, "clicked",
                             G_CALLBACK (secateur_export_page_export), self);
   g_signal_connect_swapped (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
-  gtk_box_append (GTK_BOX (buttons), self->export_button);
-  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
-  self->progress = gtk_progress_bar_new ();
-  self->status = gtk_label_new (NULL);
-  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
   gtk_label_set_selectable (GTK_LABEL (self->status), TRUE);
-  gtk_box_append (GTK_BOX (box), buttons);
-  gtk_box_append (GTK_BOX (box), self->progress);
-  gtk_box_append (GTK_BOX (box), self->status);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
   adw_bin_set_child (ADW_BIN (self), page);
 }

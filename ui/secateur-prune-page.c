@@ -2,6 +2,7 @@
 #include "secateur-prune-page.h"
 
 #include "secateur-bars.h"
+#include "secateur-page-util.h"
 #include "secateur-quality-curve.h"
 #include "secateur-report.h"
 
@@ -217,18 +218,6 @@ on_busy_changed (SecateurPrunePage *self)
   gtk_widget_set_sensitive (self->measure_button, !secateur_controller_get_busy (self->controller));
 }
 
-static GtkWidget *
-combo_row (const char *title, const char *const *items, guint selected)
-{
-  GtkWidget *row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  GtkStringList *model = gtk_string_list_new (items);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
-  g_object_unref (model);
-  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
-  return row;
-}
-
 static void
 secateur_prune_page_dispose (GObject *object)
 {
@@ -277,14 +266,14 @@ secateur_prune_page_init (SecateurPrunePage *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), ratio_row);
 
   const char *budget_items[] = { "3:1", "2:1", "1:1", "1:2", "1:3", NULL };
-  self->budget_row = combo_row (_ ("Encoder:Decoder Budget"), budget_items, 0);
+  self->budget_row = secateur_combo_row_new (_ ("Encoder:Decoder Budget"), NULL, budget_items, 0);
   const char *metric_items[] = { _ ("Importance"), _ ("Activity (top-1)"), _ ("Frequency"),
                                  _ ("REAP"), NULL };
-  self->metric_row = combo_row (_ ("Metric"), metric_items, 0);
+  self->metric_row = secateur_combo_row_new (_ ("Metric"), NULL, metric_items, 0);
   const char *algo_items[] = { _ ("Per Layer"), _ ("Global Threshold"), NULL };
-  self->algo_row = combo_row (_ ("Algorithm"), algo_items, 0);
+  self->algo_row = secateur_combo_row_new (_ ("Algorithm"), NULL, algo_items, 0);
   const char *gran_items[] = { _ ("Global"), _ ("Per Language"), _ ("Per Pair"), NULL };
-  self->granularity_row = combo_row (_ ("Granularity"), gran_items, 2);
+  self->granularity_row = secateur_combo_row_new (_ ("Granularity"), NULL, gran_items, 2);
   self->direction_row = adw_combo_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->direction_row), _ ("Shown For"));
   self->directions = gtk_string_list_new (NULL);
@@ -326,8 +315,6 @@ secateur_prune_page_init (SecateurPrunePage *self)
 
   /* charts beside the settings: what the slider does is seen as it moves */
   GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  g_object_set (charts, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
-                NULL);
   self->bars = secateur_bars_new ();
   self->curve = secateur_quality_curve_new ();
   gtk_widget_set_vexpand (self->bars, TRUE);
@@ -337,13 +324,7 @@ secateur_prune_page_init (SecateurPrunePage *self)
   gtk_box_append (GTK_BOX (charts), self->bars);
   gtk_box_append (GTK_BOX (charts), self->sweep_progress);
   gtk_box_append (GTK_BOX (charts), self->curve);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  gtk_widget_set_size_request (page, 420, -1);
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_end_child (GTK_PANED (paned), charts);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 420, charts));
 }
 
 GtkWidget *

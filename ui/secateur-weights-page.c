@@ -4,6 +4,7 @@
 
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
+#include "secateur-page-util.h"
 #include "secateur-report.h"
 
 #include <glib/gi18n.h>
@@ -337,35 +338,6 @@ on_busy_changed (SecateurWeightsPage *self)
     update_counts (self);
 }
 
-static GtkWidget *
-combo_row (const char *title, const char *subtitle, const char *const *items, guint selected)
-{
-  GtkWidget *row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (subtitle != NULL)
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  GtkStringList *model = gtk_string_list_new (items);
-  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
-  g_object_unref (model);
-  adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
-  return row;
-}
-
-static GtkWidget *
-spin_row (const char *title, const char *accessible, double lo, double hi, double step,
-          double value, GtkWidget **spin)
-{
-  GtkWidget *row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  *spin = gtk_spin_button_new_with_range (lo, hi, step);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (*spin), value);
-  gtk_widget_set_valign (*spin, GTK_ALIGN_CENTER);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (*spin), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
-                                  -1);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), *spin);
-  return row;
-}
-
 static void
 secateur_weights_page_dispose (GObject *object)
 {
@@ -397,10 +369,11 @@ secateur_weights_page_init (SecateurWeightsPage *self)
       ADW_PREFERENCES_GROUP (group),
       _ ("Prunes single weights of a copy of the model; the open model stays whole"));
   const char *method_items[] = { _ ("Magnitude"), _ ("Wanda"), _ ("SparseGPT"), NULL };
-  self->method_row = combo_row (_ ("Method"), NULL, method_items, 1);
+  self->method_row = secateur_combo_row_new (_ ("Method"), NULL, method_items, 1);
   const char *type_items[] = { _ ("Unstructured"), _ ("2:4 Semi-Structured"),
                                _ ("4:8 Semi-Structured"), NULL };
-  self->type_row = combo_row (_ ("Sparsity Type"), NULL, type_items, TYPE_UNSTRUCTURED);
+  self->type_row =
+      secateur_combo_row_new (_ ("Sparsity Type"), NULL, type_items, TYPE_UNSTRUCTURED);
   self->ratio_row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->ratio_row), _ ("Sparsity"));
   self->scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 5, 95, 5);
@@ -422,18 +395,20 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (calib), _ ("Calibration"));
   const char *sampling_items[] = { _ ("Training Shares (MBS)"), _ ("Uniform"), _ ("English Only"),
                                    _ ("One Language"), NULL };
-  self->sampling_row = combo_row (_ ("Sampling"),
-                                  _ ("In proportion to the training data is the Multilingual "
-                                     "Brain Surgeon recipe"),
-                                  sampling_items, SAMPLING_MBS);
+  self->sampling_row =
+      secateur_combo_row_new (_ ("Sampling"),
+                              _ ("In proportion to the training data is the Multilingual "
+                                 "Brain Surgeon recipe"),
+                              sampling_items, SAMPLING_MBS);
   self->language_row = adw_combo_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->language_row), _ ("Language"));
   self->languages = gtk_string_list_new (NULL);
   adw_combo_row_set_model (ADW_COMBO_ROW (self->language_row), G_LIST_MODEL (self->languages));
-  GtkWidget *samples_row =
-      spin_row (_ ("Samples"), _ ("Calibration samples"), 1, 1024, 1, 128, &self->samples_spin);
-  GtkWidget *seqlen_row = spin_row (_ ("Segment Length"), _ ("Tokens per calibration sample"), 4,
-                                    512, 4, 128, &self->seqlen_spin);
+  GtkWidget *samples_row = secateur_spin_row_new (_ ("Samples"), _ ("Calibration samples"), 1, 1024,
+                                                  1, 128, &self->samples_spin);
+  GtkWidget *seqlen_row =
+      secateur_spin_row_new (_ ("Segment Length"), _ ("Tokens per calibration sample"), 4, 512, 4,
+                             128, &self->seqlen_spin);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (seqlen_row), _ ("Tokens per sample"));
   self->counts_row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->counts_row),
@@ -450,47 +425,34 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   adw_preferences_group_set_description (
       ADW_PREFERENCES_GROUP (eval),
       _ ("chrF++ of English to each language on held-out sentences, before and after"));
-  GtkWidget *sentences_row = spin_row (_ ("Sentences per Language"), _ ("Sentences per language"),
-                                       1, 50, 1, 4, &self->sentences_spin);
-  GtkWidget *threshold_row = spin_row (_ ("Flag Losses Above"), _ ("Flag losses above, in percent"),
-                                       1, 90, 1, 10, &self->threshold_spin);
+  GtkWidget *sentences_row =
+      secateur_spin_row_new (_ ("Sentences per Language"), _ ("Sentences per language"), 1, 50, 1,
+                             4, &self->sentences_spin);
+  GtkWidget *threshold_row =
+      secateur_spin_row_new (_ ("Flag Losses Above"), _ ("Flag losses above, in percent"), 1, 90, 1,
+                             10, &self->threshold_spin);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (threshold_row), _ ("Percent of chrF++"));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (eval), sentences_row);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (eval), threshold_row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (eval));
 
-  GtkWidget *run = adw_preferences_group_new ();
-  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->start_button = gtk_button_new_with_mnemonic (_ ("_Prune Weights"));
-  gtk_widget_add_css_class (self->start_button, "suggested-action");
-  gtk_widget_add_css_class (self->start_button, "pill");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_add_css_class (self->cancel_button, "pill");
-  gtk_widget_set_visible (self->cancel_button, FALSE);
+  GtkWidget *run = secateur_run_group_new (_ ("_Prune Weights"), &self->start_button,
+                                           &self->cancel_button, &self->progress, &self->status);
   self->export_button = gtk_button_new_with_mnemonic (_ ("E_xport Weights…"));
   gtk_widget_add_css_class (self->export_button, "pill");
   gtk_widget_set_sensitive (self->export_button, FALSE);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (buttons), self->start_button);
-  gtk_box_append (GTK_BOX (buttons), self->cancel_button);
-  gtk_box_append (GTK_BOX (buttons), self->export_button);
+  /* after Cancel, in the same row of buttons */
+  gtk_box_append (GTK_BOX (gtk_widget_get_parent (self->cancel_button)), self->export_button);
   g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (secateur_weights_page_start),
                             self);
   g_signal_connect_swapped (self->cancel_button, "clicked",
                             G_CALLBACK (secateur_weights_page_cancel), self);
   g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);
-  self->progress = gtk_progress_bar_new ();
   gtk_widget_set_margin_top (self->progress, 12);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _ ("Weight pruning progress"), -1);
-  self->status = gtk_label_new (_ ("Choose the settings, then prune."));
-  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the settings, then prune."));
   gtk_widget_add_css_class (self->status, "dim-label");
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  gtk_box_append (GTK_BOX (box), buttons);
-  gtk_box_append (GTK_BOX (box), self->progress);
-  gtk_box_append (GTK_BOX (box), self->status);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (run), box);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
 
   GtkWidget *rows[] = { self->method_row, self->type_row, self->sampling_row, self->language_row };
@@ -502,8 +464,6 @@ secateur_weights_page_init (SecateurWeightsPage *self)
 
   /* the charts beside the settings */
   GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  g_object_set (charts, "margin-start", 12, "margin-end", 12, "margin-top", 12, "margin-bottom", 12,
-                NULL);
   self->bars = secateur_bars_new ();
   secateur_bars_set_title (SECATEUR_BARS (self->bars), _ ("weights pruned per layer"));
   self->chart = secateur_dumbbell_new ();
@@ -511,13 +471,7 @@ secateur_weights_page_init (SecateurWeightsPage *self)
   gtk_widget_set_vexpand (self->chart, TRUE);
   gtk_box_append (GTK_BOX (charts), self->bars);
   gtk_box_append (GTK_BOX (charts), self->chart);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  gtk_widget_set_size_request (page, 440, -1);
-  gtk_paned_set_start_child (GTK_PANED (paned), page);
-  gtk_paned_set_end_child (GTK_PANED (paned), charts);
-  gtk_paned_set_shrink_start_child (GTK_PANED (paned), FALSE);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  adw_bin_set_child (ADW_BIN (self), paned);
+  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 440, charts));
 }
 
 GtkWidget *
