@@ -123,9 +123,9 @@ def main():
     ap.add_argument("--calib-size", type=int, default=660)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--max-len", type=int, default=96)
-    ap.add_argument("--only", default="", help="comma list of steps: full,grid,calib,spec")
+    ap.add_argument("--only", default="", help="comma list of steps: full,grid,lang,calib,spec")
     a = ap.parse_args()
-    steps = set(a.only.split(",")) if a.only else {"full", "grid", "calib", "spec"}
+    steps = set(a.only.split(",")) if a.only else {"full", "grid", "lang", "calib", "spec"}
     os.makedirs(a.out, exist_ok=True)
     md = []
 
@@ -192,6 +192,27 @@ def main():
                             os.path.join(a.out, "quality-vs-ratio.png"), "--title",
                             "Demo model: chrF++ after expert pruning (per pair, enc:dec 3:1)",
                             "--x-label", "experts pruned (%)", "--y-label", "chrF++"], check=False)
+
+    if "lang" in steps:
+        # The acceptance comparison: per language (a direction keeps its source language's encoder
+        # experts and its target language's decoder experts), importance against the random floor.
+        base = summary(evaluate(a, f"greedy-full-n{a.n_grid}", PAIRS, a.n_grid, 1, a.max_len))[2]
+        md.append(f"\n### Per-language expert pruning: importance against random (greedy, {a.n_grid} sentences "
+                  f"per direction; unpruned {base:.2f})\n")
+        md.append("| pruned | enc:dec | importance Δ | random Δ | importance / random |\n|---|---|---|---|---|")
+        rows = []
+        for ratio in [0.5, 0.75]:
+            for encdec in ["1:1", "3:1"]:
+                d = {}
+                for metric in ["importance", "random"]:
+                    name, idx = select(a, pair_stats, metric, "lang", ratio, encdec)
+                    res = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
+                    d[metric] = summary(res)[2] - base
+                q = d["importance"] / d["random"] if d["random"] < 0 else float("nan")
+                rows.append({"ratio": ratio, "enc_dec": encdec, **d, "importance_over_random": q})
+                md.append(f"| {int(ratio * 100)}% | {encdec} | {d['importance']:+.2f} | {d['random']:+.2f} | {q:.2f} |")
+        with open(os.path.join(a.out, "lang-importance-vs-random.json"), "w") as f:
+            json.dump({"unpruned": base, "rows": rows}, f, indent=1)
 
     if "calib" in steps:
         md.append(f"\n### Calibration sampling (importance, one global expert set, greedy, {a.n_grid} sentences per direction)\n")
