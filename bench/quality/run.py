@@ -213,6 +213,27 @@ def main():
                 md.append(f"| {int(ratio * 100)}% | {encdec} | {d['importance']:+.2f} | {d['random']:+.2f} | {q:.2f} |")
         with open(os.path.join(a.out, "lang-importance-vs-random.json"), "w") as f:
             json.dump({"unpruned": base, "rows": rows}, f, indent=1)
+        # every metric at every ratio, per language with the 1:1 budget
+        metrics = ["importance", "random", "activity", "frequency", "reap"]
+        md.append(f"\nEvery metric per language, enc:dec 1:1 (mean chrF++; unpruned {base:.2f}):\n")
+        md.append("| metric | " + " | ".join(f"{int(r * 100)}%" for r in ratios_main) + " |\n|---|"
+                  + "---|" * len(ratios_main))
+        with open(os.path.join(a.out, "lang-1to1.tsv"), "w") as f:
+            f.write("x\t" + "\t".join(metrics) + "\n0\t" + "\t".join(f"{base:.2f}" for _ in metrics) + "\n")
+            table = {m: [] for m in metrics}
+            for metric in metrics:
+                for ratio in ratios_main:
+                    name, idx = select(a, pair_stats, metric, "lang", ratio, "1:1")
+                    res = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
+                    table[metric].append(summary(res)[2])
+                md.append(f"| {metric} | " + " | ".join(f"{v:.1f}" for v in table[metric]) + " |")
+            for i, ratio in enumerate(ratios_main):
+                f.write(f"{int(ratio * 100)}\t" + "\t".join(f"{table[m][i]:.2f}" for m in metrics) + "\n")
+        if os.path.exists(a.plot):
+            subprocess.run([a.plot, "curve", os.path.join(a.out, "lang-1to1.tsv"),
+                            os.path.join(a.out, "lang-1to1.png"), "--title",
+                            "Demo model: chrF++ after expert pruning (per language, enc:dec 1:1)",
+                            "--x-label", "experts pruned (%)", "--y-label", "chrF++"], check=False)
 
     if "calib" in steps:
         md.append(f"\n### Calibration sampling (importance, one global expert set, greedy, {a.n_grid} sentences per direction)\n")
