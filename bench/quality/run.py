@@ -102,6 +102,16 @@ def select(a, stats, metric, gran, ratio, encdec):
     return name, out
 
 
+def pruned(a, stats, metric, gran, ratio, encdec):
+    """Greedy scores on the grid's sentences after pruning by (metric, granularity, ratio, budget)."""
+    name, idx = select(a, stats, metric, gran, ratio, encdec)
+    return evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
+
+
+def unpruned(a):
+    return evaluate(a, f"greedy-full-n{a.n_grid}", PAIRS, a.n_grid, 1, a.max_len)
+
+
 def mean(res, pairs):
     v = [res["directions"][p]["chrf++"] for p in pairs]
     return sum(v) / len(v)
@@ -144,14 +154,12 @@ def main():
     ratios_main = [0.25, 0.5, 0.75, 0.8, 0.9]
     ratios_side = [0.5, 0.75, 0.9]
     if "grid" in steps:
-        base = evaluate(a, f"greedy-full-n{a.n_grid}", PAIRS, a.n_grid, 1, a.max_len)
+        base = unpruned(a)
         b = summary(base)[2]
         rows = []  # (metric, gran, encdec, ratio, mean chrF++, delta)
 
         def run(metric, gran, encdec, ratio, stats=pair_stats):
-            name, idx = select(a, stats, metric, gran, ratio, encdec)
-            r = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
-            m = summary(r)
+            m = summary(pruned(a, stats, metric, gran, ratio, encdec))
             rows.append((os.path.basename(stats)[:-5], metric, gran, encdec, ratio, m[0], m[1], m[2], m[2] - b))
             return m[2]
 
@@ -196,7 +204,7 @@ def main():
     if "lang" in steps:
         # The acceptance comparison: per language (a direction keeps its source language's encoder
         # experts and its target language's decoder experts), importance against the random floor.
-        base = summary(evaluate(a, f"greedy-full-n{a.n_grid}", PAIRS, a.n_grid, 1, a.max_len))[2]
+        base = summary(unpruned(a))[2]
         md.append(f"\n### Per-language expert pruning: importance against random (greedy, {a.n_grid} sentences "
                   f"per direction; unpruned {base:.2f})\n")
         md.append("| pruned | enc:dec | importance Δ | random Δ | importance / random |\n|---|---|---|---|---|")
@@ -205,9 +213,7 @@ def main():
             for encdec in ["1:1", "3:1"]:
                 d = {}
                 for metric in ["importance", "random"]:
-                    name, idx = select(a, pair_stats, metric, "lang", ratio, encdec)
-                    res = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
-                    d[metric] = summary(res)[2] - base
+                    d[metric] = summary(pruned(a, pair_stats, metric, "lang", ratio, encdec))[2] - base
                 q = d["importance"] / d["random"] if d["random"] < 0 else float("nan")
                 rows.append({"ratio": ratio, "enc_dec": encdec, **d, "importance_over_random": q})
                 md.append(f"| {int(ratio * 100)}% | {encdec} | {d['importance']:+.2f} | {d['random']:+.2f} | {q:.2f} |")
@@ -223,9 +229,7 @@ def main():
             table = {m: [] for m in metrics}
             for metric in metrics:
                 for ratio in ratios_main:
-                    name, idx = select(a, pair_stats, metric, "lang", ratio, "1:1")
-                    res = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
-                    table[metric].append(summary(res)[2])
+                    table[metric].append(summary(pruned(a, pair_stats, metric, "lang", ratio, "1:1"))[2])
                 md.append(f"| {metric} | " + " | ".join(f"{v:.1f}" for v in table[metric]) + " |")
             for i, ratio in enumerate(ratios_main):
                 f.write(f"{int(ratio * 100)}\t" + "\t".join(f"{table[m][i]:.2f}" for m in metrics) + "\n")
@@ -243,9 +247,7 @@ def main():
         for label, st in [("MBS proportional (22 directions)", mbs), ("English-only (eng→X)", eng),
                           ("uniform per pair (22 directions)", pair_stats)]:
             for r in [0.5, 0.75]:
-                name, idx = select(a, st, "importance", "global", r, "3:1")
-                res = evaluate(a, f"greedy-n{a.n_grid}-{name}", PAIRS, a.n_grid, 1, a.max_len, idx)
-                x, e, al = summary(res)
+                x, e, al = summary(pruned(a, st, "importance", "global", r, "3:1"))
                 md.append(f"| {label} | {int(r * 100)}% | {x:.1f} | {e:.1f} | {al:.1f} |")
 
     if "spec" in steps:

@@ -243,22 +243,34 @@ class RouterTap:
         self.logits = []
 
 
-def balance_loss(tap, enc_mask, dec_mask, n_experts):
+def router_probs(tap, enc_mask, dec_mask):
+    """(side, softmax probabilities [non-padding tokens, experts], token mask) for every MoE layer, in
+    forward order; computed once per step for both router losses."""
+    out = []
+    for side, lg in tap.logits:
+        mask = enc_mask if side == "encoder" else dec_mask
+        out.append((side, torch.softmax(lg[mask].float(), dim=-1), mask))
+    return out
+
+
+def entropy(p):
+    return -(p * torch.log(p + 1e-9)).sum()
+
+
+def balance_loss(probs, n_experts):
     """GShard/fairseq top-2 balancing loss, summed over MoE layers: E * sum_e mean(p_e) * frac_top1_e
     over non-padding tokens (1.0 per layer when balanced). HF 4.40's load_balancing_loss_func, fed by
     NllbMoe's concatenated router outputs, pairs layer 1's probabilities with both layers' counts and
     gives the other layer no balancing gradient, so it is not used."""
     tot, maxfrac = 0.0, 0.0
-    for side, lg in tap.logits:
-        mask = enc_mask if side == "encoder" else dec_mask
-        p = torch.softmax(lg[mask].float(), dim=-1)
+    for _side, p, _mask in probs:
         f = torch.nn.functional.one_hot(p.argmax(-1), n_experts).float().mean(0)
         tot = tot + n_experts * (f * p.mean(0)).sum()
         maxfrac = max(maxfrac, float(f.max()))
     return tot, maxfrac
 
 
-def language_entropy(tap, enc_lang, dec_lang, enc_mask, dec_mask):
+def language_entropy(probs, enc_lang, dec_lang):
     """Routing concentration per language, summed over MoE layers: for every language in the batch, the
     entropy of its tokens' mean router distribution (encoder tokens belong to the source language, decoder
     tokens to the target language), averaged over the languages present (English, half of each side's
@@ -266,22 +278,15 @@ def language_entropy(tap, enc_lang, dec_lang, enc_mask, dec_mask):
     experts, as NLLB-200 learned at scale; the architecture and its semantics are untouched.
     Also returns exp(entropy) per language and for all tokens together, averaged over layers: how many
     experts a language, and the whole batch, effectively use."""
-    tot, eff_lang, eff_all, n = 0.0, 0.0, 0.0, 0
-    for side, lg in tap.logits:
-        mask, lang = (enc_mask, enc_lang) if side == "encoder" else (dec_mask, dec_lang)
-        p = torch.softmax(lg[mask].float(), dim=-1)
-        lang = lang[mask]
-        hs = []
-        for l in torch.unique(lang):
-            m = p[lang == l].mean(0)
-            hs.append(-(m * torch.log(m + 1e-9)).sum())
-        layer = torch.stack(hs).mean()
+    tot, eff_lang, eff_all = 0.0, 0.0, 0.0
+    for side, p, mask in probs:
+        lang = (enc_lang if side == "encoder" else dec_lang)[mask]
+        layer = torch.stack([entropy(p[lang == l].mean(0)) for l in torch.unique(lang)]).mean()
         tot = tot + layer
-        m = p.mean(0)
-        eff_all += math.exp(float(-(m * torch.log(m + 1e-9)).sum()))
         eff_lang += math.exp(float(layer))
-        n += 1
-    return tot, eff_lang / max(n, 1), eff_all / max(n, 1)
+        eff_all += math.exp(float(entropy(p.mean(0))))
+    n = max(len(probs), 1)
+    return tot, eff_lang / n, eff_all / n
 
 
 def lr_at(step, peak, warmup):
@@ -400,6 +405,25 @@ def param_counts(model):
     return total, active, experts
 
 
+def stretch_lines(stats):
+    """The card's lines on how the options changed between resumes (stats["stretches"]), and on the
+    per-language routing entropy when any stretch used it; none for a run with one set of options."""
+    st = stats.get("stretches", [])
+    lines = []
+    if len(st) > 1:
+        lines += ["- options per stretch of training (each stretch runs to the next one's first step):", "",
+                  "| from step | lr | warmup | load balancing | per-language routing entropy |", "|---|---|---|---|---|"]
+        lines += [f"| {x['from_step']} | {x['lr']:g} | {x['warmup']} | {x['aux']:g} | {x['lang_entropy']:g} |" for x in st]
+        lines += [""]
+    if any(x["lang_entropy"] > 0 for x in st):
+        weight = "weights in the table" if len(st) > 1 else f"weight {st[0]['lang_entropy']:g}"
+        lines += [f"- per-language routing entropy ({weight}): the entropy of each language's mean router distribution (encoder "
+                  "tokens by source and decoder tokens by target language), averaged over the languages in a batch "
+                  "and summed over MoE layers, so that each language settles on a few experts of its own; a training "
+                  "loss only: the architecture and inference are NLLB-MoE's unchanged"]
+    return lines
+
+
 def write_card(d, model, stats, res, eval_n):
     total, active, _ = param_counts(model)
     cfg = model.config
@@ -431,12 +455,7 @@ def write_card(d, model, stats, res, eval_n):
         f"- AdamW lr {stats.get('lr', 1e-3):g}, warmup {stats.get('warmup', 1000)} steps, inverse square root; "
         f"batches of at most {stats.get('max_tokens', 4500)} padded tokens; label smoothing 0.1; "
         f"load-balancing loss {cfg.router_aux_loss_coef:g}; dropout 0.1; expert-output masking 0.2; temperature T=2 language sampling;"
-        " both directions"] + ([
-        f"- from step {stats.get('lang_entropy_from_step')}: plus {stats['lang_entropy']:g} x the per-language routing "
-        "entropy (the entropy of each language's mean router distribution, encoder tokens by source and decoder "
-        "tokens by target language, averaged over the languages in a batch and summed over MoE layers), so "
-        "that each language settles on a few experts of its own; a training loss only: the architecture and "
-        "inference are NLLB-MoE's unchanged"] if stats.get("lang_entropy") else []) + [
+        " both directions"] + stretch_lines(stats) + [
         f"- last training loss (smoothed) {stats.get('loss_ema', 0):.3f}", "",
         "## Evaluation",
     ]
@@ -514,9 +533,6 @@ def main():
         torch.set_rng_state(st["rng_torch"])
         random.setstate(st["rng_py"])
         log(f"resumed from {ck} at step {step}, data {st['data']}")
-    if a.lang_entropy > 0:
-        stats.setdefault("lang_entropy_from_step", step)
-        stats["lang_entropy"] = a.lang_entropy
     stats.update(lr=a.lr, warmup=a.warmup, max_tokens=a.max_tokens,
                  hardware=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{a.threads} CPU cores")
     inp, att, dec, _lab, _n = collate([(lang_ids["fra_Latn"], data["fra_Latn"][i][1], lang_ids["eng_Latn"],
@@ -525,6 +541,12 @@ def main():
     if a.export_only:
         export(model, a.tok, a.corpus, a.export, stats, a.final_eval_n)
         return
+
+    # the options of each stretch of training between resumes, for the model card (not on --export-only)
+    recipe = {"lr": a.lr, "warmup": a.warmup, "aux": a.aux, "lang_entropy": a.lang_entropy}
+    stretches = stats.setdefault("stretches", [])
+    if not stretches or {k: stretches[-1].get(k) for k in recipe} != recipe:
+        stretches.append({"from_step": step + 1, **recipe})
 
     hh, mm = map(int, a.deadline.split(":"))
     now = dt.datetime.utcnow()
@@ -561,13 +583,15 @@ def main():
         with torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext():
             out = model(input_ids=inp, attention_mask=att, decoder_input_ids=dec, return_dict=True)
         ce = ls_loss(out.logits.float().view(-1, out.logits.size(-1)), lab.view(-1))
-        aux, maxfrac = balance_loss(tap, att.view(-1).bool(), (lab != -100).view(-1), cfg.num_experts)
+        probs = router_probs(tap, att.view(-1).bool(), (lab != -100).view(-1))
+        aux, maxfrac = balance_loss(probs, cfg.num_experts)
         loss = ce + cfg.router_aux_loss_coef * aux
         eff = eff_all = 0.0
         if a.lang_entropy > 0:
+            # every token belongs to its row's language: input_ids[:, 0] / labels[:, 0] are the codes
             enc_lang = inp[:, :1].expand_as(inp).reshape(-1)
             dec_lang = lab[:, :1].expand_as(lab).reshape(-1)
-            went, eff, eff_all = language_entropy(tap, enc_lang, dec_lang, att.view(-1).bool(), (lab != -100).view(-1))
+            went, eff, eff_all = language_entropy(probs, enc_lang, dec_lang)
             loss = loss + a.lang_entropy * went
         opt.zero_grad(set_to_none=True)
         loss.backward()
