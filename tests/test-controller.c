@@ -59,11 +59,15 @@ wait_result (Wait *w)
   return r;
 }
 
+/* The shipped demo model's folder, or NULL with the test marked skipped. */
 static char *
-demo_dir (void)
+demo_dir_or_skip (void)
 {
   g_autofree char *dir = sc_test_path ("resources/models/demo");
-  return g_file_test (dir, G_FILE_TEST_IS_DIR) ? g_steal_pointer (&dir) : NULL;
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&dir);
+  g_test_skip ("the demo model is not shipped");
+  return NULL;
 }
 
 static void
@@ -144,12 +148,9 @@ test_device (void)
 static void
 test_calibrate_export (void)
 {
-  g_autofree char *dir = demo_dir ();
+  g_autofree char *dir = demo_dir_or_skip ();
   if (dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+    return;
   g_autoptr (SecateurController) c = secateur_controller_new ();
   Wait w = { g_main_loop_new (NULL, FALSE) };
   g_signal_connect (c, "stats-updated", G_CALLBACK (on_updated), &w);
@@ -308,12 +309,9 @@ small_request (void)
 static void
 test_sparsify (void)
 {
-  g_autofree char *dir = demo_dir ();
+  g_autofree char *dir = demo_dir_or_skip ();
   if (dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+    return;
   g_autoptr (SecateurController) c = secateur_controller_new ();
   Wait w = { g_main_loop_new (NULL, FALSE) };
   g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
