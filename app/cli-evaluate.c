@@ -57,6 +57,24 @@ sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOption
     gen->num_beams = beam;
   if (max_len > 0)
     gen->max_length = max_len;
+  else
+    sc_cli_note_default_length (model, FALSE);
+}
+
+void
+sc_cli_note_default_length (ScModel *model, gboolean hf_defaults)
+{
+  if (!sc_model_get_config (model)->max_length_is_default)
+    return;
+  if (hf_defaults)
+    fprintf (stderr, "secateur-cli: the model sets no max_length or max_new_tokens: using "
+                     "transformers' default of 20 tokens (--hf-defaults)\n");
+  else
+    fprintf (stderr,
+             "secateur-cli: the model sets no max_length or max_new_tokens: using Secateur's "
+             "default of %d tokens where transformers uses 20 (--hf-defaults for 20, or "
+             "--max-len)\n",
+             SC_GENERATE_DEFAULT_MAX_LENGTH);
 }
 
 int
