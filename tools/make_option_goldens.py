@@ -20,6 +20,7 @@ Deterministic; a few seconds.
 import copy
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,16 +38,28 @@ from transformers import (  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 
-FIXTURES = [("nllb-moe-tiny", NllbMoeForConditionalGeneration),
-            ("m2m-tiny", M2M100ForConditionalGeneration)]
+# (name, directory from the repository root, class, cases (name prefixes; None: all)); the
+# shipped demo model is trained, so its beams end with </s> early, where early_stopping "never"
+# changes results (on the random-weight fixtures it does not)
+FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditionalGeneration, None),
+            ("m2m-tiny", "tests/fixtures/m2m-tiny", M2M100ForConditionalGeneration, None),
+            ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
+             ("plain", "early-stopping", "no-repeat-ngram-2", "repetition-penalty-1.5",
+              "config-only-length-penalty", "generation-length-penalty"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
 PLAIN_GEN = {"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "pad_token_id": 1,
              "max_length": 24}
 
 
-def inputs():
-    """(name, src, tgt, texts): batch 1 and a padded batch of 3 (12, 27, 22 tokens)."""
+def inputs(fixture):
+    """(name, src, tgt, texts): batch 1 and a padded batch of 3.  The fixtures: UDHR sentences
+    (12, 27, 22 tokens); the demo model: held-out messages of its own domain."""
+    if fixture == "demo":
+        with open(os.path.join(rc.ROOT, "resources/models/demo/heldout.tsv"), encoding="utf-8") as f:
+            eng = [line.split("\t")[1] for line in f if line.startswith("fra_Latn\t")]
+        return [("single", "eng_Latn", "fra_Latn", [eng[0]]),
+                ("padded", "eng_Latn", "fra_Latn", [eng[0], eng[1], eng[5]])]
     with open(os.path.join(rc.GOLDENS, "nllb-moe-tiny", "cases.json"), encoding="utf-8") as f:
         cases = {c["name"]: c for c in json.load(f)["cases"]}
     fe = cases["fra-eng-batch3"]
@@ -91,7 +104,7 @@ def option_cases(plain_tokens, first):
         for es in (False, "never"):
             C.append(dict(name="early-stopping-%s-lp%g-beam" % (str(es).lower(), lp), config={},
                           generation_config=dict(PLAIN_GEN, num_beams=4, length_penalty=lp,
-                                                 early_stopping=es, max_length=20),
+                                                 early_stopping=es, max_length=48),
                           baseline="early-stopping-false-lp%g-beam" % lp if es else None))
     # defaults and precedence
     nomax = {k: v for k, v in PLAIN_GEN.items() if k != "max_length"}
@@ -154,9 +167,9 @@ def option_cases(plain_tokens, first):
     return C, R
 
 
-def load(fixture, cls, case, tmp):
+def load(path, cls, case, tmp):
     d = os.path.join(tmp, case["name"])
-    src = os.path.join(rc.FIXTURES, fixture)
+    src = os.path.join(rc.ROOT, path)
     os.makedirs(d)
     for f in os.listdir(src):
         if f not in ("config.json", "generation_config.json"):
@@ -173,15 +186,29 @@ def load(fixture, cls, case, tmp):
     return cls.from_pretrained(d).float().eval(), d
 
 
-@torch.no_grad()
-def run(model, tok, src, tgt, texts):
+def encode(tok, name, src, tgt, texts):
     tok.src_lang = src
-    enc = tok(texts, return_tensors="pt", padding=True)
-    tgt_id = tok.convert_tokens_to_ids(tgt)
-    out = model.generate(input_ids=enc.input_ids, attention_mask=enc.attention_mask,
-                         forced_bos_token_id=tgt_id)
-    return dict(input_ids=enc.input_ids.tolist(), attention_mask=enc.attention_mask.tolist(),
-                tgt_lang_id=tgt_id, ids=out.tolist())
+    enc = tok(texts, padding=True)
+    return dict(name=name, src_lang=src, tgt_lang=tgt, texts=texts,
+                tgt_lang_id=tok.convert_tokens_to_ids(tgt), input_ids=enc.input_ids,
+                attention_mask=enc.attention_mask)
+
+
+@torch.no_grad()
+def run(model, inp):
+    out = model.generate(input_ids=torch.tensor(inp["input_ids"]),
+                         attention_mask=torch.tensor(inp["attention_mask"]),
+                         forced_bos_token_id=inp["tgt_lang_id"])
+    return dict(input=inp["name"], ids=out.tolist())
+
+
+def write_compact(path, obj):
+    """JSON with one line per list of numbers (the goldens stay small and readable)."""
+    text = json.dumps(obj, ensure_ascii=False, indent=1)
+    text = re.sub(r"\[[-0-9.,\s]*\]", lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "),
+                  text)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
 
 
 def main():
@@ -189,15 +216,19 @@ def main():
     doc = dict(transformers=transformers.__version__, torch=torch.__version__,
                notes=["every setting comes from the files: generate(input_ids, attention_mask, "
                       "forced_bos_token_id=tgt_lang_id) and nothing else",
-                      "ids: generate() sequences, finished rows padded with 1"],
+                      "ids: generate() sequences, finished rows padded with 1; runs[].input names one of "
+                      "the fixture's inputs (tokenizer(texts, padding=True))"],
                fixtures=[])
     with tempfile.TemporaryDirectory() as tmp:
-        for fixture, cls in FIXTURES:
-            tok = NllbTokenizer.from_pretrained(os.path.join(rc.FIXTURES, fixture))
+        for fixture, path, cls, only in FIXTURES:
+            if not os.path.isdir(os.path.join(rc.ROOT, path)):
+                print("%s: %s is absent, skipped" % (fixture, path))
+                continue
+            tok = NllbTokenizer.from_pretrained(os.path.join(rc.ROOT, path))
             plain = dict(name="plain", config={}, generation_config=dict(PLAIN_GEN))
-            model, _ = load(fixture, cls, plain, os.path.join(tmp, fixture))
-            plain["runs"] = [dict(name=n, src_lang=s, tgt_lang=t, texts=x, **run(model, tok, s, t, x))
-                             for n, s, t, x in inputs()]
+            model, _ = load(path, cls, plain, os.path.join(tmp, fixture))
+            inps = [encode(tok, *i) for i in inputs(fixture)]
+            plain["runs"] = [run(model, i) for i in inps]
             counts = {}
             for r in plain["runs"]:
                 for row in r["ids"]:
@@ -211,10 +242,11 @@ def main():
             for case in C + R:
                 if fixture.startswith("m2m") and case["name"].startswith(("capacity", "router")):
                     continue
+                if only is not None and not case["name"].startswith(only):
+                    continue
                 try:
-                    model, _ = load(fixture, cls, case, os.path.join(tmp, fixture))
-                    case["runs"] = [dict(name=n, src_lang=s, tgt_lang=t, texts=x,
-                                         **run(model, tok, s, t, x)) for n, s, t, x in inputs()]
+                    model, _ = load(path, cls, case, os.path.join(tmp, fixture))
+                    case["runs"] = [run(model, i) for i in inps]
                 except Exception as e:  # transformers itself refuses it
                     assert "refused" in case, (case["name"], e)
                     case["runs"] = []
@@ -230,9 +262,9 @@ def main():
                                           "differs from " + base["name"]
                                           if case["differs_from_baseline"]
                                           else "SAME AS " + base["name"]))
-            doc["fixtures"].append(dict(fixture=fixture, model_class=cls.__name__,
-                                        frequent_tokens=frequent[:8], cases=cases))
-    rc.write_json(os.path.join(rc.GOLDENS, "options", "cases.json"), doc)
+            doc["fixtures"].append(dict(fixture=fixture, path=path, model_class=cls.__name__,
+                                        frequent_tokens=frequent[:8], inputs=inps, cases=cases))
+    write_compact(os.path.join(rc.GOLDENS, "options", "cases.json"), doc)
 
 
 if __name__ == "__main__":
