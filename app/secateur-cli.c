@@ -106,7 +106,7 @@ print_memory_plan (const ScConfig *c, ScMemoryPlanOptions *plan, const int *kept
 
 /* The layer shapes; encoder and decoder apart when they differ. */
 static void
-print_layers (const ScConfig *c)
+print_layer_shapes (const ScConfig *c)
 {
   if (c->encoder_heads == c->decoder_heads && c->encoder_ffn_dim == c->decoder_ffn_dim)
     printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
@@ -126,6 +126,19 @@ sparse_step_str (int step, const char *side)
   if (step <= 0)
     return g_strdup_printf ("no %s MoE layer", side);
   return g_strdup_printf ("every %d %s layer", step, side);
+}
+
+/* The layer shapes and, for a MoE model, where its experts are. */
+static void
+print_layers (const ScConfig *c)
+{
+  print_layer_shapes (c);
+  if (c->arch != SC_ARCH_NLLB_MOE)
+    return;
+  g_autofree char *enc = sparse_step_str (c->encoder_sparse_step, "encoder");
+  g_autofree char *dec = sparse_step_str (c->decoder_sparse_step, "decoder");
+  printf ("Experts:       %d per MoE layer, %d MoE layers (%s / %s)\n", c->num_experts,
+          sc_config_n_moe_layers (c), enc, dec);
 }
 
 /* Whether `dir` holds weight files (info also works on a bare config). */
@@ -271,13 +284,6 @@ cmd_info (int argc, char **argv)
           c->arch == SC_ARCH_NLLB_MOE ? "NLLB-200 Mixture-of-Experts" : "NLLB-200 dense (M2M100)",
           c->model_type);
   print_layers (c);
-  if (c->arch == SC_ARCH_NLLB_MOE)
-    {
-      g_autofree char *enc = sparse_step_str (c->encoder_sparse_step, "encoder");
-      g_autofree char *dec = sparse_step_str (c->decoder_sparse_step, "decoder");
-      printf ("Experts:       %d per MoE layer, %d MoE layers (%s / %s)\n", c->num_experts,
-              sc_config_n_moe_layers (c), enc, dec);
-    }
   printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT
           " dense + %" G_GUINT64_FORMAT " in experts\n",
           total, dense, experts);
