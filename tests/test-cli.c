@@ -399,6 +399,9 @@ test_info_shapes (void)
   sc_test_rm_tree (dir);
 }
 
+/* The special tokens a generation_config.json must name. */
+#define SPECIALS "\"decoder_start_token_id\": 2, \"eos_token_id\": 2, \"pad_token_id\": 1"
+
 /* A copy of nllb-moe-tiny whose generation_config.json is `gen`. */
 static char *
 model_with_generation (const char *gen)
@@ -430,7 +433,7 @@ test_generation_notices (void)
 {
   const char *input = "Toute personne a droit à l’éducation.\n";
   g_autofree char *dir = model_with_generation ("{\"do_sample\": true, \"top_k\": 5, "
-                                                "\"temperature\": 0.7}");
+                                                "\"temperature\": 0.7, " SPECIALS "}");
   Run r = run_cli (input, "translate", "-m", dir, "-s", "fra_Latn", "-t", "eng_Latn", "--beam",
                    "1", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -466,7 +469,8 @@ test_generation_notices (void)
   sc_test_rm_tree (dir);
 
   /* a refused setting stops before any input is read */
-  g_autofree char *bad = model_with_generation ("{\"num_return_sequences\": 3, \"num_beams\": 4}");
+  g_autofree char *bad =
+      model_with_generation ("{\"num_return_sequences\": 3, \"num_beams\": 4, " SPECIALS "}");
   r = run_cli (input, "translate", "-m", bad, "-s", "eng_Latn", "-t", "fra_Latn", NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 3 is not "

@@ -169,6 +169,65 @@ test_case (gconstpointer data)
     }
 }
 
+/* The fixtures' generation_config.json with max_length 24. */
+static JsonObject *
+plain_generation (void)
+{
+  JsonObject *gen = json_object_new ();
+  json_object_set_int_member (gen, "bos_token_id", 0);
+  json_object_set_int_member (gen, "decoder_start_token_id", 2);
+  json_object_set_int_member (gen, "eos_token_id", 2);
+  json_object_set_int_member (gen, "pad_token_id", 1);
+  json_object_set_int_member (gen, "max_length", 24);
+  return gen;
+}
+
+/* A generation_config.json in effect must name the special tokens that
+ * transformers would otherwise not use (it takes none from config.json). */
+static void
+test_special_tokens (void)
+{
+  static const struct
+  {
+    const char *drop, *set, *message;
+  } cases[] = {
+    { "eos_token_id", NULL,
+      "generation_config.json sets no eos_token_id: transformers then never stops at </s>, "
+      "unlike Secateur (add the model's to the file)" },
+    { "decoder_start_token_id", NULL,
+      "generation_config.json sets no decoder_start_token_id: transformers then starts the "
+      "decoder with bos_token_id, unlike Secateur (add the model's to the file)" },
+    { NULL, "eos_token_id",
+      "generation_config.json: eos_token_id = 7 differs from the model's 2; Secateur decodes "
+      "with the model's special tokens only" },
+    { NULL, "pad_token_id",
+      "generation_config.json: pad_token_id = 7 differs from the model's 1; Secateur decodes "
+      "with the model's special tokens only" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (JsonObject) gen = plain_generation ();
+      if (cases[i].drop != NULL)
+        json_object_remove_member (gen, cases[i].drop);
+      if (cases[i].set != NULL)
+        json_object_set_int_member (gen, cases[i].set, 7);
+      g_autofree char *tag = g_strdup_printf ("special-%u", i);
+      g_autofree char *dir = make_model_dir ("tests/fixtures/nllb-moe-tiny", tag, NULL, gen);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_assert_null (model);
+      g_autofree char *want = g_strdup_printf ("%s: %s", dir, cases[i].message);
+      g_assert_cmpstr (error->message, ==, want);
+    }
+  /* an eos list of one is the same token */
+  g_autoptr (JsonObject) gen = plain_generation ();
+  json_object_set_member (gen, "eos_token_id", json_from_string ("[2]", NULL));
+  g_autofree char *dir = make_model_dir ("tests/fixtures/nllb-moe-tiny", "eos-list", NULL, gen);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* Every key of the pinned transformers' lists has an entry. */
 static void
 test_keys_listed (void)
@@ -223,8 +282,7 @@ test_keys_refused (void)
       gboolean model_key = k->scope == SC_KEY_MODEL;
       g_autoptr (JsonObject) set = json_object_new ();
       json_object_set_member (set, k->key, json_from_string (k->probe, NULL));
-      g_autoptr (JsonObject) gen = json_object_new ();
-      json_object_set_int_member (gen, "max_length", 24);
+      g_autoptr (JsonObject) gen = plain_generation ();
       if (!model_key)
         json_object_set_member (gen, k->key, json_from_string (k->probe, NULL));
       g_autofree char *tag = g_strdup_printf ("key-%s", k->key);
@@ -266,8 +324,7 @@ test_keys_not_in_effect (void)
   g_autoptr (JsonObject) config = json_object_new ();
   json_object_set_int_member (config, "num_return_sequences", 3);
   json_object_set_int_member (config, "no_repeat_ngram_size", 2);
-  g_autoptr (JsonObject) gen = json_object_new ();
-  json_object_set_int_member (gen, "max_length", 24);
+  g_autoptr (JsonObject) gen = plain_generation ();
   g_autofree char *dir = make_model_dir ("tests/fixtures/nllb-moe-tiny", "not-in-effect", config, gen);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
@@ -323,6 +380,7 @@ main (int argc, char **argv)
   g_test_add_func ("/options/keys/listed", test_keys_listed);
   g_test_add_func ("/options/keys/refused", test_keys_refused);
   g_test_add_func ("/options/keys/not-in-effect", test_keys_not_in_effect);
+  g_test_add_func ("/options/keys/special-tokens", test_special_tokens);
   int ret = g_test_run ();
   json_node_unref (goldens);
   sc_test_rm_tree (tmp_root);

@@ -369,6 +369,23 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
                        g_strdup_printf ("%s: %s = %s is ignored: %s", what, k->key, text, k->why));
     }
 
+  /* Without these transformers never stops at </s>, or starts the decoder
+   * with bos_token_id, or cannot generate: config.json's do not apply. */
+  if (g_str_equal (what, "generation_config.json"))
+    {
+      const char *missing =
+          is_null (obj, "eos_token_id") ? "eos_token_id: transformers then never stops at </s>"
+          : is_null (obj, "decoder_start_token_id")
+              ? "decoder_start_token_id: transformers then starts the decoder with bos_token_id"
+              : NULL;
+      if (missing != NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                       "%s sets no %s, unlike Secateur (add the model's to the file)", what,
+                       missing);
+          return FALSE;
+        }
+    }
   int V = c->vocab_size, max_new = -1, min_new = -1;
   if (!gen_same_token (obj, what, "eos_token_id", c->eos_token_id, error) ||
       !gen_same_token (obj, what, "pad_token_id", c->pad_token_id, error) ||
