@@ -110,8 +110,7 @@ print_layer_shapes (const ScConfig *c)
 {
   if (c->encoder_heads == c->decoder_heads && c->encoder_ffn_dim == c->decoder_ffn_dim)
     printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
-            c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads,
-            c->encoder_ffn_dim);
+            c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads, c->encoder_ffn_dim);
   else
     printf ("Layers:        %d encoder (%d heads, FFN %d) + %d decoder (%d heads, FFN %d), "
             "d_model %d\n",

@@ -434,8 +434,8 @@ test_generation_notices (void)
   const char *input = "Toute personne a droit à l’éducation.\n";
   g_autofree char *dir = model_with_generation ("{\"do_sample\": true, \"top_k\": 5, "
                                                 "\"temperature\": 0.7, " SPECIALS "}");
-  Run r = run_cli (input, "translate", "-m", dir, "-s", "fra_Latn", "-t", "eng_Latn", "--beam",
-                   "1", NULL);
+  Run r = run_cli (input, "translate", "-m", dir, "-s", "fra_Latn", "-t", "eng_Latn", "--beam", "1",
+                   NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpuint (count (r.err, "secateur-cli: generation_config.json: do_sample = true is "
                                   "ignored: Secateur decodes deterministically (greedy or beam "
@@ -461,8 +461,8 @@ test_generation_notices (void)
   g_assert_cmpuint (strlen (shorter[0]), <, strlen (longer[0]));
 
   /* an explicit --max-len needs no notice */
-  r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len",
-               "12", NULL);
+  r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len", "12",
+               NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_null (strstr (r.err, "default of"));
   run_clear (&r);

@@ -145,8 +145,8 @@ test_case (gconstpointer data)
       g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
       g_assert_no_error (error);
       int gb, gl;
-      g_autoptr (GArray) gold = sc_test_int_matrix (json_object_get_array_member (r, "ids"), &gb,
-                                                    &gl);
+      g_autoptr (GArray) gold =
+          sc_test_int_matrix (json_object_get_array_member (r, "ids"), &gb, &gl);
       g_assert_cmpint (gb, ==, B);
       for (int b = 0; b < B; b++)
         {
@@ -290,10 +290,9 @@ test_keys_refused (void)
           make_model_dir ("tests/fixtures/nllb-moe-tiny", tag, model_key ? set : NULL, gen);
       g_autoptr (JsonNode) probe = json_from_string (k->probe, NULL);
       g_autofree char *value = json_to_string (probe, FALSE);
-      g_autofree char *msg =
-          g_strdup_printf ("%s: %s = %s is %s: %s",
-                           model_key ? "config.json" : "generation_config.json", k->key, value,
-                           k->use == SC_KEY_REFUSED ? "not supported" : "ignored", k->why);
+      g_autofree char *msg = g_strdup_printf (
+          "%s: %s = %s is %s: %s", model_key ? "config.json" : "generation_config.json", k->key,
+          value, k->use == SC_KEY_REFUSED ? "not supported" : "ignored", k->why);
       g_autoptr (GError) error = NULL;
       g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
       if (k->use == SC_KEY_REFUSED)
@@ -325,7 +324,8 @@ test_keys_not_in_effect (void)
   json_object_set_int_member (config, "num_return_sequences", 3);
   json_object_set_int_member (config, "no_repeat_ngram_size", 2);
   g_autoptr (JsonObject) gen = plain_generation ();
-  g_autofree char *dir = make_model_dir ("tests/fixtures/nllb-moe-tiny", "not-in-effect", config, gen);
+  g_autofree char *dir =
+      make_model_dir ("tests/fixtures/nllb-moe-tiny", "not-in-effect", config, gen);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
@@ -335,7 +335,8 @@ test_keys_not_in_effect (void)
   /* the same in a file marked _from_model_config: rebuilt from config.json,
    * which transformers then refuses no more than Secateur runs it */
   json_object_set_boolean_member (gen, "_from_model_config", TRUE);
-  g_autofree char *dir2 = make_model_dir ("tests/fixtures/nllb-moe-tiny", "from-model", config, gen);
+  g_autofree char *dir2 =
+      make_model_dir ("tests/fixtures/nllb-moe-tiny", "from-model", config, gen);
   g_autoptr (ScModel) model2 = sc_model_load (dir2, NULL, &error);
   g_assert_null (model2);
   g_assert_nonnull (strstr (error->message, "config.json: num_return_sequences = 3 is not "

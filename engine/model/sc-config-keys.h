@@ -8,22 +8,25 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   SC_KEY_HONOURED,   /* implemented as transformers does (values it cannot run are refused) */
   SC_KEY_REFUSED,    /* any value but `accepted` is refused with `why` */
   SC_KEY_NOTED,      /* a value but `accepted` is ignored, said once on stderr */
   SC_KEY_IRRELEVANT, /* cannot change an inference output; `why` says why */
 } ScKeyUse;
 
-typedef enum {
+typedef enum
+{
   SC_KEY_MODEL = 1 << 0,      /* config.json's model keys */
   SC_KEY_GENERATION = 1 << 1, /* generation keys (generation_config.json, or config.json's) */
 } ScKeyScope;
 
-typedef struct {
+typedef struct
+{
   const char *key;
-  ScKeyScope  scope;
-  ScKeyUse    use;
+  ScKeyScope scope;
+  ScKeyUse use;
   const char *accepted; /* JSON of the value that is run as is (REFUSED, NOTED) */
   const char *probe;    /* JSON of a value that is refused or noted (REFUSED, NOTED) */
   const char *why;
@@ -32,6 +35,6 @@ typedef struct {
 /* The entry for `key` in `scope`, or NULL when Secateur has none. */
 const ScConfigKey *sc_config_key_lookup (const char *key, ScKeyScope scope);
 /* Every entry; *n receives their number. */
-const ScConfigKey *sc_config_keys       (guint *n);
+const ScConfigKey *sc_config_keys (guint *n);
 
 G_END_DECLS

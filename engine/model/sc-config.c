@@ -158,7 +158,8 @@ generation_reset (ScConfig *c)
 static gboolean
 is_null (JsonObject *obj, const char *key)
 {
-  return !json_object_has_member (obj, key) || json_node_is_null (json_object_get_member (obj, key));
+  return !json_object_has_member (obj, key) ||
+         json_node_is_null (json_object_get_member (obj, key));
 }
 
 static gboolean
@@ -206,21 +207,31 @@ static gboolean
 sets_generation (JsonObject *obj)
 {
   static const char *const defaults[][2] = {
-    { "max_length", "20" },        { "min_length", "0" },
-    { "do_sample", "false" },      { "early_stopping", "false" },
-    { "num_beams", "1" },          { "num_beam_groups", "1" },
-    { "diversity_penalty", "0" },  { "temperature", "1" },
-    { "top_k", "50" },             { "top_p", "1" },
-    { "typical_p", "1" },          { "repetition_penalty", "1" },
-    { "length_penalty", "1" },     { "no_repeat_ngram_size", "0" },
+    { "max_length", "20" },
+    { "min_length", "0" },
+    { "do_sample", "false" },
+    { "early_stopping", "false" },
+    { "num_beams", "1" },
+    { "num_beam_groups", "1" },
+    { "diversity_penalty", "0" },
+    { "temperature", "1" },
+    { "top_k", "50" },
+    { "top_p", "1" },
+    { "typical_p", "1" },
+    { "repetition_penalty", "1" },
+    { "length_penalty", "1" },
+    { "no_repeat_ngram_size", "0" },
     { "encoder_no_repeat_ngram_size", "0" },
-    { "bad_words_ids", "null" },   { "num_return_sequences", "1" },
-    { "output_scores", "false" },  { "return_dict_in_generate", "false" },
+    { "bad_words_ids", "null" },
+    { "num_return_sequences", "1" },
+    { "output_scores", "false" },
+    { "return_dict_in_generate", "false" },
     { "forced_bos_token_id", "null" },
     { "forced_eos_token_id", "null" },
     { "remove_invalid_values", "false" },
     { "exponential_decay_length_penalty", "null" },
-    { "suppress_tokens", "null" }, { "begin_suppress_tokens", "null" },
+    { "suppress_tokens", "null" },
+    { "begin_suppress_tokens", "null" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
     if (json_object_has_member (obj, defaults[i][0]) &&
@@ -240,8 +251,8 @@ gen_int (JsonObject *obj, const char *what, const char *key, int min, int max, i
   if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
       (v = json_node_get_int (n)) < min || v > max)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                   "%s: \"%s\" must be an integer in [%d, %d]", what, key, min, max);
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: \"%s\" must be an integer in [%d, %d]",
+                   what, key, min, max);
       return FALSE;
     }
   *out = (int) v;
@@ -249,8 +260,8 @@ gen_int (JsonObject *obj, const char *what, const char *key, int min, int max, i
 }
 
 static gboolean
-gen_double (JsonObject *obj, const char *what, const char *key, double min, double max,
-            double *out, GError **error)
+gen_double (JsonObject *obj, const char *what, const char *key, double min, double max, double *out,
+            GError **error)
 {
   if (is_null (obj, key))
     return TRUE;
@@ -320,8 +331,7 @@ gen_ids (JsonObject *obj, const char *what, const char *key, int vocab, GArray *
 /* A special token id that must agree with config.json's: Secateur's model
  * uses one set of them for everything. */
 static gboolean
-gen_same_token (JsonObject *obj, const char *what, const char *key, int model_value,
-                GError **error)
+gen_same_token (JsonObject *obj, const char *what, const char *key, int model_value, GError **error)
 {
   if (!json_object_has_member (obj, key))
     return TRUE;
@@ -442,8 +452,8 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
       if (a == NULL || json_array_get_length (a) == 0)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                       "%s: \"bad_words_ids\" must be a list of lists of token ids below %d",
-                       what, V);
+                       "%s: \"bad_words_ids\" must be a list of lists of token ids below %d", what,
+                       V);
           return FALSE;
         }
     }
@@ -749,8 +759,9 @@ sc_config_load (const char *dir, GError **error)
         return NULL;
       /* transformers rebuilds a file marked as made from the model's config
        * from config.json when that holds generation settings. */
-      gboolean from_model = json_object_has_member (obj, "_from_model_config") &&
-                            node_equals (json_object_get_member (obj, "_from_model_config"), "true");
+      gboolean from_model =
+          json_object_has_member (obj, "_from_model_config") &&
+          node_equals (json_object_get_member (obj, "_from_model_config"), "true");
       if (!(from_model && c->config_sets_generation))
         {
           g_clear_error (&c->generation_error);

@@ -45,8 +45,7 @@ force (float *s, int V, int token)
     s[v] = v == token ? 0.0f : -INFINITY;
 }
 
-static void
-log_softmax (float *x, int n);
+static void log_softmax (float *x, int n);
 
 /* transformers' logits processors, in the order generate() builds them, on
  * the scores of one row whose tokens so far are seq[0..cur_len) (the
@@ -89,8 +88,7 @@ process_scores (const ScGenerateOptions *o, int eos, const int *seq, int cur_len
           continue; /* transformers drops [eos] from the list */
         if (len > cur_len)
           continue;
-        if (len == 1 ||
-            memcmp (seq + cur_len - (len - 1), w->data, sizeof (int) * (len - 1)) == 0)
+        if (len == 1 || memcmp (seq + cur_len - (len - 1), w->data, sizeof (int) * (len - 1)) == 0)
           s[last] = -INFINITY;
       }
   if (cur_len < o->min_length)
@@ -413,9 +411,8 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
               ok = FALSE;
               break;
             }
-          list->done =
-              hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score, cur_len + 1,
-                                         max_len);
+          list->done = hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score,
+                                         cur_len + 1, max_len);
           all_done = all_done && list->done;
         }
       if (!ok)
