@@ -206,7 +206,7 @@ sc_cli_demo (int argc, char **argv)
 
   /* 3. evaluate every direction, full and pruned */
   ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, &gen);
+  sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
   printf ("3. held-out UDHR articles, %d sentences per direction, beam %d:\n\n", limit,
           gen.num_beams);
   printf ("%-20s %8s %8s %7s %8s %8s %7s %10s\n", "direction", "chrF++", "pruned", "delta",

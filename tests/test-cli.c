@@ -460,6 +460,14 @@ test_generation_notices (void)
   g_assert_cmpuint (g_strv_length (shorter), ==, 2);
   g_assert_cmpuint (strlen (shorter[0]), <, strlen (longer[0]));
 
+  /* evaluate takes the same defaults */
+  r = run_cli (NULL, "evaluate", "-m", dir, "--pairs", "eng_Latn-fra_Latn", "--limit", "1",
+               "--hf-defaults", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpuint (count (r.err, "using transformers' default of 20 tokens (--hf-defaults)"), ==,
+                    1);
+  run_clear (&r);
+
   /* an explicit --max-len needs no notice */
   r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len", "12",
                NULL);
