@@ -44,7 +44,7 @@ transformers.logging.set_verbosity_error()
 FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditionalGeneration, None),
             ("m2m-tiny", "tests/fixtures/m2m-tiny", M2M100ForConditionalGeneration, None),
             ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
-             ("plain", "early-stopping", "no-repeat-ngram-2", "repetition-penalty-1.5",
+             ("plain", "early-stopping-false-lp2", "early-stopping-never-lp2",
               "config-only-length-penalty", "generation-length-penalty"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
