@@ -35,7 +35,12 @@ sc_destination_set_plain_rename (gboolean plain)
 char *
 sc_destination_normalise (const char *path)
 {
-  return g_canonicalize_filename (path, NULL);
+  char *norm = g_canonicalize_filename (path, NULL);
+  /* GLib keeps a leading "//" (POSIX leaves its meaning open; Linux does not) */
+  gsize extra = strspn (norm, "/") - 1;
+  if (extra > 0)
+    memmove (norm, norm + extra, strlen (norm + extra) + 1);
+  return norm;
 }
 
 static gboolean
@@ -85,6 +90,8 @@ resolve_sources (const char *const *sources, GError **error)
   for (guint i = 0; sources != NULL && sources[i] != NULL; i++)
     {
       char *r = realpath (sources[i], NULL);
+      if (r == NULL && errno == ENOENT)
+        continue; /* nothing there to protect; reading it fails on its own */
       if (r == NULL)
         {
           int err = errno;
@@ -123,8 +130,8 @@ check_real (const char *shown, const char *real, GPtrArray *sources, GError **er
       if (why != NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "%s %s the model folder %s that is being read; an export never writes "
-                       "there: choose another folder",
+                       "refusing to write %s: it %s the model folder being read (%s); choose "
+                       "another folder",
                        shown, why, s);
           return FALSE;
         }
