@@ -179,7 +179,8 @@ sc_cli_export (int argc, char **argv)
           plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
   if (dry_run)
     return 0;
-  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20, .force = force,
+  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20,
+                           .force = force,
                            .note = sc_cli_export_note };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {

@@ -1155,8 +1155,8 @@ check_overwrite (const char *path, gboolean overwrite, GError **error)
 }
 
 gboolean
-secateur_controller_check_export (SecateurController *self, const char *folder,
-                                  gboolean overwrite, GError **error)
+secateur_controller_check_export (SecateurController *self, const char *folder, gboolean overwrite,
+                                  GError **error)
 {
   if (self->info == NULL)
     return TRUE; /* nothing open: the export says so itself */

@@ -233,8 +233,8 @@ test_force_foreign (void)
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "contains the model folder"));
   run_clear (&r);
-  r = run_cli (NULL, "sparsify", "-m", m2m, "--method", "magnitude", "--sparsity", "0.5", "-o",
-               m2m, "--force", NULL);
+  r = run_cli (NULL, "sparsify", "-m", m2m, "--method", "magnitude", "--sparsity", "0.5", "-o", m2m,
+               "--force", NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "is the model folder"));
   run_clear (&r);
@@ -243,8 +243,8 @@ test_force_foreign (void)
   g_autofree char *sparse = g_build_filename (world, "sparse", NULL);
   for (int i = 0; i < 2; i++)
     {
-      r = run_cli (NULL, "sparsify", "-m", m2m, "--method", "magnitude", "--sparsity", "0.5",
-                   "-o", sparse, "--force", NULL);
+      r = run_cli (NULL, "sparsify", "-m", m2m, "--method", "magnitude", "--sparsity", "0.5", "-o",
+                   sparse, "--force", NULL);
       g_assert_cmpint (r.status, ==, 0);
       run_clear (&r);
       g_assert_true (sc_destination_is_export (sparse));
@@ -405,8 +405,8 @@ test_umask (void)
       g_autofree char *out = g_build_filename (world, name, NULL);
       mode_t saved = umask (masks[i]);
       ScExportOptions opts = { 0 };
-      gboolean ok = sc_export_checkpoint (sc_model_get_checkpoint (m), NULL, NULL, model, NULL,
-                                          out, &opts, NULL, &error);
+      gboolean ok = sc_export_checkpoint (sc_model_get_checkpoint (m), NULL, NULL, model, NULL, out,
+                                          &opts, NULL, &error);
       umask (saved);
       g_assert_no_error (error);
       g_assert_true (ok);
@@ -440,8 +440,8 @@ test_plain_rename (void)
   g_assert_cmpint (count_entries (world), ==, 3);
   sc_test_rm_tree (out);
   Hook h = { out };
-  g_assert_false (sc_export_checkpoint (ckpt, appear_hook, &h, model, NULL, out, &opts, NULL,
-                                        &error));
+  g_assert_false (
+      sc_export_checkpoint (ckpt, appear_hook, &h, model, NULL, out, &opts, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
   g_autofree char *theirs = g_build_filename (out, "theirs", NULL);
@@ -455,7 +455,7 @@ static void
 test_normalise (void)
 {
   static const char *const cases[][2] = {
-    { "/a/b/", "/a/b" },    { "/a/b//", "/a/b" },  { "/a/./b", "/a/b" },
+    { "/a/b/", "/a/b" },     { "/a/b//", "/a/b" },  { "/a/./b", "/a/b" },
     { "/a/c/../b", "/a/b" }, { "//a///b", "/a/b" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -17,9 +17,9 @@
 
 struct _ScDestination
 {
-  char *path;    /* normalised */
-  char *staging; /* the hidden sibling written into */
-  int staging_fd; /* holds the lock that tells other runs it is in use */
+  char *path;       /* normalised */
+  char *staging;    /* the hidden sibling written into */
+  int staging_fd;   /* holds the lock that tells other runs it is in use */
   gboolean replace; /* an earlier export is to be replaced */
   gboolean committed;
 };
@@ -107,7 +107,8 @@ resolve_sources (const char *const *sources, GError **error)
         {
           g_autofree char *child = g_build_filename (sources[i], name, NULL);
           struct stat st;
-          if (lstat (child, &st) != 0 || !S_ISLNK (st.st_mode) || (r = realpath (child, NULL)) == NULL)
+          if (lstat (child, &st) != 0 || !S_ISLNK (st.st_mode) ||
+              (r = realpath (child, NULL)) == NULL)
             continue;
           gboolean is_dir = g_file_test (r, G_FILE_TEST_IS_DIR);
           g_ptr_array_add (out, is_dir ? g_strdup (r) : g_path_get_dirname (r));
@@ -123,7 +124,7 @@ check_real (const char *shown, const char *real, GPtrArray *sources, GError **er
   for (guint i = 0; i < sources->len; i++)
     {
       const char *s = sources->pdata[i];
-      const char *why = g_str_equal (real, s)   ? "is"
+      const char *why = g_str_equal (real, s) ? "is"
                         : is_within (real, s) ? "is inside"
                         : is_within (s, real) ? "contains"
                                               : NULL;
@@ -250,8 +251,7 @@ check_existing (const char *norm, gboolean force, gboolean *exists, GError **err
 }
 
 gboolean
-sc_destination_check (const char *path, const char *const *sources, gboolean force,
-                      GError **error)
+sc_destination_check (const char *path, const char *const *sources, gboolean force, GError **error)
 {
   g_autofree char *norm = sc_destination_normalise (path);
   gboolean exists;
@@ -338,8 +338,8 @@ rename_exchange (const char *a, const char *b)
   return -1;
 }
 
-static void
-say (ScDestinationNoteFunc note, gpointer data, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static void say (ScDestinationNoteFunc note, gpointer data, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 
 static void
 say (ScDestinationNoteFunc note, gpointer data, const char *format, ...)
@@ -467,9 +467,10 @@ sc_destination_get_staging (ScDestination *dest)
   return dest->staging;
 }
 
-/* Where the folder cannot be exchanged: the earlier export moved aside
- * (locked, so no other run takes it for a leftover), the new one renamed
- * in, the earlier one removed; put back if the second rename fails. */
+/* Where the folder cannot be exchanged: the earlier export moved aside, the
+ * new one renamed in, the earlier one removed; put back if the second rename
+ * fails. Both names stay locked throughout, so that no other run takes
+ * either for a leftover. */
 static gboolean
 replace_in_two_steps (ScDestination *dest, GError **error)
 {
@@ -477,31 +478,32 @@ replace_in_two_steps (ScDestination *dest, GError **error)
   g_autofree char *old = make_sibling (dest->path, "old", &old_fd, error);
   if (old == NULL)
     return FALSE;
-  close (old_fd);
   int fd = lock_dir (dest->path);
-  if (fd < 0 || rename (dest->path, old) != 0)
+  gboolean ok = fd >= 0 && rename (dest->path, old) == 0;
+  if (!ok)
     {
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot move %s aside: %s",
                    dest->path, g_strerror (err));
-      if (fd >= 0)
-        close (fd);
       rmdir (old);
-      return FALSE;
     }
-  if (rename_noreplace (dest->staging, dest->path) != 0)
+  else if (rename_noreplace (dest->staging, dest->path) != 0)
     {
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot rename %s to %s: %s",
                    dest->staging, dest->path, g_strerror (err));
       rename_noreplace (old, dest->path);
-      close (fd);
-      return FALSE;
+      ok = FALSE;
     }
-  dest->committed = TRUE;
-  rm_rf (old);
-  close (fd);
-  return TRUE;
+  else
+    {
+      dest->committed = TRUE;
+      rm_rf (old);
+    }
+  if (fd >= 0)
+    close (fd);
+  close (old_fd);
+  return ok;
 }
 
 gboolean
