@@ -52,6 +52,10 @@ void sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateO
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);
 
+/* Prints what an export did about an earlier run's leftovers, on stderr
+ * (an ScDestinationNoteFunc; cli-export.c). */
+void sc_cli_export_note (const char *message, gpointer data);
+
 /* --device and --expert-budget-gb (cli-device.c): add them to a command's
  * options, then load the model with them. */
 typedef struct {

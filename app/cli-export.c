@@ -88,6 +88,12 @@ sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const
   return keep;
 }
 
+void
+sc_cli_export_note (const char *message, gpointer data)
+{
+  fprintf (stderr, "secateur-cli: %s\n", message);
+}
+
 int
 sc_cli_export (int argc, char **argv)
 {
@@ -105,7 +111,7 @@ sc_cli_export (int argc, char **argv)
       "Or: every direction among these languages (union of their experts)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { NULL }
   };
@@ -127,8 +133,11 @@ sc_cli_export (int argc, char **argv)
                        "with --pair SRC-TGT or --langs a,b,... are required\n");
       return 2;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL)
+  /* Refused before any work; the export checks again when it writes. */
+  const char *sources[] = { model_dir, NULL };
+  g_autoptr (ScModel) model = NULL;
+  if ((!dry_run && !sc_destination_check (output, sources, force, &error)) ||
+      (model = sc_model_load (model_dir, NULL, &error)) == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -170,7 +179,9 @@ sc_cli_export (int argc, char **argv)
           plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
   if (dry_run)
     return 0;
-  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20, .force = force };
+  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20,
+                           .force = force,
+                           .note = sc_cli_export_note };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -57,7 +57,7 @@ sc_cli_sparsify (int argc, char **argv)
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table (mbs)", "TSV" },
     { "udhr", 0, 0, G_OPTION_ARG_FILENAME, &udhr, "UDHR folder (default: shipped)", "DIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { NULL }
   };
   g_auto (ScCliDeviceOptions) dev = { 0 };
@@ -88,9 +88,11 @@ sc_cli_sparsify (int argc, char **argv)
       fprintf (stderr, "secateur-cli sparsify: %s needs --calib mbs|uniform|LANG\n", method_s);
       return 2;
     }
-  if (g_file_test (output, G_FILE_TEST_EXISTS) && !force)
+  /* Refused before the long work; the export checks again when it writes. */
+  const char *sources[] = { model_dir, NULL };
+  if (!sc_destination_check (output, sources, force, &error))
     {
-      fprintf (stderr, "secateur-cli: %s already exists (use --force to replace it)\n", output);
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
   gboolean is_bloom = sc_bloom_is_bloom_dir (model_dir);
@@ -179,7 +181,7 @@ sc_cli_sparsify (int argc, char **argv)
 
   g_autoptr (JsonObject) record =
       sc_sparsify_record (&so, calib ? calib : "none", set, seqlen, report);
-  ScExportOptions eo = { .force = force };
+  ScExportOptions eo = { .force = force, .note = sc_cli_export_note };
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
                                         (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
                                         model_dir, record, output, &eo, NULL, &error)

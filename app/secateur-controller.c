@@ -1154,6 +1154,27 @@ check_overwrite (const char *path, gboolean overwrite, GError **error)
   return TRUE;
 }
 
+gboolean
+secateur_controller_check_export (SecateurController *self, const char *folder, gboolean overwrite,
+                                  GError **error)
+{
+  if (self->info == NULL)
+    return TRUE; /* nothing open: the export says so itself */
+  /* The engine's rules, the CLI's refusals: nothing written over or around
+   * the open model, and model/ replaced only when it is an earlier export. */
+  const char *sources[] = { self->info->dir, NULL };
+  static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
+  for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
+    {
+      g_autofree char *path = g_build_filename (folder, outputs[i], NULL);
+      if (!sc_destination_check_sources (path, sources, error) ||
+          !check_overwrite (path, overwrite, error))
+        return FALSE;
+    }
+  g_autofree char *model_out = g_build_filename (folder, "model", NULL);
+  return sc_destination_check (model_out, sources, overwrite, error);
+}
+
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -1165,10 +1186,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_autofree char *index_out = g_build_filename (d->folder, "experts.json", NULL);
   g_autofree char *stats_out = g_build_filename (d->folder, "statistics.json", NULL);
   g_autofree char *report_out = g_build_filename (d->folder, "report", NULL);
-  if (!check_overwrite (model_out, d->overwrite, &error) ||
-      !check_overwrite (index_out, d->overwrite, &error) ||
-      !check_overwrite (stats_out, d->overwrite, &error) ||
-      !check_overwrite (report_out, d->overwrite, &error))
+  if (!secateur_controller_check_export (self, d->folder, d->overwrite, &error))
     {
       g_task_return_error (task, error);
       return;

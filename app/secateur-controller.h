@@ -144,7 +144,9 @@ SecateurCompareResult *
 /* Export to `folder`: model/ (a pruned checkpoint for the union of
  * `directions`), experts.json, statistics.json and report/ (heatmap and
  * quality curve as PNG and SVG, scores.csv). Existing files are replaced
- * only when `overwrite`. */
+ * only when `overwrite`, and model/ only when it is an earlier export;
+ * nothing is written in, over or around the open model's folder
+ * (sc-destination.h). */
 void     secateur_controller_export_async     (SecateurController *self, const char *folder,
                                                const char *const *directions,
                                                const SecateurPruneSettings *settings,
@@ -152,6 +154,10 @@ void     secateur_controller_export_async     (SecateurController *self, const c
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,
                                                GError **error);
+/* FALSE, with the engine's reason, when an export to `folder` would be
+ * refused (the check export_async makes first). */
+gboolean secateur_controller_check_export     (SecateurController *self, const char *folder,
+                                               gboolean overwrite, GError **error);
 
 /* ---- weight pruning (the Weights page) ---- */
 

@@ -4,6 +4,7 @@
  * the pruning plan the panel shows, and weight pruning of a copy of the
  * open model (Wanda on the demo model). Runs in every build that has
  * Cairo (the report charts), with or without GTK. */
+#include "sc-destination.h"
 #include "sc-expert-index.h"
 #include "sc-test-util.h"
 #include "sc-backend-select.h"
@@ -282,6 +283,97 @@ test_calibrate_export (void)
   g_main_loop_unref (w.loop);
 }
 
+/* The Export's folder is held to the engine's rules, with the CLI's
+ * words: never over or around the open model (a copy of the fixture here;
+ * the code before the fix deleted it), model/ replaced only when it is an
+ * earlier export. */
+static void
+test_export_refused (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-controller-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = g_build_filename (tmp, "model", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  sc_test_copy_files (fixture, dir, NULL);
+  g_autoptr (SecateurController) c = secateur_controller_new ();
+  Wait w = { g_main_loop_new (NULL, FALSE) };
+  secateur_controller_set_threads (c, 1);
+  secateur_controller_load_async (c, dir, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r = wait_result (&w);
+  g_assert_true (secateur_controller_load_finish (c, r, &error));
+  g_assert_no_error (error);
+  const char *pairs[] = { "eng_Latn-fra_Latn", NULL };
+  secateur_controller_set_directions (c, pairs);
+  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 2,
+                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r1 = wait_result (&w);
+  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
+  g_assert_no_error (error);
+  SecateurPruneSettings s;
+  secateur_prune_settings_init (&s);
+
+  /* the folder holding the model as model/, with Replace agreed */
+  secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_assert_false (secateur_controller_export_finish (c, r2, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "is the model folder"));
+  g_clear_error (&error);
+  g_autofree char *index = g_build_filename (tmp, "experts.json", NULL);
+  g_assert_false (g_file_test (index, G_FILE_TEST_EXISTS));
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_assert_cmpuint (n, ==, 7);
+  g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
+  g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
+
+  /* the model's own folder: its files would land inside it */
+  secateur_controller_export_async (c, dir, pairs, &s, TRUE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  g_assert_false (secateur_controller_export_finish (c, r3, &error));
+  g_assert_nonnull (strstr (error->message, "is inside the model folder"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (index, G_FILE_TEST_EXISTS));
+
+  /* model/ that Secateur did not write: the same refusal as the CLI's */
+  g_autofree char *other = g_build_filename (tmp, "other", NULL);
+  g_autofree char *mine = g_build_filename (other, "model", "notes.txt", NULL);
+  g_autofree char *mine_dir = g_path_get_dirname (mine);
+  g_assert_cmpint (g_mkdir_with_parents (mine_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (mine, "mine", -1, NULL));
+  const char *sources[] = { dir, NULL };
+  g_autoptr (GError) cli = NULL;
+  g_assert_false (sc_destination_check (mine_dir, sources, TRUE, &cli));
+  g_assert_false (secateur_controller_check_export (c, other, TRUE, &error));
+  g_assert_cmpstr (error->message, ==, cli->message);
+  g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
+  g_clear_error (&error);
+  secateur_controller_export_async (c, other, pairs, &s, TRUE, NULL, got_result, &w);
+  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  g_assert_false (secateur_controller_export_finish (c, r4, &error));
+  g_assert_cmpstr (error->message, ==, cli->message);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (mine, G_FILE_TEST_IS_REGULAR));
+
+  /* an earlier export there is replaced when asked */
+  g_assert_true (g_unlink (mine) == 0 && g_rmdir (mine_dir) == 0);
+  for (int i = 0; i < 2; i++)
+    {
+      secateur_controller_export_async (c, other, pairs, &s, i > 0, NULL, got_result, &w);
+      g_autoptr (GAsyncResult) r5 = wait_result (&w);
+      g_assert_true (secateur_controller_export_finish (c, r5, &error));
+      g_assert_no_error (error);
+      g_assert_true (sc_destination_is_export (mine_dir));
+    }
+  sc_test_rm_tree (tmp);
+  g_main_loop_unref (w.loop);
+}
+
 static gint64 cancelled_at;
 
 static void
@@ -455,6 +547,7 @@ main (int argc, char **argv)
   g_test_add_func ("/controller/load-errors", test_load_errors);
   g_test_add_func ("/controller/device", test_device);
   g_test_add_func ("/controller/calibrate-export", test_calibrate_export);
+  g_test_add_func ("/controller/export-refused", test_export_refused);
   g_test_add_func ("/controller/sparsify", test_sparsify);
   int status = g_test_run ();
   /* the report's text leaves font caches in Cairo and fontconfig */

@@ -1,7 +1,8 @@
 /* test-export.c: pruned checkpoints. An export of the sharded .bin fixture
  * loads back and translates exactly as masked evaluation of the full model;
  * kept tensors are byte-identical; routers are sliced; an existing output
- * is refused unless forced; nothing is left behind on failure. */
+ * is refused unless forced and an earlier export; nothing is left behind on
+ * failure. */
 #include "sc-export.h"
 #include "sc-generate.h"
 #include "sc-test-golden.h"
@@ -128,6 +129,16 @@ test_roundtrip (void)
   sc_test_rm_tree (tmp);
 }
 
+static int
+count_entries (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  int entries = 0;
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    entries++;
+  return entries;
+}
+
 static void
 test_refuse_existing (void)
 {
@@ -144,26 +155,47 @@ test_refuse_existing (void)
   g_clear_error (&error);
   g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
 
+  /* Forced over a folder Secateur did not write: refused, left alone. */
+  opts.force = TRUE;
+  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
+  g_clear_error (&error);
+  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+
+  /* An earlier export carries the record that lets it be replaced. */
+  g_autofree char *prev = g_build_filename (tmp, "prev", NULL);
+  opts.force = FALSE;
+  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (sc_destination_is_export (prev));
+  g_autofree char *cfg = g_build_filename (prev, "config.json", NULL);
+  g_autoptr (JsonNode) node = sc_test_load_json (cfg);
+  JsonObject *rec = json_object_get_object_member (json_node_get_object (node), "secateur_export");
+  g_assert_nonnull (rec);
+  g_assert_cmpint (json_object_get_int_member (rec, "version"), ==, 1);
+  g_assert_true (json_object_has_member (json_node_get_object (node), "secateur_kept_experts"));
+  g_autofree char *marker = g_build_filename (prev, "marker", NULL);
+  g_file_set_contents (marker, "previous", -1, NULL);
+
   /* Cancelled: the old folder stays, no partial folder is left. */
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_cancellable_cancel (cancel);
   opts.force = TRUE;
-  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, cancel, &error));
+  g_assert_false (sc_export_pruned (full, full_dir, keep, prev, &opts, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
-  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
-  g_autoptr (GDir) dir = g_dir_open (tmp, 0, NULL);
-  int entries = 0;
-  while (g_dir_read_name (dir) != NULL)
-    entries++;
-  g_assert_cmpint (entries, ==, 1);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 2);
 
-  /* Forced: replaced. */
-  g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  /* Forced: replaced, and nothing left beside it. */
+  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
   g_assert_no_error (error);
-  g_assert_false (g_file_test (precious, G_FILE_TEST_EXISTS));
-  g_autofree char *single = g_build_filename (out, "model.safetensors", NULL);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_autofree char *single = g_build_filename (prev, "model.safetensors", NULL);
   g_assert_true (g_file_test (single, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 2);
   sc_test_rm_tree (tmp);
 }
 
@@ -205,6 +237,39 @@ test_disk_full (void)
   sc_test_rm_tree (tmp);
 }
 
+/* The weights fit, a tokenizer file does not: the error names the file
+ * that could not be copied. */
+static void
+test_disk_full_tokenizer (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "model", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_mkdir (src, 0755);
+  static const char *const config[] = { "config.json", NULL };
+  sc_test_copy_files (full_dir, src, config);
+  g_autofree char *big = g_build_filename (src, "tokenizer.json", NULL);
+  g_autofree char *junk = g_malloc0 (3 << 20);
+  g_assert_true (g_file_set_contents (big, junk, 3 << 20, NULL));
+  struct rlimit saved, small;
+  getrlimit (RLIMIT_FSIZE, &saved);
+  small = saved;
+  small.rlim_cur = 2 << 20; /* every shard fits, the 3 MiB file does not */
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &small);
+  ScExportOptions opts = { .shard_bytes = 1 << 20 };
+  gboolean ok = sc_export_pruned (full, src, keep, out, &opts, NULL, &error);
+  setrlimit (RLIMIT_FSIZE, &saved);
+  g_assert_false (ok);
+  g_assert_nonnull (error);
+  g_test_message ("tokenizer copy on a full disk: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "tokenizer.json"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -218,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
   g_test_add_func ("/export/disk-full", test_disk_full);
+  g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);

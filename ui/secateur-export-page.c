@@ -104,6 +104,14 @@ secateur_export_page_export (SecateurExportPage *self)
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose a folder first"));
       return;
     }
+  /* A folder no answer could make acceptable is refused before asking. */
+  g_autoptr (GError) error = NULL;
+  if (!secateur_controller_check_export (self->controller, self->folder, TRUE, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_ ("Nothing was exported: %s"), error->message);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
+      return;
+    }
   if (!secateur_export_page_would_overwrite (self))
     {
       start_export (self, FALSE);

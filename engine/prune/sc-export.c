@@ -3,9 +3,7 @@
 
 #include "sc-safetensors.h"
 
-#include <errno.h>
 #include <math.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,28 +150,14 @@ free_sliced (ScTensor *t)
 }
 
 static gboolean
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      return g_rmdir (path) == 0;
-    }
-  return g_unlink (path) == 0;
-}
-
-static gboolean
 copy_file (const char *from, const char *to, GError **error)
 {
   g_autoptr (GFile) src = g_file_new_for_path (from);
   g_autoptr (GFile) dst = g_file_new_for_path (to);
-  return g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error);
+  if (g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+    return TRUE;
+  g_prefix_error (error, "cannot copy %s: ", from); /* GIO's message names no file */
+  return FALSE;
 }
 
 static gboolean
@@ -241,7 +225,8 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
 }
 
 /* config.json of the source with the kept ids per MoE layer added (when
- * experts were pruned) and the sparsity record (when given). */
+ * experts were pruned), the sparsity record (when given) and the record
+ * that marks the folder as an export. */
 static gboolean
 write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
               const char *dir, GError **error)
@@ -268,6 +253,7 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
     }
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
+  json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
   g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
   return g_file_set_contents (dst, text, -1, error);
@@ -426,27 +412,16 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
             GError **error)
 {
   const ScConfig *c = src->config;
-  if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "%s already exists (use --force to replace it)", out_dir);
-      return FALSE;
-    }
+  const char *sources[] = { model_dir, NULL };
+  g_autoptr (ScDestination) dest =
+      sc_destination_begin (out_dir, sources, opts->force, opts->note, opts->note_data, error);
+  if (dest == NULL)
+    return FALSE;
 
-  /* Build everything in a sibling temporary directory, then rename. */
-  g_autofree char *parent = g_path_get_dirname (out_dir);
-  g_autofree char *base = g_path_get_basename (out_dir);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
-  if (g_mkdtemp (tmpl) == NULL)
-    {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "cannot create a folder in %s: %s", parent, g_strerror (err));
-      return FALSE;
-    }
-
-  gboolean ok = write_weights (src, keep, tmpl, opts->shard_bytes, cancellable, error) &&
-                write_config (c, model_dir, keep, record, tmpl, error);
+  /* Build everything in the staging folder; the destination commits it. */
+  const char *tmp = sc_destination_get_staging (dest);
+  gboolean ok = write_weights (src, keep, tmp, opts->shard_bytes, cancellable, error) &&
+                write_config (c, model_dir, keep, record, tmp, error);
 
   if (ok)
     {
@@ -459,38 +434,10 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
           if (g_str_equal (name, "config.json") || is_weight_file (name) ||
               !g_file_test (from, G_FILE_TEST_IS_REGULAR))
             continue;
-          g_autofree char *to = g_build_filename (tmpl, name, NULL);
+          g_autofree char *to = g_build_filename (tmp, name, NULL);
           ok = copy_file (from, to, error);
         }
     }
-  ok = ok && !g_cancellable_set_error_if_cancelled (cancellable, error);
-
-  g_autofree char *old = NULL;
-  if (ok && g_file_test (out_dir, G_FILE_TEST_EXISTS))
-    {
-      old = g_strdup_printf ("%s/.%s.old-XXXXXX", parent, base);
-      if (g_mkdtemp (old) == NULL || g_rmdir (old) != 0 || g_rename (out_dir, old) != 0)
-        {
-          int err = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot move %s aside: %s",
-                       out_dir, g_strerror (err));
-          ok = FALSE;
-          g_clear_pointer (&old, g_free);
-        }
-    }
-  if (ok && g_rename (tmpl, out_dir) != 0)
-    {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot rename %s to %s: %s",
-                   tmpl, out_dir, g_strerror (err));
-      ok = FALSE;
-      if (old != NULL)
-        g_rename (old, out_dir); /* put the previous model back */
-      g_clear_pointer (&old, g_free);
-    }
-  if (!ok)
-    rm_rf (tmpl);
-  if (old != NULL)
-    rm_rf (old);
-  return ok;
+  return ok && !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+         sc_destination_commit (dest, error);
 }

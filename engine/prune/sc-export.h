@@ -10,10 +10,14 @@
  *
  * The directory is written under a temporary name beside the target and
  * renamed into place at the end: a failure (full disk, cancellation) never
- * leaves a half-written model under the final name.
+ * leaves a half-written model under the final name. The target follows
+ * sc-destination.h's rules: never the model folder read, inside it or
+ * containing it; replaced (with force) only when it is an earlier export,
+ * which config.json's SC_DESTINATION_KEY record marks.
  */
 #pragma once
 
+#include "sc-destination.h"
 #include "sc-model.h"
 
 #include <gio/gio.h>
@@ -23,7 +27,9 @@ G_BEGIN_DECLS
 
 typedef struct {
   guint64  shard_bytes;   /* largest shard; 0 = a single model.safetensors */
-  gboolean force;         /* replace an existing output directory */
+  gboolean force;         /* replace an existing output directory (an earlier export) */
+  ScDestinationNoteFunc note; /* leftovers of earlier runs recovered; NULL: g_message */
+  gpointer note_data;
 } ScExportOptions;
 
 /* What an export would write, without reading any weight. */
