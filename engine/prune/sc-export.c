@@ -1,6 +1,7 @@
 /* sc-export.c: pruned checkpoints, written atomically. */
 #include "sc-export.h"
 
+#include "sc-json-write.h"
 #include "sc-safetensors.h"
 
 #include <errno.h>
@@ -268,9 +269,8 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
     }
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
-  g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
-  return g_file_set_contents (dst, text, -1, error);
+  return sc_json_save (root, TRUE, dst, error);
 }
 
 /* What is written: a checkpoint's tensors, with replacements (weight
@@ -376,12 +376,9 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
 
   if (shards->len > 1)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (index);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
       g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-      if (!json_generator_to_file (gen, path, error))
+      if (!sc_json_save (root, TRUE, path, error))
         return FALSE;
     }
   return TRUE;

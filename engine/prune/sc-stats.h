@@ -112,7 +112,9 @@ ScStatsCounters *sc_stats_get_global (ScStats *stats, GError **error);
 
 /* JSON: {"schema": "secateur-stats", "version": 1, "model": {...},
  *        "directions": {"src-tgt": {"tokens": [L], "top1": [[E] x L], ...}}} */
-char     *sc_stats_to_json   (ScStats *stats, gsize *length);
+/* Both fail with SC_ERROR_NOT_FINITE, naming the counter, when one is NaN
+ * or infinite; sc_stats_save then leaves `path` as it was. */
+char     *sc_stats_to_json   (ScStats *stats, gsize *length, GError **error);
 gboolean  sc_stats_save      (ScStats *stats, const char *path, GError **error);
 /* `expect` (nullable): fail with SC_STATS_ERROR_SHAPE unless the file's
  * model shape matches it. */
