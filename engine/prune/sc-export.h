@@ -24,6 +24,8 @@ G_BEGIN_DECLS
 typedef struct {
   guint64  shard_bytes;   /* largest shard; 0 = a single model.safetensors */
   gboolean force;         /* replace an existing output directory */
+  gboolean allow_non_finite; /* write tensors holding NaN or infinity (with a message naming
+                              * them) instead of failing on the first */
 } ScExportOptions;
 
 /* What an export would write, without reading any weight. */

@@ -606,6 +606,25 @@ sc_stats_save (ScStats *stats, const char *path, GError **error)
   return g_file_set_contents (path, data, len, error);
 }
 
+ScStats *
+sc_stats_append_to_file (ScStats *stats, const char *path, ScFileLockWaitFunc waiting,
+                         gpointer user_data, GError **error)
+{
+  g_autoptr (ScFileLock) lock = sc_file_lock_acquire (path, waiting, user_data, error);
+  if (lock == NULL)
+    return NULL;
+  /* Read only now, under the lock: what another writer added meanwhile
+   * is part of the sum. */
+  g_autoptr (ScStats) sum = NULL;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    sum = sc_stats_load (path, &stats->shape, error);
+  else
+    sum = sc_stats_new (&stats->shape);
+  if (sum == NULL || !sc_stats_merge (sum, stats, error) || !sc_stats_save (sum, path, error))
+    return NULL;
+  return g_steal_pointer (&sum);
+}
+
 /* ---- reading --------------------------------------------------------------
  *
  * A statistics file of the real model (12 MoE layers x 128 experts, 400

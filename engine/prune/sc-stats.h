@@ -12,6 +12,8 @@
 
 #include <glib.h>
 
+#include "sc-file-lock.h"
+
 G_BEGIN_DECLS
 
 #define SC_STATS_SCHEMA  "secateur-stats"
@@ -116,6 +118,13 @@ ScStatsCounters *sc_stats_get_global (ScStats *stats, GError **error);
  * or infinite; sc_stats_save then leaves `path` as it was. */
 char     *sc_stats_to_json   (ScStats *stats, gsize *length, GError **error);
 gboolean  sc_stats_save      (ScStats *stats, const char *path, GError **error);
+/* The statistics in `path` (when it exists) plus `stats`, saved to `path`
+ * and returned; `stats` is left as it was. The read, the sum and the write
+ * happen under sc_file_lock_acquire (`waiting` as there), so concurrent
+ * appends to one file all count. On failure the file is left as it was. */
+ScStats  *sc_stats_append_to_file (ScStats *stats, const char *path,
+                                   ScFileLockWaitFunc waiting, gpointer user_data,
+                                   GError **error);
 /* `expect` (nullable): fail with SC_STATS_ERROR_SHAPE unless the file's
  * model shape matches it. */
 ScStats  *sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
