@@ -4,7 +4,7 @@
  *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...] [--corpus udhr|flores:DIR|tsv:FILE]
  *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
  *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
- *             -o STATS.json [--append]   (--append: under a lock, see sc-file-lock.h)
+ *             -o STATS.json [--append]
  *
  * With --pairs, sentences come from a corpus (the bundled UDHR's calibration
  * split by default) and are sampled across directions as Multilingual Brain

@@ -178,7 +178,10 @@ sc_cli_export (int argc, char **argv)
                            .allow_non_finite = allow_non_finite };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

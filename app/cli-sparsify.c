@@ -189,7 +189,10 @@ sc_cli_sparsify (int argc, char **argv)
                                         model_dir, record, output, &eo, NULL, &error)
                : !sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

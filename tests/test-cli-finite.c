@@ -120,6 +120,7 @@ test_nan_model (void)
   g_autofree char *keep = write_corpus ("keep.json", "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,7]]");
   g_autofree char *exported = g_build_filename (tmp, "exported", NULL);
   r = run_cli (NULL, "export", "-m", bad, "--keep", keep, "-o", exported, NULL);
+  g_assert_nonnull (strstr (r.err, "--allow-non-finite"));
   expect_failure (&r, ROUTER);
   g_assert_false (g_file_test (exported, G_FILE_TEST_EXISTS));
   r = run_cli (NULL, "export", "-m", bad, "--keep", keep, "-o", exported, "--allow-non-finite",
