@@ -635,12 +635,6 @@ ffn_forward (ScModel *model, const Ffn *f, const float *h, int n, float *out)
   linear (model, &f->fc2, mid, n, out);
 }
 
-/* The NLLB-MoE block at eval (NLLB-FACTS §2.6): f32 router softmax, top-1 by
- * probability, top-2 by logit among the rest, weights p/(p1+p2) clamped at
- * FLT_EPSILON, every expert output scaled by (1 - moe_token_dropout), padding
- * tokens routed nowhere (output 0). Capacity at eval equals the token count,
- * so no token is dropped and routing is per token. Outputs are summed in
- * ascending expert order, as Hugging Face does. */
 /* Names the first weight outside the experts that holds NaN or infinity
  * (scanning the experts would read the whole checkpoint), for the error of
  * a forward pass that went non-finite; NULL when none does. */
@@ -683,6 +677,12 @@ nonfinite_error (ScModel *model, GError **error, const char *what)
   return FALSE;
 }
 
+/* The NLLB-MoE block at eval (NLLB-FACTS §2.6): f32 router softmax, top-1 by
+ * probability, top-2 by logit among the rest, weights p/(p1+p2) clamped at
+ * FLT_EPSILON, every expert output scaled by (1 - moe_token_dropout), padding
+ * tokens routed nowhere (output 0). Capacity at eval equals the token count,
+ * so no token is dropped and routing is per token. Outputs are summed in
+ * ascending expert order, as Hugging Face does. */
 static gboolean
 moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const float *h, int n,
              const guint8 *valid, const int *rows, float *out, GError **error)
