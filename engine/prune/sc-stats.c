@@ -534,8 +534,8 @@ put_f64_matrix (GString *out, const char *direction, const char *name, const dou
           if (!isfinite (x))
             {
               g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
-                           "Statistics of %s: %s of MoE layer %d, expert %d is %s; nothing "
-                           "written (the model's router or expert outputs are not finite)",
+                           "Statistics of %s: %s of MoE layer %d, expert %d is %s, which a "
+                           "statistics file cannot hold; nothing written",
                            direction, name, l, e, isnan (x) ? "NaN" : "infinite");
               return FALSE;
             }

@@ -77,7 +77,9 @@ gboolean            sc_stats_shape_equal (const ScStatsShape *a, const ScStatsSh
  *   w1, w2 [n] routing weights (NULL: the probabilities are used)
  *   norm1, norm2 [n] L2 norm of the chosen experts' outputs (NULL: no REAP)
  *   valid  [n] 0 = padding, skipped (NULL: all valid)
- * `decoder` must agree with moe_layer (encoder MoE layers first). */
+ * `decoder` must agree with moe_layer (encoder MoE layers first). Events
+ * holding NaN or infinity (for a valid token) are refused whole with
+ * SC_ERROR_NOT_FINITE: one would poison every sum it reaches. */
 gboolean sc_stats_add_tokens (ScStats *stats, const char *direction, int moe_layer,
                               gboolean decoder, int n_tokens, const float *probs,
                               const int *top1, const int *top2,
