@@ -226,16 +226,8 @@ test_round_trip (void)
   g_assert_cmpint (sscanf (row, "eng_Latn-fra_Latn %*d %lf %*s %*s %lf", &chrf, &spbleu), ==, 2);
   run_clear (&r);
   g_autoptr (JsonNode) rep = sc_test_load_json (report);
-  g_autofree char *rep_text = read_text (report);
-  g_assert_null (strstr (rep_text, "nan"));
-  JsonArray *dirs = NULL;
-  JsonObject *root = json_node_get_object (rep);
-  GList *members = json_object_get_members (root);
-  for (GList *m = members; m != NULL; m = m->next)
-    if (JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, m->data)))
-      dirs = json_object_get_array_member (root, m->data);
-  g_list_free (members);
-  g_assert_nonnull (dirs);
+  JsonArray *dirs = json_object_get_array_member (json_node_get_object (rep), "directions");
+  g_assert_cmpuint (json_array_get_length (dirs), ==, 1);
   JsonObject *full =
       json_object_get_object_member (json_array_get_object_element (dirs, 0), "full");
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (full, "chrf++"), chrf, 0.006);
