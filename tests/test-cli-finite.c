@@ -170,7 +170,8 @@ test_append_concurrent (void)
   g_assert_cmpint (per_run, >, 0);
 
   g_autofree char *shared = g_build_filename (tmp, "shared.json", NULL);
-  g_assert_true (g_file_set_contents (shared, read_text (one), -1, NULL)); /* a first run */
+  g_autofree char *first = read_text (one);
+  g_assert_true (g_file_set_contents (shared, first, -1, NULL)); /* a first run */
   const char *cli = g_getenv ("SC_CLI");
   GSubprocess *procs[3];
   for (int i = 0; i < 3; i++)
