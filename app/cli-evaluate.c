@@ -7,6 +7,7 @@
 #include "cli-commands.h"
 #include "sc-corpus.h"
 #include "sc-evaluate.h"
+#include "sc-json-write.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -233,12 +234,8 @@ sc_cli_evaluate (int argc, char **argv)
 
   if (output != NULL)
     {
-      g_autoptr (JsonGenerator) gen_json = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (report);
-      json_generator_set_root (gen_json, root);
-      json_generator_set_pretty (gen_json, TRUE);
-      g_autofree char *text = json_generator_to_data (gen_json, NULL);
-      if (!g_file_set_contents (output, text, -1, &error))
+      if (!sc_json_save (root, TRUE, output, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

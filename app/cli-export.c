@@ -2,7 +2,7 @@
  *
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --langs a,b,...))
- *                       -o OUT [--shard-mb N] [--force] [--dry-run]
+ *                       -o OUT [--shard-mb N] [--force] [--dry-run] [--allow-non-finite]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -100,6 +100,7 @@ sc_cli_export (int argc, char **argv)
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
   g_autofree char *pair = NULL, *langs_arg = NULL;
   int shard_mb = 0;
+  gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -113,6 +114,8 @@ sc_cli_export (int argc, char **argv)
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
+    { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
+      "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
@@ -181,10 +184,14 @@ sc_cli_export (int argc, char **argv)
     return 0;
   ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,
-                           .note = sc_cli_export_note };
+                           .note = sc_cli_export_note,
+                           .allow_non_finite = allow_non_finite };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

@@ -5,6 +5,7 @@
  *   secateur-cli sparsify -m MODEL --method wanda|sparsegpt|magnitude
  *                         --sparsity 0.5|2:4|4:8 --calib mbs|uniform|LANG
  *                         [--samples N] [--seqlen L] [--seed S] -o OUT [--force]
+ *                         [--allow-non-finite]
  *   secateur-cli perplexity -m MODEL [--langs a,b,...] [--direction e2x|x2e]
  *                           [--limit N] [--compare PRUNED] [--threshold F]
  *
@@ -44,6 +45,7 @@ sc_cli_sparsify (int argc, char **argv)
   g_autofree char *model_dir = NULL, *method_s = NULL, *sparsity_s = NULL, *calib = NULL;
   g_autofree char *output = NULL, *shares_path = NULL, *udhr = NULL;
   int samples = 128, seqlen = 128, seed = 0;
+  gboolean allow_non_finite = FALSE;
   gboolean force = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -58,6 +60,8 @@ sc_cli_sparsify (int argc, char **argv)
     { "udhr", 0, 0, G_OPTION_ARG_FILENAME, &udhr, "UDHR folder (default: shipped)", "DIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
+    { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
+      "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
   g_auto (ScCliDeviceOptions) dev = { 0 };
@@ -181,13 +185,17 @@ sc_cli_sparsify (int argc, char **argv)
 
   g_autoptr (JsonObject) record =
       sc_sparsify_record (&so, calib ? calib : "none", set, seqlen, report);
-  ScExportOptions eo = { .force = force, .note = sc_cli_export_note };
+  ScExportOptions eo = { .force = force, .note = sc_cli_export_note,
+                         .allow_non_finite = allow_non_finite };
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
                                         (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
                                         model_dir, record, output, &eo, NULL, &error)
                : !sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

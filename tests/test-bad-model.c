@@ -7,6 +7,7 @@
 #include "sc-test-util.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 /* A scratch copy of the fixture `name` (files copied, not linked, so they
@@ -307,6 +308,52 @@ test_bad_token_ids (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
+/* A NaN or infinity in the weights (router, embedding, decoder) fails the
+ * translation with an error naming the tensor, instead of garbage or empty
+ * lines; the same model without it translates. */
+static void
+test_non_finite_weights (void)
+{
+  const struct
+  {
+    const char *fixture, *tensor;
+    gint64 index;
+    float value;
+  } cases[] = {
+    { "nllb-moe-tiny", "model.encoder.layers.1.ffn.router.classifier.weight", 0, NAN },
+    { "nllb-moe-tiny", "model.decoder.layers.3.ffn.router.classifier.weight", 5, INFINITY },
+    { "nllb-moe-tiny", "model.shared.weight", 2 * 64, NAN }, /* the start token's row */
+    { "m2m-tiny", "model.shared.weight", 2 * 64 + 3, -INFINITY },
+    { "m2m-tiny", "model.decoder.layers.0.fc2.weight", 7, NAN },
+  };
+  const char *texts[] = { "Everyone has the right to life." };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char *dir = scratch_copy (cases[i].fixture);
+      g_autoptr (GError) error = NULL;
+      sc_test_poison_tensor (dir, cases[i].tensor, cases[i].index, cases[i].value);
+      g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_assert_no_error (error);
+      for (int beams = 1; beams <= 2; beams++)
+        {
+          ScGenerateOptions opts;
+          sc_generate_options_init (&opts, model);
+          opts.num_beams = beams;
+          opts.max_length = 8;
+          char **out = sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL,
+                                     NULL, &error);
+          g_assert_null (out);
+          g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);
+          if (strstr (error->message, cases[i].tensor) == NULL ||
+              strstr (error->message, "NaN or infinit") == NULL)
+            g_error ("%s: error \"%s\" does not name %s", cases[i].fixture, error->message,
+                     cases[i].tensor);
+          g_clear_error (&error);
+        }
+      scratch_free (dir);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,6 +367,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bad-model/missing-tokenizer", test_missing_tokenizer);
   g_test_add_func ("/bad-model/unknown-language", test_unknown_language);
   g_test_add_func ("/bad-model/bad-token-ids", test_bad_token_ids);
+  g_test_add_func ("/bad-model/non-finite-weights", test_non_finite_weights);
   g_test_add_func ("/translate/lines", test_translate_lines);
   g_test_add_func ("/translate/cancel", test_cancel);
   return g_test_run ();

@@ -1,6 +1,7 @@
 /* sc-export.c: pruned checkpoints, written atomically. */
 #include "sc-export.h"
 
+#include "sc-json-write.h"
 #include "sc-safetensors.h"
 
 #include <math.h>
@@ -254,9 +255,8 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
-  g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
-  return g_file_set_contents (dst, text, -1, error);
+  return sc_json_save (root, TRUE, dst, error);
 }
 
 /* What is written: a checkpoint's tensors, with replacements (weight
@@ -275,9 +275,35 @@ model_replaced (gpointer model, const char *name)
   return sc_model_get_replaced_weight (model, name);
 }
 
+/* A NaN or infinity copied into an export makes a model that computes
+ * nothing useful: fail naming the tensor, or (allowed) name every such
+ * tensor in `bad`. Scanned shard by shard, just before each is written, so
+ * the pages are read once for both. */
+static gboolean
+check_finite (GPtrArray *shard, GPtrArray *bad, GError **error)
+{
+  for (guint i = 0; i < shard->len; i++)
+    {
+      const ScTensor *t = shard->pdata[i];
+      int64_t at;
+      if (!sc_tensor_find_nonfinite (t, &at))
+        continue;
+      if (bad == NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                       "Tensor %s holds NaN or infinity (element %" G_GINT64_FORMAT
+                       "); nothing exported",
+                       t->name, at);
+          return FALSE;
+        }
+      g_ptr_array_add (bad, t->name);
+    }
+  return TRUE;
+}
+
 static gboolean
 write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 shard_bytes,
-               GCancellable *cancellable, GError **error)
+               gboolean allow_non_finite, GCancellable *cancellable, GError **error)
 {
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
@@ -339,6 +365,7 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   json_builder_end_object (index);
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
+  g_autoptr (GPtrArray) bad = allow_non_finite ? g_ptr_array_new () : NULL;
 
   for (guint s = 0; s < shards->len; s++)
     {
@@ -349,7 +376,8 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           shards->len == 1 ? g_strdup ("model.safetensors")
                            : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
       g_autofree char *path = g_build_filename (dir, file, NULL);
-      if (!sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
+      if (!check_finite (shard, bad, error) ||
+          !sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
         return FALSE;
       for (guint i = 0; i < shard->len; i++)
         {
@@ -359,15 +387,18 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
     }
   json_builder_end_object (index);
   json_builder_end_object (index);
+  if (bad != NULL && bad->len > 0)
+    {
+      g_ptr_array_add (bad, NULL);
+      g_autofree char *names = g_strjoinv (", ", (char **) bad->pdata);
+      g_message ("warning: %u exported tensor(s) hold NaN or infinity: %s", bad->len - 1, names);
+    }
 
   if (shards->len > 1)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (index);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
       g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-      if (!json_generator_to_file (gen, path, error))
+      if (!sc_json_save (root, TRUE, path, error))
         return FALSE;
     }
   return TRUE;
@@ -420,7 +451,8 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
 
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
-  gboolean ok = write_weights (src, keep, tmp, opts->shard_bytes, cancellable, error) &&
+  gboolean ok = write_weights (src, keep, tmp, opts->shard_bytes, opts->allow_non_finite,
+                               cancellable, error) &&
                 write_config (c, model_dir, keep, record, tmp, error);
 
   if (ok)

@@ -30,6 +30,8 @@ typedef struct {
   gboolean force;         /* replace an existing output directory (an earlier export) */
   ScDestinationNoteFunc note; /* leftovers of earlier runs recovered; NULL: g_message */
   gpointer note_data;
+  gboolean allow_non_finite; /* write tensors holding NaN or infinity (with a message naming
+                              * them) instead of failing on the first */
 } ScExportOptions;
 
 /* What an export would write, without reading any weight. */
