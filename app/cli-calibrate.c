@@ -184,7 +184,7 @@ sc_cli_calibrate (int argc, char **argv)
     { "batch", 1, G_MAXINT },
     { "beam", 1, SC_CLI_MAX_BEAMS },
     { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
   sc_cli_add_main_entries (ctx, entries, ranges);

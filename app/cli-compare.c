@@ -39,7 +39,7 @@ sc_cli_compare (int argc, char **argv)
     { "limit", 1, G_MAXINT },
     { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
     { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- full and pruned, side by side");
   sc_cli_add_main_entries (ctx, entries, ranges);

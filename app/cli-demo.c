@@ -79,7 +79,7 @@ sc_cli_demo (int argc, char **argv)
     { "limit", 1, G_MAXINT },
     { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
     { "max-len", 2, SC_CLI_MAX_LEN },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
   sc_cli_add_main_entries (ctx, entries, ranges);

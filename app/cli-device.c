@@ -29,7 +29,7 @@ sc_cli_device_add_options (GOptionContext *ctx, ScCliDeviceOptions *opts)
   const ScCliRange ranges[] = {
     { "expert-budget-gb", 0, SC_CLI_MAX_GIB },
     { "memory-gb", 0, SC_CLI_MAX_GIB },
-    { NULL }
+    { NULL },
   };
   sc_cli_add_group (ctx, "device", "Device options:", "Show the device options", entries, ranges);
 }

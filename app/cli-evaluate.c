@@ -99,7 +99,7 @@ sc_cli_evaluate (int argc, char **argv)
     { "limit", 1, G_MAXINT, 0, "every sentence" },
     { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
     { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
   sc_cli_add_main_entries (ctx, entries, ranges);

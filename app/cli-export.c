@@ -111,7 +111,7 @@ sc_cli_export (int argc, char **argv)
   };
   const ScCliRange ranges[] = {
     { "shard-mb", 1, G_MAXINT, 0, "one file" },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
   sc_cli_add_main_entries (ctx, entries, ranges);
@@ -123,8 +123,8 @@ sc_cli_export (int argc, char **argv)
     }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
   g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
-  if (model_dir == NULL || (output == NULL && !dry_run) ||
-      (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
+  if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
+      (pair != NULL && set != NULL) ||
       (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "

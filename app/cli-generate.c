@@ -106,7 +106,7 @@ sc_cli_generate (int argc, char **argv)
   /* at most the model's context, checked once it is loaded */
   const ScCliRange ranges[] = {
     { "max-new", 1, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- greedy continuation of prompts");
   sc_cli_add_main_entries (ctx, entries, ranges);

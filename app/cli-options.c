@@ -164,9 +164,8 @@ options_new (const GOptionEntry *entries, const ScCliRange *ranges)
         i++;
       g_return_val_if_fail (i < o->n, o);
       GOptionArg a = entries[i].arg;
-      g_return_val_if_fail (a == G_OPTION_ARG_INT || a == G_OPTION_ARG_INT64 ||
-                                a == G_OPTION_ARG_DOUBLE,
-                            o);
+      g_return_val_if_fail (
+          a == G_OPTION_ARG_INT || a == G_OPTION_ARG_INT64 || a == G_OPTION_ARG_DOUBLE, o);
       o->ranges[i] = *r;
       o->entries[i].arg = G_OPTION_ARG_CALLBACK;
       o->entries[i].arg_data = (gpointer) on_number;
@@ -175,8 +174,7 @@ options_new (const GOptionEntry *entries, const ScCliRange *ranges)
 }
 
 ScCliOptions *
-sc_cli_add_main_entries (GOptionContext *ctx, const GOptionEntry *entries,
-                         const ScCliRange *ranges)
+sc_cli_add_main_entries (GOptionContext *ctx, const GOptionEntry *entries, const ScCliRange *ranges)
 {
   ScCliOptions *o = options_new (entries, ranges);
   GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, o, options_free);
@@ -186,8 +184,8 @@ sc_cli_add_main_entries (GOptionContext *ctx, const GOptionEntry *entries,
 }
 
 ScCliOptions *
-sc_cli_add_group (GOptionContext *ctx, const char *name, const char *description,
-                  const char *help, const GOptionEntry *entries, const ScCliRange *ranges)
+sc_cli_add_group (GOptionContext *ctx, const char *name, const char *description, const char *help,
+                  const GOptionEntry *entries, const ScCliRange *ranges)
 {
   ScCliOptions *o = options_new (entries, ranges);
   GOptionGroup *group = g_option_group_new (name, description, help, o, options_free);

@@ -81,7 +81,7 @@ sc_cli_select (int argc, char **argv)
     { "bytes-per-expert", 1, (double) G_MAXINT64 },
     { "dense-bytes", 0, (double) G_MAXINT64 },
     { "min-per-layer", 0, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- choose the experts to keep");
   ScCliOptions *given = sc_cli_add_main_entries (ctx, entries, ranges);

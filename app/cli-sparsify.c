@@ -66,7 +66,7 @@ sc_cli_sparsify (int argc, char **argv)
     { "samples", 1, SC_CLI_MAX_SAMPLES },
     { "seqlen", 4, G_MAXINT },
     { "seed", G_MININT, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- prune weights (Wanda, SparseGPT)");
   sc_cli_add_main_entries (ctx, entries, ranges);
@@ -115,10 +115,10 @@ sc_cli_sparsify (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  const ScCliRange positions = { NULL, 4,
-                                 bloom != NULL ? sc_bloom_context_length (bloom)
-                                               : sc_model_get_config (model)->max_position_embeddings };
-  if (!sc_cli_check_int ("seqlen", seqlen, &positions, &error))
+  int positions = bloom != NULL ? sc_bloom_context_length (bloom)
+                                : sc_model_get_config (model)->max_position_embeddings;
+  const ScCliRange seqlens = { NULL, 4, positions };
+  if (!sc_cli_check_int ("seqlen", seqlen, &seqlens, &error))
     {
       fprintf (stderr, "secateur-cli sparsify: %s (the model's positions)\n", error->message);
       return 2;
@@ -286,7 +286,7 @@ sc_cli_perplexity (int argc, char **argv)
   const ScCliRange ranges[] = {
     { "limit", 1, G_MAXINT, 0, "every held-out paragraph" },
     { "threshold", 0, INFINITY },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- per-language perplexity");
   sc_cli_add_main_entries (ctx, entries, ranges);

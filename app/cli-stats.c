@@ -113,7 +113,7 @@ stats_show (int argc, char **argv)
   };
   const ScCliRange ranges[] = {
     { "top", 1, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE - show statistics");
   sc_cli_add_main_entries (ctx, entries, ranges);
@@ -217,7 +217,7 @@ stats_specialisation (int argc, char **argv)
   };
   const ScCliRange ranges[] = {
     { "top-k", 1, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx =
       g_option_context_new ("FILE - how language-specific the experts are");

@@ -141,12 +141,9 @@ cmd_info (int argc, char **argv)
     { NULL }
   };
   const ScCliRange ranges[] = {
-    { "memory-gb", 0, SC_CLI_MAX_GIB },
-    { "budget-gb", 0, SC_CLI_MAX_GIB },
-    { "batch", 1, G_MAXINT },
-    { "len", 1, G_MAXINT },
-    { "beams", 1, SC_CLI_MAX_BEAMS },
-    { NULL }
+    { "memory-gb", 0, SC_CLI_MAX_GIB }, { "budget-gb", 0, SC_CLI_MAX_GIB },
+    { "batch", 1, G_MAXINT },           { "len", 1, G_MAXINT },
+    { "beams", 1, SC_CLI_MAX_BEAMS },   { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("[MODEL_DIR] - describe a model");
   sc_cli_add_main_entries (ctx, entries, ranges);
@@ -326,7 +323,7 @@ cmd_translate (int argc, char **argv)
     { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
     { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
     { "batch", 1, G_MAXINT },
-    { NULL }
+    { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- translate lines of text");
   sc_cli_add_main_entries (ctx, entries, ranges);

@@ -291,8 +291,8 @@ entry_bounds (GArray *entries)
  * central directory begins: a long local extra field must not make it
  * read its neighbour's bytes. */
 static gboolean
-entry_data (const char *what, const guint8 *buf, GArray *bounds, guint64 cd_offset,
-            const Entry *e, const guint8 **out, GError **error)
+entry_data (const char *what, const guint8 *buf, GArray *bounds, guint64 cd_offset, const Entry *e,
+            const guint8 **out, GError **error)
 {
   g_autofree char *n = NULL;
   guint64 lo = e->local_offset, start;
