@@ -118,7 +118,7 @@ sc_cli_sparsify (int argc, char **argv)
   int positions = bloom != NULL ? sc_bloom_context_length (bloom)
                                 : sc_model_get_config (model)->max_position_embeddings;
   const ScCliRange seqlens = { NULL, 4, positions };
-  if (!sc_cli_check_int ("seqlen", seqlen, &seqlens, &error))
+  if (so.method != SC_SPARSITY_MAGNITUDE && !sc_cli_check_int ("seqlen", seqlen, &seqlens, &error))
     {
       fprintf (stderr, "secateur-cli sparsify: %s (the model's positions)\n", error->message);
       return 2;
