@@ -185,8 +185,16 @@ sc_cli_calibrate (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "size", 1, SC_CLI_MAX_SAMPLES },
+    { "seed", G_MININT, G_MAXINT },
+    { "batch", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -204,7 +212,7 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
   gboolean from_files = pairs == NULL;
-  if (model_dir == NULL || output == NULL || batch < 1 || beam < 1 || size < 1 ||
+  if (model_dir == NULL || output == NULL ||
       (from_files && (src == NULL || tgt == NULL || source == NULL ||
                       (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL))))
     {

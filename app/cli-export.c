@@ -118,8 +118,12 @@ sc_cli_export (int argc, char **argv)
       "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "shard-mb", 1, G_MAXINT, 0, "one file" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -128,8 +132,8 @@ sc_cli_export (int argc, char **argv)
     }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
   g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
-  if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
-      (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
+  if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
+      (pair != NULL && set != NULL) ||
       (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "

@@ -65,8 +65,15 @@ sc_cli_sparsify (int argc, char **argv)
     { NULL }
   };
   g_auto (ScCliDeviceOptions) dev = { 0 };
+  /* --seqlen at most the model's positions, checked once it is loaded */
+  const ScCliRange ranges[] = {
+    { "samples", 1, SC_CLI_MAX_SAMPLES },
+    { "seqlen", 4, G_MAXINT },
+    { "seed", G_MININT, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- prune weights (Wanda, SparseGPT)");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -113,6 +120,14 @@ sc_cli_sparsify (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  int positions = bloom != NULL ? sc_bloom_context_length (bloom)
+                                : sc_model_get_config (model)->max_position_embeddings;
+  const ScCliRange seqlens = { NULL, 4, positions };
+  if (so.method != SC_SPARSITY_MAGNITUDE && !sc_cli_check_int ("seqlen", seqlen, &seqlens, &error))
+    {
+      fprintf (stderr, "secateur-cli sparsify: %s (the model's positions)\n", error->message);
+      return 2;
     }
 
   g_autoptr (ScCalibSet) set = NULL;
@@ -278,8 +293,13 @@ sc_cli_perplexity (int argc, char **argv)
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table", "TSV" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT, 0, "every held-out paragraph" },
+    { "threshold", 0, INFINITY },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- per-language perplexity");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -287,8 +307,7 @@ sc_cli_perplexity (int argc, char **argv)
       return 2;
     }
   gboolean x2e = direction != NULL && g_str_equal (direction, "x2e");
-  if (model_dir == NULL || (direction != NULL && !x2e && !g_str_equal (direction, "e2x")) ||
-      threshold < 0)
+  if (model_dir == NULL || (direction != NULL && !x2e && !g_str_equal (direction, "e2x")))
     {
       fprintf (stderr, "secateur-cli perplexity: -m is required; --direction is e2x or x2e\n");
       return 2;

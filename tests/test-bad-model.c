@@ -108,6 +108,29 @@ test_config_absurd (void)
     }
 }
 
+/* An integer beyond 64 bits, which json-glib reads as a wrapped-round
+ * number (-1 for 10^29): the error says what d_model may be, not "-1". */
+static void
+test_config_huge_int (void)
+{
+  char *dir = scratch_copy ("nllb-moe-tiny");
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autoptr (GRegex) re = g_regex_new ("\"d_model\": *[0-9]+", 0, 0, NULL);
+  g_autofree char *huge = g_regex_replace_literal (
+      re, text, -1, 0, "\"d_model\": 100000000000000000000000000000", 0, NULL);
+  g_assert_cmpstr (huge, !=, text);
+  g_assert_true (g_file_set_contents (path, huge, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_null (model);
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_assert_true (g_str_has_suffix (error->message,
+                                   "config.json: \"d_model\" must be an integer from 2 to 65536"));
+  scratch_free (dir);
+}
+
 static void
 test_config_not_json (void)
 {
@@ -362,6 +385,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bad-model/config-missing-key", test_config_missing_key);
   g_test_add_func ("/bad-model/config-absurd", test_config_absurd);
   g_test_add_func ("/bad-model/config-not-json", test_config_not_json);
+  g_test_add_func ("/bad-model/config-huge-int", test_config_huge_int);
   g_test_add_func ("/bad-model/shape-mismatch", test_shape_mismatch);
   g_test_add_func ("/bad-model/missing-tensor", test_missing_tensor);
   g_test_add_func ("/bad-model/missing-tokenizer", test_missing_tokenizer);

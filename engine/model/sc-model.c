@@ -46,6 +46,7 @@ typedef struct
   const ScTensor *router; /* [n_rows, d] */
   int n_rows;             /* router rows: E, or the kept experts of a pruned checkpoint */
   int *row_expert;        /* [n_rows] expert id of each row; NULL = identity */
+  guint8 *row_keep;       /* [E] experts with a router row; NULL = all */
   Ffn *experts;           /* [E], only kept ones loaded in a pruned checkpoint */
 } Layer;
 
@@ -215,7 +216,12 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   if (L->router == NULL || !check_shape (L->router, 2, L->n_rows, d, error))
     return FALSE;
   if (kept != NULL)
-    L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
+    {
+      L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
+      L->row_keep = g_new0 (guint8, c->num_experts);
+      for (guint r = 0; r < kept->len; r++)
+        L->row_keep[g_array_index (kept, int, r)] = 1;
+    }
   L->experts = g_new0 (Ffn, c->num_experts);
   for (int r = 0; r < L->n_rows; r++)
     {
@@ -309,12 +315,14 @@ sc_model_free (ScModel *model)
       {
         g_free (model->enc[i].experts);
         g_free (model->enc[i].row_expert);
+        g_free (model->enc[i].row_keep);
       }
   if (model->dec)
     for (int i = 0; i < model->config->decoder_layers; i++)
       {
         g_free (model->dec[i].experts);
         g_free (model->dec[i].row_expert);
+        g_free (model->dec[i].row_keep);
       }
   g_free (model->enc);
   g_free (model->dec);
@@ -727,8 +735,13 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       }
 
   /* Pruned experts leave the softmax: a logit of -inf is the same as
-   * removing the router row, and their weights are never read. */
-  const guint8 *keep = model->keep != NULL ? model->keep + (gsize) L->moe_index * E : NULL;
+   * removing the router row, and their weights are never read. A pruned
+   * checkpoint's absent experts are pruned the same way (a mask on it keeps
+   * only present ones), so the second choice is never an absent expert: a
+   * layer left with one expert sends every token to it with weight 1, as
+   * masked evaluation does and as Hugging Face computes for a one-expert
+   * router (its second pick repeats the first; the two weights add to 1). */
+  const guint8 *keep = model->keep != NULL ? model->keep + (gsize) L->moe_index * E : L->row_keep;
   if (keep != NULL)
     for (int t = 0; t < n; t++)
       for (int e = 0; e < E; e++)
