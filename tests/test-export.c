@@ -210,6 +210,26 @@ test_bad_keep (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
+/* Checking an export's expert set leaves the mask a caller set (the
+ * application's pruned view) as it was. */
+static void
+test_mask_kept (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *mask = g_new0 (guint8, 32);
+  for (int i = 0; i < 32; i++)
+    mask[i] = (i % 3) != 0;
+  g_assert_true (sc_model_set_expert_mask (full, mask, &error));
+  ScExportPlan plan;
+  g_assert_true (sc_export_plan (full, keep, &plan, &error));
+  const guint8 *now = sc_model_get_expert_mask (full);
+  g_assert_nonnull (now);
+  g_assert_cmpmem (now, 32, mask, 32);
+  sc_model_set_expert_mask (full, NULL, NULL);
+  g_assert_true (sc_export_plan (full, keep, &plan, &error));
+  g_assert_null (sc_model_get_expert_mask (full));
+}
+
 /* A disk that fills up mid-export (simulated with a file-size limit, so
  * writes fail with EFBIG as they would with ENOSPC): a clear error, no
  * folder under the final name, no partial folder left beside it. */
@@ -282,6 +302,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/roundtrip", test_roundtrip);
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
+  g_test_add_func ("/export/mask-kept", test_mask_kept);
   g_test_add_func ("/export/disk-full", test_disk_full);
   g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
   int ret = g_test_run ();

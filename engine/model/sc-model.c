@@ -565,6 +565,12 @@ sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
   return TRUE;
 }
 
+const guint8 *
+sc_model_get_expert_mask (ScModel *model)
+{
+  return model->keep;
+}
+
 /* Whether an expert's tensors are the checkpoint's own (mapped), not
  * weights that pruning replaced: only those go through the cache. */
 static gboolean

@@ -71,9 +71,12 @@ check_keep (ScModel *model, const guint8 *keep, GError **error)
     }
   /* The model validates counts and, for an already pruned checkpoint, that
    * every kept expert is present; the mask is restored afterwards. */
+  const guint8 *was = sc_model_get_expert_mask (model);
+  g_autofree guint8 *saved =
+      was != NULL ? g_memdup2 (was, (gsize) sc_model_n_moe_layers (model) * c->num_experts) : NULL;
   if (!sc_model_set_expert_mask (model, keep, error))
     return FALSE;
-  sc_model_set_expert_mask (model, NULL, NULL);
+  sc_model_set_expert_mask (model, saved, NULL);
   return TRUE;
 }
 
