@@ -1,7 +1,9 @@
 /* test-tokenizer.c: the NLLB tokenizer against Hugging Face NllbTokenizer
  * (tests/goldens/tokenizer.json, made by tools/make_goldens.py): source
  * encoding in current and legacy placement, special tokens written in the
- * text, every script of the fixture, and decoding with specials skipped. */
+ * text, every script of the fixture, and decoding with specials skipped.
+ * On a unigram spm (the demo model's), segmentation ties are broken as
+ * NllbTokenizerFast breaks them (tests/goldens/tokenizer-ties.json). */
 #include "sc-languages.h"
 #include "sc-tensor.h"
 #include "sc-tokenizer.h"
@@ -145,6 +147,90 @@ test_corrupt_model (void)
   g_rmdir (dir);
 }
 
+static JsonObject *
+load_ties (JsonNode **root)
+{
+  g_autofree char *path = sc_test_path ("tests/goldens/tokenizer-ties.json");
+  *root = sc_test_load_json (path);
+  return json_node_get_object (*root);
+}
+
+static ScTokenizer *
+load_ties_tokenizer (JsonObject *ties)
+{
+  g_autofree char *dir = sc_test_path (json_object_get_string_member (ties, "tokenizer_dir"));
+  g_autoptr (GError) error = NULL;
+  ScTokenizer *t = sc_tokenizer_load (dir, &error);
+  g_assert_no_error (error);
+  return t;
+}
+
+static gboolean
+same_ids (JsonArray *a, JsonArray *b)
+{
+  g_autoptr (GArray) x = sc_test_int_array (a);
+  g_autoptr (GArray) y = sc_test_int_array (b);
+  return x->len == y->len && memcmp (x->data, y->data, sizeof (int) * x->len) == 0;
+}
+
+/* Equal-score segmentations: the engine keeps NllbTokenizerFast's, which
+ * SentencePiece (the slow tokenizer, and this engine before) does not. */
+static void
+test_unigram_ties (void)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *ties = load_ties (&root);
+  g_assert_cmpstr (json_object_get_string_member (ties, "tokenizer_class"), ==,
+                   "NllbTokenizerFast");
+  g_autoptr (ScTokenizer) t = load_ties_tokenizer (ties);
+  JsonArray *cases = json_object_get_array_member (ties, "ties");
+  g_assert_cmpuint (json_array_get_length (cases), >=, 20);
+  guint real = 0;
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *text = json_object_get_string_member (c, "text");
+      JsonArray *want = json_object_get_array_member (c, "ids");
+      g_assert_false (same_ids (want, json_object_get_array_member (c, "ids_sentencepiece")));
+      if (g_str_has_prefix (json_object_get_string_member (c, "source"), "udhr:"))
+        real++;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GArray) ids =
+          sc_tokenizer_encode (t, text, json_object_get_string_member (c, "src_lang"), &error);
+      g_assert_no_error (error);
+      assert_ids ("tie ids", text, ids, want);
+    }
+  g_assert_cmpuint (real, >=, 1);
+}
+
+/* Characters outside the pieces: the spm file's byte fallback is kept (the
+ * converted fast tokenizer drops it and says <unk>). */
+static void
+test_unigram_byte_fallback (void)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *ties = load_ties (&root);
+  g_autoptr (ScTokenizer) t = load_ties_tokenizer (ties);
+  JsonArray *cases = json_object_get_array_member (ties, "byte_fallback");
+  g_assert_cmpuint (json_array_get_length (cases), >=, 3);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *text = json_object_get_string_member (c, "text");
+      g_autoptr (GArray) fast = sc_test_int_array (json_object_get_array_member (c, "ids"));
+      gboolean has_unk = FALSE;
+      for (guint k = 0; k < fast->len; k++)
+        has_unk |= g_array_index (fast, int, k) == SC_TOKEN_UNK;
+      g_assert_true (has_unk);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GArray) ids =
+          sc_tokenizer_encode (t, text, json_object_get_string_member (c, "src_lang"), &error);
+      g_assert_no_error (error);
+      assert_ids ("byte-fallback ids", text, ids,
+                  json_object_get_array_member (c, "ids_byte_fallback"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,6 +247,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/nllb200-ids", test_nllb200_ids);
   g_test_add_func ("/tokenizer/encode", test_encode);
   g_test_add_func ("/tokenizer/decode", test_decode);
+  g_test_add_func ("/tokenizer/unigram-ties", test_unigram_ties);
+  g_test_add_func ("/tokenizer/unigram-byte-fallback", test_unigram_byte_fallback);
   g_test_add_func ("/tokenizer/unknown-language", test_unknown_language);
   g_test_add_func ("/tokenizer/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/tokenizer/missing-model", test_missing_model);

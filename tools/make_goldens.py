@@ -5,13 +5,17 @@
 
 Per distinct weight set a directory tests/goldens/<name>/ with cases.json (ids, routing,
 generation outputs) and tensors.safetensors (encoder outputs and teacher-forced logits, f32);
-plus tests/goldens/tokenizer.json.  Run tools/make_fixtures.py first.  See tools/README.md for
+plus tests/goldens/tokenizer.json and tests/goldens/tokenizer-ties.json.  Run tools/make_fixtures.py
+first.  See tools/README.md for
 the schema.
 """
 
 import argparse
 import copy
+import glob
+import json
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +25,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (  # noqa: E402
+    AutoTokenizer,
     M2M100ForConditionalGeneration,
     NllbMoeForConditionalGeneration,
     NllbMoeModel,
@@ -484,6 +489,104 @@ def make_tokenizer_goldens():
     print("tokenizer.json: %d encode cases, %d decode cases" % (len(enc), len(dec)))
 
 
+# Unigram ties: where NllbTokenizerFast (what AutoTokenizer returns) and NllbTokenizer
+# (SentencePiece) segment the demo model's unigram spm differently although both
+# segmentations score the same, e.g. "...." as "." "..." against "..." ".".
+TIE_DIR = os.path.join(rc.ROOT, "resources", "models", "demo")
+TIE_SEED = 13
+TIE_RANDOM = 20000
+TIE_MAX_RANDOM = 40
+TIE_MAX_BYTE_FALLBACK = 6
+TIE_ALPHABET = (list("abcdefghijklmnopqrstuvwxyz ..,,!?;:'\"-()0123456789 ") + list("\u00e9\u00e8\u2026\u2013\u2014\u00ab\u00bb\u00bf\u00a1")
+                + ["  ", " . ", "...", "..", "\u2019", "\u00df", "\u00fc", "\u044f", "\u0436", "\u4e2d", "\u6587",
+                   "\u0627", "\u0644", "\u0928", "\u093f", "\t", "\u3002", "\uff0c", "!?"])
+
+
+def tie_candidates():
+    """Real lines (resources/udhr, every paragraph) first, then seeded random strings."""
+    for path in sorted(glob.glob(os.path.join(rc.ROOT, "resources", "udhr", "*.tsv"))):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 3 and parts[2].strip():
+                    yield "udhr:" + os.path.basename(path), parts[2]
+    r = random.Random(TIE_SEED)
+    for _ in range(TIE_RANDOM):
+        yield "random", "".join(r.choice(TIE_ALPHABET) for _ in range(r.randint(1, 40)))
+
+
+def make_tie_goldens():
+    fast = AutoTokenizer.from_pretrained(TIE_DIR)  # converted from the spm file (needs protobuf)
+    slow = NllbTokenizer.from_pretrained(TIE_DIR)
+    assert type(fast).__name__ == "NllbTokenizerFast", type(fast)
+    # The same fast tokenizer with the spm file's byte fallback honoured: transformers 4.40's
+    # converter drops it (and warns), tokenizers' Unigram has it.
+    from tokenizers import Tokenizer
+    fast_bf = AutoTokenizer.from_pretrained(TIE_DIR)
+    spec = json.loads(fast_bf.backend_tokenizer.to_str())
+    spec["model"]["byte_fallback"] = True
+    fast_bf._tokenizer = Tokenizer.from_str(json.dumps(spec))
+    backend = fast.backend_tokenizer
+    sp = slow.sp_model
+    ties, byte_fallback = [], []
+    n_random = n_quirk = n_seen = 0
+    seen = set()
+    for source, text in tie_candidates():
+        if text in seen:
+            continue
+        seen.add(text)
+        n_seen += 1
+        f = fast(text).input_ids
+        s = slow(text).input_ids
+        if f == s:
+            continue
+        # tokenizers normalises per grapheme cluster and drops the combining marks after a mapped
+        # character (e.g. U+00A0 U+093F); Secateur normalises as SentencePiece: not a tie, skipped.
+        pre = backend.pre_tokenizer.pre_tokenize_str(backend.normalizer.normalize_str(text))
+        if "".join(w for w, _ in pre) != sp.normalize(text):
+            n_quirk += 1
+            continue
+        case = dict(text=text, source=source, src_lang="eng_Latn", ids=f, ids_sentencepiece=s,
+                    pieces=fast.convert_ids_to_tokens(f), pieces_sentencepiece=slow.convert_ids_to_tokens(s))
+        if any(p.startswith("<0x") for p in sp.encode(text, out_type=str)):
+            if len(byte_fallback) < TIE_MAX_BYTE_FALLBACK and len(text) < 80:
+                case["ids_byte_fallback"] = fast_bf(text).input_ids
+                byte_fallback.append(case)
+            continue
+        if source == "random":
+            if n_random >= TIE_MAX_RANDOM:
+                continue
+            n_random += 1
+        ties.append(case)
+    import sentencepiece
+    import tokenizers
+    doc = dict(
+        transformers=transformers.__version__,
+        tokenizers=tokenizers.__version__,
+        sentencepiece=sentencepiece.__version__,
+        tokenizer_class=type(fast).__name__,
+        tokenizer_dir="resources/models/demo",
+        searched=dict(lines=n_seen, seed=TIE_SEED, random=TIE_RANDOM, normaliser_differences_skipped=n_quirk),
+        notes=[
+            "AutoTokenizer.from_pretrained(tokenizer_dir) (NllbTokenizerFast, its Unigram converted from "
+            "sentencepiece.bpe.model) against NllbTokenizer (SentencePiece), default placement, "
+            "[src_lang] pieces [</s>].",
+            "ties: every real (resources/udhr) line and the first random strings where the two differ "
+            "and neither byte fallback nor normalisation is involved: equal-score segmentations, "
+            "tokenizers keeps the one it finds first (double sums, word by word), SentencePiece's "
+            "float sums pick either.  ids = fast, ids_sentencepiece = slow.",
+            "byte_fallback: lines with characters outside the pieces.  transformers' converter drops the "
+            "spm file's byte fallback, so ids (fast) has <unk> (3) where SentencePiece spells UTF-8 bytes; "
+            "ids_byte_fallback = the same fast tokenizer with its Unigram's byte_fallback set.",
+        ],
+        ties=ties,
+        byte_fallback=byte_fallback,
+    )
+    rc.write_json(os.path.join(rc.GOLDENS, "tokenizer-ties.json"), doc)
+    print("tokenizer-ties.json: %d ties (%d random), %d byte-fallback cases, %d lines searched"
+          % (len(ties), n_random, len(byte_fallback), n_seen))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated golden names (default: all)")
@@ -493,6 +596,7 @@ def main():
     only = set(args.only.split(",")) if args.only else None
     if only is None or "tokenizer" in only:
         make_tokenizer_goldens()
+        make_tie_goldens()
     for name, dirs, cls, dt in GOLDEN_SETS:
         if not os.path.isdir(os.path.join(rc.FIXTURES, dirs[0])):
             print("%s: %s is absent, skipped" % (name, dirs[0]))
