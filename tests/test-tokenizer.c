@@ -7,6 +7,7 @@
 #include "sc-languages.h"
 #include "sc-tensor.h"
 #include "sc-tokenizer.h"
+#include "sc-unigram.h"
 #include "sc-test-util.h"
 
 #include <glib/gstdio.h>
@@ -231,6 +232,51 @@ test_unigram_byte_fallback (void)
     }
 }
 
+static void
+assert_unigram (ScUnigram *uni, const char *text, const int *want, guint n)
+{
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
+  sc_unigram_encode (uni, text, strlen (text), ids);
+  g_assert_cmpuint (ids->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (g_array_index (ids, int, i), ==, want[i]);
+}
+
+/* Unknown characters, without and with byte fallback, on a hand-made table;
+ * the expected ids are what tokenizers 0.19.1's Unigram gives for the same
+ * vocabulary (word by word). */
+static void
+test_unigram_unknown_runs (void)
+{
+  static const struct
+  {
+    const char *piece;
+    double score;
+  } vocab[] = { { "<unk>", 0.0 },  { "\u2581", -1.0 }, { "a", -2.0 },
+                { "b", -2.5 },     { ".", -1.5 },      { "...", -3.0 },
+                { "<0x58>", 0.0 }, { "<0x59>", 0.0 },  { "\u2581ab", -3.0 } };
+  for (int bf = 0; bf <= 1; bf++)
+    {
+      g_autoptr (ScUnigram) uni = sc_unigram_new (0, bf);
+      for (guint i = 0; i < G_N_ELEMENTS (vocab); i++)
+        sc_unigram_add_piece (uni, vocab[i].piece, vocab[i].score, (int) i);
+
+      /* a run of unknown characters is one <unk>, or its bytes */
+      static const int run[] = { 1, 2, 0, 3 }, run_bytes[] = { 1, 2, 6, 7, 3 };
+      if (bf)
+        assert_unigram (uni, "\u2581aXYb", run_bytes, G_N_ELEMENTS (run_bytes));
+      else
+        assert_unigram (uni, "\u2581aXYb", run, G_N_ELEMENTS (run));
+      /* a byte without its piece: the whole run stays <unk> */
+      static const int partial[] = { 8, 0 };
+      assert_unigram (uni, "\u2581abX\u00e9", partial, G_N_ELEMENTS (partial));
+      /* "...." ties: "." "..." is found first; each word on its own */
+      static const int tie[] = { 1, 2, 4, 5, 8 };
+      assert_unigram (uni, "\u2581a....\u2581ab", tie, G_N_ELEMENTS (tie));
+      assert_unigram (uni, "", NULL, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -249,6 +295,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/decode", test_decode);
   g_test_add_func ("/tokenizer/unigram-ties", test_unigram_ties);
   g_test_add_func ("/tokenizer/unigram-byte-fallback", test_unigram_byte_fallback);
+  g_test_add_func ("/tokenizer/unigram-unknown-runs", test_unigram_unknown_runs);
   g_test_add_func ("/tokenizer/unknown-language", test_unknown_language);
   g_test_add_func ("/tokenizer/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/tokenizer/missing-model", test_missing_model);
