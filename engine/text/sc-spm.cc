@@ -1,6 +1,7 @@
 /* sc-spm.cc: the C shim over sentencepiece::SentencePieceProcessor.
  * No C++ exception or type crosses this file's boundary. */
 #include "sc-spm.h"
+#include "sc-charsmap.h"
 #include "sc-tensor.h"
 #include "sc-unigram.h"
 
@@ -16,6 +17,7 @@ struct _ScSpm
   sentencepiece::SentencePieceProcessor proc;
   std::vector<std::string> pieces; /* cached so id_to_piece can return a stable pointer */
   ScUnigram *unigram = nullptr;    /* set for unigram models: segments as tokenizers does */
+  ScCharsmap *charsmap = nullptr;  /* the normalisation map, to drop what tokenizers drops */
 };
 
 enum
@@ -78,26 +80,36 @@ scan_message (const std::string &b, size_t pos, size_t end, F f)
   return true;
 }
 
-/* The model type and byte fallback from the model's TrainerSpec (field 2 of
- * ModelProto; its fields 3 and 35). libsentencepiece's headers do not
- * declare ModelProto, so the serialized form is read. */
-static void
-read_trainer_spec (const std::string &proto, int *model_type, bool *byte_fallback)
+/* What the segmentation depends on, from the serialized ModelProto
+ * (libsentencepiece's headers do not declare it): TrainerSpec (field 2)
+ * model_type (3) and byte_fallback (35), NormalizerSpec (field 3)
+ * precompiled_charsmap (2). */
+struct ModelSettings
 {
-  *model_type = MODEL_UNIGRAM;
-  *byte_fallback = false;
+  int model_type = MODEL_UNIGRAM;
+  bool byte_fallback = false;
+  std::string charsmap;
+};
+
+static ModelSettings
+read_model_settings (const std::string &proto)
+{
+  ModelSettings m;
   scan_message (proto, 0, proto.size (),
                 [&] (uint64_t field, int wire, uint64_t, size_t start, size_t len) {
-                  if (field != 2 || wire != 2)
+                  if (wire != 2 || (field != 2 && field != 3))
                     return;
                   scan_message (proto, start, start + len,
-                                [&] (uint64_t f, int w, uint64_t v, size_t, size_t) {
-                                  if (f == 3 && w == 0)
-                                    *model_type = (int) v;
-                                  else if (f == 35 && w == 0)
-                                    *byte_fallback = v != 0;
+                                [&] (uint64_t f, int w, uint64_t v, size_t s, size_t l) {
+                                  if (field == 2 && f == 3 && w == 0)
+                                    m.model_type = (int) v;
+                                  else if (field == 2 && f == 35 && w == 0)
+                                    m.byte_fallback = v != 0;
+                                  else if (field == 3 && f == 2 && w == 2)
+                                    m.charsmap = proto.substr (s, l);
                                 });
                 });
+  return m;
 }
 
 /* The unigram table tokenizers builds from the same file: every piece with
@@ -131,11 +143,20 @@ sc_spm_load (const char *path, GError **error)
       spm->pieces.reserve (n);
       for (int i = 0; i < n; i++)
         spm->pieces.push_back (spm->proc.IdToPiece (i));
-      int model_type;
-      bool byte_fallback;
-      read_trainer_spec (spm->proc.serialized_model_proto (), &model_type, &byte_fallback);
-      if (model_type == MODEL_UNIGRAM)
-        spm->unigram = make_unigram (spm->proc, byte_fallback);
+      ModelSettings settings = read_model_settings (spm->proc.serialized_model_proto ());
+      if (settings.model_type == MODEL_UNIGRAM)
+        spm->unigram = make_unigram (spm->proc, settings.byte_fallback);
+      if (!settings.charsmap.empty ())
+        {
+          spm->charsmap =
+              sc_charsmap_new (settings.charsmap.data (), settings.charsmap.size (), error);
+          if (spm->charsmap == nullptr)
+            {
+              g_prefix_error (error, "%s: ", path);
+              sc_spm_free (spm);
+              return nullptr;
+            }
+        }
     }
   catch (const std::exception &e)
     {
@@ -151,7 +172,10 @@ void
 sc_spm_free (ScSpm *spm)
 {
   if (spm != nullptr)
-    sc_unigram_free (spm->unigram);
+    {
+      sc_unigram_free (spm->unigram);
+      sc_charsmap_free (spm->charsmap);
+    }
   delete spm;
 }
 
@@ -204,9 +228,17 @@ sc_spm_encode (ScSpm *spm, const char *text, GError **error)
   std::vector<int> ids;
   try
     {
+      std::string input = text;
+      if (spm->charsmap != nullptr)
+        {
+          char *dropped = sc_charsmap_drop_like_tokenizers (spm->charsmap, text);
+          if (dropped != nullptr)
+            input = dropped;
+          g_free (dropped);
+        }
       if (spm->unigram != nullptr)
-        return encode_unigram (spm, text, error);
-      auto status = spm->proc.Encode (text, &ids);
+        return encode_unigram (spm, input.c_str (), error);
+      auto status = spm->proc.Encode (input, &ids);
       if (!status.ok ())
         {
           g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "SentencePiece cannot encode: %s",
