@@ -259,8 +259,11 @@ encode_chunk (ScTokenizer *tok, const char *chunk, gsize len, GArray *out, GErro
     return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
+      /* spm's <unk> <s> </s> are NLLB's 3 0 2 (unigram segmentation may spell
+       * <s> or </s> when normalisation produces that text); the rest move up. */
+      static const int specials[] = { SC_TOKEN_UNK, SC_TOKEN_BOS, SC_TOKEN_EOS };
       int spm_id = g_array_index (ids, int, i);
-      int id = spm_id != 0 ? spm_id + FAIRSEQ_OFFSET : SC_TOKEN_UNK;
+      int id = spm_id < 3 ? specials[spm_id] : spm_id + FAIRSEQ_OFFSET;
       g_array_append_val (out, id);
     }
   return TRUE;
