@@ -15,6 +15,9 @@ gboolean sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
  * untrusted JSON is checked with this first. */
 gboolean sc_json_depth_ok (const char *s, gsize len, guint max_depth);
 
+/* "a directory", "a FIFO", ... for a st_mode that is not a regular file. */
+const char *sc_file_kind (guint mode);
+
 static inline guint16
 sc_read_u16le (const guint8 *p)
 {
