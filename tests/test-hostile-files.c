@@ -9,6 +9,7 @@
 #include "sc-checkpoint.h"
 #include "sc-config.h"
 #include "sc-expert-index.h"
+#include "sc-json-file.h"
 #include "sc-test-util.h"
 #include "sc-tokenizer.h"
 
@@ -212,6 +213,72 @@ test_shard (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* The reader itself: what it must still accept (a symlink to a regular
+ * file, as in the Hugging Face cache; a file exactly at the limit; nesting
+ * exactly at the depth limit) and where it draws the lines. */
+static void
+test_reader_limits (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-hostile-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *blob = g_build_filename (dir, "blob", NULL);
+  g_autofree char *link = g_build_filename (dir, "config.json", NULL);
+  g_file_set_contents (blob, "{\"a\": [1, 2]}", -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (symlink ("blob", link), ==, 0);
+
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (sc_file_read_small (link, 13, &data, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, 13);
+  g_assert_cmpstr (data, ==, "{\"a\": [1, 2]}"); /* NUL-terminated */
+  g_clear_pointer (&data, g_free);
+  g_assert_false (sc_file_read_small (link, 12, &data, &len, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "13 bytes; the limit is 12 bytes"));
+  g_assert_null (data);
+  g_clear_error (&error);
+
+  g_autoptr (JsonNode) root = sc_json_file_load (link, 1024, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (
+      json_array_get_length (json_object_get_array_member (json_node_get_object (root), "a")), ==,
+      2);
+
+  g_autofree char *missing = g_build_filename (dir, "absent.json", NULL);
+  g_assert_null (sc_json_file_load (missing, 1024, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "absent.json"));
+  g_clear_error (&error);
+
+  /* 32 levels parse, 33 do not */
+  for (int depth = SC_JSON_MAX_DEPTH; depth <= SC_JSON_MAX_DEPTH + 1; depth++)
+    {
+      g_autofree char *open = g_strnfill (depth, '[');
+      g_autofree char *close = g_strnfill (depth, ']');
+      g_autofree char *text = g_strconcat (open, "\"[[[\"", close, NULL);
+      g_autoptr (JsonNode) n = sc_json_parse (text, -1, "x.json", &error);
+      if (depth == SC_JSON_MAX_DEPTH)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (n);
+        }
+      else
+        {
+          g_assert_null (n);
+          g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+          g_assert_nonnull (strstr (error->message, "x.json is nested too deeply"));
+          g_clear_error (&error);
+        }
+    }
+  g_assert_null (sc_json_parse ("", 0, "empty.json", &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_clear_error (&error);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -226,6 +293,7 @@ main (int argc, char **argv)
         g_autofree char *name = g_strdup_printf ("/hostile/%s/%s", loader_file[l], hostile_name[h]);
         g_test_add_data_func (name, c, test_case);
       }
+  g_test_add_func ("/hostile/reader-limits", test_reader_limits);
   g_test_add_data_func ("/hostile/shard/directory", GINT_TO_POINTER (0), test_shard);
   g_test_add_data_func ("/hostile/shard/fifo", GINT_TO_POINTER (1), test_shard);
   g_test_add_data_func ("/hostile/shard/indexed-directory", GINT_TO_POINTER (2), test_shard);
