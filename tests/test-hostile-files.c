@@ -11,7 +11,9 @@
 #include "sc-expert-index.h"
 #include "sc-json-file.h"
 #include "sc-test-util.h"
+#include "sc-safetensors.h"
 #include "sc-tokenizer.h"
+#include "sc-torch-zip.h"
 
 #include <errno.h>
 #include <string.h>
@@ -200,13 +202,43 @@ run_shard (gboolean fifo, gboolean indexed)
   sc_test_rm_tree (dir);
 }
 
+/* The shard readers themselves, called on a FIFO or /dev/zero directly
+ * (no stat before them to save them). */
+static void
+run_shard_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-hostile-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *fifo = g_build_filename (dir, "model.safetensors", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  const char *paths[] = { fifo, "/dev/zero" };
+  const char *kinds[] = { "is a FIFO, not a regular file",
+                          "is a character device, not a regular file" };
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_null (sc_safetensors_open (paths[i], &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+      expect_message (error, kinds[i]);
+      g_clear_error (&error);
+      g_assert_null (sc_torch_zip_open (paths[i], &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_IO);
+      expect_message (error, kinds[i]);
+      g_clear_error (&error);
+    }
+  sc_test_rm_tree (dir);
+}
+
 static void
 test_shard (gconstpointer data)
 {
   int kind = GPOINTER_TO_INT (data);
   if (g_test_subprocess ())
     {
-      run_shard (kind & 1, kind & 2);
+      if (kind == 4)
+        run_shard_open ();
+      else
+        run_shard (kind & 1, kind & 2);
       return;
     }
   g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
@@ -298,5 +330,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hostile/shard/fifo", GINT_TO_POINTER (1), test_shard);
   g_test_add_data_func ("/hostile/shard/indexed-directory", GINT_TO_POINTER (2), test_shard);
   g_test_add_data_func ("/hostile/shard/indexed-fifo", GINT_TO_POINTER (3), test_shard);
+  g_test_add_data_func ("/hostile/shard/open-fifo-or-device", GINT_TO_POINTER (4), test_shard);
   return g_test_run ();
 }

@@ -40,11 +40,41 @@ set_too_large (const char *path, guint64 size, guint64 max_bytes, GError **error
                "%s is too large (%" G_GUINT64_FORMAT " bytes; the limit is %s)", path, size, limit);
 }
 
+int
+sc_open_regular (const char *path, guint64 *size, GError **error)
+{
+  struct stat sb;
+  int fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, g_strerror (e));
+      return -1;
+    }
+  if (fstat (fd, &sb) != 0)
+    {
+      int e = errno;
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, g_strerror (e));
+      close (fd);
+      return -1;
+    }
+  if (!S_ISREG (sb.st_mode))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s is %s, not a regular file", path,
+                   sc_file_kind (sb.st_mode));
+      close (fd);
+      return -1;
+    }
+  if (size)
+    *size = (guint64) sb.st_size;
+  return fd;
+}
+
 gboolean
 sc_file_read_small (const char *path, guint64 max_bytes, char **contents, gsize *length,
                     GError **error)
 {
-  struct stat sb;
+  guint64 size = 0;
   int fd;
 
   g_return_val_if_fail (path != NULL && contents != NULL, FALSE);
@@ -53,36 +83,18 @@ sc_file_read_small (const char *path, guint64 max_bytes, char **contents, gsize 
     *length = 0;
   max_bytes = MIN (max_bytes, (guint64) G_MAXSSIZE - 1);
 
-  fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
+  fd = sc_open_regular (path, &size, error);
   if (fd < 0)
+    return FALSE;
+  if (size > max_bytes)
     {
-      int e = errno;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, g_strerror (e));
-      return FALSE;
-    }
-  if (fstat (fd, &sb) != 0)
-    {
-      int e = errno;
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, g_strerror (e));
-      close (fd);
-      return FALSE;
-    }
-  if (!S_ISREG (sb.st_mode))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s is %s, not a regular file", path,
-                   sc_file_kind (sb.st_mode));
-      close (fd);
-      return FALSE;
-    }
-  if ((guint64) sb.st_size > max_bytes)
-    {
-      set_too_large (path, (guint64) sb.st_size, max_bytes, error);
+      set_too_large (path, size, max_bytes, error);
       close (fd);
       return FALSE;
     }
 
   /* The file may change under us: never read past the limit. */
-  gsize cap = (gsize) sb.st_size + 1, len = 0;
+  gsize cap = (gsize) size + 1, len = 0;
   char *buf = g_malloc (cap + 1);
   for (;;)
     {
