@@ -305,6 +305,17 @@ test_reader_limits (void)
           g_clear_error (&error);
         }
     }
+  /* json-glib alone takes the first of two top-level values */
+  g_assert_null (sc_json_parse ("[] [1]", -1, "two.json", &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "two.json is not valid JSON"));
+  g_clear_error (&error);
+  g_assert_null (sc_json_parse ("{\"a\": \"}{\"}{}", -1, "two.json", &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_clear_error (&error);
+  g_autoptr (JsonNode) one = sc_json_parse (" {\"a\": \"}{\"} \n", -1, "one.json", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (one), "a"), ==, "}{");
   g_assert_null (sc_json_parse ("", 0, "empty.json", &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_clear_error (&error);
