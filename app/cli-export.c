@@ -11,62 +11,7 @@
 #include "sc-expert-index.h"
 #include "sc-export.h"
 
-#include <json-glib/json-glib.h>
 #include <stdio.h>
-
-/* Reads either format into keep[n_moe * E]. */
-static guint8 *
-read_keep (const char *path, int n_moe, int E, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, error))
-    return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: expected a JSON list of kept expert ids", path);
-      return NULL;
-    }
-  JsonArray *arr = json_node_get_array (root);
-  g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
-  guint len = json_array_get_length (arr);
-  gboolean nested = len > 0 && JSON_NODE_HOLDS_ARRAY (json_array_get_element (arr, 0));
-  if (nested && (int) len != n_moe)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s lists %u layers; the model has %d MoE layers", path, len, n_moe);
-      return NULL;
-    }
-  for (guint i = 0; i < len; i++)
-    {
-      JsonNode *n = json_array_get_element (arr, i);
-      JsonArray *ids = nested ? json_node_get_array (n) : NULL;
-      guint count = nested ? (ids ? json_array_get_length (ids) : 0) : 1;
-      for (guint k = 0; k < count; k++)
-        {
-          JsonNode *v = nested ? json_array_get_element (ids, k) : n;
-          if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64)
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: ids must be integers",
-                           path);
-              return NULL;
-            }
-          gint64 id = json_node_get_int (v);
-          gint64 g = nested ? (gint64) i * E + id : id;
-          if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E)
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "%s: expert %" G_GINT64_FORMAT
-                           " does not exist (%d MoE layers x %d experts)",
-                           path, id, n_moe, E);
-              return NULL;
-            }
-          keep[g] = 1;
-        }
-    }
-  return g_steal_pointer (&keep);
-}
 
 guint8 *
 sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const char *tgt,
@@ -153,7 +98,7 @@ sc_cli_export (int argc, char **argv)
   g_autofree guint8 *keep = NULL;
   if (keep_path != NULL)
     {
-      keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
+      keep = sc_expert_keep_load (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
     }
   else if (set == NULL)
     {

@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 fixture (const char *name)
@@ -458,6 +460,102 @@ test_numeric_options (void)
     }
 }
 
+static void
+on_communicated (GObject *proc, GAsyncResult *res, gpointer data)
+{
+  Run *r = data;
+  g_autoptr (GError) error = NULL;
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (proc), res, &r->out, &r->err, &error);
+  r->status = g_subprocess_get_if_exited (G_SUBPROCESS (proc))
+                  ? g_subprocess_get_exit_status (G_SUBPROCESS (proc))
+                  : -1;
+}
+
+static gboolean
+on_timeout (gpointer proc)
+{
+  g_subprocess_force_exit (proc);
+  return G_SOURCE_REMOVE;
+}
+
+/* secateur-cli `argv`, killed after 60 s: a reader blocking on a FIFO
+ * fails the test instead of hanging it. status is -1 when killed. */
+static Run
+run_cli_limited (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("SC_CLI"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  Run r = { .status = G_MININT };
+  g_timeout_add_seconds (60, on_timeout, proc);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &r);
+  while (r.status == G_MININT)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove_by_user_data (proc);
+  return r;
+}
+
+/* --keep and --experts files nested 100,000 deep, a FIFO, a symlink to
+ * /dev/zero and one past the size limit: exit 1 promptly, saying why. */
+static void
+test_hostile_expert_files (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "mask.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "pruned", NULL);
+  static const char *const expect[] = { "nested too deeply", "is a FIFO, not a regular file",
+                                        "is a character device, not a regular file", "too large" };
+  for (int opt = 0; opt < 2; opt++)
+    for (int kind = 0; kind < 4; kind++)
+      {
+        g_unlink (path);
+        if (kind == 0)
+          {
+            g_autofree char *deep = g_strnfill (100000, '[');
+            g_file_set_contents (path, deep, -1, &error);
+            g_assert_no_error (error);
+          }
+        else if (kind == 1)
+          g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+        else if (kind == 2)
+          g_assert_cmpint (symlink ("/dev/zero", path), ==, 0);
+        else
+          {
+            g_file_set_contents (path, "[]", -1, &error);
+            g_assert_no_error (error);
+            g_assert_cmpint (truncate (path, (opt == 0 ? 16 : 64) * 1048576 + 1), ==, 0);
+          }
+        const char *args[] = { "export", "-m",
+                               moe,      opt == 0 ? "--keep" : "--experts",
+                               path,     "-o",
+                               out,      "--dry-run",
+                               "--pair", "eng_Latn-fra_Latn",
+                               NULL };
+        if (opt == 0)
+          args[8] = NULL; /* --keep takes no pair */
+        Run r = run_cli_limited (args);
+        g_test_message ("%s, case %d: status %d, %s", args[3], kind, r.status, r.err);
+        g_assert_cmpint (r.status, ==, 1);
+        g_assert_nonnull (strstr (r.err, "mask.json"));
+        g_assert_nonnull (strstr (r.err, expect[kind]));
+        if (kind == 3)
+          g_assert_nonnull (strstr (r.err, opt == 0 ? "limit is 16 MiB" : "limit is 64 MiB"));
+        run_clear (&r);
+      }
+  g_unlink (path);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -470,5 +568,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/numeric-options", test_numeric_options);
   g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
   g_test_add_func ("/cli/demo", test_demo);
+  g_test_add_func ("/cli/hostile-expert-files", test_hostile_expert_files);
   return g_test_run ();
 }

@@ -393,7 +393,12 @@ sc_safetensors_open (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  map = g_mapped_file_new (path, FALSE, &local_error);
+  /* never blocks on a FIFO; refuses devices and directories by name */
+  int fd = sc_open_regular (path, NULL, error);
+  if (fd < 0)
+    return NULL;
+  map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
   if (map == NULL)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);

@@ -14,6 +14,7 @@
 #include "sc-io-private.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -571,7 +572,12 @@ sc_torch_zip_open (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  map = g_mapped_file_new (path, FALSE, &local_error);
+  /* never blocks on a FIFO; refuses devices and directories by name */
+  int fd = sc_open_regular (path, NULL, error);
+  if (fd < 0)
+    return NULL;
+  map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
   if (map == NULL)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);

@@ -1,6 +1,7 @@
 /* sc-config.c: config.json for NLLB-MoE and dense NLLB (M2M100). */
 #include "sc-config.h"
 
+#include "sc-json-file.h"
 #include "sc-tensor.h"
 
 #include <json-glib/json-glib.h>
@@ -146,29 +147,39 @@ read_generation (ScConfig *c, JsonObject *obj, GError **error)
   return TRUE;
 }
 
+/* The JSON object of a config file, through the guarded parser; errors
+ * keep the config's code. */
 static JsonObject *
-parse_object (JsonParser *parser, const char *json, gssize len, const char *what, GError **error)
+parse_object (JsonNode **root, const char *json, gssize len, const char *what, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, json, len, &local))
+  *root = sc_json_parse (json, len, what, &local);
+  if (*root == NULL)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: %s", what, local->message);
+      g_set_error_literal (error, SC_ERROR, SC_ERROR_CONFIG, local->message);
       return NULL;
     }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (*root))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", what);
       return NULL;
     }
-  return json_node_get_object (root);
+  return json_node_get_object (*root);
+}
+
+gboolean
+sc_config_parse_generation (ScConfig *config, const char *json, gssize len, GError **error)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *obj = parse_object (&root, json, len, "generation_config.json", error);
+  return obj != NULL && read_generation (config, obj, error);
 }
 
 ScConfig *
 sc_config_parse (const char *json, gssize len, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *obj = parse_object (parser, json, len, "config.json", error);
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *obj = parse_object (&root, json, len, "config.json", error);
   if (obj == NULL)
     return NULL;
 
@@ -329,13 +340,9 @@ sc_config_load (const char *dir, GError **error)
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *data = NULL;
   gsize len = 0;
-  g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &data, &len, &local))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, local->message);
-      return NULL;
-    }
+  if (!sc_file_read_small (path, SC_JSON_CONFIG_MAX_BYTES, &data, &len, error))
+    return NULL;
   g_autoptr (ScConfig) c = sc_config_parse (data, len, error);
   if (c == NULL)
     {
@@ -343,13 +350,13 @@ sc_config_load (const char *dir, GError **error)
       return NULL;
     }
 
+  /* optional; but one that is there must be a readable regular file */
   g_autofree char *gen_path = g_build_filename (dir, "generation_config.json", NULL);
   g_autofree char *gen = NULL;
-  if (g_file_get_contents (gen_path, &gen, &len, NULL))
+  if (g_file_test (gen_path, G_FILE_TEST_EXISTS))
     {
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      JsonObject *obj = parse_object (parser, gen, len, "generation_config.json", error);
-      if (obj == NULL || !read_generation (c, obj, error))
+      if (!sc_file_read_small (gen_path, SC_JSON_CONFIG_MAX_BYTES, &gen, &len, error) ||
+          !sc_config_parse_generation (c, gen, len, error))
         return NULL;
     }
   return g_steal_pointer (&c);

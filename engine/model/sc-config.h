@@ -44,6 +44,9 @@ typedef struct {
 /* Parses `dir`/config.json (and generation_config.json when present). */
 ScConfig *sc_config_load       (const char *dir, GError **error);
 ScConfig *sc_config_parse      (const char *json, gssize len, GError **error);
+/* Applies generation_config.json text over `config`'s generation defaults. */
+gboolean  sc_config_parse_generation (ScConfig *config, const char *json, gssize len,
+                                      GError **error);
 void      sc_config_free       (ScConfig *config);
 gboolean  sc_config_is_sparse  (const ScConfig *config, gboolean decoder, int layer);
 int       sc_config_n_moe_layers (const ScConfig *config);

@@ -2,6 +2,7 @@
 #include "sc-export.h"
 
 #include "sc-json-write.h"
+#include "sc-json-file.h"
 #include "sc-safetensors.h"
 
 #include <math.h>
@@ -236,10 +237,14 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
               const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, src, error))
+  g_autoptr (JsonNode) root = sc_json_file_load (src, SC_JSON_CONFIG_MAX_BYTES, error);
+  if (root == NULL)
     return FALSE;
-  JsonNode *root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", src);
+      return FALSE;
+    }
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
     {

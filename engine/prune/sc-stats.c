@@ -4,11 +4,16 @@
 
 #include "sc-json-write.h"
 #include "sc-tensor.h"
+#include "sc-json-file.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A statistics file is about 200 KB per direction for NLLB-MoE 54B; 2 GiB
+ * holds thousands of directions and is read whole, so nothing larger is. */
+#define SC_STATS_MAX_FILE_BYTES (2048u << 20)
 
 G_DEFINE_QUARK (sc - stats - error - quark, sc_stats_error)
 
@@ -1170,7 +1175,7 @@ sc_stats_load (const char *path, const ScStatsShape *expect, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &data, &len, error))
+  if (!sc_file_read_small (path, SC_STATS_MAX_FILE_BYTES, &data, &len, error))
     return NULL;
   g_autoptr (GError) local = NULL;
   ScStats *s = sc_stats_from_json (data, len, expect, &local);
