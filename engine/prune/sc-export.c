@@ -54,8 +54,51 @@ classify (const ScConfig *c, const char *name, int *moe, int *expert)
   long e = strtol (s, &end, 10);
   if (end == s || *end != '.' || e < 0 || e >= c->num_experts)
     return TENSOR_OTHER;
-  *expert = (int) e;
-  return TENSOR_EXPERT;
+  /* the original id, also in a checkpoint whose names are renumbered */
+  *expert = sc_config_original_expert (c, *moe, (int) e);
+  return *expert >= 0 ? TENSOR_EXPERT : TENSOR_OTHER;
+}
+
+/* k when every MoE layer keeps k experts, else 0. */
+static int
+uniform_count (const ScConfig *c, const guint8 *keep)
+{
+  int k = -1;
+  for (int m = 0; m < sc_config_n_moe_layers (c); m++)
+    {
+      int n = 0;
+      for (int e = 0; e < c->num_experts; e++)
+        n += keep[m * c->num_experts + e] != 0;
+      if (k >= 0 && n != k)
+        return 0;
+      k = n;
+    }
+  return MAX (k, 0);
+}
+
+/* The number expert `e` of MoE layer m has in the exported names: its rank
+ * among the kept experts in the uniform form (transformers pairs router row
+ * i with expert_i), its original id otherwise. */
+static int
+exported_expert (const ScConfig *c, const guint8 *keep, gboolean uniform, int m, int e)
+{
+  if (!uniform)
+    return e;
+  int rank = 0;
+  for (int x = 0; x < e; x++)
+    rank += keep[m * c->num_experts + x] != 0;
+  return rank;
+}
+
+/* `name` with the number after "experts.expert_" replaced by `id`. */
+static char *
+renamed_expert (const char *name, int id)
+{
+  const char *p = strstr (name, ".experts.expert_") + strlen (".experts.expert_");
+  const char *rest = p;
+  while (g_ascii_isdigit (*rest))
+    rest++;
+  return g_strdup_printf ("%.*s%d%s", (int) (p - name), name, id, rest);
 }
 
 static gboolean
@@ -84,6 +127,7 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
   memset (plan, 0, sizeof *plan);
   if (!check_keep (model, keep, error))
     return FALSE;
+  plan->uniform_experts = uniform_count (c, keep);
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -145,6 +189,22 @@ static void
 free_sliced (ScTensor *t)
 {
   g_free ((gpointer) t->data);
+  g_free (t->name);
+  g_free (t);
+}
+
+/* A tensor under another name; the data stays the source's. */
+static ScTensor *
+view_named (const ScTensor *t, char *name)
+{
+  ScTensor *v = g_memdup2 (t, sizeof *t);
+  v->name = name;
+  return v;
+}
+
+static void
+free_view (ScTensor *t)
+{
   g_free (t->name);
   g_free (t);
 }
@@ -239,6 +299,15 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
     {
+      /* Uniform: a plain NllbMoe checkpoint of k experts, the original
+       * count beside it; otherwise (and in an earlier export's config) the
+       * original count, Secateur's form. */
+      int k = uniform_count (c, keep);
+      json_object_set_int_member (obj, "num_experts", k > 0 ? k : c->num_experts);
+      if (k > 0)
+        json_object_set_int_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, c->num_experts);
+      else if (json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY))
+        json_object_remove_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
       JsonArray *layers = json_array_new ();
       int n_moe = sc_config_n_moe_layers (c);
       for (int m = 0; m < n_moe; m++)
@@ -251,6 +320,10 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
         }
       json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
     }
+  /* The 54B's first upload says "nllb_moe", which transformers' AutoConfig
+   * does not know; its NllbMoe classes are registered as "nllb-moe". */
+  if (c != NULL && c->arch == SC_ARCH_NLLB_MOE)
+    json_object_set_string_member (obj, "model_type", "nllb-moe");
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
@@ -283,6 +356,8 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   ScCheckpoint *ckpt = src->ckpt;
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
+  g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
+  gboolean uniform = keep != NULL && uniform_count (c, keep) > 0;
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -306,6 +381,16 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           ScTensor *s = slice_router (c, t, m, keep);
           g_ptr_array_add (sliced, s);
           t = s;
+        }
+      if (kind == TENSOR_EXPERT)
+        {
+          g_autofree char *name = renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
+          if (!g_str_equal (name, t->name))
+            {
+              ScTensor *v = view_named (t, g_steal_pointer (&name));
+              g_ptr_array_add (views, v);
+              t = v;
+            }
         }
       g_ptr_array_add (tensors, (gpointer) t);
     }

@@ -2,11 +2,17 @@
  *
  * The result has the input's layout (Hugging Face directory, safetensors,
  * sharded with model.safetensors.index.json when larger than one shard):
- * kept experts' tensors byte-identical under their original names, each
- * router's classifier rows sliced to the kept experts in ascending id order,
- * config.json extended with the kept ids per MoE layer, tokenizer and
- * generation files copied. Secateur loads it back as a smaller model that
- * computes what masked evaluation computes.
+ * kept experts' tensors byte-identical, each router's classifier rows
+ * sliced to the kept experts in ascending id order, config.json extended
+ * with the original ids of the kept experts per MoE layer, tokenizer and
+ * generation files copied. When every MoE layer keeps the same number k of
+ * experts it is a plain NllbMoe checkpoint that stock transformers loads:
+ * num_experts = k, the kept experts renamed expert_0..k-1 in ascending
+ * original id (router row i is expert_i), the original count recorded as
+ * SC_CONFIG_ORIGINAL_EXPERTS_KEY. Otherwise the experts keep their original
+ * names and num_experts its original value (Secateur's own form). Secateur
+ * loads either back as a smaller model that computes what masked
+ * evaluation computes, in original expert ids.
  *
  * The directory is written under a temporary name beside the target and
  * renamed into place at the end: a failure (full disk, cancellation) never
@@ -38,6 +44,7 @@ typedef struct {
   guint   n_dropped;      /* expert tensors left out */
   guint64 bytes;          /* tensor bytes written */
   guint64 dropped_bytes;
+  int     uniform_experts; /* k when every MoE layer keeps k (plain NllbMoe form), else 0 */
 } ScExportPlan;
 
 /* keep: [n_moe_layers * num_experts] as for sc_model_set_expert_mask. */
