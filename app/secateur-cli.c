@@ -264,6 +264,10 @@ cmd_info (int argc, char **argv)
           sc_checkpoint_n_files (ckpt), gib (sc_checkpoint_file_bytes (ckpt)));
   printf ("Memory needed: %.3f GiB at f32, %.3f GiB at f16 (weights; dense part %.3f / %.3f GiB)\n",
           gib (total * 4), gib (total * 2), gib (dense * 4), gib (dense * 2));
+  if (sc_model_get_dtype (model) == SC_DTYPE_F32)
+    printf ("At f16:        %.3f GiB of weights instead of %.3f GiB, %.3f GiB less "
+            "(export --dtype f16)\n",
+            gib (total * 2), gib (total * 4), gib (total * 2));
   printf ("Vocabulary:    %d ids (%d in the tokenizer)\n", c->vocab_size,
           sc_tokenizer_vocab_size (tok));
   printf ("Languages:     %u\n", sc_tokenizer_n_languages (tok));

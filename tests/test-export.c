@@ -5,6 +5,8 @@
  * failure. */
 #include "sc-export.h"
 #include "sc-generate.h"
+#include "sc-safetensors.h"
+#include "sc-test-cli.h"
 #include "sc-test-golden.h"
 
 #include <glib/gstdio.h>
@@ -397,6 +399,13 @@ test_hf_uniform (void)
       g_autofree char *out = g_build_filename (tmp, name, NULL);
       ScExportOptions opts = { .shard_bytes = (guint64) json_object_get_int_member (ex, "shard_mb")
                                               << 20 };
+      const char *dtype = json_object_get_string_member_with_default (ex, "dtype", NULL);
+      if (dtype != NULL)
+        {
+          g_autofree char *up = g_ascii_strup (dtype, -1);
+          opts.convert = TRUE;
+          g_assert_true (sc_dtype_from_name (up, &opts.dtype));
+        }
       g_assert_true (sc_export_pruned (model, src, k, out, &opts, NULL, &error));
       g_assert_no_error (error);
 
@@ -481,6 +490,106 @@ test_hf_uniform (void)
   sc_test_rm_tree (tmp);
 }
 
+/* --dtype f16 on a model holding a value beyond f16's range: refused,
+ * naming the tensor, nothing written; bf16 holds it. */
+static void
+test_dtype_overflow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "model", NULL);
+  g_mkdir (src, 0755);
+  g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  sc_test_copy_files (fixture, src, sc_test_model_meta);
+  g_autofree char *st_path = g_build_filename (fixture, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  const char *big = NULL; /* a dense FFN weight */
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree float *data = NULL;
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *v = g_memdup2 (all->pdata[i], sizeof (ScTensor));
+      if (g_str_equal (v->name, "model.decoder.layers.2.ffn.fc1.weight"))
+        {
+          data = g_memdup2 (v->data, v->nbytes);
+          data[7] = 70000.0f;
+          v->data = data;
+          big = v->name;
+        }
+      g_ptr_array_add (out, v);
+    }
+  g_assert_nonnull (data);
+  g_autofree char *dst = g_build_filename (src, "model.safetensors", NULL);
+  g_assert_true (sc_safetensors_write (dst, (ScTensor *const *) out->pdata, out->len, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) model = sc_model_load (src, NULL, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *exp = g_build_filename (tmp, "pruned", NULL);
+  ScExportOptions opts = { .convert = TRUE, .dtype = SC_DTYPE_F16 };
+  g_assert_false (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, big));
+  g_assert_nonnull (strstr (error->message, "70000"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (exp, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+
+  opts.dtype = SC_DTYPE_BF16;
+  g_assert_true (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned = sc_model_load (exp, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sc_model_get_dtype (pruned), ==, SC_DTYPE_BF16);
+  const ScTensor *t = sc_checkpoint_get (sc_model_get_checkpoint (pruned), big);
+  float v;
+  sc_tensor_read_f32 (t, 7, 1, &v);
+  g_assert_cmpfloat (v, ==, 70144.0f); /* 70000 rounded to bf16's 8 bits */
+  g_autofree char *cfg_path = g_build_filename (exp, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (cfg), "torch_dtype"), ==,
+                   "bfloat16");
+  sc_test_rm_tree (tmp);
+}
+
+/* secateur-cli export --dtype: the plan in the new dtype, the form, the
+ * export stored as asked; info on an f32 model says what f16 saves. */
+static void
+test_cli_dtype (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *kf = g_build_filename (tmp, "keep.json", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_autofree char *moe = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_file_set_contents (kf, "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,7]]", -1, NULL);
+
+  Run r = run_cli (NULL, "info", moe, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "At f16:        0.002 GiB of weights instead of 0.004 GiB"));
+  run_clear (&r);
+
+  r = run_cli (NULL, "export", "-m", moe, "--keep", kf, "-o", out, "--dtype", "f8", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--dtype must be f32, f16 or bf16"));
+  run_clear (&r);
+  /* 676,096 parameters kept: 2.579 MiB at f32, 1.290 MiB at f16 */
+  r = run_cli (NULL, "export", "-m", moe, "--keep", kf, "-o", out, "--dtype", "f16", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "225 tensors, 1.290 MiB to write as F16"));
+  g_assert_nonnull (strstr (r.out, "4 experts in every MoE layer: a plain NllbMoe checkpoint"));
+  run_clear (&r);
+  r = run_cli (NULL, "info", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Stored dtype:  F16"));
+  g_assert_null (strstr (r.out, "At f16:"));
+  run_clear (&r);
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -497,6 +606,8 @@ main (int argc, char **argv)
   g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
   g_test_add_func ("/export/hf-uniform", test_hf_uniform);
   g_test_add_func ("/export/config-forms", test_config_forms);
+  g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
+  g_test_add_func ("/export/cli-dtype", test_cli_dtype);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);

@@ -38,14 +38,18 @@ KEEP4 = [[0, 2, 5, 7], [1, 2, 3, 6], [0, 1, 4, 6], [2, 3, 5, 7]]
 KEEP1 = [[5], [2], [4], [7]]
 
 EXPORTS = [
-    # name, fixture, keep, shard MiB (0: one file)
-    ("f32", "nllb-moe-tiny", KEEP4, 0),
-    ("f16-sharded", "nllb-moe-tiny-f16", KEEP4, 1),
-    ("bin-sharded", "nllb-moe-tiny-bin-sharded", KEEP4, 1),
-    ("bf16", "nllb-moe-tiny-bf16", KEEP4, 0),
-    ("54b-style", "nllb-moe-tiny-54b-style", KEEP4, 0),
-    ("f32-one-expert", "nllb-moe-tiny", KEEP1, 0),
+    # name, fixture, keep, shard MiB (0: one file), --dtype (None: as stored)
+    ("f32", "nllb-moe-tiny", KEEP4, 0, None),
+    ("f16-sharded", "nllb-moe-tiny-f16", KEEP4, 1, None),
+    ("bin-sharded", "nllb-moe-tiny-bin-sharded", KEEP4, 1, None),
+    ("bf16", "nllb-moe-tiny-bf16", KEEP4, 0, None),
+    ("54b-style", "nllb-moe-tiny-54b-style", KEEP4, 0, None),
+    ("f32-one-expert", "nllb-moe-tiny", KEEP1, 0, None),
+    ("f32-as-f16", "nllb-moe-tiny", KEEP4, 0, "f16"),
+    ("bin-as-bf16", "nllb-moe-tiny-bin-sharded", KEEP4, 1, "bf16"),
 ]
+# Converted on export, the same bytes as the fixtures torch rounded (.half(), .bfloat16()).
+SAME_AS = {"f32-as-f16": "f16-sharded", "bin-as-bf16": "bf16"}
 
 MAX_LENGTH = 24
 
@@ -141,12 +145,13 @@ def main():
     exports = []
     with tempfile.TemporaryDirectory() as tmp:
         keep_files = {}
-        for name, fixture, keep, shard_mb in EXPORTS:
+        for name, fixture, keep, shard_mb, dtype in EXPORTS:
             kf = keep_files.setdefault(len(keep[0]), os.path.join(tmp, "keep%d.json" % len(keep[0])))
             json.dump(keep, open(kf, "w"))
             out = os.path.join(tmp, name)
             argv = ["export", "-m", os.path.join("tests", "fixtures", fixture), "--keep", "KEEP.json",
-                    "-o", "OUT"] + (["--shard-mb", str(shard_mb)] if shard_mb else [])
+                    "-o", "OUT"] + (["--shard-mb", str(shard_mb)] if shard_mb else []) + \
+                (["--dtype", dtype] if dtype else [])
             real = [args.cli] + [os.path.join(rc.ROOT, a) if a.startswith("tests/") else a for a in argv]
             real[real.index("KEEP.json")] = kf
             real[real.index("OUT")] = out
@@ -164,15 +169,25 @@ def main():
                 for c in cases:
                     assert c["greedy"]["ids"] == ref[c["name"]]["greedy"][0]["ids"], (name, c["name"])
             files = sorted(f for f in os.listdir(out) if f.endswith(".safetensors") or f.endswith(".json"))
+            tensors = tensors_of(out)
+            if name in SAME_AS:
+                other = next(e for e in exports if e["name"] == SAME_AS[name])
+                strip = lambda n: n[6:] if n.startswith("model.") else n
+                mine = {strip(n): v for n, v in tensors.items()}
+                theirs = {strip(n): v for n, v in other["tensors"].items()}
+                # (the .bin fixture also stores the tied embedding copies)
+                assert all(mine.get(n) == v for n, v in theirs.items()), \
+                    "%s: not the bytes of %s" % (name, other["name"])
             exports.append({
-                "name": name, "fixture": fixture, "kept": keep, "shard_mb": shard_mb,
+                "name": name, "fixture": fixture, "kept": keep, "shard_mb": shard_mb, "dtype": dtype,
                 "cli": ["secateur-cli"] + argv, "files": files,
                 "num_experts": cfg["num_experts"],
-                "tensors": tensors_of(out), "cases": cases,
+                "tensors": tensors, "cases": cases,
             })
-            print("%-15s %-26s k=%d  %d files, %d tensors: loads in transformers with no warning; "
-                  "%d cases greedy+beam" % (name, fixture, len(keep[0]), len(files),
-                                             len(exports[-1]["tensors"]), len(cases)))
+            print("%-15s %-26s k=%d  %d files, %d tensors%s: loads in transformers with no warning; "
+                  "%d cases greedy+beam" % (name, fixture, len(keep[0]), len(files), len(tensors),
+                                             " (= %s's bytes)" % SAME_AS[name] if name in SAME_AS else "",
+                                             len(cases)))
     doc = {
         "transformers": transformers.__version__, "torch": torch.__version__,
         "command": "tools/.venv/bin/python tools/make_export_goldens.py",

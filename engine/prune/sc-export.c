@@ -152,8 +152,19 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
         }
       plan->n_tensors++;
       plan->bytes += bytes;
+      if (t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16)
+        {
+          plan->float_elements += bytes / sc_dtype_size (t->dtype);
+          plan->float_bytes += bytes;
+        }
     }
   return TRUE;
+}
+
+guint64
+sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype)
+{
+  return plan->bytes - plan->float_bytes + plan->float_elements * sc_dtype_size (dtype);
 }
 
 /* The router of MoE layer m with only the kept rows. Row r of the stored
@@ -289,7 +300,7 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
  * that marks the folder as an export. */
 static gboolean
 write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
-              const char *dir, GError **error)
+              const ScExportOptions *opts, const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -324,6 +335,11 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
    * does not know; its NllbMoe classes are registered as "nllb-moe". */
   if (c != NULL && c->arch == SC_ARCH_NLLB_MOE)
     json_object_set_string_member (obj, "model_type", "nllb-moe");
+  if (opts->convert) /* what transformers' torch_dtype="auto" loads */
+    json_object_set_string_member (obj, "torch_dtype",
+                                   opts->dtype == SC_DTYPE_F16    ? "float16"
+                                   : opts->dtype == SC_DTYPE_BF16 ? "bfloat16"
+                                                                  : "float32");
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
@@ -348,10 +364,21 @@ model_replaced (gpointer model, const char *name)
   return sc_model_get_replaced_weight (model, name);
 }
 
-static gboolean
-write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 shard_bytes,
-               GCancellable *cancellable, GError **error)
+/* Bytes of t as written (converted to opts' dtype when asked). */
+static guint64
+written_bytes (const ScTensor *t, const ScExportOptions *opts)
 {
+  gboolean f = t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16;
+  if (!opts->convert || !f)
+    return t->nbytes;
+  return (guint64) sc_tensor_numel (t) * sc_dtype_size (opts->dtype);
+}
+
+static gboolean
+write_weights (const Source *src, const guint8 *keep, const char *dir,
+               const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+{
+  guint64 shard_bytes = opts->shard_bytes;
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
@@ -404,15 +431,16 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   for (guint i = 0; i < tensors->len; i++)
     {
       const ScTensor *t = tensors->pdata[i];
-      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + t->nbytes > shard_bytes))
+      guint64 nb = written_bytes (t, opts);
+      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + nb > shard_bytes))
         {
           cur = g_ptr_array_new ();
           g_ptr_array_add (shards, cur);
           cur_bytes = 0;
         }
       g_ptr_array_add (cur, (gpointer) t);
-      cur_bytes += t->nbytes;
-      total += t->nbytes;
+      cur_bytes += nb;
+      total += nb;
     }
 
   g_autoptr (JsonBuilder) index = json_builder_new ();
@@ -434,7 +462,10 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           shards->len == 1 ? g_strdup ("model.safetensors")
                            : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
       g_autofree char *path = g_build_filename (dir, file, NULL);
-      if (!sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
+      g_autofree ScDType *as = g_new (ScDType, MAX (shard->len, 1));
+      for (guint i = 0; i < shard->len; i++)
+        as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
+      if (!sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
         return FALSE;
       for (guint i = 0; i < shard->len; i++)
         {
@@ -498,6 +529,13 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
 {
   const ScConfig *c = src->config;
   const char *sources[] = { model_dir, NULL };
+  if (opts->convert && opts->dtype != SC_DTYPE_F32 && opts->dtype != SC_DTYPE_F16 &&
+      opts->dtype != SC_DTYPE_BF16)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED, "cannot export weights as %s",
+                   sc_dtype_name (opts->dtype));
+      return FALSE;
+    }
   g_autoptr (ScDestination) dest =
       sc_destination_begin (out_dir, sources, opts->force, opts->note, opts->note_data, error);
   if (dest == NULL)
@@ -505,8 +543,8 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
 
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
-  gboolean ok = write_weights (src, keep, tmp, opts->shard_bytes, cancellable, error) &&
-                write_config (c, model_dir, keep, record, tmp, error);
+  gboolean ok = write_weights (src, keep, tmp, opts, cancellable, error) &&
+                write_config (c, model_dir, keep, record, opts, tmp, error);
 
   if (ok)
     {

@@ -36,6 +36,11 @@ typedef struct {
   gboolean force;         /* replace an existing output directory (an earlier export) */
   ScDestinationNoteFunc note; /* leftovers of earlier runs recovered; NULL: g_message */
   gpointer note_data;
+  /* Store every f32/f16/bf16 tensor as `dtype` (converted tensor by tensor
+   * while written; a value beyond f16's range fails naming the tensor);
+   * FALSE: each as stored. */
+  gboolean convert;
+  ScDType  dtype;
 } ScExportOptions;
 
 /* What an export would write, without reading any weight. */
@@ -45,7 +50,12 @@ typedef struct {
   guint64 bytes;          /* tensor bytes written */
   guint64 dropped_bytes;
   int     uniform_experts; /* k when every MoE layer keeps k (plain NllbMoe form), else 0 */
+  guint64 float_elements;  /* of the f32/f16/bf16 tensors written */
+  guint64 float_bytes;     /* their bytes as stored */
 } ScExportPlan;
+
+/* The plan's bytes with every f32/f16/bf16 tensor stored as `dtype`. */
+guint64  sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype);
 
 /* keep: [n_moe_layers * num_experts] as for sc_model_set_expert_mask. */
 gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,
