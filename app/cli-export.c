@@ -198,7 +198,26 @@ sc_cli_export (int argc, char **argv)
             "original ids; stock transformers cannot load it)\n");
   if (dry_run)
     return 0;
-  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20,
+  /* What config.json and the model card record of the selection. */
+  g_autoptr (JsonObject) selection = json_object_new ();
+  g_autofree char *source_file = g_path_get_basename (index ? index : keep_path);
+  json_object_set_string_member (selection, index ? "index" : "keep", source_file);
+  if (index != NULL)
+    {
+      JsonArray *serves = json_array_new ();
+      if (set == NULL)
+        json_array_add_string_element (serves, pair);
+      for (guint a = 0; set != NULL && set[a] != NULL; a++)
+        for (guint b = 0; set[b] != NULL; b++)
+          if (a != b || set[1] == NULL)
+            {
+              g_autofree char *p = g_strdup_printf ("%s-%s", set[a], set[b]);
+              json_array_add_string_element (serves, p);
+            }
+      json_object_set_array_member (selection, "serves", serves);
+    }
+  ScExportOptions opts = { .selection = selection,
+                           .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,
                            .note = sc_cli_export_note,
                            .convert = dtype_up != NULL,

@@ -254,6 +254,28 @@ cmd_info (int argc, char **argv)
     printf (
         "Experts:       %d per MoE layer, %d MoE layers (every %d encoder / %d decoder layer)\n",
         c->num_experts, sc_config_n_moe_layers (c), c->encoder_sparse_step, c->decoder_sparse_step);
+  if (c->kept_experts != NULL)
+    {
+      /* an export: what it kept, in original ids, and for which directions */
+      printf ("Pruned export: %s; kept experts per MoE layer (original ids):\n",
+              c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
+                                    : "Secateur's form (layers keep different numbers)");
+      for (int side = 0, m = 0; side < 2; side++)
+        for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
+          {
+            if (!sc_config_is_sparse (c, side, l))
+              continue;
+            GArray *ids = g_ptr_array_index (c->kept_experts, m++);
+            GString *line = g_string_new (NULL);
+            for (guint i = 0; i < ids->len; i++)
+              g_string_append_printf (line, " %d", g_array_index (ids, int, i));
+            printf ("  %s layer %d: %u of %d:%s\n", side ? "decoder" : "encoder", l, ids->len,
+                    c->num_experts, line->str);
+            g_string_free (line, TRUE);
+          }
+      g_autofree char *served = c->served ? g_strjoinv (", ", c->served) : NULL;
+      printf ("Serves:        %s\n", served && *served ? served : "(not recorded)");
+    }
   printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT
           " dense + %" G_GUINT64_FORMAT " in experts\n",
           total, dense, experts);

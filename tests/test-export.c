@@ -590,6 +590,76 @@ test_cli_dtype (void)
   sc_test_rm_tree (tmp);
 }
 
+/* An export from an expert index for one direction describes itself:
+ * config.json's selection record, a model card of its own in place of the
+ * full model's README.md (and no eval.json), info listing the kept experts
+ * and the direction. Three experts in one layer: Secateur's form. */
+static void
+test_describes_itself (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "full-model", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_autofree char *index = g_build_filename (tmp, "experts.json", NULL);
+  g_mkdir (src, 0755);
+  g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  static const char *const files[] = { "config.json", "model.safetensors",
+                                       "sentencepiece.bpe.model", "tokenizer_config.json",
+                                       "special_tokens_map.json", NULL };
+  sc_test_copy_files (fixture, src, files);
+  g_autofree char *readme = g_build_filename (src, "README.md", NULL);
+  g_autofree char *eval = g_build_filename (src, "eval.json", NULL);
+  g_file_set_contents (readme, "# The full model\nchrF++ 43.4\n", -1, NULL);
+  g_file_set_contents (eval, "{\"chrF++\": 43.4}", -1, NULL);
+  /* id = moe_layer x 8 + expert: enc {0,2,5,7} {1,2,3}, dec {0,1,4,6} {2,3,5,7} */
+  const char *ids = "[0, 2, 5, 7, 9, 10, 11, 16, 17, 20, 22, 26, 27, 29, 31]";
+  g_autofree char *doc = g_strdup_printf ("{\"eng_Latn\": %s, \"fra_Latn\": %s}", ids, ids);
+  g_file_set_contents (index, doc, -1, NULL);
+
+  Run r = run_cli (NULL, "export", "-m", src, "--experts", index, "--pair", "eng_Latn-fra_Latn",
+                   "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "different numbers of experts"));
+  run_clear (&r);
+
+  g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *sel =
+      json_object_get_object_member (json_node_get_object (cfg), "secateur_selection");
+  g_assert_nonnull (sel);
+  g_assert_cmpstr (json_object_get_string_member (sel, "index"), ==, "experts.json");
+  JsonArray *serves = json_object_get_array_member (sel, "serves");
+  g_assert_cmpint (json_array_get_length (serves), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (serves, 0), ==, "eng_Latn-fra_Latn");
+  g_assert_cmpint (json_object_get_int_member (sel, "kept_experts"), ==, 15);
+  g_assert_cmpint (json_object_get_int_member (sel, "of_experts"), ==, 32);
+  g_assert_cmpstr (json_object_get_string_member (sel, "dtype"), ==, "F32");
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 8);
+
+  g_autofree char *card_path = g_build_filename (out, "README.md", NULL);
+  g_autofree char *card = NULL;
+  g_assert_true (g_file_get_contents (card_path, &card, NULL, NULL));
+  g_assert_null (strstr (card, "The full model"));
+  g_assert_nonnull (strstr (card, "base_model: full-model"));
+  g_assert_nonnull (strstr (card, "Directions served: `eng_Latn-fra_Latn`"));
+  g_assert_nonnull (strstr (card, "15 of 32 kept (53.1 % removed)"));
+  g_assert_nonnull (strstr (card, "| encoder layer 3 | 3 | 8 | 1 2 3 |"));
+  g_assert_nonnull (strstr (card, "| decoder layer 1 | 4 | 8 | 0 1 4 6 |"));
+  g_assert_nonnull (strstr (card, "different numbers of experts"));
+  g_autofree char *eval_out = g_build_filename (out, "eval.json", NULL);
+  g_assert_false (g_file_test (eval_out, G_FILE_TEST_EXISTS));
+
+  r = run_cli (NULL, "info", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Pruned export: Secateur's form"));
+  g_assert_nonnull (strstr (r.out, "  encoder layer 3: 3 of 8: 1 2 3\n"));
+  g_assert_nonnull (strstr (r.out, "  decoder layer 3: 4 of 8: 2 3 5 7\n"));
+  g_assert_nonnull (strstr (r.out, "Serves:        eng_Latn-fra_Latn\n"));
+  run_clear (&r);
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -608,6 +678,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/config-forms", test_config_forms);
   g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
   g_test_add_func ("/export/cli-dtype", test_cli_dtype);
+  g_test_add_func ("/export/describes-itself", test_describes_itself);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);

@@ -22,6 +22,7 @@ sc_config_free (ScConfig *config)
     return;
   g_free (config->model_type);
   g_clear_pointer (&config->kept_experts, g_ptr_array_unref);
+  g_strfreev (config->served);
   g_free (config);
 }
 
@@ -336,6 +337,23 @@ sc_config_parse (const char *json, gssize len, GError **error)
               return NULL;
             }
         }
+    }
+
+  /* secateur_selection (sc-export.h): only the directions are read back. */
+  JsonNode *sel = json_object_get_member (obj, "secateur_selection");
+  JsonObject *so = sel && JSON_NODE_HOLDS_OBJECT (sel) ? json_node_get_object (sel) : NULL;
+  JsonNode *sv = so ? json_object_get_member (so, "serves") : NULL;
+  if (sv != NULL && JSON_NODE_HOLDS_ARRAY (sv))
+    {
+      JsonArray *a = json_node_get_array (sv);
+      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *n = json_array_get_element (a, i);
+          if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+            g_strv_builder_add (b, json_node_get_string (n));
+        }
+      c->served = g_strv_builder_end (b);
     }
 
   c->max_length = 200;

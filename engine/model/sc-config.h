@@ -41,6 +41,9 @@ typedef struct {
    * uniform export form, a plain NllbMoe checkpoint for transformers);
    * otherwise by their original ids. num_experts is the original count. */
   gboolean experts_renumbered;
+  /* Directions an export serves ("src-tgt", from its selection record);
+   * NULL when not recorded. */
+  char   **served;
 } ScConfig;
 
 #define SC_CONFIG_KEPT_KEY "secateur_kept_experts"

@@ -1,6 +1,7 @@
 /* sc-export.c: pruned checkpoints, written atomically. */
 #include "sc-export.h"
 
+#include "sc-model-card.h"
 #include "sc-safetensors.h"
 
 #include <math.h>
@@ -300,7 +301,7 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
  * that marks the folder as an export. */
 static gboolean
 write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
-              const ScExportOptions *opts, const char *dir, GError **error)
+              JsonObject *selection, const ScExportOptions *opts, const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -342,6 +343,10 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
                                                                   : "float32");
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
+  if (selection != NULL)
+    json_object_set_object_member (obj, SC_EXPORT_SELECTION_KEY, json_object_ref (selection));
+  else if (keep != NULL && json_object_has_member (obj, SC_EXPORT_SELECTION_KEY))
+    json_object_remove_member (obj, SC_EXPORT_SELECTION_KEY); /* an earlier export's */
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
   g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
@@ -489,19 +494,61 @@ write_weights (const Source *src, const guint8 *keep, const char *dir,
   return TRUE;
 }
 
+/* What an expert-pruned export says about itself: its selection record
+ * and model card. */
+typedef struct
+{
+  JsonObject *selection;
+  char *card;
+} Described;
+
 static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
-                            JsonObject *record, const char *out_dir, const ScExportOptions *opts,
-                            GCancellable *cancellable, GError **error);
+                            JsonObject *record, const Described *about, const char *out_dir,
+                            const ScExportOptions *opts, GCancellable *cancellable,
+                            GError **error);
 
 gboolean
 sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
                   const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  if (!check_keep (model, keep, error))
+  ScExportPlan plan;
+  if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
-  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
-                 model };
-  return export_dir (&src, model_dir, keep, NULL, out_dir, opts, cancellable, error);
+  const ScConfig *c = sc_model_get_config (model);
+  Source src = { sc_model_get_checkpoint (model), c, model_replaced, model };
+
+  /* The caller's record with what the export itself knows. */
+  g_autoptr (JsonObject) sel = json_object_new ();
+  if (opts->selection != NULL)
+    {
+      g_autoptr (GList) members = json_object_get_members (opts->selection);
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (sel, l->data,
+                                json_node_copy (json_object_get_member (opts->selection, l->data)));
+    }
+  int kept = 0, all = sc_config_n_moe_layers (c) * c->num_experts;
+  for (int i = 0; i < all; i++)
+    kept += keep[i] != 0;
+  ScDType dtype = opts->convert ? opts->dtype : sc_model_get_dtype (model);
+  json_object_set_int_member (sel, "kept_experts", kept);
+  json_object_set_int_member (sel, "of_experts", all);
+  json_object_set_string_member (sel, "dtype", sc_dtype_name (dtype));
+  json_object_set_string_member (sel, "secateur_version", SC_VERSION);
+
+  g_autofree char *canon = g_canonicalize_filename (model_dir, NULL);
+  g_autofree char *source = g_path_get_basename (canon);
+  ScModelCard card = {
+    .source = source,
+    .keep = keep,
+    .uniform = plan.uniform_experts,
+    .dtype = sc_dtype_name (dtype),
+    .bytes = opts->convert ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes,
+    .dropped_bytes = plan.dropped_bytes,
+    .selection = sel,
+  };
+  g_autofree char *text = sc_model_card_text (c, &card);
+  Described about = { sel, text };
+  return export_dir (&src, model_dir, keep, NULL, &about, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -510,7 +557,7 @@ sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, cons
 {
   Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
                  model };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -519,13 +566,13 @@ sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer repl
                       const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
   Source src = { ckpt, NULL, replaced, replaced_data };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 static gboolean
 export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonObject *record,
-            const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
-            GError **error)
+            const Described *about, const char *out_dir, const ScExportOptions *opts,
+            GCancellable *cancellable, GError **error)
 {
   const ScConfig *c = src->config;
   const char *sources[] = { model_dir, NULL };
@@ -544,7 +591,13 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
   gboolean ok = write_weights (src, keep, tmp, opts, cancellable, error) &&
-                write_config (c, model_dir, keep, record, opts, tmp, error);
+                write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts,
+                              tmp, error);
+  if (ok && about != NULL)
+    {
+      g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
+      ok = g_file_set_contents (card, about->card, -1, error);
+    }
 
   if (ok)
     {
@@ -556,6 +609,9 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
           g_autofree char *from = g_build_filename (model_dir, name, NULL);
           if (g_str_equal (name, "config.json") || is_weight_file (name) ||
               !g_file_test (from, G_FILE_TEST_IS_REGULAR))
+            continue;
+          /* the full model's card and scores are not the pruned model's */
+          if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
             continue;
           g_autofree char *to = g_build_filename (tmp, name, NULL);
           ok = copy_file (from, to, error);

@@ -12,7 +12,9 @@
  * SC_CONFIG_ORIGINAL_EXPERTS_KEY. Otherwise the experts keep their original
  * names and num_experts its original value (Secateur's own form). Secateur
  * loads either back as a smaller model that computes what masked
- * evaluation computes, in original expert ids.
+ * evaluation computes, in original expert ids. An expert-pruned export
+ * gets its own model card (sc-model-card.h) as README.md instead of the
+ * full model's README.md and eval.json.
  *
  * The directory is written under a temporary name beside the target and
  * renamed into place at the end: a failure (full disk, cancellation) never
@@ -41,7 +43,14 @@ typedef struct {
    * FALSE: each as stored. */
   gboolean convert;
   ScDType  dtype;
+  /* How the experts were chosen (index file, "serves": directions, ...);
+   * sc_export_pruned adds the kept counts, dtype and Secateur's version and
+   * stores it in config.json under SC_EXPORT_SELECTION_KEY and in the model
+   * card. May be NULL. */
+  JsonObject *selection;
 } ScExportOptions;
+
+#define SC_EXPORT_SELECTION_KEY "secateur_selection"
 
 /* What an export would write, without reading any weight. */
 typedef struct {
