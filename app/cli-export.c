@@ -111,8 +111,10 @@ sc_cli_export (int argc, char **argv)
       "Or: every direction among these languages (union of their experts)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
-    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_arg, "Store weights as f32, f16 or bf16 "
-      "(default: as stored)", "DTYPE" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_arg,
+      "Store weights as f32, f16 or bf16 "
+      "(default: as stored)",
+      "DTYPE" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { NULL }
@@ -137,9 +139,9 @@ sc_cli_export (int argc, char **argv)
     }
   ScDType dtype = SC_DTYPE_F32;
   g_autofree char *dtype_up = dtype_arg ? g_ascii_strup (dtype_arg, -1) : NULL;
-  if (dtype_up != NULL && (!sc_dtype_from_name (dtype_up, &dtype) ||
-                           (dtype != SC_DTYPE_F32 && dtype != SC_DTYPE_F16 &&
-                            dtype != SC_DTYPE_BF16)))
+  if (dtype_up != NULL &&
+      (!sc_dtype_from_name (dtype_up, &dtype) ||
+       (dtype != SC_DTYPE_F32 && dtype != SC_DTYPE_F16 && dtype != SC_DTYPE_BF16)))
     {
       fprintf (stderr, "secateur-cli export: --dtype must be f32, f16 or bf16\n");
       return 2;

@@ -1249,9 +1249,8 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   json_object_set_double_member (selection, "ratio", d->settings.ratio);
   json_object_set_string_member (selection, "metric",
                                  sc_expert_metric_to_string (d->settings.metric));
-  json_object_set_string_member (selection, "algorithm",
-                                 d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer"
-                                                                         : "threshold");
+  json_object_set_string_member (
+      selection, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
   json_object_set_string_member (selection, "granularity",
                                  d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
                                  : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"

@@ -92,8 +92,8 @@ test_roundtrip (void)
   JsonObject *co = json_node_get_object (cfg);
   g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==, 4);
   g_assert_cmpint (json_object_get_int_member (co, "secateur_original_num_experts"), ==, 8);
-  JsonArray *kept3 = json_array_get_array_element (
-      json_object_get_array_member (co, "secateur_kept_experts"), 3);
+  JsonArray *kept3 =
+      json_array_get_array_element (json_object_get_array_member (co, "secateur_kept_experts"), 3);
   g_assert_cmpint (json_array_get_int_element (kept3, 2), ==, 5);
   /* Secateur still counts in original ids. */
   const ScConfig *pc = sc_model_get_config (pruned);
@@ -150,8 +150,10 @@ test_roundtrip (void)
   /* 3 experts in one layer, 4 in the others: Secateur's form, original
    * names and count, from the renumbered one. */
   ScCheckpoint *b2 = sc_model_get_checkpoint (pruned2);
-  const ScTensor *t7 = sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
-  const ScTensor *f7 = sc_checkpoint_get (a, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+  const ScTensor *t7 =
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+  const ScTensor *f7 =
+      sc_checkpoint_get (a, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
   g_assert_nonnull (t7);
   g_assert_cmpmem (f7->data, f7->nbytes, t7->data, t7->nbytes);
   g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_0.fc2.weight"));
@@ -413,7 +415,8 @@ test_hf_uniform (void)
       JsonArray *files = json_object_get_array_member (ex, "files");
       for (guint i = 0; i < json_array_get_length (files); i++)
         {
-          g_autofree char *f = g_build_filename (out, json_array_get_string_element (files, i), NULL);
+          g_autofree char *f =
+              g_build_filename (out, json_array_get_string_element (files, i), NULL);
           g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
         }
       g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
@@ -433,7 +436,8 @@ test_hf_uniform (void)
           g_assert_cmpint (t->n_dims, ==, json_array_get_length (shape));
           for (int d = 0; d < t->n_dims; d++)
             g_assert_cmpint (t->shape[d], ==, json_array_get_int_element (shape, d));
-          g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, t->data, t->nbytes);
+          g_autofree char *sum =
+              g_compute_checksum_for_data (G_CHECKSUM_SHA256, t->data, t->nbytes);
           if (!g_str_equal (sum, json_array_get_string_element (w, 2)))
             g_error ("%s: %s differs from the export transformers loaded", name, names[i]);
         }
@@ -466,9 +470,9 @@ test_hf_uniform (void)
               go.max_length = json_object_get_int_member (g, "max_length");
               go.length_penalty = 1.0;
               go.early_stopping = FALSE;
-              go.forced_bos_id = sc_tokenizer_lang_id (
-                  sc_model_get_tokenizer (pruned), json_object_get_string_member (cs, "tgt_lang"),
-                  NULL);
+              go.forced_bos_id =
+                  sc_tokenizer_lang_id (sc_model_get_tokenizer (pruned),
+                                        json_object_get_string_member (cs, "tgt_lang"), NULL);
               g_autoptr (GPtrArray) got = sc_generate (pruned, enc, &go, NULL, &error);
               g_assert_no_error (error);
               int gb, gl;
@@ -477,10 +481,9 @@ test_hf_uniform (void)
               g_assert_cmpint (gb, ==, got->len);
               for (guint b = 0; b < got->len; b++)
                 {
-                  g_autofree char *what =
-                      g_strdup_printf ("%s %s %s row %u", name,
-                                       json_object_get_string_member (cs, "name"),
-                                       beam ? "beam" : "greedy", b);
+                  g_autofree char *what = g_strdup_printf (
+                      "%s %s %s row %u", name, json_object_get_string_member (cs, "name"),
+                      beam ? "beam" : "greedy", b);
                   assert_same_tokens (what, got->pdata[b], &g_array_index (gold, int, b *gl), gl);
                 }
             }
@@ -604,9 +607,10 @@ test_describes_itself (void)
   g_autofree char *index = g_build_filename (tmp, "experts.json", NULL);
   g_mkdir (src, 0755);
   g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
-  static const char *const files[] = { "config.json", "model.safetensors",
-                                       "sentencepiece.bpe.model", "tokenizer_config.json",
-                                       "special_tokens_map.json", NULL };
+  static const char *const files[] = {
+    "config.json",           "model.safetensors",       "sentencepiece.bpe.model",
+    "tokenizer_config.json", "special_tokens_map.json", NULL
+  };
   sc_test_copy_files (fixture, src, files);
   g_autofree char *readme = g_build_filename (src, "README.md", NULL);
   g_autofree char *eval = g_build_filename (src, "eval.json", NULL);

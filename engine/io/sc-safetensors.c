@@ -540,7 +540,10 @@ is_float (ScDType d)
 static gboolean
 write_converted (int fd, const ScTensor *t, ScDType to, const char *path, GError **error)
 {
-  enum { CHUNK = 1 << 16 };
+  enum
+  {
+    CHUNK = 1 << 16
+  };
   int64_t n = sc_tensor_numel (t);
   g_autofree float *f = g_new (float, CHUNK);
   g_autofree guint8 *buf = g_malloc (CHUNK * sizeof (float));

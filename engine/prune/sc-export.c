@@ -380,8 +380,8 @@ written_bytes (const ScTensor *t, const ScExportOptions *opts)
 }
 
 static gboolean
-write_weights (const Source *src, const guint8 *keep, const char *dir,
-               const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+write_weights (const Source *src, const guint8 *keep, const char *dir, const ScExportOptions *opts,
+               GCancellable *cancellable, GError **error)
 {
   guint64 shard_bytes = opts->shard_bytes;
   const ScConfig *c = src->config;
@@ -416,7 +416,8 @@ write_weights (const Source *src, const guint8 *keep, const char *dir,
         }
       if (kind == TENSOR_EXPERT)
         {
-          g_autofree char *name = renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
+          g_autofree char *name =
+              renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
           if (!g_str_equal (name, t->name))
             {
               ScTensor *v = view_named (t, g_steal_pointer (&name));
@@ -504,8 +505,7 @@ typedef struct
 
 static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
                             JsonObject *record, const Described *about, const char *out_dir,
-                            const ScExportOptions *opts, GCancellable *cancellable,
-                            GError **error);
+                            const ScExportOptions *opts, GCancellable *cancellable, GError **error);
 
 gboolean
 sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
@@ -590,9 +590,9 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
 
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
-  gboolean ok = write_weights (src, keep, tmp, opts, cancellable, error) &&
-                write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts,
-                              tmp, error);
+  gboolean ok =
+      write_weights (src, keep, tmp, opts, cancellable, error) &&
+      write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts, tmp, error);
   if (ok && about != NULL)
     {
       g_autofree char *card = g_build_filename (tmp, "README.md", NULL);

@@ -107,8 +107,9 @@ sc_model_card_text (const ScConfig *c, const ScModelCard *card)
       g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
       json_node_set_object (node, card->selection);
       g_autofree char *text = json_to_string (node, TRUE);
-      g_string_append_printf (s, "Recorded in `config.json` as `secateur_selection`:\n\n"
-                                 "```json\n%s\n```\n",
+      g_string_append_printf (s,
+                              "Recorded in `config.json` as `secateur_selection`:\n\n"
+                              "```json\n%s\n```\n",
                               text);
     }
 
