@@ -48,6 +48,13 @@ report (int done, int total, double rate, double eta, gpointer user_data)
              rate, eta);
 }
 
+static void
+waiting (const char *path, gpointer quiet)
+{
+  if (!GPOINTER_TO_INT (quiet))
+    fprintf (stderr, "secateur-cli: waiting for another process adding to %s\n", path);
+}
+
 static char **
 read_lines (const char *path, int *n, GError **error)
 {
@@ -178,8 +185,16 @@ sc_cli_calibrate (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "size", 1, SC_CLI_MAX_SAMPLES },
+    { "seed", G_MININT, G_MAXINT },
+    { "batch", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -197,7 +212,7 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
   gboolean from_files = pairs == NULL;
-  if (model_dir == NULL || output == NULL || batch < 1 || beam < 1 || size < 1 ||
+  if (model_dir == NULL || output == NULL ||
       (from_files && (src == NULL || tgt == NULL || source == NULL ||
                       (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL))))
     {
@@ -256,17 +271,19 @@ sc_cli_calibrate (int argc, char **argv)
   ScStatsShape shape;
   g_autofree char *name = g_path_get_basename (model_dir);
   sc_calibrate_shape (model, name, &shape);
-  g_autoptr (ScStats) stats = NULL;
+  /* With --append, a file of another model is refused before the work;
+   * it is read again (under a lock) when the new counts are added. */
+  g_autoptr (ScStats) earlier = NULL;
   if (append && g_file_test (output, G_FILE_TEST_EXISTS))
-    stats = sc_stats_load (output, &shape, &error);
-  else
-    stats = sc_stats_new (&shape);
+    earlier = sc_stats_load (output, &shape, &error);
+  g_autoptr (ScStats) stats = sc_stats_new (&shape);
   g_free (shape.name);
-  if (stats == NULL)
+  if (error != NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  g_clear_pointer (&earlier, sc_stats_free);
 
   ScCalibrateOptions opts;
   sc_calibrate_options_init (&opts, model);
@@ -299,7 +316,17 @@ sc_cli_calibrate (int argc, char **argv)
     }
   g_clear_error (&error);
   /* Interrupted runs keep what they gathered: statistics are additive. */
-  if (!sc_stats_save (stats, output, &error))
+  if (append)
+    {
+      ScStats *sum =
+          sc_stats_append_to_file (stats, output, waiting, GINT_TO_POINTER (quiet), &error);
+      if (sum != NULL)
+        {
+          sc_stats_free (stats);
+          stats = sum;
+        }
+    }
+  if (append ? error != NULL : !sc_stats_save (stats, output, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;

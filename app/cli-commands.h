@@ -3,6 +3,7 @@
  * and returns the exit status: 0 success, 1 failure, 2 usage error. */
 #pragma once
 
+#include "cli-options.h"
 #include "sc-generate.h"
 
 typedef struct {

@@ -35,8 +35,14 @@ sc_cli_compare (int argc, char **argv)
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- full and pruned, side by side");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -46,8 +52,7 @@ sc_cli_compare (int argc, char **argv)
       return 2;
     }
   g_auto (GStrv) st = pair ? g_strsplit (pair, "-", 2) : NULL;
-  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2 || limit < 1 ||
-      beam < 0 || max_len == 1)
+  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2)
     {
       fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
       return 2;

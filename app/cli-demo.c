@@ -73,19 +73,22 @@ sc_cli_demo (int argc, char **argv)
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output (default 48)", "N" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "ratio", 0, 1, SC_CLI_BELOW_MAX },
+    { "size", 1, SC_CLI_MAX_SAMPLES },
+    { "limit", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       fprintf (stderr, "secateur-cli demo: %s\n", error->message);
-      return 2;
-    }
-  if (!(ratio >= 0 && ratio < 1) || size < 1 || limit < 1 || beam < 0 || max_len < 2)
-    {
-      fprintf (stderr, "secateur-cli demo: --ratio in [0, 1), positive sizes\n");
       return 2;
     }
   if (model_dir == NULL)

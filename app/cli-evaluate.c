@@ -7,6 +7,7 @@
 #include "cli-commands.h"
 #include "sc-corpus.h"
 #include "sc-evaluate.h"
+#include "sc-json-write.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -95,8 +96,14 @@ sc_cli_evaluate (int argc, char **argv)
       "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT, 0, "every sentence" },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -111,7 +118,7 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
       return 2;
     }
-  if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1)
+  if (model_dir == NULL || pairs == NULL)
     {
       fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
       return 2;
@@ -233,12 +240,8 @@ sc_cli_evaluate (int argc, char **argv)
 
   if (output != NULL)
     {
-      g_autoptr (JsonGenerator) gen_json = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (report);
-      json_generator_set_root (gen_json, root);
-      json_generator_set_pretty (gen_json, TRUE);
-      g_autofree char *text = json_generator_to_data (gen_json, NULL);
-      if (!g_file_set_contents (output, text, -1, &error))
+      if (!sc_json_save (root, TRUE, output, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

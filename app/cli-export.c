@@ -3,6 +3,7 @@
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
+ *                       [--allow-non-finite]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -100,6 +101,7 @@ sc_cli_export (int argc, char **argv)
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
   g_autofree char *pair = NULL, *langs_arg = NULL, *dtype_arg = NULL;
   int shard_mb = 0;
+  gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -117,10 +119,16 @@ sc_cli_export (int argc, char **argv)
       "DTYPE" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
+    { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
+      "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "shard-mb", 1, G_MAXINT, 0, "one file" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -129,8 +137,8 @@ sc_cli_export (int argc, char **argv)
     }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
   g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
-  if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
-      (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
+  if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
+      (pair != NULL && set != NULL) ||
       (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
@@ -222,11 +230,15 @@ sc_cli_export (int argc, char **argv)
                            .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,
                            .note = sc_cli_export_note,
+                           .allow_non_finite = allow_non_finite,
                            .convert = dtype_up != NULL,
                            .dtype = dtype };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

@@ -39,7 +39,7 @@ sc_cli_select (int argc, char **argv)
 {
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
-  double ratio = -1, memory_gb = 0;
+  double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
   gboolean separate = FALSE, uniform = FALSE;
@@ -78,8 +78,17 @@ sc_cli_select (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Expert index to write", "FILE" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "ratio", 0, 1, SC_CLI_BELOW_MAX },
+    { "keep", 1, G_MAXINT },
+    { "memory-gb", 0, SC_CLI_MAX_GIB, SC_CLI_ABOVE_MIN },
+    { "bytes-per-expert", 1, (double) G_MAXINT64 },
+    { "dense-bytes", 0, (double) G_MAXINT64 },
+    { "min-per-layer", 0, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- choose the experts to keep");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  ScCliOptions *given = sc_cli_add_main_entries (ctx, entries, ranges);
   g_option_context_set_summary (
       ctx, "Writes the ids of the experts to keep (id = moe_layer x num_experts + expert,\n"
            "encoder MoE layers first) in the JSON format of naver/nllb-pruning's experts.json:\n"
@@ -98,18 +107,20 @@ sc_cli_select (int argc, char **argv)
 
   ScSelectOptions opt;
   sc_select_options_init (&opt);
-  int budgets = (ratio >= 0) + (memory_gb > 0) + (keep > 0);
-  if (budgets != 1)
+  gboolean by_ratio = sc_cli_options_given (given, "ratio");
+  gboolean by_memory = sc_cli_options_given (given, "memory-gb");
+  if (by_ratio + by_memory + sc_cli_options_given (given, "keep") != 1)
     {
       fprintf (stderr, "secateur-cli select: give exactly one of --ratio, --keep, --memory-gb\n");
       return 2;
     }
-  if (ratio >= 0)
+  if (by_ratio)
     opt.ratio = ratio;
   opt.keep_count = keep;
-  if (memory_gb > 0)
+  if (by_memory)
     {
-      if (bytes_per_expert <= 0 || dense_bytes < 0)
+      if (!sc_cli_options_given (given, "bytes-per-expert") ||
+          !sc_cli_options_given (given, "dense-bytes"))
         {
           fprintf (stderr, "secateur-cli select: --memory-gb needs --bytes-per-expert and "
                            "--dense-bytes\n");
@@ -157,11 +168,6 @@ sc_cli_select (int argc, char **argv)
           return 2;
         }
       opt.enc_weight = opt.dec_weight = 1;
-    }
-  if (min_per_layer < 0)
-    {
-      fprintf (stderr, "secateur-cli select: --min-per-layer must be >= 0\n");
-      return 2;
     }
   opt.min_per_layer = min_per_layer;
   opt.separate_enc_dec = separate;

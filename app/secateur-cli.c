@@ -140,8 +140,13 @@ cmd_info (int argc, char **argv)
       "N[,N]" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "memory-gb", 0, SC_CLI_MAX_GIB }, { "budget-gb", 0, SC_CLI_MAX_GIB },
+    { "batch", 1, G_MAXINT },           { "len", 1, G_MAXINT },
+    { "beams", 1, SC_CLI_MAX_BEAMS },   { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("[MODEL_DIR] - describe a model");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -152,7 +157,7 @@ cmd_info (int argc, char **argv)
     model_dir = g_strdup (argv[1]);
   else if (argc > 1)
     model_dir = NULL;
-  if (model_dir == NULL || batch < 1 || len < 1 || beams < 1 || budget_gb < 0 || memory_gb < 0)
+  if (model_dir == NULL)
     {
       print_usage (stderr);
       return 2;
@@ -340,8 +345,14 @@ cmd_translate (int argc, char **argv)
       "Prune: keep only this index's experts for the direction", "INDEX.json" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { "batch", 1, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- translate lines of text");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -356,13 +367,6 @@ cmd_translate (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
-  if (beam < 0 || max_len < 0 || max_len == 1 || batch < 1)
-    {
-      fprintf (stderr, "secateur-cli translate: --beam, --max-len and --batch must be positive "
-                       "(--max-len at least 2)\n");
-      return 2;
-    }
-
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {

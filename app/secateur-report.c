@@ -106,8 +106,15 @@ secateur_report_write (const SecateurReport *r, const char *folder, GError **err
           series[d + 1] = (ScCurveSeries){ r->directions[d], r->n_points, r->ratios,
                                            r->scores + d * r->n_points, TRUE };
           for (int i = 0; i < r->n_points; i++)
-            g_string_append_printf (csv, "%s,%.2f,%.4f\n", r->directions[d], r->ratios[i],
-                                    r->scores[d * r->n_points + i]);
+            {
+              /* A score that could not be measured is an empty cell, never
+               * "nan", which spreadsheets and CSV readers take as text. */
+              double v = r->scores[d * r->n_points + i];
+              g_string_append_printf (csv, "%s,%.2f,", r->directions[d], r->ratios[i]);
+              if (isfinite (v))
+                g_string_append_printf (csv, "%.4f", v);
+              g_string_append_c (csv, '\n');
+            }
         }
       ScCurveData cd = { 0 };
       cd.n_series = n_dirs + 1;

@@ -148,10 +148,20 @@ test_merge_select (void)
   g_assert_nonnull (strstr (r.err, "dense"));
   run_clear (&r);
 
-  /* bad ratio, bad usage */
-  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "1.0", "-o", glob, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, "[0, 1)"));
+  /* bad ratios (a usage error that says what is wrong), bad usage */
+  static const char *const ratios[] = { "1.0", "-0.1", "nan" };
+  for (guint i = 0; i < G_N_ELEMENTS (ratios); i++)
+    {
+      r = run_cli (NULL, "select", "--stats", merged, "--ratio", ratios[i], "-o", glob, NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      g_autofree char *says =
+          g_strdup_printf ("--ratio must be a number from 0 to below 1, not %s", ratios[i]);
+      g_assert_nonnull (strstr (r.err, says));
+      run_clear (&r);
+    }
+  r = run_cli (NULL, "select", "--stats", merged, "--keep", "0", "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--keep must be an integer from 1 to 2147483647, not 0"));
   run_clear (&r);
   r = run_cli (NULL, "select", "--stats", merged, "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 2);

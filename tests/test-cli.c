@@ -369,6 +369,95 @@ test_demo (void)
   run_clear (&r);
 }
 
+/* --batch 2147483647: the memory plan picks the largest batch that fits
+ * (its search used to overflow int and never end). */
+static void
+test_huge_batch (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  Run r = run_cli ("Everyone has the right to education.\n", "translate", "-m", moe, "-s",
+                   "eng_Latn", "-t", "fra_Latn", "--batch", "2147483647", "--memory-gb", "1", NULL);
+  g_test_message ("%s", r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "a batch of 2147483647 does not fit in 1.00 GiB"));
+  g_assert_cmpuint (strlen (r.out), >, 1);
+  g_assert_nonnull (strchr (r.out, '\n'));
+  g_assert_true (strchr (r.out, '\n')[1] == '\0'); /* one line in, one line out */
+  run_clear (&r);
+}
+
+/* Every numeric option of every command, given a value that is not a
+ * number, NaN, infinite, negative, zero where that means nothing, or
+ * beyond its range: exit status 2 and a message naming the option, what it
+ * takes and the value, before anything is loaded (one shared checker,
+ * app/cli-options.c). */
+static void
+test_numeric_options (void)
+{
+  static const struct
+  {
+    const char *cmd, *sub, *option, *value, *says;
+  } cases[] = {
+    { "info", NULL, "--memory-gb", "nan", "a number from 0 to 1048576, not nan" },
+    { "info", NULL, "--budget-gb", "-1", "a number from 0 to 1048576, not -1" },
+    { "info", NULL, "--batch", "0", "an integer from 1 to 2147483647, not 0" },
+    { "info", NULL, "--len", "99999999999", "an integer from 1 to 2147483647, not 99999999999" },
+    { "info", NULL, "--beams", "1025", "an integer from 1 to 1024, not 1025" },
+    { "translate", NULL, "--beam", "-1", "from 1 to 1024 (or 0: the model's default), not -1" },
+    { "translate", NULL, "--max-len", "1", "from 2 to 1048576 (or 0: the model's default)" },
+    { "translate", NULL, "--batch", "ten", "an integer from 1 to 2147483647, not “ten”" },
+    { "translate", NULL, "--memory-gb", "nan", "a number from 0 to 1048576, not nan" },
+    { "translate", NULL, "--expert-budget-gb", "inf", "a number from 0 to 1048576, not inf" },
+    { "calibrate", NULL, "--size", "0", "an integer from 1 to 1048576, not 0" },
+    { "calibrate", NULL, "--seed", "1.5", "not “1.5”" },
+    { "calibrate", NULL, "--batch", "-5", "not -5" },
+    { "calibrate", NULL, "--beam", "0", "an integer from 1 to 1024, not 0" },
+    { "calibrate", NULL, "--max-len", "1", "not 1" },
+    { "compare", NULL, "--limit", "0", "an integer from 1 to 2147483647, not 0" },
+    { "compare", NULL, "--beam", "-2", "not -2" },
+    { "compare", NULL, "--max-len", "1", "not 1" },
+    { "demo", NULL, "--ratio", "1", "a number from 0 to below 1, not 1" },
+    { "demo", NULL, "--size", "-3", "not -3" },
+    { "demo", NULL, "--limit", "0", "not 0" },
+    { "demo", NULL, "--beam", "5000", "not 5000" },
+    { "demo", NULL, "--max-len", "1", "an integer from 2 to 1048576, not 1" },
+    { "evaluate", NULL, "--limit", "-1", "(or 0: every sentence), not -1" },
+    { "evaluate", NULL, "--beam", "-1", "not -1" },
+    { "evaluate", NULL, "--max-len", "1", "not 1" },
+    { "export", NULL, "--shard-mb", "-1", "(or 0: one file), not -1" },
+    { "generate", NULL, "--max-new", "0", "an integer from 1 to 2147483647, not 0" },
+    { "select", NULL, "--ratio", "-0.1", "a number from 0 to below 1, not -0.1" },
+    { "select", NULL, "--ratio", "nan", "a number from 0 to below 1, not nan" },
+    { "select", NULL, "--keep", "0", "an integer from 1 to 2147483647, not 0" },
+    { "select", NULL, "--memory-gb", "nan", "a number above 0 and at most 1048576, not nan" },
+    { "select", NULL, "--memory-gb", "0", "a number above 0 and at most 1048576, not 0" },
+    { "select", NULL, "--bytes-per-expert", "0", "not 0" },
+    { "select", NULL, "--dense-bytes", "-1", "not -1" },
+    { "select", NULL, "--min-per-layer", "-1", "not -1" },
+    { "sparsify", NULL, "--samples", "0", "an integer from 1 to 1048576, not 0" },
+    { "sparsify", NULL, "--seqlen", "3", "not 3" },
+    { "sparsify", NULL, "--seed", "x", "not “x”" },
+    { "perplexity", NULL, "--limit", "-1", "(or 0: every held-out paragraph), not -1" },
+    { "perplexity", NULL, "--threshold", "nan", "a number of at least 0, not nan" },
+    { "perplexity", NULL, "--threshold", "-0.5", "a number of at least 0, not -0.5" },
+    { "stats", "show", "--top", "0", "not 0" },
+    { "stats", "specialisation", "--top-k", "-1", "not -1" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Run r = cases[i].sub ? run_cli (NULL, cases[i].cmd, cases[i].sub, cases[i].option,
+                                      cases[i].value, NULL)
+                           : run_cli (NULL, cases[i].cmd, cases[i].option, cases[i].value, NULL);
+      g_test_message ("%s %s %s: %d %s", cases[i].cmd, cases[i].option, cases[i].value, r.status,
+                      r.err);
+      g_autofree char *says = g_strdup_printf ("%s must be ", cases[i].option);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, says));
+      g_assert_nonnull (strstr (r.err, cases[i].says));
+      run_clear (&r);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,6 +466,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
   g_test_add_func ("/cli/fit-batch", test_fit_batch);
+  g_test_add_func ("/cli/huge-batch", test_huge_batch);
+  g_test_add_func ("/cli/numeric-options", test_numeric_options);
   g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
   g_test_add_func ("/cli/demo", test_demo);
   return g_test_run ();

@@ -9,6 +9,7 @@
 #include "sc-test-util.h"
 #include "sc-backend-select.h"
 #include "secateur-controller.h"
+#include "secateur-report.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -540,6 +541,45 @@ test_sparsify (void)
   g_main_loop_unref (w.loop);
 }
 
+/* The report folder's scores.csv: every number reads back, and a score
+ * that is NaN (not measured) is an empty cell, never "nan". */
+static void
+test_report_csv (void)
+{
+  float values[4] = { 0.5f, 0.25f, NAN, 1.0f };
+  guint8 pruned[4] = { 0, 1, 0, 1 };
+  double ratios[2] = { 0.25, 0.5 }, chrf[2] = { 40.0, 35.5 };
+  double scores[4] = { 41.25, NAN, 38.75, 33.125 };
+  char *dirs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
+  g_auto (GStrv) labels = secateur_report_row_labels (2, 1);
+  SecateurReport r = { 0 };
+  r.rows = r.cols = 2;
+  r.n_encoder_rows = 1;
+  r.values = values;
+  r.pruned = pruned;
+  r.row_labels = labels;
+  r.metric = "importance";
+  r.n_points = 2;
+  r.ratios = ratios;
+  r.chrf = chrf;
+  r.directions = dirs;
+  r.scores = scores;
+  g_autofree char *dir = g_dir_make_tmp ("sc-report-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (secateur_report_write (&r, dir, &error));
+  g_assert_no_error (error);
+  g_autofree char *csv_path = g_build_filename (dir, "scores.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_assert_cmpstr (csv, ==,
+                   "direction,pruning_ratio,chrf_pp\n"
+                   "eng_Latn-fra_Latn,0.25,41.2500\n"
+                   "eng_Latn-fra_Latn,0.50,\n"
+                   "fra_Latn-eng_Latn,0.25,38.7500\n"
+                   "fra_Latn-eng_Latn,0.50,33.1250\n");
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -549,6 +589,7 @@ main (int argc, char **argv)
   g_test_add_func ("/controller/calibrate-export", test_calibrate_export);
   g_test_add_func ("/controller/export-refused", test_export_refused);
   g_test_add_func ("/controller/sparsify", test_sparsify);
+  g_test_add_func ("/controller/report-csv", test_report_csv);
   int status = g_test_run ();
   /* the report's text leaves font caches in Cairo and fontconfig */
   cairo_debug_reset_static_data ();

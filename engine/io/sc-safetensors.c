@@ -65,6 +65,27 @@ node_get_uint (JsonNode *node, guint64 *out)
   return TRUE;
 }
 
+/* json-glib keeps the last of two members with the same name; a header
+ * that names a tensor (or a key of one) twice is ambiguous, and the
+ * reference implementation refuses it. Members are seen as they are
+ * parsed, keyed by their object. */
+typedef struct
+{
+  GHashTable *seen;
+  char *duplicate;
+} MemberCheck;
+
+static void
+on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpointer data)
+{
+  MemberCheck *mc = data;
+  if (mc->duplicate != NULL)
+    return;
+  char *key = g_strdup_printf ("%p/%s", (void *) object, name);
+  if (!g_hash_table_add (mc->seen, key))
+    mc->duplicate = g_strdup (name);
+}
+
 static gboolean
 parse_entry (const char *what, const char *name, JsonNode *node, guint64 data_len,
              ScTensor **out_tensor, Span *out_span, GError **error)
@@ -274,10 +295,23 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
     }
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, header, (gssize) header_len, &local_error))
+  MemberCheck mc = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), NULL };
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &mc);
+  gboolean parsed = json_parser_load_from_data (parser, header, (gssize) header_len, &local_error);
+  g_signal_handlers_disconnect_by_data (parser, &mc);
+  g_hash_table_unref (mc.seen);
+  if (!parsed)
     {
+      g_free (mc.duplicate);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header is not valid JSON: %s", what,
                    local_error->message);
+      return NULL;
+    }
+  if (mc.duplicate != NULL)
+    {
+      g_autofree char *name = mc.duplicate;
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%s: header names “%s” twice; which one holds is ambiguous", what, name);
       return NULL;
     }
   root = json_parser_get_root (parser);

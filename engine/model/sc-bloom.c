@@ -681,12 +681,38 @@ argmax (const float *v, int n)
   return best;
 }
 
+/* ALiBi would read further than the training length, but the prompt's
+ * attention scores take memory and time with the square of its length and
+ * quality falls: generation stays within it. */
+#define SC_BLOOM_CONTEXT 2048
+
+int
+sc_bloom_context_length (ScBloom *m)
+{
+  return SC_BLOOM_CONTEXT;
+}
+
 GArray *
 sc_bloom_generate_greedy (ScBloom *m, const int *prompt, int n_prompt, int max_new, GError **error)
 {
   if (n_prompt <= 0 || max_new < 0)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "Greedy generation needs a prompt");
+      return NULL;
+    }
+  /* The KV cache is made for the whole sequence up front. */
+  if ((gint64) n_prompt + MAX (max_new, 1) > SC_BLOOM_CONTEXT)
+    {
+      if (n_prompt >= SC_BLOOM_CONTEXT)
+        g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
+                     "The prompt is %d tokens; BLOOM's context is %d tokens, prompt and new "
+                     "tokens together",
+                     n_prompt, SC_BLOOM_CONTEXT);
+      else
+        g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
+                     "%d new tokens after a prompt of %d do not fit BLOOM's context of %d "
+                     "tokens (at most %d new ones)",
+                     max_new, n_prompt, SC_BLOOM_CONTEXT, SC_BLOOM_CONTEXT - n_prompt);
       return NULL;
     }
   g_autoptr (ScBloomState) s = sc_bloom_state_new (m, n_prompt + MAX (max_new, 1));

@@ -49,9 +49,10 @@ get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, 
   gint64 v = json_node_get_int (n);
   if (v < min || v > max)
     {
+      /* No value in the message: json-glib wraps integers beyond 64 bits
+       * (1e29 written out reads as -1), so it may not be what the file says. */
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                   "config.json: \"%s\" = %" G_GINT64_FORMAT " is out of range [%d, %d]", key, v,
-                   min, max);
+                   "config.json: \"%s\" must be an integer from %d to %d", key, min, max);
       return FALSE;
     }
   *out = (int) v;

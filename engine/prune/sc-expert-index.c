@@ -1,6 +1,7 @@
 /* sc-expert-index.c: read, write and query the authors' expert index JSON.
  * See sc-expert-index.h and NLLB-FACTS §6.4. */
 #include "sc-expert-index.h"
+#include "sc-json-write.h"
 #include "sc-languages.h"
 
 #include <json-glib/json-glib.h>
@@ -291,10 +292,9 @@ sc_expert_index_to_json (const ScExpertIndex *idx, gsize *length)
         }
       json_builder_end_object (b);
     }
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, length);
+  /* ids only: nothing here can be non-finite */
+  return sc_json_to_data (root, FALSE, length, NULL);
 }
 
 gboolean

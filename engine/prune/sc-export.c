@@ -1,6 +1,7 @@
 /* sc-export.c: pruned checkpoints, written atomically. */
 #include "sc-export.h"
 
+#include "sc-json-write.h"
 #include "sc-model-card.h"
 #include "sc-safetensors.h"
 
@@ -114,9 +115,12 @@ check_keep (ScModel *model, const guint8 *keep, GError **error)
     }
   /* The model validates counts and, for an already pruned checkpoint, that
    * every kept expert is present; the mask is restored afterwards. */
+  const guint8 *was = sc_model_get_expert_mask (model);
+  g_autofree guint8 *saved =
+      was != NULL ? g_memdup2 (was, (gsize) sc_model_n_moe_layers (model) * c->num_experts) : NULL;
   if (!sc_model_set_expert_mask (model, keep, error))
     return FALSE;
-  sc_model_set_expert_mask (model, NULL, NULL);
+  sc_model_set_expert_mask (model, saved, NULL);
   return TRUE;
 }
 
@@ -348,9 +352,8 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   else if (keep != NULL && json_object_has_member (obj, SC_EXPORT_SELECTION_KEY))
     json_object_remove_member (obj, SC_EXPORT_SELECTION_KEY); /* an earlier export's */
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
-  g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
-  return g_file_set_contents (dst, text, -1, error);
+  return sc_json_save (root, TRUE, dst, error);
 }
 
 /* What is written: a checkpoint's tensors, with replacements (weight
@@ -367,6 +370,32 @@ static const ScTensor *
 model_replaced (gpointer model, const char *name)
 {
   return sc_model_get_replaced_weight (model, name);
+}
+
+/* A NaN or infinity copied into an export makes a model that computes
+ * nothing useful: fail naming the tensor, or (allowed) name every such
+ * tensor in `bad`. Scanned shard by shard, just before each is written, so
+ * the pages are read once for both. */
+static gboolean
+check_finite (GPtrArray *shard, GPtrArray *bad, GError **error)
+{
+  for (guint i = 0; i < shard->len; i++)
+    {
+      const ScTensor *t = shard->pdata[i];
+      int64_t at;
+      if (!sc_tensor_find_nonfinite (t, &at))
+        continue;
+      if (bad == NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                       "Tensor %s holds NaN or infinity (element %" G_GINT64_FORMAT
+                       "); nothing exported",
+                       t->name, at);
+          return FALSE;
+        }
+      g_ptr_array_add (bad, t->name);
+    }
+  return TRUE;
 }
 
 /* Bytes of t as written (converted to opts' dtype when asked). */
@@ -458,6 +487,7 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
   json_builder_end_object (index);
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
+  g_autoptr (GPtrArray) bad = opts->allow_non_finite ? g_ptr_array_new () : NULL;
 
   for (guint s = 0; s < shards->len; s++)
     {
@@ -471,7 +501,8 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
       g_autofree ScDType *as = g_new (ScDType, MAX (shard->len, 1));
       for (guint i = 0; i < shard->len; i++)
         as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
-      if (!sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
+      if (!check_finite (shard, bad, error) ||
+          !sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
         return FALSE;
       for (guint i = 0; i < shard->len; i++)
         {
@@ -481,15 +512,18 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
     }
   json_builder_end_object (index);
   json_builder_end_object (index);
+  if (bad != NULL && bad->len > 0)
+    {
+      g_ptr_array_add (bad, NULL);
+      g_autofree char *names = g_strjoinv (", ", (char **) bad->pdata);
+      g_message ("warning: %u exported tensor(s) hold NaN or infinity: %s", bad->len - 1, names);
+    }
 
   if (shards->len > 1)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (index);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
       g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-      if (!json_generator_to_file (gen, path, error))
+      if (!sc_json_save (root, TRUE, path, error))
         return FALSE;
     }
   return TRUE;

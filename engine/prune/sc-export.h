@@ -38,6 +38,8 @@ typedef struct {
   gboolean force;         /* replace an existing output directory (an earlier export) */
   ScDestinationNoteFunc note; /* leftovers of earlier runs recovered; NULL: g_message */
   gpointer note_data;
+  gboolean allow_non_finite; /* write tensors holding NaN or infinity (with a message naming
+                              * them) instead of failing on the first */
   /* Store every f32/f16/bf16 tensor as `dtype` (converted tensor by tensor
    * while written; a value beyond f16's range fails naming the tensor);
    * FALSE: each as stored. */
