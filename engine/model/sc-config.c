@@ -165,6 +165,27 @@ parse_object (JsonParser *parser, const char *json, gssize len, const char *what
   return json_node_get_object (root);
 }
 
+/* An export's secateur_selection (sc-export.h): only the directions it
+ * serves are read back. */
+static char **
+read_served (JsonObject *obj)
+{
+  JsonNode *sel = json_object_get_member (obj, "secateur_selection");
+  JsonObject *so = sel && JSON_NODE_HOLDS_OBJECT (sel) ? json_node_get_object (sel) : NULL;
+  JsonNode *sv = so ? json_object_get_member (so, "serves") : NULL;
+  if (sv == NULL || !JSON_NODE_HOLDS_ARRAY (sv))
+    return NULL;
+  JsonArray *a = json_node_get_array (sv);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        g_strv_builder_add (b, json_node_get_string (n));
+    }
+  return g_strv_builder_end (b);
+}
+
 ScConfig *
 sc_config_parse (const char *json, gssize len, GError **error)
 {
@@ -299,6 +320,7 @@ sc_config_parse (const char *json, gssize len, GError **error)
               SC_CONFIG_KEPT_KEY, n_moe);
           return NULL;
         }
+      c->served = read_served (obj);
       c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (int m = 0; m < n_moe; m++)
         {
@@ -338,23 +360,6 @@ sc_config_parse (const char *json, gssize len, GError **error)
               return NULL;
             }
         }
-    }
-
-  /* secateur_selection (sc-export.h): only the directions are read back. */
-  JsonNode *sel = json_object_get_member (obj, "secateur_selection");
-  JsonObject *so = sel && JSON_NODE_HOLDS_OBJECT (sel) ? json_node_get_object (sel) : NULL;
-  JsonNode *sv = so ? json_object_get_member (so, "serves") : NULL;
-  if (sv != NULL && JSON_NODE_HOLDS_ARRAY (sv))
-    {
-      JsonArray *a = json_node_get_array (sv);
-      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-      for (guint i = 0; i < json_array_get_length (a); i++)
-        {
-          JsonNode *n = json_array_get_element (a, i);
-          if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-            g_strv_builder_add (b, json_node_get_string (n));
-        }
-      c->served = g_strv_builder_end (b);
     }
 
   c->max_length = 200;
