@@ -2,7 +2,8 @@
  *
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --langs a,b,...))
- *                       -o OUT [--shard-mb N] [--force] [--dry-run] [--allow-non-finite]
+ *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
+ *                       [--allow-non-finite]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -43,7 +44,7 @@ int
 sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
-  g_autofree char *pair = NULL, *langs_arg = NULL;
+  g_autofree char *pair = NULL, *langs_arg = NULL, *dtype_arg = NULL;
   int shard_mb = 0;
   gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
@@ -57,6 +58,10 @@ sc_cli_export (int argc, char **argv)
       "Or: every direction among these languages (union of their experts)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_arg,
+      "Store weights as f32, f16 or bf16 "
+      "(default: as stored)",
+      "DTYPE" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
@@ -83,6 +88,15 @@ sc_cli_export (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
                        "with --pair SRC-TGT or --langs a,b,... are required\n");
+      return 2;
+    }
+  ScDType dtype = SC_DTYPE_F32;
+  g_autofree char *dtype_up = dtype_arg ? g_ascii_strup (dtype_arg, -1) : NULL;
+  if (dtype_up != NULL &&
+      (!sc_dtype_from_name (dtype_up, &dtype) ||
+       (dtype != SC_DTYPE_F32 && dtype != SC_DTYPE_F16 && dtype != SC_DTYPE_BF16)))
+    {
+      fprintf (stderr, "secateur-cli export: --dtype must be f32, f16 or bf16\n");
       return 2;
     }
   /* Refused before any work; the export checks again when it writes. */
@@ -127,14 +141,43 @@ sc_cli_export (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  printf ("%u tensors, %.3f MiB to write; %u expert tensors (%.3f MiB) left out\n", plan.n_tensors,
-          plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  guint64 bytes = dtype_up ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes;
+  printf ("%u tensors, %.3f MiB to write%s%s; %u expert tensors (%.3f MiB) left out\n",
+          plan.n_tensors, bytes / 1048576.0, dtype_up ? " as " : "", dtype_up ? dtype_up : "",
+          plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  if (plan.uniform_experts > 0)
+    printf ("%d experts in every MoE layer: a plain NllbMoe checkpoint (transformers loads it)\n",
+            plan.uniform_experts);
+  else
+    printf ("MoE layers keep different numbers of experts: Secateur's form (experts under their "
+            "original ids; stock transformers cannot load it)\n");
   if (dry_run)
     return 0;
-  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20,
+  /* What config.json and the model card record of the selection. */
+  g_autoptr (JsonObject) selection = json_object_new ();
+  g_autofree char *source_file = g_path_get_basename (index ? index : keep_path);
+  json_object_set_string_member (selection, index ? "index" : "keep", source_file);
+  if (index != NULL)
+    {
+      JsonArray *serves = json_array_new ();
+      if (set == NULL)
+        json_array_add_string_element (serves, pair);
+      for (guint a = 0; set != NULL && set[a] != NULL; a++)
+        for (guint b = 0; set[b] != NULL; b++)
+          if (a != b || set[1] == NULL)
+            {
+              g_autofree char *p = g_strdup_printf ("%s-%s", set[a], set[b]);
+              json_array_add_string_element (serves, p);
+            }
+      json_object_set_array_member (selection, "serves", serves);
+    }
+  ScExportOptions opts = { .selection = selection,
+                           .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,
                            .note = sc_cli_export_note,
-                           .allow_non_finite = allow_non_finite };
+                           .allow_non_finite = allow_non_finite,
+                           .convert = dtype_up != NULL,
+                           .dtype = dtype };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,

@@ -3,7 +3,7 @@
  *
  *   secateur-cli select --stats S.json (--ratio R | --memory-gb X --bytes-per-expert N
  *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold]
- *                       [--enc-dec A:B] [--min-per-layer K] [--separate-enc-dec]
+ *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
  *                       [--granularity global|lang|pair] [--langs a,b] [--pairs a-b,..]
  *                       -o experts.json
  */
@@ -42,7 +42,7 @@ sc_cli_select (int argc, char **argv)
   double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
-  gboolean separate = FALSE;
+  gboolean separate = FALSE, uniform = FALSE;
   GOptionEntry entries[] = {
     { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "Statistics file (secateur-stats JSON)",
       "FILE" },
@@ -61,6 +61,10 @@ sc_cli_select (int argc, char **argv)
     { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name, "per-layer (default) or threshold", "NAME" },
     { "enc-dec", 0, 0, G_OPTION_ARG_STRING, &enc_dec, "Encoder:decoder budget (default 3:1)",
       "A:B" },
+    { "uniform", 0, 0, G_OPTION_ARG_NONE, &uniform,
+      "The same number of experts in every MoE layer (per-layer, 1:1): exports load in "
+      "stock transformers",
+      NULL },
     { "min-per-layer", 0, 0, G_OPTION_ARG_INT, &min_per_layer,
       "threshold: experts kept in every layer (default 4)", "K" },
     { "separate-enc-dec", 0, 0, G_OPTION_ARG_NONE, &separate,
@@ -153,6 +157,17 @@ sc_cli_select (int argc, char **argv)
         }
       opt.enc_weight = a;
       opt.dec_weight = b;
+    }
+  if (uniform)
+    {
+      /* every layer keeps its top u: a plain NllbMoe checkpoint on export */
+      if (opt.algo != SC_SELECT_PER_LAYER || (enc_dec != NULL && opt.enc_weight != opt.dec_weight))
+        {
+          fprintf (stderr, "secateur-cli select: --uniform keeps the same number in every layer; "
+                           "it goes with neither --algo threshold nor an uneven --enc-dec\n");
+          return 2;
+        }
+      opt.enc_weight = opt.dec_weight = 1;
     }
   opt.min_per_layer = min_per_layer;
   opt.separate_enc_dec = separate;

@@ -259,6 +259,28 @@ cmd_info (int argc, char **argv)
     printf (
         "Experts:       %d per MoE layer, %d MoE layers (every %d encoder / %d decoder layer)\n",
         c->num_experts, sc_config_n_moe_layers (c), c->encoder_sparse_step, c->decoder_sparse_step);
+  if (c->kept_experts != NULL)
+    {
+      /* an export: what it kept, in original ids, and for which directions */
+      printf ("Pruned export: %s; kept experts per MoE layer (original ids):\n",
+              c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
+                                    : "Secateur's form (layers keep different numbers)");
+      for (int side = 0, m = 0; side < 2; side++)
+        for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
+          {
+            if (!sc_config_is_sparse (c, side, l))
+              continue;
+            GArray *ids = g_ptr_array_index (c->kept_experts, m++);
+            GString *line = g_string_new (NULL);
+            for (guint i = 0; i < ids->len; i++)
+              g_string_append_printf (line, " %d", g_array_index (ids, int, i));
+            printf ("  %s layer %d: %u of %d:%s\n", side ? "decoder" : "encoder", l, ids->len,
+                    c->num_experts, line->str);
+            g_string_free (line, TRUE);
+          }
+      g_autofree char *served = c->served ? g_strjoinv (", ", c->served) : NULL;
+      printf ("Serves:        %s\n", served && *served ? served : "(not recorded)");
+    }
   printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT
           " dense + %" G_GUINT64_FORMAT " in experts\n",
           total, dense, experts);
@@ -269,6 +291,10 @@ cmd_info (int argc, char **argv)
           sc_checkpoint_n_files (ckpt), gib (sc_checkpoint_file_bytes (ckpt)));
   printf ("Memory needed: %.3f GiB at f32, %.3f GiB at f16 (weights; dense part %.3f / %.3f GiB)\n",
           gib (total * 4), gib (total * 2), gib (dense * 4), gib (dense * 2));
+  if (sc_model_get_dtype (model) == SC_DTYPE_F32)
+    printf ("At f16:        %.3f GiB of weights instead of %.3f GiB, %.3f GiB less "
+            "(export --dtype f16)\n",
+            gib (total * 2), gib (total * 4), gib (total * 2));
   printf ("Vocabulary:    %d ids (%d in the tokenizer)\n", c->vocab_size,
           sc_tokenizer_vocab_size (tok));
   printf ("Languages:     %u\n", sc_tokenizer_n_languages (tok));

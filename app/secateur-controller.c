@@ -1239,7 +1239,26 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   /* the model last: the longest step, atomic in the engine */
   g_autofree guint8 *keep = secateur_prune_keep_union (d->stats, &d->settings,
                                                        (const char *const *) d->directions, &error);
-  ScExportOptions eopts = { 0, d->overwrite };
+  /* the settings that chose the experts, for config.json and the model card */
+  g_autoptr (JsonObject) selection = json_object_new ();
+  JsonArray *serves = json_array_new ();
+  for (guint k = 0; d->directions[k] != NULL; k++)
+    json_array_add_string_element (serves, d->directions[k]);
+  json_object_set_array_member (selection, "serves", serves);
+  json_object_set_string_member (selection, "index", "experts.json");
+  json_object_set_double_member (selection, "ratio", d->settings.ratio);
+  json_object_set_string_member (selection, "metric",
+                                 sc_expert_metric_to_string (d->settings.metric));
+  json_object_set_string_member (
+      selection, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
+  json_object_set_string_member (selection, "granularity",
+                                 d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
+                                 : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"
+                                                                                  : "lang");
+  g_autofree char *enc_dec =
+      g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
+  json_object_set_string_member (selection, "enc_dec", enc_dec);
+  ScExportOptions eopts = { 0, d->overwrite, .selection = selection };
   if (keep == NULL ||
       !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
     {

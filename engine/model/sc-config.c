@@ -23,6 +23,7 @@ sc_config_free (ScConfig *config)
     return;
   g_free (config->model_type);
   g_clear_pointer (&config->kept_experts, g_ptr_array_unref);
+  g_strfreev (config->served);
   g_free (config);
 }
 
@@ -175,6 +176,27 @@ sc_config_parse_generation (ScConfig *config, const char *json, gssize len, GErr
   return obj != NULL && read_generation (config, obj, error);
 }
 
+/* An export's secateur_selection (sc-export.h): only the directions it
+ * serves are read back. */
+static char **
+read_served (JsonObject *obj)
+{
+  JsonNode *sel = json_object_get_member (obj, "secateur_selection");
+  JsonObject *so = sel && JSON_NODE_HOLDS_OBJECT (sel) ? json_node_get_object (sel) : NULL;
+  JsonNode *sv = so ? json_object_get_member (so, "serves") : NULL;
+  if (sv == NULL || !JSON_NODE_HOLDS_ARRAY (sv))
+    return NULL;
+  JsonArray *a = json_node_get_array (sv);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        g_strv_builder_add (b, json_node_get_string (n));
+    }
+  return g_strv_builder_end (b);
+}
+
 ScConfig *
 sc_config_parse (const char *json, gssize len, GError **error)
 {
@@ -185,6 +207,7 @@ sc_config_parse (const char *json, gssize len, GError **error)
 
   g_autoptr (ScConfig) c = g_new0 (ScConfig, 1);
   const char *type = NULL;
+  int stored_experts = 0; /* num_experts as written in the file */
   if (!get_string (obj, "model_type", NULL, &type, error))
     return NULL;
   if (type == NULL)
@@ -252,7 +275,15 @@ sc_config_parse (const char *json, gssize len, GError **error)
     {
       const char *policy = "all";
       gboolean router_bias = FALSE;
-      if (!get_int (obj, "num_experts", TRUE, 0, 2, MAX_EXPERTS, &c->num_experts, error) ||
+      /* The uniform export form stores the kept count (1 or more) and the
+       * original count beside it; Secateur works in original ids. */
+      int stored = 0;
+      c->experts_renumbered = json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
+      if (!get_int (obj, "num_experts", TRUE, 0, c->experts_renumbered ? 1 : 2, MAX_EXPERTS,
+                    &stored, error) ||
+          (c->experts_renumbered &&
+           !get_int (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, TRUE, 0, MAX (stored, 2), MAX_EXPERTS,
+                     &c->num_experts, error)) ||
           !get_int (obj, "encoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->encoder_sparse_step,
                     error) ||
           !get_int (obj, "decoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->decoder_sparse_step,
@@ -275,6 +306,16 @@ sc_config_parse (const char *json, gssize len, GError **error)
                        "config.json: router_bias true is not supported (NLLB-MoE has none)");
           return NULL;
         }
+      if (!c->experts_renumbered)
+        c->num_experts = stored;
+      else if (!json_object_has_member (obj, SC_CONFIG_KEPT_KEY))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                       "config.json: \"%s\" needs \"%s\" (the original ids of the experts)",
+                       SC_CONFIG_ORIGINAL_EXPERTS_KEY, SC_CONFIG_KEPT_KEY);
+          return NULL;
+        }
+      stored_experts = stored;
     }
 
   if (c->arch == SC_ARCH_NLLB_MOE && json_object_has_member (obj, SC_CONFIG_KEPT_KEY))
@@ -290,6 +331,7 @@ sc_config_parse (const char *json, gssize len, GError **error)
               SC_CONFIG_KEPT_KEY, n_moe);
           return NULL;
         }
+      c->served = read_served (obj);
       c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (int m = 0; m < n_moe; m++)
         {
@@ -319,6 +361,13 @@ sc_config_parse (const char *json, gssize len, GError **error)
             {
               g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
                            "config.json: \"%s\" layer %d keeps no expert", SC_CONFIG_KEPT_KEY, m);
+              return NULL;
+            }
+          if (c->experts_renumbered && (int) kept->len != stored_experts)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                           "config.json: \"%s\" layer %d lists %u experts; num_experts is %d",
+                           SC_CONFIG_KEPT_KEY, m, kept->len, stored_experts);
               return NULL;
             }
         }
@@ -380,4 +429,25 @@ sc_config_n_moe_layers (const ScConfig *config)
   for (int i = 0; i < config->decoder_layers; i++)
     n += sc_config_is_sparse (config, TRUE, i);
   return n;
+}
+
+int
+sc_config_stored_expert (const ScConfig *config, int moe, int expert)
+{
+  if (!config->experts_renumbered)
+    return expert;
+  GArray *kept = g_ptr_array_index (config->kept_experts, moe);
+  for (guint i = 0; i < kept->len; i++)
+    if (g_array_index (kept, int, i) == expert)
+      return (int) i;
+  return -1;
+}
+
+int
+sc_config_original_expert (const ScConfig *config, int moe, int stored)
+{
+  if (!config->experts_renumbered)
+    return stored;
+  GArray *kept = g_ptr_array_index (config->kept_experts, moe);
+  return stored >= 0 && stored < (int) kept->len ? g_array_index (kept, int, stored) : -1;
 }

@@ -209,7 +209,8 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
 
   L->moe_index = (*moe_counter)++;
   /* A pruned checkpoint holds only its kept experts, under their original
-   * names, and a router with one row per kept expert. */
+   * names or renumbered 0..k-1 (sc-config.h), and a router with one row per
+   * kept expert. */
   GArray *kept = c->kept_experts ? g_ptr_array_index (c->kept_experts, L->moe_index) : NULL;
   L->n_rows = kept ? (int) kept->len : c->num_experts;
   L->router = find (ld, error, "%s.ffn.router.classifier.weight", p);
@@ -226,10 +227,11 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
   for (int r = 0; r < L->n_rows; r++)
     {
       int e = kept ? g_array_index (kept, int, r) : r;
+      int stored = c->experts_renumbered ? r : e;
       if (ld->allow_missing_experts)
         {
           g_autofree char *probe =
-              g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight", ld->prefix, p, e);
+              g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight", ld->prefix, p, stored);
           if (sc_checkpoint_is_missing (ld->model->ckpt, probe))
             {
               ld->model->n_missing++;
@@ -237,9 +239,9 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
             }
         }
       if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
-                        NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
+                        NAME ("%s.ffn.experts.expert_%d.fc1", p, stored), error) ||
           !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
-                        NAME ("%s.ffn.experts.expert_%d.fc2", p, e), error))
+                        NAME ("%s.ffn.experts.expert_%d.fc2", p, stored), error))
         return FALSE;
     }
 #undef NAME
@@ -1259,7 +1261,15 @@ sc_model_get_linear (ScModel *model, int i, ScLinearInfo *info)
   info->expert = -1;
   const char *e = strstr (lin->w->name, ".experts.expert_");
   if (e != NULL)
-    info->expert = atoi (e + strlen (".experts.expert_"));
+    {
+      /* the original id, also where the names are renumbered */
+      const ScConfig *c = model->config;
+      const Layer *L = info->block < c->encoder_layers
+                           ? &model->enc[info->block]
+                           : &model->dec[info->block - c->encoder_layers];
+      info->expert =
+          sc_config_original_expert (c, L->moe_index, atoi (e + strlen (".experts.expert_")));
+    }
 }
 
 const ScTensor *

@@ -3,6 +3,7 @@
 
 #include "sc-json-write.h"
 #include "sc-json-file.h"
+#include "sc-model-card.h"
 #include "sc-safetensors.h"
 
 #include <math.h>
@@ -56,8 +57,51 @@ classify (const ScConfig *c, const char *name, int *moe, int *expert)
   long e = strtol (s, &end, 10);
   if (end == s || *end != '.' || e < 0 || e >= c->num_experts)
     return TENSOR_OTHER;
-  *expert = (int) e;
-  return TENSOR_EXPERT;
+  /* the original id, also in a checkpoint whose names are renumbered */
+  *expert = sc_config_original_expert (c, *moe, (int) e);
+  return *expert >= 0 ? TENSOR_EXPERT : TENSOR_OTHER;
+}
+
+/* k when every MoE layer keeps k experts, else 0. */
+static int
+uniform_count (const ScConfig *c, const guint8 *keep)
+{
+  int k = -1;
+  for (int m = 0; m < sc_config_n_moe_layers (c); m++)
+    {
+      int n = 0;
+      for (int e = 0; e < c->num_experts; e++)
+        n += keep[m * c->num_experts + e] != 0;
+      if (k >= 0 && n != k)
+        return 0;
+      k = n;
+    }
+  return MAX (k, 0);
+}
+
+/* The number expert `e` of MoE layer m has in the exported names: its rank
+ * among the kept experts in the uniform form (transformers pairs router row
+ * i with expert_i), its original id otherwise. */
+static int
+exported_expert (const ScConfig *c, const guint8 *keep, gboolean uniform, int m, int e)
+{
+  if (!uniform)
+    return e;
+  int rank = 0;
+  for (int x = 0; x < e; x++)
+    rank += keep[m * c->num_experts + x] != 0;
+  return rank;
+}
+
+/* `name` with the number after "experts.expert_" replaced by `id`. */
+static char *
+renamed_expert (const char *name, int id)
+{
+  const char *p = strstr (name, ".experts.expert_") + strlen (".experts.expert_");
+  const char *rest = p;
+  while (g_ascii_isdigit (*rest))
+    rest++;
+  return g_strdup_printf ("%.*s%d%s", (int) (p - name), name, id, rest);
 }
 
 static gboolean
@@ -89,6 +133,7 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
   memset (plan, 0, sizeof *plan);
   if (!check_keep (model, keep, error))
     return FALSE;
+  plan->uniform_experts = uniform_count (c, keep);
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -113,8 +158,19 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
         }
       plan->n_tensors++;
       plan->bytes += bytes;
+      if (t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16)
+        {
+          plan->float_elements += bytes / sc_dtype_size (t->dtype);
+          plan->float_bytes += bytes;
+        }
     }
   return TRUE;
+}
+
+guint64
+sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype)
+{
+  return plan->bytes - plan->float_bytes + plan->float_elements * sc_dtype_size (dtype);
 }
 
 /* The router of MoE layer m with only the kept rows. Row r of the stored
@@ -150,6 +206,22 @@ static void
 free_sliced (ScTensor *t)
 {
   g_free ((gpointer) t->data);
+  g_free (t->name);
+  g_free (t);
+}
+
+/* A tensor under another name; the data stays the source's. */
+static ScTensor *
+view_named (const ScTensor *t, char *name)
+{
+  ScTensor *v = g_memdup2 (t, sizeof *t);
+  v->name = name;
+  return v;
+}
+
+static void
+free_view (ScTensor *t)
+{
   g_free (t->name);
   g_free (t);
 }
@@ -234,7 +306,7 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
  * that marks the folder as an export. */
 static gboolean
 write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
-              const char *dir, GError **error)
+              JsonObject *selection, const ScExportOptions *opts, const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
   g_autoptr (JsonNode) root = sc_json_file_load (src, SC_JSON_CONFIG_MAX_BYTES, error);
@@ -248,6 +320,15 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
     {
+      /* Uniform: a plain NllbMoe checkpoint of k experts, the original
+       * count beside it; otherwise (and in an earlier export's config) the
+       * original count, Secateur's form. */
+      int k = uniform_count (c, keep);
+      json_object_set_int_member (obj, "num_experts", k > 0 ? k : c->num_experts);
+      if (k > 0)
+        json_object_set_int_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, c->num_experts);
+      else if (json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY))
+        json_object_remove_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
       JsonArray *layers = json_array_new ();
       int n_moe = sc_config_n_moe_layers (c);
       for (int m = 0; m < n_moe; m++)
@@ -260,8 +341,21 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
         }
       json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
     }
+  /* The 54B's first upload says "nllb_moe", which transformers' AutoConfig
+   * does not know; its NllbMoe classes are registered as "nllb-moe". */
+  if (c != NULL && c->arch == SC_ARCH_NLLB_MOE)
+    json_object_set_string_member (obj, "model_type", "nllb-moe");
+  if (opts->convert) /* what transformers' torch_dtype="auto" loads */
+    json_object_set_string_member (obj, "torch_dtype",
+                                   opts->dtype == SC_DTYPE_F16    ? "float16"
+                                   : opts->dtype == SC_DTYPE_BF16 ? "bfloat16"
+                                                                  : "float32");
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
+  if (selection != NULL)
+    json_object_set_object_member (obj, SC_EXPORT_SELECTION_KEY, json_object_ref (selection));
+  else if (keep != NULL && json_object_has_member (obj, SC_EXPORT_SELECTION_KEY))
+    json_object_remove_member (obj, SC_EXPORT_SELECTION_KEY); /* an earlier export's */
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
   return sc_json_save (root, TRUE, dst, error);
@@ -309,14 +403,27 @@ check_finite (GPtrArray *shard, GPtrArray *bad, GError **error)
   return TRUE;
 }
 
-static gboolean
-write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 shard_bytes,
-               gboolean allow_non_finite, GCancellable *cancellable, GError **error)
+/* Bytes of t as written (converted to opts' dtype when asked). */
+static guint64
+written_bytes (const ScTensor *t, const ScExportOptions *opts)
 {
+  gboolean f = t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16;
+  if (!opts->convert || !f)
+    return t->nbytes;
+  return (guint64) sc_tensor_numel (t) * sc_dtype_size (opts->dtype);
+}
+
+static gboolean
+write_weights (const Source *src, const guint8 *keep, const char *dir, const ScExportOptions *opts,
+               GCancellable *cancellable, GError **error)
+{
+  guint64 shard_bytes = opts->shard_bytes;
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
+  g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
+  gboolean uniform = keep != NULL && uniform_count (c, keep) > 0;
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -341,6 +448,17 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           g_ptr_array_add (sliced, s);
           t = s;
         }
+      if (kind == TENSOR_EXPERT)
+        {
+          g_autofree char *name =
+              renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
+          if (!g_str_equal (name, t->name))
+            {
+              ScTensor *v = view_named (t, g_steal_pointer (&name));
+              g_ptr_array_add (views, v);
+              t = v;
+            }
+        }
       g_ptr_array_add (tensors, (gpointer) t);
     }
 
@@ -353,15 +471,16 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   for (guint i = 0; i < tensors->len; i++)
     {
       const ScTensor *t = tensors->pdata[i];
-      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + t->nbytes > shard_bytes))
+      guint64 nb = written_bytes (t, opts);
+      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + nb > shard_bytes))
         {
           cur = g_ptr_array_new ();
           g_ptr_array_add (shards, cur);
           cur_bytes = 0;
         }
       g_ptr_array_add (cur, (gpointer) t);
-      cur_bytes += t->nbytes;
-      total += t->nbytes;
+      cur_bytes += nb;
+      total += nb;
     }
 
   g_autoptr (JsonBuilder) index = json_builder_new ();
@@ -373,7 +492,7 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   json_builder_end_object (index);
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
-  g_autoptr (GPtrArray) bad = allow_non_finite ? g_ptr_array_new () : NULL;
+  g_autoptr (GPtrArray) bad = opts->allow_non_finite ? g_ptr_array_new () : NULL;
 
   for (guint s = 0; s < shards->len; s++)
     {
@@ -384,8 +503,11 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           shards->len == 1 ? g_strdup ("model.safetensors")
                            : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
       g_autofree char *path = g_build_filename (dir, file, NULL);
+      g_autofree ScDType *as = g_new (ScDType, MAX (shard->len, 1));
+      for (guint i = 0; i < shard->len; i++)
+        as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
       if (!check_finite (shard, bad, error) ||
-          !sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
+          !sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
         return FALSE;
       for (guint i = 0; i < shard->len; i++)
         {
@@ -412,19 +534,60 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   return TRUE;
 }
 
+/* What an expert-pruned export says about itself: its selection record
+ * and model card. */
+typedef struct
+{
+  JsonObject *selection;
+  char *card;
+} Described;
+
 static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
-                            JsonObject *record, const char *out_dir, const ScExportOptions *opts,
-                            GCancellable *cancellable, GError **error);
+                            JsonObject *record, const Described *about, const char *out_dir,
+                            const ScExportOptions *opts, GCancellable *cancellable, GError **error);
 
 gboolean
 sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
                   const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  if (!check_keep (model, keep, error))
+  ScExportPlan plan;
+  if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
-  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
-                 model };
-  return export_dir (&src, model_dir, keep, NULL, out_dir, opts, cancellable, error);
+  const ScConfig *c = sc_model_get_config (model);
+  Source src = { sc_model_get_checkpoint (model), c, model_replaced, model };
+
+  /* The caller's record with what the export itself knows. */
+  g_autoptr (JsonObject) sel = json_object_new ();
+  if (opts->selection != NULL)
+    {
+      g_autoptr (GList) members = json_object_get_members (opts->selection);
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (sel, l->data,
+                                json_node_copy (json_object_get_member (opts->selection, l->data)));
+    }
+  int kept = 0, all = sc_config_n_moe_layers (c) * c->num_experts;
+  for (int i = 0; i < all; i++)
+    kept += keep[i] != 0;
+  ScDType dtype = opts->convert ? opts->dtype : sc_model_get_dtype (model);
+  json_object_set_int_member (sel, "kept_experts", kept);
+  json_object_set_int_member (sel, "of_experts", all);
+  json_object_set_string_member (sel, "dtype", sc_dtype_name (dtype));
+  json_object_set_string_member (sel, "secateur_version", SC_VERSION);
+
+  g_autofree char *canon = g_canonicalize_filename (model_dir, NULL);
+  g_autofree char *source = g_path_get_basename (canon);
+  ScModelCard card = {
+    .source = source,
+    .keep = keep,
+    .uniform = plan.uniform_experts,
+    .dtype = sc_dtype_name (dtype),
+    .bytes = opts->convert ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes,
+    .dropped_bytes = plan.dropped_bytes,
+    .selection = sel,
+  };
+  g_autofree char *text = sc_model_card_text (c, &card);
+  Described about = { sel, text };
+  return export_dir (&src, model_dir, keep, NULL, &about, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -433,7 +596,7 @@ sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, cons
 {
   Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
                  model };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -442,16 +605,23 @@ sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer repl
                       const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
   Source src = { ckpt, NULL, replaced, replaced_data };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 static gboolean
 export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonObject *record,
-            const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
-            GError **error)
+            const Described *about, const char *out_dir, const ScExportOptions *opts,
+            GCancellable *cancellable, GError **error)
 {
   const ScConfig *c = src->config;
   const char *sources[] = { model_dir, NULL };
+  if (opts->convert && opts->dtype != SC_DTYPE_F32 && opts->dtype != SC_DTYPE_F16 &&
+      opts->dtype != SC_DTYPE_BF16)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED, "cannot export weights as %s",
+                   sc_dtype_name (opts->dtype));
+      return FALSE;
+    }
   g_autoptr (ScDestination) dest =
       sc_destination_begin (out_dir, sources, opts->force, opts->note, opts->note_data, error);
   if (dest == NULL)
@@ -459,9 +629,14 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
 
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
-  gboolean ok = write_weights (src, keep, tmp, opts->shard_bytes, opts->allow_non_finite,
-                               cancellable, error) &&
-                write_config (c, model_dir, keep, record, tmp, error);
+  gboolean ok =
+      write_weights (src, keep, tmp, opts, cancellable, error) &&
+      write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts, tmp, error);
+  if (ok && about != NULL)
+    {
+      g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
+      ok = g_file_set_contents (card, about->card, -1, error);
+    }
 
   if (ok)
     {
@@ -473,6 +648,9 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
           g_autofree char *from = g_build_filename (model_dir, name, NULL);
           if (g_str_equal (name, "config.json") || is_weight_file (name) ||
               !g_file_test (from, G_FILE_TEST_IS_REGULAR))
+            continue;
+          /* the full model's card and scores are not the pruned model's */
+          if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
             continue;
           g_autofree char *to = g_build_filename (tmp, name, NULL);
           ok = copy_file (from, to, error);
