@@ -28,15 +28,11 @@ forced_token (const ScGenerateOptions *opts, int cur_len)
   return -1;
 }
 
+/* G_IO_ERROR_CANCELLED, as every other job reports it. */
 static gboolean
 check_cancel (GCancellable *cancellable, GError **error)
 {
-  if (g_cancellable_is_cancelled (cancellable))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_CANCELLED, "cancelled");
-      return FALSE;
-    }
-  return TRUE;
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
 static GPtrArray *
