@@ -751,7 +751,7 @@ typedef struct
 {
   SecateurController *self;
   GStrv directions;
-  SecateurPruneSettings settings;
+  ScPruneSettings settings;
   ScStats *stats; /* a copy: the main thread's may be replaced */
   double chrf[N_SWEEP];
   double *scores;
@@ -808,10 +808,10 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
         }
       for (guint r = 0; r < N_SWEEP; r++)
         {
-          SecateurPruneSettings s = d->settings;
+          ScPruneSettings s = d->settings;
           s.ratio = sweep_ratios[r];
           g_autofree guint8 *keep =
-              r == 0 ? NULL : secateur_prune_keep_mask (d->stats, &s, src, tgt, &error);
+              r == 0 ? NULL : sc_prune_keep_mask (d->stats, &s, src, tgt, &error);
           if ((r > 0 && keep == NULL) || !sc_model_set_expert_mask (self->model, keep, &error))
             {
               sc_model_set_expert_mask (self->model, NULL, NULL);
@@ -838,7 +838,7 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 }
 
 void
-secateur_controller_sweep_async (SecateurController *self, const SecateurPruneSettings *settings,
+secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings *settings,
                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
@@ -1084,7 +1084,7 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 void
 secateur_controller_compare_async (SecateurController *self, const char *src, const char *tgt,
                                    const char *const *sources, int limit,
-                                   const SecateurPruneSettings *settings, GCancellable *cancellable,
+                                   const ScPruneSettings *settings, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
@@ -1092,7 +1092,7 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
   if (task == NULL || !needs_model (self, task, TRUE))
     return;
   GError *error = NULL;
-  g_autofree guint8 *keep = secateur_prune_keep_mask (self->stats, settings, src, tgt, &error);
+  g_autofree guint8 *keep = sc_prune_keep_mask (self->stats, settings, src, tgt, &error);
   if (keep == NULL)
     {
       g_task_return_error (task, error);
@@ -1126,7 +1126,7 @@ typedef struct
   SecateurController *self;
   char *folder;
   GStrv directions;
-  SecateurPruneSettings settings;
+  ScPruneSettings settings;
   gboolean overwrite;
   ScStats *stats;
   SecateurReport report;
@@ -1206,7 +1206,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     {
       g_autofree char *src = NULL, *tgt = NULL;
       sc_stats_split_direction (d->directions[k], &src, &tgt);
-      g_autofree guint8 *keep = secateur_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
+      g_autofree guint8 *keep = sc_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
       if (keep == NULL)
         {
           g_task_return_error (task, error);
@@ -1237,8 +1237,8 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   post_progress (self, 2, 4, 0, -1, NULL);
 
   /* the model last: the longest step, atomic in the engine */
-  g_autofree guint8 *keep = secateur_prune_keep_union (d->stats, &d->settings,
-                                                       (const char *const *) d->directions, &error);
+  g_autofree guint8 *keep =
+      sc_prune_keep_union (d->stats, &d->settings, (const char *const *) d->directions, &error);
   ScExportOptions eopts = { 0, d->overwrite };
   if (keep == NULL ||
       !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
@@ -1252,10 +1252,9 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
 void
 secateur_controller_export_async (SecateurController *self, const char *folder,
-                                  const char *const *directions,
-                                  const SecateurPruneSettings *settings, gboolean overwrite,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data)
+                                  const char *const *directions, const ScPruneSettings *settings,
+                                  gboolean overwrite, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_export_async, cancellable, callback, user_data);

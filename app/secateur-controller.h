@@ -12,7 +12,7 @@
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
 #include "sc-sparsify.h"
-#include "secateur-prune-plan.h"
+#include "sc-prune-plan.h"
 
 #include <gio/gio.h>
 
@@ -115,7 +115,7 @@ void     secateur_controller_set_stats        (SecateurController *self, ScStats
 /* Quality vs ratio: chrF++ on held-out UDHR sentences with masked pruning
  * at each ratio, averaged over the directions. */
 void     secateur_controller_sweep_async      (SecateurController *self,
-                                               const SecateurPruneSettings *settings,
+                                               const ScPruneSettings *settings,
                                                GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_sweep_finish     (SecateurController *self, GAsyncResult *result,
@@ -134,7 +134,7 @@ const double *secateur_controller_get_sweep_scores (SecateurController *self);
  * `limit` of them; references then come from the corpus). */
 void     secateur_controller_compare_async    (SecateurController *self, const char *src,
                                                const char *tgt, const char *const *sources,
-                                               int limit, const SecateurPruneSettings *settings,
+                                               int limit, const ScPruneSettings *settings,
                                                GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 SecateurCompareResult *
@@ -149,7 +149,7 @@ SecateurCompareResult *
  * (sc-destination.h). */
 void     secateur_controller_export_async     (SecateurController *self, const char *folder,
                                                const char *const *directions,
-                                               const SecateurPruneSettings *settings,
+                                               const ScPruneSettings *settings,
                                                gboolean overwrite, GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,

@@ -198,22 +198,21 @@ test_calibrate_export (void)
   g_assert_cmpuint (sc_stats_total_tokens (stats), >, 0);
 
   /* the pruning plan: per layer at 50 %, 3:1 -> 12 + 12 + 4 + 4 */
-  SecateurPruneSettings s;
-  secateur_prune_settings_init (&s);
+  ScPruneSettings s;
+  sc_prune_settings_init (&s);
   s.ratio = 0.5;
-  g_autofree guint8 *keep = secateur_prune_keep_mask (stats, &s, "eng_Latn", "fra_Latn", &error);
+  g_autofree guint8 *keep = sc_prune_keep_mask (stats, &s, "eng_Latn", "fra_Latn", &error);
   g_assert_no_error (error);
   int per_layer[] = { 12, 12, 4, 4 };
   for (int l = 0; l < 4; l++)
-    g_assert_cmpint (secateur_prune_count_layer (keep, l, 16), ==, per_layer[l]);
-  double mass =
-      secateur_prune_mass_kept (stats, keep, (const char *[]){ "eng_Latn-fra_Latn", NULL });
+    g_assert_cmpint (sc_prune_count_layer (keep, l, 16), ==, per_layer[l]);
+  double mass = sc_prune_mass_kept (stats, keep, (const char *[]){ "eng_Latn-fra_Latn", NULL });
   g_assert_cmpfloat (mass, >, 0.5);
   g_assert_cmpfloat (mass, <=, 1.0);
   g_autofree guint8 *all = g_malloc (64);
   memset (all, 1, 64);
-  g_assert_cmpfloat_with_epsilon (secateur_prune_mass_kept (stats, all, NULL), 1.0, 1e-12);
-  g_autofree guint8 *both = secateur_prune_keep_union (stats, &s, pairs, &error);
+  g_assert_cmpfloat_with_epsilon (sc_prune_mass_kept (stats, all, NULL), 1.0, 1e-12);
+  g_autofree guint8 *both = sc_prune_keep_union (stats, &s, pairs, &error);
   int n_both = 0;
   for (int i = 0; i < 64; i++)
     {
@@ -313,8 +312,8 @@ test_export_refused (void)
   g_autoptr (GAsyncResult) r1 = wait_result (&w);
   g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
   g_assert_no_error (error);
-  SecateurPruneSettings s;
-  secateur_prune_settings_init (&s);
+  ScPruneSettings s;
+  sc_prune_settings_init (&s);
 
   /* the folder holding the model as model/, with Replace agreed */
   secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, got_result, &w);

@@ -20,7 +20,7 @@ struct _SecateurCalibratePage
   GtkWidget *view_stack;
   GtkWidget *heatmap, *similarity;
   char *path;
-  SecateurPruneSettings prune;
+  ScPruneSettings prune;
   gboolean have_prune;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
@@ -162,11 +162,11 @@ update_heatmap (SecateurCalibratePage *self)
   if (self->have_prune)
     {
       g_auto (GStrv) dirs = sc_stats_list_directions (stats);
-      SecateurPruneSettings s = self->prune;
+      ScPruneSettings s = self->prune;
       if (gran == SC_GRANULARITY_GLOBAL)
-        keep = secateur_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
+        keep = sc_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
       else
-        keep = secateur_prune_keep_mask (stats, &s, src, tgt, NULL);
+        keep = sc_prune_keep_mask (stats, &s, src, tgt, NULL);
     }
   if (keep != NULL)
     for (int i = 0; i < L * E; i++)
@@ -419,8 +419,7 @@ secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size)
 }
 
 void
-secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self,
-                                            const SecateurPruneSettings *s)
+secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
   self->have_prune = TRUE;
