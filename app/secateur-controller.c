@@ -473,7 +473,7 @@ typedef struct
 {
   SecateurController *self;
   GStrv directions;
-  SecateurCorpusKind kind;
+  ScCorpusSpec corpus; /* its path is `path` */
   char *path;
   ScSampleMode sampling;
   int size;
@@ -491,35 +491,6 @@ calibrate_data_free (gpointer data)
   g_free (d->path);
   g_clear_pointer (&d->stats, sc_stats_free);
   g_free (d);
-}
-
-/* Sentence pairs of one direction in a corpus, for calibration (held_out
- * FALSE) or evaluation. */
-static GPtrArray *
-corpus_pairs (SecateurCorpusKind kind, const char *path, const char *src, const char *tgt,
-              gboolean held_out, GError **error)
-{
-  switch (kind)
-    {
-    case SECATEUR_CORPUS_FLORES:
-      return sc_corpus_flores_pairs (path, held_out ? "devtest" : "dev", src, tgt, error);
-    case SECATEUR_CORPUS_TSV:
-      return sc_corpus_tsv_pairs (path, error);
-    case SECATEUR_CORPUS_UDHR:
-    default:
-      {
-        g_autofree char *udhr = sc_corpus_default_udhr_dir ();
-        if (udhr == NULL)
-          {
-            g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                         _ ("The bundled UDHR corpus is missing"));
-            return NULL;
-          }
-        return sc_corpus_udhr_pairs (
-            udhr, src, tgt, held_out ? SC_CORPUS_SPLIT_HELD_OUT : SC_CORPUS_SPLIT_CALIBRATION,
-            error);
-      }
-    }
 }
 
 static void
@@ -557,7 +528,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
                                    _ ("“%s” is not a language pair"), d->directions[i]);
           return;
         }
-      GPtrArray *data = corpus_pairs (d->kind, d->path, st[0], st[1], FALSE, &error);
+      GPtrArray *data = sc_corpus_spec_pairs (&d->corpus, SC_CORPUS_SPLIT_CALIBRATION,
+                                              self->info->dir, st[0], st[1], &error);
       if (data == NULL || data->len == 0)
         {
           if (data != NULL)
@@ -646,8 +618,8 @@ secateur_controller_calibrate_async (SecateurController *self,
   CalibrateData *d = g_new0 (CalibrateData, 1);
   d->self = self;
   d->directions = g_strdupv (self->directions);
-  d->kind = request->kind;
-  d->path = g_strdup (request->path);
+  d->corpus.kind = request->corpus.kind;
+  d->corpus.path = d->path = g_strdup (request->corpus.path);
   d->sampling = request->sampling;
   d->size = MAX (1, request->size);
   d->mode = request->mode;
@@ -701,8 +673,10 @@ static gboolean
 held_out (SecateurController *self, const char *src, const char *tgt, int limit,
           GPtrArray **pairs, GError **error)
 {
-  /* the model's own held-out set (the demo ships one), else the UDHR's */
-  *pairs = sc_corpus_held_out_pairs (self->info ? self->info->dir : NULL, src, tgt, error);
+  /* the model's own held-out set (the demo ships one), else the UDHR's: the CLI's default */
+  static const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
+  *pairs = sc_corpus_spec_pairs (&held_out, SC_CORPUS_SPLIT_HELD_OUT,
+                                 self->info ? self->info->dir : NULL, src, tgt, error);
   if (*pairs == NULL)
     return FALSE;
   if ((*pairs)->len == 0)

@@ -100,8 +100,9 @@ test_load_errors (void)
   g_autoptr (GError) error = NULL;
   g_assert_null (secateur_controller_get_info (c));
   /* jobs that need a model say so */
-  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 4,
-                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  SecateurCalibrateRequest req = {
+    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 4, SC_CALIBRATE_TEACHER_FORCED, 0
+  };
   g_clear_error (&error);
   secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r3 = wait_result (&w);
@@ -175,8 +176,9 @@ test_calibrate_export (void)
   g_assert_cmpuint (info->weight_bytes, ==, (info->params_dense + info->params_experts) * 2);
 
   /* no pairs yet */
-  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 4,
-                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  SecateurCalibrateRequest req = {
+    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 4, SC_CALIBRATE_TEACHER_FORCED, 0
+  };
   secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r0 = wait_result (&w);
   g_assert_false (secateur_controller_calibrate_finish (c, r0, &error));
@@ -306,8 +308,9 @@ test_export_refused (void)
   g_assert_no_error (error);
   const char *pairs[] = { "eng_Latn-fra_Latn", NULL };
   secateur_controller_set_directions (c, pairs);
-  SecateurCalibrateRequest req = { SECATEUR_CORPUS_UDHR,        NULL, SC_SAMPLE_PROPORTIONAL, 2,
-                                   SC_CALIBRATE_TEACHER_FORCED, 0 };
+  SecateurCalibrateRequest req = {
+    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 2, SC_CALIBRATE_TEACHER_FORCED, 0
+  };
   secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r1 = wait_result (&w);
   g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
