@@ -500,6 +500,11 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
   for (guint i = 0; i < sources->len; i++)
     g_array_unref (g_array_index (sources, Source, i).ids);
   if (!ok)
-    return NULL;
+    {
+      /* batches not run leave holes, where g_strfreev would stop */
+      for (int i = 0; i < n; i++)
+        g_clear_pointer (&result[i], g_free);
+      return NULL;
+    }
   return g_steal_pointer (&result);
 }
