@@ -1,7 +1,8 @@
 /* cli-calibrate.c: `secateur-cli calibrate`, gate statistics from text.
  *
  *   secateur-cli calibrate -m MODEL -s SRC -t TGT --source FILE [--target FILE] ...
- *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...] [--corpus udhr|flores:DIR|tsv:FILE]
+ *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...]
+ *                          [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE]
  *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
  *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
  *             -o STATS.json [--append]
@@ -16,7 +17,7 @@
  * Ctrl-C stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
 #include "sc-calibrate.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-sampler.h"
 
 #include <signal.h>
@@ -82,6 +83,9 @@ static GArray *
 sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling,
               const char *shares_path, int size, guint32 seed, GPtrArray *keep, GError **error)
 {
+  ScCorpusSpec spec;
+  if (!sc_corpus_spec_parse (corpus, &spec, error))
+    return NULL;
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   guint n_dirs = g_strv_length (list);
   g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
@@ -96,7 +100,8 @@ sample_items (const char *model_dir, const char *pairs, const char *corpus, cons
                        list[i]);
           return NULL;
         }
-      GPtrArray *data = sc_cli_corpus_pairs (corpus, "calibration", st[0], st[1], error);
+      GPtrArray *data =
+          sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_CALIBRATION, model_dir, st[0], st[1], error);
       if (data == NULL)
         return NULL;
       g_ptr_array_add (keep, data);
@@ -166,8 +171,8 @@ sc_cli_calibrate (int argc, char **argv)
       "FILE" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions to sample from a corpus",
       "SRC-TGT,..." },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
-      "CORPUS" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus,
+      "udhr (default), flores:DIR, tsv:FILE or bitext:FILE", "CORPUS" },
     { "sampling", 0, 0, G_OPTION_ARG_STRING, &sampling,
       "proportional (default, training-data shares), uniform or pairs", "MODE" },
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares,

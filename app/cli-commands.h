@@ -32,12 +32,6 @@ int sc_cli_perplexity (int argc, char **argv);
 
 /* Helpers shared by the subcommands. */
 
-/* Sentence pairs src -> tgt of a corpus named on the command line: "udhr"
- * (or NULL), "flores:DIR" or "tsv:FILE"; split "calibration", "held-out"
- * or "all" (FLORES: dev / devtest). GPtrArray of ScCorpusPair (cli-evaluate.c). */
-GPtrArray *sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src,
-                                const char *tgt, GError **error);
-
 /* The first `limit` (<= 0: all) sources and references of `pairs`
  * (ScCorpusPair), as NULL-terminated arrays borrowing their strings;
  * returns how many (cli-evaluate.c). */

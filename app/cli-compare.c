@@ -2,10 +2,13 @@
  * by side, sentence by sentence, with their sentence chrF++.
  *
  *   secateur-cli compare -m MODEL --experts INDEX.json --pair SRC-TGT
- *                        [--corpus udhr|flores:DIR|tsv:FILE] [--limit N] [--beam N] [--max-len N]
- */
+ *                        [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE] [--limit N] [--beam N]
+ *                        [--max-len N]
+ *
+ * Without --corpus the sentences are the model's held-out set
+ * (sc-corpus-spec.h), as in the application's Compare. */
 #include "cli-commands.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-metrics.h"
 
@@ -28,8 +31,8 @@ sc_cli_compare (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index (pruned side)", "FILE" },
     { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction", "SRC-TGT" },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
-      "CORPUS" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus,
+      "udhr, flores:DIR, tsv:FILE or bitext:FILE (default: the model's held-out set)", "CORPUS" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Sentences (default 10)", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
@@ -57,9 +60,16 @@ sc_cli_compare (int argc, char **argv)
       fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
       return 2;
     }
+  ScCorpusSpec spec;
+  if (!sc_corpus_spec_parse (corpus, &spec, &error))
+    {
+      fprintf (stderr, "secateur-cli compare: %s\n", error->message);
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-  g_autoptr (GPtrArray) data =
-      model ? sc_cli_corpus_pairs (corpus, "held-out", st[0], st[1], &error) : NULL;
+  g_autoptr (GPtrArray) data = model ? sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_HELD_OUT,
+                                                             model_dir, st[0], st[1], &error)
+                                     : NULL;
   g_autofree guint8 *keep =
       data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error) : NULL;
   if (keep == NULL)

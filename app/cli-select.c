@@ -9,8 +9,7 @@
  */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
-#include "sc-expert-metrics.h"
-#include "sc-selection.h"
+#include "sc-prune-plan.h"
 #include "sc-stats.h"
 
 #include <math.h>
@@ -105,8 +104,11 @@ sc_cli_select (int argc, char **argv)
       return 2;
     }
 
+  /* the application's defaults (sc-prune-plan.h); the options below change them */
+  ScPruneSettings defaults;
+  sc_prune_settings_init (&defaults);
   ScSelectOptions opt;
-  sc_select_options_init (&opt);
+  sc_prune_settings_select_options (&defaults, G_MAXINT, &opt);
   gboolean by_ratio = sc_cli_options_given (given, "ratio");
   gboolean by_memory = sc_cli_options_given (given, "memory-gb");
   if (by_ratio + by_memory + sc_cli_options_given (given, "keep") != 1)
@@ -130,13 +132,15 @@ sc_cli_select (int argc, char **argv)
       opt.bytes_per_expert = bytes_per_expert;
       opt.dense_bytes = dense_bytes;
     }
-  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
+  ScExpertMetric metric = defaults.metric;
   if (metric_name && !sc_expert_metric_from_string (metric_name, &metric))
     {
       fprintf (stderr, "secateur-cli select: unknown metric '%s'\n", metric_name);
       return 2;
     }
-  if (algo_name == NULL || g_str_equal (algo_name, "per-layer"))
+  if (algo_name == NULL)
+    ; /* the default */
+  else if (g_str_equal (algo_name, "per-layer"))
     opt.algo = SC_SELECT_PER_LAYER;
   else if (g_str_equal (algo_name, "threshold"))
     opt.algo = SC_SELECT_THRESHOLD;
@@ -171,7 +175,7 @@ sc_cli_select (int argc, char **argv)
     }
   opt.min_per_layer = min_per_layer;
   opt.separate_enc_dec = separate;
-  ScGranularity gran = SC_GRANULARITY_LANG;
+  ScGranularity gran = defaults.granularity;
   if (gran_name && !sc_granularity_from_string (gran_name, &gran))
     {
       fprintf (stderr, "secateur-cli select: unknown granularity '%s'\n", gran_name);

@@ -22,7 +22,7 @@
  */
 #include "cli-commands.h"
 #include "sc-bloom.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
 #include "sc-language-quality.h"
@@ -247,9 +247,12 @@ static gboolean
 lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double *nll,
           GError **error)
 {
+  /* perplexity is measured on the UDHR for every model, BLOOM's too */
+  static const ScCorpusSpec udhr = { SC_CORPUS_UDHR, NULL };
   if (m->bloom != NULL)
     {
-      g_autoptr (GPtrArray) paras = sc_cli_corpus_pairs ("udhr", "held-out", lang, lang, error);
+      g_autoptr (GPtrArray) paras =
+          sc_corpus_spec_pairs (&udhr, SC_CORPUS_SPLIT_HELD_OUT, NULL, lang, lang, error);
       if (paras == NULL)
         return FALSE;
       g_autofree const char **texts = NULL, **same = NULL;
@@ -259,7 +262,8 @@ lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double
     }
   ScModel *model = m->nllb;
   const char *src = x2e ? lang : "eng_Latn", *tgt = x2e ? "eng_Latn" : lang;
-  g_autoptr (GPtrArray) pairs = sc_cli_corpus_pairs ("udhr", "held-out", src, tgt, error);
+  g_autoptr (GPtrArray) pairs =
+      sc_corpus_spec_pairs (&udhr, SC_CORPUS_SPLIT_HELD_OUT, NULL, src, tgt, error);
   if (pairs == NULL)
     return FALSE;
   g_autofree const char **sources = NULL, **refs = NULL;

@@ -23,7 +23,7 @@ secateur_report_row_labels (int rows, int n_encoder_rows)
 }
 
 void
-secateur_report_init (SecateurReport *r, ScStats *stats, const SecateurPruneSettings *settings,
+secateur_report_init (SecateurReport *r, ScStats *stats, const ScPruneSettings *settings,
                       const char *const *directions, int n_points, const double *ratios,
                       const double *chrf, const double *scores)
 {
@@ -39,8 +39,7 @@ secateur_report_init (SecateurReport *r, ScStats *stats, const SecateurPruneSett
   g_autofree double *m =
       sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL, settings->metric, NULL);
   g_auto (GStrv) dirs = sc_stats_list_directions (stats);
-  g_autofree guint8 *keep =
-      secateur_prune_keep_union (stats, settings, (const char *const *) dirs, NULL);
+  g_autofree guint8 *keep = sc_prune_keep_union (stats, settings, (const char *const *) dirs, NULL);
   for (int i = 0; i < n; i++)
     {
       r->values[i] = m ? (float) m[i] : NAN;

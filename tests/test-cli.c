@@ -361,6 +361,36 @@ test_demo (void)
   g_assert_nonnull (strstr (r.out, "% saved"));
   run_clear (&r);
 
+  /* calibration is sampled in proportion to the model's own training
+   * shares when it ships language-shares.tsv (as the demo model does), as
+   * in calibrate and the application: here German gets the one sentence
+   * per direction every direction is owed, French the rest; NLLB-200's own
+   * table (used before) gives German about as much as French */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-demo-XXXXXX", &error);
+  g_assert_no_error (error);
+  sc_test_copy_files (moe, tmp, NULL);
+  g_autofree char *shares = g_build_filename (tmp, "language-shares.tsv", NULL);
+  g_assert_true (
+      g_file_set_contents (shares, "eng_Latn\t0.5\nfra_Latn\t0.5\ndeu_Latn\t0.0001\n", -1, NULL));
+  const char *table_dirs[] = { tmp, moe };
+  for (guint t = 0; t < 2; t++)
+    {
+      r = run_cli (NULL, "demo", "-m", table_dirs[t], "--langs", "fra_Latn,deu_Latn", "--size",
+                   "20", "--limit", "1", "--beam", "1", "--max-len", "4", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      static const char *const lines[] = { "eng_Latn-deu_Latn   1 of", "deu_Latn-eng_Latn   1 of",
+                                           "eng_Latn-fra_Latn   9 of", "fra_Latn-eng_Latn   9 of" };
+      for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+        if (t == 0)
+          g_assert_nonnull (strstr (r.err, lines[i]));
+        else
+          g_assert_null (strstr (r.err, lines[i]));
+      g_assert_nonnull (strstr (r.err, "20 samples from 4 of 4 directions"));
+      run_clear (&r);
+    }
+  sc_test_rm_tree (tmp);
+
   g_autofree char *m2m = fixture ("m2m-tiny");
   r = run_cli (NULL, "demo", "-m", m2m, NULL);
   g_assert_cmpint (r.status, ==, 1);

@@ -398,6 +398,17 @@ test_prune (void)
   for (int i = 0; i < n; i++)
     g_test_message ("sweep: %.0f %% pruned, chrF++ %.2f", 100 * ratios[i], chrf[i]);
 
+  /* the panel starts at the engine's defaults, as `secateur-cli select` */
+  ScPruneSettings shown, defaults;
+  secateur_prune_page_get_settings (prune, &shown);
+  sc_prune_settings_init (&defaults);
+  g_assert_cmpint (shown.granularity, ==, SC_GRANULARITY_LANG);
+  g_assert_cmpint (shown.granularity, ==, defaults.granularity);
+  g_assert_cmpint (shown.metric, ==, defaults.metric);
+  g_assert_cmpint (shown.algo, ==, defaults.algo);
+  g_assert_cmpint (shown.enc_weight, ==, defaults.enc_weight);
+  g_assert_cmpint (shown.dec_weight, ==, defaults.dec_weight);
+
   /* per-layer, 3:1, 50 % of 4 x 16: u = floor(32 / (3*2 + 1*2)) = 4, so
    * 12 experts per encoder layer and 4 per decoder layer */
   secateur_prune_page_set_ratio (prune, 0.5);

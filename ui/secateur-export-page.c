@@ -9,7 +9,7 @@ struct _SecateurExportPage
 {
   AdwBin parent_instance;
   SecateurController *controller;
-  SecateurPruneSettings prune;
+  ScPruneSettings prune;
   char *folder;
 
   GtkWidget *folder_row;
@@ -222,7 +222,7 @@ secateur_export_page_class_init (SecateurExportPageClass *klass)
 static void
 secateur_export_page_init (SecateurExportPage *self)
 {
-  secateur_prune_settings_init (&self->prune);
+  sc_prune_settings_init (&self->prune);
   self->pair_checks = g_ptr_array_new ();
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *group = adw_preferences_group_new ();
@@ -264,7 +264,7 @@ secateur_export_page_new (SecateurController *controller)
 }
 
 void
-secateur_export_page_set_prune_settings (SecateurExportPage *self, const SecateurPruneSettings *s)
+secateur_export_page_set_prune_settings (SecateurExportPage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
 }

@@ -21,7 +21,6 @@ typedef enum {
   SC_ERROR_MISSING,      /* a tensor the model needs is absent */
   SC_ERROR_SHAPE,        /* a tensor has the wrong shape */
   SC_ERROR_LANGUAGE,     /* unknown language code */
-  SC_ERROR_CANCELLED,
   SC_ERROR_NOT_FINITE,   /* a weight, an output or a value to write is NaN or infinite */
 } ScError;
 

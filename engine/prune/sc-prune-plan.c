@@ -1,20 +1,33 @@
-/* secateur-prune-plan.c: the pruning panel's settings applied to statistics. */
-#include "secateur-prune-plan.h"
+/* sc-prune-plan.c: pruning settings applied to statistics. */
+#include "sc-prune-plan.h"
 
 void
-secateur_prune_settings_init (SecateurPruneSettings *s)
+sc_prune_settings_init (ScPruneSettings *s)
 {
   s->ratio = 0.5;
   s->metric = SC_EXPERT_METRIC_IMPORTANCE;
   s->algo = SC_SELECT_PER_LAYER;
-  s->granularity = SC_GRANULARITY_PAIR;
+  s->granularity = SC_GRANULARITY_LANG;
   s->enc_weight = 3;
   s->dec_weight = 1;
 }
 
+void
+sc_prune_settings_select_options (const ScPruneSettings *s, int n_experts, ScSelectOptions *opt)
+{
+  sc_select_options_init (opt);
+  opt->algo = s->algo;
+  opt->ratio = s->ratio;
+  opt->enc_weight = s->enc_weight;
+  opt->dec_weight = s->dec_weight;
+  /* The threshold algorithm forces min_per_layer experts; never more than a
+   * layer has. */
+  opt->min_per_layer = MIN (opt->min_per_layer, n_experts);
+}
+
 guint8 *
-secateur_prune_keep_mask (ScStats *stats, const SecateurPruneSettings *s, const char *src,
-                          const char *tgt, GError **error)
+sc_prune_keep_mask (ScStats *stats, const ScPruneSettings *s, const char *src, const char *tgt,
+                    GError **error)
 {
   const ScStatsShape *shape = sc_stats_get_shape (stats);
   int L = shape->n_moe_layers, E = shape->n_experts;
@@ -23,14 +36,7 @@ secateur_prune_keep_mask (ScStats *stats, const SecateurPruneSettings *s, const 
   if (metrics == NULL)
     return NULL;
   ScSelectOptions opt;
-  sc_select_options_init (&opt);
-  opt.algo = s->algo;
-  opt.ratio = CLAMP (s->ratio, 0.0, 0.95);
-  opt.enc_weight = MAX (1, s->enc_weight);
-  opt.dec_weight = MAX (1, s->dec_weight);
-  /* The threshold algorithm forces min_per_layer experts; never more than a
-   * layer has. */
-  opt.min_per_layer = MIN (opt.min_per_layer, E);
+  sc_prune_settings_select_options (s, E, &opt);
   g_autoptr (ScSelection) sel =
       sc_select_experts (metrics, L, shape->n_encoder_moe, E, &opt, error);
   if (sel == NULL)
@@ -42,8 +48,8 @@ secateur_prune_keep_mask (ScStats *stats, const SecateurPruneSettings *s, const 
 }
 
 guint8 *
-secateur_prune_keep_union (ScStats *stats, const SecateurPruneSettings *s,
-                           const char *const *directions, GError **error)
+sc_prune_keep_union (ScStats *stats, const ScPruneSettings *s, const char *const *directions,
+                     GError **error)
 {
   const ScStatsShape *shape = sc_stats_get_shape (stats);
   gsize n = (gsize) shape->n_moe_layers * shape->n_experts;
@@ -57,7 +63,7 @@ secateur_prune_keep_union (ScStats *stats, const SecateurPruneSettings *s,
                        "“%s” is not a direction (src-tgt)", directions[d]);
           return NULL;
         }
-      g_autofree guint8 *one = secateur_prune_keep_mask (stats, s, src, tgt, error);
+      g_autofree guint8 *one = sc_prune_keep_mask (stats, s, src, tgt, error);
       if (one == NULL)
         return NULL;
       for (gsize i = 0; i < n; i++)
@@ -67,7 +73,7 @@ secateur_prune_keep_union (ScStats *stats, const SecateurPruneSettings *s,
 }
 
 double
-secateur_prune_mass_kept (ScStats *stats, const guint8 *keep, const char *const *directions)
+sc_prune_mass_kept (ScStats *stats, const guint8 *keep, const char *const *directions)
 {
   const ScStatsShape *shape = sc_stats_get_shape (stats);
   int n = shape->n_moe_layers * shape->n_experts;
@@ -92,7 +98,7 @@ secateur_prune_mass_kept (ScStats *stats, const guint8 *keep, const char *const 
 }
 
 int
-secateur_prune_count_layer (const guint8 *keep, int layer, int n_experts)
+sc_prune_count_layer (const guint8 *keep, int layer, int n_experts)
 {
   int k = 0;
   for (int e = 0; e < n_experts; e++)
