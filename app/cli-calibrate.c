@@ -1,7 +1,8 @@
 /* cli-calibrate.c: `secateur-cli calibrate`, gate statistics from text.
  *
  *   secateur-cli calibrate -m MODEL -s SRC -t TGT --source FILE [--target FILE] ...
- *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...] [--corpus udhr|flores:DIR|tsv:FILE]
+ *   secateur-cli calibrate -m MODEL --pairs SRC-TGT[,...]
+ *                          [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE]
  *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
  *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
  *             -o STATS.json [--append]
@@ -16,7 +17,7 @@
  * Ctrl-C stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
 #include "sc-calibrate.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-sampler.h"
 
 #include <signal.h>
@@ -48,6 +49,13 @@ report (int done, int total, double rate, double eta, gpointer user_data)
              rate, eta);
 }
 
+static void
+waiting (const char *path, gpointer quiet)
+{
+  if (!GPOINTER_TO_INT (quiet))
+    fprintf (stderr, "secateur-cli: waiting for another process adding to %s\n", path);
+}
+
 static char **
 read_lines (const char *path, int *n, GError **error)
 {
@@ -75,6 +83,9 @@ static GArray *
 sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling,
               const char *shares_path, int size, guint32 seed, GPtrArray *keep, GError **error)
 {
+  ScCorpusSpec spec;
+  if (!sc_corpus_spec_parse (corpus, &spec, error))
+    return NULL;
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   guint n_dirs = g_strv_length (list);
   g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
@@ -89,7 +100,8 @@ sample_items (const char *model_dir, const char *pairs, const char *corpus, cons
                        list[i]);
           return NULL;
         }
-      GPtrArray *data = sc_cli_corpus_pairs (corpus, "calibration", st[0], st[1], error);
+      GPtrArray *data =
+          sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_CALIBRATION, model_dir, st[0], st[1], error);
       if (data == NULL)
         return NULL;
       g_ptr_array_add (keep, data);
@@ -159,8 +171,8 @@ sc_cli_calibrate (int argc, char **argv)
       "FILE" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions to sample from a corpus",
       "SRC-TGT,..." },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
-      "CORPUS" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus,
+      "udhr (default), flores:DIR, tsv:FILE or bitext:FILE", "CORPUS" },
     { "sampling", 0, 0, G_OPTION_ARG_STRING, &sampling,
       "proportional (default, training-data shares), uniform or pairs", "MODE" },
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares,
@@ -178,8 +190,16 @@ sc_cli_calibrate (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "size", 1, SC_CLI_MAX_SAMPLES },
+    { "seed", G_MININT, G_MAXINT },
+    { "batch", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- gather expert statistics");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -197,7 +217,7 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
   gboolean from_files = pairs == NULL;
-  if (model_dir == NULL || output == NULL || batch < 1 || beam < 1 || size < 1 ||
+  if (model_dir == NULL || output == NULL ||
       (from_files && (src == NULL || tgt == NULL || source == NULL ||
                       (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL))))
     {
@@ -256,17 +276,19 @@ sc_cli_calibrate (int argc, char **argv)
   ScStatsShape shape;
   g_autofree char *name = g_path_get_basename (model_dir);
   sc_calibrate_shape (model, name, &shape);
-  g_autoptr (ScStats) stats = NULL;
+  /* With --append, a file of another model is refused before the work;
+   * it is read again (under a lock) when the new counts are added. */
+  g_autoptr (ScStats) earlier = NULL;
   if (append && g_file_test (output, G_FILE_TEST_EXISTS))
-    stats = sc_stats_load (output, &shape, &error);
-  else
-    stats = sc_stats_new (&shape);
+    earlier = sc_stats_load (output, &shape, &error);
+  g_autoptr (ScStats) stats = sc_stats_new (&shape);
   g_free (shape.name);
-  if (stats == NULL)
+  if (error != NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  g_clear_pointer (&earlier, sc_stats_free);
 
   ScCalibrateOptions opts;
   sc_calibrate_options_init (&opts, model);
@@ -299,7 +321,17 @@ sc_cli_calibrate (int argc, char **argv)
     }
   g_clear_error (&error);
   /* Interrupted runs keep what they gathered: statistics are additive. */
-  if (!sc_stats_save (stats, output, &error))
+  if (append)
+    {
+      ScStats *sum =
+          sc_stats_append_to_file (stats, output, waiting, GINT_TO_POINTER (quiet), &error);
+      if (sum != NULL)
+        {
+          sc_stats_free (stats);
+          stats = sum;
+        }
+    }
+  if (append ? error != NULL : !sc_stats_save (stats, output, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;

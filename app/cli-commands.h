@@ -3,6 +3,7 @@
  * and returns the exit status: 0 success, 1 failure, 2 usage error. */
 #pragma once
 
+#include "cli-options.h"
 #include "sc-generate.h"
 
 typedef struct {
@@ -31,12 +32,6 @@ int sc_cli_perplexity (int argc, char **argv);
 
 /* Helpers shared by the subcommands. */
 
-/* Sentence pairs src -> tgt of a corpus named on the command line: "udhr"
- * (or NULL), "flores:DIR" or "tsv:FILE"; split "calibration", "held-out"
- * or "all" (FLORES: dev / devtest). GPtrArray of ScCorpusPair (cli-evaluate.c). */
-GPtrArray *sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src,
-                                const char *tgt, GError **error);
-
 /* The first `limit` (<= 0: all) sources and references of `pairs`
  * (ScCorpusPair), as NULL-terminated arrays borrowing their strings;
  * returns how many (cli-evaluate.c). */
@@ -58,6 +53,10 @@ void sc_cli_note_default_length (ScModel *model, gboolean hf_defaults);
  * in the paper authors' format (cli-export.c). */
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);
+
+/* Prints what an export did about an earlier run's leftovers, on stderr
+ * (an ScDestinationNoteFunc; cli-export.c). */
+void sc_cli_export_note (const char *message, gpointer data);
 
 /* --device and --expert-budget-gb (cli-device.c): add them to a command's
  * options, then load the model with them. */

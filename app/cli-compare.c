@@ -2,10 +2,13 @@
  * by side, sentence by sentence, with their sentence chrF++.
  *
  *   secateur-cli compare -m MODEL --experts INDEX.json --pair SRC-TGT
- *                        [--corpus udhr|flores:DIR|tsv:FILE] [--limit N] [--beam N] [--max-len N]
- */
+ *                        [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE] [--limit N] [--beam N]
+ *                        [--max-len N]
+ *
+ * Without --corpus the sentences are the model's held-out set
+ * (sc-corpus-spec.h), as in the application's Compare. */
 #include "cli-commands.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-metrics.h"
 
@@ -29,8 +32,8 @@ sc_cli_compare (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index (pruned side)", "FILE" },
     { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction", "SRC-TGT" },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
-      "CORPUS" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus,
+      "udhr, flores:DIR, tsv:FILE or bitext:FILE (default: the model's held-out set)", "CORPUS" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Sentences (default 10)", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
@@ -38,8 +41,14 @@ sc_cli_compare (int argc, char **argv)
       "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- full and pruned, side by side");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -49,15 +58,21 @@ sc_cli_compare (int argc, char **argv)
       return 2;
     }
   g_auto (GStrv) st = pair ? g_strsplit (pair, "-", 2) : NULL;
-  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2 || limit < 1 ||
-      beam < 0 || max_len == 1)
+  if (model_dir == NULL || experts == NULL || st == NULL || g_strv_length (st) != 2)
     {
       fprintf (stderr, "secateur-cli compare: -m, --experts and --pair SRC-TGT are required\n");
       return 2;
     }
+  ScCorpusSpec spec;
+  if (!sc_corpus_spec_parse (corpus, &spec, &error))
+    {
+      fprintf (stderr, "secateur-cli compare: %s\n", error->message);
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-  g_autoptr (GPtrArray) data =
-      model ? sc_cli_corpus_pairs (corpus, "held-out", st[0], st[1], &error) : NULL;
+  g_autoptr (GPtrArray) data = model ? sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_HELD_OUT,
+                                                             model_dir, st[0], st[1], &error)
+                                     : NULL;
   g_autofree guint8 *keep =
       data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error) : NULL;
   if (keep == NULL)

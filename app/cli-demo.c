@@ -3,18 +3,19 @@
  *   secateur-cli demo [-m MODEL] [--langs a,b,...] [--ratio R] [--size N] [--limit N]
  *
  * Calibrates on the bundled UDHR (calibration articles, Multilingual Brain
- * Surgeon sampling over English <-> each language), selects experts per
- * language by importance with a 3:1 encoder:decoder budget, and evaluates
- * the full and the pruned model on the held-out articles, printing chrF++
- * and spBLEU per direction and the memory the pruning saves. */
+ * Surgeon sampling over English <-> each language in proportion to the
+ * model's training shares), selects experts with the pruning defaults
+ * (sc-prune-plan.h: per language, by importance, 3:1 encoder:decoder), and
+ * evaluates the full and the pruned model on the model's held-out set
+ * (sc-corpus-spec.h), printing chrF++ and spBLEU per direction and the
+ * memory the pruning saves. */
 #include "cli-commands.h"
 #include "sc-calibrate.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
-#include "sc-expert-metrics.h"
 #include "sc-export.h"
 #include "sc-sampler.h"
-#include "sc-selection.h"
+#include "sc-prune-plan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -73,19 +74,22 @@ sc_cli_demo (int argc, char **argv)
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output (default 48)", "N" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "ratio", 0, 1, SC_CLI_BELOW_MAX },
+    { "size", 1, SC_CLI_MAX_SAMPLES },
+    { "limit", 1, G_MAXINT },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- calibrate, prune and evaluate");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       fprintf (stderr, "secateur-cli demo: %s\n", error->message);
-      return 2;
-    }
-  if (!(ratio >= 0 && ratio < 1) || size < 1 || limit < 1 || beam < 0 || max_len < 2)
-    {
-      fprintf (stderr, "secateur-cli demo: --ratio in [0, 1), positive sizes\n");
       return 2;
     }
   if (model_dir == NULL)
@@ -142,7 +146,8 @@ sc_cli_demo (int argc, char **argv)
       g_ptr_array_add (corpora, data);
       dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
     }
-  g_autoptr (ScShareTable) shares = sc_share_table_load_default (&error);
+  /* the model's own training shares when it ships them, as calibrate and the application do */
+  g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (model_dir, &error);
   ScSamplerOptions sopts = { SC_SAMPLE_PROPORTIONAL, MAX ((guint) size, n_dirs), 1, shares };
   g_autoptr (ScSample) sample = shares ? sc_sample_directions (dirs, n_dirs, &sopts, &error) : NULL;
   if (sample == NULL)
@@ -150,6 +155,8 @@ sc_cli_demo (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  g_autofree char *summary = sc_sample_describe (sample, dirs);
+  fprintf (stderr, "%s", summary);
   g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
   for (guint i = 0; i < sample->picks->len; i++)
     {
@@ -174,41 +181,35 @@ sc_cli_demo (int argc, char **argv)
   printf ("1. calibrated on %u UDHR sentences over %u directions (%.1f s)\n", items->len, n_dirs,
           now () - t0);
 
-  /* 2. select per language: encoder rows from it as source, decoder rows
-   * from it as target */
+  /* 2. select with the application's defaults (per language: encoder rows
+   * from the source language, decoder rows from the target) */
   int n_moe = sc_model_n_moe_layers (model), E = c->num_experts;
-  int n_enc = sc_stats_get_shape (stats)->n_encoder_moe;
-  ScSelectOptions sel_opts;
-  sc_select_options_init (&sel_opts);
-  sel_opts.ratio = ratio;
-  g_autoptr (GHashTable) selected =
-      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) sc_selection_free);
-  g_autoptr (GPtrArray) all = g_ptr_array_new ();
-  g_ptr_array_add (all, "eng_Latn");
-  for (guint i = 0; i < langs->len; i++)
-    g_ptr_array_add (all, langs->pdata[i]);
-  for (guint i = 0; i < all->len; i++)
+  ScPruneSettings settings;
+  sc_prune_settings_init (&settings);
+  settings.ratio = ratio;
+  g_autoptr (GPtrArray) keeps = g_ptr_array_new_with_free_func (g_free);
+  for (guint d = 0; d < n_dirs; d++)
     {
-      const char *l = all->pdata[i];
-      g_autofree double *metrics = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, l, l,
-                                                          SC_EXPERT_METRIC_IMPORTANCE, &error);
-      ScSelection *sel =
-          metrics ? sc_select_experts (metrics, n_moe, n_enc, E, &sel_opts, &error) : NULL;
-      if (sel == NULL)
+      char **st = split->pdata[d];
+      guint8 *keep = sc_prune_keep_mask (stats, &settings, st[0], st[1], &error);
+      if (keep == NULL)
         {
-          fprintf (stderr, "secateur-cli: %s: %s\n", l, error->message);
+          fprintf (stderr, "secateur-cli: %s: %s\n", directions[d], error->message);
           return 1;
         }
-      g_hash_table_insert (selected, (gpointer) l, sel);
+      g_ptr_array_add (keeps, keep);
     }
-  printf ("2. selected experts per language: importance, %.0f%% pruned, encoder:decoder 3:1\n",
-          100 * ratio);
+  printf ("2. selected experts per language: %s, %.0f%% pruned, encoder:decoder %d:%d\n",
+          sc_expert_metric_to_string (settings.metric), 100 * ratio, settings.enc_weight,
+          settings.dec_weight);
 
   /* 3. evaluate every direction, full and pruned */
   ScGenerateOptions gen;
   sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
-  printf ("3. held-out UDHR articles, %d sentences per direction, beam %d:\n\n", limit,
-          gen.num_beams);
+  const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
+  printf ("3. held-out sentences (the model's heldout.tsv, else UDHR articles), %d per "
+          "direction, beam %d:\n\n",
+          limit, gen.num_beams);
   printf ("%-20s %8s %8s %7s %8s %8s %7s %10s\n", "direction", "chrF++", "pruned", "delta",
           "spBLEU", "pruned", "delta", "experts");
   double sum_full = 0, sum_pruned = 0;
@@ -216,17 +217,9 @@ sc_cli_demo (int argc, char **argv)
   for (guint d = 0; d < n_dirs; d++)
     {
       char **st = split->pdata[d];
-      ScSelection *se = g_hash_table_lookup (selected, st[0]);
-      ScSelection *sd = g_hash_table_lookup (selected, st[1]);
-      g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
-      for (int m = 0; m < n_moe; m++)
-        {
-          GArray *kept = (m < n_enc ? se : sd)->kept[m];
-          for (guint k = 0; k < kept->len; k++)
-            keep[m * E + g_array_index (kept, int, k)] = 1;
-        }
-      g_autoptr (GPtrArray) data =
-          sc_corpus_udhr_pairs (udhr, st[0], st[1], SC_CORPUS_SPLIT_HELD_OUT, &error);
+      const guint8 *keep = keeps->pdata[d];
+      g_autoptr (GPtrArray) data = sc_corpus_spec_pairs (&held_out, SC_CORPUS_SPLIT_HELD_OUT,
+                                                         model_dir, st[0], st[1], &error);
       if (data == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -26,10 +26,12 @@ sc_cli_device_add_options (GOptionContext *ctx, ScCliDeviceOptions *opts)
       "Fit batches into this much memory (default: all of the device's)", "GIB" },
     { NULL }
   };
-  GOptionGroup *group =
-      g_option_group_new ("device", "Device options:", "Show the device options", NULL, NULL);
-  g_option_group_add_entries (group, entries);
-  g_option_context_add_group (ctx, group);
+  const ScCliRange ranges[] = {
+    { "expert-budget-gb", 0, SC_CLI_MAX_GIB },
+    { "memory-gb", 0, SC_CLI_MAX_GIB },
+    { NULL },
+  };
+  sc_cli_add_group (ctx, "device", "Device options:", "Show the device options", entries, ranges);
 }
 
 void

@@ -1,53 +1,19 @@
 /* cli-evaluate.c: `secateur-cli evaluate`, full versus pruned per direction.
  *
  *   secateur-cli evaluate -m MODEL --pairs SRC-TGT[,...] [--experts INDEX.json]
- *                         [--corpus udhr|flores:DIR|tsv:FILE] [--split held-out|all]
+ *                         [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE] [--split held-out|all]
  *                         [--limit N] [--beam N] [--max-len N] [-o REPORT.json]
- */
+ *
+ * Without --corpus, each direction is scored on the model's held-out set
+ * (sc-corpus-spec.h), as the application's Compare and quality sweep do. */
 #include "cli-commands.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
+#include "sc-json-write.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
-
-GPtrArray *
-sc_cli_corpus_pairs (const char *corpus, const char *split, const char *src, const char *tgt,
-                     GError **error)
-{
-  if (corpus == NULL || g_str_equal (corpus, "udhr"))
-    {
-      g_autofree char *dir = sc_corpus_default_udhr_dir ();
-      if (dir == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "the bundled UDHR corpus is missing");
-          return NULL;
-        }
-      ScCorpusSplit s = SC_CORPUS_SPLIT_HELD_OUT;
-      if (g_str_equal (split, "all"))
-        s = SC_CORPUS_SPLIT_ALL;
-      else if (g_str_equal (split, "calibration"))
-        s = SC_CORPUS_SPLIT_CALIBRATION;
-      return sc_corpus_udhr_pairs (dir, src, tgt, s, error);
-    }
-  if (g_str_has_prefix (corpus, "flores:"))
-    {
-      /* FLORES-200: dev for calibration (as the paper), devtest for evaluation. */
-      const char *fs = g_str_equal (split, "calibration") ? "dev"
-                       : g_str_equal (split, "held-out")  ? "devtest"
-                                                          : split;
-      return sc_corpus_flores_pairs (corpus + 7, fs, src, tgt, error);
-    }
-  if (g_str_has_prefix (corpus, "tsv:"))
-    return sc_corpus_tsv_pairs (corpus + 4, error);
-  if (g_str_has_prefix (corpus, "bitext:"))
-    return sc_corpus_bitext_pairs (corpus + 7, src, tgt, error);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "unknown corpus \"%s\" (udhr, flores:DIR, tsv:FILE or bitext:FILE)", corpus);
-  return NULL;
-}
 
 void
 sc_cli_generate_options (ScModel *model, int beam, int max_len, gboolean hf_defaults,
@@ -106,8 +72,8 @@ sc_cli_evaluate (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index to evaluate", "FILE" },
-    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus, "udhr (default), flores:DIR, tsv:FILE or bitext:FILE",
-      "CORPUS" },
+    { "corpus", 0, 0, G_OPTION_ARG_STRING, &corpus,
+      "udhr, flores:DIR, tsv:FILE or bitext:FILE (default: the model's held-out set)", "CORPUS" },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split, "held-out (default) or all; FLORES: dev, devtest",
       "SPLIT" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N sentences per direction", "N" },
@@ -120,8 +86,14 @@ sc_cli_evaluate (int argc, char **argv)
       "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT, 0, "every sentence" },
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- what pruning costs, per direction");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -136,9 +108,17 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
       return 2;
     }
-  if (model_dir == NULL || pairs == NULL || limit < 0 || beam < 0 || max_len == 1)
+  if (model_dir == NULL || pairs == NULL)
     {
       fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
+      return 2;
+    }
+  ScCorpusSpec spec;
+  ScCorpusSplit corpus_split = SC_CORPUS_SPLIT_HELD_OUT;
+  if (!sc_corpus_spec_parse (corpus, &spec, &error) ||
+      (split != NULL && !sc_corpus_split_parse (split, &corpus_split, &error)))
+    {
+      fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
       return 2;
     }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
@@ -172,7 +152,7 @@ sc_cli_evaluate (int argc, char **argv)
           return 2;
         }
       g_autoptr (GPtrArray) data =
-          sc_cli_corpus_pairs (corpus, split ? split : "held-out", st[0], st[1], &error);
+          sc_corpus_spec_pairs (&spec, corpus_split, model_dir, st[0], st[1], &error);
       g_autofree guint8 *keep = NULL;
       if (data != NULL && experts != NULL)
         keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);
@@ -258,12 +238,8 @@ sc_cli_evaluate (int argc, char **argv)
 
   if (output != NULL)
     {
-      g_autoptr (JsonGenerator) gen_json = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (report);
-      json_generator_set_root (gen_json, root);
-      json_generator_set_pretty (gen_json, TRUE);
-      g_autofree char *text = json_generator_to_data (gen_json, NULL);
-      if (!g_file_set_contents (output, text, -1, &error))
+      if (!sc_json_save (root, TRUE, output, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

@@ -2,7 +2,8 @@
  *
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --langs a,b,...))
- *                       -o OUT [--shard-mb N] [--force] [--dry-run]
+ *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
+ *                       [--allow-non-finite]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -11,62 +12,7 @@
 #include "sc-expert-index.h"
 #include "sc-export.h"
 
-#include <json-glib/json-glib.h>
 #include <stdio.h>
-
-/* Reads either format into keep[n_moe * E]. */
-static guint8 *
-read_keep (const char *path, int n_moe, int E, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, error))
-    return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: expected a JSON list of kept expert ids", path);
-      return NULL;
-    }
-  JsonArray *arr = json_node_get_array (root);
-  g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
-  guint len = json_array_get_length (arr);
-  gboolean nested = len > 0 && JSON_NODE_HOLDS_ARRAY (json_array_get_element (arr, 0));
-  if (nested && (int) len != n_moe)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s lists %u layers; the model has %d MoE layers", path, len, n_moe);
-      return NULL;
-    }
-  for (guint i = 0; i < len; i++)
-    {
-      JsonNode *n = json_array_get_element (arr, i);
-      JsonArray *ids = nested ? json_node_get_array (n) : NULL;
-      guint count = nested ? (ids ? json_array_get_length (ids) : 0) : 1;
-      for (guint k = 0; k < count; k++)
-        {
-          JsonNode *v = nested ? json_array_get_element (ids, k) : n;
-          if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64)
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: ids must be integers",
-                           path);
-              return NULL;
-            }
-          gint64 id = json_node_get_int (v);
-          gint64 g = nested ? (gint64) i * E + id : id;
-          if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E)
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "%s: expert %" G_GINT64_FORMAT
-                           " does not exist (%d MoE layers x %d experts)",
-                           path, id, n_moe, E);
-              return NULL;
-            }
-          keep[g] = 1;
-        }
-    }
-  return g_steal_pointer (&keep);
-}
 
 guint8 *
 sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const char *tgt,
@@ -88,12 +34,19 @@ sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const
   return keep;
 }
 
+void
+sc_cli_export_note (const char *message, gpointer data)
+{
+  fprintf (stderr, "secateur-cli: %s\n", message);
+}
+
 int
 sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
-  g_autofree char *pair = NULL, *langs_arg = NULL;
+  g_autofree char *pair = NULL, *langs_arg = NULL, *dtype_arg = NULL;
   int shard_mb = 0;
+  gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -105,12 +58,22 @@ sc_cli_export (int argc, char **argv)
       "Or: every direction among these languages (union of their experts)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_arg,
+      "Store weights as f32, f16 or bf16 "
+      "(default: as stored)",
+      "DTYPE" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
+    { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
+      "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "shard-mb", 1, G_MAXINT, 0, "one file" },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -119,16 +82,28 @@ sc_cli_export (int argc, char **argv)
     }
   g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
   g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
-  if (model_dir == NULL || (output == NULL && !dry_run) || shard_mb < 0 ||
-      (keep_path == NULL) == (index == NULL) || (pair != NULL && set != NULL) ||
+  if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
+      (pair != NULL && set != NULL) ||
       (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
                        "with --pair SRC-TGT or --langs a,b,... are required\n");
       return 2;
     }
-  g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
-  if (model == NULL)
+  ScDType dtype = SC_DTYPE_F32;
+  g_autofree char *dtype_up = dtype_arg ? g_ascii_strup (dtype_arg, -1) : NULL;
+  if (dtype_up != NULL &&
+      (!sc_dtype_from_name (dtype_up, &dtype) ||
+       (dtype != SC_DTYPE_F32 && dtype != SC_DTYPE_F16 && dtype != SC_DTYPE_BF16)))
+    {
+      fprintf (stderr, "secateur-cli export: --dtype must be f32, f16 or bf16\n");
+      return 2;
+    }
+  /* Refused before any work; the export checks again when it writes. */
+  const char *sources[] = { model_dir, NULL };
+  g_autoptr (ScModel) model = NULL;
+  if ((!dry_run && !sc_destination_check (output, sources, force, &error)) ||
+      (model = sc_model_load (model_dir, NULL, &error)) == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -137,7 +112,7 @@ sc_cli_export (int argc, char **argv)
   g_autofree guint8 *keep = NULL;
   if (keep_path != NULL)
     {
-      keep = read_keep (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
+      keep = sc_expert_keep_load (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
     }
   else if (set == NULL)
     {
@@ -166,14 +141,49 @@ sc_cli_export (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  printf ("%u tensors, %.3f MiB to write; %u expert tensors (%.3f MiB) left out\n", plan.n_tensors,
-          plan.bytes / 1048576.0, plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  guint64 bytes = dtype_up ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes;
+  printf ("%u tensors, %.3f MiB to write%s%s; %u expert tensors (%.3f MiB) left out\n",
+          plan.n_tensors, bytes / 1048576.0, dtype_up ? " as " : "", dtype_up ? dtype_up : "",
+          plan.n_dropped, plan.dropped_bytes / 1048576.0);
+  if (plan.uniform_experts > 0)
+    printf ("%d experts in every MoE layer: a plain NllbMoe checkpoint (transformers loads it)\n",
+            plan.uniform_experts);
+  else
+    printf ("MoE layers keep different numbers of experts: Secateur's form (experts under their "
+            "original ids; stock transformers cannot load it)\n");
   if (dry_run)
     return 0;
-  ScExportOptions opts = { .shard_bytes = (guint64) shard_mb << 20, .force = force };
+  /* What config.json and the model card record of the selection. */
+  g_autoptr (JsonObject) selection = json_object_new ();
+  g_autofree char *source_file = g_path_get_basename (index ? index : keep_path);
+  json_object_set_string_member (selection, index ? "index" : "keep", source_file);
+  if (index != NULL)
+    {
+      JsonArray *serves = json_array_new ();
+      if (set == NULL)
+        json_array_add_string_element (serves, pair);
+      for (guint a = 0; set != NULL && set[a] != NULL; a++)
+        for (guint b = 0; set[b] != NULL; b++)
+          if (a != b || set[1] == NULL)
+            {
+              g_autofree char *p = g_strdup_printf ("%s-%s", set[a], set[b]);
+              json_array_add_string_element (serves, p);
+            }
+      json_object_set_array_member (selection, "serves", serves);
+    }
+  ScExportOptions opts = { .selection = selection,
+                           .shard_bytes = (guint64) shard_mb << 20,
+                           .force = force,
+                           .note = sc_cli_export_note,
+                           .allow_non_finite = allow_non_finite,
+                           .convert = dtype_up != NULL,
+                           .dtype = dtype };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);

@@ -103,17 +103,22 @@ sc_cli_generate (int argc, char **argv)
     { "ids", 0, 0, G_OPTION_ARG_NONE, &show_ids, "Print token ids instead of text", NULL },
     { NULL }
   };
+  /* at most the model's context, checked once it is loaded */
+  const ScCliRange ranges[] = {
+    { "max-new", 1, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- greedy continuation of prompts");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       fprintf (stderr, "secateur-cli generate: %s\n", error->message);
       return 2;
     }
-  if (model_dir == NULL || max_new < 1 || argc > 1)
+  if (model_dir == NULL || argc > 1)
     {
-      fprintf (stderr, "secateur-cli generate: -m MODEL is required and --max-new must be >= 1\n");
+      fprintf (stderr, "secateur-cli generate: -m MODEL is required\n");
       return 2;
     }
   if (!sc_bloom_is_bloom_dir (model_dir))
@@ -131,6 +136,13 @@ sc_cli_generate (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  const ScCliRange context = { NULL, 1, sc_bloom_context_length (model) - 1 };
+  if (!sc_cli_check_int ("max-new", max_new, &context, &error))
+    {
+      fprintf (stderr, "secateur-cli generate: %s (the model's context is %d tokens)\n",
+               error->message, sc_bloom_context_length (model));
+      return 2;
     }
 
   if (prompt != NULL)

@@ -66,6 +66,13 @@ read_lines (const char *path, GError **error)
     data[len - 1] = '\0';
   if (len == 0)
     return g_new0 (char *, 1);
+  /* "\n" is one empty line, as sacreBLEU reads it (g_strsplit gives none) */
+  if (data[0] == '\0')
+    {
+      char **one = g_new0 (char *, 2);
+      one[0] = g_strdup ("");
+      return one;
+    }
   return g_strsplit (data, "\n", -1);
 }
 
@@ -240,6 +247,12 @@ sc_cli_score (int argc, char **argv)
       return fflush (stdout) == 0 ? 0 : 1;
     }
 
+  if (n == 0)
+    {
+      /* as the corpus score says; printing nothing would pass for success */
+      fprintf (stderr, "secateur-cli score: no hypotheses to score\n");
+      return 1;
+    }
   g_autofree char *sig = sc_metric_signature (metric, (int) n_streams, TRUE);
   g_autofree const char **seg = g_new0 (const char *, n_streams + 1);
   for (guint i = 0; i < n; i++)

@@ -3,14 +3,13 @@
  *
  *   secateur-cli select --stats S.json (--ratio R | --memory-gb X --bytes-per-expert N
  *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold]
- *                       [--enc-dec A:B] [--min-per-layer K] [--separate-enc-dec]
+ *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
  *                       [--granularity global|lang|pair] [--langs a,b] [--pairs a-b,..]
  *                       -o experts.json
  */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
-#include "sc-expert-metrics.h"
-#include "sc-selection.h"
+#include "sc-prune-plan.h"
 #include "sc-stats.h"
 
 #include <math.h>
@@ -39,10 +38,10 @@ sc_cli_select (int argc, char **argv)
 {
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
-  double ratio = -1, memory_gb = 0;
+  double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
-  gboolean separate = FALSE;
+  gboolean separate = FALSE, uniform = FALSE;
   GOptionEntry entries[] = {
     { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "Statistics file (secateur-stats JSON)",
       "FILE" },
@@ -61,6 +60,10 @@ sc_cli_select (int argc, char **argv)
     { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name, "per-layer (default) or threshold", "NAME" },
     { "enc-dec", 0, 0, G_OPTION_ARG_STRING, &enc_dec, "Encoder:decoder budget (default 3:1)",
       "A:B" },
+    { "uniform", 0, 0, G_OPTION_ARG_NONE, &uniform,
+      "The same number of experts in every MoE layer (per-layer, 1:1): exports load in "
+      "stock transformers",
+      NULL },
     { "min-per-layer", 0, 0, G_OPTION_ARG_INT, &min_per_layer,
       "threshold: experts kept in every layer (default 4)", "K" },
     { "separate-enc-dec", 0, 0, G_OPTION_ARG_NONE, &separate,
@@ -74,8 +77,17 @@ sc_cli_select (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Expert index to write", "FILE" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "ratio", 0, 1, SC_CLI_BELOW_MAX },
+    { "keep", 1, G_MAXINT },
+    { "memory-gb", 0, SC_CLI_MAX_GIB, SC_CLI_ABOVE_MIN },
+    { "bytes-per-expert", 1, (double) G_MAXINT64 },
+    { "dense-bytes", 0, (double) G_MAXINT64 },
+    { "min-per-layer", 0, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- choose the experts to keep");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  ScCliOptions *given = sc_cli_add_main_entries (ctx, entries, ranges);
   g_option_context_set_summary (
       ctx, "Writes the ids of the experts to keep (id = moe_layer x num_experts + expert,\n"
            "encoder MoE layers first) in the JSON format of naver/nllb-pruning's experts.json:\n"
@@ -92,20 +104,25 @@ sc_cli_select (int argc, char **argv)
       return 2;
     }
 
+  /* the application's defaults (sc-prune-plan.h); the options below change them */
+  ScPruneSettings defaults;
+  sc_prune_settings_init (&defaults);
   ScSelectOptions opt;
-  sc_select_options_init (&opt);
-  int budgets = (ratio >= 0) + (memory_gb > 0) + (keep > 0);
-  if (budgets != 1)
+  sc_prune_settings_select_options (&defaults, G_MAXINT, &opt);
+  gboolean by_ratio = sc_cli_options_given (given, "ratio");
+  gboolean by_memory = sc_cli_options_given (given, "memory-gb");
+  if (by_ratio + by_memory + sc_cli_options_given (given, "keep") != 1)
     {
       fprintf (stderr, "secateur-cli select: give exactly one of --ratio, --keep, --memory-gb\n");
       return 2;
     }
-  if (ratio >= 0)
+  if (by_ratio)
     opt.ratio = ratio;
   opt.keep_count = keep;
-  if (memory_gb > 0)
+  if (by_memory)
     {
-      if (bytes_per_expert <= 0 || dense_bytes < 0)
+      if (!sc_cli_options_given (given, "bytes-per-expert") ||
+          !sc_cli_options_given (given, "dense-bytes"))
         {
           fprintf (stderr, "secateur-cli select: --memory-gb needs --bytes-per-expert and "
                            "--dense-bytes\n");
@@ -115,13 +132,15 @@ sc_cli_select (int argc, char **argv)
       opt.bytes_per_expert = bytes_per_expert;
       opt.dense_bytes = dense_bytes;
     }
-  ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
+  ScExpertMetric metric = defaults.metric;
   if (metric_name && !sc_expert_metric_from_string (metric_name, &metric))
     {
       fprintf (stderr, "secateur-cli select: unknown metric '%s'\n", metric_name);
       return 2;
     }
-  if (algo_name == NULL || g_str_equal (algo_name, "per-layer"))
+  if (algo_name == NULL)
+    ; /* the default */
+  else if (g_str_equal (algo_name, "per-layer"))
     opt.algo = SC_SELECT_PER_LAYER;
   else if (g_str_equal (algo_name, "threshold"))
     opt.algo = SC_SELECT_THRESHOLD;
@@ -143,14 +162,20 @@ sc_cli_select (int argc, char **argv)
       opt.enc_weight = a;
       opt.dec_weight = b;
     }
-  if (min_per_layer < 0)
+  if (uniform)
     {
-      fprintf (stderr, "secateur-cli select: --min-per-layer must be >= 0\n");
-      return 2;
+      /* every layer keeps its top u: a plain NllbMoe checkpoint on export */
+      if (opt.algo != SC_SELECT_PER_LAYER || (enc_dec != NULL && opt.enc_weight != opt.dec_weight))
+        {
+          fprintf (stderr, "secateur-cli select: --uniform keeps the same number in every layer; "
+                           "it goes with neither --algo threshold nor an uneven --enc-dec\n");
+          return 2;
+        }
+      opt.enc_weight = opt.dec_weight = 1;
     }
   opt.min_per_layer = min_per_layer;
   opt.separate_enc_dec = separate;
-  ScGranularity gran = SC_GRANULARITY_LANG;
+  ScGranularity gran = defaults.granularity;
   if (gran_name && !sc_granularity_from_string (gran_name, &gran))
     {
       fprintf (stderr, "secateur-cli select: unknown granularity '%s'\n", gran_name);

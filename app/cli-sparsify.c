@@ -5,6 +5,7 @@
  *   secateur-cli sparsify -m MODEL --method wanda|sparsegpt|magnitude
  *                         --sparsity 0.5|2:4|4:8 --calib mbs|uniform|LANG
  *                         [--samples N] [--seqlen L] [--seed S] -o OUT [--force]
+ *                         [--allow-non-finite]
  *   secateur-cli perplexity -m MODEL [--langs a,b,...] [--direction e2x|x2e]
  *                           [--limit N] [--compare PRUNED] [--threshold F]
  *
@@ -21,7 +22,7 @@
  */
 #include "cli-commands.h"
 #include "sc-bloom.h"
-#include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
 #include "sc-language-quality.h"
@@ -44,6 +45,7 @@ sc_cli_sparsify (int argc, char **argv)
   g_autofree char *model_dir = NULL, *method_s = NULL, *sparsity_s = NULL, *calib = NULL;
   g_autofree char *output = NULL, *shares_path = NULL, *udhr = NULL;
   int samples = 128, seqlen = 128, seed = 0;
+  gboolean allow_non_finite = FALSE;
   gboolean force = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -57,12 +59,21 @@ sc_cli_sparsify (int argc, char **argv)
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table (mbs)", "TSV" },
     { "udhr", 0, 0, G_OPTION_ARG_FILENAME, &udhr, "UDHR folder (default: shipped)", "DIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing folder", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
+    { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
+      "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
     { NULL }
   };
   g_auto (ScCliDeviceOptions) dev = { 0 };
+  /* --seqlen at most the model's positions, checked once it is loaded */
+  const ScCliRange ranges[] = {
+    { "samples", 1, SC_CLI_MAX_SAMPLES },
+    { "seqlen", 4, G_MAXINT },
+    { "seed", G_MININT, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- prune weights (Wanda, SparseGPT)");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -88,9 +99,11 @@ sc_cli_sparsify (int argc, char **argv)
       fprintf (stderr, "secateur-cli sparsify: %s needs --calib mbs|uniform|LANG\n", method_s);
       return 2;
     }
-  if (g_file_test (output, G_FILE_TEST_EXISTS) && !force)
+  /* Refused before the long work; the export checks again when it writes. */
+  const char *sources[] = { model_dir, NULL };
+  if (!sc_destination_check (output, sources, force, &error))
     {
-      fprintf (stderr, "secateur-cli: %s already exists (use --force to replace it)\n", output);
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
   gboolean is_bloom = sc_bloom_is_bloom_dir (model_dir);
@@ -107,6 +120,14 @@ sc_cli_sparsify (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  int positions = bloom != NULL ? sc_bloom_context_length (bloom)
+                                : sc_model_get_config (model)->max_position_embeddings;
+  const ScCliRange seqlens = { NULL, 4, positions };
+  if (so.method != SC_SPARSITY_MAGNITUDE && !sc_cli_check_int ("seqlen", seqlen, &seqlens, &error))
+    {
+      fprintf (stderr, "secateur-cli sparsify: %s (the model's positions)\n", error->message);
+      return 2;
     }
 
   g_autoptr (ScCalibSet) set = NULL;
@@ -179,13 +200,17 @@ sc_cli_sparsify (int argc, char **argv)
 
   g_autoptr (JsonObject) record =
       sc_sparsify_record (&so, calib ? calib : "none", set, seqlen, report);
-  ScExportOptions eo = { .force = force };
+  ScExportOptions eo = { .force = force, .note = sc_cli_export_note,
+                         .allow_non_finite = allow_non_finite };
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
                                         (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
                                         model_dir, record, output, &eo, NULL, &error)
                : !sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
     {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
       return 1;
     }
   printf ("wrote %s\n", output);
@@ -222,9 +247,12 @@ static gboolean
 lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double *nll,
           GError **error)
 {
+  /* perplexity is measured on the UDHR for every model, BLOOM's too */
+  static const ScCorpusSpec udhr = { SC_CORPUS_UDHR, NULL };
   if (m->bloom != NULL)
     {
-      g_autoptr (GPtrArray) paras = sc_cli_corpus_pairs ("udhr", "held-out", lang, lang, error);
+      g_autoptr (GPtrArray) paras =
+          sc_corpus_spec_pairs (&udhr, SC_CORPUS_SPLIT_HELD_OUT, NULL, lang, lang, error);
       if (paras == NULL)
         return FALSE;
       g_autofree const char **texts = NULL, **same = NULL;
@@ -234,7 +262,8 @@ lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double
     }
   ScModel *model = m->nllb;
   const char *src = x2e ? lang : "eng_Latn", *tgt = x2e ? "eng_Latn" : lang;
-  g_autoptr (GPtrArray) pairs = sc_cli_corpus_pairs ("udhr", "held-out", src, tgt, error);
+  g_autoptr (GPtrArray) pairs =
+      sc_corpus_spec_pairs (&udhr, SC_CORPUS_SPLIT_HELD_OUT, NULL, src, tgt, error);
   if (pairs == NULL)
     return FALSE;
   g_autofree const char **sources = NULL, **refs = NULL;
@@ -268,8 +297,13 @@ sc_cli_perplexity (int argc, char **argv)
     { "shares", 0, 0, G_OPTION_ARG_FILENAME, &shares_path, "Language-share table", "TSV" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "limit", 1, G_MAXINT, 0, "every held-out paragraph" },
+    { "threshold", 0, INFINITY },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- per-language perplexity");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -277,8 +311,7 @@ sc_cli_perplexity (int argc, char **argv)
       return 2;
     }
   gboolean x2e = direction != NULL && g_str_equal (direction, "x2e");
-  if (model_dir == NULL || (direction != NULL && !x2e && !g_str_equal (direction, "e2x")) ||
-      threshold < 0)
+  if (model_dir == NULL || (direction != NULL && !x2e && !g_str_equal (direction, "e2x")))
     {
       fprintf (stderr, "secateur-cli perplexity: -m is required; --direction is e2x or x2e\n");
       return 2;

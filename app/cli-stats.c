@@ -111,8 +111,12 @@ stats_show (int argc, char **argv)
       "importance, importance-vanilla, activity, top2, load, frequency, reap, mean", "NAME" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "top", 1, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE - show statistics");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -120,9 +124,9 @@ stats_show (int argc, char **argv)
       return 2;
     }
   ScExpertMetric metric = SC_EXPERT_METRIC_IMPORTANCE;
-  if (argc != 2 || top < 1 || (metric_name && !sc_expert_metric_from_string (metric_name, &metric)))
+  if (argc != 2 || (metric_name && !sc_expert_metric_from_string (metric_name, &metric)))
     {
-      fprintf (stderr, "secateur-cli stats show: need one FILE, --top >= 1 and a known --metric\n");
+      fprintf (stderr, "secateur-cli stats show: need one FILE and a known --metric\n");
       stats_usage (stderr);
       return 2;
     }
@@ -211,9 +215,13 @@ stats_specialisation (int argc, char **argv)
       "Also write layers.tsv, similarity-encoder.tsv and similarity-decoder.tsv here", "DIR" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "top-k", 1, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx =
       g_option_context_new ("FILE - how language-specific the experts are");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {

@@ -176,8 +176,13 @@ cmd_info (int argc, char **argv)
       "N[,N]" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "memory-gb", 0, SC_CLI_MAX_GIB }, { "budget-gb", 0, SC_CLI_MAX_GIB },
+    { "batch", 1, G_MAXINT },           { "len", 1, G_MAXINT },
+    { "beams", 1, SC_CLI_MAX_BEAMS },   { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("[MODEL_DIR] - describe a model");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -188,7 +193,7 @@ cmd_info (int argc, char **argv)
     model_dir = g_strdup (argv[1]);
   else if (argc > 1)
     model_dir = NULL;
-  if (model_dir == NULL || batch < 1 || len < 1 || beams < 1 || budget_gb < 0 || memory_gb < 0)
+  if (model_dir == NULL)
     {
       print_usage (stderr);
       return 2;
@@ -283,6 +288,28 @@ cmd_info (int argc, char **argv)
           c->arch == SC_ARCH_NLLB_MOE ? "NLLB-200 Mixture-of-Experts" : "NLLB-200 dense (M2M100)",
           c->model_type);
   print_layers (c);
+  if (c->kept_experts != NULL)
+    {
+      /* an export: what it kept, in original ids, and for which directions */
+      printf ("Pruned export: %s; kept experts per MoE layer (original ids):\n",
+              c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
+                                    : "Secateur's form (layers keep different numbers)");
+      for (int side = 0, m = 0; side < 2; side++)
+        for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
+          {
+            if (!sc_config_is_sparse (c, side, l))
+              continue;
+            GArray *ids = g_ptr_array_index (c->kept_experts, m++);
+            GString *line = g_string_new (NULL);
+            for (guint i = 0; i < ids->len; i++)
+              g_string_append_printf (line, " %d", g_array_index (ids, int, i));
+            printf ("  %s layer %d: %u of %d:%s\n", side ? "decoder" : "encoder", l, ids->len,
+                    c->num_experts, line->str);
+            g_string_free (line, TRUE);
+          }
+      g_autofree char *served = c->served ? g_strjoinv (", ", c->served) : NULL;
+      printf ("Serves:        %s\n", served && *served ? served : "(not recorded)");
+    }
   printf ("Parameters:    %" G_GUINT64_FORMAT " total = %" G_GUINT64_FORMAT
           " dense + %" G_GUINT64_FORMAT " in experts\n",
           total, dense, experts);
@@ -293,6 +320,10 @@ cmd_info (int argc, char **argv)
           sc_checkpoint_n_files (ckpt), gib (sc_checkpoint_file_bytes (ckpt)));
   printf ("Memory needed: %.3f GiB at f32, %.3f GiB at f16 (weights; dense part %.3f / %.3f GiB)\n",
           gib (total * 4), gib (total * 2), gib (dense * 4), gib (dense * 2));
+  if (sc_model_get_dtype (model) == SC_DTYPE_F32)
+    printf ("At f16:        %.3f GiB of weights instead of %.3f GiB, %.3f GiB less "
+            "(export --dtype f16)\n",
+            gib (total * 2), gib (total * 4), gib (total * 2));
   printf ("Vocabulary:    %d ids (%d in the tokenizer)\n", c->vocab_size,
           sc_tokenizer_vocab_size (tok));
   printf ("Languages:     %u\n", sc_tokenizer_n_languages (tok));
@@ -345,8 +376,14 @@ cmd_translate (int argc, char **argv)
       "Prune: keep only this index's experts for the direction", "INDEX.json" },
     { NULL }
   };
+  const ScCliRange ranges[] = {
+    { "beam", 1, SC_CLI_MAX_BEAMS, 0, "the model's default" },
+    { "max-len", 2, SC_CLI_MAX_LEN, 0, "the model's default" },
+    { "batch", 1, G_MAXINT },
+    { NULL },
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- translate lines of text");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  sc_cli_add_main_entries (ctx, entries, ranges);
   g_auto (ScCliDeviceOptions) dev = { 0 };
   sc_cli_device_add_options (ctx, &dev);
   g_autoptr (GError) error = NULL;
@@ -361,13 +398,6 @@ cmd_translate (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
-  if (beam < 0 || max_len < 0 || max_len == 1 || batch < 1)
-    {
-      fprintf (stderr, "secateur-cli translate: --beam, --max-len and --batch must be positive "
-                       "(--max-len at least 2)\n");
-      return 2;
-    }
-
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {

@@ -473,7 +473,7 @@ typedef struct
 {
   SecateurController *self;
   GStrv directions;
-  SecateurCorpusKind kind;
+  ScCorpusSpec corpus; /* its path is `path` */
   char *path;
   ScSampleMode sampling;
   int size;
@@ -491,35 +491,6 @@ calibrate_data_free (gpointer data)
   g_free (d->path);
   g_clear_pointer (&d->stats, sc_stats_free);
   g_free (d);
-}
-
-/* Sentence pairs of one direction in a corpus, for calibration (held_out
- * FALSE) or evaluation. */
-static GPtrArray *
-corpus_pairs (SecateurCorpusKind kind, const char *path, const char *src, const char *tgt,
-              gboolean held_out, GError **error)
-{
-  switch (kind)
-    {
-    case SECATEUR_CORPUS_FLORES:
-      return sc_corpus_flores_pairs (path, held_out ? "devtest" : "dev", src, tgt, error);
-    case SECATEUR_CORPUS_TSV:
-      return sc_corpus_tsv_pairs (path, error);
-    case SECATEUR_CORPUS_UDHR:
-    default:
-      {
-        g_autofree char *udhr = sc_corpus_default_udhr_dir ();
-        if (udhr == NULL)
-          {
-            g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                         _ ("The bundled UDHR corpus is missing"));
-            return NULL;
-          }
-        return sc_corpus_udhr_pairs (
-            udhr, src, tgt, held_out ? SC_CORPUS_SPLIT_HELD_OUT : SC_CORPUS_SPLIT_CALIBRATION,
-            error);
-      }
-    }
 }
 
 static void
@@ -557,7 +528,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
                                    _ ("“%s” is not a language pair"), d->directions[i]);
           return;
         }
-      GPtrArray *data = corpus_pairs (d->kind, d->path, st[0], st[1], FALSE, &error);
+      GPtrArray *data = sc_corpus_spec_pairs (&d->corpus, SC_CORPUS_SPLIT_CALIBRATION,
+                                              self->info->dir, st[0], st[1], &error);
       if (data == NULL || data->len == 0)
         {
           if (data != NULL)
@@ -646,8 +618,8 @@ secateur_controller_calibrate_async (SecateurController *self,
   CalibrateData *d = g_new0 (CalibrateData, 1);
   d->self = self;
   d->directions = g_strdupv (self->directions);
-  d->kind = request->kind;
-  d->path = g_strdup (request->path);
+  d->corpus.kind = request->corpus.kind;
+  d->corpus.path = d->path = g_strdup (request->corpus.path);
   d->sampling = request->sampling;
   d->size = MAX (1, request->size);
   d->mode = request->mode;
@@ -701,8 +673,10 @@ static gboolean
 held_out (SecateurController *self, const char *src, const char *tgt, int limit,
           GPtrArray **pairs, GError **error)
 {
-  /* the model's own held-out set (the demo ships one), else the UDHR's */
-  *pairs = sc_corpus_held_out_pairs (self->info ? self->info->dir : NULL, src, tgt, error);
+  /* the model's own held-out set (the demo ships one), else the UDHR's: the CLI's default */
+  static const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
+  *pairs = sc_corpus_spec_pairs (&held_out, SC_CORPUS_SPLIT_HELD_OUT,
+                                 self->info ? self->info->dir : NULL, src, tgt, error);
   if (*pairs == NULL)
     return FALSE;
   if ((*pairs)->len == 0)
@@ -751,7 +725,7 @@ typedef struct
 {
   SecateurController *self;
   GStrv directions;
-  SecateurPruneSettings settings;
+  ScPruneSettings settings;
   ScStats *stats; /* a copy: the main thread's may be replaced */
   double chrf[N_SWEEP];
   double *scores;
@@ -808,10 +782,10 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
         }
       for (guint r = 0; r < N_SWEEP; r++)
         {
-          SecateurPruneSettings s = d->settings;
+          ScPruneSettings s = d->settings;
           s.ratio = sweep_ratios[r];
           g_autofree guint8 *keep =
-              r == 0 ? NULL : secateur_prune_keep_mask (d->stats, &s, src, tgt, &error);
+              r == 0 ? NULL : sc_prune_keep_mask (d->stats, &s, src, tgt, &error);
           if ((r > 0 && keep == NULL) || !sc_model_set_expert_mask (self->model, keep, &error))
             {
               sc_model_set_expert_mask (self->model, NULL, NULL);
@@ -838,7 +812,7 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 }
 
 void
-secateur_controller_sweep_async (SecateurController *self, const SecateurPruneSettings *settings,
+secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings *settings,
                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
@@ -1084,7 +1058,7 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
 void
 secateur_controller_compare_async (SecateurController *self, const char *src, const char *tgt,
                                    const char *const *sources, int limit,
-                                   const SecateurPruneSettings *settings, GCancellable *cancellable,
+                                   const ScPruneSettings *settings, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
@@ -1092,7 +1066,7 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
   if (task == NULL || !needs_model (self, task, TRUE))
     return;
   GError *error = NULL;
-  g_autofree guint8 *keep = secateur_prune_keep_mask (self->stats, settings, src, tgt, &error);
+  g_autofree guint8 *keep = sc_prune_keep_mask (self->stats, settings, src, tgt, &error);
   if (keep == NULL)
     {
       g_task_return_error (task, error);
@@ -1126,7 +1100,7 @@ typedef struct
   SecateurController *self;
   char *folder;
   GStrv directions;
-  SecateurPruneSettings settings;
+  ScPruneSettings settings;
   gboolean overwrite;
   ScStats *stats;
   SecateurReport report;
@@ -1154,6 +1128,27 @@ check_overwrite (const char *path, gboolean overwrite, GError **error)
   return TRUE;
 }
 
+gboolean
+secateur_controller_check_export (SecateurController *self, const char *folder, gboolean overwrite,
+                                  GError **error)
+{
+  if (self->info == NULL)
+    return TRUE; /* nothing open: the export says so itself */
+  /* The engine's rules, the CLI's refusals: nothing written over or around
+   * the open model, and model/ replaced only when it is an earlier export. */
+  const char *sources[] = { self->info->dir, NULL };
+  static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
+  for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
+    {
+      g_autofree char *path = g_build_filename (folder, outputs[i], NULL);
+      if (!sc_destination_check_sources (path, sources, error) ||
+          !check_overwrite (path, overwrite, error))
+        return FALSE;
+    }
+  g_autofree char *model_out = g_build_filename (folder, "model", NULL);
+  return sc_destination_check (model_out, sources, overwrite, error);
+}
+
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -1165,10 +1160,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_autofree char *index_out = g_build_filename (d->folder, "experts.json", NULL);
   g_autofree char *stats_out = g_build_filename (d->folder, "statistics.json", NULL);
   g_autofree char *report_out = g_build_filename (d->folder, "report", NULL);
-  if (!check_overwrite (model_out, d->overwrite, &error) ||
-      !check_overwrite (index_out, d->overwrite, &error) ||
-      !check_overwrite (stats_out, d->overwrite, &error) ||
-      !check_overwrite (report_out, d->overwrite, &error))
+  if (!secateur_controller_check_export (self, d->folder, d->overwrite, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -1188,7 +1180,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     {
       g_autofree char *src = NULL, *tgt = NULL;
       sc_stats_split_direction (d->directions[k], &src, &tgt);
-      g_autofree guint8 *keep = secateur_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
+      g_autofree guint8 *keep = sc_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
       if (keep == NULL)
         {
           g_task_return_error (task, error);
@@ -1219,9 +1211,28 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   post_progress (self, 2, 4, 0, -1, NULL);
 
   /* the model last: the longest step, atomic in the engine */
-  g_autofree guint8 *keep = secateur_prune_keep_union (d->stats, &d->settings,
-                                                       (const char *const *) d->directions, &error);
-  ScExportOptions eopts = { 0, d->overwrite };
+  g_autofree guint8 *keep =
+      sc_prune_keep_union (d->stats, &d->settings, (const char *const *) d->directions, &error);
+  /* the settings that chose the experts, for config.json and the model card */
+  g_autoptr (JsonObject) selection = json_object_new ();
+  JsonArray *serves = json_array_new ();
+  for (guint k = 0; d->directions[k] != NULL; k++)
+    json_array_add_string_element (serves, d->directions[k]);
+  json_object_set_array_member (selection, "serves", serves);
+  json_object_set_string_member (selection, "index", "experts.json");
+  json_object_set_double_member (selection, "ratio", d->settings.ratio);
+  json_object_set_string_member (selection, "metric",
+                                 sc_expert_metric_to_string (d->settings.metric));
+  json_object_set_string_member (
+      selection, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
+  json_object_set_string_member (selection, "granularity",
+                                 d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
+                                 : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"
+                                                                                  : "lang");
+  g_autofree char *enc_dec =
+      g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
+  json_object_set_string_member (selection, "enc_dec", enc_dec);
+  ScExportOptions eopts = { 0, d->overwrite, .selection = selection };
   if (keep == NULL ||
       !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
     {
@@ -1234,10 +1245,9 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
 void
 secateur_controller_export_async (SecateurController *self, const char *folder,
-                                  const char *const *directions,
-                                  const SecateurPruneSettings *settings, gboolean overwrite,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data)
+                                  const char *const *directions, const ScPruneSettings *settings,
+                                  gboolean overwrite, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_export_async, cancellable, callback, user_data);

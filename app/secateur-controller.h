@@ -8,11 +8,12 @@
 #pragma once
 
 #include "sc-calibrate.h"
+#include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
 #include "sc-sparsify.h"
-#include "secateur-prune-plan.h"
+#include "sc-prune-plan.h"
 
 #include <gio/gio.h>
 
@@ -40,15 +41,8 @@ typedef struct {
   char   **languages;         /* the tokenizer's language codes */
 } SecateurModelInfo;
 
-typedef enum {
-  SECATEUR_CORPUS_UDHR,    /* bundled UDHR, calibration articles */
-  SECATEUR_CORPUS_FLORES,  /* a FLORES-200 folder, dev split */
-  SECATEUR_CORPUS_TSV,     /* own text: a source<TAB>target file, for every direction */
-} SecateurCorpusKind;
-
 typedef struct {
-  SecateurCorpusKind kind;
-  const char        *path;       /* FLORES folder or TSV file */
+  ScCorpusSpec       corpus;     /* its calibration split; as the CLI's --corpus */
   ScSampleMode       sampling;   /* PROPORTIONAL, UNIFORM or PAIRS */
   int                size;       /* sentences */
   ScCalibrateMode    mode;
@@ -112,10 +106,11 @@ ScStats *secateur_controller_get_stats        (SecateurController *self);
 /* Replaces the statistics (e.g. loaded from a file). Takes ownership. */
 void     secateur_controller_set_stats        (SecateurController *self, ScStats *stats);
 
-/* Quality vs ratio: chrF++ on held-out UDHR sentences with masked pruning
- * at each ratio, averaged over the directions. */
+/* Quality vs ratio: chrF++ on the model's held-out set (sc-corpus-spec.h,
+ * as the CLI's evaluate) with masked pruning at each ratio, averaged over
+ * the directions. */
 void     secateur_controller_sweep_async      (SecateurController *self,
-                                               const SecateurPruneSettings *settings,
+                                               const ScPruneSettings *settings,
                                                GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_sweep_finish     (SecateurController *self, GAsyncResult *result,
@@ -130,11 +125,12 @@ gboolean secateur_controller_estimate_chrf    (SecateurController *self, double 
  * scores[d * n + i]; NULL when none. */
 const double *secateur_controller_get_sweep_scores (SecateurController *self);
 
-/* Full vs pruned on `sources` (NULL: the pair's held-out UDHR sentences,
- * `limit` of them; references then come from the corpus). */
+/* Full vs pruned on `sources` (NULL: the first `limit` sentences of the
+ * pair's held-out set, as the CLI's compare; references then come from the
+ * corpus). Cancelled: G_IO_ERROR_CANCELLED. */
 void     secateur_controller_compare_async    (SecateurController *self, const char *src,
                                                const char *tgt, const char *const *sources,
-                                               int limit, const SecateurPruneSettings *settings,
+                                               int limit, const ScPruneSettings *settings,
                                                GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 SecateurCompareResult *
@@ -144,14 +140,20 @@ SecateurCompareResult *
 /* Export to `folder`: model/ (a pruned checkpoint for the union of
  * `directions`), experts.json, statistics.json and report/ (heatmap and
  * quality curve as PNG and SVG, scores.csv). Existing files are replaced
- * only when `overwrite`. */
+ * only when `overwrite`, and model/ only when it is an earlier export;
+ * nothing is written in, over or around the open model's folder
+ * (sc-destination.h). */
 void     secateur_controller_export_async     (SecateurController *self, const char *folder,
                                                const char *const *directions,
-                                               const SecateurPruneSettings *settings,
+                                               const ScPruneSettings *settings,
                                                gboolean overwrite, GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,
                                                GError **error);
+/* FALSE, with the engine's reason, when an export to `folder` would be
+ * refused (the check export_async makes first). */
+gboolean secateur_controller_check_export     (SecateurController *self, const char *folder,
+                                               gboolean overwrite, GError **error);
 
 /* ---- weight pruning (the Weights page) ---- */
 

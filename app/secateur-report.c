@@ -23,7 +23,7 @@ secateur_report_row_labels (int rows, int n_encoder_rows)
 }
 
 void
-secateur_report_init (SecateurReport *r, ScStats *stats, const SecateurPruneSettings *settings,
+secateur_report_init (SecateurReport *r, ScStats *stats, const ScPruneSettings *settings,
                       const char *const *directions, int n_points, const double *ratios,
                       const double *chrf, const double *scores)
 {
@@ -39,8 +39,7 @@ secateur_report_init (SecateurReport *r, ScStats *stats, const SecateurPruneSett
   g_autofree double *m =
       sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL, settings->metric, NULL);
   g_auto (GStrv) dirs = sc_stats_list_directions (stats);
-  g_autofree guint8 *keep =
-      secateur_prune_keep_union (stats, settings, (const char *const *) dirs, NULL);
+  g_autofree guint8 *keep = sc_prune_keep_union (stats, settings, (const char *const *) dirs, NULL);
   for (int i = 0; i < n; i++)
     {
       r->values[i] = m ? (float) m[i] : NAN;
@@ -106,8 +105,15 @@ secateur_report_write (const SecateurReport *r, const char *folder, GError **err
           series[d + 1] = (ScCurveSeries){ r->directions[d], r->n_points, r->ratios,
                                            r->scores + d * r->n_points, TRUE };
           for (int i = 0; i < r->n_points; i++)
-            g_string_append_printf (csv, "%s,%.2f,%.4f\n", r->directions[d], r->ratios[i],
-                                    r->scores[d * r->n_points + i]);
+            {
+              /* A score that could not be measured is an empty cell, never
+               * "nan", which spreadsheets and CSV readers take as text. */
+              double v = r->scores[d * r->n_points + i];
+              g_string_append_printf (csv, "%s,%.2f,", r->directions[d], r->ratios[i]);
+              if (isfinite (v))
+                g_string_append_printf (csv, "%.4f", v);
+              g_string_append_c (csv, '\n');
+            }
         }
       ScCurveData cd = { 0 };
       cd.n_series = n_dirs + 1;

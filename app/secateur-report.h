@@ -4,7 +4,7 @@
  * the main thread, written on a worker. */
 #pragma once
 
-#include "secateur-prune-plan.h"
+#include "sc-prune-plan.h"
 
 G_BEGIN_DECLS
 
@@ -21,7 +21,7 @@ typedef struct {
 } SecateurReport;
 
 void     secateur_report_init  (SecateurReport *r, ScStats *stats,
-                                const SecateurPruneSettings *settings,
+                                const ScPruneSettings *settings,
                                 const char *const *directions, int n_points,
                                 const double *ratios, const double *chrf, const double *scores);
 void     secateur_report_clear (SecateurReport *r);

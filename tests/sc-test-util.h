@@ -104,3 +104,41 @@ sc_test_copy_files (const char *src, const char *dst, const char *const *only)
 /* The tokenizer and config files of a model directory, without weights. */
 static const char *const sc_test_model_meta[] = { "config.json", "sentencepiece.bpe.model",
                                                   "tokenizer_config.json", NULL };
+
+#include "sc-safetensors.h"
+
+/* Sets element `index` of the f32 tensor `name` in `dir`/model.safetensors
+ * to `value` (NaN, infinity: a broken model for error tests). */
+static inline void
+sc_test_poison_tensor (const char *dir, const char *name, gint64 index, float value)
+{
+  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  ScSafetensors *st = sc_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  g_autoptr (GPtrArray) out = g_ptr_array_new ();
+  ScTensor copy = { 0 };
+  g_autofree float *data = NULL;
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *t = g_ptr_array_index (all, i);
+      if (g_str_equal (t->name, name))
+        {
+          g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
+          g_assert_cmpint (index, <, sc_tensor_numel (t));
+          copy = *t;
+          data = g_memdup2 (t->data, t->nbytes);
+          data[index] = value;
+          copy.data = data;
+          t = &copy;
+        }
+      g_ptr_array_add (out, t);
+    }
+  g_assert_nonnull (data);
+  g_autofree char *tmp = g_build_filename (dir, "poisoned.tmp", NULL);
+  sc_safetensors_write (tmp, (ScTensor *const *) out->pdata, out->len, &error);
+  g_assert_no_error (error);
+  sc_safetensors_free (st);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}

@@ -7,6 +7,7 @@
 #include "sc-test-util.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 /* A scratch copy of the fixture `name` (files copied, not linked, so they
@@ -105,6 +106,29 @@ test_config_absurd (void)
         g_error ("error \"%s\" does not mention \"%s\"", error->message, edits[i][2]);
       scratch_free (dir);
     }
+}
+
+/* An integer beyond 64 bits, which json-glib reads as a wrapped-round
+ * number (-1 for 10^29): the error says what d_model may be, not "-1". */
+static void
+test_config_huge_int (void)
+{
+  char *dir = scratch_copy ("nllb-moe-tiny");
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autoptr (GRegex) re = g_regex_new ("\"d_model\": *[0-9]+", 0, 0, NULL);
+  g_autofree char *huge = g_regex_replace_literal (
+      re, text, -1, 0, "\"d_model\": 100000000000000000000000000000", 0, NULL);
+  g_assert_cmpstr (huge, !=, text);
+  g_assert_true (g_file_set_contents (path, huge, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_null (model);
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_assert_true (g_str_has_suffix (error->message,
+                                   "config.json: \"d_model\" must be an integer from 2 to 65536"));
+  scratch_free (dir);
 }
 
 static void
@@ -291,7 +315,7 @@ test_cancel (void)
   char **out =
       sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL, cancel, &error);
   g_assert_null (out);
-  g_assert_error (error, SC_ERROR, SC_ERROR_CANCELLED);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
 static void
@@ -307,6 +331,52 @@ test_bad_token_ids (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
+/* A NaN or infinity in the weights (router, embedding, decoder) fails the
+ * translation with an error naming the tensor, instead of garbage or empty
+ * lines; the same model without it translates. */
+static void
+test_non_finite_weights (void)
+{
+  const struct
+  {
+    const char *fixture, *tensor;
+    gint64 index;
+    float value;
+  } cases[] = {
+    { "nllb-moe-tiny", "model.encoder.layers.1.ffn.router.classifier.weight", 0, NAN },
+    { "nllb-moe-tiny", "model.decoder.layers.3.ffn.router.classifier.weight", 5, INFINITY },
+    { "nllb-moe-tiny", "model.shared.weight", 2 * 64, NAN }, /* the start token's row */
+    { "m2m-tiny", "model.shared.weight", 2 * 64 + 3, -INFINITY },
+    { "m2m-tiny", "model.decoder.layers.0.fc2.weight", 7, NAN },
+  };
+  const char *texts[] = { "Everyone has the right to life." };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char *dir = scratch_copy (cases[i].fixture);
+      g_autoptr (GError) error = NULL;
+      sc_test_poison_tensor (dir, cases[i].tensor, cases[i].index, cases[i].value);
+      g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_assert_no_error (error);
+      for (int beams = 1; beams <= 2; beams++)
+        {
+          ScGenerateOptions opts;
+          sc_generate_options_init (&opts, model);
+          opts.num_beams = beams;
+          opts.max_length = 8;
+          char **out = sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL,
+                                     NULL, &error);
+          g_assert_null (out);
+          g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);
+          if (strstr (error->message, cases[i].tensor) == NULL ||
+              strstr (error->message, "NaN or infinit") == NULL)
+            g_error ("%s: error \"%s\" does not name %s", cases[i].fixture, error->message,
+                     cases[i].tensor);
+          g_clear_error (&error);
+        }
+      scratch_free (dir);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,11 +385,13 @@ main (int argc, char **argv)
   g_test_add_func ("/bad-model/config-missing-key", test_config_missing_key);
   g_test_add_func ("/bad-model/config-absurd", test_config_absurd);
   g_test_add_func ("/bad-model/config-not-json", test_config_not_json);
+  g_test_add_func ("/bad-model/config-huge-int", test_config_huge_int);
   g_test_add_func ("/bad-model/shape-mismatch", test_shape_mismatch);
   g_test_add_func ("/bad-model/missing-tensor", test_missing_tensor);
   g_test_add_func ("/bad-model/missing-tokenizer", test_missing_tokenizer);
   g_test_add_func ("/bad-model/unknown-language", test_unknown_language);
   g_test_add_func ("/bad-model/bad-token-ids", test_bad_token_ids);
+  g_test_add_func ("/bad-model/non-finite-weights", test_non_finite_weights);
   g_test_add_func ("/translate/lines", test_translate_lines);
   g_test_add_func ("/translate/cancel", test_cancel);
   return g_test_run ();

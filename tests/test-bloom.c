@@ -730,6 +730,51 @@ test_roots_shares (void)
   g_assert_cmpuint (same, ==, 15);
 }
 
+/* Generation stays within BLOOM's 2048-token context: prompt plus new
+ * tokens beyond it is an error, not a 25 GB allocation or an int overflow. */
+static void
+test_generate_bounds (void)
+{
+  g_autoptr (ScBloom) m = load_model ("bloom-tiny");
+  g_assert_cmpint (sc_bloom_context_length (m), ==, 2048);
+  int ids[2047];
+  for (int i = 0; i < 2047; i++)
+    ids[i] = 10 + i % 100;
+  static const int too_many[] = { G_MAXINT, 100000000, 2045 };
+  for (guint i = 0; i < G_N_ELEMENTS (too_many); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (sc_bloom_generate_greedy (m, ids, 4, too_many[i], &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_SHAPE);
+      g_assert_nonnull (strstr (error->message, "at most 2044 new ones"));
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) edge = sc_bloom_generate_greedy (m, ids, 2047, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (edge->len, ==, 1);
+  g_assert_null (sc_bloom_generate_greedy (m, ids, 2047, 2, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_SHAPE);
+  g_clear_error (&error);
+
+  /* the command line: --max-new beyond the context, a 100 KB prompt */
+  g_autofree char *dir = sc_test_path ("tests/fixtures/bloom-tiny");
+  Run r = run_cli (NULL, "generate", "-m", dir, "--prompt", "x", "--max-new", "2147483647", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--max-new must be an integer from 1 to 2047, not 2147483647"));
+  run_clear (&r);
+  r = run_cli (NULL, "generate", "-m", dir, "--prompt", "x", "-n", "100000000", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "not 100000000"));
+  run_clear (&r);
+  g_autofree char *big = g_strnfill (100 * 1024, 'a');
+  for (int i = 5; i < 100 * 1024; i += 6)
+    big[i] = ' ';
+  r = run_cli (NULL, "generate", "-m", dir, "--prompt", big, "-n", "3", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "BLOOM's context is 2048 tokens"));
+  run_clear (&r);
+}
+
 /* secateur-cli generate and info on BLOOM models, as a user runs them. */
 static void
 test_cli (void)
@@ -811,6 +856,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bloom/model/blocks", test_model_blocks);
   g_test_add_func ("/bloom/bad/config", test_bad_config);
   g_test_add_func ("/bloom/cli", test_cli);
+  g_test_add_func ("/bloom/generate-bounds", test_generate_bounds);
   g_test_add_func ("/bloom/roots-shares", test_roots_shares);
   return g_test_run ();
 }

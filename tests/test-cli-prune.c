@@ -109,6 +109,28 @@ test_merge_select (void)
   g_assert_no_error (error);
   g_assert_cmpuint (pair->len, ==, 16);
 
+  /* --uniform: 30% pruned keeps floor(32 x 0.7 / 4) = 5 in every layer, where
+   * the default 3:1 keeps 6 per encoder and 2 per decoder layer */
+  g_autofree char *uni = g_build_filename (dir, "uniform.json", NULL);
+  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "0.3", "--uniform", "-o", uni, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (ScExpertIndex) ui = sc_expert_index_load (uni, L, NENC, E, &error);
+  g_assert_no_error (error);
+  g_autoptr (GArray) up = sc_expert_index_for_pair (ui, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  int per_layer[L] = { 0 };
+  for (guint i = 0; i < up->len; i++)
+    per_layer[g_array_index (up, int, i) / E]++;
+  for (int l = 0; l < L; l++)
+    g_assert_cmpint (per_layer[l], ==, 5);
+  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "0.3", "--uniform", "--algo",
+               "threshold", "-o", uni, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--uniform"));
+  run_clear (&r);
+  g_unlink (uni);
+
   /* global threshold, written as a plain list */
   r = run_cli (NULL, "select", "--stats", merged, "--keep", "12", "--algo", "threshold",
                "--min-per-layer", "2", "--granularity", "global", "-o", glob, NULL);
@@ -126,10 +148,20 @@ test_merge_select (void)
   g_assert_nonnull (strstr (r.err, "dense"));
   run_clear (&r);
 
-  /* bad ratio, bad usage */
-  r = run_cli (NULL, "select", "--stats", merged, "--ratio", "1.0", "-o", glob, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, "[0, 1)"));
+  /* bad ratios (a usage error that says what is wrong), bad usage */
+  static const char *const ratios[] = { "1.0", "-0.1", "nan" };
+  for (guint i = 0; i < G_N_ELEMENTS (ratios); i++)
+    {
+      r = run_cli (NULL, "select", "--stats", merged, "--ratio", ratios[i], "-o", glob, NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      g_autofree char *says =
+          g_strdup_printf ("--ratio must be a number from 0 to below 1, not %s", ratios[i]);
+      g_assert_nonnull (strstr (r.err, says));
+      run_clear (&r);
+    }
+  r = run_cli (NULL, "select", "--stats", merged, "--keep", "0", "-o", glob, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--keep must be an integer from 1 to 2147483647, not 0"));
   run_clear (&r);
   r = run_cli (NULL, "select", "--stats", merged, "-o", glob, NULL);
   g_assert_cmpint (r.status, ==, 2);

@@ -179,6 +179,41 @@ test_errors (void)
   run_clear (&r);
 }
 
+/* A file holding one empty line is one (empty) segment, as sacreBLEU reads
+ * it; an empty file is none, and --sentence says there is nothing to score
+ * instead of printing nothing with exit status 0. */
+static void
+test_empty_lines (void)
+{
+  g_autofree char *one_h = write_text ("one-h.txt", "\n");
+  g_autofree char *one_r = write_text ("one-r.txt", "\n");
+  g_autofree char *word = write_text ("word.txt", "word\n");
+  g_autofree char *none_h = write_text ("none-h.txt", "");
+  g_autofree char *none_r = write_text ("none-r.txt", "");
+  static const char *const metrics[] = { "chrf++", "chrf", "bleu" };
+  for (guint i = 0; i < G_N_ELEMENTS (metrics); i++)
+    {
+      Run r = run_cli (NULL, "score", "-m", metrics[i], "-r", one_r, "-i", one_h, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpfloat (score_of (r.out), ==, 0.0);
+      run_clear (&r);
+      r = run_cli (NULL, "score", "-m", metrics[i], "-r", word, "-i", one_h, "--sentence", "-b",
+                   NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (r.out, ==, "0.00\n");
+      run_clear (&r);
+      r = run_cli (NULL, "score", "-m", metrics[i], "-r", one_r, "-i", none_h, NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_nonnull (strstr (r.err, "0 hypothesis lines but 1 lines"));
+      run_clear (&r);
+      r = run_cli (NULL, "score", "-m", metrics[i], "-r", none_r, "-i", none_h, "--sentence", NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_cmpstr (r.out, ==, "");
+      g_assert_nonnull (strstr (r.err, "no hypotheses to score"));
+      run_clear (&r);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -192,6 +227,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-score/corpus-goldens", test_corpus_matches_goldens);
   g_test_add_func ("/cli-score/sentence-stdin-multiref", test_sentence_and_stdin);
   g_test_add_func ("/cli-score/errors", test_errors);
+  g_test_add_func ("/cli-score/empty-lines", test_empty_lines);
   int rc = g_test_run ();
 
   static const char *const files[] = { "hyp.txt", "ref.txt", "h2.txt", "r1.txt",

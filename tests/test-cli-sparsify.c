@@ -41,6 +41,15 @@ test_sparsify_wanda (void)
   g_assert_null (strstr (r.out, "dampening raised"));
   run_clear (&r);
 
+  /* samples longer than the model's positions (128) are refused */
+  g_autofree char *long_out = g_build_filename (tmp, "too-long", NULL);
+  r = run_cli (NULL, "sparsify", "-m", model, "--method", "wanda", "--sparsity", "2:4", "--calib",
+               "mbs", "--seqlen", "4000", "-o", long_out, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--seqlen must be an integer from 4 to 128, not 4000"));
+  g_assert_false (g_file_test (long_out, G_FILE_TEST_EXISTS));
+  run_clear (&r);
+
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) m = sc_model_load (out, NULL, &error);
   g_assert_no_error (error);

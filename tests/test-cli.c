@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 fixture (const char *name)
@@ -359,6 +361,36 @@ test_demo (void)
   g_assert_nonnull (strstr (r.out, "% saved"));
   run_clear (&r);
 
+  /* calibration is sampled in proportion to the model's own training
+   * shares when it ships language-shares.tsv (as the demo model does), as
+   * in calibrate and the application: here German gets the one sentence
+   * per direction every direction is owed, French the rest; NLLB-200's own
+   * table (used before) gives German about as much as French */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-demo-XXXXXX", &error);
+  g_assert_no_error (error);
+  sc_test_copy_files (moe, tmp, NULL);
+  g_autofree char *shares = g_build_filename (tmp, "language-shares.tsv", NULL);
+  g_assert_true (
+      g_file_set_contents (shares, "eng_Latn\t0.5\nfra_Latn\t0.5\ndeu_Latn\t0.0001\n", -1, NULL));
+  const char *table_dirs[] = { tmp, moe };
+  for (guint t = 0; t < 2; t++)
+    {
+      r = run_cli (NULL, "demo", "-m", table_dirs[t], "--langs", "fra_Latn,deu_Latn", "--size",
+                   "20", "--limit", "1", "--beam", "1", "--max-len", "4", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      static const char *const lines[] = { "eng_Latn-deu_Latn   1 of", "deu_Latn-eng_Latn   1 of",
+                                           "eng_Latn-fra_Latn   9 of", "fra_Latn-eng_Latn   9 of" };
+      for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+        if (t == 0)
+          g_assert_nonnull (strstr (r.err, lines[i]));
+        else
+          g_assert_null (strstr (r.err, lines[i]));
+      g_assert_nonnull (strstr (r.err, "20 samples from 4 of 4 directions"));
+      run_clear (&r);
+    }
+  sc_test_rm_tree (tmp);
+
   g_autofree char *m2m = fixture ("m2m-tiny");
   r = run_cli (NULL, "demo", "-m", m2m, NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -488,6 +520,192 @@ test_generation_notices (void)
   sc_test_rm_tree (bad);
 }
 
+
+/* --batch 2147483647: the memory plan picks the largest batch that fits
+ * (its search used to overflow int and never end). */
+static void
+test_huge_batch (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  Run r = run_cli ("Everyone has the right to education.\n", "translate", "-m", moe, "-s",
+                   "eng_Latn", "-t", "fra_Latn", "--batch", "2147483647", "--memory-gb", "1", NULL);
+  g_test_message ("%s", r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "a batch of 2147483647 does not fit in 1.00 GiB"));
+  g_assert_cmpuint (strlen (r.out), >, 1);
+  g_assert_nonnull (strchr (r.out, '\n'));
+  g_assert_true (strchr (r.out, '\n')[1] == '\0'); /* one line in, one line out */
+  run_clear (&r);
+}
+
+/* Every numeric option of every command, given a value that is not a
+ * number, NaN, infinite, negative, zero where that means nothing, or
+ * beyond its range: exit status 2 and a message naming the option, what it
+ * takes and the value, before anything is loaded (one shared checker,
+ * app/cli-options.c). */
+static void
+test_numeric_options (void)
+{
+  static const struct
+  {
+    const char *cmd, *sub, *option, *value, *says;
+  } cases[] = {
+    { "info", NULL, "--memory-gb", "nan", "a number from 0 to 1048576, not nan" },
+    { "info", NULL, "--budget-gb", "-1", "a number from 0 to 1048576, not -1" },
+    { "info", NULL, "--batch", "0", "an integer from 1 to 2147483647, not 0" },
+    { "info", NULL, "--len", "99999999999", "an integer from 1 to 2147483647, not 99999999999" },
+    { "info", NULL, "--beams", "1025", "an integer from 1 to 1024, not 1025" },
+    { "translate", NULL, "--beam", "-1", "from 1 to 1024 (or 0: the model's default), not -1" },
+    { "translate", NULL, "--max-len", "1", "from 2 to 1048576 (or 0: the model's default)" },
+    { "translate", NULL, "--batch", "ten", "an integer from 1 to 2147483647, not “ten”" },
+    { "translate", NULL, "--memory-gb", "nan", "a number from 0 to 1048576, not nan" },
+    { "translate", NULL, "--expert-budget-gb", "inf", "a number from 0 to 1048576, not inf" },
+    { "calibrate", NULL, "--size", "0", "an integer from 1 to 1048576, not 0" },
+    { "calibrate", NULL, "--seed", "1.5", "not “1.5”" },
+    { "calibrate", NULL, "--batch", "-5", "not -5" },
+    { "calibrate", NULL, "--beam", "0", "an integer from 1 to 1024, not 0" },
+    { "calibrate", NULL, "--max-len", "1", "not 1" },
+    { "compare", NULL, "--limit", "0", "an integer from 1 to 2147483647, not 0" },
+    { "compare", NULL, "--beam", "-2", "not -2" },
+    { "compare", NULL, "--max-len", "1", "not 1" },
+    { "demo", NULL, "--ratio", "1", "a number from 0 to below 1, not 1" },
+    { "demo", NULL, "--size", "-3", "not -3" },
+    { "demo", NULL, "--limit", "0", "not 0" },
+    { "demo", NULL, "--beam", "5000", "not 5000" },
+    { "demo", NULL, "--max-len", "1", "an integer from 2 to 1048576, not 1" },
+    { "evaluate", NULL, "--limit", "-1", "(or 0: every sentence), not -1" },
+    { "evaluate", NULL, "--beam", "-1", "not -1" },
+    { "evaluate", NULL, "--max-len", "1", "not 1" },
+    { "export", NULL, "--shard-mb", "-1", "(or 0: one file), not -1" },
+    { "generate", NULL, "--max-new", "0", "an integer from 1 to 2147483647, not 0" },
+    { "select", NULL, "--ratio", "-0.1", "a number from 0 to below 1, not -0.1" },
+    { "select", NULL, "--ratio", "nan", "a number from 0 to below 1, not nan" },
+    { "select", NULL, "--keep", "0", "an integer from 1 to 2147483647, not 0" },
+    { "select", NULL, "--memory-gb", "nan", "a number above 0 and at most 1048576, not nan" },
+    { "select", NULL, "--memory-gb", "0", "a number above 0 and at most 1048576, not 0" },
+    { "select", NULL, "--bytes-per-expert", "0", "not 0" },
+    { "select", NULL, "--dense-bytes", "-1", "not -1" },
+    { "select", NULL, "--min-per-layer", "-1", "not -1" },
+    { "sparsify", NULL, "--samples", "0", "an integer from 1 to 1048576, not 0" },
+    { "sparsify", NULL, "--seqlen", "3", "not 3" },
+    { "sparsify", NULL, "--seed", "x", "not “x”" },
+    { "perplexity", NULL, "--limit", "-1", "(or 0: every held-out paragraph), not -1" },
+    { "perplexity", NULL, "--threshold", "nan", "a number of at least 0, not nan" },
+    { "perplexity", NULL, "--threshold", "-0.5", "a number of at least 0, not -0.5" },
+    { "stats", "show", "--top", "0", "not 0" },
+    { "stats", "specialisation", "--top-k", "-1", "not -1" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Run r = cases[i].sub ? run_cli (NULL, cases[i].cmd, cases[i].sub, cases[i].option,
+                                      cases[i].value, NULL)
+                           : run_cli (NULL, cases[i].cmd, cases[i].option, cases[i].value, NULL);
+      g_test_message ("%s %s %s: %d %s", cases[i].cmd, cases[i].option, cases[i].value, r.status,
+                      r.err);
+      g_autofree char *says = g_strdup_printf ("%s must be ", cases[i].option);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, says));
+      g_assert_nonnull (strstr (r.err, cases[i].says));
+      run_clear (&r);
+    }
+}
+
+static void
+on_communicated (GObject *proc, GAsyncResult *res, gpointer data)
+{
+  Run *r = data;
+  g_autoptr (GError) error = NULL;
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (proc), res, &r->out, &r->err, &error);
+  r->status = g_subprocess_get_if_exited (G_SUBPROCESS (proc))
+                  ? g_subprocess_get_exit_status (G_SUBPROCESS (proc))
+                  : -1;
+}
+
+static gboolean
+on_timeout (gpointer proc)
+{
+  g_subprocess_force_exit (proc);
+  return G_SOURCE_REMOVE;
+}
+
+/* secateur-cli `argv`, killed after 60 s: a reader blocking on a FIFO
+ * fails the test instead of hanging it. status is -1 when killed. */
+static Run
+run_cli_limited (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("SC_CLI"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc =
+      g_subprocess_newv ((const char *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  Run r = { .status = G_MININT };
+  g_timeout_add_seconds (60, on_timeout, proc);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &r);
+  while (r.status == G_MININT)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove_by_user_data (proc);
+  return r;
+}
+
+/* --keep and --experts files nested 100,000 deep, a FIFO, a symlink to
+ * /dev/zero and one past the size limit: exit 1 promptly, saying why. */
+static void
+test_hostile_expert_files (void)
+{
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "mask.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "pruned", NULL);
+  static const char *const expect[] = { "nested too deeply", "is a FIFO, not a regular file",
+                                        "is a character device, not a regular file", "too large" };
+  for (int opt = 0; opt < 2; opt++)
+    for (int kind = 0; kind < 4; kind++)
+      {
+        g_unlink (path);
+        if (kind == 0)
+          {
+            g_autofree char *deep = g_strnfill (100000, '[');
+            g_file_set_contents (path, deep, -1, &error);
+            g_assert_no_error (error);
+          }
+        else if (kind == 1)
+          g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+        else if (kind == 2)
+          g_assert_cmpint (symlink ("/dev/zero", path), ==, 0);
+        else
+          {
+            g_file_set_contents (path, "[]", -1, &error);
+            g_assert_no_error (error);
+            g_assert_cmpint (truncate (path, (opt == 0 ? 16 : 64) * 1048576 + 1), ==, 0);
+          }
+        const char *args[] = { "export", "-m",
+                               moe,      opt == 0 ? "--keep" : "--experts",
+                               path,     "-o",
+                               out,      "--dry-run",
+                               "--pair", "eng_Latn-fra_Latn",
+                               NULL };
+        if (opt == 0)
+          args[8] = NULL; /* --keep takes no pair */
+        Run r = run_cli_limited (args);
+        g_test_message ("%s, case %d: status %d, %s", args[3], kind, r.status, r.err);
+        g_assert_cmpint (r.status, ==, 1);
+        g_assert_nonnull (strstr (r.err, "mask.json"));
+        g_assert_nonnull (strstr (r.err, expect[kind]));
+        if (kind == 3)
+          g_assert_nonnull (strstr (r.err, opt == 0 ? "limit is 16 MiB" : "limit is 64 MiB"));
+        run_clear (&r);
+      }
+  g_unlink (path);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -498,7 +716,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
   g_test_add_func ("/cli/fit-batch", test_fit_batch);
+  g_test_add_func ("/cli/huge-batch", test_huge_batch);
+  g_test_add_func ("/cli/numeric-options", test_numeric_options);
   g_test_add_func ("/cli/calibrate-export", test_calibrate_export);
   g_test_add_func ("/cli/demo", test_demo);
+  g_test_add_func ("/cli/hostile-expert-files", test_hostile_expert_files);
   return g_test_run ();
 }

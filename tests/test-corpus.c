@@ -2,6 +2,7 @@
  * plain-text and TSV readers, with their errors. */
 #include "sc-test-util.h"
 #include "sc-corpus.h"
+#include "sc-corpus-spec.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -439,6 +440,102 @@ test_held_out (void)
   g_rmdir (tmp);
 }
 
+/* One vocabulary for the CLI's --corpus and the application's corpus
+ * choice; no spec at all means the UDHR for calibration and the model's
+ * held-out set for evaluation. */
+static void
+test_spec (void)
+{
+  g_autoptr (GError) error = NULL;
+  ScCorpusSpec spec;
+  static const struct
+  {
+    const char *text;
+    ScCorpusKind kind;
+    const char *path;
+  } good[] = {
+    { NULL, SC_CORPUS_DEFAULT, NULL },       { "", SC_CORPUS_DEFAULT, NULL },
+    { "udhr", SC_CORPUS_UDHR, NULL },        { "flores:/data/f", SC_CORPUS_FLORES, "/data/f" },
+    { "tsv:a.tsv", SC_CORPUS_TSV, "a.tsv" }, { "bitext:b.tsv", SC_CORPUS_BITEXT, "b.tsv" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_assert_true (sc_corpus_spec_parse (good[i].text, &spec, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (spec.kind, ==, good[i].kind);
+      g_assert_cmpstr (spec.path, ==, good[i].path);
+    }
+  static const char *const bad[] = { "udhr:x", "opus", "tsv:", "flores:", "bitext" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (sc_corpus_spec_parse (bad[i], &spec, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  ScCorpusSplit split;
+  static const struct
+  {
+    const char *text;
+    ScCorpusSplit split;
+  } splits[] = {
+    { "calibration", SC_CORPUS_SPLIT_CALIBRATION },
+    { "dev", SC_CORPUS_SPLIT_CALIBRATION },
+    { "held-out", SC_CORPUS_SPLIT_HELD_OUT },
+    { "devtest", SC_CORPUS_SPLIT_HELD_OUT },
+    { "all", SC_CORPUS_SPLIT_ALL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (splits); i++)
+    {
+      g_assert_true (sc_corpus_split_parse (splits[i].text, &split, &error));
+      g_assert_cmpint (split, ==, splits[i].split);
+    }
+  g_assert_false (sc_corpus_split_parse ("test", &split, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* the default: the demo model's own held-out set for evaluation, the
+   * UDHR for calibration; "udhr" named: the UDHR's held-out articles */
+  g_autofree char *demo = sc_test_path ("resources/models/demo");
+  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
+  g_autoptr (GPtrArray) own = sc_corpus_held_out_pairs (demo, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_corpus_spec_parse (NULL, &spec, &error));
+  g_autoptr (GPtrArray) held =
+      sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_HELD_OUT, demo, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (held->len, ==, own->len);
+  g_assert_cmpstr (((ScCorpusPair *) held->pdata[3])->source, ==,
+                   ((ScCorpusPair *) own->pdata[3])->source);
+  g_autoptr (GPtrArray) calib_want =
+      sc_corpus_udhr_pairs (udhr, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_CALIBRATION, &error);
+  g_autoptr (GPtrArray) calib = sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_CALIBRATION, demo,
+                                                      "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (calib->len, ==, calib_want->len);
+  g_assert_true (sc_corpus_spec_parse ("udhr", &spec, &error));
+  g_autoptr (GPtrArray) udhr_want =
+      sc_corpus_udhr_pairs (udhr, "eng_Latn", "fra_Latn", SC_CORPUS_SPLIT_HELD_OUT, &error);
+  g_autoptr (GPtrArray) named =
+      sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_HELD_OUT, demo, "eng_Latn", "fra_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (named->len, ==, udhr_want->len);
+  g_assert_cmpstr (((ScCorpusPair *) named->pdata[0])->target, ==,
+                   ((ScCorpusPair *) udhr_want->pdata[0])->target);
+  /* bitext: the one direction's pairs, whatever the split */
+  g_autofree char *heldout = g_build_filename (demo, "heldout.tsv", NULL);
+  g_autofree char *text = g_strconcat ("bitext:", heldout, NULL);
+  g_assert_true (sc_corpus_spec_parse (text, &spec, &error));
+  g_autoptr (GPtrArray) bitext = sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_CALIBRATION, NULL,
+                                                       "fra_Latn", "eng_Latn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bitext->len, ==, 20);
+  /* FLORES-200 has dev and devtest, no "all" */
+  g_assert_true (sc_corpus_spec_parse ("flores:/nonexistent", &spec, &error));
+  g_assert_null (
+      sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_ALL, NULL, "eng_Latn", "fra_Latn", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -452,5 +549,6 @@ main (int argc, char **argv)
   g_test_add_func ("/corpus/flores", test_flores);
   g_test_add_func ("/corpus/default-dir", test_default_dir);
   g_test_add_func ("/corpus/held-out", test_held_out);
+  g_test_add_func ("/corpus/spec", test_spec);
   return g_test_run ();
 }

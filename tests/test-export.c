@@ -1,9 +1,12 @@
 /* test-export.c: pruned checkpoints. An export of the sharded .bin fixture
  * loads back and translates exactly as masked evaluation of the full model;
  * kept tensors are byte-identical; routers are sliced; an existing output
- * is refused unless forced; nothing is left behind on failure. */
+ * is refused unless forced and an earlier export; nothing is left behind on
+ * failure. */
 #include "sc-export.h"
 #include "sc-generate.h"
+#include "sc-safetensors.h"
+#include "sc-test-cli.h"
 #include "sc-test-golden.h"
 
 #include <glib/gstdio.h>
@@ -72,13 +75,42 @@ test_roundtrip (void)
   g_assert_no_error (error);
   g_assert_cmpuint (sc_model_n_params_experts (pruned) * 2, ==, sc_model_n_params_experts (full));
 
-  /* Kept experts byte-identical under their names; routers sliced. */
+  /* Every layer keeps 4: the plain NllbMoe form, kept experts
+   * byte-identical and renumbered in ascending original id (dec L3 keeps
+   * {2,3,5,7}: expert_5 is now expert_2); routers sliced. */
   ScCheckpoint *a = sc_model_get_checkpoint (full), *b = sc_model_get_checkpoint (pruned);
-  const char *name = "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight";
-  const ScTensor *ta = sc_checkpoint_get (a, name), *tb = sc_checkpoint_get (b, name);
+  const ScTensor *ta =
+      sc_checkpoint_get (a, "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight");
+  const ScTensor *tb =
+      sc_checkpoint_get (b, "model.decoder.layers.3.ffn.experts.expert_2.fc1.weight");
   g_assert_nonnull (tb);
   g_assert_cmpmem (ta->data, ta->nbytes, tb->data, tb->nbytes);
   g_assert_null (sc_checkpoint_get (b, "model.decoder.layers.3.ffn.experts.expert_4.fc1.weight"));
+  g_assert_null (sc_checkpoint_get (b, "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight"));
+  g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *co = json_node_get_object (cfg);
+  g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (co, "secateur_original_num_experts"), ==, 8);
+  JsonArray *kept3 =
+      json_array_get_array_element (json_object_get_array_member (co, "secateur_kept_experts"), 3);
+  g_assert_cmpint (json_array_get_int_element (kept3, 2), ==, 5);
+  /* Secateur still counts in original ids. */
+  const ScConfig *pc = sc_model_get_config (pruned);
+  g_assert_cmpint (pc->num_experts, ==, 8);
+  g_assert_true (pc->experts_renumbered);
+  gboolean found = FALSE;
+  for (int i = 0; i < sc_model_n_linears (pruned); i++)
+    {
+      ScLinearInfo li;
+      sc_model_get_linear (pruned, i, &li);
+      if (g_str_equal (li.name, "model.decoder.layers.3.ffn.experts.expert_2.fc1.weight"))
+        {
+          g_assert_cmpint (li.expert, ==, 5);
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
   const ScTensor *ra = sc_checkpoint_get (a, "model.encoder.layers.3.ffn.router.classifier.weight");
   const ScTensor *rb = sc_checkpoint_get (b, "model.encoder.layers.3.ffn.router.classifier.weight");
   g_assert_cmpint (rb->shape[0], ==, 4);
@@ -115,6 +147,22 @@ test_roundtrip (void)
   g_assert_no_error (error);
   g_autoptr (ScModel) pruned2 = sc_model_load (out2, NULL, &error);
   g_assert_no_error (error);
+  /* 3 experts in one layer, 4 in the others: Secateur's form, original
+   * names and count, from the renumbered one. */
+  ScCheckpoint *b2 = sc_model_get_checkpoint (pruned2);
+  const ScTensor *t7 =
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+  const ScTensor *f7 =
+      sc_checkpoint_get (a, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+  g_assert_nonnull (t7);
+  g_assert_cmpmem (f7->data, f7->nbytes, t7->data, t7->nbytes);
+  g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_0.fc2.weight"));
+  g_autofree char *cfg2_path = g_build_filename (out2, "config.json", NULL);
+  g_autoptr (JsonNode) cfg2 = sc_test_load_json (cfg2_path);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg2), "num_experts"), ==, 8);
+  g_assert_false (
+      json_object_has_member (json_node_get_object (cfg2), "secateur_original_num_experts"));
+  g_assert_false (sc_model_get_config (pruned2)->experts_renumbered);
   g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
   g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
   g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
@@ -126,6 +174,16 @@ test_roundtrip (void)
     }
 
   sc_test_rm_tree (tmp);
+}
+
+static int
+count_entries (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  int entries = 0;
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    entries++;
+  return entries;
 }
 
 static void
@@ -144,26 +202,47 @@ test_refuse_existing (void)
   g_clear_error (&error);
   g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
 
+  /* Forced over a folder Secateur did not write: refused, left alone. */
+  opts.force = TRUE;
+  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
+  g_clear_error (&error);
+  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+
+  /* An earlier export carries the record that lets it be replaced. */
+  g_autofree char *prev = g_build_filename (tmp, "prev", NULL);
+  opts.force = FALSE;
+  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (sc_destination_is_export (prev));
+  g_autofree char *cfg = g_build_filename (prev, "config.json", NULL);
+  g_autoptr (JsonNode) node = sc_test_load_json (cfg);
+  JsonObject *rec = json_object_get_object_member (json_node_get_object (node), "secateur_export");
+  g_assert_nonnull (rec);
+  g_assert_cmpint (json_object_get_int_member (rec, "version"), ==, 1);
+  g_assert_true (json_object_has_member (json_node_get_object (node), "secateur_kept_experts"));
+  g_autofree char *marker = g_build_filename (prev, "marker", NULL);
+  g_file_set_contents (marker, "previous", -1, NULL);
+
   /* Cancelled: the old folder stays, no partial folder is left. */
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_cancellable_cancel (cancel);
   opts.force = TRUE;
-  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, cancel, &error));
+  g_assert_false (sc_export_pruned (full, full_dir, keep, prev, &opts, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
-  g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
-  g_autoptr (GDir) dir = g_dir_open (tmp, 0, NULL);
-  int entries = 0;
-  while (g_dir_read_name (dir) != NULL)
-    entries++;
-  g_assert_cmpint (entries, ==, 1);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 2);
 
-  /* Forced: replaced. */
-  g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  /* Forced: replaced, and nothing left beside it. */
+  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
   g_assert_no_error (error);
-  g_assert_false (g_file_test (precious, G_FILE_TEST_EXISTS));
-  g_autofree char *single = g_build_filename (out, "model.safetensors", NULL);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_autofree char *single = g_build_filename (prev, "model.safetensors", NULL);
   g_assert_true (g_file_test (single, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 2);
   sc_test_rm_tree (tmp);
 }
 
@@ -176,6 +255,26 @@ test_bad_keep (void)
   g_autoptr (GError) error = NULL;
   g_assert_false (sc_export_plan (full, one, &plan, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+}
+
+/* Checking an export's expert set leaves the mask a caller set (the
+ * application's pruned view) as it was. */
+static void
+test_mask_kept (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *mask = g_new0 (guint8, 32);
+  for (int i = 0; i < 32; i++)
+    mask[i] = (i % 3) != 0;
+  g_assert_true (sc_model_set_expert_mask (full, mask, &error));
+  ScExportPlan plan;
+  g_assert_true (sc_export_plan (full, keep, &plan, &error));
+  const guint8 *now = sc_model_get_expert_mask (full);
+  g_assert_nonnull (now);
+  g_assert_cmpmem (now, 32, mask, 32);
+  sc_model_set_expert_mask (full, NULL, NULL);
+  g_assert_true (sc_export_plan (full, keep, &plan, &error));
+  g_assert_null (sc_model_get_expert_mask (full));
 }
 
 /* A disk that fills up mid-export (simulated with a file-size limit, so
@@ -205,6 +304,379 @@ test_disk_full (void)
   sc_test_rm_tree (tmp);
 }
 
+/* The weights fit, a tokenizer file does not: the error names the file
+ * that could not be copied. */
+static void
+test_disk_full_tokenizer (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "model", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_mkdir (src, 0755);
+  static const char *const config[] = { "config.json", NULL };
+  sc_test_copy_files (full_dir, src, config);
+  g_autofree char *big = g_build_filename (src, "tokenizer.json", NULL);
+  g_autofree char *junk = g_malloc0 (3 << 20);
+  g_assert_true (g_file_set_contents (big, junk, 3 << 20, NULL));
+  struct rlimit saved, small;
+  getrlimit (RLIMIT_FSIZE, &saved);
+  small = saved;
+  small.rlim_cur = 2 << 20; /* every shard fits, the 3 MiB file does not */
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &small);
+  ScExportOptions opts = { .shard_bytes = 1 << 20 };
+  gboolean ok = sc_export_pruned (full, src, keep, out, &opts, NULL, &error);
+  setrlimit (RLIMIT_FSIZE, &saved);
+  g_assert_false (ok);
+  g_assert_nonnull (error);
+  g_test_message ("tokenizer copy on a full disk: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "tokenizer.json"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+  sc_test_rm_tree (tmp);
+}
+
+/* config.json of the fixture with `num_experts` = stored and the uniform
+ * form's records (kept == NULL: none). */
+static ScConfig *
+parse_form (int stored, int original, const char *kept, GError **error)
+{
+  g_autofree char *path = g_build_filename (full_dir, "config.json", NULL);
+  g_autoptr (JsonNode) root = sc_test_load_json (path);
+  JsonObject *o = json_node_get_object (root);
+  json_object_set_int_member (o, "num_experts", stored);
+  if (original > 0)
+    json_object_set_int_member (o, "secateur_original_num_experts", original);
+  if (kept != NULL)
+    json_object_set_member (o, "secateur_kept_experts", json_from_string (kept, NULL));
+  g_autofree char *text = json_to_string (root, FALSE);
+  return sc_config_parse (text, -1, error);
+}
+
+/* Secateur reads the uniform form in original ids, k = 1 included, and
+ * refuses records that disagree with num_experts. */
+static void
+test_config_forms (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScConfig) one = parse_form (1, 8, "[[5], [2], [4], [7]]", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (one->num_experts, ==, 8);
+  g_assert_true (one->experts_renumbered);
+  g_assert_cmpint (sc_config_stored_expert (one, 3, 7), ==, 0);
+  g_assert_cmpint (sc_config_stored_expert (one, 3, 5), ==, -1);
+  g_assert_cmpint (sc_config_original_expert (one, 0, 0), ==, 5);
+
+  g_autoptr (ScConfig) old = parse_form (8, 0, "[[5], [2], [4], [7]]", &error);
+  g_assert_no_error (error);
+  g_assert_false (old->experts_renumbered);
+  g_assert_cmpint (sc_config_stored_expert (old, 3, 7), ==, 7);
+
+  g_assert_null (parse_form (2, 8, "[[5], [2], [4], [7]]", &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_null (parse_form (2, 8, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_clear_error (&error);
+  g_assert_null (parse_form (1, 0, NULL, &error)); /* top-2 needs two experts */
+  g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+}
+
+/* Uniform selections exported by the engine write exactly the tensors that
+ * tools/make_export_goldens.py exported with secateur-cli and loaded in
+ * stock transformers (AutoModelForSeq2SeqLM, no missing or mismatched
+ * weight), and Secateur generates on them exactly what transformers did. */
+static void
+test_hf_uniform (void)
+{
+  g_autofree char *path = sc_test_path ("tests/goldens/export-uniform/cases.json");
+  g_autoptr (JsonNode) root = sc_test_load_json (path);
+  JsonArray *exports = json_object_get_array_member (json_node_get_object (root), "exports");
+  g_assert_cmpuint (json_array_get_length (exports), >=, 5);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (guint x = 0; x < json_array_get_length (exports); x++)
+    {
+      JsonObject *ex = json_array_get_object_element (exports, x);
+      const char *name = json_object_get_string_member (ex, "name");
+      g_autofree char *rel =
+          g_build_filename ("tests/fixtures", json_object_get_string_member (ex, "fixture"), NULL);
+      g_autofree char *src = sc_test_path (rel);
+      g_autoptr (ScModel) model = sc_model_load (src, NULL, &error);
+      g_assert_no_error (error);
+      const ScConfig *c = sc_model_get_config (model);
+      int E = c->num_experts, n_moe = sc_model_n_moe_layers (model);
+      g_autofree guint8 *k = g_new0 (guint8, n_moe * E);
+      JsonArray *kept = json_object_get_array_member (ex, "kept");
+      g_assert_cmpint (json_array_get_length (kept), ==, n_moe);
+      for (int m = 0; m < n_moe; m++)
+        {
+          JsonArray *ids = json_array_get_array_element (kept, m);
+          for (guint i = 0; i < json_array_get_length (ids); i++)
+            k[m * E + json_array_get_int_element (ids, i)] = 1;
+        }
+      g_autofree char *out = g_build_filename (tmp, name, NULL);
+      ScExportOptions opts = { .shard_bytes = (guint64) json_object_get_int_member (ex, "shard_mb")
+                                              << 20 };
+      const char *dtype = json_object_get_string_member_with_default (ex, "dtype", NULL);
+      if (dtype != NULL)
+        {
+          g_autofree char *up = g_ascii_strup (dtype, -1);
+          opts.convert = TRUE;
+          g_assert_true (sc_dtype_from_name (up, &opts.dtype));
+        }
+      g_assert_true (sc_export_pruned (model, src, k, out, &opts, NULL, &error));
+      g_assert_no_error (error);
+
+      /* The files and every tensor's dtype, shape and bytes. */
+      JsonArray *files = json_object_get_array_member (ex, "files");
+      for (guint i = 0; i < json_array_get_length (files); i++)
+        {
+          g_autofree char *f =
+              g_build_filename (out, json_array_get_string_element (files, i), NULL);
+          g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
+        }
+      g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
+      g_assert_no_error (error);
+      ScCheckpoint *ckpt = sc_model_get_checkpoint (pruned);
+      JsonObject *want = json_object_get_object_member (ex, "tensors");
+      g_assert_cmpuint (sc_checkpoint_n_tensors (ckpt), ==, json_object_get_size (want));
+      const char *const *names = sc_checkpoint_names (ckpt);
+      for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
+        {
+          const ScTensor *t = sc_checkpoint_get (ckpt, names[i]);
+          if (!json_object_has_member (want, names[i]))
+            g_error ("%s: %s was not in the export transformers loaded", name, names[i]);
+          JsonArray *w = json_object_get_array_member (want, names[i]);
+          g_assert_cmpstr (sc_dtype_name (t->dtype), ==, json_array_get_string_element (w, 0));
+          JsonArray *shape = json_array_get_array_element (w, 1);
+          g_assert_cmpint (t->n_dims, ==, json_array_get_length (shape));
+          for (int d = 0; d < t->n_dims; d++)
+            g_assert_cmpint (t->shape[d], ==, json_array_get_int_element (shape, d));
+          g_autofree char *sum =
+              g_compute_checksum_for_data (G_CHECKSUM_SHA256, t->data, t->nbytes);
+          if (!g_str_equal (sum, json_array_get_string_element (w, 2)))
+            g_error ("%s: %s differs from the export transformers loaded", name, names[i]);
+        }
+
+      /* Secateur on its export generates what transformers generated
+       * (with one expert per layer too: transformers' top-2 picks it twice). */
+      JsonArray *cases = json_object_get_array_member (ex, "cases");
+      for (guint i = 0; i < json_array_get_length (cases); i++)
+        {
+          JsonObject *cs = json_array_get_object_element (cases, i);
+          int B, S;
+          g_autofree int *lengths = NULL;
+          g_autoptr (GArray) ids = case_inputs (cs, &B, &S, &lengths);
+          g_autoptr (ScEncoding) enc =
+              sc_model_encode (pruned, (int *) ids->data, lengths, B, S, &error);
+          g_assert_no_error (error);
+          for (int beam = 0; beam < 2; beam++)
+            {
+              JsonObject *g = json_object_get_object_member (cs, beam ? "beam" : "greedy");
+              ScGenerateOptions go;
+              sc_generate_options_init (&go, pruned);
+              go.num_beams = json_object_get_int_member (g, "num_beams");
+              go.max_length = json_object_get_int_member (g, "max_length");
+              go.length_penalty = 1.0;
+              go.early_stopping = FALSE;
+              go.forced_bos_id =
+                  sc_tokenizer_lang_id (sc_model_get_tokenizer (pruned),
+                                        json_object_get_string_member (cs, "tgt_lang"), NULL);
+              g_autoptr (GPtrArray) got = sc_generate (pruned, enc, &go, NULL, &error);
+              g_assert_no_error (error);
+              int gb, gl;
+              g_autoptr (GArray) gold =
+                  sc_test_int_matrix (json_object_get_array_member (g, "ids"), &gb, &gl);
+              g_assert_cmpint (gb, ==, got->len);
+              for (guint b = 0; b < got->len; b++)
+                {
+                  g_autofree char *what = g_strdup_printf (
+                      "%s %s %s row %u", name, json_object_get_string_member (cs, "name"),
+                      beam ? "beam" : "greedy", b);
+                  assert_same_tokens (what, got->pdata[b], &g_array_index (gold, int, b *gl), gl);
+                }
+            }
+        }
+      g_test_message ("%s: same tensors and outputs as transformers on the same export", name);
+    }
+  sc_test_rm_tree (tmp);
+}
+
+/* --dtype f16 on a model holding a value beyond f16's range: refused,
+ * naming the tensor, nothing written; bf16 holds it. */
+static void
+test_dtype_overflow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "model", NULL);
+  g_mkdir (src, 0755);
+  g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  sc_test_copy_files (fixture, src, sc_test_model_meta);
+  g_autofree char *st_path = g_build_filename (fixture, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  const char *big = NULL; /* a dense FFN weight */
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree float *data = NULL;
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *v = g_memdup2 (all->pdata[i], sizeof (ScTensor));
+      if (g_str_equal (v->name, "model.decoder.layers.2.ffn.fc1.weight"))
+        {
+          data = g_memdup2 (v->data, v->nbytes);
+          data[7] = 70000.0f;
+          v->data = data;
+          big = v->name;
+        }
+      g_ptr_array_add (out, v);
+    }
+  g_assert_nonnull (data);
+  g_autofree char *dst = g_build_filename (src, "model.safetensors", NULL);
+  g_assert_true (sc_safetensors_write (dst, (ScTensor *const *) out->pdata, out->len, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) model = sc_model_load (src, NULL, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *exp = g_build_filename (tmp, "pruned", NULL);
+  ScExportOptions opts = { .convert = TRUE, .dtype = SC_DTYPE_F16 };
+  g_assert_false (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, big));
+  g_assert_nonnull (strstr (error->message, "70000"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (exp, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (count_entries (tmp), ==, 1);
+
+  opts.dtype = SC_DTYPE_BF16;
+  g_assert_true (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned = sc_model_load (exp, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sc_model_get_dtype (pruned), ==, SC_DTYPE_BF16);
+  const ScTensor *t = sc_checkpoint_get (sc_model_get_checkpoint (pruned), big);
+  float v;
+  sc_tensor_read_f32 (t, 7, 1, &v);
+  g_assert_cmpfloat (v, ==, 70144.0f); /* 70000 rounded to bf16's 8 bits */
+  g_autofree char *cfg_path = g_build_filename (exp, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (cfg), "torch_dtype"), ==,
+                   "bfloat16");
+  sc_test_rm_tree (tmp);
+}
+
+/* secateur-cli export --dtype: the plan in the new dtype, the form, the
+ * export stored as asked; info on an f32 model says what f16 saves. */
+static void
+test_cli_dtype (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *kf = g_build_filename (tmp, "keep.json", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_autofree char *moe = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_file_set_contents (kf, "[[0,2,5,7],[1,2,3,6],[0,1,4,6],[2,3,5,7]]", -1, NULL);
+
+  Run r = run_cli (NULL, "info", moe, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "At f16:        0.002 GiB of weights instead of 0.004 GiB"));
+  run_clear (&r);
+
+  r = run_cli (NULL, "export", "-m", moe, "--keep", kf, "-o", out, "--dtype", "f8", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--dtype must be f32, f16 or bf16"));
+  run_clear (&r);
+  /* 676,096 parameters kept: 2.579 MiB at f32, 1.290 MiB at f16 */
+  r = run_cli (NULL, "export", "-m", moe, "--keep", kf, "-o", out, "--dtype", "f16", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "225 tensors, 1.290 MiB to write as F16"));
+  g_assert_nonnull (strstr (r.out, "4 experts in every MoE layer: a plain NllbMoe checkpoint"));
+  run_clear (&r);
+  r = run_cli (NULL, "info", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Stored dtype:  F16"));
+  g_assert_null (strstr (r.out, "At f16:"));
+  run_clear (&r);
+  sc_test_rm_tree (tmp);
+}
+
+/* An export from an expert index for one direction describes itself:
+ * config.json's selection record, a model card of its own in place of the
+ * full model's README.md (and no eval.json), info listing the kept experts
+ * and the direction. Three experts in one layer: Secateur's form. */
+static void
+test_describes_itself (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "full-model", NULL);
+  g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+  g_autofree char *index = g_build_filename (tmp, "experts.json", NULL);
+  g_mkdir (src, 0755);
+  g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  static const char *const files[] = {
+    "config.json",           "model.safetensors",       "sentencepiece.bpe.model",
+    "tokenizer_config.json", "special_tokens_map.json", NULL
+  };
+  sc_test_copy_files (fixture, src, files);
+  g_autofree char *readme = g_build_filename (src, "README.md", NULL);
+  g_autofree char *eval = g_build_filename (src, "eval.json", NULL);
+  g_file_set_contents (readme, "# The full model\nchrF++ 43.4\n", -1, NULL);
+  g_file_set_contents (eval, "{\"chrF++\": 43.4}", -1, NULL);
+  /* id = moe_layer x 8 + expert: enc {0,2,5,7} {1,2,3}, dec {0,1,4,6} {2,3,5,7} */
+  const char *ids = "[0, 2, 5, 7, 9, 10, 11, 16, 17, 20, 22, 26, 27, 29, 31]";
+  g_autofree char *doc = g_strdup_printf ("{\"eng_Latn\": %s, \"fra_Latn\": %s}", ids, ids);
+  g_file_set_contents (index, doc, -1, NULL);
+
+  Run r = run_cli (NULL, "export", "-m", src, "--experts", index, "--pair", "eng_Latn-fra_Latn",
+                   "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "different numbers of experts"));
+  run_clear (&r);
+
+  g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *sel =
+      json_object_get_object_member (json_node_get_object (cfg), "secateur_selection");
+  g_assert_nonnull (sel);
+  g_assert_cmpstr (json_object_get_string_member (sel, "index"), ==, "experts.json");
+  JsonArray *serves = json_object_get_array_member (sel, "serves");
+  g_assert_cmpint (json_array_get_length (serves), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (serves, 0), ==, "eng_Latn-fra_Latn");
+  g_assert_cmpint (json_object_get_int_member (sel, "kept_experts"), ==, 15);
+  g_assert_cmpint (json_object_get_int_member (sel, "of_experts"), ==, 32);
+  g_assert_cmpstr (json_object_get_string_member (sel, "dtype"), ==, "F32");
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 8);
+
+  g_autofree char *card_path = g_build_filename (out, "README.md", NULL);
+  g_autofree char *card = NULL;
+  g_assert_true (g_file_get_contents (card_path, &card, NULL, NULL));
+  g_assert_null (strstr (card, "The full model"));
+  g_assert_nonnull (strstr (card, "base_model: full-model"));
+  g_assert_nonnull (strstr (card, "Directions served: `eng_Latn-fra_Latn`"));
+  g_assert_nonnull (strstr (card, "15 of 32 kept (53.1 % removed)"));
+  g_assert_nonnull (strstr (card, "| encoder layer 3 | 3 | 8 | 1 2 3 |"));
+  g_assert_nonnull (strstr (card, "| decoder layer 1 | 4 | 8 | 0 1 4 6 |"));
+  g_assert_nonnull (strstr (card, "different numbers of experts"));
+  g_autofree char *eval_out = g_build_filename (out, "eval.json", NULL);
+  g_assert_false (g_file_test (eval_out, G_FILE_TEST_EXISTS));
+
+  r = run_cli (NULL, "info", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Pruned export: Secateur's form"));
+  g_assert_nonnull (strstr (r.out, "  encoder layer 3: 3 of 8: 1 2 3\n"));
+  g_assert_nonnull (strstr (r.out, "  decoder layer 3: 4 of 8: 2 3 5 7\n"));
+  g_assert_nonnull (strstr (r.out, "Serves:        eng_Latn-fra_Latn\n"));
+  run_clear (&r);
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -217,7 +689,14 @@ main (int argc, char **argv)
   g_test_add_func ("/export/roundtrip", test_roundtrip);
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
+  g_test_add_func ("/export/mask-kept", test_mask_kept);
   g_test_add_func ("/export/disk-full", test_disk_full);
+  g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
+  g_test_add_func ("/export/hf-uniform", test_hf_uniform);
+  g_test_add_func ("/export/config-forms", test_config_forms);
+  g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
+  g_test_add_func ("/export/cli-dtype", test_cli_dtype);
+  g_test_add_func ("/export/describes-itself", test_describes_itself);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);

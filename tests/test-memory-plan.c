@@ -166,6 +166,48 @@ test_fits_and_max_batch (void)
   g_assert_cmpint (sc_memory_plan_max_batch (c, &o, 80ULL << 30, 100), ==, 100);
 }
 
+/* Batches and lengths up to G_MAXINT: sizes saturate instead of wrapping
+ * round to something small that "fits", and the bisection for the largest
+ * batch ends (it used to overflow int and loop for ever; the subprocess
+ * has a timeout). */
+static void
+test_huge_sizes_subprocess (void)
+{
+  g_autoptr (ScConfig) c = load_54b ();
+  ScMemoryPlanOptions o;
+  sc_memory_plan_options_init (&o);
+  o.batch = G_MAXINT;
+  o.beams = G_MAXINT;
+  o.src_len = o.tgt_len = G_MAXINT;
+  ScMemoryPlan p;
+  sc_memory_plan_compute (c, &o, &p);
+  g_assert_cmpuint (p.kv_cache_bytes, ==, G_MAXUINT64);
+  g_assert_cmpuint (p.activation_bytes, ==, G_MAXUINT64);
+  g_assert_cmpuint (p.total_bytes, ==, G_MAXUINT64);
+  g_assert_false (sc_memory_plan_fits (&p, G_MAXUINT64 - 1));
+
+  /* The 40 GiB expert cache case of fits-and-max-batch, searched up to
+   * G_MAXINT: still 161. */
+  sc_memory_plan_options_init (&o);
+  o.src_len = o.tgt_len = 256;
+  o.reserve = 512ULL << 20;
+  o.expert_budget = 40ULL << 30;
+  g_assert_cmpint (sc_memory_plan_max_batch (c, &o, 80ULL << 30, G_MAXINT), ==, 161);
+  /* All the memory there is: a batch far beyond int, capped at G_MAXINT. */
+  o.src_len = o.tgt_len = 1;
+  o.expert_budget = 1;
+  int big = sc_memory_plan_max_batch (c, &o, G_MAXUINT64, G_MAXINT);
+  g_assert_cmpint (big, ==, G_MAXINT);
+}
+
+static void
+test_huge_sizes (void)
+{
+  g_test_trap_subprocess ("/memory-plan/huge-sizes/subprocess", 20 * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* secateur-cli info shows the plan from the config alone. */
 static void
 test_cli_info (void)
@@ -198,5 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-plan/kv-and-activations", test_kv_and_activations);
   g_test_add_func ("/memory-plan/fits-and-max-batch", test_fits_and_max_batch);
   g_test_add_func ("/memory-plan/cli-info", test_cli_info);
+  g_test_add_func ("/memory-plan/huge-sizes", test_huge_sizes);
+  g_test_add_func ("/memory-plan/huge-sizes/subprocess", test_huge_sizes_subprocess);
   return g_test_run ();
 }

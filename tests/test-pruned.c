@@ -8,6 +8,7 @@
 #include "sc-test-golden.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 static ScModel *model;
@@ -361,13 +362,15 @@ test_missing_shards (void)
       max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n), <, 1e-4);
   model = saved;
 
-  g_autofree char *out = g_build_filename (dir, "exported", NULL);
+  /* beside the model: an export never writes inside the folder it reads */
+  g_autofree char *out = g_strconcat (dir, "-exported", NULL);
   ScExportOptions opts = { 0 };
   g_assert_true (sc_export_pruned (part, dir, keep, out, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (sc_model_n_missing_experts (exported), ==, 0);
+  sc_test_rm_tree (out);
   sc_test_rm_tree (dir);
 }
 
@@ -407,6 +410,89 @@ test_one_expert (void)
   sc_model_set_expert_mask (model, NULL, NULL);
 }
 
+/* One and two experts per layer, masked and exported, for both checkpoint
+ * layouts (NllbMoeForConditionalGeneration's "model." names in safetensors,
+ * NllbMoeModel's bare names in .bin shards): the export translates as the
+ * masked model does, and with one expert both match Hugging Face's
+ * one-expert model (tests/goldens/nllb-moe-tiny-pruned1). */
+static void
+test_export_few (void)
+{
+  static const char *const layouts[] = { "nllb-moe-tiny", "nllb-moe-tiny-54b-style" };
+  /* per MoE layer (enc L1, enc L3, dec L1, dec L3): the golden's one
+   * expert, then a second one */
+  static const int kept[4][2] = { { 5, 0 }, { 2, 6 }, { 4, 1 }, { 7, 3 } };
+  g_autofree char *cases = sc_test_path ("tests/goldens/nllb-moe-tiny-pruned1/cases.json");
+  g_autofree char *tpath = sc_test_path ("tests/goldens/nllb-moe-tiny-pruned1/tensors.safetensors");
+  g_autoptr (JsonNode) root = sc_test_load_json (cases);
+  JsonObject *g1 = json_node_get_object (root);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScSafetensors) t1 = sc_safetensors_open (tpath, &error);
+  g_assert_no_error (error);
+  JsonArray *list = json_object_get_array_member (g1, "cases");
+  ScModel *saved = model;
+
+  for (guint l = 0; l < G_N_ELEMENTS (layouts); l++)
+    for (int k = 1; k <= 2; k++)
+      {
+        g_autofree char *src = g_strdup_printf ("tests/fixtures/%s", layouts[l]);
+        g_autofree char *dir = sc_test_path (src);
+        g_autoptr (ScModel) full = sc_model_load (dir, NULL, &error);
+        g_assert_no_error (error);
+        guint8 keep[4 * 8] = { 0 };
+        for (int m = 0; m < 4; m++)
+          for (int i = 0; i < k; i++)
+            keep[m * 8 + kept[m][i]] = 1;
+        g_autofree char *tmp = g_dir_make_tmp ("secateur-few-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
+        ScExportOptions opts = { 0 };
+        g_assert_true (sc_export_pruned (full, dir, keep, out, &opts, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_true (sc_model_set_expert_mask (full, keep, &error)); /* export clears it */
+        g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
+        g_assert_no_error (error);
+
+        for (guint i = 0; i < json_array_get_length (list); i++)
+          {
+            JsonObject *c = json_array_get_object_element (list, i);
+            const char *name = json_object_get_string_member (c, "name");
+            int n;
+            model = full;
+            g_autofree float *masked = forward_logits (c, &n);
+            g_autoptr (GPtrArray) masked_out = generate (c, 1);
+            model = exported;
+            g_autofree float *pruned = forward_logits (c, &n);
+            g_autoptr (GPtrArray) pruned_out = generate (c, 1);
+            model = saved;
+            double diff = 0.0;
+            for (int j = 0; j < n; j++)
+              diff = MAX (diff, fabs ((double) masked[j] - pruned[j]));
+            g_test_message ("%s, %d expert(s), %s: exported - masked %.3g", layouts[l], k, name,
+                            diff);
+            g_assert_cmpfloat (diff, <, 1e-4);
+            for (guint b = 0; b < masked_out->len; b++)
+              {
+                GArray *x = masked_out->pdata[b], *y = pruned_out->pdata[b];
+                g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+              }
+            if (k == 1)
+              {
+                g_assert_cmpfloat (max_abs_diff (pruned, golden_logits_in (t1, name), n), <, 1e-4);
+                JsonObject *s =
+                    json_array_get_object_element (json_object_get_array_member (c, "greedy"), 0);
+                int gb, gl;
+                g_autoptr (GArray) gold =
+                    sc_test_int_matrix (json_object_get_array_member (s, "ids"), &gb, &gl);
+                for (guint b = 0; b < pruned_out->len; b++)
+                  assert_same_tokens ("exported one expert greedy", pruned_out->pdata[b],
+                                      &g_array_index (gold, int, b *gl), gl);
+              }
+          }
+        sc_test_rm_tree (tmp);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -429,6 +515,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pruned/never-read", test_pruned_never_read);
   g_test_add_func ("/pruned/missing-shards", test_missing_shards);
   g_test_add_func ("/pruned/one-expert", test_one_expert);
+  g_test_add_func ("/pruned/export-one-and-two", test_export_few);
   int ret = g_test_run ();
   sc_safetensors_free (tensors);
   sc_model_free (model);

@@ -660,6 +660,22 @@ static const Case cases[] = {
     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
     0, SC_ERROR_FORMAT, "nested" },
   { "invalid utf-8", "{\"\xff\":{}}", 0, SC_ERROR_FORMAT, "UTF-8" },
+  /* json-glib would keep the last of two members of one name */
+  { "tensor named twice",
+    "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+    "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+    8, SC_ERROR_FORMAT, "names “w” twice" },
+  { "tensor named twice, once escaped",
+    "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+    "\"\\u0077\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+    8, SC_ERROR_FORMAT, "names “w” twice" },
+  { "key named twice in a tensor",
+    "{\"w\":{\"dtype\":\"F16\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+    SC_ERROR_FORMAT, "names “dtype” twice" },
+  { "same key in two tensors is fine",
+    "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+    "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+    8, -1, NULL },
 };
 
 static void

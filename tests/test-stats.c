@@ -2,6 +2,9 @@
  * merging halves, aggregates, the JSON round trip and its errors. */
 #include "sc-test-util.h"
 #include "sc-stats.h"
+#include "sc-tensor.h"
+
+#include <float.h>
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -281,7 +284,7 @@ test_json (void)
 
   /* newer version, wrong schema, wrong sizes */
   gsize len;
-  g_autofree char *json = sc_stats_to_json (s, &len);
+  g_autofree char *json = sc_stats_to_json (s, &len, &error);
   g_autofree char *newer = g_strdup (json);
   char *v = strstr (newer, "\"version\"");
   g_assert_nonnull (v);
@@ -431,6 +434,169 @@ test_json_reader (void)
   g_string_free (deep, TRUE);
 }
 
+/* Numbers at the ends of the double range round-trip exactly and the file
+ * stays JSON (json-glib wrote 1e308 as "1e+308.0"); a sum that overflows
+ * to infinity is refused with the counter named and the file left as it
+ * was; router events holding NaN never reach the counters. */
+static void
+test_json_extremes (void)
+{
+  const char *doc =
+      "{\"schema\": \"secateur-stats\", \"version\": 1, \"model\": {\"name\": \"x\", "
+      "\"d_model\": 2, \"encoder_layers\": 1, \"decoder_layers\": 1, \"moe_layers\": 1, "
+      "\"encoder_moe_layers\": 1, \"num_experts\": 3}, \"directions\": {\"eng_Latn-fra_Latn\": "
+      "{\"tokens\": [9007199254740992], \"top1\": [[9007199254740992, 0, 1]], "
+      "\"top2\": [[0, 1, 2]], \"gate1\": [[1e308, 5e-324, 0.1]], "
+      "\"gate2\": [[1e17, 1e22, 1.7976931348623157e308]], \"prob_sum\": [[2.2250738585072014e-308, "
+      "0.3333333333333333, 0]], \"rank_sum\": [[4, 5, 6]], \"reap_sum\": [[123456789.125, 0, "
+      "1e-300]]}}}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScStats) s = sc_stats_from_json (doc, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = g_dir_make_tmp ("sc-stats-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "stats.json", NULL);
+  g_assert_true (sc_stats_save (s, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autoptr (JsonNode) tree = json_from_string (text, &error); /* any JSON reader takes it */
+  g_assert_no_error (error);
+  g_autoptr (ScStats) r = sc_stats_load (path, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScStatsCounters) a = sc_stats_get_pair (s, "eng_Latn-fra_Latn", NULL);
+  g_autoptr (ScStatsCounters) b = sc_stats_get_pair (r, "eng_Latn-fra_Latn", NULL);
+  g_assert_cmpuint (b->tokens[0], ==, 9007199254740992u);
+  g_assert_cmpuint (b->top1[0], ==, 9007199254740992u);
+  g_assert_cmpfloat (b->gate1[0], ==, 1e308);
+  g_assert_cmpfloat (b->gate1[1], ==, 5e-324);
+  g_assert_cmpfloat (b->gate2[2], ==, DBL_MAX);
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_cmpfloat (a->gate1[i], ==, b->gate1[i]);
+      g_assert_cmpfloat (a->gate2[i], ==, b->gate2[i]);
+      g_assert_cmpfloat (a->prob_sum[i], ==, b->prob_sum[i]);
+      g_assert_cmpfloat (a->rank_sum[i], ==, b->rank_sum[i]);
+      g_assert_cmpfloat (a->reap_sum[i], ==, b->reap_sum[i]);
+    }
+
+  /* 1e308 + 1e308 overflows: refused, the good file untouched */
+  g_autoptr (ScStats) twice = sc_stats_from_json (doc, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_stats_merge (twice, r, &error));
+  g_assert_false (sc_stats_save (twice, path, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);
+  if (strstr (error->message, "gate1 of MoE layer 0, expert 0 is infinite") == NULL ||
+      strstr (error->message, "eng_Latn-fra_Latn") == NULL)
+    g_error ("unclear error: %s", error->message);
+  g_clear_error (&error);
+  g_assert_null (sc_stats_to_json (twice, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);
+  g_clear_error (&error);
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, text);
+  g_unlink (path);
+  g_rmdir (dir);
+
+  /* NaN or infinite router events are refused before they are counted */
+  g_autoptr (ScStats) ev = sc_stats_new (&shape);
+  Events e;
+  make_events (&e, 7);
+  float *fields[] = { &e.probs[5 * E + 2], &e.w1[9], &e.n2[11] };
+  for (guint k = 0; k < G_N_ELEMENTS (fields); k++)
+    {
+      float keep = *fields[k];
+      *fields[k] = k == 1 ? INFINITY : NAN;
+      g_assert_false (sc_stats_add_tokens (ev, "eng_Latn-fra_Latn", 0, FALSE, T, e.probs, e.top1,
+                                           e.top2, e.w1, e.w2, e.n1, e.n2, NULL, &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);
+      g_assert_nonnull (strstr (error->message, "MoE layer 0"));
+      g_clear_error (&error);
+      *fields[k] = keep;
+    }
+  g_assert_cmpuint (sc_stats_total_tokens (ev), ==, 0);
+  /* padding is not looked at */
+  e.probs[3 * E] = NAN;
+  g_assert_true (sc_stats_add_tokens (ev, "eng_Latn-fra_Latn", 0, FALSE, T, e.probs, e.top1, e.top2,
+                                      e.w1, e.w2, e.n1, e.n2, e.valid, &error));
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  const char *path;
+  ScStats *add, *result;
+  int waited;
+} Appender;
+
+static void
+note_wait (const char *path, gpointer data)
+{
+  Appender *a = data;
+  g_assert_cmpstr (path, ==, a->path);
+  g_atomic_int_inc (&a->waited);
+}
+
+static gpointer
+append_thread (gpointer data)
+{
+  Appender *a = data;
+  g_autoptr (GError) error = NULL;
+  a->result = sc_stats_append_to_file (a->add, a->path, note_wait, a, &error);
+  g_assert_no_error (error);
+  return NULL;
+}
+
+/* sc_stats_append_to_file reads, adds and writes under the file's lock:
+ * while another holder has it, an append waits (and says so once), then
+ * adds to what that holder wrote; four threads at once lose nothing; the
+ * lock file is gone afterwards. */
+static void
+test_append_locked (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sc-stats-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "stats.json", NULL);
+  g_autofree char *lock_path = g_strconcat (path, ".lock", NULL);
+  g_autoptr (ScStats) part = sc_stats_new (&shape);
+  feed (part, 0, T);
+  guint64 per = sc_stats_total_tokens (part);
+  g_autoptr (GError) error = NULL;
+
+  ScFileLock *held = sc_file_lock_acquire (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (lock_path, G_FILE_TEST_EXISTS));
+  Appender a = { path, part, NULL, 0 };
+  GThread *th = g_thread_new ("append", append_thread, &a);
+  while (g_atomic_int_get (&a.waited) == 0)
+    g_usleep (1000);
+  /* written by the holder while the append waits: it must be counted */
+  g_assert_true (sc_stats_save (part, path, &error));
+  sc_file_lock_release (held);
+  g_thread_join (th);
+  g_assert_cmpint (a.waited, ==, 1);
+  g_assert_cmpuint (sc_stats_total_tokens (a.result), ==, 2 * per);
+  g_clear_pointer (&a.result, sc_stats_free);
+
+  Appender many[4];
+  GThread *threads[4];
+  for (int i = 0; i < 4; i++)
+    {
+      many[i] = (Appender){ path, part, NULL, 0 };
+      threads[i] = g_thread_new ("append", append_thread, &many[i]);
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      g_thread_join (threads[i]);
+      g_clear_pointer (&many[i].result, sc_stats_free);
+    }
+  g_autoptr (ScStats) sum = sc_stats_load (path, &shape, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_stats_total_tokens (sum), ==, 6 * per);
+  g_assert_false (g_file_test (lock_path, G_FILE_TEST_EXISTS));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -441,6 +607,8 @@ main (int argc, char **argv)
   g_test_add_func ("/stats/aggregates", test_aggregates);
   g_test_add_func ("/stats/json", test_json);
   g_test_add_func ("/stats/json-reader", test_json_reader);
+  g_test_add_func ("/stats/json-extremes", test_json_extremes);
+  g_test_add_func ("/stats/append-locked", test_append_locked);
   g_test_add_func ("/stats/bad-events", test_bad_events);
   g_test_add_func ("/stats/snapshot-threads", test_snapshot_threads);
   return g_test_run ();

@@ -555,6 +555,48 @@ test_bad_archives (void)
   g_byte_array_unref (zip);
 }
 
+/* A local header whose extra field claims 65535 bytes: the entry's data
+ * would start inside the next entry and read its bytes. Each entry must lie
+ * within its own bounds (before the next local header). */
+static void
+test_local_extra_overrun (void)
+{
+  g_autoptr (GByteArray) pkl = g_byte_array_new ();
+  const TbTensor one[] = { { "w", "FloatStorage", "0", 6, 0, 2, { 2, 3 } } };
+  gsize len;
+  const void *d = g_bytes_get_data (storages[0], &len);
+  g_autofree float *filler = g_new (float, 20000);
+  for (int i = 0; i < 20000; i++)
+    filler[i] = 7.0f;
+  tb_pickle_state_dict (pkl, one, 1);
+
+  for (int overrun = 0; overrun < 2; overrun++)
+    {
+      TbZip z;
+      tb_zip_init (&z, FALSE, 0);
+      tb_zip_add (&z, "archive/data.pkl", pkl->data, pkl->len);
+      guint64 data0 = tb_zip_add (&z, "archive/data/0", d, len);
+      tb_zip_add (&z, "archive/data/1", filler, sizeof (float) * 20000);
+      tb_zip_add (&z, "archive/version", "3\n", 2);
+      g_autoptr (GByteArray) zip = tb_zip_finish (&z);
+      guint64 local = data0 - 30 - strlen ("archive/data/0");
+      if (!overrun)
+        {
+          /* as built, the storage reads back as 0..5 */
+          g_autoptr (GError) error = NULL;
+          g_autoptr (GPtrArray) ts = sc_torch_zip_parse (zip->data, zip->len, &error);
+          g_assert_no_error (error);
+          float v[6];
+          read_all (find (ts, "w"), v);
+          g_assert_cmpfloat (v[5], ==, 5.0f);
+          continue;
+        }
+      zip->data[local + 28] = 0xff; /* extra field length 65535 */
+      zip->data[local + 29] = 0xff;
+      expect_zip_error (zip, SC_ERROR_FORMAT, "run into the next entry");
+    }
+}
+
 /* Corrupt the central directory and end records of a good zip. */
 static void
 test_bad_directory (void)
@@ -631,6 +673,7 @@ main (int argc, char **argv)
   g_test_add_func ("/torch-zip/compressed", test_compressed);
   g_test_add_func ("/torch-zip/bad-archives", test_bad_archives);
   g_test_add_func ("/torch-zip/bad-directory", test_bad_directory);
+  g_test_add_func ("/torch-zip/local-extra-overrun", test_local_extra_overrun);
 
   ret = g_test_run ();
   for (int i = 0; i < 4; i++)

@@ -398,6 +398,17 @@ test_prune (void)
   for (int i = 0; i < n; i++)
     g_test_message ("sweep: %.0f %% pruned, chrF++ %.2f", 100 * ratios[i], chrf[i]);
 
+  /* the panel starts at the engine's defaults, as `secateur-cli select` */
+  ScPruneSettings shown, defaults;
+  secateur_prune_page_get_settings (prune, &shown);
+  sc_prune_settings_init (&defaults);
+  g_assert_cmpint (shown.granularity, ==, SC_GRANULARITY_LANG);
+  g_assert_cmpint (shown.granularity, ==, defaults.granularity);
+  g_assert_cmpint (shown.metric, ==, defaults.metric);
+  g_assert_cmpint (shown.algo, ==, defaults.algo);
+  g_assert_cmpint (shown.enc_weight, ==, defaults.enc_weight);
+  g_assert_cmpint (shown.dec_weight, ==, defaults.dec_weight);
+
   /* per-layer, 3:1, 50 % of 4 x 16: u = floor(32 / (3*2 + 1*2)) = 4, so
    * 12 experts per encoder layer and 4 per decoder layer */
   secateur_prune_page_set_ratio (prune, 0.5);
@@ -579,6 +590,25 @@ test_export (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_assert_cmpstr (secateur_export_page_get_status (page), ==, "Nothing was exported");
   g_assert_true (idle_controller ());
+
+  /* a model/ Secateur did not write: refused with the engine's reason,
+   * before asking anything */
+  g_autofree char *foreign = g_build_filename (fx.tmp, "foreign", NULL);
+  g_autofree char *notes = g_build_filename (foreign, "model", "notes.txt", NULL);
+  g_autofree char *notes_dir = g_path_get_dirname (notes);
+  g_assert_cmpint (g_mkdir_with_parents (notes_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  secateur_export_page_set_folder (page, foreign);
+  secateur_export_page_export (page);
+  settle (0.2);
+  g_assert_null (find_dialog ());
+  const char *refused = secateur_export_page_get_status (page);
+  g_test_message ("%s", refused);
+  g_assert_true (g_str_has_prefix (refused, "Nothing was exported: "));
+  g_assert_nonnull (strstr (refused, "not an earlier Secateur export"));
+  g_assert_true (g_file_test (notes, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (idle_controller ());
+  secateur_export_page_set_folder (page, folder);
 }
 
 static SecateurWeightsPage *

@@ -5,13 +5,17 @@
 
 Per distinct weight set a directory tests/goldens/<name>/ with cases.json (ids, routing,
 generation outputs) and tensors.safetensors (encoder outputs and teacher-forced logits, f32);
-plus tests/goldens/tokenizer.json.  Run tools/make_fixtures.py first.  See tools/README.md for
+plus tests/goldens/tokenizer.json and tests/goldens/tokenizer-fast.json.  Run tools/make_fixtures.py
+first.  See tools/README.md for
 the schema.
 """
 
 import argparse
 import copy
+import glob
+import json
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +25,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (  # noqa: E402
+    AutoTokenizer,
     M2M100ForConditionalGeneration,
     NllbMoeForConditionalGeneration,
     NllbMoeModel,
@@ -484,6 +489,146 @@ def make_tokenizer_goldens():
     print("tokenizer.json: %d encode cases, %d decode cases" % (len(enc), len(dec)))
 
 
+# Where NllbTokenizerFast (what AutoTokenizer returns) and NllbTokenizer (SentencePiece) segment
+# differently: unigram ties on the demo model's spm (equal-score segmentations such as "...."
+# as "." "..." against "..." "."), its byte fallback, and tokenizers' per-grapheme normaliser.
+FAST_DIR = os.path.join(rc.ROOT, "resources", "models", "demo")
+TIE_SEED = 13
+TIE_RANDOM = 20000
+TIE_MAX_RANDOM = 40
+TIE_MAX_BYTE_FALLBACK = 6
+TIE_ALPHABET = (list("abcdefghijklmnopqrstuvwxyz ..,,!?;:'\"-()0123456789 ") + list("\u00e9\u00e8\u2026\u2013\u2014\u00ab\u00bb\u00bf\u00a1")
+                + ["  ", " . ", "...", "..", "\u2019", "\u00df", "\u00fc", "\u044f", "\u0436", "\u4e2d", "\u6587",
+                   "\u0627", "\u0644", "\u0928", "\u093f", "\t", "\u3002", "\uff0c", "!?"])
+# A character the normaliser maps, then combining marks, within one grapheme cluster under 6
+# bytes: tokenizers keeps the mapped character only.
+NORMALISER_TEXTS = [
+    "d\u00a0\u093f17upan",           # no-break space + Devanagari vowel sign I
+    "caf\u00a0\u0301 au lait",       # no-break space + combining acute
+    "\uff21\u0301\uff22\u0323",      # full-width letters + combining marks
+    "\ufe8d\u064b\ufee0\u0650",      # Arabic presentation forms + harakat
+    "Vie\u0323\u0302t Nam",          # decomposed Vietnamese: e + dot below (a key) + circumflex
+    "ho\u0323\u0302i",
+    "a\u00a0\u0300b",
+    "\ufb2a\u05b8",                  # Hebrew presentation form + qamats
+    "x\u2460\u0308y",                # circled digit + diaeresis
+    "\u00a0\u093f\u00a0\u093f",
+]
+
+
+def tie_candidates():
+    """Real lines (resources/udhr, every paragraph) first, then seeded random strings."""
+    for path in sorted(glob.glob(os.path.join(rc.ROOT, "resources", "udhr", "*.tsv"))):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 3 and parts[2].strip():
+                    yield "udhr:" + os.path.basename(path), parts[2]
+    r = random.Random(TIE_SEED)
+    for _ in range(TIE_RANDOM):
+        yield "random", "".join(r.choice(TIE_ALPHABET) for _ in range(r.randint(1, 40)))
+
+
+class FastAndSlow:
+    """AutoTokenizer's NllbTokenizerFast, the same with byte fallback honoured (transformers 4.40's
+    converter drops the spm file's; tokenizers' Unigram has it) and NllbTokenizer, for one dir."""
+
+    def __init__(self, path):
+        from tokenizers import Tokenizer
+        self.dir = os.path.relpath(path, rc.ROOT)
+        self.fast = AutoTokenizer.from_pretrained(path)  # converted from the spm file (needs protobuf)
+        assert type(self.fast).__name__ == "NllbTokenizerFast", type(self.fast)
+        self.slow = NllbTokenizer.from_pretrained(path)
+        self.fast_bf = AutoTokenizer.from_pretrained(path)
+        spec = json.loads(self.fast_bf.backend_tokenizer.to_str())
+        spec["model"]["byte_fallback"] = True
+        self.fast_bf._tokenizer = Tokenizer.from_str(json.dumps(spec))
+
+    def case(self, text, source):
+        f = self.fast(text).input_ids
+        s = self.slow(text).input_ids
+        c = dict(text=text, source=source, tokenizer_dir=self.dir, src_lang="eng_Latn", ids=f,
+                 ids_sentencepiece=s, pieces=self.fast.convert_ids_to_tokens(f),
+                 pieces_sentencepiece=self.slow.convert_ids_to_tokens(s))
+        bf = self.fast_bf(text).input_ids
+        if bf != f:
+            c["ids_byte_fallback"] = bf
+        return c
+
+    def normalisers_agree(self, text):
+        backend = self.fast.backend_tokenizer
+        pre = backend.pre_tokenizer.pre_tokenize_str(backend.normalizer.normalize_str(text))
+        return "".join(w for w, _ in pre) == self.slow.sp_model.normalize(text)
+
+    def byte_fallback(self, text):
+        return any(p.startswith("<0x") for p in self.slow.sp_model.encode(text, out_type=str))
+
+
+def make_fast_goldens():
+    demo = FastAndSlow(FAST_DIR)
+    fixture = FastAndSlow(os.path.join(rc.FIXTURES, "nllb-moe-tiny"))
+    ties, byte_fallback = [], []
+    n_random = n_quirk = n_seen = 0
+    seen = set()
+    for source, text in tie_candidates():
+        if text in seen:
+            continue
+        seen.add(text)
+        n_seen += 1
+        case = demo.case(text, source)
+        if case["ids"] == case["ids_sentencepiece"]:
+            continue
+        if not demo.normalisers_agree(text):
+            n_quirk += 1  # normaliser cases come from NORMALISER_TEXTS
+            continue
+        if demo.byte_fallback(text):
+            if len(byte_fallback) < TIE_MAX_BYTE_FALLBACK and len(text) < 80:
+                byte_fallback.append(case)
+            continue
+        if source == "random":
+            if n_random >= TIE_MAX_RANDOM:
+                continue
+            n_random += 1
+        ties.append(case)
+    normaliser = []
+    for tok in (demo, fixture):
+        for text in NORMALISER_TEXTS:
+            case = tok.case(text, "normaliser")
+            if case["ids"] != case["ids_sentencepiece"]:
+                normaliser.append(case)
+    import sentencepiece
+    import tokenizers
+    doc = dict(
+        transformers=transformers.__version__,
+        tokenizers=tokenizers.__version__,
+        sentencepiece=sentencepiece.__version__,
+        tokenizer_class=type(demo.fast).__name__,
+        tokenizer_dir=demo.dir,
+        searched=dict(lines=n_seen, seed=TIE_SEED, random=TIE_RANDOM, normaliser_differences_skipped=n_quirk),
+        notes=[
+            "ids: AutoTokenizer.from_pretrained(tokenizer_dir) (NllbTokenizerFast, converted from "
+            "sentencepiece.bpe.model), default placement [src_lang] pieces [</s>]; ids_sentencepiece: "
+            "NllbTokenizer (SentencePiece); ids_byte_fallback (where it differs from ids): the fast "
+            "tokenizer with its Unigram's byte_fallback set, as the spm file asks (transformers' "
+            "converter drops it and gives <unk>).",
+            "ties: every real (resources/udhr) line and the first random strings where fast and slow "
+            "differ on the demo spm and neither byte fallback nor normalisation is involved: "
+            "equal-score segmentations; tokenizers keeps the one it finds first (double sums, word by "
+            "word), SentencePiece's float sums pick either.",
+            "byte_fallback: lines with characters outside the demo's pieces.",
+            "normaliser: texts where a mapped character and combining marks share a grapheme cluster "
+            "under 6 bytes; tokenizers' Precompiled normalizer keeps the shortest mapped prefix only.  "
+            "On the demo (unigram) and the fixture (BPE) spm, where fast and slow differ.",
+        ],
+        ties=ties,
+        byte_fallback=byte_fallback,
+        normaliser=normaliser,
+    )
+    rc.write_json(os.path.join(rc.GOLDENS, "tokenizer-fast.json"), doc)
+    print("tokenizer-fast.json: %d ties (%d random), %d byte-fallback cases, %d normaliser cases, "
+          "%d lines searched" % (len(ties), n_random, len(byte_fallback), len(normaliser), n_seen))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated golden names (default: all)")
@@ -493,6 +638,7 @@ def main():
     only = set(args.only.split(",")) if args.only else None
     if only is None or "tokenizer" in only:
         make_tokenizer_goldens()
+        make_fast_goldens()
     for name, dirs, cls, dt in GOLDEN_SETS:
         if not os.path.isdir(os.path.join(rc.FIXTURES, dirs[0])):
             print("%s: %s is absent, skipped" % (name, dirs[0]))

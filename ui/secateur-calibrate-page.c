@@ -20,7 +20,7 @@ struct _SecateurCalibratePage
   GtkWidget *view_stack;
   GtkWidget *heatmap, *similarity;
   char *path;
-  SecateurPruneSettings prune;
+  ScPruneSettings prune;
   gboolean have_prune;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
@@ -162,11 +162,11 @@ update_heatmap (SecateurCalibratePage *self)
   if (self->have_prune)
     {
       g_auto (GStrv) dirs = sc_stats_list_directions (stats);
-      SecateurPruneSettings s = self->prune;
+      ScPruneSettings s = self->prune;
       if (gran == SC_GRANULARITY_GLOBAL)
-        keep = secateur_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
+        keep = sc_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
       else
-        keep = secateur_prune_keep_mask (stats, &s, src, tgt, NULL);
+        keep = sc_prune_keep_mask (stats, &s, src, tgt, NULL);
     }
   if (keep != NULL)
     for (int i = 0; i < L * E; i++)
@@ -226,15 +226,16 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   static const ScSampleMode samplings[] = { SC_SAMPLE_PROPORTIONAL, SC_SAMPLE_UNIFORM,
                                             SC_SAMPLE_PAIRS };
   SecateurCalibrateRequest req = { 0 };
-  req.kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
-  req.path = self->path;
+  /* the combo lists the kinds in ScCorpusKind's order */
+  req.corpus.kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
+  req.corpus.path = self->path;
   req.sampling =
       samplings[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->sampling_row)), 2)];
   req.size = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->size_spin));
   req.mode = adw_combo_row_get_selected (ADW_COMBO_ROW (self->mode_row)) == 1
                  ? SC_CALIBRATE_DECODE
                  : SC_CALIBRATE_TEACHER_FORCED;
-  if (req.kind != SECATEUR_CORPUS_UDHR && req.path == NULL)
+  if (req.corpus.kind != SC_CORPUS_UDHR && req.corpus.path == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the corpus folder or file first"));
       return;
@@ -271,7 +272,7 @@ static void
 on_choose_path (SecateurCalibratePage *self)
 {
   gboolean folder =
-      adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row)) == SECATEUR_CORPUS_FLORES;
+      adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row)) == SC_CORPUS_FLORES;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
       folder ? _ ("Choose a FLORES-200 Folder") : _ ("Choose a Tab-Separated Text File"),
@@ -286,7 +287,7 @@ static void
 on_corpus_changed (SecateurCalibratePage *self)
 {
   guint kind = adw_combo_row_get_selected (ADW_COMBO_ROW (self->corpus_row));
-  gtk_widget_set_visible (self->path_row, kind != SECATEUR_CORPUS_UDHR);
+  gtk_widget_set_visible (self->path_row, kind != SC_CORPUS_UDHR);
   g_clear_pointer (&self->path, g_free);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
 }
@@ -319,7 +320,7 @@ secateur_calibrate_page_init (SecateurCalibratePage *self)
   GtkWidget *group = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
   const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
-                            NULL };
+                            _ ("English-Centric Bitext (TSV)"), NULL };
   self->corpus_row = secateur_combo_row_new (_ ("Corpus"), NULL, corpora, 0);
   self->path_row = secateur_choose_row_new (_ ("Folder or File"), &self->path_button);
   g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
@@ -419,8 +420,7 @@ secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size)
 }
 
 void
-secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self,
-                                            const SecateurPruneSettings *s)
+secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
   self->have_prune = TRUE;

@@ -22,7 +22,7 @@ void                secateur_calibrate_page_cancel (SecateurCalibratePage *self)
 void                secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size);
 /* Which experts the pruning panel drops: dimmed in the heatmap. */
 void                secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self,
-                                                                const SecateurPruneSettings *s);
+                                                                const ScPruneSettings *s);
 /* Heatmap metric: 0 importance, 1 activity, 2 frequency, 3 REAP; scope: 0
  * all directions, then languages, then pairs (as listed). */
 void                secateur_calibrate_page_set_view (SecateurCalibratePage *self, guint metric,

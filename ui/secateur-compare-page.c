@@ -7,7 +7,7 @@ struct _SecateurComparePage
 {
   AdwBin parent_instance;
   SecateurController *controller;
-  SecateurPruneSettings prune;
+  ScPruneSettings prune;
 
   GtkWidget *direction_dropdown;
   GtkStringList *directions;
@@ -262,7 +262,7 @@ secateur_compare_page_class_init (SecateurComparePageClass *klass)
 static void
 secateur_compare_page_init (SecateurComparePage *self)
 {
-  secateur_prune_settings_init (&self->prune);
+  sc_prune_settings_init (&self->prune);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   g_object_set (box, "margin-start", 18, "margin-end", 18, "margin-top", 18, "margin-bottom", 18,
                 NULL);
@@ -338,7 +338,7 @@ secateur_compare_page_new (SecateurController *controller)
 }
 
 void
-secateur_compare_page_set_prune_settings (SecateurComparePage *self, const SecateurPruneSettings *s)
+secateur_compare_page_set_prune_settings (SecateurComparePage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
 }

@@ -15,7 +15,7 @@ G_DECLARE_FINAL_TYPE (SecateurComparePage, secateur_compare_page, SECATEUR, COMP
 GtkWidget *secateur_compare_page_new (SecateurController *controller);
 /* The pruning the pruned side uses (from the pruning panel). */
 void       secateur_compare_page_set_prune_settings (SecateurComparePage *self,
-                                                     const SecateurPruneSettings *s);
+                                                     const ScPruneSettings *s);
 void       secateur_compare_page_run     (SecateurComparePage *self);
 void       secateur_compare_page_set_limit (SecateurComparePage *self, int sentences);
 /* The last result (NULL before the first run); owned by the page. */

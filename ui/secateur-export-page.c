@@ -9,7 +9,7 @@ struct _SecateurExportPage
 {
   AdwBin parent_instance;
   SecateurController *controller;
-  SecateurPruneSettings prune;
+  ScPruneSettings prune;
   char *folder;
 
   GtkWidget *folder_row;
@@ -102,6 +102,14 @@ secateur_export_page_export (SecateurExportPage *self)
   if (self->folder == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose a folder first"));
+      return;
+    }
+  /* A folder no answer could make acceptable is refused before asking. */
+  g_autoptr (GError) error = NULL;
+  if (!secateur_controller_check_export (self->controller, self->folder, TRUE, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_ ("Nothing was exported: %s"), error->message);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
       return;
     }
   if (!secateur_export_page_would_overwrite (self))
@@ -214,7 +222,7 @@ secateur_export_page_class_init (SecateurExportPageClass *klass)
 static void
 secateur_export_page_init (SecateurExportPage *self)
 {
-  secateur_prune_settings_init (&self->prune);
+  sc_prune_settings_init (&self->prune);
   self->pair_checks = g_ptr_array_new ();
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *group = adw_preferences_group_new ();
@@ -256,7 +264,7 @@ secateur_export_page_new (SecateurController *controller)
 }
 
 void
-secateur_export_page_set_prune_settings (SecateurExportPage *self, const SecateurPruneSettings *s)
+secateur_export_page_set_prune_settings (SecateurExportPage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
 }

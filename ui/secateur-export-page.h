@@ -14,7 +14,7 @@ G_DECLARE_FINAL_TYPE (SecateurExportPage, secateur_export_page, SECATEUR, EXPORT
 
 GtkWidget  *secateur_export_page_new (SecateurController *controller);
 void        secateur_export_page_set_prune_settings (SecateurExportPage *self,
-                                                     const SecateurPruneSettings *s);
+                                                     const ScPruneSettings *s);
 void        secateur_export_page_set_folder (SecateurExportPage *self, const char *folder);
 const char *secateur_export_page_get_folder (SecateurExportPage *self);
 /* Starts the export; asks first when files would be replaced. */

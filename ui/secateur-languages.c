@@ -1,6 +1,8 @@
 /* secateur-languages.c: language and script names from iso-codes. */
 #include "secateur-languages.h"
 
+#include "sc-json-file.h"
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -15,11 +17,8 @@ load_table (const char *file, const char *array, const char *key)
   for (guint i = 0; dirs[i] != NULL; i++)
     {
       g_autofree char *path = g_build_filename (dirs[i], "iso-codes", "json", file, NULL);
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      if (!json_parser_load_from_file (parser, path, NULL))
-        continue;
-      JsonNode *root = json_parser_get_root (parser);
-      if (!JSON_NODE_HOLDS_OBJECT (root))
+      g_autoptr (JsonNode) root = sc_json_file_load (path, SC_JSON_INDEX_MAX_BYTES, NULL);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         continue;
       JsonArray *items = json_object_get_array_member (json_node_get_object (root), array);
       for (guint k = 0; items != NULL && k < json_array_get_length (items); k++)

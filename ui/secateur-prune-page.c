@@ -39,9 +39,9 @@ static const ScGranularity granularities[] = { SC_GRANULARITY_GLOBAL, SC_GRANULA
                                                SC_GRANULARITY_PAIR };
 
 void
-secateur_prune_page_get_settings (SecateurPrunePage *self, SecateurPruneSettings *s)
+secateur_prune_page_get_settings (SecateurPrunePage *self, ScPruneSettings *s)
 {
-  secateur_prune_settings_init (s);
+  sc_prune_settings_init (s);
   s->ratio = gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0;
   guint b = adw_combo_row_get_selected (ADW_COMBO_ROW (self->budget_row));
   s->enc_weight = budgets[MIN (b, G_N_ELEMENTS (budgets) - 1)][0];
@@ -79,7 +79,7 @@ secateur_prune_page_get_result (SecateurPrunePage *self, const char *key)
 static void
 update (SecateurPrunePage *self)
 {
-  SecateurPruneSettings s;
+  ScPruneSettings s;
   secateur_prune_page_get_settings (self, &s);
   g_autofree char *ratio = g_strdup_printf (_ ("%.0f %% pruned"), 100 * s.ratio);
   gtk_label_set_text (GTK_LABEL (self->ratio_label), ratio);
@@ -106,7 +106,7 @@ update (SecateurPrunePage *self)
   if (direction != NULL)
     sc_stats_split_direction (direction, &src, &tgt);
   GError *error = NULL;
-  g_autofree guint8 *keep = secateur_prune_keep_mask (stats, &s, src, tgt, &error);
+  g_autofree guint8 *keep = sc_prune_keep_mask (stats, &s, src, tgt, &error);
   if (keep == NULL)
     {
       set_result (self, "kept", error->message);
@@ -117,7 +117,7 @@ update (SecateurPrunePage *self)
   int L = info->n_moe_layers, E = info->n_experts, kept = 0;
   g_autofree int *per_layer = g_new0 (int, L);
   for (int l = 0; l < L; l++)
-    kept += per_layer[l] = secateur_prune_count_layer (keep, l, E);
+    kept += per_layer[l] = sc_prune_count_layer (keep, l, E);
   g_auto (GStrv) labels = secateur_report_row_labels (L, info->n_encoder_moe);
   secateur_bars_set_data (SECATEUR_BARS (self->bars), L, per_layer, E, info->n_encoder_moe,
                           (const char *const *) labels);
@@ -138,7 +138,7 @@ update (SecateurPrunePage *self)
                                           bytes / 1e9, self->gpu_gb);
   set_result (self, "fits", fit);
   const char *one[] = { direction, NULL };
-  double mass = secateur_prune_mass_kept (stats, keep, direction ? one : NULL);
+  double mass = sc_prune_mass_kept (stats, keep, direction ? one : NULL);
   g_autofree char *mass_text = g_strdup_printf (_ ("%.1f %% of the gate mass"), 100 * mass);
   set_result (self, "mass", mass_text);
   double chrf;
@@ -204,7 +204,7 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 secateur_prune_page_measure_quality (SecateurPrunePage *self)
 {
-  SecateurPruneSettings s;
+  ScPruneSettings s;
   secateur_prune_page_get_settings (self, &s);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
   gtk_widget_set_visible (self->sweep_progress, TRUE);
@@ -243,6 +243,19 @@ secateur_prune_page_init (SecateurPrunePage *self)
 {
   self->gpu_gb = 32;
   self->results = g_hash_table_new (g_str_hash, g_str_equal);
+  /* the rows start at the engine's defaults, the CLI's too */
+  ScPruneSettings defaults;
+  sc_prune_settings_init (&defaults);
+  guint budget_at = 0, metric_at = 0, granularity_at = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (budgets); i++)
+    if (budgets[i][0] == defaults.enc_weight && budgets[i][1] == defaults.dec_weight)
+      budget_at = i;
+  for (guint i = 0; i < G_N_ELEMENTS (metrics); i++)
+    if (metrics[i] == defaults.metric)
+      metric_at = i;
+  for (guint i = 0; i < G_N_ELEMENTS (granularities); i++)
+    if (granularities[i] == defaults.granularity)
+      granularity_at = i;
   GtkWidget *page = adw_preferences_page_new ();
 
   GtkWidget *group = adw_preferences_group_new ();
@@ -250,7 +263,7 @@ secateur_prune_page_init (SecateurPrunePage *self)
   GtkWidget *ratio_row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (ratio_row), _ ("Pruning Ratio"));
   self->scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 95, 1);
-  gtk_range_set_value (GTK_RANGE (self->scale), 50);
+  gtk_range_set_value (GTK_RANGE (self->scale), 100 * defaults.ratio);
   /* marks where the quality sweep measures */
   for (guint i = 0; i < 5; i++)
     gtk_scale_add_mark (GTK_SCALE (self->scale), (double[]){ 0, 25, 50, 75, 90 }[i], GTK_POS_BOTTOM,
@@ -266,14 +279,17 @@ secateur_prune_page_init (SecateurPrunePage *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), ratio_row);
 
   const char *budget_items[] = { "3:1", "2:1", "1:1", "1:2", "1:3", NULL };
-  self->budget_row = secateur_combo_row_new (_ ("Encoder:Decoder Budget"), NULL, budget_items, 0);
+  self->budget_row =
+      secateur_combo_row_new (_ ("Encoder:Decoder Budget"), NULL, budget_items, budget_at);
   const char *metric_items[] = { _ ("Importance"), _ ("Activity (top-1)"), _ ("Frequency"),
                                  _ ("REAP"), NULL };
-  self->metric_row = secateur_combo_row_new (_ ("Metric"), NULL, metric_items, 0);
+  self->metric_row = secateur_combo_row_new (_ ("Metric"), NULL, metric_items, metric_at);
   const char *algo_items[] = { _ ("Per Layer"), _ ("Global Threshold"), NULL };
-  self->algo_row = secateur_combo_row_new (_ ("Algorithm"), NULL, algo_items, 0);
+  self->algo_row = secateur_combo_row_new (_ ("Algorithm"), NULL, algo_items,
+                                           defaults.algo == SC_SELECT_THRESHOLD);
   const char *gran_items[] = { _ ("Global"), _ ("Per Language"), _ ("Per Pair"), NULL };
-  self->granularity_row = secateur_combo_row_new (_ ("Granularity"), NULL, gran_items, 2);
+  self->granularity_row =
+      secateur_combo_row_new (_ ("Granularity"), NULL, gran_items, granularity_at);
   self->direction_row = adw_combo_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->direction_row), _ ("Shown For"));
   self->directions = gtk_string_list_new (NULL);

@@ -16,7 +16,7 @@ G_DECLARE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, SECATEUR, PRUNE_PA
 
 GtkWidget *secateur_prune_page_new (SecateurController *controller);
 void       secateur_prune_page_get_settings (SecateurPrunePage *self,
-                                             SecateurPruneSettings *settings);
+                                             ScPruneSettings *settings);
 /* Ratio in [0, 0.95]; moves the slider. */
 void       secateur_prune_page_set_ratio    (SecateurPrunePage *self, double ratio);
 /* The direction whose numbers the panel shows ("src-tgt"), or NULL. */

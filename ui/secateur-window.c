@@ -327,7 +327,7 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Secateu
 static void
 on_prune_changed (SecateurPrunePage *prune, SecateurWindow *self)
 {
-  SecateurPruneSettings s;
+  ScPruneSettings s;
   secateur_prune_page_get_settings (prune, &s);
   secateur_calibrate_page_set_prune_settings (SECATEUR_CALIBRATE_PAGE (self->calibrate), &s);
   secateur_compare_page_set_prune_settings (SECATEUR_COMPARE_PAGE (self->compare), &s);

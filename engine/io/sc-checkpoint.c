@@ -14,6 +14,7 @@
 #include "sc-safetensors.h"
 #include "sc-torch-zip.h"
 #include "sc-io-private.h"
+#include "sc-json-file.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -82,9 +83,19 @@ add_file (ScCheckpoint *ckpt, const char *name, GError **error)
   GStatBuf sb;
   CkFile *f;
 
-  if (g_stat (path, &sb) != 0 || !S_ISREG (sb.st_mode))
+  if (g_stat (path, &sb) != 0)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: weight file is missing", path);
+      int e = errno;
+      if (e == ENOENT)
+        g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: weight file is missing", path);
+      else
+        g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot stat: %s", path, g_strerror (e));
+      return FALSE;
+    }
+  if (!S_ISREG (sb.st_mode))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: weight file is %s, not a regular file", path,
+                   sc_file_kind (sb.st_mode));
       return FALSE;
     }
 
@@ -135,48 +146,27 @@ open_index (ScCheckpoint *ckpt, const char *index_name, GError **error)
 {
   g_autofree char *path = g_build_filename (ckpt->dir, index_name, NULL);
   g_autofree char *text = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (JsonNode) root = NULL;
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GHashTable) seen = NULL;
   g_autoptr (GHashTable) absent = NULL;
   JsonObject *map;
-  JsonNode *root, *node;
+  JsonNode *node;
   JsonObjectIter iter;
   const char *name;
-  GStatBuf sb;
   gsize len = 0;
 
-  if (g_stat (path, &sb) != 0)
+  if (!sc_file_read_small (path, MAX_INDEX_BYTES, &text, &len, error))
+    return FALSE;
+  if (!g_utf8_validate_len (text, len, NULL))
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s: cannot stat: %s", path, g_strerror (errno));
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not valid UTF-8 JSON", path);
       return FALSE;
     }
-  if ((guint64) sb.st_size > MAX_INDEX_BYTES)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: index file is implausibly large", path);
-      return FALSE;
-    }
-  if (!g_file_get_contents (path, &text, &len, &local_error))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);
-      return FALSE;
-    }
-  if (!g_utf8_validate_len (text, len, NULL) || !sc_json_depth_ok (text, len, 32))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                   "%s: not valid UTF-8 JSON (or nested too deeply)", path);
-      return FALSE;
-    }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not valid JSON: %s", path,
-                   local_error->message);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+  root = sc_json_parse (text, (gssize) len, path, error);
+  if (root == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
       (node = json_object_get_member (json_node_get_object (root), "weight_map")) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (node))
     {

@@ -15,6 +15,14 @@ gboolean sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
  * untrusted JSON is checked with this first. */
 gboolean sc_json_depth_ok (const char *s, gsize len, guint max_depth);
 
+/* "a directory", "a FIFO", ... for a st_mode that is not a regular file. */
+const char *sc_file_kind (guint mode);
+
+/* Opens `path` read-only if it is a regular file (after following links),
+ * without ever blocking on a FIFO; -1 and SC_ERROR_IO naming what it is
+ * otherwise. `size` (nullable) gets its size. Close with close(). */
+int sc_open_regular (const char *path, guint64 *size, GError **error);
+
 static inline guint16
 sc_read_u16le (const guint8 *p)
 {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -62,6 +63,27 @@ node_get_uint (JsonNode *node, guint64 *out)
     return FALSE;
   *out = (guint64) v;
   return TRUE;
+}
+
+/* json-glib keeps the last of two members with the same name; a header
+ * that names a tensor (or a key of one) twice is ambiguous, and the
+ * reference implementation refuses it. Members are seen as they are
+ * parsed, keyed by their object. */
+typedef struct
+{
+  GHashTable *seen;
+  char *duplicate;
+} MemberCheck;
+
+static void
+on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpointer data)
+{
+  MemberCheck *mc = data;
+  if (mc->duplicate != NULL)
+    return;
+  char *key = g_strdup_printf ("%p/%s", (void *) object, name);
+  if (!g_hash_table_add (mc->seen, key))
+    mc->duplicate = g_strdup (name);
 }
 
 static gboolean
@@ -273,10 +295,23 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
     }
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, header, (gssize) header_len, &local_error))
+  MemberCheck mc = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), NULL };
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &mc);
+  gboolean parsed = json_parser_load_from_data (parser, header, (gssize) header_len, &local_error);
+  g_signal_handlers_disconnect_by_data (parser, &mc);
+  g_hash_table_unref (mc.seen);
+  if (!parsed)
     {
+      g_free (mc.duplicate);
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header is not valid JSON: %s", what,
                    local_error->message);
+      return NULL;
+    }
+  if (mc.duplicate != NULL)
+    {
+      g_autofree char *name = mc.duplicate;
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%s: header names “%s” twice; which one holds is ambiguous", what, name);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -359,7 +394,12 @@ sc_safetensors_open (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  map = g_mapped_file_new (path, FALSE, &local_error);
+  /* never blocks on a FIFO; refuses devices and directories by name */
+  int fd = sc_open_regular (path, NULL, error);
+  if (fd < 0)
+    return NULL;
+  map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
   if (map == NULL)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);
@@ -529,8 +569,70 @@ build_header (ScTensor *const *tensors, const guint *order, guint n, gsize *out_
   return g_string_free (s, FALSE);
 }
 
+static gboolean
+is_float (ScDType d)
+{
+  return d == SC_DTYPE_F32 || d == SC_DTYPE_F16 || d == SC_DTYPE_BF16;
+}
+
+/* Tensor t's bytes as dtype `to`, converted in chunks as they are written. */
+static gboolean
+write_converted (int fd, const ScTensor *t, ScDType to, const char *path, GError **error)
+{
+  enum
+  {
+    CHUNK = 1 << 16
+  };
+  int64_t n = sc_tensor_numel (t);
+  g_autofree float *f = g_new (float, CHUNK);
+  g_autofree guint8 *buf = g_malloc (CHUNK * sizeof (float));
+  for (int64_t at = 0; at < n; at += CHUNK)
+    {
+      int64_t len = MIN ((int64_t) CHUNK, n - at);
+      sc_tensor_read_f32 (t, at, len, f);
+      for (int64_t i = 0; i < len; i++)
+        {
+          float back = f[i];
+          if (to == SC_DTYPE_F16)
+            {
+              guint16 h = sc_f32_to_f16 (f[i]);
+              memcpy (buf + 2 * i, &h, 2);
+              back = sc_f16_to_f32 (h);
+            }
+          else if (to == SC_DTYPE_BF16)
+            {
+              guint16 h = sc_f32_to_bf16 (f[i]);
+              memcpy (buf + 2 * i, &h, 2);
+              back = sc_bf16_to_f32 (h);
+            }
+          else
+            {
+              memcpy (buf + 4 * i, &f[i], 4);
+            }
+          if (isfinite (f[i]) && !isfinite (back))
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                           "tensor “%s”: value %g at element %" G_GINT64_FORMAT
+                           " does not fit %s (overflows to infinity)",
+                           t->name, f[i], at + i, sc_dtype_name (to));
+              return FALSE;
+            }
+        }
+      if (!write_all (fd, buf, (gsize) len * sc_dtype_size (to), path, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GError **error)
+{
+  return sc_safetensors_write_as (path, tensors, n, NULL, error);
+}
+
+gboolean
+sc_safetensors_write_as (const char *path, ScTensor *const *tensors, guint n, const ScDType *as,
+                         GError **error)
 {
   g_autofree char *header = NULL;
   g_autofree char *tmp = NULL;
@@ -542,8 +644,22 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (tensors != NULL || n == 0, FALSE);
 
-  order = layout_order (tensors, n);
-  header = build_header (tensors, order, n, &header_len, error);
+  /* The header describes the tensors as they are written. */
+  g_autofree ScTensor *views = g_new0 (ScTensor, MAX (n, 1));
+  g_autofree ScTensor **out = g_new0 (ScTensor *, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      out[i] = tensors[i];
+      if (as == NULL || tensors[i] == NULL || as[i] == tensors[i]->dtype ||
+          !is_float (tensors[i]->dtype) || !is_float (as[i]))
+        continue;
+      views[i] = *tensors[i];
+      views[i].dtype = as[i];
+      views[i].nbytes = (guint64) sc_tensor_numel (tensors[i]) * sc_dtype_size (as[i]);
+      out[i] = &views[i];
+    }
+  order = layout_order (out, n);
+  header = build_header (out, order, n, &header_len, error);
   if (header == NULL)
     return FALSE;
   for (int i = 0; i < 8; i++)
@@ -562,9 +678,12 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   if (!write_all (fd, len_le, 8, path, error) || !write_all (fd, header, header_len, path, error))
     goto fail;
   for (guint k = 0; k < n; k++)
-    if (tensors[order[k]]->nbytes > 0 &&
-        !write_all (fd, tensors[order[k]]->data, tensors[order[k]]->nbytes, path, error))
-      goto fail;
+    {
+      const ScTensor *t = tensors[order[k]], *o = out[order[k]];
+      if (o != t ? !write_converted (fd, t, o->dtype, path, error)
+                 : t->nbytes > 0 && !write_all (fd, t->data, t->nbytes, path, error))
+        goto fail;
+    }
   if (fsync (fd) != 0)
     {
       int errsv = errno;

@@ -26,6 +26,12 @@ GPtrArray     *sc_safetensors_parse   (const guint8 *buf, gsize len, GError **er
 /* Write tensors as a safetensors file (temporary name, then rename). */
 gboolean       sc_safetensors_write   (const char *path, ScTensor *const *tensors, guint n,
                                        GError **error);
+/* The same, each f32/f16/bf16 tensor i stored as as[i] (as == NULL: as it
+ * is), converted a chunk at a time while it is written, so a memory-mapped
+ * tensor is never copied whole. A finite value that becomes infinite (f32 or
+ * bf16 beyond f16's 65504) fails, naming the tensor; nothing is left. */
+gboolean       sc_safetensors_write_as (const char *path, ScTensor *const *tensors, guint n,
+                                        const ScDType *as, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSafetensors, sc_safetensors_free)
 

@@ -295,6 +295,41 @@ f16_to_f32_fast (const guint8 *p, int64_t n, float *out)
 }
 #endif
 
+/* An all-ones exponent is NaN or infinity in each float format: one mask
+ * per element, no conversion (memcpy: data need not be aligned). */
+gboolean
+sc_tensor_find_nonfinite (const ScTensor *t, int64_t *index)
+{
+  int64_t n = sc_tensor_numel (t), i = 0;
+  const guint8 *p = t->data;
+  if (t->dtype == SC_DTYPE_F32)
+    {
+      for (guint32 v; i < n; i++)
+        {
+          memcpy (&v, p + i * 4, 4);
+          if ((GUINT32_FROM_LE (v) & 0x7f800000u) == 0x7f800000u)
+            break;
+        }
+    }
+  else if (t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16)
+    {
+      guint16 mask = t->dtype == SC_DTYPE_F16 ? 0x7c00 : 0x7f80;
+      for (guint16 v; i < n; i++)
+        {
+          memcpy (&v, p + i * 2, 2);
+          if ((GUINT16_FROM_LE (v) & mask) == mask)
+            break;
+        }
+    }
+  else
+    return FALSE;
+  if (i == n)
+    return FALSE;
+  if (index != NULL)
+    *index = i;
+  return TRUE;
+}
+
 void
 sc_tensor_read_f32 (const ScTensor *t, int64_t offset, int64_t n, float *out)
 {

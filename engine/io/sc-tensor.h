@@ -21,7 +21,7 @@ typedef enum {
   SC_ERROR_MISSING,      /* a tensor the model needs is absent */
   SC_ERROR_SHAPE,        /* a tensor has the wrong shape */
   SC_ERROR_LANGUAGE,     /* unknown language code */
-  SC_ERROR_CANCELLED,
+  SC_ERROR_NOT_FINITE,   /* a weight, an output or a value to write is NaN or infinite */
 } ScError;
 
 typedef enum {
@@ -49,6 +49,10 @@ gboolean     sc_dtype_from_name (const char *name, ScDType *out);
 
 int64_t      sc_tensor_numel    (const ScTensor *t);
 void         sc_tensor_free     (ScTensor *t);
+
+/* Finds the first NaN or infinite element of a float tensor (integer
+ * tensors have none): TRUE and its flat index in *index (may be NULL). */
+gboolean     sc_tensor_find_nonfinite (const ScTensor *t, int64_t *index);
 
 /* Convert `n` elements starting at element `offset` of `t` (f32/f16/bf16/i32/i64) to f32. */
 void         sc_tensor_read_f32 (const ScTensor *t, int64_t offset, int64_t n, float *out);

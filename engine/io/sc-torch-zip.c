@@ -14,6 +14,7 @@
 #include "sc-io-private.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -267,14 +268,44 @@ read_central_directory (const char *what, const guint8 *buf, gsize len, GArray *
   return TRUE;
 }
 
-/* Where an entry's bytes are, from its local header; checks it is stored. */
+static int
+cmp_u64 (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return (x > y) - (x < y);
+}
+
+/* Local header offsets of all entries, ascending: an entry's bytes end
+ * before the next of these, and before the central directory. */
+static GArray *
+entry_bounds (GArray *entries)
+{
+  GArray *b = g_array_sized_new (FALSE, FALSE, sizeof (guint64), entries->len);
+  for (guint i = 0; i < entries->len; i++)
+    g_array_append_val (b, g_array_index (entries, Entry, i).local_offset);
+  g_array_sort (b, cmp_u64);
+  return b;
+}
+
+/* Where an entry's bytes are, from its local header; checks it is stored
+ * and that header and bytes end before the next entry (`bounds`) or the
+ * central directory begins: a long local extra field must not make it
+ * read its neighbour's bytes. */
 static gboolean
-entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e, const guint8 **out,
-            GError **error)
+entry_data (const char *what, const guint8 *buf, GArray *bounds, guint64 cd_offset, const Entry *e,
+            const guint8 **out, GError **error)
 {
   g_autofree char *n = NULL;
   guint64 lo = e->local_offset, start;
   guint16 nlen, elen;
+  const guint64 *b = (const guint64 *) bounds->data;
+  guint64 limit = cd_offset;
+  for (guint i = 0; i < bounds->len; i++)
+    if (b[i] > lo)
+      {
+        limit = MIN (b[i], cd_offset); /* offsets past the directory are bogus */
+        break;
+      }
 
   if (e->method != 0)
     {
@@ -309,6 +340,15 @@ entry_data (const char *what, const guint8 *buf, guint64 limit, const Entry *e, 
   nlen = sc_read_u16le (buf + lo + 26);
   elen = sc_read_u16le (buf + lo + 28);
   start = lo + LOCAL_SIZE + nlen + elen;
+  if ((start > limit || limit - start < e->usize) && limit < cd_offset)
+    {
+      n = printable (e->name, e->name_len);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%s: zip entry “%s”: %" G_GUINT64_FORMAT " bytes at offset %" G_GUINT64_FORMAT
+                   " run into the next entry, at offset %" G_GUINT64_FORMAT,
+                   what, n, e->usize, start, limit);
+      return FALSE;
+    }
   if (start > limit || limit - start < e->usize)
     {
       n = printable (e->name, e->name_len);
@@ -363,6 +403,7 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
 
   if (!read_central_directory (what, buf, len, entries, &cd_offset, error))
     return NULL;
+  g_autoptr (GArray) bounds = entry_bounds (entries);
 
   /* `<prefix>/data.pkl`, with a prefix that has no slash. */
   for (guint i = 0; i < entries->len; i++)
@@ -421,7 +462,7 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
         {
           const guint8 *d;
 
-          if (!entry_data (what, buf, cd_offset, e, &d, error))
+          if (!entry_data (what, buf, bounds, cd_offset, e, &d, error))
             return NULL;
           if (!(e->usize == 6 && memcmp (d, "little", 6) == 0))
             {
@@ -432,7 +473,7 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
         }
     }
 
-  if (!entry_data (what, buf, cd_offset, pkl, &pkl_data, error))
+  if (!entry_data (what, buf, bounds, cd_offset, pkl, &pkl_data, error))
     return NULL;
   records = sc_pickle_load_state_dict (pkl_data, (gsize) pkl->usize, error);
   if (records == NULL)
@@ -498,7 +539,7 @@ parse_zip (const char *what, const guint8 *buf, gsize len, GError **error)
                        what, r->storage_key, e->usize, (gint64) r->storage_numel);
           return NULL;
         }
-      if (!entry_data (what, buf, cd_offset, e, &d, error))
+      if (!entry_data (what, buf, bounds, cd_offset, e, &d, error))
         return NULL;
 
       t = g_new0 (ScTensor, 1);
@@ -531,7 +572,12 @@ sc_torch_zip_open (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  map = g_mapped_file_new (path, FALSE, &local_error);
+  /* never blocks on a FIFO; refuses devices and directories by name */
+  int fd = sc_open_regular (path, NULL, error);
+  if (fd < 0)
+    return NULL;
+  map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
   if (map == NULL)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);

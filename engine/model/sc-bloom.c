@@ -3,7 +3,7 @@
 #include "sc-bloom.h"
 
 #include "sc-alibi.h"
-#include "sc-io-private.h"
+#include "sc-json-file.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -109,23 +109,15 @@ config_bool (JsonObject *o, const char *key, gboolean dflt, gboolean *out, GErro
 gboolean
 sc_bloom_config_parse (const char *data, gssize len, ScBloomConfig *cfg, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) jerr = NULL;
+  g_autoptr (JsonNode) root = sc_json_parse (data, len, "config.json", &jerr);
 
-  if (len < 0)
-    len = (gssize) strlen (data);
-  if (!sc_json_depth_ok (data, (gsize) len, 16))
+  if (root == NULL)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json is nested too deeply");
+      g_set_error_literal (error, SC_ERROR, SC_ERROR_CONFIG, jerr->message);
       return FALSE;
     }
-  if (!json_parser_load_from_data (parser, data, len, &jerr))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json is not JSON: %s", jerr->message);
-      return FALSE;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json is not a JSON object");
       return FALSE;
@@ -196,14 +188,10 @@ sc_bloom_is_bloom_dir (const char *dir)
   g_autofree char *data = NULL;
   gsize len;
 
-  if (!g_file_get_contents (path, &data, &len, NULL))
+  if (!sc_file_read_small (path, SC_JSON_CONFIG_MAX_BYTES, &data, &len, NULL))
     return FALSE;
   /* only the model type decides; a bad BLOOM config still is BLOOM's */
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (!sc_json_depth_ok (data, len, 16) ||
-      !json_parser_load_from_data (parser, data, (gssize) len, NULL))
-    return FALSE;
-  JsonNode *root = json_parser_get_root (parser);
+  g_autoptr (JsonNode) root = sc_json_parse (data, (gssize) len, "config.json", NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return FALSE;
   JsonObject *o = json_node_get_object (root);
@@ -297,13 +285,9 @@ sc_bloom_load (const char *dir, ScBackend *backend, GError **error)
   g_autofree char *cfg_path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *cfg_data = NULL;
   gsize cfg_len;
-  g_autoptr (GError) ioerr = NULL;
 
-  if (!g_file_get_contents (cfg_path, &cfg_data, &cfg_len, &ioerr))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "Cannot read %s: %s", cfg_path, ioerr->message);
-      return NULL;
-    }
+  if (!sc_file_read_small (cfg_path, SC_JSON_CONFIG_MAX_BYTES, &cfg_data, &cfg_len, error))
+    return NULL;
   g_autoptr (ScBloom) m = g_new0 (ScBloom, 1);
   if (!sc_bloom_config_parse (cfg_data, (gssize) cfg_len, &m->cfg, error))
     return NULL;
@@ -681,12 +665,38 @@ argmax (const float *v, int n)
   return best;
 }
 
+/* ALiBi would read further than the training length, but the prompt's
+ * attention scores take memory and time with the square of its length and
+ * quality falls: generation stays within it. */
+#define SC_BLOOM_CONTEXT 2048
+
+int
+sc_bloom_context_length (ScBloom *m)
+{
+  return SC_BLOOM_CONTEXT;
+}
+
 GArray *
 sc_bloom_generate_greedy (ScBloom *m, const int *prompt, int n_prompt, int max_new, GError **error)
 {
   if (n_prompt <= 0 || max_new < 0)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "Greedy generation needs a prompt");
+      return NULL;
+    }
+  /* The KV cache is made for the whole sequence up front. */
+  if ((gint64) n_prompt + MAX (max_new, 1) > SC_BLOOM_CONTEXT)
+    {
+      if (n_prompt >= SC_BLOOM_CONTEXT)
+        g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
+                     "The prompt is %d tokens; BLOOM's context is %d tokens, prompt and new "
+                     "tokens together",
+                     n_prompt, SC_BLOOM_CONTEXT);
+      else
+        g_set_error (error, SC_ERROR, SC_ERROR_SHAPE,
+                     "%d new tokens after a prompt of %d do not fit BLOOM's context of %d "
+                     "tokens (at most %d new ones)",
+                     max_new, n_prompt, SC_BLOOM_CONTEXT, SC_BLOOM_CONTEXT - n_prompt);
       return NULL;
     }
   g_autoptr (ScBloomState) s = sc_bloom_state_new (m, n_prompt + MAX (max_new, 1));

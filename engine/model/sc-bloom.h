@@ -111,8 +111,13 @@ gboolean          sc_bloom_forward        (ScBloom *model, ScBloomState *state, 
                                            int T, float *logits, gboolean last_only,
                                            GError **error);
 
+/* Tokens of prompt and continuation together that generation allows: the
+ * 2048 BLOOM was trained on (BigScience, 2022). */
+int               sc_bloom_context_length (ScBloom *model);
+
 /* Greedy decoding: up to max_new tokens after the prompt, stopping after
- * the eos token (included) as Hugging Face's generate does. */
+ * the eos token (included) as Hugging Face's generate does; prompt and new
+ * tokens within sc_bloom_context_length (SC_ERROR_SHAPE beyond). */
 GArray           *sc_bloom_generate_greedy (ScBloom *model, const int *prompt, int n_prompt,
                                            int max_new, GError **error);
 

@@ -2,7 +2,7 @@
 #include "sc-config.h"
 
 #include "sc-config-keys.h"
-
+#include "sc-json-file.h"
 #include "sc-tensor.h"
 
 #include <json-glib/json-glib.h>
@@ -30,6 +30,7 @@ sc_config_free (ScConfig *config)
   g_clear_pointer (&config->forced_decoder_ids, g_array_unref);
   g_clear_pointer (&config->notices, g_ptr_array_unref);
   g_clear_error (&config->generation_error);
+  g_strfreev (config->served);
   g_free (config);
 }
 
@@ -56,9 +57,10 @@ get_int (JsonObject *obj, const char *key, gboolean required, int def, int min, 
   gint64 v = json_node_get_int (n);
   if (v < min || v > max)
     {
+      /* No value in the message: json-glib wraps integers beyond 64 bits
+       * (1e29 written out reads as -1), so it may not be what the file says. */
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                   "config.json: \"%s\" = %" G_GINT64_FORMAT " is out of range [%d, %d]", key, v,
-                   min, max);
+                   "config.json: \"%s\" must be an integer from %d to %d", key, min, max);
       return FALSE;
     }
   *out = (int) v;
@@ -505,34 +507,82 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
   return TRUE;
 }
 
+/* The JSON object of a config file, through the guarded parser; errors
+ * keep the config's code. */
 static JsonObject *
-parse_object (JsonParser *parser, const char *json, gssize len, const char *what, GError **error)
+parse_object (JsonNode **root, const char *json, gssize len, const char *what, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, json, len, &local))
+  *root = sc_json_parse (json, len, what, &local);
+  if (*root == NULL)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: %s", what, local->message);
+      g_set_error_literal (error, SC_ERROR, SC_ERROR_CONFIG, local->message);
       return NULL;
     }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (*root))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", what);
       return NULL;
     }
-  return json_node_get_object (root);
+  return json_node_get_object (*root);
+}
+
+gboolean
+sc_config_parse_generation (ScConfig *config, const char *json, gssize len, GError **error)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *obj = parse_object (&root, json, len, "generation_config.json", error);
+  if (obj == NULL)
+    return FALSE;
+  /* transformers rebuilds a file marked as made from the model's config
+   * from config.json when that holds generation settings. */
+  gboolean from_model = json_object_has_member (obj, "_from_model_config") &&
+                        node_equals (json_object_get_member (obj, "_from_model_config"), "true");
+  if (!(from_model && config->config_sets_generation))
+    {
+      g_clear_error (&config->generation_error);
+      return read_generation (config, obj, "generation_config.json", error);
+    }
+  if (config->generation_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&config->generation_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An export's secateur_selection (sc-export.h): only the directions it
+ * serves are read back. */
+static char **
+read_served (JsonObject *obj)
+{
+  JsonNode *sel = json_object_get_member (obj, "secateur_selection");
+  JsonObject *so = sel && JSON_NODE_HOLDS_OBJECT (sel) ? json_node_get_object (sel) : NULL;
+  JsonNode *sv = so ? json_object_get_member (so, "serves") : NULL;
+  if (sv == NULL || !JSON_NODE_HOLDS_ARRAY (sv))
+    return NULL;
+  JsonArray *a = json_node_get_array (sv);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        g_strv_builder_add (b, json_node_get_string (n));
+    }
+  return g_strv_builder_end (b);
 }
 
 static ScConfig *
 config_parse (const char *json, gssize len, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *obj = parse_object (parser, json, len, "config.json", error);
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *obj = parse_object (&root, json, len, "config.json", error);
   if (obj == NULL)
     return NULL;
 
   g_autoptr (ScConfig) c = g_new0 (ScConfig, 1);
   const char *type = NULL;
+  int stored_experts = 0; /* num_experts as written in the file */
   if (!get_string (obj, "model_type", NULL, &type, error))
     return NULL;
   if (type == NULL)
@@ -600,7 +650,15 @@ config_parse (const char *json, gssize len, GError **error)
     {
       const char *policy = "all";
       gboolean router_bias = FALSE;
-      if (!get_int (obj, "num_experts", TRUE, 0, 2, MAX_EXPERTS, &c->num_experts, error) ||
+      /* The uniform export form stores the kept count (1 or more) and the
+       * original count beside it; Secateur works in original ids. */
+      int stored = 0;
+      c->experts_renumbered = json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
+      if (!get_int (obj, "num_experts", TRUE, 0, c->experts_renumbered ? 1 : 2, MAX_EXPERTS,
+                    &stored, error) ||
+          (c->experts_renumbered &&
+           !get_int (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, TRUE, 0, MAX (stored, 2), MAX_EXPERTS,
+                     &c->num_experts, error)) ||
           !get_int (obj, "encoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->encoder_sparse_step,
                     error) ||
           !get_int (obj, "decoder_sparse_step", TRUE, 0, 0, MAX_LAYERS, &c->decoder_sparse_step,
@@ -623,6 +681,16 @@ config_parse (const char *json, gssize len, GError **error)
                        "config.json: router_bias true is not supported (NLLB-MoE has none)");
           return NULL;
         }
+      if (!c->experts_renumbered)
+        c->num_experts = stored;
+      else if (!json_object_has_member (obj, SC_CONFIG_KEPT_KEY))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                       "config.json: \"%s\" needs \"%s\" (the original ids of the experts)",
+                       SC_CONFIG_ORIGINAL_EXPERTS_KEY, SC_CONFIG_KEPT_KEY);
+          return NULL;
+        }
+      stored_experts = stored;
     }
 
   /* Model keys whose other values change what transformers computes. */
@@ -675,6 +743,7 @@ config_parse (const char *json, gssize len, GError **error)
               SC_CONFIG_KEPT_KEY, n_moe);
           return NULL;
         }
+      c->served = read_served (obj);
       c->kept_experts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (int m = 0; m < n_moe; m++)
         {
@@ -706,6 +775,13 @@ config_parse (const char *json, gssize len, GError **error)
                            "config.json: \"%s\" layer %d keeps no expert", SC_CONFIG_KEPT_KEY, m);
               return NULL;
             }
+          if (c->experts_renumbered && (int) kept->len != stored_experts)
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                           "config.json: \"%s\" layer %d lists %u experts; num_experts is %d",
+                           SC_CONFIG_KEPT_KEY, m, kept->len, stored_experts);
+              return NULL;
+            }
         }
     }
 
@@ -735,13 +811,11 @@ sc_config_load (const char *dir, GError **error)
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *data = NULL;
   gsize len = 0;
-  g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &data, &len, &local))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "cannot read %s: %s", path, local->message);
-      return NULL;
-    }
+  if (!sc_file_read_small (path, SC_JSON_CONFIG_MAX_BYTES, &data, &len, error))
+    return NULL;
+  /* config.json's generation keys are kept aside until we know whether
+   * generation_config.json replaces them */
   g_autoptr (ScConfig) c = config_parse (data, len, error);
   if (c == NULL)
     {
@@ -749,27 +823,17 @@ sc_config_load (const char *dir, GError **error)
       return NULL;
     }
 
+  /* optional; but one that is there must be a readable regular file */
   g_autofree char *gen_path = g_build_filename (dir, "generation_config.json", NULL);
   g_autofree char *gen = NULL;
-  if (g_file_get_contents (gen_path, &gen, &len, NULL))
+  if (g_file_test (gen_path, G_FILE_TEST_EXISTS))
     {
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      JsonObject *obj = parse_object (parser, gen, len, "generation_config.json", error);
-      if (obj == NULL)
+      if (!sc_file_read_small (gen_path, SC_JSON_CONFIG_MAX_BYTES, &gen, &len, error))
         return NULL;
-      /* transformers rebuilds a file marked as made from the model's config
-       * from config.json when that holds generation settings. */
-      gboolean from_model =
-          json_object_has_member (obj, "_from_model_config") &&
-          node_equals (json_object_get_member (obj, "_from_model_config"), "true");
-      if (!(from_model && c->config_sets_generation))
+      if (!sc_config_parse_generation (c, gen, len, error))
         {
-          g_clear_error (&c->generation_error);
-          if (!read_generation (c, obj, "generation_config.json", error))
-            {
-              g_prefix_error (error, "%s: ", dir);
-              return NULL;
-            }
+          g_prefix_error (error, "%s: ", dir);
+          return NULL;
         }
     }
   if (c->generation_error != NULL)
@@ -798,4 +862,25 @@ sc_config_n_moe_layers (const ScConfig *config)
   for (int i = 0; i < config->decoder_layers; i++)
     n += sc_config_is_sparse (config, TRUE, i);
   return n;
+}
+
+int
+sc_config_stored_expert (const ScConfig *config, int moe, int expert)
+{
+  if (!config->experts_renumbered)
+    return expert;
+  GArray *kept = g_ptr_array_index (config->kept_experts, moe);
+  for (guint i = 0; i < kept->len; i++)
+    if (g_array_index (kept, int, i) == expert)
+      return (int) i;
+  return -1;
+}
+
+int
+sc_config_original_expert (const ScConfig *config, int moe, int stored)
+{
+  if (!config->experts_renumbered)
+    return stored;
+  GArray *kept = g_ptr_array_index (config->kept_experts, moe);
+  return stored >= 0 && stored < (int) kept->len ? g_array_index (kept, int, stored) : -1;
 }

@@ -58,17 +58,36 @@ typedef struct {
    * layers first) the ascending original ids of the experts it holds; the
    * router has one row per kept expert. NULL for a full model. */
   GPtrArray *kept_experts;        /* of GArray of int */
+  /* The kept experts' tensors are named expert_0..k-1 in that order (the
+   * uniform export form, a plain NllbMoe checkpoint for transformers);
+   * otherwise by their original ids. num_experts is the original count. */
+  gboolean experts_renumbered;
+  /* Directions an export serves ("src-tgt", from its selection record);
+   * NULL when not recorded. */
+  char   **served;
 } ScConfig;
 
 #define SC_CONFIG_KEPT_KEY "secateur_kept_experts"
 #define SC_EARLY_STOPPING_NEVER 2
+/* In the uniform form config.json's num_experts is the kept count, and the
+ * original count is recorded under this key. */
+#define SC_CONFIG_ORIGINAL_EXPERTS_KEY "secateur_original_num_experts"
 
 /* Parses `dir`/config.json (and generation_config.json when present). */
 ScConfig *sc_config_load       (const char *dir, GError **error);
 ScConfig *sc_config_parse      (const char *json, gssize len, GError **error);
+/* Applies generation_config.json text as transformers does: its settings
+ * over transformers' defaults, unless it is marked _from_model_config and
+ * config.json sets generation keys (then config.json's stay). */
+gboolean  sc_config_parse_generation (ScConfig *config, const char *json, gssize len,
+                                      GError **error);
 void      sc_config_free       (ScConfig *config);
 gboolean  sc_config_is_sparse  (const ScConfig *config, gboolean decoder, int layer);
 int       sc_config_n_moe_layers (const ScConfig *config);
+/* The number in the tensor names (`experts.expert_N`) of original expert
+ * `expert` of MoE layer `moe`, and back; -1 when the checkpoint lacks it. */
+int       sc_config_stored_expert   (const ScConfig *config, int moe, int expert);
+int       sc_config_original_expert (const ScConfig *config, int moe, int stored);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScConfig, sc_config_free)
 

@@ -134,15 +134,11 @@ process_scores (const ScGenerateOptions *o, int eos, const int *seq, int cur_len
     log_softmax (s, V);
 }
 
+/* G_IO_ERROR_CANCELLED, as every other job reports it. */
 static gboolean
 check_cancel (GCancellable *cancellable, GError **error)
 {
-  if (g_cancellable_is_cancelled (cancellable))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_CANCELLED, "cancelled");
-      return FALSE;
-    }
-  return TRUE;
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
 static GPtrArray *
@@ -609,6 +605,11 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
   for (guint i = 0; i < sources->len; i++)
     g_array_unref (g_array_index (sources, Source, i).ids);
   if (!ok)
-    return NULL;
+    {
+      /* batches not run leave holes, where g_strfreev would stop */
+      for (int i = 0; i < n; i++)
+        g_clear_pointer (&result[i], g_free);
+      return NULL;
+    }
   return g_steal_pointer (&result);
 }

@@ -29,6 +29,22 @@ ffn_params (guint64 d, guint64 ffn)
   return 2 * d * ffn + ffn + d;
 }
 
+/* Sizes from command-line batches and lengths can pass 2^64 bytes: they
+ * saturate instead of wrapping round to something that "fits". */
+static guint64
+mul (guint64 a, guint64 b)
+{
+  guint64 r;
+  return g_uint64_checked_mul (&r, a, b) ? r : G_MAXUINT64;
+}
+
+static guint64
+add (guint64 a, guint64 b)
+{
+  guint64 r;
+  return g_uint64_checked_add (&r, a, b) ? r : G_MAXUINT64;
+}
+
 void
 sc_memory_plan_compute (const ScConfig *c, const ScMemoryPlanOptions *o, ScMemoryPlan *p)
 {
@@ -85,7 +101,7 @@ sc_memory_plan_compute (const ScConfig *c, const ScMemoryPlanOptions *o, ScMemor
   guint64 B = (guint64) MAX (o->batch, 0), R = B * (guint64) MAX (o->beams, 1);
   guint64 S = (guint64) MAX (o->src_len, 0), T = (guint64) MAX (o->tgt_len, 0);
   guint64 L = (guint64) c->decoder_layers;
-  p->kv_cache_bytes = L * 2 * (R * T + B * S) * d * 4;
+  p->kv_cache_bytes = mul (L * 2 * d * 4, add (mul (R, T), mul (B, S)));
 
   /* Peak working buffers (f32) of one pass, as sc-model.c allocates them:
    * the residual stream, h, q, k, v and attention output (6 rows of d);
@@ -94,17 +110,17 @@ sc_memory_plan_compute (const ScConfig *c, const ScMemoryPlanOptions *o, ScMemor
    * (Tq x Tk). The encoder output stays alive while decoding. */
   guint64 ffn = (guint64) MAX (c->encoder_ffn_dim, c->decoder_ffn_dim);
   guint64 per_row = 8 * d + ffn + 2 * E;
-  guint64 n_enc = B * S;
-  guint64 enc = n_enc * per_row + S * S;
-  guint64 dec_rows = o->teacher_forcing ? R * T : R;
+  guint64 n_enc = mul (B, S);
+  guint64 enc = add (mul (n_enc, per_row), S * S);
+  guint64 dec_rows = o->teacher_forcing ? mul (R, T) : R;
   guint64 tq = o->teacher_forcing ? T : 1;
-  guint64 dec_act = dec_rows * per_row + R * tq * MAX (T, S) + n_enc * d +
-                    (o->teacher_forcing ? R * T : R) * V; /* logits */
-  p->activation_bytes = MAX (enc, dec_act) * 4;
+  guint64 dec_act = add (add (mul (dec_rows, per_row), mul (mul (R, tq), MAX (T, S))),
+                         add (mul (n_enc, d), mul (dec_rows, V))); /* the last: logits */
+  p->activation_bytes = mul (MAX (enc, dec_act), 4);
 
   p->reserve_bytes = o->reserve;
-  p->total_bytes = p->dense_bytes + p->expert_cache_bytes + p->kv_cache_bytes +
-                   p->activation_bytes + p->reserve_bytes;
+  p->total_bytes = add (add (add (p->dense_bytes, p->expert_cache_bytes), p->kv_cache_bytes),
+                        add (p->activation_bytes, p->reserve_bytes));
 }
 
 gboolean
@@ -120,16 +136,17 @@ sc_memory_plan_max_batch (const ScConfig *c, const ScMemoryPlanOptions *o, guint
   /* Memory grows with the batch: bisect on the largest that fits. */
   ScMemoryPlanOptions t = *o;
   ScMemoryPlan p;
-  int lo = 0, hi = MAX (max_batch, 0);
+  /* 64-bit bounds: hi - lo + 1 must not overflow for max_batch = G_MAXINT. */
+  gint64 lo = 0, hi = MAX (max_batch, 0);
   while (lo < hi)
     {
-      int mid = lo + (hi - lo + 1) / 2;
-      t.batch = mid;
+      gint64 mid = lo + (hi - lo + 1) / 2;
+      t.batch = (int) mid;
       sc_memory_plan_compute (c, &t, &p);
       if (sc_memory_plan_fits (&p, device_bytes))
         lo = mid;
       else
         hi = mid - 1;
     }
-  return lo;
+  return (int) lo;
 }

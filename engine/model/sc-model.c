@@ -46,6 +46,7 @@ typedef struct
   const ScTensor *router; /* [n_rows, d] */
   int n_rows;             /* router rows: E, or the kept experts of a pruned checkpoint */
   int *row_expert;        /* [n_rows] expert id of each row; NULL = identity */
+  guint8 *row_keep;       /* [E] experts with a router row; NULL = all */
   Ffn *experts;           /* [E], only kept ones loaded in a pruned checkpoint */
 } Layer;
 
@@ -208,22 +209,29 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
 
   L->moe_index = (*moe_counter)++;
   /* A pruned checkpoint holds only its kept experts, under their original
-   * names, and a router with one row per kept expert. */
+   * names or renumbered 0..k-1 (sc-config.h), and a router with one row per
+   * kept expert. */
   GArray *kept = c->kept_experts ? g_ptr_array_index (c->kept_experts, L->moe_index) : NULL;
   L->n_rows = kept ? (int) kept->len : c->num_experts;
   L->router = find (ld, error, "%s.ffn.router.classifier.weight", p);
   if (L->router == NULL || !check_shape (L->router, 2, L->n_rows, d, error))
     return FALSE;
   if (kept != NULL)
-    L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
+    {
+      L->row_expert = g_memdup2 (kept->data, sizeof (int) * kept->len);
+      L->row_keep = g_new0 (guint8, c->num_experts);
+      for (guint r = 0; r < kept->len; r++)
+        L->row_keep[g_array_index (kept, int, r)] = 1;
+    }
   L->experts = g_new0 (Ffn, c->num_experts);
   for (int r = 0; r < L->n_rows; r++)
     {
       int e = kept ? g_array_index (kept, int, r) : r;
+      int stored = c->experts_renumbered ? r : e;
       if (ld->allow_missing_experts)
         {
           g_autofree char *probe =
-              g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight", ld->prefix, p, e);
+              g_strdup_printf ("%s%s.ffn.experts.expert_%d.fc1.weight", ld->prefix, p, stored);
           if (sc_checkpoint_is_missing (ld->model->ckpt, probe))
             {
               ld->model->n_missing++;
@@ -231,9 +239,9 @@ load_layer (Loader *ld, Layer *L, gboolean decoder, int i, int *moe_counter, GEr
             }
         }
       if (!load_linear (ld, &L->experts[e].fc1, ffn, d, FALSE,
-                        NAME ("%s.ffn.experts.expert_%d.fc1", p, e), error) ||
+                        NAME ("%s.ffn.experts.expert_%d.fc1", p, stored), error) ||
           !load_linear (ld, &L->experts[e].fc2, d, ffn, FALSE,
-                        NAME ("%s.ffn.experts.expert_%d.fc2", p, e), error))
+                        NAME ("%s.ffn.experts.expert_%d.fc2", p, stored), error))
         return FALSE;
     }
 #undef NAME
@@ -309,12 +317,14 @@ sc_model_free (ScModel *model)
       {
         g_free (model->enc[i].experts);
         g_free (model->enc[i].row_expert);
+        g_free (model->enc[i].row_keep);
       }
   if (model->dec)
     for (int i = 0; i < model->config->decoder_layers; i++)
       {
         g_free (model->dec[i].experts);
         g_free (model->dec[i].row_expert);
+        g_free (model->dec[i].row_keep);
       }
   g_free (model->enc);
   g_free (model->dec);
@@ -557,6 +567,12 @@ sc_model_set_expert_mask (ScModel *model, const guint8 *keep, GError **error)
   return TRUE;
 }
 
+const guint8 *
+sc_model_get_expert_mask (ScModel *model)
+{
+  return model->keep;
+}
+
 /* Whether an expert's tensors are the checkpoint's own (mapped), not
  * weights that pruning replaced: only those go through the cache. */
 static gboolean
@@ -635,15 +651,57 @@ ffn_forward (ScModel *model, const Ffn *f, const float *h, int n, float *out)
   linear (model, &f->fc2, mid, n, out);
 }
 
+/* Names the first weight outside the experts that holds NaN or infinity
+ * (scanning the experts would read the whole checkpoint), for the error of
+ * a forward pass that went non-finite; NULL when none does. */
+static char *
+find_nonfinite_weight (ScModel *model)
+{
+  for (guint i = 0; model->replaced != NULL && i < model->replaced->len; i++)
+    {
+      const ScTensor *t = model->replaced->pdata[i];
+      int64_t at;
+      if (sc_tensor_find_nonfinite (t, &at))
+        return g_strdup_printf ("%s (element %" G_GINT64_FORMAT ")", t->name, at);
+    }
+  const char *const *names = sc_checkpoint_names (model->ckpt);
+  for (guint i = 0; i < sc_checkpoint_n_tensors (model->ckpt); i++)
+    {
+      if (strstr (names[i], ".experts.") != NULL)
+        continue;
+      const ScTensor *t = sc_checkpoint_get (model->ckpt, names[i]);
+      int64_t at;
+      if (t != NULL && sc_tensor_find_nonfinite (t, &at))
+        return g_strdup_printf ("%s (element %" G_GINT64_FORMAT ")", names[i], at);
+    }
+  return NULL;
+}
+
+static gboolean
+nonfinite_error (ScModel *model, GError **error, const char *what)
+{
+  g_autofree char *weight = find_nonfinite_weight (model);
+  if (weight != NULL)
+    g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                 "The model computes NaN or infinity (%s): its weight %s is NaN or infinite", what,
+                 weight);
+  else
+    g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                 "The model computes NaN or infinity (%s); no weight outside the experts is "
+                 "NaN or infinite, so an expert's weights or an overflow is the cause",
+                 what);
+  return FALSE;
+}
+
 /* The NLLB-MoE block at eval (NLLB-FACTS §2.6): f32 router softmax, top-1 by
  * probability, top-2 by logit among the rest, weights p/(p1+p2) clamped at
  * FLT_EPSILON, every expert output scaled by (1 - moe_token_dropout), padding
  * tokens routed nowhere (output 0). Capacity at eval equals the token count,
  * so no token is dropped and routing is per token. Outputs are summed in
  * ascending expert order, as Hugging Face does. */
-static void
+static gboolean
 moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const float *h, int n,
-             const guint8 *valid, const int *rows, float *out)
+             const guint8 *valid, const int *rows, float *out, GError **error)
 {
   const ScConfig *c = model->config;
   int E = c->num_experts, d = c->d_model;
@@ -673,9 +731,25 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         }
     }
 
+  /* A NaN here would pick experts at random and spread into every later
+   * layer; -inf only marks experts absent from a pruned checkpoint. */
+  for (gsize i = 0; i < (gsize) n * E; i++)
+    if (!(logits[i] < INFINITY))
+      {
+        g_autofree char *what =
+            g_strdup_printf ("the router of %s layer %d, %s, gave NaN or infinite logits",
+                             decoder ? "decoder" : "encoder", layer, L->router->name);
+        return nonfinite_error (model, error, what);
+      }
+
   /* Pruned experts leave the softmax: a logit of -inf is the same as
-   * removing the router row, and their weights are never read. */
-  const guint8 *keep = model->keep != NULL ? model->keep + (gsize) L->moe_index * E : NULL;
+   * removing the router row, and their weights are never read. A pruned
+   * checkpoint's absent experts are pruned the same way (a mask on it keeps
+   * only present ones), so the second choice is never an absent expert: a
+   * layer left with one expert sends every token to it with weight 1, as
+   * masked evaluation does and as Hugging Face computes for a one-expert
+   * router (its second pick repeats the first; the two weights add to 1). */
+  const guint8 *keep = model->keep != NULL ? model->keep + (gsize) L->moe_index * E : L->row_keep;
   if (keep != NULL)
     for (int t = 0; t < n; t++)
       for (int e = 0; e < E; e++)
@@ -801,16 +875,17 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       };
       model->observer (&ev, model->observer_data);
     }
+  return TRUE;
 }
 
-static void
+static gboolean
 ff_block (ScModel *model, const Layer *L, gboolean decoder, int layer, const float *h, int n,
-          const guint8 *valid, const int *rows, float *out)
+          const guint8 *valid, const int *rows, float *out, GError **error)
 {
   if (L->sparse)
-    moe_forward (model, L, decoder, layer, h, n, valid, rows, out);
-  else
-    ffn_forward (model, &L->dense, h, n, out);
+    return moe_forward (model, L, decoder, layer, h, n, valid, rows, out, error);
+  ffn_forward (model, &L->dense, h, n, out);
+  return TRUE;
 }
 
 /* ---- encoder ------------------------------------------------------------ */
@@ -923,7 +998,8 @@ sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int 
       model->be->add (model->be, x, h, (gsize) n * d);
 
       layer_norm (model, &L->ff_ln, x, n, h);
-      ff_block (model, L, FALSE, l, h, n, enc->valid, rows, a);
+      if (!ff_block (model, L, FALSE, l, h, n, enc->valid, rows, a, error))
+        return NULL;
       model->be->add (model->be, x, a, (gsize) n * d);
     }
   layer_norm (model, &model->enc_ln, x, n, h);
@@ -1099,7 +1175,8 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
       /* Decoder tokens are never masked out of routing (the causal mask's
      * last row is all zeros in Hugging Face). */
       layer_norm (model, &L->ff_ln, x, n, h);
-      ff_block (model, L, TRUE, l, h, n, NULL, rows, a);
+      if (!ff_block (model, L, TRUE, l, h, n, NULL, rows, a, error))
+        return FALSE;
       model->be->add (model->be, x, a, (gsize) n * d);
     }
   dec->len = past + T;
@@ -1113,7 +1190,24 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
     }
   layer_norm (model, &model->dec_ln, x, m, h);
   model->be->linear (model->be, h, m, d, model->lm_head, NULL, logits);
-  (void) V;
+
+  /* Once per step, cheap beside the product above: x * 0 is 0 unless x is
+   * NaN or infinite, so one NaN anywhere makes the row's sum NaN. Without
+   * this a broken model decodes garbage (or nothing) and scores NaN. */
+  for (int r = 0; r < m; r++)
+    {
+      const float *l = logits + (gsize) r * V;
+      float zero = 0.0f;
+      for (int v = 0; v < V; v++)
+        zero += l[v] * 0.0f;
+      if (zero != 0.0f)
+        {
+          g_autofree char *what =
+              g_strdup_printf ("the decoder's output logits at position %d are NaN or infinite",
+                               past + (m == n ? r % T : T - 1) + 1);
+          return nonfinite_error (model, error, what);
+        }
+    }
   return TRUE;
 }
 
@@ -1167,7 +1261,15 @@ sc_model_get_linear (ScModel *model, int i, ScLinearInfo *info)
   info->expert = -1;
   const char *e = strstr (lin->w->name, ".experts.expert_");
   if (e != NULL)
-    info->expert = atoi (e + strlen (".experts.expert_"));
+    {
+      /* the original id, also where the names are renumbered */
+      const ScConfig *c = model->config;
+      const Layer *L = info->block < c->encoder_layers
+                           ? &model->enc[info->block]
+                           : &model->dec[info->block - c->encoder_layers];
+      info->expert =
+          sc_config_original_expert (c, L->moe_index, atoi (e + strlen (".experts.expert_")));
+    }
 }
 
 const ScTensor *

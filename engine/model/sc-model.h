@@ -67,6 +67,8 @@ int               sc_model_n_moe_layers      (ScModel *model);
  * when a router has a single row).
  * NULL restores the full model. */
 gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
+/* The mask set now ([n_moe_layers * num_experts]), or NULL for the full model. */
+const guint8     *sc_model_get_expert_mask   (ScModel *model);
 
 /* Expert memory budget (sc-expert-cache.h): with `bytes` > 0, experts are
  * copied out of the checkpoint mapping on first use into a cache of at most

@@ -1,6 +1,8 @@
 /* sc-expert-index.c: read, write and query the authors' expert index JSON.
  * See sc-expert-index.h and NLLB-FACTS §6.4. */
 #include "sc-expert-index.h"
+#include "sc-json-write.h"
+#include "sc-json-file.h"
 #include "sc-languages.h"
 
 #include <json-glib/json-glib.h>
@@ -238,11 +240,16 @@ ScExpertIndex *
 sc_expert_index_from_json (const char *data, gssize length, int n_moe_layers, int n_encoder_moe,
                            int n_experts, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, length, error))
-    return NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) root = sc_json_parse (data, length, "Expert index", &local);
+  if (root == NULL)
+    {
+      g_set_error_literal (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
+                           local->message);
+      return NULL;
+    }
   g_autoptr (ScExpertIndex) idx = sc_expert_index_new (n_moe_layers, n_encoder_moe, n_experts);
-  if (!fill_from_node (idx, json_parser_get_root (parser), error))
+  if (!fill_from_node (idx, root, error))
     return NULL;
   return g_steal_pointer (&idx);
 }
@@ -253,7 +260,7 @@ sc_expert_index_load (const char *path, int n_moe_layers, int n_encoder_moe, int
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &data, &len, error))
+  if (!sc_file_read_small (path, SC_JSON_INDEX_MAX_BYTES, &data, &len, error))
     return NULL;
   g_autoptr (GError) local = NULL;
   ScExpertIndex *idx =
@@ -261,6 +268,89 @@ sc_expert_index_load (const char *path, int n_moe_layers, int n_encoder_moe, int
   if (idx == NULL)
     g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
   return idx;
+}
+
+static gboolean keep_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+keep_invalid (GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error_literal (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID, msg);
+  return FALSE;
+}
+
+guint8 *
+sc_expert_keep_from_json (const char *data, gssize length, int n_moe, int n_experts,
+                          const char *what, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) root = sc_json_parse (data, length, what, &local);
+  int E = n_experts;
+  if (root == NULL)
+    {
+      keep_invalid (error, "%s", local->message);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (root))
+    {
+      keep_invalid (error, "%s: expected a JSON list of kept expert ids", what);
+      return NULL;
+    }
+  JsonArray *arr = json_node_get_array (root);
+  g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
+  guint len = json_array_get_length (arr);
+  gboolean nested = len > 0 && JSON_NODE_HOLDS_ARRAY (json_array_get_element (arr, 0));
+  if (nested && (int) len != n_moe)
+    {
+      keep_invalid (error, "%s lists %u layers; the model has %d MoE layers", what, len, n_moe);
+      return NULL;
+    }
+  for (guint i = 0; i < len; i++)
+    {
+      JsonNode *n = json_array_get_element (arr, i);
+      if (nested && !JSON_NODE_HOLDS_ARRAY (n))
+        {
+          keep_invalid (error, "%s: layer %u is not a list of ids", what, i);
+          return NULL;
+        }
+      JsonArray *ids = nested ? json_node_get_array (n) : NULL;
+      guint count = nested ? json_array_get_length (ids) : 1;
+      for (guint k = 0; k < count; k++)
+        {
+          JsonNode *v = nested ? json_array_get_element (ids, k) : n;
+          if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_INT64)
+            {
+              keep_invalid (error, "%s: ids must be integers", what);
+              return NULL;
+            }
+          gint64 id = json_node_get_int (v);
+          gint64 g = nested ? (gint64) i * E + id : id;
+          if ((nested && (id < 0 || id >= E)) || g < 0 || g >= (gint64) n_moe * E)
+            {
+              keep_invalid (error,
+                            "%s: expert %" G_GINT64_FORMAT
+                            " does not exist (%d MoE layers x %d experts)",
+                            what, id, n_moe, E);
+              return NULL;
+            }
+          keep[g] = 1;
+        }
+    }
+  return g_steal_pointer (&keep);
+}
+
+guint8 *
+sc_expert_keep_load (const char *path, int n_moe, int n_experts, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!sc_file_read_small (path, SC_JSON_CONFIG_MAX_BYTES, &data, &len, error))
+    return NULL;
+  return sc_expert_keep_from_json (data, (gssize) len, n_moe, n_experts, path, error);
 }
 
 static void
@@ -291,10 +381,9 @@ sc_expert_index_to_json (const ScExpertIndex *idx, gsize *length)
         }
       json_builder_end_object (b);
     }
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, length);
+  /* ids only: nothing here can be non-finite */
+  return sc_json_to_data (root, FALSE, length, NULL);
 }
 
 gboolean

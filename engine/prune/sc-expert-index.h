@@ -56,6 +56,15 @@ char          *sc_expert_index_to_json   (const ScExpertIndex *idx, gsize *lengt
 gboolean       sc_expert_index_save      (const ScExpertIndex *idx, const char *path,
                                           GError **error);
 
+/* A keep file (`secateur-cli export --keep`): per MoE layer the expert ids
+ * to keep, [[0, 2, 5], [1, 3, 4], ...], or a plain list of global ids.
+ * Returns keep[n_moe * n_experts] (1 = kept; g_free); `what` begins the
+ * messages (SC_EXPERT_INDEX_ERROR_INVALID). */
+guint8        *sc_expert_keep_from_json  (const char *data, gssize length, int n_moe,
+                                          int n_experts, const char *what, GError **error);
+guint8        *sc_expert_keep_load       (const char *path, int n_moe, int n_experts,
+                                          GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScExpertIndex, sc_expert_index_free)
 
 G_END_DECLS

@@ -1,11 +1,12 @@
 /* sc-export.c: pruned checkpoints, written atomically. */
 #include "sc-export.h"
 
+#include "sc-json-write.h"
+#include "sc-json-file.h"
+#include "sc-model-card.h"
 #include "sc-safetensors.h"
 
-#include <errno.h>
 #include <math.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,51 @@ classify (const ScConfig *c, const char *name, int *moe, int *expert)
   long e = strtol (s, &end, 10);
   if (end == s || *end != '.' || e < 0 || e >= c->num_experts)
     return TENSOR_OTHER;
-  *expert = (int) e;
-  return TENSOR_EXPERT;
+  /* the original id, also in a checkpoint whose names are renumbered */
+  *expert = sc_config_original_expert (c, *moe, (int) e);
+  return *expert >= 0 ? TENSOR_EXPERT : TENSOR_OTHER;
+}
+
+/* k when every MoE layer keeps k experts, else 0. */
+static int
+uniform_count (const ScConfig *c, const guint8 *keep)
+{
+  int k = -1;
+  for (int m = 0; m < sc_config_n_moe_layers (c); m++)
+    {
+      int n = 0;
+      for (int e = 0; e < c->num_experts; e++)
+        n += keep[m * c->num_experts + e] != 0;
+      if (k >= 0 && n != k)
+        return 0;
+      k = n;
+    }
+  return MAX (k, 0);
+}
+
+/* The number expert `e` of MoE layer m has in the exported names: its rank
+ * among the kept experts in the uniform form (transformers pairs router row
+ * i with expert_i), its original id otherwise. */
+static int
+exported_expert (const ScConfig *c, const guint8 *keep, gboolean uniform, int m, int e)
+{
+  if (!uniform)
+    return e;
+  int rank = 0;
+  for (int x = 0; x < e; x++)
+    rank += keep[m * c->num_experts + x] != 0;
+  return rank;
+}
+
+/* `name` with the number after "experts.expert_" replaced by `id`. */
+static char *
+renamed_expert (const char *name, int id)
+{
+  const char *p = strstr (name, ".experts.expert_") + strlen (".experts.expert_");
+  const char *rest = p;
+  while (g_ascii_isdigit (*rest))
+    rest++;
+  return g_strdup_printf ("%.*s%d%s", (int) (p - name), name, id, rest);
 }
 
 static gboolean
@@ -72,9 +116,12 @@ check_keep (ScModel *model, const guint8 *keep, GError **error)
     }
   /* The model validates counts and, for an already pruned checkpoint, that
    * every kept expert is present; the mask is restored afterwards. */
+  const guint8 *was = sc_model_get_expert_mask (model);
+  g_autofree guint8 *saved =
+      was != NULL ? g_memdup2 (was, (gsize) sc_model_n_moe_layers (model) * c->num_experts) : NULL;
   if (!sc_model_set_expert_mask (model, keep, error))
     return FALSE;
-  sc_model_set_expert_mask (model, NULL, NULL);
+  sc_model_set_expert_mask (model, saved, NULL);
   return TRUE;
 }
 
@@ -86,6 +133,7 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
   memset (plan, 0, sizeof *plan);
   if (!check_keep (model, keep, error))
     return FALSE;
+  plan->uniform_experts = uniform_count (c, keep);
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -110,8 +158,19 @@ sc_export_plan (ScModel *model, const guint8 *keep, ScExportPlan *plan, GError *
         }
       plan->n_tensors++;
       plan->bytes += bytes;
+      if (t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16)
+        {
+          plan->float_elements += bytes / sc_dtype_size (t->dtype);
+          plan->float_bytes += bytes;
+        }
     }
   return TRUE;
+}
+
+guint64
+sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype)
+{
+  return plan->bytes - plan->float_bytes + plan->float_elements * sc_dtype_size (dtype);
 }
 
 /* The router of MoE layer m with only the kept rows. Row r of the stored
@@ -151,21 +210,20 @@ free_sliced (ScTensor *t)
   g_free (t);
 }
 
-static gboolean
-rm_rf (const char *path)
+/* A tensor under another name; the data stays the source's. */
+static ScTensor *
+view_named (const ScTensor *t, char *name)
 {
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      return g_rmdir (path) == 0;
-    }
-  return g_unlink (path) == 0;
+  ScTensor *v = g_memdup2 (t, sizeof *t);
+  v->name = name;
+  return v;
+}
+
+static void
+free_view (ScTensor *t)
+{
+  g_free (t->name);
+  g_free (t);
 }
 
 static gboolean
@@ -173,7 +231,10 @@ copy_file (const char *from, const char *to, GError **error)
 {
   g_autoptr (GFile) src = g_file_new_for_path (from);
   g_autoptr (GFile) dst = g_file_new_for_path (to);
-  return g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error);
+  if (g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+    return TRUE;
+  g_prefix_error (error, "cannot copy %s: ", from); /* GIO's message names no file */
+  return FALSE;
 }
 
 static gboolean
@@ -241,19 +302,33 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
 }
 
 /* config.json of the source with the kept ids per MoE layer added (when
- * experts were pruned) and the sparsity record (when given). */
+ * experts were pruned), the sparsity record (when given) and the record
+ * that marks the folder as an export. */
 static gboolean
 write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
-              const char *dir, GError **error)
+              JsonObject *selection, const ScExportOptions *opts, const char *dir, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, src, error))
+  g_autoptr (JsonNode) root = sc_json_file_load (src, SC_JSON_CONFIG_MAX_BYTES, error);
+  if (root == NULL)
     return FALSE;
-  JsonNode *root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", src);
+      return FALSE;
+    }
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
     {
+      /* Uniform: a plain NllbMoe checkpoint of k experts, the original
+       * count beside it; otherwise (and in an earlier export's config) the
+       * original count, Secateur's form. */
+      int k = uniform_count (c, keep);
+      json_object_set_int_member (obj, "num_experts", k > 0 ? k : c->num_experts);
+      if (k > 0)
+        json_object_set_int_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, c->num_experts);
+      else if (json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY))
+        json_object_remove_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
       JsonArray *layers = json_array_new ();
       int n_moe = sc_config_n_moe_layers (c);
       for (int m = 0; m < n_moe; m++)
@@ -266,11 +341,24 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
         }
       json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
     }
+  /* The 54B's first upload says "nllb_moe", which transformers' AutoConfig
+   * does not know; its NllbMoe classes are registered as "nllb-moe". */
+  if (c != NULL && c->arch == SC_ARCH_NLLB_MOE)
+    json_object_set_string_member (obj, "model_type", "nllb-moe");
+  if (opts->convert) /* what transformers' torch_dtype="auto" loads */
+    json_object_set_string_member (obj, "torch_dtype",
+                                   opts->dtype == SC_DTYPE_F16    ? "float16"
+                                   : opts->dtype == SC_DTYPE_BF16 ? "bfloat16"
+                                                                  : "float32");
   if (record != NULL)
     json_object_set_object_member (obj, SC_EXPORT_SPARSITY_KEY, json_object_ref (record));
-  g_autofree char *text = json_to_string (root, TRUE);
+  if (selection != NULL)
+    json_object_set_object_member (obj, SC_EXPORT_SELECTION_KEY, json_object_ref (selection));
+  else if (keep != NULL && json_object_has_member (obj, SC_EXPORT_SELECTION_KEY))
+    json_object_remove_member (obj, SC_EXPORT_SELECTION_KEY); /* an earlier export's */
+  json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
   g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
-  return g_file_set_contents (dst, text, -1, error);
+  return sc_json_save (root, TRUE, dst, error);
 }
 
 /* What is written: a checkpoint's tensors, with replacements (weight
@@ -289,14 +377,53 @@ model_replaced (gpointer model, const char *name)
   return sc_model_get_replaced_weight (model, name);
 }
 
+/* A NaN or infinity copied into an export makes a model that computes
+ * nothing useful: fail naming the tensor, or (allowed) name every such
+ * tensor in `bad`. Scanned shard by shard, just before each is written, so
+ * the pages are read once for both. */
 static gboolean
-write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 shard_bytes,
+check_finite (GPtrArray *shard, GPtrArray *bad, GError **error)
+{
+  for (guint i = 0; i < shard->len; i++)
+    {
+      const ScTensor *t = shard->pdata[i];
+      int64_t at;
+      if (!sc_tensor_find_nonfinite (t, &at))
+        continue;
+      if (bad == NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                       "Tensor %s holds NaN or infinity (element %" G_GINT64_FORMAT
+                       "); nothing exported",
+                       t->name, at);
+          return FALSE;
+        }
+      g_ptr_array_add (bad, t->name);
+    }
+  return TRUE;
+}
+
+/* Bytes of t as written (converted to opts' dtype when asked). */
+static guint64
+written_bytes (const ScTensor *t, const ScExportOptions *opts)
+{
+  gboolean f = t->dtype == SC_DTYPE_F32 || t->dtype == SC_DTYPE_F16 || t->dtype == SC_DTYPE_BF16;
+  if (!opts->convert || !f)
+    return t->nbytes;
+  return (guint64) sc_tensor_numel (t) * sc_dtype_size (opts->dtype);
+}
+
+static gboolean
+write_weights (const Source *src, const guint8 *keep, const char *dir, const ScExportOptions *opts,
                GCancellable *cancellable, GError **error)
 {
+  guint64 shard_bytes = opts->shard_bytes;
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
+  g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
+  gboolean uniform = keep != NULL && uniform_count (c, keep) > 0;
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -321,6 +448,17 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           g_ptr_array_add (sliced, s);
           t = s;
         }
+      if (kind == TENSOR_EXPERT)
+        {
+          g_autofree char *name =
+              renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
+          if (!g_str_equal (name, t->name))
+            {
+              ScTensor *v = view_named (t, g_steal_pointer (&name));
+              g_ptr_array_add (views, v);
+              t = v;
+            }
+        }
       g_ptr_array_add (tensors, (gpointer) t);
     }
 
@@ -333,15 +471,16 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   for (guint i = 0; i < tensors->len; i++)
     {
       const ScTensor *t = tensors->pdata[i];
-      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + t->nbytes > shard_bytes))
+      guint64 nb = written_bytes (t, opts);
+      if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + nb > shard_bytes))
         {
           cur = g_ptr_array_new ();
           g_ptr_array_add (shards, cur);
           cur_bytes = 0;
         }
       g_ptr_array_add (cur, (gpointer) t);
-      cur_bytes += t->nbytes;
-      total += t->nbytes;
+      cur_bytes += nb;
+      total += nb;
     }
 
   g_autoptr (JsonBuilder) index = json_builder_new ();
@@ -353,6 +492,7 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
   json_builder_end_object (index);
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
+  g_autoptr (GPtrArray) bad = opts->allow_non_finite ? g_ptr_array_new () : NULL;
 
   for (guint s = 0; s < shards->len; s++)
     {
@@ -363,7 +503,11 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
           shards->len == 1 ? g_strdup ("model.safetensors")
                            : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
       g_autofree char *path = g_build_filename (dir, file, NULL);
-      if (!sc_safetensors_write (path, (ScTensor *const *) shard->pdata, shard->len, error))
+      g_autofree ScDType *as = g_new (ScDType, MAX (shard->len, 1));
+      for (guint i = 0; i < shard->len; i++)
+        as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
+      if (!check_finite (shard, bad, error) ||
+          !sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
         return FALSE;
       for (guint i = 0; i < shard->len; i++)
         {
@@ -373,33 +517,77 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, guint64 s
     }
   json_builder_end_object (index);
   json_builder_end_object (index);
+  if (bad != NULL && bad->len > 0)
+    {
+      g_ptr_array_add (bad, NULL);
+      g_autofree char *names = g_strjoinv (", ", (char **) bad->pdata);
+      g_message ("warning: %u exported tensor(s) hold NaN or infinity: %s", bad->len - 1, names);
+    }
 
   if (shards->len > 1)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (index);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
       g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-      if (!json_generator_to_file (gen, path, error))
+      if (!sc_json_save (root, TRUE, path, error))
         return FALSE;
     }
   return TRUE;
 }
 
+/* What an expert-pruned export says about itself: its selection record
+ * and model card. */
+typedef struct
+{
+  JsonObject *selection;
+  char *card;
+} Described;
+
 static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
-                            JsonObject *record, const char *out_dir, const ScExportOptions *opts,
-                            GCancellable *cancellable, GError **error);
+                            JsonObject *record, const Described *about, const char *out_dir,
+                            const ScExportOptions *opts, GCancellable *cancellable, GError **error);
 
 gboolean
 sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
                   const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  if (!check_keep (model, keep, error))
+  ScExportPlan plan;
+  if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
-  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
-                 model };
-  return export_dir (&src, model_dir, keep, NULL, out_dir, opts, cancellable, error);
+  const ScConfig *c = sc_model_get_config (model);
+  Source src = { sc_model_get_checkpoint (model), c, model_replaced, model };
+
+  /* The caller's record with what the export itself knows. */
+  g_autoptr (JsonObject) sel = json_object_new ();
+  if (opts->selection != NULL)
+    {
+      g_autoptr (GList) members = json_object_get_members (opts->selection);
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (sel, l->data,
+                                json_node_copy (json_object_get_member (opts->selection, l->data)));
+    }
+  int kept = 0, all = sc_config_n_moe_layers (c) * c->num_experts;
+  for (int i = 0; i < all; i++)
+    kept += keep[i] != 0;
+  ScDType dtype = opts->convert ? opts->dtype : sc_model_get_dtype (model);
+  json_object_set_int_member (sel, "kept_experts", kept);
+  json_object_set_int_member (sel, "of_experts", all);
+  json_object_set_string_member (sel, "dtype", sc_dtype_name (dtype));
+  json_object_set_string_member (sel, "secateur_version", SC_VERSION);
+
+  g_autofree char *canon = g_canonicalize_filename (model_dir, NULL);
+  g_autofree char *source = g_path_get_basename (canon);
+  ScModelCard card = {
+    .source = source,
+    .keep = keep,
+    .uniform = plan.uniform_experts,
+    .dtype = sc_dtype_name (dtype),
+    .bytes = opts->convert ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes,
+    .dropped_bytes = plan.dropped_bytes,
+    .selection = sel,
+  };
+  g_autofree char *text = sc_model_card_text (c, &card);
+  Described about = { sel, text };
+  return export_dir (&src, model_dir, keep, NULL, &about, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -408,7 +596,7 @@ sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, cons
 {
   Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
                  model };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 gboolean
@@ -417,36 +605,38 @@ sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer repl
                       const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
   Source src = { ckpt, NULL, replaced, replaced_data };
-  return export_dir (&src, model_dir, NULL, record, out_dir, opts, cancellable, error);
+  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 static gboolean
 export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonObject *record,
-            const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
-            GError **error)
+            const Described *about, const char *out_dir, const ScExportOptions *opts,
+            GCancellable *cancellable, GError **error)
 {
   const ScConfig *c = src->config;
-  if (g_file_test (out_dir, G_FILE_TEST_EXISTS) && !opts->force)
+  const char *sources[] = { model_dir, NULL };
+  if (opts->convert && opts->dtype != SC_DTYPE_F32 && opts->dtype != SC_DTYPE_F16 &&
+      opts->dtype != SC_DTYPE_BF16)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "%s already exists (use --force to replace it)", out_dir);
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED, "cannot export weights as %s",
+                   sc_dtype_name (opts->dtype));
       return FALSE;
     }
+  g_autoptr (ScDestination) dest =
+      sc_destination_begin (out_dir, sources, opts->force, opts->note, opts->note_data, error);
+  if (dest == NULL)
+    return FALSE;
 
-  /* Build everything in a sibling temporary directory, then rename. */
-  g_autofree char *parent = g_path_get_dirname (out_dir);
-  g_autofree char *base = g_path_get_basename (out_dir);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
-  if (g_mkdtemp (tmpl) == NULL)
+  /* Build everything in the staging folder; the destination commits it. */
+  const char *tmp = sc_destination_get_staging (dest);
+  gboolean ok =
+      write_weights (src, keep, tmp, opts, cancellable, error) &&
+      write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts, tmp, error);
+  if (ok && about != NULL)
     {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "cannot create a folder in %s: %s", parent, g_strerror (err));
-      return FALSE;
+      g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
+      ok = g_file_set_contents (card, about->card, -1, error);
     }
-
-  gboolean ok = write_weights (src, keep, tmpl, opts->shard_bytes, cancellable, error) &&
-                write_config (c, model_dir, keep, record, tmpl, error);
 
   if (ok)
     {
@@ -459,38 +649,13 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
           if (g_str_equal (name, "config.json") || is_weight_file (name) ||
               !g_file_test (from, G_FILE_TEST_IS_REGULAR))
             continue;
-          g_autofree char *to = g_build_filename (tmpl, name, NULL);
+          /* the full model's card and scores are not the pruned model's */
+          if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
+            continue;
+          g_autofree char *to = g_build_filename (tmp, name, NULL);
           ok = copy_file (from, to, error);
         }
     }
-  ok = ok && !g_cancellable_set_error_if_cancelled (cancellable, error);
-
-  g_autofree char *old = NULL;
-  if (ok && g_file_test (out_dir, G_FILE_TEST_EXISTS))
-    {
-      old = g_strdup_printf ("%s/.%s.old-XXXXXX", parent, base);
-      if (g_mkdtemp (old) == NULL || g_rmdir (old) != 0 || g_rename (out_dir, old) != 0)
-        {
-          int err = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot move %s aside: %s",
-                       out_dir, g_strerror (err));
-          ok = FALSE;
-          g_clear_pointer (&old, g_free);
-        }
-    }
-  if (ok && g_rename (tmpl, out_dir) != 0)
-    {
-      int err = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot rename %s to %s: %s",
-                   tmpl, out_dir, g_strerror (err));
-      ok = FALSE;
-      if (old != NULL)
-        g_rename (old, out_dir); /* put the previous model back */
-      g_clear_pointer (&old, g_free);
-    }
-  if (!ok)
-    rm_rf (tmpl);
-  if (old != NULL)
-    rm_rf (old);
-  return ok;
+  return ok && !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+         sc_destination_commit (dest, error);
 }

@@ -2,18 +2,30 @@
  *
  * The result has the input's layout (Hugging Face directory, safetensors,
  * sharded with model.safetensors.index.json when larger than one shard):
- * kept experts' tensors byte-identical under their original names, each
- * router's classifier rows sliced to the kept experts in ascending id order,
- * config.json extended with the kept ids per MoE layer, tokenizer and
- * generation files copied. Secateur loads it back as a smaller model that
- * computes what masked evaluation computes.
+ * kept experts' tensors byte-identical, each router's classifier rows
+ * sliced to the kept experts in ascending id order, config.json extended
+ * with the original ids of the kept experts per MoE layer, tokenizer and
+ * generation files copied. When every MoE layer keeps the same number k of
+ * experts it is a plain NllbMoe checkpoint that stock transformers loads:
+ * num_experts = k, the kept experts renamed expert_0..k-1 in ascending
+ * original id (router row i is expert_i), the original count recorded as
+ * SC_CONFIG_ORIGINAL_EXPERTS_KEY. Otherwise the experts keep their original
+ * names and num_experts its original value (Secateur's own form). Secateur
+ * loads either back as a smaller model that computes what masked
+ * evaluation computes, in original expert ids. An expert-pruned export
+ * gets its own model card (sc-model-card.h) as README.md instead of the
+ * full model's README.md and eval.json.
  *
  * The directory is written under a temporary name beside the target and
  * renamed into place at the end: a failure (full disk, cancellation) never
- * leaves a half-written model under the final name.
+ * leaves a half-written model under the final name. The target follows
+ * sc-destination.h's rules: never the model folder read, inside it or
+ * containing it; replaced (with force) only when it is an earlier export,
+ * which config.json's SC_DESTINATION_KEY record marks.
  */
 #pragma once
 
+#include "sc-destination.h"
 #include "sc-model.h"
 
 #include <gio/gio.h>
@@ -23,8 +35,24 @@ G_BEGIN_DECLS
 
 typedef struct {
   guint64  shard_bytes;   /* largest shard; 0 = a single model.safetensors */
-  gboolean force;         /* replace an existing output directory */
+  gboolean force;         /* replace an existing output directory (an earlier export) */
+  ScDestinationNoteFunc note; /* leftovers of earlier runs recovered; NULL: g_message */
+  gpointer note_data;
+  gboolean allow_non_finite; /* write tensors holding NaN or infinity (with a message naming
+                              * them) instead of failing on the first */
+  /* Store every f32/f16/bf16 tensor as `dtype` (converted tensor by tensor
+   * while written; a value beyond f16's range fails naming the tensor);
+   * FALSE: each as stored. */
+  gboolean convert;
+  ScDType  dtype;
+  /* How the experts were chosen (index file, "serves": directions, ...);
+   * sc_export_pruned adds the kept counts, dtype and Secateur's version and
+   * stores it in config.json under SC_EXPORT_SELECTION_KEY and in the model
+   * card. May be NULL. */
+  JsonObject *selection;
 } ScExportOptions;
+
+#define SC_EXPORT_SELECTION_KEY "secateur_selection"
 
 /* What an export would write, without reading any weight. */
 typedef struct {
@@ -32,7 +60,13 @@ typedef struct {
   guint   n_dropped;      /* expert tensors left out */
   guint64 bytes;          /* tensor bytes written */
   guint64 dropped_bytes;
+  int     uniform_experts; /* k when every MoE layer keeps k (plain NllbMoe form), else 0 */
+  guint64 float_elements;  /* of the f32/f16/bf16 tensors written */
+  guint64 float_bytes;     /* their bytes as stored */
 } ScExportPlan;
+
+/* The plan's bytes with every f32/f16/bf16 tensor stored as `dtype`. */
+guint64  sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype);
 
 /* keep: [n_moe_layers * num_experts] as for sc_model_set_expert_mask. */
 gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,

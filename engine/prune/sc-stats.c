@@ -2,10 +2,18 @@
  * aggregates and their JSON form. See sc-stats.h. */
 #include "sc-stats.h"
 
+#include "sc-json-write.h"
+#include "sc-tensor.h"
+#include "sc-json-file.h"
+
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A statistics file is about 200 KB per direction for NLLB-MoE 54B; 2 GiB
+ * holds thousands of directions and is read whole, so nothing larger is. */
+#define SC_STATS_MAX_FILE_BYTES (2048u << 20)
 
 G_DEFINE_QUARK (sc - stats - error - quark, sc_stats_error)
 
@@ -235,6 +243,28 @@ sc_stats_add_tokens (ScStats *stats, const char *direction, int moe_layer, gbool
           g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
                        "Token %d routed to expert %d; the layer has %d experts", t,
                        top1[t] >= E ? top1[t] : top2[t], E);
+          return FALSE;
+        }
+      /* One NaN would make every counter it touches NaN, and the file
+       * unwritable: refuse the event instead, before anything is added. */
+      const float *p = probs + (gsize) t * E;
+      float sum = 0.0f;
+      for (int e = 0; e < E; e++)
+        sum += p[e];
+      gboolean has2 = top2 != NULL && top2[t] >= 0;
+      const char *bad = NULL;
+      if (!isfinite (sum))
+        bad = "router probabilities";
+      else if ((w1 && !isfinite (w1[t])) || (w2 && has2 && !isfinite (w2[t])))
+        bad = "routing weights";
+      else if ((norm1 && !isfinite (norm1[t])) || (norm2 && has2 && !isfinite (norm2[t])))
+        bad = "expert output norms";
+      if (bad != NULL)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                       "MoE layer %d: the %s of token %d are NaN or infinite (the model's "
+                       "weights or activations are not finite); no statistics added",
+                       moe_layer, bad, t);
           return FALSE;
         }
     }
@@ -469,104 +499,135 @@ sc_stats_get_global (ScStats *stats, GError **error)
 
 /* ---- JSON -------------------------------------------------------------- */
 
+/* Written by hand rather than through a json-glib tree: millions of
+ * numbers, each checked finite (a NaN would make the file unreadable and
+ * poison every later merge) and formatted so that it reads back exactly. */
+
 static void
-put_u64_matrix (JsonBuilder *b, const char *name, const guint64 *v, int L, int E)
+put_u64_row (GString *out, const guint64 *v, int n)
 {
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (int l = 0; l < L; l++)
-    {
-      json_builder_begin_array (b);
-      for (int e = 0; e < E; e++)
-        json_builder_add_int_value (b, (gint64) v[(gsize) l * E + e]);
-      json_builder_end_array (b);
-    }
-  json_builder_end_array (b);
+  g_string_append_c (out, '[');
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (out, "%s%" G_GUINT64_FORMAT, i ? "," : "", v[i]);
+  g_string_append_c (out, ']');
 }
 
 static void
-put_f64_matrix (JsonBuilder *b, const char *name, const double *v, int L, int E)
+put_u64_matrix (GString *out, const char *name, const guint64 *v, int L, int E)
 {
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
+  g_string_append_printf (out, ",\"%s\":[", name);
   for (int l = 0; l < L; l++)
     {
-      json_builder_begin_array (b);
-      for (int e = 0; e < E; e++)
-        json_builder_add_double_value (b, v[(gsize) l * E + e]);
-      json_builder_end_array (b);
+      if (l > 0)
+        g_string_append_c (out, ',');
+      put_u64_row (out, v + (gsize) l * E, E);
     }
-  json_builder_end_array (b);
+  g_string_append_c (out, ']');
+}
+
+static gboolean
+put_f64_matrix (GString *out, const char *direction, const char *name, const double *v, int L,
+                int E, GError **error)
+{
+  g_string_append_printf (out, ",\"%s\":[", name);
+  for (int l = 0; l < L; l++)
+    {
+      g_string_append (out, l > 0 ? ",[" : "[");
+      for (int e = 0; e < E; e++)
+        {
+          double x = v[(gsize) l * E + e];
+          if (!isfinite (x))
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_NOT_FINITE,
+                           "Statistics of %s: %s of MoE layer %d, expert %d is %s, which a "
+                           "statistics file cannot hold; nothing written",
+                           direction, name, l, e, isnan (x) ? "NaN" : "infinite");
+              return FALSE;
+            }
+          if (e > 0)
+            g_string_append_c (out, ',');
+          sc_json_append_double (out, x);
+        }
+      g_string_append_c (out, ']');
+    }
+  g_string_append_c (out, ']');
+  return TRUE;
 }
 
 char *
-sc_stats_to_json (ScStats *stats, gsize *length)
+sc_stats_to_json (ScStats *stats, gsize *length, GError **error)
 {
   g_autoptr (ScStats) s = sc_stats_snapshot (stats);
   const ScStatsShape *sh = &s->shape;
   int L = sh->n_moe_layers, E = sh->n_experts;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "schema");
-  json_builder_add_string_value (b, SC_STATS_SCHEMA);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, SC_STATS_VERSION);
-  json_builder_set_member_name (b, "model");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, sh->name ? sh->name : "");
-  json_builder_set_member_name (b, "d_model");
-  json_builder_add_int_value (b, sh->d_model);
-  json_builder_set_member_name (b, "encoder_layers");
-  json_builder_add_int_value (b, sh->encoder_layers);
-  json_builder_set_member_name (b, "decoder_layers");
-  json_builder_add_int_value (b, sh->decoder_layers);
-  json_builder_set_member_name (b, "moe_layers");
-  json_builder_add_int_value (b, sh->n_moe_layers);
-  json_builder_set_member_name (b, "encoder_moe_layers");
-  json_builder_add_int_value (b, sh->n_encoder_moe);
-  json_builder_set_member_name (b, "num_experts");
-  json_builder_add_int_value (b, sh->n_experts);
-  json_builder_end_object (b);
-
-  json_builder_set_member_name (b, "directions");
-  json_builder_begin_object (b);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_string_append_printf (out,
+                          "{\"schema\":\"%s\",\"version\":%d,\"model\":{\"name\":", SC_STATS_SCHEMA,
+                          SC_STATS_VERSION);
+  sc_json_append_string (out, sh->name ? sh->name : "");
+  g_string_append_printf (out,
+                          ",\"d_model\":%d,\"encoder_layers\":%d,\"decoder_layers\":%d,"
+                          "\"moe_layers\":%d,\"encoder_moe_layers\":%d,\"num_experts\":%d},"
+                          "\"directions\":{",
+                          sh->d_model, sh->encoder_layers, sh->decoder_layers, sh->n_moe_layers,
+                          sh->n_encoder_moe, sh->n_experts);
   g_auto (GStrv) dirs = sc_stats_list_directions (s);
   for (char **d = dirs; *d; d++)
     {
       ScStatsCounters *c = g_hash_table_lookup (s->dirs, *d);
-      json_builder_set_member_name (b, *d);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "tokens");
-      json_builder_begin_array (b);
-      for (int l = 0; l < L; l++)
-        json_builder_add_int_value (b, (gint64) c->tokens[l]);
-      json_builder_end_array (b);
-      put_u64_matrix (b, "top1", c->top1, L, E);
-      put_u64_matrix (b, "top2", c->top2, L, E);
-      put_f64_matrix (b, "gate1", c->gate1, L, E);
-      put_f64_matrix (b, "gate2", c->gate2, L, E);
-      put_f64_matrix (b, "prob_sum", c->prob_sum, L, E);
-      put_f64_matrix (b, "rank_sum", c->rank_sum, L, E);
-      put_f64_matrix (b, "reap_sum", c->reap_sum, L, E);
-      json_builder_end_object (b);
+      if (d != dirs)
+        g_string_append_c (out, ',');
+      sc_json_append_string (out, *d);
+      g_string_append (out, ":{\"tokens\":");
+      put_u64_row (out, c->tokens, L);
+      put_u64_matrix (out, "top1", c->top1, L, E);
+      put_u64_matrix (out, "top2", c->top2, L, E);
+      if (!put_f64_matrix (out, *d, "gate1", c->gate1, L, E, error) ||
+          !put_f64_matrix (out, *d, "gate2", c->gate2, L, E, error) ||
+          !put_f64_matrix (out, *d, "prob_sum", c->prob_sum, L, E, error) ||
+          !put_f64_matrix (out, *d, "rank_sum", c->rank_sum, L, E, error) ||
+          !put_f64_matrix (out, *d, "reap_sum", c->reap_sum, L, E, error))
+        return NULL;
+      g_string_append_c (out, '}');
     }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, length);
+  g_string_append (out, "}}");
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 gboolean
 sc_stats_save (ScStats *stats, const char *path, GError **error)
 {
   gsize len = 0;
-  g_autofree char *data = sc_stats_to_json (stats, &len);
-  /* g_file_set_contents writes a temporary file and renames it. */
+  g_autofree char *data = sc_stats_to_json (stats, &len, error);
+  if (data == NULL)
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  /* g_file_set_contents writes a temporary file and renames it: a failed
+   * write leaves the old file as it was. */
   return g_file_set_contents (path, data, len, error);
+}
+
+ScStats *
+sc_stats_append_to_file (ScStats *stats, const char *path, ScFileLockWaitFunc waiting,
+                         gpointer user_data, GError **error)
+{
+  g_autoptr (ScFileLock) lock = sc_file_lock_acquire (path, waiting, user_data, error);
+  if (lock == NULL)
+    return NULL;
+  /* Read only now, under the lock: what another writer added meanwhile
+   * is part of the sum. */
+  g_autoptr (ScStats) sum = NULL;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    sum = sc_stats_load (path, &stats->shape, error);
+  else
+    sum = sc_stats_new (&stats->shape);
+  if (sum == NULL || !sc_stats_merge (sum, stats, error) || !sc_stats_save (sum, path, error))
+    return NULL;
+  return g_steal_pointer (&sum);
 }
 
 /* ---- reading --------------------------------------------------------------
@@ -1114,7 +1175,7 @@ sc_stats_load (const char *path, const ScStatsShape *expect, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &data, &len, error))
+  if (!sc_file_read_small (path, SC_STATS_MAX_FILE_BYTES, &data, &len, error))
     return NULL;
   g_autoptr (GError) local = NULL;
   ScStats *s = sc_stats_from_json (data, len, expect, &local);

@@ -12,6 +12,8 @@
 
 #include <glib.h>
 
+#include "sc-file-lock.h"
+
 G_BEGIN_DECLS
 
 #define SC_STATS_SCHEMA  "secateur-stats"
@@ -75,7 +77,9 @@ gboolean            sc_stats_shape_equal (const ScStatsShape *a, const ScStatsSh
  *   w1, w2 [n] routing weights (NULL: the probabilities are used)
  *   norm1, norm2 [n] L2 norm of the chosen experts' outputs (NULL: no REAP)
  *   valid  [n] 0 = padding, skipped (NULL: all valid)
- * `decoder` must agree with moe_layer (encoder MoE layers first). */
+ * `decoder` must agree with moe_layer (encoder MoE layers first). Events
+ * holding NaN or infinity (for a valid token) are refused whole with
+ * SC_ERROR_NOT_FINITE: one would poison every sum it reaches. */
 gboolean sc_stats_add_tokens (ScStats *stats, const char *direction, int moe_layer,
                               gboolean decoder, int n_tokens, const float *probs,
                               const int *top1, const int *top2,
@@ -112,8 +116,17 @@ ScStatsCounters *sc_stats_get_global (ScStats *stats, GError **error);
 
 /* JSON: {"schema": "secateur-stats", "version": 1, "model": {...},
  *        "directions": {"src-tgt": {"tokens": [L], "top1": [[E] x L], ...}}} */
-char     *sc_stats_to_json   (ScStats *stats, gsize *length);
+/* Both fail with SC_ERROR_NOT_FINITE, naming the counter, when one is NaN
+ * or infinite; sc_stats_save then leaves `path` as it was. */
+char     *sc_stats_to_json   (ScStats *stats, gsize *length, GError **error);
 gboolean  sc_stats_save      (ScStats *stats, const char *path, GError **error);
+/* The statistics in `path` (when it exists) plus `stats`, saved to `path`
+ * and returned; `stats` is left as it was. The read, the sum and the write
+ * happen under sc_file_lock_acquire (`waiting` as there), so concurrent
+ * appends to one file all count. On failure the file is left as it was. */
+ScStats  *sc_stats_append_to_file (ScStats *stats, const char *path,
+                                   ScFileLockWaitFunc waiting, gpointer user_data,
+                                   GError **error);
 /* `expect` (nullable): fail with SC_STATS_ERROR_SHAPE unless the file's
  * model shape matches it. */
 ScStats  *sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,

@@ -2,6 +2,7 @@
  * and TSV corpora. See sc-corpus.h. */
 #include "sc-corpus.h"
 #include "sc-languages.h"
+#include "sc-json-file.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -177,13 +178,12 @@ sc_corpus_udhr_held_out (const char *dir, GError **error)
         g_array_append_val (arts, a);
       return arts;
     }
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, error))
+  g_autoptr (JsonNode) root = sc_json_file_load (path, SC_JSON_CONFIG_MAX_BYTES, error);
+  if (root == NULL)
     {
       g_array_unref (arts);
       return NULL;
     }
-  JsonNode *root = json_parser_get_root (parser);
   JsonArray *ja = NULL;
   if (root && JSON_NODE_HOLDS_OBJECT (root))
     {

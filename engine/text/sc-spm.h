@@ -14,7 +14,9 @@ typedef struct _ScSpm ScSpm;
 ScSpm      *sc_spm_load         (const char *path, GError **error);
 void        sc_spm_free         (ScSpm *spm);
 int         sc_spm_size         (ScSpm *spm);
-/* Piece ids of `text` (spm's own normalisation); returns an array of int. */
+/* Piece ids of `text` (spm's own normalisation); returns an array of int.
+ * Unigram models are segmented as Hugging Face tokenizers does (sc-unigram.h),
+ * other models (BPE) by SentencePiece. */
 GArray     *sc_spm_encode       (ScSpm *spm, const char *text, GError **error);
 /* The piece string for `id` (owned by spm), or NULL when out of range. */
 const char *sc_spm_id_to_piece  (ScSpm *spm, int id);

@@ -4,8 +4,8 @@
 #include "sc-languages.h"
 #include "sc-spm.h"
 #include "sc-tensor.h"
+#include "sc-tokenizer-config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #define FAIRSEQ_OFFSET 1
@@ -33,79 +33,6 @@ sc_tokenizer_free (ScTokenizer *tok)
   g_free (tok);
 }
 
-/* Reads the settings HF keeps in tokenizer_config.json. A missing file means
- * the defaults; a corrupt one is an error. */
-static gboolean
-read_tokenizer_config (ScTokenizer *tok, const char *dir, GError **error)
-{
-  g_autofree char *path = g_build_filename (dir, "tokenizer_config.json", NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return TRUE;
-
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (parser, path, &local))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: %s", path, local->message);
-      return FALSE;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: not a JSON object", path);
-      return FALSE;
-    }
-  JsonObject *obj = json_node_get_object (root);
-
-  if (json_object_has_member (obj, "legacy_behaviour"))
-    {
-      JsonNode *n = json_object_get_member (obj, "legacy_behaviour");
-      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-        tok->legacy = json_node_get_boolean (n);
-    }
-  if (json_object_has_member (obj, "clean_up_tokenization_spaces"))
-    {
-      JsonNode *n = json_object_get_member (obj, "clean_up_tokenization_spaces");
-      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
-        tok->clean_up_spaces = json_node_get_boolean (n);
-    }
-
-  /* A custom language list replaces the 202 built-in codes, in its order. */
-  if (json_object_has_member (obj, "additional_special_tokens"))
-    {
-      JsonNode *n = json_object_get_member (obj, "additional_special_tokens");
-      if (JSON_NODE_HOLDS_ARRAY (n))
-        {
-          JsonArray *arr = json_node_get_array (n);
-          guint len = json_array_get_length (arr);
-          if (len > 0 && len < 100000)
-            {
-              g_autoptr (GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
-              for (guint i = 0; i < len; i++)
-                {
-                  JsonNode *e = json_array_get_element (arr, i);
-                  const char *s = NULL;
-                  if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
-                    s = json_node_get_string (e);
-                  else if (JSON_NODE_HOLDS_OBJECT (e))
-                    s = json_object_get_string_member_with_default (json_node_get_object (e),
-                                                                    "content", NULL);
-                  if (s == NULL || *s == '\0')
-                    {
-                      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
-                                   "%s: additional_special_tokens[%u] is not a string", path, i);
-                      return FALSE;
-                    }
-                  g_ptr_array_add (codes, g_strdup (s));
-                }
-              g_ptr_array_unref (tok->codes);
-              tok->codes = g_steal_pointer (&codes);
-            }
-        }
-    }
-  return TRUE;
-}
-
 ScTokenizer *
 sc_tokenizer_load (const char *dir, GError **error)
 {
@@ -121,13 +48,20 @@ sc_tokenizer_load (const char *dir, GError **error)
   if (tok->spm == NULL)
     return NULL;
   tok->spm_size = sc_spm_size (tok->spm);
-  tok->clean_up_spaces = TRUE; /* the HF 4.x default when the config is silent */
-  tok->codes = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < SC_N_NLLB_LANGUAGES; i++)
-    g_ptr_array_add (tok->codes, g_strdup (sc_language_code (i)));
-
-  if (!read_tokenizer_config (tok, dir, error))
+  /* a missing tokenizer_config.json means the defaults; a corrupt one is an error */
+  g_autoptr (ScTokenizerConfig) config = sc_tokenizer_config_load (dir, error);
+  if (config == NULL)
     return NULL;
+  tok->legacy = config->legacy;
+  tok->clean_up_spaces = config->clean_up_spaces;
+  if (config->codes != NULL)
+    tok->codes = g_steal_pointer (&config->codes);
+  else
+    {
+      tok->codes = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < SC_N_NLLB_LANGUAGES; i++)
+        g_ptr_array_add (tok->codes, g_strdup (sc_language_code (i)));
+    }
 
   tok->code_ids = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < tok->codes->len; i++)
@@ -259,8 +193,11 @@ encode_chunk (ScTokenizer *tok, const char *chunk, gsize len, GArray *out, GErro
     return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
+      /* spm's <unk> <s> </s> are NLLB's 3 0 2 (unigram segmentation may spell
+       * <s> or </s> when normalisation produces that text); the rest move up. */
+      static const int specials[] = { SC_TOKEN_UNK, SC_TOKEN_BOS, SC_TOKEN_EOS };
       int spm_id = g_array_index (ids, int, i);
-      int id = spm_id != 0 ? spm_id + FAIRSEQ_OFFSET : SC_TOKEN_UNK;
+      int id = spm_id < 3 ? specials[spm_id] : spm_id + FAIRSEQ_OFFSET;
       g_array_append_val (out, id);
     }
   return TRUE;

@@ -1,0 +1,119 @@
+/* sc-model-card.c: the README.md of an expert-pruned export. */
+#include "sc-model-card.h"
+
+static double
+mib (guint64 bytes)
+{
+  return bytes / 1048576.0;
+}
+
+/* "encoder layer 3" for MoE ordinal m (encoder MoE layers first). */
+static char *
+moe_layer_name (const ScConfig *c, int m)
+{
+  for (int side = 0, k = 0; side < 2; side++)
+    for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
+      if (sc_config_is_sparse (c, side, l) && k++ == m)
+        return g_strdup_printf ("%s layer %d", side ? "decoder" : "encoder", l);
+  return g_strdup_printf ("MoE layer %d", m);
+}
+
+/* The strings of array member `key` joined by ", ", or NULL. */
+static char *
+joined (JsonObject *o, const char *key)
+{
+  if (o == NULL || !json_object_has_member (o, key) ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, key)))
+    return NULL;
+  JsonArray *a = json_object_get_array_member (o, key);
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
+        g_string_append_printf (s, "%s`%s`", s->len ? ", " : "", json_node_get_string (n));
+    }
+  return g_string_free (s, FALSE);
+}
+
+char *
+sc_model_card_text (const ScConfig *c, const ScModelCard *card)
+{
+  int E = c->num_experts, n_moe = sc_config_n_moe_layers (c), kept = 0;
+  for (int i = 0; i < n_moe * E; i++)
+    kept += card->keep[i] != 0;
+  g_autofree char *serves = joined (card->selection, "serves");
+  GString *s = g_string_new (NULL);
+
+  g_string_append (s, "---\ntags: [translation, nllb-moe, mixture-of-experts, pruned, secateur]\n");
+  g_string_append_printf (s, "base_model: %s\n---\n\n", card->source);
+  g_string_append_printf (s, "# %s, expert-pruned by Secateur\n\n", card->source);
+  g_string_append_printf (
+      s,
+      "Experts pruned from `%s` by Secateur (language-specific expert pruning, Koishekenov et al., "
+      "ACL 2023). This card replaces the full model's: its scores are not this model's.\n\n",
+      card->source);
+
+  g_string_append (s, "## What was removed\n\n");
+  if (serves != NULL)
+    g_string_append_printf (s,
+                            "- Directions served: %s. The kept experts are those chosen for them; "
+                            "other directions lose quality.\n",
+                            serves);
+  else
+    g_string_append (s, "- Directions served: not recorded (the experts came from a list of "
+                        "kept experts per layer).\n");
+  g_string_append_printf (s, "- Experts: %d of %d kept (%.1f %% removed) over %d MoE layers.\n\n",
+                          kept, n_moe * E, 100.0 * (n_moe * E - kept) / MAX (n_moe * E, 1), n_moe);
+  g_string_append (s, "| MoE layer | kept | of | original ids kept |\n|---|---|---|---|\n");
+  for (int m = 0; m < n_moe; m++)
+    {
+      g_autofree char *name = moe_layer_name (c, m);
+      GString *ids = g_string_new (NULL);
+      int n = 0;
+      for (int e = 0; e < E; e++)
+        if (card->keep[m * E + e])
+          g_string_append_printf (ids, "%s%d", n++ ? " " : "", e);
+      g_string_append_printf (s, "| %s | %d | %d | %s |\n", name, n, E, ids->str);
+      g_string_free (ids, TRUE);
+    }
+
+  g_string_append (s, "\n## Sizes\n\n");
+  g_string_append_printf (s, "- Weights: %.1f MiB written as %s; %.1f MiB of experts removed.\n",
+                          mib (card->bytes), card->dtype, mib (card->dropped_bytes));
+
+  g_string_append (s, "\n## Loading\n\n");
+  if (card->uniform > 0)
+    g_string_append_printf (
+        s,
+        "Every MoE layer keeps %d experts, so this is a plain NllbMoe checkpoint: "
+        "`AutoModelForSeq2SeqLM.from_pretrained(\"DIR\")` (Hugging Face transformers) loads it. "
+        "`num_experts` is %d; the kept experts are renumbered 0..%d in ascending original id "
+        "(router row i is `expert_i`), and `config.json` keeps their original ids under "
+        "`%s`.\n",
+        card->uniform, card->uniform, card->uniform - 1, SC_CONFIG_KEPT_KEY);
+  else
+    g_string_append_printf (
+        s,
+        "MoE layers keep different numbers of experts, which transformers' NllbMoe (one "
+        "`num_experts` for every layer) cannot express: Secateur loads it "
+        "(`secateur-cli translate -m DIR ...`); the experts keep their original names and "
+        "`config.json` lists them under `%s`.\n",
+        SC_CONFIG_KEPT_KEY);
+
+  if (card->selection != NULL)
+    {
+      g_string_append (s, "\n## Selection\n\n");
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      json_node_set_object (node, card->selection);
+      g_autofree char *text = json_to_string (node, TRUE);
+      g_string_append_printf (s,
+                              "Recorded in `config.json` as `secateur_selection`:\n\n"
+                              "```json\n%s\n```\n",
+                              text);
+    }
+
+  g_string_append (s, "\n## Evaluation\n\nNo evaluation of the pruned model was recorded by "
+                      "the export; `secateur-cli evaluate -m DIR --pairs SRC-TGT` scores it.\n");
+  return g_string_free (s, FALSE);
+}
