@@ -16,13 +16,35 @@
 #include <string.h>
 
 void
-sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOptions *gen)
+sc_cli_generate_options (ScModel *model, int beam, int max_len, gboolean hf_defaults,
+                         ScGenerateOptions *gen)
 {
-  sc_generate_options_init (gen, model);
+  if (hf_defaults)
+    sc_generate_options_init_hf (gen, model);
+  else
+    sc_generate_options_init (gen, model);
   if (beam > 0)
     gen->num_beams = beam;
   if (max_len > 0)
     gen->max_length = max_len;
+  else
+    sc_cli_note_default_length (model, hf_defaults);
+}
+
+void
+sc_cli_note_default_length (ScModel *model, gboolean hf_defaults)
+{
+  if (!sc_model_get_config (model)->max_length_is_default)
+    return;
+  if (hf_defaults)
+    fprintf (stderr, "secateur-cli: the model sets no max_length or max_new_tokens: using "
+                     "transformers' default of 20 tokens (--hf-defaults)\n");
+  else
+    fprintf (stderr,
+             "secateur-cli: the model sets no max_length or max_new_tokens: using Secateur's "
+             "default of %d tokens where transformers uses 20 (--hf-defaults for 20, or "
+             "--max-len)\n",
+             SC_GENERATE_DEFAULT_MAX_LENGTH);
 }
 
 int
@@ -45,6 +67,7 @@ sc_cli_evaluate (int argc, char **argv)
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
   g_autofree char *split = NULL, *output = NULL, *metrics = NULL;
   int limit = 0, beam = 0, max_len = 0;
+  gboolean hf_defaults = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
@@ -56,6 +79,8 @@ sc_cli_evaluate (int argc, char **argv)
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N sentences per direction", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
+    { "hf-defaults", 0, 0, G_OPTION_ARG_NONE, &hf_defaults,
+      "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "JSON report", "FILE" },
     { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
       "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
@@ -103,7 +128,7 @@ sc_cli_evaluate (int argc, char **argv)
       return 1;
     }
   ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, &gen);
+  sc_cli_generate_options (model, beam, max_len, hf_defaults, &gen);
 
   g_autoptr (JsonBuilder) report = json_builder_new ();
   json_builder_begin_object (report);
