@@ -96,6 +96,17 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const ch
   return TRUE;
 }
 
+void
+sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEvalSide *side)
+{
+  char spbleu[G_ASCII_DTOSTR_BUF_SIZE], chrf[G_ASCII_DTOSTR_BUF_SIZE];
+  char ratio[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append_printf (tsv, "%s\t%s\t%s\t%s\n", direction,
+                          g_ascii_formatd (spbleu, sizeof spbleu, "%.2f", side->spbleu),
+                          g_ascii_formatd (chrf, sizeof chrf, "%.2f", side->chrf_pp),
+                          g_ascii_formatd (ratio, sizeof ratio, "%.3f", side->len_ratio));
+}
+
 static gboolean
 score_side (ScModel *model, const char *spm, const char *const *references, ScEvalSide *side,
             GError **error)
@@ -123,6 +134,9 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
           return FALSE;
         }
       *dest[k] = score.score;
+      /* BLEU's statistics begin with the hypothesis and reference lengths */
+      if (kinds[k] == SC_METRIC_SPBLEU)
+        side->len_ratio = score.stats[1] > 0 ? (double) score.stats[0] / score.stats[1] : 0.0;
     }
   g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
   return TRUE;

@@ -1,9 +1,10 @@
-/* test-cli-directions.c: several directions in one exported model, as a
- * user asks for them: `export --pairs` keeps the encoder experts of the
- * sources and the decoder experts of the targets, `--langs` every direction
- * among its languages, the export records what it serves, and translate
- * and evaluate warn when asked for another direction. The binary comes
- * from the SC_CLI environment variable. */
+/* test-cli-pipeline.c: the paper authors' pipeline through the CLI.
+ * Several directions in one exported model: `export --pairs` keeps the
+ * encoder experts of the sources and the decoder experts of the targets,
+ * `--langs` every direction among its languages, the export records what it
+ * serves, and translate and evaluate warn when asked for another direction.
+ * Their score tables: `evaluate --tsv`. The binary comes from the SC_CLI
+ * environment variable. */
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 
@@ -56,7 +57,7 @@ static void
 test_one_to_many (void)
 {
   g_autofree char *moe = sc_test_path ("tests/fixtures/nllb-moe-tiny");
-  g_autofree char *dir = g_dir_make_tmp ("sc-cli-directions-XXXXXX", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("sc-cli-pipeline-XXXXXX", NULL);
   g_autofree char *index = g_build_filename (dir, "experts.json", NULL);
   g_autofree char *out = g_build_filename (dir, "eng-to-three", NULL);
   g_autofree char *all = g_build_filename (dir, "among-four", NULL);
@@ -139,10 +140,65 @@ test_one_to_many (void)
   sc_test_rm_tree (dir);
 }
 
+static char *
+fixed (const char *format, double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, format, v));
+}
+
+/* evaluate --tsv: naver/nllb-pruning's scores/ layout, one row per
+ * direction, the pruned model's scores with --experts. */
+static void
+test_score_table (void)
+{
+  g_autofree char *moe = sc_test_path ("tests/fixtures/nllb-moe-tiny");
+  g_autofree char *dir = g_dir_make_tmp ("sc-cli-pipeline-XXXXXX", NULL);
+  g_autofree char *index = g_build_filename (dir, "experts.json", NULL);
+  g_autofree char *tsv = g_build_filename (dir, "scores.tsv", NULL);
+  g_autofree char *report = g_build_filename (dir, "report.json", NULL);
+  g_assert_true (g_file_set_contents (index, index_json, -1, NULL));
+  Run r = run_cli (NULL, "evaluate", "-m", moe, "--experts", index, "--pairs",
+                   "eng_Latn-fra_Latn,eng_Latn-ron_Latn", "--limit", "2", "--beam", "1",
+                   "--max-len", "24", "--tsv", tsv, "-o", report, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "len_ratio"));
+  run_clear (&r);
+
+  g_autoptr (JsonNode) root = sc_test_load_json (report);
+  JsonArray *dirs = json_object_get_array_member (json_node_get_object (root), "directions");
+  g_autoptr (GString) want = g_string_new ("direction\tspBLEU\tchrF++\tlen_ratio\n");
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *d = json_array_get_object_element (dirs, i);
+      JsonObject *pruned = json_object_get_object_member (d, "pruned");
+      double ratio = json_object_get_double_member (pruned, "len_ratio");
+      g_assert_cmpfloat (ratio, >, 0.0);
+      g_autofree char *b = fixed ("%.2f", json_object_get_double_member (pruned, "spbleu"));
+      g_autofree char *c = fixed ("%.2f", json_object_get_double_member (pruned, "chrf++"));
+      g_autofree char *l = fixed ("%.3f", ratio);
+      g_string_append_printf (want, "%s\t%s\t%s\t%s\n",
+                              json_object_get_string_member (d, "direction"), b, c, l);
+    }
+  g_autofree char *got = NULL;
+  g_assert_true (g_file_get_contents (tsv, &got, NULL, NULL));
+  g_assert_cmpstr (got, ==, want->str);
+  g_assert_true (
+      g_str_has_prefix (got, "direction\tspBLEU\tchrF++\tlen_ratio\neng_Latn-fra_Latn\t"));
+
+  r = run_cli (NULL, "evaluate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--metrics", "nll",
+               "--tsv", tsv, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--tsv"));
+  run_clear (&r);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cli-directions/one-to-many", test_one_to_many);
+  g_test_add_func ("/cli-pipeline/one-to-many", test_one_to_many);
+  g_test_add_func ("/cli-pipeline/score-table", test_score_table);
   return g_test_run ();
 }
