@@ -116,8 +116,10 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
   g_autofree const char **refs = g_new0 (const char *, n + 1);
   memcpy (refs, references, sizeof (char *) * n);
   const char *const *ref_streams[] = { refs, NULL };
-  ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU };
-  double *dest[] = { &side->chrf_pp, &side->spbleu };
+  /* BLEU (13a) only for len_ratio: pasero's, sacreBLEU's BLEU "ratio" with
+   * its default tokenizer, is the len_ratio of the authors' score tables */
+  ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU, SC_METRIC_BLEU };
+  double *dest[] = { &side->chrf_pp, &side->spbleu, NULL };
   g_ptr_array_add (side->hyps, NULL); /* NULL-terminate for the metric */
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
@@ -133,9 +135,9 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
           g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
           return FALSE;
         }
-      *dest[k] = score.score;
-      /* BLEU's statistics begin with the hypothesis and reference lengths */
-      if (kinds[k] == SC_METRIC_SPBLEU)
+      if (dest[k] != NULL)
+        *dest[k] = score.score;
+      else /* BLEU's statistics begin with the hypothesis and reference lengths */
         side->len_ratio = score.stats[1] > 0 ? (double) score.stats[0] / score.stats[1] : 0.0;
     }
   g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);

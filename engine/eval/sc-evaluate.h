@@ -18,8 +18,9 @@ typedef struct {
   double chrf_pp;
   double spbleu;
   double nll;          /* mean over reference tokens ([tgt_lang] pieces [</s>]) */
-  double len_ratio;    /* hypothesis / reference length in spBLEU's tokens (sacreBLEU's BLEU
-                        * "ratio", the len_ratio of the authors' score tables) */
+  double len_ratio;    /* hypothesis / reference length in tokens of BLEU's default 13a
+                        * tokenizer: sacreBLEU's BLEU "ratio", pasero's len_ratio (the column
+                        * of the authors' score tables) */
   GPtrArray *hyps;     /* char*, in corpus order */
 } ScEvalSide;
 
