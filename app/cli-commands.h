@@ -53,6 +53,15 @@ void sc_cli_note_default_length (ScModel *model, gboolean hf_defaults);
  * in the paper authors' format (cli-export.c). */
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);
+/* The same for several directions in one model: per side the union over
+ * them (sc_expert_index_for_pairs). Both warn on stderr, once per file,
+ * about keys of the index that were skipped. */
+guint8 *sc_cli_keep_from_index_pairs (ScModel *model, const char *path,
+                                      const char *const *directions, GError **error);
+/* Warns on stderr when `model` is an export made for other directions than
+ * src-tgt (cli-export.c). */
+void sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src,
+                           const char *tgt);
 
 /* Prints what an export did about an earlier run's leftovers, on stderr
  * (an ScDestinationNoteFunc; cli-export.c). */

@@ -853,6 +853,15 @@ sc_config_is_sparse (const ScConfig *config, gboolean decoder, int layer)
   return step > 0 && (layer + 1) % step == 0;
 }
 
+gboolean
+sc_config_serves (const ScConfig *config, const char *src, const char *tgt)
+{
+  if (config->served == NULL || config->served[0] == NULL)
+    return TRUE;
+  g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
+  return g_strv_contains ((const char *const *) config->served, pair);
+}
+
 int
 sc_config_n_moe_layers (const ScConfig *config)
 {

@@ -88,6 +88,9 @@ int       sc_config_n_moe_layers (const ScConfig *config);
  * `expert` of MoE layer `moe`, and back; -1 when the checkpoint lacks it. */
 int       sc_config_stored_expert   (const ScConfig *config, int moe, int expert);
 int       sc_config_original_expert (const ScConfig *config, int moe, int stored);
+/* Whether the model was made for direction src-tgt: TRUE when it records
+ * no served directions (a full model) or lists this one. */
+gboolean  sc_config_serves          (const ScConfig *config, const char *src, const char *tgt);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScConfig, sc_config_free)
 
