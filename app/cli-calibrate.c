@@ -91,8 +91,8 @@ shard_items (ScModel *model, GArray *items, int *first, int *last)
         {
           ScCalibrationItem *it = &g_array_index (items, ScCalibrationItem, i);
           g_autoptr (GArray) s = sc_tokenizer_encode (tok, it->source, it->src_lang, NULL);
-          g_autoptr (GArray) t = it->target ? sc_tokenizer_encode_pieces (tok, it->target, NULL)
-                                            : NULL;
+          g_autoptr (GArray) t =
+              it->target ? sc_tokenizer_encode_pieces (tok, it->target, NULL) : NULL;
           tokens[i] = 1 + (s ? s->len : 0) + (t ? t->len : 0);
         }
     }
@@ -330,9 +330,9 @@ sc_cli_calibrate (int argc, char **argv)
   signal (SIGINT, on_sigint);
   int first, last;
   shard_items (model, items, &first, &last);
-  gboolean ok = last <= first ||
-                sc_calibrate (model, stats, (ScCalibrationItem *) items->data + first,
-                              last - first, &opts, report, &p, cancel, &error);
+  gboolean ok =
+      last <= first || sc_calibrate (model, stats, (ScCalibrationItem *) items->data + first,
+                                     last - first, &opts, report, &p, cancel, &error);
   if (p.show)
     fprintf (stderr, "\n");
   gboolean cancelled = !ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);

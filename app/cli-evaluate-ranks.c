@@ -20,8 +20,8 @@ run_side (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
   g_autofree int *tokens = g_new0 (int, MAX (m, 1));
   if (!sc_model_set_expert_mask (model, keep, error))
     return FALSE;
-  if (m > 0 && !sc_evaluate_translate (model, src, tgt, sources + first, references + first, m,
-                                       gen, batch, NULL, &hyps, sums, tokens, error))
+  if (m > 0 && !sc_evaluate_translate (model, src, tgt, sources + first, references + first, m, gen,
+                                       batch, NULL, &hyps, sums, tokens, error))
     return FALSE;
   sc_model_set_expert_mask (model, NULL, NULL);
   /* NLL sum and token count travel as two doubles per sentence (exact). */

@@ -76,8 +76,9 @@ sc_distributed_finish (int status)
   launched = FALSE;
   if (status != 0 && world_size > 1)
     {
-      fprintf (stderr, "secateur-cli: rank %d of %d failed (exit status %d); stopping every rank, "
-                       "nothing is written\n",
+      fprintf (stderr,
+               "secateur-cli: rank %d of %d failed (exit status %d); stopping every rank, "
+               "nothing is written\n",
                world_rank, world_size, status);
       fflush (stderr);
       MPI_Abort (MPI_COMM_WORLD, status);
@@ -96,8 +97,8 @@ sc_distributed_announce (const char *device, int threads)
   said = TRUE;
   fprintf (stderr,
            "secateur-cli: rank %d of %d on %s (pid %d, local rank %d): device %s, %d thread%s\n",
-           world_rank, world_size, g_get_host_name (), (int) getpid (), local_rank, device,
-           threads, threads == 1 ? "" : "s");
+           world_rank, world_size, g_get_host_name (), (int) getpid (), local_rank, device, threads,
+           threads == 1 ? "" : "s");
 }
 
 void
@@ -140,8 +141,10 @@ sc_distributed_gather (const void *data, gsize len)
     {
       if (len > G_MAXINT)
         {
-          fprintf (stderr, "secateur-cli: rank %d has %" G_GSIZE_FORMAT " bytes to send, over "
-                           "MPI's 2 GiB per message\n", world_rank, len);
+          fprintf (stderr,
+                   "secateur-cli: rank %d has %" G_GSIZE_FORMAT " bytes to send, over "
+                   "MPI's 2 GiB per message\n",
+                   world_rank, len);
           MPI_Abort (MPI_COMM_WORLD, 1);
         }
       int mine = (int) len;
@@ -160,8 +163,10 @@ sc_distributed_gather (const void *data, gsize len)
             }
           if (sum > G_MAXINT)
             {
-              fprintf (stderr, "secateur-cli: the ranks' results (%" G_GINT64_FORMAT
-                               " bytes) are over MPI's 2 GiB per gather\n", sum);
+              fprintf (stderr,
+                       "secateur-cli: the ranks' results (%" G_GINT64_FORMAT
+                       " bytes) are over MPI's 2 GiB per gather\n",
+                       sum);
               MPI_Abort (MPI_COMM_WORLD, 1);
             }
           buf = g_malloc (MAX (sum, 1));

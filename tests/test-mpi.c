@@ -1,6 +1,6 @@
-/* test-mpi.c: calibrate and evaluate across MPI ranks (mpirun), against
- * one process: the same integer counters and a statistics file that is the
- * same from run to run, the same evaluation, and nothing written when a
+/* test-mpi.c: calibrate, evaluate and compare across MPI ranks (mpirun),
+ * against one process: the same integer counters and a statistics file that
+ * is the same from run to run, the same evaluation, and nothing written when a
  * rank dies. Skipped when mpirun is absent or secateur-cli was built
  * without MPI.
  *
@@ -157,8 +157,8 @@ test_calibrate (void)
         {
           g_autofree char *name = g_strdup_printf ("ranks%d-%d.json", ranks, again);
           g_autofree char *path = g_build_filename (dir, name, NULL);
-          r = run_mpi (ranks, "calibrate", "-m", moe, "--pairs", PAIRS, "--size", "24", "-o",
-                       path, "-q", NULL);
+          r = run_mpi (ranks, "calibrate", "-m", moe, "--pairs", PAIRS, "--size", "24", "-o", path,
+                       "-q", NULL);
           g_test_message ("%d ranks: %s", ranks, r.err);
           g_assert_cmpint (r.status, ==, 0);
           /* every rank says once where it runs */
@@ -208,7 +208,7 @@ test_calibrate (void)
 }
 
 /* 2 ranks: the table on stdout and the report of one process, full and
- * pruned (scores, NLL, translations). */
+ * pruned (scores, NLL, translations); compare's output of one process. */
 static void
 test_evaluate (void)
 {
@@ -237,6 +237,18 @@ test_evaluate (void)
   g_autofree char *want = read_file (one);
   g_autofree char *got = read_file (two);
   g_assert_cmpstr (got, ==, want);
+  run_clear (&a);
+  run_clear (&b);
+
+  /* compare: the same sentences side by side, printed once */
+  a = run_cli (NULL, "compare", "-m", moe, "--pair", "eng_Latn-fra_Latn", "--experts", index,
+               "--limit", "4", NULL);
+  g_assert_cmpint (a.status, ==, 0);
+  b = run_mpi (2, "compare", "-m", moe, "--pair", "eng_Latn-fra_Latn", "--experts", index,
+               "--limit", "4", NULL);
+  g_assert_cmpint (b.status, ==, 0);
+  g_assert_nonnull (strstr (a.out, "[4] source:"));
+  g_assert_cmpstr (b.out, ==, a.out);
   run_clear (&a);
   run_clear (&b);
   g_unlink (index);
@@ -272,13 +284,14 @@ test_rank_killed (void)
 
   g_autoptr (GSubprocessLauncher) l =
       mpi_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  const char *argv[] = { "mpirun", "--oversubscribe", "-x", "OMP_NUM_THREADS", "-n", "2",
-                         g_getenv ("SC_CLI"), "calibrate", "-m", moe, "-s", "eng_Latn", "-t",
-                         "fra_Latn", "--source", src, "--target", tgt, "-o", out, "-q", NULL };
+  const char *argv[] = {
+    "mpirun", "--oversubscribe", "-x", "OMP_NUM_THREADS", "-n", "2", g_getenv ("SC_CLI"),
+    "calibrate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--source", src, "--target", tgt,
+    "-o", out, "-q", NULL
+  };
   g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
-  g_autoptr (GDataInputStream) err =
-      g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  g_autoptr (GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
   g_autoptr (GString) log = g_string_new (NULL);
   gboolean killed = FALSE;
   char *line;

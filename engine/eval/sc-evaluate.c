@@ -146,17 +146,16 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
 }
 
 gboolean
-sc_evaluate_translate (ScModel *model, const char *src, const char *tgt,
-                       const char *const *sources, const char *const *references, int n,
-                       const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
-                       char ***hyps, double *nll_sums, int *nll_tokens, GError **error)
+sc_evaluate_translate (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+                       const char *const *references, int n, const ScGenerateOptions *gen,
+                       int batch_size, GCancellable *cancellable, char ***hyps, double *nll_sums,
+                       int *nll_tokens, GError **error)
 {
-  *hyps = sc_translate (model, sources, n, src, tgt, gen, batch_size, NULL, NULL, cancellable,
-                        error);
+  *hyps =
+      sc_translate (model, sources, n, src, tgt, gen, batch_size, NULL, NULL, cancellable, error);
   if (*hyps == NULL)
     return FALSE;
-  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, nll_sums, nll_tokens,
-                             error))
+  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, nll_sums, nll_tokens, error))
     {
       g_clear_pointer (hyps, g_strfreev);
       return FALSE;
@@ -166,8 +165,7 @@ sc_evaluate_translate (ScModel *model, const char *src, const char *tgt,
 
 gboolean
 sc_evaluate_score (ScModel *model, const char *const *references, int n, char **hyps,
-                   const double *nll_sums, const int *nll_tokens, ScEvalSide *side,
-                   GError **error)
+                   const double *nll_sums, const int *nll_tokens, ScEvalSide *side, GError **error)
 {
   g_autofree char *spm = g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
                                            "sentencepiece.bpe.model", NULL);
@@ -216,15 +214,15 @@ sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tg
   result->n_sentences = n;
 
   sc_model_set_expert_mask (model, NULL, NULL);
-  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable, &result->full,
-                 error))
+  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
+                 &result->full, error))
     goto fail;
   if (keep != NULL)
     {
       if (!sc_model_set_expert_mask (model, keep, error))
         goto fail;
-      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size,
-                              cancellable, &result->pruned, error);
+      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
+                              &result->pruned, error);
       sc_model_set_expert_mask (model, NULL, NULL);
       if (!ok)
         goto fail;
