@@ -270,6 +270,82 @@ sc_distributed_gather_strings (char **strings, const double *values, int per_str
     g_array_free (vals, TRUE);
 }
 
+typedef enum
+{
+  SUM_U64,
+  SUM_DOUBLE,
+  SUM_FLOAT,
+} SumKind;
+
+static void
+sum_chunk (SumKind kind, void *dst, const void *src, gsize n)
+{
+  for (gsize j = 0; j < n; j++)
+    if (kind == SUM_U64)
+      ((guint64 *) dst)[j] += ((const guint64 *) src)[j];
+    else if (kind == SUM_DOUBLE)
+      ((double *) dst)[j] += ((const double *) src)[j];
+    else
+      ((float *) dst)[j] += ((const float *) src)[j];
+}
+
+static void
+sum_in_rank_order (SumKind kind, void *data, gsize n)
+{
+#ifdef SC_HAVE_MPI
+  if (!launched || world_size == 1 || n == 0)
+    return;
+  gsize size = kind == SUM_FLOAT ? sizeof (float) : 8;
+  /* in chunks of at most 32 MiB per rank: any n, bounded memory on rank 0 */
+  gsize chunk = MIN (((gsize) 32 << 20) / size, n);
+  g_autofree char *all = world_rank == 0 ? g_malloc (chunk * size * world_size) : NULL;
+  for (gsize at = 0; at < n; at += chunk)
+    {
+      gsize m = MIN (chunk, n - at);
+      char *mine = (char *) data + at * size;
+      MPI_Gather (mine, (int) (m * size), MPI_BYTE, all, (int) (m * size), MPI_BYTE, 0,
+                  MPI_COMM_WORLD);
+      if (world_rank == 0)
+        for (int r = 1; r < world_size; r++)
+          sum_chunk (kind, mine, all + (gsize) r * m * size, m);
+      MPI_Bcast (mine, (int) (m * size), MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+#endif
+}
+
+void
+sc_distributed_sum_u64 (guint64 *data, gsize n)
+{
+  sum_in_rank_order (SUM_U64, data, n);
+}
+
+void
+sc_distributed_sum_doubles (double *data, gsize n)
+{
+  sum_in_rank_order (SUM_DOUBLE, data, n);
+}
+
+void
+sc_distributed_sum_floats (float *data, gsize n)
+{
+  sum_in_rank_order (SUM_FLOAT, data, n);
+}
+
+gboolean
+sc_distributed_reduce_inputs (int linear, ScLayerInputs *inputs, gpointer data, GError **error)
+{
+  guint64 *rows;
+  double *sq;
+  float *xtx;
+  sc_layer_inputs_sums (inputs, &rows, &sq, &xtx);
+  gsize n_in = sc_layer_inputs_n_in (inputs);
+  sc_distributed_sum_u64 (rows, 1);
+  sc_distributed_sum_doubles (sq, n_in);
+  if (xtx != NULL)
+    sc_distributed_sum_floats (xtx, n_in * n_in);
+  return TRUE;
+}
+
 gboolean
 sc_distributed_all (gboolean ok)
 {

@@ -14,6 +14,7 @@
 
 #include <glib.h>
 
+#include "sc-sparsity.h"
 #include "sc-stats.h"
 
 G_BEGIN_DECLS
@@ -59,6 +60,19 @@ gboolean sc_distributed_reduce_stats (ScStats *stats, GError **error);
 void     sc_distributed_gather_strings (char **strings, const double *values, int per_string,
                                         int n, char ***all_strings, double **all_values,
                                         int *n_all);
+
+/* Collective: every rank's `n` values (the same n on all) summed in rank
+ * order, rank 0's first, so that the sum is the same from run to run; the
+ * sum replaces `data` on every rank. Integers are exact. */
+void     sc_distributed_sum_u64     (guint64 *data, gsize n);
+void     sc_distributed_sum_doubles (double *data, gsize n);
+void     sc_distributed_sum_floats  (float *data, gsize n);
+
+/* An ScSparsifyOptions.inputs_reduce: a layer's input sums (rows, squares,
+ * X^T X) added up over the ranks, so that every rank prunes with the
+ * statistics of all the samples. */
+gboolean sc_distributed_reduce_inputs (int linear, ScLayerInputs *inputs, gpointer data,
+                                       GError **error);
 
 /* Collective: the logical AND of `ok` over the ranks, on every rank. */
 gboolean sc_distributed_all (gboolean ok);

@@ -467,12 +467,13 @@ main (int argc, char **argv)
   /* Only these split their work over MPI ranks; others would run N times
    * and write the same files at once. */
   if (sc_distributed_size () > 1 && !g_str_equal (argv[1], "calibrate") &&
-      !g_str_equal (argv[1], "evaluate") && !g_str_equal (argv[1], "compare"))
+      !g_str_equal (argv[1], "evaluate") && !g_str_equal (argv[1], "compare") &&
+      !g_str_equal (argv[1], "sparsify"))
     {
       if (sc_distributed_rank () == 0)
         fprintf (stderr,
-                 "secateur-cli: %s does not run across MPI ranks (calibrate, evaluate "
-                 "and compare do); run it as one process\n",
+                 "secateur-cli: %s does not run across MPI ranks (calibrate, evaluate, "
+                 "compare and sparsify do); run it as one process\n",
                  argv[1]);
       return sc_distributed_finish (2);
     }

@@ -1,17 +1,19 @@
-/* test-mpi.c: calibrate, evaluate and compare across MPI ranks (mpirun),
- * against one process: the same integer counters and a statistics file that
- * is the same from run to run, the same evaluation, and nothing written when a
- * rank dies. Skipped when mpirun is absent or secateur-cli was built
+/* test-mpi.c: calibrate, evaluate, compare and sparsify across MPI ranks
+ * (mpirun), against one process: the same integer counters and a statistics
+ * file that is the same from run to run, the same evaluation, the same
+ * pruning masks, and nothing written when a rank dies. Skipped when mpirun is absent or secateur-cli was built
  * without MPI.
  *
  * As root, Open MPI refuses to start unless OMPI_ALLOW_RUN_AS_ROOT=1 and
  * OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 are set: the test sets them. */
+#include "sc-checkpoint.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const PAIRS = "eng_Latn-fra_Latn,eng_Latn-hin_Deva,fra_Latn-eng_Latn";
@@ -258,6 +260,88 @@ test_evaluate (void)
   g_rmdir (dir);
 }
 
+/* The zero weights of every tensor of a checkpoint, one byte each. */
+static GByteArray *
+zero_mask (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScCheckpoint) ck = sc_checkpoint_open (dir, &error);
+  g_assert_no_error (error);
+  GByteArray *mask = g_byte_array_new ();
+  const char *const *names = sc_checkpoint_names (ck);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const ScTensor *t = sc_checkpoint_get (ck, names[i]);
+      gsize n = sc_tensor_numel (t);
+      g_autofree float *v = g_new (float, MAX (n, 1));
+      sc_tensor_read_f32 (t, 0, n, v);
+      for (gsize k = 0; k < n; k++)
+        {
+          guint8 z = v[k] == 0.0f;
+          g_byte_array_append (mask, &z, 1);
+        }
+    }
+  return mask;
+}
+
+/* 2 ranks, each calibrating on half the samples: Wanda writes the very
+ * checkpoint of one process, SparseGPT the same masks (its updated weights
+ * differ by the rounding of the Hessian's float sums). */
+static void
+test_sparsify (void)
+{
+  if (!mpi_available ())
+    return;
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-mpi-XXXXXX", &error);
+  const char *methods[] = { "wanda", "sparsegpt" };
+  for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+    {
+      g_autofree char *n1 = g_strdup_printf ("%s-1", methods[m]);
+      g_autofree char *n2 = g_strdup_printf ("%s-2", methods[m]);
+      g_autofree char *one = g_build_filename (dir, n1, NULL);
+      g_autofree char *two = g_build_filename (dir, n2, NULL);
+      Run a = run_cli (NULL, "sparsify", "-m", moe, "--method", methods[m], "--sparsity", "0.5",
+                       "--calib", "mbs", "--samples", "16", "--seqlen", "32", "-o", one, NULL);
+      g_assert_cmpint (a.status, ==, 0);
+      Run b = run_mpi (2, "sparsify", "-m", moe, "--method", methods[m], "--sparsity", "0.5",
+                       "--calib", "mbs", "--samples", "16", "--seqlen", "32", "-o", two, NULL);
+      g_test_message ("%s", b.err);
+      g_assert_cmpint (b.status, ==, 0);
+      /* the same table (rows seen by each layer included), printed once */
+      g_autofree char *want = g_strdup (a.out);
+      *strstr (want, "wrote ") = '\0';
+      g_assert_nonnull (strstr (b.out, want));
+      const char *total = strstr (b.out, "total: ");
+      g_assert_nonnull (total);
+      g_assert_null (strstr (total + 1, "total: "));
+      g_assert_nonnull (strstr (b.err, "rank 1 of 2 on "));
+      run_clear (&a);
+      run_clear (&b);
+      g_autoptr (GByteArray) m1 = zero_mask (one);
+      g_autoptr (GByteArray) m2 = zero_mask (two);
+      g_assert_cmpuint (m1->len, ==, m2->len);
+      guint zeros = 0;
+      for (guint k = 0; k < m1->len; k++)
+        zeros += m1->data[k];
+      g_assert_cmpuint (zeros, >, m1->len / 4);
+      g_assert_true (memcmp (m1->data, m2->data, m1->len) == 0);
+      if (m == 0)
+        {
+          g_autofree char *f1 = g_build_filename (one, "model.safetensors", NULL);
+          g_autofree char *f2 = g_build_filename (two, "model.safetensors", NULL);
+          gsize l1, l2;
+          g_autofree char *b1 = NULL, *b2 = NULL;
+          g_assert_true (g_file_get_contents (f1, &b1, &l1, NULL));
+          g_assert_true (g_file_get_contents (f2, &b2, &l2, NULL));
+          g_assert_true (l1 == l2 && memcmp (b1, b2, l1) == 0);
+        }
+    }
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (rm), ==, 0);
+}
+
 /* Rank 1 killed mid-run: mpirun fails naming it, and no statistics file
  * (nor a temporary one) is left. */
 static void
@@ -338,6 +422,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/mpi/calibrate", test_calibrate);
   g_test_add_func ("/mpi/evaluate", test_evaluate);
+  g_test_add_func ("/mpi/sparsify", test_sparsify);
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   return g_test_run ();
 }
