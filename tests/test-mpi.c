@@ -1,8 +1,8 @@
 /* test-mpi.c: calibrate, evaluate, compare and sparsify across MPI ranks
  * (mpirun), against one process: the same integer counters and a statistics
  * file that is the same from run to run, the same evaluation, the same
- * pruning masks, and nothing written when a rank dies. Skipped when mpirun is absent or secateur-cli was built
- * without MPI.
+ * pruning masks, and nothing written when a rank dies. Skipped when mpirun
+ * is absent or secateur-cli was built without MPI.
  *
  * As root, Open MPI refuses to start unless OMPI_ALLOW_RUN_AS_ROOT=1 and
  * OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 are set: the test sets them. */
