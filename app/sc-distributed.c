@@ -277,6 +277,7 @@ typedef enum
   SUM_FLOAT,
 } SumKind;
 
+#ifdef SC_HAVE_MPI
 static void
 sum_chunk (SumKind kind, void *dst, const void *src, gsize n)
 {
@@ -288,6 +289,7 @@ sum_chunk (SumKind kind, void *dst, const void *src, gsize n)
     else
       ((float *) dst)[j] += ((const float *) src)[j];
 }
+#endif
 
 static void
 sum_in_rank_order (SumKind kind, void *data, gsize n)
