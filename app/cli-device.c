@@ -66,10 +66,14 @@ sc_cli_backend (const ScCliDeviceOptions *opts, GError **error)
   const char *device = opts != NULL && opts->device != NULL ? opts->device : g_getenv ("SC_DEVICE");
   if (device == NULL || device[0] == '\0')
     device = "cpu";
-  /* Under MPI, "cuda" is the rank's own GPU on its node. */
+  /* Under MPI, "cuda" is the rank's own GPU on its node (ranks share GPUs
+   * round-robin when there are more ranks than GPUs). */
   g_autofree char *ranked = NULL;
   if (sc_distributed_launched () && g_str_equal (device, "cuda"))
-    device = ranked = g_strdup_printf ("cuda:%d", sc_distributed_local_rank ());
+    {
+      int n = sc_backend_cuda_devices (NULL);
+      device = ranked = g_strdup_printf ("cuda:%d", sc_distributed_local_rank () % MAX (n, 1));
+    }
   if (cli_backend == NULL || g_strcmp0 (cli_backend_device, device) != 0)
     {
       g_autofree char *note = NULL;
