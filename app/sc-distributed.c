@@ -23,7 +23,16 @@ sc_distributed_init (int *argc, char ***argv)
   /* Open MPI's singleton start spawns a runtime daemon: plain runs skip it. */
   if (g_getenv ("OMPI_COMM_WORLD_SIZE") == NULL && g_getenv ("PMIX_RANK") == NULL &&
       g_getenv ("PMI_SIZE") == NULL)
-    return;
+    {
+      /* srun's tasks without its MPI plugin would each do the whole work */
+      const char *tasks = g_getenv ("SLURM_STEP_NUM_TASKS");
+      if (tasks != NULL && g_ascii_strtoll (tasks, NULL, 10) > 1)
+        fprintf (stderr,
+                 "secateur-cli: warning: one of %s srun tasks but no MPI launch (srun "
+                 "--mpi=pmix): this task runs the whole command\n",
+                 tasks);
+      return;
+    }
   int provided;
   MPI_Init_thread (argc, argv, MPI_THREAD_FUNNELED, &provided);
   launched = TRUE;
