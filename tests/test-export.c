@@ -147,22 +147,50 @@ test_roundtrip (void)
   g_assert_no_error (error);
   g_autoptr (ScModel) pruned2 = sc_model_load (out2, NULL, &error);
   g_assert_no_error (error);
-  /* 3 experts in one layer, 4 in the others: Secateur's form, original
-   * names and count, from the renumbered one. */
+  /* 3 experts in one layer, 4 in the others: the per-layer form, experts
+   * renumbered in each layer (enc L1 {2,5,7}: expert_7 is now expert_2),
+   * from the renumbered one. */
   ScCheckpoint *b2 = sc_model_get_checkpoint (pruned2);
   const ScTensor *t7 =
-      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_2.fc2.weight");
   const ScTensor *f7 =
       sc_checkpoint_get (a, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
   g_assert_nonnull (t7);
   g_assert_cmpmem (f7->data, f7->nbytes, t7->data, t7->nbytes);
-  g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_0.fc2.weight"));
+  g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_3.fc2.weight"));
+  g_assert_nonnull (
+      sc_checkpoint_get (b2, "model.encoder.layers.3.ffn.experts.expert_3.fc2.weight"));
+  const ScTensor *r2 =
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.router.classifier.weight");
+  const ScTensor *r1 = sc_checkpoint_get (a, "model.encoder.layers.1.ffn.router.classifier.weight");
+  g_assert_cmpint (r2->shape[0], ==, 3);
+  g_assert_cmpmem ((const guint8 *) r1->data + 7 * row, row, (const guint8 *) r2->data + 2 * row,
+                   row);
   g_autofree char *cfg2_path = g_build_filename (out2, "config.json", NULL);
   g_autoptr (JsonNode) cfg2 = sc_test_load_json (cfg2_path);
-  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg2), "num_experts"), ==, 8);
-  g_assert_false (
-      json_object_has_member (json_node_get_object (cfg2), "secateur_original_num_experts"));
-  g_assert_false (sc_model_get_config (pruned2)->experts_renumbered);
+  JsonObject *c2 = json_node_get_object (cfg2);
+  g_assert_cmpstr (json_object_get_string_member (c2, "model_type"), ==, "nllb-moe-pruned");
+  g_assert_cmpint (json_object_get_int_member (c2, "num_experts"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (c2, "secateur_original_num_experts"), ==, 8);
+  JsonArray *per = json_object_get_array_member (c2, "num_experts_per_layer");
+  g_assert_cmpint (json_array_get_length (per), ==, 4);
+  g_assert_cmpint (json_array_get_int_element (per, 0), ==, 3);
+  g_assert_cmpint (json_array_get_int_element (per, 1), ==, 4);
+  JsonObject *map = json_object_get_object_member (c2, "auto_map");
+  g_assert_cmpstr (json_object_get_string_member (map, "AutoModelForSeq2SeqLM"), ==,
+                   "modeling_nllb_moe_pruned.NllbMoePrunedForConditionalGeneration");
+  g_assert_cmpstr (json_object_get_string_member (map, "AutoConfig"), ==,
+                   "configuration_nllb_moe_pruned.NllbMoePrunedConfig");
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (c2, "architectures"), 0), ==,
+      "NllbMoePrunedForConditionalGeneration");
+  g_autofree char *py = g_build_filename (out2, "modeling_nllb_moe_pruned.py", NULL);
+  g_autofree char *py_text = NULL;
+  g_assert_true (g_file_get_contents (py, &py_text, NULL, NULL));
+  g_assert_nonnull (strstr (py_text, "class NllbMoePrunedForConditionalGeneration("
+                                     "NllbMoeForConditionalGeneration):"));
+  g_assert_true (sc_model_get_config (pruned2)->experts_renumbered);
+  g_assert_true (sc_model_get_config (pruned2)->experts_per_layer);
   g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
   g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
   g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
@@ -173,6 +201,118 @@ test_roundtrip (void)
       g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
     }
 
+  /* From the per-layer form back to a uniform one: a plain NllbMoe again,
+   * without the per-layer records or the .py files. */
+  static const int three[4][3] = { { 2, 5, 7 }, { 1, 2, 3 }, { 0, 1, 4 }, { 2, 3, 5 } };
+  guint8 k3[32] = { 0 };
+  for (int m = 0; m < 4; m++)
+    for (int i = 0; i < 3; i++)
+      k3[m * 8 + three[m][i]] = 1;
+  g_autofree char *out3 = g_build_filename (tmp, "uniform-again", NULL);
+  g_assert_true (sc_export_pruned (pruned2, out2, k3, out3, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *cfg3_path = g_build_filename (out3, "config.json", NULL);
+  g_autoptr (JsonNode) cfg3 = sc_test_load_json (cfg3_path);
+  JsonObject *c3 = json_node_get_object (cfg3);
+  g_assert_cmpstr (json_object_get_string_member (c3, "model_type"), ==, "nllb-moe");
+  g_assert_cmpint (json_object_get_int_member (c3, "num_experts"), ==, 3);
+  g_assert_false (json_object_has_member (c3, "num_experts_per_layer"));
+  g_assert_false (json_object_has_member (c3, "auto_map"));
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (c3, "architectures"), 0), ==,
+      "NllbMoeForConditionalGeneration");
+  g_autofree char *py3 = g_build_filename (out3, "modeling_nllb_moe_pruned.py", NULL);
+  g_assert_false (g_file_test (py3, G_FILE_TEST_EXISTS));
+  g_autoptr (ScModel) pruned3 = sc_model_load (out3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sc_model_get_config (pruned3)->experts_per_layer);
+  const ScTensor *t3 = sc_checkpoint_get (sc_model_get_checkpoint (pruned3),
+                                          "model.decoder.layers.3.ffn.experts.expert_2.fc1.weight");
+  ta = sc_checkpoint_get (a, "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight");
+  g_assert_cmpmem (ta->data, ta->nbytes, t3->data, t3->nbytes);
+
+  sc_test_rm_tree (tmp);
+}
+
+/* The form exports had before the per-layer one (experts under their
+ * original names, num_experts the original count, no per-layer records) is
+ * still read: it translates as masked evaluation does. Built here from a
+ * per-layer export by renaming its tensors and rewriting config.json. */
+static void
+test_earlier_form (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "per-layer", NULL);
+  g_autofree char *old = g_build_filename (tmp, "earlier", NULL);
+  g_autofree guint8 *fewer = g_memdup2 (keep, 32);
+  fewer[0] = 0; /* enc L1 {2,5,7} */
+  ScExportOptions opts = { 0 };
+  g_assert_true (sc_export_pruned (full, full_dir, fewer, out, &opts, NULL, &error));
+  g_assert_no_error (error);
+
+  g_mkdir (old, 0755);
+  sc_test_copy_files (out, old, sc_test_model_meta);
+  g_autofree char *st_path = g_build_filename (out, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  g_autoptr (GPtrArray) renamed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *v = g_memdup2 (all->pdata[i], sizeof (ScTensor));
+      const char *e = strstr (v->name, ".experts.expert_");
+      if (e != NULL)
+        {
+          /* stored rank r of layer `layer` -> its original id */
+          int layer = atoi (strstr (v->name, "layers.") + 7);
+          gboolean dec = strstr (v->name, "decoder") != NULL;
+          int m = (dec ? 2 : 0) + (layer == 3);
+          int r = atoi (e + strlen (".experts.expert_")), id = -1;
+          for (int x = 0, n = 0; x < 8 && id < 0; x++)
+            if (fewer[m * 8 + x] && n++ == r)
+              id = x;
+          const char *rest = strchr (e + strlen (".experts.expert_"), '.');
+          char *name =
+              g_strdup_printf ("%.*s.experts.expert_%d%s", (int) (e - v->name), v->name, id, rest);
+          g_ptr_array_add (names, name);
+          v->name = name;
+        }
+      g_ptr_array_add (renamed, v);
+    }
+  g_autofree char *dst = g_build_filename (old, "model.safetensors", NULL);
+  g_assert_true (
+      sc_safetensors_write (dst, (ScTensor *const *) renamed->pdata, renamed->len, &error));
+  g_assert_no_error (error);
+  g_autofree char *cfg_path = g_build_filename (old, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *co = json_node_get_object (cfg);
+  json_object_set_string_member (co, "model_type", "nllb-moe");
+  json_object_set_int_member (co, "num_experts", 8);
+  json_object_remove_member (co, "secateur_original_num_experts");
+  json_object_remove_member (co, "num_experts_per_layer");
+  json_object_remove_member (co, "auto_map");
+  g_autofree char *text = json_to_string (cfg, TRUE);
+  g_assert_true (g_file_set_contents (cfg_path, text, -1, NULL));
+
+  g_autoptr (ScModel) earlier = sc_model_load (old, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sc_model_get_config (earlier)->experts_renumbered);
+  g_assert_nonnull (sc_checkpoint_get (sc_model_get_checkpoint (earlier),
+                                       "model.encoder.layers.1.ffn.experts.expert_7.fc1.weight"));
+  g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) masked = translate_ids (full, beams);
+      g_autoptr (GPtrArray) got = translate_ids (earlier, beams);
+      for (guint r = 0; r < masked->len; r++)
+        {
+          GArray *x = masked->pdata[r], *y = got->pdata[r];
+          g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+        }
+    }
+  sc_model_set_expert_mask (full, NULL, NULL);
   sc_test_rm_tree (tmp);
 }
 
@@ -354,6 +494,23 @@ parse_form (int stored, int original, const char *kept, GError **error)
   return sc_config_parse (text, -1, error);
 }
 
+/* The per-layer form's config.json: model_type nllb-moe-pruned, num_experts
+ * the largest count, the counts per layer. */
+static ScConfig *
+parse_per_layer (int most, const char *counts, const char *kept, GError **error)
+{
+  g_autofree char *path = g_build_filename (full_dir, "config.json", NULL);
+  g_autoptr (JsonNode) root = sc_test_load_json (path);
+  JsonObject *o = json_node_get_object (root);
+  json_object_set_string_member (o, "model_type", "nllb-moe-pruned");
+  json_object_set_int_member (o, "num_experts", most);
+  json_object_set_int_member (o, "secateur_original_num_experts", 8);
+  json_object_set_member (o, "num_experts_per_layer", json_from_string (counts, NULL));
+  json_object_set_member (o, "secateur_kept_experts", json_from_string (kept, NULL));
+  g_autofree char *text = json_to_string (root, FALSE);
+  return sc_config_parse (text, -1, error);
+}
+
 /* Secateur reads the uniform form in original ids, k = 1 included, and
  * refuses records that disagree with num_experts. */
 static void
@@ -382,6 +539,26 @@ test_config_forms (void)
   g_clear_error (&error);
   g_assert_null (parse_form (1, 0, NULL, &error)); /* top-2 needs two experts */
   g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_clear_error (&error);
+
+  /* The per-layer form: each layer's list as long as its count. */
+  const char *ids = "[[5, 6], [2], [1, 4, 6], [7]]";
+  g_autoptr (ScConfig) per = parse_per_layer (3, "[2, 1, 3, 1]", ids, &error);
+  g_assert_no_error (error);
+  g_assert_true (per->experts_per_layer);
+  g_assert_true (per->experts_renumbered);
+  g_assert_cmpint (per->num_experts, ==, 8);
+  g_assert_cmpint (sc_config_stored_expert (per, 2, 6), ==, 2);
+  g_assert_cmpint (sc_config_original_expert (per, 0, 1), ==, 6);
+  static const char *const bad[] = { "[2, 1, 3]",    "[2, 1, 2, 1]",     "[2, 1, 4, 1]",
+                                     "[2, 0, 3, 1]", "[2, \"1\", 3, 1]", "{}" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_null (parse_per_layer (3, bad[i], ids, &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+      g_test_message ("%s: %s", bad[i], error->message);
+      g_clear_error (&error);
+    }
 }
 
 /* Uniform selections exported by the engine write exactly the tensors that
@@ -609,7 +786,7 @@ test_cli_dtype (void)
 /* An export from an expert index for one direction describes itself:
  * config.json's selection record, a model card of its own in place of the
  * full model's README.md (and no eval.json), info listing the kept experts
- * and the direction. Three experts in one layer: Secateur's form. */
+ * and the direction. Three experts in one layer: the per-layer form. */
 static void
 test_describes_itself (void)
 {
@@ -652,7 +829,7 @@ test_describes_itself (void)
   g_assert_cmpint (json_object_get_int_member (sel, "kept_experts"), ==, 15);
   g_assert_cmpint (json_object_get_int_member (sel, "of_experts"), ==, 32);
   g_assert_cmpstr (json_object_get_string_member (sel, "dtype"), ==, "F32");
-  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 8);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 4);
 
   g_autofree char *card_path = g_build_filename (out, "README.md", NULL);
   g_autofree char *card = NULL;
@@ -664,12 +841,14 @@ test_describes_itself (void)
   g_assert_nonnull (strstr (card, "| encoder layer 3 | 3 | 8 | 1 2 3 |"));
   g_assert_nonnull (strstr (card, "| decoder layer 1 | 4 | 8 | 0 1 4 6 |"));
   g_assert_nonnull (strstr (card, "different numbers of experts"));
+  g_assert_nonnull (strstr (card, "trust_remote_code=True"));
+  g_assert_nonnull (strstr (card, "select --uniform"));
   g_autofree char *eval_out = g_build_filename (out, "eval.json", NULL);
   g_assert_false (g_file_test (eval_out, G_FILE_TEST_EXISTS));
 
   r = run_cli (NULL, "info", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "Pruned export: Secateur's form"));
+  g_assert_nonnull (strstr (r.out, "Pruned export: NllbMoe with a count per layer"));
   g_assert_nonnull (strstr (r.out, "  encoder layer 3: 3 of 8: 1 2 3\n"));
   g_assert_nonnull (strstr (r.out, "  decoder layer 3: 4 of 8: 2 3 5 7\n"));
   g_assert_nonnull (strstr (r.out, "Serves:        eng_Latn-fra_Latn\n"));
@@ -687,6 +866,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   keep = make_keep ();
   g_test_add_func ("/export/roundtrip", test_roundtrip);
+  g_test_add_func ("/export/earlier-form", test_earlier_form);
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
   g_test_add_func ("/export/mask-kept", test_mask_kept);

@@ -413,9 +413,9 @@ sc_config_parse (const char *json, gssize len, GError **error)
           if (c->experts_renumbered && (int) kept->len != want)
             {
               g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                           "config.json: \"%s\" layer %d lists %u experts; %s is %d",
+                           "config.json: \"%s\" layer %d lists %u experts; %s %d",
                            SC_CONFIG_KEPT_KEY, m, kept->len,
-                           counts != NULL ? "num_experts_per_layer says" : "num_experts", want);
+                           counts != NULL ? "num_experts_per_layer says" : "num_experts is", want);
               return NULL;
             }
         }
