@@ -561,14 +561,17 @@ test_config_forms (void)
     }
 }
 
-/* Uniform selections exported by the engine write exactly the tensors that
- * tools/make_export_goldens.py exported with secateur-cli and loaded in
- * stock transformers (AutoModelForSeq2SeqLM, no missing or mismatched
- * weight), and Secateur generates on them exactly what transformers did. */
+/* Selections exported by the engine write exactly the files and tensors
+ * that tools/make_export_goldens.py exported with secateur-cli and loaded in
+ * transformers (AutoModelForSeq2SeqLM, no missing or mismatched weight; the
+ * per-layer form with trust_remote_code and the export's own .py files),
+ * and Secateur generates on them exactly what transformers did. */
 static void
-test_hf_uniform (void)
+test_hf_goldens (gconstpointer golden)
 {
-  g_autofree char *path = sc_test_path ("tests/goldens/export-uniform/cases.json");
+  g_autofree char *rel_golden =
+      g_strdup_printf ("tests/goldens/%s/cases.json", (const char *) golden);
+  g_autofree char *path = sc_test_path (rel_golden);
   g_autoptr (JsonNode) root = sc_test_load_json (path);
   JsonArray *exports = json_object_get_array_member (json_node_get_object (root), "exports");
   g_assert_cmpuint (json_array_get_length (exports), >=, 5);
@@ -616,8 +619,41 @@ test_hf_uniform (void)
               g_build_filename (out, json_array_get_string_element (files, i), NULL);
           g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
         }
+      /* The per-layer form: the .py files transformers ran, the counts. */
+      g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+      g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+      JsonObject *co = json_node_get_object (cfg);
+      g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==,
+                       json_object_get_int_member (ex, "num_experts"));
+      JsonObject *code = json_object_has_member (ex, "remote_code")
+                             ? json_object_get_object_member (ex, "remote_code")
+                             : NULL;
+      g_assert_cmpint (code != NULL, ==, json_object_has_member (co, "auto_map"));
+      if (code != NULL)
+        {
+          g_autoptr (GList) py = json_object_get_members (code);
+          g_assert_cmpint (g_list_length (py), ==, 2);
+          for (GList *l = py; l != NULL; l = l->next)
+            {
+              g_autofree char *f = g_build_filename (out, l->data, NULL);
+              g_autofree char *text = NULL;
+              gsize len = 0;
+              g_assert_true (g_file_get_contents (f, &text, &len, NULL));
+              g_autofree char *sum =
+                  g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text, len);
+              g_assert_cmpstr (sum, ==, json_object_get_string_member (code, l->data));
+            }
+          JsonArray *want = json_object_get_array_member (ex, "num_experts_per_layer");
+          JsonArray *got = json_object_get_array_member (co, "num_experts_per_layer");
+          g_assert_cmpint (json_array_get_length (got), ==, json_array_get_length (want));
+          for (guint m = 0; m < json_array_get_length (want); m++)
+            g_assert_cmpint (json_array_get_int_element (got, m), ==,
+                             json_array_get_int_element (want, m));
+        }
+
       g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
       g_assert_no_error (error);
+      g_assert_cmpint (sc_model_get_config (pruned)->experts_per_layer, ==, code != NULL);
       ScCheckpoint *ckpt = sc_model_get_checkpoint (pruned);
       JsonObject *want = json_object_get_object_member (ex, "tensors");
       g_assert_cmpuint (sc_checkpoint_n_tensors (ckpt), ==, json_object_get_size (want));
@@ -872,7 +908,8 @@ main (int argc, char **argv)
   g_test_add_func ("/export/mask-kept", test_mask_kept);
   g_test_add_func ("/export/disk-full", test_disk_full);
   g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
-  g_test_add_func ("/export/hf-uniform", test_hf_uniform);
+  g_test_add_data_func ("/export/hf-uniform", "export-uniform", test_hf_goldens);
+  g_test_add_data_func ("/export/hf-per-layer", "export-per-layer", test_hf_goldens);
   g_test_add_func ("/export/config-forms", test_config_forms);
   g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
   g_test_add_func ("/export/cli-dtype", test_cli_dtype);
