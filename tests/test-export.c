@@ -8,6 +8,8 @@
 #include "sc-safetensors.h"
 #include "sc-test-cli.h"
 #include "sc-test-golden.h"
+#include "sc-test-synth-moe.h"
+#include "sc-languages.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -892,6 +894,156 @@ test_describes_itself (void)
   sc_test_rm_tree (tmp);
 }
 
+/* The acceptance case of the authors' released experts.json on the 54B
+ * layout, without their file: an index of the same shape (202 languages, 288
+ * ids each: 36 per encoder MoE layer, 12 per decoder one, the 3:1 budget)
+ * drawn here, and a synthetic f16 model with the real layer and expert
+ * layout (24+24 layers, a sparse layer every 4, 128 experts) at width 16.
+ * Exporting eng_Latn-fra_Latn at f16 keeps the source's encoder experts and
+ * the target's decoder experts, byte-identical, renumbered per layer, with
+ * their router rows; the per-layer form's files are there; Secateur
+ * translates on it as masked evaluation of the full model does.
+ * (tools/check_authors_export.py runs the real file through transformers.) */
+static void
+test_authors_54b_layout (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "nllb-moe-54b-layout", NULL);
+  g_autofree char *out = g_build_filename (tmp, "eng-fra", NULL);
+  g_autofree char *idx_path = g_build_filename (tmp, "experts.json", NULL);
+  ScSynthMoe p = { 16, 24, 2, 32, 128, 2204, 4, 7 };
+  guint64 dense_bytes, expert_bytes;
+  sc_synth_moe_write (&p, src, &dense_bytes, &expert_bytes);
+
+  enum
+  {
+    E = 128,
+    N_MOE = 12,
+    N_ENC = 6
+  };
+  guint64 rng = 20241203;
+  GString *doc = g_string_new ("{");
+  guint8 want[N_MOE * E] = { 0 };
+  for (guint l = 0; l < SC_N_NLLB_LANGUAGES; l++)
+    {
+      const char *code = sc_language_code (l);
+      g_string_append_printf (doc, "%s\"%s\": [", l ? ", " : "", code);
+      gboolean first = TRUE;
+      for (int m = 0; m < N_MOE; m++)
+        {
+          guint8 taken[E] = { 0 };
+          for (int n = 0; n < (m < N_ENC ? 36 : 12);)
+            {
+              int e = (int) (synth_next (&rng) >> 33) % E;
+              n += !taken[e];
+              taken[e] = 1;
+            }
+          for (int e = 0; e < E; e++)
+            if (taken[e])
+              {
+                g_string_append_printf (doc, "%s%d", first ? "" : ", ", m * E + e);
+                first = FALSE;
+                if ((m < N_ENC && g_str_equal (code, "eng_Latn")) ||
+                    (m >= N_ENC && g_str_equal (code, "fra_Latn")))
+                  want[m * E + e] = 1;
+              }
+        }
+      g_string_append (doc, "]");
+    }
+  g_string_append (doc, "}");
+  g_assert_true (g_file_set_contents (idx_path, doc->str, -1, NULL));
+  g_string_free (doc, TRUE);
+
+  Run r = run_cli (NULL, "export", "-m", src, "--experts", idx_path, "--pair", "eng_Latn-fra_Latn",
+                   "--dtype", "f16", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  /* 1,248 experts of 1,536 removed, 4 tensors each: the 54B's 4,992 */
+  g_assert_nonnull (strstr (r.out, "4992 expert tensors"));
+  g_assert_nonnull (strstr (r.out, "different numbers of experts"));
+  run_clear (&r);
+
+  g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *co = json_node_get_object (cfg);
+  g_assert_cmpstr (json_object_get_string_member (co, "model_type"), ==, "nllb-moe-pruned");
+  g_assert_cmpstr (json_object_get_string_member (co, "torch_dtype"), ==, "float16");
+  g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==, 36);
+  JsonArray *per = json_object_get_array_member (co, "num_experts_per_layer");
+  JsonArray *kept = json_object_get_array_member (co, "secateur_kept_experts");
+  g_assert_cmpint (json_array_get_length (per), ==, N_MOE);
+  for (int m = 0; m < N_MOE; m++)
+    {
+      g_assert_cmpint (json_array_get_int_element (per, m), ==, m < N_ENC ? 36 : 12);
+      JsonArray *ids = json_array_get_array_element (kept, m);
+      for (int e = 0, i = 0; e < E; e++)
+        if (want[m * E + e])
+          g_assert_cmpint (json_array_get_int_element (ids, i++), ==, e);
+    }
+  static const char *const py[] = { "configuration_nllb_moe_pruned.py",
+                                    "modeling_nllb_moe_pruned.py" };
+  for (guint i = 0; i < G_N_ELEMENTS (py); i++)
+    {
+      g_autofree char *f = g_build_filename (out, py[i], NULL);
+      g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
+    }
+
+  /* The kept tensors: the source's bytes under the renumbered names. */
+  g_autoptr (ScModel) whole = sc_model_load (src, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  ScCheckpoint *a = sc_model_get_checkpoint (whole), *b = sc_model_get_checkpoint (pruned);
+  g_assert_cmpuint (sc_checkpoint_n_tensors (b), ==, sc_checkpoint_n_tensors (a) - 4992);
+  static const char *const parts[] = { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" };
+  for (int m = 0; m < N_MOE; m++)
+    {
+      const char *side = m < N_ENC ? "encoder" : "decoder";
+      int layer = (m % N_ENC) * 4 + 3;
+      g_autofree char *router =
+          g_strdup_printf ("%s.layers.%d.ffn.router.classifier.weight", side, layer);
+      const ScTensor *ra = sc_checkpoint_get (a, router), *rb = sc_checkpoint_get (b, router);
+      g_assert_cmpint (rb->dtype, ==, SC_DTYPE_F16);
+      gsize row = ra->shape[1] * 2;
+      g_assert_cmpint (rb->shape[0], ==, m < N_ENC ? 36 : 12);
+      for (int e = 0, r = 0; e < E; e++)
+        {
+          if (!want[m * E + e])
+            continue;
+          g_assert_cmpmem ((const guint8 *) ra->data + e * row, row,
+                           (const guint8 *) rb->data + r * row, row);
+          for (guint t = 0; t < G_N_ELEMENTS (parts); t++)
+            {
+              g_autofree char *na = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.%s", side,
+                                                     layer, e, parts[t]);
+              g_autofree char *nb = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.%s", side,
+                                                     layer, r, parts[t]);
+              const ScTensor *ta = sc_checkpoint_get (a, na), *tb = sc_checkpoint_get (b, nb);
+              g_assert_nonnull (tb);
+              g_assert_cmpmem (ta->data, ta->nbytes, tb->data, tb->nbytes);
+            }
+          r++;
+        }
+      g_autofree char *beyond = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.fc1.weight",
+                                                 side, layer, m < N_ENC ? 36 : 12);
+      g_assert_null (sc_checkpoint_get (b, beyond));
+    }
+
+  g_assert_true (sc_model_set_expert_mask (whole, want, &error));
+  g_assert_no_error (error);
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) masked = translate_ids (whole, beams);
+      g_autoptr (GPtrArray) got = translate_ids (pruned, beams);
+      for (guint i = 0; i < masked->len; i++)
+        {
+          GArray *x = masked->pdata[i], *y = got->pdata[i];
+          g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+        }
+    }
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -914,6 +1066,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
   g_test_add_func ("/export/cli-dtype", test_cli_dtype);
   g_test_add_func ("/export/describes-itself", test_describes_itself);
+  g_test_add_func ("/export/authors-54b-layout", test_authors_54b_layout);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);
