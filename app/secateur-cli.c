@@ -293,8 +293,10 @@ cmd_info (int argc, char **argv)
     {
       /* an export: what it kept, in original ids, and for which directions */
       printf ("Pruned export: %s; kept experts per MoE layer (original ids):\n",
-              c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
-                                    : "Secateur's form (layers keep different numbers)");
+              c->experts_per_layer    ? "NllbMoe with a count per layer (transformers loads it "
+                                        "with trust_remote_code)"
+              : c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
+                                      : "Secateur's earlier form (experts under original ids)");
       for (int side = 0, m = 0; side < 2; side++)
         for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
           {
