@@ -45,7 +45,8 @@ FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditio
             ("m2m-tiny", "tests/fixtures/m2m-tiny", M2M100ForConditionalGeneration, None),
             ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
              ("plain", "early-stopping-false-lp2", "early-stopping-never-lp2",
-              "config-only-length-penalty", "generation-length-penalty"))]
+              "config-only-length-penalty", "generation-length-penalty",
+              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
 PLAIN_GEN = {"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "pad_token_id": 1,
@@ -85,6 +86,11 @@ def option_cases(plain_tokens, first):
     gen("no-repeat-ngram-3", no_repeat_ngram_size=3)
     gen("repetition-penalty-1.5", repetition_penalty=1.5)
     gen("repetition-penalty-0.7", repetition_penalty=0.7)
+    gen("encoder-no-repeat-ngram-1", encoder_no_repeat_ngram_size=1)
+    gen("encoder-no-repeat-ngram-2", encoder_no_repeat_ngram_size=2)
+    gen("encoder-no-repeat-ngram-3", encoder_no_repeat_ngram_size=3)
+    gen("encoder-repetition-penalty-1.5", encoder_repetition_penalty=1.5)
+    gen("encoder-repetition-penalty-0.5", encoder_repetition_penalty=0.5)
     gen("min-length-16", min_length=16)
     gen("min-new-tokens-12", min_new_tokens=12)
     gen("suppress-tokens", suppress_tokens=t[:3])
@@ -100,6 +106,8 @@ def option_cases(plain_tokens, first):
     gen("renormalize-logits", renormalize_logits=True, repetition_penalty=1.3)
     gen("combined", no_repeat_ngram_size=3, repetition_penalty=1.2, min_length=8,
         suppress_tokens=[t[4]], bad_words_ids=[[t[0], t[0]]])
+    gen("combined-encoder", encoder_repetition_penalty=0.7, repetition_penalty=1.3,
+        encoder_no_repeat_ngram_size=3, no_repeat_ngram_size=2)
     for lp in (2.0, 0.5, -1.0):
         for es in (False, "never"):
             C.append(dict(name="early-stopping-%s-lp%g-beam" % (str(es).lower(), lp), config={},
@@ -155,9 +163,6 @@ def option_cases(plain_tokens, first):
         ref("router-dtype-" + dt, "config.json: router_dtype = \"%s\" is not supported: "
             "transformers then computes the router in that dtype; Secateur routes in float32 only"
             % dt, config={"router_dtype": dt})
-    ref("encoder-no-repeat-ngram", "generation_config.json: encoder_no_repeat_ngram_size = 2 is "
-        "not supported: n-grams of the source are not banned by Secateur's decoder",
-        generation={"encoder_no_repeat_ngram_size": 2})
     ref("num-return-sequences", "generation_config.json: num_return_sequences = 2 is not "
         "supported: Secateur returns one translation per sentence",
         generation={"num_return_sequences": 2, "num_beams": 4})

@@ -146,6 +146,8 @@ generation_reset (ScConfig *c)
   c->forced_eos_token_id = -1;
   c->no_repeat_ngram_size = 0;
   c->repetition_penalty = 1.0;
+  c->encoder_no_repeat_ngram_size = 0;
+  c->encoder_repetition_penalty = 1.0;
   g_clear_pointer (&c->suppress_tokens, g_array_unref);
   g_clear_pointer (&c->begin_suppress_tokens, g_array_unref);
   g_clear_pointer (&c->bad_words_ids, g_ptr_array_unref);
@@ -411,6 +413,10 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
       !gen_int (obj, what, "forced_eos_token_id", 0, V - 1, &c->forced_eos_token_id, error) ||
       !gen_int (obj, what, "no_repeat_ngram_size", 0, MAX_POS, &c->no_repeat_ngram_size, error) ||
       !gen_double (obj, what, "repetition_penalty", 1e-6, 1e6, &c->repetition_penalty, error) ||
+      !gen_int (obj, what, "encoder_no_repeat_ngram_size", 0, MAX_POS,
+                &c->encoder_no_repeat_ngram_size, error) ||
+      !gen_double (obj, what, "encoder_repetition_penalty", 1e-6, 1e6,
+                   &c->encoder_repetition_penalty, error) ||
       !gen_ids (obj, what, "suppress_tokens", V, &c->suppress_tokens, error) ||
       !gen_ids (obj, what, "begin_suppress_tokens", V, &c->begin_suppress_tokens, error) ||
       !gen_bool (obj, what, "remove_invalid_values", &c->remove_invalid_values, error) ||

@@ -18,6 +18,8 @@ sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
   opts->min_length = c->min_length;
   opts->no_repeat_ngram_size = c->no_repeat_ngram_size;
   opts->repetition_penalty = c->repetition_penalty;
+  opts->encoder_no_repeat_ngram_size = c->encoder_no_repeat_ngram_size;
+  opts->encoder_repetition_penalty = c->encoder_repetition_penalty;
   opts->suppress_tokens = c->suppress_tokens;
   opts->begin_suppress_tokens = c->begin_suppress_tokens;
   opts->forced_decoder_ids = c->forced_decoder_ids;
@@ -47,38 +49,77 @@ force (float *s, int V, int token)
 
 static void log_softmax (float *x, int n);
 
+/* The source ids a row of scores sees: `ngram` (for the encoder n-gram
+ * ban) is its own sentence's; `penalty` (for the encoder repetition
+ * penalty) is that of encoder row r for score row r < B, else NULL:
+ * transformers gathers the scores with the unexpanded [B, S] source ids, so
+ * under beam search only the first B hypothesis rows of the batch are
+ * penalised, each with the source of the row of that number. Both count
+ * the pads of a padded batch. */
+typedef struct
+{
+  const int *ngram, *penalty;
+  int S;
+} SourceIds;
+
+static SourceIds
+source_ids (const ScEncoding *enc, int row, int num_beams)
+{
+  SourceIds s = { enc->ids + (gsize) (row / num_beams) * enc->S,
+                  row < enc->B ? enc->ids + (gsize) row * enc->S : NULL, enc->S };
+  return s;
+}
+
+/* Each distinct token of ids[0..n) once: a negative score times p, another
+ * divided by p (torch.gather, where, scatter: the original score of a
+ * token listed twice is scaled once). */
+static void
+penalise (const int *ids, int n, float p, float *s, int V, guint8 *mark)
+{
+  for (int t = 0; t < n; t++)
+    if (ids[t] >= 0 && ids[t] < V && !mark[ids[t]])
+      {
+        mark[ids[t]] = 1;
+        float x = s[ids[t]];
+        s[ids[t]] = x < 0 ? x * p : x / p;
+      }
+  for (int t = 0; t < n; t++)
+    if (ids[t] >= 0 && ids[t] < V)
+      mark[ids[t]] = 0;
+}
+
+/* Bans the tokens that followed an earlier occurrence in ids[0..n) of the
+ * last size-1 tokens of seq[0..cur_len) (an empty tail for size 1: every
+ * token of ids). */
+static void
+ban_ngrams (const int *ids, int n, const int *seq, int cur_len, int size, float *s, int V)
+{
+  if (cur_len < size - 1)
+    return;
+  const int *tail = seq + cur_len - (size - 1);
+  for (int i = 0; i + size <= n; i++)
+    if (memcmp (ids + i, tail, sizeof (int) * (size - 1)) == 0 && ids[i + size - 1] >= 0 &&
+        ids[i + size - 1] < V)
+      s[ids[i + size - 1]] = -INFINITY;
+}
+
 /* transformers' logits processors, in the order generate() builds them, on
  * the scores of one row whose tokens so far are seq[0..cur_len) (the
  * decoder start token first): raw logits for greedy search, log-softmax
  * for beam search. `mark` is V bytes of scratch, all zero. */
 static void
-process_scores (const ScGenerateOptions *o, int eos, const int *seq, int cur_len, float *s, int V,
-                guint8 *mark)
+process_scores (const ScGenerateOptions *o, int eos, const SourceIds *src, const int *seq,
+                int cur_len, float *s, int V, guint8 *mark)
 {
+  /* 1/penalty as a float, then x * that or x / that, as torch does */
+  if (o->encoder_repetition_penalty != 1.0 && src->penalty != NULL)
+    penalise (src->penalty, src->S, (float) (1.0 / o->encoder_repetition_penalty), s, V, mark);
   if (o->repetition_penalty != 1.0)
-    {
-      /* gather, scale, scatter: each distinct earlier token once */
-      float p = (float) o->repetition_penalty;
-      for (int t = 0; t < cur_len; t++)
-        if (seq[t] >= 0 && seq[t] < V && !mark[seq[t]])
-          {
-            mark[seq[t]] = 1;
-            float x = s[seq[t]];
-            s[seq[t]] = x < 0 ? x * p : x / p;
-          }
-      for (int t = 0; t < cur_len; t++)
-        if (seq[t] >= 0 && seq[t] < V)
-          mark[seq[t]] = 0;
-    }
-  int n = o->no_repeat_ngram_size;
-  if (n > 0 && cur_len + 1 >= n)
-    {
-      /* ban the tokens that followed an earlier occurrence of the last n-1 */
-      const int *tail = seq + cur_len - (n - 1);
-      for (int i = 0; i + n <= cur_len; i++)
-        if (memcmp (seq + i, tail, sizeof (int) * (n - 1)) == 0 && seq[i + n - 1] < V)
-          s[seq[i + n - 1]] = -INFINITY;
-    }
+    penalise (seq, cur_len, (float) o->repetition_penalty, s, V, mark);
+  if (o->no_repeat_ngram_size > 0)
+    ban_ngrams (seq, cur_len, seq, cur_len, o->no_repeat_ngram_size, s, V);
+  if (o->encoder_no_repeat_ngram_size > 0)
+    ban_ngrams (src->ngram, src->S, seq, cur_len, o->encoder_no_repeat_ngram_size, s, V);
   if (o->bad_words_ids != NULL)
     for (guint i = 0; i < o->bad_words_ids->len; i++)
       {
@@ -184,7 +225,9 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
             }
           float *l = logits + (gsize) b * V;
           GArray *seq = g_ptr_array_index (out, b);
-          process_scores (opts, c->eos_token_id, (const int *) seq->data, cur_len, l, V, mark);
+          SourceIds si = source_ids (enc, b, 1);
+          process_scores (opts, c->eos_token_id, &si, (const int *) seq->data, cur_len, l, V,
+                          mark);
           int best = 0;
           for (int v = 1; v < V; v++)
             if (l[v] > l[best])
@@ -361,7 +404,8 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
         {
           float *l = logits + (gsize) r * V;
           log_softmax (l, V);
-          process_scores (opts, eos, seqs + (gsize) r * max_len, cur_len, l, V, mark);
+          SourceIds si = source_ids (enc, r, K);
+          process_scores (opts, eos, &si, seqs + (gsize) r * max_len, cur_len, l, V, mark);
           for (int v = 0; v < V; v++)
             l[v] += beam_scores[r];
         }

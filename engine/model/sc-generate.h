@@ -25,6 +25,8 @@ typedef struct {
   int      min_length;
   int      no_repeat_ngram_size;
   double   repetition_penalty;
+  int      encoder_no_repeat_ngram_size;
+  double   encoder_repetition_penalty;
   const GArray    *suppress_tokens, *begin_suppress_tokens, *forced_decoder_ids;
   const GPtrArray *bad_words_ids;
   gboolean remove_invalid_values, renormalize_logits;
