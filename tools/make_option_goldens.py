@@ -46,7 +46,7 @@ FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditio
             ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
              ("plain", "early-stopping-false-lp2", "early-stopping-never-lp2",
               "config-only-length-penalty", "generation-length-penalty",
-              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty"))]
+              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty", "num-return-sequences"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
 PLAIN_GEN = {"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "pad_token_id": 1,
@@ -108,6 +108,13 @@ def option_cases(plain_tokens, first):
         suppress_tokens=[t[4]], bad_words_ids=[[t[0], t[0]]])
     gen("combined-encoder", encoder_repetition_penalty=0.7, repetition_penalty=1.3,
         encoder_no_repeat_ngram_size=3, no_repeat_ngram_size=2)
+    for n, extra in ((2, {}), (4, {}), (3, dict(length_penalty=2.0, early_stopping=True))):
+        C.append(dict(name="num-return-sequences-%d-beam" % n, config={},
+                      generation_config=dict(PLAIN_GEN, num_beams=4, num_return_sequences=n,
+                                             **extra),
+                      baseline="plain-beam",
+                      note="n rows per sentence, best first (the first is plain-beam's when "
+                           "nothing else changes)"))
     for lp in (2.0, 0.5, -1.0):
         for es in (False, "never"):
             C.append(dict(name="early-stopping-%s-lp%g-beam" % (str(es).lower(), lp), config={},
@@ -163,9 +170,12 @@ def option_cases(plain_tokens, first):
         ref("router-dtype-" + dt, "config.json: router_dtype = \"%s\" is not supported: "
             "transformers then computes the router in that dtype; Secateur routes in float32 only"
             % dt, config={"router_dtype": dt})
-    ref("num-return-sequences", "generation_config.json: num_return_sequences = 2 is not "
-        "supported: Secateur returns one translation per sentence",
-        generation={"num_return_sequences": 2, "num_beams": 4})
+    ref("num-return-sequences-greedy", "generation_config.json: num_return_sequences = 2 needs "
+        "as many beams (num_beams is 1), as transformers requires",
+        generation={"num_return_sequences": 2})
+    ref("num-return-sequences-over-beams", "generation_config.json: num_return_sequences = 5 "
+        "needs as many beams (num_beams is 4), as transformers requires",
+        generation={"num_return_sequences": 5, "num_beams": 4})
     ref("diverse-beam", "generation_config.json: num_beam_groups = 2 is not supported: diverse "
         "(group) beam search is not implemented",
         generation={"num_beam_groups": 2, "diversity_penalty": 0.5, "num_beams": 4})

@@ -148,6 +148,7 @@ generation_reset (ScConfig *c)
   c->repetition_penalty = 1.0;
   c->encoder_no_repeat_ngram_size = 0;
   c->encoder_repetition_penalty = 1.0;
+  c->num_return_sequences = 1;
   g_clear_pointer (&c->suppress_tokens, g_array_unref);
   g_clear_pointer (&c->begin_suppress_tokens, g_array_unref);
   g_clear_pointer (&c->bad_words_ids, g_ptr_array_unref);
@@ -417,6 +418,7 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
                 &c->encoder_no_repeat_ngram_size, error) ||
       !gen_double (obj, what, "encoder_repetition_penalty", 1e-6, 1e6,
                    &c->encoder_repetition_penalty, error) ||
+      !gen_int (obj, what, "num_return_sequences", 1, 1024, &c->num_return_sequences, error) ||
       !gen_ids (obj, what, "suppress_tokens", V, &c->suppress_tokens, error) ||
       !gen_ids (obj, what, "begin_suppress_tokens", V, &c->begin_suppress_tokens, error) ||
       !gen_bool (obj, what, "remove_invalid_values", &c->remove_invalid_values, error) ||
@@ -428,6 +430,16 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
     c->max_length = max_new + 1; /* the decoder start token is the prompt */
   if (min_new >= 0)
     c->min_length = min_new + 1;
+
+  /* GenerationConfig.validate() refuses these when the file is read */
+  if (c->num_return_sequences > 1 && (c->num_beams == 1 || c->num_return_sequences > c->num_beams))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "%s: num_return_sequences = %d needs as many beams (num_beams is %d), as "
+                   "transformers requires",
+                   what, c->num_return_sequences, c->num_beams);
+      return FALSE;
+    }
 
   if (!is_null (obj, "early_stopping"))
     {

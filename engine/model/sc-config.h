@@ -41,6 +41,7 @@ typedef struct {
   double   repetition_penalty;    /* 1.0: none */
   int      encoder_no_repeat_ngram_size;
   double   encoder_repetition_penalty; /* 1.0: none */
+  int      num_return_sequences;  /* <= num_beams; 1 for greedy search */
   GArray  *suppress_tokens;       /* of int; NULL: none */
   GArray  *begin_suppress_tokens; /* of int; NULL: none */
   GPtrArray *bad_words_ids;       /* of GArray of int; NULL: none */

@@ -10,6 +10,7 @@ sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
 {
   const ScConfig *c = sc_model_get_config (model);
   opts->num_beams = c->num_beams;
+  opts->num_return_sequences = 1;
   opts->max_length = c->max_length;
   opts->length_penalty = c->length_penalty;
   opts->early_stopping = c->early_stopping;
@@ -486,17 +487,22 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
                 hyp_list_add (list, K, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
                               cur_len - 1);
               }
-          /* The best hypothesis; among equal scores the one added last, as
-       * Python's stable sort followed by pop() picks. */
-          guint best = 0;
-          for (guint i = 1; i < list->hyps->len; i++)
-            if (g_array_index (list->hyps, Hyp, i).score >=
-                g_array_index (list->hyps, Hyp, best).score)
-              best = i;
-          GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
-          if ((int) seq->len < max_len)
-            g_array_append_val (seq, eos);
-          g_ptr_array_add (out, seq);
+          /* The n best, best first; among equal scores the one added last
+           * first, as Python's stable sort followed by pop() picks. */
+          g_autofree gboolean *taken = g_new0 (gboolean, list->hyps->len);
+          for (int j = 0; j < opts->num_return_sequences; j++)
+            {
+              int best = -1;
+              for (guint i = 0; i < list->hyps->len; i++)
+                if (!taken[i] && (best < 0 || g_array_index (list->hyps, Hyp, i).score >=
+                                                  g_array_index (list->hyps, Hyp, best).score))
+                  best = i;
+              taken[best] = TRUE;
+              GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
+              if ((int) seq->len < max_len)
+                g_array_append_val (seq, eos);
+              g_ptr_array_add (out, seq);
+            }
         }
     }
   for (int b = 0; b < B; b++)
@@ -520,6 +526,15 @@ sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   if (opts->num_beams < 1)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "the number of beams must be at least 1");
+      return NULL;
+    }
+  if (opts->num_return_sequences < 1 || opts->num_return_sequences > opts->num_beams ||
+      (opts->num_return_sequences > 1 && opts->num_beams == 1))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%d translations per sentence need beam search with at least as many beams "
+                   "(%d)",
+                   opts->num_return_sequences, opts->num_beams);
       return NULL;
     }
   if (opts->num_beams == 1)
@@ -554,10 +569,10 @@ is_blank (const char *s)
 }
 
 char **
-sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
-              const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
-              ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
-              GError **error)
+sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src_lang,
+                const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
+                ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
+                GError **error)
 {
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   const ScConfig *c = sc_model_get_config (model);
@@ -573,8 +588,9 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
 
   ScGenerateOptions o = *opts;
   o.forced_bos_id = tgt_id;
+  int R = MAX (o.num_return_sequences, 1);
 
-  g_auto (GStrv) result = g_new0 (char *, n + 1);
+  g_auto (GStrv) result = g_new0 (char *, (gsize) n * R + 1);
   g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (Source));
   gboolean ok = TRUE;
 
@@ -582,7 +598,8 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
     {
       if (is_blank (texts[i]))
         {
-          result[i] = g_strdup ("");
+          for (int j = 0; j < R; j++)
+            result[i * R + j] = g_strdup ("");
           continue;
         }
       GArray *ids = sc_tokenizer_encode (tok, texts[i], src_lang, error);
@@ -636,10 +653,11 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
           ok = FALSE;
           break;
         }
-      for (int b = 0; b < B; b++)
+      for (int b = 0; b < B * R; b++)
         {
           GArray *seq = g_ptr_array_index (outs, b);
-          result[batch[b].index] = sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
+          result[batch[b / R].index * R + b % R] =
+              sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
         }
       done += B;
       if (progress != NULL)
@@ -651,9 +669,21 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
   if (!ok)
     {
       /* batches not run leave holes, where g_strfreev would stop */
-      for (int i = 0; i < n; i++)
+      for (int i = 0; i < n * R; i++)
         g_clear_pointer (&result[i], g_free);
       return NULL;
     }
   return g_steal_pointer (&result);
+}
+
+char **
+sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
+              const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
+              ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
+              GError **error)
+{
+  ScGenerateOptions o = *opts;
+  o.num_return_sequences = 1;
+  return sc_translate_n (model, texts, n, src_lang, tgt_lang, &o, batch_size, progress,
+                         progress_data, cancellable, error);
 }
