@@ -510,11 +510,11 @@ test_generation_notices (void)
 
   /* a refused setting stops before any input is read */
   g_autofree char *bad =
-      model_with_generation ("{\"num_return_sequences\": 3, \"num_beams\": 4, " SPECIALS "}");
+      model_with_generation ("{\"num_return_sequences\": 5, \"num_beams\": 4, " SPECIALS "}");
   r = run_cli (input, "translate", "-m", bad, "-s", "eng_Latn", "-t", "fra_Latn", NULL);
   g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 3 is not "
-                                   "supported: Secateur returns one translation per sentence\n"));
+  g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 5 needs as "
+                                   "many beams (num_beams is 4), as transformers requires\n"));
   g_assert_cmpstr (r.out, ==, "");
   run_clear (&r);
   sc_test_rm_tree (bad);

@@ -227,8 +227,7 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
           float *l = logits + (gsize) b * V;
           GArray *seq = g_ptr_array_index (out, b);
           SourceIds si = source_ids (enc, b, 1);
-          process_scores (opts, c->eos_token_id, &si, (const int *) seq->data, cur_len, l, V,
-                          mark);
+          process_scores (opts, c->eos_token_id, &si, (const int *) seq->data, cur_len, l, V, mark);
           int best = 0;
           for (int v = 1; v < V; v++)
             if (l[v] > l[best])
@@ -590,7 +589,7 @@ sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src
   o.forced_bos_id = tgt_id;
   int R = MAX (o.num_return_sequences, 1);
 
-  g_auto (GStrv) result = g_new0 (char *, (gsize) n * R + 1);
+  g_auto (GStrv) result = g_new0 (char *, (gsize) n *R + 1);
   g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (Source));
   gboolean ok = TRUE;
 
