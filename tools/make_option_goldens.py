@@ -46,7 +46,8 @@ FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditio
             ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
              ("plain", "early-stopping-false-lp2", "early-stopping-never-lp2",
               "config-only-length-penalty", "generation-length-penalty",
-              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty", "num-return-sequences"))]
+              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty", "num-return-sequences",
+              "diverse-beam"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
 PLAIN_GEN = {"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "pad_token_id": 1,
@@ -115,6 +116,19 @@ def option_cases(plain_tokens, first):
                       baseline="plain-beam",
                       note="n rows per sentence, best first (the first is plain-beam's when "
                            "nothing else changes)"))
+    # diverse (group) beam search
+    for name, kw in (("2x2-0.5", dict(num_beam_groups=2, diversity_penalty=0.5)),
+                     ("4x1-1.0", dict(num_beam_groups=4, diversity_penalty=1.0)),
+                     ("3x2-0.8", dict(num_beams=6, num_beam_groups=3, diversity_penalty=0.8)),
+                     ("2x2-negative", dict(num_beam_groups=2, diversity_penalty=-0.5)),
+                     ("2x2-n3", dict(num_beam_groups=2, diversity_penalty=0.5,
+                                     num_return_sequences=3)),
+                     ("2x2-encoder", dict(num_beam_groups=2, diversity_penalty=0.5,
+                                          encoder_repetition_penalty=1.5,
+                                          encoder_no_repeat_ngram_size=2,
+                                          no_repeat_ngram_size=2, length_penalty=2.0))):
+        C.append(dict(name="diverse-beam-" + name, config={}, baseline="plain-beam",
+                      generation_config=dict(PLAIN_GEN, **dict(dict(num_beams=4), **kw))))
     for lp in (2.0, 0.5, -1.0):
         for es in (False, "never"):
             C.append(dict(name="early-stopping-%s-lp%g-beam" % (str(es).lower(), lp), config={},
@@ -176,9 +190,19 @@ def option_cases(plain_tokens, first):
     ref("num-return-sequences-over-beams", "generation_config.json: num_return_sequences = 5 "
         "needs as many beams (num_beams is 4), as transformers requires",
         generation={"num_return_sequences": 5, "num_beams": 4})
-    ref("diverse-beam", "generation_config.json: num_beam_groups = 2 is not supported: diverse "
-        "(group) beam search is not implemented",
-        generation={"num_beam_groups": 2, "diversity_penalty": 0.5, "num_beams": 4})
+    for name, g, why in (
+            ("indivisible", dict(num_beams=4, num_beam_groups=3, diversity_penalty=0.5),
+             "num_beams is not divisible by num_beam_groups"),
+            ("zero-penalty", dict(num_beams=4, num_beam_groups=2),
+             "groups need a diversity_penalty other than 0"),
+            ("no-groups", dict(num_beams=4, diversity_penalty=0.5),
+             "a diversity_penalty needs num_beam_groups > 1"),
+            ("greedy", dict(diversity_penalty=0.5),
+             "a diversity_penalty needs beam search in groups")):
+        ref("diverse-beam-refused-" + name, "generation_config.json: num_beams = %d, "
+            "num_beam_groups = %d, diversity_penalty = %g: %s, as transformers requires"
+            % (g.get("num_beams", 1), g.get("num_beam_groups", 1), g.get("diversity_penalty", 0),
+               why), generation=g)
     return C, R
 
 

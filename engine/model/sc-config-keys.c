@@ -106,6 +106,9 @@ static const ScConfigKey keys[] = {
   { "min_length", G, HON, NULL, NULL, NULL },
   { "min_new_tokens", G, HON, NULL, NULL, NULL },
   { "num_beams", G, HON, NULL, NULL, NULL },
+  { "num_beam_groups", G, HON, NULL, NULL,
+    "diverse (group) beam search, as transformers' _group_beam_search" },
+  { "diversity_penalty", G, HON, NULL, NULL, "HammingDiversityLogitsProcessor, first in order" },
   { "num_return_sequences", G, HON, NULL, NULL,
     "translate writes the n best of the beam search per sentence, best first, then a blank line; "
     "evaluate, compare and calibrate use the best one" },
@@ -130,8 +133,6 @@ static const ScConfigKey keys[] = {
     "as transformers: such a file is rebuilt from config.json when that sets generation keys" },
   { "forced_bos_token_id", G, IRR, NULL, NULL,
     "translation always forces the target language code, as NLLB's generate calls do" },
-  { "num_beam_groups", G, REF, "1", "2", "diverse (group) beam search is not implemented" },
-  { "diversity_penalty", G, REF, "0.0", "0.5", "diverse (group) beam search is not implemented" },
   { "penalty_alpha", G, REF, "null", "0.6", "contrastive search is not implemented" },
   { "force_words_ids", G, REF, "null", "[[5]]", "constrained beam search is not implemented" },
   { "constraints", G, REF, "null", "[]", "constrained beam search is not implemented" },

@@ -42,6 +42,8 @@ typedef struct {
   int      encoder_no_repeat_ngram_size;
   double   encoder_repetition_penalty; /* 1.0: none */
   int      num_return_sequences;  /* <= num_beams; 1 for greedy search */
+  int      num_beam_groups;       /* divides num_beams under beam search */
+  double   diversity_penalty;     /* > 0 only with num_beam_groups > 1 */
   GArray  *suppress_tokens;       /* of int; NULL: none */
   GArray  *begin_suppress_tokens; /* of int; NULL: none */
   GPtrArray *bad_words_ids;       /* of GArray of int; NULL: none */

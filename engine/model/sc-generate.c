@@ -11,6 +11,8 @@ sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
   const ScConfig *c = sc_model_get_config (model);
   opts->num_beams = c->num_beams;
   opts->num_return_sequences = 1;
+  opts->num_beam_groups = c->num_beam_groups;
+  opts->diversity_penalty = c->diversity_penalty;
   opts->max_length = c->max_length;
   opts->length_penalty = c->length_penalty;
   opts->early_stopping = c->early_stopping;
@@ -63,10 +65,12 @@ typedef struct
   int S;
 } SourceIds;
 
+/* `row`: the row's index in the scores the processors are handed (one beam
+ * group's rows under group beam search), `per` rows a sentence there. */
 static SourceIds
-source_ids (const ScEncoding *enc, int row, int num_beams)
+source_ids (const ScEncoding *enc, int row, int per)
 {
-  SourceIds s = { enc->ids + (gsize) (row / num_beams) * enc->S,
+  SourceIds s = { enc->ids + (gsize) (row / per) * enc->S,
                   row < enc->B ? enc->ids + (gsize) row * enc->S : NULL, enc->S };
   return s;
 }
@@ -102,6 +106,26 @@ ban_ngrams (const int *ids, int n, const int *seq, int cur_len, int size, float 
     if (memcmp (ids + i, tail, sizeof (int) * (size - 1)) == 0 && ids[i + size - 1] >= 0 &&
         ids[i + size - 1] < V)
       s[ids[i + size - 1]] = -INFINITY;
+}
+
+/* HammingDiversityLogitsProcessor: each token chosen at this step by the
+ * earlier groups' beams of the sentence (prev[0..n)) lowers the score by
+ * penalty times the number of those beams that chose it. */
+static void
+diversity (const int *prev, int n, float penalty, float *s)
+{
+  for (int i = 0; i < n; i++)
+    {
+      gboolean seen = FALSE;
+      int count = 0;
+      for (int k = 0; k < n; k++)
+        {
+          seen = seen || (k < i && prev[k] == prev[i]);
+          count += prev[k] == prev[i];
+        }
+      if (!seen)
+        s[prev[i]] -= penalty * (float) count;
+    }
 }
 
 /* transformers' logits processors, in the order generate() builds them, on
@@ -355,6 +379,9 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   int B = enc->B, K = opts->num_beams, V = c->vocab_size, R = B * K;
   int eos = c->eos_token_id, max_len = opts->max_length;
   double lp = opts->length_penalty;
+  /* G groups of g beams (diverse beam search; G = 1: plain beam search),
+   * each with its own hypotheses, searched one after the other */
+  int G = MAX (opts->num_beam_groups, 1), g = K / G;
 
   g_autofree int *src = g_new (int, R);
   for (int r = 0; r < R; r++)
@@ -371,17 +398,18 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   g_autofree int *next_tokens = g_new (int, R);
   g_autofree int *next_from = g_new (int, R);
   g_autofree float *logits = g_new (float, (gsize) R *V);
-  g_autofree Cand *cands = g_new (Cand, 2 * K);
+  g_autofree Cand *cands = g_new (Cand, 2 * g);
   g_autofree guint8 *mark = g_new0 (guint8, V);
-  g_autofree HypList *lists = g_new0 (HypList, B);
+  g_autofree int *current = g_new0 (int, R);           /* this step's tokens, group by group */
+  g_autofree HypList *lists = g_new0 (HypList, B * G); /* [b * G + group] */
   int cur_len = 1;
 
   for (int r = 0; r < R; r++)
     {
       seqs[(gsize) r * max_len] = c->decoder_start_token_id;
-      beam_scores[r] = r % K == 0 ? 0.0f : -1e9f; /* only the first beam is live at first */
+      beam_scores[r] = r % g == 0 ? 0.0f : -1e9f; /* only a group's first beam is live at first */
     }
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B * G; b++)
     {
       lists[b].hyps = g_array_new (FALSE, FALSE, sizeof (Hyp));
       lists[b].worst = 1e9;
@@ -400,60 +428,73 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
           break;
         }
 
-      for (int r = 0; r < R; r++)
-        {
-          float *l = logits + (gsize) r * V;
-          log_softmax (l, V);
-          SourceIds si = source_ids (enc, r, K);
-          process_scores (opts, eos, &si, seqs + (gsize) r * max_len, cur_len, l, V, mark);
-          for (int v = 0; v < V; v++)
-            l[v] += beam_scores[r];
-        }
-
       gboolean all_done = TRUE;
-      for (int b = 0; b < B; b++)
+      for (int grp = 0; grp < G && ok; grp++)
         {
-          HypList *list = &lists[b];
-          if (list->done)
+          for (int b = 0; b < B; b++)
+            for (int j = 0; j < g; j++)
+              {
+                int r = b * K + grp * g + j;
+                float *l = logits + (gsize) r * V;
+                log_softmax (l, V);
+                if (grp > 0 && opts->diversity_penalty > 0.0)
+                  diversity (current + (gsize) b * K, grp * g, (float) opts->diversity_penalty, l);
+                SourceIds si = source_ids (enc, b * g + j, g);
+                process_scores (opts, eos, &si, seqs + (gsize) r * max_len, cur_len, l, V, mark);
+                for (int v = 0; v < V; v++)
+                  l[v] += beam_scores[r];
+              }
+
+          for (int b = 0; b < B; b++)
             {
-              for (int k = 0; k < K; k++)
+              HypList *list = &lists[b * G + grp];
+              int first = b * K + grp * g; /* the group's rows of sentence b */
+              if (list->done)
                 {
-                  next_scores[b * K + k] = 0.0f;
-                  next_tokens[b * K + k] = c->pad_token_id;
-                  next_from[b * K + k] = b * K;
+                  for (int k = 0; k < g; k++)
+                    {
+                      next_scores[first + k] = 0.0f;
+                      next_tokens[first + k] = c->pad_token_id;
+                      next_from[first + k] = first;
+                    }
+                  continue;
                 }
-              continue;
-            }
-          top_k (logits + (gsize) b * K * V, K * V, 2 * K, cands);
-          int filled = 0;
-          for (int rank = 0; rank < 2 * K && filled < K; rank++)
-            {
-              int beam = cands[rank].index / V, token = cands[rank].index % V;
-              int row = b * K + beam;
-              if (token == eos)
+              top_k (logits + (gsize) first * V, g * V, 2 * g, cands);
+              int filled = 0;
+              for (int rank = 0; rank < 2 * g && filled < g; rank++)
                 {
-                  if (rank >= K)
-                    continue;
-                  hyp_list_add (list, K, lp, seqs + (gsize) row * max_len, cur_len,
-                                cands[rank].score, cur_len);
+                  int beam = cands[rank].index / V, token = cands[rank].index % V;
+                  int row = first + beam;
+                  if (token == eos)
+                    {
+                      if (rank >= g)
+                        continue;
+                      hyp_list_add (list, g, lp, seqs + (gsize) row * max_len, cur_len,
+                                    cands[rank].score, cur_len);
+                    }
+                  else
+                    {
+                      next_scores[first + filled] = cands[rank].score;
+                      next_tokens[first + filled] = token;
+                      next_from[first + filled] = row;
+                      filled++;
+                    }
                 }
-              else
+              if (filled < g)
                 {
-                  next_scores[b * K + filled] = cands[rank].score;
-                  next_tokens[b * K + filled] = token;
-                  next_from[b * K + filled] = row;
-                  filled++;
+                  g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                               "beam search ran out of candidates");
+                  ok = FALSE;
+                  break;
                 }
+              list->done = hyp_list_is_done (list, g, lp, opts->early_stopping, cands[0].score,
+                                             cur_len + 1, max_len);
+              all_done = all_done && list->done;
             }
-          if (filled < K)
-            {
-              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "beam search ran out of candidates");
-              ok = FALSE;
-              break;
-            }
-          list->done = hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score,
-                                         cur_len + 1, max_len);
-          all_done = all_done && list->done;
+          /* the later groups see this group's new tokens */
+          for (int b = 0; b < B; b++)
+            for (int j = 0; j < g; j++)
+              current[b * K + grp * g + j] = next_tokens[b * K + grp * g + j];
         }
       if (!ok)
         break;
@@ -478,33 +519,43 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
       out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (int b = 0; b < B; b++)
         {
-          HypList *list = &lists[b];
-          if (!list->done)
-            for (int k = 0; k < K; k++)
-              {
-                int r = b * K + k;
-                hyp_list_add (list, K, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
-                              cur_len - 1);
-              }
-          /* The n best, best first; among equal scores the one added last
-           * first, as Python's stable sort followed by pop() picks. */
-          g_autofree gboolean *taken = g_new0 (gboolean, list->hyps->len);
+          for (int grp = 0; grp < G; grp++)
+            {
+              HypList *list = &lists[b * G + grp];
+              if (!list->done)
+                for (int k = 0; k < g; k++)
+                  {
+                    int r = b * K + grp * g + k;
+                    hyp_list_add (list, g, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
+                                  cur_len - 1);
+                  }
+            }
+          /* The n best of the groups' hypotheses taken in group order, best
+           * first; among equal scores the one listed last first, as Python's
+           * stable sort followed by pop() picks. */
+          int n_all = 0;
+          for (int grp = 0; grp < G; grp++)
+            n_all += lists[b * G + grp].hyps->len;
+          g_autofree Hyp **all = g_new (Hyp *, n_all);
+          n_all = 0;
+          for (int grp = 0; grp < G; grp++)
+            for (guint i = 0; i < lists[b * G + grp].hyps->len; i++)
+              all[n_all++] = &g_array_index (lists[b * G + grp].hyps, Hyp, i);
           for (int j = 0; j < opts->num_return_sequences; j++)
             {
               int best = -1;
-              for (guint i = 0; i < list->hyps->len; i++)
-                if (!taken[i] && (best < 0 || g_array_index (list->hyps, Hyp, i).score >=
-                                                  g_array_index (list->hyps, Hyp, best).score))
+              for (int i = 0; i < n_all; i++)
+                if (all[i] != NULL && (best < 0 || all[i]->score >= all[best]->score))
                   best = i;
-              taken[best] = TRUE;
-              GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
+              GArray *seq = g_array_copy (all[best]->tokens);
+              all[best] = NULL;
               if ((int) seq->len < max_len)
                 g_array_append_val (seq, eos);
               g_ptr_array_add (out, seq);
             }
         }
     }
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B * G; b++)
     {
       for (guint i = 0; i < lists[b].hyps->len; i++)
         g_array_unref (g_array_index (lists[b].hyps, Hyp, i).tokens);
@@ -534,6 +585,13 @@ sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
                    "%d translations per sentence need beam search with at least as many beams "
                    "(%d)",
                    opts->num_return_sequences, opts->num_beams);
+      return NULL;
+    }
+  if (opts->num_beams > 1 && (opts->num_beam_groups < 1 || opts->num_beams % opts->num_beam_groups))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%d beams cannot be split into %d groups of the same size", opts->num_beams,
+                   opts->num_beam_groups);
       return NULL;
     }
   if (opts->num_beams == 1)

@@ -19,6 +19,11 @@ typedef struct {
    * 1, whatever the model's files say: callers that show or write every
    * hypothesis set it (see sc_translate_n) */
   int      num_return_sequences;
+  /* diverse beam search: num_beams in groups searched in turn, a token
+   * chosen by an earlier group at the same step costing diversity_penalty
+   * (transformers' group beam search; 1 group: plain beam search) */
+  int      num_beam_groups;
+  double   diversity_penalty;
   int      max_length;       /* total decoder length, the start token included */
   double   length_penalty;
   int      early_stopping;   /* FALSE, TRUE or SC_EARLY_STOPPING_NEVER */
