@@ -33,7 +33,8 @@ print_usage (FILE *f)
               "\n"
               "Languages are NLLB-200 codes such as eng_Latn, fra_Latn, zho_Hans.\n"
               "translate reads one sentence a line (stdin by default) and writes one\n"
-              "translation a line (stdout by default).\n");
+              "translation a line (stdout by default); when the model's num_return_sequences\n"
+              "is n > 1, the n best a sentence, best first, then a blank line.\n");
   for (const ScCliCommand *c = sc_cli_extra_commands; c->name != NULL; c++)
     fprintf (f, "%s  %-10s %s\n", c == sc_cli_extra_commands ? "\nMore commands:\n" : "", c->name,
              c->summary);
@@ -470,6 +471,17 @@ cmd_translate (int argc, char **argv)
     opts.max_length = max_len;
   else
     sc_cli_note_default_length (model, hf_defaults);
+  /* the model's n best per sentence, as transformers' generate() returns them */
+  int per = sc_model_get_config (model)->num_return_sequences;
+  if (per > opts.num_beams)
+    {
+      fprintf (stderr,
+               "secateur-cli: the model asks for %d translations per sentence "
+               "(num_return_sequences), which needs at least %d beams (--beam %d)\n",
+               per, per, opts.num_beams);
+      return 1;
+    }
+  opts.num_return_sequences = per;
 
   /* the source side: at most what the positions allow */
   batch = sc_cli_fit_batch (model, &dev, batch, opts.num_beams,
@@ -481,8 +493,9 @@ cmd_translate (int argc, char **argv)
       return 1;
     }
   gboolean show = !quiet && isatty (fileno (stderr));
-  g_auto (GStrv) out = sc_translate (model, (const char *const *) lines, n, src, tgt, &opts, batch,
-                                     report_progress, GINT_TO_POINTER (show), NULL, &error);
+  g_auto (GStrv) out =
+      sc_translate_n (model, (const char *const *) lines, n, src, tgt, &opts, batch,
+                      report_progress, GINT_TO_POINTER (show), NULL, &error);
   if (show)
     fprintf (stderr, "\n");
   if (out == NULL)
@@ -494,8 +507,14 @@ cmd_translate (int argc, char **argv)
   GString *result = g_string_new (NULL);
   for (int i = 0; i < n; i++)
     {
-      g_string_append (result, out[i]);
-      g_string_append_c (result, '\n');
+      /* several per sentence: best first, a blank line after each group */
+      for (int j = 0; j < per; j++)
+        {
+          g_string_append (result, out[i * per + j]);
+          g_string_append_c (result, '\n');
+        }
+      if (per > 1)
+        g_string_append_c (result, '\n');
     }
   gboolean ok;
   if (output != NULL && !g_str_equal (output, "-"))

@@ -510,11 +510,11 @@ test_generation_notices (void)
 
   /* a refused setting stops before any input is read */
   g_autofree char *bad =
-      model_with_generation ("{\"num_return_sequences\": 3, \"num_beams\": 4, " SPECIALS "}");
+      model_with_generation ("{\"num_return_sequences\": 5, \"num_beams\": 4, " SPECIALS "}");
   r = run_cli (input, "translate", "-m", bad, "-s", "eng_Latn", "-t", "fra_Latn", NULL);
   g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 3 is not "
-                                   "supported: Secateur returns one translation per sentence\n"));
+  g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 5 needs as "
+                                   "many beams (num_beams is 4), as transformers requires\n"));
   g_assert_cmpstr (r.out, ==, "");
   run_clear (&r);
   sc_test_rm_tree (bad);
@@ -706,6 +706,51 @@ test_hostile_expert_files (void)
   sc_test_rm_tree (dir);
 }
 
+/* A model whose generation_config.json asks for the 2 best of 4 beams:
+ * translate writes both per sentence, best first, then a blank line; the
+ * best is the one-per-sentence beam output. Too few beams are refused. */
+static void
+test_translate_n_best (void)
+{
+  const char *input = "All human beings are born free and equal in dignity and rights.\n"
+                      "\n"
+                      "Everyone has the right to education.\n";
+  g_autofree char *dir = model_with_generation ("{\"num_beams\": 4, \"num_return_sequences\": 2, "
+                                                "\"max_length\": 24, " SPECIALS "}");
+  Run r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  /* three groups of two lines and a blank one, and the final newline */
+  g_assert_cmpuint (g_strv_length (lines), ==, 10);
+  for (int g = 0; g < 3; g++)
+    g_assert_cmpstr (lines[g * 3 + 2], ==, "");
+  g_assert_cmpstr (lines[3], ==, "");
+  g_assert_cmpstr (lines[4], ==, "");
+  g_assert_cmpuint (strlen (lines[0]), >, 0);
+  g_assert_cmpstr (lines[0], !=, lines[1]);
+  g_assert_cmpstr (lines[6], !=, lines[7]);
+  run_clear (&r);
+
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  Run best = run_cli (input, "translate", "-m", moe, "-s", "eng_Latn", "-t", "fra_Latn", "--beam",
+                      "4", "--max-len", "24", NULL);
+  g_assert_cmpint (best.status, ==, 0);
+  g_auto (GStrv) one = g_strsplit (best.out, "\n", -1);
+  g_assert_cmpstr (one[0], ==, lines[0]);
+  g_assert_cmpstr (one[2], ==, lines[6]);
+  run_clear (&best);
+
+  r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", "--beam", "1",
+               NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "secateur-cli: the model asks for 2 translations per sentence "
+                                   "(num_return_sequences), which needs at least 2 beams "
+                                   "(--beam 1)\n"));
+  run_clear (&r);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -714,6 +759,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info-shapes", test_info_shapes);
   g_test_add_func ("/cli/generation-notices", test_generation_notices);
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
+  g_test_add_func ("/cli/translate-n-best", test_translate_n_best);
   g_test_add_func ("/cli/errors", test_errors);
   g_test_add_func ("/cli/fit-batch", test_fit_batch);
   g_test_add_func ("/cli/huge-batch", test_huge_batch);

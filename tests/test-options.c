@@ -142,13 +142,17 @@ test_case (gconstpointer data)
       ScGenerateOptions opts;
       sc_generate_options_init_hf (&opts, model);
       opts.forced_bos_id = json_object_get_int_member (in, "tgt_lang_id");
+      /* the n best per sentence, in transformers' order */
+      int per = sc_model_get_config (model)->num_return_sequences;
+      opts.num_return_sequences = per;
       g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
       g_assert_no_error (error);
       int gb, gl;
       g_autoptr (GArray) gold =
           sc_test_int_matrix (json_object_get_array_member (r, "ids"), &gb, &gl);
-      g_assert_cmpint (gb, ==, B);
-      for (int b = 0; b < B; b++)
+      g_assert_cmpint (gb, ==, B * per);
+      g_assert_cmpuint (out->len, ==, B * per);
+      for (int b = 0; b < B * per; b++)
         {
           g_autofree char *what = g_strdup_printf ("%s %s %s row %d", tc->fixture, name,
                                                    json_object_get_string_member (in, "name"), b);
@@ -310,7 +314,7 @@ test_keys_refused (void)
       g_assert_cmpstr (g_ptr_array_index (c->notices, 0), ==, msg);
       noted++;
     }
-  g_assert_cmpuint (refused, >=, 10);
+  g_assert_cmpuint (refused, >=, 9);
   g_assert_cmpuint (noted, >=, 2);
 }
 
@@ -339,8 +343,8 @@ test_keys_not_in_effect (void)
       make_model_dir ("tests/fixtures/nllb-moe-tiny", "from-model", config, gen);
   g_autoptr (ScModel) model2 = sc_model_load (dir2, NULL, &error);
   g_assert_null (model2);
-  g_assert_nonnull (strstr (error->message, "config.json: num_return_sequences = 3 is not "
-                                            "supported"));
+  g_assert_nonnull (strstr (error->message, "config.json: num_return_sequences = 3 needs as many "
+                                            "beams (num_beams is 1)"));
   g_clear_error (&error);
 
   g_autoptr (JsonObject) moe = json_object_new ();

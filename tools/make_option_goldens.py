@@ -45,7 +45,9 @@ FIXTURES = [("nllb-moe-tiny", "tests/fixtures/nllb-moe-tiny", NllbMoeForConditio
             ("m2m-tiny", "tests/fixtures/m2m-tiny", M2M100ForConditionalGeneration, None),
             ("demo", "resources/models/demo", NllbMoeForConditionalGeneration,
              ("plain", "early-stopping-false-lp2", "early-stopping-never-lp2",
-              "config-only-length-penalty", "generation-length-penalty"))]
+              "config-only-length-penalty", "generation-length-penalty",
+              "encoder-no-repeat-ngram-2", "encoder-repetition-penalty", "num-return-sequences",
+              "diverse-beam"))]
 
 # the plain generation files: what make_fixtures.py writes, with a short max_length
 PLAIN_GEN = {"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "pad_token_id": 1,
@@ -85,6 +87,11 @@ def option_cases(plain_tokens, first):
     gen("no-repeat-ngram-3", no_repeat_ngram_size=3)
     gen("repetition-penalty-1.5", repetition_penalty=1.5)
     gen("repetition-penalty-0.7", repetition_penalty=0.7)
+    gen("encoder-no-repeat-ngram-1", encoder_no_repeat_ngram_size=1)
+    gen("encoder-no-repeat-ngram-2", encoder_no_repeat_ngram_size=2)
+    gen("encoder-no-repeat-ngram-3", encoder_no_repeat_ngram_size=3)
+    gen("encoder-repetition-penalty-1.5", encoder_repetition_penalty=1.5)
+    gen("encoder-repetition-penalty-0.5", encoder_repetition_penalty=0.5)
     gen("min-length-16", min_length=16)
     gen("min-new-tokens-12", min_new_tokens=12)
     gen("suppress-tokens", suppress_tokens=t[:3])
@@ -100,6 +107,28 @@ def option_cases(plain_tokens, first):
     gen("renormalize-logits", renormalize_logits=True, repetition_penalty=1.3)
     gen("combined", no_repeat_ngram_size=3, repetition_penalty=1.2, min_length=8,
         suppress_tokens=[t[4]], bad_words_ids=[[t[0], t[0]]])
+    gen("combined-encoder", encoder_repetition_penalty=0.7, repetition_penalty=1.3,
+        encoder_no_repeat_ngram_size=3, no_repeat_ngram_size=2)
+    for n, extra in ((2, {}), (4, {}), (3, dict(length_penalty=2.0, early_stopping=True))):
+        C.append(dict(name="num-return-sequences-%d-beam" % n, config={},
+                      generation_config=dict(PLAIN_GEN, num_beams=4, num_return_sequences=n,
+                                             **extra),
+                      baseline="plain-beam",
+                      note="n rows per sentence, best first (the first is plain-beam's when "
+                           "nothing else changes)"))
+    # diverse (group) beam search
+    for name, kw in (("2x2-0.5", dict(num_beam_groups=2, diversity_penalty=0.5)),
+                     ("4x1-1.0", dict(num_beam_groups=4, diversity_penalty=1.0)),
+                     ("3x2-0.8", dict(num_beams=6, num_beam_groups=3, diversity_penalty=0.8)),
+                     ("2x2-negative", dict(num_beam_groups=2, diversity_penalty=-0.5)),
+                     ("2x2-n3", dict(num_beam_groups=2, diversity_penalty=0.5,
+                                     num_return_sequences=3)),
+                     ("2x2-encoder", dict(num_beam_groups=2, diversity_penalty=0.5,
+                                          encoder_repetition_penalty=1.5,
+                                          encoder_no_repeat_ngram_size=2,
+                                          no_repeat_ngram_size=2, length_penalty=2.0))):
+        C.append(dict(name="diverse-beam-" + name, config={}, baseline="plain-beam",
+                      generation_config=dict(PLAIN_GEN, **dict(dict(num_beams=4), **kw))))
     for lp in (2.0, 0.5, -1.0):
         for es in (False, "never"):
             C.append(dict(name="early-stopping-%s-lp%g-beam" % (str(es).lower(), lp), config={},
@@ -155,15 +184,25 @@ def option_cases(plain_tokens, first):
         ref("router-dtype-" + dt, "config.json: router_dtype = \"%s\" is not supported: "
             "transformers then computes the router in that dtype; Secateur routes in float32 only"
             % dt, config={"router_dtype": dt})
-    ref("encoder-no-repeat-ngram", "generation_config.json: encoder_no_repeat_ngram_size = 2 is "
-        "not supported: n-grams of the source are not banned by Secateur's decoder",
-        generation={"encoder_no_repeat_ngram_size": 2})
-    ref("num-return-sequences", "generation_config.json: num_return_sequences = 2 is not "
-        "supported: Secateur returns one translation per sentence",
-        generation={"num_return_sequences": 2, "num_beams": 4})
-    ref("diverse-beam", "generation_config.json: num_beam_groups = 2 is not supported: diverse "
-        "(group) beam search is not implemented",
-        generation={"num_beam_groups": 2, "diversity_penalty": 0.5, "num_beams": 4})
+    ref("num-return-sequences-greedy", "generation_config.json: num_return_sequences = 2 needs "
+        "as many beams (num_beams is 1), as transformers requires",
+        generation={"num_return_sequences": 2})
+    ref("num-return-sequences-over-beams", "generation_config.json: num_return_sequences = 5 "
+        "needs as many beams (num_beams is 4), as transformers requires",
+        generation={"num_return_sequences": 5, "num_beams": 4})
+    for name, g, why in (
+            ("indivisible", dict(num_beams=4, num_beam_groups=3, diversity_penalty=0.5),
+             "num_beams is not divisible by num_beam_groups"),
+            ("zero-penalty", dict(num_beams=4, num_beam_groups=2),
+             "groups need a diversity_penalty other than 0"),
+            ("no-groups", dict(num_beams=4, diversity_penalty=0.5),
+             "a diversity_penalty needs num_beam_groups > 1"),
+            ("greedy", dict(diversity_penalty=0.5),
+             "a diversity_penalty needs beam search in groups")):
+        ref("diverse-beam-refused-" + name, "generation_config.json: num_beams = %d, "
+            "num_beam_groups = %d, diversity_penalty = %g: %s, as transformers requires"
+            % (g.get("num_beams", 1), g.get("num_beam_groups", 1), g.get("diversity_penalty", 0),
+               why), generation=g)
     return C, R
 
 

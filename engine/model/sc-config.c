@@ -146,6 +146,11 @@ generation_reset (ScConfig *c)
   c->forced_eos_token_id = -1;
   c->no_repeat_ngram_size = 0;
   c->repetition_penalty = 1.0;
+  c->encoder_no_repeat_ngram_size = 0;
+  c->encoder_repetition_penalty = 1.0;
+  c->num_return_sequences = 1;
+  c->num_beam_groups = 1;
+  c->diversity_penalty = 0.0;
   g_clear_pointer (&c->suppress_tokens, g_array_unref);
   g_clear_pointer (&c->begin_suppress_tokens, g_array_unref);
   g_clear_pointer (&c->bad_words_ids, g_ptr_array_unref);
@@ -411,6 +416,13 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
       !gen_int (obj, what, "forced_eos_token_id", 0, V - 1, &c->forced_eos_token_id, error) ||
       !gen_int (obj, what, "no_repeat_ngram_size", 0, MAX_POS, &c->no_repeat_ngram_size, error) ||
       !gen_double (obj, what, "repetition_penalty", 1e-6, 1e6, &c->repetition_penalty, error) ||
+      !gen_int (obj, what, "encoder_no_repeat_ngram_size", 0, MAX_POS,
+                &c->encoder_no_repeat_ngram_size, error) ||
+      !gen_double (obj, what, "encoder_repetition_penalty", 1e-6, 1e6,
+                   &c->encoder_repetition_penalty, error) ||
+      !gen_int (obj, what, "num_return_sequences", 1, 1024, &c->num_return_sequences, error) ||
+      !gen_int (obj, what, "num_beam_groups", 1, 1024, &c->num_beam_groups, error) ||
+      !gen_double (obj, what, "diversity_penalty", -1e6, 1e6, &c->diversity_penalty, error) ||
       !gen_ids (obj, what, "suppress_tokens", V, &c->suppress_tokens, error) ||
       !gen_ids (obj, what, "begin_suppress_tokens", V, &c->begin_suppress_tokens, error) ||
       !gen_bool (obj, what, "remove_invalid_values", &c->remove_invalid_values, error) ||
@@ -422,6 +434,38 @@ read_generation (ScConfig *c, JsonObject *obj, const char *what, GError **error)
     c->max_length = max_new + 1; /* the decoder start token is the prompt */
   if (min_new >= 0)
     c->min_length = min_new + 1;
+
+  /* GenerationConfig.validate() refuses these when the file is read */
+  if (c->num_return_sequences > 1 && (c->num_beams == 1 || c->num_return_sequences > c->num_beams))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "%s: num_return_sequences = %d needs as many beams (num_beams is %d), as "
+                   "transformers requires",
+                   what, c->num_return_sequences, c->num_beams);
+      return FALSE;
+    }
+
+  /* group beam search as GenerationConfig.validate() and generate() accept
+   * it: groups of equal size with a diversity penalty; the penalty's
+   * processor fails without groups, and greedy search ignores the groups */
+  const char *group_error = NULL;
+  if (c->num_beams > 1 && (c->num_beam_groups != 1 || c->diversity_penalty != 0.0))
+    group_error = c->num_beams % c->num_beam_groups != 0
+                      ? "num_beams is not divisible by num_beam_groups"
+                  : c->diversity_penalty == 0.0 ? "groups need a diversity_penalty other than 0"
+                  : c->num_beam_groups == 1 && c->diversity_penalty > 0.0
+                      ? "a diversity_penalty needs num_beam_groups > 1"
+                      : NULL;
+  else if (c->num_beams == 1 && c->diversity_penalty > 0.0)
+    group_error = "a diversity_penalty needs beam search in groups";
+  if (group_error != NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "%s: num_beams = %d, num_beam_groups = %d, diversity_penalty = %g: %s, as "
+                   "transformers requires",
+                   what, c->num_beams, c->num_beam_groups, c->diversity_penalty, group_error);
+      return FALSE;
+    }
 
   if (!is_null (obj, "early_stopping"))
     {

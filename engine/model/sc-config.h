@@ -39,6 +39,11 @@ typedef struct {
   int      forced_eos_token_id;   /* -1: none */
   int      no_repeat_ngram_size;
   double   repetition_penalty;    /* 1.0: none */
+  int      encoder_no_repeat_ngram_size;
+  double   encoder_repetition_penalty; /* 1.0: none */
+  int      num_return_sequences;  /* <= num_beams; 1 for greedy search */
+  int      num_beam_groups;       /* divides num_beams under beam search */
+  double   diversity_penalty;     /* > 0 only with num_beam_groups > 1 */
   GArray  *suppress_tokens;       /* of int; NULL: none */
   GArray  *begin_suppress_tokens; /* of int; NULL: none */
   GPtrArray *bad_words_ids;       /* of GArray of int; NULL: none */

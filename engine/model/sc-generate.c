@@ -10,6 +10,9 @@ sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
 {
   const ScConfig *c = sc_model_get_config (model);
   opts->num_beams = c->num_beams;
+  opts->num_return_sequences = 1;
+  opts->num_beam_groups = c->num_beam_groups;
+  opts->diversity_penalty = c->diversity_penalty;
   opts->max_length = c->max_length;
   opts->length_penalty = c->length_penalty;
   opts->early_stopping = c->early_stopping;
@@ -18,6 +21,8 @@ sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
   opts->min_length = c->min_length;
   opts->no_repeat_ngram_size = c->no_repeat_ngram_size;
   opts->repetition_penalty = c->repetition_penalty;
+  opts->encoder_no_repeat_ngram_size = c->encoder_no_repeat_ngram_size;
+  opts->encoder_repetition_penalty = c->encoder_repetition_penalty;
   opts->suppress_tokens = c->suppress_tokens;
   opts->begin_suppress_tokens = c->begin_suppress_tokens;
   opts->forced_decoder_ids = c->forced_decoder_ids;
@@ -47,38 +52,99 @@ force (float *s, int V, int token)
 
 static void log_softmax (float *x, int n);
 
+/* The source ids a row of scores sees: `ngram` (for the encoder n-gram
+ * ban) is its own sentence's; `penalty` (for the encoder repetition
+ * penalty) is that of encoder row r for score row r < B, else NULL:
+ * transformers gathers the scores with the unexpanded [B, S] source ids, so
+ * under beam search only the first B hypothesis rows of the batch are
+ * penalised, each with the source of the row of that number. Both count
+ * the pads of a padded batch. */
+typedef struct
+{
+  const int *ngram, *penalty;
+  int S;
+} SourceIds;
+
+/* `row`: the row's index in the scores the processors are handed (one beam
+ * group's rows under group beam search), `per` rows a sentence there. */
+static SourceIds
+source_ids (const ScEncoding *enc, int row, int per)
+{
+  SourceIds s = { enc->ids + (gsize) (row / per) * enc->S,
+                  row < enc->B ? enc->ids + (gsize) row * enc->S : NULL, enc->S };
+  return s;
+}
+
+/* Each distinct token of ids[0..n) once: a negative score times p, another
+ * divided by p (torch.gather, where, scatter: the original score of a
+ * token listed twice is scaled once). */
+static void
+penalise (const int *ids, int n, float p, float *s, int V, guint8 *mark)
+{
+  for (int t = 0; t < n; t++)
+    if (ids[t] >= 0 && ids[t] < V && !mark[ids[t]])
+      {
+        mark[ids[t]] = 1;
+        float x = s[ids[t]];
+        s[ids[t]] = x < 0 ? x * p : x / p;
+      }
+  for (int t = 0; t < n; t++)
+    if (ids[t] >= 0 && ids[t] < V)
+      mark[ids[t]] = 0;
+}
+
+/* Bans the tokens that followed an earlier occurrence in ids[0..n) of the
+ * last size-1 tokens of seq[0..cur_len) (an empty tail for size 1: every
+ * token of ids). */
+static void
+ban_ngrams (const int *ids, int n, const int *seq, int cur_len, int size, float *s, int V)
+{
+  if (cur_len < size - 1)
+    return;
+  const int *tail = seq + cur_len - (size - 1);
+  for (int i = 0; i + size <= n; i++)
+    if (memcmp (ids + i, tail, sizeof (int) * (size - 1)) == 0 && ids[i + size - 1] >= 0 &&
+        ids[i + size - 1] < V)
+      s[ids[i + size - 1]] = -INFINITY;
+}
+
+/* HammingDiversityLogitsProcessor: each token chosen at this step by the
+ * earlier groups' beams of the sentence (prev[0..n)) lowers the score by
+ * penalty times the number of those beams that chose it. */
+static void
+diversity (const int *prev, int n, float penalty, float *s)
+{
+  for (int i = 0; i < n; i++)
+    {
+      gboolean seen = FALSE;
+      int count = 0;
+      for (int k = 0; k < n; k++)
+        {
+          seen = seen || (k < i && prev[k] == prev[i]);
+          count += prev[k] == prev[i];
+        }
+      if (!seen)
+        s[prev[i]] -= penalty * (float) count;
+    }
+}
+
 /* transformers' logits processors, in the order generate() builds them, on
  * the scores of one row whose tokens so far are seq[0..cur_len) (the
  * decoder start token first): raw logits for greedy search, log-softmax
  * for beam search. `mark` is V bytes of scratch, all zero. */
 static void
-process_scores (const ScGenerateOptions *o, int eos, const int *seq, int cur_len, float *s, int V,
-                guint8 *mark)
+process_scores (const ScGenerateOptions *o, int eos, const SourceIds *src, const int *seq,
+                int cur_len, float *s, int V, guint8 *mark)
 {
+  /* 1/penalty as a float, then x * that or x / that, as torch does */
+  if (o->encoder_repetition_penalty != 1.0 && src->penalty != NULL)
+    penalise (src->penalty, src->S, (float) (1.0 / o->encoder_repetition_penalty), s, V, mark);
   if (o->repetition_penalty != 1.0)
-    {
-      /* gather, scale, scatter: each distinct earlier token once */
-      float p = (float) o->repetition_penalty;
-      for (int t = 0; t < cur_len; t++)
-        if (seq[t] >= 0 && seq[t] < V && !mark[seq[t]])
-          {
-            mark[seq[t]] = 1;
-            float x = s[seq[t]];
-            s[seq[t]] = x < 0 ? x * p : x / p;
-          }
-      for (int t = 0; t < cur_len; t++)
-        if (seq[t] >= 0 && seq[t] < V)
-          mark[seq[t]] = 0;
-    }
-  int n = o->no_repeat_ngram_size;
-  if (n > 0 && cur_len + 1 >= n)
-    {
-      /* ban the tokens that followed an earlier occurrence of the last n-1 */
-      const int *tail = seq + cur_len - (n - 1);
-      for (int i = 0; i + n <= cur_len; i++)
-        if (memcmp (seq + i, tail, sizeof (int) * (n - 1)) == 0 && seq[i + n - 1] < V)
-          s[seq[i + n - 1]] = -INFINITY;
-    }
+    penalise (seq, cur_len, (float) o->repetition_penalty, s, V, mark);
+  if (o->no_repeat_ngram_size > 0)
+    ban_ngrams (seq, cur_len, seq, cur_len, o->no_repeat_ngram_size, s, V);
+  if (o->encoder_no_repeat_ngram_size > 0)
+    ban_ngrams (src->ngram, src->S, seq, cur_len, o->encoder_no_repeat_ngram_size, s, V);
   if (o->bad_words_ids != NULL)
     for (guint i = 0; i < o->bad_words_ids->len; i++)
       {
@@ -184,7 +250,8 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
             }
           float *l = logits + (gsize) b * V;
           GArray *seq = g_ptr_array_index (out, b);
-          process_scores (opts, c->eos_token_id, (const int *) seq->data, cur_len, l, V, mark);
+          SourceIds si = source_ids (enc, b, 1);
+          process_scores (opts, c->eos_token_id, &si, (const int *) seq->data, cur_len, l, V, mark);
           int best = 0;
           for (int v = 1; v < V; v++)
             if (l[v] > l[best])
@@ -312,6 +379,9 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   int B = enc->B, K = opts->num_beams, V = c->vocab_size, R = B * K;
   int eos = c->eos_token_id, max_len = opts->max_length;
   double lp = opts->length_penalty;
+  /* G groups of g beams (diverse beam search; G = 1: plain beam search),
+   * each with its own hypotheses, searched one after the other */
+  int G = MAX (opts->num_beam_groups, 1), g = K / G;
 
   g_autofree int *src = g_new (int, R);
   for (int r = 0; r < R; r++)
@@ -328,17 +398,18 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   g_autofree int *next_tokens = g_new (int, R);
   g_autofree int *next_from = g_new (int, R);
   g_autofree float *logits = g_new (float, (gsize) R *V);
-  g_autofree Cand *cands = g_new (Cand, 2 * K);
+  g_autofree Cand *cands = g_new (Cand, 2 * g);
   g_autofree guint8 *mark = g_new0 (guint8, V);
-  g_autofree HypList *lists = g_new0 (HypList, B);
+  g_autofree int *current = g_new0 (int, R);           /* this step's tokens, group by group */
+  g_autofree HypList *lists = g_new0 (HypList, B * G); /* [b * G + group] */
   int cur_len = 1;
 
   for (int r = 0; r < R; r++)
     {
       seqs[(gsize) r * max_len] = c->decoder_start_token_id;
-      beam_scores[r] = r % K == 0 ? 0.0f : -1e9f; /* only the first beam is live at first */
+      beam_scores[r] = r % g == 0 ? 0.0f : -1e9f; /* only a group's first beam is live at first */
     }
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B * G; b++)
     {
       lists[b].hyps = g_array_new (FALSE, FALSE, sizeof (Hyp));
       lists[b].worst = 1e9;
@@ -357,59 +428,73 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
           break;
         }
 
-      for (int r = 0; r < R; r++)
-        {
-          float *l = logits + (gsize) r * V;
-          log_softmax (l, V);
-          process_scores (opts, eos, seqs + (gsize) r * max_len, cur_len, l, V, mark);
-          for (int v = 0; v < V; v++)
-            l[v] += beam_scores[r];
-        }
-
       gboolean all_done = TRUE;
-      for (int b = 0; b < B; b++)
+      for (int grp = 0; grp < G && ok; grp++)
         {
-          HypList *list = &lists[b];
-          if (list->done)
+          for (int b = 0; b < B; b++)
+            for (int j = 0; j < g; j++)
+              {
+                int r = b * K + grp * g + j;
+                float *l = logits + (gsize) r * V;
+                log_softmax (l, V);
+                if (grp > 0 && opts->diversity_penalty > 0.0)
+                  diversity (current + (gsize) b * K, grp * g, (float) opts->diversity_penalty, l);
+                SourceIds si = source_ids (enc, b * g + j, g);
+                process_scores (opts, eos, &si, seqs + (gsize) r * max_len, cur_len, l, V, mark);
+                for (int v = 0; v < V; v++)
+                  l[v] += beam_scores[r];
+              }
+
+          for (int b = 0; b < B; b++)
             {
-              for (int k = 0; k < K; k++)
+              HypList *list = &lists[b * G + grp];
+              int first = b * K + grp * g; /* the group's rows of sentence b */
+              if (list->done)
                 {
-                  next_scores[b * K + k] = 0.0f;
-                  next_tokens[b * K + k] = c->pad_token_id;
-                  next_from[b * K + k] = b * K;
+                  for (int k = 0; k < g; k++)
+                    {
+                      next_scores[first + k] = 0.0f;
+                      next_tokens[first + k] = c->pad_token_id;
+                      next_from[first + k] = first;
+                    }
+                  continue;
                 }
-              continue;
-            }
-          top_k (logits + (gsize) b * K * V, K * V, 2 * K, cands);
-          int filled = 0;
-          for (int rank = 0; rank < 2 * K && filled < K; rank++)
-            {
-              int beam = cands[rank].index / V, token = cands[rank].index % V;
-              int row = b * K + beam;
-              if (token == eos)
+              top_k (logits + (gsize) first * V, g * V, 2 * g, cands);
+              int filled = 0;
+              for (int rank = 0; rank < 2 * g && filled < g; rank++)
                 {
-                  if (rank >= K)
-                    continue;
-                  hyp_list_add (list, K, lp, seqs + (gsize) row * max_len, cur_len,
-                                cands[rank].score, cur_len);
+                  int beam = cands[rank].index / V, token = cands[rank].index % V;
+                  int row = first + beam;
+                  if (token == eos)
+                    {
+                      if (rank >= g)
+                        continue;
+                      hyp_list_add (list, g, lp, seqs + (gsize) row * max_len, cur_len,
+                                    cands[rank].score, cur_len);
+                    }
+                  else
+                    {
+                      next_scores[first + filled] = cands[rank].score;
+                      next_tokens[first + filled] = token;
+                      next_from[first + filled] = row;
+                      filled++;
+                    }
                 }
-              else
+              if (filled < g)
                 {
-                  next_scores[b * K + filled] = cands[rank].score;
-                  next_tokens[b * K + filled] = token;
-                  next_from[b * K + filled] = row;
-                  filled++;
+                  g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                               "beam search ran out of candidates");
+                  ok = FALSE;
+                  break;
                 }
+              list->done = hyp_list_is_done (list, g, lp, opts->early_stopping, cands[0].score,
+                                             cur_len + 1, max_len);
+              all_done = all_done && list->done;
             }
-          if (filled < K)
-            {
-              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "beam search ran out of candidates");
-              ok = FALSE;
-              break;
-            }
-          list->done = hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score,
-                                         cur_len + 1, max_len);
-          all_done = all_done && list->done;
+          /* the later groups see this group's new tokens */
+          for (int b = 0; b < B; b++)
+            for (int j = 0; j < g; j++)
+              current[b * K + grp * g + j] = next_tokens[b * K + grp * g + j];
         }
       if (!ok)
         break;
@@ -434,28 +519,43 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
       out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (int b = 0; b < B; b++)
         {
-          HypList *list = &lists[b];
-          if (!list->done)
-            for (int k = 0; k < K; k++)
-              {
-                int r = b * K + k;
-                hyp_list_add (list, K, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
-                              cur_len - 1);
-              }
-          /* The best hypothesis; among equal scores the one added last, as
-       * Python's stable sort followed by pop() picks. */
-          guint best = 0;
-          for (guint i = 1; i < list->hyps->len; i++)
-            if (g_array_index (list->hyps, Hyp, i).score >=
-                g_array_index (list->hyps, Hyp, best).score)
-              best = i;
-          GArray *seq = g_array_copy (g_array_index (list->hyps, Hyp, best).tokens);
-          if ((int) seq->len < max_len)
-            g_array_append_val (seq, eos);
-          g_ptr_array_add (out, seq);
+          for (int grp = 0; grp < G; grp++)
+            {
+              HypList *list = &lists[b * G + grp];
+              if (!list->done)
+                for (int k = 0; k < g; k++)
+                  {
+                    int r = b * K + grp * g + k;
+                    hyp_list_add (list, g, lp, seqs + (gsize) r * max_len, cur_len, beam_scores[r],
+                                  cur_len - 1);
+                  }
+            }
+          /* The n best of the groups' hypotheses taken in group order, best
+           * first; among equal scores the one listed last first, as Python's
+           * stable sort followed by pop() picks. */
+          int n_all = 0;
+          for (int grp = 0; grp < G; grp++)
+            n_all += lists[b * G + grp].hyps->len;
+          g_autofree Hyp **all = g_new (Hyp *, n_all);
+          n_all = 0;
+          for (int grp = 0; grp < G; grp++)
+            for (guint i = 0; i < lists[b * G + grp].hyps->len; i++)
+              all[n_all++] = &g_array_index (lists[b * G + grp].hyps, Hyp, i);
+          for (int j = 0; j < opts->num_return_sequences; j++)
+            {
+              int best = -1;
+              for (int i = 0; i < n_all; i++)
+                if (all[i] != NULL && (best < 0 || all[i]->score >= all[best]->score))
+                  best = i;
+              GArray *seq = g_array_copy (all[best]->tokens);
+              all[best] = NULL;
+              if ((int) seq->len < max_len)
+                g_array_append_val (seq, eos);
+              g_ptr_array_add (out, seq);
+            }
         }
     }
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B * G; b++)
     {
       for (guint i = 0; i < lists[b].hyps->len; i++)
         g_array_unref (g_array_index (lists[b].hyps, Hyp, i).tokens);
@@ -476,6 +576,22 @@ sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   if (opts->num_beams < 1)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "the number of beams must be at least 1");
+      return NULL;
+    }
+  if (opts->num_return_sequences < 1 || opts->num_return_sequences > opts->num_beams ||
+      (opts->num_return_sequences > 1 && opts->num_beams == 1))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%d translations per sentence need beam search with at least as many beams "
+                   "(%d)",
+                   opts->num_return_sequences, opts->num_beams);
+      return NULL;
+    }
+  if (opts->num_beams > 1 && (opts->num_beam_groups < 1 || opts->num_beams % opts->num_beam_groups))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
+                   "%d beams cannot be split into %d groups of the same size", opts->num_beams,
+                   opts->num_beam_groups);
       return NULL;
     }
   if (opts->num_beams == 1)
@@ -510,10 +626,10 @@ is_blank (const char *s)
 }
 
 char **
-sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
-              const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
-              ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
-              GError **error)
+sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src_lang,
+                const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
+                ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
+                GError **error)
 {
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   const ScConfig *c = sc_model_get_config (model);
@@ -529,8 +645,9 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
 
   ScGenerateOptions o = *opts;
   o.forced_bos_id = tgt_id;
+  int R = MAX (o.num_return_sequences, 1);
 
-  g_auto (GStrv) result = g_new0 (char *, n + 1);
+  g_auto (GStrv) result = g_new0 (char *, (gsize) n *R + 1);
   g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (Source));
   gboolean ok = TRUE;
 
@@ -538,7 +655,8 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
     {
       if (is_blank (texts[i]))
         {
-          result[i] = g_strdup ("");
+          for (int j = 0; j < R; j++)
+            result[i * R + j] = g_strdup ("");
           continue;
         }
       GArray *ids = sc_tokenizer_encode (tok, texts[i], src_lang, error);
@@ -592,10 +710,11 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
           ok = FALSE;
           break;
         }
-      for (int b = 0; b < B; b++)
+      for (int b = 0; b < B * R; b++)
         {
           GArray *seq = g_ptr_array_index (outs, b);
-          result[batch[b].index] = sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
+          result[batch[b / R].index * R + b % R] =
+              sc_tokenizer_decode (tok, (const int *) seq->data, seq->len);
         }
       done += B;
       if (progress != NULL)
@@ -607,9 +726,21 @@ sc_translate (ScModel *model, const char *const *texts, int n, const char *src_l
   if (!ok)
     {
       /* batches not run leave holes, where g_strfreev would stop */
-      for (int i = 0; i < n; i++)
+      for (int i = 0; i < n * R; i++)
         g_clear_pointer (&result[i], g_free);
       return NULL;
     }
   return g_steal_pointer (&result);
+}
+
+char **
+sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
+              const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
+              ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
+              GError **error)
+{
+  ScGenerateOptions o = *opts;
+  o.num_return_sequences = 1;
+  return sc_translate_n (model, texts, n, src_lang, tgt_lang, &o, batch_size, progress,
+                         progress_data, cancellable, error);
 }

@@ -15,6 +15,15 @@ G_BEGIN_DECLS
 
 typedef struct {
   int      num_beams;        /* 1 = greedy */
+  /* the n best hypotheses per sentence (beam search only); the inits set
+   * 1, whatever the model's files say: callers that show or write every
+   * hypothesis set it (see sc_translate_n) */
+  int      num_return_sequences;
+  /* diverse beam search: num_beams in groups searched in turn, a token
+   * chosen by an earlier group at the same step costing diversity_penalty
+   * (transformers' group beam search; 1 group: plain beam search) */
+  int      num_beam_groups;
+  double   diversity_penalty;
   int      max_length;       /* total decoder length, the start token included */
   double   length_penalty;
   int      early_stopping;   /* FALSE, TRUE or SC_EARLY_STOPPING_NEVER */
@@ -25,6 +34,8 @@ typedef struct {
   int      min_length;
   int      no_repeat_ngram_size;
   double   repetition_penalty;
+  int      encoder_no_repeat_ngram_size;
+  double   encoder_repetition_penalty;
   const GArray    *suppress_tokens, *begin_suppress_tokens, *forced_decoder_ids;
   const GPtrArray *bad_words_ids;
   gboolean remove_invalid_values, renormalize_logits;
@@ -38,8 +49,9 @@ void       sc_generate_options_init (ScGenerateOptions *opts, ScModel *model);
 /* The same with transformers' own defaults (max_length 20): exact parity. */
 void       sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model);
 
-/* One GArray of int per encoder row: the decoder start token, the
- * generated tokens, and the final </s> when the hypothesis ended. */
+/* One GArray of int per encoder row (num_return_sequences per row, best
+ * first, rows in order): the decoder start token, the generated tokens, and
+ * the final </s> when the hypothesis ended. */
 GPtrArray *sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
                         GCancellable *cancellable, GError **error);
 
@@ -50,6 +62,13 @@ GPtrArray *sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateO
  * truncated with a warning. `progress` (may be NULL) is called after each
  * batch with the number of sentences done. */
 typedef void (*ScProgressFunc) (int done, int total, gpointer user_data);
+
+/* The same with opts->num_return_sequences translations per sentence:
+ * sentence i's j-th best at [i * num_return_sequences + j]. */
+char     **sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src_lang,
+                           const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
+                           ScProgressFunc progress, gpointer progress_data,
+                           GCancellable *cancellable, GError **error);
 
 char     **sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
                          const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,

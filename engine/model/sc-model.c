@@ -913,6 +913,7 @@ sc_encoding_free (ScEncoding *enc)
     return;
   g_free (enc->hidden);
   g_free (enc->valid);
+  g_free (enc->ids);
   g_free (enc);
 }
 
@@ -948,6 +949,7 @@ sc_model_encode (ScModel *model, const int *ids, const int *lengths, int B, int 
   g_autoptr (ScEncoding) enc = g_new0 (ScEncoding, 1);
   enc->B = B, enc->S = S, enc->d = d;
   enc->valid = g_new0 (guint8, n);
+  enc->ids = g_memdup2 (ids, sizeof (int) * (gsize) n);
   g_autofree int *pos = g_new (int, n);
   g_autofree int *rows = g_new (int, n);
   for (int b = 0; b < B; b++)

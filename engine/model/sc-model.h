@@ -103,6 +103,7 @@ typedef struct {
   int     B, S, d;
   float  *hidden;   /* [B, S, d], after the final layer norm */
   guint8 *valid;    /* [B, S] 1 for real tokens */
+  int    *ids;      /* [B, S] the input ids, pads included (the encoder processors read them) */
 } ScEncoding;
 
 /* ids: [B, S] right-padded with the pad id; lengths[b] real tokens in row b. */
