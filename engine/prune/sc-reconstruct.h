@@ -78,6 +78,10 @@ void sc_recon_layer_set_outputs (ScReconLayer *L, int t0, int n, int d, const fl
 ScReconLayer *sc_recon_layer_from_model (ScModel *model, int moe_layer, const float *h, int n,
                                          GCancellable *cancellable, GError **error);
 
+/* Token t's routing among `keep` (NULL: every present expert), as masked
+ * evaluation computes it; *top2 is -1 (weight 0) with one expert kept. */
+void sc_recon_route (const ScReconLayer *L, int t, const guint8 *keep, int *top1, int *top2,
+                     double *w1, double *w2);
 /* Squared error of the layer's output with only `keep` ([n_experts]) kept,
  * summed over tokens; *ref (may be NULL) gets the full output's squared
  * norm, so error / ref is the relative error. */
