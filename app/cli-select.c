@@ -29,6 +29,7 @@ static struct
   ScModel *model;
   ScCapture *capture;
   gboolean reconstruct;
+  gboolean by_sensitivity;
   ScSelectBudget budget;
 } recon;
 
@@ -46,9 +47,11 @@ report_reconstruction (ScGranularity gran, const char *src, const char *tgt, con
         return FALSE;
       rel = own;
     }
-  printf ("Reconstruction error of %s per MoE layer (encoder | decoder):", key ? key : "the model");
+  printf ("Reconstruction error of %s per MoE layer (encoder | decoder), experts kept:",
+          key ? key : "the model");
   for (int m = 0; m < sel->n_layers; m++)
-    printf ("%s %.2f%%", m == sel->n_encoder_layers ? " |" : "", 100.0 * rel[m]);
+    printf ("%s %.2f%% (%u)", m == sel->n_encoder_layers ? " |" : "", 100.0 * rel[m],
+            sel->kept[m]->len);
   printf ("\n");
   return TRUE;
 }
@@ -65,8 +68,8 @@ select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt
   g_autofree double *rel = g_new0 (double, sh->n_moe_layers);
   g_autoptr (ScSelection) sel =
       recon.reconstruct
-          ? sc_reconstruct_select (recon.model, recon.capture, gran, src, tgt, &recon.budget, rel,
-                                   NULL, error)
+          ? sc_reconstruct_select (recon.model, recon.capture, gran, src, tgt, &recon.budget,
+                                   recon.by_sensitivity, NULL, rel, NULL, error)
           : sc_select_experts (m, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, opt, error);
   if (sel == NULL)
     return FALSE;
@@ -81,7 +84,7 @@ sc_cli_select (int argc, char **argv)
 {
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
-  g_autofree char *model_dir = NULL, *capture_path = NULL;
+  g_autofree char *model_dir = NULL, *capture_path = NULL, *layer_budgets = NULL;
   double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
@@ -107,6 +110,10 @@ sc_cli_select (int argc, char **argv)
       "Model directory: reconstruct, and report each layer's reconstruction error", "DIR" },
     { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
       "Router inputs from calibrate --capture (default: beside --stats, S.capture)", "FILE" },
+    { "layer-budgets", 0, 0, G_OPTION_ARG_STRING, &layer_budgets,
+      "reconstruct: fixed (default; the --enc-dec counts) or sensitivity (each layer's count "
+      "from its measured error, same totals)",
+      "HOW" },
     { "enc-dec", 0, 0, G_OPTION_ARG_STRING, &enc_dec, "Encoder:decoder budget (default 3:1)",
       "A:B" },
     { "uniform", 0, 0, G_OPTION_ARG_NONE, &uniform,
@@ -246,6 +253,28 @@ sc_cli_select (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  if (layer_budgets != NULL)
+    {
+      recon.by_sensitivity = g_str_equal (layer_budgets, "sensitivity");
+      if ((!recon.by_sensitivity && !g_str_equal (layer_budgets, "fixed")) || !recon.reconstruct)
+        {
+          fprintf (stderr, "secateur-cli select: --layer-budgets is fixed or sensitivity, with "
+                           "--algo reconstruct\n");
+          return 2;
+        }
+    }
+  if (recon.by_sensitivity && keep > 0)
+    {
+      /* the threshold budget honours --keep exactly, its encoder share by --enc-dec */
+      opt.algo = SC_SELECT_THRESHOLD;
+      if (!sc_select_budget (&opt, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, &budget,
+                             &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      opt.algo = SC_SELECT_PER_LAYER;
+    }
   g_autoptr (ScModel) model = NULL;
   g_autoptr (ScCapture) capture = NULL;
   if (recon.reconstruct && model_dir == NULL)
@@ -349,7 +378,9 @@ sc_cli_select (int argc, char **argv)
   int total = sh->n_moe_layers * sh->n_experts;
   printf ("Selected %d of %d experts (%.1f%% pruned; %d encoder, %d decoder", kept, total,
           100.0 * (total - kept) / total, kept_enc, kept - kept_enc);
-  if (opt.algo == SC_SELECT_PER_LAYER)
+  if (recon.by_sensitivity)
+    printf ("; per layer from measured sensitivity");
+  else if (opt.algo == SC_SELECT_PER_LAYER)
     printf ("; %d per encoder layer, %d per decoder layer", budget.enc_per_layer,
             budget.dec_per_layer);
   printf (") by %s, %s, for %d %s -> %s\n",

@@ -150,6 +150,16 @@ test_greedy_vs_brute_force (void)
           g_assert_cmpfloat (err, >=, best * (1 - 1e-12));
           if (k == E - 1)
             g_assert_cmpfloat_with_epsilon (err, best, 1e-12 * ref);
+          /* the full path's last k are greedy's set at k, with its error */
+          int order[E];
+          double curve[E + 1];
+          g_assert_cmpint (sc_recon_path (L, order, curve), ==, E);
+          guint8 tail[E] = { 0 };
+          for (int i = E - k; i < E; i++)
+            tail[order[i]] = 1;
+          g_assert_cmpmem (tail, E, got, E);
+          g_assert_cmpfloat_with_epsilon (curve[k], rel, 1e-6 * rel); /* rounding */
+          g_assert_cmpfloat (curve[E], ==, 0.0);
         }
     }
 }
@@ -193,6 +203,62 @@ test_greedy_constructed (void)
   /* a budget of 0 or more than the layer has is refused */
   g_autoptr (GError) error = NULL;
   g_assert_false (sc_recon_greedy (L, 0, keep, NULL, &error));
+  g_assert_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET);
+}
+
+/* Marginal-gain allocation keeps exactly the total asked, within [1,
+ * max] per layer, and on convex error curves it is the brute-force optimum. */
+static void
+test_allocate (void)
+{
+  enum
+  {
+    NL = 3,
+    S = E + 1
+  };
+  double curves[NL * S];
+  int max_k[NL] = { E, E, 5 };
+  g_autoptr (GRand) r = g_rand_new_with_seed (3);
+  for (int m = 0; m < NL; m++)
+    {
+      /* a (max - k)^2 + b (max - k): decreasing to 0 with all kept, with
+       * decreasing drops (convex) */
+      double qa = g_rand_double_range (r, 0.01, 0.1), qb = g_rand_double_range (r, 0.0, 0.2);
+      for (int k = 0; k < S; k++)
+        {
+          int left = MAX (max_k[m] - k, 0);
+          curves[m * S + k] = qa * left * left + qb * left;
+        }
+    }
+  for (int total = NL; total <= E + E + 5; total++)
+    {
+      int k[NL];
+      g_autoptr (GError) error = NULL;
+      g_assert_true (sc_recon_allocate (curves, NL, S, max_k, total, k, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (k[0] + k[1] + k[2], ==, total);
+      double got = 0, best = INFINITY;
+      for (int m = 0; m < NL; m++)
+        {
+          g_assert_cmpint (k[m], >=, 1);
+          g_assert_cmpint (k[m], <=, max_k[m]);
+          got += curves[m * S + k[m]];
+        }
+      for (int a = 1; a <= max_k[0]; a++)
+        for (int b = 1; b <= max_k[1]; b++)
+          {
+            int c = total - a - b;
+            if (c >= 1 && c <= max_k[2])
+              best = MIN (best, curves[a] + curves[S + b] + curves[2 * S + c]);
+          }
+      g_assert_cmpfloat_with_epsilon (got, best, 1e-12);
+    }
+  int k[NL];
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sc_recon_allocate (curves, NL, S, max_k, NL - 1, k, &error));
+  g_assert_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET);
+  g_clear_error (&error);
+  g_assert_false (sc_recon_allocate (curves, NL, S, max_k, E + E + 6, k, &error));
   g_assert_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET);
 }
 
@@ -439,6 +505,37 @@ test_cli (void)
   g_assert_nonnull (strstr (r.out, "by importance"));
   run_clear (&r);
 
+  /* per-layer budgets from measured sensitivity: the encoder's and the
+   * decoder's totals of the budget, --keep exactly */
+  r = run_cli (NULL, "select", "--stats", stats, "--ratio", "0.5", "--algo", "reconstruct",
+               "--layer-budgets", "sensitivity", "-m", moe, "-o", two, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "per layer from measured sensitivity"));
+  run_clear (&r);
+  g_autoptr (ScExpertIndex) sens = sc_expert_index_load (two, 4, 2, E, &error);
+  g_assert_no_error (error);
+  for (int k = 0; k < 2; k++)
+    {
+      GArray *ids = kept_of (sens, keys[k]);
+      int enc = 0;
+      for (guint i = 0; i < ids->len; i++)
+        enc += g_array_index (ids, int, i) < 2 * E;
+      g_assert_cmpint (enc, ==, 12);
+      g_assert_cmpint (ids->len - enc, ==, 4);
+    }
+  r = run_cli (NULL, "select", "--stats", stats, "--keep", "13", "--algo", "reconstruct",
+               "--layer-budgets", "sensitivity", "-m", moe, "-o", two, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (ScExpertIndex) thirteen = sc_expert_index_load (two, 4, 2, E, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (kept_of (thirteen, "eng_Latn")->len, ==, 13);
+  g_assert_cmpuint (kept_of (thirteen, "fra_Latn")->len, ==, 13);
+  r = run_cli (NULL, "select", "--stats", stats, "--ratio", "0.5", "--layer-budgets", "sensitivity",
+               "-m", moe, "-o", two, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* only with --algo reconstruct */
+  run_clear (&r);
+
   r = run_cli (NULL, "evaluate", "-m", moe, "--experts", one, "--pairs", "eng_Latn-fra_Latn",
                "--limit", "2", "--max-len", "8", "--beam", "1", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -454,6 +551,7 @@ main (int argc, char **argv)
   g_test_add_func ("/reconstruct/objective", test_objective);
   g_test_add_func ("/reconstruct/greedy-vs-brute-force", test_greedy_vs_brute_force);
   g_test_add_func ("/reconstruct/greedy-constructed", test_greedy_constructed);
+  g_test_add_func ("/reconstruct/allocate", test_allocate);
   g_test_add_func ("/reconstruct/matches-masked-forward", test_matches_masked_forward);
   g_test_add_func ("/reconstruct/capture", test_capture);
   g_test_add_func ("/reconstruct/cli", test_cli);

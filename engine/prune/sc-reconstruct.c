@@ -572,32 +572,37 @@ sc_recon_error (const ScReconLayer *L, const guint8 *keep, double *ref)
   return eom2 * err;
 }
 
-gboolean
-sc_recon_greedy (const ScReconLayer *L, int k, guint8 *keep_out, double *rel_err, GError **error)
+/* Greedy backward elimination from the present experts down to k kept
+ * (keep: [E], out). order (may be NULL) receives the removed experts in
+ * turn; curve (may be NULL, [E + 1]) the relative error at each count
+ * passed, from the incremental sums. Returns the count present at start,
+ * or 0 when k is out of range. */
+static int
+eliminate (const ScReconLayer *L, int k, guint8 *keep, int *order, double *curve)
 {
   int E = L->n_experts, n = L->n_tokens;
-  guint8 *keep = keep_out;
   present_experts (L, keep);
   int have = 0;
   for (int e = 0; e < E; e++)
     have += keep[e];
   if (k < 1 || k > have)
-    {
-      g_set_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET,
-                   "cannot keep %d of the layer's %d experts", k, have);
-      return FALSE;
-    }
+    return 0;
+  int start = have;
   g_autofree float *p = g_new (float, E);
   g_autofree Route *full = g_new (Route, MAX (n, 1));
   g_autofree Route *cur = g_new (Route, MAX (n, 1));
   g_autofree double *err = g_new (double, MAX (n, 1));
   g_autofree double *delta = g_new (double, E);
-  double ref = 0.0;
+  double ref = 0.0, total = 0.0;
   for (int t = 0; t < n; t++)
     {
       full[t] = cur[t] = route (L->logits + (gsize) t * E, E, keep, p);
       err[t] = 0.0;
+      ref += token_ref (L->gram + (gsize) t * E * E, E, &full[t]);
     }
+  if (curve != NULL)
+    for (int j = 0; j <= E; j++)
+      curve[j] = 0.0;
   for (; have > k; have--)
     {
       /* Removing e changes only the tokens whose kept top-2 holds e: the
@@ -624,20 +629,92 @@ sc_recon_greedy (const ScReconLayer *L, int k, guint8 *keep_out, double *rel_err
         if (keep[e] && (best < 0 || delta[e] < delta[best]))
           best = e;
       keep[best] = 0;
+      total = 0.0;
       for (int t = 0; t < n; t++)
-        if (cur[t].a == best || cur[t].b == best)
-          {
-            cur[t] = route (L->logits + (gsize) t * E, E, keep, p);
-            err[t] = token_error (L->gram + (gsize) t * E * E, E, &full[t], &cur[t]);
-          }
+        {
+          if (cur[t].a == best || cur[t].b == best)
+            {
+              cur[t] = route (L->logits + (gsize) t * E, E, keep, p);
+              err[t] = token_error (L->gram + (gsize) t * E * E, E, &full[t], &cur[t]);
+            }
+          total += err[t];
+        }
+      if (order != NULL)
+        order[start - have] = best;
+      if (curve != NULL)
+        curve[have - 1] = ref > 0.0 ? total / ref : 0.0;
+    }
+  return start;
+}
+
+gboolean
+sc_recon_greedy (const ScReconLayer *L, int k, guint8 *keep_out, double *rel_err, GError **error)
+{
+  int have = eliminate (L, k, keep_out, NULL, NULL);
+  if (have == 0)
+    {
+      present_experts (L, keep_out);
+      for (int e = 0; e < L->n_experts; e++)
+        have += keep_out[e];
+      g_set_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET,
+                   "cannot keep %d of the layer's %d experts", k, have);
+      return FALSE;
     }
   /* Tokens the last removals did not touch kept weights rounded from a
    * larger softmax: the final error is recomputed as masked evaluation
    * routes them. */
   if (rel_err != NULL)
     {
-      double final = sc_recon_error (L, keep, &ref);
+      double ref = 0.0, final = sc_recon_error (L, keep_out, &ref);
       *rel_err = ref > 0.0 ? final / ref : 0.0;
+    }
+  return TRUE;
+}
+
+int
+sc_recon_path (const ScReconLayer *L, int *order, double *curve)
+{
+  int E = L->n_experts;
+  g_autofree guint8 *keep = g_new (guint8, E);
+  int have = eliminate (L, 1, keep, order, curve);
+  for (int e = 0; e < E && have > 0; e++)
+    if (keep[e])
+      order[have - 1] = e;
+  return have;
+}
+
+gboolean
+sc_recon_allocate (const double *curves, int n_layers, int stride, const int *max_k, int total,
+                   int *k_out, GError **error)
+{
+  int most = 0;
+  for (int m = 0; m < n_layers; m++)
+    most += max_k[m];
+  if (total < n_layers || total > most)
+    {
+      g_set_error (error, SC_SELECT_ERROR, SC_SELECT_ERROR_BUDGET,
+                   "cannot keep %d experts in %d layers (at least one each, at most %d in all)",
+                   total, n_layers, most);
+      return FALSE;
+    }
+  int given = 0;
+  for (int m = 0; m < n_layers; m++)
+    k_out[m] = 1, given++;
+  /* Each next expert goes where it lowers the error most. */
+  for (; given < total; given++)
+    {
+      int best = -1;
+      double best_gain = 0.0;
+      for (int m = 0; m < n_layers; m++)
+        {
+          if (k_out[m] >= max_k[m])
+            continue;
+          const double *c = curves + (gsize) m * stride;
+          double gain = c[k_out[m]] - c[k_out[m] + 1];
+          if (best < 0 || gain > best_gain)
+            best = m, best_gain = gain;
+        }
+      k_out[best]++;
     }
   return TRUE;
 }
@@ -710,38 +787,60 @@ sc_reconstruct_errors (ScModel *model, const ScCapture *cap, ScGranularity granu
   return TRUE;
 }
 
+/* The last k of a removal order: greedy's kept set at k. */
+static void
+append_kept (GArray *ids, const int *order, int have, int k, int m, int E)
+{
+  g_autofree guint8 *keep = g_new0 (guint8, E);
+  for (int i = have - k; i < have; i++)
+    keep[order[i]] = 1;
+  for (int e = 0; e < E; e++)
+    if (keep[e])
+      {
+        int id = m * E + e;
+        g_array_append_val (ids, id);
+      }
+}
+
 ScSelection *
 sc_reconstruct_select (ScModel *model, const ScCapture *cap, ScGranularity granularity,
                        const char *src, const char *tgt, const ScSelectBudget *budget,
-                       double *rel_err, GCancellable *cancellable, GError **error)
+                       gboolean by_sensitivity, int *kept_per_layer, double *rel_err,
+                       GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   if (!check_capture (model, cap, error))
     return NULL;
   int n_moe = cap->n_moe, n_enc = cap->n_enc;
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autofree guint8 *keep = g_new (guint8, E);
+  g_autofree int *order = g_new (int, (gsize) n_moe *E);
+  g_autofree double *curves = g_new (double, (gsize) n_moe *(E + 1));
+  g_autofree int *have = g_new (int, n_moe);
+  g_autofree int *k = g_new (int, n_moe);
   for (int m = 0; m < n_moe; m++)
     {
-      int k = MIN (m < n_enc ? budget->enc_per_layer : budget->dec_per_layer, E);
       g_autoptr (ScReconLayer) L =
           layer_for_key (model, cap, granularity, src, tgt, m, cancellable, error);
       if (L == NULL)
         return NULL;
-      double rel = 0.0;
-      if (!sc_recon_greedy (L, k, keep, &rel, error))
-        {
-          g_prefix_error (error, "MoE layer %d: ", m);
-          return NULL;
-        }
+      have[m] = sc_recon_path (L, order + (gsize) m * E, curves + (gsize) m * (E + 1));
+      k[m] = MIN (m < n_enc ? budget->enc_per_layer : budget->dec_per_layer, have[m]);
+    }
+  /* The encoder's and the decoder's totals stay as the budget splits them. */
+  if (by_sensitivity &&
+      ((n_enc > 0 &&
+        !sc_recon_allocate (curves, n_enc, E + 1, have, budget->enc_total, k, error)) ||
+       (n_moe > n_enc &&
+        !sc_recon_allocate (curves + (gsize) n_enc * (E + 1), n_moe - n_enc, E + 1, have + n_enc,
+                            budget->keep_total - budget->enc_total, k + n_enc, error))))
+    return NULL;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int m = 0; m < n_moe; m++)
+    {
+      append_kept (ids, order + (gsize) m * E, have[m], k[m], m, E);
+      if (kept_per_layer != NULL)
+        kept_per_layer[m] = k[m];
       if (rel_err != NULL)
-        rel_err[m] = rel;
-      for (int e = 0; e < E; e++)
-        if (keep[e])
-          {
-            int id = m * E + e;
-            g_array_append_val (ids, id);
-          }
+        rel_err[m] = curves[(gsize) m * (E + 1) + k[m]];
     }
   return sc_selection_new_from_ids ((int *) ids->data, ids->len, n_moe, n_enc, E, error);
 }

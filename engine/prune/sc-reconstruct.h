@@ -91,13 +91,31 @@ double sc_recon_error (const ScReconLayer *L, const guint8 *keep, double *ref);
 gboolean sc_recon_greedy (const ScReconLayer *L, int k, guint8 *keep_out, double *rel_err,
                           GError **error);
 
+/* Greedy elimination down to one expert: order [n_experts] lists the
+ * experts in the order they leave (the last one stays); curve
+ * [n_experts + 1] gets the relative error with k kept at curve[k] (0 from
+ * the present count up). Returns the present count. Keeping the last k of
+ * `order` is greedy's choice at k. */
+int sc_recon_path (const ScReconLayer *L, int *order, double *curve);
+/* Per-layer budgets from measured sensitivity: curves[m * stride + k] the
+ * error of layer m with k kept (k = 1 .. max_k[m]); every layer starts with
+ * one expert and each further expert goes to the layer whose error it
+ * lowers most (marginal gain; ties to the lower layer), until exactly
+ * `total` are kept. k_out: [n_layers]. */
+gboolean sc_recon_allocate (const double *curves, int n_layers, int stride, const int *max_k,
+                            int total, int *k_out, GError **error);
+
 /* Selection for one key: every MoE layer keeps the budget's per-layer
  * count (enc_per_layer / dec_per_layer) of experts chosen by greedy
- * elimination on the captured tokens. rel_err (may be NULL):
- * [n_moe_layers] relative errors of the chosen sets. */
+ * elimination on the captured tokens, or with by_sensitivity counts from
+ * sc_recon_allocate on the layers' error curves, the encoder's layers
+ * sharing enc_total and the decoder's keep_total - enc_total exactly.
+ * kept_per_layer, rel_err (may be NULL): [n_moe_layers] the counts and the
+ * relative errors of the chosen sets. */
 ScSelection *sc_reconstruct_select (ScModel *model, const ScCapture *cap, ScGranularity granularity,
                                     const char *src, const char *tgt, const ScSelectBudget *budget,
-                                    double *rel_err, GCancellable *cancellable, GError **error);
+                                    gboolean by_sensitivity, int *kept_per_layer, double *rel_err,
+                                    GCancellable *cancellable, GError **error);
 
 /* The relative reconstruction error of each layer of `sel` (any
  * algorithm's) on the captured tokens of the key: rel_err [n_moe_layers]. */
