@@ -503,6 +503,16 @@ test_cli (void)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Reconstruction error of fra_Latn per MoE layer"));
   g_assert_nonnull (strstr (r.out, "by importance"));
+  /* stats reconstruction reports the same errors for the index */
+  const char *line = strstr (r.out, "Reconstruction error of fra_Latn");
+  g_assert_nonnull (line);
+  line = strstr (line, "kept:") + strlen ("kept:");
+  g_autofree char *want = g_strndup (line, strchr (line, '\n') - line);
+  run_clear (&r);
+  r = run_cli (NULL, "stats", "reconstruction", stats, "-m", moe, "--experts", two, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *fra = g_strconcat ("fra_Latn", want, "\n", NULL);
+  g_assert_nonnull (strstr (r.out, fra));
   run_clear (&r);
 
   /* per-layer budgets from measured sensitivity: the encoder's and the
