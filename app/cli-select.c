@@ -256,10 +256,11 @@ sc_cli_select (int argc, char **argv)
   if (layer_budgets != NULL)
     {
       recon.by_sensitivity = g_str_equal (layer_budgets, "sensitivity");
-      if ((!recon.by_sensitivity && !g_str_equal (layer_budgets, "fixed")) || !recon.reconstruct)
+      if ((!recon.by_sensitivity && !g_str_equal (layer_budgets, "fixed")) || !recon.reconstruct ||
+          (recon.by_sensitivity && uniform))
         {
           fprintf (stderr, "secateur-cli select: --layer-budgets is fixed or sensitivity, with "
-                           "--algo reconstruct\n");
+                           "--algo reconstruct (sensitivity not with --uniform)\n");
           return 2;
         }
     }
