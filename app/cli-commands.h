@@ -40,12 +40,28 @@ int sc_cli_split_pairs (GPtrArray *pairs, int limit, const char ***sources,
 
 /* The model's generation defaults with --beam / --max-len applied when
  * positive (cli-evaluate.c). */
-void sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOptions *gen);
+/* Generation options from the model with the command's --beam and
+ * --max-len; `hf_defaults`: transformers' default length (20) where the
+ * model sets none. */
+void sc_cli_generate_options (ScModel *model, int beam, int max_len, gboolean hf_defaults,
+                              ScGenerateOptions *gen);
+/* Says on stderr which length applies when the model's configuration sets
+ * none (Secateur's 200, or transformers' 20 with `hf_defaults`). */
+void sc_cli_note_default_length (ScModel *model, gboolean hf_defaults);
 
 /* Kept-expert mask [n_moe * E] for direction src-tgt from an expert index
  * in the paper authors' format (cli-export.c). */
 guint8 *sc_cli_keep_from_index (ScModel *model, const char *path, const char *src,
                                 const char *tgt, GError **error);
+/* The same for several directions in one model: per side the union over
+ * them (sc_expert_index_for_pairs). Both warn on stderr, once per file,
+ * about keys of the index that were skipped. */
+guint8 *sc_cli_keep_from_index_pairs (ScModel *model, const char *path,
+                                      const char *const *directions, GError **error);
+/* Warns on stderr when `model` is an export made for other directions than
+ * src-tgt (cli-export.c). */
+void sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src,
+                           const char *tgt);
 
 /* Prints what an export did about an earlier run's leftovers, on stderr
  * (an ScDestinationNoteFunc; cli-export.c). */

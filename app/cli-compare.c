@@ -27,6 +27,7 @@ sc_cli_compare (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *experts = NULL, *pair = NULL, *corpus = NULL;
   int limit = 10, beam = 0, max_len = 0;
+  gboolean hf_defaults = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts, "Expert index (pruned side)", "FILE" },
@@ -36,6 +37,8 @@ sc_cli_compare (int argc, char **argv)
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Sentences (default 10)", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
+    { "hf-defaults", 0, 0, G_OPTION_ARG_NONE, &hf_defaults,
+      "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -78,7 +81,7 @@ sc_cli_compare (int argc, char **argv)
       return 1;
     }
   ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, &gen);
+  sc_cli_generate_options (model, beam, max_len, hf_defaults, &gen);
 
   g_autofree const char **src = NULL;
   g_autofree const char **ref = NULL;

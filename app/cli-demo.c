@@ -205,7 +205,7 @@ sc_cli_demo (int argc, char **argv)
 
   /* 3. evaluate every direction, full and pruned */
   ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, &gen);
+  sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
   const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
   printf ("3. held-out sentences (the model's heldout.tsv, else UDHR articles), %d per "
           "direction, beam %d:\n\n",

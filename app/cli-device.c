@@ -138,5 +138,9 @@ sc_cli_load_model (const char *dir, ScModelLoadFlags flags, const ScCliDeviceOpt
   if (budget_gb > 0.0 &&
       !sc_model_set_expert_budget (model, (guint64) (budget_gb * 1073741824.0), error))
     return NULL;
+  /* settings transformers would use that Secateur ignores: said once */
+  const ScConfig *c = sc_model_get_config (model);
+  for (guint i = 0; i < c->notices->len; i++)
+    fprintf (stderr, "secateur-cli: %s\n", (const char *) g_ptr_array_index (c->notices, i));
   return g_steal_pointer (&model);
 }

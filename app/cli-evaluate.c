@@ -16,13 +16,35 @@
 #include <string.h>
 
 void
-sc_cli_generate_options (ScModel *model, int beam, int max_len, ScGenerateOptions *gen)
+sc_cli_generate_options (ScModel *model, int beam, int max_len, gboolean hf_defaults,
+                         ScGenerateOptions *gen)
 {
-  sc_generate_options_init (gen, model);
+  if (hf_defaults)
+    sc_generate_options_init_hf (gen, model);
+  else
+    sc_generate_options_init (gen, model);
   if (beam > 0)
     gen->num_beams = beam;
   if (max_len > 0)
     gen->max_length = max_len;
+  else
+    sc_cli_note_default_length (model, hf_defaults);
+}
+
+void
+sc_cli_note_default_length (ScModel *model, gboolean hf_defaults)
+{
+  if (!sc_model_get_config (model)->max_length_is_default)
+    return;
+  if (hf_defaults)
+    fprintf (stderr, "secateur-cli: the model sets no max_length or max_new_tokens: using "
+                     "transformers' default of 20 tokens (--hf-defaults)\n");
+  else
+    fprintf (stderr,
+             "secateur-cli: the model sets no max_length or max_new_tokens: using Secateur's "
+             "default of %d tokens where transformers uses 20 (--hf-defaults for 20, or "
+             "--max-len)\n",
+             SC_GENERATE_DEFAULT_MAX_LENGTH);
 }
 
 int
@@ -43,8 +65,9 @@ int
 sc_cli_evaluate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
-  g_autofree char *split = NULL, *output = NULL, *metrics = NULL;
+  g_autofree char *split = NULL, *output = NULL, *metrics = NULL, *tsv_path = NULL;
   int limit = 0, beam = 0, max_len = 0;
+  gboolean hf_defaults = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
@@ -56,7 +79,13 @@ sc_cli_evaluate (int argc, char **argv)
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N sentences per direction", "N" },
     { "beam", 0, 0, G_OPTION_ARG_INT, &beam, "Beams (default from the model)", "N" },
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output in tokens", "N" },
+    { "hf-defaults", 0, 0, G_OPTION_ARG_NONE, &hf_defaults,
+      "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "JSON report", "FILE" },
+    { "tsv", 0, 0, G_OPTION_ARG_FILENAME, &tsv_path,
+      "Scores as the paper authors' TSV (direction, spBLEU, chrF++, len_ratio; of the pruned "
+      "model with --experts)",
+      "FILE" },
     { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
       "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
     { NULL }
@@ -78,6 +107,12 @@ sc_cli_evaluate (int argc, char **argv)
       return 2;
     }
   gboolean nll_only = metrics != NULL && g_str_equal (metrics, "nll");
+  if (nll_only && tsv_path != NULL)
+    {
+      fprintf (stderr,
+               "secateur-cli evaluate: --tsv holds scores; it goes without --metrics nll\n");
+      return 2;
+    }
   if (metrics != NULL && !nll_only && !g_str_equal (metrics, "scores"))
     {
       fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
@@ -103,7 +138,7 @@ sc_cli_evaluate (int argc, char **argv)
       return 1;
     }
   ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, &gen);
+  sc_cli_generate_options (model, beam, max_len, hf_defaults, &gen);
 
   g_autoptr (JsonBuilder) report = json_builder_new ();
   json_builder_begin_object (report);
@@ -115,8 +150,9 @@ sc_cli_evaluate (int argc, char **argv)
   if (nll_only)
     printf ("direction\tsentence\tnll%s\n", experts ? "\tnll_pruned" : "");
   else
-    printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s\n", "direction", "n", "chrF++", "pruned",
-            "delta", "spBLEU", "pruned", "delta", "agree");
+    printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s %9s %9s\n", "direction", "n", "chrF++", "pruned",
+            "delta", "spBLEU", "pruned", "delta", "agree", "len_ratio", "pruned");
+  g_autoptr (GString) tsv = g_string_new (SC_EVAL_TSV_HEADER);
   g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
   for (guint i = 0; list[i] != NULL; i++)
     {
@@ -126,6 +162,7 @@ sc_cli_evaluate (int argc, char **argv)
           fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
           return 2;
         }
+      sc_cli_warn_unserved (model, model_dir, st[0], st[1]);
       g_autoptr (GPtrArray) data =
           sc_corpus_spec_pairs (&spec, corpus_split, model_dir, st[0], st[1], &error);
       g_autofree guint8 *keep = NULL;
@@ -167,12 +204,14 @@ sc_cli_evaluate (int argc, char **argv)
           return 1;
         }
       if (r.has_pruned)
-        printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%%\n", list[i], n,
+        printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%% %9.3f %9.3f\n", list[i], n,
                 r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
-                r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement);
+                r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement,
+                r.full.len_ratio, r.pruned.len_ratio);
       else
-        printf ("%-20s %5d %9.2f %9s %7s %9.2f\n", list[i], n, r.full.chrf_pp, "-", "-",
-                r.full.spbleu);
+        printf ("%-20s %5d %9.2f %9s %7s %9.2f %9s %7s %6s %9.3f\n", list[i], n, r.full.chrf_pp,
+                "-", "-", r.full.spbleu, "-", "-", "-", r.full.len_ratio);
+      sc_eval_tsv_append_row (tsv, list[i], r.has_pruned ? &r.pruned : &r.full);
 
       json_builder_begin_object (report);
       json_builder_set_member_name (report, "direction");
@@ -193,6 +232,8 @@ sc_cli_evaluate (int argc, char **argv)
           json_builder_add_double_value (report, sides[s]->spbleu);
           json_builder_set_member_name (report, "nll");
           json_builder_add_double_value (report, sides[s]->nll);
+          json_builder_set_member_name (report, "len_ratio");
+          json_builder_add_double_value (report, sides[s]->len_ratio);
           json_builder_set_member_name (report, "translations");
           json_builder_begin_array (report);
           for (guint k = 0; k < sides[s]->hyps->len; k++)
@@ -219,6 +260,11 @@ sc_cli_evaluate (int argc, char **argv)
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
+    }
+  if (tsv_path != NULL && !g_file_set_contents (tsv_path, tsv->str, tsv->len, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
     }
   return 0;
 }

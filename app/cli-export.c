@@ -1,7 +1,7 @@
 /* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file.
  *
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
- *                                 (--pair SRC-TGT | --langs a,b,...))
+ *                                 (--pair SRC-TGT | --pairs A-B,C-D,... | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
  *                       [--allow-non-finite]
  *
@@ -14,9 +14,26 @@
 
 #include <stdio.h>
 
+/* Says once per file which keys of an index were skipped. */
+static void
+warn_ignored_keys (const char *path, ScExpertIndex *idx)
+{
+  static char *warned = NULL;
+  g_auto (GStrv) ignored = sc_expert_index_ignored_keys (idx);
+  if (ignored[0] == NULL || g_strcmp0 (warned, path) == 0)
+    return;
+  g_free (warned);
+  warned = g_strdup (path);
+  g_autofree char *list = g_strjoinv (", ", ignored);
+  fprintf (stderr,
+           "secateur-cli: warning: %s: ignored %u key(s) that are neither an NLLB language code "
+           "nor a src-tgt direction: %s\n",
+           path, g_strv_length (ignored), list);
+}
+
 guint8 *
-sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const char *tgt,
-                        GError **error)
+sc_cli_keep_from_index_pairs (ScModel *model, const char *path, const char *const *directions,
+                              GError **error)
 {
   const ScConfig *c = sc_model_get_config (model);
   int n_moe = sc_model_n_moe_layers (model), n_enc = 0, E = c->num_experts;
@@ -25,13 +42,52 @@ sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const
   g_autoptr (ScExpertIndex) idx = sc_expert_index_load (path, n_moe, n_enc, E, error);
   if (idx == NULL)
     return NULL;
-  g_autoptr (GArray) ids = sc_expert_index_for_pair (idx, src, tgt, error);
+  warn_ignored_keys (path, idx);
+  g_autoptr (GArray) ids = sc_expert_index_for_pairs (idx, directions, error);
   if (ids == NULL)
     return NULL;
   guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
   for (guint i = 0; i < ids->len; i++)
     keep[g_array_index (ids, int, i)] = 1;
   return keep;
+}
+
+guint8 *
+sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const char *tgt,
+                        GError **error)
+{
+  g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
+  const char *directions[] = { pair, NULL };
+  return sc_cli_keep_from_index_pairs (model, path, directions, error);
+}
+
+void
+sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src, const char *tgt)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  if (sc_config_serves (c, src, tgt))
+    return;
+  g_autofree char *served = g_strjoinv (", ", c->served);
+  fprintf (stderr,
+           "secateur-cli: warning: %s was pruned for %s; %s-%s is not among them, and the "
+           "experts it needs may have been removed\n",
+           model_dir, served, src, tgt);
+}
+
+/* Every ordered pair of distinct languages of `langs` (one language: to
+ * itself). */
+static char **
+pairs_among (char **langs)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; langs[i] != NULL; i++)
+    for (guint j = 0; langs[j] != NULL; j++)
+      if (i != j || langs[1] == NULL)
+        {
+          g_autofree char *d = g_strdup_printf ("%s-%s", langs[i], langs[j]);
+          g_strv_builder_add (b, d);
+        }
+  return g_strv_builder_end (b);
 }
 
 void
@@ -44,7 +100,7 @@ int
 sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
-  g_autofree char *pair = NULL, *langs_arg = NULL, *dtype_arg = NULL;
+  g_autofree char *pair = NULL, *pairs_arg = NULL, *langs_arg = NULL, *dtype_arg = NULL;
   int shard_mb = 0;
   gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
@@ -53,9 +109,13 @@ sc_cli_export (int argc, char **argv)
     { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts per layer (JSON)", "FILE" },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &index, "Expert index (authors' format)", "FILE" },
     { "pair", 0, 0, G_OPTION_ARG_STRING, &pair, "Direction SRC-TGT to take from the index",
-      "PAIR" },
+      "SRC-TGT" },
+    { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs_arg,
+      "Or: several directions in one model (encoder experts of their sources, decoder experts "
+      "of their targets)",
+      "A-B,C-D,..." },
     { "langs", 0, 0, G_OPTION_ARG_STRING, &langs_arg,
-      "Or: every direction among these languages (union of their experts)", "a,b,..." },
+      "Or: every direction among these languages (as --pairs with all of them)", "a,b,..." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder to write", "DIR" },
     { "shard-mb", 0, 0, G_OPTION_ARG_INT, &shard_mb, "Largest shard in MiB (0: one file)", "N" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_arg,
@@ -80,14 +140,21 @@ sc_cli_export (int argc, char **argv)
       fprintf (stderr, "secateur-cli export: %s\n", error->message);
       return 2;
     }
-  g_auto (GStrv) langs = pair ? g_strsplit (pair, "-", 2) : NULL;
-  g_auto (GStrv) set = langs_arg ? g_strsplit (langs_arg, ",", -1) : NULL;
+  g_auto (GStrv) directions = NULL;
+  if (pair != NULL || pairs_arg != NULL)
+    directions = g_strsplit (pair ? pair : pairs_arg, ",", -1);
+  else if (langs_arg != NULL)
+    {
+      g_auto (GStrv) set = g_strsplit (langs_arg, ",", -1);
+      directions = pairs_among (set);
+    }
   if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
-      (pair != NULL && set != NULL) ||
-      (index != NULL && set == NULL && (langs == NULL || g_strv_length (langs) != 2)))
+      (pair != NULL) + (pairs_arg != NULL) + (langs_arg != NULL) > 1 ||
+      (index != NULL && (directions == NULL || directions[0] == NULL)))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
-                       "with --pair SRC-TGT or --langs a,b,... are required\n");
+                       "with one of --pair SRC-TGT, --pairs A-B,C-D,... or --langs a,b,... "
+                       "are required\n");
       return 2;
     }
   ScDType dtype = SC_DTYPE_F32;
@@ -114,32 +181,24 @@ sc_cli_export (int argc, char **argv)
     {
       keep = sc_expert_keep_load (keep_path, sc_model_n_moe_layers (model), c->num_experts, &error);
     }
-  else if (set == NULL)
-    {
-      keep = sc_cli_keep_from_index (model, index, langs[0], langs[1], &error);
-    }
   else
     {
-      /* A model for several languages keeps the union of their directions' experts. */
-      gsize size = (gsize) sc_model_n_moe_layers (model) * c->num_experts;
-      keep = g_new0 (guint8, size);
-      for (guint a = 0; set[a] != NULL && error == NULL; a++)
-        for (guint b = 0; set[b] != NULL && error == NULL; b++)
-          {
-            if (a == b && set[1] != NULL)
-              continue;
-            g_autofree guint8 *one = sc_cli_keep_from_index (model, index, set[a], set[b], &error);
-            for (gsize i = 0; one != NULL && i < size; i++)
-              keep[i] |= one[i];
-          }
-      if (error != NULL)
-        g_clear_pointer (&keep, g_free);
+      /* One model for several directions: per side, the union over them. */
+      keep = sc_cli_keep_from_index_pairs (model, index, (const char *const *) directions, &error);
     }
   ScExportPlan plan;
   if (keep == NULL || !sc_export_plan (model, keep, &plan, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  if (index != NULL)
+    {
+      gsize total = (gsize) sc_model_n_moe_layers (model) * c->num_experts, kept = 0;
+      for (gsize i = 0; i < total; i++)
+        kept += keep[i] != 0;
+      printf ("%zu of %zu experts kept for %u direction(s)\n", kept, total,
+              g_strv_length (directions));
     }
   guint64 bytes = dtype_up ? sc_export_plan_bytes_as (&plan, dtype) : plan.bytes;
   printf ("%u tensors, %.3f MiB to write%s%s; %u expert tensors (%.3f MiB) left out\n",
@@ -160,15 +219,8 @@ sc_cli_export (int argc, char **argv)
   if (index != NULL)
     {
       JsonArray *serves = json_array_new ();
-      if (set == NULL)
-        json_array_add_string_element (serves, pair);
-      for (guint a = 0; set != NULL && set[a] != NULL; a++)
-        for (guint b = 0; set[b] != NULL; b++)
-          if (a != b || set[1] == NULL)
-            {
-              g_autofree char *p = g_strdup_printf ("%s-%s", set[a], set[b]);
-              json_array_add_string_element (serves, p);
-            }
+      for (char **d = directions; *d != NULL; d++)
+        json_array_add_string_element (serves, *d);
       json_object_set_array_member (selection, "serves", serves);
     }
   ScExportOptions opts = { .selection = selection,

@@ -4,7 +4,8 @@
  *   secateur-cli select --stats S.json (--ratio R | --memory-gb X --bytes-per-expert N
  *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold|reconstruct]
  *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
- *                       [--granularity global|lang|pair] [--langs a,b] [--pairs a-b,..]
+ *                       [--granularity global|lang|pair] [--aggregate pool|mean]
+ *                       [--langs a,b] [--pairs a-b,..] [--as-langs]
  *                       [-m MODEL [--capture S.capture]] -o experts.json
  *
  * With a model and the router inputs calibrate --capture sampled,
@@ -56,13 +57,20 @@ report_reconstruction (ScGranularity gran, const char *src, const char *tgt, con
   return TRUE;
 }
 
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 static gboolean
-select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt,
+select_one (ScStats *stats, ScGranularity gran, ScAggregate agg, const char *src, const char *tgt,
             ScExpertMetric metric, const ScSelectOptions *opt, ScExpertIndex *idx, const char *key,
             GError **error)
 {
   const ScStatsShape *sh = sc_stats_get_shape (stats);
-  g_autofree double *m = sc_expert_metrics_for (stats, gran, src, tgt, metric, error);
+  g_autofree double *m =
+      sc_expert_metrics_for_aggregate (stats, gran, src, tgt, metric, agg, error);
   if (m == NULL)
     return FALSE;
   g_autofree double *rel = g_new0 (double, sh->n_moe_layers);
@@ -79,16 +87,33 @@ select_one (ScStats *stats, ScGranularity gran, const char *src, const char *tgt
   return sc_expert_index_set (idx, key, (int *) sel->global_ids->data, sel->global_ids->len, error);
 }
 
+/* Languages seen as source or as target, sorted. */
+static char **
+languages_seen (ScStats *stats)
+{
+  g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
+  g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_strv_builder_addv (b, (const char **) srcs);
+  for (char **t = tgts; *t; t++)
+    if (!g_strv_contains ((const char *const *) srcs, *t))
+      g_strv_builder_add (b, *t);
+  char **out = g_strv_builder_end (b);
+  qsort (out, g_strv_length (out), sizeof (char *), cmp_str);
+  return out;
+}
+
 int
 sc_cli_select (int argc, char **argv)
 {
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
+  g_autofree char *agg_name = NULL;
   g_autofree char *model_dir = NULL, *capture_path = NULL, *layer_budgets = NULL;
   double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
-  gboolean separate = FALSE, uniform = FALSE;
+  gboolean separate = FALSE, uniform = FALSE, as_langs = FALSE;
   GOptionEntry entries[] = {
     { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "Statistics file (secateur-stats JSON)",
       "FILE" },
@@ -102,7 +127,8 @@ sc_cli_select (int argc, char **argv)
     { "dense-bytes", 0, 0, G_OPTION_ARG_INT64, &dense_bytes,
       "Bytes of everything but the experts (with --memory-gb)", "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_name,
-      "importance (default), importance-vanilla, activity, top2, load, frequency, reap, mean, random",
+      "importance (default), importance-vanilla, top1 (or activity), top2 (ranked 2nd only), "
+      "top1+top2 (or frequency), conf1, conf2, rank, load, mean, reap, random",
       "NAME" },
     { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name,
       "per-layer (default), threshold or reconstruct (needs -m)", "NAME" },
@@ -126,6 +152,14 @@ sc_cli_select (int argc, char **argv)
       "threshold: separate encoder and decoder thresholds", NULL },
     { "granularity", 0, 0, G_OPTION_ARG_STRING, &gran_name, "global, lang (default) or pair",
       "NAME" },
+    { "aggregate", 0, 0, G_OPTION_ARG_STRING, &agg_name,
+      "Language statistics from directions: pool (default; counters summed) or mean (each "
+      "direction's statistics averaged, as nllb_pruning.py)",
+      "HOW" },
+    { "as-langs", 0, 0, G_OPTION_ARG_NONE, &as_langs,
+      "global: write the list under every language (--langs, default all with statistics), "
+      "the form pasero reads, instead of a plain list",
+      NULL },
     { "langs", 0, 0, G_OPTION_ARG_STRING, &langs,
       "Languages to write (lang; default: all with statistics)", "a,b" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs,
@@ -239,6 +273,21 @@ sc_cli_select (int argc, char **argv)
       fprintf (stderr, "secateur-cli select: unknown granularity '%s'\n", gran_name);
       return 2;
     }
+  ScAggregate agg = SC_AGGREGATE_POOL;
+  if (agg_name && !sc_aggregate_from_string (agg_name, &agg))
+    {
+      fprintf (stderr, "secateur-cli select: --aggregate is pool or mean, not '%s'\n", agg_name);
+      return 2;
+    }
+  if (as_langs && gran != SC_GRANULARITY_GLOBAL)
+    {
+      fprintf (stderr, "secateur-cli select: --as-langs goes with --granularity global\n");
+      return 2;
+    }
+  if (metric == SC_EXPERT_METRIC_TOP2)
+    fprintf (stderr, "secateur-cli select: note: top2 is the share of tokens ranking an expert "
+                     "exactly 2nd, as in nllb_pruning.py; the paper's \"Top 2 activity\" is "
+                     "top1+top2\n");
 
   g_autoptr (ScStats) stats = sc_stats_load (stats_path, NULL, &error);
   if (stats == NULL)
@@ -301,9 +350,23 @@ sc_cli_select (int argc, char **argv)
   g_autoptr (ScExpertIndex) idx =
       sc_expert_index_new (sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts);
   int written = 0;
-  if (gran == SC_GRANULARITY_GLOBAL)
+  if (gran == SC_GRANULARITY_GLOBAL && as_langs)
     {
-      if (!select_one (stats, gran, NULL, NULL, metric, &opt, idx, NULL, &error))
+      /* one list for every direction, written per language: pasero reads
+       * expert_index[lang], not a bare list */
+      g_autoptr (ScExpertIndex) one =
+          sc_expert_index_new (sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts);
+      if (!select_one (stats, gran, agg, NULL, NULL, metric, &opt, one, NULL, &error))
+        goto fail;
+      GArray *ids = sc_expert_index_get (one, NULL);
+      g_auto (GStrv) list = langs ? g_strsplit (langs, ",", -1) : languages_seen (stats);
+      for (char **l = list; *l; l++, written++)
+        if (!sc_expert_index_set (idx, *l, (int *) ids->data, ids->len, &error))
+          goto fail;
+    }
+  else if (gran == SC_GRANULARITY_GLOBAL)
+    {
+      if (!select_one (stats, gran, agg, NULL, NULL, metric, &opt, idx, NULL, &error))
         goto fail;
       written = 1;
     }
@@ -318,7 +381,7 @@ sc_cli_select (int argc, char **argv)
               fprintf (stderr, "secateur-cli select: '%s' is not a src-tgt direction\n", *p);
               return 2;
             }
-          if (!select_one (stats, gran, src, tgt, metric, &opt, idx, *p, &error))
+          if (!select_one (stats, gran, agg, src, tgt, metric, &opt, idx, *p, &error))
             goto fail;
           written++;
         }
@@ -361,7 +424,7 @@ sc_cli_select (int argc, char **argv)
         }
       for (char **l = list; *l; l++)
         {
-          if (!select_one (stats, gran, *l, *l, metric, &opt, idx, *l, &error))
+          if (!select_one (stats, gran, agg, *l, *l, metric, &opt, idx, *l, &error))
             goto fail;
           written++;
         }
@@ -387,9 +450,10 @@ sc_cli_select (int argc, char **argv)
   printf (") by %s, %s, for %d %s -> %s\n",
           recon.reconstruct ? "output reconstruction" : sc_expert_metric_to_string (metric),
           opt.algo == SC_SELECT_PER_LAYER ? "per layer" : "global threshold", written,
-          gran == SC_GRANULARITY_GLOBAL ? "model"
-          : written == 1                ? "entry"
-                                        : "entries",
+          gran == SC_GRANULARITY_GLOBAL && !as_langs ? "model"
+          : as_langs                                 ? "language(s), the same list"
+          : written == 1                             ? "entry"
+                                                     : "entries",
           output);
   if (bytes_per_expert > 0)
     printf ("Memory: %.2f GiB (%.2f GiB dense + %d experts x %.1f MiB)\n",

@@ -112,7 +112,9 @@ stats_show (int argc, char **argv)
   GOptionEntry entries[] = {
     { "top", 0, 0, G_OPTION_ARG_INT, &top, "Experts shown per layer (default 5)", "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_name,
-      "importance, importance-vanilla, activity, top2, load, frequency, reap, mean", "NAME" },
+      "importance, importance-vanilla, top1 (or activity), top2 (ranked 2nd only), top1+top2 "
+      "(or frequency), conf1, conf2, rank, load, mean, reap",
+      "NAME" },
     { NULL }
   };
   const ScCliRange ranges[] = {

@@ -2,7 +2,7 @@
  *
  *   secateur-cli info MODEL_DIR
  *   secateur-cli translate -m MODEL_DIR -s SRC -t TGT [--beam N] [--max-len N]
- *                          [--batch N] [-i FILE] [-o FILE]
+ *                          [--batch N] [-i FILE] [-o FILE] [--hf-defaults]
  */
 #include "cli-commands.h"
 #include "sc-bloom.h"
@@ -26,7 +26,7 @@ print_usage (FILE *f)
               "                    [--experts-per-layer N[,N]]\n"
               "  secateur-cli translate -m MODEL_DIR -s SRC_LANG -t TGT_LANG [--beam N]\n"
               "                         [--max-len N] [--batch N] [-i FILE] [-o FILE]\n"
-              "                         [--experts INDEX.json]\n"
+              "                         [--experts INDEX.json] [--hf-defaults]\n"
               "\n"
               "  secateur-cli COMMAND --help   (for the commands below)\n"
               "\n"
@@ -102,6 +102,42 @@ print_memory_plan (const ScConfig *c, ScMemoryPlanOptions *plan, const int *kept
       print_plan (title, c, plan, device_bytes);
       plan->kept_per_layer = NULL;
     }
+}
+
+/* The layer shapes; encoder and decoder apart when they differ. */
+static void
+print_layer_shapes (const ScConfig *c)
+{
+  if (c->encoder_heads == c->decoder_heads && c->encoder_ffn_dim == c->decoder_ffn_dim)
+    printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
+            c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads, c->encoder_ffn_dim);
+  else
+    printf ("Layers:        %d encoder (%d heads, FFN %d) + %d decoder (%d heads, FFN %d), "
+            "d_model %d\n",
+            c->encoder_layers, c->encoder_heads, c->encoder_ffn_dim, c->decoder_layers,
+            c->decoder_heads, c->decoder_ffn_dim, c->d_model);
+}
+
+/* "every 2 encoder layer", or "no encoder MoE layer" for a sparse step 0 */
+static char *
+sparse_step_str (int step, const char *side)
+{
+  if (step <= 0)
+    return g_strdup_printf ("no %s MoE layer", side);
+  return g_strdup_printf ("every %d %s layer", step, side);
+}
+
+/* The layer shapes and, for a MoE model, where its experts are. */
+static void
+print_layers (const ScConfig *c)
+{
+  print_layer_shapes (c);
+  if (c->arch != SC_ARCH_NLLB_MOE)
+    return;
+  g_autofree char *enc = sparse_step_str (c->encoder_sparse_step, "encoder");
+  g_autofree char *dec = sparse_step_str (c->decoder_sparse_step, "decoder");
+  printf ("Experts:       %d per MoE layer, %d MoE layers (%s / %s)\n", c->num_experts,
+          sc_config_n_moe_layers (c), enc, dec);
 }
 
 /* Whether `dir` holds weight files (info also works on a bare config). */
@@ -220,9 +256,7 @@ cmd_info (int argc, char **argv)
       ScMemoryPlan p;
       sc_memory_plan_compute (config, &plan, &p);
       printf ("Model:         %s (config only, no weights)\n", model_dir);
-      printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
-              config->encoder_layers, config->decoder_layers, config->d_model,
-              config->encoder_heads, config->encoder_ffn_dim);
+      print_layers (config);
       printf ("Parameters:    %.2f B parameters = %.2f B dense + %.2f B in %d experts\n",
               (p.dense_params + p.all_expert_params) / 1e9, p.dense_params / 1e9,
               p.all_expert_params / 1e9, p.n_experts);
@@ -253,12 +287,7 @@ cmd_info (int argc, char **argv)
   printf ("Architecture:  %s (%s)\n",
           c->arch == SC_ARCH_NLLB_MOE ? "NLLB-200 Mixture-of-Experts" : "NLLB-200 dense (M2M100)",
           c->model_type);
-  printf ("Layers:        %d encoder + %d decoder, d_model %d, %d heads, FFN %d\n",
-          c->encoder_layers, c->decoder_layers, c->d_model, c->encoder_heads, c->encoder_ffn_dim);
-  if (c->arch == SC_ARCH_NLLB_MOE)
-    printf (
-        "Experts:       %d per MoE layer, %d MoE layers (every %d encoder / %d decoder layer)\n",
-        c->num_experts, sc_config_n_moe_layers (c), c->encoder_sparse_step, c->decoder_sparse_step);
+  print_layers (c);
   if (c->kept_experts != NULL)
     {
       /* an export: what it kept, in original ids, and for which directions */
@@ -330,7 +359,7 @@ cmd_translate (int argc, char **argv)
   g_autofree char *model_dir = NULL, *src = NULL, *tgt = NULL, *input = NULL, *output = NULL;
   g_autofree char *experts = NULL;
   int beam = 0, max_len = 0, batch = 16;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, hf_defaults = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "source", 's', 0, G_OPTION_ARG_STRING, &src, "Source language code", "LANG" },
@@ -341,6 +370,8 @@ cmd_translate (int argc, char **argv)
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, "Input file (default stdin)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file (default stdout)", "FILE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { "hf-defaults", 0, 0, G_OPTION_ARG_NONE, &hf_defaults,
+      "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { "experts", 0, 0, G_OPTION_ARG_FILENAME, &experts,
       "Prune: keep only this index's experts for the direction", "INDEX.json" },
     { NULL }
@@ -380,6 +411,7 @@ cmd_translate (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  sc_cli_warn_unserved (model, model_dir, src, tgt);
   if (experts != NULL)
     {
       /* Masked pruning: the router sees only the kept experts. */
@@ -425,11 +457,16 @@ cmd_translate (int argc, char **argv)
     g_strchomp (lines[i]); /* also drops '\r' of CRLF files */
 
   ScGenerateOptions opts;
-  sc_generate_options_init (&opts, model);
+  if (hf_defaults)
+    sc_generate_options_init_hf (&opts, model);
+  else
+    sc_generate_options_init (&opts, model);
   if (beam > 0)
     opts.num_beams = beam;
   if (max_len > 0)
     opts.max_length = max_len;
+  else
+    sc_cli_note_default_length (model, hf_defaults);
 
   /* the source side: at most what the positions allow */
   batch = sc_cli_fit_batch (model, &dev, batch, opts.num_beams,

@@ -185,10 +185,113 @@ test_merge_select (void)
   g_rmdir (dir);
 }
 
+/* Every token of every layer goes first to expert `e` with probability p,
+ * second to the other of experts 0 and 1 with 1 - p. */
+static void
+feed_two (ScStats *s, const char *dir, int e, float p, int n)
+{
+  for (int l = 0; l < L; l++)
+    {
+      g_autofree float *probs = g_new0 (float, n *E);
+      g_autofree int *t1 = g_new (int, n), *t2 = g_new (int, n);
+      for (int t = 0; t < n; t++)
+        {
+          t1[t] = e;
+          t2[t] = 1 - e;
+          probs[t * E + e] = p;
+          probs[t * E + 1 - e] = 1 - p;
+        }
+      g_assert_true (sc_stats_add_tokens (s, dir, l, l >= NENC, n, probs, t1, t2, NULL, NULL, NULL,
+                                          NULL, NULL, NULL));
+    }
+}
+
+static char *
+select_to_text (const char *stats, const char *out, const char *const *extra)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *base[] = { "select", "--stats", stats, "--keep", "4", "--enc-dec", "1:1", "-o", out };
+  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (args, (gpointer) base[i]);
+  for (guint i = 0; extra[i]; i++)
+    g_ptr_array_add (args, (gpointer) extra[i]);
+  g_assert_cmpuint (args->len, <=, 16);
+  const char *a[16] = { 0 };
+  for (guint i = 0; i < args->len; i++)
+    a[i] = args->pdata[i];
+  Run r = run_cli (NULL, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+                   a[12], a[13], a[14], a[15], NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  gboolean noted = strstr (r.err, "note: top2") != NULL;
+  run_clear (&r);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+  return g_strdup_printf ("%s%s", noted ? "noted " : "", text);
+}
+
+/* The authors' pipeline: their metric names, language statistics averaged
+ * over directions, and a global list written per language. eng-fra: 10
+ * tokens, expert 0 first (0.9), 1 second; eng-deu: 30 tokens, expert 1
+ * first (0.6), 0 second. One expert kept per layer. */
+static void
+test_authors (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sc-cli-authors-XXXXXX", NULL);
+  g_autofree char *stats = g_build_filename (dir, "stats.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "experts.json", NULL);
+  {
+    g_autoptr (ScStats) s = sc_stats_new (&shape);
+    feed_two (s, "eng_Latn-fra_Latn", 0, 0.9f, 10);
+    feed_two (s, "eng_Latn-deu_Latn", 1, 0.6f, 30);
+    g_assert_true (sc_stats_save (s, stats, NULL));
+  }
+  /* importance of eng's encoder experts: pooled, expert 1 (0.75 e^0.6 over
+   * 0.25 e^0.9); averaged over the two directions, expert 0 (0.5 e^0.45
+   * over 0.5 e^0.3). The decoder rows come from eng-fra alone. */
+  const char *pool[] = { "--pairs", "eng_Latn-fra_Latn", NULL };
+  g_autofree char *p = select_to_text (stats, out, pool);
+  g_assert_cmpstr (p, ==, "{\"eng_Latn-fra_Latn\":[1,9,16,24]}");
+  const char *mean[] = { "--pairs", "eng_Latn-fra_Latn", "--aggregate", "mean", NULL };
+  g_autofree char *m = select_to_text (stats, out, mean);
+  g_assert_cmpstr (m, ==, "{\"eng_Latn-fra_Latn\":[0,8,16,24]}");
+
+  /* top2 is the rank-2 share (with a note); top1+top2 the paper's Top 2 */
+  const char *top2[] = { "--granularity", "pair", "--pairs", "eng_Latn-fra_Latn", "--metric",
+                         "top2", NULL };
+  g_autofree char *t2 = select_to_text (stats, out, top2);
+  g_assert_cmpstr (t2, ==, "noted {\"eng_Latn-fra_Latn\":[1,9,17,25]}");
+  const char *top12[] = { "--granularity", "pair", "--pairs", "eng_Latn-fra_Latn", "--metric",
+                          "top1+top2", NULL };
+  g_autofree char *t12 = select_to_text (stats, out, top12);
+  g_assert_cmpstr (t12, ==, "{\"eng_Latn-fra_Latn\":[0,8,16,24]}");
+
+  /* global, written under every language seen, for pasero's reader */
+  const char *as_langs[] = { "--granularity", "global", "--as-langs", NULL };
+  g_autofree char *g = select_to_text (stats, out, as_langs);
+  g_assert_cmpstr (g, ==,
+                   "{\"deu_Latn\":[1,9,17,25],\"eng_Latn\":[1,9,17,25],"
+                   "\"fra_Latn\":[1,9,17,25]}");
+  const char *named[] = { "--granularity", "global", "--as-langs", "--langs", "zho_Hans", NULL };
+  g_autofree char *gz = select_to_text (stats, out, named);
+  g_assert_cmpstr (gz, ==, "{\"zho_Hans\":[1,9,17,25]}");
+
+  Run r = run_cli (NULL, "select", "--stats", stats, "--keep", "4", "--as-langs", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--as-langs"));
+  run_clear (&r);
+  r = run_cli (NULL, "select", "--stats", stats, "--keep", "4", "--aggregate", "sum", "-o", out,
+               NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "pool or mean"));
+  run_clear (&r);
+  sc_test_rm_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli-prune/merge-select", test_merge_select);
+  g_test_add_func ("/cli-prune/authors", test_authors);
   return g_test_run ();
 }

@@ -401,6 +401,126 @@ test_demo (void)
   run_clear (&r);
 }
 
+/* `info` on a configuration whose encoder and decoder differ and whose
+ * encoder has no MoE layer. */
+static void
+test_info_shapes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *src = fixture ("nllb-moe-tiny");
+  g_autofree char *cfg_path = g_build_filename (src, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *o = json_node_get_object (cfg);
+  json_object_set_int_member (o, "decoder_attention_heads", 2);
+  json_object_set_int_member (o, "decoder_ffn_dim", 256);
+  json_object_set_int_member (o, "encoder_sparse_step", 0);
+  g_autofree char *text = json_to_string (cfg, TRUE);
+  g_autofree char *out = g_build_filename (dir, "config.json", NULL);
+  g_assert_true (g_file_set_contents (out, text, -1, NULL));
+
+  Run r = run_cli (NULL, "info", dir, "--memory-gb", "32", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Layers:        4 encoder (4 heads, FFN 128) + 4 decoder "
+                                   "(2 heads, FFN 256), d_model 64\n"));
+  g_assert_nonnull (strstr (r.out, "Experts:       8 per MoE layer, 2 MoE layers (no encoder MoE "
+                                   "layer / every 2 decoder layer)\n"));
+  g_assert_null (strstr (r.out, "every 0"));
+  run_clear (&r);
+  sc_test_rm_tree (dir);
+}
+
+/* The special tokens a generation_config.json must name. */
+#define SPECIALS "\"decoder_start_token_id\": 2, \"eos_token_id\": 2, \"pad_token_id\": 1"
+
+/* A copy of nllb-moe-tiny whose generation_config.json is `gen`. */
+static char *
+model_with_generation (const char *gen)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("secateur-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *src = fixture ("nllb-moe-tiny");
+  sc_test_copy_files (src, dir, NULL);
+  g_autofree char *path = g_build_filename (dir, "generation_config.json", NULL);
+  g_assert_true (g_file_set_contents (path, gen, -1, NULL));
+  return dir;
+}
+
+static guint
+count (const char *haystack, const char *needle)
+{
+  guint n = 0;
+  for (const char *p = haystack; (p = strstr (p, needle)) != NULL; p += strlen (needle))
+    n++;
+  return n;
+}
+
+/* Settings transformers would use that Secateur ignores or sets
+ * differently are said once on stderr; --hf-defaults gives transformers'
+ * default length. */
+static void
+test_generation_notices (void)
+{
+  const char *input = "Toute personne a droit à l’éducation.\n";
+  g_autofree char *dir = model_with_generation ("{\"do_sample\": true, \"top_k\": 5, "
+                                                "\"temperature\": 0.7, " SPECIALS "}");
+  Run r = run_cli (input, "translate", "-m", dir, "-s", "fra_Latn", "-t", "eng_Latn", "--beam", "1",
+                   NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpuint (count (r.err, "secateur-cli: generation_config.json: do_sample = true is "
+                                  "ignored: Secateur decodes deterministically (greedy or beam "
+                                  "search)\n"),
+                    ==, 1);
+  /* no max_length anywhere: Secateur's 200, said once */
+  g_assert_cmpuint (count (r.err, "using Secateur's default of 200 tokens where transformers "
+                                  "uses 20"),
+                    ==, 1);
+  g_auto (GStrv) longer = g_strsplit (r.out, "\n", -1);
+  run_clear (&r);
+
+  r = run_cli (input, "translate", "-m", dir, "-s", "fra_Latn", "-t", "eng_Latn", "--beam", "1",
+               "--hf-defaults", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpuint (count (r.err, "using transformers' default of 20 tokens (--hf-defaults)"), ==,
+                    1);
+  g_assert_null (strstr (r.err, "Secateur's default"));
+  g_auto (GStrv) shorter = g_strsplit (r.out, "\n", -1);
+  run_clear (&r);
+  /* the random model runs to the length limit on this sentence */
+  g_assert_cmpuint (g_strv_length (shorter), ==, 2);
+  g_assert_cmpuint (strlen (shorter[0]), <, strlen (longer[0]));
+
+  /* evaluate takes the same defaults */
+  r = run_cli (NULL, "evaluate", "-m", dir, "--pairs", "eng_Latn-fra_Latn", "--limit", "1",
+               "--hf-defaults", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpuint (count (r.err, "using transformers' default of 20 tokens (--hf-defaults)"), ==,
+                    1);
+  run_clear (&r);
+
+  /* an explicit --max-len needs no notice */
+  r = run_cli (input, "translate", "-m", dir, "-s", "eng_Latn", "-t", "fra_Latn", "--max-len", "12",
+               NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "default of"));
+  run_clear (&r);
+  sc_test_rm_tree (dir);
+
+  /* a refused setting stops before any input is read */
+  g_autofree char *bad =
+      model_with_generation ("{\"num_return_sequences\": 3, \"num_beams\": 4, " SPECIALS "}");
+  r = run_cli (input, "translate", "-m", bad, "-s", "eng_Latn", "-t", "fra_Latn", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "generation_config.json: num_return_sequences = 3 is not "
+                                   "supported: Secateur returns one translation per sentence\n"));
+  g_assert_cmpstr (r.out, ==, "");
+  run_clear (&r);
+  sc_test_rm_tree (bad);
+}
+
+
 /* --batch 2147483647: the memory plan picks the largest batch that fits
  * (its search used to overflow int and never end). */
 static void
@@ -591,6 +711,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/info", test_info);
+  g_test_add_func ("/cli/info-shapes", test_info_shapes);
+  g_test_add_func ("/cli/generation-notices", test_generation_notices);
   g_test_add_func ("/cli/translate-stdio", test_translate_stdio);
   g_test_add_func ("/cli/errors", test_errors);
   g_test_add_func ("/cli/fit-batch", test_fit_batch);

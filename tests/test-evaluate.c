@@ -113,6 +113,18 @@ test_full_vs_pruned (void)
                                          &s, &error));
   g_ptr_array_remove_index (r.pruned.hyps, 4);
   g_assert_cmpfloat_with_epsilon (s.score, r.pruned.chrf_pp, 1e-9);
+  /* len_ratio is sacreBLEU's BLEU ratio: hypothesis / reference length in
+   * 13a tokens (pasero's len_ratio), not characters nor spBLEU's pieces */
+  ScMetricConfig bcfg;
+  sc_metric_config_init (&bcfg, SC_METRIC_BLEU);
+  g_autoptr (ScMetric) bleu = sc_metric_new (&bcfg, &error);
+  g_assert_true (sc_metric_corpus_score (bleu, (const char *const *) r.pruned.hyps->pdata, streams,
+                                         &s, &error));
+  /* the four references: 14 + 19 + 10 + 7 words and marks ("l'éducation" is one) */
+  g_assert_cmpint (s.stats[1], ==, 14 + 19 + 10 + 7);
+  g_assert_cmpfloat_with_epsilon (r.pruned.len_ratio, (double) s.stats[0] / s.stats[1], 1e-12);
+  g_assert_cmpfloat (r.pruned.len_ratio, >, 0.0);
+  g_assert_cmpfloat (r.full.len_ratio, >, 0.0);
   g_assert_cmpfloat (r.full.nll, >, 0.0);
   g_assert_cmpfloat (r.pruned.nll, >, 0.0);
   g_assert_cmpfloat (r.full.nll, !=, r.pruned.nll);
@@ -136,6 +148,19 @@ test_full_vs_pruned (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
+/* The authors' score tables: "direction spBLEU chrF++ len_ratio", as the
+ * first row of naver/nllb-pruning's scores/FLORES-dev-53-54B.tsv. */
+static void
+test_tsv_row (void)
+{
+  ScEvalSide side = { .chrf_pp = 17.4291, .spbleu = 3.5, .len_ratio = 1.19351 };
+  g_autoptr (GString) tsv = g_string_new (SC_EVAL_TSV_HEADER);
+  sc_eval_tsv_append_row (tsv, "bel_Cyrl-fon_Latn", &side);
+  g_assert_cmpstr (tsv->str, ==,
+                   "direction\tspBLEU\tchrF++\tlen_ratio\n"
+                   "bel_Cyrl-fon_Latn\t3.50\t17.43\t1.194\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -146,6 +171,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_test_add_func ("/evaluate/nll-matches-hf", test_nll_matches_hf);
   g_test_add_func ("/evaluate/full-vs-pruned", test_full_vs_pruned);
+  g_test_add_func ("/evaluate/tsv-row", test_tsv_row);
   int ret = g_test_run ();
   sc_model_free (model);
   return ret;

@@ -278,6 +278,13 @@ test_metrics (void)
   c->prob_sum[1] = 5.0;
   c->top2[2] = 5;
   c->prob_sum[2] = 2.0;
+  /* ranked 2nd: 3, 2, 5 tokens with these probabilities; ranked 3rd: the rest */
+  c->gate2[0] = 0.6;
+  c->gate2[1] = 0.5;
+  c->gate2[2] = 1.0;
+  c->rank_sum[0] = 4 * 1 + 3 * 2 + 3 * 3;
+  c->rank_sum[1] = 6 * 1 + 2 * 2 + 2 * 3;
+  c->rank_sum[2] = 0 * 1 + 5 * 2 + 5 * 3;
   struct
   {
     ScExpertMetric m;
@@ -286,8 +293,14 @@ test_metrics (void)
     { SC_EXPERT_METRIC_IMPORTANCE, 0.4 * exp (0.5), 0.6 * exp (0.8), 0 },
     { SC_EXPERT_METRIC_IMPORTANCE_VANILLA, 0.2, 0.48, 0 },
     { SC_EXPERT_METRIC_TOP1, 0.4, 0.6, 0 },
-    { SC_EXPERT_METRIC_TOP2, 0.7, 0.8, 0.5 },
+    /* the authors' top2 is the rank-2 share; the paper's "Top 2" is top1+top2 */
+    { SC_EXPERT_METRIC_TOP2, 0.3, 0.2, 0.5 },
+    { SC_EXPERT_METRIC_TOP1_TOP2, 0.7, 0.8, 0.5 },
     { SC_EXPERT_METRIC_FREQUENCY, 0.7, 0.8, 0.5 },
+    { SC_EXPERT_METRIC_CONF1, 0.5, 0.8, 0 },
+    { SC_EXPERT_METRIC_CONF2, 0.2, 0.25, 0.2 },
+    /* mean ranks 1.9, 1.6, 2.5 of 3 experts, turned: 4 - rank */
+    { SC_EXPERT_METRIC_RANK, 2.1, 2.4, 1.5 },
     { SC_EXPERT_METRIC_LOAD, 0.4 * 0.3, 0.6 * 0.5, 0 },
     { SC_EXPERT_METRIC_REAP, 2.0, 0, 0 },
     { SC_EXPERT_METRIC_MEAN, 0.3, 0.5, 0.2 },
@@ -322,6 +335,30 @@ test_metrics (void)
   g_assert_true (sc_expert_metric_from_string ("activity", &m));
   g_assert_cmpint (m, ==, SC_EXPERT_METRIC_TOP1);
   g_assert_false (sc_expert_metric_from_string ("nope", &m));
+  /* nllb_pruning.py's names, and the paper's */
+  static const struct
+  {
+    const char *name;
+    ScExpertMetric m;
+  } names[] = {
+    { "top1", SC_EXPERT_METRIC_TOP1 },
+    { "top2", SC_EXPERT_METRIC_TOP2 },
+    { "top1+top2", SC_EXPERT_METRIC_TOP1_TOP2 },
+    { "conf1", SC_EXPERT_METRIC_CONF1 },
+    { "conf2", SC_EXPERT_METRIC_CONF2 },
+    { "rank", SC_EXPERT_METRIC_RANK },
+    { "mean", SC_EXPERT_METRIC_MEAN },
+    { "importance", SC_EXPERT_METRIC_IMPORTANCE },
+    { "importance-vanilla", SC_EXPERT_METRIC_IMPORTANCE_VANILLA },
+    { "load", SC_EXPERT_METRIC_LOAD },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_assert_true (sc_expert_metric_from_string (names[i].name, &m));
+      g_assert_cmpint (m, ==, names[i].m);
+    }
+  g_assert_cmpstr (sc_expert_metric_to_string (SC_EXPERT_METRIC_TOP1_TOP2), ==, "top1+top2");
+  g_assert_cmpstr (sc_expert_metric_to_string (SC_EXPERT_METRIC_TOP2), ==, "top2");
 }
 
 /* Language-specific granularity: encoder rows from the source language,
@@ -390,6 +427,126 @@ test_granularity (void)
   g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND);
 }
 
+/* Language-level statistics from per-direction ones, pooled or averaged
+ * per direction as nllb_pruning.py's get_metrics does. Source eng: eng-fra
+ * (10 tokens, all to encoder expert 0 with probability 0.9) and eng-deu
+ * (30 tokens, all to expert 1 with 0.6). Pooled: top1 = 0.25, 0.75 and
+ * conf1 = 0.9, 0.6; averaged: top1 = 0.5, 0.5 and conf1 = 0.45, 0.3 — the
+ * two keep different experts. */
+static void
+test_aggregate (void)
+{
+  ScStatsShape sh = { .name = "t",
+                      .d_model = 4,
+                      .encoder_layers = 1,
+                      .decoder_layers = 1,
+                      .n_moe_layers = 2,
+                      .n_encoder_moe = 1,
+                      .n_experts = 2 };
+  g_autoptr (ScStats) s = sc_stats_new (&sh);
+  struct
+  {
+    const char *dir;
+    int n, e;
+    float p;
+  } ev[] = { { "eng_Latn-fra_Latn", 10, 0, 0.9f }, { "eng_Latn-deu_Latn", 30, 1, 0.6f } };
+  for (gsize i = 0; i < G_N_ELEMENTS (ev); i++)
+    {
+      int n = ev[i].n;
+      g_autofree float *p = g_new (float, 2 * n);
+      g_autofree int *t1 = g_new (int, n), *t2 = g_new (int, n);
+      for (int t = 0; t < n; t++)
+        {
+          t1[t] = ev[i].e;
+          t2[t] = 1 - ev[i].e;
+          p[2 * t + ev[i].e] = ev[i].p;
+          p[2 * t + 1 - ev[i].e] = 1 - ev[i].p;
+        }
+      for (int l = 0; l < 2; l++)
+        g_assert_true (sc_stats_add_tokens (s, ev[i].dir, l, l == 1, n, p, t1, t2, NULL, NULL, NULL,
+                                            NULL, NULL, NULL));
+    }
+  ScAggregate agg;
+  g_assert_true (sc_aggregate_from_string ("mean", &agg));
+  g_assert_cmpint (agg, ==, SC_AGGREGATE_MEAN);
+  g_assert_true (sc_aggregate_from_string ("pool", &agg));
+  g_assert_cmpint (agg, ==, SC_AGGREGATE_POOL);
+  g_assert_false (sc_aggregate_from_string ("sum", &agg));
+
+  g_autoptr (GError) error = NULL;
+  /* eng as source, fra as target: the decoder row is eng-fra's alone */
+  g_autofree double *pool =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "eng_Latn", "fra_Latn",
+                                       SC_EXPERT_METRIC_IMPORTANCE, SC_AGGREGATE_POOL, &error);
+  g_autofree double *mean =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "eng_Latn", "fra_Latn",
+                                       SC_EXPERT_METRIC_IMPORTANCE, SC_AGGREGATE_MEAN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (pool[0], 0.25 * exp (0.9), 1e-6);
+  g_assert_cmpfloat_with_epsilon (pool[1], 0.75 * exp (0.6), 1e-6);
+  g_assert_cmpfloat_with_epsilon (mean[0], 0.5 * exp (0.45), 1e-6);
+  g_assert_cmpfloat_with_epsilon (mean[1], 0.5 * exp (0.3), 1e-6);
+  g_assert_cmpfloat_with_epsilon (pool[2], mean[2], 1e-12);
+  g_assert_cmpfloat_with_epsilon (mean[2], 1.0 * exp (0.9), 1e-6);
+  g_assert_cmpfloat (mean[3], ==, 0);
+  /* pooling is what sc_expert_metrics_for does */
+  g_autofree double *plain = sc_expert_metrics_for (s, SC_GRANULARITY_LANG, "eng_Latn", "fra_Latn",
+                                                    SC_EXPERT_METRIC_IMPORTANCE, &error);
+  g_assert_cmpmem (plain, 4 * sizeof (double), pool, 4 * sizeof (double));
+
+  /* one expert per layer: pooling keeps encoder expert 1, the mean expert 0 */
+  ScSelectOptions opt;
+  sc_select_options_init (&opt);
+  opt.keep_count = 2;
+  opt.enc_weight = opt.dec_weight = 1;
+  g_autoptr (ScSelection) sp = sc_select_experts (pool, 2, 1, 2, &opt, &error);
+  g_autoptr (ScSelection) sm = sc_select_experts (mean, 2, 1, 2, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sp->global_ids->len, ==, 2);
+  g_assert_cmpint (g_array_index (sp->global_ids, int, 0), ==, 1);
+  g_assert_cmpint (g_array_index (sm->global_ids, int, 0), ==, 0);
+  g_assert_cmpint (g_array_index (sp->global_ids, int, 1), ==, 2);
+  g_assert_cmpint (g_array_index (sm->global_ids, int, 1), ==, 2);
+
+  /* the other statistics average too: conf2, mean rank, load */
+  g_autofree double *conf2 =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "eng_Latn", "deu_Latn",
+                                       SC_EXPERT_METRIC_CONF2, SC_AGGREGATE_MEAN, &error);
+  g_assert_cmpfloat_with_epsilon (conf2[0], (0 + 0.4) / 2, 1e-6);
+  g_assert_cmpfloat_with_epsilon (conf2[1], (0.1 + 0) / 2, 1e-6);
+  g_assert_cmpfloat_with_epsilon (conf2[2], 0.4, 1e-6); /* eng-deu's decoder: expert 0 2nd */
+  g_autofree double *rank =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "eng_Latn", "fra_Latn",
+                                       SC_EXPERT_METRIC_RANK, SC_AGGREGATE_MEAN, &error);
+  g_assert_cmpfloat_with_epsilon (rank[0], 3 - (1 + 2) / 2.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (rank[2], 3 - 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (rank[3], 3 - 2.0, 1e-12);
+  g_autofree double *rank_pool =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "eng_Latn", "fra_Latn",
+                                       SC_EXPERT_METRIC_RANK, SC_AGGREGATE_POOL, &error);
+  g_assert_cmpfloat_with_epsilon (rank_pool[0], 3 - (10 * 1 + 30 * 2) / 40.0, 1e-12);
+
+  /* global: every direction, every row; pair: its own statistics first */
+  g_autofree double *glob = sc_expert_metrics_for_aggregate (
+      s, SC_GRANULARITY_GLOBAL, NULL, NULL, SC_EXPERT_METRIC_TOP1, SC_AGGREGATE_MEAN, &error);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat_with_epsilon (glob[i], 0.5, 1e-12);
+  g_autofree double *pair =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_PAIR, "eng_Latn", "deu_Latn",
+                                       SC_EXPERT_METRIC_TOP1, SC_AGGREGATE_MEAN, &error);
+  g_assert_cmpfloat (pair[0], ==, 0);
+  g_assert_cmpfloat (pair[1], ==, 1);
+  g_assert_no_error (error);
+
+  /* a language without statistics */
+  g_autofree double *none =
+      sc_expert_metrics_for_aggregate (s, SC_GRANULARITY_LANG, "fra_Latn", "fra_Latn",
+                                       SC_EXPERT_METRIC_TOP1, SC_AGGREGATE_MEAN, &error);
+  g_assert_null (none);
+  g_assert_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "fra_Latn"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -403,5 +560,6 @@ main (int argc, char **argv)
   g_test_add_func ("/selection/bad-ratios", test_bad_ratios);
   g_test_add_func ("/selection/metrics", test_metrics);
   g_test_add_func ("/selection/granularity", test_granularity);
+  g_test_add_func ("/selection/aggregate", test_aggregate);
   return g_test_run ();
 }

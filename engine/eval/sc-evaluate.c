@@ -96,6 +96,17 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const ch
   return TRUE;
 }
 
+void
+sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEvalSide *side)
+{
+  char spbleu[G_ASCII_DTOSTR_BUF_SIZE], chrf[G_ASCII_DTOSTR_BUF_SIZE];
+  char ratio[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append_printf (tsv, "%s\t%s\t%s\t%s\n", direction,
+                          g_ascii_formatd (spbleu, sizeof spbleu, "%.2f", side->spbleu),
+                          g_ascii_formatd (chrf, sizeof chrf, "%.2f", side->chrf_pp),
+                          g_ascii_formatd (ratio, sizeof ratio, "%.3f", side->len_ratio));
+}
+
 static gboolean
 score_side (ScModel *model, const char *spm, const char *const *references, ScEvalSide *side,
             GError **error)
@@ -105,8 +116,10 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
   g_autofree const char **refs = g_new0 (const char *, n + 1);
   memcpy (refs, references, sizeof (char *) * n);
   const char *const *ref_streams[] = { refs, NULL };
-  ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU };
-  double *dest[] = { &side->chrf_pp, &side->spbleu };
+  /* BLEU (13a) only for len_ratio: pasero's, sacreBLEU's BLEU "ratio" with
+   * its default tokenizer, is the len_ratio of the authors' score tables */
+  ScMetricKind kinds[] = { SC_METRIC_CHRF_PP, SC_METRIC_SPBLEU, SC_METRIC_BLEU };
+  double *dest[] = { &side->chrf_pp, &side->spbleu, NULL };
   g_ptr_array_add (side->hyps, NULL); /* NULL-terminate for the metric */
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
@@ -122,7 +135,10 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
           g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
           return FALSE;
         }
-      *dest[k] = score.score;
+      if (dest[k] != NULL)
+        *dest[k] = score.score;
+      else /* BLEU's statistics begin with the hypothesis and reference lengths */
+        side->len_ratio = score.stats[1] > 0 ? (double) score.stats[0] / score.stats[1] : 0.0;
     }
   g_ptr_array_remove_index (side->hyps, side->hyps->len - 1);
   return TRUE;

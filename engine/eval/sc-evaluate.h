@@ -18,6 +18,9 @@ typedef struct {
   double chrf_pp;
   double spbleu;
   double nll;          /* mean over reference tokens ([tgt_lang] pieces [</s>]) */
+  double len_ratio;    /* hypothesis / reference length in tokens of BLEU's default 13a
+                        * tokenizer: sacreBLEU's BLEU "ratio", pasero's len_ratio (the column
+                        * of the authors' score tables) */
   GPtrArray *hyps;     /* char*, in corpus order */
 } ScEvalSide;
 
@@ -38,6 +41,12 @@ gboolean sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const
                       const char *const *sources, const char *const *references, int n,
                       const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
                       ScEvalResult *result, GError **error);
+
+/* The layout of the paper authors' score tables (naver/nllb-pruning
+ * scores/ TSV files): this header, then one row per direction: "src-tgt", spBLEU
+ * and chrF++ to 2 decimals, len_ratio to 3. */
+#define SC_EVAL_TSV_HEADER "direction\tspBLEU\tchrF++\tlen_ratio\n"
+void     sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEvalSide *side);
 
 /* Mean negative log-likelihood per target token of `references` given
  * `sources`, teacher-forced, with the model's current mask. */

@@ -12,8 +12,10 @@ gboolean sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape,
 
 /* FALSE when a JSON text nests objects/arrays deeper than `max_depth`
  * (brackets inside strings do not count). json-glib's parser recurses, so
- * untrusted JSON is checked with this first. */
-gboolean sc_json_depth_ok (const char *s, gsize len, guint max_depth);
+ * untrusted JSON is checked with this first. `first_end` (may be NULL) gets
+ * the offset just past the first top-level array or object (`len` for a
+ * scalar root), so that a caller can refuse a second top-level value. */
+gboolean sc_json_depth_ok (const char *s, gsize len, guint max_depth, gsize *first_end);
 
 /* "a directory", "a FIFO", ... for a st_mode that is not a regular file. */
 const char *sc_file_kind (guint mode);

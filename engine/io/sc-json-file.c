@@ -134,44 +134,6 @@ sc_file_read_small (const char *path, guint64 max_bytes, char **contents, gsize 
   return TRUE;
 }
 
-/* json-glib 1.6 reads "{}{}" or "[][1]" as one document and keeps the
- * first; Python's json, and so Hugging Face, refuses them. For text that
- * json-glib parsed: TRUE when only whitespace follows the first top-level
- * array or object. */
-static gboolean
-single_value (const char *s, gsize len)
-{
-  gsize i = 0;
-  guint depth = 0;
-  gboolean in_str = FALSE;
-
-  while (i < len && g_ascii_isspace (s[i]))
-    i++;
-  if (i == len || (s[i] != '{' && s[i] != '['))
-    return TRUE; /* a scalar root: json-glib refuses what follows it */
-  for (; i < len; i++)
-    {
-      char c = s[i];
-      if (in_str)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_str = FALSE;
-        }
-      else if (c == '"')
-        in_str = TRUE;
-      else if (c == '{' || c == '[')
-        depth++;
-      else if ((c == '}' || c == ']') && --depth == 0)
-        break;
-    }
-  for (i++; i < len; i++)
-    if (!g_ascii_isspace (s[i]))
-      return FALSE;
-  return TRUE;
-}
-
 JsonNode *
 sc_json_parse (const char *data, gssize length, const char *what, GError **error)
 {
@@ -181,7 +143,8 @@ sc_json_parse (const char *data, gssize length, const char *what, GError **error
 
   if (length < 0)
     length = (gssize) strlen (data);
-  if (!sc_json_depth_ok (data, (gsize) length, SC_JSON_MAX_DEPTH))
+  gsize end = 0;
+  if (!sc_json_depth_ok (data, (gsize) length, SC_JSON_MAX_DEPTH, &end))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s is nested too deeply (more than %d levels)", what, SC_JSON_MAX_DEPTH);
@@ -193,7 +156,11 @@ sc_json_parse (const char *data, gssize length, const char *what, GError **error
                    local->message);
       return NULL;
     }
-  if (!single_value (data, (gsize) length))
+  /* json-glib 1.6 reads "{}{}" or "[][1]" as one document and keeps the
+   * first; Python's json, and so Hugging Face, refuses them. */
+  while (end < (gsize) length && g_ascii_isspace (data[end]))
+    end++;
+  if (end < (gsize) length)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "%s is not valid JSON: more than one value at the top level", what);

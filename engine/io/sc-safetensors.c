@@ -288,7 +288,7 @@ parse_buffer (const char *what, const guint8 *buf, gsize len, GError **error)
                    "%s: header is not valid UTF-8 (or contains NUL bytes)", what);
       return NULL;
     }
-  if (!sc_json_depth_ok (header, header_len, SC_SAFETENSORS_MAX_JSON_DEPTH))
+  if (!sc_json_depth_ok (header, header_len, SC_SAFETENSORS_MAX_JSON_DEPTH, NULL))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s: header JSON is nested too deeply", what);
       return NULL;

@@ -113,12 +113,19 @@ sc_shape_checked_size (ScDType dtype, int n_dims, const int64_t *shape, guint64 
 }
 
 gboolean
-sc_json_depth_ok (const char *s, gsize len, guint max_depth)
+sc_json_depth_ok (const char *s, gsize len, guint max_depth, gsize *first_end)
 {
   guint depth = 0;
-  gboolean in_str = FALSE;
+  gboolean in_str = FALSE, closed = FALSE;
+  gsize i = 0;
 
-  for (gsize i = 0; i < len; i++)
+  while (i < len && g_ascii_isspace (s[i]))
+    i++;
+  /* only an array or object root has an end to report */
+  closed = i == len || (s[i] != '{' && s[i] != '[');
+  if (first_end != NULL)
+    *first_end = len;
+  for (; i < len; i++)
     {
       char c = s[i];
 
@@ -136,8 +143,12 @@ sc_json_depth_ok (const char *s, gsize len, guint max_depth)
           if (++depth > max_depth)
             return FALSE;
         }
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
+      else if ((c == '}' || c == ']') && depth > 0 && --depth == 0 && !closed)
+        {
+          closed = TRUE;
+          if (first_end != NULL)
+            *first_end = i + 1;
+        }
     }
   return TRUE;
 }

@@ -27,12 +27,33 @@ typedef struct {
   int      num_experts;
   int      encoder_sparse_step, decoder_sparse_step;
   double   moe_token_dropout;
-  /* generation defaults (generation_config.json overrides config.json) */
-  int      max_length;
+  /* Generation settings in effect, chosen as transformers 4.40 does: from
+   * generation_config.json, or from config.json when that file is absent or
+   * marked "_from_model_config" while config.json sets generation keys. */
+  int      max_length;            /* transformers' default 20 when nothing sets it */
+  gboolean max_length_is_default; /* nothing set max_length or max_new_tokens */
+  int      min_length;            /* min_new_tokens n gives n + 1 */
   int      num_beams;
   double   length_penalty;
-  gboolean early_stopping;
+  int      early_stopping;        /* FALSE, TRUE or SC_EARLY_STOPPING_NEVER */
   int      forced_eos_token_id;   /* -1: none */
+  int      no_repeat_ngram_size;
+  double   repetition_penalty;    /* 1.0: none */
+  GArray  *suppress_tokens;       /* of int; NULL: none */
+  GArray  *begin_suppress_tokens; /* of int; NULL: none */
+  GPtrArray *bad_words_ids;       /* of GArray of int; NULL: none */
+  GArray  *forced_decoder_ids;    /* of int pairs (step, token); NULL: none */
+  gboolean remove_invalid_values, renormalize_logits;
+  int      decay_start;           /* exponential_decay_length_penalty; -1: none */
+  double   decay_factor;
+  /* Settings transformers would use that Secateur ignores, one sentence
+   * each, for the user (the CLI prints them on stderr once). */
+  GPtrArray *notices;             /* of char* */
+  /* private: config.json's generation keys set something (transformers'
+   * test), and what they hold that is refused, kept until
+   * generation_config.json has replaced them or not */
+  gboolean config_sets_generation;
+  GError  *generation_error;
   /* A checkpoint exported pruned by Secateur: per MoE layer (encoder MoE
    * layers first) the ascending original ids of the experts it holds; the
    * router has one row per kept expert. NULL for a full model. */
@@ -47,6 +68,7 @@ typedef struct {
 } ScConfig;
 
 #define SC_CONFIG_KEPT_KEY "secateur_kept_experts"
+#define SC_EARLY_STOPPING_NEVER 2
 /* In the uniform form config.json's num_experts is the kept count, and the
  * original count is recorded under this key. */
 #define SC_CONFIG_ORIGINAL_EXPERTS_KEY "secateur_original_num_experts"
@@ -54,7 +76,9 @@ typedef struct {
 /* Parses `dir`/config.json (and generation_config.json when present). */
 ScConfig *sc_config_load       (const char *dir, GError **error);
 ScConfig *sc_config_parse      (const char *json, gssize len, GError **error);
-/* Applies generation_config.json text over `config`'s generation defaults. */
+/* Applies generation_config.json text as transformers does: its settings
+ * over transformers' defaults, unless it is marked _from_model_config and
+ * config.json sets generation keys (then config.json's stay). */
 gboolean  sc_config_parse_generation (ScConfig *config, const char *json, gssize len,
                                       GError **error);
 void      sc_config_free       (ScConfig *config);
@@ -64,6 +88,9 @@ int       sc_config_n_moe_layers (const ScConfig *config);
  * `expert` of MoE layer `moe`, and back; -1 when the checkpoint lacks it. */
 int       sc_config_stored_expert   (const ScConfig *config, int moe, int expert);
 int       sc_config_original_expert (const ScConfig *config, int moe, int stored);
+/* Whether the model was made for direction src-tgt: TRUE when it records
+ * no served directions (a full model) or lists this one. */
+gboolean  sc_config_serves          (const ScConfig *config, const char *src, const char *tgt);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScConfig, sc_config_free)
 

@@ -1,11 +1,12 @@
 /* sc-generate.c: greedy and beam search over the incremental decoder. */
 #include "sc-generate.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 void
-sc_generate_options_init (ScGenerateOptions *opts, ScModel *model)
+sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
 {
   const ScConfig *c = sc_model_get_config (model);
   opts->num_beams = c->num_beams;
@@ -14,18 +15,123 @@ sc_generate_options_init (ScGenerateOptions *opts, ScModel *model)
   opts->early_stopping = c->early_stopping;
   opts->forced_bos_id = -1;
   opts->forced_eos_id = c->forced_eos_token_id;
+  opts->min_length = c->min_length;
+  opts->no_repeat_ngram_size = c->no_repeat_ngram_size;
+  opts->repetition_penalty = c->repetition_penalty;
+  opts->suppress_tokens = c->suppress_tokens;
+  opts->begin_suppress_tokens = c->begin_suppress_tokens;
+  opts->forced_decoder_ids = c->forced_decoder_ids;
+  opts->bad_words_ids = c->bad_words_ids;
+  opts->remove_invalid_values = c->remove_invalid_values;
+  opts->renormalize_logits = c->renormalize_logits;
+  opts->decay_start = c->decay_start;
+  opts->decay_factor = c->decay_factor;
 }
 
-/* ForcedBOS / ForcedEOS: at the step that produces token number `cur_len`
- * (the start token is number 1) only the forced token stays possible. */
-static int
-forced_token (const ScGenerateOptions *opts, int cur_len)
+void
+sc_generate_options_init (ScGenerateOptions *opts, ScModel *model)
 {
-  if (cur_len == 1 && opts->forced_bos_id >= 0)
-    return opts->forced_bos_id;
-  if (cur_len == opts->max_length - 1 && opts->forced_eos_id >= 0)
-    return opts->forced_eos_id;
-  return -1;
+  sc_generate_options_init_hf (opts, model);
+  if (sc_model_get_config (model)->max_length_is_default)
+    opts->max_length = SC_GENERATE_DEFAULT_MAX_LENGTH;
+}
+
+/* Every score but `token`'s becomes -inf, `token`'s 0 (the forcing
+ * processors). */
+static void
+force (float *s, int V, int token)
+{
+  for (int v = 0; v < V; v++)
+    s[v] = v == token ? 0.0f : -INFINITY;
+}
+
+static void log_softmax (float *x, int n);
+
+/* transformers' logits processors, in the order generate() builds them, on
+ * the scores of one row whose tokens so far are seq[0..cur_len) (the
+ * decoder start token first): raw logits for greedy search, log-softmax
+ * for beam search. `mark` is V bytes of scratch, all zero. */
+static void
+process_scores (const ScGenerateOptions *o, int eos, const int *seq, int cur_len, float *s, int V,
+                guint8 *mark)
+{
+  if (o->repetition_penalty != 1.0)
+    {
+      /* gather, scale, scatter: each distinct earlier token once */
+      float p = (float) o->repetition_penalty;
+      for (int t = 0; t < cur_len; t++)
+        if (seq[t] >= 0 && seq[t] < V && !mark[seq[t]])
+          {
+            mark[seq[t]] = 1;
+            float x = s[seq[t]];
+            s[seq[t]] = x < 0 ? x * p : x / p;
+          }
+      for (int t = 0; t < cur_len; t++)
+        if (seq[t] >= 0 && seq[t] < V)
+          mark[seq[t]] = 0;
+    }
+  int n = o->no_repeat_ngram_size;
+  if (n > 0 && cur_len + 1 >= n)
+    {
+      /* ban the tokens that followed an earlier occurrence of the last n-1 */
+      const int *tail = seq + cur_len - (n - 1);
+      for (int i = 0; i + n <= cur_len; i++)
+        if (memcmp (seq + i, tail, sizeof (int) * (n - 1)) == 0 && seq[i + n - 1] < V)
+          s[seq[i + n - 1]] = -INFINITY;
+    }
+  if (o->bad_words_ids != NULL)
+    for (guint i = 0; i < o->bad_words_ids->len; i++)
+      {
+        const GArray *w = g_ptr_array_index (o->bad_words_ids, i);
+        int len = (int) w->len, last = g_array_index (w, int, len - 1);
+        if (len == 1 && last == eos)
+          continue; /* transformers drops [eos] from the list */
+        if (len > cur_len)
+          continue;
+        if (len == 1 || memcmp (seq + cur_len - (len - 1), w->data, sizeof (int) * (len - 1)) == 0)
+          s[last] = -INFINITY;
+      }
+  if (cur_len < o->min_length)
+    s[eos] = -INFINITY;
+  if (cur_len == 1 && o->forced_bos_id >= 0)
+    force (s, V, o->forced_bos_id);
+  if (cur_len == o->max_length - 1 && o->forced_eos_id >= 0)
+    force (s, V, o->forced_eos_id);
+  if (o->remove_invalid_values)
+    for (int v = 0; v < V; v++)
+      s[v] = isnan (s[v]) ? 0.0f : isinf (s[v]) ? (s[v] > 0 ? FLT_MAX : -FLT_MAX) : s[v];
+  if (o->decay_start >= 0 && cur_len > o->decay_start + 1)
+    {
+      /* the start index counts from the prompt (the decoder start token) */
+      int idx = cur_len - (o->decay_start + 1);
+      s[eos] = s[eos] + fabsf (s[eos]) * (float) (pow (o->decay_factor, idx) - 1.0);
+    }
+  if (o->suppress_tokens != NULL)
+    for (guint i = 0; i < o->suppress_tokens->len; i++)
+      s[g_array_index (o->suppress_tokens, int, i)] = -INFINITY;
+  if (o->begin_suppress_tokens != NULL)
+    {
+      /* the first free step: after the forced language code and after the
+       * last forced_decoder_ids step */
+      int begin = o->forced_bos_id >= 0 ? 2 : 1;
+      if (o->forced_decoder_ids != NULL)
+        begin += g_array_index (o->forced_decoder_ids, int, o->forced_decoder_ids->len - 2);
+      if (cur_len == begin)
+        for (guint i = 0; i < o->begin_suppress_tokens->len; i++)
+          s[g_array_index (o->begin_suppress_tokens, int, i)] = -INFINITY;
+    }
+  if (o->forced_decoder_ids != NULL)
+    {
+      /* dict(pairs): the last pair of a step wins */
+      int token = -1;
+      for (guint i = 0; i < o->forced_decoder_ids->len; i += 2)
+        if (g_array_index (o->forced_decoder_ids, int, i) == cur_len)
+          token = g_array_index (o->forced_decoder_ids, int, i + 1);
+      if (token >= 0)
+        force (s, V, token);
+    }
+  if (o->renormalize_logits)
+    log_softmax (s, V);
 }
 
 /* G_IO_ERROR_CANCELLED, as every other job reports it. */
@@ -52,6 +158,7 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
   g_autofree int *tokens = g_new (int, B);
   g_autofree gboolean *done = g_new0 (gboolean, B);
   g_autofree float *logits = g_new (float, (gsize) B *V);
+  g_autofree guint8 *mark = g_new0 (guint8, V);
   for (int b = 0; b < B; b++)
     {
       GArray *seq = g_array_new (FALSE, FALSE, sizeof (int));
@@ -65,7 +172,6 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
       if (!check_cancel (cancellable, error) ||
           !sc_decoder_forward (dec, tokens, 1, logits, TRUE, error))
         return NULL;
-      int forced = forced_token (opts, cur_len);
       int n_done = 0;
       for (int b = 0; b < B; b++)
         {
@@ -76,15 +182,13 @@ greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
               n_done++;
               continue;
             }
-          const float *l = logits + (gsize) b * V;
-          int best = forced;
-          if (best < 0)
-            {
-              best = 0;
-              for (int v = 1; v < V; v++)
-                if (l[v] > l[best])
-                  best = v;
-            }
+          float *l = logits + (gsize) b * V;
+          GArray *seq = g_ptr_array_index (out, b);
+          process_scores (opts, c->eos_token_id, (const int *) seq->data, cur_len, l, V, mark);
+          int best = 0;
+          for (int v = 1; v < V; v++)
+            if (l[v] > l[best])
+              best = v;
           tokens[b] = best;
           g_array_append_val (g_ptr_array_index (out, b), best);
           if (best == c->eos_token_id)
@@ -145,14 +249,17 @@ hyp_list_add (HypList *list, int num_beams, double lp, const int *tokens, int le
 }
 
 static gboolean
-hyp_list_is_done (HypList *list, int num_beams, double lp, gboolean early_stopping,
-                  double best_sum_logprobs, int cur_len)
+hyp_list_is_done (HypList *list, int num_beams, double lp, int early_stopping,
+                  double best_sum_logprobs, int cur_len, int max_length)
 {
   if ((int) list->hyps->len < num_beams)
     return FALSE;
-  if (early_stopping)
+  if (early_stopping == TRUE)
     return TRUE;
-  double highest = best_sum_logprobs / pow ((double) (cur_len - 1), lp);
+  /* "never" bounds the best reachable score by the longest possible
+   * hypothesis when longer ones can score higher */
+  int len = early_stopping == SC_EARLY_STOPPING_NEVER && lp > 0.0 ? max_length : cur_len;
+  double highest = best_sum_logprobs / pow ((double) (len - 1), lp);
   return list->worst >= highest;
 }
 
@@ -222,6 +329,7 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   g_autofree int *next_from = g_new (int, R);
   g_autofree float *logits = g_new (float, (gsize) R *V);
   g_autofree Cand *cands = g_new (Cand, 2 * K);
+  g_autofree guint8 *mark = g_new0 (guint8, V);
   g_autofree HypList *lists = g_new0 (HypList, B);
   int cur_len = 1;
 
@@ -249,14 +357,11 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
           break;
         }
 
-      int forced = forced_token (opts, cur_len);
       for (int r = 0; r < R; r++)
         {
           float *l = logits + (gsize) r * V;
           log_softmax (l, V);
-          if (forced >= 0)
-            for (int v = 0; v < V; v++)
-              l[v] = v == forced ? 0.0f : -INFINITY;
+          process_scores (opts, eos, seqs + (gsize) r * max_len, cur_len, l, V, mark);
           for (int v = 0; v < V; v++)
             l[v] += beam_scores[r];
         }
@@ -302,8 +407,8 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
               ok = FALSE;
               break;
             }
-          list->done =
-              hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score, cur_len + 1);
+          list->done = hyp_list_is_done (list, K, lp, opts->early_stopping, cands[0].score,
+                                         cur_len + 1, max_len);
           all_done = all_done && list->done;
         }
       if (!ok)

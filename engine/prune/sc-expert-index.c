@@ -14,8 +14,9 @@ G_DEFINE_QUARK (sc - expert - index - error - quark, sc_expert_index_error)
 struct _ScExpertIndex
 {
   int n_layers, n_enc, n_experts;
-  GArray *global;   /* or NULL */
-  GHashTable *keys; /* char* -> GArray of int */
+  GArray *global;     /* or NULL */
+  GHashTable *keys;   /* char* -> GArray of int */
+  GPtrArray *ignored; /* char*: keys the reader skipped */
 };
 
 ScExpertIndex *
@@ -29,6 +30,7 @@ sc_expert_index_new (int n_moe_layers, int n_encoder_moe, int n_experts)
   idx->n_experts = n_experts;
   idx->keys =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  idx->ignored = g_ptr_array_new_with_free_func (g_free);
   return idx;
 }
 
@@ -40,6 +42,7 @@ sc_expert_index_free (ScExpertIndex *idx)
   if (idx->global)
     g_array_unref (idx->global);
   g_hash_table_unref (idx->keys);
+  g_ptr_array_unref (idx->ignored);
   g_free (idx);
 }
 
@@ -138,6 +141,15 @@ sc_expert_index_keys (const ScExpertIndex *idx)
   return out;
 }
 
+char **
+sc_expert_index_ignored_keys (const ScExpertIndex *idx)
+{
+  char **out = g_new0 (char *, idx->ignored->len + 1);
+  for (guint i = 0; i < idx->ignored->len; i++)
+    out[i] = g_strdup (idx->ignored->pdata[i]);
+  return out;
+}
+
 GArray *
 sc_expert_index_get (const ScExpertIndex *idx, const char *key)
 {
@@ -183,6 +195,34 @@ sc_expert_index_for_pair (const ScExpertIndex *idx, const char *src, const char 
   return out;
 }
 
+GArray *
+sc_expert_index_for_pairs (const ScExpertIndex *idx, const char *const *directions, GError **error)
+{
+  int total = idx->n_layers * idx->n_experts;
+  g_autofree guint8 *keep = g_new0 (guint8, total);
+  for (const char *const *d = directions; d && *d; d++)
+    {
+      const char *dash = strchr (*d, '-');
+      if (dash == NULL || dash == *d || dash[1] == '\0')
+        {
+          g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,
+                       "'%s' is not a src-tgt direction", *d);
+          return NULL;
+        }
+      g_autofree char *src = g_strndup (*d, dash - *d);
+      g_autoptr (GArray) ids = sc_expert_index_for_pair (idx, src, dash + 1, error);
+      if (ids == NULL)
+        return NULL;
+      for (guint i = 0; i < ids->len; i++)
+        keep[g_array_index (ids, int, i)] = 1;
+    }
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int g = 0; g < total; g++)
+    if (keep[g])
+      g_array_append_val (out, g);
+  return out;
+}
+
 static gboolean
 read_ids (JsonArray *arr, const char *key, GArray *out, GError **error)
 {
@@ -222,6 +262,12 @@ fill_from_node (ScExpertIndex *idx, JsonNode *root, GError **error)
     {
       const char *key = it->data;
       JsonNode *n = json_object_get_member (o, key);
+      if (!sc_expert_index_key_valid (key))
+        {
+          /* as nllb_pruning.py and pasero, which look up only the keys they need */
+          g_ptr_array_add (idx->ignored, g_strdup (key));
+          continue;
+        }
       if (!JSON_NODE_HOLDS_ARRAY (n))
         {
           g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_INVALID,

@@ -7,7 +7,10 @@
  * (per-language pruning) and/or "src-tgt" directions (per-pair pruning),
  * each holding an ascending list of ids to keep. For a direction s-t
  * without its own key, the kept set is the encoder ids of s and the decoder
- * ids of t: [g in idx[s] : g < n_enc*E] ∪ [g in idx[t] : g >= n_enc*E]. */
+ * ids of t: [g in idx[s] : g < n_enc*E] ∪ [g in idx[t] : g >= n_enc*E].
+ * The reader skips keys that are neither a language nor a direction, as
+ * the authors' code (which looks up only the keys it needs) does, and
+ * lists them (sc_expert_index_ignored_keys) for a warning. */
 #pragma once
 
 #include <glib.h>
@@ -18,7 +21,7 @@ G_BEGIN_DECLS
 typedef enum {
   SC_EXPERT_INDEX_ERROR_INVALID,    /* malformed document */
   SC_EXPERT_INDEX_ERROR_RANGE,      /* an id outside 0..n_moe_layers*n_experts-1 */
-  SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY,/* a key that is no NLLB language or direction */
+  SC_EXPERT_INDEX_ERROR_UNKNOWN_KEY,/* setting a key that is no NLLB language or direction */
   SC_EXPERT_INDEX_ERROR_NOT_FOUND,  /* no entry for a requested language or direction */
 } ScExpertIndexError;
 GQuark sc_expert_index_error_quark (void);
@@ -36,6 +39,9 @@ gboolean  sc_expert_index_set       (ScExpertIndex *idx, const char *key, const 
 gboolean  sc_expert_index_is_global (const ScExpertIndex *idx);
 /* Sorted keys (empty for a global index); g_strfreev. */
 char    **sc_expert_index_keys      (const ScExpertIndex *idx);
+/* Keys of the JSON read that were neither an NLLB language nor a src-tgt
+ * direction, in file order (empty when none); g_strfreev. */
+char    **sc_expert_index_ignored_keys (const ScExpertIndex *idx);
 /* The ids under key (NULL: global list), or NULL. Owned by the index. */
 GArray   *sc_expert_index_get       (const ScExpertIndex *idx, const char *key);
 
@@ -43,6 +49,15 @@ GArray   *sc_expert_index_get       (const ScExpertIndex *idx, const char *key);
  * entry, or the composition of the source's encoder ids and the target's
  * decoder ids. New GArray of int, ascending. */
 GArray   *sc_expert_index_for_pair  (const ScExpertIndex *idx, const char *src, const char *tgt,
+                                     GError **error);
+
+/* Several directions in one model: the union of every direction's kept
+ * ids, i.e. per side the union over the directions — for a per-language
+ * index the encoder ids of the sources and the decoder ids of the targets
+ * (English into three languages keeps English's encoder experts once, not
+ * three sources' worth). `directions`: NULL-terminated "src-tgt" strings.
+ * New GArray of int, ascending; NULL and an error when one is missing. */
+GArray   *sc_expert_index_for_pairs (const ScExpertIndex *idx, const char *const *directions,
                                      GError **error);
 
 /* A key is valid when it is an NLLB code or two NLLB codes joined by '-'. */

@@ -15,6 +15,10 @@ static const struct
   { "activity", SC_EXPERT_METRIC_TOP1 },
   { "top1", SC_EXPERT_METRIC_TOP1 },
   { "top2", SC_EXPERT_METRIC_TOP2 },
+  { "top1+top2", SC_EXPERT_METRIC_TOP1_TOP2 },
+  { "conf1", SC_EXPERT_METRIC_CONF1 },
+  { "conf2", SC_EXPERT_METRIC_CONF2 },
+  { "rank", SC_EXPERT_METRIC_RANK },
   { "load", SC_EXPERT_METRIC_LOAD },
   { "frequency", SC_EXPERT_METRIC_FREQUENCY },
   { "reap", SC_EXPERT_METRIC_REAP },
@@ -69,10 +73,85 @@ sc_granularity_from_string (const char *s, ScGranularity *out)
   return TRUE;
 }
 
-double *
-sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
+gboolean
+sc_aggregate_from_string (const char *s, ScAggregate *out)
 {
-  int L = c->n_layers, E = c->n_experts;
+  if (g_strcmp0 (s, "pool") == 0)
+    *out = SC_AGGREGATE_POOL;
+  else if (g_strcmp0 (s, "mean") == 0)
+    *out = SC_AGGREGATE_MEAN;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* The per-expert statistics every metric is made of (NLLB-FACTS §6.1),
+ * [L*E] each; `seen[l]` says whether layer l had tokens. */
+enum
+{
+  B_TOP1,
+  B_TOP2,
+  B_CONF1,
+  B_CONF2,
+  B_MEAN,
+  B_RANK,
+  B_REAP,
+  N_BASE
+};
+
+typedef struct
+{
+  int L, E;
+  double *v[N_BASE];
+  gboolean *seen;
+} Base;
+
+static void
+base_init (Base *b, int L, int E)
+{
+  b->L = L;
+  b->E = E;
+  for (int k = 0; k < N_BASE; k++)
+    b->v[k] = g_new0 (double, (gsize) L *E);
+  b->seen = g_new0 (gboolean, L);
+}
+
+static void
+base_clear (Base *b)
+{
+  for (int k = 0; k < N_BASE; k++)
+    g_free (b->v[k]);
+  g_free (b->seen);
+}
+
+/* The statistics of counters `c`, rows [first, last) only. */
+static void
+base_from_counters (Base *b, const ScStatsCounters *c, int first, int last)
+{
+  int E = c->n_experts;
+  for (int l = first; l < last; l++)
+    {
+      double N = (double) c->tokens[l];
+      b->seen[l] = N > 0;
+      for (int e = 0; e < E; e++)
+        {
+          gsize i = (gsize) l * E + e;
+          double n1 = (double) c->top1[i], n2 = (double) c->top2[i];
+          b->v[B_TOP1][i] = N > 0 ? n1 / N : 0;
+          b->v[B_TOP2][i] = N > 0 ? n2 / N : 0;
+          b->v[B_CONF1][i] = n1 > 0 ? c->gate1[i] / n1 : 0;
+          b->v[B_CONF2][i] = n2 > 0 ? c->gate2[i] / n2 : 0;
+          b->v[B_MEAN][i] = N > 0 ? c->prob_sum[i] / N : 0;
+          b->v[B_RANK][i] = N > 0 ? c->rank_sum[i] / N : 0;
+          b->v[B_REAP][i] = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0;
+        }
+    }
+}
+
+static double *
+metrics_from_base (const Base *b, ScExpertMetric metric)
+{
+  int L = b->L, E = b->E;
   double *out = g_new0 (double, (gsize) L *E);
   if (metric == SC_EXPERT_METRIC_RANDOM)
     {
@@ -82,16 +161,12 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
     }
   for (int l = 0; l < L; l++)
     {
-      double N = (double) c->tokens[l];
-      if (N <= 0)
+      if (!b->seen[l])
         continue;
       for (int e = 0; e < E; e++)
         {
           gsize i = (gsize) l * E + e;
-          double n1 = (double) c->top1[i], n2 = (double) c->top2[i];
-          double top1 = n1 / N;
-          double conf1 = n1 > 0 ? c->gate1[i] / n1 : 0;
-          double mean = c->prob_sum[i] / N;
+          double top1 = b->v[B_TOP1][i], top2 = b->v[B_TOP2][i], conf1 = b->v[B_CONF1][i];
           double v = 0;
           switch (metric)
             {
@@ -105,17 +180,29 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
               v = top1;
               break;
             case SC_EXPERT_METRIC_TOP2:
+              v = top2;
+              break;
+            case SC_EXPERT_METRIC_TOP1_TOP2:
             case SC_EXPERT_METRIC_FREQUENCY:
-              v = (n1 + n2) / N;
+              v = top1 + top2;
               break;
             case SC_EXPERT_METRIC_LOAD:
-              v = top1 * mean;
+              v = top1 * b->v[B_MEAN][i];
               break;
             case SC_EXPERT_METRIC_REAP:
-              v = n1 + n2 > 0 ? c->reap_sum[i] / (n1 + n2) : 0;
+              v = b->v[B_REAP][i];
               break;
             case SC_EXPERT_METRIC_MEAN:
-              v = mean;
+              v = b->v[B_MEAN][i];
+              break;
+            case SC_EXPERT_METRIC_CONF1:
+              v = conf1;
+              break;
+            case SC_EXPERT_METRIC_CONF2:
+              v = b->v[B_CONF2][i];
+              break;
+            case SC_EXPERT_METRIC_RANK:
+              v = E + 1 - b->v[B_RANK][i];
               break;
             case SC_EXPERT_METRIC_RANDOM:
               break;
@@ -123,6 +210,17 @@ sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
           out[i] = v;
         }
     }
+  return out;
+}
+
+double *
+sc_expert_metrics_compute (const ScStatsCounters *c, ScExpertMetric metric)
+{
+  Base b;
+  base_init (&b, c->n_layers, c->n_experts);
+  base_from_counters (&b, c, 0, c->n_layers);
+  double *out = metrics_from_base (&b, metric);
+  base_clear (&b);
   return out;
 }
 
@@ -157,6 +255,98 @@ sc_expert_counters_for (ScStats *stats, ScGranularity granularity, const char *s
     sc_stats_counters_add_rows (out, enc, 0, sh->n_encoder_moe);
   if (dec)
     sc_stats_counters_add_rows (out, dec, sh->n_encoder_moe, sh->n_moe_layers);
+  return out;
+}
+
+/* SC_AGGREGATE_MEAN: rows [first, last) of `sum` = the statistics of the
+ * directions from `src` into `tgt` (NULL: any language), averaged per layer
+ * over the directions that had tokens there. */
+static gboolean
+mean_rows (ScStats *stats, const char *src, const char *tgt, int first, int last, Base *sum,
+           GError **error)
+{
+  const ScStatsShape *sh = sc_stats_get_shape (stats);
+  g_auto (GStrv) dirs = sc_stats_list_directions (stats);
+  g_autofree int *count = g_new0 (int, sh->n_moe_layers);
+  gboolean any = FALSE;
+  for (char **d = dirs; *d; d++)
+    {
+      g_autofree char *s = NULL, *t = NULL;
+      if (!sc_stats_split_direction (*d, &s, &t) || (src && strcmp (s, src) != 0) ||
+          (tgt && strcmp (t, tgt) != 0))
+        continue;
+      g_autoptr (ScStatsCounters) c = sc_stats_get_pair (stats, *d, NULL);
+      if (c == NULL)
+        continue;
+      any = TRUE;
+      Base one;
+      base_init (&one, sh->n_moe_layers, sh->n_experts);
+      base_from_counters (&one, c, first, last);
+      for (int l = first; l < last; l++)
+        {
+          if (!one.seen[l])
+            continue;
+          count[l]++;
+          for (int k = 0; k < N_BASE; k++)
+            for (int e = 0; e < sh->n_experts; e++)
+              sum->v[k][(gsize) l * sh->n_experts + e] += one.v[k][(gsize) l * sh->n_experts + e];
+        }
+      base_clear (&one);
+    }
+  if (!any)
+    {
+      if (src == NULL && tgt == NULL)
+        g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND, "The statistics are empty");
+      else
+        g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_NOT_FOUND,
+                     "No statistics for %s language '%s'", src ? "source" : "target",
+                     src ? src : tgt);
+      return FALSE;
+    }
+  for (int l = first; l < last; l++)
+    {
+      sum->seen[l] = count[l] > 0;
+      for (int k = 0; k < N_BASE && count[l] > 0; k++)
+        for (int e = 0; e < sh->n_experts; e++)
+          sum->v[k][(gsize) l * sh->n_experts + e] /= count[l];
+    }
+  return TRUE;
+}
+
+double *
+sc_expert_metrics_for_aggregate (ScStats *stats, ScGranularity granularity, const char *src,
+                                 const char *tgt, ScExpertMetric metric, ScAggregate aggregate,
+                                 GError **error)
+{
+  if (aggregate == SC_AGGREGATE_POOL)
+    return sc_expert_metrics_for (stats, granularity, src, tgt, metric, error);
+  const ScStatsShape *sh = sc_stats_get_shape (stats);
+  if (granularity != SC_GRANULARITY_GLOBAL && (src == NULL || tgt == NULL))
+    {
+      g_set_error (error, SC_STATS_ERROR, SC_STATS_ERROR_INVALID,
+                   "Language-specific metrics need a source and a target language");
+      return NULL;
+    }
+  if (granularity == SC_GRANULARITY_PAIR)
+    {
+      /* a direction's own statistics need no aggregation */
+      g_autofree char *pair = g_strdup_printf ("%s-%s", src, tgt);
+      g_autoptr (ScStatsCounters) c = sc_stats_get_pair (stats, pair, NULL);
+      if (c)
+        return sc_expert_metrics_compute (c, metric);
+    }
+  Base b;
+  base_init (&b, sh->n_moe_layers, sh->n_experts);
+  gboolean ok;
+  if (granularity == SC_GRANULARITY_GLOBAL)
+    ok = mean_rows (stats, NULL, NULL, 0, sh->n_moe_layers, &b, error);
+  else
+    ok =
+        (sh->n_encoder_moe == 0 || mean_rows (stats, src, NULL, 0, sh->n_encoder_moe, &b, error)) &&
+        (sh->n_encoder_moe == sh->n_moe_layers ||
+         mean_rows (stats, NULL, tgt, sh->n_encoder_moe, sh->n_moe_layers, &b, error));
+  double *out = ok ? metrics_from_base (&b, metric) : NULL;
+  base_clear (&b);
   return out;
 }
 
