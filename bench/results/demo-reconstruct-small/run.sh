@@ -1,6 +1,6 @@
 #!/bin/sh
 # Small measurement (demo model, 8 directions, 20 held-out strings each, greedy)
-cd /work/wt/reconstruct
+cd "$(dirname "$0")/../../.."  # the repository root
 B=${B:-/tmp/reco-bench} M=resources/models/demo CLI=build/app/secateur-cli
 P=eng_Latn-fra_Latn,fra_Latn-eng_Latn,eng_Latn-deu_Latn,deu_Latn-eng_Latn,eng_Latn-rus_Cyrl,rus_Cyrl-eng_Latn,eng_Latn-zho_Hans,zho_Hans-eng_Latn
 for r in 50 75 90; do
