@@ -18,6 +18,8 @@
 #include "cli-commands.h"
 #include "sc-calibrate.h"
 #include "sc-corpus-spec.h"
+#include "sc-corpus.h"
+#include "sc-distributed.h"
 #include "sc-reconstruct.h"
 #include "sc-sampler.h"
 
@@ -76,6 +78,28 @@ read_lines (const char *path, int *n, GError **error)
   for (int i = 0; i < *n; i++)
     g_strchomp (lines[i]);
   return lines;
+}
+
+/* This rank's share of the items under MPI (all of them otherwise), in
+ * contiguous shards balanced by source and target tokens. */
+static void
+shard_items (ScModel *model, GArray *items, int *first, int *last)
+{
+  g_autofree guint64 *tokens = NULL;
+  if (sc_distributed_size () > 1)
+    {
+      ScTokenizer *tok = sc_model_get_tokenizer (model);
+      tokens = g_new (guint64, MAX (items->len, 1));
+      for (guint i = 0; i < items->len; i++)
+        {
+          ScCalibrationItem *it = &g_array_index (items, ScCalibrationItem, i);
+          g_autoptr (GArray) s = sc_tokenizer_encode (tok, it->source, it->src_lang, NULL);
+          g_autoptr (GArray) t =
+              it->target ? sc_tokenizer_encode_pieces (tok, it->target, NULL) : NULL;
+          tokens[i] = 1 + (s ? s->len : 0) + (t ? t->len : 0);
+        }
+    }
+  sc_distributed_shard (tokens, items->len, first, last);
 }
 
 /* Items sampled from a corpus over the directions in `pairs`. The returned
@@ -138,7 +162,8 @@ sample_items (const char *model_dir, const char *pairs, const char *corpus, cons
   if (sample == NULL)
     return NULL;
   g_autofree char *summary = sc_sample_describe (sample, dirs);
-  fprintf (stderr, "%s", summary);
+  if (sc_distributed_rank () == 0)
+    fprintf (stderr, "%s", summary);
 
   GArray *items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
   for (guint i = 0; i < sample->picks->len; i++)
@@ -313,11 +338,12 @@ sc_cli_calibrate (int argc, char **argv)
       return 1;
     }
 
-  /* Reservoir samples do not add up as counters do: capture from one run. */
-  if (capture > 0 && append)
+  /* Reservoir samples do not add up as counters do: capture from one run
+   * in one process. */
+  if (capture > 0 && (append || sc_distributed_size () > 1))
     {
-      fprintf (stderr, "secateur-cli calibrate: --capture writes a new capture file; it does not "
-                       "go with --append\n");
+      fprintf (stderr, "secateur-cli calibrate: --capture writes a new capture file from one "
+                       "process; it goes with neither --append nor an MPI run\n");
       return 2;
     }
   g_autoptr (ScCapture) cap = NULL;
@@ -332,8 +358,11 @@ sc_cli_calibrate (int argc, char **argv)
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   Progress p = { cancel, !quiet && isatty (fileno (stderr)) };
   signal (SIGINT, on_sigint);
-  gboolean ok = sc_calibrate (model, stats, (ScCalibrationItem *) items->data, items->len, &opts,
-                              report, &p, cancel, &error);
+  int first, last;
+  shard_items (model, items, &first, &last);
+  gboolean ok =
+      last <= first || sc_calibrate (model, stats, (ScCalibrationItem *) items->data + first,
+                                     last - first, &opts, report, &p, cancel, &error);
   if (p.show)
     fprintf (stderr, "\n");
   gboolean cancelled = !ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -343,6 +372,16 @@ sc_cli_calibrate (int argc, char **argv)
       return 1;
     }
   g_clear_error (&error);
+  /* Under MPI rank 0 adds the other ranks' counts, in rank order, and
+   * alone writes; a stop on any rank makes the run a partial one. */
+  cancelled = !sc_distributed_all (!cancelled);
+  if (!sc_distributed_reduce_stats (stats, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  if (sc_distributed_rank () != 0)
+    return 0;
   /* Interrupted runs keep what they gathered: statistics are additive. */
   if (append)
     {

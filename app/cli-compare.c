@@ -9,6 +9,8 @@
  * (sc-corpus-spec.h), as in the application's Compare. */
 #include "cli-commands.h"
 #include "sc-corpus-spec.h"
+#include "sc-corpus.h"
+#include "sc-distributed.h"
 #include "sc-evaluate.h"
 #include "sc-metrics.h"
 
@@ -87,10 +89,16 @@ sc_cli_compare (int argc, char **argv)
   g_autofree const char **ref = NULL;
   int n = sc_cli_split_pairs (data, limit, &src, &ref);
   ScEvalResult r;
-  if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error))
+  /* Under MPI the ranks share the sentences; rank 0 prints. */
+  if (!sc_cli_evaluate_ranks (model, keep, st[0], st[1], src, ref, n, &gen, 16, &r, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  if (sc_distributed_rank () != 0)
+    {
+      sc_eval_result_clear (&r);
+      return 0;
     }
   ScMetricConfig cfg;
   sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);

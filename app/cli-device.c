@@ -2,6 +2,7 @@
  * that loads a model (translate, calibrate, evaluate, compare, demo). */
 #include "cli-commands.h"
 #include "sc-backend-select.h"
+#include "sc-distributed.h"
 #include "sc-memory-plan.h"
 
 #include <stdio.h>
@@ -40,16 +41,44 @@ sc_cli_device_options_clear (ScCliDeviceOptions *opts)
   g_clear_pointer (&opts->device, g_free);
 }
 
+/* CPU threads of this process: as today (0: every core) in one process;
+ * under MPI, OPENBLAS_NUM_THREADS or OMP_NUM_THREADS when set, else the
+ * node's cores shared among its ranks. */
+static int
+sc_cli_rank_threads (void)
+{
+  if (!sc_distributed_launched ())
+    return 0;
+  const char *vars[] = { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS" };
+  for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
+    {
+      const char *v = g_getenv (vars[i]);
+      gint64 n = v != NULL ? g_ascii_strtoll (v, NULL, 10) : 0;
+      if (n > 0 && n <= 4096)
+        return (int) n;
+    }
+  return MAX ((int) g_get_num_processors () / sc_distributed_local_size (), 1);
+}
+
 ScBackend *
 sc_cli_backend (const ScCliDeviceOptions *opts, GError **error)
 {
   const char *device = opts != NULL && opts->device != NULL ? opts->device : g_getenv ("SC_DEVICE");
   if (device == NULL || device[0] == '\0')
     device = "cpu";
+  /* Under MPI, "cuda" is the rank's own GPU on its node (ranks share GPUs
+   * round-robin when there are more ranks than GPUs). */
+  g_autofree char *ranked = NULL;
+  if (sc_distributed_launched () && g_str_equal (device, "cuda"))
+    {
+      int n = sc_backend_cuda_devices (NULL);
+      device = ranked = g_strdup_printf ("cuda:%d", sc_distributed_local_rank () % MAX (n, 1));
+    }
   if (cli_backend == NULL || g_strcmp0 (cli_backend_device, device) != 0)
     {
       g_autofree char *note = NULL;
-      ScBackend *be = sc_backend_new (device, 0, &note, error);
+      int threads = sc_cli_rank_threads ();
+      ScBackend *be = sc_backend_new (device, threads, &note, error);
       if (be == NULL)
         return NULL;
       if (note != NULL)
@@ -57,6 +86,7 @@ sc_cli_backend (const ScCliDeviceOptions *opts, GError **error)
       cli_backend = be; /* a previous one stays alive: models may still use it */
       g_free (cli_backend_device);
       cli_backend_device = g_strdup (device);
+      sc_distributed_announce (device, threads > 0 ? threads : (int) g_get_num_processors ());
     }
   return cli_backend;
 }

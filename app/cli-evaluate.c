@@ -8,6 +8,8 @@
  * (sc-corpus-spec.h), as the application's Compare and quality sweep do. */
 #include "cli-commands.h"
 #include "sc-corpus-spec.h"
+#include "sc-corpus.h"
+#include "sc-distributed.h"
 #include "sc-evaluate.h"
 #include "sc-json-write.h"
 
@@ -131,6 +133,13 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: %s\n", error->message);
       return 2;
     }
+  /* Under MPI the ranks share each direction's sentences; rank 0 prints. */
+  gboolean root = sc_distributed_rank () == 0;
+  if (nll_only && sc_distributed_size () > 1)
+    {
+      fprintf (stderr, "secateur-cli evaluate: --metrics nll runs in one process\n");
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {
@@ -149,7 +158,7 @@ sc_cli_evaluate (int argc, char **argv)
 
   if (nll_only)
     printf ("direction\tsentence\tnll%s\n", experts ? "\tnll_pruned" : "");
-  else
+  else if (root)
     printf ("%-20s %5s %9s %9s %7s %9s %9s %7s %6s %9s %9s\n", "direction", "n", "chrF++", "pruned",
             "delta", "spBLEU", "pruned", "delta", "agree", "len_ratio", "pruned");
   g_autoptr (GString) tsv = g_string_new (SC_EVAL_TSV_HEADER);
@@ -162,7 +171,8 @@ sc_cli_evaluate (int argc, char **argv)
           fprintf (stderr, "secateur-cli evaluate: \"%s\" is not SRC-TGT\n", list[i]);
           return 2;
         }
-      sc_cli_warn_unserved (model, model_dir, st[0], st[1]);
+      if (root)
+        sc_cli_warn_unserved (model, model_dir, st[0], st[1]);
       g_autoptr (GPtrArray) data =
           sc_corpus_spec_pairs (&spec, corpus_split, model_dir, st[0], st[1], &error);
       g_autofree guint8 *keep = NULL;
@@ -198,10 +208,15 @@ sc_cli_evaluate (int argc, char **argv)
           continue;
         }
       ScEvalResult r;
-      if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error))
+      if (!sc_cli_evaluate_ranks (model, keep, st[0], st[1], src, ref, n, &gen, 16, &r, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
+        }
+      if (!root)
+        {
+          sc_eval_result_clear (&r);
+          continue;
         }
       if (r.has_pruned)
         printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%% %9.3f %9.3f\n", list[i], n,
@@ -252,16 +267,16 @@ sc_cli_evaluate (int argc, char **argv)
   json_builder_end_array (report);
   json_builder_end_object (report);
 
-  if (output != NULL)
+  if (output != NULL && root)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (report);
-      if (!sc_json_save (root, TRUE, output, &error))
+      g_autoptr (JsonNode) doc = json_builder_get_root (report);
+      if (!sc_json_save (doc, TRUE, output, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
     }
-  if (tsv_path != NULL && !g_file_set_contents (tsv_path, tsv->str, tsv->len, &error))
+  if (tsv_path != NULL && root && !g_file_set_contents (tsv_path, tsv->str, tsv->len, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;

@@ -208,8 +208,9 @@ sc_cli_export (int argc, char **argv)
     printf ("%d experts in every MoE layer: a plain NllbMoe checkpoint (transformers loads it)\n",
             plan.uniform_experts);
   else
-    printf ("MoE layers keep different numbers of experts: Secateur's form (experts under their "
-            "original ids; stock transformers cannot load it)\n");
+    printf ("MoE layers keep different numbers of experts: NllbMoe with a count per layer "
+            "(transformers loads it with trust_remote_code=True; select --uniform gives a plain "
+            "NllbMoe)\n");
   if (dry_run)
     return 0;
   /* What config.json and the model card record of the selection. */

@@ -23,6 +23,8 @@
 #include "cli-commands.h"
 #include "sc-bloom.h"
 #include "sc-corpus-spec.h"
+#include "sc-corpus.h"
+#include "sc-distributed.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
 #include "sc-language-quality.h"
@@ -35,8 +37,9 @@
 static void
 print_progress (int done, int total, double eta_s, gpointer user_data)
 {
-  fprintf (stderr, "\rpruned block %d/%d, about %.0f s left   %s", done, total, eta_s,
-           done == total ? "\n" : "");
+  if (sc_distributed_rank () == 0)
+    fprintf (stderr, "\rpruned block %d/%d, about %.0f s left   %s", done, total, eta_s,
+             done == total ? "\n" : "");
 }
 
 int
@@ -158,13 +161,35 @@ sc_cli_sparsify (int argc, char **argv)
           return 1;
         }
       g_autofree char *desc = sc_calib_set_describe (set);
-      printf ("%s", desc);
+      if (sc_distributed_rank () == 0)
+        printf ("%s", desc);
     }
-  else
+  else if (sc_distributed_rank () == 0)
     {
       printf ("magnitude pruning needs no calibration\n");
     }
   fflush (stdout);
+  /* Under MPI each rank runs a share of the samples (balanced by tokens)
+   * and the layers' input sums are added up over the ranks before each
+   * layer is pruned: every rank prunes alike, rank 0 alone prints and
+   * writes. */
+  g_autoptr (ScCalibSet) shard = NULL;
+  if (set != NULL && sc_distributed_size () > 1)
+    {
+      guint n = sc_calib_set_size (set);
+      g_autofree guint64 *tokens = g_new (guint64, MAX (n, 1));
+      for (guint i = 0; i < n; i++)
+        tokens[i] = sc_calib_set_get (set, i)->n_src + sc_calib_set_get (set, i)->n_tgt;
+      int first, last;
+      sc_distributed_shard (tokens, n, &first, &last);
+      shard = sc_calib_set_new ();
+      for (int i = first; i < last; i++)
+        {
+          const ScCalibSample *s = sc_calib_set_get (set, i);
+          sc_calib_set_add (shard, s->src, s->n_src, s->tgt, s->n_tgt, s->lang);
+        }
+      so.inputs_reduce = sc_distributed_reduce_inputs;
+    }
 
   ScPrunable p;
   g_autoptr (ScBloomPrunable) bp = NULL;
@@ -174,12 +199,14 @@ sc_cli_sparsify (int argc, char **argv)
     sc_prunable_init_model (&p, model);
   so.backend = be;
   g_autoptr (ScSparsifyReport) report =
-      sc_sparsify (&p, set, &so, print_progress, NULL, NULL, &error);
+      sc_sparsify (&p, shard ? shard : set, &so, print_progress, NULL, NULL, &error);
   if (report == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  if (sc_distributed_rank () != 0)
+    return 0;
 
   printf ("%-64s %11s %9s %8s\n", "layer", "shape", "sparsity", "tokens");
   for (guint i = 0; i < report->layers->len; i++)

@@ -10,6 +10,7 @@
 #include "sc-generate.h"
 #include "sc-memory-plan.h"
 #include "sc-model.h"
+#include "sc-distributed.h"
 
 #include <gio/gio.h>
 #include <locale.h>
@@ -292,8 +293,10 @@ cmd_info (int argc, char **argv)
     {
       /* an export: what it kept, in original ids, and for which directions */
       printf ("Pruned export: %s; kept experts per MoE layer (original ids):\n",
-              c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
-                                    : "Secateur's form (layers keep different numbers)");
+              c->experts_per_layer    ? "NllbMoe with a count per layer (transformers loads it "
+                                        "with trust_remote_code)"
+              : c->experts_renumbered ? "plain NllbMoe form (transformers loads it)"
+                                      : "Secateur's earlier form (experts under original ids)");
       for (int side = 0, m = 0; side < 2; side++)
         for (int l = 0; l < (side ? c->decoder_layers : c->encoder_layers); l++)
           {
@@ -525,14 +528,28 @@ main (int argc, char **argv)
       print_usage (argc < 2 ? stderr : stdout);
       return argc < 2 ? 2 : 0;
     }
+  sc_distributed_init (&argc, &argv);
+  /* Only these split their work over MPI ranks; others would run N times
+   * and write the same files at once. */
+  if (sc_distributed_size () > 1 && !g_str_equal (argv[1], "calibrate") &&
+      !g_str_equal (argv[1], "evaluate") && !g_str_equal (argv[1], "compare") &&
+      !g_str_equal (argv[1], "sparsify"))
+    {
+      if (sc_distributed_rank () == 0)
+        fprintf (stderr,
+                 "secateur-cli: %s does not run across MPI ranks (calibrate, evaluate, "
+                 "compare and sparsify do); run it as one process\n",
+                 argv[1]);
+      return sc_distributed_finish (2);
+    }
   if (g_str_equal (argv[1], "info"))
-    return cmd_info (argc - 1, argv + 1);
+    return sc_distributed_finish (cmd_info (argc - 1, argv + 1));
   if (g_str_equal (argv[1], "translate"))
-    return cmd_translate (argc - 1, argv + 1);
+    return sc_distributed_finish (cmd_translate (argc - 1, argv + 1));
   for (const ScCliCommand *c = sc_cli_extra_commands; c->name != NULL; c++)
     if (g_str_equal (argv[1], c->name))
-      return c->run (argc - 1, argv + 1);
+      return sc_distributed_finish (c->run (argc - 1, argv + 1));
   fprintf (stderr, "secateur-cli: unknown command '%s'\n", argv[1]);
   print_usage (stderr);
-  return 2;
+  return sc_distributed_finish (2);
 }

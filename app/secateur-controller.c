@@ -1102,6 +1102,8 @@ typedef struct
   GStrv directions;
   ScPruneSettings settings;
   gboolean overwrite;
+  gboolean convert; /* the weights stored as `dtype` */
+  ScDType dtype;
   ScStats *stats;
   SecateurReport report;
 } ExportData;
@@ -1232,7 +1234,8 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_autofree char *enc_dec =
       g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
   json_object_set_string_member (selection, "enc_dec", enc_dec);
-  ScExportOptions eopts = { 0, d->overwrite, .selection = selection };
+  ScExportOptions eopts = { 0, d->overwrite, .selection = selection, .convert = d->convert,
+                            .dtype = d->dtype };
   if (keep == NULL ||
       !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
     {
@@ -1245,8 +1248,9 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
 void
 secateur_controller_export_async (SecateurController *self, const char *folder,
-                                  const char *const *directions, const ScPruneSettings *settings,
-                                  gboolean overwrite, GCancellable *cancellable,
+                                  const char *const *directions,
+                                  const ScPruneSettings *settings, gboolean overwrite,
+                                  const char *dtype, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task =
@@ -1265,6 +1269,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   d->directions = g_strdupv ((char **) directions);
   d->settings = *settings;
   d->overwrite = overwrite;
+  d->convert = dtype != NULL && sc_dtype_from_name (dtype, &d->dtype);
   d->stats = sc_stats_snapshot (self->stats);
   /* The report is drawn from copies taken here, on the main thread. */
   secateur_report_init (&d->report, d->stats, settings,

@@ -143,10 +143,12 @@ SecateurCompareResult *
  * only when `overwrite`, and model/ only when it is an earlier export;
  * nothing is written in, over or around the open model's folder
  * (sc-destination.h). */
+/* dtype: "F32", "F16" or "BF16" to convert the weights to, NULL: as stored. */
 void     secateur_controller_export_async     (SecateurController *self, const char *folder,
                                                const char *const *directions,
                                                const ScPruneSettings *settings,
-                                               gboolean overwrite, GCancellable *cancellable,
+                                               gboolean overwrite, const char *dtype,
+                                               GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncResult *result,
                                                GError **error);

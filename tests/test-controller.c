@@ -233,7 +233,7 @@ test_calibrate_export (void)
   g_autofree char *tmp = g_dir_make_tmp ("secateur-controller-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *out = g_build_filename (tmp, "out", NULL);
-  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, got_result, &w);
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r2 = wait_result (&w);
   g_assert_true (secateur_controller_export_finish (c, r2, &error));
   g_assert_no_error (error);
@@ -258,12 +258,12 @@ test_calibrate_export (void)
   g_autofree char *png = g_build_filename (out, "report", "heatmap.png", NULL);
   g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
 
-  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, got_result, &w);
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r3 = wait_result (&w);
   g_assert_false (secateur_controller_export_finish (c, r3, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
-  secateur_controller_export_async (c, out, pairs, &s, TRUE, NULL, got_result, &w);
+  secateur_controller_export_async (c, out, pairs, &s, TRUE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r4 = wait_result (&w);
   g_assert_true (secateur_controller_export_finish (c, r4, &error));
   g_assert_no_error (error);
@@ -320,7 +320,7 @@ test_export_refused (void)
   sc_prune_settings_init (&s);
 
   /* the folder holding the model as model/, with Replace agreed */
-  secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, got_result, &w);
+  secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r2 = wait_result (&w);
   g_assert_false (secateur_controller_export_finish (c, r2, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
@@ -337,7 +337,7 @@ test_export_refused (void)
   g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
 
   /* the model's own folder: its files would land inside it */
-  secateur_controller_export_async (c, dir, pairs, &s, TRUE, NULL, got_result, &w);
+  secateur_controller_export_async (c, dir, pairs, &s, TRUE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r3 = wait_result (&w);
   g_assert_false (secateur_controller_export_finish (c, r3, &error));
   g_assert_nonnull (strstr (error->message, "is inside the model folder"));
@@ -357,7 +357,7 @@ test_export_refused (void)
   g_assert_cmpstr (error->message, ==, cli->message);
   g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
   g_clear_error (&error);
-  secateur_controller_export_async (c, other, pairs, &s, TRUE, NULL, got_result, &w);
+  secateur_controller_export_async (c, other, pairs, &s, TRUE, NULL, NULL, got_result, &w);
   g_autoptr (GAsyncResult) r4 = wait_result (&w);
   g_assert_false (secateur_controller_export_finish (c, r4, &error));
   g_assert_cmpstr (error->message, ==, cli->message);
@@ -368,7 +368,7 @@ test_export_refused (void)
   g_assert_true (g_unlink (mine) == 0 && g_rmdir (mine_dir) == 0);
   for (int i = 0; i < 2; i++)
     {
-      secateur_controller_export_async (c, other, pairs, &s, i > 0, NULL, got_result, &w);
+      secateur_controller_export_async (c, other, pairs, &s, i > 0, NULL, NULL, got_result, &w);
       g_autoptr (GAsyncResult) r5 = wait_result (&w);
       g_assert_true (secateur_controller_export_finish (c, r5, &error));
       g_assert_no_error (error);

@@ -8,6 +8,8 @@
 #include "sc-safetensors.h"
 #include "sc-test-cli.h"
 #include "sc-test-golden.h"
+#include "sc-test-synth-moe.h"
+#include "sc-languages.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -147,22 +149,50 @@ test_roundtrip (void)
   g_assert_no_error (error);
   g_autoptr (ScModel) pruned2 = sc_model_load (out2, NULL, &error);
   g_assert_no_error (error);
-  /* 3 experts in one layer, 4 in the others: Secateur's form, original
-   * names and count, from the renumbered one. */
+  /* 3 experts in one layer, 4 in the others: the per-layer form, experts
+   * renumbered in each layer (enc L1 {2,5,7}: expert_7 is now expert_2),
+   * from the renumbered one. */
   ScCheckpoint *b2 = sc_model_get_checkpoint (pruned2);
   const ScTensor *t7 =
-      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_2.fc2.weight");
   const ScTensor *f7 =
       sc_checkpoint_get (a, "model.encoder.layers.1.ffn.experts.expert_7.fc2.weight");
   g_assert_nonnull (t7);
   g_assert_cmpmem (f7->data, f7->nbytes, t7->data, t7->nbytes);
-  g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_0.fc2.weight"));
+  g_assert_null (sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.experts.expert_3.fc2.weight"));
+  g_assert_nonnull (
+      sc_checkpoint_get (b2, "model.encoder.layers.3.ffn.experts.expert_3.fc2.weight"));
+  const ScTensor *r2 =
+      sc_checkpoint_get (b2, "model.encoder.layers.1.ffn.router.classifier.weight");
+  const ScTensor *r1 = sc_checkpoint_get (a, "model.encoder.layers.1.ffn.router.classifier.weight");
+  g_assert_cmpint (r2->shape[0], ==, 3);
+  g_assert_cmpmem ((const guint8 *) r1->data + 7 * row, row, (const guint8 *) r2->data + 2 * row,
+                   row);
   g_autofree char *cfg2_path = g_build_filename (out2, "config.json", NULL);
   g_autoptr (JsonNode) cfg2 = sc_test_load_json (cfg2_path);
-  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg2), "num_experts"), ==, 8);
-  g_assert_false (
-      json_object_has_member (json_node_get_object (cfg2), "secateur_original_num_experts"));
-  g_assert_false (sc_model_get_config (pruned2)->experts_renumbered);
+  JsonObject *c2 = json_node_get_object (cfg2);
+  g_assert_cmpstr (json_object_get_string_member (c2, "model_type"), ==, "nllb-moe-pruned");
+  g_assert_cmpint (json_object_get_int_member (c2, "num_experts"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (c2, "secateur_original_num_experts"), ==, 8);
+  JsonArray *per = json_object_get_array_member (c2, "num_experts_per_layer");
+  g_assert_cmpint (json_array_get_length (per), ==, 4);
+  g_assert_cmpint (json_array_get_int_element (per, 0), ==, 3);
+  g_assert_cmpint (json_array_get_int_element (per, 1), ==, 4);
+  JsonObject *map = json_object_get_object_member (c2, "auto_map");
+  g_assert_cmpstr (json_object_get_string_member (map, "AutoModelForSeq2SeqLM"), ==,
+                   "modeling_nllb_moe_pruned.NllbMoePrunedForConditionalGeneration");
+  g_assert_cmpstr (json_object_get_string_member (map, "AutoConfig"), ==,
+                   "configuration_nllb_moe_pruned.NllbMoePrunedConfig");
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (c2, "architectures"), 0), ==,
+      "NllbMoePrunedForConditionalGeneration");
+  g_autofree char *py = g_build_filename (out2, "modeling_nllb_moe_pruned.py", NULL);
+  g_autofree char *py_text = NULL;
+  g_assert_true (g_file_get_contents (py, &py_text, NULL, NULL));
+  g_assert_nonnull (strstr (py_text, "class NllbMoePrunedForConditionalGeneration("
+                                     "NllbMoeForConditionalGeneration):"));
+  g_assert_true (sc_model_get_config (pruned2)->experts_renumbered);
+  g_assert_true (sc_model_get_config (pruned2)->experts_per_layer);
   g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
   g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
   g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
@@ -173,6 +203,118 @@ test_roundtrip (void)
       g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
     }
 
+  /* From the per-layer form back to a uniform one: a plain NllbMoe again,
+   * without the per-layer records or the .py files. */
+  static const int three[4][3] = { { 2, 5, 7 }, { 1, 2, 3 }, { 0, 1, 4 }, { 2, 3, 5 } };
+  guint8 k3[32] = { 0 };
+  for (int m = 0; m < 4; m++)
+    for (int i = 0; i < 3; i++)
+      k3[m * 8 + three[m][i]] = 1;
+  g_autofree char *out3 = g_build_filename (tmp, "uniform-again", NULL);
+  g_assert_true (sc_export_pruned (pruned2, out2, k3, out3, &opts, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *cfg3_path = g_build_filename (out3, "config.json", NULL);
+  g_autoptr (JsonNode) cfg3 = sc_test_load_json (cfg3_path);
+  JsonObject *c3 = json_node_get_object (cfg3);
+  g_assert_cmpstr (json_object_get_string_member (c3, "model_type"), ==, "nllb-moe");
+  g_assert_cmpint (json_object_get_int_member (c3, "num_experts"), ==, 3);
+  g_assert_false (json_object_has_member (c3, "num_experts_per_layer"));
+  g_assert_false (json_object_has_member (c3, "auto_map"));
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (c3, "architectures"), 0), ==,
+      "NllbMoeForConditionalGeneration");
+  g_autofree char *py3 = g_build_filename (out3, "modeling_nllb_moe_pruned.py", NULL);
+  g_assert_false (g_file_test (py3, G_FILE_TEST_EXISTS));
+  g_autoptr (ScModel) pruned3 = sc_model_load (out3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sc_model_get_config (pruned3)->experts_per_layer);
+  const ScTensor *t3 = sc_checkpoint_get (sc_model_get_checkpoint (pruned3),
+                                          "model.decoder.layers.3.ffn.experts.expert_2.fc1.weight");
+  ta = sc_checkpoint_get (a, "model.decoder.layers.3.ffn.experts.expert_5.fc1.weight");
+  g_assert_cmpmem (ta->data, ta->nbytes, t3->data, t3->nbytes);
+
+  sc_test_rm_tree (tmp);
+}
+
+/* The form exports had before the per-layer one (experts under their
+ * original names, num_experts the original count, no per-layer records) is
+ * still read: it translates as masked evaluation does. Built here from a
+ * per-layer export by renaming its tensors and rewriting config.json. */
+static void
+test_earlier_form (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "per-layer", NULL);
+  g_autofree char *old = g_build_filename (tmp, "earlier", NULL);
+  g_autofree guint8 *fewer = g_memdup2 (keep, 32);
+  fewer[0] = 0; /* enc L1 {2,5,7} */
+  ScExportOptions opts = { 0 };
+  g_assert_true (sc_export_pruned (full, full_dir, fewer, out, &opts, NULL, &error));
+  g_assert_no_error (error);
+
+  g_mkdir (old, 0755);
+  sc_test_copy_files (out, old, sc_test_model_meta);
+  g_autofree char *st_path = g_build_filename (out, "model.safetensors", NULL);
+  g_autoptr (ScSafetensors) st = sc_safetensors_open (st_path, &error);
+  g_assert_no_error (error);
+  GPtrArray *all = sc_safetensors_tensors (st);
+  g_autoptr (GPtrArray) renamed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      ScTensor *v = g_memdup2 (all->pdata[i], sizeof (ScTensor));
+      const char *e = strstr (v->name, ".experts.expert_");
+      if (e != NULL)
+        {
+          /* stored rank r of layer `layer` -> its original id */
+          int layer = atoi (strstr (v->name, "layers.") + 7);
+          gboolean dec = strstr (v->name, "decoder") != NULL;
+          int m = (dec ? 2 : 0) + (layer == 3);
+          int r = atoi (e + strlen (".experts.expert_")), id = -1;
+          for (int x = 0, n = 0; x < 8 && id < 0; x++)
+            if (fewer[m * 8 + x] && n++ == r)
+              id = x;
+          const char *rest = strchr (e + strlen (".experts.expert_"), '.');
+          char *name =
+              g_strdup_printf ("%.*s.experts.expert_%d%s", (int) (e - v->name), v->name, id, rest);
+          g_ptr_array_add (names, name);
+          v->name = name;
+        }
+      g_ptr_array_add (renamed, v);
+    }
+  g_autofree char *dst = g_build_filename (old, "model.safetensors", NULL);
+  g_assert_true (
+      sc_safetensors_write (dst, (ScTensor *const *) renamed->pdata, renamed->len, &error));
+  g_assert_no_error (error);
+  g_autofree char *cfg_path = g_build_filename (old, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *co = json_node_get_object (cfg);
+  json_object_set_string_member (co, "model_type", "nllb-moe");
+  json_object_set_int_member (co, "num_experts", 8);
+  json_object_remove_member (co, "secateur_original_num_experts");
+  json_object_remove_member (co, "num_experts_per_layer");
+  json_object_remove_member (co, "auto_map");
+  g_autofree char *text = json_to_string (cfg, TRUE);
+  g_assert_true (g_file_set_contents (cfg_path, text, -1, NULL));
+
+  g_autoptr (ScModel) earlier = sc_model_load (old, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sc_model_get_config (earlier)->experts_renumbered);
+  g_assert_nonnull (sc_checkpoint_get (sc_model_get_checkpoint (earlier),
+                                       "model.encoder.layers.1.ffn.experts.expert_7.fc1.weight"));
+  g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) masked = translate_ids (full, beams);
+      g_autoptr (GPtrArray) got = translate_ids (earlier, beams);
+      for (guint r = 0; r < masked->len; r++)
+        {
+          GArray *x = masked->pdata[r], *y = got->pdata[r];
+          g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+        }
+    }
+  sc_model_set_expert_mask (full, NULL, NULL);
   sc_test_rm_tree (tmp);
 }
 
@@ -354,6 +496,23 @@ parse_form (int stored, int original, const char *kept, GError **error)
   return sc_config_parse (text, -1, error);
 }
 
+/* The per-layer form's config.json: model_type nllb-moe-pruned, num_experts
+ * the largest count, the counts per layer. */
+static ScConfig *
+parse_per_layer (int most, const char *counts, const char *kept, GError **error)
+{
+  g_autofree char *path = g_build_filename (full_dir, "config.json", NULL);
+  g_autoptr (JsonNode) root = sc_test_load_json (path);
+  JsonObject *o = json_node_get_object (root);
+  json_object_set_string_member (o, "model_type", "nllb-moe-pruned");
+  json_object_set_int_member (o, "num_experts", most);
+  json_object_set_int_member (o, "secateur_original_num_experts", 8);
+  json_object_set_member (o, "num_experts_per_layer", json_from_string (counts, NULL));
+  json_object_set_member (o, "secateur_kept_experts", json_from_string (kept, NULL));
+  g_autofree char *text = json_to_string (root, FALSE);
+  return sc_config_parse (text, -1, error);
+}
+
 /* Secateur reads the uniform form in original ids, k = 1 included, and
  * refuses records that disagree with num_experts. */
 static void
@@ -382,16 +541,39 @@ test_config_forms (void)
   g_clear_error (&error);
   g_assert_null (parse_form (1, 0, NULL, &error)); /* top-2 needs two experts */
   g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+  g_clear_error (&error);
+
+  /* The per-layer form: each layer's list as long as its count. */
+  const char *ids = "[[5, 6], [2], [1, 4, 6], [7]]";
+  g_autoptr (ScConfig) per = parse_per_layer (3, "[2, 1, 3, 1]", ids, &error);
+  g_assert_no_error (error);
+  g_assert_true (per->experts_per_layer);
+  g_assert_true (per->experts_renumbered);
+  g_assert_cmpint (per->num_experts, ==, 8);
+  g_assert_cmpint (sc_config_stored_expert (per, 2, 6), ==, 2);
+  g_assert_cmpint (sc_config_original_expert (per, 0, 1), ==, 6);
+  static const char *const bad[] = { "[2, 1, 3]",    "[2, 1, 2, 1]",     "[2, 1, 4, 1]",
+                                     "[2, 0, 3, 1]", "[2, \"1\", 3, 1]", "{}" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_null (parse_per_layer (3, bad[i], ids, &error));
+      g_assert_error (error, SC_ERROR, SC_ERROR_CONFIG);
+      g_test_message ("%s: %s", bad[i], error->message);
+      g_clear_error (&error);
+    }
 }
 
-/* Uniform selections exported by the engine write exactly the tensors that
- * tools/make_export_goldens.py exported with secateur-cli and loaded in
- * stock transformers (AutoModelForSeq2SeqLM, no missing or mismatched
- * weight), and Secateur generates on them exactly what transformers did. */
+/* Selections exported by the engine write exactly the files and tensors
+ * that tools/make_export_goldens.py exported with secateur-cli and loaded in
+ * transformers (AutoModelForSeq2SeqLM, no missing or mismatched weight; the
+ * per-layer form with trust_remote_code and the export's own .py files),
+ * and Secateur generates on them exactly what transformers did. */
 static void
-test_hf_uniform (void)
+test_hf_goldens (gconstpointer golden)
 {
-  g_autofree char *path = sc_test_path ("tests/goldens/export-uniform/cases.json");
+  g_autofree char *rel_golden =
+      g_strdup_printf ("tests/goldens/%s/cases.json", (const char *) golden);
+  g_autofree char *path = sc_test_path (rel_golden);
   g_autoptr (JsonNode) root = sc_test_load_json (path);
   JsonArray *exports = json_object_get_array_member (json_node_get_object (root), "exports");
   g_assert_cmpuint (json_array_get_length (exports), >=, 5);
@@ -439,8 +621,41 @@ test_hf_uniform (void)
               g_build_filename (out, json_array_get_string_element (files, i), NULL);
           g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
         }
+      /* The per-layer form: the .py files transformers ran, the counts. */
+      g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+      g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+      JsonObject *co = json_node_get_object (cfg);
+      g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==,
+                       json_object_get_int_member (ex, "num_experts"));
+      JsonObject *code = json_object_has_member (ex, "remote_code")
+                             ? json_object_get_object_member (ex, "remote_code")
+                             : NULL;
+      g_assert_cmpint (code != NULL, ==, json_object_has_member (co, "auto_map"));
+      if (code != NULL)
+        {
+          g_autoptr (GList) py = json_object_get_members (code);
+          g_assert_cmpint (g_list_length (py), ==, 2);
+          for (GList *l = py; l != NULL; l = l->next)
+            {
+              g_autofree char *f = g_build_filename (out, l->data, NULL);
+              g_autofree char *text = NULL;
+              gsize len = 0;
+              g_assert_true (g_file_get_contents (f, &text, &len, NULL));
+              g_autofree char *sum =
+                  g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text, len);
+              g_assert_cmpstr (sum, ==, json_object_get_string_member (code, l->data));
+            }
+          JsonArray *want = json_object_get_array_member (ex, "num_experts_per_layer");
+          JsonArray *got = json_object_get_array_member (co, "num_experts_per_layer");
+          g_assert_cmpint (json_array_get_length (got), ==, json_array_get_length (want));
+          for (guint m = 0; m < json_array_get_length (want); m++)
+            g_assert_cmpint (json_array_get_int_element (got, m), ==,
+                             json_array_get_int_element (want, m));
+        }
+
       g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
       g_assert_no_error (error);
+      g_assert_cmpint (sc_model_get_config (pruned)->experts_per_layer, ==, code != NULL);
       ScCheckpoint *ckpt = sc_model_get_checkpoint (pruned);
       JsonObject *want = json_object_get_object_member (ex, "tensors");
       g_assert_cmpuint (sc_checkpoint_n_tensors (ckpt), ==, json_object_get_size (want));
@@ -609,7 +824,7 @@ test_cli_dtype (void)
 /* An export from an expert index for one direction describes itself:
  * config.json's selection record, a model card of its own in place of the
  * full model's README.md (and no eval.json), info listing the kept experts
- * and the direction. Three experts in one layer: Secateur's form. */
+ * and the direction. Three experts in one layer: the per-layer form. */
 static void
 test_describes_itself (void)
 {
@@ -652,7 +867,7 @@ test_describes_itself (void)
   g_assert_cmpint (json_object_get_int_member (sel, "kept_experts"), ==, 15);
   g_assert_cmpint (json_object_get_int_member (sel, "of_experts"), ==, 32);
   g_assert_cmpstr (json_object_get_string_member (sel, "dtype"), ==, "F32");
-  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 8);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (cfg), "num_experts"), ==, 4);
 
   g_autofree char *card_path = g_build_filename (out, "README.md", NULL);
   g_autofree char *card = NULL;
@@ -664,16 +879,168 @@ test_describes_itself (void)
   g_assert_nonnull (strstr (card, "| encoder layer 3 | 3 | 8 | 1 2 3 |"));
   g_assert_nonnull (strstr (card, "| decoder layer 1 | 4 | 8 | 0 1 4 6 |"));
   g_assert_nonnull (strstr (card, "different numbers of experts"));
+  g_assert_nonnull (strstr (card, "trust_remote_code=True"));
+  g_assert_nonnull (strstr (card, "select --uniform"));
   g_autofree char *eval_out = g_build_filename (out, "eval.json", NULL);
   g_assert_false (g_file_test (eval_out, G_FILE_TEST_EXISTS));
 
   r = run_cli (NULL, "info", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "Pruned export: Secateur's form"));
+  g_assert_nonnull (strstr (r.out, "Pruned export: NllbMoe with a count per layer"));
   g_assert_nonnull (strstr (r.out, "  encoder layer 3: 3 of 8: 1 2 3\n"));
   g_assert_nonnull (strstr (r.out, "  decoder layer 3: 4 of 8: 2 3 5 7\n"));
   g_assert_nonnull (strstr (r.out, "Serves:        eng_Latn-fra_Latn\n"));
   run_clear (&r);
+  sc_test_rm_tree (tmp);
+}
+
+/* The acceptance case of the authors' released experts.json on the 54B
+ * layout, without their file: an index of the same shape (202 languages, 288
+ * ids each: 36 per encoder MoE layer, 12 per decoder one, the 3:1 budget)
+ * drawn here, and a synthetic f16 model with the real layer and expert
+ * layout (24+24 layers, a sparse layer every 4, 128 experts) at width 16.
+ * Exporting eng_Latn-fra_Latn at f16 keeps the source's encoder experts and
+ * the target's decoder experts, byte-identical, renumbered per layer, with
+ * their router rows; the per-layer form's files are there; Secateur
+ * translates on it as masked evaluation of the full model does.
+ * (tools/check_authors_export.py runs the real file through transformers.) */
+static void
+test_authors_54b_layout (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("secateur-export-XXXXXX", &error);
+  g_autofree char *src = g_build_filename (tmp, "nllb-moe-54b-layout", NULL);
+  g_autofree char *out = g_build_filename (tmp, "eng-fra", NULL);
+  g_autofree char *idx_path = g_build_filename (tmp, "experts.json", NULL);
+  ScSynthMoe p = { 16, 24, 2, 32, 128, 2204, 4, 7 };
+  guint64 dense_bytes, expert_bytes;
+  sc_synth_moe_write (&p, src, &dense_bytes, &expert_bytes);
+
+  enum
+  {
+    E = 128,
+    N_MOE = 12,
+    N_ENC = 6
+  };
+  guint64 rng = 20241203;
+  GString *doc = g_string_new ("{");
+  guint8 want[N_MOE * E] = { 0 };
+  for (guint l = 0; l < SC_N_NLLB_LANGUAGES; l++)
+    {
+      const char *code = sc_language_code (l);
+      g_string_append_printf (doc, "%s\"%s\": [", l ? ", " : "", code);
+      gboolean first = TRUE;
+      for (int m = 0; m < N_MOE; m++)
+        {
+          guint8 taken[E] = { 0 };
+          for (int n = 0; n < (m < N_ENC ? 36 : 12);)
+            {
+              int e = (int) (synth_next (&rng) >> 33) % E;
+              n += !taken[e];
+              taken[e] = 1;
+            }
+          for (int e = 0; e < E; e++)
+            if (taken[e])
+              {
+                g_string_append_printf (doc, "%s%d", first ? "" : ", ", m * E + e);
+                first = FALSE;
+                if ((m < N_ENC && g_str_equal (code, "eng_Latn")) ||
+                    (m >= N_ENC && g_str_equal (code, "fra_Latn")))
+                  want[m * E + e] = 1;
+              }
+        }
+      g_string_append (doc, "]");
+    }
+  g_string_append (doc, "}");
+  g_assert_true (g_file_set_contents (idx_path, doc->str, -1, NULL));
+  g_string_free (doc, TRUE);
+
+  Run r = run_cli (NULL, "export", "-m", src, "--experts", idx_path, "--pair", "eng_Latn-fra_Latn",
+                   "--dtype", "f16", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  /* 1,248 experts of 1,536 removed, 4 tensors each: the 54B's 4,992 */
+  g_assert_nonnull (strstr (r.out, "4992 expert tensors"));
+  g_assert_nonnull (strstr (r.out, "different numbers of experts"));
+  run_clear (&r);
+
+  g_autofree char *cfg_path = g_build_filename (out, "config.json", NULL);
+  g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+  JsonObject *co = json_node_get_object (cfg);
+  g_assert_cmpstr (json_object_get_string_member (co, "model_type"), ==, "nllb-moe-pruned");
+  g_assert_cmpstr (json_object_get_string_member (co, "torch_dtype"), ==, "float16");
+  g_assert_cmpint (json_object_get_int_member (co, "num_experts"), ==, 36);
+  JsonArray *per = json_object_get_array_member (co, "num_experts_per_layer");
+  JsonArray *kept = json_object_get_array_member (co, "secateur_kept_experts");
+  g_assert_cmpint (json_array_get_length (per), ==, N_MOE);
+  for (int m = 0; m < N_MOE; m++)
+    {
+      g_assert_cmpint (json_array_get_int_element (per, m), ==, m < N_ENC ? 36 : 12);
+      JsonArray *ids = json_array_get_array_element (kept, m);
+      for (int e = 0, i = 0; e < E; e++)
+        if (want[m * E + e])
+          g_assert_cmpint (json_array_get_int_element (ids, i++), ==, e);
+    }
+  static const char *const py[] = { "configuration_nllb_moe_pruned.py",
+                                    "modeling_nllb_moe_pruned.py" };
+  for (guint i = 0; i < G_N_ELEMENTS (py); i++)
+    {
+      g_autofree char *f = g_build_filename (out, py[i], NULL);
+      g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
+    }
+
+  /* The kept tensors: the source's bytes under the renumbered names. */
+  g_autoptr (ScModel) whole = sc_model_load (src, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  ScCheckpoint *a = sc_model_get_checkpoint (whole), *b = sc_model_get_checkpoint (pruned);
+  g_assert_cmpuint (sc_checkpoint_n_tensors (b), ==, sc_checkpoint_n_tensors (a) - 4992);
+  static const char *const parts[] = { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" };
+  for (int m = 0; m < N_MOE; m++)
+    {
+      const char *side = m < N_ENC ? "encoder" : "decoder";
+      int layer = (m % N_ENC) * 4 + 3;
+      g_autofree char *router =
+          g_strdup_printf ("%s.layers.%d.ffn.router.classifier.weight", side, layer);
+      const ScTensor *ra = sc_checkpoint_get (a, router), *rb = sc_checkpoint_get (b, router);
+      g_assert_cmpint (rb->dtype, ==, SC_DTYPE_F16);
+      gsize row = ra->shape[1] * 2;
+      g_assert_cmpint (rb->shape[0], ==, m < N_ENC ? 36 : 12);
+      for (int e = 0, r = 0; e < E; e++)
+        {
+          if (!want[m * E + e])
+            continue;
+          g_assert_cmpmem ((const guint8 *) ra->data + e * row, row,
+                           (const guint8 *) rb->data + r * row, row);
+          for (guint t = 0; t < G_N_ELEMENTS (parts); t++)
+            {
+              g_autofree char *na = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.%s", side,
+                                                     layer, e, parts[t]);
+              g_autofree char *nb = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.%s", side,
+                                                     layer, r, parts[t]);
+              const ScTensor *ta = sc_checkpoint_get (a, na), *tb = sc_checkpoint_get (b, nb);
+              g_assert_nonnull (tb);
+              g_assert_cmpmem (ta->data, ta->nbytes, tb->data, tb->nbytes);
+            }
+          r++;
+        }
+      g_autofree char *beyond = g_strdup_printf ("%s.layers.%d.ffn.experts.expert_%d.fc1.weight",
+                                                 side, layer, m < N_ENC ? 36 : 12);
+      g_assert_null (sc_checkpoint_get (b, beyond));
+    }
+
+  g_assert_true (sc_model_set_expert_mask (whole, want, &error));
+  g_assert_no_error (error);
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) masked = translate_ids (whole, beams);
+      g_autoptr (GPtrArray) got = translate_ids (pruned, beams);
+      for (guint i = 0; i < masked->len; i++)
+        {
+          GArray *x = masked->pdata[i], *y = got->pdata[i];
+          g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+        }
+    }
   sc_test_rm_tree (tmp);
 }
 
@@ -687,16 +1054,19 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   keep = make_keep ();
   g_test_add_func ("/export/roundtrip", test_roundtrip);
+  g_test_add_func ("/export/earlier-form", test_earlier_form);
   g_test_add_func ("/export/refuse-existing", test_refuse_existing);
   g_test_add_func ("/export/bad-keep", test_bad_keep);
   g_test_add_func ("/export/mask-kept", test_mask_kept);
   g_test_add_func ("/export/disk-full", test_disk_full);
   g_test_add_func ("/export/disk-full-tokenizer", test_disk_full_tokenizer);
-  g_test_add_func ("/export/hf-uniform", test_hf_uniform);
+  g_test_add_data_func ("/export/hf-uniform", "export-uniform", test_hf_goldens);
+  g_test_add_data_func ("/export/hf-per-layer", "export-per-layer", test_hf_goldens);
   g_test_add_func ("/export/config-forms", test_config_forms);
   g_test_add_func ("/export/dtype-overflow", test_dtype_overflow);
   g_test_add_func ("/export/cli-dtype", test_cli_dtype);
   g_test_add_func ("/export/describes-itself", test_describes_itself);
+  g_test_add_func ("/export/authors-54b-layout", test_authors_54b_layout);
   int ret = g_test_run ();
   sc_model_free (full);
   g_free (keep);

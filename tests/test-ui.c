@@ -539,6 +539,13 @@ test_export (void)
   g_autofree char *folder = g_build_filename (fx.tmp, "export", NULL);
   secateur_export_page_set_folder (page, folder);
   g_assert_false (secateur_export_page_would_overwrite (page));
+  /* the weights' dtype, each choice with the size it gives (the demo is
+   * f16; checked against the export below) */
+  g_autofree char *as_stored = g_strdup (secateur_export_page_get_dtype_label (page, 0));
+  g_autofree char *as_bf16 = g_strdup (secateur_export_page_get_dtype_label (page, 2));
+  g_assert_true (g_str_has_prefix (as_stored, "As stored (F16): "));
+  g_assert_true (g_str_has_prefix (as_bf16, "bf16: "));
+  secateur_export_page_set_dtype (page, "BF16");
   /* Ctrl+E's action */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.export", NULL));
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "export");
@@ -562,6 +569,21 @@ test_export (void)
   const ScConfig *cfg = sc_model_get_config (model);
   g_assert_nonnull (cfg->kept_experts);
   g_assert_cmpuint (cfg->kept_experts->len, ==, 4);
+  g_assert_cmpint (sc_model_get_dtype (model), ==, SC_DTYPE_BF16);
+  g_autofree guint8 *kept_mask = g_new0 (guint8, 4 * 16);
+  for (guint l = 0; l < 4; l++)
+    {
+      GArray *ids = cfg->kept_experts->pdata[l];
+      for (guint i = 0; i < ids->len; i++)
+        kept_mask[l * 16 + g_array_index (ids, int, i)] = 1;
+    }
+  guint64 bytes =
+      secateur_controller_pruned_bytes (secateur_window_get_controller (fx.window), kept_mask);
+  g_autofree char *size = g_format_size (bytes);
+  g_autofree char *want_stored = g_strdup_printf ("As stored (F16): %s", size);
+  g_autofree char *want_bf16 = g_strdup_printf ("bf16: %s", size);
+  g_assert_cmpstr (as_stored, ==, want_stored);
+  g_assert_cmpstr (as_bf16, ==, want_bf16);
   g_autofree char *index_path = g_build_filename (folder, "experts.json", NULL);
   g_autoptr (ScExpertIndex) index = sc_expert_index_load (index_path, 4, 2, 16, &error);
   g_assert_no_error (error);

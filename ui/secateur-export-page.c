@@ -13,6 +13,8 @@ struct _SecateurExportPage
   char *folder;
 
   GtkWidget *folder_row;
+  GtkWidget *dtype_row; /* AdwComboRow over `dtype_labels` */
+  GtkStringList *dtype_labels;
   GtkWidget *pairs_group;
   GPtrArray *pair_checks; /* GtkCheckButton, data "direction" */
   GtkWidget *export_button, *cancel_button, *progress, *status;
@@ -29,6 +31,9 @@ enum
 static guint signals[N_SIGNALS];
 
 static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
+
+/* The dtype row's choices: as stored, then converted (export --dtype). */
+static const char *const dtypes[] = { NULL, "F16", "BF16" };
 
 gboolean
 secateur_export_page_would_overwrite (SecateurExportPage *self)
@@ -80,9 +85,11 @@ start_export (SecateurExportPage *self, gboolean overwrite)
   gtk_widget_set_visible (self->cancel_button, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Exporting…"));
+  guint choice = adw_combo_row_get_selected (ADW_COMBO_ROW (self->dtype_row));
   secateur_controller_export_async (self->controller, self->folder, (const char *const *) dirs,
-                                    &self->prune, overwrite, self->cancellable, export_done,
-                                    g_object_ref (self));
+                                    &self->prune, overwrite,
+                                    dtypes[choice < G_N_ELEMENTS (dtypes) ? choice : 0],
+                                    self->cancellable, export_done, g_object_ref (self));
 }
 
 static void
@@ -172,6 +179,50 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
     gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), (double) done / total);
 }
 
+/* The dtype choices with the size of the pruned model each gives, for the
+ * checked pairs and the pruning settings (every NLLB weight is a float, so
+ * the size scales with the dtype's width). */
+static void
+update_sizes (SecateurExportPage *self)
+{
+  const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
+  ScStats *stats = secateur_controller_get_stats (self->controller);
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (guint i = 0; i < self->pair_checks->len; i++)
+    if (gtk_check_button_get_active (self->pair_checks->pdata[i]))
+      g_strv_builder_add (b, g_object_get_data (self->pair_checks->pdata[i], "direction"));
+  g_auto (GStrv) dirs = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  g_autofree guint8 *keep =
+      stats != NULL && info != NULL && info->n_experts > 0 && dirs[0] != NULL
+          ? sc_prune_keep_union (stats, &self->prune, (const char *const *) dirs, NULL)
+          : NULL;
+  ScDType stored = SC_DTYPE_F32;
+  if (info == NULL || !sc_dtype_from_name (info->dtype, &stored))
+    stored = SC_DTYPE_F32;
+  guint64 bytes = keep != NULL ? secateur_controller_pruned_bytes (self->controller, keep) : 0;
+  const char *labels[G_N_ELEMENTS (dtypes) + 1] = { NULL };
+  g_autofree char *texts[G_N_ELEMENTS (dtypes)] = { NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
+    {
+      ScDType d = stored;
+      if (dtypes[i] != NULL)
+        sc_dtype_from_name (dtypes[i], &d);
+      g_autofree char *size =
+          bytes > 0 ? g_format_size (bytes / sc_dtype_size (stored) * sc_dtype_size (d))
+                    : g_strdup (_ ("size known after calibration"));
+      texts[i] = i == 0 ? g_strdup_printf (_ ("As stored (%s): %s"), sc_dtype_name (stored), size)
+                 : d == SC_DTYPE_F16 ? g_strdup_printf (_ ("f16: %s"), size)
+                                     : g_strdup_printf (_ ("bf16: %s"), size);
+      labels[i] = texts[i];
+    }
+  guint selected = adw_combo_row_get_selected (ADW_COMBO_ROW (self->dtype_row));
+  gtk_string_list_splice (self->dtype_labels, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->dtype_labels)), labels);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (self->dtype_row),
+                              selected < G_N_ELEMENTS (dtypes) ? selected : 0);
+}
+
 static void
 on_directions_changed (SecateurExportPage *self)
 {
@@ -195,7 +246,9 @@ on_directions_changed (SecateurExportPage *self)
       adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->pairs_group), row);
       g_ptr_array_add (self->pair_checks, check);
+      g_signal_connect_swapped (check, "toggled", G_CALLBACK (update_sizes), self);
     }
+  update_sizes (self);
 }
 
 static void
@@ -208,6 +261,7 @@ secateur_export_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->folder, g_free);
   g_clear_pointer (&self->pair_checks, g_ptr_array_unref);
+  g_clear_object (&self->dtype_labels);
   G_OBJECT_CLASS (secateur_export_page_parent_class)->dispose (object);
 }
 
@@ -236,6 +290,11 @@ secateur_export_page_init (SecateurExportPage *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _ ("None chosen"));
   g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->folder_row);
+  self->dtype_labels = gtk_string_list_new (NULL);
+  self->dtype_row = adw_combo_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->dtype_row), _ ("Weights"));
+  adw_combo_row_set_model (ADW_COMBO_ROW (self->dtype_row), G_LIST_MODEL (self->dtype_labels));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->dtype_row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
   self->pairs_group = adw_preferences_group_new ();
@@ -260,6 +319,9 @@ secateur_export_page_new (SecateurController *controller)
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
                             self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  /* a model loaded: its stored dtype */
+  g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (update_sizes), self);
+  update_sizes (self);
   return GTK_WIDGET (self);
 }
 
@@ -267,6 +329,21 @@ void
 secateur_export_page_set_prune_settings (SecateurExportPage *self, const ScPruneSettings *s)
 {
   self->prune = *s;
+  update_sizes (self);
+}
+
+void
+secateur_export_page_set_dtype (SecateurExportPage *self, const char *dtype)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
+    if (g_strcmp0 (dtypes[i], dtype) == 0)
+      adw_combo_row_set_selected (ADW_COMBO_ROW (self->dtype_row), i);
+}
+
+const char *
+secateur_export_page_get_dtype_label (SecateurExportPage *self, guint position)
+{
+  return gtk_string_list_get_string (self->dtype_labels, position);
 }
 
 void

@@ -20,6 +20,10 @@ const char *secateur_export_page_get_folder (SecateurExportPage *self);
 /* Starts the export; asks first when files would be replaced. */
 void        secateur_export_page_export     (SecateurExportPage *self);
 const char *secateur_export_page_get_status (SecateurExportPage *self);
+/* The weights' dtype: "F16", "BF16", or NULL (as stored). */
+void        secateur_export_page_set_dtype  (SecateurExportPage *self, const char *dtype);
+/* Choice `position` of the dtype row, with the size it gives. */
+const char *secateur_export_page_get_dtype_label (SecateurExportPage *self, guint position);
 /* Whether export would replace files in the folder. */
 gboolean    secateur_export_page_would_overwrite (SecateurExportPage *self);
 

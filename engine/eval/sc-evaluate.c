@@ -27,14 +27,35 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const ch
                       const char *const *references, int n, double *per_sentence, double *nll,
                       GError **error)
 {
+  g_autofree double *sums = g_new0 (double, MAX (n, 1));
+  g_autofree int *tokens = g_new0 (int, MAX (n, 1));
+  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, sums, tokens, error))
+    return FALSE;
+  double total = 0.0;
+  guint64 count = 0;
+  for (int i = 0; i < n; i++)
+    {
+      if (per_sentence != NULL)
+        per_sentence[i] = sums[i] / tokens[i];
+      total += sums[i];
+      count += tokens[i];
+    }
+  if (nll != NULL)
+    *nll = count > 0 ? total / count : 0.0;
+  return TRUE;
+}
+
+gboolean
+sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+                      const char *const *references, int n, double *sums, int *tokens,
+                      GError **error)
+{
   const ScConfig *c = sc_model_get_config (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   int tgt_id = sc_tokenizer_lang_id (tok, tgt, error);
   if (tgt_id < 0)
     return FALSE;
   int V = c->vocab_size, max_pos = c->max_position_embeddings;
-  double total = 0.0;
-  guint64 count = 0;
 
   /* One sentence at a time: exact and simple; evaluation sets are small. */
   for (int i = 0; i < n; i++)
@@ -86,13 +107,9 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const ch
             sum += exp ((double) l[v] - max);
           sentence += -(l[labels[t]] - max - log (sum));
         }
-      if (per_sentence != NULL)
-        per_sentence[i] = sentence / T;
-      total += sentence;
-      count += T;
+      sums[i] = sentence;
+      tokens[i] = T;
     }
-  if (nll != NULL)
-    *nll = count > 0 ? total / count : 0.0;
   return TRUE;
 }
 
@@ -144,20 +161,56 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
   return TRUE;
 }
 
+gboolean
+sc_evaluate_translate (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+                       const char *const *references, int n, const ScGenerateOptions *gen,
+                       int batch_size, GCancellable *cancellable, char ***hyps, double *nll_sums,
+                       int *nll_tokens, GError **error)
+{
+  *hyps =
+      sc_translate (model, sources, n, src, tgt, gen, batch_size, NULL, NULL, cancellable, error);
+  if (*hyps == NULL)
+    return FALSE;
+  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, nll_sums, nll_tokens, error))
+    {
+      g_clear_pointer (hyps, g_strfreev);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+sc_evaluate_score (ScModel *model, const char *const *references, int n, char **hyps,
+                   const double *nll_sums, const int *nll_tokens, ScEvalSide *side, GError **error)
+{
+  g_autofree char *spm = g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
+                                           "sentencepiece.bpe.model", NULL);
+  side->hyps = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (side->hyps, g_strdup (hyps[i]));
+  /* summed in corpus order, as one process does */
+  double total = 0.0;
+  guint64 count = 0;
+  for (int i = 0; i < n; i++)
+    {
+      total += nll_sums[i];
+      count += nll_tokens[i];
+    }
+  side->nll = count > 0 ? total / count : 0.0;
+  return score_side (model, spm, references, side, error);
+}
+
 static gboolean
 run_side (ScModel *model, const char *src, const char *tgt, const char *const *sources,
           const char *const *references, int n, const ScGenerateOptions *gen, int batch,
-          const char *spm, GCancellable *cancellable, ScEvalSide *side, GError **error)
+          GCancellable *cancellable, ScEvalSide *side, GError **error)
 {
-  g_auto (GStrv) out =
-      sc_translate (model, sources, n, src, tgt, gen, batch, NULL, NULL, cancellable, error);
-  if (out == NULL)
-    return FALSE;
-  side->hyps = g_ptr_array_new_with_free_func (g_free);
-  for (int i = 0; i < n; i++)
-    g_ptr_array_add (side->hyps, g_steal_pointer (&out[i]));
-  return score_side (model, spm, references, side, error) &&
-         sc_evaluate_nll (model, src, tgt, sources, references, n, &side->nll, error);
+  g_auto (GStrv) out = NULL;
+  g_autofree double *sums = g_new0 (double, n);
+  g_autofree int *tokens = g_new0 (int, n);
+  return sc_evaluate_translate (model, src, tgt, sources, references, n, gen, batch, cancellable,
+                                &out, sums, tokens, error) &&
+         sc_evaluate_score (model, references, n, out, sums, tokens, side, error);
 }
 
 gboolean
@@ -175,19 +228,17 @@ sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tg
   result->src = g_strdup (src);
   result->tgt = g_strdup (tgt);
   result->n_sentences = n;
-  g_autofree char *spm = g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
-                                           "sentencepiece.bpe.model", NULL);
 
   sc_model_set_expert_mask (model, NULL, NULL);
-  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, spm, cancellable,
+  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
                  &result->full, error))
     goto fail;
   if (keep != NULL)
     {
       if (!sc_model_set_expert_mask (model, keep, error))
         goto fail;
-      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, spm,
-                              cancellable, &result->pruned, error);
+      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
+                              &result->pruned, error);
       sc_model_set_expert_mask (model, NULL, NULL);
       if (!ok)
         goto fail;

@@ -48,6 +48,21 @@ gboolean sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const
 #define SC_EVAL_TSV_HEADER "direction\tspBLEU\tchrF++\tlen_ratio\n"
 void     sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEvalSide *side);
 
+/* sc_evaluate's two halves, so that processes can each translate a share
+ * of the corpus and one score the whole. sc_evaluate_translate gives, with
+ * the model's current mask, the `n` hypotheses (free with g_strfreev) and
+ * each sentence's summed reference NLL and token count; sc_evaluate_score
+ * scores hypotheses of the whole corpus into `side` (clear it with
+ * sc_eval_result_clear's rules: side->hyps is owned). Both together give
+ * sc_evaluate's numbers exactly, however the corpus was split. */
+gboolean sc_evaluate_translate (ScModel *model, const char *src, const char *tgt,
+                                const char *const *sources, const char *const *references, int n,
+                                const ScGenerateOptions *gen, int batch_size,
+                                GCancellable *cancellable, char ***hyps, double *nll_sums,
+                                int *nll_tokens, GError **error);
+gboolean sc_evaluate_score (ScModel *model, const char *const *references, int n, char **hyps,
+                            const double *nll_sums, const int *nll_tokens, ScEvalSide *side,
+                            GError **error);
 /* Mean negative log-likelihood per target token of `references` given
  * `sources`, teacher-forced, with the model's current mask. */
 gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
@@ -58,5 +73,9 @@ gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
 gboolean sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
                                const char *const *sources, const char *const *references, int n,
                                double *per_sentence, double *nll, GError **error);
+/* Per sentence, the summed NLL of its reference tokens and their count. */
+gboolean sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt,
+                               const char *const *sources, const char *const *references, int n,
+                               double *sums, int *tokens, GError **error);
 
 G_END_DECLS

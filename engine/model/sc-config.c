@@ -572,6 +572,45 @@ read_served (JsonObject *obj)
   return g_strv_builder_end (b);
 }
 
+/* The per-layer form's num_experts_per_layer: one count per MoE layer, at
+ * most num_experts (`stored`), which is the largest. *counts stays NULL
+ * when the key is absent (the uniform form). */
+static gboolean
+read_layer_counts (JsonObject *obj, int n_moe, int stored, int **counts, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, "num_experts_per_layer");
+  if (n == NULL)
+    return TRUE;
+  JsonArray *a = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  if (a == NULL || (int) json_array_get_length (a) != n_moe)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                   "config.json: \"num_experts_per_layer\" must hold one count for each of the "
+                   "%d MoE layers",
+                   n_moe);
+      return FALSE;
+    }
+  g_autofree int *out = g_new0 (int, MAX (n_moe, 1));
+  for (int m = 0; m < n_moe; m++)
+    {
+      JsonNode *v = json_array_get_element (a, m);
+      gint64 k = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_INT64
+                     ? json_node_get_int (v)
+                     : -1;
+      if (k < 1 || k > stored)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
+                       "config.json: \"num_experts_per_layer\" layer %d: %" G_GINT64_FORMAT
+                       " is not in [1, num_experts %d]",
+                       m, k, stored);
+          return FALSE;
+        }
+      out[m] = (int) k;
+    }
+  *counts = g_steal_pointer (&out);
+  return TRUE;
+}
+
 static ScConfig *
 config_parse (const char *json, gssize len, GError **error)
 {
@@ -590,7 +629,10 @@ config_parse (const char *json, gssize len, GError **error)
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "config.json: missing key \"model_type\"");
       return NULL;
     }
-  if (g_str_equal (type, "nllb-moe") || g_str_equal (type, "nllb_moe"))
+  /* nllb-moe-pruned: an export with a count of experts per MoE layer
+   * (sc-remote-code.h), otherwise an NllbMoe */
+  if (g_str_equal (type, "nllb-moe") || g_str_equal (type, "nllb_moe") ||
+      g_str_equal (type, "nllb-moe-pruned"))
     c->arch = SC_ARCH_NLLB_MOE;
   else if (g_str_equal (type, "m2m_100"))
     c->arch = SC_ARCH_M2M100;
@@ -734,6 +776,10 @@ config_parse (const char *json, gssize len, GError **error)
     {
       JsonNode *n = json_object_get_member (obj, SC_CONFIG_KEPT_KEY);
       int n_moe = sc_config_n_moe_layers (c);
+      g_autofree int *counts = NULL;
+      if (c->experts_renumbered && !read_layer_counts (obj, n_moe, stored_experts, &counts, error))
+        return NULL;
+      c->experts_per_layer = counts != NULL;
       JsonArray *layers = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
       if (layers == NULL || (int) json_array_get_length (layers) != n_moe)
         {
@@ -775,11 +821,13 @@ config_parse (const char *json, gssize len, GError **error)
                            "config.json: \"%s\" layer %d keeps no expert", SC_CONFIG_KEPT_KEY, m);
               return NULL;
             }
-          if (c->experts_renumbered && (int) kept->len != stored_experts)
+          int want = counts != NULL ? counts[m] : stored_experts;
+          if (c->experts_renumbered && (int) kept->len != want)
             {
               g_set_error (error, SC_ERROR, SC_ERROR_CONFIG,
-                           "config.json: \"%s\" layer %d lists %u experts; num_experts is %d",
-                           SC_CONFIG_KEPT_KEY, m, kept->len, stored_experts);
+                           "config.json: \"%s\" layer %d lists %u experts; %s %d",
+                           SC_CONFIG_KEPT_KEY, m, kept->len,
+                           counts != NULL ? "num_experts_per_layer says" : "num_experts is", want);
               return NULL;
             }
         }

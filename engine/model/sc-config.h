@@ -59,9 +59,13 @@ typedef struct {
    * router has one row per kept expert. NULL for a full model. */
   GPtrArray *kept_experts;        /* of GArray of int */
   /* The kept experts' tensors are named expert_0..k-1 in that order (the
-   * uniform export form, a plain NllbMoe checkpoint for transformers);
-   * otherwise by their original ids. num_experts is the original count. */
+   * export forms transformers loads); otherwise by their original ids (an
+   * earlier Secateur form). num_experts is the original count. */
   gboolean experts_renumbered;
+  /* Renumbered with a count per MoE layer (config.json's
+   * num_experts_per_layer: the form transformers loads with
+   * trust_remote_code, sc-remote-code.h). */
+  gboolean experts_per_layer;
   /* Directions an export serves ("src-tgt", from its selection record);
    * NULL when not recorded. */
   char   **served;

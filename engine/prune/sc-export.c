@@ -4,6 +4,7 @@
 #include "sc-json-write.h"
 #include "sc-json-file.h"
 #include "sc-model-card.h"
+#include "sc-remote-code.h"
 #include "sc-safetensors.h"
 
 #include <math.h>
@@ -80,13 +81,11 @@ uniform_count (const ScConfig *c, const guint8 *keep)
 }
 
 /* The number expert `e` of MoE layer m has in the exported names: its rank
- * among the kept experts in the uniform form (transformers pairs router row
- * i with expert_i), its original id otherwise. */
+ * among the layer's kept experts (transformers pairs router row i with
+ * expert_i), in both forms. */
 static int
-exported_expert (const ScConfig *c, const guint8 *keep, gboolean uniform, int m, int e)
+exported_expert (const ScConfig *c, const guint8 *keep, int m, int e)
 {
-  if (!uniform)
-    return e;
   int rank = 0;
   for (int x = 0; x < e; x++)
     rank += keep[m * c->num_experts + x] != 0;
@@ -320,30 +319,36 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
     {
-      /* Uniform: a plain NllbMoe checkpoint of k experts, the original
-       * count beside it; otherwise (and in an earlier export's config) the
-       * original count, Secateur's form. */
-      int k = uniform_count (c, keep);
-      json_object_set_int_member (obj, "num_experts", k > 0 ? k : c->num_experts);
-      if (k > 0)
-        json_object_set_int_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, c->num_experts);
-      else if (json_object_has_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY))
-        json_object_remove_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY);
+      /* Experts renumbered per layer in both forms, the original count
+       * beside. Uniform: a plain NllbMoe checkpoint of k experts; otherwise
+       * the per-layer form (sc-remote-code.h), num_experts the largest
+       * count. An earlier export's form is replaced. */
+      int k = uniform_count (c, keep), n_moe = sc_config_n_moe_layers (c), most = 0;
+      g_autofree int *counts = g_new0 (int, MAX (n_moe, 1));
       JsonArray *layers = json_array_new ();
-      int n_moe = sc_config_n_moe_layers (c);
       for (int m = 0; m < n_moe; m++)
         {
           JsonArray *ids = json_array_new ();
           for (int e = 0; e < c->num_experts; e++)
             if (keep[m * c->num_experts + e])
               json_array_add_int_element (ids, e);
+          counts[m] = (int) json_array_get_length (ids);
+          most = MAX (most, counts[m]);
           json_array_add_array_element (layers, ids);
         }
+      json_object_set_int_member (obj, "num_experts", k > 0 ? k : most);
+      json_object_set_int_member (obj, SC_CONFIG_ORIGINAL_EXPERTS_KEY, c->num_experts);
       json_object_set_array_member (obj, SC_CONFIG_KEPT_KEY, layers);
+      if (k > 0)
+        sc_remote_code_unset_config (obj);
+      else
+        sc_remote_code_set_config (obj, counts, n_moe);
     }
   /* The 54B's first upload says "nllb_moe", which transformers' AutoConfig
    * does not know; its NllbMoe classes are registered as "nllb-moe". */
-  if (c != NULL && c->arch == SC_ARCH_NLLB_MOE)
+  if (c != NULL && c->arch == SC_ARCH_NLLB_MOE &&
+      g_strcmp0 (json_object_get_string_member_with_default (obj, "model_type", ""), "nllb_moe") ==
+          0)
     json_object_set_string_member (obj, "model_type", "nllb-moe");
   if (opts->convert) /* what transformers' torch_dtype="auto" loads */
     json_object_set_string_member (obj, "torch_dtype",
@@ -423,7 +428,6 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
   g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
-  gboolean uniform = keep != NULL && uniform_count (c, keep) > 0;
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -450,8 +454,7 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
         }
       if (kind == TENSOR_EXPERT)
         {
-          g_autofree char *name =
-              renamed_expert (t->name, exported_expert (c, keep, uniform, m, e));
+          g_autofree char *name = renamed_expert (t->name, exported_expert (c, keep, m, e));
           if (!g_str_equal (name, t->name))
             {
               ScTensor *v = view_named (t, g_steal_pointer (&name));
@@ -632,6 +635,8 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
   gboolean ok =
       write_weights (src, keep, tmp, opts, cancellable, error) &&
       write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts, tmp, error);
+  if (ok && keep != NULL && uniform_count (c, keep) == 0)
+    ok = sc_remote_code_write (tmp, error);
   if (ok && about != NULL)
     {
       g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
@@ -651,6 +656,9 @@ export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonOb
             continue;
           /* the full model's card and scores are not the pruned model's */
           if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
+            continue;
+          /* an earlier export's; written above when this one needs them */
+          if (keep != NULL && sc_remote_code_is_file (name))
             continue;
           g_autofree char *to = g_build_filename (tmp, name, NULL);
           ok = copy_file (from, to, error);

@@ -5,16 +5,18 @@
  * kept experts' tensors byte-identical, each router's classifier rows
  * sliced to the kept experts in ascending id order, config.json extended
  * with the original ids of the kept experts per MoE layer, tokenizer and
- * generation files copied. When every MoE layer keeps the same number k of
- * experts it is a plain NllbMoe checkpoint that stock transformers loads:
- * num_experts = k, the kept experts renamed expert_0..k-1 in ascending
- * original id (router row i is expert_i), the original count recorded as
- * SC_CONFIG_ORIGINAL_EXPERTS_KEY. Otherwise the experts keep their original
- * names and num_experts its original value (Secateur's own form). Secateur
- * loads either back as a smaller model that computes what masked
- * evaluation computes, in original expert ids. An expert-pruned export
- * gets its own model card (sc-model-card.h) as README.md instead of the
- * full model's README.md and eval.json.
+ * generation files copied. Each MoE layer's kept experts are renamed
+ * expert_0..k-1 in ascending original id (router row i is expert_i, as
+ * transformers pairs them), the original count recorded as
+ * SC_CONFIG_ORIGINAL_EXPERTS_KEY. When every MoE layer keeps the same
+ * number k it is a plain NllbMoe checkpoint that stock transformers loads
+ * (num_experts = k); otherwise it is the per-layer form, with configuration
+ * and modelling files that transformers loads with trust_remote_code
+ * (sc-remote-code.h). Secateur loads either back (and the earlier form,
+ * experts under their original names) as a smaller model that computes
+ * what masked evaluation computes, in original expert ids. An expert-pruned
+ * export gets its own model card (sc-model-card.h) as README.md instead of
+ * the full model's README.md and eval.json.
  *
  * The directory is written under a temporary name beside the target and
  * renamed into place at the end: a failure (full disk, cancellation) never

@@ -96,9 +96,19 @@ sc_model_card_text (const ScConfig *c, const ScModelCard *card)
     g_string_append_printf (
         s,
         "MoE layers keep different numbers of experts, which transformers' NllbMoe (one "
-        "`num_experts` for every layer) cannot express: Secateur loads it "
-        "(`secateur-cli translate -m DIR ...`); the experts keep their original names and "
-        "`config.json` lists them under `%s`.\n",
+        "`num_experts` for every layer) cannot express. This folder therefore holds a small "
+        "configuration and modelling file (`configuration_nllb_moe_pruned.py`, "
+        "`modeling_nllb_moe_pruned.py`, written by Secateur) that subclass transformers' "
+        "NllbMoe classes and only give each MoE layer its own number of experts "
+        "(`num_experts_per_layer` in `config.json`); that is why loading needs "
+        "`trust_remote_code=True`: "
+        "`AutoModelForSeq2SeqLM.from_pretrained(\"DIR\", trust_remote_code=True)`. "
+        "Read the two files before you trust them. In each layer the kept experts are "
+        "renumbered 0..k-1 in ascending original id (router row i is `expert_i`), and "
+        "`config.json` keeps their original ids under `%s`. Secateur loads it as it is "
+        "(`secateur-cli translate -m DIR ...`). For a plain NllbMoe checkpoint without custom "
+        "code, keep the same number of experts in every layer (`secateur-cli select "
+        "--uniform`).\n",
         SC_CONFIG_KEPT_KEY);
 
   if (card->selection != NULL)

@@ -4,7 +4,8 @@
  * numbers are not the pruned model's: what was removed (kept experts per
  * MoE layer, in original ids), for which directions, the sizes, how the
  * experts were chosen, and how to load it (stock transformers for the
- * uniform form, Secateur for the per-layer form).
+ * uniform form, transformers with trust_remote_code for the per-layer
+ * form).
  */
 #pragma once
 

@@ -716,6 +716,8 @@ sc_sparsify (const ScPrunable *p, const ScCalibSet *calib, const ScSparsifyOptio
                 ok = !g_cancellable_set_error_if_cancelled (cancellable, error) &&
                      p->forward (p->model, sc_calib_set_get (calib, s), b, error);
               p->set_observer (p->model, NULL, NULL);
+              for (int i = g0; ok && opts->inputs_reduce != NULL && i < g1; i++)
+                ok = opts->inputs_reduce (i, by_linear[i], opts->inputs_reduce_data, error);
             }
           /* cancellation is checked between layers too: a block of a large
            * model holds many SparseGPT layers of seconds each */

@@ -132,6 +132,13 @@ typedef struct {
    * layers need more is captured in several passes, each pruned before the
    * next pass (so its later layers see its earlier ones pruned). 0: 2 GiB. */
   guint64           hessian_budget;
+  /* Called, when not NULL, with each layer's gathered inputs before
+   * anything reads them, in the same order on every call: processes that
+   * each ran a share of the samples add up their sums here
+   * (sc_layer_inputs_sums), so that each prunes with those of all. */
+  gboolean        (*inputs_reduce) (int linear, ScLayerInputs *inputs, gpointer data,
+                                    GError **error);
+  gpointer          inputs_reduce_data;
   /* Called with each layer's gathered inputs just before it is pruned (may be NULL). */
   void            (*inputs_observer) (int linear, const ScLayerInputs *inputs, gpointer data);
   gpointer          inputs_observer_data;

@@ -247,6 +247,21 @@ sc_layer_inputs_sq_norms (const ScLayerInputs *inputs)
   return inputs->sq;
 }
 
+void
+sc_layer_inputs_sums (ScLayerInputs *inputs, guint64 **n_rows, double **sq_norms, float **xtx)
+{
+  if (inputs->gram != NULL)
+    {
+      /* the host copy becomes the only one, so that what is written to it counts */
+      cuda_linalg (inputs->be)->gram_read (inputs->gram, inputs->xtx);
+      cuda_linalg (inputs->be)->gram_free (inputs->gram);
+      inputs->gram = NULL;
+    }
+  *n_rows = &inputs->n_rows;
+  *sq_norms = inputs->sq;
+  *xtx = inputs->xtx;
+}
+
 float *
 sc_layer_inputs_hessian (const ScLayerInputs *inputs)
 {

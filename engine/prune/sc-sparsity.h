@@ -86,6 +86,12 @@ int               sc_layer_inputs_n_in       (const ScLayerInputs *inputs);
 guint64           sc_layer_inputs_n_rows     (const ScLayerInputs *inputs);
 /* Sum of squares per input channel, [n_in]. */
 const double     *sc_layer_inputs_sq_norms   (const ScLayerInputs *inputs);
+/* The raw sums, writable, so that those of other processes can be added
+ * in: the row count, the sums of squares [n_in] and the upper triangle of
+ * X^T X [n_in, n_in] (NULL when not gathered; read back from a device,
+ * which then gathers no more). */
+void              sc_layer_inputs_sums       (ScLayerInputs *inputs, guint64 **n_rows,
+                                              double **sq_norms, float **xtx);
 /* H = 2/n X^T X, full symmetric [n_in, n_in] (newly allocated); zeros when
  * no row was seen; NULL when the Hessian was not gathered. */
 float            *sc_layer_inputs_hessian    (const ScLayerInputs *inputs);
