@@ -5,7 +5,7 @@
  *                          [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE]
  *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
  *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
- *             -o STATS.json [--append]
+ *             -o STATS.json [--append] [--capture N]
  *
  * With --pairs, sentences come from a corpus (the bundled UDHR's calibration
  * split by default) and are sampled across directions as Multilingual Brain
@@ -20,6 +20,7 @@
 #include "sc-corpus-spec.h"
 #include "sc-corpus.h"
 #include "sc-distributed.h"
+#include "sc-reconstruct.h"
 #include "sc-sampler.h"
 
 #include <signal.h>
@@ -187,6 +188,7 @@ sc_cli_calibrate (int argc, char **argv)
   g_autofree char *shares = NULL;
   int batch = 16, beam = 1, max_len = 0, size = 256, seed = 1;
   gboolean append = FALSE, quiet = FALSE;
+  int capture = 0;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "source-lang", 's', 0, G_OPTION_ARG_STRING, &src, "Source language code", "LANG" },
@@ -213,9 +215,14 @@ sc_cli_calibrate (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Statistics file to write", "FILE" },
     { "append", 0, 0, G_OPTION_ARG_NONE, &append, "Add to the statistics already in FILE", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { "capture", 0, 0, G_OPTION_ARG_INT, &capture,
+      "Also sample up to N router inputs per direction and MoE layer into STATS.capture "
+      "(for select --algo reconstruct)",
+      "N" },
     { NULL }
   };
   const ScCliRange ranges[] = {
+    { "capture", 1, G_MAXINT32 },
     { "size", 1, SC_CLI_MAX_SAMPLES },
     { "seed", G_MININT, G_MAXINT },
     { "batch", 1, G_MAXINT },
@@ -331,6 +338,23 @@ sc_cli_calibrate (int argc, char **argv)
       return 1;
     }
 
+  /* Reservoir samples do not add up as counters do: capture from one run
+   * in one process. */
+  if (capture > 0 && (append || sc_distributed_size () > 1))
+    {
+      fprintf (stderr, "secateur-cli calibrate: --capture writes a new capture file from one "
+                       "process; it goes with neither --append nor an MPI run\n");
+      return 2;
+    }
+  g_autoptr (ScCapture) cap = NULL;
+  if (capture > 0)
+    {
+      const ScStatsShape *sh = sc_stats_get_shape (stats);
+      cap = sc_capture_new (sh->n_moe_layers, sh->n_encoder_moe, sh->d_model, capture,
+                            SC_CAPTURE_DEFAULT_SEED);
+      opts.capture = cap;
+    }
+
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   Progress p = { cancel, !quiet && isatty (fileno (stderr)) };
   signal (SIGINT, on_sigint);
@@ -374,6 +398,12 @@ sc_cli_calibrate (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  g_autofree char *cap_path = cap != NULL ? sc_capture_path_for_stats (output) : NULL;
+  if (cap != NULL && !sc_capture_save (cap, cap_path, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   if (cancelled)
     {
       fprintf (stderr, "secateur-cli: interrupted; partial statistics saved to %s\n", output);
@@ -382,5 +412,8 @@ sc_cli_calibrate (int argc, char **argv)
   if (!quiet)
     fprintf (stderr, "%u sentences, %" G_GUINT64_FORMAT " tokens: statistics in %s\n", items->len,
              sc_stats_total_tokens (stats), output);
+  if (!quiet && cap != NULL)
+    fprintf (stderr, "router inputs (at most %d per direction and MoE layer) in %s\n", capture,
+             cap_path);
   return 0;
 }

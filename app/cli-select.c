@@ -2,20 +2,60 @@
  * statistics and write an expert index (the authors' experts.json format).
  *
  *   secateur-cli select --stats S.json (--ratio R | --memory-gb X --bytes-per-expert N
- *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold]
+ *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold|reconstruct]
  *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
  *                       [--granularity global|lang|pair] [--aggregate pool|mean]
- *                       [--langs a,b] [--pairs a-b,..] [--as-langs] -o experts.json
+ *                       [--langs a,b] [--pairs a-b,..] [--as-langs]
+ *                       [-m MODEL [--capture S.capture]] -o experts.json
+ *
+ * With a model and the router inputs calibrate --capture sampled,
+ * --algo reconstruct keeps in each layer the experts that best reconstruct
+ * its output (sc-reconstruct.h), and every algorithm reports each layer's
+ * reconstruction error of the chosen set.
  */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
 #include "sc-prune-plan.h"
+#include "sc-reconstruct.h"
 #include "sc-stats.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Output-aware selection and its per-layer report (set when -m is given). */
+static struct
+{
+  ScModel *model;
+  ScCapture *capture;
+  gboolean reconstruct;
+  gboolean by_sensitivity;
+  ScSelectBudget budget;
+} recon;
+
+/* rel: the errors when selection computed them, else NULL. */
+static gboolean
+report_reconstruction (ScGranularity gran, const char *src, const char *tgt, const char *key,
+                       const ScSelection *sel, const double *rel, GError **error)
+{
+  g_autofree double *own = NULL;
+  if (rel == NULL)
+    {
+      own = g_new0 (double, sel->n_layers);
+      if (!sc_reconstruct_errors (recon.model, recon.capture, gran, src, tgt, sel, own, NULL,
+                                  error))
+        return FALSE;
+      rel = own;
+    }
+  printf ("Reconstruction error of %s per MoE layer (encoder | decoder), experts kept:",
+          key ? key : "the model");
+  for (int m = 0; m < sel->n_layers; m++)
+    printf ("%s %.2f%% (%u)", m == sel->n_encoder_layers ? " |" : "", 100.0 * rel[m],
+            sel->kept[m]->len);
+  printf ("\n");
+  return TRUE;
+}
 
 static int
 cmp_str (const void *a, const void *b)
@@ -33,9 +73,16 @@ select_one (ScStats *stats, ScGranularity gran, ScAggregate agg, const char *src
       sc_expert_metrics_for_aggregate (stats, gran, src, tgt, metric, agg, error);
   if (m == NULL)
     return FALSE;
+  g_autofree double *rel = g_new0 (double, sh->n_moe_layers);
   g_autoptr (ScSelection) sel =
-      sc_select_experts (m, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, opt, error);
+      recon.reconstruct
+          ? sc_reconstruct_select (recon.model, recon.capture, gran, src, tgt, &recon.budget,
+                                   recon.by_sensitivity, NULL, rel, NULL, error)
+          : sc_select_experts (m, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, opt, error);
   if (sel == NULL)
+    return FALSE;
+  if (recon.model != NULL &&
+      !report_reconstruction (gran, src, tgt, key, sel, recon.reconstruct ? rel : NULL, error))
     return FALSE;
   return sc_expert_index_set (idx, key, (int *) sel->global_ids->data, sel->global_ids->len, error);
 }
@@ -62,6 +109,7 @@ sc_cli_select (int argc, char **argv)
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
   g_autofree char *agg_name = NULL;
+  g_autofree char *model_dir = NULL, *capture_path = NULL, *layer_budgets = NULL;
   double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
   int min_per_layer = 4, keep = 0;
@@ -82,7 +130,16 @@ sc_cli_select (int argc, char **argv)
       "importance (default), importance-vanilla, top1 (or activity), top2 (ranked 2nd only), "
       "top1+top2 (or frequency), conf1, conf2, rank, load, mean, reap, random",
       "NAME" },
-    { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name, "per-layer (default) or threshold", "NAME" },
+    { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name,
+      "per-layer (default), threshold or reconstruct (needs -m)", "NAME" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir,
+      "Model directory: reconstruct, and report each layer's reconstruction error", "DIR" },
+    { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
+      "Router inputs from calibrate --capture (default: beside --stats, S.capture)", "FILE" },
+    { "layer-budgets", 0, 0, G_OPTION_ARG_STRING, &layer_budgets,
+      "reconstruct: fixed (default; the --enc-dec counts) or sensitivity (each layer's count "
+      "from its measured error, same totals)",
+      "HOW" },
     { "enc-dec", 0, 0, G_OPTION_ARG_STRING, &enc_dec, "Encoder:decoder budget (default 3:1)",
       "A:B" },
     { "uniform", 0, 0, G_OPTION_ARG_NONE, &uniform,
@@ -177,6 +234,8 @@ sc_cli_select (int argc, char **argv)
     opt.algo = SC_SELECT_PER_LAYER;
   else if (g_str_equal (algo_name, "threshold"))
     opt.algo = SC_SELECT_THRESHOLD;
+  else if (g_str_equal (algo_name, "reconstruct"))
+    opt.algo = SC_SELECT_PER_LAYER, recon.reconstruct = TRUE; /* per-layer counts */
   else
     {
       fprintf (stderr, "secateur-cli select: unknown algorithm '%s'\n", algo_name);
@@ -242,6 +301,51 @@ sc_cli_select (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
+    }
+  if (layer_budgets != NULL)
+    {
+      recon.by_sensitivity = g_str_equal (layer_budgets, "sensitivity");
+      if ((!recon.by_sensitivity && !g_str_equal (layer_budgets, "fixed")) || !recon.reconstruct ||
+          (recon.by_sensitivity && uniform))
+        {
+          fprintf (stderr, "secateur-cli select: --layer-budgets is fixed or sensitivity, with "
+                           "--algo reconstruct (sensitivity not with --uniform)\n");
+          return 2;
+        }
+    }
+  if (recon.by_sensitivity && keep > 0)
+    {
+      /* the threshold budget honours --keep exactly, its encoder share by --enc-dec */
+      opt.algo = SC_SELECT_THRESHOLD;
+      if (!sc_select_budget (&opt, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, &budget,
+                             &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      opt.algo = SC_SELECT_PER_LAYER;
+    }
+  g_autoptr (ScModel) model = NULL;
+  g_autoptr (ScCapture) capture = NULL;
+  if (recon.reconstruct && model_dir == NULL)
+    {
+      fprintf (stderr, "secateur-cli select: --algo reconstruct needs the model (-m DIR)\n");
+      return 2;
+    }
+  if (model_dir != NULL)
+    {
+      g_auto (ScCliDeviceOptions) dev = { 0 };
+      g_autofree char *path =
+          capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (stats_path);
+      model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
+      if (model == NULL || !(capture = sc_capture_load (path, &error)))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      recon.model = model;
+      recon.capture = capture;
+      recon.budget = budget;
     }
   g_autoptr (ScExpertIndex) idx =
       sc_expert_index_new (sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts);
@@ -338,10 +442,13 @@ sc_cli_select (int argc, char **argv)
   int total = sh->n_moe_layers * sh->n_experts;
   printf ("Selected %d of %d experts (%.1f%% pruned; %d encoder, %d decoder", kept, total,
           100.0 * (total - kept) / total, kept_enc, kept - kept_enc);
-  if (opt.algo == SC_SELECT_PER_LAYER)
+  if (recon.by_sensitivity)
+    printf ("; per layer from measured sensitivity");
+  else if (opt.algo == SC_SELECT_PER_LAYER)
     printf ("; %d per encoder layer, %d per decoder layer", budget.enc_per_layer,
             budget.dec_per_layer);
-  printf (") by %s, %s, for %d %s -> %s\n", sc_expert_metric_to_string (metric),
+  printf (") by %s, %s, for %d %s -> %s\n",
+          recon.reconstruct ? "output reconstruction" : sc_expert_metric_to_string (metric),
           opt.algo == SC_SELECT_PER_LAYER ? "per layer" : "global threshold", written,
           gran == SC_GRANULARITY_GLOBAL && !as_langs ? "model"
           : as_langs                                 ? "language(s), the same list"

@@ -3,9 +3,12 @@
  *   secateur-cli stats merge A.json B.json ... -o OUT.json
  *   secateur-cli stats show FILE [--top N] [--metric NAME]
  *   secateur-cli stats specialisation FILE [--top-k K] [--tsv-dir DIR]
+ *   secateur-cli stats reconstruction FILE -m MODEL --experts INDEX [--capture FILE]
  */
 #include "cli-commands.h"
+#include "sc-expert-index.h"
 #include "sc-expert-metrics.h"
+#include "sc-reconstruct.h"
 #include "sc-specialisation.h"
 #include "sc-stats.h"
 
@@ -22,6 +25,7 @@ stats_usage (FILE *f)
               "  secateur-cli stats merge A.json B.json ... -o OUT.json\n"
               "  secateur-cli stats show FILE [--top N] [--metric NAME]\n"
               "  secateur-cli stats specialisation FILE [--top-k K] [--tsv-dir DIR]\n"
+              "  secateur-cli stats reconstruction FILE -m MODEL --experts INDEX [--capture F]\n"
               "\n"
               "merge adds the counters of statistics files of the same model (the result\n"
               "is the statistics of all their data). show prints the model, the\n"
@@ -321,6 +325,82 @@ stats_specialisation (int argc, char **argv)
   return 0;
 }
 
+/* Per layer, the relative error of each index entry's kept set in
+ * reconstructing the layer's output on the router inputs captured beside
+ * the statistics (calibrate --capture); keys pool the captured tokens as
+ * selection does (a language: encoder by source, decoder by target). */
+static int
+stats_reconstruction (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *index_path = NULL, *capture_path = NULL;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
+    { "experts", 0, 0, G_OPTION_ARG_FILENAME, &index_path, "Expert index (select -o)", "INDEX" },
+    { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
+      "Router inputs (default: beside FILE, FILE.capture)", "FILE" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx =
+      g_option_context_new ("FILE - reconstruction error of an index's kept experts");
+  sc_cli_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "secateur-cli stats reconstruction: %s\n", error->message);
+      return 2;
+    }
+  if (argc != 2 || model_dir == NULL || index_path == NULL)
+    {
+      fprintf (stderr, "secateur-cli stats reconstruction: need FILE, -m and --experts\n");
+      return 2;
+    }
+  g_auto (ScCliDeviceOptions) dev = { 0 };
+  g_autofree char *cap_path =
+      capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (argv[1]);
+  g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
+  g_autoptr (ScCapture) cap = model ? sc_capture_load (cap_path, &error) : NULL;
+  const ScConfig *c = model ? sc_model_get_config (model) : NULL;
+  int n_moe = model ? sc_model_n_moe_layers (model) : 0, n_enc = 0;
+  for (int i = 0; c != NULL && i < c->encoder_layers; i++)
+    n_enc += sc_config_is_sparse (c, FALSE, i);
+  g_autoptr (ScExpertIndex) idx =
+      cap ? sc_expert_index_load (index_path, n_moe, n_enc, c->num_experts, &error) : NULL;
+  if (idx == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  g_auto (GStrv) keys = sc_expert_index_keys (idx);
+  gboolean global = sc_expert_index_is_global (idx);
+  g_autofree double *rel = g_new (double, n_moe);
+  for (char **k = global ? NULL : keys; global || *k; k++)
+    {
+      const char *key = global ? NULL : *k;
+      g_autofree char *src = NULL, *tgt = NULL;
+      ScGranularity gran = SC_GRANULARITY_GLOBAL;
+      if (key != NULL && sc_stats_split_direction (key, &src, &tgt))
+        gran = SC_GRANULARITY_PAIR;
+      else if (key != NULL)
+        gran = SC_GRANULARITY_LANG, src = g_strdup (key), tgt = g_strdup (key);
+      GArray *ids = sc_expert_index_get (idx, key);
+      g_autoptr (ScSelection) sel = sc_selection_new_from_ids ((int *) ids->data, ids->len, n_moe,
+                                                               n_enc, c->num_experts, &error);
+      if (sel == NULL ||
+          !sc_reconstruct_errors (model, cap, gran, src, tgt, sel, rel, NULL, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      printf ("%s", key ? key : "global");
+      for (int m = 0; m < n_moe; m++)
+        printf ("%s %.2f%% (%u)", m == n_enc ? " |" : "", 100.0 * rel[m], sel->kept[m]->len);
+      printf ("\n");
+      if (global)
+        break;
+    }
+  return 0;
+}
+
 int
 sc_cli_stats (int argc, char **argv)
 {
@@ -335,6 +415,8 @@ sc_cli_stats (int argc, char **argv)
     return stats_show (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "specialisation") || g_str_equal (argv[1], "specialization"))
     return stats_specialisation (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "reconstruction"))
+    return stats_reconstruction (argc - 1, argv + 1);
   fprintf (stderr, "secateur-cli stats: unknown action '%s'\n", argv[1]);
   stats_usage (stderr);
   return 2;

@@ -872,9 +872,82 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
         .rows = rows,
         .norm1 = norm1,
         .norm2 = norm2,
+        .hidden = h,
       };
       model->observer (&ev, model->observer_data);
     }
+  return TRUE;
+}
+
+gboolean
+sc_model_moe_router_logits (ScModel *model, int m, const float *h, int n, float *logits,
+                            GError **error)
+{
+  int E = model->config->num_experts, d = model->config->d_model;
+  if (m < 0 || m >= model->n_moe)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "MoE layer %d out of range (the model has %d)",
+                   m, model->n_moe);
+      return FALSE;
+    }
+  const Layer *L = moe_layer (model, m);
+  if (n == 0)
+    return TRUE;
+  if (L->row_expert == NULL)
+    {
+      model->be->linear (model->be, h, n, d, L->router, NULL, logits);
+      return TRUE;
+    }
+  /* A pruned checkpoint: absent experts get -inf, as in moe_forward. */
+  g_autofree float *rows_out = g_new (float, (gsize) n * L->n_rows);
+  model->be->linear (model->be, h, n, d, L->router, NULL, rows_out);
+  for (int t = 0; t < n; t++)
+    {
+      for (int e = 0; e < E; e++)
+        logits[(gsize) t * E + e] = -INFINITY;
+      for (int r = 0; r < L->n_rows; r++)
+        logits[(gsize) t * E + L->row_expert[r]] = rows_out[(gsize) t * L->n_rows + r];
+    }
+  return TRUE;
+}
+
+gboolean
+sc_model_moe_expert_forward (ScModel *model, int m, int expert, const float *h, int n, float *out,
+                             GError **error)
+{
+  int E = model->config->num_experts;
+  if (m < 0 || m >= model->n_moe || expert < 0 || expert >= E)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "MoE layer %d, expert %d out of range", m,
+                   expert);
+      return FALSE;
+    }
+  const Layer *L = moe_layer (model, m);
+  const Ffn *f = &L->experts[expert];
+  if (f->fc1.w == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "MoE layer %d: expert %d was pruned from this checkpoint", m, expert);
+      return FALSE;
+    }
+  if (n == 0)
+    return TRUE;
+  Ffn owned;
+  if (model->cache != NULL && expert_in_checkpoint (model, f))
+    {
+      /* the cache's copy, as moe_forward reads it */
+      guint id = (guint) (m * E + expert);
+      if (sc_expert_cache_expert_bytes (model->cache, id) == 0)
+        {
+          const ScTensor *src[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
+          sc_expert_cache_set_source (model->cache, id, src, 4);
+        }
+      const ScTensor *const *t = sc_expert_cache_get (model->cache, id);
+      owned = *f;
+      owned.fc1.w = t[0], owned.fc1.b = t[1], owned.fc2.w = t[2], owned.fc2.b = t[3];
+      f = &owned;
+    }
+  ffn_forward (model, f, h, n, out);
   return TRUE;
 }
 

@@ -30,6 +30,7 @@ typedef struct {
   const float *norm1;       /* L2 norm of the top-1 expert's output (before the gate weight
                              * and the moe_token_dropout factor), 0 for padding */
   const float *norm2;       /* the same for the top-2 expert */
+  const float *hidden;      /* [n_tokens, d_model] the layer-normed input the router sees */
 } ScRouterEvent;
 
 typedef void (*ScRouterObserver) (const ScRouterEvent *event, gpointer user_data);
@@ -69,6 +70,16 @@ int               sc_model_n_moe_layers      (ScModel *model);
 gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
 /* The mask set now ([n_moe_layers * num_experts]), or NULL for the full model. */
 const guint8     *sc_model_get_expert_mask   (ScModel *model);
+
+/* One MoE layer's parts, for objectives that replay it outside a forward
+ * pass (sc-reconstruct.h). h: [n, d_model] layer-normed inputs. Router
+ * logits of every expert ([n, num_experts], no mask applied); expert e's
+ * FFN output ([n, d_model], before its gate weight and the
+ * moe_token_dropout factor). Fails for an expert absent from the checkpoint. */
+gboolean          sc_model_moe_router_logits (ScModel *model, int moe_layer, const float *h, int n,
+                                              float *logits, GError **error);
+gboolean          sc_model_moe_expert_forward (ScModel *model, int moe_layer, int expert,
+                                              const float *h, int n, float *out, GError **error);
 
 /* Expert memory budget (sc-expert-cache.h): with `bytes` > 0, experts are
  * copied out of the checkpoint mapping on first use into a cache of at most

@@ -1,5 +1,6 @@
 /* sc-calibrate.c: router statistics from forward passes. */
 #include "sc-calibrate.h"
+#include "sc-reconstruct.h"
 
 #include <string.h>
 
@@ -24,6 +25,7 @@ sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model)
   opts->mode = SC_CALIBRATE_TEACHER_FORCED;
   opts->batch_size = 16;
   sc_generate_options_init (&opts->generate, model);
+  opts->capture = NULL;
 }
 
 typedef struct
@@ -31,6 +33,7 @@ typedef struct
   ScStats *stats;
   const char *direction;
   const guint8 *dec_valid; /* [rows * T] for the decoder pass */
+  ScCapture *capture;
   GError *error;
 } Collector;
 
@@ -43,6 +46,9 @@ collect (const ScRouterEvent *ev, gpointer user_data)
   sc_stats_add_tokens (col->stats, col->direction, ev->moe_index, ev->decoder, ev->n_tokens,
                        ev->probs, ev->top1, ev->top2, ev->w1, ev->w2, ev->norm1, ev->norm2,
                        ev->decoder ? col->dec_valid : NULL, &col->error);
+  if (col->capture != NULL && col->error == NULL)
+    sc_capture_add (col->capture, col->direction, ev->moe_index, ev->n_tokens, ev->hidden, ev->top1,
+                    ev->decoder ? col->dec_valid : NULL, &col->error);
 }
 
 /* Right-pads rows of ids into one [B, S] array. */
@@ -154,7 +160,7 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
   int B = n, S;
   g_autofree int *lengths = NULL;
   g_autofree int *ids = pad_rows (sources, c->pad_token_id, &S, &lengths);
-  Collector col = { stats, direction, NULL, NULL };
+  Collector col = { stats, direction, NULL, opts->capture, NULL };
 
   sc_model_set_router_observer (model, collect, &col);
   g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, S, error);

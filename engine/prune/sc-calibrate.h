@@ -27,10 +27,13 @@ typedef enum {
   SC_CALIBRATE_DECODE,
 } ScCalibrateMode;
 
+typedef struct _ScCapture ScCapture; /* sc-reconstruct.h */
+
 typedef struct {
   ScCalibrateMode   mode;
   int               batch_size;   /* sentences per forward pass */
   ScGenerateOptions generate;     /* decoding mode: beams and length */
+  ScCapture        *capture;      /* NULL, or where the router inputs are sampled */
 } ScCalibrateOptions;
 
 /* Called after each batch: sentences done, total, rate and estimated
