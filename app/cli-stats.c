@@ -5,6 +5,7 @@
  *   secateur-cli stats specialisation FILE [--top-k K] [--tsv-dir DIR]
  */
 #include "cli-commands.h"
+#include "sc-provenance.h"
 #include "sc-expert-metrics.h"
 #include "sc-specialisation.h"
 #include "sc-stats.h"
@@ -147,6 +148,17 @@ stats_show (int argc, char **argv)
           L - sh->n_encoder_moe, E);
   g_auto (GStrv) dirs = sc_stats_list_directions (s);
   printf ("Directions:  %u\n", g_strv_length (dirs));
+  g_autoptr (JsonArray) runs = sc_stats_get_provenance (s);
+  guint n_runs = json_array_get_length (runs);
+  if (n_runs == 0)
+    printf ("Calibration: not recorded (a file written before Secateur kept its provenance)\n");
+  else
+    printf ("Calibration: %u run(s)\n", n_runs);
+  for (guint i = 0; i < n_runs; i++)
+    {
+      g_autofree char *line = sc_provenance_describe (json_array_get_object_element (runs, i));
+      printf ("  %u. %s\n", i + 1, line);
+    }
   printf ("Tokens per MoE layer (E = encoder, D = decoder):\n");
   for (char **d = dirs; *d; d++)
     {
