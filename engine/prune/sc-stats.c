@@ -105,6 +105,33 @@ sc_stats_counters_total_tokens (const ScStatsCounters *c)
 
 /* ---- stats ------------------------------------------------------------- */
 
+/* json_node_copy shares objects and arrays; records cross threads (a
+ * snapshot is read while calibration adds), so each ScStats owns its own. */
+static JsonNode *
+deep_copy (JsonNode *n)
+{
+  if (JSON_NODE_HOLDS_OBJECT (n))
+    {
+      JsonObject *o = json_node_get_object (n), *c = json_object_new ();
+      g_autoptr (GList) members = json_object_get_members (o);
+      for (GList *m = members; m; m = m->next)
+        json_object_set_member (c, m->data, deep_copy (json_object_get_member (o, m->data)));
+      JsonNode *out = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (out, c);
+      return out;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (n))
+    {
+      JsonArray *a = json_node_get_array (n), *c = json_array_new ();
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        json_array_add_element (c, deep_copy (json_array_get_element (a, i)));
+      JsonNode *out = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (out, c);
+      return out;
+    }
+  return json_node_copy (n);
+}
+
 ScStats *
 sc_stats_new (const ScStatsShape *shape)
 {
@@ -331,7 +358,7 @@ sc_stats_merge (ScStats *dst, ScStats *src, GError **error)
   /* the union of the data: both runs' records, dst's first */
   for (guint i = 0; i < json_array_get_length (snap->provenance); i++)
     json_array_add_element (dst->provenance,
-                            json_node_copy (json_array_get_element (snap->provenance, i)));
+                            deep_copy (json_array_get_element (snap->provenance, i)));
   if ((dst->shape.name == NULL || !*dst->shape.name) && snap->shape.name && *snap->shape.name)
     {
       g_free (dst->shape.name);
@@ -353,7 +380,7 @@ sc_stats_snapshot (ScStats *stats)
     g_hash_table_insert (s->dirs, g_strdup (k), sc_stats_counters_copy (v));
   for (guint i = 0; i < json_array_get_length (stats->provenance); i++)
     json_array_add_element (s->provenance,
-                            json_node_copy (json_array_get_element (stats->provenance, i)));
+                            deep_copy (json_array_get_element (stats->provenance, i)));
   g_mutex_unlock (&stats->lock);
   return s;
 }
@@ -1087,7 +1114,7 @@ read_provenance (ScStats *s, const char *at, const char *end, GError **error)
       JsonNode *n = json_array_get_element (a, i);
       if (!JSON_NODE_HOLDS_OBJECT (n))
         return invalid (error, "provenance record %u is not an object", i);
-      json_array_add_element (s->provenance, json_node_copy (n));
+      json_array_add_element (s->provenance, deep_copy (n));
     }
   return TRUE;
 }
@@ -1241,7 +1268,9 @@ sc_stats_add_provenance (ScStats *stats, JsonObject *record)
 {
   g_return_if_fail (stats != NULL && record != NULL);
   g_mutex_lock (&stats->lock);
-  json_array_add_object_element (stats->provenance, json_object_ref (record));
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, record);
+  json_array_add_element (stats->provenance, deep_copy (node));
   g_mutex_unlock (&stats->lock);
 }
 
@@ -1251,7 +1280,7 @@ sc_stats_get_provenance (ScStats *stats)
   g_mutex_lock (&stats->lock);
   JsonArray *a = json_array_new ();
   for (guint i = 0; i < json_array_get_length (stats->provenance); i++)
-    json_array_add_element (a, json_node_copy (json_array_get_element (stats->provenance, i)));
+    json_array_add_element (a, deep_copy (json_array_get_element (stats->provenance, i)));
   g_mutex_unlock (&stats->lock);
   return a;
 }

@@ -118,7 +118,7 @@ ScStatsCounters *sc_stats_get_global (ScStats *stats, GError **error);
 /* Where the counters came from: one JSON object per calibration run
  * (sc-provenance.h builds them), oldest first. sc_stats_merge appends
  * src's records after dst's, so merged and appended files list every run.
- * add takes a reference on `record`; get returns a deep copy (unref). */
+ * add stores a copy of `record`; get returns a deep copy (unref). */
 void        sc_stats_add_provenance (ScStats *stats, JsonObject *record);
 JsonArray  *sc_stats_get_provenance (ScStats *stats);
 
