@@ -222,7 +222,8 @@ sc_cli_export (int argc, char **argv)
   g_autoptr (JsonObject) scores = NULL;
   if (report != NULL)
     {
-      g_autoptr (JsonNode) doc = sc_json_file_load (report, SC_JSON_CONFIG_MAX_BYTES, &error);
+      /* a report holds every translation: FLORES over many directions is large */
+      g_autoptr (JsonNode) doc = sc_json_file_load (report, 1024u << 20, &error);
       if (doc != NULL)
         scores = sc_provenance_scores_from_report (doc, (const char *const *) directions, &error);
       if (scores == NULL)
