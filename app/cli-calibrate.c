@@ -19,6 +19,7 @@
 #include "sc-calibrate.h"
 #include "sc-corpus-spec.h"
 #include "sc-corpus.h"
+#include "sc-provenance.h"
 #include "sc-distributed.h"
 #include "sc-reconstruct.h"
 #include "sc-sampler.h"
@@ -382,6 +383,28 @@ sc_cli_calibrate (int argc, char **argv)
     }
   if (sc_distributed_rank () != 0)
     return 0;
+  /* This run's record travels with the counters (merged and appended
+   * files keep every run's). */
+  g_autofree char *files_corpus = from_files ? g_path_get_basename (source) : NULL;
+  g_autofree char *one_pair = from_files ? g_strdup_printf ("%s-%s", src, tgt) : NULL;
+  g_auto (GStrv) run_dirs = g_strsplit (from_files ? one_pair : pairs, ",", -1);
+  ScCalibrationRun run = {
+    .corpus = from_files ? files_corpus : (corpus ? corpus : "udhr"),
+    .split = from_files ? NULL : "calibration",
+    .sampling = from_files ? "files" : (sampling ? sampling : "proportional"),
+    .directions = (const char *const *) run_dirs,
+    .sentences = items->len,
+    .tokens = sc_provenance_tokens (stats),
+    .decode = cmode == SC_CALIBRATE_DECODE,
+    .beam = cmode == SC_CALIBRATE_DECODE ? beam : 1,
+    .seed = seed,
+    .has_seed = !from_files,
+    .model_name = name,
+  };
+  g_autoptr (JsonObject) record = sc_provenance_calibration (model, &run);
+  if (cancelled)
+    json_object_set_boolean_member (record, "interrupted", TRUE);
+  sc_stats_add_provenance (stats, record);
   /* Interrupted runs keep what they gathered: statistics are additive. */
   if (append)
     {

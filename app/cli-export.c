@@ -3,7 +3,7 @@
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --pairs A-B,C-D,... | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
- *                       [--allow-non-finite]
+ *                       [--allow-non-finite] [--report REPORT.json]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -11,6 +11,8 @@
 #include "cli-commands.h"
 #include "sc-expert-index.h"
 #include "sc-export.h"
+#include "sc-json-file.h"
+#include "sc-provenance.h"
 
 #include <stdio.h>
 
@@ -101,6 +103,7 @@ sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
   g_autofree char *pair = NULL, *pairs_arg = NULL, *langs_arg = NULL, *dtype_arg = NULL;
+  g_autofree char *report = NULL;
   int shard_mb = 0;
   gboolean allow_non_finite = FALSE;
   gboolean force = FALSE, dry_run = FALSE;
@@ -122,6 +125,10 @@ sc_cli_export (int argc, char **argv)
       "Store weights as f32, f16 or bf16 "
       "(default: as stored)",
       "DTYPE" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &report,
+      "An evaluate -o report of this selection: its scores go into config.json and the model "
+      "card",
+      "FILE" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an earlier export", NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
@@ -211,6 +218,21 @@ sc_cli_export (int argc, char **argv)
     printf ("MoE layers keep different numbers of experts: NllbMoe with a count per layer "
             "(transformers loads it with trust_remote_code=True; select --uniform gives a plain "
             "NllbMoe)\n");
+  /* The pruned model's scores, read before any work is written. */
+  g_autoptr (JsonObject) scores = NULL;
+  if (report != NULL)
+    {
+      /* a report holds every translation: FLORES over many directions is large */
+      g_autoptr (JsonNode) doc = sc_json_file_load (report, 1024u << 20, &error);
+      if (doc != NULL)
+        scores = sc_provenance_scores_from_report (doc, (const char *const *) directions, &error);
+      if (scores == NULL)
+        {
+          fprintf (stderr, "secateur-cli: %s%s%s\n", doc ? report : "", doc ? ": " : "",
+                   error->message);
+          return 1;
+        }
+    }
   if (dry_run)
     return 0;
   /* What config.json and the model card record of the selection. */
@@ -223,6 +245,19 @@ sc_cli_export (int argc, char **argv)
       for (char **d = directions; *d != NULL; d++)
         json_array_add_string_element (serves, *d);
       json_object_set_array_member (selection, "serves", serves);
+      /* select's settings and the statistics' provenance, when it recorded them */
+      int n_enc = 0;
+      for (int i = 0; i < c->encoder_layers; i++)
+        n_enc += sc_config_is_sparse (c, FALSE, i);
+      g_autoptr (ScExpertIndex) idx =
+          sc_expert_index_load (index, sc_model_n_moe_layers (model), n_enc, c->num_experts, NULL);
+      sc_provenance_copy_index_meta (idx ? sc_expert_index_get_meta (idx) : NULL, selection);
+    }
+  if (scores != NULL)
+    {
+      g_autofree char *report_file = g_path_get_basename (report);
+      json_object_set_string_member (selection, "scores_report", report_file);
+      json_object_set_object_member (selection, "scores", g_steal_pointer (&scores));
     }
   ScExportOptions opts = { .selection = selection,
                            .shard_bytes = (guint64) shard_mb << 20,

@@ -435,6 +435,39 @@ sc_cli_select (int argc, char **argv)
                        "both sides; try --granularity pair or global)\n");
       return 1;
     }
+  /* How these ids were chosen, under the index's one reserved key (export
+   * copies it into config.json and the model card). */
+  JsonObject *how = json_object_new ();
+  if (by_ratio)
+    json_object_set_double_member (how, "ratio", ratio);
+  else if (by_memory)
+    json_object_set_double_member (how, "memory_gb", memory_gb);
+  else
+    json_object_set_int_member (how, "keep", keep);
+  json_object_set_int_member (how, "kept", budget.keep_total);
+  json_object_set_int_member (how, "of", sh->n_moe_layers * sh->n_experts);
+  json_object_set_string_member (how, "metric", sc_expert_metric_to_string (metric));
+  json_object_set_string_member (how, "algorithm", algo_name ? algo_name : "per-layer");
+  json_object_set_string_member (how, "granularity",
+                                 gran == SC_GRANULARITY_GLOBAL ? "global"
+                                 : gran == SC_GRANULARITY_LANG ? "lang"
+                                                               : "pair");
+  char *text = g_strdup_printf ("%d:%d", opt.enc_weight, opt.dec_weight);
+  json_object_set_string_member (how, "enc_dec", text);
+  g_free (text);
+  json_object_set_string_member (how, "aggregate", agg == SC_AGGREGATE_MEAN ? "mean" : "pool");
+  json_object_set_boolean_member (how, "uniform", uniform);
+  text = g_path_get_basename (stats_path);
+  json_object_set_string_member (how, "statistics_file", text);
+  g_free (text);
+  JsonObject *meta = json_object_new ();
+  json_object_set_object_member (meta, "selection", how);
+  json_object_set_array_member (meta, "statistics", sc_stats_get_provenance (stats));
+  sc_expert_index_set_meta (idx, meta);
+  json_object_unref (meta);
+  if (sc_expert_index_is_global (idx))
+    fprintf (stderr, "secateur-cli select: note: a global index is a bare list of ids and "
+                     "cannot record its settings (--as-langs writes one that can)\n");
   if (!sc_expert_index_save (idx, output, &error))
     goto fail;
 

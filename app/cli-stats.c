@@ -7,6 +7,7 @@
  */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
+#include "sc-provenance.h"
 #include "sc-expert-metrics.h"
 #include "sc-reconstruct.h"
 #include "sc-specialisation.h"
@@ -28,9 +29,11 @@ stats_usage (FILE *f)
               "  secateur-cli stats reconstruction FILE -m MODEL --experts INDEX [--capture F]\n"
               "\n"
               "merge adds the counters of statistics files of the same model (the result\n"
-              "is the statistics of all their data). show prints the model, the\n"
-              "directions with their tokens per MoE layer, and the top experts of each\n"
-              "layer over all directions (metric: importance by default). specialisation\n"
+              "is the statistics of all their data) and keeps every file's calibration\n"
+              "runs. show prints the model, the calibration runs (corpus, sampling,\n"
+              "sizes, mode), the directions with their tokens per MoE layer, and the\n"
+              "top experts of each layer over all directions (metric: importance by\n"
+              "default). specialisation\n"
               "prints, per MoE layer, how concentrated each language's routing is (share\n"
               "of its top-K experts, effective number of experts) and how much languages\n"
               "share experts (overlap), with the language-similarity matrices of the\n"
@@ -151,6 +154,17 @@ stats_show (int argc, char **argv)
           L - sh->n_encoder_moe, E);
   g_auto (GStrv) dirs = sc_stats_list_directions (s);
   printf ("Directions:  %u\n", g_strv_length (dirs));
+  g_autoptr (JsonArray) runs = sc_stats_get_provenance (s);
+  guint n_runs = json_array_get_length (runs);
+  if (n_runs == 0)
+    printf ("Calibration: not recorded (a file written before Secateur kept its provenance)\n");
+  else
+    printf ("Calibration: %u run(s)\n", n_runs);
+  for (guint i = 0; i < n_runs; i++)
+    {
+      g_autofree char *line = sc_provenance_describe (json_array_get_object_element (runs, i));
+      printf ("  %u. %s\n", i + 1, line);
+    }
   printf ("Tokens per MoE layer (E = encoder, D = decoder):\n");
   for (char **d = dirs; *d; d++)
     {

@@ -13,6 +13,7 @@
 #include "sc-export.h"
 #include "sc-expert-index.h"
 #include "sc-metrics.h"
+#include "sc-provenance.h"
 #include "secateur-report.h"
 
 #include <glib/gi18n.h>
@@ -52,6 +53,10 @@ struct _SecateurController
   ScModel *weights_model;
   SecateurSparsifyResult *weights_result;
   JsonObject *weights_record;
+
+  /* direction -> the last Compare's scores with references (as export
+   * --report records them) and "settings_key", the settings it ran with */
+  JsonObject *compare_scores;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurController, secateur_controller, G_TYPE_OBJECT)
@@ -400,6 +405,7 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   if (d->model == NULL)
     return TRUE; /* already taken by an earlier finish */
   clear_weights (self);
+  g_clear_pointer (&self->compare_scores, json_object_unref);
   g_clear_pointer (&self->model, sc_model_free);
   g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
@@ -590,6 +596,30 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
       g_task_return_error (task, error);
       return;
     }
+  /* the run's record, as the CLI's calibrate writes it (statistics.json
+   * and experts.json of an export carry it) */
+  static const char *const kinds[] = { "udhr", "flores", "tsv", "bitext", "default" };
+  g_autofree char *corpus = d->corpus.path
+                                ? g_strdup_printf ("%s:%s", kinds[d->corpus.kind], d->corpus.path)
+                                : g_strdup (kinds[d->corpus.kind]);
+  ScCalibrationRun run = {
+    .corpus = corpus,
+    .split = "calibration",
+    .sampling = d->sampling == SC_SAMPLE_PROPORTIONAL ? "proportional"
+                : d->sampling == SC_SAMPLE_UNIFORM    ? "uniform"
+                : d->sampling == SC_SAMPLE_PAIRS      ? "pairs"
+                                                      : "single",
+    .directions = (const char *const *) d->directions,
+    .sentences = items->len,
+    .tokens = sc_provenance_tokens (d->stats),
+    .decode = d->mode == SC_CALIBRATE_DECODE,
+    .beam = 1,
+    .seed = 1,
+    .has_seed = TRUE,
+    .model_name = self->info->name,
+  };
+  g_autoptr (JsonObject) record = sc_provenance_calibration (self->model, &run);
+  sc_stats_add_provenance (d->stats, record);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -905,6 +935,7 @@ typedef struct
   GStrv sources; /* typed text, or NULL */
   int limit;
   guint8 *keep;
+  ScPruneSettings settings;
   SecateurCompareResult *result;
 } CompareData;
 
@@ -1079,8 +1110,75 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
   d->sources = sources && sources[0] ? g_strdupv ((char **) sources) : NULL;
   d->limit = limit;
   d->keep = g_steal_pointer (&keep);
+  d->settings = *settings;
   g_task_set_task_data (task, d, compare_data_free);
   g_task_run_in_thread (task, compare_thread);
+}
+
+/* Which settings chose the experts: a Compare's scores describe an export
+ * only when it used the same. */
+static char *
+settings_key (const ScPruneSettings *s)
+{
+  return g_strdup_printf ("%.17g %d %d %d %d %d", s->ratio, s->metric, s->algo, s->granularity,
+                          s->enc_weight, s->dec_weight);
+}
+
+static JsonObject *
+side_scores (double chrf, double spbleu)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_double_member (o, "chrf++", chrf);
+  json_object_set_double_member (o, "spbleu", spbleu);
+  return o;
+}
+
+static void
+remember_compare (SecateurController *self, CompareData *d)
+{
+  SecateurCompareResult *r = d->result;
+  if (r == NULL || r->chrf_full < 0 || r->chrf_pruned < 0 || d->sources != NULL)
+    return; /* typed text has no references: nothing to score */
+  if (self->compare_scores == NULL)
+    self->compare_scores = json_object_new ();
+  JsonObject *e = json_object_new ();
+  json_object_set_int_member (e, "sentences", r->rows ? r->rows->len : 0);
+  json_object_set_object_member (e, "full", side_scores (r->chrf_full, r->spbleu_full));
+  json_object_set_object_member (e, "pruned", side_scores (r->chrf_pruned, r->spbleu_pruned));
+  g_autofree char *key = settings_key (&d->settings);
+  json_object_set_string_member (e, "settings_key", key);
+  g_autofree char *dir = g_strdup_printf ("%s-%s", d->src, d->tgt);
+  json_object_set_object_member (self->compare_scores, dir, e);
+}
+
+/* The remembered scores of `directions` under `settings`, or NULL. */
+static JsonObject *
+compare_scores_for (SecateurController *self, const char *const *directions,
+                    const ScPruneSettings *settings)
+{
+  if (self->compare_scores == NULL)
+    return NULL;
+  g_autofree char *key = settings_key (settings);
+  JsonObject *out = NULL;
+  for (const char *const *dir = directions; *dir; dir++)
+    {
+      JsonNode *n = json_object_get_member (self->compare_scores, *dir);
+      if (n == NULL ||
+          g_strcmp0 (json_object_get_string_member (json_node_get_object (n), "settings_key"),
+                     key) != 0)
+        continue;
+      /* a new object without the key (json_node_copy would share this one) */
+      JsonObject *e = json_node_get_object (n), *copy = json_object_new ();
+      g_autoptr (GList) members = json_object_get_members (e);
+      for (GList *m = members; m; m = m->next)
+        if (!g_str_equal (m->data, "settings_key"))
+          json_object_set_member (copy, m->data,
+                                  json_node_copy (json_object_get_member (e, m->data)));
+      if (out == NULL)
+        out = json_object_new ();
+      json_object_set_object_member (out, *dir, copy);
+    }
+  return out;
 }
 
 SecateurCompareResult *
@@ -1090,6 +1188,7 @@ secateur_controller_compare_finish (SecateurController *self, GAsyncResult *resu
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return NULL;
   CompareData *d = g_task_get_task_data (G_TASK (result));
+  remember_compare (self, d);
   return g_steal_pointer (&d->result);
 }
 
@@ -1106,6 +1205,7 @@ typedef struct
   ScDType dtype;
   ScStats *stats;
   SecateurReport report;
+  JsonObject *scores; /* the last Compare's, for these directions and settings; or NULL */
 } ExportData;
 
 static void
@@ -1116,6 +1216,7 @@ export_data_free (gpointer data)
   g_strfreev (d->directions);
   g_clear_pointer (&d->stats, sc_stats_free);
   secateur_report_clear (&d->report);
+  g_clear_pointer (&d->scores, json_object_unref);
   g_free (d);
 }
 
@@ -1198,6 +1299,25 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
           return;
         }
     }
+  /* the settings that chose the experts and the statistics' provenance,
+   * under the index's reserved key as select writes them */
+  JsonObject *how = json_object_new ();
+  json_object_set_double_member (how, "ratio", d->settings.ratio);
+  json_object_set_string_member (how, "metric", sc_expert_metric_to_string (d->settings.metric));
+  json_object_set_string_member (
+      how, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
+  json_object_set_string_member (how, "granularity",
+                                 d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
+                                 : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"
+                                                                                  : "lang");
+  g_autofree char *enc_dec =
+      g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
+  json_object_set_string_member (how, "enc_dec", enc_dec);
+  json_object_set_string_member (how, "statistics_file", "statistics.json");
+  g_autoptr (JsonObject) meta = json_object_new ();
+  json_object_set_object_member (meta, "selection", how);
+  json_object_set_array_member (meta, "statistics", sc_stats_get_provenance (d->stats));
+  sc_expert_index_set_meta (index, meta);
   if (!sc_expert_index_save (index, index_out, &error) ||
       !sc_stats_save (d->stats, stats_out, &error))
     {
@@ -1222,18 +1342,12 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     json_array_add_string_element (serves, d->directions[k]);
   json_object_set_array_member (selection, "serves", serves);
   json_object_set_string_member (selection, "index", "experts.json");
-  json_object_set_double_member (selection, "ratio", d->settings.ratio);
-  json_object_set_string_member (selection, "metric",
-                                 sc_expert_metric_to_string (d->settings.metric));
-  json_object_set_string_member (
-      selection, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
-  json_object_set_string_member (selection, "granularity",
-                                 d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
-                                 : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"
-                                                                                  : "lang");
-  g_autofree char *enc_dec =
-      g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
-  json_object_set_string_member (selection, "enc_dec", enc_dec);
+  sc_provenance_copy_index_meta (meta, selection);
+  if (d->scores != NULL)
+    {
+      json_object_set_string_member (selection, "scores_report", "Compare");
+      json_object_set_object_member (selection, "scores", g_steal_pointer (&d->scores));
+    }
   ScExportOptions eopts = { 0, d->overwrite, .selection = selection, .convert = d->convert,
                             .dtype = d->dtype };
   if (keep == NULL ||
@@ -1271,6 +1385,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   d->overwrite = overwrite;
   d->convert = dtype != NULL && sc_dtype_from_name (dtype, &d->dtype);
   d->stats = sc_stats_snapshot (self->stats);
+  d->scores = compare_scores_for (self, directions, settings);
   /* The report is drawn from copies taken here, on the main thread. */
   secateur_report_init (&d->report, d->stats, settings,
                         (const char *const *) self->sweep_directions, self->has_sweep ? N_SWEEP : 0,

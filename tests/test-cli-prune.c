@@ -226,6 +226,10 @@ select_to_text (const char *stats, const char *out, const char *const *extra)
   run_clear (&r);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+  /* the ids only: the settings record is written last (tested apart) */
+  char *meta = strstr (text, ",\"" SC_EXPERT_INDEX_META_KEY "\":");
+  if (meta != NULL)
+    strcpy (meta, "}");
   return g_strdup_printf ("%s%s", noted ? "noted " : "", text);
 }
 

@@ -482,6 +482,73 @@ test_same_as_cli (void)
   g_assert_nonnull (strstr (cli.out, summary));
   run_clear (&cli);
 
+  /* The export records how: the settings and the calibration run in
+   * experts.json (the reserved key) and config.json, and the scores of the
+   * Compare just run for its direction, under the same settings. */
+  {
+    g_autofree char *out = g_build_filename (tmp, "export", NULL);
+    const char *served[] = { "fra_Latn-eng_Latn", NULL };
+    secateur_controller_export_async (c, out, served, &s, FALSE, NULL, NULL, got_result, &w);
+    g_autoptr (GAsyncResult) r3 = wait_result (&w);
+    g_assert_true (secateur_controller_export_finish (c, r3, &error));
+    g_assert_no_error (error);
+    g_autofree char *app_index_path = g_build_filename (out, "experts.json", NULL);
+    g_autoptr (ScExpertIndex) app_index = sc_expert_index_load (app_index_path, 4, 2, 16, &error);
+    g_assert_no_error (error);
+    g_auto (GStrv) skipped = sc_expert_index_ignored_keys (app_index);
+    g_assert_cmpuint (g_strv_length (skipped), ==, 0);
+    JsonObject *meta = sc_expert_index_get_meta (app_index);
+    g_assert_nonnull (meta);
+    JsonObject *how = json_object_get_object_member (meta, "selection");
+    g_assert_cmpfloat (json_object_get_double_member (how, "ratio"), ==, 0.5);
+    g_assert_cmpstr (json_object_get_string_member (how, "enc_dec"), ==, "3:1");
+    JsonArray *runs = json_object_get_array_member (meta, "statistics");
+    g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+    JsonObject *run = json_array_get_object_element (runs, 0);
+    g_assert_cmpstr (json_object_get_string_member (run, "corpus"), ==, "udhr");
+    g_assert_cmpstr (json_object_get_string_member (run, "sampling"), ==, "proportional");
+    g_assert_cmpint (json_object_get_int_member (run, "sentences"), ==, 32);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (run, "directions")), ==,
+                      4);
+
+    g_autofree char *cfg_path = g_build_filename (out, "model", "config.json", NULL);
+    g_autoptr (JsonNode) cfg = sc_test_load_json (cfg_path);
+    JsonObject *sel =
+        json_object_get_object_member (json_node_get_object (cfg), "secateur_selection");
+    g_assert_cmpstr (
+        json_object_get_string_member (json_object_get_object_member (sel, "settings"), "metric"),
+        ==, "importance");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (sel, "statistics")), ==,
+                      1);
+    JsonObject *sc = json_object_get_object_member (json_object_get_object_member (sel, "scores"),
+                                                    "fra_Latn-eng_Latn");
+    g_assert_nonnull (sc);
+    g_assert_false (json_object_has_member (sc, "settings_key"));
+    g_assert_cmpint (json_object_get_int_member (sc, "sentences"), ==, 2);
+    JsonObject *sf = json_object_get_object_member (sc, "full");
+    JsonObject *sp = json_object_get_object_member (sc, "pruned");
+    g_assert_cmpfloat (json_object_get_double_member (sf, "chrf++"), ==, app->chrf_full);
+    g_assert_cmpfloat (json_object_get_double_member (sp, "chrf++"), ==, app->chrf_pruned);
+    g_assert_cmpfloat (json_object_get_double_member (sf, "spbleu"), ==, app->spbleu_full);
+    g_assert_cmpfloat (json_object_get_double_member (sp, "spbleu"), ==, app->spbleu_pruned);
+
+    /* other settings than the Compare's: no scores recorded */
+    g_autofree char *out2 = g_build_filename (tmp, "export-other", NULL);
+    ScPruneSettings other = s;
+    other.ratio = 0.25;
+    secateur_controller_export_async (c, out2, served, &other, FALSE, NULL, NULL, got_result, &w);
+    g_autoptr (GAsyncResult) r4 = wait_result (&w);
+    g_assert_true (secateur_controller_export_finish (c, r4, &error));
+    g_assert_no_error (error);
+    g_autofree char *cfg2_path = g_build_filename (out2, "model", "config.json", NULL);
+    g_autoptr (JsonNode) cfg2 = sc_test_load_json (cfg2_path);
+    g_assert_false (json_object_has_member (
+        json_object_get_object_member (json_node_get_object (cfg2), "secateur_selection"),
+        "scores"));
+    sc_test_rm_tree (out);
+    sc_test_rm_tree (out2);
+  }
+
   /* cancelled while translating: cancelled, not failed; the mask is gone */
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   w.cancel_on_progress = cancel;

@@ -7,6 +7,7 @@
  * As root, Open MPI refuses to start unless OMPI_ALLOW_RUN_AS_ROOT=1 and
  * OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 are set: the test sets them. */
 #include "sc-checkpoint.h"
+#include "sc-stats.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 
@@ -102,6 +103,7 @@ read_file (const char *path)
   return text;
 }
 
+
 /* The integer counters (tokens, top1, top2) of every direction, as text. */
 static char *
 integer_counters (const char *path)
@@ -152,6 +154,7 @@ test_calibrate (void)
   run_clear (&r);
   g_autofree char *want = integer_counters (one);
   g_autofree char *one_bytes = read_file (one);
+  g_assert_nonnull (strstr (one_bytes, "\"provenance\":[{"));
 
   for (int ranks = 1; ranks <= 3; ranks++)
     {
@@ -177,6 +180,9 @@ test_calibrate (void)
           g_autofree char *got = integer_counters (path);
           g_assert_cmpstr (got, ==, want);
           g_autofree char *bytes = read_file (path);
+          /* one record of the run: every rank's sentences and tokens */
+          g_assert_cmpstr (strstr (bytes, ",\"provenance\":"), ==,
+                           strstr (one_bytes, ",\"provenance\":"));
           if (ranks == 1)
             g_assert_cmpstr (bytes, ==, one_bytes);
           if (again == 0)
@@ -197,6 +203,13 @@ test_calibrate (void)
                     2 * first_tokens (one, "eng_Latn-fra_Latn"));
   g_assert_cmpuint (first_tokens (twice, "fra_Latn-eng_Latn"), ==,
                     2 * first_tokens (one, "fra_Latn-eng_Latn"));
+  {
+    g_autoptr (GError) e = NULL;
+    g_autoptr (ScStats) st = sc_stats_load (twice, NULL, &e);
+    g_assert_no_error (e);
+    g_autoptr (JsonArray) runs = sc_stats_get_provenance (st);
+    g_assert_cmpuint (json_array_get_length (runs), ==, 2);
+  }
 
   g_autoptr (GFile) d = g_file_new_for_path (dir);
   g_autoptr (GFileEnumerator) en = g_file_enumerate_children (d, "standard::name", 0, NULL, NULL);

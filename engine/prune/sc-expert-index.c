@@ -17,6 +17,7 @@ struct _ScExpertIndex
   GArray *global;     /* or NULL */
   GHashTable *keys;   /* char* -> GArray of int */
   GPtrArray *ignored; /* char*: keys the reader skipped */
+  JsonObject *meta;   /* SC_EXPERT_INDEX_META_KEY's object, or NULL */
 };
 
 ScExpertIndex *
@@ -43,6 +44,8 @@ sc_expert_index_free (ScExpertIndex *idx)
     g_array_unref (idx->global);
   g_hash_table_unref (idx->keys);
   g_ptr_array_unref (idx->ignored);
+  if (idx->meta)
+    json_object_unref (idx->meta);
   g_free (idx);
 }
 
@@ -262,6 +265,12 @@ fill_from_node (ScExpertIndex *idx, JsonNode *root, GError **error)
     {
       const char *key = it->data;
       JsonNode *n = json_object_get_member (o, key);
+      if (g_str_equal (key, SC_EXPERT_INDEX_META_KEY) && JSON_NODE_HOLDS_OBJECT (n))
+        {
+          /* Secateur's own record of how the ids were chosen: no warning */
+          sc_expert_index_set_meta (idx, json_node_get_object (n));
+          continue;
+        }
       if (!sc_expert_index_key_valid (key))
         {
           /* as nllb_pruning.py and pasero, which look up only the keys they need */
@@ -425,10 +434,18 @@ sc_expert_index_to_json (const ScExpertIndex *idx, gsize *length)
           json_builder_set_member_name (b, *k);
           add_ids (b, g_hash_table_lookup (idx->keys, *k));
         }
+      if (idx->meta != NULL)
+        {
+          /* last, after the ids the authors' readers look up */
+          json_builder_set_member_name (b, SC_EXPERT_INDEX_META_KEY);
+          JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+          json_node_set_object (n, idx->meta);
+          json_builder_add_value (b, n);
+        }
       json_builder_end_object (b);
     }
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  /* ids only: nothing here can be non-finite */
+  /* ids, and settings recorded by Secateur (finite by construction) */
   return sc_json_to_data (root, FALSE, length, NULL);
 }
 
@@ -438,4 +455,20 @@ sc_expert_index_save (const ScExpertIndex *idx, const char *path, GError **error
   gsize len = 0;
   g_autofree char *data = sc_expert_index_to_json (idx, &len);
   return g_file_set_contents (path, data, len, error);
+}
+
+void
+sc_expert_index_set_meta (ScExpertIndex *idx, JsonObject *meta)
+{
+  if (meta != NULL)
+    json_object_ref (meta);
+  if (idx->meta != NULL)
+    json_object_unref (idx->meta);
+  idx->meta = meta;
+}
+
+JsonObject *
+sc_expert_index_get_meta (const ScExpertIndex *idx)
+{
+  return idx->meta;
 }

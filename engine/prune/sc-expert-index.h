@@ -10,10 +10,15 @@
  * ids of t: [g in idx[s] : g < n_enc*E] ∪ [g in idx[t] : g >= n_enc*E].
  * The reader skips keys that are neither a language nor a direction, as
  * the authors' code (which looks up only the keys it needs) does, and
- * lists them (sc_expert_index_ignored_keys) for a warning. */
+ * lists them (sc_expert_index_ignored_keys) for a warning — except
+ * SC_EXPERT_INDEX_META_KEY, Secateur's record of how the ids were chosen
+ * (selection settings and the statistics' provenance), read silently. The
+ * authors' readers look ids up by language or pair, so that key is
+ * harmless to them. A global index (a bare list) has no room for it. */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -27,6 +32,10 @@ typedef enum {
 GQuark sc_expert_index_error_quark (void);
 
 typedef struct _ScExpertIndex ScExpertIndex;
+
+/* The one reserved top-level key: {"selection": {...settings},
+ * "statistics": [...provenance records]}. No NLLB code or pair. */
+#define SC_EXPERT_INDEX_META_KEY "secateur"
 
 ScExpertIndex *sc_expert_index_new  (int n_moe_layers, int n_encoder_moe, int n_experts);
 void           sc_expert_index_free (ScExpertIndex *idx);
@@ -42,6 +51,11 @@ char    **sc_expert_index_keys      (const ScExpertIndex *idx);
 /* Keys of the JSON read that were neither an NLLB language nor a src-tgt
  * direction, in file order (empty when none); g_strfreev. */
 char    **sc_expert_index_ignored_keys (const ScExpertIndex *idx);
+/* The reserved key's object (a reference is taken; NULL clears it). A
+ * keyed index writes it; a global one (a bare list) cannot. */
+void        sc_expert_index_set_meta (ScExpertIndex *idx, JsonObject *meta);
+/* Owned by the index; NULL when the file had none. */
+JsonObject *sc_expert_index_get_meta (const ScExpertIndex *idx);
 /* The ids under key (NULL: global list), or NULL. Owned by the index. */
 GArray   *sc_expert_index_get       (const ScExpertIndex *idx, const char *key);
 

@@ -1,5 +1,8 @@
 /* sc-model-card.c: the README.md of an expert-pruned export. */
 #include "sc-model-card.h"
+#include "sc-provenance.h"
+
+#include <math.h>
 
 static double
 mib (guint64 bytes)
@@ -34,6 +37,90 @@ joined (JsonObject *o, const char *key)
         g_string_append_printf (s, "%s`%s`", s->len ? ", " : "", json_node_get_string (n));
     }
   return g_string_free (s, FALSE);
+}
+
+/* "- name: value" for the members of the selection settings. */
+static void
+append_how_chosen (GString *s, JsonObject *selection)
+{
+  JsonNode *how = selection ? json_object_get_member (selection, "settings") : NULL;
+  JsonNode *runs = selection ? json_object_get_member (selection, "statistics") : NULL;
+  if ((how == NULL || !JSON_NODE_HOLDS_OBJECT (how)) &&
+      (runs == NULL || !JSON_NODE_HOLDS_ARRAY (runs)))
+    return;
+  g_string_append (s, "\n## How the experts were chosen\n\n");
+  if (how != NULL && JSON_NODE_HOLDS_OBJECT (how))
+    {
+      JsonObject *o = json_node_get_object (how);
+      g_autoptr (GList) members = json_object_get_members (o);
+      for (GList *it = members; it; it = it->next)
+        {
+          JsonNode *v = json_object_get_member (o, it->data);
+          if (!JSON_NODE_HOLDS_VALUE (v))
+            continue;
+          GType t = json_node_get_value_type (v);
+          if (t == G_TYPE_STRING)
+            g_string_append_printf (s, "- %s: %s\n", (char *) it->data, json_node_get_string (v));
+          else if (t == G_TYPE_INT64)
+            g_string_append_printf (s, "- %s: %" G_GINT64_FORMAT "\n", (char *) it->data,
+                                    json_node_get_int (v));
+          else if (t == G_TYPE_DOUBLE)
+            g_string_append_printf (s, "- %s: %g\n", (char *) it->data, json_node_get_double (v));
+          else if (t == G_TYPE_BOOLEAN)
+            g_string_append_printf (s, "- %s: %s\n", (char *) it->data,
+                                    json_node_get_boolean (v) ? "yes" : "no");
+        }
+    }
+  if (runs != NULL && JSON_NODE_HOLDS_ARRAY (runs))
+    {
+      JsonArray *a = json_node_get_array (runs);
+      g_string_append_printf (s, "- statistics from %u calibration run(s):\n",
+                              json_array_get_length (a));
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *r = json_array_get_element (a, i);
+          if (!JSON_NODE_HOLDS_OBJECT (r))
+            continue;
+          g_autofree char *line = sc_provenance_describe (json_node_get_object (r));
+          g_string_append_printf (s, "  %u. %s\n", i + 1, line);
+        }
+    }
+}
+
+static double
+score_of (JsonObject *entry, const char *side, const char *metric)
+{
+  JsonNode *n = json_object_get_member (entry, side);
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    return NAN;
+  JsonNode *v = json_object_get_member (json_node_get_object (n), metric);
+  return v && JSON_NODE_HOLDS_VALUE (v) ? json_node_get_double (v) : NAN;
+}
+
+/* The pruned model's scores per direction, beside the full model's. */
+static void
+append_scores (GString *s, JsonObject *scores)
+{
+  g_string_append (s, "\n## Evaluation\n\n"
+                      "Scores of this pruned model (masked evaluation of the same experts, "
+                      "`secateur-cli evaluate`) beside the full model's:\n\n"
+                      "| direction | sentences | chrF++ full | chrF++ pruned | spBLEU full | "
+                      "spBLEU pruned |\n|---|---|---|---|---|---|\n");
+  g_autoptr (GList) members = json_object_get_members (scores);
+  members = g_list_sort (members, (GCompareFunc) g_strcmp0);
+  for (GList *it = members; it; it = it->next)
+    {
+      JsonNode *n = json_object_get_member (scores, it->data);
+      if (!JSON_NODE_HOLDS_OBJECT (n))
+        continue;
+      JsonObject *e = json_node_get_object (n);
+      gint64 sentences =
+          json_object_has_member (e, "sentences") ? json_object_get_int_member (e, "sentences") : 0;
+      g_string_append_printf (s, "| %s | %" G_GINT64_FORMAT " | %.2f | %.2f | %.2f | %.2f |\n",
+                              (char *) it->data, sentences, score_of (e, "full", "chrf++"),
+                              score_of (e, "pruned", "chrf++"), score_of (e, "full", "spbleu"),
+                              score_of (e, "pruned", "spbleu"));
+    }
 }
 
 char *
@@ -111,6 +198,7 @@ sc_model_card_text (const ScConfig *c, const ScModelCard *card)
         "--uniform`).\n",
         SC_CONFIG_KEPT_KEY);
 
+  append_how_chosen (s, card->selection);
   if (card->selection != NULL)
     {
       g_string_append (s, "\n## Selection\n\n");
@@ -123,7 +211,11 @@ sc_model_card_text (const ScConfig *c, const ScModelCard *card)
                               text);
     }
 
-  g_string_append (s, "\n## Evaluation\n\nNo evaluation of the pruned model was recorded by "
-                      "the export; `secateur-cli evaluate -m DIR --pairs SRC-TGT` scores it.\n");
+  JsonNode *scores = card->selection ? json_object_get_member (card->selection, "scores") : NULL;
+  if (scores != NULL && JSON_NODE_HOLDS_OBJECT (scores))
+    append_scores (s, json_node_get_object (scores));
+  else
+    g_string_append (s, "\n## Evaluation\n\nNo evaluation of the pruned model was recorded by "
+                        "the export; `secateur-cli evaluate -m DIR --pairs SRC-TGT` scores it.\n");
   return g_string_free (s, FALSE);
 }

@@ -24,6 +24,7 @@ struct _ScStats
   GHashTable *dirs; /* char* direction -> ScStatsCounters* */
   int *order;       /* scratch for ranks [E], used under the lock */
   float *order_p;
+  JsonArray *provenance; /* JsonObject records, one per calibration run, oldest first */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -104,6 +105,33 @@ sc_stats_counters_total_tokens (const ScStatsCounters *c)
 
 /* ---- stats ------------------------------------------------------------- */
 
+/* json_node_copy shares objects and arrays; records cross threads (a
+ * snapshot is read while calibration adds), so each ScStats owns its own. */
+static JsonNode *
+deep_copy (JsonNode *n)
+{
+  if (JSON_NODE_HOLDS_OBJECT (n))
+    {
+      JsonObject *o = json_node_get_object (n), *c = json_object_new ();
+      g_autoptr (GList) members = json_object_get_members (o);
+      for (GList *m = members; m; m = m->next)
+        json_object_set_member (c, m->data, deep_copy (json_object_get_member (o, m->data)));
+      JsonNode *out = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (out, c);
+      return out;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (n))
+    {
+      JsonArray *a = json_node_get_array (n), *c = json_array_new ();
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        json_array_add_element (c, deep_copy (json_array_get_element (a, i)));
+      JsonNode *out = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (out, c);
+      return out;
+    }
+  return json_node_copy (n);
+}
+
 ScStats *
 sc_stats_new (const ScStatsShape *shape)
 {
@@ -119,6 +147,7 @@ sc_stats_new (const ScStatsShape *shape)
                                    (GDestroyNotify) sc_stats_counters_free);
   s->order = g_new0 (int, shape->n_experts);
   s->order_p = g_new0 (float, shape->n_experts);
+  s->provenance = json_array_new ();
   return s;
 }
 
@@ -131,6 +160,7 @@ sc_stats_free (ScStats *stats)
   g_free (stats->shape.name);
   g_free (stats->order);
   g_free (stats->order_p);
+  json_array_unref (stats->provenance);
   g_mutex_clear (&stats->lock);
   g_free (stats);
 }
@@ -325,6 +355,10 @@ sc_stats_merge (ScStats *dst, ScStats *src, GError **error)
       ScStatsCounters *c = lookup_or_add (dst, k);
       sc_stats_counters_add_rows (c, v, 0, c->n_layers);
     }
+  /* the union of the data: both runs' records, dst's first */
+  for (guint i = 0; i < json_array_get_length (snap->provenance); i++)
+    json_array_add_element (dst->provenance,
+                            deep_copy (json_array_get_element (snap->provenance, i)));
   if ((dst->shape.name == NULL || !*dst->shape.name) && snap->shape.name && *snap->shape.name)
     {
       g_free (dst->shape.name);
@@ -344,6 +378,9 @@ sc_stats_snapshot (ScStats *stats)
   g_hash_table_iter_init (&it, stats->dirs);
   while (g_hash_table_iter_next (&it, &k, &v))
     g_hash_table_insert (s->dirs, g_strdup (k), sc_stats_counters_copy (v));
+  for (guint i = 0; i < json_array_get_length (stats->provenance); i++)
+    json_array_add_element (s->provenance,
+                            deep_copy (json_array_get_element (stats->provenance, i)));
   g_mutex_unlock (&stats->lock);
   return s;
 }
@@ -590,7 +627,18 @@ sc_stats_to_json (ScStats *stats, gsize *length, GError **error)
         return NULL;
       g_string_append_c (out, '}');
     }
-  g_string_append (out, "}}");
+  g_string_append_c (out, '}');
+  /* Optional member: version-1 readers skip it, so the version stays 1. */
+  if (json_array_get_length (s->provenance) > 0)
+    {
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      json_node_set_array (node, s->provenance);
+      g_autofree char *text = sc_json_to_data (node, FALSE, NULL, error);
+      if (text == NULL)
+        return NULL;
+      g_string_append_printf (out, ",\"provenance\":%s", text);
+    }
+  g_string_append_c (out, '}');
   if (length != NULL)
     *length = out->len;
   return g_string_free (g_steal_pointer (&out), FALSE);
@@ -1049,11 +1097,33 @@ scan_model (Scan *j, ScStatsShape *sh, GError **error)
   return TRUE;
 }
 
+/* The "provenance" member: a small array of records, read with json-glib
+ * (the scanner above has already checked it is valid JSON). */
+static gboolean
+read_provenance (ScStats *s, const char *at, const char *end, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) root = sc_json_parse (at, end - at, "provenance", &local);
+  if (root == NULL)
+    return invalid (error, "%s", local->message);
+  if (!JSON_NODE_HOLDS_ARRAY (root))
+    return invalid (error, "provenance is not a list of records");
+  JsonArray *a = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *n = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_OBJECT (n))
+        return invalid (error, "provenance record %u is not an object", i);
+      json_array_add_element (s->provenance, deep_copy (n));
+    }
+  return TRUE;
+}
+
 ScStats *
 sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect, GError **error)
 {
   Scan j = { data, data + (length < 0 ? (gssize) strlen (data) : length), 0 };
-  const char *model_at = NULL, *directions_at = NULL;
+  const char *model_at = NULL, *directions_at = NULL, *provenance_at = NULL, *provenance_end = NULL;
   g_autofree char *schema = NULL;
   double version = -1;
   gboolean version_integral = FALSE;
@@ -1083,7 +1153,11 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
             model_at = j.p;
           else if (g_str_equal (member, "directions"))
             directions_at = j.p;
+          else if (g_str_equal (member, "provenance"))
+            provenance_at = j.p;
           ok = skip_value (&j);
+          if (ok && g_str_equal (member, "provenance"))
+            provenance_end = j.p;
         }
       if (!ok)
         break;
@@ -1167,6 +1241,8 @@ sc_stats_from_json (const char *data, gssize length, const ScStatsShape *expect,
       invalid (error, "directions is not a valid JSON object");
       return NULL;
     }
+  if (provenance_at != NULL && !read_provenance (s, provenance_at, provenance_end, error))
+    return NULL;
   return g_steal_pointer (&s);
 }
 
@@ -1185,4 +1261,26 @@ sc_stats_load (const char *path, const ScStatsShape *expect, GError **error)
       return NULL;
     }
   return s;
+}
+
+void
+sc_stats_add_provenance (ScStats *stats, JsonObject *record)
+{
+  g_return_if_fail (stats != NULL && record != NULL);
+  g_mutex_lock (&stats->lock);
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, record);
+  json_array_add_element (stats->provenance, deep_copy (node));
+  g_mutex_unlock (&stats->lock);
+}
+
+JsonArray *
+sc_stats_get_provenance (ScStats *stats)
+{
+  g_mutex_lock (&stats->lock);
+  JsonArray *a = json_array_new ();
+  for (guint i = 0; i < json_array_get_length (stats->provenance); i++)
+    json_array_add_element (a, deep_copy (json_array_get_element (stats->provenance, i)));
+  g_mutex_unlock (&stats->lock);
+  return a;
 }

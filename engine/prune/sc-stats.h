@@ -11,6 +11,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "sc-file-lock.h"
 
@@ -114,8 +115,19 @@ ScStatsCounters *sc_stats_get_source (ScStats *stats, const char *lang, GError *
 ScStatsCounters *sc_stats_get_target (ScStats *stats, const char *lang, GError **error);
 ScStatsCounters *sc_stats_get_global (ScStats *stats, GError **error);
 
+/* Where the counters came from: one JSON object per calibration run
+ * (sc-provenance.h builds them), oldest first. sc_stats_merge appends
+ * src's records after dst's, so merged and appended files list every run.
+ * add stores a copy of `record`; get returns a deep copy (unref). */
+void        sc_stats_add_provenance (ScStats *stats, JsonObject *record);
+JsonArray  *sc_stats_get_provenance (ScStats *stats);
+
 /* JSON: {"schema": "secateur-stats", "version": 1, "model": {...},
- *        "directions": {"src-tgt": {"tokens": [L], "top1": [[E] x L], ...}}} */
+ *        "directions": {"src-tgt": {"tokens": [L], "top1": [[E] x L], ...}},
+ *        "provenance": [{...}, ...]}
+ * "provenance" is optional (absent when no run recorded one; files of
+ * earlier versions have none) and ignored by earlier readers, so it did not
+ * change the version. */
 /* Both fail with SC_ERROR_NOT_FINITE, naming the counter, when one is NaN
  * or infinite; sc_stats_save then leaves `path` as it was. */
 char     *sc_stats_to_json   (ScStats *stats, gsize *length, GError **error);
