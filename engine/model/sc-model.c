@@ -1194,17 +1194,16 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
   layer_norm (model, &model->dec_ln, x, m, h);
   model->be->linear (model->be, h, m, d, model->lm_head, NULL, logits);
 
-  /* Once per step, cheap beside the product above. Without this a broken
-   * model decodes garbage (or nothing) and scores NaN. An OR of
-   * independent tests, not a running sum (whose chain of dependent adds
-   * the compiler may not reorder), so that it vectorises. */
+  /* Once per step, cheap beside the product above: x * 0 is 0 unless x is
+   * NaN or infinite, so one NaN anywhere makes the row's sum NaN. Without
+   * this a broken model decodes garbage (or nothing) and scores NaN. */
   for (int r = 0; r < m; r++)
     {
       const float *l = logits + (gsize) r * V;
-      int bad = 0;
+      float zero = 0.0f;
       for (int v = 0; v < V; v++)
-        bad |= !isfinite (l[v]);
-      if (bad)
+        zero += l[v] * 0.0f;
+      if (zero != 0.0f)
         {
           g_autofree char *what =
               g_strdup_printf ("the decoder's output logits at position %d are NaN or infinite",
