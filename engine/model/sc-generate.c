@@ -1,6 +1,8 @@
 /* sc-generate.c: greedy and beam search over the incremental decoder. */
 #include "sc-generate.h"
 
+#include "sc-beam-scores.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -49,8 +51,6 @@ force (float *s, int V, int token)
   for (int v = 0; v < V; v++)
     s[v] = v == token ? 0.0f : -INFINITY;
 }
-
-static void log_softmax (float *x, int n);
 
 /* The source ids a row of scores sees: `ngram` (for the encoder n-gram
  * ban) is its own sentence's; `penalty` (for the encoder repetition
@@ -197,7 +197,7 @@ process_scores (const ScGenerateOptions *o, int eos, const SourceIds *src, const
         force (s, V, token);
     }
   if (o->renormalize_logits)
-    log_softmax (s, V);
+    sc_log_softmax (s, V);
 }
 
 /* G_IO_ERROR_CANCELLED, as every other job reports it. */
@@ -330,45 +330,20 @@ hyp_list_is_done (HypList *list, int num_beams, double lp, int early_stopping,
   return list->worst >= highest;
 }
 
-typedef struct
+/* Whether process_scores may change any score at step cur_len. When none
+ * can, beam search picks its candidates straight from the logits (see
+ * sc_beam_top_k_plain). Errs towards TRUE: any configured processor that
+ * could act counts. */
+static gboolean
+processors_act (const ScGenerateOptions *o, int cur_len)
 {
-  float score;
-  int index; /* beam * V + token */
-} Cand;
-
-/* Top k of n scores, sorted descending; ties keep the lower index first. */
-static void
-top_k (const float *scores, int n, int k, Cand *out)
-{
-  int filled = 0;
-  for (int i = 0; i < n; i++)
-    {
-      float s = scores[i];
-      if (filled == k && !(s > out[k - 1].score))
-        continue;
-      int j = filled < k ? filled++ : k - 1;
-      while (j > 0 && out[j - 1].score < s)
-        {
-          out[j] = out[j - 1];
-          j--;
-        }
-      out[j].score = s;
-      out[j].index = i;
-    }
-}
-
-static void
-log_softmax (float *x, int n)
-{
-  float max = x[0];
-  for (int i = 1; i < n; i++)
-    max = MAX (max, x[i]);
-  double sum = 0.0;
-  for (int i = 0; i < n; i++)
-    sum += exp ((double) x[i] - max);
-  float lse = (float) log (sum);
-  for (int i = 0; i < n; i++)
-    x[i] = x[i] - max - lse;
+  return o->encoder_repetition_penalty != 1.0 || o->repetition_penalty != 1.0 ||
+         (o->no_repeat_ngram_size > 0 && cur_len + 1 >= o->no_repeat_ngram_size) ||
+         o->encoder_no_repeat_ngram_size > 0 || o->bad_words_ids != NULL ||
+         cur_len < o->min_length || (cur_len == 1 && o->forced_bos_id >= 0) ||
+         (cur_len == o->max_length - 1 && o->forced_eos_id >= 0) || o->remove_invalid_values ||
+         (o->decay_start >= 0 && cur_len > o->decay_start + 1) || o->suppress_tokens != NULL ||
+         o->begin_suppress_tokens != NULL || o->forced_decoder_ids != NULL || o->renormalize_logits;
 }
 
 static GPtrArray *
@@ -398,7 +373,7 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   g_autofree int *next_tokens = g_new (int, R);
   g_autofree int *next_from = g_new (int, R);
   g_autofree float *logits = g_new (float, (gsize) R *V);
-  g_autofree Cand *cands = g_new (Cand, 2 * g);
+  g_autofree ScBeamCand *cands = g_new (ScBeamCand, 2 * g);
   g_autofree guint8 *mark = g_new0 (guint8, V);
   g_autofree int *current = g_new0 (int, R);           /* this step's tokens, group by group */
   g_autofree HypList *lists = g_new0 (HypList, B * G); /* [b * G + group] */
@@ -431,12 +406,16 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
       gboolean all_done = TRUE;
       for (int grp = 0; grp < G && ok; grp++)
         {
-          for (int b = 0; b < B; b++)
+          /* with no processor and no diversity penalty acting, the
+           * candidates come straight from the logits */
+          gboolean plain =
+              !processors_act (opts, cur_len) && (grp == 0 || !(opts->diversity_penalty > 0.0));
+          for (int b = 0; b < B && !plain; b++)
             for (int j = 0; j < g; j++)
               {
                 int r = b * K + grp * g + j;
                 float *l = logits + (gsize) r * V;
-                log_softmax (l, V);
+                sc_log_softmax (l, V);
                 if (grp > 0 && opts->diversity_penalty > 0.0)
                   diversity (current + (gsize) b * K, grp * g, (float) opts->diversity_penalty, l);
                 SourceIds si = source_ids (enc, b * g + j, g);
@@ -459,7 +438,11 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
                     }
                   continue;
                 }
-              top_k (logits + (gsize) first * V, g * V, 2 * g, cands);
+              if (plain)
+                sc_beam_top_k_plain (logits + (gsize) first * V, g, V, beam_scores + first, 2 * g,
+                                     cands);
+              else
+                sc_beam_top_k (logits + (gsize) first * V, g * V, 2 * g, cands);
               int filled = 0;
               for (int rank = 0; rank < 2 * g && filled < g; rank++)
                 {

@@ -1093,6 +1093,8 @@ struct _ScDecoder
   guint8 *src_valid;          /* [B_src, S] */
   float **cross_k, **cross_v; /* per layer [B_src, S, d] */
   float **self_k, **self_v;   /* per layer [n_rows, max_len, d] */
+  float *moved;               /* reorder's scratch, kept across steps */
+  gsize moved_cap;            /* its floats */
 };
 
 void
@@ -1114,6 +1116,7 @@ sc_decoder_free (ScDecoder *dec)
   g_free (dec->self_v);
   g_free (dec->src_row);
   g_free (dec->src_valid);
+  g_free (dec->moved);
   g_free (dec);
 }
 
@@ -1292,18 +1295,34 @@ sc_decoder_reorder (ScDecoder *dec, const int *from)
   int d = dec->model->config->d_model, R = dec->n_rows;
   gsize row = (gsize) dec->max_len * d;
   gsize used = (gsize) dec->len * d;
-  g_autofree float *tmp = g_new (float, (gsize) R *used + 1);
   g_autofree int *src = g_memdup2 (dec->src_row, sizeof (int) * R);
 
-  for (int l = 0; l < dec->model->config->decoder_layers; l++)
+  /* Rows that keep their own hypothesis (most, most steps) stay in place;
+   * the others are read into a scratch buffer, then written. The buffer
+   * is kept: allocating R rows per step went through mmap, munmap and
+   * page faults at every token. */
+  int n_moved = 0;
+  for (int r = 0; r < R; r++)
+    n_moved += from[r] != r;
+  if ((gsize) n_moved * used > dec->moved_cap)
+    {
+      g_free (dec->moved);
+      dec->moved_cap = (gsize) n_moved * used;
+      dec->moved = g_new (float, dec->moved_cap);
+    }
+  for (int l = 0; l < dec->model->config->decoder_layers && n_moved > 0; l++)
     {
       float *caches[2] = { dec->self_k[l], dec->self_v[l] };
       for (int c = 0; c < 2; c++)
         {
+          int i = 0;
           for (int r = 0; r < R; r++)
-            memcpy (tmp + r * used, caches[c] + from[r] * row, sizeof (float) * used);
+            if (from[r] != r)
+              memcpy (dec->moved + i++ * used, caches[c] + from[r] * row, sizeof (float) * used);
+          i = 0;
           for (int r = 0; r < R; r++)
-            memcpy (caches[c] + r * row, tmp + r * used, sizeof (float) * used);
+            if (from[r] != r)
+              memcpy (caches[c] + r * row, dec->moved + i++ * used, sizeof (float) * used);
         }
     }
   for (int r = 0; r < R; r++)

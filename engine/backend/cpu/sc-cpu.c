@@ -51,6 +51,19 @@ widen_tile (gsize floats)
   return t->data;
 }
 
+/* y[M,N] (row stride ldy) = x[M,K]·W[N,K]ᵀ + beta·y. One row (a greedy
+ * decoding step) goes to sgemv: OpenBLAS 0.3.21's sgemm has no forwarding
+ * to gemv and copies (packs) the whole of W before multiplying, which for
+ * one row reads and writes every weight twice more than needed. */
+static void
+product (const float *x, int M, int K, const float *w, int N, float beta, float *y, int ldy)
+{
+  if (M == 1)
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, N, K, 1.0f, w, K, x, 1, beta, y, 1);
+  else
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, beta, y, ldy);
+}
+
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
 static void
 cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, const float *bias,
@@ -67,8 +80,7 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
 
   if (w->dtype == SC_DTYPE_F32)
     {
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w->data, K, beta,
-                   y, N);
+      product (x, M, K, w->data, N, beta, y, N);
       return;
     }
 
@@ -80,8 +92,7 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
     {
       int nr = MIN (rows, N - n0);
       widen_rows (w, K, n0, nr, tile);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, x, K, tile, K, beta,
-                   y + n0, N);
+      product (x, M, K, tile, nr, beta, y + n0, N);
     }
 }
 
