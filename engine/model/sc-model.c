@@ -585,6 +585,33 @@ expert_in_checkpoint (ScModel *model, const Ffn *f)
   return TRUE;
 }
 
+/* The weights expert e of MoE layer m is read from: with an expert cache,
+ * the cache's copy of the checkpoint's tensors (registered on first use,
+ * also when they came back from a replacement) in `owned`; replaced weights
+ * are owned memory already and are used in place. */
+static const Ffn *
+expert_weights (ScModel *model, int m, int e, Ffn *owned)
+{
+  const Ffn *f = &moe_layer (model, m)->experts[e];
+  guint id = (guint) (m * model->config->num_experts + e);
+  if (model->cache == NULL)
+    return f;
+  if (!expert_in_checkpoint (model, f))
+    {
+      sc_expert_cache_forget (model->cache, id);
+      return f;
+    }
+  if (sc_expert_cache_expert_bytes (model->cache, id) == 0)
+    {
+      const ScTensor *src[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
+      sc_expert_cache_set_source (model->cache, id, src, 4);
+    }
+  const ScTensor *const *t = sc_expert_cache_get (model->cache, id);
+  *owned = *f;
+  owned->fc1.w = t[0], owned->fc1.b = t[1], owned->fc2.w = t[2], owned->fc2.b = t[3];
+  return owned;
+}
+
 gboolean
 sc_model_set_expert_budget (ScModel *model, guint64 bytes, GError **error)
 {
@@ -822,28 +849,8 @@ moe_forward (ScModel *model, const Layer *L, gboolean decoder, int layer, const 
       if (m == 0)
         continue; /* an expert no token chose is never read */
       model->be->gather_rows (model->be, h, d, idx, m, xin);
-      const Ffn *f = &L->experts[e];
       Ffn owned;
-      if (model->cache != NULL && !expert_in_checkpoint (model, f))
-        {
-          /* Replaced weights are owned memory already: use them in place. */
-          sc_expert_cache_forget (model->cache, (guint) (L->moe_index * E + e));
-        }
-      else if (model->cache != NULL)
-        {
-          /* Same tensors, read from the cache's copy instead of the mapping
-           * (registered here when they came back from a replacement). */
-          guint id = (guint) (L->moe_index * E + e);
-          if (sc_expert_cache_expert_bytes (model->cache, id) == 0)
-            {
-              const ScTensor *src[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
-              sc_expert_cache_set_source (model->cache, id, src, 4);
-            }
-          const ScTensor *const *t = sc_expert_cache_get (model->cache, id);
-          owned = *f;
-          owned.fc1.w = t[0], owned.fc1.b = t[1], owned.fc2.w = t[2], owned.fc2.b = t[3];
-          f = &owned;
-        }
+      const Ffn *f = expert_weights (model, L->moe_index, e, &owned);
       ffn_forward (model, f, xin, m, yout);
       model->be->scatter_add_rows (model->be, out, d, idx, wt, eom, m, yout);
       for (int i = 0; want_norms && i < m; i++)
@@ -933,21 +940,7 @@ sc_model_moe_expert_forward (ScModel *model, int m, int expert, const float *h, 
   if (n == 0)
     return TRUE;
   Ffn owned;
-  if (model->cache != NULL && expert_in_checkpoint (model, f))
-    {
-      /* the cache's copy, as moe_forward reads it */
-      guint id = (guint) (m * E + expert);
-      if (sc_expert_cache_expert_bytes (model->cache, id) == 0)
-        {
-          const ScTensor *src[] = { f->fc1.w, f->fc1.b, f->fc2.w, f->fc2.b };
-          sc_expert_cache_set_source (model->cache, id, src, 4);
-        }
-      const ScTensor *const *t = sc_expert_cache_get (model->cache, id);
-      owned = *f;
-      owned.fc1.w = t[0], owned.fc1.b = t[1], owned.fc2.w = t[2], owned.fc2.b = t[3];
-      f = &owned;
-    }
-  ffn_forward (model, f, h, n, out);
+  ffn_forward (model, expert_weights (model, m, expert, &owned), h, n, out);
   return TRUE;
 }
 
