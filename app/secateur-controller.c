@@ -1,5 +1,11 @@
 /* secateur-controller.c: engine jobs on a worker thread for the application.
  *
+ * Why over 1,000 lines: it still carries parts of workflows the CLI has
+ * too (compare, quality sweep, export bundle). They move to a GTK-free jobs
+ * layer (engine/jobs/, docs/ARCHITECTURE.md "Known debts") that both call;
+ * then this file keeps only the GTask adapters. Until then, rules shared
+ * with the CLI live in the engine (sc-prune-plan, sc-corpus-spec, ...).
+ *
  * Threading rules: the ScModel is touched by one job at a time (jobs are
  * serialised by `busy`); the main thread reads only the immutable model
  * info. Calibration fills statistics owned by the job; the worker takes

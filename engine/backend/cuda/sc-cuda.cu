@@ -1,5 +1,10 @@
 /* sc-cuda.cu: the CUDA backend, a GModule loaded by sc-backend-select.c.
  *
+ * Why one file over 1,000 lines: it is the whole module the loader opens,
+ * and every kernel in it is checked on a GPU against its CPU reference
+ * (tests/test-cuda.c). Splitting it needs that check to run again, so it
+ * waits for a session with a GPU.
+ *
  * It implements the ScBackend table (sc-backend.h): matrix products with
  * cublasGemmEx (f16/bf16 weights and activations rounded to the weight's
  * type, f32 accumulation, tensor cores), everything else as small kernels,
