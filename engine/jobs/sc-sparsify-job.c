@@ -192,8 +192,10 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
       if (set == NULL)
         return NULL;
       res->calibration = sc_calib_set_describe (set);
+      if (o->calib_drawn != NULL)
+        o->calib_drawn (set, o->calib_data);
     }
-  g_autoptr (ScCalibSet) share = set && o->calib_share ? o->calib_share (set, o->calib_share_data)
+  g_autoptr (ScCalibSet) share = set && o->calib_share ? o->calib_share (set, o->calib_data)
                                                        : NULL;
 
   ScSparsifyJobPruned *pruned = res->pruned = g_new0 (ScSparsifyJobPruned, 1);

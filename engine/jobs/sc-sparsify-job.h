@@ -25,7 +25,9 @@ typedef struct {
   /* When set, the samples this process runs (e.g. its share under MPI),
    * given the whole set; the record and the description are the whole set's. */
   ScCalibSet      *(*calib_share) (const ScCalibSet *set, gpointer data);
-  gpointer           calib_share_data;
+  /* When set, called with the calibration set once drawn, before the work. */
+  void             (*calib_drawn) (const ScCalibSet *set, gpointer data);
+  gpointer           calib_data;  /* for both */
   /* Languages measured, SC_SPARSIFY_JOB_EVAL_SOURCE -> X on the held-out
    * set (NLLB only); NULL: none (sc_sparsify_job_default_languages gives
    * the application's default). */
