@@ -68,10 +68,10 @@ sc_cli_compare (int argc, char **argv)
       return 2;
     }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-  g_autoptr (GPtrArray) data =
-      model ? sc_evaluate_job_pairs (model, &spec, SC_CORPUS_SPLIT_HELD_OUT, st[0], st[1], limit,
-                                     &error)
-            : NULL;
+  g_autoptr (GPtrArray) data = model
+                                   ? sc_evaluate_job_pairs (model, &spec, SC_CORPUS_SPLIT_HELD_OUT,
+                                                            st[0], st[1], limit, &error)
+                                   : NULL;
   g_autofree guint8 *keep =
       data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error) : NULL;
   if (keep == NULL)
@@ -110,7 +110,7 @@ sc_cli_compare (int argc, char **argv)
     }
   printf ("%s, %d sentences: chrF++ %.2f full, %.2f pruned (%+.2f); spBLEU %.2f / %.2f; "
           "identical %.0f%%\n",
-          pair, r->n, full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp,
-          full->spbleu, pruned->spbleu, 100 * r->agreement);
+          pair, r->n, full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp, full->spbleu,
+          pruned->spbleu, 100 * r->agreement);
   return 0;
 }

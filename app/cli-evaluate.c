@@ -230,8 +230,8 @@ sc_cli_evaluate (int argc, char **argv)
                 pruned->spbleu, pruned->spbleu - full->spbleu, 100 * job->agreement,
                 full->len_ratio, pruned->len_ratio);
       else
-        printf ("%-20s %5d %9.2f %9s %7s %9.2f %9s %7s %6s %9.3f\n", list[i], n, full->chrf_pp,
-                "-", "-", full->spbleu, "-", "-", "-", full->len_ratio);
+        printf ("%-20s %5d %9.2f %9s %7s %9.2f %9s %7s %6s %9.3f\n", list[i], n, full->chrf_pp, "-",
+                "-", full->spbleu, "-", "-", "-", full->len_ratio);
       sc_eval_tsv_append_row (tsv, list[i], job->has_pruned ? pruned : full);
 
       json_builder_begin_object (report);

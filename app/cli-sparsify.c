@@ -38,7 +38,8 @@ static void
 print_progress (const ScProgress *p, gpointer user_data)
 {
   if (sc_distributed_rank () == 0 && g_str_equal (p->stage, "prune"))
-    fprintf (stderr, "\rpruned block %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ", about %.0f s left   %s",
+    fprintf (stderr,
+             "\rpruned block %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ", about %.0f s left   %s",
              p->done, p->total, MAX (p->eta_s, 0), p->done == p->total ? "\n" : "");
 }
 

@@ -107,10 +107,9 @@ sc_evaluate_job_sentence_scores (ScEvaluateJobSide *side, const char *const *ref
     {
       const char *one[] = { references[i], NULL };
       ScMetricScore s;
-      side->sentence_chrf[i] = sc_metric_sentence_score (chrf, side->scores.hyps->pdata[i], one,
-                                                         &s, NULL)
-                                   ? s.score
-                                   : -1;
+      side->sentence_chrf[i] =
+          sc_metric_sentence_score (chrf, side->scores.hyps->pdata[i], one, &s, NULL) ? s.score
+                                                                                      : -1;
     }
   return TRUE;
 }
@@ -142,7 +141,8 @@ run_side (ScModel *model, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r,
     }
   g_autofree double *sums = g_new0 (double, MAX (n, 1));
   g_autofree int *tokens = g_new0 (int, MAX (n, 1));
-  if (o->nll && !sc_evaluate_nll_sums (model, r->src, r->tgt, sources, refs, n, sums, tokens, error))
+  if (o->nll &&
+      !sc_evaluate_nll_sums (model, r->src, r->tgt, sources, refs, n, sums, tokens, error))
     return FALSE;
   if (!sc_evaluate_score (model, refs, n, hyps, sums, tokens, &side->scores, error))
     return FALSE;

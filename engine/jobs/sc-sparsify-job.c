@@ -10,11 +10,11 @@
 
 struct _ScSparsifyJobPruned
 {
-  ScModel *model;          /* the pruned NLLB model: `copy`, or the caller's pruned in place */
+  ScModel *model; /* the pruned NLLB model: `copy`, or the caller's pruned in place */
   ScModel *copy;
-  ScBloom *bloom;          /* or BLOOM, borrowed, with... */
+  ScBloom *bloom;                 /* or BLOOM, borrowed, with... */
   ScBloomPrunable *bloom_weights; /* ...its pruned weights */
-  char *dir;               /* the checkpoint's folder */
+  char *dir;                      /* the checkpoint's folder */
 };
 
 static void
@@ -168,8 +168,8 @@ measure (ScModel *full, ScModel *pruned, const ScSparsifyJobOptions *o, ScSparsi
 
 ScSparsifyJobResult *
 sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions *o,
-                     ScProgressCallback progress, gpointer progress_data,
-                     GCancellable *cancellable, GError **error)
+                     ScProgressCallback progress, gpointer progress_data, GCancellable *cancellable,
+                     GError **error)
 {
   g_return_val_if_fail ((model == NULL) != (bloom == NULL), NULL);
   gint64 t0 = g_get_monotonic_time ();
@@ -195,8 +195,7 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
       if (o->calib_drawn != NULL)
         o->calib_drawn (set, o->calib_data);
     }
-  g_autoptr (ScCalibSet) share = set && o->calib_share ? o->calib_share (set, o->calib_data)
-                                                       : NULL;
+  g_autoptr (ScCalibSet) share = set && o->calib_share ? o->calib_share (set, o->calib_data) : NULL;
 
   ScSparsifyJobPruned *pruned = res->pruned = g_new0 (ScSparsifyJobPruned, 1);
   ScPrunable p;
@@ -227,13 +226,13 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
 
   Progress prog;
   sc_progress_meter_start (&prog.meter, "prune", "blocks", res->n_blocks, progress, progress_data);
-  res->report = sc_sparsify (&p, share ? share : set, &o->sparsify, on_block, &prog, cancellable,
-                             error);
+  res->report =
+      sc_sparsify (&p, share ? share : set, &o->sparsify, on_block, &prog, cancellable, error);
   if (res->report == NULL)
     return NULL;
   summarise (res);
-  res->record = sc_sparsify_record (&o->sparsify, calib_name (&o->calib, set), set,
-                                    o->calib.seqlen, res->report);
+  res->record = sc_sparsify_record (&o->sparsify, calib_name (&o->calib, set), set, o->calib.seqlen,
+                                    res->report);
   if (compare && !measure (model, pruned->model, o, res, &prog, cancellable, error))
     return NULL;
   res->seconds = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
@@ -247,9 +246,8 @@ sc_sparsify_job_export (ScSparsifyJobResult *result, const char *out_dir,
   ScSparsifyJobPruned *p = result->pruned;
   if (p->bloom != NULL)
     return sc_export_checkpoint (sc_bloom_get_checkpoint (p->bloom),
-                                 (ScReplacedFunc) sc_bloom_prunable_get_replaced,
-                                 p->bloom_weights, p->dir, result->record, out_dir, opts,
-                                 cancellable, error);
+                                 (ScReplacedFunc) sc_bloom_prunable_get_replaced, p->bloom_weights,
+                                 p->dir, result->record, out_dir, opts, cancellable, error);
   g_return_val_if_fail (p->model != NULL, FALSE);
   return sc_export_model (p->model, p->dir, result->record, out_dir, opts, cancellable, error);
 }
