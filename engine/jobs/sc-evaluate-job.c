@@ -147,7 +147,6 @@ run_side (ScModel *model, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r,
   if (!sc_evaluate_score (model, refs, n, hyps, sums, tokens, &side->scores, error))
     return FALSE;
   return !o->sentence_scores || sc_evaluate_job_sentence_scores (side, refs, n, error);
-  return TRUE;
 }
 
 ScEvaluateJobResult *
