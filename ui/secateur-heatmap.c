@@ -326,12 +326,6 @@ secateur_heatmap_render (SecateurHeatmap *self, int width, int height)
   return surface;
 }
 
-double
-secateur_heatmap_get_zoom (SecateurHeatmap *self)
-{
-  return self->zoom;
-}
-
 void
 secateur_heatmap_set_zoom (SecateurHeatmap *self, double zoom)
 {

@@ -35,7 +35,6 @@ gboolean   secateur_heatmap_hit         (SecateurHeatmap *self, double width, do
 gboolean   secateur_heatmap_cell_rect   (SecateurHeatmap *self, double width, double height,
                                          int row, int col, double *x, double *y, double *w,
                                          double *h);
-double     secateur_heatmap_get_zoom    (SecateurHeatmap *self);
 void       secateur_heatmap_set_zoom    (SecateurHeatmap *self, double zoom);
 
 G_END_DECLS

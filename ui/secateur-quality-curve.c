@@ -140,23 +140,3 @@ secateur_quality_curve_get_marker (SecateurQualityCurve *self)
 {
   return self->marker;
 }
-
-int
-secateur_quality_curve_get_n (SecateurQualityCurve *self)
-{
-  return self->n;
-}
-
-cairo_surface_t *
-secateur_quality_curve_render (SecateurQualityCurve *self, int width, int height)
-{
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  if (self->n > 0)
-    {
-      cairo_t *cr = cairo_create (surface);
-      draw (self, cr, width, height);
-      cairo_destroy (cr);
-    }
-  cairo_surface_flush (surface);
-  return surface;
-}

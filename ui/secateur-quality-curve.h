@@ -19,8 +19,5 @@ void       secateur_quality_curve_set_data   (SecateurQualityCurve *self, int n,
                                               const double *scores);
 void       secateur_quality_curve_set_marker (SecateurQualityCurve *self, double ratio);
 double     secateur_quality_curve_get_marker (SecateurQualityCurve *self);
-int        secateur_quality_curve_get_n      (SecateurQualityCurve *self);
-cairo_surface_t *secateur_quality_curve_render (SecateurQualityCurve *self, int width,
-                                                int height);
 
 G_END_DECLS

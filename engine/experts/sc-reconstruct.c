@@ -86,12 +86,6 @@ sc_capture_max_tokens (const ScCapture *cap)
   return cap->max_tokens;
 }
 
-int
-sc_capture_d_model (const ScCapture *cap)
-{
-  return cap->d;
-}
-
 static Entry *
 entry_get (ScCapture *cap, const char *direction)
 {

@@ -42,7 +42,6 @@ ScCapture *sc_capture_new (int n_moe_layers, int n_encoder_moe, int d_model, int
                            guint64 seed);
 void sc_capture_free (ScCapture *cap);
 int sc_capture_max_tokens (const ScCapture *cap);
-int sc_capture_d_model (const ScCapture *cap);
 /* Offers the valid tokens of one router event (hidden: [n_tokens, d];
  * tokens with valid[t] == 0, when valid is given, or top1[t] < 0 are
  * padding) to the reservoir of (direction, moe_layer). */

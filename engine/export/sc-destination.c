@@ -456,12 +456,6 @@ sc_destination_begin (const char *path, const char *const *sources, gboolean for
 }
 
 const char *
-sc_destination_get_path (ScDestination *dest)
-{
-  return dest->path;
-}
-
-const char *
 sc_destination_get_staging (ScDestination *dest)
 {
   return dest->staging;

@@ -46,12 +46,6 @@ static const char *const linear_names[SC_BLOOM_N_LINEAR] = {
   "mlp.dense_4h_to_h",
 };
 
-const char *
-sc_bloom_linear_name (ScBloomLinear which)
-{
-  return which < SC_BLOOM_N_LINEAR ? linear_names[which] : NULL;
-}
-
 /* ---- config ---- */
 
 /* First present key among `keys` as an int in [lo, hi]; `dflt` when none
