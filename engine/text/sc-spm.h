@@ -1,7 +1,7 @@
 /* sc-spm.h: a C face for the SentencePiece C++ library.
  *
  * Only what the NLLB tokenizer needs: load a model, encode text to piece
- * ids, and map ids to piece strings and back.
+ * ids, and map ids to piece strings.
  */
 #pragma once
 
