@@ -534,6 +534,8 @@ test_compare (void)
   SecateurComparePage *page =
       SECATEUR_COMPARE_PAGE (secateur_window_get_page (fx.window, "compare"));
   secateur_window_show_page (fx.window, "prune");
+  /* 8 held-out sentences unless asked otherwise */
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "limit_spin")), ==, 8);
   set_spin (page, "limit_spin", 2);
   g_signal_connect (page, "finished", G_CALLBACK (on_compare_finished), NULL);
   /* Ctrl+T's action */
@@ -713,6 +715,16 @@ test_weights (void)
   SecateurWeightsPage *page = weights_page ();
   secateur_window_show_page (fx.window, "weights");
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
+  /* the page opens on Wanda, unstructured 50 %, the training shares
+   * (MBS), 128 samples of 128 tokens, 4 sentences, losses over 10 % */
+  g_assert_cmpstr (selected_text (page, "method_row"), ==, "Wanda");
+  g_assert_cmpstr (selected_text (page, "type_row"), ==, "Unstructured");
+  g_assert_cmpstr (selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
+  g_assert_cmpfloat (gtk_range_get_value (child (page, "scale")), ==, 50);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "samples_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "seqlen_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "sentences_spin")), ==, 4);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "threshold_spin")), ==, 10);
   /* Wanda, unstructured 50 %, training shares (MBS), 8 samples of 32 tokens */
   adw_combo_row_set_selected (child (page, "method_row"), 1);
   adw_combo_row_set_selected (child (page, "type_row"), 0);
