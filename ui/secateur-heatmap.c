@@ -229,12 +229,6 @@ secateur_heatmap_init (SecateurHeatmap *self)
                                   _ ("Expert heatmap: MoE layers by experts"), -1);
 }
 
-GtkWidget *
-secateur_heatmap_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_HEATMAP, NULL);
-}
-
 void
 secateur_heatmap_set_values (SecateurHeatmap *self, int rows, int cols, int n_encoder_rows,
                              const float *values, const char *title)

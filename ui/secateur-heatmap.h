@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_HEATMAP (secateur_heatmap_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurHeatmap, secateur_heatmap, SECATEUR, HEATMAP, GtkWidget)
 
-GtkWidget *secateur_heatmap_new (void);
 /* Copies the values [rows * cols] (encoder rows first); NULL values clear. */
 void       secateur_heatmap_set_values  (SecateurHeatmap *self, int rows, int cols,
                                          int n_encoder_rows, const float *values,

@@ -97,12 +97,6 @@ secateur_quality_curve_init (SecateurQualityCurve *self)
                                   _ ("Quality against pruning ratio"), -1);
 }
 
-GtkWidget *
-secateur_quality_curve_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_QUALITY_CURVE, NULL);
-}
-
 void
 secateur_quality_curve_set_data (SecateurQualityCurve *self, int n, const double *ratios,
                                  const double *mean, const char *const *directions,

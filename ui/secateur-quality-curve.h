@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurQualityCurve, secateur_quality_curve, SECATEUR, QUALITY_CURVE,
                       GtkWidget)
 
-GtkWidget *secateur_quality_curve_new (void);
 /* n points: ratios, mean chrF++ (NULL clears) and, optionally, the same
  * per direction (scores [n_directions * n]). Copied. */
 void       secateur_quality_curve_set_data   (SecateurQualityCurve *self, int n,
