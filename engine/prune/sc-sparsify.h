@@ -25,6 +25,7 @@
 #include "sc-bloom.h"
 #include "sc-linear-hooks.h"
 #include "sc-model.h"
+#include "sc-view.h"
 #include "sc-sampler.h"
 #include "sc-sparsity.h"
 
@@ -108,8 +109,9 @@ typedef struct {
                                      GError **error);
 } ScPrunable;
 
-/* NLLB: encoder blocks, then decoder blocks. */
-void sc_prunable_init_model (ScPrunable *prunable, ScModel *model);
+/* NLLB: encoder blocks, then decoder blocks, run through `view`, which
+ * takes the pruned weights in its overlay (the model is untouched). */
+void sc_prunable_init_view (ScPrunable *prunable, ScView *view);
 
 /* BLOOM: its blocks in order, each with query_key_value, dense,
  * dense_h_to_4h, dense_4h_to_h. The adapter owns the pruned weights the
