@@ -61,6 +61,16 @@ sc_view_new (ScModel *model, ScExpertSet *experts, GError **error)
   return view;
 }
 
+ScView *
+sc_view_new_from_keep (ScModel *model, const guint8 *keep, GError **error)
+{
+  g_autoptr (ScExpertSet) set =
+      keep != NULL
+          ? sc_expert_set_new_from_keep (keep, model->n_moe, model->config->num_experts)
+          : NULL;
+  return sc_view_new (model, set, error);
+}
+
 void
 sc_view_free (ScView *view)
 {

@@ -28,6 +28,10 @@ typedef struct _ScView ScView;
  * the view. */
 ScView           *sc_view_new                  (ScModel *model, ScExpertSet *experts,
                                                 GError **error);
+/* The same from a mask ([n_moe_layers * num_experts], encoder MoE layers
+ * first; NULL: the full model). */
+ScView           *sc_view_new_from_keep        (ScModel *model, const guint8 *keep,
+                                                GError **error);
 void              sc_view_free                 (ScView *view);
 ScModel          *sc_view_get_model            (ScView *view);
 /* The kept experts, NULL for the full model. */
