@@ -36,8 +36,8 @@ typedef struct
 {
   float *hidden; /* encoder output of texts[0..1] */
   gsize n_hidden;
-  char **hyps;   /* greedy translations of texts */
-  guint64 routed[2]; /* router events seen, tokens routed to kept experts only */
+  char **hyps;          /* greedy translations of texts */
+  guint64 routed[2];    /* router events seen, tokens routed to kept experts only */
   gboolean pruned_seen; /* a token was routed to an expert the view prunes */
   const guint8 *keep;
   int E;
@@ -103,7 +103,8 @@ static void
 assert_same_run (const Run *x, const Run *y)
 {
   g_assert_cmpuint (x->n_hidden, ==, y->n_hidden);
-  g_assert_cmpmem (x->hidden, sizeof (float) * x->n_hidden, y->hidden, sizeof (float) * y->n_hidden);
+  g_assert_cmpmem (x->hidden, sizeof (float) * x->n_hidden, y->hidden,
+                   sizeof (float) * y->n_hidden);
   for (int i = 0; i < N_SENT; i++)
     g_assert_cmpstr (x->hyps[i], ==, y->hyps[i]);
   g_assert_cmpuint (x->routed[0], ==, y->routed[0]);
@@ -155,8 +156,8 @@ test_two_threads (void)
   g_assert_false (want_pruned.pruned_seen);
   g_assert_cmpuint (want_full.routed[0], >, 0);
   /* the views differ: the test can tell one from the other */
-  g_assert_true (memcmp (want_full.hidden, want_pruned.hidden,
-                         sizeof (float) * want_full.n_hidden) != 0);
+  g_assert_true (
+      memcmp (want_full.hidden, want_pruned.hidden, sizeof (float) * want_full.n_hidden) != 0);
 
   for (int budget = 0; budget < 2; budget++)
     {
@@ -171,8 +172,8 @@ test_two_threads (void)
         {
           ScExpertCacheStats st;
           sc_expert_cache_get_stats (sc_model_get_expert_cache (model), &st);
-          g_test_message ("cache: %" G_GUINT64_FORMAT " loads, %" G_GUINT64_FORMAT
-                          " evictions", st.loads, st.evictions);
+          g_test_message ("cache: %" G_GUINT64_FORMAT " loads, %" G_GUINT64_FORMAT " evictions",
+                          st.loads, st.evictions);
           g_assert_cmpuint (st.evictions, >, 0);
         }
     }
@@ -205,7 +206,7 @@ test_overlay_isolated (void)
                            strstr (info.name, "encoder") != NULL && strstr (info.name, "fc1");
       if (i != 0 && !first_moe)
         continue;
-      float *zero = g_new0 (float, (gsize) info.n_out * info.n_in);
+      float *zero = g_new0 (float, (gsize) info.n_out *info.n_in);
       g_assert_true (sc_view_replace_linear_weight (edited, i, zero, &error));
       n_replaced++;
     }
@@ -277,9 +278,13 @@ test_model_header_read_only (void)
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   static const char *const gone[] = {
-    "sc_model_set_expert_mask", "sc_model_get_expert_mask",   "sc_model_set_router_observer",
-    "sc_model_set_linear_observer", "sc_model_replace_linear_weight",
-    "sc_model_get_replaced_weight", "sc_model_encode",
+    "sc_model_set_expert_mask",
+    "sc_model_get_expert_mask",
+    "sc_model_set_router_observer",
+    "sc_model_set_linear_observer",
+    "sc_model_replace_linear_weight",
+    "sc_model_get_replaced_weight",
+    "sc_model_encode",
   };
   for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
     g_assert_null (strstr (text, gone[i]));

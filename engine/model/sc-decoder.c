@@ -252,4 +252,3 @@ sc_decoder_reorder (ScDecoder *dec, const int *from)
   for (int r = 0; r < R; r++)
     dec->src_row[r] = src[from[r]];
 }
-

@@ -65,9 +65,8 @@ ScView *
 sc_view_new_from_keep (ScModel *model, const guint8 *keep, GError **error)
 {
   g_autoptr (ScExpertSet) set =
-      keep != NULL
-          ? sc_expert_set_new_from_keep (keep, model->n_moe, model->config->num_experts)
-          : NULL;
+      keep != NULL ? sc_expert_set_new_from_keep (keep, model->n_moe, model->config->num_experts)
+                   : NULL;
   return sc_view_new (model, set, error);
 }
 
@@ -387,4 +386,3 @@ sc_view_encode (ScView *view, const int *ids, const int *lengths, int B, int S, 
   memcpy (x, h, sizeof (float) * (gsize) n * d);
   return g_steal_pointer (&enc);
 }
-
