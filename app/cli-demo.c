@@ -173,9 +173,8 @@ sc_cli_demo (int argc, char **argv)
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
   g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
-  if (full == NULL ||
-      !sc_calibrate (full, stats, (ScCalibrationItem *) items->data, items->len, &copts, NULL,
-                     NULL, NULL, &error))
+  if (full == NULL || !sc_calibrate (full, stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, NULL, NULL, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;

@@ -493,9 +493,8 @@ cmd_translate (int argc, char **argv)
       return 1;
     }
   gboolean show = !quiet && isatty (fileno (stderr));
-  g_auto (GStrv) out =
-      sc_translate_n (view, (const char *const *) lines, n, src, tgt, &opts, batch,
-                      report_progress, GINT_TO_POINTER (show), NULL, &error);
+  g_auto (GStrv) out = sc_translate_n (view, (const char *const *) lines, n, src, tgt, &opts, batch,
+                                       report_progress, GINT_TO_POINTER (show), NULL, &error);
   if (show)
     fprintf (stderr, "\n");
   if (out == NULL)

@@ -597,9 +597,8 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
     }
   post_progress (self, 0, items->len, 0, -1, NULL);
   g_autoptr (ScView) view = sc_view_new (self->model, NULL, &error);
-  if (view == NULL ||
-      !sc_calibrate (view, d->stats, (ScCalibrationItem *) items->data, items->len, &copts,
-                     calibrate_progress, d, cancellable, &error))
+  if (view == NULL || !sc_calibrate (view, d->stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, calibrate_progress, d, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -831,8 +830,8 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
               g_task_return_error (task, error);
               return;
             }
-          g_auto (GStrv) hyps = sc_translate (view, sources, pairs->len, src, tgt, &gen, 8,
-                                              NULL, NULL, cancellable, &error);
+          g_auto (GStrv) hyps = sc_translate (view, sources, pairs->len, src, tgt, &gen, 8, NULL,
+                                              NULL, cancellable, &error);
           double score = 0;
           if (hyps == NULL || !corpus_score (chrf, hyps, refs, &score, &error))
             {
@@ -1026,13 +1025,12 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   double t0 = now_s ();
   g_autoptr (ScView) full_view = sc_view_new (self->model, NULL, &error);
   g_autoptr (ScView) pruned_view = NULL;
-  g_auto (GStrv) full = full_view == NULL ? NULL
-                                          : sc_translate (full_view, sources, n, d->src, d->tgt,
-                                                          &gen, 8, translate_progress, &prog,
-                                                          cancellable, &error);
+  g_auto (GStrv) full = full_view == NULL
+                            ? NULL
+                            : sc_translate (full_view, sources, n, d->src, d->tgt, &gen, 8,
+                                            translate_progress, &prog, cancellable, &error);
   double t_full = now_s () - t0;
-  if (full == NULL ||
-      (pruned_view = sc_view_new_from_keep (self->model, d->keep, &error)) == NULL)
+  if (full == NULL || (pruned_view = sc_view_new_from_keep (self->model, d->keep, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
@@ -1609,8 +1607,8 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
         row->share = 0;
       for (int side = 0; side < 2; side++)
         {
-          if (!sc_lang_quality_chrf (side == 0 ? full : d->copy, WEIGHTS_SOURCE, row->lang,
-                                     limit, self->eval_max_length, cancellable,
+          if (!sc_lang_quality_chrf (side == 0 ? full : d->copy, WEIGHTS_SOURCE, row->lang, limit,
+                                     self->eval_max_length, cancellable,
                                      side == 0 ? &row->before : &row->after, &row->n, &error))
             {
               g_prefix_error (&error, "%s: ", row->lang);

@@ -95,8 +95,7 @@ child (const char *device, const char *dir, double frac, guint64 dense_bytes, gu
             }
         }
       g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, BATCH, LEN, &error);
-      g_autoptr (ScDecoder) dec =
-          enc ? sc_decoder_new (view, enc, BATCH, rows, LEN, &error) : NULL;
+      g_autoptr (ScDecoder) dec = enc ? sc_decoder_new (view, enc, BATCH, rows, LEN, &error) : NULL;
       g_autofree float *logits = g_new (float, (gsize) BATCH *LEN *V);
       if (dec == NULL || !sc_decoder_forward (dec, target, LEN, logits, FALSE, &error))
         {

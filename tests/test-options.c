@@ -137,8 +137,7 @@ test_case (gconstpointer data)
       int B, S;
       g_autofree int *lengths = NULL;
       g_autoptr (GArray) ids = case_inputs (in, &B, &S, &lengths);
-      g_autoptr (ScEncoding) enc =
-          sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
       g_assert_no_error (error);
       ScGenerateOptions opts;
       sc_generate_options_init_hf (&opts, model);

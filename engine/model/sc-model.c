@@ -577,4 +577,3 @@ sc_model_get_linear_weight (ScModel *model, int i)
   g_return_val_if_fail (i >= 0 && i < (int) model->linears->len, NULL);
   return ((const Linear *) model->linears->pdata[i])->w;
 }
-

@@ -430,8 +430,8 @@ sc_expert_index_to_expert_set (const ScExpertIndex *idx, const char *const *keys
   for (guint i = 0; i < langs->len; i++)
     for (guint j = 0; j < langs->len; j++)
       if (i != j || langs->len == 1)
-        g_ptr_array_add (dirs, g_strdup_printf ("%s-%s", (char *) langs->pdata[i],
-                                                (char *) langs->pdata[j]));
+        g_ptr_array_add (
+            dirs, g_strdup_printf ("%s-%s", (char *) langs->pdata[i], (char *) langs->pdata[j]));
   if (dirs->len == 0)
     {
       g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_NOT_FOUND,
