@@ -16,7 +16,7 @@
  * Any model can be pruned this way through ScPrunable: list its linear
  * layers (sc-linear-hooks.h), report their inputs to an observer, replace a
  * weight, and run one calibration sample through blocks 0..last. NLLB
- * (dense M2M100 and NLLB-MoE) comes with sc_prunable_init_model (); a
+ * (dense M2M100 and NLLB-MoE) comes with sc_prunable_init_view (); a
  * decoder-only model (BLOOM) implements the same seven functions, with
  * ScCalibSample.tgt NULL.
  */
