@@ -87,7 +87,8 @@ sc_cli_compare (int argc, char **argv)
   eo.n = sc_cli_split_pairs (data, limit, &src, &ref);
   eo.sources = src;
   eo.references = ref;
-  eo.keep = keep;
+  g_autoptr (ScExpertSet) kept = sc_evaluate_job_experts (model, keep);
+  eo.experts = kept;
   eo.batch_size = 16;
   eo.sentence_scores = TRUE;
   /* Under MPI the ranks share the sentences; rank 0 prints. */

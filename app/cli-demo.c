@@ -171,8 +171,9 @@ sc_cli_demo (int argc, char **argv)
   g_free (shape.name);
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
-  if (!sc_calibrate (model, stats, (ScCalibrationItem *) items->data, items->len, &copts, NULL,
-                     NULL, NULL, &error))
+  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
+  if (full == NULL || !sc_calibrate (full, stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, NULL, NULL, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -220,7 +221,8 @@ sc_cli_demo (int argc, char **argv)
       ScEvaluateJobOptions eo;
       sc_evaluate_job_options_init (&eo, model, st[0], st[1]);
       eo.limit = limit;
-      eo.keep = keep;
+      g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
+      eo.experts = experts;
       eo.gen = gen;
       eo.batch_size = 16;
       g_autoptr (ScEvaluateJobResult) job =

@@ -8,24 +8,24 @@
 
 #include <string.h>
 
-/* One side (full, or masked with `keep`) translated on this rank's shard;
+/* One side (full, or keeping `experts`) translated on this rank's shard;
  * on rank 0 scored over the whole corpus into `side`. */
 static gboolean
-run_side (ScModel *model, const ScEvaluateJobOptions *o, const guint8 *keep, int first, int last,
+run_side (ScModel *model, const ScEvaluateJobOptions *o, ScExpertSet *experts, int first, int last,
           ScEvaluateJobSide *side, GError **error)
 {
   int m = last - first, n = o->n;
   g_auto (GStrv) hyps = NULL;
   g_autofree double *sums = g_new0 (double, MAX (m, 1));
   g_autofree int *tokens = g_new0 (int, MAX (m, 1));
-  if (!sc_model_set_expert_mask (model, keep, error))
+  g_autoptr (ScView) view = sc_view_new (model, experts, error);
+  if (view == NULL)
     return FALSE;
   gint64 t0 = g_get_monotonic_time ();
-  gboolean ok = m <= 0 || sc_evaluate_translate (model, o->src, o->tgt, o->sources + first,
+  gboolean ok = m <= 0 || sc_evaluate_translate (view, o->src, o->tgt, o->sources + first,
                                                  o->references + first, m, &o->gen, o->batch_size,
                                                  NULL, &hyps, sums, tokens, error);
   side->seconds = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
-  sc_model_set_expert_mask (model, NULL, NULL);
   if (!ok)
     return FALSE;
   /* NLL sum and token count travel as two doubles per sentence (exact). */
@@ -93,9 +93,9 @@ sc_cli_evaluate_ranks (ScModel *model, const ScEvaluateJobOptions *o, GError **e
         return NULL;
       r->has_full = TRUE;
     }
-  if (o->keep != NULL)
+  if (o->experts != NULL)
     {
-      if (!run_side (model, o, o->keep, first, last, &r->pruned, error))
+      if (!run_side (model, o, o->experts, first, last, &r->pruned, error))
         return NULL;
       r->has_pruned = TRUE;
     }

@@ -299,7 +299,8 @@ lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double
                    tgt);
       return FALSE;
     }
-  return sc_evaluate_nll (model, src, tgt, sources, refs, *n, nll, error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, error);
+  return view != NULL && sc_evaluate_nll (view, src, tgt, sources, refs, *n, nll, error);
 }
 
 int

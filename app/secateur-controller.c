@@ -575,8 +575,9 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
       copts.generate.max_length = MIN (copts.generate.max_length, self->eval_max_length);
     }
   post_progress (self, 0, items->len, 0, -1, NULL);
-  if (!sc_calibrate (self->model, d->stats, (ScCalibrationItem *) items->data, items->len, &copts,
-                     calibrate_progress, d, cancellable, &error))
+  g_autoptr (ScView) view = sc_view_new (self->model, NULL, &error);
+  if (view == NULL || !sc_calibrate (view, d->stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, calibrate_progress, d, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -848,7 +849,8 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       o.n = g_strv_length (d->sources);
     }
   o.limit = d->limit;
-  o.keep = d->keep;
+  g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (self->model, d->keep);
+  o.experts = experts;
   o.sentence_scores = TRUE;
   o.gen.max_length = MIN (o.gen.max_length, self->eval_max_length);
   g_autoptr (ScEvaluateJobResult) e =

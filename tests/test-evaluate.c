@@ -11,6 +11,7 @@
 #include <string.h>
 
 static ScModel *model;
+static ScView *view; /* the full model */
 
 /* NLL from the golden logits of case `eng-fra-single`, whose decoder input
  * [</s> fra_Latn p1..pn] is the reference shifted right when the text of
@@ -65,7 +66,7 @@ test_nll_matches_hf (void)
                                                        0) };
   const char *ref[] = { reference };
   double nll;
-  g_assert_true (sc_evaluate_nll (model, "eng_Latn", "fra_Latn", src, ref, 1, &nll, &error));
+  g_assert_true (sc_evaluate_nll (view, "eng_Latn", "fra_Latn", src, ref, 1, &nll, &error));
   g_assert_no_error (error);
   g_assert_cmpfloat_with_epsilon (nll, want, 1e-4);
 }
@@ -97,7 +98,8 @@ test_full_vs_pruned (void)
   o.sources = src;
   o.references = ref;
   o.n = 4;
-  o.keep = keep;
+  g_autoptr (ScExpertSet) experts = sc_expert_set_new_from_keep (keep, 4, 8);
+  o.experts = experts;
   o.gen = gen;
   o.batch_size = 2;
   o.nll = TRUE;
@@ -138,11 +140,11 @@ test_full_vs_pruned (void)
   g_assert_cmpfloat (pruned->nll, >, 0.0);
   g_assert_cmpfloat (full->nll, !=, pruned->nll);
 
-  /* The pruned side is the masked model's translation. */
-  g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+  /* The pruned side is the translation of a view keeping those experts. */
+  g_autoptr (ScView) pruned_view = sc_view_new (model, experts, &error);
+  g_assert_no_error (error);
   g_auto (GStrv) masked =
-      sc_translate (model, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
-  sc_model_set_expert_mask (model, NULL, NULL);
+      sc_translate (pruned_view, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
   int same = 0;
   for (int i = 0; i < 4; i++)
     {
@@ -177,10 +179,13 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   g_test_add_func ("/evaluate/nll-matches-hf", test_nll_matches_hf);
   g_test_add_func ("/evaluate/full-vs-pruned", test_full_vs_pruned);
   g_test_add_func ("/evaluate/tsv-row", test_tsv_row);
   int ret = g_test_run ();
+  g_clear_pointer (&view, sc_view_free);
   sc_model_free (model);
   return ret;
 }

@@ -55,12 +55,12 @@ on_progress (const ScProgress *p, gpointer data)
 }
 
 static void
-init_options (ScEvaluateJobOptions *o, const guint8 *keep)
+init_options (ScEvaluateJobOptions *o, ScExpertSet *experts)
 {
   sc_evaluate_job_options_init (o, model, "eng_Latn", "fra_Latn");
   o->gen.num_beams = 1;
   o->gen.max_length = 12;
-  o->keep = keep;
+  o->experts = experts;
   o->limit = 3;
   o->batch_size = 1;
 }
@@ -73,8 +73,9 @@ test_evaluate (void)
 {
   guint8 keep[32];
   fill_keep (keep);
+  g_autoptr (ScExpertSet) experts = sc_expert_set_new_from_keep (keep, 4, 8);
   ScEvaluateJobOptions o;
-  init_options (&o, keep);
+  init_options (&o, experts);
   o.sentence_scores = TRUE;
   Trace t = { 0 };
   g_autoptr (GError) error = NULL;
@@ -98,7 +99,6 @@ test_evaluate (void)
   g_free (t.stage);
 
   g_assert_true (r->has_full && r->has_pruned);
-  g_assert_null (sc_model_get_expert_mask (model));
   ScMetricConfig cfg;
   sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);
   g_autoptr (ScMetric) chrf = sc_metric_new (&cfg, &error);
@@ -125,10 +125,10 @@ test_evaluate (void)
           g_assert_cmpfloat (side->sentence_chrf[i], ==, score.score);
         }
     }
-  g_assert_true (sc_model_set_expert_mask (model, keep, &error));
-  g_auto (GStrv) masked = sc_translate (model, (const char *const *) r->sources, 3, "eng_Latn",
+  g_autoptr (ScView) pruned = sc_view_new (model, experts, &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) masked = sc_translate (pruned, (const char *const *) r->sources, 3, "eng_Latn",
                                         "fra_Latn", &o.gen, 3, NULL, NULL, NULL, &error);
-  sc_model_set_expert_mask (model, NULL, NULL);
   g_assert_no_error (error);
   int same = 0;
   for (int i = 0; i < 3; i++)
@@ -163,14 +163,15 @@ test_evaluate_typed (void)
 }
 
 /* Cancelled while the pruned side translates: G_IO_ERROR_CANCELLED, no
- * result, and the model runs whole again. */
+ * result. */
 static void
 test_evaluate_cancel (void)
 {
   guint8 keep[32];
   fill_keep (keep);
+  g_autoptr (ScExpertSet) experts = sc_expert_set_new_from_keep (keep, 4, 8);
   ScEvaluateJobOptions o;
-  init_options (&o, keep);
+  init_options (&o, experts);
   o.full = FALSE;
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   Trace t = { .cancel_after_first = cancel };
@@ -182,7 +183,6 @@ test_evaluate_cancel (void)
   g_assert_cmpint (t.last_done, ==, 1);
   g_assert_cmpint (t.total, ==, 3);
   g_free (t.stage);
-  g_assert_null (sc_model_get_expert_mask (model));
 }
 
 static ScStats *
@@ -205,7 +205,8 @@ calibrated_stats (void)
   g_free (shape.name);
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
-  g_assert_true (sc_calibrate (model, stats, items, 6, &copts, NULL, NULL, NULL, &error));
+  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
+  g_assert_true (sc_calibrate (full, stats, items, 6, &copts, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   return stats;
 }
@@ -242,7 +243,8 @@ test_sweep (void)
       o.gen.max_length = MIN (o.gen.max_length, 12);
       o.limit = 2;
       o.full = keep == NULL;
-      o.keep = keep;
+      g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
+      o.experts = experts;
       g_autoptr (ScEvaluateJobResult) e = sc_evaluate_job_run (model, &o, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
       double want = (k == 0 ? &e->full : &e->pruned)->scores.chrf_pp;

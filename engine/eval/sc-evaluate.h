@@ -1,6 +1,6 @@
 /* sc-evaluate.h: what a model's translations score, per direction.
  *
- * Translates a corpus with the model as it runs now and scores the output
+ * Translates a corpus through a view of the model (sc-view.h) and scores the output
  * against the references with chrF++ and spBLEU (sacreBLEU semantics;
  * spBLEU over the model's own SentencePiece model, which for NLLB-200 is
  * FLORES-200's), with the mean teacher-forced negative log-likelihood of
@@ -32,12 +32,12 @@ void     sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEv
 
 /* One side of an evaluation in two halves, so that processes can each
  * translate a share of the corpus and one score the whole.
- * sc_evaluate_translate gives, with the model's current mask, the `n`
+ * sc_evaluate_translate gives, through `view`, the `n`
  * hypotheses (free with g_strfreev) and each sentence's summed reference
  * NLL and token count; sc_evaluate_score scores hypotheses of the whole
  * corpus into `side` (side->hyps is then owned by the caller). Both
  * together give the same numbers however the corpus was split. */
-gboolean sc_evaluate_translate (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_translate (ScView *view, const char *src, const char *tgt,
                                 const char *const *sources, const char *const *references, int n,
                                 const ScGenerateOptions *gen, int batch_size,
                                 GCancellable *cancellable, char ***hyps, double *nll_sums,
@@ -46,17 +46,17 @@ gboolean sc_evaluate_score (ScModel *model, const char *const *references, int n
                             const double *nll_sums, const int *nll_tokens, ScEvalSide *side,
                             GError **error);
 /* Mean negative log-likelihood per target token of `references` given
- * `sources`, teacher-forced, with the model's current mask. */
-gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
+ * `sources`, teacher-forced, through `view`. */
+gboolean sc_evaluate_nll (ScView *view, const char *src, const char *tgt,
                           const char *const *sources, const char *const *references, int n,
                           double *nll, GError **error);
 /* The same per sentence: per_sentence[i] is the mean over sentence i's
  * reference tokens (may be NULL); nll (may be NULL) the mean over all. */
-gboolean sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_nll_each (ScView *view, const char *src, const char *tgt,
                                const char *const *sources, const char *const *references, int n,
                                double *per_sentence, double *nll, GError **error);
 /* Per sentence, the summed NLL of its reference tokens and their count. */
-gboolean sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_nll_sums (ScView *view, const char *src, const char *tgt,
                                const char *const *sources, const char *const *references, int n,
                                double *sums, int *tokens, GError **error);
 

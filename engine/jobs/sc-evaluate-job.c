@@ -39,6 +39,15 @@ sc_evaluate_job_result_free (ScEvaluateJobResult *r)
   g_free (r);
 }
 
+ScExpertSet *
+sc_evaluate_job_experts (ScModel *model, const guint8 *keep)
+{
+  if (keep == NULL)
+    return NULL;
+  return sc_expert_set_new_from_keep (keep, sc_model_n_moe_layers (model),
+                                      sc_model_get_config (model)->num_experts);
+}
+
 GPtrArray *
 sc_evaluate_job_pairs (ScModel *model, const ScCorpusSpec *corpus, ScCorpusSplit split,
                        const char *src, const char *tgt, int limit, GError **error)
@@ -114,16 +123,17 @@ sc_evaluate_job_sentence_scores (ScEvaluateJobSide *side, const char *const *ref
   return TRUE;
 }
 
-/* One side, with the model's current expert mask. */
+/* One side: the full model's view or the pruned one. */
 static gboolean
-run_side (ScModel *model, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r, Progress *p,
+run_side (ScView *view, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r, Progress *p,
           GCancellable *cancellable, ScEvaluateJobSide *side, GError **error)
 {
   int n = r->n;
   const char *const *sources = (const char *const *) r->sources;
   const char *const *refs = (const char *const *) r->references;
   gint64 t0 = g_get_monotonic_time ();
-  g_auto (GStrv) hyps = sc_translate (model, sources, n, r->src, r->tgt, &o->gen, o->batch_size,
+  ScModel *model = sc_view_get_model (view);
+  g_auto (GStrv) hyps = sc_translate (view, sources, n, r->src, r->tgt, &o->gen, o->batch_size,
                                       on_translated, p, cancellable, error);
   if (hyps == NULL)
     return FALSE;
@@ -142,7 +152,7 @@ run_side (ScModel *model, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r,
   g_autofree double *sums = g_new0 (double, MAX (n, 1));
   g_autofree int *tokens = g_new0 (int, MAX (n, 1));
   if (o->nll &&
-      !sc_evaluate_nll_sums (model, r->src, r->tgt, sources, refs, n, sums, tokens, error))
+      !sc_evaluate_nll_sums (view, r->src, r->tgt, sources, refs, n, sums, tokens, error))
     return FALSE;
   if (!sc_evaluate_score (model, refs, n, hyps, sums, tokens, &side->scores, error))
     return FALSE;
@@ -191,22 +201,23 @@ sc_evaluate_job_run (ScModel *model, const ScEvaluateJobOptions *o, ScProgressCa
     }
 
   Progress p = { 0 };
-  int n_sides = (o->full != FALSE) + (o->keep != NULL);
+  /* two views of the one model: the full one and the one keeping `experts` */
+  g_autoptr (ScView) full = o->full ? sc_view_new (model, NULL, error) : NULL;
+  g_autoptr (ScView) pruned = o->experts ? sc_view_new (model, o->experts, error) : NULL;
+  if ((o->full && full == NULL) || (o->experts && pruned == NULL))
+    return NULL;
+  int n_sides = (full != NULL) + (pruned != NULL);
   sc_progress_meter_start (&p.meter, "translate", "sentences", (gint64) n_sides * r->n, progress,
                            progress_data);
-  if (o->full)
+  if (full != NULL)
     {
-      sc_model_set_expert_mask (model, NULL, NULL);
-      if (!run_side (model, o, r, &p, cancellable, &r->full, error))
+      if (!run_side (full, o, r, &p, cancellable, &r->full, error))
         return NULL;
       r->has_full = TRUE;
     }
-  if (o->keep != NULL)
+  if (pruned != NULL)
     {
-      gboolean ok = sc_model_set_expert_mask (model, o->keep, error) &&
-                    run_side (model, o, r, &p, cancellable, &r->pruned, error);
-      sc_model_set_expert_mask (model, NULL, NULL);
-      if (!ok)
+      if (!run_side (pruned, o, r, &p, cancellable, &r->pruned, error))
         return NULL;
       r->has_pruned = TRUE;
     }

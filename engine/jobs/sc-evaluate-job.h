@@ -13,6 +13,7 @@
 #include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-progress.h"
+#include "sc-view.h"
 
 #include <gio/gio.h>
 
@@ -31,7 +32,7 @@ typedef struct {
   ScCorpusSplit      split;
   int                limit;
   gboolean           full;     /* translate with the full model */
-  const guint8      *keep;     /* and with only these experts (an expert mask); NULL: not */
+  ScExpertSet       *experts;  /* and with only these experts kept; NULL: not */
   ScGenerateOptions  gen;
   int                batch_size;
   gboolean           nll;             /* the references' teacher-forced NLL per side */
@@ -67,6 +68,9 @@ ScEvaluateJobResult *sc_evaluate_job_run          (ScModel *model,
                                                    GCancellable *cancellable, GError **error);
 void                 sc_evaluate_job_result_free  (ScEvaluateJobResult *result);
 void                 sc_evaluate_job_side_clear   (ScEvaluateJobSide *side);
+
+/* The set `keep` (an expert mask of `model`'s shape) names; NULL for NULL. */
+ScExpertSet         *sc_evaluate_job_experts      (ScModel *model, const guint8 *keep);
 
 /* Fills side->sentence_chrf from side->scores.hyps (for callers that
  * gather translations themselves, as the CLI over MPI ranks does). */

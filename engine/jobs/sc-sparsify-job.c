@@ -10,8 +10,7 @@
 
 struct _ScSparsifyJobPruned
 {
-  ScModel *model; /* the pruned NLLB model: `copy`, or the caller's pruned in place */
-  ScModel *copy;
+  ScView *view;                   /* NLLB: a view of the open model carrying the pruned weights */
   ScBloom *bloom;                 /* or BLOOM, borrowed, with... */
   ScBloomPrunable *bloom_weights; /* ...its pruned weights */
   char *dir;                      /* the checkpoint's folder */
@@ -23,7 +22,7 @@ pruned_free (ScSparsifyJobPruned *p)
   if (p == NULL)
     return;
   g_clear_pointer (&p->bloom_weights, sc_bloom_prunable_free);
-  g_clear_pointer (&p->copy, sc_model_free);
+  g_clear_pointer (&p->view, sc_view_free);
   g_free (p->dir);
   g_free (p);
 }
@@ -126,10 +125,10 @@ summarise (ScSparsifyJobResult *res)
 
 /* Each language before (the open model) and after (the pruned weights). */
 static gboolean
-measure (ScModel *full, ScModel *pruned, const ScSparsifyJobOptions *o, ScSparsifyJobResult *res,
+measure (ScView *full, ScView *pruned, const ScSparsifyJobOptions *o, ScSparsifyJobResult *res,
          Progress *p, GCancellable *cancellable, GError **error)
 {
-  const char *dir = sc_checkpoint_dir (sc_model_get_checkpoint (full));
+  const char *dir = sc_checkpoint_dir (sc_model_get_checkpoint (sc_view_get_model (full)));
   g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (dir, error);
   if (shares == NULL)
     return FALSE;
@@ -209,16 +208,12 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
   else
     {
       pruned->dir = g_strdup (sc_checkpoint_dir (sc_model_get_checkpoint (model)));
-      /* Until the model takes per-run weight overlays, the comparison needs
-       * a second copy to prune; without it the model itself is pruned. */
-      if (compare)
-        {
-          pruned->copy = sc_model_load (pruned->dir, sc_model_get_backend (model), error);
-          if (pruned->copy == NULL || g_cancellable_set_error_if_cancelled (cancellable, error))
-            return NULL;
-        }
-      pruned->model = compare ? pruned->copy : model;
-      sc_prunable_init_model (&p, pruned->model);
+      /* the pruned weights are an overlay of a view: the open model, its
+       * mapping and the full side of the comparison stay as loaded */
+      pruned->view = sc_view_new (model, NULL, error);
+      if (pruned->view == NULL)
+        return NULL;
+      sc_prunable_init_view (&p, pruned->view);
     }
   res->n_blocks = p.n_blocks (p.model);
   res->n_encoder_blocks =
@@ -233,8 +228,12 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
   summarise (res);
   res->record = sc_sparsify_record (&o->sparsify, calib_name (&o->calib, set), set, o->calib.seqlen,
                                     res->report);
-  if (compare && !measure (model, pruned->model, o, res, &prog, cancellable, error))
-    return NULL;
+  if (compare)
+    {
+      g_autoptr (ScView) full = sc_view_new (model, NULL, error);
+      if (full == NULL || !measure (full, pruned->view, o, res, &prog, cancellable, error))
+        return NULL;
+    }
   res->seconds = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
   return g_steal_pointer (&res);
 }
@@ -248,6 +247,5 @@ sc_sparsify_job_export (ScSparsifyJobResult *result, const char *out_dir,
     return sc_export_checkpoint (sc_bloom_get_checkpoint (p->bloom),
                                  (ScReplacedFunc) sc_bloom_prunable_get_replaced, p->bloom_weights,
                                  p->dir, result->record, out_dir, opts, cancellable, error);
-  g_return_val_if_fail (p->model != NULL, FALSE);
-  return sc_export_model (p->model, p->dir, result->record, out_dir, opts, cancellable, error);
+  return sc_export_model (p->view, p->dir, result->record, out_dir, opts, cancellable, error);
 }

@@ -87,8 +87,9 @@ sc_sweep_job_run (ScModel *model, const ScSweepJobOptions *o, ScProgressCallback
               s.ratio > 0 ? sc_prune_keep_mask (o->stats, &s, src, tgt, error) : NULL;
           if (s.ratio > 0 && keep == NULL)
             return NULL;
-          eo.full = keep == NULL;
-          eo.keep = keep;
+          g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
+          eo.full = experts == NULL;
+          eo.experts = experts;
           g_autoptr (ScEvaluateJobResult) point =
               sc_evaluate_job_run (model, &eo, NULL, NULL, cancellable, error);
           if (point == NULL)
