@@ -151,8 +151,7 @@ run_side (ScView *view, const ScEvaluateJobOptions *o, ScEvaluateJobResult *r, P
     }
   g_autofree double *sums = g_new0 (double, MAX (n, 1));
   g_autofree int *tokens = g_new0 (int, MAX (n, 1));
-  if (o->nll &&
-      !sc_evaluate_nll_sums (view, r->src, r->tgt, sources, refs, n, sums, tokens, error))
+  if (o->nll && !sc_evaluate_nll_sums (view, r->src, r->tgt, sources, refs, n, sums, tokens, error))
     return FALSE;
   if (!sc_evaluate_score (model, refs, n, hyps, sums, tokens, &side->scores, error))
     return FALSE;
