@@ -188,11 +188,12 @@ typedef ScSparsifyJobResult SecateurSparsifyResult;
 ScCalibSet *secateur_controller_calibration_preview (SecateurController *self,
                                                      const SecateurSparsifyRequest *request,
                                                      GError **error);
-/* Prunes the open model's weights (the sparsify job, sc-sparsify-job.h:
- * the model as loaded stays whole for the comparison) and measures each
- * language before and after. Progress: the blocks pruned, then the languages measured. On
- * error or cancellation the pruned weights are dropped; the open model and an earlier
- * result are untouched. */
+/* Prunes the open model's weights in a view of it (the sparsify job,
+ * sc-sparsify-job.h: the model as loaded stays whole for the comparison,
+ * its weights mapped once) and measures each language before and after.
+ * Progress: the blocks pruned, then the languages measured. On error or
+ * cancellation the pruned weights are dropped; the open model and an
+ * earlier result are untouched. */
 void     secateur_controller_sparsify_async   (SecateurController *self,
                                                const SecateurSparsifyRequest *request,
                                                GCancellable *cancellable,
