@@ -10,7 +10,7 @@
 #include "sc-test-util.h"
 #include "sc-backend-select.h"
 #include "secateur-controller.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -742,8 +742,8 @@ test_report_csv (void)
   double ratios[2] = { 0.25, 0.5 }, chrf[2] = { 40.0, 35.5 };
   double scores[4] = { 41.25, NAN, 38.75, 33.125 };
   char *dirs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
-  g_auto (GStrv) labels = secateur_report_row_labels (2, 1);
-  SecateurReport r = { 0 };
+  g_auto (GStrv) labels = sc_report_row_labels (2, 1);
+  ScReport r = { 0 };
   r.rows = r.cols = 2;
   r.n_encoder_rows = 1;
   r.values = values;
@@ -757,7 +757,7 @@ test_report_csv (void)
   r.scores = scores;
   g_autofree char *dir = g_dir_make_tmp ("sc-report-XXXXXX", NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (secateur_report_write (&r, dir, &error));
+  g_assert_true (sc_report_write (&r, dir, &error));
   g_assert_no_error (error);
   g_autofree char *csv_path = g_build_filename (dir, "scores.csv", NULL);
   g_autofree char *csv = NULL;

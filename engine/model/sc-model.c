@@ -82,6 +82,7 @@ struct _ScModel
   int n_missing; /* experts absent from a partial checkpoint */
   guint8 *keep;  /* [n_moe * num_experts] or NULL: every expert */
   ScExpertCache *cache; /* expert budget, NULL: experts read in place */
+  ScMoeShape shape;     /* measured at load (sc-moe-shape.h) */
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -342,6 +343,7 @@ sc_model_free (ScModel *model)
   g_clear_pointer (&model->linear_blocks, g_array_unref);
   g_clear_pointer (&model->replaced, g_ptr_array_unref);
   g_free (model->keep);
+  sc_moe_shape_clear (&model->shape);
   sc_expert_cache_free (model->cache);
   if (model->own_backend)
     sc_backend_free (model->be);
@@ -447,6 +449,9 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
   list_linears (model);
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
+  g_autofree char *name = g_path_get_basename (dir);
+  sc_moe_shape_from_config (&model->shape, c, name);
+  sc_moe_shape_measure (&model->shape, c, model->ckpt);
 
   if (backend != NULL && (backend->router_top2 == NULL || backend->gather_rows == NULL ||
                           backend->scatter_add_rows == NULL))
@@ -484,6 +489,18 @@ ScCheckpoint *
 sc_model_get_checkpoint (ScModel *model)
 {
   return model->ckpt;
+}
+
+const char *
+sc_model_get_dir (ScModel *model)
+{
+  return sc_checkpoint_dir (model->ckpt);
+}
+
+const ScMoeShape *
+sc_model_get_moe_shape (ScModel *model)
+{
+  return &model->shape;
 }
 
 ScBackend *

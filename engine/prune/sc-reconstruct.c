@@ -724,16 +724,14 @@ sc_recon_allocate (const double *curves, int n_layers, int stride, const int *ma
 static gboolean
 check_capture (ScModel *model, const ScCapture *cap, GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
-  int n_moe = sc_model_n_moe_layers (model), n_enc = 0;
-  for (int i = 0; i < c->encoder_layers; i++)
-    n_enc += sc_config_is_sparse (c, FALSE, i);
-  if (cap->n_moe != n_moe || cap->n_enc != n_enc || cap->d != c->d_model)
+  const ScMoeShape *sh = sc_model_get_moe_shape (model);
+  if (cap->n_moe != sh->n_moe_layers || cap->n_enc != sh->n_encoder_moe || cap->d != sh->d_model)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_FORMAT,
                    "the capture (%d MoE layers, %d in the encoder, d_model %d) is not of this "
                    "model (%d, %d, %d)",
-                   cap->n_moe, cap->n_enc, cap->d, n_moe, n_enc, c->d_model);
+                   cap->n_moe, cap->n_enc, cap->d, sh->n_moe_layers, sh->n_encoder_moe,
+                   sh->d_model);
       return FALSE;
     }
   return TRUE;
