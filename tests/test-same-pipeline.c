@@ -298,6 +298,48 @@ test_tensors (void)
   g_assert_true (g_file_test (app_heatmap, G_FILE_TEST_IS_REGULAR));
 }
 
+/* `select --memory-gb` with -m takes the sizes from the model: the same
+ * experts as the sizes typed by hand, and as many as fit. */
+static void
+test_select_memory (void)
+{
+  if (p.model_dir == NULL)
+    {
+      g_test_skip ("the demo model is not shipped");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScModel) model = sc_model_load (p.model_dir, NULL, &error);
+  g_assert_no_error (error);
+  const ScMoeShape *sh = sc_model_get_moe_shape (model);
+  /* room for 40.5 experts besides the dense part: 40 kept */
+  double gib = (sh->dense_bytes + 40.5 * sh->bytes_per_expert) / 1073741824.0;
+  g_autofree char *memory = g_strdup_printf ("%.12f", gib);
+  g_autofree char *per = g_strdup_printf ("%" G_GUINT64_FORMAT, sh->bytes_per_expert);
+  g_autofree char *dense = g_strdup_printf ("%" G_GUINT64_FORMAT, sh->dense_bytes);
+  g_autofree char *by_model = g_build_filename (p.tmp, "by-model.json", NULL);
+  g_autofree char *by_hand = g_build_filename (p.tmp, "by-hand.json", NULL);
+  Run r = run_cli (NULL, "select", "--stats", p.cli_stats, "--memory-gb", memory, "-m",
+                   p.model_dir, "--granularity", "global", "-o", by_model, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Selected 40 of 64 experts"));
+  g_assert_nonnull (strstr (r.out, "Memory: "));
+  run_clear (&r);
+  run_ok (run_cli (NULL, "select", "--stats", p.cli_stats, "--memory-gb", memory,
+                   "--bytes-per-expert", per, "--dense-bytes", dense, "--granularity", "global",
+                   "-o", by_hand, NULL));
+  g_autoptr (ScExpertIndex) a = load_index (by_model);
+  g_autoptr (ScExpertIndex) b = load_index (by_hand);
+  GArray *x = sc_expert_index_get (a, NULL), *y = sc_expert_index_get (b, NULL);
+  g_assert_cmpuint (x->len, ==, 40);
+  g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
+  /* without the model or the sizes, --memory-gb is refused */
+  r = run_cli (NULL, "select", "--stats", p.cli_stats, "--memory-gb", memory, "-o", by_hand, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "-m"));
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -314,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/same-pipeline/statistics", test_statistics);
   g_test_add_func ("/same-pipeline/experts", test_experts);
   g_test_add_func ("/same-pipeline/tensors", test_tensors);
+  g_test_add_func ("/same-pipeline/select-memory", test_select_memory);
   int status = g_test_run ();
   if (p.tmp != NULL)
     sc_test_rm_tree (p.tmp);
