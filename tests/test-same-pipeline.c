@@ -319,8 +319,8 @@ test_select_memory (void)
   g_autofree char *dense = g_strdup_printf ("%" G_GUINT64_FORMAT, sh->dense_bytes);
   g_autofree char *by_model = g_build_filename (p.tmp, "by-model.json", NULL);
   g_autofree char *by_hand = g_build_filename (p.tmp, "by-hand.json", NULL);
-  Run r = run_cli (NULL, "select", "--stats", p.cli_stats, "--memory-gb", memory, "-m",
-                   p.model_dir, "--granularity", "global", "-o", by_model, NULL);
+  Run r = run_cli (NULL, "select", "--stats", p.cli_stats, "--memory-gb", memory, "-m", p.model_dir,
+                   "--granularity", "global", "-o", by_model, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Selected 40 of 64 experts"));
   g_assert_nonnull (strstr (r.out, "Memory: "));
