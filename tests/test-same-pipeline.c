@@ -132,6 +132,15 @@ run_app_pipeline (void)
 
 /* ---- comparing ---- */
 
+/* TRUE, with the test marked skipped, when there was no demo model to run. */
+static gboolean
+skipped (void)
+{
+  if (p.model_dir == NULL)
+    g_test_skip ("the demo model is not shipped");
+  return p.model_dir == NULL;
+}
+
 static void
 assert_same_counters (ScStats *a, ScStats *b)
 {
@@ -172,11 +181,8 @@ load_stats (const char *path)
 static void
 test_statistics (void)
 {
-  if (p.model_dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+  if (skipped ())
+    return;
   g_autoptr (ScStats) cli = load_stats (p.cli_stats);
   assert_same_counters (cli, p.app_stats);
   g_autofree char *cli_file = g_build_filename (p.cli_bundle, "statistics.json", NULL);
@@ -234,11 +240,8 @@ assert_same_kept (ScExpertIndex *a, ScExpertIndex *b)
 static void
 test_experts (void)
 {
-  if (p.model_dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+  if (skipped ())
+    return;
   g_autoptr (ScExpertIndex) selected = load_index (p.cli_index);
   g_autofree char *cli_path = g_build_filename (p.cli_bundle, "experts.json", NULL);
   g_autofree char *app_path = g_build_filename (p.app_bundle, "experts.json", NULL);
@@ -277,11 +280,8 @@ assert_same_tensors (const char *a_dir, const char *b_dir)
 static void
 test_tensors (void)
 {
-  if (p.model_dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+  if (skipped ())
+    return;
   g_autofree char *app = g_build_filename (p.app_bundle, "model", NULL);
   g_autofree char *cli = g_build_filename (p.cli_bundle, "model", NULL);
   assert_same_tensors (app, cli);
@@ -303,11 +303,8 @@ test_tensors (void)
 static void
 test_select_memory (void)
 {
-  if (p.model_dir == NULL)
-    {
-      g_test_skip ("the demo model is not shipped");
-      return;
-    }
+  if (skipped ())
+    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (p.model_dir, NULL, &error);
   g_assert_no_error (error);
