@@ -281,6 +281,12 @@ test_calibrate_export (void)
   g_test_message ("cancelled calibration ended after %.2f s", (g_get_monotonic_time () - t0) / 1e6);
   g_assert_false (secateur_controller_get_busy (c));
   g_assert_nonnull (secateur_controller_get_stats (c));
+  /* the partial statistics say so, as the CLI's interrupted runs do */
+  g_autoptr (JsonArray) runs = sc_stats_get_provenance (secateur_controller_get_stats (c));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  JsonObject *run = json_array_get_object_element (runs, 0);
+  g_assert_true (json_object_get_boolean_member_with_default (run, "interrupted", FALSE));
+  g_assert_cmpint (json_object_get_int_member (run, "sentences"), ==, 4000);
   w.cancel_on_progress = NULL;
   sc_test_rm_tree (tmp);
   g_main_loop_unref (w.loop);
