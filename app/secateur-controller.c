@@ -52,6 +52,8 @@ struct _SecateurController
   double *sweep_scores; /* [n_directions * N_SWEEP] */
   GStrv sweep_directions;
 
+  SecateurPruneSettings *prune_settings; /* the pages' pruning settings */
+
   int eval_sentences;
   int eval_max_length;
 
@@ -745,6 +747,8 @@ secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings
                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
+  /* NULL: the settings the application's pages edit */
+  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_sweep_async, cancellable, callback, user_data);
   if (task == NULL || !needs_model (self, task, TRUE))
@@ -991,6 +995,8 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
                                    const ScPruneSettings *settings, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data)
 {
+  /* NULL: the settings the application's pages edit */
+  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_compare_async, cancellable, callback, user_data);
   if (task == NULL || !needs_model (self, task, TRUE))
@@ -1159,6 +1165,8 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
                                   const char *dtype, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data)
 {
+  /* NULL: the settings the application's pages edit */
+  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
   g_autoptr (GTask) task =
       job_new (self, secateur_controller_export_async, cancellable, callback, user_data);
   if (task == NULL || !needs_model (self, task, TRUE))
@@ -1594,6 +1602,7 @@ secateur_controller_finalize (GObject *object)
 {
   SecateurController *self = SECATEUR_CONTROLLER (object);
   g_clear_pointer (&self->stats, sc_stats_free);
+  g_clear_object (&self->prune_settings);
   clear_weights (self);
   g_clear_pointer (&self->model, sc_model_free);
   g_clear_pointer (&self->backend, sc_backend_free);
@@ -1658,10 +1667,17 @@ secateur_controller_init (SecateurController *self)
 {
   self->eval_sentences = 8;
   self->eval_max_length = 48;
+  self->prune_settings = secateur_prune_settings_new ();
 }
 
 SecateurController *
 secateur_controller_new (void)
 {
   return g_object_new (SECATEUR_TYPE_CONTROLLER, NULL);
+}
+
+SecateurPruneSettings *
+secateur_controller_get_prune_settings (SecateurController *self)
+{
+  return self->prune_settings;
 }

@@ -14,6 +14,7 @@
 #include "sc-sampler.h"
 #include "sc-sparsify.h"
 #include "sc-prune-plan.h"
+#include "secateur-prune-settings.h"
 
 #include <gio/gio.h>
 
@@ -69,6 +70,10 @@ void secateur_compare_result_free (SecateurCompareResult *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecateurCompareResult, secateur_compare_result_free)
 
 SecateurController      *secateur_controller_new (void);
+
+/* The pruning settings the pages edit and follow; owned by the controller.
+ * The sweep, compare and export below read them when passed NULL. */
+SecateurPruneSettings   *secateur_controller_get_prune_settings (SecateurController *self);
 
 /* Model */
 void                     secateur_controller_load_async  (SecateurController *self, const char *dir,

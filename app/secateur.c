@@ -3,6 +3,7 @@
  *   secateur [MODEL_DIR]
  */
 #include "secateur-application.h"
+#include "secateur-i18n.h"
 
 #include <glib/gi18n.h>
 #include <locale.h>
@@ -11,9 +12,7 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  secateur_i18n_init ();
   g_autoptr (SecateurApplication) app = secateur_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

@@ -5,7 +5,7 @@
  *   sc-plot heatmap IN.tsv OUT.png [--title T --x-label L]
  *   sc-plot bars    IN.tsv OUT.png [--title T]
  *
- * OUT ending in .svg gives SVG. See ui/charts/sc-chart-plot.h for the
+ * OUT ending in .svg gives SVG. See engine/charts/sc-chart-plot.h for the
  * table layouts. */
 #include <cairo.h>
 #include <glib.h>

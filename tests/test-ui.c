@@ -167,6 +167,49 @@ screenshot (const char *name)
   g_test_message ("screenshot %s (%dx%d)", path, w, h);
 }
 
+/* A widget of a page's template, by the id its .ui file gives it. */
+static gpointer
+child (gpointer page, const char *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (page), G_OBJECT_TYPE (page), name);
+  if (object == NULL)
+    g_error ("%s has no template child %s", G_OBJECT_TYPE_NAME (page), name);
+  return object;
+}
+
+/* The value a row of a page shows (its subtitle). */
+static const char *
+row_value (gpointer page, const char *row)
+{
+  return adw_action_row_get_subtitle (child (page, row));
+}
+
+static const char *
+label_text (gpointer page, const char *label)
+{
+  return gtk_label_get_text (child (page, label));
+}
+
+/* The text of the item a combo row of a page shows. */
+static const char *
+selected_text (gpointer page, const char *row)
+{
+  return gtk_string_object_get_string (adw_combo_row_get_selected_item (child (page, row)));
+}
+
+static void
+set_spin (gpointer page, const char *spin, double value)
+{
+  gtk_spin_button_set_value (child (page, spin), value);
+}
+
+/* The pruning settings the controller owns and the pages follow. */
+static SecateurPruneSettings *
+prune_settings (void)
+{
+  return secateur_controller_get_prune_settings (secateur_window_get_controller (fx.window));
+}
+
 static SecateurCalibratePage *
 calibrate_page (void)
 {
@@ -221,11 +264,10 @@ test_open_demo (void)
 
   SecateurOverviewPage *overview =
       SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
-  g_assert_nonnull (strstr (secateur_overview_page_get_value (overview, "experts"),
+  g_assert_nonnull (strstr (row_value (overview, "experts_row"),
                             "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
-  g_assert_nonnull (strstr (secateur_overview_page_get_value (overview, "languages"), "12"));
-  g_assert_nonnull (
-      strstr (secateur_overview_page_get_value (overview, "architecture"), "Mixture-of-Experts"));
+  g_assert_nonnull (strstr (row_value (overview, "languages_row"), "12"));
+  g_assert_nonnull (strstr (row_value (overview, "architecture_row"), "Mixture-of-Experts"));
   /* the model is remembered for the welcome page */
   g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
   g_assert_nonnull (recent[0]);
@@ -248,7 +290,7 @@ test_languages (void)
     }
   SecateurOverviewPage *overview =
       SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
-  SecateurLanguagePicker *picker = secateur_overview_page_get_picker (overview);
+  SecateurLanguagePicker *picker = child (overview, "picker");
   g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 12);
   secateur_language_picker_set_search (picker, "fra");
   g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 1);
@@ -274,6 +316,15 @@ test_languages (void)
   screenshot ("model");
 }
 
+/* The heatmap's metric (0 importance, 1 activity, 2 frequency, 3 REAP) and
+ * scope (0 all directions, then languages, then pairs), as chosen above it. */
+static void
+set_view (SecateurCalibratePage *page, guint metric, guint scope)
+{
+  gtk_drop_down_set_selected (child (page, "metric_dropdown"), metric);
+  gtk_drop_down_set_selected (child (page, "scope_dropdown"), scope);
+}
+
 static void
 test_calibrate (void)
 {
@@ -285,8 +336,10 @@ test_calibrate (void)
   SecateurController *controller = secateur_window_get_controller (fx.window);
   SecateurCalibratePage *page = calibrate_page ();
   secateur_window_show_page (fx.window, "model");
-  /* no pruning while checking colours: nothing is struck through */
-  secateur_prune_page_set_ratio (prune_page (), 0);
+  /* no pruning while checking colours: nothing is struck through (the
+   * pruning panel's slider follows the settings) */
+  g_object_set (prune_settings (), "ratio", 0.0, NULL);
+  g_assert_cmpfloat (gtk_range_get_value (child (prune_page (), "scale")), ==, 0);
   secateur_calibrate_page_set_size (page, 8);
   fx.stats_updates = 0;
   fx.calibrated = FALSE;
@@ -305,7 +358,7 @@ test_calibrate (void)
   g_assert_nonnull (stats);
   g_auto (GStrv) have = sc_stats_list_directions (stats);
   g_assert_cmpuint (g_strv_length (have), ==, 2);
-  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (page);
+  SecateurHeatmap *heatmap = child (page, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_assert_cmpint (secateur_heatmap_get_cols (heatmap), ==, 16);
   g_autofree double *expect = sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL,
@@ -324,14 +377,14 @@ test_calibrate (void)
    * languages, then the pairs) */
   for (guint scope = 3; scope <= 4; scope++)
     {
-      secateur_calibrate_page_set_view (page, 2 /* frequency */, scope);
+      set_view (page, 2 /* frequency */, scope);
       double row_sum = 0;
       for (int c = 0; c < 16; c++)
         row_sum += secateur_heatmap_get_value (heatmap, 0, c);
       /* frequency: top-1 + top-2 shares sum to 2 in every layer */
       g_assert_cmpfloat_with_epsilon (row_sum, 2.0, 1e-6);
     }
-  secateur_calibrate_page_set_view (page, 0, 0);
+  set_view (page, 0, 0);
 
   /* pixels: each cell's centre has the palette colour of its value */
   double x, y, w, h;
@@ -366,15 +419,15 @@ test_calibrate (void)
   g_assert_nonnull (strstr (tip, "enc 1, expert 0"));
 
   /* the similarity view: English and French, 1 on the diagonal */
-  SecateurSimilarity *sim = secateur_calibrate_page_get_similarity (page);
+  SecateurSimilarity *sim = child (page, "similarity");
   g_assert_cmpint (secateur_similarity_get_n (sim), ==, 2);
   g_assert_cmpfloat_with_epsilon (secateur_similarity_get (sim, 0, 0), 1.0, 1e-5);
   g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), >, 0);
   g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), <=, 1.0 + 1e-6);
   screenshot ("calibrate");
-  secateur_calibrate_page_show_similarity (page, TRUE);
+  adw_view_stack_set_visible_child_name (child (page, "view_stack"), "languages");
   screenshot ("similarity");
-  secateur_calibrate_page_show_similarity (page, FALSE);
+  adw_view_stack_set_visible_child_name (child (page, "view_stack"), "experts");
 }
 
 static void
@@ -398,9 +451,10 @@ test_prune (void)
   for (int i = 0; i < n; i++)
     g_test_message ("sweep: %.0f %% pruned, chrF++ %.2f", 100 * ratios[i], chrf[i]);
 
-  /* the panel starts at the engine's defaults, as `secateur-cli select` */
+  /* the panel starts at the engine's defaults, as `secateur-cli select`:
+   * the controller's settings hold them and the controls show them */
   ScPruneSettings shown, defaults;
-  secateur_prune_page_get_settings (prune, &shown);
+  secateur_prune_settings_get (prune_settings (), &shown);
   sc_prune_settings_init (&defaults);
   g_assert_cmpint (shown.granularity, ==, SC_GRANULARITY_LANG);
   g_assert_cmpint (shown.granularity, ==, defaults.granularity);
@@ -408,45 +462,51 @@ test_prune (void)
   g_assert_cmpint (shown.algo, ==, defaults.algo);
   g_assert_cmpint (shown.enc_weight, ==, defaults.enc_weight);
   g_assert_cmpint (shown.dec_weight, ==, defaults.dec_weight);
+  g_assert_cmpstr (selected_text (prune, "granularity_row"), ==, "Per Language");
+  g_assert_cmpstr (selected_text (prune, "metric_row"), ==, "Importance");
+  g_assert_cmpstr (selected_text (prune, "algo_row"), ==, "Per Layer");
+  g_assert_cmpstr (selected_text (prune, "budget_row"), ==, "3:1");
 
   /* per-layer, 3:1, 50 % of 4 x 16: u = floor(32 / (3*2 + 1*2)) = 4, so
-   * 12 experts per encoder layer and 4 per decoder layer */
-  secateur_prune_page_set_ratio (prune, 0.5);
-  GtkWidget *bars = secateur_prune_page_get_bars (prune);
+   * 12 experts per encoder layer and 4 per decoder layer; the slider sets
+   * the controller's settings */
+  GtkRange *slider = child (prune, "scale");
+  gtk_range_set_value (slider, 50);
+  g_assert_cmpfloat (secateur_prune_settings_peek (prune_settings ())->ratio, ==, 0.5);
+  GtkWidget *bars = child (prune, "bars");
   g_assert_cmpint (secateur_bars_get_n (SECATEUR_BARS (bars)), ==, 4);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), ==, 12);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 3), ==, 4);
-  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune, "kept"), "32 of 64"));
-  g_autofree char *size50 = g_strdup (secateur_prune_page_get_result (prune, "size"));
-  g_autofree char *est50 = g_strdup (secateur_prune_page_get_result (prune, "estimate"));
+  g_assert_nonnull (strstr (row_value (prune, "kept_row"), "32 of 64"));
+  g_autofree char *size50 = g_strdup (row_value (prune, "size_row"));
+  g_autofree char *est50 = g_strdup (row_value (prune, "estimate_row"));
   g_assert_nonnull (strstr (est50, "estimate"));
   double e50;
   g_assert_true (secateur_controller_estimate_chrf (controller, 0.5, &e50));
   g_assert_cmpfloat_with_epsilon (e50, chrf[2], 1e-9);
-  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune, "fits"), "Yes"));
+  g_assert_nonnull (strstr (row_value (prune, "fits_row"), "Yes"));
   screenshot ("prune");
 
-  secateur_prune_page_set_ratio (prune, 0.8);
-  g_assert_cmpstr (secateur_prune_page_get_result (prune, "size"), !=, size50);
-  g_assert_cmpstr (secateur_prune_page_get_result (prune, "estimate"), !=, est50);
+  gtk_range_set_value (slider, 80);
+  g_assert_cmpstr (row_value (prune, "size_row"), !=, size50);
+  g_assert_cmpstr (row_value (prune, "estimate_row"), !=, est50);
   double e80;
   g_assert_true (secateur_controller_estimate_chrf (controller, 0.8, &e80));
   /* linear between the 75 % and 90 % points */
   g_assert_cmpfloat_with_epsilon (e80, chrf[3] + (chrf[4] - chrf[3]) / 3, 1e-9);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), <, 12);
-  g_assert_cmpfloat (secateur_quality_curve_get_marker (
-                         SECATEUR_QUALITY_CURVE (secateur_prune_page_get_curve (prune))),
-                     ==, 0.8);
-  /* the heatmap dims what the slider prunes: pair scope, 80 % */
-  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (calibrate_page ());
-  secateur_calibrate_page_set_view (calibrate_page (), 0, 3);
+  g_assert_cmpfloat (secateur_quality_curve_get_marker (child (prune, "curve")), ==, 0.8);
+  /* the heatmap dims what the slider prunes: pair scope, 80 % (the
+   * calibration page follows the settings the slider set) */
+  SecateurHeatmap *heatmap = child (calibrate_page (), "heatmap");
+  set_view (calibrate_page (), 0, 3);
   int pruned = 0;
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 16; c++)
       pruned += secateur_heatmap_get_pruned (heatmap, r, c);
   /* 80 %: u = floor(12.8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
   g_assert_cmpint (pruned, ==, 64 - 8);
-  secateur_prune_page_set_ratio (prune, 0.5);
+  gtk_range_set_value (slider, 50);
 }
 
 static gboolean compared;
@@ -474,7 +534,9 @@ test_compare (void)
   SecateurComparePage *page =
       SECATEUR_COMPARE_PAGE (secateur_window_get_page (fx.window, "compare"));
   secateur_window_show_page (fx.window, "prune");
-  secateur_compare_page_set_limit (page, 2);
+  /* 8 held-out sentences unless asked otherwise */
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "limit_spin")), ==, 8);
+  set_spin (page, "limit_spin", 2);
   g_signal_connect (page, "finished", G_CALLBACK (on_compare_finished), NULL);
   /* Ctrl+T's action */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.compare", NULL));
@@ -482,7 +544,7 @@ test_compare (void)
   g_assert_true (wait_for (compare_done, 240));
   const SecateurCompareResult *r = secateur_compare_page_get_result (page);
   if (r == NULL)
-    g_error ("compare: %s", secateur_compare_page_get_header (page));
+    g_error ("compare: %s", label_text (page, "header"));
   g_assert_cmpuint (r->rows->len, ==, 2);
   g_assert_cmpstr (r->src, ==, "eng_Latn");
   g_assert_cmpfloat (r->chrf_full, >, 0);
@@ -496,7 +558,7 @@ test_compare (void)
       g_assert_nonnull (row->reference);
       g_assert_cmpfloat (row->chrf_full, >=, 0);
     }
-  g_assert_nonnull (strstr (secateur_compare_page_get_header (page), "chrF++"));
+  g_assert_nonnull (strstr (label_text (page, "header"), "chrF++"));
   /* word diff: the changed word is marked on both sides, markup escaped */
   g_autofree char *a = NULL, *b = NULL;
   secateur_word_diff_markup ("the cat & dog", "the cow & dog", &a, &b);
@@ -510,7 +572,7 @@ static gboolean
 export_done (void)
 {
   SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
-  return idle_controller () && g_str_has_prefix (secateur_export_page_get_status (page), "Export");
+  return idle_controller () && g_str_has_prefix (label_text (page, "status"), "Export");
 }
 
 static AdwMessageDialog *
@@ -538,19 +600,21 @@ test_export (void)
   secateur_window_show_page (fx.window, "model");
   g_autofree char *folder = g_build_filename (fx.tmp, "export", NULL);
   secateur_export_page_set_folder (page, folder);
-  g_assert_false (secateur_export_page_would_overwrite (page));
   /* the weights' dtype, each choice with the size it gives (the demo is
    * f16; checked against the export below) */
-  g_autofree char *as_stored = g_strdup (secateur_export_page_get_dtype_label (page, 0));
-  g_autofree char *as_bf16 = g_strdup (secateur_export_page_get_dtype_label (page, 2));
+  GtkStringList *dtypes = child (page, "dtype_labels");
+  g_autofree char *as_stored = g_strdup (gtk_string_list_get_string (dtypes, 0));
+  g_autofree char *as_bf16 = g_strdup (gtk_string_list_get_string (dtypes, 2));
   g_assert_true (g_str_has_prefix (as_stored, "As stored (F16): "));
   g_assert_true (g_str_has_prefix (as_bf16, "bf16: "));
-  secateur_export_page_set_dtype (page, "BF16");
-  /* Ctrl+E's action */
+  adw_combo_row_set_selected (child (page, "dtype_row"), 2);
+  g_assert_cmpstr (selected_text (page, "dtype_row"), ==, as_bf16);
+  /* Ctrl+E's action; nothing to replace in a new folder, so no question */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.export", NULL));
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "export");
+  g_assert_null (find_dialog ());
   g_assert_true (wait_for (export_done, 120));
-  g_assert_true (g_str_has_prefix (secateur_export_page_get_status (page), "Exported to"));
+  g_assert_true (g_str_has_prefix (label_text (page, "status"), "Exported to"));
   static const char *const files[] = { "model/config.json",  "model/model.safetensors",
                                        "experts.json",       "statistics.json",
                                        "report/heatmap.png", "report/heatmap.svg",
@@ -603,14 +667,13 @@ test_export (void)
   screenshot ("export");
 
   /* again: it asks before replacing; cancelling leaves the files alone */
-  g_assert_true (secateur_export_page_would_overwrite (page));
   secateur_export_page_export (page);
   settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();
   g_assert_nonnull (dialog);
   adw_message_dialog_response (dialog, "cancel");
   gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_cmpstr (secateur_export_page_get_status (page), ==, "Nothing was exported");
+  g_assert_cmpstr (label_text (page, "status"), ==, "Nothing was exported");
   g_assert_true (idle_controller ());
 
   /* a model/ Secateur did not write: refused with the engine's reason,
@@ -624,7 +687,7 @@ test_export (void)
   secateur_export_page_export (page);
   settle (0.2);
   g_assert_null (find_dialog ());
-  const char *refused = secateur_export_page_get_status (page);
+  const char *refused = label_text (page, "status");
   g_test_message ("%s", refused);
   g_assert_true (g_str_has_prefix (refused, "Nothing was exported: "));
   g_assert_nonnull (strstr (refused, "not an earlier Secateur export"));
@@ -652,27 +715,40 @@ test_weights (void)
   SecateurWeightsPage *page = weights_page ();
   secateur_window_show_page (fx.window, "weights");
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
-  secateur_weights_page_set_method (page, SC_SPARSITY_WANDA);
-  secateur_weights_page_set_pattern (page, &(ScSparsityPattern){ 0.5, 0, 0 });
-  secateur_weights_page_set_sampling (page, SC_CALIB_MBS, NULL);
-  secateur_weights_page_set_samples (page, 8, 32);
+  /* the page opens on Wanda, unstructured 50 %, the training shares
+   * (MBS), 128 samples of 128 tokens, 4 sentences, losses over 10 % */
+  g_assert_cmpstr (selected_text (page, "method_row"), ==, "Wanda");
+  g_assert_cmpstr (selected_text (page, "type_row"), ==, "Unstructured");
+  g_assert_cmpstr (selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
+  g_assert_cmpfloat (gtk_range_get_value (child (page, "scale")), ==, 50);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "samples_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "seqlen_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "sentences_spin")), ==, 4);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "threshold_spin")), ==, 10);
+  /* Wanda, unstructured 50 %, training shares (MBS), 8 samples of 32 tokens */
+  adw_combo_row_set_selected (child (page, "method_row"), 1);
+  adw_combo_row_set_selected (child (page, "type_row"), 0);
+  gtk_range_set_value (child (page, "scale"), 50);
+  adw_combo_row_set_selected (child (page, "sampling_row"), 0);
+  set_spin (page, "samples_spin", 8);
+  set_spin (page, "seqlen_spin", 32);
   secateur_weights_page_set_evaluation (page, langs, 2);
+  g_assert_cmpstr (selected_text (page, "method_row"), ==, "Wanda");
+  g_assert_cmpstr (selected_text (page, "type_row"), ==, "Unstructured");
+  g_assert_cmpstr (selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
+  g_assert_cmpstr (label_text (page, "ratio_label"), ==, "50 % of the weights");
   /* the samples per language, shown before running */
-  const char *counts = secateur_weights_page_get_calibration_text (page);
+  const char *counts = row_value (page, "counts_row");
   g_test_message ("calibration: %s", counts);
   g_assert_nonnull (strstr (counts, "8 samples of 32 tokens"));
   g_assert_nonnull (strstr (counts, "eng_Latn"));
-  SecateurSparsifyRequest req;
-  secateur_weights_page_get_request (page, &req);
-  g_assert_cmpint (req.method, ==, SC_SPARSITY_WANDA);
-  g_assert_cmpfloat (req.pattern.ratio, ==, 0.5);
 
   gint64 t0 = g_get_monotonic_time ();
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
   g_assert_true (wait_for (idle_controller, 300));
   g_test_message ("Wanda 50 %%, 8 x 32 tokens, 3 languages x 2 sentences: %.2f s; %s",
-                  (g_get_monotonic_time () - t0) / 1e6, secateur_weights_page_get_status (page));
+                  (g_get_monotonic_time () - t0) / 1e6, label_text (page, "status"));
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
   g_assert_nonnull (res);
   /* half of every row of every layer (a weight stored as zero adds to it) */
@@ -680,12 +756,12 @@ test_weights (void)
                   res->max_layer, res->report->layers->len);
   g_assert_cmpfloat (fabs (res->min_layer - 0.5), <, 1e-3);
   g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
-  g_assert_nonnull (strstr (secateur_weights_page_get_status (page), "50.0 %"));
-  SecateurBars *bars = SECATEUR_BARS (secateur_weights_page_get_bars (page));
+  g_assert_nonnull (strstr (label_text (page, "status"), "50.0 %"));
+  SecateurBars *bars = child (page, "bars");
   g_assert_cmpint (secateur_bars_get_n (bars), ==, 8);
   for (int i = 0; i < 8; i++)
     g_assert_cmpfloat (fabs (secateur_bars_get_value (bars, i) - 0.5), <, 1e-3);
-  SecateurDumbbell *chart = SECATEUR_DUMBBELL (secateur_weights_page_get_chart (page));
+  SecateurDumbbell *chart = child (page, "chart");
   g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
   for (int i = 0; i < 3; i++)
     {
@@ -702,7 +778,8 @@ test_weights (void)
   /* a larger run, cancelled: control comes back, the result and the open
    * model stay as they were */
   g_autofree char *dir = g_strdup (secateur_controller_get_info (controller)->dir);
-  secateur_weights_page_set_samples (page, 512, 128);
+  set_spin (page, "samples_spin", 512);
+  set_spin (page, "seqlen_spin", 128);
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
   settle (0.5);
@@ -712,11 +789,12 @@ test_weights (void)
   double waited = (g_get_monotonic_time () - cancel_at) / 1e6;
   g_test_message ("weight pruning cancelled: control back after %.3f s", waited);
   g_assert_cmpfloat (waited, <, 10);
-  g_assert_nonnull (strstr (secateur_weights_page_get_status (page), "cancelled"));
+  g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
   g_assert_true (secateur_controller_get_sparsify_result (controller) == res);
   g_assert_cmpstr (secateur_controller_get_info (controller)->dir, ==, dir);
   g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
-  secateur_weights_page_set_samples (page, 8, 32);
+  set_spin (page, "samples_spin", 8);
+  set_spin (page, "seqlen_spin", 32);
 }
 
 static void
@@ -747,12 +825,12 @@ test_cancel (void)
   g_assert_cmpfloat (waited, <, MAX (1.0, 1.5 * batch));
   g_assert_false (fx.calibration_ok);
   g_assert_true (idle_controller ());
-  g_assert_nonnull (strstr (secateur_calibrate_page_get_status (page), "cancelled"));
+  g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
   /* still usable: the partial statistics are shown and pruning reads them */
-  SecateurHeatmap *heatmap = secateur_calibrate_page_get_heatmap (page);
+  SecateurHeatmap *heatmap = child (page, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
-  secateur_prune_page_set_ratio (prune_page (), 0.25);
-  g_assert_nonnull (strstr (secateur_prune_page_get_result (prune_page (), "kept"), "of 64"));
+  g_object_set (prune_settings (), "ratio", 0.25, NULL);
+  g_assert_nonnull (strstr (row_value (prune_page (), "kept_row"), "of 64"));
 }
 
 static void

@@ -2,7 +2,7 @@
 # builds and tests with, asking apt only for what is missing.
 SC_DEB_PACKAGES="meson ninja-build pkg-config gcc g++ libglib2.0-dev libjson-glib-dev \
 libsentencepiece-dev libopenblas-dev liblapacke-dev libcairo2-dev python3 libopenmpi-dev openmpi-bin \
-libgtk-4-dev libadwaita-1-dev xvfb xauth gettext appstream desktop-file-utils fonts-dejavu-core libxml2-utils"
+libgtk-4-dev libadwaita-1-dev xvfb xauth gettext appstream desktop-file-utils fonts-dejavu-core libxml2-utils iso-codes"
 
 sc_ensure_packages () {
   missing=""

@@ -1,8 +1,6 @@
 /* secateur-calibrate-page.c: calibration and the live heatmap. */
 #include "secateur-calibrate-page.h"
 
-#include "secateur-page-util.h"
-
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -12,6 +10,7 @@ struct _SecateurCalibratePage
   AdwBin parent_instance;
   SecateurController *controller;
 
+  /* template children (secateur-calibrate-page.ui) */
   GtkWidget *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
   GtkWidget *size_spin;
   GtkWidget *start_button, *cancel_button, *progress, *status;
@@ -19,9 +18,8 @@ struct _SecateurCalibratePage
   GtkStringList *scopes;
   GtkWidget *view_stack;
   GtkWidget *heatmap, *similarity;
+
   char *path;
-  ScPruneSettings prune;
-  gboolean have_prune;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
 };
@@ -158,16 +156,17 @@ update_heatmap (SecateurCalibratePage *self)
     values[i] = m ? (float) m[i] : NAN;
   secateur_heatmap_set_values (heatmap, L, E, shape->n_encoder_moe, values,
                                sc_expert_metric_to_string (metric));
+  /* dimmed: what the pruning settings drop */
+  ScPruneSettings s;
+  secateur_prune_settings_get (secateur_controller_get_prune_settings (self->controller), &s);
   g_autofree guint8 *keep = NULL;
-  if (self->have_prune)
+  if (gran == SC_GRANULARITY_GLOBAL)
     {
       g_auto (GStrv) dirs = sc_stats_list_directions (stats);
-      ScPruneSettings s = self->prune;
-      if (gran == SC_GRANULARITY_GLOBAL)
-        keep = sc_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
-      else
-        keep = sc_prune_keep_mask (stats, &s, src, tgt, NULL);
+      keep = sc_prune_keep_union (stats, &s, (const char *const *) dirs, NULL);
     }
+  else
+    keep = sc_prune_keep_mask (stats, &s, src, tgt, NULL);
   if (keep != NULL)
     for (int i = 0; i < L * E; i++)
       keep[i] = !keep[i];
@@ -297,9 +296,13 @@ secateur_calibrate_page_dispose (GObject *object)
 {
   SecateurCalibratePage *self = SECATEUR_CALIBRATE_PAGE (object);
   if (self->controller != NULL)
-    g_signal_handlers_disconnect_by_data (self->controller, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->controller, self);
+      g_signal_handlers_disconnect_by_data (
+          secateur_controller_get_prune_settings (self->controller), self);
+    }
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_CALIBRATE_PAGE);
   g_clear_object (&self->controller);
-  g_clear_object (&self->scopes);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path, g_free);
   G_OBJECT_CLASS (secateur_calibrate_page_parent_class)->dispose (object);
@@ -308,98 +311,41 @@ secateur_calibrate_page_dispose (GObject *object)
 static void
 secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = secateur_calibrate_page_dispose;
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  g_type_ensure (SECATEUR_TYPE_HEATMAP);
+  g_type_ensure (SECATEUR_TYPE_SIMILARITY);
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/secateur/Secateur/secateur-calibrate-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, corpus_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, path_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, path_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, sampling_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, mode_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, size_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, start_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, status);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, metric_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scope_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scopes);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, similarity);
+  gtk_widget_class_bind_template_callback (widget_class, on_corpus_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_path);
+  gtk_widget_class_bind_template_callback (widget_class, update_heatmap);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_calibrate_page_start);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_calibrate_page_cancel);
 }
 
 static void
 secateur_calibrate_page_init (SecateurCalibratePage *self)
 {
-  GtkWidget *page = adw_preferences_page_new ();
-  GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Calibration"));
-  const char *corpora[] = { _ ("Bundled UDHR"), _ ("FLORES-200 Folder"), _ ("Own Text (TSV)"),
-                            _ ("English-Centric Bitext (TSV)"), NULL };
-  self->corpus_row = secateur_combo_row_new (_ ("Corpus"), NULL, corpora, 0);
-  self->path_row = secateur_choose_row_new (_ ("Folder or File"), &self->path_button);
-  g_signal_connect_swapped (self->path_button, "clicked", G_CALLBACK (on_choose_path), self);
-  const char *samplings[] = { _ ("Proportional to Training Data"), _ ("Uniform"),
-                              _ ("Chosen Pairs Only"), NULL };
-  self->sampling_row = secateur_combo_row_new (_ ("Sampling"),
-                                               _ ("Proportional is the Multilingual Brain "
-                                                  "Surgeon default"),
-                                               samplings, 0);
-  GtkWidget *size_row = secateur_spin_row_new (_ ("Sentences"), _ ("Calibration sentences"), 1,
-                                               100000, 1, 256, &self->size_spin);
-  const char *modes[] = { _ ("Teacher-Forced"), _ ("Decoding"), NULL };
-  self->mode_row = secateur_combo_row_new (_ ("Mode"), NULL, modes, 0);
-  GtkWidget *rows[] = { self->corpus_row, self->path_row, self->sampling_row, size_row,
-                        self->mode_row };
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
-  g_signal_connect_swapped (self->corpus_row, "notify::selected", G_CALLBACK (on_corpus_changed),
-                            self);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
-
-  GtkWidget *run = secateur_run_group_new (_ ("_Start Calibration"), &self->start_button,
-                                           &self->cancel_button, &self->progress, &self->status);
-  g_signal_connect_swapped (self->start_button, "clicked",
-                            G_CALLBACK (secateur_calibrate_page_start), self);
-  g_signal_connect_swapped (self->cancel_button, "clicked",
-                            G_CALLBACK (secateur_calibrate_page_cancel), self);
-  gtk_widget_set_margin_top (self->progress, 12);
-  gtk_label_set_text (GTK_LABEL (self->status),
-                      _ ("Choose language pairs on the Model page, then start."));
-  gtk_widget_add_css_class (self->status, "dim-label");
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
-
-  /* right side: the heatmap and the similarity view */
-  GtkWidget *right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  const char *metric_items[] = { _ ("Importance"), _ ("Activity"), _ ("Frequency"), _ ("REAP"),
-                                 NULL };
-  self->metric_dropdown = gtk_drop_down_new_from_strings (metric_items);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->metric_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Heatmap metric"), -1);
-  self->scopes = gtk_string_list_new ((const char *[]){ _ ("All directions"), NULL });
-  self->scope_dropdown = gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->scopes)), NULL);
-  gtk_drop_down_set_enable_search (GTK_DROP_DOWN (self->scope_dropdown), TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->scope_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Heatmap scope"), -1);
-  self->view_stack = adw_view_stack_new ();
-  GtkWidget *switcher = adw_view_switcher_new ();
-  adw_view_switcher_set_stack (ADW_VIEW_SWITCHER (switcher), ADW_VIEW_STACK (self->view_stack));
-  gtk_box_append (GTK_BOX (bar), self->metric_dropdown);
-  gtk_box_append (GTK_BOX (bar), self->scope_dropdown);
-  gtk_widget_set_hexpand (switcher, TRUE);
-  gtk_widget_set_halign (switcher, GTK_ALIGN_END);
-  gtk_box_append (GTK_BOX (bar), switcher);
-  g_signal_connect_swapped (self->metric_dropdown, "notify::selected", G_CALLBACK (update_heatmap),
-                            self);
-  g_signal_connect_swapped (self->scope_dropdown, "notify::selected", G_CALLBACK (update_heatmap),
-                            self);
-
-  self->heatmap = secateur_heatmap_new ();
-  GtkWidget *scroll = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->heatmap);
-  gtk_widget_set_vexpand (scroll, TRUE);
-  adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll, "experts",
-                                       _ ("Experts"), "view-grid-symbolic");
-  self->similarity = secateur_similarity_new ();
-  GtkWidget *scroll2 = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll2), self->similarity);
-  adw_view_stack_add_titled_with_icon (ADW_VIEW_STACK (self->view_stack), scroll2, "languages",
-                                       _ ("Languages"), "preferences-desktop-locale-symbolic");
-  gtk_widget_set_vexpand (self->view_stack, TRUE);
-  gtk_box_append (GTK_BOX (right), bar);
-  gtk_box_append (GTK_BOX (right), self->view_stack);
-  GtkWidget *hint = gtk_label_new (_ ("Hover a cell for its layer, expert, value and the "
-                                      "languages using it most; Ctrl+scroll zooms."));
-  gtk_widget_add_css_class (hint, "dim-label");
-  gtk_label_set_wrap (GTK_LABEL (hint), TRUE);
-  gtk_box_append (GTK_BOX (right), hint);
-  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 340, right));
+  gtk_widget_init_template (GTK_WIDGET (self));
   on_corpus_changed (self);
 }
 
@@ -410,6 +356,8 @@ secateur_calibrate_page_new (SecateurController *controller)
   self->controller = g_object_ref (controller);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update_heatmap), self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  g_signal_connect_swapped (secateur_controller_get_prune_settings (controller), "changed",
+                            G_CALLBACK (update_heatmap), self);
   return GTK_WIDGET (self);
 }
 
@@ -417,45 +365,4 @@ void
 secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size)
 {
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->size_spin), size);
-}
-
-void
-secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self, const ScPruneSettings *s)
-{
-  self->prune = *s;
-  self->have_prune = TRUE;
-  update_heatmap (self);
-}
-
-void
-secateur_calibrate_page_set_view (SecateurCalibratePage *self, guint metric, guint scope)
-{
-  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->metric_dropdown), metric);
-  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown), scope);
-  update_heatmap (self);
-}
-
-SecateurHeatmap *
-secateur_calibrate_page_get_heatmap (SecateurCalibratePage *self)
-{
-  return SECATEUR_HEATMAP (self->heatmap);
-}
-
-SecateurSimilarity *
-secateur_calibrate_page_get_similarity (SecateurCalibratePage *self)
-{
-  return SECATEUR_SIMILARITY (self->similarity);
-}
-
-const char *
-secateur_calibrate_page_get_status (SecateurCalibratePage *self)
-{
-  return gtk_label_get_text (GTK_LABEL (self->status));
-}
-
-void
-secateur_calibrate_page_show_similarity (SecateurCalibratePage *self, gboolean similarity)
-{
-  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (self->view_stack),
-                                         similarity ? "languages" : "experts");
 }

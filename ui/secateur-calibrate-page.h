@@ -16,22 +16,16 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, SECATEUR, CALIBRATE_PAGE,
                       AdwBin)
 
-GtkWidget          *secateur_calibrate_page_new    (SecateurController *controller);
-void                secateur_calibrate_page_start  (SecateurCalibratePage *self);
-void                secateur_calibrate_page_cancel (SecateurCalibratePage *self);
-void                secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size);
-/* Which experts the pruning panel drops: dimmed in the heatmap. */
-void                secateur_calibrate_page_set_prune_settings (SecateurCalibratePage *self,
-                                                                const ScPruneSettings *s);
-/* Heatmap metric: 0 importance, 1 activity, 2 frequency, 3 REAP; scope: 0
- * all directions, then languages, then pairs (as listed). */
-void                secateur_calibrate_page_set_view (SecateurCalibratePage *self, guint metric,
-                                                      guint scope);
-SecateurHeatmap    *secateur_calibrate_page_get_heatmap    (SecateurCalibratePage *self);
-SecateurSimilarity *secateur_calibrate_page_get_similarity (SecateurCalibratePage *self);
-const char         *secateur_calibrate_page_get_status     (SecateurCalibratePage *self);
-/* Show the similarity view (TRUE) or the heatmap. */
-void                secateur_calibrate_page_show_similarity (SecateurCalibratePage *self,
-                                                             gboolean similarity);
+/* Template children (secateur-calibrate-page.ui): the settings corpus_row,
+ * path_row, sampling_row, size_spin and mode_row; start_button,
+ * cancel_button, progress and status; metric_dropdown and scope_dropdown
+ * (metric: importance, activity, frequency, REAP; scope: all directions,
+ * then languages, then pairs), view_stack ("experts" or "languages"),
+ * heatmap and similarity. The heatmap dims what the controller's pruning
+ * settings drop. */
+GtkWidget *secateur_calibrate_page_new      (SecateurController *controller);
+void       secateur_calibrate_page_start    (SecateurCalibratePage *self);
+void       secateur_calibrate_page_cancel   (SecateurCalibratePage *self);
+void       secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size);
 
 G_END_DECLS

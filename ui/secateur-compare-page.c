@@ -7,8 +7,8 @@ struct _SecateurComparePage
 {
   AdwBin parent_instance;
   SecateurController *controller;
-  ScPruneSettings prune;
 
+  /* template children (secateur-compare-page.ui) */
   GtkWidget *direction_dropdown;
   GtkStringList *directions;
   GtkWidget *limit_spin;
@@ -16,6 +16,7 @@ struct _SecateurComparePage
   GtkWidget *run_button, *cancel_button, *progress;
   GtkWidget *header;
   GtkWidget *list;
+
   GCancellable *cancellable;
   SecateurCompareResult *result;
 };
@@ -211,8 +212,9 @@ secateur_compare_page_run (SecateurComparePage *self)
   gtk_label_set_text (GTK_LABEL (self->header), _ ("Translating with both models…"));
   secateur_controller_compare_async (
       self->controller, src, tgt, (const char *const *) lines,
-      gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->limit_spin)), &self->prune,
-      self->cancellable, compare_done, g_object_ref (self));
+      gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->limit_spin)),
+      NULL /* the controller's pruning settings */, self->cancellable, compare_done,
+      g_object_ref (self));
 }
 
 static void
@@ -244,8 +246,8 @@ secateur_compare_page_dispose (GObject *object)
   SecateurComparePage *self = SECATEUR_COMPARE_PAGE (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_COMPARE_PAGE);
   g_clear_object (&self->controller);
-  g_clear_object (&self->directions);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->result, secateur_compare_result_free);
   G_OBJECT_CLASS (secateur_compare_page_parent_class)->dispose (object);
@@ -254,76 +256,29 @@ secateur_compare_page_dispose (GObject *object)
 static void
 secateur_compare_page_class_init (SecateurComparePageClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = secateur_compare_page_dispose;
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/secateur/Secateur/secateur-compare-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, direction_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, directions);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, limit_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, own_text);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, run_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, header);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, list);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_compare_page_run);
+  gtk_widget_class_bind_template_callback (widget_class, on_cancel);
 }
 
 static void
 secateur_compare_page_init (SecateurComparePage *self)
 {
-  sc_prune_settings_init (&self->prune);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  g_object_set (box, "margin-start", 18, "margin-end", 18, "margin-top", 18, "margin-bottom", 18,
-                NULL);
-  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->directions = gtk_string_list_new (NULL);
-  self->direction_dropdown =
-      gtk_drop_down_new (g_object_ref (G_LIST_MODEL (self->directions)), NULL);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->direction_dropdown),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Language pair"), -1);
-  GtkWidget *limit_label = gtk_label_new_with_mnemonic (_ ("_Held-out sentences"));
-  self->limit_spin = gtk_spin_button_new_with_range (1, 200, 1);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->limit_spin), 8);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (limit_label), self->limit_spin);
-  self->run_button = gtk_button_new_with_mnemonic (_ ("_Compare"));
-  gtk_widget_add_css_class (self->run_button, "suggested-action");
-  self->cancel_button = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  g_signal_connect_swapped (self->run_button, "clicked", G_CALLBACK (secateur_compare_page_run),
-                            self);
-  g_signal_connect_swapped (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
-  gtk_box_append (GTK_BOX (bar), self->direction_dropdown);
-  gtk_box_append (GTK_BOX (bar), limit_label);
-  gtk_box_append (GTK_BOX (bar), self->limit_spin);
-  gtk_box_append (GTK_BOX (bar), self->run_button);
-  gtk_box_append (GTK_BOX (bar), self->cancel_button);
-  gtk_box_append (GTK_BOX (box), bar);
-
-  GtkWidget *expander = gtk_expander_new_with_mnemonic (_ ("Translate _own sentences instead"));
-  self->own_text = gtk_text_view_new ();
-  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->own_text), GTK_WRAP_WORD_CHAR);
-  gtk_widget_set_size_request (self->own_text, -1, 80);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->own_text), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Own sentences, one a line"), -1);
-  gtk_expander_set_child (GTK_EXPANDER (expander), self->own_text);
-  gtk_box_append (GTK_BOX (box), expander);
-  self->progress = gtk_progress_bar_new ();
-  gtk_box_append (GTK_BOX (box), self->progress);
-  self->header = gtk_label_new (_ ("Compare the full and the pruned model on held-out sentences."));
-  gtk_label_set_xalign (GTK_LABEL (self->header), 0);
-  gtk_label_set_selectable (GTK_LABEL (self->header), TRUE);
-  gtk_label_set_wrap (GTK_LABEL (self->header), TRUE);
-  gtk_box_append (GTK_BOX (box), self->header);
-  GtkWidget *columns = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
-  gtk_box_set_homogeneous (GTK_BOX (columns), TRUE);
-  GtkWidget *lf = gtk_label_new (_ ("Full model"));
-  GtkWidget *lp = gtk_label_new (_ ("Pruned model"));
-  gtk_widget_add_css_class (lf, "heading");
-  gtk_widget_add_css_class (lp, "heading");
-  gtk_box_append (GTK_BOX (columns), lf);
-  gtk_box_append (GTK_BOX (columns), lp);
-  gtk_box_append (GTK_BOX (box), columns);
-  self->list = gtk_list_box_new ();
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_NONE);
-  gtk_widget_add_css_class (self->list, "boxed-list");
-  GtkWidget *scroll = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->list);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER,
-                                  GTK_POLICY_AUTOMATIC);
-  gtk_widget_set_vexpand (scroll, TRUE);
-  gtk_box_append (GTK_BOX (box), scroll);
-  set_running (self, FALSE);
-  adw_bin_set_child (ADW_BIN (self), box);
+  gtk_widget_init_template (GTK_WIDGET (self));
 }
 
 GtkWidget *
@@ -337,26 +292,8 @@ secateur_compare_page_new (SecateurController *controller)
   return GTK_WIDGET (self);
 }
 
-void
-secateur_compare_page_set_prune_settings (SecateurComparePage *self, const ScPruneSettings *s)
-{
-  self->prune = *s;
-}
-
-void
-secateur_compare_page_set_limit (SecateurComparePage *self, int sentences)
-{
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->limit_spin), sentences);
-}
-
 const SecateurCompareResult *
 secateur_compare_page_get_result (SecateurComparePage *self)
 {
   return self->result;
-}
-
-const char *
-secateur_compare_page_get_header (SecateurComparePage *self)
-{
-  return gtk_label_get_text (GTK_LABEL (self->header));
 }

@@ -12,15 +12,14 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_COMPARE_PAGE (secateur_compare_page_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurComparePage, secateur_compare_page, SECATEUR, COMPARE_PAGE, AdwBin)
 
+/* The pruned side uses the controller's pruning settings. Template
+ * children (secateur-compare-page.ui): direction_dropdown, limit_spin
+ * (held-out sentences), own_text, run_button, cancel_button, progress,
+ * header (the scores) and list (one row per sentence). */
 GtkWidget *secateur_compare_page_new (SecateurController *controller);
-/* The pruning the pruned side uses (from the pruning panel). */
-void       secateur_compare_page_set_prune_settings (SecateurComparePage *self,
-                                                     const ScPruneSettings *s);
-void       secateur_compare_page_run     (SecateurComparePage *self);
-void       secateur_compare_page_set_limit (SecateurComparePage *self, int sentences);
+void       secateur_compare_page_run (SecateurComparePage *self);
 /* The last result (NULL before the first run); owned by the page. */
 const SecateurCompareResult *secateur_compare_page_get_result (SecateurComparePage *self);
-const char *secateur_compare_page_get_header (SecateurComparePage *self);
 
 /* Pango markup of `a` and `b` with the words that are not in their longest
  * common word subsequence highlighted. */

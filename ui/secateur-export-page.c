@@ -1,23 +1,22 @@
 /* secateur-export-page.c: the export page. */
 #include "secateur-export-page.h"
 
-#include "secateur-page-util.h"
-
 #include <glib/gi18n.h>
 
 struct _SecateurExportPage
 {
   AdwBin parent_instance;
   SecateurController *controller;
-  ScPruneSettings prune;
   char *folder;
 
+  /* template children (secateur-export-page.ui) */
   GtkWidget *folder_row;
   GtkWidget *dtype_row; /* AdwComboRow over `dtype_labels` */
   GtkStringList *dtype_labels;
   GtkWidget *pairs_group;
-  GPtrArray *pair_checks; /* GtkCheckButton, data "direction" */
   GtkWidget *export_button, *cancel_button, *progress, *status;
+
+  GPtrArray *pair_checks; /* GtkCheckButton, data "direction" */
   GCancellable *cancellable;
 };
 
@@ -35,8 +34,9 @@ static const char *const outputs[] = { "model", "experts.json", "statistics.json
 /* The dtype row's choices: as stored, then converted (export --dtype). */
 static const char *const dtypes[] = { NULL, "F16", "BF16" };
 
-gboolean
-secateur_export_page_would_overwrite (SecateurExportPage *self)
+/* Whether export would replace files in the folder. */
+static gboolean
+would_overwrite (SecateurExportPage *self)
 {
   for (guint i = 0; self->folder != NULL && i < G_N_ELEMENTS (outputs); i++)
     {
@@ -86,8 +86,9 @@ start_export (SecateurExportPage *self, gboolean overwrite)
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Exporting…"));
   guint choice = adw_combo_row_get_selected (ADW_COMBO_ROW (self->dtype_row));
+  /* NULL: the controller's pruning settings */
   secateur_controller_export_async (self->controller, self->folder, (const char *const *) dirs,
-                                    &self->prune, overwrite,
+                                    NULL, overwrite,
                                     dtypes[choice < G_N_ELEMENTS (dtypes) ? choice : 0],
                                     self->cancellable, export_done, g_object_ref (self));
 }
@@ -119,7 +120,7 @@ secateur_export_page_export (SecateurExportPage *self)
       gtk_label_set_text (GTK_LABEL (self->status), text);
       return;
     }
-  if (!secateur_export_page_would_overwrite (self))
+  if (!would_overwrite (self))
     {
       start_export (self, FALSE);
       return;
@@ -195,7 +196,10 @@ update_sizes (SecateurExportPage *self)
   g_strv_builder_unref (b);
   g_autofree guint8 *keep =
       stats != NULL && info != NULL && info->n_experts > 0 && dirs[0] != NULL
-          ? sc_prune_keep_union (stats, &self->prune, (const char *const *) dirs, NULL)
+          ? sc_prune_keep_union (stats,
+                                 secateur_prune_settings_peek (
+                                     secateur_controller_get_prune_settings (self->controller)),
+                                 (const char *const *) dirs, NULL)
           : NULL;
   ScDType stored = SC_DTYPE_F32;
   if (info == NULL || !sc_dtype_from_name (info->dtype, &stored))
@@ -256,59 +260,46 @@ secateur_export_page_dispose (GObject *object)
 {
   SecateurExportPage *self = SECATEUR_EXPORT_PAGE (object);
   if (self->controller != NULL)
-    g_signal_handlers_disconnect_by_data (self->controller, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->controller, self);
+      g_signal_handlers_disconnect_by_data (
+          secateur_controller_get_prune_settings (self->controller), self);
+    }
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_EXPORT_PAGE);
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->folder, g_free);
   g_clear_pointer (&self->pair_checks, g_ptr_array_unref);
-  g_clear_object (&self->dtype_labels);
   G_OBJECT_CLASS (secateur_export_page_parent_class)->dispose (object);
 }
 
 static void
 secateur_export_page_class_init (SecateurExportPageClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = secateur_export_page_dispose;
   signals[SIGNAL_EXPORTED] = g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/secateur/Secateur/secateur-export-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, folder_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, dtype_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, dtype_labels);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, pairs_group);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, export_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurExportPage, status);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_folder);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_export_page_export);
+  gtk_widget_class_bind_template_callback (widget_class, on_cancel);
 }
 
 static void
 secateur_export_page_init (SecateurExportPage *self)
 {
-  sc_prune_settings_init (&self->prune);
   self->pair_checks = g_ptr_array_new ();
-  GtkWidget *page = adw_preferences_page_new ();
-  GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Export"));
-  adw_preferences_group_set_description (
-      ADW_PREFERENCES_GROUP (group),
-      _ ("Writes model/ (a pruned checkpoint serving the chosen pairs), experts.json, "
-         "statistics.json and report/ (heatmap and quality curve as PNG and SVG, scores.csv)."));
-  GtkWidget *choose;
-  self->folder_row = secateur_choose_row_new (_ ("Folder"), &choose);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), _ ("None chosen"));
-  g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_choose_folder), self);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->folder_row);
-  self->dtype_labels = gtk_string_list_new (NULL);
-  self->dtype_row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->dtype_row), _ ("Weights"));
-  adw_combo_row_set_model (ADW_COMBO_ROW (self->dtype_row), G_LIST_MODEL (self->dtype_labels));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->dtype_row);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
-
-  self->pairs_group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->pairs_group), _ ("Language Pairs"));
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (self->pairs_group));
-
-  GtkWidget *run = secateur_run_group_new (_ ("_Export"), &self->export_button,
-                                           &self->cancel_button, &self->progress, &self->status);
-  g_signal_connect_swapped (self->export_button, "clicked",
-                            G_CALLBACK (secateur_export_page_export), self);
-  g_signal_connect_swapped (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
-  gtk_label_set_selectable (GTK_LABEL (self->status), TRUE);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
-  adw_bin_set_child (ADW_BIN (self), page);
+  gtk_widget_init_template (GTK_WIDGET (self));
 }
 
 GtkWidget *
@@ -321,29 +312,11 @@ secateur_export_page_new (SecateurController *controller)
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
   /* a model loaded: its stored dtype */
   g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (update_sizes), self);
+  /* the sizes follow the pruning settings */
+  g_signal_connect_swapped (secateur_controller_get_prune_settings (controller), "changed",
+                            G_CALLBACK (update_sizes), self);
   update_sizes (self);
   return GTK_WIDGET (self);
-}
-
-void
-secateur_export_page_set_prune_settings (SecateurExportPage *self, const ScPruneSettings *s)
-{
-  self->prune = *s;
-  update_sizes (self);
-}
-
-void
-secateur_export_page_set_dtype (SecateurExportPage *self, const char *dtype)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
-    if (g_strcmp0 (dtypes[i], dtype) == 0)
-      adw_combo_row_set_selected (ADW_COMBO_ROW (self->dtype_row), i);
-}
-
-const char *
-secateur_export_page_get_dtype_label (SecateurExportPage *self, guint position)
-{
-  return gtk_string_list_get_string (self->dtype_labels, position);
 }
 
 void
@@ -353,16 +326,4 @@ secateur_export_page_set_folder (SecateurExportPage *self, const char *folder)
   self->folder = g_strdup (folder);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row),
                                folder ? folder : _ ("None chosen"));
-}
-
-const char *
-secateur_export_page_get_folder (SecateurExportPage *self)
-{
-  return self->folder;
-}
-
-const char *
-secateur_export_page_get_status (SecateurExportPage *self)
-{
-  return gtk_label_get_text (GTK_LABEL (self->status));
 }

@@ -12,19 +12,13 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_EXPORT_PAGE (secateur_export_page_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurExportPage, secateur_export_page, SECATEUR, EXPORT_PAGE, AdwBin)
 
-GtkWidget  *secateur_export_page_new (SecateurController *controller);
-void        secateur_export_page_set_prune_settings (SecateurExportPage *self,
-                                                     const ScPruneSettings *s);
-void        secateur_export_page_set_folder (SecateurExportPage *self, const char *folder);
-const char *secateur_export_page_get_folder (SecateurExportPage *self);
+/* The pruning is the controller's pruning settings. Template children
+ * (secateur-export-page.ui): folder_row, dtype_row (over dtype_labels: as
+ * stored, f16, bf16, each with the size it gives), pairs_group,
+ * export_button, cancel_button, progress and status. */
+GtkWidget *secateur_export_page_new        (SecateurController *controller);
+void       secateur_export_page_set_folder (SecateurExportPage *self, const char *folder);
 /* Starts the export; asks first when files would be replaced. */
-void        secateur_export_page_export     (SecateurExportPage *self);
-const char *secateur_export_page_get_status (SecateurExportPage *self);
-/* The weights' dtype: "F16", "BF16", or NULL (as stored). */
-void        secateur_export_page_set_dtype  (SecateurExportPage *self, const char *dtype);
-/* Choice `position` of the dtype row, with the size it gives. */
-const char *secateur_export_page_get_dtype_label (SecateurExportPage *self, guint position);
-/* Whether export would replace files in the folder. */
-gboolean    secateur_export_page_would_overwrite (SecateurExportPage *self);
+void       secateur_export_page_export     (SecateurExportPage *self);
 
 G_END_DECLS

@@ -148,9 +148,7 @@ filter_row (GtkListBoxRow *row, gpointer user_data)
   if (text == NULL || *text == '\0')
     return TRUE;
   const char *code = g_object_get_data (G_OBJECT (row), "code");
-  g_autofree char *hay = g_utf8_casefold (gtk_widget_get_tooltip_text (GTK_WIDGET (row)), -1);
-  g_autofree char *needle = g_utf8_casefold (text, -1);
-  return code != NULL && strstr (hay, needle) != NULL;
+  return code != NULL && secateur_language_matches (code, text);
 }
 
 static void

@@ -3,6 +3,7 @@
 
 #include "sc-json-file.h"
 
+#include <libintl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -58,11 +59,27 @@ lookup (GHashTable *table, const char *code, gsize len)
 }
 
 const char *
-secateur_language_name (const char *code)
+secateur_language_english_name (const char *code)
 {
   ensure_tables ();
   const char *sep = strchr (code, '_');
   return lookup (languages, code, sep ? (gsize) (sep - code) : strlen (code));
+}
+
+/* iso-codes' catalogues use the English names as message ids; a code with
+ * no name stays a code (never looked up, it is not an English name).
+ * dgettext, not g_dgettext: names are translated whenever a catalogue
+ * exists, whatever the application's own domain holds. */
+static const char *
+localise (const char *domain, const char *english, const char *code)
+{
+  return english != code && *english != '\0' ? dgettext (domain, english) : english;
+}
+
+const char *
+secateur_language_name (const char *code)
+{
+  return localise ("iso_639-3", secateur_language_english_name (code), code);
 }
 
 const char *
@@ -70,5 +87,25 @@ secateur_language_script (const char *code)
 {
   ensure_tables ();
   const char *sep = strchr (code, '_');
-  return sep ? lookup (scripts, sep + 1, strlen (sep + 1)) : "";
+  if (sep == NULL)
+    return "";
+  return localise ("iso_15924", lookup (scripts, sep + 1, strlen (sep + 1)), sep + 1);
+}
+
+static gboolean
+contains_folded (const char *hay, const char *needle)
+{
+  g_autofree char *folded = g_utf8_casefold (hay, -1);
+  return strstr (folded, needle) != NULL;
+}
+
+gboolean
+secateur_language_matches (const char *code, const char *text)
+{
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  g_autofree char *needle = g_utf8_casefold (text, -1);
+  return contains_folded (code, needle) || contains_folded (secateur_language_name (code), needle) ||
+         contains_folded (secateur_language_english_name (code), needle) ||
+         contains_folded (secateur_language_script (code), needle);
 }

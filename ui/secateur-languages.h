@@ -6,9 +6,15 @@
 
 G_BEGIN_DECLS
 
-/* English name of the language ("French"); never NULL. */
-const char *secateur_language_name   (const char *code);
-/* Script name ("Latin"); never NULL. */
-const char *secateur_language_script (const char *code);
+/* Name of the language in the interface's language ("French", "français"
+ * with LANGUAGE=fr, through iso-codes' catalogues); never NULL. */
+const char *secateur_language_name         (const char *code);
+/* English name ("French"); never NULL. */
+const char *secateur_language_english_name (const char *code);
+/* Script name in the interface's language ("Latin", "latin"); never NULL. */
+const char *secateur_language_script       (const char *code);
+/* Whether a search for `text` finds the language: its code, its name in
+ * the interface's language or in English, or its script, ignoring case. */
+gboolean    secateur_language_matches      (const char *code, const char *text);
 
 G_END_DECLS

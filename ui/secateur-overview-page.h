@@ -14,10 +14,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurOverviewPage, secateur_overview_page, SECATEUR, OVERVIEW_PAGE,
                       AdwBin)
 
-GtkWidget              *secateur_overview_page_new        (SecateurController *controller);
-SecateurLanguagePicker *secateur_overview_page_get_picker (SecateurOverviewPage *self);
-/* The subtitle of the row titled `title` (for tests). */
-const char             *secateur_overview_page_get_value  (SecateurOverviewPage *self,
-                                                           const char *key);
+/* Template children (secateur-overview-page.ui): the fact rows name_row,
+ * architecture_row, layers_row, experts_row, parameters_row, disk_row,
+ * memory_row, languages_row and backend_row (values as subtitles), and
+ * picker. */
+GtkWidget *secateur_overview_page_new (SecateurController *controller);
 
 G_END_DECLS

@@ -2,35 +2,32 @@
 #include "secateur-prune-page.h"
 
 #include "secateur-bars.h"
-#include "secateur-page-util.h"
 #include "secateur-quality-curve.h"
 #include "sc-report.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 struct _SecateurPrunePage
 {
   AdwBin parent_instance;
   SecateurController *controller;
+  SecateurPruneSettings *settings; /* the controller's */
 
+  /* template children (secateur-prune-page.ui) */
   GtkWidget *scale;
   GtkWidget *ratio_label;
   GtkWidget *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
   GtkStringList *directions;
-  GHashTable *results; /* key -> AdwActionRow */
+  AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
   GtkWidget *bars, *curve;
   GtkWidget *measure_button, *sweep_progress;
+
   double gpu_gb;
+  gboolean syncing; /* the controls follow the settings: no write back */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, ADW_TYPE_BIN)
-
-enum
-{
-  SIGNAL_CHANGED,
-  N_SIGNALS
-};
-static guint signals[N_SIGNALS];
 
 static const int budgets[][2] = { { 3, 1 }, { 2, 1 }, { 1, 1 }, { 1, 2 }, { 1, 3 } };
 static const ScExpertMetric metrics[] = { SC_EXPERT_METRIC_IMPORTANCE, SC_EXPERT_METRIC_TOP1,
@@ -38,25 +35,70 @@ static const ScExpertMetric metrics[] = { SC_EXPERT_METRIC_IMPORTANCE, SC_EXPERT
 static const ScGranularity granularities[] = { SC_GRANULARITY_GLOBAL, SC_GRANULARITY_LANG,
                                                SC_GRANULARITY_PAIR };
 
-void
-secateur_prune_page_get_settings (SecateurPrunePage *self, ScPruneSettings *s)
+/* A value the control has no place for (set elsewhere) leaves it where
+ * it is. */
+static void
+select_row (GtkWidget *row, guint position)
 {
-  sc_prune_settings_init (s);
-  s->ratio = gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0;
-  guint b = adw_combo_row_get_selected (ADW_COMBO_ROW (self->budget_row));
-  s->enc_weight = budgets[MIN (b, G_N_ELEMENTS (budgets) - 1)][0];
-  s->dec_weight = budgets[MIN (b, G_N_ELEMENTS (budgets) - 1)][1];
-  s->metric = metrics[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->metric_row)),
-                           G_N_ELEMENTS (metrics) - 1)];
-  s->algo = adw_combo_row_get_selected (ADW_COMBO_ROW (self->algo_row)) == 1 ? SC_SELECT_THRESHOLD
-                                                                             : SC_SELECT_PER_LAYER;
-  s->granularity =
-      granularities[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->granularity_row)),
-                         G_N_ELEMENTS (granularities) - 1)];
+  if (position != G_MAXUINT)
+    adw_combo_row_set_selected (ADW_COMBO_ROW (row), position);
 }
 
-const char *
-secateur_prune_page_get_direction (SecateurPrunePage *self)
+/* The controls show the settings (they may change elsewhere, e.g. scripts
+ * or tests setting the controller's object). */
+static void
+show_settings (SecateurPrunePage *self, const ScPruneSettings *s)
+{
+  self->syncing = TRUE;
+  if (fabs (gtk_range_get_value (GTK_RANGE (self->scale)) - 100 * s->ratio) > 1e-9)
+    gtk_range_set_value (GTK_RANGE (self->scale), 100 * s->ratio);
+  guint b = G_MAXUINT, m = G_MAXUINT, g = G_MAXUINT;
+  for (guint i = 0; i < G_N_ELEMENTS (budgets); i++)
+    if (budgets[i][0] == s->enc_weight && budgets[i][1] == s->dec_weight)
+      b = i;
+  for (guint i = 0; i < G_N_ELEMENTS (metrics); i++)
+    if (metrics[i] == s->metric)
+      m = i;
+  for (guint i = 0; i < G_N_ELEMENTS (granularities); i++)
+    if (granularities[i] == s->granularity)
+      g = i;
+  select_row (self->budget_row, b);
+  select_row (self->metric_row, m);
+  select_row (self->algo_row, s->algo == SC_SELECT_THRESHOLD);
+  select_row (self->granularity_row, g);
+  self->syncing = FALSE;
+}
+
+/* A control moved: the settings take its value (the other pages follow
+ * them through the object). */
+static void
+on_control_changed (SecateurPrunePage *self)
+{
+  if (self->syncing || self->settings == NULL)
+    return;
+  ScPruneSettings s;
+  secateur_prune_settings_get (self->settings, &s);
+  s.ratio = gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0;
+  guint b = adw_combo_row_get_selected (ADW_COMBO_ROW (self->budget_row));
+  if (b < G_N_ELEMENTS (budgets))
+    {
+      s.enc_weight = budgets[b][0];
+      s.dec_weight = budgets[b][1];
+    }
+  guint m = adw_combo_row_get_selected (ADW_COMBO_ROW (self->metric_row));
+  if (m < G_N_ELEMENTS (metrics))
+    s.metric = metrics[m];
+  s.algo = adw_combo_row_get_selected (ADW_COMBO_ROW (self->algo_row)) == 1 ? SC_SELECT_THRESHOLD
+                                                                            : SC_SELECT_PER_LAYER;
+  guint g = adw_combo_row_get_selected (ADW_COMBO_ROW (self->granularity_row));
+  if (g < G_N_ELEMENTS (granularities))
+    s.granularity = granularities[g];
+  secateur_prune_settings_set (self->settings, &s);
+}
+
+/* The direction whose numbers the panel shows ("src-tgt"), or NULL. */
+static const char *
+shown_direction (SecateurPrunePage *self)
 {
   guint i = adw_combo_row_get_selected (ADW_COMBO_ROW (self->direction_row));
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->directions));
@@ -64,42 +106,29 @@ secateur_prune_page_get_direction (SecateurPrunePage *self)
 }
 
 static void
-set_result (SecateurPrunePage *self, const char *key, const char *text)
-{
-  adw_action_row_set_subtitle (g_hash_table_lookup (self->results, key), text);
-}
-
-const char *
-secateur_prune_page_get_result (SecateurPrunePage *self, const char *key)
-{
-  AdwActionRow *row = g_hash_table_lookup (self->results, key);
-  return row ? adw_action_row_get_subtitle (row) : NULL;
-}
-
-static void
 update (SecateurPrunePage *self)
 {
+  if (self->settings == NULL)
+    return; /* still being built */
   ScPruneSettings s;
-  secateur_prune_page_get_settings (self, &s);
+  secateur_prune_settings_get (self->settings, &s);
   g_autofree char *ratio = g_strdup_printf (_ ("%.0f %% pruned"), 100 * s.ratio);
   gtk_label_set_text (GTK_LABEL (self->ratio_label), ratio);
   secateur_quality_curve_set_marker (SECATEUR_QUALITY_CURVE (self->curve), s.ratio);
 
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
   ScStats *stats = secateur_controller_get_stats (self->controller);
-  const char *direction = secateur_prune_page_get_direction (self);
+  const char *direction = shown_direction (self);
   if (info == NULL || stats == NULL || info->n_experts == 0)
     {
       const char *why = info != NULL && info->n_experts == 0
                             ? _ ("This model has no experts to prune")
                             : _ ("Calibrate the model to see what pruning keeps");
-      GHashTableIter iter;
-      gpointer row;
-      g_hash_table_iter_init (&iter, self->results);
-      while (g_hash_table_iter_next (&iter, NULL, &row))
-        adw_action_row_set_subtitle (row, why);
+      AdwActionRow *rows[] = { self->kept_row, self->size_row, self->fits_row, self->mass_row,
+                               self->estimate_row };
+      for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+        adw_action_row_set_subtitle (rows[i], why);
       secateur_bars_set_data (SECATEUR_BARS (self->bars), 0, NULL, 0, 0, NULL);
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
       return;
     }
   g_autofree char *src = NULL, *tgt = NULL;
@@ -109,9 +138,8 @@ update (SecateurPrunePage *self)
   g_autofree guint8 *keep = sc_prune_keep_mask (stats, &s, src, tgt, &error);
   if (keep == NULL)
     {
-      set_result (self, "kept", error->message);
+      adw_action_row_set_subtitle (self->kept_row, error->message);
       g_error_free (error);
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
       return;
     }
   int L = info->n_moe_layers, E = info->n_experts, kept = 0;
@@ -124,30 +152,29 @@ update (SecateurPrunePage *self)
 
   g_autofree char *kept_text = g_strdup_printf (_ ("%d of %d experts (%s)"), kept, L * E,
                                                 direction ? direction : _ ("all directions"));
-  set_result (self, "kept", kept_text);
+  adw_action_row_set_subtitle (self->kept_row, kept_text);
   guint64 bytes = secateur_controller_pruned_bytes (self->controller, keep);
   g_autofree char *after = g_format_size (bytes);
   g_autofree char *before = g_format_size (info->weight_bytes);
   g_autofree char *size =
       g_strdup_printf (_ ("%s instead of %s (%.2f GB, %.0f %% saved)"), after, before, bytes / 1e9,
                        100.0 * (1.0 - (double) bytes / info->weight_bytes));
-  set_result (self, "size", size);
+  adw_action_row_set_subtitle (self->size_row, size);
   gboolean fits = bytes / 1e9 <= self->gpu_gb;
   g_autofree char *fit = g_strdup_printf (fits ? _ ("Yes: %.2f GB of weights within %.0f GB")
                                                : _ ("No: %.2f GB of weights exceed %.0f GB"),
                                           bytes / 1e9, self->gpu_gb);
-  set_result (self, "fits", fit);
+  adw_action_row_set_subtitle (self->fits_row, fit);
   const char *one[] = { direction, NULL };
   double mass = sc_prune_mass_kept (stats, keep, direction ? one : NULL);
   g_autofree char *mass_text = g_strdup_printf (_ ("%.1f %% of the gate mass"), 100 * mass);
-  set_result (self, "mass", mass_text);
+  adw_action_row_set_subtitle (self->mass_row, mass_text);
   double chrf;
   g_autofree char *estimate =
       secateur_controller_estimate_chrf (self->controller, s.ratio, &chrf)
           ? g_strdup_printf (_ ("chrF++ ≈ %.1f (estimate from the quality curve)"), chrf)
           : g_strdup (_ ("Measure quality to see an estimate"));
-  set_result (self, "estimate", estimate);
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  adw_action_row_set_subtitle (self->estimate_row, estimate);
 }
 
 static void
@@ -197,19 +224,18 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_autofree char *text =
           g_strdup_printf (_ ("Quality could not be measured: %s"), error->message);
-      set_result (self, "estimate", text);
+      adw_action_row_set_subtitle (self->estimate_row, text);
     }
 }
 
 void
 secateur_prune_page_measure_quality (SecateurPrunePage *self)
 {
-  ScPruneSettings s;
-  secateur_prune_page_get_settings (self, &s);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
   gtk_widget_set_visible (self->sweep_progress, TRUE);
-  set_result (self, "estimate", _ ("Measuring quality on held-out sentences…"));
-  secateur_controller_sweep_async (self->controller, &s, NULL, sweep_done, g_object_ref (self));
+  adw_action_row_set_subtitle (self->estimate_row, _ ("Measuring quality on held-out sentences…"));
+  /* NULL: with the controller's settings */
+  secateur_controller_sweep_async (self->controller, NULL, NULL, sweep_done, g_object_ref (self));
 }
 
 static void
@@ -219,128 +245,62 @@ on_busy_changed (SecateurPrunePage *self)
 }
 
 static void
+on_settings_changed (SecateurPrunePage *self)
+{
+  show_settings (self, secateur_prune_settings_peek (self->settings));
+  update (self);
+}
+
+static void
 secateur_prune_page_dispose (GObject *object)
 {
   SecateurPrunePage *self = SECATEUR_PRUNE_PAGE (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_PRUNE_PAGE);
+  g_clear_object (&self->settings);
   g_clear_object (&self->controller);
-  g_clear_object (&self->directions);
-  g_clear_pointer (&self->results, g_hash_table_unref);
   G_OBJECT_CLASS (secateur_prune_page_parent_class)->dispose (object);
 }
 
 static void
 secateur_prune_page_class_init (SecateurPrunePageClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = secateur_prune_page_dispose;
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  g_type_ensure (SECATEUR_TYPE_BARS);
+  g_type_ensure (SECATEUR_TYPE_QUALITY_CURVE);
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/secateur/Secateur/secateur-prune-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, scale);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, ratio_label);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, budget_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, metric_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, algo_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, direction_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, directions);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, kept_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, size_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, fits_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, mass_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, estimate_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, bars);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, curve);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, measure_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_progress);
+  gtk_widget_class_bind_template_callback (widget_class, on_control_changed);
+  gtk_widget_class_bind_template_callback (widget_class, update);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_measure_quality);
 }
 
 static void
 secateur_prune_page_init (SecateurPrunePage *self)
 {
   self->gpu_gb = 32;
-  self->results = g_hash_table_new (g_str_hash, g_str_equal);
-  /* the rows start at the engine's defaults, the CLI's too */
-  ScPruneSettings defaults;
-  sc_prune_settings_init (&defaults);
-  guint budget_at = 0, metric_at = 0, granularity_at = 0;
-  for (guint i = 0; i < G_N_ELEMENTS (budgets); i++)
-    if (budgets[i][0] == defaults.enc_weight && budgets[i][1] == defaults.dec_weight)
-      budget_at = i;
-  for (guint i = 0; i < G_N_ELEMENTS (metrics); i++)
-    if (metrics[i] == defaults.metric)
-      metric_at = i;
-  for (guint i = 0; i < G_N_ELEMENTS (granularities); i++)
-    if (granularities[i] == defaults.granularity)
-      granularity_at = i;
-  GtkWidget *page = adw_preferences_page_new ();
-
-  GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Pruning"));
-  GtkWidget *ratio_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (ratio_row), _ ("Pruning Ratio"));
-  self->scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 95, 1);
-  gtk_range_set_value (GTK_RANGE (self->scale), 100 * defaults.ratio);
-  /* marks where the quality sweep measures */
-  for (guint i = 0; i < 5; i++)
-    gtk_scale_add_mark (GTK_SCALE (self->scale), (double[]){ 0, 25, 50, 75, 90 }[i], GTK_POS_BOTTOM,
-                        NULL);
-  gtk_widget_set_hexpand (self->scale, TRUE);
-  gtk_widget_set_size_request (self->scale, 280, -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->scale), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Pruning ratio in percent"), -1);
-  self->ratio_label = gtk_label_new (NULL);
-  gtk_label_set_width_chars (GTK_LABEL (self->ratio_label), 12);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (ratio_row), self->scale);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (ratio_row), self->ratio_label);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), ratio_row);
-
-  const char *budget_items[] = { "3:1", "2:1", "1:1", "1:2", "1:3", NULL };
-  self->budget_row =
-      secateur_combo_row_new (_ ("Encoder:Decoder Budget"), NULL, budget_items, budget_at);
-  const char *metric_items[] = { _ ("Importance"), _ ("Activity (top-1)"), _ ("Frequency"),
-                                 _ ("REAP"), NULL };
-  self->metric_row = secateur_combo_row_new (_ ("Metric"), NULL, metric_items, metric_at);
-  const char *algo_items[] = { _ ("Per Layer"), _ ("Global Threshold"), NULL };
-  self->algo_row = secateur_combo_row_new (_ ("Algorithm"), NULL, algo_items,
-                                           defaults.algo == SC_SELECT_THRESHOLD);
-  const char *gran_items[] = { _ ("Global"), _ ("Per Language"), _ ("Per Pair"), NULL };
-  self->granularity_row =
-      secateur_combo_row_new (_ ("Granularity"), NULL, gran_items, granularity_at);
-  self->direction_row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->direction_row), _ ("Shown For"));
-  self->directions = gtk_string_list_new (NULL);
-  adw_combo_row_set_model (ADW_COMBO_ROW (self->direction_row), G_LIST_MODEL (self->directions));
-  GtkWidget *rows[] = { self->budget_row, self->metric_row, self->algo_row, self->granularity_row,
-                        self->direction_row };
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    {
-      adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
-      g_signal_connect_swapped (rows[i], "notify::selected", G_CALLBACK (update), self);
-    }
-  g_signal_connect_swapped (self->scale, "value-changed", G_CALLBACK (update), self);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
-
-  GtkWidget *results = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (results), _ ("After Pruning"));
-  static const struct
-  {
-    const char *key, *title;
-  } result_rows[] = {
-    { "kept", N_ ("Experts Kept") }, { "size", N_ ("Model Size and Memory") },
-    { "fits", N_ ("Fits the GPU") }, { "mass", N_ ("Routing Mass Kept") },
-    { "estimate", N_ ("Quality") },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (result_rows); i++)
-    {
-      GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _ (result_rows[i].title));
-      gtk_widget_add_css_class (row, "property");
-      adw_preferences_group_add (ADW_PREFERENCES_GROUP (results), row);
-      g_hash_table_insert (self->results, (gpointer) result_rows[i].key, row);
-    }
-  self->measure_button = gtk_button_new_with_mnemonic (_ ("_Measure Quality"));
-  gtk_widget_set_valign (self->measure_button, GTK_ALIGN_CENTER);
-  g_signal_connect_swapped (self->measure_button, "clicked",
-                            G_CALLBACK (secateur_prune_page_measure_quality), self);
-  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (results), self->measure_button);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (results));
-
-  /* charts beside the settings: what the slider does is seen as it moves */
-  GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  self->bars = secateur_bars_new ();
-  self->curve = secateur_quality_curve_new ();
-  gtk_widget_set_vexpand (self->bars, TRUE);
-  gtk_widget_set_vexpand (self->curve, TRUE);
-  self->sweep_progress = gtk_progress_bar_new ();
-  gtk_widget_set_visible (self->sweep_progress, FALSE);
-  gtk_box_append (GTK_BOX (charts), self->bars);
-  gtk_box_append (GTK_BOX (charts), self->sweep_progress);
-  gtk_box_append (GTK_BOX (charts), self->curve);
-  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 420, charts));
+  gtk_widget_init_template (GTK_WIDGET (self));
 }
 
 GtkWidget *
@@ -348,20 +308,17 @@ secateur_prune_page_new (SecateurController *controller)
 {
   SecateurPrunePage *self = g_object_new (SECATEUR_TYPE_PRUNE_PAGE, NULL);
   self->controller = g_object_ref (controller);
+  /* the controls edit the controller's settings and follow them */
+  self->settings = g_object_ref (secateur_controller_get_prune_settings (controller));
+  g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update), self);
   g_signal_connect_swapped (controller, "sweep-updated", G_CALLBACK (on_sweep_updated), self);
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
                             self);
   g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
-  update (self);
+  on_settings_changed (self);
   return GTK_WIDGET (self);
-}
-
-void
-secateur_prune_page_set_ratio (SecateurPrunePage *self, double ratio)
-{
-  gtk_range_set_value (GTK_RANGE (self->scale), 100 * CLAMP (ratio, 0.0, 0.95));
 }
 
 void
@@ -369,16 +326,4 @@ secateur_prune_page_set_gpu_memory (SecateurPrunePage *self, double gb)
 {
   self->gpu_gb = gb;
   update (self);
-}
-
-GtkWidget *
-secateur_prune_page_get_bars (SecateurPrunePage *self)
-{
-  return self->bars;
-}
-
-GtkWidget *
-secateur_prune_page_get_curve (SecateurPrunePage *self)
-{
-  return self->curve;
 }

@@ -14,20 +14,17 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_PRUNE_PAGE (secateur_prune_page_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, SECATEUR, PRUNE_PAGE, AdwBin)
 
-GtkWidget *secateur_prune_page_new (SecateurController *controller);
-void       secateur_prune_page_get_settings (SecateurPrunePage *self,
-                                             ScPruneSettings *settings);
-/* Ratio in [0, 0.95]; moves the slider. */
-void       secateur_prune_page_set_ratio    (SecateurPrunePage *self, double ratio);
-/* The direction whose numbers the panel shows ("src-tgt"), or NULL. */
-const char *secateur_prune_page_get_direction (SecateurPrunePage *self);
+/* The controls edit the controller's pruning settings
+ * (secateur_controller_get_prune_settings) and follow them. Template
+ * children (secateur-prune-page.ui): scale (percent), ratio_label,
+ * budget_row, metric_row, algo_row, granularity_row, direction_row (the
+ * direction whose numbers are shown); the results kept_row, size_row,
+ * fits_row, mass_row and estimate_row (as subtitles), measure_button,
+ * sweep_progress, bars and curve. */
+GtkWidget *secateur_prune_page_new             (SecateurController *controller);
 /* GPU memory budget in GB for the "fits" indicator. */
-void       secateur_prune_page_set_gpu_memory (SecateurPrunePage *self, double gb);
+void       secateur_prune_page_set_gpu_memory  (SecateurPrunePage *self, double gb);
 /* Starts the quality sweep with the current settings. */
 void       secateur_prune_page_measure_quality (SecateurPrunePage *self);
-/* The text of a result ("kept", "size", "fits", "mass", "estimate"). */
-const char *secateur_prune_page_get_result  (SecateurPrunePage *self, const char *key);
-GtkWidget *secateur_prune_page_get_bars     (SecateurPrunePage *self);
-GtkWidget *secateur_prune_page_get_curve    (SecateurPrunePage *self);
 
 G_END_DECLS

@@ -4,7 +4,6 @@
 
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
-#include "secateur-page-util.h"
 #include "sc-report.h"
 
 #include <glib/gi18n.h>
@@ -14,12 +13,14 @@ struct _SecateurWeightsPage
   AdwBin parent_instance;
   SecateurController *controller;
 
+  /* template children (secateur-weights-page.ui) */
   GtkWidget *method_row, *type_row, *ratio_row, *scale, *ratio_label;
   GtkWidget *sampling_row, *language_row, *samples_spin, *seqlen_spin, *counts_row;
   GtkWidget *sentences_spin, *threshold_spin;
   GtkWidget *start_button, *cancel_button, *export_button, *progress, *status;
   GtkWidget *bars, *chart;
   GtkStringList *languages;
+
   GStrv eval_languages; /* NULL: all but English */
   char *language;       /* the request's, kept alive */
   GCancellable *cancellable;
@@ -51,8 +52,9 @@ selected_language (SecateurWeightsPage *self)
   return i < n ? gtk_string_list_get_string (self->languages, i) : NULL;
 }
 
-void
-secateur_weights_page_get_request (SecateurWeightsPage *self, SecateurSparsifyRequest *r)
+/* The settings as a request; its strings belong to the page. */
+static void
+get_request (SecateurWeightsPage *self, SecateurSparsifyRequest *r)
 {
   memset (r, 0, sizeof *r);
   r->method = methods[MIN (adw_combo_row_get_selected (ADW_COMBO_ROW (self->method_row)),
@@ -100,7 +102,7 @@ static void
 update_counts (SecateurWeightsPage *self)
 {
   SecateurSparsifyRequest r;
-  secateur_weights_page_get_request (self, &r);
+  get_request (self, &r);
   if (r.method == SC_SPARSITY_MAGNITUDE)
     {
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->counts_row),
@@ -240,7 +242,7 @@ secateur_weights_page_start (SecateurWeightsPage *self)
   if (self->cancellable != NULL)
     return;
   SecateurSparsifyRequest r;
-  secateur_weights_page_get_request (self, &r);
+  get_request (self, &r);
   self->cancellable = g_cancellable_new ();
   set_running (self, TRUE);
   gtk_widget_set_sensitive (self->export_button, FALSE);
@@ -344,8 +346,8 @@ secateur_weights_page_dispose (GObject *object)
   SecateurWeightsPage *self = SECATEUR_WEIGHTS_PAGE (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_WEIGHTS_PAGE);
   g_clear_object (&self->controller);
-  g_clear_object (&self->languages);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->eval_languages, g_strfreev);
   g_clear_pointer (&self->language, g_free);
@@ -355,123 +357,44 @@ secateur_weights_page_dispose (GObject *object)
 static void
 secateur_weights_page_class_init (SecateurWeightsPageClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = secateur_weights_page_dispose;
+  g_type_ensure (SECATEUR_TYPE_BARS);
+  g_type_ensure (SECATEUR_TYPE_DUMBBELL);
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/secateur/Secateur/secateur-weights-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, method_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, type_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, ratio_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, scale);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, ratio_label);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, sampling_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, language_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, languages);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, samples_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, seqlen_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, counts_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, sentences_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, start_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, export_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, status);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, bars);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, chart);
+  gtk_widget_class_bind_template_callback (widget_class, update_controls);
+  gtk_widget_class_bind_template_callback (widget_class, update_counts);
+  gtk_widget_class_bind_template_callback (widget_class, on_export_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_weights_page_start);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_weights_page_cancel);
 }
 
 static void
 secateur_weights_page_init (SecateurWeightsPage *self)
 {
-  GtkWidget *page = adw_preferences_page_new ();
-
-  GtkWidget *group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _ ("Weight Pruning"));
-  adw_preferences_group_set_description (
-      ADW_PREFERENCES_GROUP (group),
-      _ ("Prunes single weights of a copy of the model; the open model stays whole"));
-  const char *method_items[] = { _ ("Magnitude"), _ ("Wanda"), _ ("SparseGPT"), NULL };
-  self->method_row = secateur_combo_row_new (_ ("Method"), NULL, method_items, 1);
-  const char *type_items[] = { _ ("Unstructured"), _ ("2:4 Semi-Structured"),
-                               _ ("4:8 Semi-Structured"), NULL };
-  self->type_row =
-      secateur_combo_row_new (_ ("Sparsity Type"), NULL, type_items, TYPE_UNSTRUCTURED);
-  self->ratio_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->ratio_row), _ ("Sparsity"));
-  self->scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 5, 95, 5);
-  gtk_range_set_value (GTK_RANGE (self->scale), 50);
-  gtk_widget_set_hexpand (self->scale, TRUE);
-  gtk_widget_set_size_request (self->scale, 200, -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->scale), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Share of the weights pruned, in percent"), -1);
-  self->ratio_label = gtk_label_new (NULL);
-  gtk_label_set_width_chars (GTK_LABEL (self->ratio_label), 16);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->ratio_row), self->scale);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (self->ratio_row), self->ratio_label);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->method_row);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->type_row);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), self->ratio_row);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
-
-  GtkWidget *calib = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (calib), _ ("Calibration"));
-  const char *sampling_items[] = { _ ("Training Shares (MBS)"), _ ("Uniform"), _ ("English Only"),
-                                   _ ("One Language"), NULL };
-  self->sampling_row =
-      secateur_combo_row_new (_ ("Sampling"),
-                              _ ("In proportion to the training data is the Multilingual "
-                                 "Brain Surgeon recipe"),
-                              sampling_items, SAMPLING_MBS);
-  self->language_row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->language_row), _ ("Language"));
-  self->languages = gtk_string_list_new (NULL);
-  adw_combo_row_set_model (ADW_COMBO_ROW (self->language_row), G_LIST_MODEL (self->languages));
-  GtkWidget *samples_row = secateur_spin_row_new (_ ("Samples"), _ ("Calibration samples"), 1, 1024,
-                                                  1, 128, &self->samples_spin);
-  GtkWidget *seqlen_row =
-      secateur_spin_row_new (_ ("Segment Length"), _ ("Tokens per calibration sample"), 4, 512, 4,
-                             128, &self->seqlen_spin);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (seqlen_row), _ ("Tokens per sample"));
-  self->counts_row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->counts_row),
-                                 _ ("Samples per Language"));
-  gtk_widget_add_css_class (self->counts_row, "property");
-  GtkWidget *calib_rows[] = { self->sampling_row, self->language_row, samples_row, seqlen_row,
-                              self->counts_row };
-  for (guint i = 0; i < G_N_ELEMENTS (calib_rows); i++)
-    adw_preferences_group_add (ADW_PREFERENCES_GROUP (calib), calib_rows[i]);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (calib));
-
-  GtkWidget *eval = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (eval), _ ("Quality per Language"));
-  adw_preferences_group_set_description (
-      ADW_PREFERENCES_GROUP (eval),
-      _ ("chrF++ of English to each language on held-out sentences, before and after"));
-  GtkWidget *sentences_row =
-      secateur_spin_row_new (_ ("Sentences per Language"), _ ("Sentences per language"), 1, 50, 1,
-                             4, &self->sentences_spin);
-  GtkWidget *threshold_row =
-      secateur_spin_row_new (_ ("Flag Losses Above"), _ ("Flag losses above, in percent"), 1, 90, 1,
-                             10, &self->threshold_spin);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (threshold_row), _ ("Percent of chrF++"));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (eval), sentences_row);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (eval), threshold_row);
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (eval));
-
-  GtkWidget *run = secateur_run_group_new (_ ("_Prune Weights"), &self->start_button,
-                                           &self->cancel_button, &self->progress, &self->status);
-  self->export_button = gtk_button_new_with_mnemonic (_ ("E_xport Weights…"));
-  gtk_widget_add_css_class (self->export_button, "pill");
-  gtk_widget_set_sensitive (self->export_button, FALSE);
-  /* after Cancel, in the same row of buttons */
-  gtk_box_append (GTK_BOX (gtk_widget_get_parent (self->cancel_button)), self->export_button);
-  g_signal_connect_swapped (self->start_button, "clicked", G_CALLBACK (secateur_weights_page_start),
-                            self);
-  g_signal_connect_swapped (self->cancel_button, "clicked",
-                            G_CALLBACK (secateur_weights_page_cancel), self);
-  g_signal_connect_swapped (self->export_button, "clicked", G_CALLBACK (on_export_clicked), self);
-  gtk_widget_set_margin_top (self->progress, 12);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Weight pruning progress"), -1);
-  gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the settings, then prune."));
-  gtk_widget_add_css_class (self->status, "dim-label");
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (run));
-
-  GtkWidget *rows[] = { self->method_row, self->type_row, self->sampling_row, self->language_row };
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    g_signal_connect_swapped (rows[i], "notify::selected", G_CALLBACK (update_controls), self);
-  g_signal_connect_swapped (self->scale, "value-changed", G_CALLBACK (update_controls), self);
-  g_signal_connect_swapped (self->samples_spin, "value-changed", G_CALLBACK (update_counts), self);
-  g_signal_connect_swapped (self->seqlen_spin, "value-changed", G_CALLBACK (update_counts), self);
-
-  /* the charts beside the settings */
-  GtkWidget *charts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  self->bars = secateur_bars_new ();
+  gtk_widget_init_template (GTK_WIDGET (self));
   secateur_bars_set_title (SECATEUR_BARS (self->bars), _ ("weights pruned per layer"));
-  self->chart = secateur_dumbbell_new ();
-  gtk_widget_set_vexpand (self->bars, TRUE);
-  gtk_widget_set_vexpand (self->chart, TRUE);
-  gtk_box_append (GTK_BOX (charts), self->bars);
-  gtk_box_append (GTK_BOX (charts), self->chart);
-  adw_bin_set_child (ADW_BIN (self), secateur_split_pane_new (page, 440, charts));
 }
 
 GtkWidget *
@@ -487,83 +410,10 @@ secateur_weights_page_new (SecateurController *controller)
 }
 
 void
-secateur_weights_page_set_method (SecateurWeightsPage *self, ScSparsityMethod method)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
-    if (methods[i] == method)
-      adw_combo_row_set_selected (ADW_COMBO_ROW (self->method_row), i);
-}
-
-void
-secateur_weights_page_set_pattern (SecateurWeightsPage *self, const ScSparsityPattern *pattern)
-{
-  if (pattern->m == 4 && pattern->n == 2)
-    adw_combo_row_set_selected (ADW_COMBO_ROW (self->type_row), TYPE_2_4);
-  else if (pattern->m == 8 && pattern->n == 4)
-    adw_combo_row_set_selected (ADW_COMBO_ROW (self->type_row), TYPE_4_8);
-  else
-    {
-      adw_combo_row_set_selected (ADW_COMBO_ROW (self->type_row), TYPE_UNSTRUCTURED);
-      gtk_range_set_value (GTK_RANGE (self->scale), 100 * CLAMP (pattern->ratio, 0.05, 0.95));
-    }
-}
-
-void
-secateur_weights_page_set_sampling (SecateurWeightsPage *self, ScCalibMode mode,
-                                    const char *language)
-{
-  guint sel = SAMPLING_MBS;
-  if (mode == SC_CALIB_UNIFORM)
-    sel = SAMPLING_UNIFORM;
-  else if (mode == SC_CALIB_LANGUAGE && g_strcmp0 (language, "eng_Latn") == 0)
-    sel = SAMPLING_ENGLISH;
-  else if (mode == SC_CALIB_LANGUAGE)
-    {
-      sel = SAMPLING_LANGUAGE;
-      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->languages));
-      for (guint i = 0; i < n; i++)
-        if (g_strcmp0 (gtk_string_list_get_string (self->languages, i), language) == 0)
-          adw_combo_row_set_selected (ADW_COMBO_ROW (self->language_row), i);
-    }
-  adw_combo_row_set_selected (ADW_COMBO_ROW (self->sampling_row), sel);
-}
-
-void
-secateur_weights_page_set_samples (SecateurWeightsPage *self, int samples, int seqlen)
-{
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->samples_spin), samples);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->seqlen_spin), seqlen);
-}
-
-void
 secateur_weights_page_set_evaluation (SecateurWeightsPage *self, const char *const *languages,
                                       int sentences)
 {
   g_strfreev (self->eval_languages);
   self->eval_languages = g_strdupv ((char **) languages);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->sentences_spin), sentences);
-}
-
-const char *
-secateur_weights_page_get_status (SecateurWeightsPage *self)
-{
-  return gtk_label_get_text (GTK_LABEL (self->status));
-}
-
-const char *
-secateur_weights_page_get_calibration_text (SecateurWeightsPage *self)
-{
-  return adw_action_row_get_subtitle (ADW_ACTION_ROW (self->counts_row));
-}
-
-GtkWidget *
-secateur_weights_page_get_bars (SecateurWeightsPage *self)
-{
-  return self->bars;
-}
-
-GtkWidget *
-secateur_weights_page_get_chart (SecateurWeightsPage *self)
-{
-  return self->chart;
 }

@@ -325,16 +325,6 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Secateu
 /* ---- pages ---- */
 
 static void
-on_prune_changed (SecateurPrunePage *prune, SecateurWindow *self)
-{
-  ScPruneSettings s;
-  secateur_prune_page_get_settings (prune, &s);
-  secateur_calibrate_page_set_prune_settings (SECATEUR_CALIBRATE_PAGE (self->calibrate), &s);
-  secateur_compare_page_set_prune_settings (SECATEUR_COMPARE_PAGE (self->compare), &s);
-  secateur_export_page_set_prune_settings (SECATEUR_EXPORT_PAGE (self->export), &s);
-}
-
-static void
 on_calibrated (SecateurCalibratePage *page, gboolean ok, SecateurWindow *self)
 {
   /* The quality curve follows every completed calibration. */
@@ -541,11 +531,9 @@ secateur_window_init (SecateurWindow *self)
   add_page (self, self->export, "export", _ ("Export"), "document-save-symbolic");
   /* the second mode: single weights instead of whole experts */
   add_page (self, self->weights, "weights", _ ("Weights"), "view-app-grid-symbolic");
-  g_signal_connect (self->prune, "changed", G_CALLBACK (on_prune_changed), self);
   g_signal_connect (self->calibrate, "finished", G_CALLBACK (on_calibrated), self);
   g_signal_connect (self->export, "exported", G_CALLBACK (on_exported), self);
   g_signal_connect_swapped (self->controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
-  on_prune_changed (SECATEUR_PRUNE_PAGE (self->prune), self);
   if (self->settings != NULL)
     {
       g_signal_connect_swapped (self->settings, "changed::gpu-memory-gb",

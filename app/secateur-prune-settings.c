@@ -1,0 +1,182 @@
+/* secateur-prune-settings.c: the pruning settings as properties. */
+#include "secateur-prune-settings.h"
+
+struct _SecateurPruneSettings
+{
+  GObject parent_instance;
+  ScPruneSettings s;
+};
+
+G_DEFINE_FINAL_TYPE (SecateurPruneSettings, secateur_prune_settings, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_RATIO,
+  PROP_METRIC,
+  PROP_ALGO,
+  PROP_GRANULARITY,
+  PROP_ENC_WEIGHT,
+  PROP_DEC_WEIGHT,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+enum
+{
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+secateur_prune_settings_get_property (GObject *object, guint prop_id, GValue *value,
+                                      GParamSpec *pspec)
+{
+  SecateurPruneSettings *self = SECATEUR_PRUNE_SETTINGS (object);
+  switch (prop_id)
+    {
+    case PROP_RATIO:
+      g_value_set_double (value, self->s.ratio);
+      break;
+    case PROP_METRIC:
+      g_value_set_int (value, self->s.metric);
+      break;
+    case PROP_ALGO:
+      g_value_set_int (value, self->s.algo);
+      break;
+    case PROP_GRANULARITY:
+      g_value_set_int (value, self->s.granularity);
+      break;
+    case PROP_ENC_WEIGHT:
+      g_value_set_int (value, self->s.enc_weight);
+      break;
+    case PROP_DEC_WEIGHT:
+      g_value_set_int (value, self->s.dec_weight);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+/* Stores `v` in *field; notifies only a real change. */
+static void
+set_int (SecateurPruneSettings *self, int *field, int v, guint prop)
+{
+  if (*field == v)
+    return;
+  *field = v;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+secateur_prune_settings_set_property (GObject *object, guint prop_id, const GValue *value,
+                                      GParamSpec *pspec)
+{
+  SecateurPruneSettings *self = SECATEUR_PRUNE_SETTINGS (object);
+  switch (prop_id)
+    {
+    case PROP_RATIO:
+      if (self->s.ratio != g_value_get_double (value))
+        {
+          self->s.ratio = g_value_get_double (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_METRIC:
+      set_int (self, (int *) &self->s.metric, g_value_get_int (value), prop_id);
+      break;
+    case PROP_ALGO:
+      set_int (self, (int *) &self->s.algo, g_value_get_int (value), prop_id);
+      break;
+    case PROP_GRANULARITY:
+      set_int (self, (int *) &self->s.granularity, g_value_get_int (value), prop_id);
+      break;
+    case PROP_ENC_WEIGHT:
+      set_int (self, &self->s.enc_weight, g_value_get_int (value), prop_id);
+      break;
+    case PROP_DEC_WEIGHT:
+      set_int (self, &self->s.dec_weight, g_value_get_int (value), prop_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+/* GObject hands over the notifications of one g_object_set (or of a
+ * frozen stretch) together: `changed` follows them once, so that a page
+ * recomputes its masks once per change, not once per property. */
+static void
+secateur_prune_settings_dispatch_properties_changed (GObject *object, guint n_pspecs,
+                                                     GParamSpec **pspecs)
+{
+  G_OBJECT_CLASS (secateur_prune_settings_parent_class)
+      ->dispatch_properties_changed (object, n_pspecs, pspecs);
+  if (n_pspecs > 0)
+    g_signal_emit (object, signals[SIGNAL_CHANGED], 0);
+}
+
+static void
+secateur_prune_settings_class_init (SecateurPruneSettingsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->get_property = secateur_prune_settings_get_property;
+  object_class->set_property = secateur_prune_settings_set_property;
+  object_class->dispatch_properties_changed = secateur_prune_settings_dispatch_properties_changed;
+
+  /* the engine keeps the defaults; the specs repeat them for introspection */
+  ScPruneSettings d;
+  sc_prune_settings_init (&d);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  /* sc_select_budget prunes a share in [0, 1) */
+  properties[PROP_RATIO] = g_param_spec_double ("ratio", NULL, NULL, 0, 0.99, d.ratio, flags);
+  properties[PROP_METRIC] =
+      g_param_spec_int ("metric", NULL, NULL, 0, SC_EXPERT_METRIC_RANK, d.metric, flags);
+  properties[PROP_ALGO] =
+      g_param_spec_int ("algo", NULL, NULL, 0, SC_SELECT_THRESHOLD, d.algo, flags);
+  properties[PROP_GRANULARITY] =
+      g_param_spec_int ("granularity", NULL, NULL, 0, SC_GRANULARITY_PAIR, d.granularity, flags);
+  properties[PROP_ENC_WEIGHT] =
+      g_param_spec_int ("enc-weight", NULL, NULL, 1, G_MAXINT, d.enc_weight, flags);
+  properties[PROP_DEC_WEIGHT] =
+      g_param_spec_int ("dec-weight", NULL, NULL, 1, G_MAXINT, d.dec_weight, flags);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+secateur_prune_settings_init (SecateurPruneSettings *self)
+{
+  sc_prune_settings_init (&self->s);
+}
+
+SecateurPruneSettings *
+secateur_prune_settings_new (void)
+{
+  return g_object_new (SECATEUR_TYPE_PRUNE_SETTINGS, NULL);
+}
+
+void
+secateur_prune_settings_get (SecateurPruneSettings *self, ScPruneSettings *out)
+{
+  g_return_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self));
+  *out = self->s;
+}
+
+const ScPruneSettings *
+secateur_prune_settings_peek (SecateurPruneSettings *self)
+{
+  g_return_val_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self), NULL);
+  return &self->s;
+}
+
+void
+secateur_prune_settings_set (SecateurPruneSettings *self, const ScPruneSettings *s)
+{
+  g_return_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self));
+  g_object_set (self, "ratio", s->ratio, "metric", (int) s->metric, "algo", (int) s->algo,
+                "granularity", (int) s->granularity, "enc-weight", s->enc_weight, "dec-weight",
+                s->dec_weight, NULL);
+}
