@@ -1,9 +1,9 @@
 /* secateur-controller.c: engine jobs on a worker thread for the application.
  *
  * Why over 1,000 lines: it still carries parts of workflows the CLI has
- * too (compare, quality sweep, export bundle). They move to a GTK-free jobs
- * layer (engine/jobs/, docs/ARCHITECTURE.md "Known debts") that both call;
- * then this file keeps only the GTask adapters. Until then, rules shared
+ * too (compare, quality sweep, weight pruning). They move to the GTK-free
+ * jobs layer (engine/jobs/) that both call, as calibration and the export
+ * bundle have; then this file keeps only the GTask adapters. Until then, rules shared
  * with the CLI live in the engine (sc-prune-plan, sc-corpus-spec, ...).
  *
  * Threading rules: the ScModel is touched by one job at a time (jobs are

@@ -133,15 +133,11 @@ corpus_name (const ScCorpusSpec *spec)
                     : g_strdup (kinds[spec->kind]);
 }
 
-typedef struct
-{
-  ScProgressMeter meter;
-} Progress;
-
+/* sc_calibrate's batches, counted by the job's meter. */
 static void
-on_batch (int done, int total, gpointer data)
+on_batch (int done, int total, gpointer meter)
 {
-  sc_progress_meter_update (&((Progress *) data)->meter, done);
+  sc_progress_meter_update (meter, done);
 }
 
 gboolean
@@ -183,13 +179,13 @@ sc_calibrate_job_run (ScModel *model, const ScCalibrateJobOptions *opts, ScStats
   int first = 0, last = n;
   if (opts->ranks != NULL && opts->ranks->shard != NULL)
     opts->ranks->shard (model, items, n, &first, &last, opts->ranks->data);
-  Progress p;
-  sc_progress_meter_start (&p.meter, "calibrate", "sentences", MAX (last - first, 0), progress,
+  ScProgressMeter meter;
+  sc_progress_meter_start (&meter, "calibrate", "sentences", MAX (last - first, 0), progress,
                            progress_data);
-  sc_progress_meter_update (&p.meter, 0);
+  sc_progress_meter_update (&meter, 0);
   GError *run_error = NULL;
   gboolean ok = last <= first || sc_calibrate (model, stats, items + first, last - first, &copts,
-                                               on_batch, &p, cancellable, &run_error);
+                                               on_batch, &meter, cancellable, &run_error);
   gboolean interrupted = !ok && g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (!ok && !interrupted)
     {
