@@ -306,7 +306,9 @@ sc_cli_export (int argc, char **argv)
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
-      return export_bundle (model, &b);
+      int status = export_bundle (model, &b);
+      sc_export_job_free_font_caches ();
+      return status;
     }
   /* Refused before any work; the export checks again when it writes. */
   const char *sources[] = { model_dir, NULL };

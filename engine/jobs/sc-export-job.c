@@ -6,6 +6,10 @@
 #include "sc-provenance.h"
 #ifdef SC_HAVE_CHARTS
 #include "sc-report.h"
+#include <cairo.h>
+#endif
+#ifdef SC_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
 #endif
 
 #include <errno.h>
@@ -185,4 +189,15 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
     return FALSE;
   sc_progress_meter_update (&meter, 3);
   return TRUE;
+}
+
+void
+sc_export_job_free_font_caches (void)
+{
+#ifdef SC_HAVE_CHARTS
+  cairo_debug_reset_static_data ();
+#endif
+#ifdef SC_HAVE_FONTCONFIG
+  FcFini ();
+#endif
 }

@@ -63,4 +63,10 @@ gboolean sc_export_job_run   (ScModel *model, ScStats *stats, const ScExportJobO
                               ScProgressCallback progress, gpointer progress_data,
                               GCancellable *cancellable, GError **error);
 
+/* Frees the font caches the report's text filled (Cairo's and
+ * fontconfig's), so that a program which wrote a bundle exits clean under
+ * leak checkers. Only once nothing draws any more (never in the GTK
+ * application, whose widgets keep using them). */
+void     sc_export_job_free_font_caches (void);
+
 G_END_DECLS
