@@ -337,6 +337,36 @@ test_select_memory (void)
   run_clear (&r);
 }
 
+/* export --bundle refuses what the application's Export refuses: a folder
+ * holding an earlier bundle (without --force), one inside the model; and
+ * usage errors say what it needs. */
+static void
+test_bundle_refused (void)
+{
+  if (skipped ())
+    return;
+  Run r = run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--pairs", DIRECTIONS, "-o",
+                   p.cli_bundle, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--stats"));
+  run_clear (&r);
+  r = run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats, "--pairs",
+               DIRECTIONS, "-o", p.cli_bundle, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "already exists"));
+  run_clear (&r);
+  g_autofree char *inside = g_build_filename (p.model_dir, "bundle", NULL);
+  r = run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats, "--pairs",
+               DIRECTIONS, "-o", inside, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "inside the model folder"));
+  g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
+  run_clear (&r);
+  /* the same again with --force replaces the earlier bundle */
+  run_ok (run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats,
+                   "--pairs", DIRECTIONS, "--force", "-o", p.cli_bundle, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -354,6 +384,7 @@ main (int argc, char **argv)
   g_test_add_func ("/same-pipeline/experts", test_experts);
   g_test_add_func ("/same-pipeline/tensors", test_tensors);
   g_test_add_func ("/same-pipeline/select-memory", test_select_memory);
+  g_test_add_func ("/same-pipeline/bundle-refused", test_bundle_refused);
   int status = g_test_run ();
   if (p.tmp != NULL)
     sc_test_rm_tree (p.tmp);
