@@ -363,8 +363,8 @@ test_bundle_refused (void)
   g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
   run_clear (&r);
   /* the same again with --force replaces the earlier bundle */
-  run_ok (run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats,
-                   "--pairs", DIRECTIONS, "--force", "-o", p.cli_bundle, NULL));
+  run_ok (run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats, "--pairs",
+                   DIRECTIONS, "--force", "-o", p.cli_bundle, NULL));
 }
 
 int
