@@ -177,6 +177,12 @@ sc_cli_demo (int argc, char **argv)
           settings.dec_weight);
 
   /* 3. evaluate every direction, full and pruned */
+  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
+  if (full == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   ScGenerateOptions gen;
   sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
   const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
@@ -203,7 +209,9 @@ sc_cli_demo (int argc, char **argv)
       int n = sc_cli_split_pairs (data, limit, &src, &ref);
       ScEvalResult r;
       ScExportPlan plan;
-      if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
+      g_autoptr (ScView) pruned = sc_view_new_from_keep (model, keep, &error);
+      if (pruned == NULL ||
+          !sc_evaluate (full, pruned, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
           !sc_export_plan (model, keep, &plan, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

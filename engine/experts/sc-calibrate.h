@@ -42,9 +42,11 @@ typedef void (*ScCalibrateProgress) (int done, int total, gpointer user_data);
 
 void     sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model);
 
-/* Adds the statistics of `items` to `stats` (whose shape must be the
- * model's, sc_model_get_moe_shape; the name may differ). Partial statistics stay in `stats` when cancelled. */
-gboolean sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n,
+/* Adds the statistics of `items`, run through `view` (its router observer
+ * is taken while it runs), to `stats` (whose shape must be the model's,
+ * sc_model_get_moe_shape; the name may differ). Partial statistics stay in
+ * `stats` when cancelled. */
+gboolean sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int n,
                        const ScCalibrateOptions *opts, ScCalibrateProgress progress,
                        gpointer progress_data, GCancellable *cancellable, GError **error);
 

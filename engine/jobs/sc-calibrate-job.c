@@ -183,9 +183,12 @@ sc_calibrate_job_run (ScModel *model, const ScCalibrateJobOptions *opts, ScStats
   sc_progress_meter_start (&meter, "calibrate", "sentences", MAX (last - first, 0), progress,
                            progress_data);
   sc_progress_meter_update (&meter, 0);
+  /* the full model: calibration counts every expert */
   GError *run_error = NULL;
-  gboolean ok = last <= first || sc_calibrate (model, stats, items + first, last - first, &copts,
-                                               on_batch, &meter, cancellable, &run_error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &run_error);
+  gboolean ok = view != NULL &&
+                (last <= first || sc_calibrate (view, stats, items + first, last - first, &copts,
+                                                on_batch, &meter, cancellable, &run_error));
   gboolean interrupted = !ok && g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (!ok && !interrupted)
     {
