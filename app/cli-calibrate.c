@@ -14,7 +14,9 @@
  * resources/language-shares/nllb-200.tsv, or --shares FILE), at least one
  * per direction.
  *
- * Ctrl-C stops after the current batch and saves what was gathered. */
+ * The work is the calibrate job (engine/jobs/sc-calibrate-job.h), the
+ * application's too; this file reads options and files and prints. Ctrl-C
+ * stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
 #include "sc-calibrate-job.h"
 #include "sc-distributed.h"
