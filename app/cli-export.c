@@ -135,12 +135,9 @@ static int
 export_bundle (ScModel *model, Bundle *b)
 {
   g_autoptr (GError) error = NULL;
-  /* the statistics of this model (its copy in another folder too) */
-  ScStatsShape expect = *sc_model_get_moe_shape (model);
-  expect.name = NULL;
-  g_autoptr (ScStats) stats = sc_stats_load (b->stats_path, &expect, &error);
+  g_autoptr (ScStats) stats = sc_stats_load (b->stats_path, NULL, &error);
   g_autoptr (JsonObject) scores = NULL;
-  if (stats == NULL ||
+  if (stats == NULL || !sc_stats_check_model (stats, sc_model_get_moe_shape (model), &error) ||
       (b->report != NULL && (scores = read_scores (b->report, b->opts.directions, &error)) == NULL))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);

@@ -314,10 +314,7 @@ sc_cli_select (int argc, char **argv)
     {
       g_auto (ScCliDeviceOptions) dev = { 0 };
       model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-      /* the statistics must be this model's (its copy in another folder too) */
-      ScStatsShape own = model ? *sc_model_get_moe_shape (model) : (ScStatsShape){ 0 };
-      own.name = NULL;
-      if (model == NULL || !sc_stats_shape_equal (&own, sh, &error))
+      if (model == NULL || !sc_stats_check_model (stats, sc_model_get_moe_shape (model), &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

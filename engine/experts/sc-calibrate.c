@@ -196,10 +196,7 @@ sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int 
                    "calibration gathers expert statistics; this model has no experts");
       return FALSE;
     }
-  /* the layers and experts must agree; the name may differ (a copied folder) */
-  ScStatsShape shape = *sc_model_get_moe_shape (model);
-  shape.name = NULL;
-  if (!sc_stats_shape_equal (&shape, sc_stats_get_shape (stats), error))
+  if (!sc_stats_check_model (stats, sc_model_get_moe_shape (model), error))
     return FALSE;
 
   ScTokenizer *tok = sc_model_get_tokenizer (model);

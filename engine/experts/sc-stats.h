@@ -65,6 +65,11 @@ void                sc_stats_free        (ScStats *stats);
 const ScStatsShape *sc_stats_get_shape   (const ScStats *stats);
 gboolean            sc_stats_shape_equal (const ScStatsShape *a, const ScStatsShape *b,
                                           GError **error);
+/* Whether `stats` are of the model whose shape is `model`
+ * (sc_model_get_moe_shape): the same layers and experts, whatever the
+ * names (a copy of the model in another folder is the same model). */
+gboolean            sc_stats_check_model (const ScStats *stats, const ScStatsShape *model,
+                                          GError **error);
 
 /* Adds n_tokens router events of one MoE layer for `direction`.
  *   probs  [n x E] fp32 softmax over all experts (required)

@@ -127,10 +127,8 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
                      "\"%s\" is not a language pair SRC-TGT", opts->directions[k]);
         return FALSE;
       }
-  ScStatsShape own = *sc_model_get_moe_shape (model);
-  own.name = NULL; /* a copied folder is the same model */
   if (!sc_export_job_check (model, opts->folder, opts->overwrite, error) ||
-      !sc_stats_shape_equal (&own, sc_stats_get_shape (stats), error))
+      !sc_stats_check_model (stats, sc_model_get_moe_shape (model), error))
     return FALSE;
   if (g_mkdir_with_parents (opts->folder, 0755) != 0)
     {
