@@ -2,7 +2,7 @@
 #include "secateur-heatmap.h"
 
 #include "sc-chart-heatmap.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
@@ -240,7 +240,7 @@ secateur_heatmap_set_values (SecateurHeatmap *self, int rows, int cols, int n_en
   if (resized || self->row_labels == NULL || n_encoder_rows != self->n_encoder_rows)
     {
       g_strfreev (self->row_labels);
-      self->row_labels = secateur_report_row_labels (rows, n_encoder_rows);
+      self->row_labels = sc_report_row_labels (rows, n_encoder_rows);
       g_clear_pointer (&self->pruned, g_free);
       g_clear_pointer (&self->usage, g_free);
     }

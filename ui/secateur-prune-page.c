@@ -3,7 +3,7 @@
 
 #include "secateur-bars.h"
 #include "secateur-quality-curve.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -146,7 +146,7 @@ update (SecateurPrunePage *self)
   g_autofree int *per_layer = g_new0 (int, L);
   for (int l = 0; l < L; l++)
     kept += per_layer[l] = sc_prune_count_layer (keep, l, E);
-  g_auto (GStrv) labels = secateur_report_row_labels (L, info->n_encoder_moe);
+  g_auto (GStrv) labels = sc_report_row_labels (L, info->n_encoder_moe);
   secateur_bars_set_data (SECATEUR_BARS (self->bars), L, per_layer, E, info->n_encoder_moe,
                           (const char *const *) labels);
 

@@ -4,7 +4,7 @@
 
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <glib/gi18n.h>
 
@@ -166,7 +166,7 @@ show_result (SecateurWeightsPage *self)
       secateur_dumbbell_set_data (SECATEUR_DUMBBELL (self->chart), 0, NULL, NULL, NULL, NULL);
       return;
     }
-  g_auto (GStrv) labels = secateur_report_row_labels (res->n_blocks, res->n_encoder_blocks);
+  g_auto (GStrv) labels = sc_report_row_labels (res->n_blocks, res->n_encoder_blocks);
   secateur_bars_set_shares (SECATEUR_BARS (self->bars), res->n_blocks, res->block_sparsity,
                             res->n_encoder_blocks, (const char *const *) labels);
   guint n = res->n_languages;
