@@ -14,7 +14,7 @@ struct _SecateurCalibratePage
   GtkWidget *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
   GtkWidget *size_spin;
   GtkWidget *start_button, *cancel_button, *progress, *status;
-  GtkWidget *metric_dropdown, *scope_dropdown;
+  GtkWidget *metric_dropdown, *scope_dropdown, *pruned_toggle;
   GtkStringList *scopes;
   GtkWidget *view_stack;
   GtkWidget *heatmap, *similarity;
@@ -22,6 +22,8 @@ struct _SecateurCalibratePage
   char *path;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
+  gboolean hint_shown; /* the status is the idle hint, not a job's outcome */
+  gboolean asked_path; /* the status asks for the corpus path */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
@@ -156,7 +158,13 @@ update_heatmap (SecateurCalibratePage *self)
     values[i] = m ? (float) m[i] : NAN;
   secateur_heatmap_set_values (heatmap, L, E, shape->n_encoder_moe, values,
                                sc_expert_metric_to_string (metric));
-  /* dimmed: what the pruning settings drop */
+  /* dimmed: what the pruning settings drop, when asked for */
+  if (!gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->pruned_toggle)))
+    {
+      secateur_heatmap_set_pruned (heatmap, NULL);
+      update_languages (self, stats, L * E);
+      return;
+    }
   ScPruneSettings s;
   secateur_prune_settings_get (secateur_controller_get_prune_settings (self->controller), &s);
   g_autofree guint8 *keep = NULL;
@@ -183,9 +191,14 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress),
                                  total > 0 ? (double) done / total : 0);
   g_autofree char *text =
-      eta >= 0 ? g_strdup_printf (_ ("%d of %d sentences · %.1f sentences/s · %.0f s left"), done,
-                                  total, rate, eta)
-               : g_strdup_printf (_ ("%d of %d sentences"), done, total);
+      eta >= 0
+          ? g_strdup_printf (
+                g_dngettext (GETTEXT_PACKAGE, "%d of %d sentence · %.1f sentences/s · %.0f s left",
+                             "%d of %d sentences · %.1f sentences/s · %.0f s left", total),
+                done, total, rate, eta)
+          : g_strdup_printf (
+                g_dngettext (GETTEXT_PACKAGE, "%d of %d sentence", "%d of %d sentences", total),
+                done, total);
   gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
@@ -207,8 +220,12 @@ calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (ok)
     gtk_label_set_text (GTK_LABEL (self->status), _ ("Calibration finished"));
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    gtk_label_set_text (GTK_LABEL (self->status),
-                        _ ("Calibration cancelled; the statistics gathered so far are kept"));
+    {
+      gtk_label_set_text (GTK_LABEL (self->status),
+                          _ ("Calibration cancelled; the statistics gathered so far are kept"));
+      /* the run did not finish: no bar left partly filled */
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+    }
   else
     {
       g_autofree char *text = g_strdup_printf (_ ("Calibration failed: %s"), error->message);
@@ -237,9 +254,11 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   if (req.corpus.kind != SC_CORPUS_UDHR && req.corpus.path == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the corpus folder or file first"));
+      self->asked_path = TRUE;
       return;
     }
   self->cancellable = g_cancellable_new ();
+  self->hint_shown = FALSE;
   set_running (self, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Preparing the calibration sample…"));
@@ -254,6 +273,8 @@ secateur_calibrate_page_cancel (SecateurCalibratePage *self)
     g_cancellable_cancel (self->cancellable);
 }
 
+static void update_hint (SecateurCalibratePage *self);
+
 static void
 path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
 {
@@ -263,6 +284,13 @@ path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
       g_free (self->path);
       self->path = g_file_get_path (file);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), self->path);
+      /* the request for a path is answered: back to the hint */
+      if (self->asked_path)
+        {
+          self->asked_path = FALSE;
+          self->hint_shown = TRUE;
+          update_hint (self);
+        }
     }
   g_object_unref (dialog);
 }
@@ -289,6 +317,24 @@ on_corpus_changed (SecateurCalibratePage *self)
   gtk_widget_set_visible (self->path_row, kind != SC_CORPUS_UDHR);
   g_clear_pointer (&self->path, g_free);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
+}
+
+/* Before the first run the status says what to do next, for the pairs
+ * chosen now (not a hint written once when the page was built). */
+static void
+update_hint (SecateurCalibratePage *self)
+{
+  if (!self->hint_shown || self->controller == NULL)
+    return;
+  const char *const *dirs = secateur_controller_get_directions (self->controller);
+  guint n = dirs != NULL ? g_strv_length ((char **) dirs) : 0;
+  g_autofree char *text =
+      n == 0 ? g_strdup (_ ("Choose language pairs on the Model page, then start."))
+             : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%u language pair chosen: start when ready.",
+                                             "%u language pairs chosen: start when ready.", n),
+                                n);
+  gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
 static void
@@ -331,6 +377,7 @@ secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, status);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, metric_dropdown);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scope_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, pruned_toggle);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scopes);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, view_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap);
@@ -346,6 +393,7 @@ static void
 secateur_calibrate_page_init (SecateurCalibratePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->hint_shown = TRUE;
   on_corpus_changed (self);
 }
 
@@ -358,6 +406,8 @@ secateur_calibrate_page_new (SecateurController *controller)
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
   g_signal_connect_swapped (secateur_controller_get_prune_settings (controller), "changed",
                             G_CALLBACK (update_heatmap), self);
+  g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (update_hint), self);
+  update_hint (self);
   return GTK_WIDGET (self);
 }
 

@@ -25,6 +25,11 @@ int        secateur_heatmap_get_rows    (SecateurHeatmap *self);
 int        secateur_heatmap_get_cols    (SecateurHeatmap *self);
 float      secateur_heatmap_get_value   (SecateurHeatmap *self, int row, int col);
 gboolean   secateur_heatmap_get_pruned  (SecateurHeatmap *self, int row, int col);
+/* The cell under the pointer (-1, -1: none), as the pointer sets it. */
+void       secateur_heatmap_set_hover   (SecateurHeatmap *self, int row, int col);
+/* The hovered cell's tooltip text, refreshed when the data under it
+ * changes (NULL when none is hovered). */
+const char *secateur_heatmap_get_tooltip (SecateurHeatmap *self);
 /* The tooltip text of a cell; g_free. */
 char      *secateur_heatmap_describe    (SecateurHeatmap *self, int row, int col);
 /* Draws what the widget draws into a new image surface. */
