@@ -834,10 +834,19 @@ test_weights (void)
   g_assert_nonnull (strstr (counts, "8 samples of 32 tokens"));
   g_assert_nonnull (strstr (counts, "eng_Latn"));
 
+  /* the layout does not move sideways while a job runs and reports */
+  GtkPaned *paned = GTK_PANED (gtk_widget_get_ancestor (child (page, "chart"), GTK_TYPE_PANED));
+  settle (0.2);
+  int split = gtk_paned_get_position (paned);
   gint64 t0 = g_get_monotonic_time ();
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
+  settle (0.3);
+  g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_assert_true (wait_for (idle_controller, 300));
+  settle (0.2);
+  g_test_message ("weights split %d, after the run %d", split, gtk_paned_get_position (paned));
+  g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_test_message ("Wanda 50 %%, 8 x 32 tokens, 3 languages x 2 sentences: %.2f s; %s",
                   (g_get_monotonic_time () - t0) / 1e6, label_text (page, "status"));
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
@@ -931,6 +940,57 @@ test_cancel (void)
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_object_set (prune_settings (), "ratio", 0.25, NULL);
   g_assert_nonnull (strstr (row_value (prune_page (), "kept_row"), "of 64"));
+}
+
+/* The labels under a widget that GTK shows cut ("…") or clipped: given
+ * less width than they need. */
+static void
+collect_cut (GtkWidget *widget, GPtrArray *cut)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_LABEL (widget) && gtk_label_get_text (GTK_LABEL (widget))[0] != '\0')
+    {
+      int min, nat;
+      gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+      gboolean wraps = gtk_label_get_wrap (GTK_LABEL (widget));
+      if (!wraps && gtk_widget_get_width (widget) < nat)
+        g_ptr_array_add (cut, g_strdup_printf ("%s (%d of %d px)",
+                                               gtk_label_get_text (GTK_LABEL (widget)),
+                                               gtk_widget_get_width (widget), nat));
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_cut (c, cut);
+}
+
+static void
+test_small_window (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  gtk_window_set_default_size (GTK_WINDOW (fx.window), 800, 600);
+  static const char *const pages[] = {
+    "model", "calibrate", "prune", "compare", "export", "weights"
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      secateur_window_show_page (fx.window, pages[i]);
+      settle (0.5);
+      g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
+      collect_cut (GTK_WIDGET (fx.window), cut);
+      for (guint k = 0; k < cut->len; k++)
+        g_test_message ("%s: cut: %s", pages[i], (char *) cut->pdata[k]);
+      /* every label fits: no "Lang…", no "Proportion…" */
+      g_assert_cmpuint (cut->len, ==, 0);
+      g_autofree char *name = g_strconcat ("small-", pages[i], NULL);
+      screenshot (name);
+    }
+  gtk_window_set_default_size (GTK_WINDOW (fx.window), 1280, 800);
+  settle (0.3);
 }
 
 /* A folder that is no model: the whole reason in a dialog, not cut off in
@@ -1029,6 +1089,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/weights", test_weights);
   g_test_add_func ("/ui/cancel", test_cancel);
   g_test_add_func ("/ui/bad-folder", test_bad_folder);
+  g_test_add_func ("/ui/small-window", test_small_window);
   g_test_add_func ("/ui/close-during-job", test_close_during_job);
   int status = g_test_run ();
   g_free (fx.worst_in);

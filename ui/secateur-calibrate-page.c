@@ -1,6 +1,8 @@
 /* secateur-calibrate-page.c: calibration and the live heatmap. */
 #include "secateur-calibrate-page.h"
 
+#include "secateur-languages.h"
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct _SecateurCalibratePage
   GtkWidget *view_stack;
   GtkWidget *heatmap, *similarity;
 
+  GStrv scope_codes; /* behind each entry of `scopes`: NULL ("all"), a code or "src-tgt" */
   char *path;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
@@ -43,9 +46,8 @@ static void
 scope_of (SecateurCalibratePage *self, ScGranularity *gran, char **src, char **tgt)
 {
   guint i = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
-  const char *item = i == 0 || i == GTK_INVALID_LIST_POSITION
-                         ? NULL
-                         : gtk_string_list_get_string (self->scopes, i);
+  guint n = self->scope_codes != NULL ? g_strv_length (self->scope_codes) : 0;
+  const char *item = i == 0 || i > n ? NULL : self->scope_codes[i - 1];
   *src = *tgt = NULL;
   *gran = SC_GRANULARITY_GLOBAL;
   if (item == NULL)
@@ -67,7 +69,6 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
   g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
   g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
   GStrvBuilder *b = g_strv_builder_new ();
-  g_strv_builder_add (b, _ ("All directions"));
   GPtrArray *seen = g_ptr_array_new ();
   for (GStrv l = srcs; *l; l++)
     g_ptr_array_add (seen, *l);
@@ -78,20 +79,35 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
     g_strv_builder_add (b, seen->pdata[i]);
   g_ptr_array_unref (seen);
   g_strv_builder_addv (b, (const char **) dirs);
-  g_auto (GStrv) items = g_strv_builder_end (b);
+  g_auto (GStrv) codes = g_strv_builder_end (b);
   g_strv_builder_unref (b);
   /* Only rebuild when the list changes: keeps the user's choice. */
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
-  gboolean same = n == g_strv_length (items);
-  for (guint i = 0; same && i < n; i++)
-    same = g_str_equal (gtk_string_list_get_string (self->scopes, i), items[i]);
-  if (!same)
+  if (self->scope_codes != NULL &&
+      g_strv_equal ((const char *const *) self->scope_codes, (const char *const *) codes))
+    return;
+  /* shown by name: "French", "English → French" */
+  GStrvBuilder *nb = g_strv_builder_new ();
+  g_strv_builder_add (nb, _ ("All directions"));
+  for (GStrv c = codes; *c; c++)
     {
-      guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
-      gtk_string_list_splice (self->scopes, 0, n, (const char *const *) items);
-      gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown),
-                                  selected < g_strv_length (items) ? selected : 0);
+      if (strchr (*c, '-') != NULL)
+        {
+          const char *one[] = { *c, NULL };
+          g_auto (GStrv) names = secateur_direction_names (one);
+          g_strv_builder_add (nb, names[0]);
+        }
+      else
+        g_strv_builder_add (nb, secateur_language_name (*c));
     }
+  g_auto (GStrv) items = g_strv_builder_end (nb);
+  g_strv_builder_unref (nb);
+  g_strfreev (self->scope_codes);
+  self->scope_codes = g_steal_pointer (&codes);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
+  guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
+  gtk_string_list_splice (self->scopes, 0, n, (const char *const *) items);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown),
+                              selected < g_strv_length (items) ? selected : 0);
 }
 
 /* Per-language usage (frequency: share of a layer's tokens routed to each
@@ -100,12 +116,11 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
 static void
 update_languages (SecateurCalibratePage *self, ScStats *stats, int cells)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
   GStrvBuilder *b = g_strv_builder_new ();
   g_autoptr (GArray) usage = g_array_new (FALSE, TRUE, sizeof (float));
-  for (guint i = 1; i < n; i++)
+  for (guint i = 0; self->scope_codes != NULL && self->scope_codes[i] != NULL; i++)
     {
-      const char *lang = gtk_string_list_get_string (self->scopes, i);
+      const char *lang = self->scope_codes[i];
       if (strchr (lang, '-') != NULL)
         continue;
       g_autofree double *m = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, lang, lang,
@@ -351,6 +366,7 @@ secateur_calibrate_page_dispose (GObject *object)
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->scope_codes, g_strfreev);
   G_OBJECT_CLASS (secateur_calibrate_page_parent_class)->dispose (object);
 }
 

@@ -200,8 +200,10 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
 static void
 set_running (SecateurWeightsPage *self, gboolean running)
 {
+  /* Cancel takes Start's place: both at once widened the row and moved
+   * the layout sideways */
   gtk_widget_set_visible (self->cancel_button, running);
-  gtk_widget_set_sensitive (self->start_button, !running);
+  gtk_widget_set_visible (self->start_button, !running);
 }
 
 static void
