@@ -288,6 +288,15 @@ test_open_demo (void)
                    "empty");
   g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
                    "Choose language pairs on the Model page, then start.");
+  /* empty states on the other panes with nothing to show yet */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (calibrate_page (), "heatmap_stack")),
+                   ==, "empty");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                       child (secateur_window_get_page (fx.window, "compare"), "results_stack")),
+                   ==, "empty");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                       child (secateur_window_get_page (fx.window, "weights"), "charts_stack")),
+                   ==, "empty");
 }
 
 static void
@@ -388,6 +397,7 @@ test_calibrate (void)
   g_auto (GStrv) have = sc_stats_list_directions (stats);
   g_assert_cmpuint (g_strv_length (have), ==, 2);
   SecateurHeatmap *heatmap = child (page, "heatmap");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "heatmap_stack")), ==, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_assert_cmpint (secateur_heatmap_get_cols (heatmap), ==, 16);
   g_autofree double *expect = sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL,
@@ -632,6 +642,7 @@ test_compare (void)
     }
   g_assert_nonnull (strstr (label_text (page, "header"), "chrF++"));
   g_assert_true (g_str_has_prefix (label_text (page, "header"), "English → French, 2 sentences\n"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "results_stack")), ==, "results");
   /* each row labels the source and the reference */
   GtkWidget *row = gtk_widget_get_first_child (child (page, "list"));
   GtkWidget *grid = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
@@ -858,6 +869,7 @@ test_weights (void)
   g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
   g_assert_nonnull (strstr (label_text (page, "status"), "50.0 %"));
   SecateurBars *bars = child (page, "bars");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "charts_stack")), ==, "charts");
   g_assert_cmpint (secateur_bars_get_n (bars), ==, 8);
   for (int i = 0; i < 8; i++)
     g_assert_cmpfloat (fabs (secateur_bars_get_value (bars, i) - 0.5), <, 1e-3);

@@ -19,7 +19,7 @@ struct _SecateurCalibratePage
   GtkWidget *metric_dropdown, *scope_dropdown, *pruned_toggle;
   GtkStringList *scopes;
   GtkWidget *view_stack;
-  GtkWidget *heatmap, *similarity;
+  GtkWidget *heatmap_stack, *heatmap, *similarity;
 
   GStrv scope_codes; /* behind each entry of `scopes`: NULL ("all"), a code or "src-tgt" */
   char *path;
@@ -151,6 +151,8 @@ update_heatmap (SecateurCalibratePage *self)
   SecateurHeatmap *heatmap = SECATEUR_HEATMAP (self->heatmap);
   if (self->updating)
     return;
+  /* no statistics: one empty state instead of a blank drawing */
+  gtk_stack_set_visible_child_name (GTK_STACK (self->heatmap_stack), stats ? "heatmap" : "empty");
   if (stats == NULL)
     {
       secateur_heatmap_set_values (heatmap, 0, 0, 0, NULL, NULL);
@@ -396,6 +398,7 @@ secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, pruned_toggle);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scopes);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, similarity);
   gtk_widget_class_bind_template_callback (widget_class, on_corpus_changed);

@@ -17,7 +17,7 @@ struct _SecateurComparePage
   GtkWidget *own_text;
   GtkWidget *run_button, *cancel_button, *progress;
   GtkWidget *header;
-  GtkWidget *list;
+  GtkWidget *results_stack, *list;
 
   GCancellable *cancellable;
   SecateurCompareResult *result;
@@ -133,6 +133,7 @@ show_result (SecateurComparePage *self)
   while ((child = gtk_widget_get_first_child (self->list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
   SecateurCompareResult *r = self->result;
+  gtk_stack_set_visible_child_name (GTK_STACK (self->results_stack), r ? "results" : "empty");
   if (r == NULL)
     return;
   g_autofree char *mem_full = g_format_size (r->bytes_full);
@@ -291,6 +292,7 @@ secateur_compare_page_class_init (SecateurComparePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, progress);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, header);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, results_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, list);
   gtk_widget_class_bind_template_callback (widget_class, secateur_compare_page_run);
   gtk_widget_class_bind_template_callback (widget_class, on_cancel);

@@ -21,8 +21,9 @@ struct _SecateurWeightsPage
   GtkWidget *bars, *chart;
   GtkStringList *languages;
 
-  GStrv eval_languages; /* NULL: all but English */
-  char *language;       /* the request's, kept alive */
+  GStrv eval_languages;    /* NULL: all but English */
+  char *language;          /* the request's, kept alive */
+  GtkWidget *charts_stack; /* "empty" until a result exists */
   GCancellable *cancellable;
   char *export_folder; /* where the last weights export writes */
 };
@@ -161,6 +162,7 @@ show_result (SecateurWeightsPage *self)
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (self->controller);
   gtk_widget_set_sensitive (self->export_button,
                             res != NULL && !secateur_controller_get_busy (self->controller));
+  gtk_stack_set_visible_child_name (GTK_STACK (self->charts_stack), res ? "charts" : "empty");
   if (res == NULL)
     {
       secateur_bars_set_shares (SECATEUR_BARS (self->bars), 0, NULL, 0, NULL);
@@ -392,6 +394,7 @@ secateur_weights_page_class_init (SecateurWeightsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, threshold_spin);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, charts_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, export_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, progress);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, status);
