@@ -1,6 +1,8 @@
 /* secateur-heatmap.h: the live expert heatmap (MoE layers x experts), a
  * GtkWidget around the Cairo chart sc-chart-heatmap, with hover tooltips
- * and Ctrl+scroll zoom. */
+ * (refreshed when the data under the pointer changes) and Ctrl+scroll
+ * zoom (1 to 6 times the visible height; the width stays the view's, so
+ * the legend stays in sight). */
 #pragma once
 
 #include <gtk/gtk.h>
