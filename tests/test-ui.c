@@ -998,6 +998,24 @@ test_small_window (void)
         g_test_message ("%s: cut: %s", pages[i], (char *) cut->pdata[k]);
       /* every label fits: no "Lang…", no "Proportion…" */
       g_assert_cmpuint (cut->len, ==, 0);
+      if (g_str_equal (pages[i], "weights"))
+        {
+          /* the chart's title (drawn, bold 13 px after a 12 px margin) fits */
+          SecateurDumbbell *chart =
+              child (secateur_window_get_page (fx.window, "weights"), "chart");
+          cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+          cairo_t *cr = cairo_create (surface);
+          cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                                  CAIRO_FONT_WEIGHT_BOLD);
+          cairo_set_font_size (cr, 13);
+          cairo_text_extents_t ext;
+          cairo_text_extents (cr, secateur_dumbbell_get_title (chart), &ext);
+          cairo_destroy (cr);
+          cairo_surface_destroy (surface);
+          g_test_message ("weights chart %d px for a %.0f px title",
+                          gtk_widget_get_width (GTK_WIDGET (chart)), ext.x_advance);
+          g_assert_cmpfloat (gtk_widget_get_width (GTK_WIDGET (chart)), >=, ext.x_advance + 2 * 12);
+        }
       g_autofree char *name = g_strconcat ("small-", pages[i], NULL);
       screenshot (name);
     }
