@@ -8,10 +8,12 @@
  * blocks on the FIFO or crashes fails its own case, not the whole run. */
 #include "sc-checkpoint.h"
 #include "sc-config.h"
+#include "sc-destination.h"
 #include "sc-expert-index.h"
 #include "sc-json-file.h"
 #include "sc-test-util.h"
 #include "sc-safetensors.h"
+#include "sc-sampler.h"
 #include "sc-tokenizer.h"
 #include "sc-torch-zip.h"
 
@@ -245,6 +247,49 @@ test_shard (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* The other small files read from folders Secateur does not own: a share
+ * table given with --shares or in a model folder, and the config.json of a
+ * folder an export would replace. A FIFO must not block them, nor an
+ * oversized file be read. */
+static void
+run_other_small_files (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("secateur-hostile-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *shares = g_build_filename (dir, "language-shares.tsv", NULL);
+  make_hostile (shares, HOSTILE_FIFO, 0);
+  g_assert_null (sc_share_table_load (shares, &error));
+  expect_message (error, "is a FIFO, not a regular file");
+  g_clear_error (&error);
+  make_hostile (shares, HOSTILE_OVERSIZE, SC_JSON_CONFIG_MAX_BYTES);
+  g_assert_null (sc_share_table_load (shares, &error));
+  expect_message (error, "too large");
+  expect_message (error, "limit is 16 MiB");
+  g_clear_error (&error);
+
+  /* not an export, so even --force may not replace the folder */
+  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
+  make_hostile (config, HOSTILE_FIFO, 0);
+  g_assert_false (sc_destination_is_export (dir));
+  g_assert_false (sc_destination_check (dir, NULL, TRUE, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  sc_test_rm_tree (dir);
+}
+
+static void
+test_other_small_files (void)
+{
+  if (g_test_subprocess ())
+    {
+      run_other_small_files ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* The reader itself: what it must still accept (a symlink to a regular
  * file, as in the Hugging Face cache; a file exactly at the limit; nesting
  * exactly at the depth limit) and where it draws the lines. */
@@ -342,5 +387,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hostile/shard/indexed-directory", GINT_TO_POINTER (2), test_shard);
   g_test_add_data_func ("/hostile/shard/indexed-fifo", GINT_TO_POINTER (3), test_shard);
   g_test_add_data_func ("/hostile/shard/open-fifo-or-device", GINT_TO_POINTER (4), test_shard);
+  g_test_add_func ("/hostile/other-small-files", test_other_small_files);
   return g_test_run ();
 }

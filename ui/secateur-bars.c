@@ -83,12 +83,6 @@ secateur_bars_init (SecateurBars *self)
                                   _ ("Experts kept per layer"), -1);
 }
 
-GtkWidget *
-secateur_bars_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_BARS, NULL);
-}
-
 void
 secateur_bars_set_data (SecateurBars *self, int n, const int *kept, int max_value, int n_encoder,
                         const char *const *labels)

@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_BARS (secateur_bars_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurBars, secateur_bars, SECATEUR, BARS, GtkWidget)
 
-GtkWidget *secateur_bars_new (void);
 /* n bars: kept[i] of max_value each; labels copied. */
 void       secateur_bars_set_data  (SecateurBars *self, int n, const int *kept, int max_value,
                                     int n_encoder, const char *const *labels);

@@ -118,12 +118,6 @@ secateur_dumbbell_init (SecateurDumbbell *self)
                                   _ ("Quality per language before and after pruning"), -1);
 }
 
-GtkWidget *
-secateur_dumbbell_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_DUMBBELL, NULL);
-}
-
 void
 secateur_dumbbell_set_data (SecateurDumbbell *self, int n, const char *const *labels,
                             const double *before, const double *after, const gboolean *flagged)

@@ -9,7 +9,6 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_DUMBBELL (secateur_dumbbell_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurDumbbell, secateur_dumbbell, SECATEUR, DUMBBELL, GtkWidget)
 
-GtkWidget *secateur_dumbbell_new      (void);
 /* n rows; everything copied; flagged may be NULL. */
 void       secateur_dumbbell_set_data (SecateurDumbbell *self, int n, const char *const *labels,
                                        const double *before, const double *after,

@@ -266,12 +266,6 @@ secateur_heatmap_init (SecateurHeatmap *self)
                                   _ ("Expert heatmap: MoE layers by experts"), -1);
 }
 
-GtkWidget *
-secateur_heatmap_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_HEATMAP, NULL);
-}
-
 void
 secateur_heatmap_set_values (SecateurHeatmap *self, int rows, int cols, int n_encoder_rows,
                              const float *values, const char *title)
@@ -364,12 +358,6 @@ secateur_heatmap_render (SecateurHeatmap *self, int width, int height)
     }
   cairo_surface_flush (surface);
   return surface;
-}
-
-double
-secateur_heatmap_get_zoom (SecateurHeatmap *self)
-{
-  return self->zoom;
 }
 
 void

@@ -12,7 +12,6 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_HEATMAP (secateur_heatmap_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurHeatmap, secateur_heatmap, SECATEUR, HEATMAP, GtkWidget)
 
-GtkWidget *secateur_heatmap_new (void);
 /* Copies the values [rows * cols] (encoder rows first); NULL values clear. */
 void       secateur_heatmap_set_values  (SecateurHeatmap *self, int rows, int cols,
                                          int n_encoder_rows, const float *values,
@@ -42,7 +41,6 @@ gboolean   secateur_heatmap_hit         (SecateurHeatmap *self, double width, do
 gboolean   secateur_heatmap_cell_rect   (SecateurHeatmap *self, double width, double height,
                                          int row, int col, double *x, double *y, double *w,
                                          double *h);
-double     secateur_heatmap_get_zoom    (SecateurHeatmap *self);
 void       secateur_heatmap_set_zoom    (SecateurHeatmap *self, double zoom);
 
 G_END_DECLS

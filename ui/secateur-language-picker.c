@@ -297,9 +297,3 @@ secateur_language_picker_init (SecateurLanguagePicker *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_set_filter_func (self->language_list, filter_row, self, NULL);
 }
-
-GtkWidget *
-secateur_language_picker_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_LANGUAGE_PICKER, NULL);
-}

@@ -16,7 +16,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurLanguagePicker, secateur_language_picker, SECATEUR,
                       LANGUAGE_PICKER, GtkBox)
 
-GtkWidget *secateur_language_picker_new (void);
 void       secateur_language_picker_set_languages (SecateurLanguagePicker *self,
                                                    const char *const *codes);
 void       secateur_language_picker_set_selected  (SecateurLanguagePicker *self,

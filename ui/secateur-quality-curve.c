@@ -97,12 +97,6 @@ secateur_quality_curve_init (SecateurQualityCurve *self)
                                   _ ("Quality against pruning ratio"), -1);
 }
 
-GtkWidget *
-secateur_quality_curve_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_QUALITY_CURVE, NULL);
-}
-
 void
 secateur_quality_curve_set_data (SecateurQualityCurve *self, int n, const double *ratios,
                                  const double *mean, const char *const *directions,
@@ -139,24 +133,4 @@ double
 secateur_quality_curve_get_marker (SecateurQualityCurve *self)
 {
   return self->marker;
-}
-
-int
-secateur_quality_curve_get_n (SecateurQualityCurve *self)
-{
-  return self->n;
-}
-
-cairo_surface_t *
-secateur_quality_curve_render (SecateurQualityCurve *self, int width, int height)
-{
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  if (self->n > 0)
-    {
-      cairo_t *cr = cairo_create (surface);
-      draw (self, cr, width, height);
-      cairo_destroy (cr);
-    }
-  cairo_surface_flush (surface);
-  return surface;
 }

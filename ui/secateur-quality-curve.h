@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurQualityCurve, secateur_quality_curve, SECATEUR, QUALITY_CURVE,
                       GtkWidget)
 
-GtkWidget *secateur_quality_curve_new (void);
 /* n points: ratios, mean chrF++ (NULL clears) and, optionally, the same
  * per direction (scores [n_directions * n]). Copied. */
 void       secateur_quality_curve_set_data   (SecateurQualityCurve *self, int n,
@@ -19,8 +18,5 @@ void       secateur_quality_curve_set_data   (SecateurQualityCurve *self, int n,
                                               const double *scores);
 void       secateur_quality_curve_set_marker (SecateurQualityCurve *self, double ratio);
 double     secateur_quality_curve_get_marker (SecateurQualityCurve *self);
-int        secateur_quality_curve_get_n      (SecateurQualityCurve *self);
-cairo_surface_t *secateur_quality_curve_render (SecateurQualityCurve *self, int width,
-                                                int height);
 
 G_END_DECLS

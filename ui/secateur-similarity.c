@@ -130,12 +130,6 @@ secateur_similarity_init (SecateurSimilarity *self)
                                   _ ("Language similarity of expert usage"), -1);
 }
 
-GtkWidget *
-secateur_similarity_new (void)
-{
-  return g_object_new (SECATEUR_TYPE_SIMILARITY, NULL);
-}
-
 void
 secateur_similarity_set_data (SecateurSimilarity *self, int n, const char *const *labels,
                               const float *values)

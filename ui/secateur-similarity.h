@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 #define SECATEUR_TYPE_SIMILARITY (secateur_similarity_get_type ())
 G_DECLARE_FINAL_TYPE (SecateurSimilarity, secateur_similarity, SECATEUR, SIMILARITY, GtkWidget)
 
-GtkWidget *secateur_similarity_new (void);
 /* n languages, values [n * n] in 0..1 (copied). */
 void       secateur_similarity_set_data (SecateurSimilarity *self, int n,
                                          const char *const *labels, const float *values);

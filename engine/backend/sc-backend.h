@@ -1,9 +1,10 @@
 /* sc-backend.h: the compute interface the model runs on.
  *
  * The model is written once against these operations; a backend supplies
- * them. The CPU backend (OpenBLAS + OpenMP) is the reference and is
- * complete; a CUDA backend plugs in behind the same table. Activations are
- * f32 row-major; weights are checkpoint tensors in their stored dtype.
+ * them. The CPU backend (OpenBLAS sgemm with its own threads, plain loops
+ * for the rest, deliberately no OpenMP: see sc-cpu.c) is the reference and
+ * is complete; the CUDA backend plugs in behind the same table. Activations
+ * are f32 row-major; weights are checkpoint tensors in their stored dtype.
  */
 #pragma once
 

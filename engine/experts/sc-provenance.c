@@ -1,6 +1,7 @@
 /* sc-provenance.c: records of where expert statistics came from. */
 #include "sc-provenance.h"
 #include "sc-checkpoint.h"
+#include "sc-json-file.h"
 #include "sc-tensor.h"
 
 #include <string.h>
@@ -14,7 +15,7 @@ sc_provenance_fingerprint (ScModel *model)
   g_autofree char *config_path = g_build_filename (sc_checkpoint_dir (ckpt), "config.json", NULL);
   g_autofree char *config = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (config_path, &config, &len, NULL))
+  if (!sc_file_read_small (config_path, SC_JSON_CONFIG_MAX_BYTES, &config, &len, NULL))
     return NULL;
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, (const guchar *) config, len);

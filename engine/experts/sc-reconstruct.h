@@ -1,11 +1,9 @@
 /* sc-reconstruct.h: output-aware expert selection (issue 17, item 1).
  *
- * Calibration can capture, per direction and MoE layer, a bounded sample of
- * the layer-normed hidden states the router sees (ScCapture: a reservoir of
- * at most max_tokens per direction and layer, seeded, so runs repeat). For
- * one MoE layer and those tokens, ScReconLayer holds the router logits of
- * every expert and, per token, the Gram matrix of the experts' outputs
- * (G[t][e][f] = y_e(t) . y_f(t)); every expert runs once on every token.
+ * On the hidden states calibration captured for one MoE layer
+ * (sc-capture.h), ScReconLayer holds the router logits of every expert and,
+ * per token, the Gram matrix of the experts' outputs (G[t][e][f] =
+ * y_e(t) . y_f(t)); every expert runs once on every token.
  * The squared error of a kept set is then, summed over tokens,
  *   || eom (w1 y_a + w2 y_b) - eom (w1' y_a' + w2' y_b') ||^2
  * with (a, b, w1, w2) the full layer's routing and (a', b', w1', w2') the
@@ -14,17 +12,10 @@
  * the rest, weights p/(p1+p2), a single kept expert takes weight 1), and a
  * quadratic form in G needs no expert output to be kept. Selection removes
  * experts one at a time from the full set, each time the one whose removal
- * raises the error least (greedy backward elimination), down to the budget.
- *
- * Capture file (documented in README.md): the 8 bytes "SCCAPTUR", a
- * little-endian u32 length, a JSON header of that length
- *   {"format": "secateur-capture", "version": 1, "dtype": "f32",
- *    "d_model", "n_moe_layers", "n_encoder_moe", "max_tokens", "seed",
- *    "entries": [{"direction", "moe_layer", "seen", "n_tokens", "offset"}]}
- * then the little-endian f32 rows ([n_tokens, d_model] per entry, at
- * `offset` bytes after the header). */
+ * raises the error least (greedy backward elimination), down to the budget. */
 #pragma once
 
+#include "sc-capture.h"
 #include "sc-expert-metrics.h"
 #include "sc-model.h"
 #include "sc-selection.h"
@@ -32,34 +23,6 @@
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
-
-#define SC_CAPTURE_DEFAULT_TOKENS 256
-#define SC_CAPTURE_DEFAULT_SEED 17
-
-typedef struct _ScCapture ScCapture;
-
-ScCapture *sc_capture_new (int n_moe_layers, int n_encoder_moe, int d_model, int max_tokens,
-                           guint64 seed);
-void sc_capture_free (ScCapture *cap);
-int sc_capture_max_tokens (const ScCapture *cap);
-int sc_capture_d_model (const ScCapture *cap);
-/* Offers the valid tokens of one router event (hidden: [n_tokens, d];
- * tokens with valid[t] == 0, when valid is given, or top1[t] < 0 are
- * padding) to the reservoir of (direction, moe_layer). */
-gboolean sc_capture_add (ScCapture *cap, const char *direction, int moe_layer, int n_tokens,
-                         const float *hidden, const int *top1, const guint8 *valid, GError **error);
-gboolean sc_capture_save (const ScCapture *cap, const char *path, GError **error);
-ScCapture *sc_capture_load (const char *path, GError **error);
-/* The capture file beside a statistics file: S.json -> S.capture. */
-char *sc_capture_path_for_stats (const char *stats_path);
-
-/* The captured tokens of one MoE layer for a selection key, pooled over
- * the directions the key covers (as sc_expert_counters_for pools
- * statistics: encoder layers by source, decoder layers by target; PAIR the
- * pair's own tokens when captured), in direction order, then thinned
- * evenly to at most max_tokens. Returns [*n_out, d] (NULL and 0 when none). */
-float *sc_capture_tokens_for (const ScCapture *cap, ScGranularity granularity, const char *src,
-                              const char *tgt, int moe_layer, int *n_out);
 
 typedef struct
 {
@@ -123,7 +86,6 @@ gboolean sc_reconstruct_errors (ScModel *model, const ScCapture *cap, ScGranular
                                 const char *src, const char *tgt, const ScSelection *sel,
                                 double *rel_err, GCancellable *cancellable, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScCapture, sc_capture_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScReconLayer, sc_recon_layer_free)
 
 G_END_DECLS

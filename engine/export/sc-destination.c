@@ -4,6 +4,7 @@
 #include "sc-config.h"
 #include "sc-destination-private.h"
 #include "sc-export.h"
+#include "sc-json-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -173,10 +174,8 @@ gboolean
 sc_destination_is_export (const char *dir)
 {
   g_autofree char *config = g_build_filename (dir, "config.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, config, NULL))
-    return FALSE;
-  JsonNode *root = json_parser_get_root (parser);
+  /* the folder to replace may hold anything, a FIFO or a huge file too */
+  g_autoptr (JsonNode) root = sc_json_file_load (config, SC_JSON_CONFIG_MAX_BYTES, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return FALSE;
   JsonObject *obj = json_node_get_object (root);
@@ -453,12 +452,6 @@ sc_destination_begin (const char *path, const char *const *sources, gboolean for
   dest->staging_fd = fd;
   dest->replace = exists;
   return dest;
-}
-
-const char *
-sc_destination_get_path (ScDestination *dest)
-{
-  return dest->path;
 }
 
 const char *

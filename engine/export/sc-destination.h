@@ -58,7 +58,6 @@ JsonObject    *sc_destination_record_new    (void);
 ScDestination *sc_destination_begin         (const char *path, const char *const *sources,
                                              gboolean force, ScDestinationNoteFunc note,
                                              gpointer note_data, GError **error);
-const char    *sc_destination_get_path      (ScDestination *dest);
 const char    *sc_destination_get_staging   (ScDestination *dest);
 
 /* Puts the staging folder in place: refused when the destination appeared

@@ -1,4 +1,5 @@
-/* sc-io-private.h: helpers shared by the checkpoint readers. */
+/* sc-io-private.h: helpers shared by io's readers (tensors, safetensors,
+ * PyTorch zip and pickle, checkpoints, guarded JSON files). */
 #pragma once
 
 #include "sc-tensor.h"

@@ -1,5 +1,9 @@
-/* sc-json-file.h: the one guarded way the program reads a small file or a
- * JSON document it did not write itself.
+/* sc-json-file.h: the one guarded way the program reads a small file from
+ * a folder it does not own (a model's configs and share table, an expert
+ * index or keep file, the config.json of a folder an export would replace)
+ * and any JSON document it did not write itself. Text inputs (corpora,
+ * sentences to translate or score) are read as they come: they may be
+ * large, or a pipe.
  *
  * A file is read only when it is a regular file (a FIFO, device, socket or
  * directory is refused without blocking, also behind a symlink) and no
@@ -19,7 +23,7 @@ G_BEGIN_DECLS
 #define SC_JSON_MAX_DEPTH 32
 
 /* Size limits of the files read whole. */
-#define SC_JSON_CONFIG_MAX_BYTES (16u << 20)  /* config / generation / tokenizer config, keep */
+#define SC_JSON_CONFIG_MAX_BYTES (16u << 20)  /* configs, keep files, share tables */
 #define SC_JSON_INDEX_MAX_BYTES  (64u << 20)  /* expert indexes */
 
 /* Reads `path` whole into a NUL-terminated buffer (free with g_free);

@@ -2,7 +2,8 @@
  *
  * json-glib's generator writes NaN as "nan.0" and 1e308 as "1e+308.0"
  * (it appends ".0" to any double without a '.'), neither of which is JSON.
- * Every file Secateur writes goes through these instead: doubles as "%.17g"
+ * Every JSON file Secateur writes goes through these instead (but for a
+ * safetensors header, integers and strings only): doubles as "%.17g"
  * (exact round trip) kept recognisable as doubles ("3.0", "1.0e+308"), and
  * a NaN or infinity refused with an error naming where it sits. */
 #pragma once

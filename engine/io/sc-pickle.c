@@ -7,6 +7,9 @@
  * (a dict, a tensor record). Persistent ids become storage records that
  * name an entry of the zip archive.
  *
+ * Why one file of about 950 lines: every opcode works on the same bounded
+ * stack, memo and arena, and the bounds below are checked in one reading.
+ *
  * Safety: every read is checked against the buffer; the stack, the mark
  * stack, the memo and the number of objects are bounded; nothing recurses.
  * Every object lives in one arena that is freed in one pass, so shared

@@ -1,5 +1,9 @@
 /* sc-bloom.c: BloomForCausalLM inference (see sc-bloom.h), following
- * Hugging Face's modeling_bloom.py in eval mode. */
+ * Hugging Face's modeling_bloom.py in eval mode.
+ *
+ * Why one file of about 820 lines: config, loading, the forward pass and
+ * the per-layer entry points weight pruning uses all work on the one model
+ * struct, which splitting would only make public. */
 #include "sc-bloom.h"
 
 #include "sc-alibi.h"
@@ -45,12 +49,6 @@ static const char *const linear_names[SC_BLOOM_N_LINEAR] = {
   "mlp.dense_h_to_4h",
   "mlp.dense_4h_to_h",
 };
-
-const char *
-sc_bloom_linear_name (ScBloomLinear which)
-{
-  return which < SC_BLOOM_N_LINEAR ? linear_names[which] : NULL;
-}
 
 /* ---- config ---- */
 

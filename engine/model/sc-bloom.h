@@ -65,7 +65,6 @@ ScBpe            *sc_bloom_get_tokenizer  (ScBloom *model);  /* NULL when absent
 ScCheckpoint     *sc_bloom_get_checkpoint (ScBloom *model);
 ScDType           sc_bloom_get_dtype      (ScBloom *model);
 guint64           sc_bloom_n_params       (ScBloom *model);
-const char       *sc_bloom_linear_name    (ScBloomLinear which);
 
 /* ---- layer by layer (pruning) ---- */
 

@@ -1,4 +1,9 @@
-/* sc-bpe.c: byte-level BPE from a Hugging Face tokenizer.json (see sc-bpe.h). */
+/* sc-bpe.c: byte-level BPE from a Hugging Face tokenizer.json (see sc-bpe.h).
+ *
+ * Why one file of about 840 lines: the sections of tokenizer.json fill the
+ * tables (vocabulary, merge ranks, added tokens, byte map) that encoding and
+ * decoding read, and all three are checked together against the
+ * `tokenizers` behaviour sc-bpe.h lists. */
 #include "sc-bpe.h"
 
 #include "sc-json-file.h"

@@ -1,6 +1,6 @@
 /* sc-corpus.h: aligned sentence pairs for one translation direction.
  *
- * Four sources:
+ * Five sources:
  *  - the bundled UDHR directory (resources/udhr, made by
  *    tools/corpus/make_udhr.py): `<nllb_code>.tsv` files with lines
  *    `article<TAB>paragraph_index<TAB>text`; two languages pair by the
@@ -9,7 +9,9 @@
  *  - a FLORES-200 directory: `DIR/dev/<code>.dev`, `DIR/devtest/<code>.devtest`
  *    (also `DIR/flores200_dataset/dev/...`), one sentence a line, aligned by line;
  *  - two plain-text files, one sentence a line, aligned by line;
- *  - a TSV file of `source<TAB>target` lines.
+ *  - a TSV file of `source<TAB>target` lines;
+ *  - an English-centric bitext file of `LANG<TAB>English<TAB>translation`
+ *    lines (the demo model's corpus and held-out set).
  *
  * Every text is checked to be UTF-8; a trailing "\r" is dropped from each
  * line and a final newline does not start another line. */

@@ -2,6 +2,7 @@
  * uniform, one language, chosen pairs). See sc-sampler.h. */
 #include "sc-sampler.h"
 #include "sc-corpus.h"
+#include "sc-json-file.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -94,7 +95,8 @@ sc_share_table_load (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &data, &len, error))
+  /* a model folder's own table is not ours: read it guarded */
+  if (!sc_file_read_small (path, SC_JSON_CONFIG_MAX_BYTES, &data, &len, error))
     return NULL;
   return sc_share_table_parse (data, len, path, error);
 }

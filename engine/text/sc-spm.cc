@@ -264,9 +264,3 @@ sc_spm_id_to_piece (ScSpm *spm, int id)
     return nullptr;
   return spm->pieces[id].c_str ();
 }
-
-int
-sc_spm_piece_to_id (ScSpm *spm, const char *piece)
-{
-  return spm->proc.PieceToId (piece);
-}

@@ -1,7 +1,7 @@
 /* sc-spm.h: a C face for the SentencePiece C++ library.
  *
  * Only what the NLLB tokenizer needs: load a model, encode text to piece
- * ids, and map ids to piece strings and back.
+ * ids, and map ids to piece strings.
  */
 #pragma once
 
@@ -20,8 +20,6 @@ int         sc_spm_size         (ScSpm *spm);
 GArray     *sc_spm_encode       (ScSpm *spm, const char *text, GError **error);
 /* The piece string for `id` (owned by spm), or NULL when out of range. */
 const char *sc_spm_id_to_piece  (ScSpm *spm, int id);
-/* Id of `piece`, 0 (the unknown id) when absent. */
-int         sc_spm_piece_to_id  (ScSpm *spm, const char *piece);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSpm, sc_spm_free)
 

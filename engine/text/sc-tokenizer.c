@@ -127,12 +127,6 @@ sc_tokenizer_set_legacy (ScTokenizer *tok, gboolean legacy)
   tok->legacy = legacy;
 }
 
-gboolean
-sc_tokenizer_get_legacy (ScTokenizer *tok)
-{
-  return tok->legacy;
-}
-
 /* The special token spelled at `s`, if any: its id and byte length. HF splits
  * input text on added tokens wherever they occur, longest match first. */
 static gboolean

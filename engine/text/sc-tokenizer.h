@@ -32,7 +32,6 @@ const char  *sc_tokenizer_lang_code   (ScTokenizer *tok, int id);
 gboolean     sc_tokenizer_is_special  (ScTokenizer *tok, int id);
 
 void         sc_tokenizer_set_legacy  (ScTokenizer *tok, gboolean legacy);
-gboolean     sc_tokenizer_get_legacy  (ScTokenizer *tok);
 
 /* Source encoding: [lang] pieces [</s>] (legacy: pieces [</s> lang]).
  * Returns an array of int. */

@@ -99,12 +99,6 @@ sc_sparsity_pattern_to_string (const ScSparsityPattern *pattern)
   return g_strdup_printf ("%g%%", pattern->ratio * 100.0);
 }
 
-double
-sc_sparsity_pattern_target (const ScSparsityPattern *pattern)
-{
-  return pattern->m > 0 ? (double) (pattern->m - pattern->n) / pattern->m : pattern->ratio;
-}
-
 static const char *const method_names[] = { "magnitude", "wanda", "sparsegpt" };
 
 const char *

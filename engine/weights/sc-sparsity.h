@@ -66,8 +66,6 @@ char             *sc_sparsity_pattern_to_string (const ScSparsityPattern *patter
 const char       *sc_sparsity_method_name    (ScSparsityMethod method);
 gboolean          sc_sparsity_method_parse   (const char *name, ScSparsityMethod *method,
                                               GError **error);
-/* Fraction of weights the pattern prunes in a matrix of `n_in` columns. */
-double            sc_sparsity_pattern_target (const ScSparsityPattern *pattern);
 
 /* What one linear layer saw during calibration: per input channel the sum of
  * squares (Wanda) and, when asked, X^T X (SparseGPT). */
