@@ -470,9 +470,11 @@ test_calibrate (void)
   settle (0.3);
   GtkWidget *scroll = gtk_widget_get_ancestor (GTK_WIDGET (heatmap), GTK_TYPE_SCROLLED_WINDOW);
   int h0 = gtk_widget_get_height (GTK_WIDGET (heatmap));
+  double zoom = 1.0;
   for (int notch = 1; notch <= 3; notch++)
     {
-      secateur_heatmap_set_zoom (heatmap, secateur_heatmap_get_zoom (heatmap) * 1.25);
+      zoom *= 1.25; /* one notch of Ctrl+scroll */
+      secateur_heatmap_set_zoom (heatmap, zoom);
       settle (0.2);
       int h = gtk_widget_get_height (GTK_WIDGET (heatmap));
       g_assert_cmpint (h, >, h0);
