@@ -986,41 +986,49 @@ test_small_window (void)
       g_test_skip ("no demo model");
       return;
     }
-  gtk_window_set_default_size (GTK_WINDOW (fx.window), 800, 600);
   static const char *const pages[] = {
     "model", "calibrate", "prune", "compare", "export", "weights"
   };
-  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
-    {
-      secateur_window_show_page (fx.window, pages[i]);
-      settle (0.5);
-      g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
-      collect_cut (GTK_WIDGET (fx.window), cut);
-      for (guint k = 0; k < cut->len; k++)
-        g_test_message ("%s: cut: %s", pages[i], (char *) cut->pdata[k]);
-      /* every label fits: no "Lang…", no "Proportion…" */
-      g_assert_cmpuint (cut->len, ==, 0);
-      if (g_str_equal (pages[i], "weights"))
-        {
-          /* the chart's title (drawn, bold 13 px after a 12 px margin) fits */
-          SecateurDumbbell *chart =
-              child (secateur_window_get_page (fx.window, "weights"), "chart");
-          cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
-          cairo_t *cr = cairo_create (surface);
-          cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                                  CAIRO_FONT_WEIGHT_BOLD);
-          cairo_set_font_size (cr, 13);
-          cairo_text_extents_t ext;
-          cairo_text_extents (cr, secateur_dumbbell_get_title (chart), &ext);
-          cairo_destroy (cr);
-          cairo_surface_destroy (surface);
-          g_test_message ("weights chart %d px for a %.0f px title",
-                          gtk_widget_get_width (GTK_WIDGET (chart)), ext.x_advance);
-          g_assert_cmpfloat (gtk_widget_get_width (GTK_WIDGET (chart)), >=, ext.x_advance + 2 * 12);
-        }
-      g_autofree char *name = g_strconcat ("small-", pages[i], NULL);
-      screenshot (name);
-    }
+  /* the size the tests run at, then the smallest the layouts are made for */
+  static const int sizes[][2] = { { 1280, 800 }, { 800, 600 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+      {
+        gtk_window_set_default_size (GTK_WINDOW (fx.window), sizes[si][0], sizes[si][1]);
+        secateur_window_show_page (fx.window, pages[i]);
+        settle (0.5);
+        g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
+        collect_cut (GTK_WIDGET (fx.window), cut);
+        for (guint k = 0; k < cut->len; k++)
+          g_test_message ("%s at %dx%d: cut: %s", pages[i], sizes[si][0], sizes[si][1],
+                          (char *) cut->pdata[k]);
+        /* every label fits: no "Lang…", no "Proportion…" */
+        g_assert_cmpuint (cut->len, ==, 0);
+        if (g_str_equal (pages[i], "weights"))
+          {
+            /* the chart's title (drawn, bold 13 px after a 12 px margin) fits */
+            SecateurDumbbell *chart =
+                child (secateur_window_get_page (fx.window, "weights"), "chart");
+            cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+            cairo_t *cr = cairo_create (surface);
+            cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                                    CAIRO_FONT_WEIGHT_BOLD);
+            cairo_set_font_size (cr, 13);
+            cairo_text_extents_t ext;
+            cairo_text_extents (cr, secateur_dumbbell_get_title (chart), &ext);
+            cairo_destroy (cr);
+            cairo_surface_destroy (surface);
+            g_test_message ("weights chart %d px for a %.0f px title",
+                            gtk_widget_get_width (GTK_WIDGET (chart)), ext.x_advance);
+            g_assert_cmpfloat (gtk_widget_get_width (GTK_WIDGET (chart)), >=,
+                               ext.x_advance + 2 * 12);
+          }
+        if (sizes[si][0] == 800)
+          {
+            g_autofree char *name = g_strconcat ("small-", pages[i], NULL);
+            screenshot (name);
+          }
+      }
   gtk_window_set_default_size (GTK_WINDOW (fx.window), 1280, 800);
   settle (0.3);
 }
