@@ -213,7 +213,8 @@ update_sizes (SecateurExportPage *self)
     stored = SC_DTYPE_F32;
   guint64 bytes = keep != NULL ? secateur_controller_pruned_bytes (self->controller, keep) : 0;
   const char *labels[G_N_ELEMENTS (dtypes) + 1] = { NULL };
-  g_autofree char *texts[G_N_ELEMENTS (dtypes)] = { NULL };
+  /* freed one by one below: g_autofree on an array frees its first element only */
+  char *texts[G_N_ELEMENTS (dtypes)] = { NULL };
   for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
     {
       ScDType d = stored;
@@ -232,6 +233,8 @@ update_sizes (SecateurExportPage *self)
                           g_list_model_get_n_items (G_LIST_MODEL (self->dtype_labels)), labels);
   adw_combo_row_set_selected (ADW_COMBO_ROW (self->dtype_row),
                               selected < G_N_ELEMENTS (dtypes) ? selected : 0);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_free (texts[i]);
 }
 
 static void
