@@ -286,6 +286,10 @@ test_open_demo (void)
   g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (measure), "Calibrate first"));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (child (prune_page (), "charts_stack")), ==,
                    "empty");
+  g_assert_cmpstr (adw_status_page_get_description (child (prune_page (), "empty_page")), ==,
+                   "Calibrate the model on the Calibrate page; its statistics decide which experts "
+                   "are kept.");
+  g_assert_cmpstr (row_value (prune_page (), "kept_row"), ==, "—");
   g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
                    "Choose language pairs on the Model page, then start.");
   /* empty states on the other panes with nothing to show yet */

@@ -124,16 +124,16 @@ update (SecateurPrunePage *self)
   const char *direction = shown_direction (self);
   if (info == NULL || stats == NULL || info->n_experts == 0)
     {
+      /* one empty state says why; the rows stay blank rather than repeat it */
       const char *why = info != NULL && info->n_experts == 0
                             ? _ ("This model has no experts to prune")
-                            : _ ("Calibrate the model to see what pruning keeps");
-      /* one empty state says why; the rows stay blank rather than repeat it */
+                            : _ ("Calibrate the model on the Calibrate page; its statistics "
+                                 "decide which experts are kept.");
       AdwActionRow *rows[] = { self->kept_row, self->size_row, self->fits_row, self->mass_row,
                                self->estimate_row };
       for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
         adw_action_row_set_subtitle (rows[i], "—");
-      if (info != NULL && info->n_experts == 0)
-        adw_status_page_set_description (ADW_STATUS_PAGE (self->empty_page), why);
+      adw_status_page_set_description (ADW_STATUS_PAGE (self->empty_page), why);
       gtk_stack_set_visible_child_name (GTK_STACK (self->charts_stack), "empty");
       secateur_bars_set_data (SECATEUR_BARS (self->bars), 0, NULL, 0, 0, NULL);
       return;
