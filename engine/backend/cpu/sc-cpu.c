@@ -6,6 +6,8 @@
  * backends. */
 #include "sc-backend.h"
 
+#include "sc-cpu-small-gemm.h"
+
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -14,6 +16,9 @@
 /* Floats of a reduced-precision weight widened per sgemm call (1 MiB):
  * small enough to stay in cache, large enough to keep sgemm efficient. */
 #define WIDEN_FLOATS (256 * 1024)
+
+/* The most rows sent to the few-row kernels (see cpu_linear). */
+#define SMALL_GEMM_MAX_M 16
 
 typedef struct
 {
@@ -77,6 +82,15 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
         memcpy (y + (gsize) m * N, bias, sizeof (float) * N);
     }
   float beta = bias != NULL ? 1.0f : 0.0f;
+
+  /* A decoding step's few rows: one pass over the weights in their stored
+   * dtype (sc-cpu-small-gemm.c), with as many threads as OpenBLAS so that
+   * the two never oversubscribe the cores. Faster than sgemv and sgemm at
+   * every d_model 1024 shape, f32 and f16, for M = 1..16 (bench-kernels,
+   * bench/RESULTS.md); beyond that sgemm's packing pays for itself. */
+  if (M <= SMALL_GEMM_MAX_M
+      && sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
+    return;
 
   if (w->dtype == SC_DTYPE_F32)
     {
