@@ -80,13 +80,15 @@ main (int argc, char **argv)
       for (int i = 2; i < argc && n_ms < 16; i++)
         ms[n_ms++] = atoi (argv[i]);
     }
-  static const int shapes[][2] = { { 1024, 1024 }, { 4096, 1024 }, { 1024, 4096 }, { 256206, 1024 } };
+  static const int shapes[][2] = {
+    { 1024, 1024 }, { 4096, 1024 }, { 1024, 4096 }, { 256206, 1024 }
+  };
   int threads = openblas_get_num_threads ();
   double bw = copy_bandwidth ();
   printf ("threads %d (OpenBLAS's), copy bandwidth %.2f GB/s, best of %d\n", threads, bw / 1e9,
           reps);
-  printf ("%-22s %-5s %12s %12s %9s %11s\n", "[M,K]x[N,K]", "dtype", "old ms", "new ms",
-          "new/old", "new GB/s/bw");
+  printf ("%-22s %-5s %12s %12s %9s %11s\n", "[M,K]x[N,K]", "dtype", "old ms", "new ms", "new/old",
+          "new GB/s/bw");
 
   GRand *rand = g_rand_new_with_seed (19);
   float *tile = g_new (float, 256 * 1024);
@@ -103,15 +105,17 @@ main (int argc, char **argv)
       int maxm = 1;
       for (int i = 0; i < n_ms; i++)
         maxm = MAX (maxm, ms[i]);
-      float *x = g_new (float, (gsize) maxm * K);
+      float *x = g_new (float, (gsize) maxm *K);
       for (gsize i = 0; i < (gsize) maxm * K; i++)
         x[i] = (float) g_rand_double_range (rand, -1, 1);
-      float *y = g_new (float, (gsize) maxm * N);
+      float *y = g_new (float, (gsize) maxm *N);
 
       for (int d = 0; d < 2; d++)
         {
-          ScTensor w = { .dtype = d == 0 ? SC_DTYPE_F32 : SC_DTYPE_F16, .n_dims = 2,
-                         .shape = { N, K }, .data = d == 0 ? (void *) wf : (void *) wh };
+          ScTensor w = { .dtype = d == 0 ? SC_DTYPE_F32 : SC_DTYPE_F16,
+                         .n_dims = 2,
+                         .shape = { N, K },
+                         .data = d == 0 ? (void *) wf : (void *) wh };
           w.nbytes = numel * (d == 0 ? 4 : 2);
           for (int mi = 0; mi < n_ms; mi++)
             {

@@ -5,11 +5,11 @@
 
 typedef struct
 {
-  GMutex lock;     /* guards all below */
-  GCond start;     /* a new generation of work */
-  GCond done;      /* pending reached 0 */
+  GMutex lock; /* guards all below */
+  GCond start; /* a new generation of work */
+  GCond done;  /* pending reached 0 */
   guint64 generation;
-  int workers;     /* started so far; they never exit */
+  int workers; /* started so far; they never exit */
   int parts;
   int pending;
   ScCpuTask task;
@@ -22,8 +22,8 @@ static GMutex pool_busy;
 
 typedef struct
 {
-  int index;     /* the worker runs part index + 1 */
-  guint64 seen;  /* the generation when it was started */
+  int index;    /* the worker runs part index + 1 */
+  guint64 seen; /* the generation when it was started */
 } WorkerStart;
 
 static gpointer

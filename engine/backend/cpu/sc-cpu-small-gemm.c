@@ -16,6 +16,8 @@
 #define KERNEL __attribute__ ((target ("avx2,fma,f16c")))
 #define INLINE static inline __attribute__ ((always_inline))
 
+#define MIN_PART_MACS (64 * 1024)
+
 /* One weight in f32 (the columns past the last multiple of 8). */
 static inline float
 weight1 (const guint8 *p, ScDType dt)
@@ -214,7 +216,7 @@ cpu_has_kernels (void)
   if (!(c & bit_F16C) || !(c & bit_FMA) || !(c & bit_AVX) || !(c & bit_OSXSAVE))
     return FALSE;
   unsigned int lo, hi;
-  __asm__ ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   if ((lo & 6) != 6)
     return FALSE;
   if (!__get_cpuid_count (7, 0, &a, &b, &c, &d))
@@ -257,7 +259,10 @@ sc_cpu_small_gemm (const float *x, int M, int K, const ScTensor *w, gboolean acc
   };
   if (M <= 0 || j.N <= 0)
     return TRUE;
-  int parts = MAX (1, MIN (threads, (j.N + 15) / 16));
+  /* A part is at least MIN_PART_MACS multiply-adds: waking a worker
+   * costs a few microseconds, as much as that many. */
+  gint64 macs = (gint64) M * K * j.N;
+  int parts = (int) MAX (1, MIN (MIN (threads, (j.N + 15) / 16), macs / MIN_PART_MACS));
   sc_cpu_pool_run (parts, run_part, &j);
   return TRUE;
 }

@@ -88,8 +88,8 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
    * the two never oversubscribe the cores. Faster than sgemv and sgemm at
    * every d_model 1024 shape, f32 and f16, for M = 1..16 (bench-kernels,
    * bench/RESULTS.md); beyond that sgemm's packing pays for itself. */
-  if (M <= SMALL_GEMM_MAX_M
-      && sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
+  if (M <= SMALL_GEMM_MAX_M &&
+      sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
     return;
 
   if (w->dtype == SC_DTYPE_F32)
