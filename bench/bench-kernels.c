@@ -3,22 +3,33 @@
  * one row, sgemm for more; f16 weights widened a 1 MiB tile at a time
  * first), at the shapes of a d_model 1024 NLLB decoding step.
  *
- *   bench-kernels [REPS] [M...]      (default 5 repetitions, M = 1 4 16)
+ *   bench-kernels [--cpu-time] [REPS] [M...]   (default 5 repetitions, M = 1 4 16)
  *
  * Each line: shape, dtype, best of REPS for both paths in the same run,
  * their ratio, and the new kernel's bytes of weights per second against
  * this machine's copy bandwidth (the bound of a one-row product). Wall
- * times: run it on a quiet machine, or read only the ratios. */
+ * times: run it on a quiet machine, or read only the ratios. --cpu-time
+ * runs both paths on one thread and times the thread's CPU time instead,
+ * which other processes on the machine disturb much less. */
 #include "cpu/sc-cpu-small-gemm.h"
 
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static gboolean cpu_time;
 
 static double
 now (void)
 {
+  if (cpu_time)
+    {
+      struct timespec ts;
+      clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+      return ts.tv_sec + ts.tv_nsec / 1e9;
+    }
   return g_get_monotonic_time () / 1e6;
 }
 
@@ -72,6 +83,13 @@ old_product (const float *x, int M, int K, const ScTensor *w, float *y, float *t
 int
 main (int argc, char **argv)
 {
+  if (argc > 1 && strcmp (argv[1], "--cpu-time") == 0)
+    {
+      cpu_time = TRUE;
+      openblas_set_num_threads (1);
+      argc--;
+      argv++;
+    }
   int reps = argc > 1 ? atoi (argv[1]) : 5;
   int ms[16] = { 1, 4, 16 }, n_ms = 3;
   if (argc > 2)
@@ -85,8 +103,8 @@ main (int argc, char **argv)
   };
   int threads = openblas_get_num_threads ();
   double bw = copy_bandwidth ();
-  printf ("threads %d (OpenBLAS's), copy bandwidth %.2f GB/s, best of %d\n", threads, bw / 1e9,
-          reps);
+  printf ("threads %d (OpenBLAS's), copy bandwidth %.2f GB/s, best of %d%s\n", threads, bw / 1e9,
+          reps, cpu_time ? ", thread CPU time" : "");
   printf ("%-22s %-5s %12s %12s %9s %11s\n", "[M,K]x[N,K]", "dtype", "old ms", "new ms", "new/old",
           "new GB/s/bw");
 

@@ -69,6 +69,40 @@ product (const float *x, int M, int K, const float *w, int N, float beta, float 
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, beta, y, ldy);
 }
 
+/* Whether OpenBLAS runs an AVX-512 sgemm (it names the kernels it chose;
+ * Debian's 0.3.21 takes its SSE3 "Prescott" ones on CPUs it does not know,
+ * such as this machine's). */
+static gboolean
+blas_has_avx512 (void)
+{
+  static gsize once = 0;
+  static gboolean has;
+  if (g_once_init_enter (&once))
+    {
+      g_autofree char *core = g_ascii_strdown (openblas_get_corename (), -1);
+      has = g_str_has_prefix (core, "skylakex") || g_str_has_prefix (core, "cooperlake") ||
+            g_str_has_prefix (core, "sapphirerapids");
+      g_once_init_leave (&once, 1);
+    }
+  return has;
+}
+
+/* Which products go to the few-row kernels, by bench-kernels on this
+ * machine (bench/RESULTS.md, issue 19; d_model 1024 shapes, one thread's
+ * CPU time, kernel / OpenBLAS): f16 and bf16 weights up to 16 rows always
+ * (0.15-0.75: OpenBLAS has to widen them first); f32 weights up to 16 rows
+ * against OpenBLAS's SSE3 or AVX2 kernels (0.35-0.55 and 0.45-0.95), but
+ * only up to 8 rows against its AVX-512 sgemm, which from 12 rows on
+ * computes faster than an AVX2 kernel can (1.0-1.14). Beyond 16 rows
+ * sgemm's packing of W pays for itself. */
+static gboolean
+use_small_gemm (int M, const ScTensor *w)
+{
+  if (M > SMALL_GEMM_MAX_M)
+    return FALSE;
+  return M <= 8 || w->dtype != SC_DTYPE_F32 || !blas_has_avx512 ();
+}
+
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
 static void
 cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, const float *bias,
@@ -85,10 +119,8 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
 
   /* A decoding step's few rows: one pass over the weights in their stored
    * dtype (sc-cpu-small-gemm.c), with as many threads as OpenBLAS so that
-   * the two never oversubscribe the cores. Faster than sgemv and sgemm at
-   * every d_model 1024 shape, f32 and f16, for M = 1..16 (bench-kernels,
-   * bench/RESULTS.md); beyond that sgemm's packing pays for itself. */
-  if (M <= SMALL_GEMM_MAX_M &&
+   * the two never oversubscribe the cores. */
+  if (use_small_gemm (M, w) &&
       sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
     return;
 
