@@ -91,12 +91,12 @@ blas_has_avx512 (void)
  * machine (bench/RESULTS.md, issue 19; d_model 1024 shapes, one thread's
  * CPU time, kernel / OpenBLAS): f16 and bf16 weights up to 16 rows always
  * (0.15-0.75: OpenBLAS has to widen them first); f32 weights up to 16 rows
- * against OpenBLAS's SSE3 or AVX2 kernels (0.35-0.55 and 0.45-0.95), but
+ * against OpenBLAS's SSE3 or AVX2 kernels (0.35-0.54 and 0.45-0.95), but
  * only up to 8 rows against its AVX-512 sgemm, which from 12 rows on
  * computes faster than an AVX2 kernel can (1.0-1.14). Beyond 16 rows
  * (encoder, teacher forcing: hundreds) stays with sgemm, whose blocking is
  * made for them; against the SSE3 kernels this kernel still won at 32 rows
- * (0.5-0.6), which says more about the SSE3 kernels. */
+ * (0.47-0.61), which says more about the SSE3 kernels. */
 static gboolean
 use_small_gemm (int M, const ScTensor *w)
 {
