@@ -93,11 +93,10 @@ blas_has_avx512 (void)
  * (0.15-0.75: OpenBLAS has to widen them first); f32 weights against
  * OpenBLAS's SSE3 or AVX2 kernels (one row 0.48-0.73, 16 rows 0.35-0.54 and
  * 0.89-0.95); against its AVX-512 ones one row is even (0.97-1.15, both at
- * the bandwidth), 8 rows still ahead (0.56-0.81), but at 12 and 16 rows
- * its sgemm is as fast or faster (0.79-1.14), so f32 beyond 8 rows goes to
- * it there. Beyond 16 rows
- * (encoder, teacher forcing: hundreds) stays with sgemm, whose blocking is
- * made for them; against the SSE3 kernels this kernel still won at 32 rows
+ * the bandwidth), 8 rows ahead (0.56-0.81), 12 about even (0.79-1.02), 16
+ * behind (0.94-1.14), so f32 beyond 8 rows goes to its sgemm there. Beyond
+ * 16 rows (encoder, teacher forcing: hundreds) stays with sgemm, whose
+ * blocking is made for them; against the SSE3 kernels this kernel still won at 32 rows
  * (0.47-0.61), which says more about the SSE3 kernels. */
 static gboolean
 use_small_gemm (int M, const ScTensor *w)
