@@ -3,7 +3,8 @@
  * a naive double-precision reference and against the path they replace
  * (weights widened to f32, then OpenBLAS sgemm), over random shapes: odd
  * K, N not a multiple of the vector width, M = 1..17, f32, f16 and bf16
- * weights at unaligned addresses, 1 to 3 threads. */
+ * weights at unaligned addresses, 1 to 3 threads; and that layer norm and
+ * attention split over threads give what one thread gives. */
 #include "sc-backend.h"
 #include "cpu/sc-cpu-pool.h"
 #include "cpu/sc-cpu-small-gemm.h"
@@ -204,6 +205,72 @@ test_backend_linear (void)
   sc_backend_free (be);
 }
 
+/* Layer norm over many rows (split over threads) gives each row bit for
+ * bit what it gives that row alone (one thread). */
+static void
+test_layer_norm_rows (void)
+{
+  ScBackend *be = sc_backend_cpu_new (0);
+  GRand *rand = g_rand_new_with_seed (42);
+  int M = 301, d = 1024;
+  g_autofree float *x = g_new (float, (gsize) M * d);
+  g_autofree float *g = g_new (float, d);
+  g_autofree float *b = g_new (float, d);
+  for (gsize i = 0; i < (gsize) M * d; i++)
+    x[i] = (float) g_rand_double_range (rand, -3.0, 3.0);
+  for (int i = 0; i < d; i++)
+    {
+      g[i] = (float) g_rand_double_range (rand, 0.5, 1.5);
+      b[i] = (float) g_rand_double_range (rand, -0.1, 0.1);
+    }
+  g_autofree float *y = g_new (float, (gsize) M * d);
+  g_autofree float *row = g_new (float, d);
+  be->layer_norm (be, x, M, d, g, b, 1e-5f, y);
+  for (int m = 0; m < M; m++)
+    {
+      be->layer_norm (be, x + (gsize) m * d, 1, d, g, b, 1e-5f, row);
+      g_assert_cmpmem (y + (gsize) m * d, sizeof (float) * d, row, sizeof (float) * d);
+    }
+  g_rand_free (rand);
+  sc_backend_free (be);
+}
+
+/* Attention of a few queries over many heads and keys (split over threads
+ * by heads) gives each head bit for bit what it gives alone, masks and
+ * causality included. */
+static void
+test_attention_heads (void)
+{
+  ScBackend *be = sc_backend_cpu_new (0);
+  GRand *rand = g_rand_new_with_seed (43);
+  int Tq = 4, Tk = 300, H = 16, hd = 64, d = H * hd;
+  g_autofree float *q = g_new (float, (gsize) Tq * d);
+  g_autofree float *k = g_new (float, (gsize) Tk * d);
+  g_autofree float *v = g_new (float, (gsize) Tk * d);
+  g_autofree guint8 *valid = g_new (guint8, Tk);
+  for (gsize i = 0; i < (gsize) Tq * d; i++)
+    q[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  for (gsize i = 0; i < (gsize) Tk * d; i++)
+    {
+      k[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+      v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+    }
+  for (int j = 0; j < Tk; j++)
+    valid[j] = j % 7 != 3;
+  for (int causal = 0; causal <= 1; causal++)
+    {
+      g_autofree float *out = g_new (float, (gsize) Tq * d);
+      g_autofree float *one = g_new (float, (gsize) Tq * d);
+      be->attention (be, q, d, k, v, d, Tq, Tk, H, hd, valid, causal, Tk - Tq, out, d);
+      for (int h = 0; h < H; h++)
+        be->attention (be, q + h * hd, d, k + h * hd, v + h * hd, d, Tq, Tk, 1, hd, valid, causal,
+                       Tk - Tq, one + h * hd, d);
+      g_assert_cmpmem (out, sizeof (float) * Tq * d, one, sizeof (float) * Tq * d);
+    }
+  g_rand_free (rand);
+  sc_backend_free (be);
+}
+
 typedef struct
 {
   gint ran[8];
@@ -267,6 +334,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-kernels/small-gemm/shapes", test_small_gemm_shapes);
   g_test_add_func ("/cpu-kernels/small-gemm/threads", test_small_gemm_threads);
   g_test_add_func ("/cpu-kernels/backend-linear", test_backend_linear);
+  g_test_add_func ("/cpu-kernels/layer-norm/rows", test_layer_norm_rows);
+  g_test_add_func ("/cpu-kernels/attention/heads", test_attention_heads);
   g_test_add_func ("/cpu-kernels/pool/parts", test_pool_parts);
   g_test_add_func ("/cpu-kernels/pool/concurrent", test_pool_concurrent);
   return g_test_run ();

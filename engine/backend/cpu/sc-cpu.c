@@ -6,6 +6,7 @@
  * backends. */
 #include "sc-backend.h"
 
+#include "sc-cpu-pool.h"
 #include "sc-cpu-small-gemm.h"
 
 #include <cblas.h>
@@ -19,6 +20,10 @@
 
 /* The most rows sent to the few-row kernels (see cpu_linear). */
 #define SMALL_GEMM_MAX_M 16
+
+/* The least work (floats of input) worth waking a pool thread for: a wake
+ * costs a few microseconds. */
+#define MIN_PART_FLOATS (64 * 1024)
 
 typedef struct
 {
@@ -148,10 +153,10 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
 /* layer_norm: biased variance, as torch.nn.LayerNorm; accumulated in double
  * so that the mean of large rows stays exact. */
 static void
-cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
-                float eps, float *y)
+layer_norm_rows (const float *x, int m0, int m1, int d, const float *g, const float *b, float eps,
+                 float *y)
 {
-  for (int m = 0; m < M; m++)
+  for (int m = m0; m < m1; m++)
     {
       const float *xr = x + (gsize) m * d;
       float *yr = y + (gsize) m * d;
@@ -171,6 +176,34 @@ cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, con
       for (int i = 0; i < d; i++)
         yr[i] = (xr[i] - fmean) * rstd * g[i] + b[i];
     }
+}
+
+typedef struct
+{
+  const float *x, *g, *b;
+  int M, d;
+  float eps;
+  float *y;
+} LayerNormJob;
+
+static void
+layer_norm_part (gpointer data, int part, int parts)
+{
+  const LayerNormJob *j = data;
+  int m0 = (int) ((gint64) j->M * part / parts), m1 = (int) ((gint64) j->M * (part + 1) / parts);
+  layer_norm_rows (j->x, m0, m1, j->d, j->g, j->b, j->eps, j->y);
+}
+
+/* Many rows (the encoder, teacher forcing) are split over the pool's
+ * threads; each row is computed as on one thread. */
+static void
+cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
+                float eps, float *y)
+{
+  LayerNormJob j = { .x = x, .g = g, .b = b, .M = M, .d = d, .eps = eps, .y = y };
+  gint64 work = (gint64) M * d / MIN_PART_FLOATS;
+  int parts = (int) MAX (1, MIN (MIN (openblas_get_num_threads (), M), work));
+  sc_cpu_pool_run (parts, layer_norm_part, &j);
 }
 
 /* embed: scaled token rows plus sinusoidal positions. Sines fill the first
@@ -203,6 +236,85 @@ cpu_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *posi
           row[half + j] += cosf (a);
         }
     }
+}
+
+/* The loops of one query at a time (a decoding step), heads [h0, h1). */
+typedef struct
+{
+  const float *q, *k, *v;
+  int ldq, ldk, Tq, Tk, H, hd;
+  const guint8 *key_valid;
+  gboolean causal;
+  int causal_offset;
+  float *out;
+  int ldo;
+  float scale;
+} AttentionJob;
+
+static void
+attend_heads (const AttentionJob *a, int h0, int h1)
+{
+  const float *q = a->q, *k = a->k, *v = a->v;
+  int ldq = a->ldq, ldk = a->ldk, Tq = a->Tq, Tk = a->Tk, hd = a->hd, ldo = a->ldo;
+  const guint8 *key_valid = a->key_valid;
+  gboolean causal = a->causal;
+  int causal_offset = a->causal_offset;
+  float *out = a->out;
+  float scale = a->scale;
+  float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
+  for (int h = h0; h < h1; h++)
+    for (int i = 0; i < Tq; i++)
+      {
+        const float *qi = q + (gsize) i * ldq + h * hd;
+        float *oi = out + (gsize) i * ldo + h * hd;
+        int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
+        float max = -INFINITY;
+        for (int j = 0; j <= last; j++)
+          {
+            if (key_valid != NULL && !key_valid[j])
+              {
+                scores[j] = -INFINITY;
+                continue;
+              }
+            const float *kj = k + (gsize) j * ldk + h * hd;
+            float s = 0.0f;
+            for (int c = 0; c < hd; c++)
+              s += qi[c] * kj[c];
+            s *= scale;
+            scores[j] = s;
+            if (s > max)
+              max = s;
+          }
+        memset (oi, 0, sizeof (float) * hd);
+        if (max == -INFINITY)
+          continue;
+        float sum = 0.0f;
+        for (int j = 0; j <= last; j++)
+          {
+            float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
+            scores[j] = e;
+            sum += e;
+          }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= last; j++)
+          {
+            if (scores[j] == 0.0f)
+              continue;
+            float p = scores[j] * inv;
+            const float *vj = v + (gsize) j * ldk + h * hd;
+            for (int c = 0; c < hd; c++)
+              oi[c] += p * vj[c];
+          }
+      }
+  g_free (scores);
+}
+
+static void
+attention_part (gpointer data, int part, int parts)
+{
+  const AttentionJob *a = data;
+  attend_heads (a, (int) ((gint64) a->H * part / parts),
+                (int) ((gint64) a->H * (part + 1) / parts));
 }
 
 /* attention: softmax((q·kᵀ)/sqrt(hd)) · v per head. Masked keys are skipped,
@@ -251,54 +363,27 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
       return;
     }
 
-  {
-    float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
-    for (int h = 0; h < H; h++)
-      for (int i = 0; i < Tq; i++)
-        {
-          const float *qi = q + (gsize) i * ldq + h * hd;
-          float *oi = out + (gsize) i * ldo + h * hd;
-          int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
-          float max = -INFINITY;
-          for (int j = 0; j <= last; j++)
-            {
-              if (key_valid != NULL && !key_valid[j])
-                {
-                  scores[j] = -INFINITY;
-                  continue;
-                }
-              const float *kj = k + (gsize) j * ldk + h * hd;
-              float s = 0.0f;
-              for (int c = 0; c < hd; c++)
-                s += qi[c] * kj[c];
-              s *= scale;
-              scores[j] = s;
-              if (s > max)
-                max = s;
-            }
-          memset (oi, 0, sizeof (float) * hd);
-          if (max == -INFINITY)
-            continue;
-          float sum = 0.0f;
-          for (int j = 0; j <= last; j++)
-            {
-              float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
-              scores[j] = e;
-              sum += e;
-            }
-          float inv = 1.0f / sum;
-          for (int j = 0; j <= last; j++)
-            {
-              if (scores[j] == 0.0f)
-                continue;
-              float p = scores[j] * inv;
-              const float *vj = v + (gsize) j * ldk + h * hd;
-              for (int c = 0; c < hd; c++)
-                oi[c] += p * vj[c];
-            }
-        }
-    g_free (scores);
-  }
+  /* Heads are independent: split over the pool's threads when there is
+   * enough work (long sequences, many heads); each is computed as on one
+   * thread. */
+  AttentionJob a = { .q = q,
+                     .k = k,
+                     .v = v,
+                     .ldq = ldq,
+                     .ldk = ldk,
+                     .Tq = Tq,
+                     .Tk = Tk,
+                     .H = H,
+                     .hd = hd,
+                     .key_valid = key_valid,
+                     .causal = causal,
+                     .causal_offset = causal_offset,
+                     .out = out,
+                     .ldo = ldo,
+                     .scale = scale };
+  gint64 work = (gint64) 2 * Tq * Tk * H * hd / MIN_PART_FLOATS;
+  int parts = (int) MAX (1, MIN (MIN (openblas_get_num_threads (), H), work));
+  sc_cpu_pool_run (parts, attention_part, &a);
 }
 
 static void
