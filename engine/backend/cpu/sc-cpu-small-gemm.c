@@ -2,7 +2,7 @@
  * of W's rows; within it a tile of R weight rows by Mb input rows keeps
  * R * Mb accumulators of 8 floats in registers and reads 8 columns of each
  * at a time, so the weights are converted once per Mb inputs and read from
- * memory once (the tile's rows stay in L1 while the input blocks pass). */
+ * memory once (see range ()). */
 #include "sc-cpu-small-gemm.h"
 
 #include "sc-cpu-pool.h"

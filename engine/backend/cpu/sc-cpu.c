@@ -101,8 +101,8 @@ blas_has_avx512 (void)
  * the bandwidth), 8 rows ahead (0.56-0.81), 12 about even (0.79-1.02), 16
  * behind (0.94-1.14), so f32 beyond 8 rows goes to its sgemm there. Beyond
  * 16 rows (encoder, teacher forcing: hundreds) stays with sgemm, whose
- * blocking is made for them; against the SSE3 kernels this kernel still won at 32 rows
- * (0.47-0.61), which says more about the SSE3 kernels.
+ * blocking is made for them; against the SSE3 kernels this kernel still
+ * won at 32 rows (0.47-0.61), which says more about the SSE3 kernels.
  *
  * f32 weights with 2 to 16 rows stay on sgemm for now, faster as the kernel
  * is: its other summation order flips near-ties in SparseGPT 2:4 on the
