@@ -171,7 +171,7 @@ sc_cli_evaluate (int argc, char **argv)
           return 2;
         }
       if (root)
-        sc_cli_warn_unserved (model, model_dir, st[0], st[1]);
+        sc_cli_warn_unserved (model, st[0], st[1]);
       g_autoptr (GPtrArray) data =
           sc_evaluate_job_pairs (model, &spec, corpus_split, st[0], st[1], limit, &error);
       g_autofree guint8 *keep = NULL;

@@ -199,10 +199,7 @@ calibrated_stats (void)
       ScCorpusPair *p = pairs->pdata[i];
       items[i] = (ScCalibrationItem){ "eng_Latn", "fra_Latn", p->source, p->target };
     }
-  ScStatsShape shape;
-  sc_calibrate_shape (model, "nllb-moe-tiny", &shape);
-  ScStats *stats = sc_stats_new (&shape);
-  g_free (shape.name);
+  ScStats *stats = sc_stats_new (sc_model_get_moe_shape (model));
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
   g_autoptr (ScView) full = sc_view_new (model, NULL, &error);

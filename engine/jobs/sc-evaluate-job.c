@@ -2,6 +2,7 @@
 #include "sc-evaluate-job.h"
 
 #include "sc-metrics.h"
+#include "sc-model-folder.h"
 
 #include <string.h>
 
@@ -53,9 +54,8 @@ sc_evaluate_job_pairs (ScModel *model, const ScCorpusSpec *corpus, ScCorpusSplit
                        const char *src, const char *tgt, int limit, GError **error)
 {
   static const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
-  const char *dir = sc_checkpoint_dir (sc_model_get_checkpoint (model));
   GPtrArray *pairs =
-      sc_corpus_spec_pairs (corpus != NULL ? corpus : &held_out, split, dir, src, tgt, error);
+      sc_model_corpus_pairs (model, corpus != NULL ? corpus : &held_out, split, src, tgt, error);
   if (pairs == NULL)
     return NULL;
   if (pairs->len == 0)

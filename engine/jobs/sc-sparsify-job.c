@@ -2,6 +2,7 @@
 #include "sc-sparsify-job.h"
 
 #include "sc-corpus.h"
+#include "sc-model-folder.h"
 
 #include <string.h>
 
@@ -13,7 +14,6 @@ struct _ScSparsifyJobPruned
   ScView *view;                   /* NLLB: a view of the open model carrying the pruned weights */
   ScBloom *bloom;                 /* or BLOOM, borrowed, with... */
   ScBloomPrunable *bloom_weights; /* ...its pruned weights */
-  char *dir;                      /* the checkpoint's folder */
 };
 
 static void
@@ -23,7 +23,6 @@ pruned_free (ScSparsifyJobPruned *p)
     return;
   g_clear_pointer (&p->bloom_weights, sc_bloom_prunable_free);
   g_clear_pointer (&p->view, sc_view_free);
-  g_free (p->dir);
   g_free (p);
 }
 
@@ -128,8 +127,7 @@ static gboolean
 measure (ScView *full, ScView *pruned, const ScSparsifyJobOptions *o, ScSparsifyJobResult *res,
          Progress *p, GCancellable *cancellable, GError **error)
 {
-  const char *dir = sc_checkpoint_dir (sc_model_get_checkpoint (sc_view_get_model (full)));
-  g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (dir, error);
+  g_autoptr (ScShareTable) shares = sc_model_load_share_table (sc_view_get_model (full), error);
   if (shares == NULL)
     return FALSE;
   res->n_languages = g_strv_length ((char **) o->eval_languages);
@@ -201,13 +199,11 @@ sc_sparsify_job_run (ScModel *model, ScBloom *bloom, const ScSparsifyJobOptions 
   if (bloom != NULL)
     {
       pruned->bloom = bloom;
-      pruned->dir = g_strdup (sc_checkpoint_dir (sc_bloom_get_checkpoint (bloom)));
       pruned->bloom_weights = sc_bloom_prunable_new (bloom);
       sc_prunable_init_bloom (&p, pruned->bloom_weights);
     }
   else
     {
-      pruned->dir = g_strdup (sc_checkpoint_dir (sc_model_get_checkpoint (model)));
       /* the pruned weights are an overlay of a view: the open model, its
        * mapping and the full side of the comparison stay as loaded */
       pruned->view = sc_view_new (model, NULL, error);
@@ -246,6 +242,6 @@ sc_sparsify_job_export (ScSparsifyJobResult *result, const char *out_dir,
   if (p->bloom != NULL)
     return sc_export_checkpoint (sc_bloom_get_checkpoint (p->bloom),
                                  (ScReplacedFunc) sc_bloom_prunable_get_replaced, p->bloom_weights,
-                                 p->dir, result->record, out_dir, opts, cancellable, error);
-  return sc_export_model (p->view, p->dir, result->record, out_dir, opts, cancellable, error);
+                                 result->record, out_dir, opts, cancellable, error);
+  return sc_export_model (p->view, result->record, out_dir, opts, cancellable, error);
 }
