@@ -1,0 +1,428 @@
+/* test-merge.c: folding pruned experts into kept ones (sc-merge.h): two
+ * identical experts merge back to the expert, a permuted copy is aligned
+ * back to the identity and merges to the original, the assignment solver
+ * against brute force, mass-weighted folding against hand-computed values,
+ * targets and routing mass on small layers, and experts read from the
+ * tiny MoE fixture against the model's own expert forward pass. */
+#include "sc-merge.h"
+#include "sc-test-util.h"
+
+#include <math.h>
+#include <string.h>
+
+/* A random expert with units that differ and are mostly alive on the
+ * random tokens of random_tokens (biases around 0.2). */
+static ScMergeExpert *
+random_expert (GRand *r, int d, int F)
+{
+  ScMergeExpert *x = sc_merge_expert_new (d, F);
+  for (int i = 0; i < F * d; i++)
+    x->w1[i] = (float) g_rand_double_range (r, -1.0, 1.0);
+  for (int i = 0; i < F; i++)
+    x->b1[i] = (float) g_rand_double_range (r, -0.3, 0.7);
+  for (int i = 0; i < d * F; i++)
+    x->w2[i] = (float) g_rand_double_range (r, -1.0, 1.0);
+  for (int i = 0; i < d; i++)
+    x->b2[i] = (float) g_rand_double_range (r, -0.5, 0.5);
+  return x;
+}
+
+static float *
+random_tokens (GRand *r, int n, int d)
+{
+  float *h = g_new (float, (gsize) n *d);
+  for (int i = 0; i < n * d; i++)
+    h[i] = (float) g_rand_double_range (r, -1.0, 1.0);
+  return h;
+}
+
+static void
+assert_expert_equal (const ScMergeExpert *a, const ScMergeExpert *b)
+{
+  g_assert_cmpint (a->d, ==, b->d);
+  g_assert_cmpint (a->ffn, ==, b->ffn);
+  g_assert_cmpmem (a->w1, sizeof (float) * a->ffn * a->d, b->w1, sizeof (float) * b->ffn * b->d);
+  g_assert_cmpmem (a->b1, sizeof (float) * a->ffn, b->b1, sizeof (float) * b->ffn);
+  g_assert_cmpmem (a->w2, sizeof (float) * a->ffn * a->d, b->w2, sizeof (float) * b->ffn * b->d);
+  g_assert_cmpmem (a->b2, sizeof (float) * a->d, b->b2, sizeof (float) * b->d);
+}
+
+static void
+test_identical (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (3);
+  int d = 6, F = 16, n = 40;
+  g_autoptr (ScMergeExpert) x = random_expert (r, d, F);
+  g_autofree float *h = random_tokens (r, n, d);
+  int perm[16];
+  sc_merge_align (x, x, h, n, perm);
+  for (int j = 0; j < F; j++)
+    g_assert_cmpint (perm[j], ==, j);
+  /* masses 1 and 3: weights 1/4 and 3/4 add up exactly in f32 */
+  const ScMergeExpert *others[1] = { x };
+  const int *perms[1] = { perm };
+  double masses[1] = { 3.0 };
+  g_autoptr (ScMergeExpert) m = sc_merge_fold (x, 1.0, others, perms, masses, 1);
+  assert_expert_equal (m, x);
+  /* any masses give the expert back up to rounding */
+  masses[0] = 0.37;
+  g_autoptr (ScMergeExpert) m2 = sc_merge_fold (x, 1.91, others, perms, masses, 1);
+  for (int i = 0; i < F * d; i++)
+    g_assert_cmpfloat_with_epsilon (m2->w1[i], x->w1[i], 1e-6);
+  for (int i = 0; i < d; i++)
+    g_assert_cmpfloat_with_epsilon (m2->b2[i], x->b2[i], 1e-6);
+}
+
+static void
+test_permuted_copy (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (11);
+  int d = 8, F = 24, n = 64;
+  g_autoptr (ScMergeExpert) x = random_expert (r, d, F);
+  g_autofree float *h = random_tokens (r, n, d);
+  int shuffle[24];
+  for (int j = 0; j < F; j++)
+    shuffle[j] = j;
+  for (int j = F - 1; j > 0; j--)
+    {
+      int k = g_rand_int_range (r, 0, j + 1), tmp = shuffle[j];
+      shuffle[j] = shuffle[k], shuffle[k] = tmp;
+    }
+  g_autoptr (ScMergeExpert) y = sc_merge_expert_permute (x, shuffle);
+  /* the same function: the permutation changes no output */
+  g_autofree float *ox = g_new (float, n *d);
+  g_autofree float *oy = g_new (float, n *d);
+  sc_merge_expert_forward (x, h, n, ox);
+  sc_merge_expert_forward (y, h, n, oy);
+  for (int i = 0; i < n * d; i++)
+    g_assert_cmpfloat_with_epsilon (ox[i], oy[i], 1e-5);
+  g_assert_false (memcmp (x->w1, y->w1, sizeof (float) * F * d) == 0);
+
+  int perm[24];
+  sc_merge_align (x, y, h, n, perm);
+  /* unit perm[j] of y is unit shuffle[perm[j]] of x: back to j */
+  for (int j = 0; j < F; j++)
+    g_assert_cmpint (shuffle[perm[j]], ==, j);
+  g_autoptr (ScMergeExpert) back = sc_merge_expert_permute (y, perm);
+  assert_expert_equal (back, x);
+  const ScMergeExpert *others[1] = { y };
+  const int *perms[1] = { perm };
+  double masses[1] = { 5.0 };
+  g_autoptr (ScMergeExpert) m = sc_merge_fold (x, 3.0, others, perms, masses, 1);
+  assert_expert_equal (m, x);
+  /* without the alignment the average is another function */
+  g_autoptr (ScMergeExpert) naive = sc_merge_fold (x, 3.0, others, NULL, masses, 1);
+  g_assert_false (memcmp (naive->w1, x->w1, sizeof (float) * F * d) == 0);
+}
+
+/* Dead units (constant on every token) are ordered by their weights. */
+static void
+test_dead_units (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (5);
+  int d = 4, F = 8, n = 16;
+  g_autoptr (ScMergeExpert) x = random_expert (r, d, F);
+  for (int j = 0; j < F; j++)
+    x->b1[j] = -100.0f; /* relu is 0 on every token */
+  g_autofree float *h = random_tokens (r, n, d);
+  int shuffle[8] = { 3, 7, 0, 5, 1, 6, 2, 4 }, perm[8];
+  g_autoptr (ScMergeExpert) y = sc_merge_expert_permute (x, shuffle);
+  sc_merge_align (x, y, h, n, perm);
+  for (int j = 0; j < F; j++)
+    g_assert_cmpint (shuffle[perm[j]], ==, j);
+}
+
+/* Units that compute the same on the tokens are matched even where their
+ * weights differ in a direction the tokens never use (h[:, d - 1] == 0),
+ * which would mislead a matching on weights alone. */
+static void
+test_activations_over_weights (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (13);
+  int d = 6, F = 12, n = 48;
+  g_autoptr (ScMergeExpert) x = random_expert (r, d, F);
+  g_autofree float *h = random_tokens (r, n, d);
+  for (int t = 0; t < n; t++)
+    h[t * d + d - 1] = 0.0f;
+  int shuffle[12] = { 4, 9, 0, 11, 2, 7, 5, 1, 10, 3, 8, 6 }, perm[12];
+  g_autoptr (ScMergeExpert) y = sc_merge_expert_permute (x, shuffle);
+  for (int j = 0; j < F; j++)
+    y->w1[j * d + d - 1] = (float) g_rand_double_range (r, -20.0, 20.0);
+  sc_merge_align (x, y, h, n, perm);
+  for (int j = 0; j < F; j++)
+    g_assert_cmpint (shuffle[perm[j]], ==, j);
+}
+
+static double
+brute_force (const double *cost, int n, int *p, int k, gboolean *used)
+{
+  if (k == n)
+    {
+      double s = 0.0;
+      for (int i = 0; i < n; i++)
+        s += cost[i * n + p[i]];
+      return s;
+    }
+  double best = INFINITY;
+  for (int j = 0; j < n; j++)
+    if (!used[j])
+      {
+        used[j] = TRUE;
+        p[k] = j;
+        best = MIN (best, brute_force (cost, n, p, k + 1, used));
+        used[j] = FALSE;
+      }
+  return best;
+}
+
+static void
+test_assign_vs_brute_force (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (29);
+  for (int trial = 0; trial < 120; trial++)
+    {
+      int n = 1 + trial % 7;
+      double cost[49];
+      for (int i = 0; i < n * n; i++)
+        /* every third trial small integers, so that ties occur */
+        cost[i] = trial % 3 == 0 ? g_rand_int_range (r, 0, 4) : g_rand_double_range (r, -5.0, 5.0);
+      int col[7], p[7];
+      gboolean used[7] = { FALSE };
+      double got = sc_merge_assign (cost, n, col);
+      double want = brute_force (cost, n, p, 0, used);
+      gboolean seen[7] = { FALSE };
+      double sum = 0.0;
+      for (int i = 0; i < n; i++)
+        {
+          g_assert_cmpint (col[i], >=, 0);
+          g_assert_cmpint (col[i], <, n);
+          g_assert_false (seen[col[i]]);
+          seen[col[i]] = TRUE;
+          sum += cost[i * n + col[i]];
+        }
+      g_assert_cmpfloat_with_epsilon (sum, want, 1e-9);
+      g_assert_cmpfloat_with_epsilon (got, want, 1e-9);
+    }
+  /* a known case: the anti-diagonal is the one optimum */
+  double c3[9] = { 5, 4, 1, 4, 1, 4, 1, 4, 5 };
+  int col[3];
+  g_assert_cmpfloat (sc_merge_assign (c3, 3, col), ==, 3.0);
+  g_assert_cmpint (col[0], ==, 2);
+  g_assert_cmpint (col[1], ==, 1);
+  g_assert_cmpint (col[2], ==, 0);
+}
+
+/* d 1, ffn 2: every number written out. */
+static ScMergeExpert *
+tiny_expert (float a0, float a1, float c0, float c1, float v0, float v1, float b2)
+{
+  ScMergeExpert *x = sc_merge_expert_new (1, 2);
+  x->w1[0] = a0, x->w1[1] = a1;
+  x->b1[0] = c0, x->b1[1] = c1;
+  x->w2[0] = v0, x->w2[1] = v1;
+  x->b2[0] = b2;
+  return x;
+}
+
+static void
+test_mass_weighted (void)
+{
+  g_autoptr (ScMergeExpert) k = tiny_expert (1, 2, 0, 1, 1, 2, 0);
+  g_autoptr (ScMergeExpert) p = tiny_expert (3, 6, 4, 5, 5, 10, 8);
+  int ident[2] = { 0, 1 }, swap[2] = { 1, 0 };
+
+  /* kept mass 1, p mass 3: (1 * k + 3 * p) / 4 */
+  const ScMergeExpert *o1[1] = { p };
+  const int *p1[1] = { ident };
+  double m1[1] = { 3.0 };
+  g_autoptr (ScMergeExpert) a = sc_merge_fold (k, 1.0, o1, p1, m1, 1);
+  g_assert_cmpfloat (a->w1[0], ==, 2.5f); /* (1 + 9) / 4 */
+  g_assert_cmpfloat (a->w1[1], ==, 5.0f); /* (2 + 18) / 4 */
+  g_assert_cmpfloat (a->b1[0], ==, 3.0f); /* (0 + 12) / 4 */
+  g_assert_cmpfloat (a->b1[1], ==, 4.0f); /* (1 + 15) / 4 */
+  g_assert_cmpfloat (a->w2[0], ==, 4.0f); /* (1 + 15) / 4 */
+  g_assert_cmpfloat (a->w2[1], ==, 8.0f); /* (2 + 30) / 4 */
+  g_assert_cmpfloat (a->b2[0], ==, 6.0f); /* (0 + 24) / 4 */
+
+  /* p's units swapped: unit j of k meets unit 1 - j of p */
+  const int *p2[1] = { swap };
+  g_autoptr (ScMergeExpert) b = sc_merge_fold (k, 1.0, o1, p2, m1, 1);
+  g_assert_cmpfloat (b->w1[0], ==, 4.75f); /* (1 + 18) / 4 */
+  g_assert_cmpfloat (b->w1[1], ==, 2.75f); /* (2 + 9) / 4 */
+  g_assert_cmpfloat (b->b1[0], ==, 3.75f); /* (0 + 15) / 4 */
+  g_assert_cmpfloat (b->w2[0], ==, 7.75f); /* (1 + 30) / 4 */
+  g_assert_cmpfloat (b->w2[1], ==, 4.25f); /* (2 + 15) / 4 */
+  g_assert_cmpfloat (b->b2[0], ==, 6.0f);
+}
+
+static void
+test_mass_weighted_several (void)
+{
+  g_autoptr (ScMergeExpert) k = tiny_expert (1, 2, 0, 1, 1, 2, 0);
+  g_autoptr (ScMergeExpert) p = tiny_expert (3, 6, 4, 5, 5, 10, 8);
+  g_autoptr (ScMergeExpert) q = tiny_expert (-1, 10, 2, -3, 7, 1, -4);
+  int ident[2] = { 0, 1 }, swap[2] = { 1, 0 };
+  /* kept mass 2, p 1 (identity), q 1 (swapped): (2 k + p + q') / 4 */
+  const ScMergeExpert *o[2] = { p, q };
+  const int *perms[2] = { ident, swap };
+  double masses[2] = { 1.0, 1.0 };
+  g_autoptr (ScMergeExpert) m = sc_merge_fold (k, 2.0, o, perms, masses, 2);
+  g_assert_cmpfloat (m->w1[0], ==, 3.75f); /* (2 + 3 + 10) / 4 */
+  g_assert_cmpfloat (m->w1[1], ==, 2.25f); /* (4 + 6 - 1) / 4 */
+  g_assert_cmpfloat (m->b1[0], ==, 0.25f); /* (0 + 4 - 3) / 4 */
+  g_assert_cmpfloat (m->b1[1], ==, 2.25f); /* (2 + 5 + 2) / 4 */
+  g_assert_cmpfloat (m->w2[0], ==, 2.0f);  /* (2 + 5 + 1) / 4 */
+  g_assert_cmpfloat (m->w2[1], ==, 5.25f); /* (4 + 10 + 7) / 4 */
+  g_assert_cmpfloat (m->b2[0], ==, 1.0f);  /* (0 + 8 - 4) / 4 */
+
+  /* no routing mass at all: the kept expert as it is */
+  double none[2] = { 0.0, 0.0 };
+  g_autoptr (ScMergeExpert) z = sc_merge_fold (k, 0.0, o, perms, none, 2);
+  assert_expert_equal (z, k);
+  /* a kept expert nothing reaches takes its pruned experts' average */
+  double only_p[2] = { 2.0, 0.0 };
+  g_autoptr (ScMergeExpert) w = sc_merge_fold (k, 0.0, o, perms, only_p, 2);
+  assert_expert_equal (w, p);
+}
+
+/* Targets by output cosine, and routing mass, on a 3-token layer. */
+static void
+test_targets_and_mass (void)
+{
+  enum
+  {
+    T = 3,
+    NE = 4,
+    DD = 2
+  };
+  g_autoptr (ScReconLayer) L = sc_recon_layer_new (T, NE, 1.0f);
+  /* y [NE, T, DD]: expert 1 = 2 x expert 0; expert 3 = -expert 2 + a bit
+   * of expert 0; expert 2 orthogonal to 0 */
+  float y[NE * T * DD] = {
+    1,    0,  2,    0,  1, 0,  /* 0 */
+    2,    0,  4,    0,  2, 0,  /* 1 */
+    0,    1,  0,    1,  0, 2,  /* 2 */
+    0.5f, -1, 0.5f, -1, 0, -2, /* 3 */
+  };
+  sc_recon_layer_set_outputs (L, 0, T, DD, y);
+  double sim[NE * NE];
+  sc_merge_similarity (L, sim);
+  g_assert_cmpfloat_with_epsilon (sim[0 * NE + 1], 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (sim[0 * NE + 2], 0.0, 1e-12);
+  /* <y3, y0> = 0.5 + 1 = 1.5, |y3| = sqrt (0.25 * 2 + 6) , |y0| = sqrt 6 */
+  g_assert_cmpfloat_with_epsilon (sim[3 * NE + 0], 1.5 / sqrt (6.5 * 6.0), 1e-12);
+
+  guint8 keep[NE] = { 1, 0, 1, 0 };
+  int target[NE];
+  g_assert_true (sc_merge_targets (sim, NE, keep, NULL, target, NULL));
+  g_assert_cmpint (target[0], ==, 0);
+  g_assert_cmpint (target[1], ==, 0);
+  g_assert_cmpint (target[2], ==, 2);
+  g_assert_cmpint (target[3], ==, 0); /* 3 is closer to 0 than to its opposite */
+  guint8 present[NE] = { 1, 1, 1, 0 };
+  g_assert_true (sc_merge_targets (sim, NE, keep, present, target, NULL));
+  g_assert_cmpint (target[3], ==, -1);
+  guint8 none[NE] = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sc_merge_targets (sim, NE, none, NULL, target, &error));
+  g_assert_nonnull (error);
+
+  /* logits: token 0 ln (3, 1, 0+, 0+), token 1 ln (1, 1, 2, 0+), token 2
+   * expert 3 alone */
+  float lo = -60.0f;
+  float logits[T * NE] = { logf (3), 0, lo, lo, 0, 0, logf (2), lo, lo, lo, lo, 0 };
+  memcpy (L->logits, logits, sizeof logits);
+  double mass[NE];
+  sc_merge_routing_mass (L, mass);
+  /* token 0: 0 gets 3/4, 1 gets 1/4; token 1: 2 gets 2/3, then 0 (the
+   * lower id of the two equal logits) 1/3; token 2: 3 gets almost 1 (the
+   * second expert's weight is ~e^-60) */
+  g_assert_cmpfloat_with_epsilon (mass[0], 0.75 + 1.0 / 3.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (mass[1], 0.25, 1e-6);
+  g_assert_cmpfloat_with_epsilon (mass[2], 2.0 / 3.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (mass[3], 1.0, 1e-6);
+}
+
+static char *
+fixture (const char *name)
+{
+  g_autofree char *rel = g_build_filename ("tests/fixtures", name, NULL);
+  return sc_test_path (rel);
+}
+
+/* Experts read from the checkpoint compute what the model's expert
+ * forward pass computes; merging a layer folds each pruned expert into its
+ * target only. */
+static void
+test_model (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = fixture ("nllb-moe-tiny");
+  g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  const ScConfig *c = sc_model_get_config (model);
+  int E = c->num_experts, d = c->d_model, n = 20;
+  g_autoptr (GRand) r = g_rand_new_with_seed (7);
+  g_autofree float *h = random_tokens (r, n, d);
+  g_autofree float *want = g_new (float, n *d);
+  g_autofree float *got = g_new (float, n *d);
+  for (int m = 0; m < sc_model_n_moe_layers (model); m++)
+    for (int e = 0; e < E; e += 3)
+      {
+        g_autoptr (ScMergeExpert) x = sc_merge_expert_from_model (model, m, e, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (x->d, ==, d);
+        g_assert_true (sc_model_moe_expert_forward (model, m, e, h, n, want, &error));
+        sc_merge_expert_forward (x, h, n, got);
+        for (int i = 0; i < n * d; i++)
+          g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-4);
+      }
+  g_assert_null (sc_merge_expert_from_model (model, 0, E, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+  g_clear_error (&error);
+
+  /* keep experts 0..3 of MoE layer 1 */
+  guint8 keep[64] = { 0 };
+  for (int e = 0; e < E / 2; e++)
+    keep[e] = 1;
+  ScMergeExpert *merged[64];
+  int target[64];
+  g_assert_true (sc_merge_layer (model, 1, h, n, keep, merged, target, NULL, &error));
+  g_assert_no_error (error);
+  for (int e = 0; e < E; e++)
+    {
+      if (e < E / 2)
+        g_assert_cmpint (target[e], ==, e);
+      else
+        g_assert_true (target[e] >= 0 && target[e] < E / 2);
+      gboolean receives = FALSE;
+      for (int f = E / 2; f < E; f++)
+        receives |= target[f] == e;
+      g_assert_true ((merged[e] != NULL) == receives);
+    }
+  /* a merged expert differs from the kept one it started from */
+  for (int e = 0; e < E / 2; e++)
+    if (merged[e] != NULL)
+      {
+        g_autoptr (ScMergeExpert) x = sc_merge_expert_from_model (model, 1, e, &error);
+        g_assert_false (memcmp (x->w1, merged[e]->w1, sizeof (float) * x->ffn * d) == 0);
+      }
+  for (int e = 0; e < E; e++)
+    sc_merge_expert_free (merged[e]);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/merge/identical", test_identical);
+  g_test_add_func ("/merge/permuted-copy", test_permuted_copy);
+  g_test_add_func ("/merge/dead-units", test_dead_units);
+  g_test_add_func ("/merge/activations-over-weights", test_activations_over_weights);
+  g_test_add_func ("/merge/assign-vs-brute-force", test_assign_vs_brute_force);
+  g_test_add_func ("/merge/mass-weighted", test_mass_weighted);
+  g_test_add_func ("/merge/mass-weighted-several", test_mass_weighted_several);
+  g_test_add_func ("/merge/targets-and-mass", test_targets_and_mass);
+  g_test_add_func ("/merge/model", test_model);
+  return g_test_run ();
+}
