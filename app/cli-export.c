@@ -4,6 +4,7 @@
  *                                 (--pair SRC-TGT | --pairs A-B,C-D,... | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
  *                       [--allow-non-finite] [--report REPORT.json]
+ *                       [--merge [--capture S.capture]]
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
@@ -12,6 +13,7 @@
 #include "sc-expert-index.h"
 #include "sc-export.h"
 #include "sc-json-file.h"
+#include "sc-merge.h"
 #include "sc-provenance.h"
 
 #include <stdio.h>
@@ -106,7 +108,8 @@ sc_cli_export (int argc, char **argv)
   g_autofree char *report = NULL;
   int shard_mb = 0;
   gboolean allow_non_finite = FALSE;
-  gboolean force = FALSE, dry_run = FALSE;
+  gboolean force = FALSE, dry_run = FALSE, merge = FALSE;
+  g_autofree char *capture_path = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts per layer (JSON)", "FILE" },
@@ -133,6 +136,10 @@ sc_cli_export (int argc, char **argv)
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
       "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
+      "Fold each pruned expert into the closest kept one (needs --capture)", NULL },
+    { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
+      "Router inputs from calibrate --capture, for --merge", "FILE" },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -233,8 +240,26 @@ sc_cli_export (int argc, char **argv)
           return 1;
         }
     }
+  if (merge && capture_path == NULL)
+    {
+      fprintf (stderr, "secateur-cli export: --merge needs --capture FILE\n");
+      return 2;
+    }
   if (dry_run)
     return 0;
+  if (merge)
+    {
+      /* the served directions' tokens; with --keep, every captured one */
+      g_autoptr (ScCapture) cap = sc_capture_load (capture_path, &error);
+      int n_merged = 0;
+      if (cap == NULL || !sc_merge_apply (model, cap, (const char *const *) directions, keep,
+                                          &n_merged, NULL, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      printf ("%d pruned experts merged into kept ones\n", n_merged);
+    }
   /* What config.json and the model card record of the selection. */
   g_autoptr (JsonObject) selection = json_object_new ();
   g_autofree char *source_file = g_path_get_basename (index ? index : keep_path);
@@ -259,6 +284,8 @@ sc_cli_export (int argc, char **argv)
       json_object_set_string_member (selection, "scores_report", report_file);
       json_object_set_object_member (selection, "scores", g_steal_pointer (&scores));
     }
+  if (merge)
+    json_object_set_boolean_member (selection, "merged", TRUE);
   ScExportOptions opts = { .selection = selection,
                            .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,

@@ -2,9 +2,13 @@
  * identical experts merge back to the expert, a permuted copy is aligned
  * back to the identity and merges to the original, the assignment solver
  * against brute force, mass-weighted folding against hand-computed values,
- * targets and routing mass on small layers, and experts read from the
- * tiny MoE fixture against the model's own expert forward pass. */
+ * targets and routing mass on small layers, experts read from the tiny
+ * MoE fixture against the model's own expert forward pass, and a merged
+ * export (export --merge) that loads back and computes what masked
+ * evaluation with merging computes. */
+#include "sc-generate.h"
 #include "sc-merge.h"
+#include "sc-test-cli.h"
 #include "sc-test-util.h"
 
 #include <math.h>
@@ -387,7 +391,7 @@ test_model (void)
     keep[e] = 1;
   ScMergeExpert *merged[64];
   int target[64];
-  g_assert_true (sc_merge_layer (model, 1, h, n, keep, merged, target, NULL, &error));
+  g_assert_true (sc_merge_layer (model, 1, h, n, keep, TRUE, merged, target, NULL, &error));
   g_assert_no_error (error);
   for (int e = 0; e < E; e++)
     {
@@ -411,6 +415,106 @@ test_model (void)
     sc_merge_expert_free (merged[e]);
 }
 
+static ScEncoding *
+encode (ScModel *model)
+{
+  const int ids[2][8] = { { 2047, 176, 615, 470, 165, 267, 1296, 2 },
+                          { 2047, 626, 763, 1297, 2, 1, 1, 1 } };
+  int lengths[2] = { 8, 5 };
+  g_autoptr (GError) error = NULL;
+  ScEncoding *enc = sc_model_encode (model, &ids[0][0], lengths, 2, 8, &error);
+  g_assert_no_error (error);
+  return enc;
+}
+
+static GPtrArray *
+translate (ScModel *model, const ScEncoding *enc, int beams)
+{
+  g_autoptr (GError) error = NULL;
+  ScGenerateOptions opts;
+  sc_generate_options_init (&opts, model);
+  opts.num_beams = beams;
+  opts.max_length = 20;
+  opts.forced_bos_id = 2057;
+  GPtrArray *out = sc_generate (model, enc, &opts, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* calibrate --capture, export --merge, and the export against masked
+ * evaluation with merging (sc_merge_apply on the full model): the same
+ * encoder states bit for bit and the same translations; both differ from
+ * masked evaluation without merging. */
+static void
+test_export_cli (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *moe = fixture ("nllb-moe-tiny");
+  g_autofree char *tmp = g_dir_make_tmp ("sc-merge-XXXXXX", NULL);
+  g_autofree char *stats = g_build_filename (tmp, "s.json", NULL);
+  g_autofree char *capture = g_build_filename (tmp, "s.capture", NULL);
+  g_autofree char *keep_path = g_build_filename (tmp, "keep.json", NULL);
+  g_autofree char *out = g_build_filename (tmp, "merged", NULL);
+  g_autofree char *plain = g_build_filename (tmp, "plain", NULL);
+  Run r = run_cli (NULL, "calibrate", "-m", moe, "--pairs", "eng_Latn-fra_Latn,fra_Latn-eng_Latn",
+                   "--size", "12", "--capture", "32", "-q", "-o", stats, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  static const int kept[4][4] = { { 0, 2, 5, 7 }, { 1, 2, 3, 6 }, { 0, 1, 4, 6 }, { 2, 3, 5, 7 } };
+  guint8 keep[32] = { 0 };
+  for (int m = 0; m < 4; m++)
+    for (int i = 0; i < 4; i++)
+      keep[m * 8 + kept[m][i]] = 1;
+  g_assert_true (g_file_set_contents (
+      keep_path, "[[0, 2, 5, 7], [1, 2, 3, 6], [0, 1, 4, 6], [2, 3, 5, 7]]", -1, NULL));
+
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "--merge", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* needs the capture */
+  g_assert_nonnull (strstr (r.err, "--capture"));
+  run_clear (&r);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "--merge", "--capture", capture,
+               "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "16 pruned experts merged into kept ones"));
+  run_clear (&r);
+  r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "-o", plain, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+
+  g_autoptr (ScModel) full = sc_model_load (moe, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScModel) merged = sc_model_load (out, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScModel) pruned = sc_model_load (plain, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScCapture) cap = sc_capture_load (capture, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_model_set_expert_mask (full, keep, &error));
+  int n_merged = 0;
+  g_assert_true (sc_merge_apply (full, cap, NULL, keep, &n_merged, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (n_merged, ==, 16);
+
+  g_autoptr (ScEncoding) a = encode (full);
+  g_autoptr (ScEncoding) b = encode (merged);
+  g_autoptr (ScEncoding) c = encode (pruned);
+  gsize bytes = sizeof (float) * a->B * a->S * a->d;
+  g_assert_cmpmem (a->hidden, bytes, b->hidden, bytes);
+  g_assert_false (memcmp (a->hidden, c->hidden, bytes) == 0);
+  for (int beams = 1; beams <= 4; beams += 3)
+    {
+      g_autoptr (GPtrArray) x = translate (full, a, beams);
+      g_autoptr (GPtrArray) y = translate (merged, b, beams);
+      g_assert_cmpuint (x->len, ==, y->len);
+      for (guint i = 0; i < x->len; i++)
+        {
+          GArray *xi = x->pdata[i], *yi = y->pdata[i];
+          g_assert_cmpmem (xi->data, xi->len * sizeof (int), yi->data, yi->len * sizeof (int));
+        }
+    }
+  sc_test_rm_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -424,5 +528,6 @@ main (int argc, char **argv)
   g_test_add_func ("/merge/mass-weighted-several", test_mass_weighted_several);
   g_test_add_func ("/merge/targets-and-mass", test_targets_and_mass);
   g_test_add_func ("/merge/model", test_model);
+  g_test_add_func ("/merge/export-cli", test_export_cli);
   return g_test_run ();
 }

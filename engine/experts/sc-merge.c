@@ -431,7 +431,8 @@ sc_merge_expert_from_model (ScModel *model, int moe_layer, int expert, GError **
 
 static gboolean
 merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-             ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
+             gboolean fold_biases, ScMergeExpert **merged, int *target, GCancellable *cancellable,
+             GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   g_autoptr (ScReconLayer) L =
@@ -480,24 +481,103 @@ merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 
           g_ptr_array_add (perms, perm);
           g_array_append_val (masses, mass[e]);
         }
-      if (kept != NULL)
-        merged[k] = sc_merge_fold (kept, mass[k], (const ScMergeExpert *const *) others->pdata,
-                                   (const int *const *) perms->pdata, (double *) masses->data,
-                                   (int) others->len);
+      if (kept == NULL)
+        continue;
+      merged[k] = sc_merge_fold (kept, mass[k], (const ScMergeExpert *const *) others->pdata,
+                                 (const int *const *) perms->pdata, (double *) masses->data,
+                                 (int) others->len);
+      if (!fold_biases)
+        {
+          memcpy (merged[k]->b1, kept->b1, sizeof (float) * kept->ffn);
+          memcpy (merged[k]->b2, kept->b2, sizeof (float) * kept->d);
+        }
     }
   return TRUE;
 }
 
 gboolean
 sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-                ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
+                gboolean fold_biases, ScMergeExpert **merged, int *target,
+                GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   for (int e = 0; e < E; e++)
     merged[e] = NULL;
-  if (merge_layer (model, moe_layer, h, n, keep, merged, target, cancellable, error))
+  if (merge_layer (model, moe_layer, h, n, keep, fold_biases, merged, target, cancellable, error))
     return TRUE;
   for (int e = 0; e < E; e++)
     g_clear_pointer (&merged[e], sc_merge_expert_free);
   return FALSE;
+}
+
+float *
+sc_merge_tokens (const ScCapture *cap, int d, const char *const *directions, int moe_layer,
+                 int *n_out)
+{
+  *n_out = 0;
+  if (directions == NULL)
+    return sc_capture_tokens_for (cap, SC_GRANULARITY_GLOBAL, NULL, NULL, moe_layer, n_out);
+  g_autoptr (GArray) pool = g_array_new (FALSE, FALSE, sizeof (float));
+  for (const char *const *dir = directions; *dir != NULL; dir++)
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      if (!sc_stats_split_direction (*dir, &src, &tgt))
+        continue;
+      int n = 0;
+      g_autofree float *h =
+          sc_capture_tokens_for (cap, SC_GRANULARITY_PAIR, src, tgt, moe_layer, &n);
+      if (n > 0)
+        g_array_append_vals (pool, h, (guint) n * d);
+    }
+  int total = (int) (pool->len / d), n = MIN (total, sc_capture_max_tokens (cap));
+  if (n == 0)
+    return NULL;
+  float *out = g_new (float, (gsize) n *d);
+  for (int i = 0; i < n; i++)
+    memcpy (out + (gsize) i * d, (float *) pool->data + (gsize) ((guint64) i * total / n) * d,
+            sizeof (float) * d);
+  *n_out = n;
+  return out;
+}
+
+gboolean
+sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directions,
+                const guint8 *keep, int *n_merged, GCancellable *cancellable, GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  int E = c->num_experts, d = c->d_model, n_moe = sc_model_n_moe_layers (model), folded = 0;
+  int n_enc = 0;
+  for (int i = 0; i < c->encoder_layers; i++)
+    n_enc += sc_config_is_sparse (c, FALSE, i);
+  if (!sc_capture_check_shape (cap, n_moe, n_enc, d, error))
+    return FALSE;
+  g_autofree ScMergeExpert **merged = g_new0 (ScMergeExpert *, E);
+  g_autofree int *target = g_new (int, E);
+  for (int m = 0; m < n_moe; m++)
+    {
+      int n = 0;
+      g_autofree float *h = sc_merge_tokens (cap, d, directions, m, &n);
+      if (!sc_merge_layer (model, m, h, n, keep + (gsize) m * E, FALSE, merged, target, cancellable,
+                           error))
+        return FALSE;
+      gboolean ok = TRUE;
+      for (int e = 0; e < E; e++)
+        {
+          folded += n > 0 && target[e] >= 0 && target[e] != e;
+          if (merged[e] == NULL)
+            continue;
+          int i1, i2;
+          if (ok && find_expert_linears (model, m, e, &i1, &i2))
+            ok =
+                sc_model_replace_linear_weight (model, i1, g_steal_pointer (&merged[e]->w1),
+                                                error) &&
+                sc_model_replace_linear_weight (model, i2, g_steal_pointer (&merged[e]->w2), error);
+          g_clear_pointer (&merged[e], sc_merge_expert_free);
+        }
+      if (!ok)
+        return FALSE;
+    }
+  if (n_merged != NULL)
+    *n_merged = folded;
+  return TRUE;
 }

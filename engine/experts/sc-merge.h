@@ -97,9 +97,29 @@ ScMergeExpert *sc_merge_expert_from_model (ScModel *model, int moe_layer, int ex
 /* Merging for one MoE layer, on its captured router inputs h [n, d]:
  * merged [n_experts] gets, for each kept expert that receives pruned
  * experts, its folded weights (NULL elsewhere: unchanged, pruned or
- * absent); target (may be NULL) [n_experts] as sc_merge_targets. */
+ * absent); target (may be NULL) [n_experts] as sc_merge_targets. With
+ * fold_biases FALSE the merged experts keep their own biases (see
+ * sc_merge_apply). */
 gboolean sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-                         ScMergeExpert **merged, int *target, GCancellable *cancellable,
+                         gboolean fold_biases, ScMergeExpert **merged, int *target,
+                         GCancellable *cancellable, GError **error);
+
+/* The captured router inputs of one MoE layer for the directions a model
+ * serves ("src-tgt" each, as sc_capture_tokens_for pools a pair; NULL:
+ * every captured direction), concatenated and thinned evenly to the
+ * capture's bound; d the model's d_model. Returns [*n_out, d], NULL and 0 when none. */
+float *sc_merge_tokens (const ScCapture *cap, int d, const char *const *directions, int moe_layer,
+                        int *n_out);
+
+/* Merges the pruned experts of `keep` ([n_moe_layers * n_experts]) into
+ * the kept ones on the captured tokens of `directions`, and puts the
+ * merged fc1 and fc2 weights in place of the kept experts' through the
+ * model's weight replacement, which masked evaluation reads and export
+ * writes. Biases stay the kept experts' own: replacement covers linear
+ * weights only, and export and evaluation must agree. *n_merged (may be
+ * NULL) gets how many pruned experts were folded in. */
+gboolean sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directions,
+                         const guint8 *keep, int *n_merged, GCancellable *cancellable,
                          GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScMergeExpert, sc_merge_expert_free)
