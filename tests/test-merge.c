@@ -411,6 +411,56 @@ test_model (void)
         g_autoptr (ScMergeExpert) x = sc_merge_expert_from_model (model, 1, e, &error);
         g_assert_false (memcmp (x->w1, merged[e]->w1, sizeof (float) * x->ffn * d) == 0);
       }
+
+  /* the layer's error: without merged experts the objective's; every
+   * expert kept: none; with them, the outputs computed token by token */
+  double rel = -1.0, ref = 0.0;
+  g_assert_true (sc_merge_layer_error (model, 1, h, n, keep, NULL, &rel, NULL, &error));
+  g_autoptr (ScReconLayer) L = sc_recon_layer_from_model (model, 1, h, n, NULL, &error);
+  g_assert_no_error (error);
+  double err = sc_recon_error (L, keep, &ref);
+  g_assert_cmpfloat (err, >, 0.0);
+  g_assert_cmpfloat_with_epsilon (rel, err / ref, 1e-6 * (err / ref));
+  guint8 all[64];
+  memset (all, 1, sizeof all);
+  g_assert_true (sc_merge_layer_error (model, 1, h, n, all, NULL, &rel, NULL, &error));
+  g_assert_cmpfloat (rel, ==, 0.0);
+  g_assert_true (sc_merge_layer_error (model, 1, h, n, keep, merged, &rel, NULL, &error));
+  double eom = 1.0 - c->moe_token_dropout, want_err = 0.0, want_ref = 0.0;
+  g_autofree float *y = g_new (float, d);
+  for (int t = 0; t < n; t++)
+    {
+      int a, b, ka, kb;
+      double wa, wb, kwa, kwb;
+      sc_recon_route (L, t, NULL, &a, &b, &wa, &wb);
+      sc_recon_route (L, t, keep, &ka, &kb, &kwa, &kwb);
+      g_autofree double *f = g_new0 (double, d);
+      g_autofree double *p = g_new0 (double, d);
+      int ids[2] = { a, b }, kids[2] = { ka, kb };
+      double w[2] = { wa, wb }, kw[2] = { kwa, kwb };
+      for (int i = 0; i < 2; i++)
+        {
+          g_assert_true (sc_model_moe_expert_forward (model, 1, ids[i], h + t * d, 1, y, &error));
+          for (int j = 0; j < d; j++)
+            f[j] += eom * w[i] * y[j];
+          if (kids[i] < 0)
+            continue;
+          if (merged[kids[i]] != NULL)
+            sc_merge_expert_forward (merged[kids[i]], h + t * d, 1, y);
+          else
+            g_assert_true (
+                sc_model_moe_expert_forward (model, 1, kids[i], h + t * d, 1, y, &error));
+          for (int j = 0; j < d; j++)
+            p[j] += eom * kw[i] * y[j];
+        }
+      for (int j = 0; j < d; j++)
+        {
+          want_err += (f[j] - p[j]) * (f[j] - p[j]);
+          want_ref += f[j] * f[j];
+        }
+    }
+  g_assert_cmpfloat_with_epsilon (rel, want_err / want_ref, 1e-5 * (want_err / want_ref));
+  g_assert_cmpfloat (fabs (rel - err / ref), >, 1e-6);
   for (int e = 0; e < E; e++)
     sc_merge_expert_free (merged[e]);
 }
@@ -468,6 +518,20 @@ test_export_cli (void)
   g_assert_true (g_file_set_contents (
       keep_path, "[[0, 2, 5, 7], [1, 2, 3, 6], [0, 1, 4, 6], [2, 3, 5, 7]]", -1, NULL));
 
+  /* select --merge reports each layer's error with merging, per key */
+  g_autofree char *index = g_build_filename (tmp, "i.json", NULL);
+  r = run_cli (NULL, "select", "--stats", stats, "--ratio", "0.5", "--merge", "-o", index, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* needs the model */
+  run_clear (&r);
+  r = run_cli (NULL, "select", "--stats", stats, "--ratio", "0.5", "-m", moe, "--merge", "-o",
+               index, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  const char *eng = strstr (r.out, "Reconstruction error of eng_Latn");
+  g_assert_nonnull (eng);
+  g_assert_true (g_str_has_prefix (strchr (eng, '\n') + 1, "With the pruned experts merged: "));
+  g_assert_nonnull (strstr (r.out, "Reconstruction error of fra_Latn"));
+  run_clear (&r);
+
   r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "--merge", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 2); /* needs the capture */
   g_assert_nonnull (strstr (r.err, "--capture"));
@@ -479,6 +543,12 @@ test_export_cli (void)
   run_clear (&r);
   r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "-o", plain, NULL);
   g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autofree char *served = g_build_filename (tmp, "served", NULL);
+  r = run_cli (NULL, "export", "-m", moe, "--experts", index, "--pair", "eng_Latn-fra_Latn",
+               "--merge", "--capture", capture, "-o", served, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, " pruned experts merged into kept ones"));
   run_clear (&r);
 
   g_autoptr (ScModel) full = sc_model_load (moe, NULL, &error);
@@ -494,6 +564,25 @@ test_export_cli (void)
   g_assert_true (sc_merge_apply (full, cap, NULL, keep, &n_merged, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (n_merged, ==, 16);
+
+  /* the tokens of the served directions: one is the capture's pair pool;
+   * two are both pools, thinned to the capture's bound */
+  const char *one[] = { "eng_Latn-fra_Latn", NULL };
+  const char *two[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
+  int d = sc_model_get_config (full)->d_model;
+  for (int m = 0; m < 4; m++)
+    {
+      int n1 = 0, n2 = 0, np = 0;
+      g_autofree float *t1 = sc_merge_tokens (cap, d, one, m, &n1);
+      g_autofree float *tp =
+          sc_capture_tokens_for (cap, SC_GRANULARITY_PAIR, "eng_Latn", "fra_Latn", m, &np);
+      g_autofree float *t2 = sc_merge_tokens (cap, d, two, m, &n2);
+      g_assert_cmpint (n1, >, 0);
+      g_assert_cmpint (n1, ==, np);
+      g_assert_cmpmem (t1, sizeof (float) * n1 * d, tp, sizeof (float) * np * d);
+      g_assert_cmpint (n2, ==, 32);
+      g_assert_cmpmem (t2, sizeof (float) * d, t1, sizeof (float) * d);
+    }
 
   g_autoptr (ScEncoding) a = encode (full);
   g_autoptr (ScEncoding) b = encode (merged);

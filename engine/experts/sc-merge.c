@@ -581,3 +581,119 @@ sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directi
     *n_merged = folded;
   return TRUE;
 }
+
+gboolean
+sc_merge_layer_error (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
+                      ScMergeExpert *const *merged, double *rel_err, GCancellable *cancellable,
+                      GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  int E = c->num_experts, d = c->d_model;
+  double eom = 1.0 - c->moe_token_dropout;
+  *rel_err = 0.0;
+  if (n == 0)
+    return TRUE;
+  /* for sc_recon_route: logits only, the Gram matrices stay unused */
+  g_autoptr (ScReconLayer) L = sc_recon_layer_new (n, E, (float) eom);
+  if (!sc_model_moe_router_logits (model, moe_layer, h, n, L->logits, error))
+    return FALSE;
+  g_autofree int *fa = g_new (int, n), *fb = g_new (int, n), *ka = g_new (int, n),
+                 *kb = g_new (int, n);
+  g_autofree double *fwa = g_new (double, n), *fwb = g_new (double, n), *kwa = g_new (double, n),
+                    *kwb = g_new (double, n);
+  for (int t = 0; t < n; t++)
+    {
+      sc_recon_route (L, t, NULL, &fa[t], &fb[t], &fwa[t], &fwb[t]);
+      sc_recon_route (L, t, keep, &ka[t], &kb[t], &kwa[t], &kwb[t]);
+    }
+  g_autofree double *diff = g_new0 (double, (gsize) n *d);
+  g_autofree double *full = g_new0 (double, (gsize) n *d);
+  g_autofree float *y = g_new (float, (gsize) n *d);
+  for (int e = 0; e < E; e++)
+    {
+      gboolean in_full = FALSE, in_kept = FALSE;
+      for (int t = 0; t < n; t++)
+        {
+          in_full |= fa[t] == e || fb[t] == e;
+          in_kept |= ka[t] == e || kb[t] == e;
+        }
+      if (!in_full && !in_kept)
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      /* the full model's expert */
+      if (in_full)
+        {
+          if (!sc_model_moe_expert_forward (model, moe_layer, e, h, n, y, error))
+            return FALSE;
+          for (int t = 0; t < n; t++)
+            {
+              double w = fa[t] == e ? fwa[t] : fb[t] == e ? fwb[t] : 0.0;
+              for (int j = 0; w != 0.0 && j < d; j++)
+                {
+                  full[(gsize) t * d + j] += eom * w * y[(gsize) t * d + j];
+                  diff[(gsize) t * d + j] += eom * w * y[(gsize) t * d + j];
+                }
+            }
+        }
+      /* the pruned model's: merged, or the same expert */
+      if (in_kept)
+        {
+          if (merged != NULL && merged[e] != NULL)
+            sc_merge_expert_forward (merged[e], h, n, y);
+          else if (!in_full && !sc_model_moe_expert_forward (model, moe_layer, e, h, n, y, error))
+            return FALSE;
+          for (int t = 0; t < n; t++)
+            {
+              double w = ka[t] == e ? kwa[t] : kb[t] == e ? kwb[t] : 0.0;
+              for (int j = 0; w != 0.0 && j < d; j++)
+                diff[(gsize) t * d + j] -= eom * w * y[(gsize) t * d + j];
+            }
+        }
+    }
+  double err = 0.0, ref = 0.0;
+  for (gsize i = 0; i < (gsize) n * d; i++)
+    {
+      err += diff[i] * diff[i];
+      ref += full[i] * full[i];
+    }
+  *rel_err = ref > 0.0 ? err / ref : 0.0;
+  return TRUE;
+}
+
+gboolean
+sc_merge_errors (ScModel *model, const ScCapture *cap, ScGranularity granularity, const char *src,
+                 const char *tgt, const ScSelection *sel, double *rel_err,
+                 GCancellable *cancellable, GError **error)
+{
+  const ScConfig *c = sc_model_get_config (model);
+  int E = c->num_experts, d = c->d_model, n_moe = sc_model_n_moe_layers (model);
+  int n_enc = 0;
+  for (int i = 0; i < c->encoder_layers; i++)
+    n_enc += sc_config_is_sparse (c, FALSE, i);
+  if (!sc_capture_check_shape (cap, n_moe, n_enc, d, error))
+    return FALSE;
+  if (sel->n_layers != n_moe || sel->n_experts != E)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "the selection is not of this model");
+      return FALSE;
+    }
+  g_autofree guint8 *keep = g_new (guint8, E);
+  g_autofree ScMergeExpert **merged = g_new0 (ScMergeExpert *, E);
+  for (int m = 0; m < n_moe; m++)
+    {
+      memset (keep, 0, E);
+      for (guint i = 0; i < sel->kept[m]->len; i++)
+        keep[g_array_index (sel->kept[m], int, i)] = 1;
+      int n = 0;
+      g_autofree float *h = sc_capture_tokens_for (cap, granularity, src, tgt, m, &n);
+      gboolean ok =
+          sc_merge_layer (model, m, h, n, keep, FALSE, merged, NULL, cancellable, error) &&
+          sc_merge_layer_error (model, m, h, n, keep, merged, &rel_err[m], cancellable, error);
+      for (int e = 0; e < E; e++)
+        g_clear_pointer (&merged[e], sc_merge_expert_free);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -122,6 +122,21 @@ gboolean sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const
                          const guint8 *keep, int *n_merged, GCancellable *cancellable,
                          GError **error);
 
+/* The relative error of MoE layer m's output on h [n, d] with only `keep`
+ * kept (routing restricted as masked evaluation does) and merged[e]
+ * (NULL: the model's expert e) in place of the kept experts:
+ * sum_t ||full(t) - merged(t)||^2 / sum_t ||full(t)||^2. */
+gboolean sc_merge_layer_error (ScModel *model, int moe_layer, const float *h, int n,
+                               const guint8 *keep, ScMergeExpert *const *merged, double *rel_err,
+                               GCancellable *cancellable, GError **error);
+/* For each MoE layer of `sel`, its pruned experts merged on the captured
+ * tokens of the key (as sc_reconstruct_errors takes them) as
+ * sc_merge_apply merges them: rel_err [n_moe_layers] the relative error
+ * of the merged layer on those tokens. */
+gboolean sc_merge_errors (ScModel *model, const ScCapture *cap, ScGranularity granularity,
+                          const char *src, const char *tgt, const ScSelection *sel, double *rel_err,
+                          GCancellable *cancellable, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScMergeExpert, sc_merge_expert_free)
 
 G_END_DECLS
