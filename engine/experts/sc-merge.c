@@ -356,31 +356,38 @@ sc_merge_fold (const ScMergeExpert *kept, double kept_mass, const ScMergeExpert 
 
 /* ---- from the model --------------------------------------------------------- */
 
+/* The transformer block (encoder blocks first) of MoE layer `moe_layer`,
+ * -1 when there is none. */
+static int
+moe_block (const ScConfig *c, int moe_layer)
+{
+  int m = 0;
+  for (int i = 0; i < c->encoder_layers + c->decoder_layers; i++)
+    {
+      gboolean decoder = i >= c->encoder_layers;
+      if (sc_config_is_sparse (c, decoder, decoder ? i - c->encoder_layers : i) && m++ == moe_layer)
+        return i;
+    }
+  return -1;
+}
+
 /* The linear indices of expert `expert`'s fc1 and fc2 in MoE layer
- * `moe_layer`: expert linears come in forward order, so the MoE layers are
- * their distinct blocks in order. */
+ * `moe_layer` (original expert ids, as sc_model_get_linear gives them). */
 static gboolean
 find_expert_linears (ScModel *model, int moe_layer, int expert, int *fc1, int *fc2)
 {
-  int m = -1, last_block = -1;
+  int block = moe_block (sc_model_get_config (model), moe_layer);
   *fc1 = *fc2 = -1;
-  for (int i = 0; i < sc_model_n_linears (model); i++)
+  for (int i = 0; block >= 0 && i < sc_model_n_linears (model); i++)
     {
       ScLinearInfo info;
       sc_model_get_linear (model, i, &info);
-      if (info.expert < 0)
+      if (info.block != block || info.expert != expert)
         continue;
-      if (info.block != last_block)
-        m++, last_block = info.block;
-      if (m > moe_layer)
-        break;
-      if (m == moe_layer && info.expert == expert)
-        {
-          if (g_str_has_suffix (info.name, "fc1.weight"))
-            *fc1 = i;
-          else if (g_str_has_suffix (info.name, "fc2.weight"))
-            *fc2 = i;
-        }
+      if (g_str_has_suffix (info.name, "fc1.weight"))
+        *fc1 = i;
+      else if (g_str_has_suffix (info.name, "fc2.weight"))
+        *fc2 = i;
     }
   return *fc1 >= 0 && *fc2 >= 0;
 }
