@@ -361,9 +361,11 @@ sc_cli_calibrate (int argc, char **argv)
   signal (SIGINT, on_sigint);
   int first, last;
   shard_items (model, items, &first, &last);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
   gboolean ok =
-      last <= first || sc_calibrate (model, stats, (ScCalibrationItem *) items->data + first,
-                                     last - first, &opts, report, &p, cancel, &error);
+      view != NULL &&
+      (last <= first || sc_calibrate (view, stats, (ScCalibrationItem *) items->data + first,
+                                      last - first, &opts, report, &p, cancel, &error));
   if (p.show)
     fprintf (stderr, "\n");
   gboolean cancelled = !ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);

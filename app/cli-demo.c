@@ -172,8 +172,9 @@ sc_cli_demo (int argc, char **argv)
   g_free (shape.name);
   ScCalibrateOptions copts;
   sc_calibrate_options_init (&copts, model);
-  if (!sc_calibrate (model, stats, (ScCalibrationItem *) items->data, items->len, &copts, NULL,
-                     NULL, NULL, &error))
+  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
+  if (full == NULL || !sc_calibrate (full, stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, NULL, NULL, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
@@ -230,7 +231,9 @@ sc_cli_demo (int argc, char **argv)
       int n = sc_cli_split_pairs (data, limit, &src, &ref);
       ScEvalResult r;
       ScExportPlan plan;
-      if (!sc_evaluate (model, keep, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
+      g_autoptr (ScView) pruned = sc_view_new_from_keep (model, keep, &error);
+      if (pruned == NULL ||
+          !sc_evaluate (full, pruned, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
           !sc_export_plan (model, keep, &plan, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

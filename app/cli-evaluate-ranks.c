@@ -18,12 +18,12 @@ run_side (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
   g_auto (GStrv) hyps = NULL;
   g_autofree double *sums = g_new0 (double, MAX (m, 1));
   g_autofree int *tokens = g_new0 (int, MAX (m, 1));
-  if (!sc_model_set_expert_mask (model, keep, error))
+  g_autoptr (ScView) view = sc_view_new_from_keep (model, keep, error);
+  if (view == NULL)
     return FALSE;
-  if (m > 0 && !sc_evaluate_translate (model, src, tgt, sources + first, references + first, m, gen,
+  if (m > 0 && !sc_evaluate_translate (view, src, tgt, sources + first, references + first, m, gen,
                                        batch, NULL, &hyps, sums, tokens, error))
     return FALSE;
-  sc_model_set_expert_mask (model, NULL, NULL);
   /* NLL sum and token count travel as two doubles per sentence (exact). */
   g_autofree double *values = g_new0 (double, 2 * MAX (m, 1));
   for (int i = 0; i < m; i++)
@@ -60,7 +60,13 @@ sc_cli_evaluate_ranks (ScModel *model, const guint8 *keep, const char *src, cons
                        const ScGenerateOptions *gen, int batch, ScEvalResult *r, GError **error)
 {
   if (sc_distributed_size () == 1)
-    return sc_evaluate (model, keep, src, tgt, sources, references, n, gen, batch, NULL, r, error);
+    {
+      g_autoptr (ScView) full = sc_view_new (model, NULL, error);
+      g_autoptr (ScView) pruned = keep != NULL ? sc_view_new_from_keep (model, keep, error) : NULL;
+      return full != NULL && (keep == NULL || pruned != NULL) &&
+             sc_evaluate (full, pruned, src, tgt, sources, references, n, gen, batch, NULL, r,
+                          error);
+    }
   memset (r, 0, sizeof *r);
   if (n < 1)
     {
@@ -99,7 +105,6 @@ sc_cli_evaluate_ranks (ScModel *model, const guint8 *keep, const char *src, cons
   return TRUE;
 
 fail:
-  sc_model_set_expert_mask (model, NULL, NULL);
   sc_eval_result_clear (r);
   return FALSE;
 }

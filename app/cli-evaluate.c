@@ -191,15 +191,17 @@ sc_cli_evaluate (int argc, char **argv)
           /* Per-sentence NLL of the references, full and (with --experts) pruned. */
           g_autofree double *full = g_new0 (double, n);
           g_autofree double *pruned = g_new0 (double, n);
-          if (!sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, full, NULL, &error) ||
+          g_autoptr (ScView) vfull = sc_view_new (model, NULL, &error);
+          g_autoptr (ScView) vpruned = NULL;
+          if (vfull == NULL ||
+              !sc_evaluate_nll_each (vfull, st[0], st[1], src, ref, n, full, NULL, &error) ||
               (keep != NULL &&
-               (!sc_model_set_expert_mask (model, keep, &error) ||
-                !sc_evaluate_nll_each (model, st[0], st[1], src, ref, n, pruned, NULL, &error))))
+               ((vpruned = sc_view_new_from_keep (model, keep, &error)) == NULL ||
+                !sc_evaluate_nll_each (vpruned, st[0], st[1], src, ref, n, pruned, NULL, &error))))
             {
               fprintf (stderr, "secateur-cli: %s\n", error->message);
               return 1;
             }
-          sc_model_set_expert_mask (model, NULL, NULL);
           for (int k = 0; k < n; k++)
             if (keep != NULL)
               printf ("%s\t%d\t%.4f\t%.4f\n", list[i], k + 1, full[k], pruned[k]);

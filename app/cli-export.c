@@ -47,13 +47,10 @@ sc_cli_keep_from_index_pairs (ScModel *model, const char *path, const char *cons
   if (idx == NULL)
     return NULL;
   warn_ignored_keys (path, idx);
-  g_autoptr (GArray) ids = sc_expert_index_for_pairs (idx, directions, error);
-  if (ids == NULL)
+  g_autoptr (ScExpertSet) set = sc_expert_index_to_expert_set (idx, directions, error);
+  if (set == NULL)
     return NULL;
-  guint8 *keep = g_new0 (guint8, (gsize) n_moe * E);
-  for (guint i = 0; i < ids->len; i++)
-    keep[g_array_index (ids, int, i)] = 1;
-  return keep;
+  return g_memdup2 (sc_expert_set_get_keep (set), (gsize) n_moe * E);
 }
 
 guint8 *

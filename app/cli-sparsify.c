@@ -193,10 +193,11 @@ sc_cli_sparsify (int argc, char **argv)
 
   ScPrunable p;
   g_autoptr (ScBloomPrunable) bp = NULL;
+  g_autoptr (ScView) view = NULL; /* NLLB: takes the pruned weights */
   if (is_bloom)
     sc_prunable_init_bloom (&p, bp = sc_bloom_prunable_new (bloom));
   else
-    sc_prunable_init_model (&p, model);
+    sc_prunable_init_view (&p, view = sc_view_new (model, NULL, NULL));
   so.backend = be;
   g_autoptr (ScSparsifyReport) report =
       sc_sparsify (&p, shard ? shard : set, &so, print_progress, NULL, NULL, &error);
@@ -232,7 +233,7 @@ sc_cli_sparsify (int argc, char **argv)
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
                                         (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
                                         model_dir, record, output, &eo, NULL, &error)
-               : !sc_export_model (model, model_dir, record, output, &eo, NULL, &error))
+               : !sc_export_model (view, model_dir, record, output, &eo, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,
                g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
@@ -301,7 +302,8 @@ lang_nll (AnyModel *m, const char *lang, gboolean x2e, int limit, int *n, double
                    tgt);
       return FALSE;
     }
-  return sc_evaluate_nll (model, src, tgt, sources, refs, *n, nll, error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, error);
+  return view != NULL && sc_evaluate_nll (view, src, tgt, sources, refs, *n, nll, error);
 }
 
 int

@@ -416,15 +416,15 @@ cmd_translate (int argc, char **argv)
       return 1;
     }
   sc_cli_warn_unserved (model, model_dir, src, tgt);
-  if (experts != NULL)
+  /* Masked pruning: the router sees only the kept experts. */
+  g_autofree guint8 *keep =
+      experts != NULL ? sc_cli_keep_from_index (model, experts, src, tgt, &error) : NULL;
+  g_autoptr (ScView) view =
+      experts == NULL || keep != NULL ? sc_view_new_from_keep (model, keep, &error) : NULL;
+  if (view == NULL)
     {
-      /* Masked pruning: the router sees only the kept experts. */
-      g_autofree guint8 *keep = sc_cli_keep_from_index (model, experts, src, tgt, &error);
-      if (keep == NULL || !sc_model_set_expert_mask (model, keep, &error))
-        {
-          fprintf (stderr, "secateur-cli: %s\n", error->message);
-          return 1;
-        }
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
     }
 
   g_autofree char *text = NULL;
@@ -493,9 +493,8 @@ cmd_translate (int argc, char **argv)
       return 1;
     }
   gboolean show = !quiet && isatty (fileno (stderr));
-  g_auto (GStrv) out =
-      sc_translate_n (model, (const char *const *) lines, n, src, tgt, &opts, batch,
-                      report_progress, GINT_TO_POINTER (show), NULL, &error);
+  g_auto (GStrv) out = sc_translate_n (view, (const char *const *) lines, n, src, tgt, &opts, batch,
+                                       report_progress, GINT_TO_POINTER (show), NULL, &error);
   if (show)
     fprintf (stderr, "\n");
   if (out == NULL)

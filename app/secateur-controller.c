@@ -58,7 +58,7 @@ struct _SecateurController
   int eval_max_length;
 
   /* weight pruning: the pruned copy, what it measured, its export record */
-  ScModel *weights_model;
+  ScView *weights_view; /* over the open model: its weights are mapped once */
   SecateurSparsifyResult *weights_result;
   JsonObject *weights_record;
 
@@ -139,7 +139,7 @@ sparsify_result_free (SecateurSparsifyResult *r)
 static void
 clear_weights (SecateurController *self)
 {
-  g_clear_pointer (&self->weights_model, sc_model_free);
+  g_clear_pointer (&self->weights_view, sc_view_free);
   g_clear_pointer (&self->weights_result, sparsify_result_free);
   g_clear_pointer (&self->weights_record, json_object_unref);
 }
@@ -598,8 +598,9 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
       copts.generate.max_length = MIN (copts.generate.max_length, self->eval_max_length);
     }
   post_progress (self, 0, items->len, 0, -1, NULL);
-  if (!sc_calibrate (self->model, d->stats, (ScCalibrationItem *) items->data, items->len, &copts,
-                     calibrate_progress, d, cancellable, &error))
+  g_autoptr (ScView) view = sc_view_new (self->model, NULL, &error);
+  if (view == NULL || !sc_calibrate (view, d->stats, (ScCalibrationItem *) items->data, items->len,
+                                     &copts, calibrate_progress, d, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -824,15 +825,15 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
           s.ratio = sweep_ratios[r];
           g_autofree guint8 *keep =
               r == 0 ? NULL : sc_prune_keep_mask (d->stats, &s, src, tgt, &error);
-          if ((r > 0 && keep == NULL) || !sc_model_set_expert_mask (self->model, keep, &error))
+          g_autoptr (ScView) view = NULL;
+          if ((r > 0 && keep == NULL) ||
+              (view = sc_view_new_from_keep (self->model, keep, &error)) == NULL)
             {
-              sc_model_set_expert_mask (self->model, NULL, NULL);
               g_task_return_error (task, error);
               return;
             }
-          g_auto (GStrv) hyps = sc_translate (self->model, sources, pairs->len, src, tgt, &gen, 8,
-                                              NULL, NULL, cancellable, &error);
-          sc_model_set_expert_mask (self->model, NULL, NULL);
+          g_auto (GStrv) hyps = sc_translate (view, sources, pairs->len, src, tgt, &gen, 8, NULL,
+                                              NULL, cancellable, &error);
           double score = 0;
           if (hyps == NULL || !corpus_score (chrf, hyps, refs, &score, &error))
             {
@@ -1026,20 +1027,23 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   gen.max_length = MIN (gen.max_length, self->eval_max_length);
   TranslateProgress prog = { self, 0, 2 * n, now_s () };
   double t0 = now_s ();
-  g_auto (GStrv) full = sc_translate (self->model, sources, n, d->src, d->tgt, &gen, 8,
-                                      translate_progress, &prog, cancellable, &error);
+  g_autoptr (ScView) full_view = sc_view_new (self->model, NULL, &error);
+  g_autoptr (ScView) pruned_view = NULL;
+  g_auto (GStrv) full = full_view == NULL
+                            ? NULL
+                            : sc_translate (full_view, sources, n, d->src, d->tgt, &gen, 8,
+                                            translate_progress, &prog, cancellable, &error);
   double t_full = now_s () - t0;
-  if (full == NULL || !sc_model_set_expert_mask (self->model, d->keep, &error))
+  if (full == NULL || (pruned_view = sc_view_new_from_keep (self->model, d->keep, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
   prog.base = n;
   t0 = now_s ();
-  g_auto (GStrv) pruned = sc_translate (self->model, sources, n, d->src, d->tgt, &gen, 8,
+  g_auto (GStrv) pruned = sc_translate (pruned_view, sources, n, d->src, d->tgt, &gen, 8,
                                         translate_progress, &prog, cancellable, &error);
   double t_pruned = now_s () - t0;
-  sc_model_set_expert_mask (self->model, NULL, NULL);
   if (pruned == NULL)
     {
       g_task_return_error (task, error);
@@ -1468,7 +1472,7 @@ typedef struct
   char *language;
   GStrv eval_languages;
   char *model_dir;
-  ScModel *copy;
+  ScView *copy;
   SecateurSparsifyResult *result;
   JsonObject *record;
   int n_langs;
@@ -1482,7 +1486,7 @@ sparsify_data_free (gpointer data)
   g_free (d->language);
   g_strfreev (d->eval_languages);
   g_free (d->model_dir);
-  g_clear_pointer (&d->copy, sc_model_free);
+  g_clear_pointer (&d->copy, sc_view_free);
   sparsify_result_free (d->result);
   g_clear_pointer (&d->record, json_object_unref);
   g_free (d);
@@ -1543,15 +1547,17 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
       g_task_return_error (task, error);
       return;
     }
-  /* a copy to prune: the open model stays whole for the comparison */
-  d->copy = sc_model_load (d->model_dir, self->backend, &error);
+  /* a view to prune (its overlay takes the pruned weights): the open model
+   * stays whole for the comparison and is not loaded a second time */
+  g_autoptr (ScView) full = sc_view_new (self->model, NULL, &error);
+  d->copy = full != NULL ? sc_view_new (self->model, NULL, &error) : NULL;
   if (d->copy == NULL || g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   ScPrunable p;
-  sc_prunable_init_model (&p, d->copy);
+  sc_prunable_init_view (&p, d->copy);
   int n_blocks = p.n_blocks (p.model);
   post_progress (self, 0, n_blocks + 2 * d->n_langs, 0, -1, NULL);
   g_autoptr (ScSparsifyReport) report =
@@ -1565,7 +1571,7 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   SecateurSparsifyResult *res = g_new0 (SecateurSparsifyResult, 1);
   d->result = res;
   res->n_blocks = n_blocks;
-  res->n_encoder_blocks = sc_model_get_config (d->copy)->encoder_layers;
+  res->n_encoder_blocks = sc_model_get_config (self->model)->encoder_layers;
   res->block_sparsity = g_new0 (double, MAX (1, n_blocks));
   g_autofree double *block_weights = g_new0 (double, MAX (1, n_blocks));
   res->min_layer = 1;
@@ -1609,8 +1615,8 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
         row->share = 0;
       for (int side = 0; side < 2; side++)
         {
-          if (!sc_lang_quality_chrf (side == 0 ? self->model : d->copy, WEIGHTS_SOURCE, row->lang,
-                                     limit, self->eval_max_length, cancellable,
+          if (!sc_lang_quality_chrf (side == 0 ? full : d->copy, WEIGHTS_SOURCE, row->lang, limit,
+                                     self->eval_max_length, cancellable,
                                      side == 0 ? &row->before : &row->after, &row->n, &error))
             {
               g_prefix_error (&error, "%s: ", row->lang);
@@ -1689,7 +1695,7 @@ secateur_controller_sparsify_finish (SecateurController *self, GAsyncResult *res
   if (d->result == NULL)
     return TRUE; /* already taken by an earlier finish */
   clear_weights (self);
-  self->weights_model = g_steal_pointer (&d->copy);
+  self->weights_view = g_steal_pointer (&d->copy);
   self->weights_result = g_steal_pointer (&d->result);
   self->weights_record = g_steal_pointer (&d->record);
   return TRUE;
@@ -1725,7 +1731,7 @@ export_weights_thread (GTask *task, gpointer source, gpointer task_data, GCancel
   ScExportOptions eo = { 0, d->overwrite };
   post_progress (self, 0, 1, 0, -1, NULL);
   if (!check_overwrite (d->folder, d->overwrite, &error) ||
-      !sc_export_model (self->weights_model, self->info->dir, self->weights_record, d->folder, &eo,
+      !sc_export_model (self->weights_view, self->info->dir, self->weights_record, d->folder, &eo,
                         cancellable, &error))
     {
       g_task_return_error (task, error);
@@ -1744,7 +1750,7 @@ secateur_controller_export_weights_async (SecateurController *self, const char *
       job_new (self, secateur_controller_export_weights_async, cancellable, callback, user_data);
   if (task == NULL || !needs_model (self, task, FALSE))
     return;
-  if (self->weights_model == NULL)
+  if (self->weights_view == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
                                _ ("Prune the weights first"));

@@ -11,6 +11,7 @@
  * Without a CUDA device it says so and exits 0. */
 #include "sc-backend-select.h"
 #include "sc-model.h"
+#include "sc-view.h"
 #include "sc-test-synth-moe.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ static double
 run_encode_decode (ScModel *model, int B, int len, int steps, double *decode_rate)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
   int V = sc_model_get_config (model)->vocab_size;
   g_autofree int *ids = g_new (int, B *len), *lengths = g_new (int, B), *rows = g_new (int, B);
   guint64 s = 3;
@@ -35,9 +37,9 @@ run_encode_decode (ScModel *model, int B, int len, int steps, double *decode_rat
         ids[b * len + t] = t == len - 1 ? 2 : 4 + (int) (synth_next (&s) % 2000);
     }
   gint64 t0 = g_get_monotonic_time ();
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, len, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, B, len, &error);
   double enc_rate = (double) B * len / ((g_get_monotonic_time () - t0) / 1e6);
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, rows, steps + 1, &error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, B, rows, steps + 1, &error);
   g_autofree float *logits = g_new (float, (gsize) B *V);
   g_autofree int *tok = g_new (int, B);
   for (int b = 0; b < B; b++)

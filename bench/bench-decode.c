@@ -82,6 +82,8 @@ main (int argc, char **argv)
       return 1;
     }
   double load_s = now () - t0;
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert (view != NULL);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   const ScConfig *c = sc_model_get_config (model);
 
@@ -131,8 +133,8 @@ main (int argc, char **argv)
               for (int s = 0; s < S; s++)
                 ids[b * S + s] = s < (int) row->len ? g_array_index (row, int, s) : c->pad_token_id;
             }
-          g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, S, &error);
-          g_autoptr (GPtrArray) out = enc ? sc_generate (model, enc, &opts, NULL, &error) : NULL;
+          g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, B, S, &error);
+          g_autoptr (GPtrArray) out = enc ? sc_generate (view, enc, &opts, NULL, &error) : NULL;
           if (out == NULL)
             {
               fprintf (stderr, "%s\n", error->message);

@@ -39,6 +39,7 @@ main (int argc, char **argv)
 
   double t0 = now ();
   g_autoptr (ScModel) model = sc_model_load (argv[1], NULL, &error);
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   if (model == NULL)
     {
       fprintf (stderr, "%s\n", error->message);
@@ -75,14 +76,14 @@ main (int argc, char **argv)
   t0 = now ();
   do
     {
-      g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, n, S, &error);
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, n, S, &error);
       g_assert_no_error (error);
       reps++;
     }
   while (now () - t0 < 1.0);
   double encode_tps = real_tokens * reps / (now () - t0);
 
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, n, S, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, n, S, &error);
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   opts.num_beams = 1;
@@ -95,7 +96,7 @@ main (int argc, char **argv)
   t0 = now ();
   do
     {
-      g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
+      g_autoptr (GPtrArray) out = sc_generate (view, enc, &opts, NULL, &error);
       g_assert_no_error (error);
       for (guint b = 0; b < out->len; b++)
         generated += ((GArray *) g_ptr_array_index (out, b))->len - 1;

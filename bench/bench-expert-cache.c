@@ -14,6 +14,7 @@
  * PCIe. */
 #include "sc-backend-select.h"
 #include "sc-model.h"
+#include "sc-view.h"
 #include "sc-test-synth-moe.h"
 
 #include <stdio.h>
@@ -75,6 +76,7 @@ child (const char *device, const char *dir, double frac, guint64 dense_bytes, gu
       fprintf (stderr, "%s\n", error->message);
       return 1;
     }
+  g_autoptr (ScView) view = sc_view_new (model, NULL, NULL);
   int V = sc_model_get_config (model)->vocab_size;
   guint64 s = 5, tokens = 0;
   gint64 t0 = g_get_monotonic_time ();
@@ -92,9 +94,8 @@ child (const char *device, const char *dir, double frac, guint64 dense_bytes, gu
               target[b * LEN + t] = t == 0 ? 2 : 4 + (int) (synth_next (&s) % 2000);
             }
         }
-      g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, BATCH, LEN, &error);
-      g_autoptr (ScDecoder) dec =
-          enc ? sc_decoder_new (model, enc, BATCH, rows, LEN, &error) : NULL;
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, BATCH, LEN, &error);
+      g_autoptr (ScDecoder) dec = enc ? sc_decoder_new (view, enc, BATCH, rows, LEN, &error) : NULL;
       g_autofree float *logits = g_new (float, (gsize) BATCH *LEN *V);
       if (dec == NULL || !sc_decoder_forward (dec, target, LEN, logits, FALSE, &error))
         {

@@ -214,17 +214,18 @@ static void
 test_unknown_language (void)
 {
   g_autoptr (ScModel) model = load_fixture ("nllb-moe-tiny");
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   const char *texts[] = { "Hello." };
   g_autoptr (GError) error = NULL;
   char **out =
-      sc_translate (model, texts, 1, "eng_Latn", "xyz_Latn", &opts, 4, NULL, NULL, NULL, &error);
+      sc_translate (view, texts, 1, "eng_Latn", "xyz_Latn", &opts, 4, NULL, NULL, NULL, &error);
   g_assert_null (out);
   g_assert_error (error, SC_ERROR, SC_ERROR_LANGUAGE);
   g_assert_nonnull (strstr (error->message, "xyz_Latn"));
   g_clear_error (&error);
-  out = sc_translate (model, texts, 1, "english", "fra_Latn", &opts, 4, NULL, NULL, NULL, &error);
+  out = sc_translate (view, texts, 1, "english", "fra_Latn", &opts, 4, NULL, NULL, NULL, &error);
   g_assert_null (out);
   g_assert_error (error, SC_ERROR, SC_ERROR_LANGUAGE);
 }
@@ -245,6 +246,7 @@ static void
 test_translate_lines (void)
 {
   g_autoptr (ScModel) model = load_fixture ("nllb-moe-tiny");
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   opts.num_beams = 1;
@@ -273,7 +275,7 @@ test_translate_lines (void)
   int calls[3] = { 0 };
   g_autoptr (GError) error = NULL;
   g_test_expect_message ("Secateur", G_LOG_LEVEL_MESSAGE, "*line 6 has * tokens; truncated*");
-  g_auto (GStrv) out = sc_translate (model, (const char *const *) lines->pdata, n, "eng_Latn",
+  g_auto (GStrv) out = sc_translate (view, (const char *const *) lines->pdata, n, "eng_Latn",
                                      "fra_Latn", &opts, 16, count_batches, calls, NULL, &error);
   g_test_assert_expected_messages ();
   g_assert_no_error (error);
@@ -293,7 +295,7 @@ test_translate_lines (void)
       if (i == 5)
         g_test_expect_message ("Secateur", G_LOG_LEVEL_MESSAGE, "*truncated*");
       g_auto (GStrv) single =
-          sc_translate (model, one, 1, "eng_Latn", "fra_Latn", &opts, 1, NULL, NULL, NULL, &error);
+          sc_translate (view, one, 1, "eng_Latn", "fra_Latn", &opts, 1, NULL, NULL, NULL, &error);
       g_test_assert_expected_messages ();
       g_assert_no_error (error);
       g_assert_cmpstr (single[0], ==, out[i]);
@@ -306,6 +308,7 @@ static void
 test_cancel (void)
 {
   g_autoptr (ScModel) model = load_fixture ("m2m-tiny");
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
@@ -313,7 +316,7 @@ test_cancel (void)
   const char *texts[] = { "Everyone has the right to life." };
   g_autoptr (GError) error = NULL;
   char **out =
-      sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL, cancel, &error);
+      sc_translate (view, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL, cancel, &error);
   g_assert_null (out);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
@@ -322,11 +325,12 @@ static void
 test_bad_token_ids (void)
 {
   g_autoptr (ScModel) model = load_fixture ("m2m-tiny");
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   int V = sc_model_get_config (model)->vocab_size;
   int ids[] = { 2, V + 7, 2 };
   int len = 3;
   g_autoptr (GError) error = NULL;
-  ScEncoding *enc = sc_model_encode (model, ids, &len, 1, 3, &error);
+  ScEncoding *enc = sc_view_encode (view, ids, &len, 1, 3, &error);
   g_assert_null (enc);
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
@@ -356,6 +360,7 @@ test_non_finite_weights (void)
       g_autoptr (GError) error = NULL;
       sc_test_poison_tensor (dir, cases[i].tensor, cases[i].index, cases[i].value);
       g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+      g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
       g_assert_no_error (error);
       for (int beams = 1; beams <= 2; beams++)
         {
@@ -363,7 +368,7 @@ test_non_finite_weights (void)
           sc_generate_options_init (&opts, model);
           opts.num_beams = beams;
           opts.max_length = 8;
-          char **out = sc_translate (model, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL,
+          char **out = sc_translate (view, texts, 1, "eng_Latn", "fra_Latn", &opts, 4, NULL, NULL,
                                      NULL, &error);
           g_assert_null (out);
           g_assert_error (error, SC_ERROR, SC_ERROR_NOT_FINITE);

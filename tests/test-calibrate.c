@@ -7,6 +7,7 @@
 #include <string.h>
 
 static ScModel *model;
+static ScView *view; /* the full model */
 static JsonObject *golden;
 static GPtrArray *items; /* ScCalibrationItem*, from the golden cases */
 
@@ -33,7 +34,7 @@ calibrate (int first, int n, int batch, ScCalibrateMode mode)
   g_autofree ScCalibrationItem *flat = g_new (ScCalibrationItem, n);
   for (int i = 0; i < n; i++)
     flat[i] = *(ScCalibrationItem *) items->pdata[first + i];
-  g_assert_true (sc_calibrate (model, stats, flat, n, &opts, NULL, NULL, NULL, &error));
+  g_assert_true (sc_calibrate (view, stats, flat, n, &opts, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   return stats;
 }
@@ -148,9 +149,9 @@ test_decode_mode (void)
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   g_autoptr (GArray) src = sc_tokenizer_encode (tok, texts[0], it->src_lang, &error);
   int len = src->len;
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) src->data, &len, 1, len, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) src->data, &len, 1, len, &error);
   gen.forced_bos_id = sc_tokenizer_lang_id (tok, it->tgt_lang, NULL);
-  g_autoptr (GPtrArray) out = sc_generate (model, enc, &gen, NULL, &error);
+  g_autoptr (GPtrArray) out = sc_generate (view, enc, &gen, NULL, &error);
   g_assert_no_error (error);
   guint64 fed = ((GArray *) out->pdata[0])->len - 1;
   g_assert_cmpuint (k->tokens[0], ==, (guint64) len);
@@ -165,19 +166,19 @@ test_errors (void)
   sc_calibrate_options_init (&opts, model);
   ScCalibrationItem bad = { "eng_Latn", "qqq_Latn", "Hello", "Bonjour" };
   g_autoptr (GError) error = NULL;
-  g_assert_false (sc_calibrate (model, stats, &bad, 1, &opts, NULL, NULL, NULL, &error));
+  g_assert_false (sc_calibrate (view, stats, &bad, 1, &opts, NULL, NULL, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_LANGUAGE);
   g_clear_error (&error);
 
   ScCalibrationItem no_ref = { "eng_Latn", "fra_Latn", "Hello", NULL };
-  g_assert_false (sc_calibrate (model, stats, &no_ref, 1, &opts, NULL, NULL, NULL, &error));
+  g_assert_false (sc_calibrate (view, stats, &no_ref, 1, &opts, NULL, NULL, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_clear_error (&error);
 
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_cancellable_cancel (cancel);
   ScCalibrationItem ok = { "eng_Latn", "fra_Latn", "Hello", "Bonjour" };
-  g_assert_false (sc_calibrate (model, stats, &ok, 1, &opts, NULL, NULL, cancel, &error));
+  g_assert_false (sc_calibrate (view, stats, &ok, 1, &opts, NULL, NULL, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
@@ -187,7 +188,7 @@ test_errors (void)
   other.n_experts = 16;
   g_autoptr (ScStats) wrong = sc_stats_new (&other);
   g_free (other.name);
-  g_assert_false (sc_calibrate (model, wrong, &ok, 1, &opts, NULL, NULL, NULL, &error));
+  g_assert_false (sc_calibrate (view, wrong, &ok, 1, &opts, NULL, NULL, NULL, &error));
   g_assert_nonnull (error);
 }
 
@@ -199,6 +200,8 @@ main (int argc, char **argv)
   g_autofree char *cases = sc_test_path ("tests/goldens/nllb-moe-tiny/cases.json");
   g_autoptr (GError) error = NULL;
   model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  view = sc_view_new (model, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (JsonNode) root = sc_test_load_json (cases);
   golden = json_node_get_object (root);
@@ -228,6 +231,7 @@ main (int argc, char **argv)
   g_test_add_func ("/calibrate/errors", test_errors);
   int ret = g_test_run ();
   g_ptr_array_unref (items);
+  g_clear_pointer (&view, sc_view_free);
   sc_model_free (model);
   return ret;
 }

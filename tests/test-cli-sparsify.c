@@ -117,8 +117,9 @@ test_perplexity (void)
       ref[i] = ((ScCorpusPair *) pairs->pdata[i])->target;
     }
   g_autoptr (ScModel) m = sc_model_load (model, NULL, &error);
+  g_autoptr (ScView) mv = m ? sc_view_new (m, NULL, NULL) : NULL;
   double nll;
-  g_assert_true (sc_evaluate_nll (m, "eng_Latn", "fra_Latn", src, ref, 2, &nll, &error));
+  g_assert_true (sc_evaluate_nll (mv, "eng_Latn", "fra_Latn", src, ref, 2, &nll, &error));
   g_assert_cmpfloat_with_epsilon (printed, nll, 1e-4);
 
   /* Against the pruned model: a change is reported per language, and a

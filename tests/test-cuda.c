@@ -4,6 +4,7 @@
  * built or no device is present. */
 #include "sc-backend-select.h"
 #include "sc-model.h"
+#include "sc-view.h"
 #include "sc-sparsity.h"
 #include "sc-test-util.h"
 
@@ -358,14 +359,15 @@ run_model (const char *fixture, ScBackend *be, gsize *n_out, int *vocab)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = sc_test_path (fixture);
   g_autoptr (ScModel) model = sc_model_load (dir, be, &error);
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
   g_assert_no_error (error);
   const ScConfig *c = sc_model_get_config (model);
   const int V = c->vocab_size, B = 2, S = 7, T0 = 3, steps = 4;
   int ids[2 * 7] = { 5, 17, 40, 9, 23, 61, 2, 8, 31, 2, 1, 1, 1, 1 };
   int lengths[2] = { 7, 3 }, rows[2] = { 0, 1 };
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, S, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, B, S, &error);
   g_assert_no_error (error);
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, rows, T0 + steps + 1, &error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, B, rows, T0 + steps + 1, &error);
   g_assert_no_error (error);
   gsize n = (gsize) B * T0 * V + (gsize) steps * B * V;
   float *out = g_new (float, n), *p = out;

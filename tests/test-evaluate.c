@@ -11,6 +11,7 @@
 #include <string.h>
 
 static ScModel *model;
+static ScView *view; /* the full model */
 
 /* NLL from the golden logits of case `eng-fra-single`, whose decoder input
  * [</s> fra_Latn p1..pn] is the reference shifted right when the text of
@@ -65,7 +66,7 @@ test_nll_matches_hf (void)
                                                        0) };
   const char *ref[] = { reference };
   double nll;
-  g_assert_true (sc_evaluate_nll (model, "eng_Latn", "fra_Latn", src, ref, 1, &nll, &error));
+  g_assert_true (sc_evaluate_nll (view, "eng_Latn", "fra_Latn", src, ref, 1, &nll, &error));
   g_assert_no_error (error);
   g_assert_cmpfloat_with_epsilon (nll, want, 1e-4);
 }
@@ -94,8 +95,10 @@ test_full_vs_pruned (void)
   gen.max_length = 20;
   ScEvalResult r;
   g_autoptr (GError) error = NULL;
+  g_autoptr (ScView) pruned = sc_view_new_from_keep (model, keep, &error);
+  g_assert_no_error (error);
   gboolean ok =
-      sc_evaluate (model, keep, "eng_Latn", "fra_Latn", src, ref, 4, &gen, 2, NULL, &r, &error);
+      sc_evaluate (view, pruned, "eng_Latn", "fra_Latn", src, ref, 4, &gen, 2, NULL, &r, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_true (r.has_pruned);
@@ -130,10 +133,8 @@ test_full_vs_pruned (void)
   g_assert_cmpfloat (r.full.nll, !=, r.pruned.nll);
 
   /* The pruned side is the masked model's translation. */
-  g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
   g_auto (GStrv) masked =
-      sc_translate (model, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
-  sc_model_set_expert_mask (model, NULL, NULL);
+      sc_translate (pruned, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
   int same = 0;
   for (int i = 0; i < 4; i++)
     {
@@ -144,7 +145,7 @@ test_full_vs_pruned (void)
   sc_eval_result_clear (&r);
 
   g_assert_false (
-      sc_evaluate (model, NULL, "eng_Latn", "fra_Latn", src, ref, 0, &gen, 2, NULL, &r, &error));
+      sc_evaluate (view, NULL, "eng_Latn", "fra_Latn", src, ref, 0, &gen, 2, NULL, &r, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
@@ -169,10 +170,13 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   g_test_add_func ("/evaluate/nll-matches-hf", test_nll_matches_hf);
   g_test_add_func ("/evaluate/full-vs-pruned", test_full_vs_pruned);
   g_test_add_func ("/evaluate/tsv-row", test_tsv_row);
   int ret = g_test_run ();
+  g_clear_pointer (&view, sc_view_free);
   sc_model_free (model);
   return ret;
 }

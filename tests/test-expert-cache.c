@@ -201,13 +201,13 @@ vm_hwm_kb (void)
 /* [N_ROWS, max_len] tokens: the start token 2, then the best non-special
  * token at each step. */
 static int *
-greedy_decode (ScModel *model, const ScEncoding *enc, int max_len, GError **error)
+greedy_decode (ScView *view, const ScEncoding *enc, int max_len, GError **error)
 {
-  int V = sc_model_get_config (model)->vocab_size;
+  int V = sc_model_get_config (sc_view_get_model (view))->vocab_size;
   int src_row[N_ROWS];
   for (int r = 0; r < N_ROWS; r++)
     src_row[r] = r;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, N_ROWS, src_row, max_len, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, N_ROWS, src_row, max_len, error);
   if (dec == NULL)
     return NULL;
   g_autofree int *out = g_new (int, N_ROWS *max_len);
@@ -235,9 +235,9 @@ greedy_decode (ScModel *model, const ScEncoding *enc, int max_len, GError **erro
 /* Teacher forcing, as calibration runs it: random target prefixes (many
  * experts used), the argmax at every position [N_ROWS, MAX_LEN]. */
 static int *
-forced_argmax (ScModel *model, const ScEncoding *enc, GError **error)
+forced_argmax (ScView *view, const ScEncoding *enc, GError **error)
 {
-  int V = sc_model_get_config (model)->vocab_size;
+  int V = sc_model_get_config (sc_view_get_model (view))->vocab_size;
   int src_row[N_ROWS], target[N_ROWS * MAX_LEN];
   guint64 s = 11;
   for (int r = 0; r < N_ROWS; r++)
@@ -246,7 +246,7 @@ forced_argmax (ScModel *model, const ScEncoding *enc, GError **error)
       for (int t = 0; t < MAX_LEN; t++)
         target[r * MAX_LEN + t] = t == 0 ? 2 : 4 + (int) (synth_next (&s) % 2000);
     }
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, N_ROWS, src_row, MAX_LEN, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, N_ROWS, src_row, MAX_LEN, error);
   if (dec == NULL)
     return NULL;
   g_autofree float *logits = g_new (float, (gsize) N_ROWS *MAX_LEN *V);
@@ -278,10 +278,12 @@ child_main (const char *dir, guint64 budget, gboolean drop)
     }
   if (sc_model_get_expert_cache (model) != NULL)
     sc_expert_cache_set_drop_pages (sc_model_get_expert_cache (model), drop);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   int ids[N_ROWS * SRC_LEN], lengths[N_ROWS];
   make_batch (ids, lengths);
   printf ("hwm_load %ld\n", vm_hwm_kb ());
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, N_ROWS, SRC_LEN, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, N_ROWS, SRC_LEN, &error);
   if (enc == NULL)
     {
       fprintf (stderr, "child: %s\n", error->message);
@@ -292,7 +294,7 @@ child_main (const char *dir, guint64 budget, gboolean drop)
     sum += enc->hidden[i] * (double) ((i % 7) + 1);
   printf ("enc %.17g\n", sum);
 
-  g_autofree int *forced = forced_argmax (model, enc, &error);
+  g_autofree int *forced = forced_argmax (view, enc, &error);
   if (forced == NULL)
     {
       fprintf (stderr, "child: %s\n", error->message);
@@ -307,7 +309,7 @@ child_main (const char *dir, guint64 budget, gboolean drop)
     }
   /* Greedy decoding that never picks a special id (< 4): random weights
    * would otherwise often end at once with </s>. */
-  g_autofree int *tokens = greedy_decode (model, enc, MAX_LEN, &error);
+  g_autofree int *tokens = greedy_decode (view, enc, MAX_LEN, &error);
   if (tokens == NULL)
     {
       fprintf (stderr, "child: %s\n", error->message);
@@ -455,20 +457,21 @@ test_pruned_loads_only_kept (void)
   g_autofree guint8 *keep = g_new0 (guint8, n_moe * E);
   for (int i = 0; i < n_moe * E; i++)
     keep[i] = (i % E) % 5 == 0; /* 13 of 64 per layer */
-  g_assert_true (sc_model_set_expert_mask (model, keep, &error));
+  g_autoptr (ScView) view = sc_view_new_from_keep (model, keep, &error);
+  g_assert_no_error (error);
   g_assert_true (sc_model_set_expert_budget (model, expert_bytes / 10, &error));
   ScExpertCache *cache = sc_model_get_expert_cache (model);
   g_assert_nonnull (cache);
 
   int ids[N_ROWS * SRC_LEN], lengths[N_ROWS];
   make_batch (ids, lengths);
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, N_ROWS, SRC_LEN, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, N_ROWS, SRC_LEN, &error);
   g_assert_no_error (error);
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   opts.num_beams = 1;
   opts.max_length = 6;
-  g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
+  g_autoptr (GPtrArray) out = sc_generate (view, enc, &opts, NULL, &error);
   g_assert_no_error (error);
   g_ptr_array_set_free_func (out, (GDestroyNotify) g_array_unref);
 

@@ -32,21 +32,24 @@ make_keep (void)
   return k;
 }
 
+/* Through a view keeping `keep` (NULL: every expert). */
 static GPtrArray *
-translate_ids (ScModel *model, int beams)
+translate_ids (ScModel *model, const guint8 *keep, int beams)
 {
   const int ids[2][8] = { { 2047, 176, 615, 470, 165, 267, 1296, 2 },
                           { 2047, 626, 763, 1297, 2, 1, 1, 1 } };
   int lengths[2] = { 8, 5 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, &ids[0][0], lengths, 2, 8, &error);
+  g_autoptr (ScView) view = sc_view_new_from_keep (model, keep, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, &ids[0][0], lengths, 2, 8, &error);
   g_assert_no_error (error);
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
   opts.num_beams = beams;
   opts.max_length = 20;
   opts.forced_bos_id = 2057;
-  GPtrArray *out = sc_generate (model, enc, &opts, NULL, &error);
+  GPtrArray *out = sc_generate (view, enc, &opts, NULL, &error);
   g_assert_no_error (error);
   return out;
 }
@@ -121,23 +124,21 @@ test_roundtrip (void)
                    row);
 
   /* Same translations as masked evaluation of the full model. */
-  g_assert_true (sc_model_set_expert_mask (full, keep, NULL));
   for (int beams = 1; beams <= 4; beams += 3)
     {
-      g_autoptr (GPtrArray) masked = translate_ids (full, beams);
-      g_autoptr (GPtrArray) exported = translate_ids (pruned, beams);
+      g_autoptr (GPtrArray) masked = translate_ids (full, keep, beams);
+      g_autoptr (GPtrArray) exported = translate_ids (pruned, NULL, beams);
       for (guint r = 0; r < masked->len; r++)
         {
           GArray *x = masked->pdata[r], *y = exported->pdata[r];
           g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
         }
     }
-  sc_model_set_expert_mask (full, NULL, NULL);
 
   /* A pruned model knows its experts are gone. */
   guint8 all[32];
   memset (all, 1, sizeof all);
-  g_assert_false (sc_model_set_expert_mask (pruned, all, &error));
+  g_assert_null (sc_view_new_from_keep (pruned, all, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
   g_clear_error (&error);
 
@@ -193,10 +194,8 @@ test_roundtrip (void)
                                      "NllbMoeForConditionalGeneration):"));
   g_assert_true (sc_model_get_config (pruned2)->experts_renumbered);
   g_assert_true (sc_model_get_config (pruned2)->experts_per_layer);
-  g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
-  g_autoptr (GPtrArray) m2 = translate_ids (full, 1);
-  g_autoptr (GPtrArray) e2 = translate_ids (pruned2, 1);
-  sc_model_set_expert_mask (full, NULL, NULL);
+  g_autoptr (GPtrArray) m2 = translate_ids (full, fewer, 1);
+  g_autoptr (GPtrArray) e2 = translate_ids (pruned2, NULL, 1);
   for (guint r = 0; r < m2->len; r++)
     {
       GArray *x = m2->pdata[r], *y = e2->pdata[r];
@@ -303,18 +302,16 @@ test_earlier_form (void)
   g_assert_false (sc_model_get_config (earlier)->experts_renumbered);
   g_assert_nonnull (sc_checkpoint_get (sc_model_get_checkpoint (earlier),
                                        "model.encoder.layers.1.ffn.experts.expert_7.fc1.weight"));
-  g_assert_true (sc_model_set_expert_mask (full, fewer, NULL));
   for (int beams = 1; beams <= 4; beams += 3)
     {
-      g_autoptr (GPtrArray) masked = translate_ids (full, beams);
-      g_autoptr (GPtrArray) got = translate_ids (earlier, beams);
+      g_autoptr (GPtrArray) masked = translate_ids (full, fewer, beams);
+      g_autoptr (GPtrArray) got = translate_ids (earlier, NULL, beams);
       for (guint r = 0; r < masked->len; r++)
         {
           GArray *x = masked->pdata[r], *y = got->pdata[r];
           g_assert_cmpmem (x->data, x->len * sizeof (int), y->data, y->len * sizeof (int));
         }
     }
-  sc_model_set_expert_mask (full, NULL, NULL);
   sc_test_rm_tree (tmp);
 }
 
@@ -399,8 +396,8 @@ test_bad_keep (void)
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 
-/* Checking an export's expert set leaves the mask a caller set (the
- * application's pruned view) as it was. */
+/* Checking an export's expert set leaves a view's set (the application's
+ * pruned view) as it was. */
 static void
 test_mask_kept (void)
 {
@@ -408,15 +405,12 @@ test_mask_kept (void)
   g_autofree guint8 *mask = g_new0 (guint8, 32);
   for (int i = 0; i < 32; i++)
     mask[i] = (i % 3) != 0;
-  g_assert_true (sc_model_set_expert_mask (full, mask, &error));
+  g_autoptr (ScView) view = sc_view_new_from_keep (full, mask, &error);
+  g_assert_no_error (error);
   ScExportPlan plan;
   g_assert_true (sc_export_plan (full, keep, &plan, &error));
-  const guint8 *now = sc_model_get_expert_mask (full);
-  g_assert_nonnull (now);
+  const guint8 *now = sc_expert_set_get_keep (sc_view_get_experts (view));
   g_assert_cmpmem (now, 32, mask, 32);
-  sc_model_set_expert_mask (full, NULL, NULL);
-  g_assert_true (sc_export_plan (full, keep, &plan, &error));
-  g_assert_null (sc_model_get_expert_mask (full));
 }
 
 /* A disk that fills up mid-export (simulated with a file-size limit, so
@@ -686,8 +680,9 @@ test_hf_goldens (gconstpointer golden)
           int B, S;
           g_autofree int *lengths = NULL;
           g_autoptr (GArray) ids = case_inputs (cs, &B, &S, &lengths);
+          g_autoptr (ScView) view = sc_view_new (pruned, NULL, &error);
           g_autoptr (ScEncoding) enc =
-              sc_model_encode (pruned, (int *) ids->data, lengths, B, S, &error);
+              sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
           g_assert_no_error (error);
           for (int beam = 0; beam < 2; beam++)
             {
@@ -701,7 +696,7 @@ test_hf_goldens (gconstpointer golden)
               go.forced_bos_id =
                   sc_tokenizer_lang_id (sc_model_get_tokenizer (pruned),
                                         json_object_get_string_member (cs, "tgt_lang"), NULL);
-              g_autoptr (GPtrArray) got = sc_generate (pruned, enc, &go, NULL, &error);
+              g_autoptr (GPtrArray) got = sc_generate (view, enc, &go, NULL, &error);
               g_assert_no_error (error);
               int gb, gl;
               g_autoptr (GArray) gold =
@@ -1029,12 +1024,10 @@ test_authors_54b_layout (void)
       g_assert_null (sc_checkpoint_get (b, beyond));
     }
 
-  g_assert_true (sc_model_set_expert_mask (whole, want, &error));
-  g_assert_no_error (error);
   for (int beams = 1; beams <= 4; beams += 3)
     {
-      g_autoptr (GPtrArray) masked = translate_ids (whole, beams);
-      g_autoptr (GPtrArray) got = translate_ids (pruned, beams);
+      g_autoptr (GPtrArray) masked = translate_ids (whole, want, beams);
+      g_autoptr (GPtrArray) got = translate_ids (pruned, NULL, beams);
       for (guint i = 0; i < masked->len; i++)
         {
           GArray *x = masked->pdata[i], *y = got->pdata[i];

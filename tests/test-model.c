@@ -56,6 +56,7 @@ present (const Pair *p)
 typedef struct
 {
   ScModel *model;
+  ScView *view; /* the full model */
   JsonNode *cases;
   ScSafetensors *tensors;
 } Fixture;
@@ -79,6 +80,8 @@ get_fixture (const Pair *p)
 
   f = g_new0 (Fixture, 1);
   f->model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  f->view = sc_view_new (f->model, NULL, &error);
   g_assert_no_error (error);
   f->cases = sc_test_load_json (cases);
   f->tensors = sc_safetensors_open (tensors, &error);
@@ -116,7 +119,7 @@ encode_case (Fixture *f, JsonObject *c)
   g_autofree int *lengths = NULL;
   g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
   g_autoptr (GError) error = NULL;
-  ScEncoding *enc = sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+  ScEncoding *enc = sc_view_encode (f->view, (int *) ids->data, lengths, B, S, &error);
   g_assert_no_error (error);
   return enc;
 }
@@ -158,7 +161,7 @@ teacher_forced (Fixture *f, JsonObject *c, const ScEncoding *enc, int *T, int *V
   for (int b = 0; b < B; b++)
     src[b] = b;
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (f->model, enc, B, src, *T, &error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (f->view, enc, B, src, *T, &error);
   g_assert_no_error (error);
   float *logits = g_new (float, (gsize) B **T **V);
   sc_decoder_forward (dec, (int *) dec_ids->data, *T, logits, FALSE, &error);
@@ -183,7 +186,7 @@ test_logits (gconstpointer data)
       g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
       g_autoptr (GError) error = NULL;
       g_autoptr (ScEncoding) enc =
-          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+          sc_view_encode (f->view, (int *) ids->data, lengths, B, S, &error);
       g_assert_no_error (error);
       g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
       double diff = max_abs_diff (logits, golden_tensor (f, name, "logits"), (gsize) B * T * V);
@@ -294,17 +297,17 @@ test_router (gconstpointer data)
       JsonObject *router = json_object_get_object_member (c, "router");
       g_assert_nonnull (router);
       Recorder rec = { g_ptr_array_new_with_free_func ((GDestroyNotify) router_copy_free) };
-      sc_model_set_router_observer (f->model, record_router, &rec);
+      sc_view_set_router_observer (f->view, record_router, &rec);
 
       int B, S, T, V;
       g_autofree int *lengths = NULL;
       g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
       g_autoptr (GError) error = NULL;
       g_autoptr (ScEncoding) enc =
-          sc_model_encode (f->model, (int *) ids->data, lengths, B, S, &error);
+          sc_view_encode (f->view, (int *) ids->data, lengths, B, S, &error);
       g_assert_no_error (error);
       g_autofree float *logits = teacher_forced (f, c, enc, &T, &V);
-      sc_model_set_router_observer (f->model, NULL, NULL);
+      sc_view_set_router_observer (f->view, NULL, NULL);
 
       differ += compare_router (&rec, FALSE, json_object_get_array_member (router, "encoder"), name,
                                 p->trained, &tokens);
@@ -349,7 +352,7 @@ check_generation (const Pair *p, const char *kind)
           opts.forced_bos_id =
               sc_tokenizer_lang_id (tok, json_object_get_string_member (c, "tgt_lang"), &error);
           g_assert_no_error (error);
-          g_autoptr (GPtrArray) out = sc_generate (f->model, enc, &opts, NULL, &error);
+          g_autoptr (GPtrArray) out = sc_generate (f->view, enc, &opts, NULL, &error);
           g_assert_no_error (error);
 
           int gb, gl;
@@ -408,6 +411,7 @@ test_beam (gconstpointer data)
 static void
 fixture_free (Fixture *f)
 {
+  sc_view_free (f->view);
   sc_model_free (f->model);
   json_node_unref (f->cases);
   sc_safetensors_free (f->tensors);

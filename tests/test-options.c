@@ -115,6 +115,7 @@ test_case (gconstpointer data)
                                          member_object (c, "generation_config"));
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_autoptr (ScView) view = model ? sc_view_new (model, NULL, NULL) : NULL;
 
   if (json_object_has_member (c, "refused"))
     {
@@ -136,8 +137,7 @@ test_case (gconstpointer data)
       int B, S;
       g_autofree int *lengths = NULL;
       g_autoptr (GArray) ids = case_inputs (in, &B, &S, &lengths);
-      g_autoptr (ScEncoding) enc =
-          sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
       g_assert_no_error (error);
       ScGenerateOptions opts;
       sc_generate_options_init_hf (&opts, model);
@@ -145,7 +145,7 @@ test_case (gconstpointer data)
       /* the n best per sentence, in transformers' order */
       int per = sc_model_get_config (model)->num_return_sequences;
       opts.num_return_sequences = per;
-      g_autoptr (GPtrArray) out = sc_generate (model, enc, &opts, NULL, &error);
+      g_autoptr (GPtrArray) out = sc_generate (view, enc, &opts, NULL, &error);
       g_assert_no_error (error);
       int gb, gl;
       g_autoptr (GArray) gold =

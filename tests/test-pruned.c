@@ -12,6 +12,7 @@
 #include <string.h>
 
 static ScModel *model;
+static ScView *view; /* what forward_logits and generate run */
 static JsonObject *golden;
 static ScSafetensors *tensors;
 
@@ -68,9 +69,22 @@ golden_logits (const char *case_name)
   return golden_logits_in (tensors, case_name);
 }
 
+/* Makes the helpers run `m` keeping `keep` (NULL: every expert). */
+static gboolean
+use_view (ScModel *m, const guint8 *keep, GError **error)
+{
+  ScView *v = sc_view_new_from_keep (m, keep, error);
+  if (v == NULL)
+    return FALSE;
+  g_clear_pointer (&view, sc_view_free);
+  view = v;
+  return TRUE;
+}
+
 static float *
 forward_logits (JsonObject *c, int *n)
 {
+  ScModel *model = sc_view_get_model (view);
   int B, S, T;
   g_autofree int *lengths = NULL;
   g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
@@ -78,12 +92,12 @@ forward_logits (JsonObject *c, int *n)
       sc_test_int_matrix (json_object_get_array_member (c, "decoder_input_ids"), &B, &T);
   g_assert_cmpint (B, >, 0);
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
   g_assert_no_error (error);
   g_autofree int *src = g_malloc_n ((gsize) enc->B, sizeof (int));
   for (int b = 0; b < enc->B; b++)
     src[b] = b;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, src, T, &error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, B, src, T, &error);
   g_assert_no_error (error);
   int V = sc_model_get_config (model)->vocab_size;
   *n = B * T * V;
@@ -96,11 +110,12 @@ forward_logits (JsonObject *c, int *n)
 static GPtrArray *
 generate (JsonObject *c, int beams)
 {
+  ScModel *model = sc_view_get_model (view);
   int B, S;
   g_autofree int *lengths = NULL;
   g_autoptr (GArray) ids = case_inputs (c, &B, &S, &lengths);
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, lengths, B, S, &error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) ids->data, lengths, B, S, &error);
   g_assert_no_error (error);
   ScGenerateOptions opts;
   sc_generate_options_init (&opts, model);
@@ -110,7 +125,7 @@ generate (JsonObject *c, int beams)
   opts.early_stopping = FALSE;
   opts.forced_bos_id = sc_tokenizer_lang_id (sc_model_get_tokenizer (model),
                                              json_object_get_string_member (c, "tgt_lang"), NULL);
-  GPtrArray *out = sc_generate (model, enc, &opts, NULL, &error);
+  GPtrArray *out = sc_generate (view, enc, &opts, NULL, &error);
   g_assert_no_error (error);
   return out;
 }
@@ -121,7 +136,7 @@ test_logits (void)
 {
   g_autofree guint8 *keep = golden_keep ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (sc_model_set_expert_mask (model, keep, &error));
+  g_assert_true (use_view (model, keep, &error));
   JsonArray *cases = json_object_get_array_member (golden, "cases");
   for (guint i = 0; i < json_array_get_length (cases); i++)
     {
@@ -134,7 +149,7 @@ test_logits (void)
                       json_object_get_string_member (c, "name"), diff);
       g_assert_cmpfloat (diff, <, 1e-4);
     }
-  sc_model_set_expert_mask (model, NULL, NULL);
+  use_view (model, NULL, NULL);
 }
 
 /* Greedy and beam outputs of the masked model equal the pruned model's,
@@ -149,7 +164,7 @@ test_generate (void)
     {
       JsonObject *c = json_array_get_object_element (cases, i);
       g_autoptr (GPtrArray) full = generate (c, 1);
-      g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+      g_assert_true (use_view (model, keep, NULL));
       for (int k = 0; k < 2; k++)
         {
           const char *kind = k ? "beam" : "greedy";
@@ -171,7 +186,7 @@ test_generate (void)
                 }
             }
         }
-      sc_model_set_expert_mask (model, NULL, NULL);
+      use_view (model, NULL, NULL);
     }
   g_assert_cmpint (changed, >, 0);
 }
@@ -186,9 +201,9 @@ test_keep_all (void)
   int size = sc_model_n_moe_layers (model) * sc_model_get_config (model)->num_experts;
   g_autofree guint8 *all = g_malloc (size);
   memset (all, 1, size);
-  g_assert_true (sc_model_set_expert_mask (model, all, NULL));
+  g_assert_true (use_view (model, all, NULL));
   g_autofree float *masked = forward_logits (c, &n);
-  sc_model_set_expert_mask (model, NULL, NULL);
+  use_view (model, NULL, NULL);
   g_assert_cmpmem (plain, sizeof (float) * n, masked, sizeof (float) * n);
 }
 
@@ -199,7 +214,7 @@ test_too_few (void)
   g_autofree guint8 *keep = golden_keep ();
   memset (keep + 2 * E, 0, E);
   g_autoptr (GError) error = NULL;
-  g_assert_false (sc_model_set_expert_mask (model, keep, &error));
+  g_assert_false (use_view (model, keep, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_assert_nonnull (strstr (error->message, "layer 2"));
 }
@@ -274,17 +289,15 @@ test_pruned_never_read (void)
   sc_safetensors_write (dst, (ScTensor *const *) out->pdata, out->len, &error);
   g_assert_no_error (error);
 
-  ScModel *full = model;
-  model = sc_model_load (dir, NULL, &error);
+  g_autoptr (ScModel) copy = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (sc_model_set_expert_mask (model, keep, NULL));
+  g_assert_true (use_view (copy, keep, NULL));
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 2);
   int n;
   g_autofree float *logits = forward_logits (c, &n);
   g_assert_cmpfloat (
       max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n), <, 1e-4);
-  sc_model_free (model);
-  model = full;
+  g_assert_true (use_view (model, NULL, NULL));
 
   sc_test_rm_tree (dir);
 }
@@ -343,24 +356,24 @@ test_missing_shards (void)
   g_assert_no_error (error);
   g_assert_cmpint (sc_model_n_missing_experts (part), ==, 16);
   int ids[] = { 2047, 626, 763, 2 }, len = 4;
-  g_assert_null (sc_model_encode (part, ids, &len, 1, 4, &error));
+  g_autoptr (ScView) whole = sc_view_new (part, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (sc_view_encode (whole, ids, &len, 1, 4, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
   g_clear_error (&error);
   guint8 all_keep[32];
   memset (all_keep, 1, sizeof all_keep);
-  g_assert_false (sc_model_set_expert_mask (part, all_keep, &error));
+  g_assert_false (use_view (part, all_keep, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
   g_clear_error (&error);
 
-  g_assert_true (sc_model_set_expert_mask (part, keep, &error));
-  ScModel *saved = model;
-  model = part;
+  g_assert_true (use_view (part, keep, &error));
   JsonObject *c = json_array_get_object_element (json_object_get_array_member (golden, "cases"), 3);
   int n;
   g_autofree float *logits = forward_logits (c, &n);
   g_assert_cmpfloat (
       max_abs_diff (logits, golden_logits (json_object_get_string_member (c, "name")), n), <, 1e-4);
-  model = saved;
+  g_assert_true (use_view (model, NULL, NULL));
 
   /* beside the model: an export never writes inside the folder it reads */
   g_autofree char *out = g_strconcat (dir, "-exported", NULL);
@@ -387,7 +400,7 @@ test_one_expert (void)
   g_autoptr (ScSafetensors) t1 = sc_safetensors_open (tpath, &error);
   g_assert_no_error (error);
   g_autofree guint8 *keep = golden_keep_of (g1);
-  g_assert_true (sc_model_set_expert_mask (model, keep, &error));
+  g_assert_true (use_view (model, keep, &error));
   JsonArray *list = json_object_get_array_member (g1, "cases");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
@@ -407,7 +420,7 @@ test_one_expert (void)
         assert_same_tokens ("one expert greedy", out->pdata[b], &g_array_index (gold, int, b *gl),
                             gl);
     }
-  sc_model_set_expert_mask (model, NULL, NULL);
+  use_view (model, NULL, NULL);
 }
 
 /* One and two experts per layer, masked and exported, for both checkpoint
@@ -430,7 +443,6 @@ test_export_few (void)
   g_autoptr (ScSafetensors) t1 = sc_safetensors_open (tpath, &error);
   g_assert_no_error (error);
   JsonArray *list = json_object_get_array_member (g1, "cases");
-  ScModel *saved = model;
 
   for (guint l = 0; l < G_N_ELEMENTS (layouts); l++)
     for (int k = 1; k <= 2; k++)
@@ -449,7 +461,6 @@ test_export_few (void)
         ScExportOptions opts = { 0 };
         g_assert_true (sc_export_pruned (full, dir, keep, out, &opts, NULL, &error));
         g_assert_no_error (error);
-        g_assert_true (sc_model_set_expert_mask (full, keep, &error)); /* export clears it */
         g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
         g_assert_no_error (error);
 
@@ -458,13 +469,13 @@ test_export_few (void)
             JsonObject *c = json_array_get_object_element (list, i);
             const char *name = json_object_get_string_member (c, "name");
             int n;
-            model = full;
+            g_assert_true (use_view (full, keep, NULL));
             g_autofree float *masked = forward_logits (c, &n);
             g_autoptr (GPtrArray) masked_out = generate (c, 1);
-            model = exported;
+            g_assert_true (use_view (exported, NULL, NULL));
             g_autofree float *pruned = forward_logits (c, &n);
             g_autoptr (GPtrArray) pruned_out = generate (c, 1);
-            model = saved;
+            g_assert_true (use_view (model, NULL, NULL));
             double diff = 0.0;
             for (int j = 0; j < n; j++)
               diff = MAX (diff, fabs ((double) masked[j] - pruned[j]));
@@ -503,6 +514,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (use_view (model, NULL, &error));
   g_autoptr (JsonNode) root = sc_test_load_json (cases);
   golden = json_node_get_object (root);
   tensors = sc_safetensors_open (tpath, &error);
@@ -518,6 +530,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pruned/export-one-and-two", test_export_few);
   int ret = g_test_run ();
   sc_safetensors_free (tensors);
+  g_clear_pointer (&view, sc_view_free);
   sc_model_free (model);
   return ret;
 }

@@ -6,6 +6,7 @@
  * end to end through the CLI. */
 #include "sc-expert-index.h"
 #include "sc-reconstruct.h"
+#include "sc-view.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 
@@ -324,14 +325,13 @@ test_matches_masked_forward (void)
       g_autofree guint8 *mask = g_new (guint8, n_moe * E);
       for (int m = 0; m < n_moe; m++)
         memcpy (mask + m * E, kept, E);
-      g_assert_true (sc_model_set_expert_mask (model, masked ? mask : NULL, &error));
+      g_autoptr (ScView) view = sc_view_new_from_keep (model, masked ? mask : NULL, &error);
+      g_assert_no_error (error);
       Seen s = { .moe_index = 1, .d = c->d_model };
-      sc_model_set_router_observer (model, observe, &s);
-      g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) ids->data, &len, 1, len, &error);
-      sc_model_set_router_observer (model, NULL, NULL);
+      sc_view_set_router_observer (view, observe, &s);
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) ids->data, &len, 1, len, &error);
       g_assert_no_error (error);
       g_assert_cmpint (s.n, ==, len);
-      g_assert_true (sc_model_set_expert_mask (model, NULL, &error));
       g_autoptr (ScReconLayer) L =
           sc_recon_layer_from_model (model, 1, s.hidden, s.n, NULL, &error);
       g_assert_no_error (error);

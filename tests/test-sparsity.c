@@ -489,6 +489,7 @@ test_model_runs (gconstpointer data)
       const char *run = json_array_get_string_element (runs, r);
       /* NLLB models and BLOOM, through the same ScPrunable */
       g_autoptr (ScModel) model = NULL;
+      g_autoptr (ScView) view = NULL;
       g_autoptr (ScBloom) bloom = NULL;
       g_autoptr (ScBloomPrunable) bp = NULL;
       ScPrunable p;
@@ -502,7 +503,9 @@ test_model_runs (gconstpointer data)
         {
           model = sc_model_load (dir, NULL, &error);
           g_assert_no_error (error);
-          sc_prunable_init_model (&p, model);
+          view = sc_view_new (model, NULL, &error);
+          g_assert_no_error (error);
+          sc_prunable_init_view (&p, view);
         }
       ScSparsifyOptions opts;
       parse_run (run, &opts);
@@ -694,6 +697,8 @@ test_cancel_between_layers (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   g_autoptr (ScCalibSet) calib = sc_calib_set_new ();
   int src[] = { 2047, 100, 200, 300, 2 }, tgt[] = { 2, 2057, 400, 500 };
   sc_calib_set_add (calib, src, G_N_ELEMENTS (src), tgt, G_N_ELEMENTS (tgt), "eng_Latn");
@@ -704,7 +709,7 @@ test_cancel_between_layers (void)
   opts.inputs_observer = cancel_at_third;
   opts.inputs_observer_data = cancel;
   ScPrunable p;
-  sc_prunable_init_model (&p, model);
+  sc_prunable_init_view (&p, view);
   g_assert_null (sc_sparsify (&p, calib, &opts, NULL, NULL, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   for (int i = 0; i < 4; i++)
@@ -714,9 +719,9 @@ test_cancel_between_layers (void)
       g_assert_cmpint (info.block, ==, 0);
       /* layers 0-2 pruned, layer 3 still the checkpoint's */
       if (i <= 2)
-        g_assert_nonnull (sc_model_get_replaced_weight (model, info.name));
+        g_assert_nonnull (sc_view_get_replaced_weight (view, info.name));
       else
-        g_assert_null (sc_model_get_replaced_weight (model, info.name));
+        g_assert_null (sc_view_get_replaced_weight (view, info.name));
     }
 }
 
@@ -727,6 +732,8 @@ test_replace_weight (void)
   g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-tiny");
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
   g_assert_no_error (error);
   /* Dense blocks 6 (encoder) and 10 (decoder) layers, MoE blocks 4 or 8
    * plus 2 per expert. */
@@ -748,25 +755,25 @@ test_replace_weight (void)
   g_assert_cmpint (info.block, ==, 4);
 
   int ids[] = { 2047, 100, 200, 300, 2 }, len = 5;
-  g_autoptr (ScEncoding) e0 = sc_model_encode (model, ids, &len, 1, len, &error);
+  g_autoptr (ScEncoding) e0 = sc_view_encode (view, ids, &len, 1, len, &error);
   g_assert_no_error (error);
-  const ScTensor *orig = sc_model_get_linear_weight (model, 0);
-  g_assert_null (sc_model_get_replaced_weight (model, orig->name));
+  const ScTensor *orig = sc_view_get_linear_weight (view, 0);
+  g_assert_null (sc_view_get_replaced_weight (view, orig->name));
   /* A copy of the same values gives the same output, bit for bit. */
   float *same = g_new (float, 64 * 64);
   sc_tensor_read_f32 (orig, 0, 64 * 64, same);
-  g_assert_true (sc_model_replace_linear_weight (model, 0, same, &error));
-  g_assert_true (sc_model_get_linear_weight (model, 0) != orig);
+  g_assert_true (sc_view_replace_linear_weight (view, 0, same, &error));
+  g_assert_true (sc_view_get_linear_weight (view, 0) != orig);
   g_assert_true (
-      sc_model_get_replaced_weight (model, "model.encoder.layers.0.self_attn.q_proj.weight") ==
-      sc_model_get_linear_weight (model, 0));
-  g_autoptr (ScEncoding) e1 = sc_model_encode (model, ids, &len, 1, len, &error);
+      sc_view_get_replaced_weight (view, "model.encoder.layers.0.self_attn.q_proj.weight") ==
+      sc_view_get_linear_weight (view, 0));
+  g_autoptr (ScEncoding) e1 = sc_view_encode (view, ids, &len, 1, len, &error);
   g_assert_cmpmem (e0->hidden, sizeof (float) * 5 * 64, e1->hidden, sizeof (float) * 5 * 64);
   /* Zeros change it (and replacing twice is fine). */
-  g_assert_true (sc_model_replace_linear_weight (model, 0, g_new0 (float, 64 * 64), &error));
-  g_autoptr (ScEncoding) e2 = sc_model_encode (model, ids, &len, 1, len, &error);
+  g_assert_true (sc_view_replace_linear_weight (view, 0, g_new0 (float, 64 * 64), &error));
+  g_autoptr (ScEncoding) e2 = sc_view_encode (view, ids, &len, 1, len, &error);
   g_assert_true (memcmp (e0->hidden, e2->hidden, sizeof (float) * 5 * 64) != 0);
-  g_assert_false (sc_model_replace_linear_weight (model, 9999, g_new0 (float, 4), &error));
+  g_assert_false (sc_view_replace_linear_weight (view, 9999, g_new0 (float, 4), &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
 }
 
@@ -779,12 +786,14 @@ test_export (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   ScSparsifyOptions opts;
   sc_sparsify_options_init (&opts);
   opts.method = SC_SPARSITY_MAGNITUDE;
   g_assert_true (sc_sparsity_pattern_parse ("2:4", &opts.pattern, NULL));
   ScPrunable p;
-  sc_prunable_init_model (&p, model);
+  sc_prunable_init_view (&p, view);
   g_autoptr (ScSparsifyReport) report = sc_sparsify (&p, NULL, &opts, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
@@ -794,7 +803,7 @@ test_export (void)
   json_object_set_string_member (record, "method", "magnitude");
   json_object_set_string_member (record, "sparsity", "2:4");
   ScExportOptions eo = { 0 };
-  g_assert_true (sc_export_model (model, dir, record, out, &eo, NULL, &error));
+  g_assert_true (sc_export_model (view, dir, record, out, &eo, NULL, &error));
   g_assert_no_error (error);
 
   g_autoptr (ScModel) back = sc_model_load (out, NULL, &error);
@@ -803,7 +812,7 @@ test_export (void)
   for (int i = 0; i < sc_model_n_linears (back); i++)
     {
       const ScTensor *t = sc_model_get_linear_weight (back, i);
-      const ScTensor *mine = sc_model_get_linear_weight (model, i);
+      const ScTensor *mine = sc_view_get_linear_weight (view, i);
       g_assert_cmpint (t->dtype, ==, SC_DTYPE_F16);
       int64_t n = sc_tensor_numel (t);
       g_autofree float *a = read_all (t);
@@ -828,15 +837,15 @@ test_export (void)
   g_autofree char *out2 = g_build_filename (tmp, "overflow", NULL);
   float *big = g_new0 (float, 64 * 64);
   big[7] = 1e6f;
-  g_assert_true (sc_model_replace_linear_weight (model, 0, big, &error));
-  g_assert_false (sc_export_model (model, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_true (sc_view_replace_linear_weight (view, 0, big, &error));
+  g_assert_false (sc_export_model (view, dir, NULL, out2, &eo, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
   g_clear_error (&error);
   float *nan = g_new0 (float, 64 * 64);
   nan[3] = NAN;
-  g_assert_true (sc_model_replace_linear_weight (model, 0, nan, &error));
-  g_assert_false (sc_export_model (model, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_true (sc_view_replace_linear_weight (view, 0, nan, &error));
+  g_assert_false (sc_export_model (view, dir, NULL, out2, &eo, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
   sc_test_rm_tree (tmp);
@@ -850,6 +859,8 @@ test_calibration_sets (void)
   g_autofree char *dir = sc_test_path ("tests/fixtures/m2m-tiny");
   g_autoptr (GError) error = NULL;
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
   g_assert_no_error (error);
   ScCalibOptions co = { .mode = SC_CALIB_MBS, .n_samples = 40, .seqlen = 24, .seed = 1 };
   g_autoptr (ScCalibSet) mbs = sc_calib_set_from_udhr (model, &co, &error);
@@ -905,7 +916,7 @@ test_calibration_sets (void)
 
   /* Wanda without calibration, and an N:M the model cannot take (64 % 3). */
   ScPrunable p;
-  sc_prunable_init_model (&p, model);
+  sc_prunable_init_view (&p, view);
   ScSparsifyOptions so;
   sc_sparsify_options_init (&so);
   g_assert_null (sc_sparsify (&p, NULL, &so, NULL, NULL, NULL, &error));
@@ -915,8 +926,8 @@ test_calibration_sets (void)
   so.pattern = (ScSparsityPattern){ 0, 1, 3 };
   g_assert_null (sc_sparsify (&p, NULL, &so, NULL, NULL, NULL, &error));
   g_assert_error (error, SC_SPARSITY_ERROR, SC_SPARSITY_ERROR_INVALID);
-  g_assert_cmpint (sc_model_get_linear_weight (model, 0)->dtype, ==, SC_DTYPE_F32);
-  g_assert_null (sc_model_get_replaced_weight (model, "model.encoder.layers.0.fc1.weight"));
+  g_assert_cmpint (sc_view_get_linear_weight (view, 0)->dtype, ==, SC_DTYPE_F32);
+  g_assert_null (sc_view_get_replaced_weight (view, "model.encoder.layers.0.fc1.weight"));
 }
 
 /* A Hessian budget too small for two layers: each layer is captured in its
@@ -935,11 +946,13 @@ test_hessian_budget (void)
   g_autoptr (ScCalibSet) calib = golden_samples (json_node_get_object (node));
   g_autoptr (ScModel) model = sc_model_load (dir, NULL, &error);
   g_assert_no_error (error);
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
   ScSparsifyOptions opts;
   parse_run ("sparsegpt.50", &opts);
   opts.hessian_budget = 1;
   ScPrunable p;
-  sc_prunable_init_model (&p, model);
+  sc_prunable_init_view (&p, view);
   g_autoptr (ScSparsifyReport) report = sc_sparsify (&p, calib, &opts, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (report->n_zero * 2, ==, report->n_weights);
@@ -947,7 +960,7 @@ test_hessian_budget (void)
     {
       ScLinearInfo info;
       sc_model_get_linear (model, i, &info);
-      const float *W = sc_model_get_linear_weight (model, i)->data;
+      const float *W = sc_view_get_linear_weight (view, i)->data;
       guint8 mask[64 * 64];
       for (int k = 0; k < 64 * 64; k++)
         mask[k] = W[k] == 0.0f;

@@ -16,20 +16,20 @@ sc_eval_result_clear (ScEvalResult *r)
 }
 
 gboolean
-sc_evaluate_nll (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+sc_evaluate_nll (ScView *view, const char *src, const char *tgt, const char *const *sources,
                  const char *const *references, int n, double *nll, GError **error)
 {
-  return sc_evaluate_nll_each (model, src, tgt, sources, references, n, NULL, nll, error);
+  return sc_evaluate_nll_each (view, src, tgt, sources, references, n, NULL, nll, error);
 }
 
 gboolean
-sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+sc_evaluate_nll_each (ScView *view, const char *src, const char *tgt, const char *const *sources,
                       const char *const *references, int n, double *per_sentence, double *nll,
                       GError **error)
 {
   g_autofree double *sums = g_new0 (double, MAX (n, 1));
   g_autofree int *tokens = g_new0 (int, MAX (n, 1));
-  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, sums, tokens, error))
+  if (!sc_evaluate_nll_sums (view, src, tgt, sources, references, n, sums, tokens, error))
     return FALSE;
   double total = 0.0;
   guint64 count = 0;
@@ -46,10 +46,11 @@ sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt, const ch
 }
 
 gboolean
-sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+sc_evaluate_nll_sums (ScView *view, const char *src, const char *tgt, const char *const *sources,
                       const char *const *references, int n, double *sums, int *tokens,
                       GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   int tgt_id = sc_tokenizer_lang_id (tok, tgt, error);
@@ -86,10 +87,10 @@ sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt, const ch
       labels[T - 1] = c->eos_token_id;
 
       int len = s->len, row = 0;
-      g_autoptr (ScEncoding) enc = sc_model_encode (model, (int *) s->data, &len, 1, len, error);
+      g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) s->data, &len, 1, len, error);
       if (enc == NULL)
         return FALSE;
-      g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, T, error);
+      g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, 1, &row, T, error);
       if (dec == NULL)
         return FALSE;
       g_autofree float *logits = g_new (float, (gsize) T *V);
@@ -162,16 +163,16 @@ score_side (ScModel *model, const char *spm, const char *const *references, ScEv
 }
 
 gboolean
-sc_evaluate_translate (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+sc_evaluate_translate (ScView *view, const char *src, const char *tgt, const char *const *sources,
                        const char *const *references, int n, const ScGenerateOptions *gen,
                        int batch_size, GCancellable *cancellable, char ***hyps, double *nll_sums,
                        int *nll_tokens, GError **error)
 {
   *hyps =
-      sc_translate (model, sources, n, src, tgt, gen, batch_size, NULL, NULL, cancellable, error);
+      sc_translate (view, sources, n, src, tgt, gen, batch_size, NULL, NULL, cancellable, error);
   if (*hyps == NULL)
     return FALSE;
-  if (!sc_evaluate_nll_sums (model, src, tgt, sources, references, n, nll_sums, nll_tokens, error))
+  if (!sc_evaluate_nll_sums (view, src, tgt, sources, references, n, nll_sums, nll_tokens, error))
     {
       g_clear_pointer (hyps, g_strfreev);
       return FALSE;
@@ -201,20 +202,21 @@ sc_evaluate_score (ScModel *model, const char *const *references, int n, char **
 }
 
 static gboolean
-run_side (ScModel *model, const char *src, const char *tgt, const char *const *sources,
+run_side (ScView *view, const char *src, const char *tgt, const char *const *sources,
           const char *const *references, int n, const ScGenerateOptions *gen, int batch,
           GCancellable *cancellable, ScEvalSide *side, GError **error)
 {
   g_auto (GStrv) out = NULL;
   g_autofree double *sums = g_new0 (double, n);
   g_autofree int *tokens = g_new0 (int, n);
-  return sc_evaluate_translate (model, src, tgt, sources, references, n, gen, batch, cancellable,
+  return sc_evaluate_translate (view, src, tgt, sources, references, n, gen, batch, cancellable,
                                 &out, sums, tokens, error) &&
-         sc_evaluate_score (model, references, n, out, sums, tokens, side, error);
+         sc_evaluate_score (sc_view_get_model (view), references, n, out, sums, tokens, side,
+                            error);
 }
 
 gboolean
-sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
+sc_evaluate (ScView *full, ScView *pruned, const char *src, const char *tgt,
              const char *const *sources, const char *const *references, int n,
              const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
              ScEvalResult *result, GError **error)
@@ -229,18 +231,13 @@ sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tg
   result->tgt = g_strdup (tgt);
   result->n_sentences = n;
 
-  sc_model_set_expert_mask (model, NULL, NULL);
-  if (!run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
+  if (!run_side (full, src, tgt, sources, references, n, gen, batch_size, cancellable,
                  &result->full, error))
     goto fail;
-  if (keep != NULL)
+  if (pruned != NULL)
     {
-      if (!sc_model_set_expert_mask (model, keep, error))
-        goto fail;
-      gboolean ok = run_side (model, src, tgt, sources, references, n, gen, batch_size, cancellable,
-                              &result->pruned, error);
-      sc_model_set_expert_mask (model, NULL, NULL);
-      if (!ok)
+      if (!run_side (pruned, src, tgt, sources, references, n, gen, batch_size, cancellable,
+                     &result->pruned, error))
         goto fail;
       result->has_pruned = TRUE;
       int same = 0;

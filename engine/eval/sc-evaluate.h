@@ -1,7 +1,7 @@
 /* sc-evaluate.h: what pruning costs, per direction.
  *
- * Translates a corpus with the full model and, given a kept-expert mask,
- * with the masked (pruned) model, and scores both against the references
+ * Translates a corpus with a full view of the model and, given one, a
+ * pruned view (fewer experts, or pruned weights), and scores both against the references
  * with chrF++ and spBLEU (sacreBLEU semantics; spBLEU over the model's own
  * SentencePiece model, which for NLLB-200 is FLORES-200's). Also the mean
  * teacher-forced negative log-likelihood of the references and how often
@@ -35,9 +35,9 @@ typedef struct {
 
 void     sc_eval_result_clear (ScEvalResult *result);
 
-/* sources/references: `n` sentences of src -> tgt. keep: NULL or a mask
- * for sc_model_set_expert_mask (restored to none afterwards). */
-gboolean sc_evaluate (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
+/* sources/references: `n` sentences of src -> tgt, translated with `full`
+ * and, when not NULL, with `pruned` (two views of one model, sc-view.h). */
+gboolean sc_evaluate (ScView *full, ScView *pruned, const char *src, const char *tgt,
                       const char *const *sources, const char *const *references, int n,
                       const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
                       ScEvalResult *result, GError **error);
@@ -50,12 +50,12 @@ void     sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEv
 
 /* sc_evaluate's two halves, so that processes can each translate a share
  * of the corpus and one score the whole. sc_evaluate_translate gives, with
- * the model's current mask, the `n` hypotheses (free with g_strfreev) and
+ * the view's experts and weights, the `n` hypotheses (free with g_strfreev) and
  * each sentence's summed reference NLL and token count; sc_evaluate_score
  * scores hypotheses of the whole corpus into `side` (clear it with
  * sc_eval_result_clear's rules: side->hyps is owned). Both together give
  * sc_evaluate's numbers exactly, however the corpus was split. */
-gboolean sc_evaluate_translate (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_translate (ScView *view, const char *src, const char *tgt,
                                 const char *const *sources, const char *const *references, int n,
                                 const ScGenerateOptions *gen, int batch_size,
                                 GCancellable *cancellable, char ***hyps, double *nll_sums,
@@ -64,17 +64,17 @@ gboolean sc_evaluate_score (ScModel *model, const char *const *references, int n
                             const double *nll_sums, const int *nll_tokens, ScEvalSide *side,
                             GError **error);
 /* Mean negative log-likelihood per target token of `references` given
- * `sources`, teacher-forced, with the model's current mask. */
-gboolean sc_evaluate_nll (ScModel *model, const char *src, const char *tgt,
+ * `sources`, teacher-forced, through `view`. */
+gboolean sc_evaluate_nll (ScView *view, const char *src, const char *tgt,
                           const char *const *sources, const char *const *references, int n,
                           double *nll, GError **error);
 /* The same per sentence: per_sentence[i] is the mean over sentence i's
  * reference tokens (may be NULL); nll (may be NULL) the mean over all. */
-gboolean sc_evaluate_nll_each (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_nll_each (ScView *view, const char *src, const char *tgt,
                                const char *const *sources, const char *const *references, int n,
                                double *per_sentence, double *nll, GError **error);
 /* Per sentence, the summed NLL of its reference tokens and their count. */
-gboolean sc_evaluate_nll_sums (ScModel *model, const char *src, const char *tgt,
+gboolean sc_evaluate_nll_sums (ScView *view, const char *src, const char *tgt,
                                const char *const *sources, const char *const *references, int n,
                                double *sums, int *tokens, GError **error);
 

@@ -44,9 +44,10 @@ sc_lang_quality_degraded (const ScLangQualityRow *row, ScLangQualityKind kind, d
 }
 
 gboolean
-sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limit, int max_length,
+sc_lang_quality_chrf (ScView *view, const char *src, const char *tgt, int limit, int max_length,
                       GCancellable *cancellable, double *chrf, int *n, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   g_autoptr (GPtrArray) pairs = sc_corpus_held_out_pairs (
       sc_checkpoint_dir (sc_model_get_checkpoint (model)), src, tgt, error);
   if (pairs == NULL)
@@ -72,7 +73,7 @@ sc_lang_quality_chrf (ScModel *model, const char *src, const char *tgt, int limi
   if (max_length > 0)
     gen.max_length = MIN (gen.max_length, max_length);
   g_auto (GStrv) hyps =
-      sc_translate (model, sources, pairs->len, src, tgt, &gen, 8, NULL, NULL, cancellable, error);
+      sc_translate (view, sources, pairs->len, src, tgt, &gen, 8, NULL, NULL, cancellable, error);
   if (hyps == NULL)
     return FALSE;
   ScMetricConfig cfg;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "sc-model.h"
+#include "sc-view.h"
 
 #include <gio/gio.h>
 
@@ -37,12 +38,12 @@ double   sc_lang_quality_change    (const ScLangQualityRow *row);
 gboolean sc_lang_quality_degraded  (const ScLangQualityRow *row, ScLangQualityKind kind,
                                     double threshold);
 
-/* chrF++ (corpus level) of the model's greedy translations of the first
+/* chrF++ (corpus level) of the view's greedy translations of the first
  * `limit` held-out pairs (sc_corpus_held_out_pairs: the model's own
  * heldout.tsv, else the shipped UDHR's held-out articles) from `src` into `tgt`,
  * at most `max_length` tokens each (0: the model's default); `n` receives
  * how many were scored. */
-gboolean sc_lang_quality_chrf      (ScModel *model, const char *src, const char *tgt, int limit,
+gboolean sc_lang_quality_chrf      (ScView *view, const char *src, const char *tgt, int limit,
                                     int max_length, GCancellable *cancellable, double *chrf,
                                     int *n, GError **error);
 

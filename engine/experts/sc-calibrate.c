@@ -74,10 +74,10 @@ pad_rows (GPtrArray *rows, int pad, int *S, int **lengths)
 /* Teacher-forced decoder pass over `targets` (each starting with the
  * decoder start token), statistics collected into `col`. */
 static gboolean
-replay_decoder (ScModel *model, const ScEncoding *enc, GPtrArray *targets, Collector *col,
+replay_decoder (ScView *view, const ScEncoding *enc, GPtrArray *targets, Collector *col,
                 GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
+  const ScConfig *c = sc_model_get_config (sc_view_get_model (view));
   int B = targets->len, T;
   g_autofree int *lengths = NULL;
   g_autofree int *ids = pad_rows (targets, c->pad_token_id, &T, &lengths);
@@ -89,7 +89,7 @@ replay_decoder (ScModel *model, const ScEncoding *enc, GPtrArray *targets, Colle
       for (int t = 0; t < lengths[b]; t++)
         valid[b * T + t] = 1;
     }
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, src, T, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, B, src, T, error);
   if (dec == NULL)
     return FALSE;
   g_autofree float *logits = g_new (float, (gsize) B * c->vocab_size);
@@ -114,9 +114,10 @@ truncate_ids (GArray *ids, int max, const char *what, int index)
 }
 
 static gboolean
-run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n, int first,
+run_batch (ScView *view, ScStats *stats, const ScCalibrationItem *items, int n, int first,
            const ScCalibrateOptions *opts, GCancellable *cancellable, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   int max_pos = c->max_position_embeddings;
@@ -162,9 +163,9 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
   g_autofree int *ids = pad_rows (sources, c->pad_token_id, &S, &lengths);
   Collector col = { stats, direction, NULL, opts->capture, NULL };
 
-  sc_model_set_router_observer (model, collect, &col);
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, ids, lengths, B, S, error);
-  sc_model_set_router_observer (model, NULL, NULL);
+  sc_view_set_router_observer (view, collect, &col);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, ids, lengths, B, S, error);
+  sc_view_set_router_observer (view, NULL, NULL);
   if (enc == NULL)
     return FALSE;
 
@@ -172,7 +173,7 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
     {
       ScGenerateOptions gen = opts->generate;
       gen.forced_bos_id = tgt_id;
-      g_autoptr (GPtrArray) out = sc_generate (model, enc, &gen, cancellable, error);
+      g_autoptr (GPtrArray) out = sc_generate (view, enc, &gen, cancellable, error);
       if (out == NULL)
         return FALSE;
       /* The decoder fed every generated token but the last one. */
@@ -185,9 +186,9 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
         }
     }
 
-  sc_model_set_router_observer (model, collect, &col);
-  gboolean ok = replay_decoder (model, enc, targets, &col, error);
-  sc_model_set_router_observer (model, NULL, NULL);
+  sc_view_set_router_observer (view, collect, &col);
+  gboolean ok = replay_decoder (view, enc, targets, &col, error);
+  sc_view_set_router_observer (view, NULL, NULL);
   if (ok && col.error != NULL)
     {
       g_propagate_error (error, col.error);
@@ -198,10 +199,11 @@ run_batch (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n
 }
 
 gboolean
-sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n,
+sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int n,
               const ScCalibrateOptions *opts, ScCalibrateProgress progress, gpointer progress_data,
               GCancellable *cancellable, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   if (c->arch != SC_ARCH_NLLB_MOE)
     {
@@ -238,7 +240,7 @@ sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, in
              g_str_equal (items[done + len].src_lang, items[done].src_lang) &&
              g_str_equal (items[done + len].tgt_lang, items[done].tgt_lang))
         len++;
-      if (!run_batch (model, stats, items + done, len, done, opts, cancellable, error))
+      if (!run_batch (view, stats, items + done, len, done, opts, cancellable, error))
         return FALSE;
       done += len;
       if (progress != NULL)

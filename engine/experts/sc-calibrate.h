@@ -46,9 +46,10 @@ void     sc_calibrate_shape (ScModel *model, const char *name, ScStatsShape *sha
 
 void     sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model);
 
-/* Adds the statistics of `items` to `stats` (whose shape must be the
- * model's). Partial statistics stay in `stats` when cancelled. */
-gboolean sc_calibrate (ScModel *model, ScStats *stats, const ScCalibrationItem *items, int n,
+/* Adds the statistics of `items`, run through `view` (its router observer
+ * is taken while it runs), to `stats` (whose shape must be the model's).
+ * Partial statistics stay in `stats` when cancelled. */
+gboolean sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int n,
                        const ScCalibrateOptions *opts, ScCalibrateProgress progress,
                        gpointer progress_data, GCancellable *cancellable, GError **error);
 

@@ -408,6 +408,48 @@ sc_expert_keep_load (const char *path, int n_moe, int n_experts, GError **error)
   return sc_expert_keep_from_json (data, (gssize) len, n_moe, n_experts, path, error);
 }
 
+ScExpertSet *
+sc_expert_set_load_keep (const char *path, int n_moe, int n_experts, GError **error)
+{
+  g_autofree guint8 *keep = sc_expert_keep_load (path, n_moe, n_experts, error);
+  return keep != NULL ? sc_expert_set_new_from_keep (keep, n_moe, n_experts) : NULL;
+}
+
+ScExpertSet *
+sc_expert_index_to_expert_set (const ScExpertIndex *idx, const char *const *keys, GError **error)
+{
+  /* Languages stand for every direction among them (one alone: into
+   * itself); directions are taken as they are. */
+  g_autoptr (GPtrArray) langs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (strchr (keys[i], '-') != NULL)
+      g_ptr_array_add (dirs, g_strdup (keys[i]));
+    else
+      g_ptr_array_add (langs, (gpointer) keys[i]);
+  for (guint i = 0; i < langs->len; i++)
+    for (guint j = 0; j < langs->len; j++)
+      if (i != j || langs->len == 1)
+        g_ptr_array_add (
+            dirs, g_strdup_printf ("%s-%s", (char *) langs->pdata[i], (char *) langs->pdata[j]));
+  if (dirs->len == 0)
+    {
+      g_set_error (error, SC_EXPERT_INDEX_ERROR, SC_EXPERT_INDEX_ERROR_NOT_FOUND,
+                   "no language or direction given to choose experts for");
+      return NULL;
+    }
+  g_ptr_array_add (dirs, NULL);
+  g_autoptr (GArray) ids =
+      sc_expert_index_for_pairs (idx, (const char *const *) dirs->pdata, error);
+  if (ids == NULL)
+    return NULL;
+  int n_moe = idx->n_layers, E = idx->n_experts;
+  g_autofree guint8 *keep = g_new0 (guint8, (gsize) n_moe * E + 1);
+  for (guint i = 0; i < ids->len; i++)
+    keep[g_array_index (ids, int, i)] = 1;
+  return sc_expert_set_new_from_keep (keep, n_moe, E);
+}
+
 static void
 add_ids (JsonBuilder *b, GArray *a)
 {

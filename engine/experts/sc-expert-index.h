@@ -20,6 +20,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "sc-expert-set.h"
+
 G_BEGIN_DECLS
 
 #define SC_EXPERT_INDEX_ERROR (sc_expert_index_error_quark ())
@@ -93,6 +95,18 @@ guint8        *sc_expert_keep_from_json  (const char *data, gssize length, int n
                                           int n_experts, const char *what, GError **error);
 guint8        *sc_expert_keep_load       (const char *path, int n_moe, int n_experts,
                                           GError **error);
+/* The same as an expert set. */
+ScExpertSet   *sc_expert_set_load_keep   (const char *path, int n_moe, int n_experts,
+                                          GError **error);
+
+/* The experts a model for several directions or languages keeps, as
+ * `secateur-cli export --pairs/--langs` does: `keys` (NULL-terminated) are
+ * "src-tgt" directions, read as sc_expert_index_for_pairs does, and
+ * language codes, which stand for every direction among the languages
+ * given (one language alone: into itself); the set is the union over all
+ * of them. NULL and an error when one is missing. */
+ScExpertSet   *sc_expert_index_to_expert_set (const ScExpertIndex *idx, const char *const *keys,
+                                              GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScExpertIndex, sc_expert_index_free)
 

@@ -319,6 +319,15 @@ sc_selection_free (ScSelection *sel)
   g_free (sel);
 }
 
+ScExpertSet *
+sc_selection_to_expert_set (const ScSelection *sel)
+{
+  g_autofree guint8 *keep = g_new0 (guint8, (gsize) sel->n_layers * sel->n_experts + 1);
+  for (guint i = 0; i < sel->global_ids->len; i++)
+    keep[g_array_index (sel->global_ids, int, i)] = 1;
+  return sc_expert_set_new_from_keep (keep, sel->n_layers, sel->n_experts);
+}
+
 guint64
 sc_selection_bytes (const ScSelection *sel, guint64 bytes_per_expert, guint64 dense_bytes)
 {

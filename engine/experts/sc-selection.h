@@ -23,6 +23,8 @@
 
 #include <glib.h>
 
+#include "sc-expert-set.h"
+
 G_BEGIN_DECLS
 
 #define SC_SELECT_ERROR (sc_select_error_quark ())
@@ -74,6 +76,8 @@ ScSelection *sc_select_experts (const double *metrics, int n_layers, int n_encod
 ScSelection *sc_selection_new_from_ids (const int *ids, int n_ids, int n_layers,
                                         int n_encoder_layers, int n_experts, GError **error);
 void         sc_selection_free (ScSelection *sel);
+/* The selection's kept experts as an expert set. */
+ScExpertSet *sc_selection_to_expert_set (const ScSelection *sel);
 /* Memory of the selected model: dense + kept x bytes_per_expert. */
 guint64      sc_selection_bytes (const ScSelection *sel, guint64 bytes_per_expert,
                                  guint64 dense_bytes);

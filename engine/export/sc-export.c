@@ -114,14 +114,8 @@ check_keep (ScModel *model, const guint8 *keep, GError **error)
       return FALSE;
     }
   /* The model validates counts and, for an already pruned checkpoint, that
-   * every kept expert is present; the mask is restored afterwards. */
-  const guint8 *was = sc_model_get_expert_mask (model);
-  g_autofree guint8 *saved =
-      was != NULL ? g_memdup2 (was, (gsize) sc_model_n_moe_layers (model) * c->num_experts) : NULL;
-  if (!sc_model_set_expert_mask (model, keep, error))
-    return FALSE;
-  sc_model_set_expert_mask (model, saved, NULL);
-  return TRUE;
+   * every kept expert is present. */
+  return sc_model_check_expert_keep (model, keep, error);
 }
 
 gboolean
@@ -377,9 +371,9 @@ typedef struct
 } Source;
 
 static const ScTensor *
-model_replaced (gpointer model, const char *name)
+view_replaced (gpointer view, const char *name)
 {
-  return sc_model_get_replaced_weight (model, name);
+  return sc_view_get_replaced_weight (view, name);
 }
 
 /* A NaN or infinity copied into an export makes a model that computes
@@ -557,7 +551,9 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
   if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
   const ScConfig *c = sc_model_get_config (model);
-  Source src = { sc_model_get_checkpoint (model), c, model_replaced, model };
+  /* The model's own tensors: weights a view replaced go out through
+   * sc_export_model. */
+  Source src = { sc_model_get_checkpoint (model), c, NULL, NULL };
 
   /* The caller's record with what the export itself knows. */
   g_autoptr (JsonObject) sel = json_object_new ();
@@ -594,11 +590,12 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
 }
 
 gboolean
-sc_export_model (ScModel *model, const char *model_dir, JsonObject *record, const char *out_dir,
+sc_export_model (ScView *view, const char *model_dir, JsonObject *record, const char *out_dir,
                  const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
-  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), model_replaced,
-                 model };
+  ScModel *model = sc_view_get_model (view);
+  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), view_replaced,
+                 view };
   return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 

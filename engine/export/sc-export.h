@@ -29,6 +29,7 @@
 
 #include "sc-destination.h"
 #include "sc-model.h"
+#include "sc-view.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -70,7 +71,9 @@ typedef struct {
 /* The plan's bytes with every f32/f16/bf16 tensor stored as `dtype`. */
 guint64  sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype);
 
-/* keep: [n_moe_layers * num_experts] as for sc_model_set_expert_mask. */
+/* keep: [n_moe_layers * num_experts] as for sc_model_check_expert_keep
+ * (sc_expert_set_get_keep gives it for a set). The model's own tensors
+ * are written. */
 gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,
                            GError **error);
 gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep,
@@ -80,12 +83,12 @@ gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *
 /* The config.json key of the weight-pruning record. */
 #define SC_EXPORT_SPARSITY_KEY "secateur_sparsity"
 
-/* The whole model as it is now: every tensor under its name and in its
- * stored dtype, weights replaced by pruning (sc_model_replace_linear_weight)
+/* The whole model as `view` runs it: every tensor under its name and in its
+ * stored dtype, weights the view replaced (sc_view_replace_linear_weight)
  * narrowed back to that dtype with their zeros in place (refused when a
  * value does not fit); `record` (may be NULL) is stored in config.json under
  * SC_EXPORT_SPARSITY_KEY. Same atomic writing as sc_export_pruned. */
-gboolean sc_export_model  (ScModel *model, const char *model_dir, JsonObject *record,
+gboolean sc_export_model  (ScView *view, const char *model_dir, JsonObject *record,
                            const char *out_dir, const ScExportOptions *opts,
                            GCancellable *cancellable, GError **error);
 

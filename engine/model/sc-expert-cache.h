@@ -12,7 +12,8 @@
  *
  * An expert is a handful of tensors (fc1/fc2 weight and bias). Owned copies
  * keep the checkpoint's dtype, so the budget counts stored bytes. Not
- * thread-safe: one cache per model, used by the thread running it.
+ * thread-safe by itself: the model that owns it (one per model, shared by
+ * its views) takes a lock around every use.
  */
 #pragma once
 

@@ -208,15 +208,16 @@ check_cancel (GCancellable *cancellable, GError **error)
 }
 
 static GPtrArray *
-greedy (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
+greedy (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
         GCancellable *cancellable, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   int B = enc->B, V = c->vocab_size;
   g_autofree int *src = g_new (int, B);
   for (int b = 0; b < B; b++)
     src[b] = b;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, B, src, opts->max_length, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, B, src, opts->max_length, error);
   if (dec == NULL)
     return NULL;
 
@@ -347,9 +348,10 @@ processors_act (const ScGenerateOptions *o, int cur_len)
 }
 
 static GPtrArray *
-beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
+beam_search (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
              GCancellable *cancellable, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   int B = enc->B, K = opts->num_beams, V = c->vocab_size, R = B * K;
   int eos = c->eos_token_id, max_len = opts->max_length;
@@ -361,7 +363,7 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
   g_autofree int *src = g_new (int, R);
   for (int r = 0; r < R; r++)
     src[r] = r / K;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, R, src, max_len, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, R, src, max_len, error);
   if (dec == NULL)
     return NULL;
 
@@ -548,7 +550,7 @@ beam_search (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
 }
 
 GPtrArray *
-sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
+sc_generate (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
              GCancellable *cancellable, GError **error)
 {
   if (opts->max_length < 2)
@@ -578,8 +580,8 @@ sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opt
       return NULL;
     }
   if (opts->num_beams == 1)
-    return greedy (model, enc, opts, cancellable, error);
-  return beam_search (model, enc, opts, cancellable, error);
+    return greedy (view, enc, opts, cancellable, error);
+  return beam_search (view, enc, opts, cancellable, error);
 }
 
 /* ---- text to text ------------------------------------------------------- */
@@ -609,11 +611,12 @@ is_blank (const char *s)
 }
 
 char **
-sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src_lang,
+sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_lang,
                 const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
                 ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
                 GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   const ScConfig *c = sc_model_get_config (model);
   int max_src = c->max_position_embeddings;
@@ -687,8 +690,8 @@ sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src
       g_autoptr (ScEncoding) enc = NULL;
       g_autoptr (GPtrArray) outs = NULL;
       if (!check_cancel (cancellable, error) ||
-          (enc = sc_model_encode (model, ids, lengths, B, S, error)) == NULL ||
-          (outs = sc_generate (model, enc, &o, cancellable, error)) == NULL)
+          (enc = sc_view_encode (view, ids, lengths, B, S, error)) == NULL ||
+          (outs = sc_generate (view, enc, &o, cancellable, error)) == NULL)
         {
           ok = FALSE;
           break;
@@ -717,13 +720,13 @@ sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src
 }
 
 char **
-sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
+sc_translate (ScView *view, const char *const *texts, int n, const char *src_lang,
               const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
               ScProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
               GError **error)
 {
   ScGenerateOptions o = *opts;
   o.num_return_sequences = 1;
-  return sc_translate_n (model, texts, n, src_lang, tgt_lang, &o, batch_size, progress,
+  return sc_translate_n (view, texts, n, src_lang, tgt_lang, &o, batch_size, progress,
                          progress_data, cancellable, error);
 }

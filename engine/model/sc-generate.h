@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sc-model.h"
+#include "sc-view.h"
 
 #include <gio/gio.h>
 
@@ -52,10 +53,10 @@ void       sc_generate_options_init_hf (ScGenerateOptions *opts, ScModel *model)
 /* One GArray of int per encoder row (num_return_sequences per row, best
  * first, rows in order): the decoder start token, the generated tokens, and
  * the final </s> when the hypothesis ended. */
-GPtrArray *sc_generate (ScModel *model, const ScEncoding *enc, const ScGenerateOptions *opts,
+GPtrArray *sc_generate (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
                         GCancellable *cancellable, GError **error);
 
-/* Text in, text out: tokenizes `n` sentences of `src_lang`, translates them
+/* Text in, text out (with the view's experts and weights): tokenizes `n` sentences of `src_lang`, translates them
  * in batches of `batch_size` (sorted by length so padding stays small) and
  * returns a NULL-terminated array in input order. Empty or blank lines give
  * empty translations; sources longer than the model's positions are
@@ -65,12 +66,12 @@ typedef void (*ScProgressFunc) (int done, int total, gpointer user_data);
 
 /* The same with opts->num_return_sequences translations per sentence:
  * sentence i's j-th best at [i * num_return_sequences + j]. */
-char     **sc_translate_n (ScModel *model, const char *const *texts, int n, const char *src_lang,
+char     **sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_lang,
                            const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
                            ScProgressFunc progress, gpointer progress_data,
                            GCancellable *cancellable, GError **error);
 
-char     **sc_translate (ScModel *model, const char *const *texts, int n, const char *src_lang,
+char     **sc_translate (ScView *view, const char *const *texts, int n, const char *src_lang,
                          const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
                          ScProgressFunc progress, gpointer progress_data,
                          GCancellable *cancellable, GError **error);

@@ -1,5 +1,11 @@
 /* sc-model.h: NLLB-200 (MoE and dense) inference with Hugging Face eval
- * semantics. See NLLB-FACTS.md §2 for every rule followed here. */
+ * semantics. See NLLB-FACTS.md §2 for every rule followed here.
+ *
+ * An ScModel is read-only after load and thread-safe: several threads may
+ * run views of it (sc-view.h) at the same time. What a run changes (kept
+ * experts, observers, replaced weights) lives on its view; the only state
+ * the model changes after load is its expert cache, the process's memory
+ * budget for experts, which takes a lock. */
 #pragma once
 
 #include "sc-backend.h"
@@ -38,8 +44,8 @@ typedef void (*ScRouterObserver) (const ScRouterEvent *event, gpointer user_data
 typedef enum {
   SC_MODEL_LOAD_DEFAULT = 0,
   /* Shard files holding only experts may be absent: those experts count as
-   * pruned, and the model runs only with an expert mask that leaves them
-   * out (sc_model_set_expert_mask). */
+   * pruned, and the model runs only in a view whose expert set leaves them
+   * out (sc_view_new). */
   SC_MODEL_LOAD_ALLOW_MISSING_EXPERTS = 1 << 0,
 } ScModelLoadFlags;
 
@@ -56,26 +62,22 @@ ScBackend        *sc_model_get_backend       (ScModel *model);
 ScDType           sc_model_get_dtype         (ScModel *model);
 guint64           sc_model_n_params_dense    (ScModel *model);
 guint64           sc_model_n_params_experts  (ScModel *model);
-void              sc_model_set_router_observer (ScModel *model, ScRouterObserver observer,
-                                              gpointer user_data);
 int               sc_model_n_moe_layers      (ScModel *model);
 
-/* Masked expert pruning: keep[m * num_experts + e] says whether expert e of
- * MoE layer m (encoder MoE layers first) stays. Pruned experts leave the
- * router's softmax and top-2 (as if their router rows were removed) and
- * their weights are never read. Each layer keeps at least one expert (with
- * one, every token goes to it with weight 1, as Hugging Face's top-2 does
- * when a router has a single row).
- * NULL restores the full model. */
-gboolean          sc_model_set_expert_mask   (ScModel *model, const guint8 *keep, GError **error);
-/* The mask set now ([n_moe_layers * num_experts]), or NULL for the full model. */
-const guint8     *sc_model_get_expert_mask   (ScModel *model);
+/* Whether keep ([n_moe_layers * num_experts], encoder MoE layers first)
+ * can run on this model: each layer keeps at least one expert (with one,
+ * every token goes to it with weight 1, as Hugging Face's top-2 does when a
+ * router has a single row) and none absent from the checkpoint. Pruned
+ * experts leave the router's softmax and top-2 (as if their router rows
+ * were removed) and their weights are never read. */
+gboolean          sc_model_check_expert_keep (ScModel *model, const guint8 *keep, GError **error);
 
 /* One MoE layer's parts, for objectives that replay it outside a forward
  * pass (sc-reconstruct.h). h: [n, d_model] layer-normed inputs. Router
  * logits of every expert ([n, num_experts], no mask applied); expert e's
  * FFN output ([n, d_model], before its gate weight and the
- * moe_token_dropout factor). Fails for an expert absent from the checkpoint. */
+ * moe_token_dropout factor), from the checkpoint's weights. Fails for an
+ * expert absent from the checkpoint. */
 gboolean          sc_model_moe_router_logits (ScModel *model, int moe_layer, const float *h, int n,
                                               float *logits, GError **error);
 gboolean          sc_model_moe_expert_forward (ScModel *model, int moe_layer, int expert,
@@ -85,7 +87,8 @@ gboolean          sc_model_moe_expert_forward (ScModel *model, int moe_layer, in
  * copied out of the checkpoint mapping on first use into a cache of at most
  * `bytes` (or one expert when larger), their mapped pages are released, and
  * the least recently used leave under pressure. Outputs are identical to an
- * unbudgeted run. 0 (the default) reads experts in place from the mapping. */
+ * unbudgeted run. 0 (the default) reads experts in place from the mapping.
+ * Set it before running views: it is the one setting a model has. */
 gboolean          sc_model_set_expert_budget (ScModel *model, guint64 bytes, GError **error);
 /* The cache in use, NULL without a budget. */
 ScExpertCache    *sc_model_get_expert_cache  (ScModel *model);
@@ -98,18 +101,11 @@ ScExpertCache    *sc_model_get_expert_cache  (ScModel *model);
 int               sc_model_n_blocks          (ScModel *model);
 int               sc_model_n_linears         (ScModel *model);
 void              sc_model_get_linear        (ScModel *model, int i, ScLinearInfo *info);
-/* The weight in use: the checkpoint's, or the copy that replaced it. */
+/* The checkpoint's weight of linear i (a view may run another:
+ * sc_view_get_linear_weight). */
 const ScTensor   *sc_model_get_linear_weight (ScModel *model, int i);
-void              sc_model_set_linear_observer (ScModel *model, ScLinearObserver observer,
-                                              gpointer user_data);
-/* Replaces linear i's weight by `data` ([n_out, n_in] f32, taken over and
- * freed with the model); later forward passes use it. */
-gboolean          sc_model_replace_linear_weight (ScModel *model, int i, float *data,
-                                              GError **error);
-/* The replacement of the checkpoint tensor `name`, or NULL. */
-const ScTensor   *sc_model_get_replaced_weight (ScModel *model, const char *name);
 
-/* Encoder output for a right-padded batch. */
+/* Encoder output for a right-padded batch (sc_view_encode). */
 typedef struct {
   int     B, S, d;
   float  *hidden;   /* [B, S, d], after the final layer norm */
@@ -117,28 +113,9 @@ typedef struct {
   int    *ids;      /* [B, S] the input ids, pads included (the encoder processors read them) */
 } ScEncoding;
 
-/* ids: [B, S] right-padded with the pad id; lengths[b] real tokens in row b. */
-ScEncoding       *sc_model_encode            (ScModel *model, const int *ids, const int *lengths,
-                                              int B, int S, GError **error);
 void              sc_encoding_free           (ScEncoding *enc);
-
-/* Incremental decoder with a KV cache. Row r of the decoder reads encoder
- * row src_row[r] (beam search keeps several rows per source). */
-typedef struct _ScDecoder ScDecoder;
-
-ScDecoder        *sc_decoder_new             (ScModel *model, const ScEncoding *enc, int n_rows,
-                                              const int *src_row, int max_len, GError **error);
-void              sc_decoder_free            (ScDecoder *dec);
-int               sc_decoder_get_length      (ScDecoder *dec);
-/* Feed T tokens per row (tokens [n_rows, T]); logits receives
- * [n_rows, T, V], or [n_rows, V] for the last position when last_only. */
-gboolean          sc_decoder_forward         (ScDecoder *dec, const int *tokens, int T,
-                                              float *logits, gboolean last_only, GError **error);
-/* New row i continues old row from[i] (beam reordering). */
-void              sc_decoder_reorder         (ScDecoder *dec, const int *from);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScModel, sc_model_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScEncoding, sc_encoding_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScDecoder, sc_decoder_free)
 
 G_END_DECLS

@@ -335,54 +335,55 @@ sc_calib_set_from_udhr_bloom (ScBloom *model, const ScCalibOptions *opts, GError
 static int
 nllb_n_blocks (gpointer m)
 {
-  return sc_model_n_blocks (m);
+  return sc_model_n_blocks (sc_view_get_model (m));
 }
 
 static int
 nllb_n_linears (gpointer m)
 {
-  return sc_model_n_linears (m);
+  return sc_model_n_linears (sc_view_get_model (m));
 }
 
 static void
 nllb_get_linear (gpointer m, int i, ScLinearInfo *info)
 {
-  sc_model_get_linear (m, i, info);
+  sc_model_get_linear (sc_view_get_model (m), i, info);
 }
 
 static const ScTensor *
-nllb_get_weight (gpointer m, int i)
+nllb_get_weight (gpointer v, int i)
 {
-  return sc_model_get_linear_weight (m, i);
+  return sc_view_get_linear_weight (v, i);
 }
 
 static void
-nllb_set_observer (gpointer m, ScLinearObserver observer, gpointer data)
+nllb_set_observer (gpointer v, ScLinearObserver observer, gpointer data)
 {
-  sc_model_set_linear_observer (m, observer, data);
+  sc_view_set_linear_observer (v, observer, data);
 }
 
 static gboolean
-nllb_replace_weight (gpointer m, int i, float *data, GError **error)
+nllb_replace_weight (gpointer v, int i, float *data, GError **error)
 {
-  return sc_model_replace_linear_weight (m, i, data, error);
+  return sc_view_replace_linear_weight (v, i, data, error);
 }
 
 /* One sample, batch of one (no padding): the encoder, then, for decoder
  * blocks, the teacher-forced decoder. */
 static gboolean
-nllb_forward (gpointer m, const ScCalibSample *s, int last_block, GError **error)
+nllb_forward (gpointer v, const ScCalibSample *s, int last_block, GError **error)
 {
-  ScModel *model = m;
+  ScView *view = v;
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   int n_src = s->n_src;
-  g_autoptr (ScEncoding) enc = sc_model_encode (model, s->src, &n_src, 1, n_src, error);
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, s->src, &n_src, 1, n_src, error);
   if (enc == NULL)
     return FALSE;
   if (last_block < c->encoder_layers || s->tgt == NULL || s->n_tgt == 0)
     return TRUE;
   int row = 0;
-  g_autoptr (ScDecoder) dec = sc_decoder_new (model, enc, 1, &row, s->n_tgt, error);
+  g_autoptr (ScDecoder) dec = sc_decoder_new (view, enc, 1, &row, s->n_tgt, error);
   if (dec == NULL)
     return FALSE;
   g_autofree float *logits = g_new (float, c->vocab_size);
@@ -390,9 +391,9 @@ nllb_forward (gpointer m, const ScCalibSample *s, int last_block, GError **error
 }
 
 void
-sc_prunable_init_model (ScPrunable *p, ScModel *model)
+sc_prunable_init_view (ScPrunable *p, ScView *view)
 {
-  p->model = model;
+  p->model = view;
   p->n_blocks = nllb_n_blocks;
   p->n_linears = nllb_n_linears;
   p->get_linear = nllb_get_linear;

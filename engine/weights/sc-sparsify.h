@@ -16,7 +16,7 @@
  * Any model can be pruned this way through ScPrunable: list its linear
  * layers (sc-linear-hooks.h), report their inputs to an observer, replace a
  * weight, and run one calibration sample through blocks 0..last. NLLB
- * (dense M2M100 and NLLB-MoE) comes with sc_prunable_init_model (); a
+ * (dense M2M100 and NLLB-MoE) comes with sc_prunable_init_view (); a
  * decoder-only model (BLOOM) implements the same seven functions, with
  * ScCalibSample.tgt NULL.
  */
@@ -25,6 +25,7 @@
 #include "sc-bloom.h"
 #include "sc-linear-hooks.h"
 #include "sc-model.h"
+#include "sc-view.h"
 #include "sc-sampler.h"
 #include "sc-sparsity.h"
 
@@ -108,8 +109,9 @@ typedef struct {
                                      GError **error);
 } ScPrunable;
 
-/* NLLB: encoder blocks, then decoder blocks. */
-void sc_prunable_init_model (ScPrunable *prunable, ScModel *model);
+/* NLLB: encoder blocks, then decoder blocks, run through `view`, which
+ * takes the pruned weights in its overlay (the model is untouched). */
+void sc_prunable_init_view (ScPrunable *prunable, ScView *view);
 
 /* BLOOM: its blocks in order, each with query_key_value, dense,
  * dense_h_to_4h, dense_4h_to_h. The adapter owns the pruned weights the
