@@ -244,13 +244,14 @@ sc_cli_export (int argc, char **argv)
     }
   if (dry_run)
     return 0;
+  g_autoptr (ScView) merged = NULL;
   if (merge)
     {
       /* the served directions' tokens; with --keep, every captured one */
       g_autoptr (ScCapture) cap = sc_capture_load (capture_path, &error);
       int n_merged = 0;
-      if (cap == NULL || !sc_merge_apply (model, cap, (const char *const *) directions, keep,
-                                          &n_merged, NULL, &error))
+      if (cap == NULL || (merged = sc_view_new_from_keep (model, keep, &error)) == NULL ||
+          !sc_merge_apply (merged, cap, (const char *const *) directions, &n_merged, NULL, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
@@ -289,7 +290,8 @@ sc_cli_export (int argc, char **argv)
                            .note = sc_cli_export_note,
                            .allow_non_finite = allow_non_finite,
                            .convert = dtype_up != NULL,
-                           .dtype = dtype };
+                           .dtype = dtype,
+                           .overlay = merged };
   if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,

@@ -548,16 +548,23 @@ sc_merge_tokens (const ScCapture *cap, int d, const char *const *directions, int
 }
 
 gboolean
-sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directions,
-                const guint8 *keep, int *n_merged, GCancellable *cancellable, GError **error)
+sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *directions, int *n_merged,
+                GCancellable *cancellable, GError **error)
 {
+  ScModel *model = sc_view_get_model (view);
   const ScConfig *c = sc_model_get_config (model);
   int E = c->num_experts, d = c->d_model, n_moe = sc_model_n_moe_layers (model), folded = 0;
   int n_enc = 0;
   for (int i = 0; i < c->encoder_layers; i++)
     n_enc += sc_config_is_sparse (c, FALSE, i);
+  if (n_merged != NULL)
+    *n_merged = 0;
   if (!sc_capture_check_shape (cap, n_moe, n_enc, d, error))
     return FALSE;
+  ScExpertSet *set = sc_view_get_experts (view);
+  if (set == NULL)
+    return TRUE; /* nothing pruned */
+  const guint8 *keep = sc_expert_set_get_keep (set);
   g_autofree ScMergeExpert **merged = g_new0 (ScMergeExpert *, E);
   g_autofree int *target = g_new (int, E);
   for (int m = 0; m < n_moe; m++)
@@ -576,9 +583,8 @@ sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directi
           int i1, i2;
           if (ok && find_expert_linears (model, m, e, &i1, &i2))
             ok =
-                sc_model_replace_linear_weight (model, i1, g_steal_pointer (&merged[e]->w1),
-                                                error) &&
-                sc_model_replace_linear_weight (model, i2, g_steal_pointer (&merged[e]->w2), error);
+                sc_view_replace_linear_weight (view, i1, g_steal_pointer (&merged[e]->w1), error) &&
+                sc_view_replace_linear_weight (view, i2, g_steal_pointer (&merged[e]->w2), error);
           g_clear_pointer (&merged[e], sc_merge_expert_free);
         }
       if (!ok)

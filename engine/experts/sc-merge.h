@@ -29,6 +29,7 @@
 #pragma once
 
 #include "sc-reconstruct.h"
+#include "sc-view.h"
 
 #include <gio/gio.h>
 
@@ -90,8 +91,7 @@ ScMergeExpert *sc_merge_fold (const ScMergeExpert *kept, double kept_mass,
                               const double *masses, int n_others);
 
 /* One expert of a MoE layer (encoder MoE layers first) read from the
- * model as f32: the weights in use (a replaced one included) and the
- * checkpoint's biases. */
+ * model's checkpoint as f32 (weights and biases). */
 ScMergeExpert *sc_merge_expert_from_model (ScModel *model, int moe_layer, int expert,
                                            GError **error);
 /* Merging for one MoE layer, on its captured router inputs h [n, d]:
@@ -111,16 +111,16 @@ gboolean sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, c
 float *sc_merge_tokens (const ScCapture *cap, int d, const char *const *directions, int moe_layer,
                         int *n_out);
 
-/* Merges the pruned experts of `keep` ([n_moe_layers * n_experts]) into
- * the kept ones on the captured tokens of `directions`, and puts the
- * merged fc1 and fc2 weights in place of the kept experts' through the
- * model's weight replacement, which masked evaluation reads and export
- * writes. Biases stay the kept experts' own: replacement covers linear
- * weights only, and export and evaluation must agree. *n_merged (may be
- * NULL) gets how many pruned experts were folded in. */
-gboolean sc_merge_apply (ScModel *model, const ScCapture *cap, const char *const *directions,
-                         const guint8 *keep, int *n_merged, GCancellable *cancellable,
-                         GError **error);
+/* Merges the experts `view` prunes (its expert set; a full view has none)
+ * into the ones it keeps, on the captured tokens of `directions`, and puts
+ * the merged fc1 and fc2 weights in the view's weight overlay
+ * (sc_view_replace_linear_weight): the view runs them, and an export of
+ * the view's overlay writes them. Biases stay the kept experts' own, as
+ * the overlay replaces linear weights only and export and evaluation must
+ * agree. *n_merged (may be NULL) gets how many pruned experts were folded
+ * in. */
+gboolean sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *directions,
+                         int *n_merged, GCancellable *cancellable, GError **error);
 
 /* The relative error of MoE layer m's output on h [n, d] with only `keep`
  * kept (routing restricted as masked evaluation does) and merged[e]
