@@ -21,9 +21,10 @@
  *     average of the kept expert's and its aligned pruned experts', each
  *     weighted by the routing mass it receives in the full model on the
  *     calibration tokens; several pruned experts fold into one kept expert
- *     at once.
+ *     at once (sc_merge_apply leaves the biases as they were: see there).
  * Cost per pruned expert: one fc1 pass over n tokens for each of the two
- * experts, an ffn x ffn correlation (n ffn^2 + (2 d + 1) ffn^2 flops) and an
+ * experts, an ffn x ffn correlation and weight cosine
+ * (n ffn^2 + (2 d + 1) ffn^2 multiply-adds) and an
  * O(ffn^3) assignment; for the 54B (ffn 8192) the assignment dominates
  * (about 5.5e11 steps in the worst case per pruned expert). */
 #pragma once
