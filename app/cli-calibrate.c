@@ -14,15 +14,13 @@
  * resources/language-shares/nllb-200.tsv, or --shares FILE), at least one
  * per direction.
  *
- * Ctrl-C stops after the current batch and saves what was gathered. */
+ * The work is the calibrate job (engine/jobs/sc-calibrate-job.h), the
+ * application's too; this file reads options and files and prints. Ctrl-C
+ * stops after the current batch and saves what was gathered. */
 #include "cli-commands.h"
-#include "sc-calibrate.h"
-#include "sc-corpus-spec.h"
-#include "sc-corpus.h"
-#include "sc-provenance.h"
+#include "sc-calibrate-job.h"
 #include "sc-distributed.h"
 #include "sc-reconstruct.h"
-#include "sc-sampler.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -43,14 +41,16 @@ typedef struct
 } Progress;
 
 static void
-report (int done, int total, double rate, double eta, gpointer user_data)
+report (const ScProgress *progress, gpointer user_data)
 {
   Progress *p = user_data;
   if (interrupted)
     g_cancellable_cancel (p->cancel);
-  if (p->show)
-    fprintf (stderr, "\rcalibrated %d/%d sentences, %.1f sentences/s, %.0f s left   ", done, total,
-             rate, eta);
+  if (p->show && progress->done > 0)
+    fprintf (stderr,
+             "\rcalibrated %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+             " sentences, %.1f sentences/s, %.0f s left   ",
+             progress->done, progress->total, progress->rate, MAX (progress->eta_s, 0));
 }
 
 static void
@@ -84,101 +84,42 @@ read_lines (const char *path, int *n, GError **error)
 /* This rank's share of the items under MPI (all of them otherwise), in
  * contiguous shards balanced by source and target tokens. */
 static void
-shard_items (ScModel *model, GArray *items, int *first, int *last)
+shard_items (ScModel *model, const ScCalibrationItem *items, guint n, int *first, int *last,
+             gpointer data)
 {
   g_autofree guint64 *tokens = NULL;
   if (sc_distributed_size () > 1)
     {
       ScTokenizer *tok = sc_model_get_tokenizer (model);
-      tokens = g_new (guint64, MAX (items->len, 1));
-      for (guint i = 0; i < items->len; i++)
+      tokens = g_new (guint64, MAX (n, 1));
+      for (guint i = 0; i < n; i++)
         {
-          ScCalibrationItem *it = &g_array_index (items, ScCalibrationItem, i);
+          const ScCalibrationItem *it = &items[i];
           g_autoptr (GArray) s = sc_tokenizer_encode (tok, it->source, it->src_lang, NULL);
           g_autoptr (GArray) t =
               it->target ? sc_tokenizer_encode_pieces (tok, it->target, NULL) : NULL;
           tokens[i] = 1 + (s ? s->len : 0) + (t ? t->len : 0);
         }
     }
-  sc_distributed_shard (tokens, items->len, first, last);
+  sc_distributed_shard (tokens, n, first, last);
 }
 
-/* Items sampled from a corpus over the directions in `pairs`. The returned
- * array owns the corpus pairs the items point into (`keep`). */
-static GArray *
-sample_items (const char *model_dir, const char *pairs, const char *corpus, const char *sampling,
-              const char *shares_path, int size, guint32 seed, GPtrArray *keep, GError **error)
+/* Under MPI rank 0 adds the other ranks' counts, in rank order, and alone
+ * writes; a stop on any rank makes the run a partial one. */
+static gboolean
+gather_stats (ScStats *stats, gboolean *stopped, gpointer data, GError **error)
 {
-  ScCorpusSpec spec;
-  if (!sc_corpus_spec_parse (corpus, &spec, error))
-    return NULL;
-  g_auto (GStrv) list = g_strsplit (pairs, ",", -1);
-  guint n_dirs = g_strv_length (list);
-  g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
-  g_autoptr (GPtrArray) langs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  for (guint i = 0; i < n_dirs; i++)
-    {
-      char **st = g_strsplit (list[i], "-", 2);
-      g_ptr_array_add (langs, st);
-      if (g_strv_length (st) != 2)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "\"%s\" is not SRC-TGT",
-                       list[i]);
-          return NULL;
-        }
-      GPtrArray *data =
-          sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_CALIBRATION, model_dir, st[0], st[1], error);
-      if (data == NULL)
-        return NULL;
-      g_ptr_array_add (keep, data);
-      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
-    }
+  *stopped = !sc_distributed_all (!*stopped);
+  return sc_distributed_reduce_stats (stats, error);
+}
 
-  ScSamplerOptions opts = { SC_SAMPLE_PROPORTIONAL, size, seed, NULL, NULL, NULL };
-  g_autoptr (ScShareTable) shares = NULL;
-  if (sampling == NULL || g_str_equal (sampling, "proportional"))
-    {
-      shares = shares_path ? sc_share_table_load (shares_path, error)
-                           : sc_share_table_load_for_model (model_dir, error);
-      if (shares == NULL)
-        return NULL;
-      opts.shares = shares;
-    }
-  else if (g_str_equal (sampling, "uniform"))
-    {
-      opts.mode = SC_SAMPLE_UNIFORM;
-    }
-  else if (g_str_equal (sampling, "pairs"))
-    {
-      opts.mode = SC_SAMPLE_PAIRS;
-      opts.pairs = (const char *const *) list;
-    }
-  else
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--sampling is proportional, uniform or pairs");
-      return NULL;
-    }
-  g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &opts, error);
-  if (sample == NULL)
-    return NULL;
-  g_autofree char *summary = sc_sample_describe (sample, dirs);
+static const ScCalibrateRanks ranks = { shard_items, gather_stats, NULL };
+
+static void
+print_summary (const char *summary, gpointer data)
+{
   if (sc_distributed_rank () == 0)
     fprintf (stderr, "%s", summary);
-
-  GArray *items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (guint i = 0; i < sample->picks->len; i++)
-    {
-      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
-      GPtrArray *data = keep->pdata[p->direction];
-      ScCorpusPair *pair = data->pdata[p->item];
-      char **st = langs->pdata[p->direction];
-      /* the language strings must outlive `langs`: keep copies with the data */
-      ScCalibrationItem it = { g_intern_string (st[0]), g_intern_string (st[1]), pair->source,
-                               pair->target };
-      g_array_append_val (items, it);
-    }
-  return items;
 }
 
 int
@@ -259,6 +200,23 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
 
+  ScCalibrateJobOptions opts;
+  sc_calibrate_job_options_init (&opts);
+  ScSampleMode smode = SC_SAMPLE_PROPORTIONAL;
+  if (sampling != NULL && g_str_equal (sampling, "uniform"))
+    smode = SC_SAMPLE_UNIFORM;
+  else if (sampling != NULL && g_str_equal (sampling, "pairs"))
+    smode = SC_SAMPLE_PAIRS;
+  else if (sampling != NULL && !g_str_equal (sampling, "proportional"))
+    {
+      fprintf (stderr, "secateur-cli calibrate: --sampling is proportional, uniform or pairs\n");
+      return 2;
+    }
+  if (!from_files && !sc_corpus_spec_parse (corpus, &opts.corpus, &error))
+    {
+      fprintf (stderr, "secateur-cli calibrate: %s\n", error->message);
+      return 2;
+    }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   if (model == NULL)
     {
@@ -268,9 +226,10 @@ sc_cli_calibrate (int argc, char **argv)
   int ns = 0, nt = 0;
   g_auto (GStrv) src_lines = NULL;
   g_auto (GStrv) tgt_lines = NULL;
-  g_autoptr (GPtrArray) corpora =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  g_autoptr (GArray) items = NULL;
+  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
+  g_auto (GStrv) directions = from_files ? NULL : g_strsplit (pairs, ",", -1);
+  g_autofree char *files_corpus = from_files ? g_path_get_basename (source) : NULL;
+  g_autoptr (ScShareTable) share_table = NULL;
   if (from_files)
     {
       src_lines = read_lines (source, &ns, &error);
@@ -286,7 +245,6 @@ sc_cli_calibrate (int argc, char **argv)
           fprintf (stderr, "secateur-cli: %s has %d lines but %s has %d\n", source, ns, target, nt);
           return 1;
         }
-      items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
       for (int i = 0; i < ns; i++)
         {
           if (src_lines[i][0] == '\0')
@@ -294,45 +252,40 @@ sc_cli_calibrate (int argc, char **argv)
           ScCalibrationItem it = { src, tgt, src_lines[i], tgt_lines ? tgt_lines[i] : NULL };
           g_array_append_val (items, it);
         }
-    }
-  else
-    {
-      items = sample_items (model_dir, pairs, corpus, sampling, shares, size, (guint32) seed,
-                            corpora, &error);
-      if (items == NULL)
+      if (items->len == 0)
         {
-          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          fprintf (stderr, "secateur-cli: %s has no sentences\n", source);
           return 1;
         }
     }
+  else if (shares != NULL && smode == SC_SAMPLE_PROPORTIONAL &&
+           (share_table = sc_share_table_load (shares, &error)) == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
 
-  ScStatsShape shape;
-  g_autofree char *name = g_path_get_basename (model_dir);
-  sc_calibrate_shape (model, name, &shape);
   /* With --append, a file of another model is refused before the work;
    * it is read again (under a lock) when the new counts are added. */
+  const ScStatsShape *shape = sc_model_get_moe_shape (model);
   g_autoptr (ScStats) earlier = NULL;
   if (append && g_file_test (output, G_FILE_TEST_EXISTS))
-    earlier = sc_stats_load (output, &shape, &error);
-  g_autoptr (ScStats) stats = sc_stats_new (&shape);
-  g_free (shape.name);
+    earlier = sc_stats_load (output, shape, &error);
   if (error != NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
   g_clear_pointer (&earlier, sc_stats_free);
+  g_autoptr (ScStats) stats = sc_stats_new (shape);
 
-  ScCalibrateOptions opts;
-  sc_calibrate_options_init (&opts, model);
-  opts.mode = cmode;
-  opts.generate.num_beams = beam;
-  if (max_len > 1)
-    opts.generate.max_length = max_len;
+  ScGenerateOptions gen;
+  sc_generate_options_init (&gen, model);
+  int max_tgt = max_len > 1 ? max_len : gen.max_length;
   int len = sc_model_get_config (model)->max_position_embeddings;
-  opts.batch_size = sc_cli_fit_batch (model, &dev, batch, beam, len,
-                                      cmode == SC_CALIBRATE_DECODE ? opts.generate.max_length : len,
-                                      cmode != SC_CALIBRATE_DECODE, &error);
+  opts.batch_size =
+      sc_cli_fit_batch (model, &dev, batch, beam, len, cmode == SC_CALIBRATE_DECODE ? max_tgt : len,
+                        cmode != SC_CALIBRATE_DECODE, &error);
   if (opts.batch_size == 0)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
@@ -349,64 +302,41 @@ sc_cli_calibrate (int argc, char **argv)
     }
   g_autoptr (ScCapture) cap = NULL;
   if (capture > 0)
-    {
-      const ScStatsShape *sh = sc_stats_get_shape (stats);
-      cap = sc_capture_new (sh->n_moe_layers, sh->n_encoder_moe, sh->d_model, capture,
-                            SC_CAPTURE_DEFAULT_SEED);
-      opts.capture = cap;
-    }
+    cap = sc_capture_new (shape->n_moe_layers, shape->n_encoder_moe, shape->d_model, capture,
+                          SC_CAPTURE_DEFAULT_SEED);
+
+  opts.directions = (const char *const *) directions;
+  opts.sampling = smode;
+  opts.shares = share_table;
+  opts.size = size;
+  opts.seed = (guint32) seed;
+  opts.items = (const ScCalibrationItem *) items->data;
+  opts.n_items = items->len;
+  opts.items_name = files_corpus;
+  opts.mode = cmode;
+  opts.beam = beam;
+  opts.max_length = max_len > 1 ? max_len : 0;
+  opts.capture = cap;
+  opts.ranks = &ranks;
+  opts.sampled = print_summary;
 
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   Progress p = { cancel, !quiet && isatty (fileno (stderr)) };
   signal (SIGINT, on_sigint);
-  int first, last;
-  shard_items (model, items, &first, &last);
-  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
-  gboolean ok =
-      view != NULL &&
-      (last <= first || sc_calibrate (view, stats, (ScCalibrationItem *) items->data + first,
-                                      last - first, &opts, report, &p, cancel, &error));
+  ScCalibrateJobResult result = { 0 };
+  gboolean ok = sc_calibrate_job_run (model, &opts, stats, &result, report, &p, cancel, &error);
   if (p.show)
     fprintf (stderr, "\n");
-  gboolean cancelled = !ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  gboolean cancelled = !ok && result.interrupted;
+  guint n_sentences = result.n_sentences;
   if (!ok && !cancelled)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
   g_clear_error (&error);
-  /* Under MPI rank 0 adds the other ranks' counts, in rank order, and
-   * alone writes; a stop on any rank makes the run a partial one. */
-  cancelled = !sc_distributed_all (!cancelled);
-  if (!sc_distributed_reduce_stats (stats, &error))
-    {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
   if (sc_distributed_rank () != 0)
     return 0;
-  /* This run's record travels with the counters (merged and appended
-   * files keep every run's). */
-  g_autofree char *files_corpus = from_files ? g_path_get_basename (source) : NULL;
-  g_autofree char *one_pair = from_files ? g_strdup_printf ("%s-%s", src, tgt) : NULL;
-  g_auto (GStrv) run_dirs = g_strsplit (from_files ? one_pair : pairs, ",", -1);
-  ScCalibrationRun run = {
-    .corpus = from_files ? files_corpus : (corpus ? corpus : "udhr"),
-    .split = from_files ? NULL : "calibration",
-    .sampling = from_files ? "files" : (sampling ? sampling : "proportional"),
-    .directions = (const char *const *) run_dirs,
-    .sentences = items->len,
-    .tokens = sc_provenance_tokens (stats),
-    .decode = cmode == SC_CALIBRATE_DECODE,
-    .beam = cmode == SC_CALIBRATE_DECODE ? beam : 1,
-    .seed = seed,
-    .has_seed = !from_files,
-    .model_name = name,
-  };
-  g_autoptr (JsonObject) record = sc_provenance_calibration (model, &run);
-  if (cancelled)
-    json_object_set_boolean_member (record, "interrupted", TRUE);
-  sc_stats_add_provenance (stats, record);
   /* Interrupted runs keep what they gathered: statistics are additive. */
   if (append)
     {
@@ -435,7 +365,7 @@ sc_cli_calibrate (int argc, char **argv)
       return 1;
     }
   if (!quiet)
-    fprintf (stderr, "%u sentences, %" G_GUINT64_FORMAT " tokens: statistics in %s\n", items->len,
+    fprintf (stderr, "%u sentences, %" G_GUINT64_FORMAT " tokens: statistics in %s\n", n_sentences,
              sc_stats_total_tokens (stats), output);
   if (!quiet && cap != NULL)
     fprintf (stderr, "router inputs (at most %d per direction and MoE layer) in %s\n", capture,

@@ -61,8 +61,7 @@ guint8 *sc_cli_keep_from_index_pairs (ScModel *model, const char *path,
                                       const char *const *directions, GError **error);
 /* Warns on stderr when `model` is an export made for other directions than
  * src-tgt (cli-export.c). */
-void sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src,
-                           const char *tgt);
+void sc_cli_warn_unserved (ScModel *model, const char *src, const char *tgt);
 
 /* Prints what an export did about an earlier run's leftovers, on stderr
  * (an ScDestinationNoteFunc; cli-export.c). */

@@ -10,11 +10,11 @@
  * (sc-corpus-spec.h), printing chrF++ and spBLEU per direction and the
  * memory the pruning saves. */
 #include "cli-commands.h"
-#include "sc-calibrate.h"
+#include "sc-calibrate-job.h"
 #include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
 #include "sc-export.h"
-#include "sc-sampler.h"
+#include "sc-model-folder.h"
 #include "sc-prune-plan.h"
 
 #include <stdio.h>
@@ -24,6 +24,12 @@ static double
 now (void)
 {
   return g_get_monotonic_time () / 1e6;
+}
+
+static void
+print_summary (const char *summary, gpointer data)
+{
+  fprintf (stderr, "%s", summary);
 }
 
 /* Languages of the model that the bundled corpus has, English first. */
@@ -121,66 +127,32 @@ sc_cli_demo (int argc, char **argv)
   printf ("Model %s: %d MoE layers x %d experts; %u languages with English\n", model_dir,
           sc_model_n_moe_layers (model), c->num_experts, langs->len);
 
-  /* 1. calibrate: English <-> every language, MBS-proportional sampling */
+  /* 1. calibrate: English <-> every language, MBS-proportional sampling
+   * over the UDHR's calibration articles (the calibrate job's defaults) */
   g_autoptr (GString) pairs = g_string_new (NULL);
   for (guint i = 0; i < langs->len; i++)
     g_string_append_printf (pairs, "%seng_Latn-%s,%s-eng_Latn", i ? "," : "",
                             (char *) langs->pdata[i], (char *) langs->pdata[i]);
   g_auto (GStrv) directions = g_strsplit (pairs->str, ",", -1);
   guint n_dirs = g_strv_length (directions);
-  g_autoptr (GPtrArray) corpora =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
   g_autoptr (GPtrArray) split = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   for (guint i = 0; i < n_dirs; i++)
-    {
-      char **st = g_strsplit (directions[i], "-", 2);
-      g_ptr_array_add (split, st);
-      GPtrArray *data =
-          sc_corpus_udhr_pairs (udhr, st[0], st[1], SC_CORPUS_SPLIT_CALIBRATION, &error);
-      if (data == NULL)
-        {
-          fprintf (stderr, "secateur-cli: %s\n", error->message);
-          return 1;
-        }
-      g_ptr_array_add (corpora, data);
-      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
-    }
-  /* the model's own training shares when it ships them, as calibrate and the application do */
-  g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (model_dir, &error);
-  ScSamplerOptions sopts = { SC_SAMPLE_PROPORTIONAL, MAX ((guint) size, n_dirs), 1, shares };
-  g_autoptr (ScSample) sample = shares ? sc_sample_directions (dirs, n_dirs, &sopts, &error) : NULL;
-  if (sample == NULL)
+    g_ptr_array_add (split, g_strsplit (directions[i], "-", 2));
+  ScCalibrateJobOptions copts;
+  sc_calibrate_job_options_init (&copts);
+  copts.directions = (const char *const *) directions;
+  copts.corpus = (ScCorpusSpec){ SC_CORPUS_UDHR, NULL };
+  copts.size = size;
+  copts.sampled = print_summary;
+  g_autoptr (ScStats) stats = sc_stats_new (sc_model_get_moe_shape (model));
+  ScCalibrateJobResult calibrated;
+  if (!sc_calibrate_job_run (model, &copts, stats, &calibrated, NULL, NULL, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  g_autofree char *summary = sc_sample_describe (sample, dirs);
-  fprintf (stderr, "%s", summary);
-  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (guint i = 0; i < sample->picks->len; i++)
-    {
-      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
-      ScCorpusPair *pair = ((GPtrArray *) corpora->pdata[p->direction])->pdata[p->item];
-      ScCalibrationItem it = { dirs[p->direction].src, dirs[p->direction].tgt, pair->source,
-                               pair->target };
-      g_array_append_val (items, it);
-    }
-  ScStatsShape shape;
-  sc_calibrate_shape (model, "demo", &shape);
-  g_autoptr (ScStats) stats = sc_stats_new (&shape);
-  g_free (shape.name);
-  ScCalibrateOptions copts;
-  sc_calibrate_options_init (&copts, model);
-  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
-  if (full == NULL || !sc_calibrate (full, stats, (ScCalibrationItem *) items->data, items->len,
-                                     &copts, NULL, NULL, NULL, &error))
-    {
-      fprintf (stderr, "secateur-cli: %s\n", error->message);
-      return 1;
-    }
-  printf ("1. calibrated on %u UDHR sentences over %u directions (%.1f s)\n", items->len, n_dirs,
-          now () - t0);
+  printf ("1. calibrated on %u UDHR sentences over %u directions (%.1f s)\n",
+          calibrated.n_sentences, n_dirs, now () - t0);
 
   /* 2. select with the application's defaults (per language: encoder rows
    * from the source language, decoder rows from the target) */
@@ -205,6 +177,12 @@ sc_cli_demo (int argc, char **argv)
           settings.dec_weight);
 
   /* 3. evaluate every direction, full and pruned */
+  g_autoptr (ScView) full = sc_view_new (model, NULL, &error);
+  if (full == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
   ScGenerateOptions gen;
   sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
   const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
@@ -219,8 +197,8 @@ sc_cli_demo (int argc, char **argv)
     {
       char **st = split->pdata[d];
       const guint8 *keep = keeps->pdata[d];
-      g_autoptr (GPtrArray) data = sc_corpus_spec_pairs (&held_out, SC_CORPUS_SPLIT_HELD_OUT,
-                                                         model_dir, st[0], st[1], &error);
+      g_autoptr (GPtrArray) data =
+          sc_model_corpus_pairs (model, &held_out, SC_CORPUS_SPLIT_HELD_OUT, st[0], st[1], &error);
       if (data == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);

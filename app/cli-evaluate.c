@@ -172,7 +172,7 @@ sc_cli_evaluate (int argc, char **argv)
           return 2;
         }
       if (root)
-        sc_cli_warn_unserved (model, model_dir, st[0], st[1]);
+        sc_cli_warn_unserved (model, st[0], st[1]);
       g_autoptr (GPtrArray) data =
           sc_corpus_spec_pairs (&spec, corpus_split, model_dir, st[0], st[1], &error);
       g_autofree guint8 *keep = NULL;

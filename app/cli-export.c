@@ -1,16 +1,25 @@
-/* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file.
+/* cli-export.c: `secateur-cli export`, a pruned checkpoint from a mask file,
+ * or the application's export bundle.
  *
  *   secateur-cli export -m MODEL (--keep KEEP.json | --experts INDEX.json
  *                                 (--pair SRC-TGT | --pairs A-B,C-D,... | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
  *                       [--allow-non-finite] [--report REPORT.json]
- *                       [--merge [--capture S.capture]]
+ *                       [--merge --capture S.capture]
+ *   secateur-cli export -m MODEL --bundle --stats STATS.json (--pair | --pairs | --langs)
+ *                       [--ratio R] [--metric M] [--granularity G] -o FOLDER [...]
+ *
+ * --bundle writes what the application's Export page writes (sc-export-job.h):
+ * FOLDER/model/, experts.json, statistics.json and report/, the experts
+ * chosen from the statistics with the pruning defaults (sc-prune-plan.h)
+ * unless --ratio, --metric or --granularity say otherwise.
  *
  * KEEP.json lists, per MoE layer (encoder MoE layers first), the expert ids
  * to keep: [[0, 2, 5], [1, 3, 4], ...] — or the paper authors' format, a
  * plain list of global ids (moe_layer * num_experts + expert). */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
+#include "sc-export-job.h"
 #include "sc-export.h"
 #include "sc-json-file.h"
 #include "sc-merge.h"
@@ -39,11 +48,9 @@ guint8 *
 sc_cli_keep_from_index_pairs (ScModel *model, const char *path, const char *const *directions,
                               GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
-  int n_moe = sc_model_n_moe_layers (model), n_enc = 0, E = c->num_experts;
-  for (int i = 0; i < c->encoder_layers; i++)
-    n_enc += sc_config_is_sparse (c, FALSE, i);
-  g_autoptr (ScExpertIndex) idx = sc_expert_index_load (path, n_moe, n_enc, E, error);
+  const ScMoeShape *sh = sc_model_get_moe_shape (model);
+  int n_moe = sh->n_moe_layers, E = sh->n_experts;
+  g_autoptr (ScExpertIndex) idx = sc_expert_index_load (path, n_moe, sh->n_encoder_moe, E, error);
   if (idx == NULL)
     return NULL;
   warn_ignored_keys (path, idx);
@@ -63,7 +70,7 @@ sc_cli_keep_from_index (ScModel *model, const char *path, const char *src, const
 }
 
 void
-sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src, const char *tgt)
+sc_cli_warn_unserved (ScModel *model, const char *src, const char *tgt)
 {
   const ScConfig *c = sc_model_get_config (model);
   if (sc_config_serves (c, src, tgt))
@@ -72,7 +79,7 @@ sc_cli_warn_unserved (ScModel *model, const char *model_dir, const char *src, co
   fprintf (stderr,
            "secateur-cli: warning: %s was pruned for %s; %s-%s is not among them, and the "
            "experts it needs may have been removed\n",
-           model_dir, served, src, tgt);
+           sc_model_get_dir (model), served, src, tgt);
 }
 
 /* Every ordered pair of distinct languages of `langs` (one language: to
@@ -97,15 +104,82 @@ sc_cli_export_note (const char *message, gpointer data)
   fprintf (stderr, "secateur-cli: %s\n", message);
 }
 
+/* The pruned model's scores from an `evaluate -o` report, read before any
+ * work is written; NULL with `error` set on failure. */
+static JsonObject *
+read_scores (const char *report, const char *const *directions, GError **error)
+{
+  /* a report holds every translation: FLORES over many directions is large */
+  g_autoptr (JsonNode) doc = sc_json_file_load (report, 1024u << 20, error);
+  JsonObject *scores = doc ? sc_provenance_scores_from_report (doc, directions, error) : NULL;
+  if (scores == NULL && doc != NULL)
+    g_prefix_error (error, "%s: ", report);
+  return scores;
+}
+
+typedef struct
+{
+  const char *stats_path;
+  ScExportJobOptions opts;
+  const char *report;
+} Bundle;
+
+static void
+bundle_progress (const ScProgress *p, gpointer data)
+{
+  static const char *const steps[] = { "experts.json and statistics.json", "report/", "model/" };
+  if (p->done > 0 && p->done <= (gint64) G_N_ELEMENTS (steps))
+    fprintf (stderr, "secateur-cli: wrote %s\n", steps[p->done - 1]);
+}
+
+/* --bundle: the application's export of `model`. */
+static int
+export_bundle (ScModel *model, Bundle *b)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScStats) stats = sc_stats_load (b->stats_path, NULL, &error);
+  g_autoptr (JsonObject) scores = NULL;
+  if (stats == NULL || !sc_stats_check_model (stats, sc_model_get_moe_shape (model), &error) ||
+      (b->report != NULL && (scores = read_scores (b->report, b->opts.directions, &error)) == NULL))
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
+  g_autofree char *report_file = b->report ? g_path_get_basename (b->report) : NULL;
+  b->opts.scores = scores;
+  b->opts.scores_report = report_file;
+  g_autofree guint8 *keep =
+      sc_prune_keep_union (stats, &b->opts.settings, b->opts.directions, &error);
+  if (keep == NULL ||
+      !sc_export_job_run (model, stats, &b->opts, bundle_progress, NULL, NULL, &error))
+    {
+      fprintf (stderr, "secateur-cli: %s%s\n", error->message,
+               g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)
+                   ? " (--allow-non-finite writes it anyway)"
+                   : "");
+      return 1;
+    }
+  const ScMoeShape *sh = sc_model_get_moe_shape (model);
+  int total = sh->n_moe_layers * sh->n_experts, kept = 0;
+  for (int i = 0; i < total; i++)
+    kept += keep[i] != 0;
+  printf ("%d of %d experts kept for %u direction(s) (%s, %.0f%% pruned per direction)\n", kept,
+          total, g_strv_length ((char **) b->opts.directions),
+          sc_expert_metric_to_string (b->opts.settings.metric), 100 * b->opts.settings.ratio);
+  printf ("wrote %s\n", b->opts.folder);
+  return 0;
+}
+
 int
 sc_cli_export (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
   g_autofree char *pair = NULL, *pairs_arg = NULL, *langs_arg = NULL, *dtype_arg = NULL;
-  g_autofree char *report = NULL;
+  g_autofree char *report = NULL, *stats_path = NULL, *metric_name = NULL, *gran_name = NULL;
   int shard_mb = 0;
+  double ratio = 0;
   gboolean allow_non_finite = FALSE;
-  gboolean force = FALSE, dry_run = FALSE, merge = FALSE;
+  gboolean force = FALSE, dry_run = FALSE, bundle = FALSE, merge = FALSE;
   g_autofree char *capture_path = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
@@ -133,6 +207,18 @@ sc_cli_export (int argc, char **argv)
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only print what would be written", NULL },
     { "allow-non-finite", 0, 0, G_OPTION_ARG_NONE, &allow_non_finite,
       "Write tensors holding NaN or infinity (named in a warning) instead of failing", NULL },
+    { "bundle", 0, 0, G_OPTION_ARG_NONE, &bundle,
+      "Write the application's export bundle to -o: model/, experts.json, statistics.json and "
+      "report/, the experts chosen from --stats",
+      NULL },
+    { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "--bundle: statistics to choose from",
+      "FILE" },
+    { "ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio,
+      "--bundle: fraction of experts to prune (default 0.5)", "R" },
+    { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_name,
+      "--bundle: as select's (default importance)", "NAME" },
+    { "granularity", 0, 0, G_OPTION_ARG_STRING, &gran_name,
+      "--bundle: global, lang (default) or pair", "NAME" },
     { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
       "Fold each pruned expert into the closest kept one (needs --capture)", NULL },
     { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
@@ -141,10 +227,11 @@ sc_cli_export (int argc, char **argv)
   };
   const ScCliRange ranges[] = {
     { "shard-mb", 1, G_MAXINT, 0, "one file" },
+    { "ratio", 0, 1, SC_CLI_BELOW_MAX },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a pruned checkpoint");
-  sc_cli_add_main_entries (ctx, entries, ranges);
+  ScCliOptions *given = sc_cli_add_main_entries (ctx, entries, ranges);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -159,9 +246,37 @@ sc_cli_export (int argc, char **argv)
       g_auto (GStrv) set = g_strsplit (langs_arg, ",", -1);
       directions = pairs_among (set);
     }
-  if (model_dir == NULL || (output == NULL && !dry_run) || (keep_path == NULL) == (index == NULL) ||
-      (pair != NULL) + (pairs_arg != NULL) + (langs_arg != NULL) > 1 ||
-      (index != NULL && (directions == NULL || directions[0] == NULL)))
+  Bundle b = { stats_path, { 0 }, report };
+  sc_export_job_options_init (&b.opts);
+  if (bundle &&
+      (keep_path != NULL || index != NULL || dry_run || merge || stats_path == NULL ||
+       output == NULL || model_dir == NULL || directions == NULL || directions[0] == NULL ||
+       (pair != NULL) + (pairs_arg != NULL) + (langs_arg != NULL) > 1))
+    {
+      fprintf (stderr, "secateur-cli export: --bundle needs -m, -o, --stats and one of --pair, "
+                       "--pairs or --langs (and neither --keep, --experts, --merge nor "
+                       "--dry-run)\n");
+      return 2;
+    }
+  if (!bundle && (stats_path || metric_name || gran_name || sc_cli_options_given (given, "ratio")))
+    {
+      fprintf (stderr, "secateur-cli export: --stats, --ratio, --metric and --granularity go "
+                       "with --bundle\n");
+      return 2;
+    }
+  if (sc_cli_options_given (given, "ratio"))
+    b.opts.settings.ratio = ratio;
+  if ((metric_name && !sc_expert_metric_from_string (metric_name, &b.opts.settings.metric)) ||
+      (gran_name && !sc_granularity_from_string (gran_name, &b.opts.settings.granularity)))
+    {
+      fprintf (stderr, "secateur-cli export: unknown %s '%s'\n",
+               metric_name ? "metric" : "granularity", metric_name ? metric_name : gran_name);
+      return 2;
+    }
+  if (!bundle && (model_dir == NULL || (output == NULL && !dry_run) ||
+                  (keep_path == NULL) == (index == NULL) ||
+                  (pair != NULL) + (pairs_arg != NULL) + (langs_arg != NULL) > 1 ||
+                  (index != NULL && (directions == NULL || directions[0] == NULL))))
     {
       fprintf (stderr, "secateur-cli export: -m, -o and either --keep FILE or --experts FILE "
                        "with one of --pair SRC-TGT, --pairs A-B,C-D,... or --langs a,b,... "
@@ -176,6 +291,26 @@ sc_cli_export (int argc, char **argv)
     {
       fprintf (stderr, "secateur-cli export: --dtype must be f32, f16 or bf16\n");
       return 2;
+    }
+  if (bundle)
+    {
+      b.opts.folder = output;
+      b.opts.directions = (const char *const *) directions;
+      b.opts.overwrite = force;
+      b.opts.convert = dtype_up != NULL;
+      b.opts.dtype = dtype;
+      b.opts.shard_bytes = (guint64) shard_mb << 20;
+      b.opts.allow_non_finite = allow_non_finite;
+      b.opts.note = sc_cli_export_note;
+      g_autoptr (ScModel) model = sc_model_load (model_dir, NULL, &error);
+      if (model == NULL || !sc_export_job_check (model, output, force, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      int status = export_bundle (model, &b);
+      sc_export_job_free_font_caches ();
+      return status;
     }
   /* Refused before any work; the export checks again when it writes. */
   const char *sources[] = { model_dir, NULL };
@@ -224,18 +359,11 @@ sc_cli_export (int argc, char **argv)
             "NllbMoe)\n");
   /* The pruned model's scores, read before any work is written. */
   g_autoptr (JsonObject) scores = NULL;
-  if (report != NULL)
+  if (report != NULL &&
+      (scores = read_scores (report, (const char *const *) directions, &error)) == NULL)
     {
-      /* a report holds every translation: FLORES over many directions is large */
-      g_autoptr (JsonNode) doc = sc_json_file_load (report, 1024u << 20, &error);
-      if (doc != NULL)
-        scores = sc_provenance_scores_from_report (doc, (const char *const *) directions, &error);
-      if (scores == NULL)
-        {
-          fprintf (stderr, "secateur-cli: %s%s%s\n", doc ? report : "", doc ? ": " : "",
-                   error->message);
-          return 1;
-        }
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
     }
   if (merge && capture_path == NULL)
     {
@@ -269,11 +397,9 @@ sc_cli_export (int argc, char **argv)
         json_array_add_string_element (serves, *d);
       json_object_set_array_member (selection, "serves", serves);
       /* select's settings and the statistics' provenance, when it recorded them */
-      int n_enc = 0;
-      for (int i = 0; i < c->encoder_layers; i++)
-        n_enc += sc_config_is_sparse (c, FALSE, i);
+      const ScMoeShape *sh = sc_model_get_moe_shape (model);
       g_autoptr (ScExpertIndex) idx =
-          sc_expert_index_load (index, sc_model_n_moe_layers (model), n_enc, c->num_experts, NULL);
+          sc_expert_index_load (index, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, NULL);
       sc_provenance_copy_index_meta (idx ? sc_expert_index_get_meta (idx) : NULL, selection);
     }
   if (scores != NULL)
@@ -292,7 +418,7 @@ sc_cli_export (int argc, char **argv)
                            .convert = dtype_up != NULL,
                            .dtype = dtype,
                            .overlay = merged };
-  if (!sc_export_pruned (model, model_dir, keep, output, &opts, NULL, &error))
+  if (!sc_export_pruned (model, keep, output, &opts, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,
                g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)

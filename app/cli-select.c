@@ -1,16 +1,19 @@
 /* cli-select.c: secateur-cli select — choose the experts to keep from gate
  * statistics and write an expert index (the authors' experts.json format).
  *
- *   secateur-cli select --stats S.json (--ratio R | --memory-gb X --bytes-per-expert N
- *                       --dense-bytes N) [--metric M] [--algo per-layer|threshold|reconstruct]
+ *   secateur-cli select --stats S.json (--ratio R | --keep N | --memory-gb X -m MODEL)
+ *                       [--metric M] [--algo per-layer|threshold|reconstruct]
  *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
  *                       [--granularity global|lang|pair] [--aggregate pool|mean]
  *                       [--langs a,b] [--pairs a-b,..] [--as-langs]
  *                       [-m MODEL [--capture S.capture] [--merge]] -o experts.json
  *
- * With a model and the router inputs calibrate --capture sampled,
- * --algo reconstruct keeps in each layer the experts that best reconstruct
- * its output (sc-reconstruct.h), and every algorithm reports each layer's
+ * --memory-gb takes the size of an expert and of the rest from the model
+ * (sc_model_get_moe_shape: the bytes as stored); --bytes-per-expert and
+ * --dense-bytes give them by hand for statistics without the model. With a
+ * model and the router inputs calibrate --capture sampled, --algo
+ * reconstruct keeps in each layer the experts that best reconstruct its
+ * output (sc-reconstruct.h), and every algorithm reports each layer's
  * reconstruction error of the chosen set; --merge also the error with the
  * pruned experts merged into kept ones as export --merge does (sc-merge.h).
  */
@@ -135,9 +138,9 @@ sc_cli_select (int argc, char **argv)
     { "memory-gb", 0, 0, G_OPTION_ARG_DOUBLE, &memory_gb,
       "Memory budget for the whole model in GiB (2^30 bytes)", "X" },
     { "bytes-per-expert", 0, 0, G_OPTION_ARG_INT64, &bytes_per_expert,
-      "Bytes of one expert (with --memory-gb)", "N" },
+      "Bytes of one expert (with --memory-gb, without -m: statistics without the model)", "N" },
     { "dense-bytes", 0, 0, G_OPTION_ARG_INT64, &dense_bytes,
-      "Bytes of everything but the experts (with --memory-gb)", "N" },
+      "Bytes of everything but the experts (with --memory-gb, without -m)", "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_name,
       "importance (default), importance-vanilla, top1 (or activity), top2 (ranked 2nd only), "
       "top1+top2 (or frequency), conf1, conf2, rank, load, mean, reap, random",
@@ -145,7 +148,9 @@ sc_cli_select (int argc, char **argv)
     { "algo", 0, 0, G_OPTION_ARG_STRING, &algo_name,
       "per-layer (default), threshold or reconstruct (needs -m)", "NAME" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir,
-      "Model directory: reconstruct, and report each layer's reconstruction error", "DIR" },
+      "Model directory: its sizes for --memory-gb; with a capture, reconstruct and report each "
+      "layer's reconstruction error",
+      "DIR" },
     { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
       "Router inputs from calibrate --capture (default: beside --stats, S.capture)", "FILE" },
     { "layer-budgets", 0, 0, G_OPTION_ARG_STRING, &layer_budgets,
@@ -223,13 +228,21 @@ sc_cli_select (int argc, char **argv)
   if (by_ratio)
     opt.ratio = ratio;
   opt.keep_count = keep;
+  gboolean by_hand = sc_cli_options_given (given, "bytes-per-expert") ||
+                     sc_cli_options_given (given, "dense-bytes");
+  if (by_hand && (model_dir != NULL || !sc_cli_options_given (given, "bytes-per-expert") ||
+                  !sc_cli_options_given (given, "dense-bytes")))
+    {
+      fprintf (stderr, "secateur-cli select: --bytes-per-expert and --dense-bytes go together, "
+                       "for statistics without the model (-m reads them from the model)\n");
+      return 2;
+    }
   if (by_memory)
     {
-      if (!sc_cli_options_given (given, "bytes-per-expert") ||
-          !sc_cli_options_given (given, "dense-bytes"))
+      if (!by_hand && model_dir == NULL)
         {
-          fprintf (stderr, "secateur-cli select: --memory-gb needs --bytes-per-expert and "
-                           "--dense-bytes\n");
+          fprintf (stderr, "secateur-cli select: --memory-gb needs the model (-m DIR) for the "
+                           "sizes of its experts\n");
           return 2;
         }
       opt.memory_budget = (guint64) floor (memory_gb * 1073741824.0);
@@ -310,6 +323,25 @@ sc_cli_select (int argc, char **argv)
       return 1;
     }
   const ScStatsShape *sh = sc_stats_get_shape (stats);
+  g_autoptr (ScModel) model = NULL;
+  if (model_dir != NULL)
+    {
+      g_auto (ScCliDeviceOptions) dev = { 0 };
+      model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
+      if (model == NULL || !sc_stats_check_model (stats, sc_model_get_moe_shape (model), &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      /* the stored sizes: what an export of the selection weighs */
+      bytes_per_expert = sc_model_get_moe_shape (model)->bytes_per_expert;
+      dense_bytes = sc_model_get_moe_shape (model)->dense_bytes;
+      if (by_memory)
+        {
+          opt.bytes_per_expert = bytes_per_expert;
+          opt.dense_bytes = dense_bytes;
+        }
+    }
   ScSelectBudget budget;
   if (!sc_select_budget (&opt, sh->n_moe_layers, sh->n_encoder_moe, sh->n_experts, &budget, &error))
     {
@@ -339,7 +371,6 @@ sc_cli_select (int argc, char **argv)
         }
       opt.algo = SC_SELECT_PER_LAYER;
     }
-  g_autoptr (ScModel) model = NULL;
   g_autoptr (ScCapture) capture = NULL;
   if ((recon.reconstruct || recon.merge) && model_dir == NULL)
     {
@@ -347,13 +378,14 @@ sc_cli_select (int argc, char **argv)
                        "DIR)\n");
       return 2;
     }
-  if (model_dir != NULL)
+  /* The router inputs, when reconstructing or when there are some to
+   * measure the selection with. */
+  g_autofree char *cap_path =
+      capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (stats_path);
+  if (model != NULL && (recon.reconstruct || recon.merge || capture_path != NULL ||
+                        g_file_test (cap_path, G_FILE_TEST_EXISTS)))
     {
-      g_auto (ScCliDeviceOptions) dev = { 0 };
-      g_autofree char *path =
-          capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (stats_path);
-      model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-      if (model == NULL || !(capture = sc_capture_load (path, &error)))
+      if (!(capture = sc_capture_load (cap_path, &error)))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

@@ -231,9 +231,9 @@ sc_cli_sparsify (int argc, char **argv)
   ScExportOptions eo = { .force = force, .note = sc_cli_export_note,
                          .allow_non_finite = allow_non_finite };
   if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
-                                        (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp,
-                                        model_dir, record, output, &eo, NULL, &error)
-               : !sc_export_model (view, model_dir, record, output, &eo, NULL, &error))
+                                        (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp, record,
+                                        output, &eo, NULL, &error)
+               : !sc_export_model (view, record, output, &eo, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,
                g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)

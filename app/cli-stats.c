@@ -373,12 +373,11 @@ stats_reconstruction (int argc, char **argv)
       capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (argv[1]);
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
   g_autoptr (ScCapture) cap = model ? sc_capture_load (cap_path, &error) : NULL;
-  const ScConfig *c = model ? sc_model_get_config (model) : NULL;
-  int n_moe = model ? sc_model_n_moe_layers (model) : 0, n_enc = 0;
-  for (int i = 0; c != NULL && i < c->encoder_layers; i++)
-    n_enc += sc_config_is_sparse (c, FALSE, i);
+  const ScMoeShape *sh = model ? sc_model_get_moe_shape (model) : NULL;
+  int n_moe = sh ? sh->n_moe_layers : 0, n_enc = sh ? sh->n_encoder_moe : 0;
+  int n_experts = sh ? sh->n_experts : 0;
   g_autoptr (ScExpertIndex) idx =
-      cap ? sc_expert_index_load (index_path, n_moe, n_enc, c->num_experts, &error) : NULL;
+      cap ? sc_expert_index_load (index_path, n_moe, n_enc, n_experts, &error) : NULL;
   if (idx == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
@@ -397,8 +396,8 @@ stats_reconstruction (int argc, char **argv)
       else if (key != NULL)
         gran = SC_GRANULARITY_LANG, src = g_strdup (key), tgt = g_strdup (key);
       GArray *ids = sc_expert_index_get (idx, key);
-      g_autoptr (ScSelection) sel = sc_selection_new_from_ids ((int *) ids->data, ids->len, n_moe,
-                                                               n_enc, c->num_experts, &error);
+      g_autoptr (ScSelection) sel =
+          sc_selection_new_from_ids ((int *) ids->data, ids->len, n_moe, n_enc, n_experts, &error);
       if (sel == NULL ||
           !sc_reconstruct_errors (model, cap, gran, src, tgt, sel, rel, NULL, &error))
         {

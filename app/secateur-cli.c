@@ -415,7 +415,7 @@ cmd_translate (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  sc_cli_warn_unserved (model, model_dir, src, tgt);
+  sc_cli_warn_unserved (model, src, tgt);
   /* Masked pruning: the router sees only the kept experts. */
   g_autofree guint8 *keep =
       experts != NULL ? sc_cli_keep_from_index (model, experts, src, tgt, &error) : NULL;

@@ -1,9 +1,9 @@
 /* secateur-controller.c: engine jobs on a worker thread for the application.
  *
  * Why over 1,000 lines: it still carries parts of workflows the CLI has
- * too (compare, quality sweep, export bundle). They move to a GTK-free jobs
- * layer (engine/jobs/, docs/ARCHITECTURE.md "Known debts") that both call;
- * then this file keeps only the GTask adapters. Until then, rules shared
+ * too (compare, quality sweep, weight pruning). They move to the GTK-free
+ * jobs layer (engine/jobs/) that both call, as calibration and the export
+ * bundle have; then this file keeps only the GTask adapters. Until then, rules shared
  * with the CLI live in the engine (sc-prune-plan, sc-corpus-spec, ...).
  *
  * Threading rules: the ScModel is touched by one job at a time (jobs are
@@ -14,13 +14,13 @@
 #include "secateur-controller.h"
 
 #include "sc-backend-select.h"
+#include "sc-calibrate-job.h"
 #include "sc-corpus.h"
+#include "sc-export-job.h"
 #include "sc-language-quality.h"
 #include "sc-export.h"
-#include "sc-expert-index.h"
 #include "sc-metrics.h"
-#include "sc-provenance.h"
-#include "secateur-report.h"
+#include "sc-model-folder.h"
 
 #include <glib/gi18n.h>
 #include <errno.h>
@@ -281,53 +281,46 @@ post_progress (SecateurController *self, int done, int total, double rate, doubl
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_dispatch, msg, progress_msg_free);
 }
 
+/* A job's progress (rate and time left worked out by its meter) to the
+ * `progress` signal: an ScProgressCallback whose data is the controller. */
+static void
+job_progress (const ScProgress *p, gpointer self)
+{
+  post_progress (self, (int) p->done, (int) p->total, p->rate, p->eta_s, NULL);
+}
+
 /* ---- load ---- */
 
 static SecateurModelInfo *
-model_info_new (ScModel *model, const char *dir)
+model_info_new (ScModel *model)
 {
   const ScConfig *c = sc_model_get_config (model);
-  ScCheckpoint *ckpt = sc_model_get_checkpoint (model);
+  const ScMoeShape *shape = sc_model_get_moe_shape (model);
   ScTokenizer *tok = sc_model_get_tokenizer (model);
   SecateurModelInfo *info = g_new0 (SecateurModelInfo, 1);
-  info->dir = g_strdup (dir);
-  info->name = g_path_get_basename (dir);
+  info->dir = g_strdup (sc_model_get_dir (model));
+  info->name = g_strdup (sc_model_get_name (model));
   info->architecture = g_strdup (c->arch == SC_ARCH_NLLB_MOE ? _ ("NLLB-200 Mixture-of-Experts")
                                                              : _ ("NLLB-200 dense (M2M100)"));
   info->dtype = g_strdup (sc_dtype_name (sc_model_get_dtype (model)));
   info->backend = g_strdup (sc_model_get_backend (model)->name);
   info->threads = g_get_num_processors ();
-  info->n_moe_layers = sc_model_n_moe_layers (model);
-  info->n_experts = c->num_experts;
-  info->n_encoder_moe = 0;
-  for (int l = 0; l < c->encoder_layers; l++)
-    info->n_encoder_moe += c->num_experts > 0 && sc_config_is_sparse (c, FALSE, l);
-  info->encoder_layers = c->encoder_layers;
-  info->decoder_layers = c->decoder_layers;
-  info->d_model = c->d_model;
+  info->n_moe_layers = shape->n_moe_layers;
+  info->n_encoder_moe = shape->n_encoder_moe;
+  info->n_experts = shape->n_experts;
+  info->encoder_layers = shape->encoder_layers;
+  info->decoder_layers = shape->decoder_layers;
+  info->d_model = shape->d_model;
   info->params_dense = sc_model_n_params_dense (model);
   info->params_experts = sc_model_n_params_experts (model);
-  info->disk_bytes = sc_checkpoint_file_bytes (ckpt);
+  info->disk_bytes = sc_checkpoint_file_bytes (sc_model_get_checkpoint (model));
   guint n_langs = sc_tokenizer_n_languages (tok);
   info->languages = g_new0 (char *, n_langs + 1);
   for (guint i = 0; i < n_langs; i++)
     info->languages[i] = g_strdup (sc_tokenizer_language (tok, i));
-
-  /* Stored bytes from the tensor headers: all of them, and one expert's
-   * (the difference a dropped expert makes to an export). */
-  gsize n = (gsize) MAX (1, info->n_moe_layers) * MAX (1, info->n_experts);
-  g_autofree guint8 *keep = g_malloc (n);
-  memset (keep, 1, n);
-  ScExportPlan all = { 0 }, one = { 0 };
-  if (info->n_experts > 0 && sc_export_plan (model, keep, &all, NULL))
-    {
-      keep[0] = 0;
-      if (sc_export_plan (model, keep, &one, NULL))
-        info->bytes_per_expert = all.bytes - one.bytes;
-      info->weight_bytes = all.bytes;
-    }
-  else
-    info->weight_bytes = (info->params_dense + info->params_experts) * 2;
+  /* stored bytes, from the model's measure of its tensors */
+  info->bytes_per_expert = shape->bytes_per_expert;
+  info->weight_bytes = sc_moe_shape_bytes (shape, shape->n_moe_layers * shape->n_experts);
   return info;
 }
 
@@ -379,7 +372,7 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
-  d->info = model_info_new (d->model, d->dir);
+  d->info = model_info_new (d->model);
   if (d->threads > 0)
     d->info->threads = d->threads;
   d->info->backend_note = g_steal_pointer (&d->note);
@@ -439,12 +432,13 @@ secateur_controller_get_info (SecateurController *self)
 guint64
 secateur_controller_pruned_bytes (SecateurController *self, const guint8 *keep)
 {
-  if (self->info == NULL)
+  if (self->model == NULL)
     return 0;
-  int n = self->info->n_moe_layers * self->info->n_experts, dropped = 0;
+  const ScMoeShape *shape = sc_model_get_moe_shape (self->model);
+  int n = shape->n_moe_layers * shape->n_experts, kept = n;
   for (int i = 0; keep != NULL && i < n; i++)
-    dropped += !keep[i];
-  return self->info->weight_bytes - (guint64) dropped * self->info->bytes_per_expert;
+    kept -= !keep[i];
+  return sc_moe_shape_bytes (shape, kept);
 }
 
 void
@@ -487,12 +481,8 @@ typedef struct
 {
   SecateurController *self;
   GStrv directions;
-  ScCorpusSpec corpus; /* its path is `path` */
-  char *path;
-  ScSampleMode sampling;
-  int size;
-  ScCalibrateMode mode;
-  int batch_size;
+  char *corpus_path; /* the options' corpus path */
+  ScCalibrateJobOptions options;
   ScStats *stats;
   gint64 last_snapshot;
 } CalibrateData;
@@ -502,134 +492,36 @@ calibrate_data_free (gpointer data)
 {
   CalibrateData *d = data;
   g_strfreev (d->directions);
-  g_free (d->path);
+  g_free (d->corpus_path);
   g_clear_pointer (&d->stats, sc_stats_free);
   g_free (d);
 }
 
+/* Progress with, at a bounded rate, a snapshot of the statistics so far. */
 static void
-calibrate_progress (int done, int total, double rate, double eta, gpointer user_data)
+calibrate_progress (const ScProgress *p, gpointer user_data)
 {
   CalibrateData *d = user_data;
   gint64 t = g_get_monotonic_time ();
   ScStats *snapshot = NULL;
-  if (t - d->last_snapshot >= SNAPSHOT_INTERVAL_US || done == total)
+  if (p->done > 0 && (t - d->last_snapshot >= SNAPSHOT_INTERVAL_US || p->done == p->total))
     {
       snapshot = sc_stats_snapshot (d->stats);
       d->last_snapshot = t;
     }
-  post_progress (d->self, done, total, rate, eta, snapshot);
+  post_progress (d->self, (int) p->done, (int) p->total, p->rate, p->eta_s, snapshot);
 }
 
 static void
 calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   CalibrateData *d = task_data;
-  SecateurController *self = d->self;
   GError *error = NULL;
-  guint n_dirs = g_strv_length (d->directions);
-  g_autoptr (GPtrArray) corpora =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  g_autoptr (GPtrArray) split = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  g_autofree ScSampleDirection *dirs = g_new0 (ScSampleDirection, n_dirs);
-  for (guint i = 0; i < n_dirs; i++)
-    {
-      char **st = g_strsplit (d->directions[i], "-", 2);
-      g_ptr_array_add (split, st);
-      if (st[1] == NULL)
-        {
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                   _ ("“%s” is not a language pair"), d->directions[i]);
-          return;
-        }
-      GPtrArray *data = sc_corpus_spec_pairs (&d->corpus, SC_CORPUS_SPLIT_CALIBRATION,
-                                              self->info->dir, st[0], st[1], &error);
-      if (data == NULL || data->len == 0)
-        {
-          if (data != NULL)
-            {
-              g_ptr_array_unref (data);
-              g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                           _ ("The corpus has no sentences for %s"), d->directions[i]);
-            }
-          g_prefix_error (&error, "%s: ", d->directions[i]);
-          g_task_return_error (task, error);
-          return;
-        }
-      g_ptr_array_add (corpora, data);
-      dirs[i] = (ScSampleDirection){ st[0], st[1], data->len };
-    }
-  g_autoptr (ScShareTable) shares = NULL;
-  if (d->sampling == SC_SAMPLE_PROPORTIONAL)
-    {
-      /* the model's own training shares when it ships them, as the CLI does */
-      shares = sc_share_table_load_for_model (self->info ? self->info->dir : NULL, &error);
-      if (shares == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  ScSamplerOptions sopts = { d->sampling, MAX ((guint) d->size, n_dirs),      1, shares,
-                             NULL,        (const char *const *) d->directions };
-  g_autoptr (ScSample) sample = sc_sample_directions (dirs, n_dirs, &sopts, &error);
-  if (sample == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (ScCalibrationItem));
-  for (guint i = 0; i < sample->picks->len; i++)
-    {
-      ScSamplePick *p = &g_array_index (sample->picks, ScSamplePick, i);
-      ScCorpusPair *pair = ((GPtrArray *) corpora->pdata[p->direction])->pdata[p->item];
-      ScCalibrationItem it = { dirs[p->direction].src, dirs[p->direction].tgt, pair->source,
-                               pair->target };
-      g_array_append_val (items, it);
-    }
-  ScCalibrateOptions copts;
-  sc_calibrate_options_init (&copts, self->model);
-  copts.mode = d->mode;
-  /* small batches: cancellation is checked between them */
-  copts.batch_size = d->batch_size > 0 ? d->batch_size : 2;
-  if (d->mode == SC_CALIBRATE_DECODE)
-    {
-      copts.generate.num_beams = 1;
-      copts.generate.max_length = MIN (copts.generate.max_length, self->eval_max_length);
-    }
-  post_progress (self, 0, items->len, 0, -1, NULL);
-  g_autoptr (ScView) view = sc_view_new (self->model, NULL, &error);
-  if (view == NULL || !sc_calibrate (view, d->stats, (ScCalibrationItem *) items->data, items->len,
-                                     &copts, calibrate_progress, d, cancellable, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* the run's record, as the CLI's calibrate writes it (statistics.json
-   * and experts.json of an export carry it) */
-  static const char *const kinds[] = { "udhr", "flores", "tsv", "bitext", "default" };
-  g_autofree char *corpus = d->corpus.path
-                                ? g_strdup_printf ("%s:%s", kinds[d->corpus.kind], d->corpus.path)
-                                : g_strdup (kinds[d->corpus.kind]);
-  ScCalibrationRun run = {
-    .corpus = corpus,
-    .split = "calibration",
-    .sampling = d->sampling == SC_SAMPLE_PROPORTIONAL ? "proportional"
-                : d->sampling == SC_SAMPLE_UNIFORM    ? "uniform"
-                : d->sampling == SC_SAMPLE_PAIRS      ? "pairs"
-                                                      : "single",
-    .directions = (const char *const *) d->directions,
-    .sentences = items->len,
-    .tokens = sc_provenance_tokens (d->stats),
-    .decode = d->mode == SC_CALIBRATE_DECODE,
-    .beam = 1,
-    .seed = 1,
-    .has_seed = TRUE,
-    .model_name = self->info->name,
-  };
-  g_autoptr (JsonObject) record = sc_provenance_calibration (self->model, &run);
-  sc_stats_add_provenance (d->stats, record);
-  g_task_return_boolean (task, TRUE);
+  if (!sc_calibrate_job_run (d->self->model, &d->options, d->stats, NULL, calibrate_progress, d,
+                             cancellable, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
@@ -657,16 +549,23 @@ secateur_controller_calibrate_async (SecateurController *self,
   CalibrateData *d = g_new0 (CalibrateData, 1);
   d->self = self;
   d->directions = g_strdupv (self->directions);
-  d->corpus.kind = request->corpus.kind;
-  d->corpus.path = d->path = g_strdup (request->corpus.path);
-  d->sampling = request->sampling;
-  d->size = MAX (1, request->size);
-  d->mode = request->mode;
-  d->batch_size = request->batch_size;
-  ScStatsShape shape;
-  sc_calibrate_shape (self->model, self->info->name, &shape);
-  d->stats = sc_stats_new (&shape);
-  g_free (shape.name);
+  d->corpus_path = g_strdup (request->corpus.path);
+  ScCalibrateJobOptions *o = &d->options;
+  sc_calibrate_job_options_init (o);
+  o->directions = (const char *const *) d->directions;
+  o->corpus = (ScCorpusSpec){ request->corpus.kind, d->corpus_path };
+  o->sampling = request->sampling;
+  o->size = MAX (1, request->size);
+  o->mode = request->mode;
+  /* small batches: cancellation is checked between them */
+  o->batch_size = request->batch_size > 0 ? request->batch_size : 2;
+  if (request->mode == SC_CALIBRATE_DECODE)
+    {
+      ScGenerateOptions gen;
+      sc_generate_options_init (&gen, self->model);
+      o->max_length = MIN (gen.max_length, self->eval_max_length);
+    }
+  d->stats = sc_stats_new (sc_model_get_moe_shape (self->model));
   g_task_set_task_data (task, d, calibrate_data_free);
   self->has_sweep = FALSE;
   g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
@@ -714,8 +613,8 @@ held_out (SecateurController *self, const char *src, const char *tgt, int limit,
 {
   /* the model's own held-out set (the demo ships one), else the UDHR's: the CLI's default */
   static const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
-  *pairs = sc_corpus_spec_pairs (&held_out, SC_CORPUS_SPLIT_HELD_OUT,
-                                 self->info ? self->info->dir : NULL, src, tgt, error);
+  *pairs =
+      sc_model_corpus_pairs (self->model, &held_out, SC_CORPUS_SPLIT_HELD_OUT, src, tgt, error);
   if (*pairs == NULL)
     return FALSE;
   if ((*pairs)->len == 0)
@@ -730,19 +629,12 @@ held_out (SecateurController *self, const char *src, const char *tgt, int limit,
   return TRUE;
 }
 
-static char *
-spm_path (ScModel *model)
-{
-  return g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
-                           "sentencepiece.bpe.model", NULL);
-}
-
 static ScMetric *
 metric_new (ScModel *model, ScMetricKind kind, GError **error)
 {
   ScMetricConfig cfg;
   sc_metric_config_init (&cfg, kind);
-  g_autofree char *spm = spm_path (model);
+  g_autofree char *spm = sc_model_get_spm_path (model);
   cfg.spm_model = spm;
   return sc_metric_new (&cfg, error);
 }
@@ -1215,13 +1107,12 @@ typedef struct
   SecateurController *self;
   char *folder;
   GStrv directions;
-  ScPruneSettings settings;
-  gboolean overwrite;
-  gboolean convert; /* the weights stored as `dtype` */
-  ScDType dtype;
+  ScExportJobOptions options;
   ScStats *stats;
-  SecateurReport report;
   JsonObject *scores; /* the last Compare's, for these directions and settings; or NULL */
+  /* the sweep the report draws, copied on the main thread */
+  double *ratios, *chrf, *sweep_scores;
+  GStrv sweep_directions;
 } ExportData;
 
 static void
@@ -1231,8 +1122,11 @@ export_data_free (gpointer data)
   g_free (d->folder);
   g_strfreev (d->directions);
   g_clear_pointer (&d->stats, sc_stats_free);
-  secateur_report_clear (&d->report);
   g_clear_pointer (&d->scores, json_object_unref);
+  g_free (d->ratios);
+  g_free (d->chrf);
+  g_free (d->sweep_scores);
+  g_strfreev (d->sweep_directions);
   g_free (d);
 }
 
@@ -1251,129 +1145,20 @@ gboolean
 secateur_controller_check_export (SecateurController *self, const char *folder, gboolean overwrite,
                                   GError **error)
 {
-  if (self->info == NULL)
-    return TRUE; /* nothing open: the export says so itself */
-  /* The engine's rules, the CLI's refusals: nothing written over or around
-   * the open model, and model/ replaced only when it is an earlier export. */
-  const char *sources[] = { self->info->dir, NULL };
-  static const char *const outputs[] = { "model", "experts.json", "statistics.json", "report" };
-  for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
-    {
-      g_autofree char *path = g_build_filename (folder, outputs[i], NULL);
-      if (!sc_destination_check_sources (path, sources, error) ||
-          !check_overwrite (path, overwrite, error))
-        return FALSE;
-    }
-  g_autofree char *model_out = g_build_filename (folder, "model", NULL);
-  return sc_destination_check (model_out, sources, overwrite, error);
+  /* nothing open: the export says so itself */
+  return self->model == NULL || sc_export_job_check (self->model, folder, overwrite, error);
 }
 
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportData *d = task_data;
-  SecateurController *self = d->self;
   GError *error = NULL;
-  const SecateurModelInfo *info = self->info;
-  g_autofree char *model_out = g_build_filename (d->folder, "model", NULL);
-  g_autofree char *index_out = g_build_filename (d->folder, "experts.json", NULL);
-  g_autofree char *stats_out = g_build_filename (d->folder, "statistics.json", NULL);
-  g_autofree char *report_out = g_build_filename (d->folder, "report", NULL);
-  if (!secateur_controller_check_export (self, d->folder, d->overwrite, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  if (g_mkdir_with_parents (d->folder, 0755) != 0)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
-                               _ ("Cannot create %s: %s"), d->folder, g_strerror (errno));
-      return;
-    }
-  post_progress (self, 0, 4, 0, -1, NULL);
-
-  /* expert index: one entry per direction */
-  g_autoptr (ScExpertIndex) index =
-      sc_expert_index_new (info->n_moe_layers, info->n_encoder_moe, info->n_experts);
-  for (guint k = 0; d->directions[k] != NULL; k++)
-    {
-      g_autofree char *src = NULL, *tgt = NULL;
-      sc_stats_split_direction (d->directions[k], &src, &tgt);
-      g_autofree guint8 *keep = sc_prune_keep_mask (d->stats, &d->settings, src, tgt, &error);
-      if (keep == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-      g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
-      for (int i = 0; i < info->n_moe_layers * info->n_experts; i++)
-        if (keep[i])
-          g_array_append_val (ids, i);
-      if (!sc_expert_index_set (index, d->directions[k], (int *) ids->data, ids->len, &error))
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  /* the settings that chose the experts and the statistics' provenance,
-   * under the index's reserved key as select writes them */
-  JsonObject *how = json_object_new ();
-  json_object_set_double_member (how, "ratio", d->settings.ratio);
-  json_object_set_string_member (how, "metric", sc_expert_metric_to_string (d->settings.metric));
-  json_object_set_string_member (
-      how, "algorithm", d->settings.algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
-  json_object_set_string_member (how, "granularity",
-                                 d->settings.granularity == SC_GRANULARITY_GLOBAL ? "global"
-                                 : d->settings.granularity == SC_GRANULARITY_PAIR ? "pair"
-                                                                                  : "lang");
-  g_autofree char *enc_dec =
-      g_strdup_printf ("%d:%d", d->settings.enc_weight, d->settings.dec_weight);
-  json_object_set_string_member (how, "enc_dec", enc_dec);
-  json_object_set_string_member (how, "statistics_file", "statistics.json");
-  g_autoptr (JsonObject) meta = json_object_new ();
-  json_object_set_object_member (meta, "selection", how);
-  json_object_set_array_member (meta, "statistics", sc_stats_get_provenance (d->stats));
-  sc_expert_index_set_meta (index, meta);
-  if (!sc_expert_index_save (index, index_out, &error) ||
-      !sc_stats_save (d->stats, stats_out, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  post_progress (self, 1, 4, 0, -1, NULL);
-  if (!secateur_report_write (&d->report, report_out, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  post_progress (self, 2, 4, 0, -1, NULL);
-
-  /* the model last: the longest step, atomic in the engine */
-  g_autofree guint8 *keep =
-      sc_prune_keep_union (d->stats, &d->settings, (const char *const *) d->directions, &error);
-  /* the settings that chose the experts, for config.json and the model card */
-  g_autoptr (JsonObject) selection = json_object_new ();
-  JsonArray *serves = json_array_new ();
-  for (guint k = 0; d->directions[k] != NULL; k++)
-    json_array_add_string_element (serves, d->directions[k]);
-  json_object_set_array_member (selection, "serves", serves);
-  json_object_set_string_member (selection, "index", "experts.json");
-  sc_provenance_copy_index_meta (meta, selection);
-  if (d->scores != NULL)
-    {
-      json_object_set_string_member (selection, "scores_report", "Compare");
-      json_object_set_object_member (selection, "scores", g_steal_pointer (&d->scores));
-    }
-  ScExportOptions eopts = { 0, d->overwrite, .selection = selection, .convert = d->convert,
-                            .dtype = d->dtype };
-  if (keep == NULL ||
-      !sc_export_pruned (self->model, info->dir, keep, model_out, &eopts, cancellable, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  post_progress (self, 4, 4, 0, 0, NULL);
-  g_task_return_boolean (task, TRUE);
+  if (!sc_export_job_run (d->self->model, d->stats, &d->options, job_progress, d->self, cancellable,
+                          &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
@@ -1399,15 +1184,31 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   d->self = self;
   d->folder = g_strdup (folder);
   d->directions = g_strdupv ((char **) directions);
-  d->settings = *settings;
-  d->overwrite = overwrite;
-  d->convert = dtype != NULL && sc_dtype_from_name (dtype, &d->dtype);
   d->stats = sc_stats_snapshot (self->stats);
   d->scores = compare_scores_for (self, directions, settings);
-  /* The report is drawn from copies taken here, on the main thread. */
-  secateur_report_init (&d->report, d->stats, settings,
-                        (const char *const *) self->sweep_directions, self->has_sweep ? N_SWEEP : 0,
-                        sweep_ratios, self->sweep_chrf, self->sweep_scores);
+  ScExportJobOptions *o = &d->options;
+  sc_export_job_options_init (o);
+  o->folder = d->folder;
+  o->directions = (const char *const *) d->directions;
+  o->settings = *settings;
+  o->overwrite = overwrite;
+  o->convert = dtype != NULL && sc_dtype_from_name (dtype, &o->dtype);
+  o->scores = d->scores;
+  o->scores_report = "Compare";
+  /* the report's quality curve, from copies taken here on the main thread */
+  if (self->has_sweep && self->sweep_directions != NULL)
+    {
+      guint n_dirs = g_strv_length (self->sweep_directions);
+      d->ratios = g_memdup2 (sweep_ratios, sizeof sweep_ratios);
+      d->chrf = g_memdup2 (self->sweep_chrf, sizeof self->sweep_chrf);
+      d->sweep_scores = g_memdup2 (self->sweep_scores, sizeof (double) * N_SWEEP * n_dirs);
+      d->sweep_directions = g_strdupv (self->sweep_directions);
+      o->n_points = N_SWEEP;
+      o->ratios = d->ratios;
+      o->chrf = d->chrf;
+      o->sweep_scores = d->sweep_scores;
+      o->sweep_directions = (const char *const *) d->sweep_directions;
+    }
   g_task_set_task_data (task, d, export_data_free);
   g_task_run_in_thread (task, export_thread);
 }
@@ -1428,12 +1229,10 @@ secateur_controller_export_finish (SecateurController *self, GAsyncResult *resul
 /* The open model's own training shares when it ships them (the demo model
  * does), else NLLB-200's. */
 static ScCalibSet *
-calibration_set (ScModel *model, const char *model_dir, const SecateurSparsifyRequest *r,
-                 GError **error)
+calibration_set (ScModel *model, const SecateurSparsifyRequest *r, GError **error)
 {
   g_autoptr (ScShareTable) shares = NULL;
-  if (r->sampling == SC_CALIB_MBS &&
-      (shares = sc_share_table_load_for_model (model_dir, error)) == NULL)
+  if (r->sampling == SC_CALIB_MBS && (shares = sc_model_load_share_table (model, error)) == NULL)
     return NULL;
   if (r->sampling == SC_CALIB_LANGUAGE && (r->language == NULL || r->language[0] == '\0'))
     {
@@ -1461,7 +1260,7 @@ secateur_controller_calibration_preview (SecateurController *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _ ("No model is open"));
       return NULL;
     }
-  return calibration_set (self->model, self->info->dir, request, error);
+  return calibration_set (self->model, request, error);
 }
 
 typedef struct
@@ -1536,12 +1335,12 @@ sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
 
   g_autoptr (ScCalibSet) set = NULL;
   if (d->options.method != SC_SPARSITY_MAGNITUDE &&
-      (set = calibration_set (self->model, d->model_dir, r, &error)) == NULL)
+      (set = calibration_set (self->model, r, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  g_autoptr (ScShareTable) shares = sc_share_table_load_for_model (d->model_dir, &error);
+  g_autoptr (ScShareTable) shares = sc_model_load_share_table (self->model, &error);
   if (shares == NULL)
     {
       g_task_return_error (task, error);
@@ -1731,8 +1530,8 @@ export_weights_thread (GTask *task, gpointer source, gpointer task_data, GCancel
   ScExportOptions eo = { 0, d->overwrite };
   post_progress (self, 0, 1, 0, -1, NULL);
   if (!check_overwrite (d->folder, d->overwrite, &error) ||
-      !sc_export_model (self->weights_view, self->info->dir, self->weights_record, d->folder, &eo,
-                        cancellable, &error))
+      !sc_export_model (self->weights_view, self->weights_record, d->folder, &eo, cancellable,
+                        &error))
     {
       g_task_return_error (task, error);
       return;

@@ -14,11 +14,7 @@ static GPtrArray *items; /* ScCalibrationItem*, from the golden cases */
 static ScStats *
 new_stats (void)
 {
-  ScStatsShape shape;
-  sc_calibrate_shape (model, "nllb-moe-tiny", &shape);
-  ScStats *stats = sc_stats_new (&shape);
-  g_free (shape.name);
-  return stats;
+  return sc_stats_new (sc_model_get_moe_shape (model));
 }
 
 static ScStats *
@@ -183,11 +179,10 @@ test_errors (void)
   g_clear_error (&error);
 
   /* Statistics of another model's shape are refused. */
-  ScStatsShape other;
-  sc_calibrate_shape (model, "x", &other);
+  ScStatsShape other = *sc_model_get_moe_shape (model);
+  other.name = "x";
   other.n_experts = 16;
   g_autoptr (ScStats) wrong = sc_stats_new (&other);
-  g_free (other.name);
   g_assert_false (sc_calibrate (view, wrong, &ok, 1, &opts, NULL, NULL, NULL, &error));
   g_assert_nonnull (error);
 }

@@ -10,7 +10,7 @@
 #include "sc-test-util.h"
 #include "sc-backend-select.h"
 #include "secateur-controller.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -281,6 +281,12 @@ test_calibrate_export (void)
   g_test_message ("cancelled calibration ended after %.2f s", (g_get_monotonic_time () - t0) / 1e6);
   g_assert_false (secateur_controller_get_busy (c));
   g_assert_nonnull (secateur_controller_get_stats (c));
+  /* the partial statistics say so, as the CLI's interrupted runs do */
+  g_autoptr (JsonArray) runs = sc_stats_get_provenance (secateur_controller_get_stats (c));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  JsonObject *run = json_array_get_object_element (runs, 0);
+  g_assert_true (json_object_get_boolean_member_with_default (run, "interrupted", FALSE));
+  g_assert_cmpint (json_object_get_int_member (run, "sentences"), ==, 4000);
   w.cancel_on_progress = NULL;
   sc_test_rm_tree (tmp);
   g_main_loop_unref (w.loop);
@@ -742,8 +748,8 @@ test_report_csv (void)
   double ratios[2] = { 0.25, 0.5 }, chrf[2] = { 40.0, 35.5 };
   double scores[4] = { 41.25, NAN, 38.75, 33.125 };
   char *dirs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
-  g_auto (GStrv) labels = secateur_report_row_labels (2, 1);
-  SecateurReport r = { 0 };
+  g_auto (GStrv) labels = sc_report_row_labels (2, 1);
+  ScReport r = { 0 };
   r.rows = r.cols = 2;
   r.n_encoder_rows = 1;
   r.values = values;
@@ -757,7 +763,7 @@ test_report_csv (void)
   r.scores = scores;
   g_autofree char *dir = g_dir_make_tmp ("sc-report-XXXXXX", NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (secateur_report_write (&r, dir, &error));
+  g_assert_true (sc_report_write (&r, dir, &error));
   g_assert_no_error (error);
   g_autofree char *csv_path = g_build_filename (dir, "scores.csv", NULL);
   g_autofree char *csv = NULL;

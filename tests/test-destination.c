@@ -288,8 +288,8 @@ test_race (void)
     {
       Hook h = { out };
       ScExportOptions opts = { .force = force };
-      g_assert_false (sc_export_checkpoint (sc_model_get_checkpoint (m), appear_hook, &h, model,
-                                            NULL, out, &opts, NULL, &error));
+      g_assert_false (sc_export_checkpoint (sc_model_get_checkpoint (m), appear_hook, &h, NULL, out,
+                                            &opts, NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
       g_assert_nonnull (strstr (error->message, "appeared while this export was being written"));
       g_clear_error (&error);
@@ -405,8 +405,8 @@ test_umask (void)
       g_autofree char *out = g_build_filename (world, name, NULL);
       mode_t saved = umask (masks[i]);
       ScExportOptions opts = { 0 };
-      gboolean ok = sc_export_checkpoint (sc_model_get_checkpoint (m), NULL, NULL, model, NULL, out,
-                                          &opts, NULL, &error);
+      gboolean ok = sc_export_checkpoint (sc_model_get_checkpoint (m), NULL, NULL, NULL, out, &opts,
+                                          NULL, &error);
       umask (saved);
       g_assert_no_error (error);
       g_assert_true (ok);
@@ -432,7 +432,7 @@ test_plain_rename (void)
   ScExportOptions opts = { .force = TRUE };
   ScCheckpoint *ckpt = sc_model_get_checkpoint (m);
   make_fake_export (out, "previous");
-  g_assert_true (sc_export_checkpoint (ckpt, NULL, NULL, model, NULL, out, &opts, NULL, &error));
+  g_assert_true (sc_export_checkpoint (ckpt, NULL, NULL, NULL, out, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autofree char *marker = g_build_filename (out, "marker", NULL);
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
@@ -440,8 +440,7 @@ test_plain_rename (void)
   g_assert_cmpint (count_entries (world), ==, 3);
   sc_test_rm_tree (out);
   Hook h = { out };
-  g_assert_false (
-      sc_export_checkpoint (ckpt, appear_hook, &h, model, NULL, out, &opts, NULL, &error));
+  g_assert_false (sc_export_checkpoint (ckpt, appear_hook, &h, NULL, out, &opts, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
   g_autofree char *theirs = g_build_filename (out, "theirs", NULL);

@@ -68,7 +68,7 @@ test_roundtrip (void)
   g_assert_cmpuint (plan.n_dropped, ==, 4 * 4 * 4); /* 16 experts x 4 tensors */
 
   ScExportOptions opts = { .shard_bytes = 1024 * 1024, .force = FALSE };
-  g_assert_true (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (full, keep, out, &opts, NULL, &error));
   g_assert_no_error (error);
 
   g_autofree char *index = g_build_filename (out, "model.safetensors.index.json", NULL);
@@ -146,7 +146,7 @@ test_roundtrip (void)
   g_autofree guint8 *fewer = g_memdup2 (keep, 32);
   fewer[0] = 0; /* enc L1 now {2,5,7} */
   g_autofree char *out2 = g_build_filename (tmp, "pruned-more", NULL);
-  g_assert_true (sc_export_pruned (pruned, out, fewer, out2, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (pruned, fewer, out2, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autoptr (ScModel) pruned2 = sc_model_load (out2, NULL, &error);
   g_assert_no_error (error);
@@ -210,7 +210,7 @@ test_roundtrip (void)
     for (int i = 0; i < 3; i++)
       k3[m * 8 + three[m][i]] = 1;
   g_autofree char *out3 = g_build_filename (tmp, "uniform-again", NULL);
-  g_assert_true (sc_export_pruned (pruned2, out2, k3, out3, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (pruned2, k3, out3, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autofree char *cfg3_path = g_build_filename (out3, "config.json", NULL);
   g_autoptr (JsonNode) cfg3 = sc_test_load_json (cfg3_path);
@@ -249,7 +249,7 @@ test_earlier_form (void)
   g_autofree guint8 *fewer = g_memdup2 (keep, 32);
   fewer[0] = 0; /* enc L1 {2,5,7} */
   ScExportOptions opts = { 0 };
-  g_assert_true (sc_export_pruned (full, full_dir, fewer, out, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (full, fewer, out, &opts, NULL, &error));
   g_assert_no_error (error);
 
   g_mkdir (old, 0755);
@@ -336,14 +336,14 @@ test_refuse_existing (void)
   g_file_set_contents (precious, "mine", -1, NULL);
 
   ScExportOptions opts = { 0 };
-  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_false (sc_export_pruned (full, keep, out, &opts, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
   g_assert_true (g_file_test (precious, G_FILE_TEST_EXISTS));
 
   /* Forced over a folder Secateur did not write: refused, left alone. */
   opts.force = TRUE;
-  g_assert_false (sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error));
+  g_assert_false (sc_export_pruned (full, keep, out, &opts, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
   g_clear_error (&error);
@@ -353,7 +353,7 @@ test_refuse_existing (void)
   /* An earlier export carries the record that lets it be replaced. */
   g_autofree char *prev = g_build_filename (tmp, "prev", NULL);
   opts.force = FALSE;
-  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (full, keep, prev, &opts, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (sc_destination_is_export (prev));
   g_autofree char *cfg = g_build_filename (prev, "config.json", NULL);
@@ -369,14 +369,14 @@ test_refuse_existing (void)
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_cancellable_cancel (cancel);
   opts.force = TRUE;
-  g_assert_false (sc_export_pruned (full, full_dir, keep, prev, &opts, cancel, &error));
+  g_assert_false (sc_export_pruned (full, keep, prev, &opts, cancel, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
   g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpint (count_entries (tmp), ==, 2);
 
   /* Forced: replaced, and nothing left beside it. */
-  g_assert_true (sc_export_pruned (full, full_dir, keep, prev, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (full, keep, prev, &opts, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_autofree char *single = g_build_filename (prev, "model.safetensors", NULL);
@@ -429,7 +429,7 @@ test_disk_full (void)
   signal (SIGXFSZ, SIG_IGN);
   setrlimit (RLIMIT_FSIZE, &small);
   ScExportOptions opts = { 0 };
-  gboolean ok = sc_export_pruned (full, full_dir, keep, out, &opts, NULL, &error);
+  gboolean ok = sc_export_pruned (full, keep, out, &opts, NULL, &error);
   setrlimit (RLIMIT_FSIZE, &saved);
   g_assert_false (ok);
   g_assert_nonnull (error);
@@ -450,11 +450,13 @@ test_disk_full_tokenizer (void)
   g_autofree char *src = g_build_filename (tmp, "model", NULL);
   g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
   g_mkdir (src, 0755);
-  static const char *const config[] = { "config.json", NULL };
-  sc_test_copy_files (full_dir, src, config);
+  sc_test_copy_files (full_dir, src, NULL);
   g_autofree char *big = g_build_filename (src, "tokenizer.json", NULL);
   g_autofree char *junk = g_malloc0 (3 << 20);
   g_assert_true (g_file_set_contents (big, junk, 3 << 20, NULL));
+  /* the export copies the files of the model's own folder */
+  g_autoptr (ScModel) copy = sc_model_load (src, NULL, &error);
+  g_assert_no_error (error);
   struct rlimit saved, small;
   getrlimit (RLIMIT_FSIZE, &saved);
   small = saved;
@@ -462,7 +464,7 @@ test_disk_full_tokenizer (void)
   signal (SIGXFSZ, SIG_IGN);
   setrlimit (RLIMIT_FSIZE, &small);
   ScExportOptions opts = { .shard_bytes = 1 << 20 };
-  gboolean ok = sc_export_pruned (full, src, keep, out, &opts, NULL, &error);
+  gboolean ok = sc_export_pruned (copy, keep, out, &opts, NULL, &error);
   setrlimit (RLIMIT_FSIZE, &saved);
   g_assert_false (ok);
   g_assert_nonnull (error);
@@ -604,7 +606,7 @@ test_hf_goldens (gconstpointer golden)
           opts.convert = TRUE;
           g_assert_true (sc_dtype_from_name (up, &opts.dtype));
         }
-      g_assert_true (sc_export_pruned (model, src, k, out, &opts, NULL, &error));
+      g_assert_true (sc_export_pruned (model, k, out, &opts, NULL, &error));
       g_assert_no_error (error);
 
       /* The files and every tensor's dtype, shape and bytes. */
@@ -755,7 +757,7 @@ test_dtype_overflow (void)
 
   g_autofree char *exp = g_build_filename (tmp, "pruned", NULL);
   ScExportOptions opts = { .convert = TRUE, .dtype = SC_DTYPE_F16 };
-  g_assert_false (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_false (sc_export_pruned (model, keep, exp, &opts, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, big));
@@ -765,7 +767,7 @@ test_dtype_overflow (void)
   g_assert_cmpint (count_entries (tmp), ==, 1);
 
   opts.dtype = SC_DTYPE_BF16;
-  g_assert_true (sc_export_pruned (model, src, keep, exp, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (model, keep, exp, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autoptr (ScModel) pruned = sc_model_load (exp, NULL, &error);
   g_assert_no_error (error);

@@ -378,7 +378,7 @@ test_missing_shards (void)
   /* beside the model: an export never writes inside the folder it reads */
   g_autofree char *out = g_strconcat (dir, "-exported", NULL);
   ScExportOptions opts = { 0 };
-  g_assert_true (sc_export_pruned (part, dir, keep, out, &opts, NULL, &error));
+  g_assert_true (sc_export_pruned (part, keep, out, &opts, NULL, &error));
   g_assert_no_error (error);
   g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
   g_assert_no_error (error);
@@ -459,7 +459,7 @@ test_export_few (void)
         g_assert_no_error (error);
         g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
         ScExportOptions opts = { 0 };
-        g_assert_true (sc_export_pruned (full, dir, keep, out, &opts, NULL, &error));
+        g_assert_true (sc_export_pruned (full, keep, out, &opts, NULL, &error));
         g_assert_no_error (error);
         g_autoptr (ScModel) exported = sc_model_load (out, NULL, &error);
         g_assert_no_error (error);

@@ -651,8 +651,8 @@ test_bloom_calibrate_export (void)
   g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
   ScExportOptions eo = { 0 };
   g_assert_true (sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
-                                       (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp, dir,
-                                       NULL, out, &eo, NULL, &error));
+                                       (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp, NULL,
+                                       out, &eo, NULL, &error));
   g_assert_no_error (error);
   g_autoptr (ScBloom) back = sc_bloom_load (out, NULL, &error);
   g_assert_no_error (error);
@@ -803,7 +803,7 @@ test_export (void)
   json_object_set_string_member (record, "method", "magnitude");
   json_object_set_string_member (record, "sparsity", "2:4");
   ScExportOptions eo = { 0 };
-  g_assert_true (sc_export_model (view, dir, record, out, &eo, NULL, &error));
+  g_assert_true (sc_export_model (view, record, out, &eo, NULL, &error));
   g_assert_no_error (error);
 
   g_autoptr (ScModel) back = sc_model_load (out, NULL, &error);
@@ -838,14 +838,14 @@ test_export (void)
   float *big = g_new0 (float, 64 * 64);
   big[7] = 1e6f;
   g_assert_true (sc_view_replace_linear_weight (view, 0, big, &error));
-  g_assert_false (sc_export_model (view, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_false (sc_export_model (view, NULL, out2, &eo, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
   g_clear_error (&error);
   float *nan = g_new0 (float, 64 * 64);
   nan[3] = NAN;
   g_assert_true (sc_view_replace_linear_weight (view, 0, nan, &error));
-  g_assert_false (sc_export_model (view, dir, NULL, out2, &eo, NULL, &error));
+  g_assert_false (sc_export_model (view, NULL, out2, &eo, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
   sc_test_rm_tree (tmp);

@@ -278,6 +278,29 @@ test_open_demo (void)
   /* one expert's bytes as stored (f16): fc1 and fc2 (d x ffn, with
    * biases) and its router row (d) */
   g_assert_cmpuint (info->bytes_per_expert, ==, (2 * 256 * 512 + 512 + 256 + 256) * 2);
+
+  /* before calibration: Measure Quality is off and says why, the prune
+   * pane is one empty state, and the calibrate page asks for pairs */
+  GtkWidget *measure = child (prune_page (), "measure_button");
+  g_assert_false (gtk_widget_get_sensitive (measure));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (measure), "Calibrate first"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (prune_page (), "charts_stack")), ==,
+                   "empty");
+  g_assert_cmpstr (adw_status_page_get_description (child (prune_page (), "empty_page")), ==,
+                   "Calibrate the model on the Calibrate page; its statistics decide which experts "
+                   "are kept.");
+  g_assert_cmpstr (row_value (prune_page (), "kept_row"), ==, "—");
+  g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
+                   "Choose language pairs on the Model page, then start.");
+  /* empty states on the other panes with nothing to show yet */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (calibrate_page (), "heatmap_stack")),
+                   ==, "empty");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                       child (secateur_window_get_page (fx.window, "compare"), "results_stack")),
+                   ==, "empty");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                       child (secateur_window_get_page (fx.window, "weights"), "charts_stack")),
+                   ==, "empty");
 }
 
 static void
@@ -313,6 +336,25 @@ test_languages (void)
   g_assert_false (secateur_language_picker_add_pair (picker, "fra_Latn", "xyz_Latn"));
   dirs = secateur_controller_get_directions (secateur_window_get_controller (fx.window));
   g_assert_cmpuint (g_strv_length ((char **) dirs), ==, 2);
+  /* pairs by name, and the calibrate page's hint follows them */
+  g_assert_nonnull (strstr (label_text (picker, "pairs_label"), "English → French"));
+  g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
+                   "2 language pairs chosen: start when ready.");
+  g_assert_cmpstr (selected_text (prune_page (), "direction_row"), ==, "English → French");
+  /* Add Pair is off, saying why, for one language on both sides */
+  GtkWidget *add = child (picker, "add_button");
+  gtk_drop_down_set_selected (child (picker, "src_dropdown"), 3);
+  gtk_drop_down_set_selected (child (picker, "tgt_dropdown"), 3);
+  g_assert_false (gtk_widget_get_sensitive (add));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (add), ==,
+                   "Source and target are the same language");
+  gtk_drop_down_set_selected (child (picker, "tgt_dropdown"), 4);
+  g_assert_true (gtk_widget_get_sensitive (add) ||
+                 g_str_equal (gtk_widget_get_tooltip_text (add), "This pair is already chosen"));
+  /* the language list scrolls with the page, not inside it */
+  GtkWidget *sw =
+      gtk_widget_get_ancestor (child (picker, "language_list"), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_true (sw == NULL || !gtk_widget_is_ancestor (sw, GTK_WIDGET (picker)));
   screenshot ("model");
 }
 
@@ -359,6 +401,7 @@ test_calibrate (void)
   g_auto (GStrv) have = sc_stats_list_directions (stats);
   g_assert_cmpuint (g_strv_length (have), ==, 2);
   SecateurHeatmap *heatmap = child (page, "heatmap");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "heatmap_stack")), ==, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_assert_cmpint (secateur_heatmap_get_cols (heatmap), ==, 16);
   g_autofree double *expect = sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL,
@@ -417,6 +460,33 @@ test_calibrate (void)
   /* hover text: layer, expert, value and the languages using it */
   g_autofree char *tip = secateur_heatmap_describe (heatmap, 0, 0);
   g_assert_nonnull (strstr (tip, "enc 1, expert 0"));
+  /* the hovered cell's tooltip follows the data shown under it */
+  secateur_heatmap_set_hover (heatmap, 0, 0);
+  g_assert_nonnull (strstr (secateur_heatmap_get_tooltip (heatmap), "importance"));
+  set_view (page, 2, 0);
+  g_assert_nonnull (strstr (secateur_heatmap_get_tooltip (heatmap), "frequency"));
+  set_view (page, 0, 0);
+  secateur_heatmap_set_hover (heatmap, -1, -1);
+
+  /* Ctrl+scroll zoom: every notch changes the drawing, the legend (the
+   * drawing's right edge) stays in the scrolled view */
+  secateur_window_show_page (fx.window, "calibrate");
+  settle (0.3);
+  GtkWidget *scroll = gtk_widget_get_ancestor (GTK_WIDGET (heatmap), GTK_TYPE_SCROLLED_WINDOW);
+  int h0 = gtk_widget_get_height (GTK_WIDGET (heatmap));
+  double zoom = 1.0;
+  for (int notch = 1; notch <= 3; notch++)
+    {
+      zoom *= 1.25; /* one notch of Ctrl+scroll */
+      secateur_heatmap_set_zoom (heatmap, zoom);
+      settle (0.2);
+      int h = gtk_widget_get_height (GTK_WIDGET (heatmap));
+      g_assert_cmpint (h, >, h0);
+      g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (heatmap)), <=,
+                       gtk_widget_get_width (scroll));
+      h0 = h;
+    }
+  secateur_heatmap_set_zoom (heatmap, 1.0);
 
   /* the similarity view: English and French, 1 on the diagonal */
   SecateurSimilarity *sim = child (page, "similarity");
@@ -484,7 +554,19 @@ test_prune (void)
   double e50;
   g_assert_true (secateur_controller_estimate_chrf (controller, 0.5, &e50));
   g_assert_cmpfloat_with_epsilon (e50, chrf[2], 1e-9);
-  g_assert_nonnull (strstr (row_value (prune, "fits_row"), "Yes"));
+  /* the demo runs on the CPU here: no GPU to fit */
+  if (g_str_has_prefix (secateur_controller_get_info (controller)->backend, "cuda"))
+    g_assert_nonnull (strstr (row_value (prune, "fits_row"), "Yes"));
+  else
+    g_assert_cmpstr (row_value (prune, "fits_row"), ==, "No GPU: the model runs on the CPU");
+  /* one unit on the page: MB for the demo */
+  g_assert_nonnull (strstr (size50, " MB"));
+  g_assert_null (strstr (size50, " GB"));
+  g_assert_null (strstr (row_value (prune, "fits_row"), " GB"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (prune, "charts_stack")), ==, "charts");
+  GtkWidget *measure = child (prune, "measure_button");
+  g_assert_true (gtk_widget_get_sensitive (measure));
+  g_assert_null (gtk_widget_get_tooltip_text (measure));
   screenshot ("prune");
 
   gtk_range_set_value (slider, 80);
@@ -500,12 +582,18 @@ test_prune (void)
    * calibration page follows the settings the slider set) */
   SecateurHeatmap *heatmap = child (calibrate_page (), "heatmap");
   set_view (calibrate_page (), 0, 3);
+  /* the overlay is a toggle, off by default */
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 16; c++)
+      g_assert_false (secateur_heatmap_get_pruned (heatmap, r, c));
+  gtk_toggle_button_set_active (child (calibrate_page (), "pruned_toggle"), TRUE);
   int pruned = 0;
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 16; c++)
       pruned += secateur_heatmap_get_pruned (heatmap, r, c);
   /* 80 %: u = floor(12.8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
   g_assert_cmpint (pruned, ==, 64 - 8);
+  gtk_toggle_button_set_active (child (calibrate_page (), "pruned_toggle"), FALSE);
   gtk_range_set_value (slider, 50);
 }
 
@@ -559,6 +647,15 @@ test_compare (void)
       g_assert_cmpfloat (row->chrf_full, >=, 0);
     }
   g_assert_nonnull (strstr (label_text (page, "header"), "chrF++"));
+  g_assert_true (g_str_has_prefix (label_text (page, "header"), "English → French, 2 sentences\n"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "results_stack")), ==, "results");
+  /* each row labels the source and the reference */
+  GtkWidget *row = gtk_widget_get_first_child (child (page, "list"));
+  GtkWidget *grid = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+  GtkWidget *source = gtk_widget_get_first_child (grid);
+  GtkWidget *reference = gtk_widget_get_next_sibling (source);
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (source)), "Source: "));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (reference)), "Reference: "));
   /* word diff: the changed word is marked on both sides, markup escaped */
   g_autofree char *a = NULL, *b = NULL;
   secateur_word_diff_markup ("the cat & dog", "the cow & dog", &a, &b);
@@ -599,7 +696,18 @@ test_export (void)
   SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
   secateur_window_show_page (fx.window, "model");
   g_autofree char *folder = g_build_filename (fx.tmp, "export", NULL);
+  /* the preference's folder is the page's, and both say "None chosen"
+   * without one */
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.secateur.Secateur");
+  g_settings_set_string (settings, "default-export-folder", folder);
+  g_assert_cmpstr (row_value (page, "folder_row"), ==, folder);
+  g_settings_set_string (settings, "default-export-folder", "");
+  g_assert_cmpstr (row_value (page, "folder_row"), ==, "None chosen");
+  /* asked for a folder, the request goes once one is chosen */
+  secateur_export_page_export (page);
+  g_assert_cmpstr (label_text (page, "status"), ==, "Choose a folder first");
   secateur_export_page_set_folder (page, folder);
+  g_assert_cmpstr (label_text (page, "status"), ==, "");
   /* the weights' dtype, each choice with the size it gives (the demo is
    * f16; checked against the export below) */
   GtkStringList *dtypes = child (page, "dtype_labels");
@@ -743,10 +851,19 @@ test_weights (void)
   g_assert_nonnull (strstr (counts, "8 samples of 32 tokens"));
   g_assert_nonnull (strstr (counts, "eng_Latn"));
 
+  /* the layout does not move sideways while a job runs and reports */
+  GtkPaned *paned = GTK_PANED (gtk_widget_get_ancestor (child (page, "chart"), GTK_TYPE_PANED));
+  settle (0.2);
+  int split = gtk_paned_get_position (paned);
   gint64 t0 = g_get_monotonic_time ();
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
+  settle (0.3);
+  g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_assert_true (wait_for (idle_controller, 300));
+  settle (0.2);
+  g_test_message ("weights split %d, after the run %d", split, gtk_paned_get_position (paned));
+  g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_test_message ("Wanda 50 %%, 8 x 32 tokens, 3 languages x 2 sentences: %.2f s; %s",
                   (g_get_monotonic_time () - t0) / 1e6, label_text (page, "status"));
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
@@ -758,6 +875,7 @@ test_weights (void)
   g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
   g_assert_nonnull (strstr (label_text (page, "status"), "50.0 %"));
   SecateurBars *bars = child (page, "bars");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "charts_stack")), ==, "charts");
   g_assert_cmpint (secateur_bars_get_n (bars), ==, 8);
   for (int i = 0; i < 8; i++)
     g_assert_cmpfloat (fabs (secateur_bars_get_value (bars, i) - 0.5), <, 1e-3);
@@ -775,6 +893,13 @@ test_weights (void)
     }
   screenshot ("weights");
 
+  /* the written weights: the status says where */
+  g_autofree char *weights_dir = g_build_filename (fx.tmp, "weights", NULL);
+  secateur_weights_page_export (page, weights_dir);
+  g_assert_true (wait_for (idle_controller, 120));
+  g_autofree char *written = g_strdup_printf ("The pruned weights were written to %s", weights_dir);
+  g_assert_cmpstr (label_text (page, "status"), ==, written);
+
   /* a larger run, cancelled: control comes back, the result and the open
    * model stay as they were */
   g_autofree char *dir = g_strdup (secateur_controller_get_info (controller)->dir);
@@ -790,6 +915,7 @@ test_weights (void)
   g_test_message ("weight pruning cancelled: control back after %.3f s", waited);
   g_assert_cmpfloat (waited, <, 10);
   g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (child (page, "progress")), ==, 0);
   g_assert_true (secateur_controller_get_sparsify_result (controller) == res);
   g_assert_cmpstr (secateur_controller_get_info (controller)->dir, ==, dir);
   g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
@@ -826,11 +952,117 @@ test_cancel (void)
   g_assert_false (fx.calibration_ok);
   g_assert_true (idle_controller ());
   g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (child (page, "progress")), ==, 0);
   /* still usable: the partial statistics are shown and pruning reads them */
   SecateurHeatmap *heatmap = child (page, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_object_set (prune_settings (), "ratio", 0.25, NULL);
   g_assert_nonnull (strstr (row_value (prune_page (), "kept_row"), "of 64"));
+}
+
+/* The labels under a widget that GTK shows cut ("…") or clipped: given
+ * less width than they need. */
+static void
+collect_cut (GtkWidget *widget, GPtrArray *cut)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_LABEL (widget) && gtk_label_get_text (GTK_LABEL (widget))[0] != '\0')
+    {
+      int min, nat;
+      gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+      gboolean wraps = gtk_label_get_wrap (GTK_LABEL (widget));
+      if (!wraps && gtk_widget_get_width (widget) < nat)
+        g_ptr_array_add (cut, g_strdup_printf ("%s (%d of %d px)",
+                                               gtk_label_get_text (GTK_LABEL (widget)),
+                                               gtk_widget_get_width (widget), nat));
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_cut (c, cut);
+}
+
+static void
+test_small_window (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  static const char *const pages[] = {
+    "model", "calibrate", "prune", "compare", "export", "weights"
+  };
+  /* the size the tests run at, then the smallest the layouts are made for */
+  static const int sizes[][2] = { { 1280, 800 }, { 800, 600 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+      {
+        gtk_window_set_default_size (GTK_WINDOW (fx.window), sizes[si][0], sizes[si][1]);
+        secateur_window_show_page (fx.window, pages[i]);
+        settle (0.5);
+        g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
+        collect_cut (GTK_WIDGET (fx.window), cut);
+        for (guint k = 0; k < cut->len; k++)
+          g_test_message ("%s at %dx%d: cut: %s", pages[i], sizes[si][0], sizes[si][1],
+                          (char *) cut->pdata[k]);
+        /* every label fits: no "Lang…", no "Proportion…" */
+        g_assert_cmpuint (cut->len, ==, 0);
+        if (g_str_equal (pages[i], "weights"))
+          {
+            /* the chart's title (drawn, bold 13 px after a 12 px margin) fits */
+            SecateurDumbbell *chart =
+                child (secateur_window_get_page (fx.window, "weights"), "chart");
+            cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+            cairo_t *cr = cairo_create (surface);
+            cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                                    CAIRO_FONT_WEIGHT_BOLD);
+            cairo_set_font_size (cr, 13);
+            cairo_text_extents_t ext;
+            cairo_text_extents (cr, secateur_dumbbell_get_title (chart), &ext);
+            cairo_destroy (cr);
+            cairo_surface_destroy (surface);
+            g_test_message ("weights chart %d px for a %.0f px title",
+                            gtk_widget_get_width (GTK_WIDGET (chart)), ext.x_advance);
+            g_assert_cmpfloat (gtk_widget_get_width (GTK_WIDGET (chart)), >=,
+                               ext.x_advance + 2 * 12);
+          }
+        if (sizes[si][0] == 800)
+          {
+            g_autofree char *name = g_strconcat ("small-", pages[i], NULL);
+            screenshot (name);
+          }
+      }
+  gtk_window_set_default_size (GTK_WINDOW (fx.window), 1280, 800);
+  settle (0.3);
+}
+
+/* A folder that is no model: the whole reason in a dialog, not cut off in
+ * a toast; the open model stays. */
+static void
+test_bad_folder (void)
+{
+  if (fx.window == NULL)
+    {
+      g_test_skip ("no demo model");
+      return;
+    }
+  g_autofree char *bad = g_build_filename (fx.tmp, "bad-model", NULL);
+  g_autofree char *config = g_build_filename (bad, "config.json", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (config, "{\"model_type\": \"nllb-moe\", \"d_mo", -1, NULL));
+  secateur_window_open_model (fx.window, bad);
+  g_assert_true (wait_for (idle_controller, 30));
+  settle (0.2);
+  AdwMessageDialog *dialog = find_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Could Not Open the Model");
+  const char *body = adw_message_dialog_get_body (dialog);
+  g_test_message ("bad folder: %s", body);
+  g_assert_nonnull (strstr (body, "config.json"));
+  adw_message_dialog_response (dialog, "close");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpstr (secateur_window_get_state (fx.window), ==, "model");
 }
 
 static void
@@ -900,6 +1132,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/export", test_export);
   g_test_add_func ("/ui/weights", test_weights);
   g_test_add_func ("/ui/cancel", test_cancel);
+  g_test_add_func ("/ui/bad-folder", test_bad_folder);
+  g_test_add_func ("/ui/small-window", test_small_window);
   g_test_add_func ("/ui/close-during-job", test_close_during_job);
   int status = g_test_run ();
   g_free (fx.worst_in);

@@ -1,6 +1,8 @@
 /* secateur-calibrate-page.c: calibration and the live heatmap. */
 #include "secateur-calibrate-page.h"
 
+#include "secateur-languages.h"
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -14,14 +16,17 @@ struct _SecateurCalibratePage
   GtkWidget *corpus_row, *path_row, *path_button, *sampling_row, *mode_row;
   GtkWidget *size_spin;
   GtkWidget *start_button, *cancel_button, *progress, *status;
-  GtkWidget *metric_dropdown, *scope_dropdown;
+  GtkWidget *metric_dropdown, *scope_dropdown, *pruned_toggle;
   GtkStringList *scopes;
   GtkWidget *view_stack;
-  GtkWidget *heatmap, *similarity;
+  GtkWidget *heatmap_stack, *heatmap, *similarity;
 
+  GStrv scope_codes; /* behind each entry of `scopes`: NULL ("all"), a code or "src-tgt" */
   char *path;
   gboolean updating; /* re-filling the scope list */
   GCancellable *cancellable;
+  gboolean hint_shown; /* the status is the idle hint, not a job's outcome */
+  gboolean asked_path; /* the status asks for the corpus path */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
@@ -41,9 +46,8 @@ static void
 scope_of (SecateurCalibratePage *self, ScGranularity *gran, char **src, char **tgt)
 {
   guint i = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
-  const char *item = i == 0 || i == GTK_INVALID_LIST_POSITION
-                         ? NULL
-                         : gtk_string_list_get_string (self->scopes, i);
+  guint n = self->scope_codes != NULL ? g_strv_length (self->scope_codes) : 0;
+  const char *item = i == 0 || i > n ? NULL : self->scope_codes[i - 1];
   *src = *tgt = NULL;
   *gran = SC_GRANULARITY_GLOBAL;
   if (item == NULL)
@@ -65,7 +69,6 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
   g_auto (GStrv) srcs = sc_stats_list_languages (stats, FALSE);
   g_auto (GStrv) tgts = sc_stats_list_languages (stats, TRUE);
   GStrvBuilder *b = g_strv_builder_new ();
-  g_strv_builder_add (b, _ ("All directions"));
   GPtrArray *seen = g_ptr_array_new ();
   for (GStrv l = srcs; *l; l++)
     g_ptr_array_add (seen, *l);
@@ -76,20 +79,35 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
     g_strv_builder_add (b, seen->pdata[i]);
   g_ptr_array_unref (seen);
   g_strv_builder_addv (b, (const char **) dirs);
-  g_auto (GStrv) items = g_strv_builder_end (b);
+  g_auto (GStrv) codes = g_strv_builder_end (b);
   g_strv_builder_unref (b);
   /* Only rebuild when the list changes: keeps the user's choice. */
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
-  gboolean same = n == g_strv_length (items);
-  for (guint i = 0; same && i < n; i++)
-    same = g_str_equal (gtk_string_list_get_string (self->scopes, i), items[i]);
-  if (!same)
+  if (self->scope_codes != NULL &&
+      g_strv_equal ((const char *const *) self->scope_codes, (const char *const *) codes))
+    return;
+  /* shown by name: "French", "English → French" */
+  GStrvBuilder *nb = g_strv_builder_new ();
+  g_strv_builder_add (nb, _ ("All directions"));
+  for (GStrv c = codes; *c; c++)
     {
-      guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
-      gtk_string_list_splice (self->scopes, 0, n, (const char *const *) items);
-      gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown),
-                                  selected < g_strv_length (items) ? selected : 0);
+      if (strchr (*c, '-') != NULL)
+        {
+          const char *one[] = { *c, NULL };
+          g_auto (GStrv) names = secateur_direction_names (one);
+          g_strv_builder_add (nb, names[0]);
+        }
+      else
+        g_strv_builder_add (nb, secateur_language_name (*c));
     }
+  g_auto (GStrv) items = g_strv_builder_end (nb);
+  g_strv_builder_unref (nb);
+  g_strfreev (self->scope_codes);
+  self->scope_codes = g_steal_pointer (&codes);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
+  guint selected = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->scope_dropdown));
+  gtk_string_list_splice (self->scopes, 0, n, (const char *const *) items);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->scope_dropdown),
+                              selected < g_strv_length (items) ? selected : 0);
 }
 
 /* Per-language usage (frequency: share of a layer's tokens routed to each
@@ -98,12 +116,11 @@ update_scopes (SecateurCalibratePage *self, ScStats *stats)
 static void
 update_languages (SecateurCalibratePage *self, ScStats *stats, int cells)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->scopes));
   GStrvBuilder *b = g_strv_builder_new ();
   g_autoptr (GArray) usage = g_array_new (FALSE, TRUE, sizeof (float));
-  for (guint i = 1; i < n; i++)
+  for (guint i = 0; self->scope_codes != NULL && self->scope_codes[i] != NULL; i++)
     {
-      const char *lang = gtk_string_list_get_string (self->scopes, i);
+      const char *lang = self->scope_codes[i];
       if (strchr (lang, '-') != NULL)
         continue;
       g_autofree double *m = sc_expert_metrics_for (stats, SC_GRANULARITY_LANG, lang, lang,
@@ -134,6 +151,8 @@ update_heatmap (SecateurCalibratePage *self)
   SecateurHeatmap *heatmap = SECATEUR_HEATMAP (self->heatmap);
   if (self->updating)
     return;
+  /* no statistics: one empty state instead of a blank drawing */
+  gtk_stack_set_visible_child_name (GTK_STACK (self->heatmap_stack), stats ? "heatmap" : "empty");
   if (stats == NULL)
     {
       secateur_heatmap_set_values (heatmap, 0, 0, 0, NULL, NULL);
@@ -156,7 +175,13 @@ update_heatmap (SecateurCalibratePage *self)
     values[i] = m ? (float) m[i] : NAN;
   secateur_heatmap_set_values (heatmap, L, E, shape->n_encoder_moe, values,
                                sc_expert_metric_to_string (metric));
-  /* dimmed: what the pruning settings drop */
+  /* dimmed: what the pruning settings drop, when asked for */
+  if (!gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->pruned_toggle)))
+    {
+      secateur_heatmap_set_pruned (heatmap, NULL);
+      update_languages (self, stats, L * E);
+      return;
+    }
   ScPruneSettings s;
   secateur_prune_settings_get (secateur_controller_get_prune_settings (self->controller), &s);
   g_autofree guint8 *keep = NULL;
@@ -183,9 +208,14 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress),
                                  total > 0 ? (double) done / total : 0);
   g_autofree char *text =
-      eta >= 0 ? g_strdup_printf (_ ("%d of %d sentences · %.1f sentences/s · %.0f s left"), done,
-                                  total, rate, eta)
-               : g_strdup_printf (_ ("%d of %d sentences"), done, total);
+      eta >= 0
+          ? g_strdup_printf (
+                g_dngettext (GETTEXT_PACKAGE, "%d of %d sentence · %.1f sentences/s · %.0f s left",
+                             "%d of %d sentences · %.1f sentences/s · %.0f s left", total),
+                done, total, rate, eta)
+          : g_strdup_printf (
+                g_dngettext (GETTEXT_PACKAGE, "%d of %d sentence", "%d of %d sentences", total),
+                done, total);
   gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
@@ -207,8 +237,12 @@ calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (ok)
     gtk_label_set_text (GTK_LABEL (self->status), _ ("Calibration finished"));
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    gtk_label_set_text (GTK_LABEL (self->status),
-                        _ ("Calibration cancelled; the statistics gathered so far are kept"));
+    {
+      gtk_label_set_text (GTK_LABEL (self->status),
+                          _ ("Calibration cancelled; the statistics gathered so far are kept"));
+      /* the run did not finish: no bar left partly filled */
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+    }
   else
     {
       g_autofree char *text = g_strdup_printf (_ ("Calibration failed: %s"), error->message);
@@ -237,9 +271,11 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   if (req.corpus.kind != SC_CORPUS_UDHR && req.corpus.path == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the corpus folder or file first"));
+      self->asked_path = TRUE;
       return;
     }
   self->cancellable = g_cancellable_new ();
+  self->hint_shown = FALSE;
   set_running (self, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Preparing the calibration sample…"));
@@ -254,6 +290,8 @@ secateur_calibrate_page_cancel (SecateurCalibratePage *self)
     g_cancellable_cancel (self->cancellable);
 }
 
+static void update_hint (SecateurCalibratePage *self);
+
 static void
 path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
 {
@@ -263,6 +301,13 @@ path_chosen (GtkNativeDialog *dialog, int response, SecateurCalibratePage *self)
       g_free (self->path);
       self->path = g_file_get_path (file);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), self->path);
+      /* the request for a path is answered: back to the hint */
+      if (self->asked_path)
+        {
+          self->asked_path = FALSE;
+          self->hint_shown = TRUE;
+          update_hint (self);
+        }
     }
   g_object_unref (dialog);
 }
@@ -291,6 +336,24 @@ on_corpus_changed (SecateurCalibratePage *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->path_row), _ ("None chosen"));
 }
 
+/* Before the first run the status says what to do next, for the pairs
+ * chosen now (not a hint written once when the page was built). */
+static void
+update_hint (SecateurCalibratePage *self)
+{
+  if (!self->hint_shown || self->controller == NULL)
+    return;
+  const char *const *dirs = secateur_controller_get_directions (self->controller);
+  guint n = dirs != NULL ? g_strv_length ((char **) dirs) : 0;
+  g_autofree char *text =
+      n == 0 ? g_strdup (_ ("Choose language pairs on the Model page, then start."))
+             : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%u language pair chosen: start when ready.",
+                                             "%u language pairs chosen: start when ready.", n),
+                                n);
+  gtk_label_set_text (GTK_LABEL (self->status), text);
+}
+
 static void
 secateur_calibrate_page_dispose (GObject *object)
 {
@@ -305,6 +368,7 @@ secateur_calibrate_page_dispose (GObject *object)
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->scope_codes, g_strfreev);
   G_OBJECT_CLASS (secateur_calibrate_page_parent_class)->dispose (object);
 }
 
@@ -331,8 +395,10 @@ secateur_calibrate_page_class_init (SecateurCalibratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, status);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, metric_dropdown);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scope_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, pruned_toggle);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, scopes);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, heatmap);
   gtk_widget_class_bind_template_child (widget_class, SecateurCalibratePage, similarity);
   gtk_widget_class_bind_template_callback (widget_class, on_corpus_changed);
@@ -346,6 +412,7 @@ static void
 secateur_calibrate_page_init (SecateurCalibratePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->hint_shown = TRUE;
   on_corpus_changed (self);
 }
 
@@ -358,6 +425,8 @@ secateur_calibrate_page_new (SecateurController *controller)
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
   g_signal_connect_swapped (secateur_controller_get_prune_settings (controller), "changed",
                             G_CALLBACK (update_heatmap), self);
+  g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (update_hint), self);
+  update_hint (self);
   return GTK_WIDGET (self);
 }
 

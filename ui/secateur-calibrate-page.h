@@ -18,10 +18,13 @@ G_DECLARE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, SECATEUR, 
 
 /* Template children (secateur-calibrate-page.ui): the settings corpus_row,
  * path_row, sampling_row, size_spin and mode_row; start_button,
- * cancel_button, progress and status; metric_dropdown and scope_dropdown
- * (metric: importance, activity, frequency, REAP; scope: all directions,
- * then languages, then pairs), view_stack ("experts" or "languages"),
- * heatmap and similarity. The heatmap dims what the controller's pruning
+ * cancel_button, progress and status (before a run: a hint that follows
+ * the chosen pairs); metric_dropdown and scope_dropdown (metric:
+ * importance, activity, frequency, REAP; scope: all directions, then
+ * languages, then pairs, by name), view_stack ("experts" or "languages"),
+ * heatmap_stack ("empty", an AdwStatusPage, until statistics exist; then
+ * "heatmap"), heatmap and similarity. With pruned_toggle on (off by
+ * default), the heatmap strikes through what the controller's pruning
  * settings drop. */
 GtkWidget *secateur_calibrate_page_new      (SecateurController *controller);
 void       secateur_calibrate_page_start    (SecateurCalibratePage *self);

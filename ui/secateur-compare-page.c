@@ -1,6 +1,8 @@
 /* secateur-compare-page.c: full vs pruned side by side. */
 #include "secateur-compare-page.h"
 
+#include "secateur-languages.h"
+
 #include <glib/gi18n.h>
 
 struct _SecateurComparePage
@@ -15,10 +17,11 @@ struct _SecateurComparePage
   GtkWidget *own_text;
   GtkWidget *run_button, *cancel_button, *progress;
   GtkWidget *header;
-  GtkWidget *list;
+  GtkWidget *results_stack, *list;
 
   GCancellable *cancellable;
   SecateurCompareResult *result;
+  GStrv direction_codes; /* "src-tgt" behind each name in `directions` */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurComparePage, secateur_compare_page, ADW_TYPE_BIN)
@@ -105,11 +108,12 @@ result_row (const SecateurCompareRow *r)
   gtk_grid_set_column_homogeneous (GTK_GRID (grid), TRUE);
   g_object_set (grid, "margin-start", 12, "margin-end", 12, "margin-top", 8, "margin-bottom", 8,
                 NULL);
-  g_autofree char *src = g_markup_escape_text (r->source, -1);
+  /* labelled, so that the reference is not taken for a third translation */
+  g_autofree char *src = g_markup_printf_escaped ("%s: %s", _ ("Source"), r->source);
   gtk_grid_attach (GTK_GRID (grid), text_label (src, "heading"), 0, 0, 2, 1);
   if (r->reference != NULL)
     {
-      g_autofree char *ref = g_markup_escape_text (r->reference, -1);
+      g_autofree char *ref = g_markup_printf_escaped ("%s: %s", _ ("Reference"), r->reference);
       gtk_grid_attach (GTK_GRID (grid), text_label (ref, "dim-label"), 0, 1, 2, 1);
     }
   g_autofree char *ma = NULL, *mb = NULL;
@@ -129,26 +133,37 @@ show_result (SecateurComparePage *self)
   while ((child = gtk_widget_get_first_child (self->list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
   SecateurCompareResult *r = self->result;
+  gtk_stack_set_visible_child_name (GTK_STACK (self->results_stack), r ? "results" : "empty");
   if (r == NULL)
     return;
   g_autofree char *mem_full = g_format_size (r->bytes_full);
   g_autofree char *mem_pruned = g_format_size (r->bytes_pruned);
   g_autofree char *header = NULL;
+  const char *src = secateur_language_name (r->src), *tgt = secateur_language_name (r->tgt);
+  guint n = r->rows->len;
   if (r->chrf_full >= 0)
     header = g_strdup_printf (
-        _ ("%s → %s, %u sentences\n"
-           "Full: chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s\n"
-           "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s"),
-        r->src, r->tgt, r->rows->len, r->chrf_full, r->spbleu_full, r->tokens_per_s_full, mem_full,
-        r->experts_kept, r->experts_total, r->chrf_pruned, r->spbleu_pruned, r->tokens_per_s_pruned,
-        mem_pruned);
+        g_dngettext (GETTEXT_PACKAGE,
+                     "%s → %s, %u sentence\n"
+                     "Full: chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s\n"
+                     "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s",
+                     "%s → %s, %u sentences\n"
+                     "Full: chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s\n"
+                     "Pruned (%d of %d experts): chrF++ %.1f, spBLEU %.1f, %.1f tokens/s, %s",
+                     n),
+        src, tgt, n, r->chrf_full, r->spbleu_full, r->tokens_per_s_full, mem_full, r->experts_kept,
+        r->experts_total, r->chrf_pruned, r->spbleu_pruned, r->tokens_per_s_pruned, mem_pruned);
   else
-    header =
-        g_strdup_printf (_ ("%s → %s, %u sentences (no references)\n"
-                            "Full: %.1f tokens/s, %s\n"
-                            "Pruned (%d of %d experts): %.1f tokens/s, %s"),
-                         r->src, r->tgt, r->rows->len, r->tokens_per_s_full, mem_full,
-                         r->experts_kept, r->experts_total, r->tokens_per_s_pruned, mem_pruned);
+    header = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "%s → %s, %u sentence (no references)\n"
+                                           "Full: %.1f tokens/s, %s\n"
+                                           "Pruned (%d of %d experts): %.1f tokens/s, %s",
+                                           "%s → %s, %u sentences (no references)\n"
+                                           "Full: %.1f tokens/s, %s\n"
+                                           "Pruned (%d of %d experts): %.1f tokens/s, %s",
+                                           n),
+                              src, tgt, n, r->tokens_per_s_full, mem_full, r->experts_kept,
+                              r->experts_total, r->tokens_per_s_pruned, mem_pruned);
   gtk_label_set_text (GTK_LABEL (self->header), header);
   for (guint i = 0; i < r->rows->len; i++)
     gtk_list_box_append (GTK_LIST_BOX (self->list), result_row (r->rows->pdata[i]));
@@ -184,6 +199,7 @@ compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
               ? g_strdup (_ ("Comparison cancelled"))
               : g_strdup_printf (_ ("The comparison failed: %s"), error->message);
       gtk_label_set_text (GTK_LABEL (self->header), text);
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
     }
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, r != NULL);
 }
@@ -192,13 +208,14 @@ void
 secateur_compare_page_run (SecateurComparePage *self)
 {
   guint i = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->direction_dropdown));
-  if (self->cancellable != NULL || i >= g_list_model_get_n_items (G_LIST_MODEL (self->directions)))
+  if (self->cancellable != NULL || self->direction_codes == NULL ||
+      i >= g_strv_length (self->direction_codes))
     {
       gtk_label_set_text (GTK_LABEL (self->header), _ ("Choose a language pair first"));
       return;
     }
   g_autofree char *src = NULL, *tgt = NULL;
-  sc_stats_split_direction (gtk_string_list_get_string (self->directions, i), &src, &tgt);
+  sc_stats_split_direction (self->direction_codes[i], &src, &tgt);
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->own_text));
   GtkTextIter start, end;
   gtk_text_buffer_get_bounds (buffer, &start, &end);
@@ -236,8 +253,12 @@ static void
 on_directions_changed (SecateurComparePage *self)
 {
   const char *const *dirs = secateur_controller_get_directions (self->controller);
+  g_strfreev (self->direction_codes);
+  self->direction_codes = g_strdupv ((char **) dirs);
+  g_auto (GStrv) names = secateur_direction_names (dirs);
   gtk_string_list_splice (self->directions, 0,
-                          g_list_model_get_n_items (G_LIST_MODEL (self->directions)), dirs);
+                          g_list_model_get_n_items (G_LIST_MODEL (self->directions)),
+                          (const char *const *) names);
 }
 
 static void
@@ -250,6 +271,7 @@ secateur_compare_page_dispose (GObject *object)
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->result, secateur_compare_result_free);
+  g_clear_pointer (&self->direction_codes, g_strfreev);
   G_OBJECT_CLASS (secateur_compare_page_parent_class)->dispose (object);
 }
 
@@ -270,6 +292,7 @@ secateur_compare_page_class_init (SecateurComparePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, progress);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, header);
+  gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, results_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurComparePage, list);
   gtk_widget_class_bind_template_callback (widget_class, secateur_compare_page_run);
   gtk_widget_class_bind_template_callback (widget_class, on_cancel);

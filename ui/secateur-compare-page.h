@@ -13,9 +13,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SecateurComparePage, secateur_compare_page, SECATEUR, COMPARE_PAGE, AdwBin)
 
 /* The pruned side uses the controller's pruning settings. Template
- * children (secateur-compare-page.ui): direction_dropdown, limit_spin
- * (held-out sentences), own_text, run_button, cancel_button, progress,
- * header (the scores) and list (one row per sentence). */
+ * children (secateur-compare-page.ui): direction_dropdown (pairs by
+ * language name), limit_spin (held-out sentences), own_text, run_button,
+ * cancel_button, progress, header (the scores) and, in results_stack
+ * ("empty", an AdwStatusPage, before the first result; then "results"),
+ * list (one row per sentence: "Source: …", "Reference: …", then the two
+ * translations). */
 GtkWidget *secateur_compare_page_new (SecateurController *controller);
 void       secateur_compare_page_run (SecateurComparePage *self);
 /* The last result (NULL before the first run); owned by the page. */

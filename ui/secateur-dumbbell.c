@@ -5,6 +5,7 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <math.h>
 
 struct _SecateurDumbbell
 {
@@ -16,6 +17,12 @@ struct _SecateurDumbbell
 };
 
 G_DEFINE_FINAL_TYPE (SecateurDumbbell, secateur_dumbbell, GTK_TYPE_WIDGET)
+
+const char *
+secateur_dumbbell_get_title (SecateurDumbbell *self)
+{
+  return _ ("chrF++ per language, eng_Latn → X");
+}
 
 static void
 secateur_dumbbell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
@@ -30,7 +37,7 @@ secateur_dumbbell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   d.before = self->before;
   d.after = self->after;
   d.flagged = self->flagged;
-  d.title = _ ("chrF++ per language, eng_Latn → X");
+  d.title = secateur_dumbbell_get_title (self);
   d.before_name = _ ("full model");
   d.after_name = _ ("pruned");
   d.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
@@ -46,8 +53,19 @@ secateur_dumbbell_measure (GtkWidget *widget, GtkOrientation orientation, int fo
   SecateurDumbbell *self = SECATEUR_DUMBBELL (widget);
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
-      *minimum = 240;
-      *natural = 360;
+      /* never narrower than the title, which the chart does not shorten
+       * (measured in the chart's font: bold sans-serif, 13 px, after a
+       * 12 px margin) */
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+      cairo_t *cr = cairo_create (surface);
+      cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+      cairo_set_font_size (cr, 13);
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, secateur_dumbbell_get_title (self), &ext);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+      *minimum = MAX (240, (int) ceil (ext.x_advance) + 2 * 12);
+      *natural = MAX (360, *minimum);
     }
   else
     {

@@ -17,5 +17,7 @@ int        secateur_dumbbell_get_n    (SecateurDumbbell *self);
 /* Row i's values; FALSE when out of range. */
 gboolean   secateur_dumbbell_get_row  (SecateurDumbbell *self, int i, double *before,
                                        double *after, gboolean *flagged);
+/* The chart's title; the widget is never narrower than it. */
+const char *secateur_dumbbell_get_title (SecateurDumbbell *self);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* secateur-export-page.c: the export page. */
 #include "secateur-export-page.h"
 
+#include "secateur-languages.h"
+
 #include <glib/gi18n.h>
 
 struct _SecateurExportPage
@@ -17,6 +19,7 @@ struct _SecateurExportPage
   GtkWidget *export_button, *cancel_button, *progress, *status;
 
   GPtrArray *pair_checks; /* GtkCheckButton, data "direction" */
+  gboolean asked_folder;  /* the status asks for a folder */
   GCancellable *cancellable;
 };
 
@@ -68,6 +71,8 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                   ? g_strdup (_ ("Export cancelled; nothing was left half-written"))
                                   : g_strdup_printf (_ ("The export failed: %s"), error->message);
       gtk_label_set_text (GTK_LABEL (self->status), text);
+      /* nothing was written: no bar left partly filled */
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
     }
 }
 
@@ -81,6 +86,7 @@ start_export (SecateurExportPage *self, gboolean overwrite)
   g_auto (GStrv) dirs = g_strv_builder_end (b);
   g_strv_builder_unref (b);
   self->cancellable = g_cancellable_new ();
+  self->asked_folder = FALSE;
   gtk_widget_set_visible (self->export_button, FALSE);
   gtk_widget_set_visible (self->cancel_button, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
@@ -110,6 +116,7 @@ secateur_export_page_export (SecateurExportPage *self)
   if (self->folder == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose a folder first"));
+      self->asked_folder = TRUE;
       return;
     }
   /* A folder no answer could make acceptable is refused before asking. */
@@ -206,7 +213,8 @@ update_sizes (SecateurExportPage *self)
     stored = SC_DTYPE_F32;
   guint64 bytes = keep != NULL ? secateur_controller_pruned_bytes (self->controller, keep) : 0;
   const char *labels[G_N_ELEMENTS (dtypes) + 1] = { NULL };
-  g_autofree char *texts[G_N_ELEMENTS (dtypes)] = { NULL };
+  /* freed one by one below: g_autofree on an array frees its first element only */
+  char *texts[G_N_ELEMENTS (dtypes)] = { NULL };
   for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
     {
       ScDType d = stored;
@@ -225,6 +233,8 @@ update_sizes (SecateurExportPage *self)
                           g_list_model_get_n_items (G_LIST_MODEL (self->dtype_labels)), labels);
   adw_combo_row_set_selected (ADW_COMBO_ROW (self->dtype_row),
                               selected < G_N_ELEMENTS (dtypes) ? selected : 0);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_free (texts[i]);
 }
 
 static void
@@ -240,8 +250,12 @@ on_directions_changed (SecateurExportPage *self)
     {
       GtkWidget *row = adw_action_row_new ();
       g_auto (GStrv) st = g_strsplit (dirs[i], "-", 2);
-      g_autofree char *title = g_strdup_printf ("%s → %s", st[0], st[1] ? st[1] : "");
+      /* names for people, the codes the export writes under them */
+      g_autofree char *title = g_strdup_printf ("%s → %s", secateur_language_name (st[0]),
+                                                st[1] ? secateur_language_name (st[1]) : "");
+      g_autofree char *codes = g_strdup_printf ("%s → %s", st[0], st[1] ? st[1] : "");
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), codes);
       GtkWidget *check = gtk_check_button_new ();
       gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
       gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
@@ -326,4 +340,10 @@ secateur_export_page_set_folder (SecateurExportPage *self, const char *folder)
   self->folder = g_strdup (folder);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row),
                                folder ? folder : _ ("None chosen"));
+  /* a folder is chosen now: the request for one is stale */
+  if (self->asked_folder && folder != NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->status), "");
+      self->asked_folder = FALSE;
+    }
 }

@@ -2,7 +2,7 @@
 #include "secateur-heatmap.h"
 
 #include "sc-chart-heatmap.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
@@ -22,6 +22,7 @@ struct _SecateurHeatmap
   float *usage;
   int hover_row, hover_col;
   double zoom;
+  char *tip; /* the hovered cell's description, kept current */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurHeatmap, secateur_heatmap, GTK_TYPE_WIDGET)
@@ -58,19 +59,32 @@ secateur_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   cairo_destroy (cr);
 }
 
+/* The scrolled window's visible height, the heatmap's size at zoom 1. */
+static int
+viewport_height (SecateurHeatmap *self)
+{
+  GtkWidget *sw = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  return sw != NULL ? gtk_widget_get_height (sw) : 0;
+}
+
 static void
 secateur_heatmap_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
                           int *natural, int *minimum_baseline, int *natural_baseline)
 {
   SecateurHeatmap *self = SECATEUR_HEATMAP (widget);
-  /* Cells of at least 6 px (times the zoom) plus room for labels and the
-   * legend; 128 experts fit a 1366 px screen at zoom 1. */
-  double cell = 6 * self->zoom;
+  /* Width: cells of at least 6 px plus labels and the legend, never more,
+   * so that the legend stays in view (128 experts fit a 1366 px screen).
+   * Height: the zoom times the visible height, so that every notch of
+   * Ctrl+scroll changes the drawing (a fixed minimum only took effect once
+   * it passed the allocation). */
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
-    *minimum = 160 + (int) (MAX (self->cols, 8) * cell);
+    *minimum = 160 + MAX (self->cols, 8) * 6;
   else
-    *minimum = 110 + (int) (MAX (self->rows, 2) * MAX (cell, 14.0));
-  *natural = *minimum * 3 / 2;
+    {
+      int base = 110 + MAX (self->rows, 2) * 14;
+      *minimum = self->zoom > 1.0 ? MAX (base, (int) (viewport_height (self) * self->zoom)) : base;
+    }
+  *natural = *minimum;
 }
 
 gboolean
@@ -103,19 +117,41 @@ on_motion (GtkEventControllerMotion *motion, double x, double y, SecateurHeatmap
   if (!secateur_heatmap_hit (self, gtk_widget_get_width (w), gtk_widget_get_height (w), x, y, &row,
                              &col))
     row = col = -1;
-  if (row != self->hover_row || col != self->hover_col)
-    {
-      self->hover_row = row;
-      self->hover_col = col;
-      gtk_widget_queue_draw (w);
-    }
+  secateur_heatmap_set_hover (self, row, col);
+}
+
+/* The hovered cell's text follows the data: live statistics change under a
+ * still pointer, and GTK only asks again when told to. */
+static void
+refresh_tip (SecateurHeatmap *self, gboolean data_changed)
+{
+  g_free (self->tip);
+  self->tip = secateur_heatmap_describe (self, self->hover_row, self->hover_col);
+  if (data_changed && self->hover_row >= 0)
+    gtk_widget_trigger_tooltip_query (GTK_WIDGET (self));
+}
+
+void
+secateur_heatmap_set_hover (SecateurHeatmap *self, int row, int col)
+{
+  if (row == self->hover_row && col == self->hover_col)
+    return;
+  self->hover_row = row;
+  self->hover_col = col;
+  refresh_tip (self, FALSE); /* the pointer moved: GTK asks by itself */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char *
+secateur_heatmap_get_tooltip (SecateurHeatmap *self)
+{
+  return self->tip;
 }
 
 static void
 on_leave (GtkEventControllerMotion *motion, SecateurHeatmap *self)
 {
-  self->hover_row = self->hover_col = -1;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  secateur_heatmap_set_hover (self, -1, -1);
 }
 
 static gboolean
@@ -171,9 +207,9 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   if (!secateur_heatmap_hit (self, gtk_widget_get_width (widget), gtk_widget_get_height (widget), x,
                              y, &row, &col))
     return FALSE;
-  g_autofree char *text = secateur_heatmap_describe (self, row, col);
-  gtk_tooltip_set_text (tooltip, text);
-  return text != NULL;
+  secateur_heatmap_set_hover (self, row, col);
+  gtk_tooltip_set_text (tooltip, self->tip);
+  return self->tip != NULL;
 }
 
 static void
@@ -193,6 +229,7 @@ secateur_heatmap_finalize (GObject *object)
   g_free (self->title);
   g_strfreev (self->langs);
   g_free (self->usage);
+  g_free (self->tip);
   G_OBJECT_CLASS (secateur_heatmap_parent_class)->finalize (object);
 }
 
@@ -240,7 +277,7 @@ secateur_heatmap_set_values (SecateurHeatmap *self, int rows, int cols, int n_en
   if (resized || self->row_labels == NULL || n_encoder_rows != self->n_encoder_rows)
     {
       g_strfreev (self->row_labels);
-      self->row_labels = secateur_report_row_labels (rows, n_encoder_rows);
+      self->row_labels = sc_report_row_labels (rows, n_encoder_rows);
       g_clear_pointer (&self->pruned, g_free);
       g_clear_pointer (&self->usage, g_free);
     }
@@ -251,6 +288,7 @@ secateur_heatmap_set_values (SecateurHeatmap *self, int rows, int cols, int n_en
   self->title = g_strdup (title);
   if (resized)
     gtk_widget_queue_resize (GTK_WIDGET (self));
+  refresh_tip (self, TRUE);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -260,6 +298,7 @@ secateur_heatmap_set_pruned (SecateurHeatmap *self, const guint8 *pruned)
   g_clear_pointer (&self->pruned, g_free);
   if (pruned != NULL && self->rows > 0)
     self->pruned = g_memdup2 (pruned, (gsize) self->rows * self->cols);
+  refresh_tip (self, TRUE);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -274,6 +313,7 @@ secateur_heatmap_set_language_usage (SecateurHeatmap *self, const char *const *l
   self->langs = g_strdupv ((char **) langs);
   self->usage =
       g_memdup2 (usage, sizeof (float) * g_strv_length (self->langs) * self->rows * self->cols);
+  refresh_tip (self, TRUE);
 }
 
 int
@@ -323,6 +363,7 @@ secateur_heatmap_render (SecateurHeatmap *self, int width, int height)
 void
 secateur_heatmap_set_zoom (SecateurHeatmap *self, double zoom)
 {
-  self->zoom = CLAMP (zoom, 0.5, 6.0);
+  /* 1: the visible area, never smaller (zooming out of it showed nothing new) */
+  self->zoom = CLAMP (zoom, 1.0, 6.0);
   gtk_widget_queue_resize (GTK_WIDGET (self));
 }

@@ -1,6 +1,8 @@
 /* secateur-heatmap.h: the live expert heatmap (MoE layers x experts), a
  * GtkWidget around the Cairo chart sc-chart-heatmap, with hover tooltips
- * and Ctrl+scroll zoom. */
+ * (refreshed when the data under the pointer changes) and Ctrl+scroll
+ * zoom (1 to 6 times the visible height; the width stays the view's, so
+ * the legend stays in sight). */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -24,6 +26,11 @@ int        secateur_heatmap_get_rows    (SecateurHeatmap *self);
 int        secateur_heatmap_get_cols    (SecateurHeatmap *self);
 float      secateur_heatmap_get_value   (SecateurHeatmap *self, int row, int col);
 gboolean   secateur_heatmap_get_pruned  (SecateurHeatmap *self, int row, int col);
+/* The cell under the pointer (-1, -1: none), as the pointer sets it. */
+void       secateur_heatmap_set_hover   (SecateurHeatmap *self, int row, int col);
+/* The hovered cell's tooltip text, refreshed when the data under it
+ * changes (NULL when none is hovered). */
+const char *secateur_heatmap_get_tooltip (SecateurHeatmap *self);
 /* The tooltip text of a cell; g_free. */
 char      *secateur_heatmap_describe    (SecateurHeatmap *self, int row, int col);
 /* Draws what the widget draws into a new image surface. */

@@ -14,6 +14,7 @@ struct _SecateurLanguagePicker
   GtkListBox *language_list;
   GtkDropDown *src_dropdown;
   GtkDropDown *tgt_dropdown;
+  GtkWidget *add_button;
   GtkLabel *pairs_label;
 
   GStrv codes;
@@ -30,6 +31,8 @@ enum
 };
 static guint signals[N_SIGNALS];
 
+static void update_add_button (SecateurLanguagePicker *self);
+
 static void
 pairs_changed (SecateurLanguagePicker *self)
 {
@@ -44,9 +47,11 @@ pairs_changed (SecateurLanguagePicker *self)
   for (guint i = 0; i < n; i++)
     {
       g_auto (GStrv) st = g_strsplit (self->pairs->pdata[i], "-", 2);
-      g_string_append_printf (text, "%s%s → %s", i ? ", " : "", st[0], st[1] ? st[1] : "");
+      g_string_append_printf (text, "%s%s → %s", i ? ", " : "", secateur_language_name (st[0]),
+                              st[1] ? secateur_language_name (st[1]) : "");
     }
   gtk_label_set_text (self->pairs_label, text->str);
+  update_add_button (self);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -175,6 +180,27 @@ secateur_language_picker_count_visible (SecateurLanguagePicker *self)
   return n;
 }
 
+/* Add Pair says why it cannot add the pair shown, rather than doing nothing. */
+static void
+update_add_button (SecateurLanguagePicker *self)
+{
+  guint s = gtk_drop_down_get_selected (self->src_dropdown);
+  guint t = gtk_drop_down_get_selected (self->tgt_dropdown);
+  const char *why = NULL;
+  if (self->codes == NULL || s == GTK_INVALID_LIST_POSITION || t == GTK_INVALID_LIST_POSITION)
+    why = _ ("Choose a source and a target language");
+  else if (s == t)
+    why = _ ("Source and target are the same language");
+  else
+    {
+      g_autofree char *key = g_strdup_printf ("%s-%s", self->codes[s], self->codes[t]);
+      if (has_pair (self, key))
+        why = _ ("This pair is already chosen");
+    }
+  gtk_widget_set_sensitive (self->add_button, why == NULL);
+  gtk_widget_set_tooltip_text (self->add_button, why);
+}
+
 static void
 on_add_pair_clicked (SecateurLanguagePicker *self)
 {
@@ -250,9 +276,11 @@ secateur_language_picker_class_init (SecateurLanguagePickerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurLanguagePicker, language_list);
   gtk_widget_class_bind_template_child (widget_class, SecateurLanguagePicker, src_dropdown);
   gtk_widget_class_bind_template_child (widget_class, SecateurLanguagePicker, tgt_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SecateurLanguagePicker, add_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurLanguagePicker, pairs_label);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_add_pair_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, update_add_button);
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_english_pairs);
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_all_pairs);
   gtk_widget_class_bind_template_callback (widget_class, secateur_language_picker_clear_pairs);

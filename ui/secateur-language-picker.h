@@ -1,7 +1,11 @@
 /* secateur-language-picker.h: a searchable list of the model's languages
  * (NLLB code, English name, script) with multi-selection, explicit
  * src -> tgt pairs and presets that turn the selection into pairs. Emits
- * `changed` when the pairs change. */
+ * `changed` when the pairs change. Template children
+ * (secateur-language-picker.ui): search_entry, src_dropdown, tgt_dropdown,
+ * add_button (insensitive, with a tooltip saying why, for a pair it cannot
+ * add), pairs_label (the pairs by language name) and language_list (last,
+ * without a scrolled window of its own: the page scrolls). */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -105,7 +105,26 @@ secateur_language_matches (const char *code, const char *text)
   if (text == NULL || *text == '\0')
     return TRUE;
   g_autofree char *needle = g_utf8_casefold (text, -1);
-  return contains_folded (code, needle) || contains_folded (secateur_language_name (code), needle) ||
+  return contains_folded (code, needle) ||
+         contains_folded (secateur_language_name (code), needle) ||
          contains_folded (secateur_language_english_name (code), needle) ||
          contains_folded (secateur_language_script (code), needle);
+}
+
+GStrv
+secateur_direction_names (const char *const *directions)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (guint i = 0; directions != NULL && directions[i] != NULL; i++)
+    {
+      const char *sep = strchr (directions[i], '-');
+      g_autofree char *src =
+          sep ? g_strndup (directions[i], sep - directions[i]) : g_strdup (directions[i]);
+      g_autofree char *name = g_strdup_printf ("%s → %s", secateur_language_name (src),
+                                               sep ? secateur_language_name (sep + 1) : "");
+      g_strv_builder_add (b, name);
+    }
+  GStrv names = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return names;
 }

@@ -16,5 +16,8 @@ const char *secateur_language_script       (const char *code);
 /* Whether a search for `text` finds the language: its code, its name in
  * the interface's language or in English, or its script, ignoring case. */
 gboolean    secateur_language_matches      (const char *code, const char *text);
+/* "src-tgt" directions as "French → English", in the interface's language,
+ * for the lists people choose pairs from; g_strfreev. */
+GStrv       secateur_direction_names       (const char *const *directions);
 
 G_END_DECLS

@@ -64,18 +64,14 @@ position_to_id (const GValue *value, const GVariantType *type, gpointer user_dat
   return g_variant_new_string (ids[pos]);
 }
 
-/* The folder's name for people: empty means the Documents folder. */
+/* The folder's name for people: empty means none, and the Export page then
+ * says the same and asks for one. */
 static gboolean
 folder_to_subtitle (GValue *value, GVariant *variant, gpointer user_data)
 {
   const char *path = g_variant_get_string (variant, NULL);
   if (path[0] == '\0')
-    {
-      const char *docs = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
-      g_autofree char *shown = docs ? g_filename_display_name (docs) : NULL;
-      g_value_take_string (value, shown ? g_strdup_printf (_ ("Documents folder (%s)"), shown)
-                                        : g_strdup (_ ("Documents folder")));
-    }
+    g_value_set_string (value, _ ("None chosen"));
   else
     g_value_take_string (value, g_filename_display_name (path));
   return TRUE;

@@ -2,8 +2,9 @@
 #include "secateur-prune-page.h"
 
 #include "secateur-bars.h"
+#include "secateur-languages.h"
 #include "secateur-quality-curve.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -22,7 +23,9 @@ struct _SecateurPrunePage
   AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
   GtkWidget *bars, *curve;
   GtkWidget *measure_button, *sweep_progress;
+  GtkWidget *charts_stack, *empty_page;
 
+  GStrv direction_codes; /* "src-tgt" behind each name in `directions` */
   double gpu_gb;
   gboolean syncing; /* the controls follow the settings: no write back */
 };
@@ -101,8 +104,8 @@ static const char *
 shown_direction (SecateurPrunePage *self)
 {
   guint i = adw_combo_row_get_selected (ADW_COMBO_ROW (self->direction_row));
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->directions));
-  return i < n ? gtk_string_list_get_string (self->directions, i) : NULL;
+  guint n = self->direction_codes ? g_strv_length (self->direction_codes) : 0;
+  return i < n ? self->direction_codes[i] : NULL;
 }
 
 static void
@@ -121,16 +124,21 @@ update (SecateurPrunePage *self)
   const char *direction = shown_direction (self);
   if (info == NULL || stats == NULL || info->n_experts == 0)
     {
+      /* one empty state says why; the rows stay blank rather than repeat it */
       const char *why = info != NULL && info->n_experts == 0
                             ? _ ("This model has no experts to prune")
-                            : _ ("Calibrate the model to see what pruning keeps");
+                            : _ ("Calibrate the model on the Calibrate page; its statistics "
+                                 "decide which experts are kept.");
       AdwActionRow *rows[] = { self->kept_row, self->size_row, self->fits_row, self->mass_row,
                                self->estimate_row };
       for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-        adw_action_row_set_subtitle (rows[i], why);
+        adw_action_row_set_subtitle (rows[i], "—");
+      adw_status_page_set_description (ADW_STATUS_PAGE (self->empty_page), why);
+      gtk_stack_set_visible_child_name (GTK_STACK (self->charts_stack), "empty");
       secateur_bars_set_data (SECATEUR_BARS (self->bars), 0, NULL, 0, 0, NULL);
       return;
     }
+  gtk_stack_set_visible_child_name (GTK_STACK (self->charts_stack), "charts");
   g_autofree char *src = NULL, *tgt = NULL;
   if (direction != NULL)
     sc_stats_split_direction (direction, &src, &tgt);
@@ -146,24 +154,40 @@ update (SecateurPrunePage *self)
   g_autofree int *per_layer = g_new0 (int, L);
   for (int l = 0; l < L; l++)
     kept += per_layer[l] = sc_prune_count_layer (keep, l, E);
-  g_auto (GStrv) labels = secateur_report_row_labels (L, info->n_encoder_moe);
+  g_auto (GStrv) labels = sc_report_row_labels (L, info->n_encoder_moe);
   secateur_bars_set_data (SECATEUR_BARS (self->bars), L, per_layer, E, info->n_encoder_moe,
                           (const char *const *) labels);
 
+  g_autofree char *dir_name = NULL;
+  if (direction != NULL)
+    {
+      const char *one_dir[] = { direction, NULL };
+      g_auto (GStrv) names = secateur_direction_names (one_dir);
+      dir_name = g_strdup (names[0]);
+    }
   g_autofree char *kept_text = g_strdup_printf (_ ("%d of %d experts (%s)"), kept, L * E,
-                                                direction ? direction : _ ("all directions"));
+                                                dir_name ? dir_name : _ ("all directions"));
   adw_action_row_set_subtitle (self->kept_row, kept_text);
   guint64 bytes = secateur_controller_pruned_bytes (self->controller, keep);
-  g_autofree char *after = g_format_size (bytes);
-  g_autofree char *before = g_format_size (info->weight_bytes);
-  g_autofree char *size =
-      g_strdup_printf (_ ("%s instead of %s (%.2f GB, %.0f %% saved)"), after, before, bytes / 1e9,
-                       100.0 * (1.0 - (double) bytes / info->weight_bytes));
+  /* one unit on the page (GB, or MB for small models), the GPU's included */
+  gboolean gb = info->weight_bytes >= 1000000000;
+  double unit = gb ? 1e9 : 1e6;
+  g_autofree char *size = g_strdup_printf (gb ? _ ("%.2f GB instead of %.2f GB (%.0f %% saved)")
+                                              : _ ("%.1f MB instead of %.1f MB (%.0f %% saved)"),
+                                           bytes / unit, info->weight_bytes / unit,
+                                           100.0 * (1.0 - (double) bytes / info->weight_bytes));
   adw_action_row_set_subtitle (self->size_row, size);
-  gboolean fits = bytes / 1e9 <= self->gpu_gb;
-  g_autofree char *fit = g_strdup_printf (fits ? _ ("Yes: %.2f GB of weights within %.0f GB")
-                                               : _ ("No: %.2f GB of weights exceed %.0f GB"),
-                                          bytes / 1e9, self->gpu_gb);
+  g_autofree char *fit = NULL;
+  if (info->backend == NULL || !g_str_has_prefix (info->backend, "cuda"))
+    fit = g_strdup (_ ("No GPU: the model runs on the CPU"));
+  else if (bytes / 1e9 <= self->gpu_gb)
+    fit = g_strdup_printf (gb ? _ ("Yes: %.2f GB of weights within %.0f GB")
+                              : _ ("Yes: %.1f MB of weights within %.0f MB"),
+                           bytes / unit, self->gpu_gb * 1e9 / unit);
+  else
+    fit = g_strdup_printf (gb ? _ ("No: %.2f GB of weights exceed %.0f GB")
+                              : _ ("No: %.1f MB of weights exceed %.0f MB"),
+                           bytes / unit, self->gpu_gb * 1e9 / unit);
   adw_action_row_set_subtitle (self->fits_row, fit);
   const char *one[] = { direction, NULL };
   double mass = sc_prune_mass_kept (stats, keep, direction ? one : NULL);
@@ -182,7 +206,11 @@ on_directions_changed (SecateurPrunePage *self)
 {
   const char *const *dirs = secateur_controller_get_directions (self->controller);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->directions));
-  gtk_string_list_splice (self->directions, 0, n, dirs);
+  /* names in the list, the codes behind them */
+  g_strfreev (self->direction_codes);
+  self->direction_codes = g_strdupv ((char **) dirs);
+  g_auto (GStrv) names = secateur_direction_names (dirs);
+  gtk_string_list_splice (self->directions, 0, n, (const char *const *) names);
   update (self);
 }
 
@@ -219,6 +247,7 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (SecateurPrunePage) self = user_data;
   g_autoptr (GError) error = NULL;
   gtk_widget_set_visible (self->sweep_progress, FALSE);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
   if (!secateur_controller_sweep_finish (SECATEUR_CONTROLLER (source), result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -238,10 +267,17 @@ secateur_prune_page_measure_quality (SecateurPrunePage *self)
   secateur_controller_sweep_async (self->controller, NULL, NULL, sweep_done, g_object_ref (self));
 }
 
+/* Measuring needs statistics: until then the button says why it is off. */
 static void
 on_busy_changed (SecateurPrunePage *self)
 {
-  gtk_widget_set_sensitive (self->measure_button, !secateur_controller_get_busy (self->controller));
+  const char *why = NULL;
+  if (secateur_controller_get_stats (self->controller) == NULL)
+    why = _ ("Calibrate first: quality is measured on the experts the statistics keep");
+  else if (secateur_controller_get_busy (self->controller))
+    why = _ ("Wait for the running task to finish");
+  gtk_widget_set_sensitive (self->measure_button, why == NULL);
+  gtk_widget_set_tooltip_text (self->measure_button, why);
 }
 
 static void
@@ -262,6 +298,7 @@ secateur_prune_page_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_PRUNE_PAGE);
   g_clear_object (&self->settings);
   g_clear_object (&self->controller);
+  g_clear_pointer (&self->direction_codes, g_strfreev);
   G_OBJECT_CLASS (secateur_prune_page_parent_class)->dispose (object);
 }
 
@@ -291,6 +328,8 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, curve);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, measure_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, charts_stack);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, empty_page);
   gtk_widget_class_bind_template_callback (widget_class, on_control_changed);
   gtk_widget_class_bind_template_callback (widget_class, update);
   gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_measure_quality);
@@ -312,12 +351,15 @@ secateur_prune_page_new (SecateurController *controller)
   self->settings = g_object_ref (secateur_controller_get_prune_settings (controller));
   g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update), self);
+  g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (on_busy_changed), self);
+  g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (on_busy_changed), self);
   g_signal_connect_swapped (controller, "sweep-updated", G_CALLBACK (on_sweep_updated), self);
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
                             self);
   g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
   on_settings_changed (self);
+  on_busy_changed (self);
   return GTK_WIDGET (self);
 }
 

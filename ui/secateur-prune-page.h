@@ -18,9 +18,12 @@ G_DECLARE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, SECATEUR, PRUNE_PA
  * (secateur_controller_get_prune_settings) and follow them. Template
  * children (secateur-prune-page.ui): scale (percent), ratio_label,
  * budget_row, metric_row, algo_row, granularity_row, direction_row (the
- * direction whose numbers are shown); the results kept_row, size_row,
- * fits_row, mass_row and estimate_row (as subtitles), measure_button,
- * sweep_progress, bars and curve. */
+ * direction whose numbers are shown, listed by language name); the results
+ * kept_row, size_row, fits_row, mass_row and estimate_row (as subtitles,
+ * sizes in one unit: GB, or MB below 1 GB), measure_button (insensitive,
+ * with a tooltip saying why, without statistics or while a job runs),
+ * sweep_progress, bars and curve in charts_stack ("empty": empty_page, an
+ * AdwStatusPage, until statistics exist; then "charts"). */
 GtkWidget *secateur_prune_page_new             (SecateurController *controller);
 /* GPU memory budget in GB for the "fits" indicator. */
 void       secateur_prune_page_set_gpu_memory  (SecateurPrunePage *self, double gb);

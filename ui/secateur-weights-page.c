@@ -4,7 +4,7 @@
 
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
-#include "secateur-report.h"
+#include "sc-report.h"
 
 #include <glib/gi18n.h>
 
@@ -21,9 +21,11 @@ struct _SecateurWeightsPage
   GtkWidget *bars, *chart;
   GtkStringList *languages;
 
-  GStrv eval_languages; /* NULL: all but English */
-  char *language;       /* the request's, kept alive */
+  GStrv eval_languages;    /* NULL: all but English */
+  char *language;          /* the request's, kept alive */
+  GtkWidget *charts_stack; /* "empty" until a result exists */
   GCancellable *cancellable;
+  char *export_folder; /* where the last weights export writes */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurWeightsPage, secateur_weights_page, ADW_TYPE_BIN)
@@ -160,13 +162,14 @@ show_result (SecateurWeightsPage *self)
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (self->controller);
   gtk_widget_set_sensitive (self->export_button,
                             res != NULL && !secateur_controller_get_busy (self->controller));
+  gtk_stack_set_visible_child_name (GTK_STACK (self->charts_stack), res ? "charts" : "empty");
   if (res == NULL)
     {
       secateur_bars_set_shares (SECATEUR_BARS (self->bars), 0, NULL, 0, NULL);
       secateur_dumbbell_set_data (SECATEUR_DUMBBELL (self->chart), 0, NULL, NULL, NULL, NULL);
       return;
     }
-  g_auto (GStrv) labels = secateur_report_row_labels (res->n_blocks, res->n_encoder_blocks);
+  g_auto (GStrv) labels = sc_report_row_labels (res->n_blocks, res->n_encoder_blocks);
   secateur_bars_set_shares (SECATEUR_BARS (self->bars), res->n_blocks, res->block_sparsity,
                             res->n_encoder_blocks, (const char *const *) labels);
   guint n = res->n_languages;
@@ -199,8 +202,10 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
 static void
 set_running (SecateurWeightsPage *self, gboolean running)
 {
+  /* Cancel takes Start's place: both at once widened the row and moved
+   * the layout sideways */
   gtk_widget_set_visible (self->cancel_button, running);
-  gtk_widget_set_sensitive (self->start_button, !running);
+  gtk_widget_set_visible (self->start_button, !running);
 }
 
 static void
@@ -225,8 +230,12 @@ sparsify_done (GObject *source, GAsyncResult *result, gpointer user_data)
       gtk_label_set_text (GTK_LABEL (self->status), text);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    gtk_label_set_text (GTK_LABEL (self->status),
-                        _ ("Weight pruning cancelled; the open model is unchanged"));
+    {
+      gtk_label_set_text (GTK_LABEL (self->status),
+                          _ ("Weight pruning cancelled; the open model is unchanged"));
+      /* the run did not finish: no bar left partly filled */
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+    }
   else
     {
       g_autofree char *text = g_strdup_printf (_ ("Weight pruning failed: %s"), error->message);
@@ -268,7 +277,11 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   set_running (self, FALSE);
   gtk_widget_set_sensitive (self->export_button, TRUE);
   if (secateur_controller_export_weights_finish (SECATEUR_CONTROLLER (source), result, &error))
-    gtk_label_set_text (GTK_LABEL (self->status), _ ("The pruned weights were written"));
+    {
+      g_autofree char *text =
+          g_strdup_printf (_ ("The pruned weights were written to %s"), self->export_folder);
+      gtk_label_set_text (GTK_LABEL (self->status), text);
+    }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     gtk_label_set_text (GTK_LABEL (self->status), _ ("Export cancelled; nothing was written"));
   else
@@ -284,6 +297,8 @@ secateur_weights_page_export (SecateurWeightsPage *self, const char *folder)
   if (self->cancellable != NULL)
     return;
   self->cancellable = g_cancellable_new ();
+  g_free (self->export_folder);
+  self->export_folder = g_strdup (folder);
   set_running (self, TRUE);
   gtk_widget_set_sensitive (self->export_button, FALSE);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Writing the pruned weights…"));
@@ -349,6 +364,7 @@ secateur_weights_page_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_WEIGHTS_PAGE);
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->export_folder, g_free);
   g_clear_pointer (&self->eval_languages, g_strfreev);
   g_clear_pointer (&self->language, g_free);
   G_OBJECT_CLASS (secateur_weights_page_parent_class)->dispose (object);
@@ -378,6 +394,7 @@ secateur_weights_page_class_init (SecateurWeightsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, threshold_spin);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, charts_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, export_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, progress);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, status);

@@ -22,8 +22,9 @@ G_DECLARE_FINAL_TYPE (SecateurWeightsPage, secateur_weights_page, SECATEUR, WEIG
  * sampling_row (training shares, uniform, English only, one language),
  * language_row, samples_spin, seqlen_spin, counts_row (the samples per
  * language, as its subtitle), sentences_spin, threshold_spin,
- * start_button, cancel_button, export_button, progress, status, bars and
- * chart. */
+ * start_button, cancel_button (in Start's place while a job runs),
+ * export_button, progress, status, and bars and chart in charts_stack
+ * ("empty", an AdwStatusPage, until a result exists; then "charts"). */
 GtkWidget  *secateur_weights_page_new          (SecateurController *controller);
 /* Languages measured (NULL: all but English; no control shows them) and
  * sentences per language. */

@@ -199,8 +199,14 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
       /* keep a model that was open before */
       gtk_stack_set_visible_child_name (
           self->main_stack, secateur_controller_get_info (self->controller) ? "model" : "welcome");
-      g_autofree char *text = g_strdup_printf (_ ("Could not open the model: %s"), error->message);
-      secateur_window_add_toast (self, text, NULL);
+      /* a dialog, not a toast: the engine's reason is often too long for one */
+      GtkWidget *dialog =
+          adw_message_dialog_new (GTK_WINDOW (self), _ ("Could Not Open the Model"), NULL);
+      adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), error->message);
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
+      gtk_window_present (GTK_WINDOW (dialog));
       return;
     }
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
@@ -347,6 +353,16 @@ on_busy_changed (SecateurWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !busy);
   if (!busy && self->closing)
     gtk_window_destroy (GTK_WINDOW (self));
+}
+
+/* The Export page follows the preference's folder, also when it changes;
+ * empty: none chosen, as the preferences say. */
+static void
+on_export_folder_changed (SecateurWindow *self)
+{
+  g_autofree char *folder = g_settings_get_string (self->settings, "default-export-folder");
+  secateur_export_page_set_folder (SECATEUR_EXPORT_PAGE (self->export),
+                                   folder[0] != '\0' ? folder : NULL);
 }
 
 static void
@@ -547,9 +563,9 @@ secateur_window_init (SecateurWindow *self)
       on_device_changed (self);
       secateur_calibrate_page_set_size (SECATEUR_CALIBRATE_PAGE (self->calibrate),
                                         g_settings_get_int (self->settings, "calibration-size"));
-      g_autofree char *folder = g_settings_get_string (self->settings, "default-export-folder");
-      if (folder[0] != '\0')
-        secateur_export_page_set_folder (SECATEUR_EXPORT_PAGE (self->export), folder);
+      g_signal_connect_swapped (self->settings, "changed::default-export-folder",
+                                G_CALLBACK (on_export_folder_changed), self);
+      on_export_folder_changed (self);
     }
 
   g_autofree char *demo = secateur_window_find_demo_model ();

@@ -2,6 +2,7 @@
 #include "sc-evaluate.h"
 
 #include "sc-metrics.h"
+#include "sc-model-folder.h"
 
 #include <math.h>
 #include <string.h>
@@ -184,8 +185,7 @@ gboolean
 sc_evaluate_score (ScModel *model, const char *const *references, int n, char **hyps,
                    const double *nll_sums, const int *nll_tokens, ScEvalSide *side, GError **error)
 {
-  g_autofree char *spm = g_build_filename (sc_checkpoint_dir (sc_model_get_checkpoint (model)),
-                                           "sentencepiece.bpe.model", NULL);
+  g_autofree char *spm = sc_model_get_spm_path (model);
   side->hyps = g_ptr_array_new_with_free_func (g_free);
   for (int i = 0; i < n; i++)
     g_ptr_array_add (side->hyps, g_strdup (hyps[i]));

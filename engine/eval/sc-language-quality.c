@@ -4,6 +4,7 @@
 #include "sc-corpus.h"
 #include "sc-generate.h"
 #include "sc-metrics.h"
+#include "sc-model-folder.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,7 @@ sc_lang_quality_chrf (ScView *view, const char *src, const char *tgt, int limit,
                       GCancellable *cancellable, double *chrf, int *n, GError **error)
 {
   ScModel *model = sc_view_get_model (view);
-  g_autoptr (GPtrArray) pairs = sc_corpus_held_out_pairs (
-      sc_checkpoint_dir (sc_model_get_checkpoint (model)), src, tgt, error);
+  g_autoptr (GPtrArray) pairs = sc_model_held_out_pairs (model, src, tgt, error);
   if (pairs == NULL)
     return FALSE;
   if (limit > 0 && pairs->len > (guint) limit)

@@ -5,21 +5,6 @@
 #include <string.h>
 
 void
-sc_calibrate_shape (ScModel *model, const char *name, ScStatsShape *shape)
-{
-  const ScConfig *c = sc_model_get_config (model);
-  memset (shape, 0, sizeof *shape);
-  shape->name = g_strdup (name ? name : "");
-  shape->d_model = c->d_model;
-  shape->encoder_layers = c->encoder_layers;
-  shape->decoder_layers = c->decoder_layers;
-  shape->n_moe_layers = sc_config_n_moe_layers (c);
-  for (int i = 0; i < c->encoder_layers; i++)
-    shape->n_encoder_moe += sc_config_is_sparse (c, FALSE, i);
-  shape->n_experts = c->num_experts;
-}
-
-void
 sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model)
 {
   opts->mode = SC_CALIBRATE_TEACHER_FORCED;
@@ -211,11 +196,7 @@ sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int 
                    "calibration gathers expert statistics; this model has no experts");
       return FALSE;
     }
-  ScStatsShape shape;
-  sc_calibrate_shape (model, NULL, &shape);
-  gboolean same = sc_stats_shape_equal (&shape, sc_stats_get_shape (stats), error);
-  g_free (shape.name);
-  if (!same)
+  if (!sc_stats_check_model (stats, sc_model_get_moe_shape (model), error))
     return FALSE;
 
   ScTokenizer *tok = sc_model_get_tokenizer (model);
@@ -228,7 +209,6 @@ sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int 
       }
 
   int batch = MAX (1, opts->batch_size);
-  gint64 start = g_get_monotonic_time ();
   int done = 0;
   while (done < n)
     {
@@ -244,11 +224,7 @@ sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int 
         return FALSE;
       done += len;
       if (progress != NULL)
-        {
-          double secs = (g_get_monotonic_time () - start) / 1e6;
-          double rate = secs > 0 ? done / secs : 0.0;
-          progress (done, n, rate, rate > 0 ? (n - done) / rate : 0.0, progress_data);
-        }
+        progress (done, n, progress_data);
     }
   return TRUE;
 }

@@ -36,19 +36,16 @@ typedef struct {
   ScCapture        *capture;      /* NULL, or where the router inputs are sampled */
 } ScCalibrateOptions;
 
-/* Called after each batch: sentences done, total, rate and estimated
- * seconds left. */
-typedef void (*ScCalibrateProgress) (int done, int total, double sentences_per_s, double eta_s,
-                                     gpointer user_data);
-
-/* The statistics shape of `model` (owned strings: free name with g_free). */
-void     sc_calibrate_shape (ScModel *model, const char *name, ScStatsShape *shape);
+/* Called after each batch with the sentences done and their total (the
+ * jobs layer, sc-calibrate-job.h, turns them into rate and time left). */
+typedef void (*ScCalibrateProgress) (int done, int total, gpointer user_data);
 
 void     sc_calibrate_options_init (ScCalibrateOptions *opts, ScModel *model);
 
 /* Adds the statistics of `items`, run through `view` (its router observer
- * is taken while it runs), to `stats` (whose shape must be the model's).
- * Partial statistics stay in `stats` when cancelled. */
+ * is taken while it runs), to `stats` (whose shape must be the model's,
+ * sc_model_get_moe_shape; the name may differ). Partial statistics stay in
+ * `stats` when cancelled. */
 gboolean sc_calibrate (ScView *view, ScStats *stats, const ScCalibrationItem *items, int n,
                        const ScCalibrateOptions *opts, ScCalibrateProgress progress,
                        gpointer progress_data, GCancellable *cancellable, GError **error);

@@ -356,15 +356,12 @@ sc_recon_allocate (const double *curves, int n_layers, int stride, const int *ma
 static gboolean
 check_capture (ScModel *model, const ScCapture *cap, int *n_moe, int *n_enc, GError **error)
 {
-  const ScConfig *c = sc_model_get_config (model);
-  int moe = sc_model_n_moe_layers (model), enc = 0;
-  for (int i = 0; i < c->encoder_layers; i++)
-    enc += sc_config_is_sparse (c, FALSE, i);
+  const ScMoeShape *sh = sc_model_get_moe_shape (model);
   if (n_moe != NULL)
-    *n_moe = moe;
+    *n_moe = sh->n_moe_layers;
   if (n_enc != NULL)
-    *n_enc = enc;
-  return sc_capture_check_shape (cap, moe, enc, c->d_model, error);
+    *n_enc = sh->n_encoder_moe;
+  return sc_capture_check_shape (cap, sh->n_moe_layers, sh->n_encoder_moe, sh->d_model, error);
 }
 
 /* The objective of MoE layer m on the key's captured tokens. */

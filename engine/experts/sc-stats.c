@@ -178,6 +178,14 @@ sc_stats_shape_equal (const ScStatsShape *a, const ScStatsShape *b, GError **err
 }
 
 gboolean
+sc_stats_check_model (const ScStats *stats, const ScStatsShape *model, GError **error)
+{
+  ScStatsShape unnamed = *model;
+  unnamed.name = NULL;
+  return sc_stats_shape_equal (&unnamed, &stats->shape, error);
+}
+
+gboolean
 sc_stats_split_direction (const char *direction, char **src, char **tgt)
 {
   const char *dash = direction ? strchr (direction, '-') : NULL;

@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sc-file-lock.h"
+#include "sc-moe-shape.h"
 
 G_BEGIN_DECLS
 
@@ -30,16 +31,10 @@ typedef enum {
 } ScStatsError;
 GQuark sc_stats_error_quark (void);
 
-/* The model the statistics belong to. */
-typedef struct {
-  char *name;              /* e.g. "nllb-moe-54b"; may be NULL or "" (unknown) */
-  int   d_model;
-  int   encoder_layers;    /* all layers, dense and sparse */
-  int   decoder_layers;
-  int   n_moe_layers;      /* encoder + decoder MoE layers */
-  int   n_encoder_moe;     /* MoE layers 0..n_encoder_moe-1 are in the encoder */
-  int   n_experts;
-} ScStatsShape;
+/* The model the statistics belong to: the model's own MoE shape
+ * (sc_model_get_moe_shape). The byte counts are not stored in the file:
+ * statistics read from one have them at 0. */
+typedef ScMoeShape ScStatsShape;
 
 /* Raw counters of one direction (or of an aggregate), arrays indexed
  * [layer] or [layer * n_experts + expert]. */
@@ -69,6 +64,11 @@ ScStats            *sc_stats_new         (const ScStatsShape *shape);
 void                sc_stats_free        (ScStats *stats);
 const ScStatsShape *sc_stats_get_shape   (const ScStats *stats);
 gboolean            sc_stats_shape_equal (const ScStatsShape *a, const ScStatsShape *b,
+                                          GError **error);
+/* Whether `stats` are of the model whose shape is `model`
+ * (sc_model_get_moe_shape): the same layers and experts, whatever the
+ * names (a copy of the model in another folder is the same model). */
+gboolean            sc_stats_check_model (const ScStats *stats, const ScStatsShape *model,
                                           GError **error);
 
 /* Adds n_tokens router events of one MoE layer for `direction`.

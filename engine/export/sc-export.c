@@ -539,12 +539,12 @@ typedef struct
   char *card;
 } Described;
 
-static gboolean export_dir (const Source *src, const char *model_dir, const guint8 *keep,
-                            JsonObject *record, const Described *about, const char *out_dir,
+static gboolean export_dir (const Source *src, const guint8 *keep, JsonObject *record,
+                            const Described *about, const char *out_dir,
                             const ScExportOptions *opts, GCancellable *cancellable, GError **error);
 
 gboolean
-sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, const char *out_dir,
+sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
                   const ScExportOptions *opts, GCancellable *cancellable, GError **error)
 {
   ScExportPlan plan;
@@ -573,7 +573,7 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
   json_object_set_string_member (sel, "dtype", sc_dtype_name (dtype));
   json_object_set_string_member (sel, "secateur_version", SC_VERSION);
 
-  g_autofree char *canon = g_canonicalize_filename (model_dir, NULL);
+  g_autofree char *canon = g_canonicalize_filename (sc_model_get_dir (model), NULL);
   g_autofree char *source = g_path_get_basename (canon);
   ScModelCard card = {
     .source = source,
@@ -586,34 +586,36 @@ sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep, con
   };
   g_autofree char *text = sc_model_card_text (c, &card);
   Described about = { sel, text };
-  return export_dir (&src, model_dir, keep, NULL, &about, out_dir, opts, cancellable, error);
+  return export_dir (&src, keep, NULL, &about, out_dir, opts, cancellable, error);
 }
 
 gboolean
-sc_export_model (ScView *view, const char *model_dir, JsonObject *record, const char *out_dir,
-                 const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+sc_export_model (ScView *view, JsonObject *record, const char *out_dir, const ScExportOptions *opts,
+                 GCancellable *cancellable, GError **error)
 {
   ScModel *model = sc_view_get_model (view);
   Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), view_replaced,
                  view };
-  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
+  return export_dir (&src, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 gboolean
 sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer replaced_data,
-                      const char *model_dir, JsonObject *record, const char *out_dir,
-                      const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+                      JsonObject *record, const char *out_dir, const ScExportOptions *opts,
+                      GCancellable *cancellable, GError **error)
 {
   Source src = { ckpt, NULL, replaced, replaced_data };
-  return export_dir (&src, model_dir, NULL, record, NULL, out_dir, opts, cancellable, error);
+  return export_dir (&src, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
 static gboolean
-export_dir (const Source *src, const char *model_dir, const guint8 *keep, JsonObject *record,
-            const Described *about, const char *out_dir, const ScExportOptions *opts,
-            GCancellable *cancellable, GError **error)
+export_dir (const Source *src, const guint8 *keep, JsonObject *record, const Described *about,
+            const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
+            GError **error)
 {
   const ScConfig *c = src->config;
+  /* the checkpoint's folder: the other files come from there */
+  const char *model_dir = sc_checkpoint_dir (src->ckpt);
   const char *sources[] = { model_dir, NULL };
   if (opts->convert && opts->dtype != SC_DTYPE_F32 && opts->dtype != SC_DTYPE_F16 &&
       opts->dtype != SC_DTYPE_BF16)

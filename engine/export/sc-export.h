@@ -76,12 +76,12 @@ guint64  sc_export_plan_bytes_as (const ScExportPlan *plan, ScDType dtype);
 
 /* keep: [n_moe_layers * num_experts] as for sc_model_check_expert_keep
  * (sc_expert_set_get_keep gives it for a set). The model's own tensors
- * are written. */
+ * are written; the checkpoint's other files come from the model's folder. */
 gboolean sc_export_plan   (ScModel *model, const guint8 *keep, ScExportPlan *plan,
                            GError **error);
-gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *keep,
-                           const char *out_dir, const ScExportOptions *opts,
-                           GCancellable *cancellable, GError **error);
+gboolean sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
+                           const ScExportOptions *opts, GCancellable *cancellable,
+                           GError **error);
 
 /* The config.json key of the weight-pruning record. */
 #define SC_EXPORT_SPARSITY_KEY "secateur_sparsity"
@@ -91,9 +91,9 @@ gboolean sc_export_pruned (ScModel *model, const char *model_dir, const guint8 *
  * narrowed back to that dtype with their zeros in place (refused when a
  * value does not fit); `record` (may be NULL) is stored in config.json under
  * SC_EXPORT_SPARSITY_KEY. Same atomic writing as sc_export_pruned. */
-gboolean sc_export_model  (ScView *view, const char *model_dir, JsonObject *record,
-                           const char *out_dir, const ScExportOptions *opts,
-                           GCancellable *cancellable, GError **error);
+gboolean sc_export_model  (ScView *view, JsonObject *record, const char *out_dir,
+                           const ScExportOptions *opts, GCancellable *cancellable,
+                           GError **error);
 
 /* The replacement of checkpoint tensor `name`, or NULL to keep it. */
 typedef const ScTensor *(*ScReplacedFunc) (gpointer data, const char *name);
@@ -102,7 +102,7 @@ typedef const ScTensor *(*ScReplacedFunc) (gpointer data, const char *name);
  * `replaced` returns put in place of the checkpoint's, as sc_export_model
  * does for NLLB. */
 gboolean sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer replaced_data,
-                               const char *model_dir, JsonObject *record, const char *out_dir,
+                               JsonObject *record, const char *out_dir,
                                const ScExportOptions *opts, GCancellable *cancellable,
                                GError **error);
 

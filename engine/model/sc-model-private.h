@@ -71,6 +71,7 @@ struct _ScModel
    * the next request, so a layer holds the lock while it runs experts). */
   GMutex cache_lock;
   ScExpertCache *cache; /* expert budget, NULL: experts read in place */
+  ScMoeShape shape;     /* measured at load (sc-moe-shape.h) */
 };
 
 /* Which tensors a view's expert reads (resolved in sc-view.c). */

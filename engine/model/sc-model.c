@@ -270,6 +270,7 @@ sc_model_free (ScModel *model)
   g_clear_pointer (&model->linears, g_ptr_array_unref);
   g_clear_pointer (&model->linear_blocks, g_array_unref);
   g_free (model->moe);
+  sc_moe_shape_clear (&model->shape);
   sc_expert_cache_free (model->cache);
   g_mutex_clear (&model->cache_lock);
   if (model->own_backend)
@@ -384,6 +385,9 @@ sc_model_load_with_flags (const char *dir, ScBackend *backend, ScModelLoadFlags 
   list_linears (model);
   model->embed_scale = c->scale_embedding ? sqrtf ((float) c->d_model) : 1.0f;
   count_params (model);
+  g_autofree char *name = g_path_get_basename (dir);
+  sc_moe_shape_from_config (&model->shape, c, name);
+  sc_moe_shape_measure (&model->shape, c, model->ckpt);
 
   if (backend != NULL && (backend->router_top2 == NULL || backend->gather_rows == NULL ||
                           backend->scatter_add_rows == NULL))
@@ -421,6 +425,18 @@ ScCheckpoint *
 sc_model_get_checkpoint (ScModel *model)
 {
   return model->ckpt;
+}
+
+const char *
+sc_model_get_dir (ScModel *model)
+{
+  return sc_checkpoint_dir (model->ckpt);
+}
+
+const ScMoeShape *
+sc_model_get_moe_shape (ScModel *model)
+{
+  return &model->shape;
 }
 
 ScBackend *

@@ -13,6 +13,7 @@
 #include "sc-config.h"
 #include "sc-linear-hooks.h"
 #include "sc-expert-cache.h"
+#include "sc-moe-shape.h"
 #include "sc-tokenizer.h"
 
 G_BEGIN_DECLS
@@ -58,6 +59,11 @@ void              sc_model_free              (ScModel *model);
 const ScConfig   *sc_model_get_config        (ScModel *model);
 ScTokenizer      *sc_model_get_tokenizer     (ScModel *model);
 ScCheckpoint     *sc_model_get_checkpoint    (ScModel *model);
+/* The folder the model was loaded from (sc-model-folder.h reads what it holds). */
+const char       *sc_model_get_dir           (ScModel *model);
+/* Its MoE layers, experts and their stored bytes, measured at load; the
+ * name is the folder's. The statistics of this model have this shape. */
+const ScMoeShape *sc_model_get_moe_shape     (ScModel *model);
 ScBackend        *sc_model_get_backend       (ScModel *model);
 ScDType           sc_model_get_dtype         (ScModel *model);
 guint64           sc_model_n_params_dense    (ScModel *model);

@@ -3,6 +3,7 @@
 
 #include "sc-bloom.h"
 #include "sc-corpus.h"
+#include "sc-model-folder.h"
 
 #include <string.h>
 
@@ -279,8 +280,7 @@ sc_calib_set_from_udhr (ScModel *model, const ScCalibOptions *opts, GError **err
 {
   g_autoptr (ScShareTable) model_shares = NULL;
   if (opts->mode == SC_CALIB_MBS && opts->shares == NULL &&
-      (model_shares = sc_share_table_load_for_model (
-           sc_checkpoint_dir (sc_model_get_checkpoint (model)), error)) == NULL)
+      (model_shares = sc_model_load_share_table (model, error)) == NULL)
     return NULL;
   CalibText ct = { sc_model_get_tokenizer (model), nllb_knows, nllb_encode, nllb_add, 2 };
   return calib_from_udhr (&ct, opts, model_shares, error);

@@ -6,6 +6,9 @@
  * backends. */
 #include "sc-backend.h"
 
+#include "sc-cpu-pool.h"
+#include "sc-cpu-small-gemm.h"
+
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -14,6 +17,13 @@
 /* Floats of a reduced-precision weight widened per sgemm call (1 MiB):
  * small enough to stay in cache, large enough to keep sgemm efficient. */
 #define WIDEN_FLOATS (256 * 1024)
+
+/* The most rows sent to the few-row kernels (see cpu_linear). */
+#define SMALL_GEMM_MAX_M 16
+
+/* The least work (floats of input) worth waking a pool thread for: a wake
+ * costs a few microseconds. */
+#define MIN_PART_FLOATS (64 * 1024)
 
 typedef struct
 {
@@ -64,6 +74,54 @@ product (const float *x, int M, int K, const float *w, int N, float beta, float 
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, beta, y, ldy);
 }
 
+/* Whether OpenBLAS runs an AVX-512 sgemm (it names the kernels it chose;
+ * Debian's 0.3.21 takes its SSE3 "Prescott" ones on CPUs it does not know,
+ * such as this machine's). */
+static gboolean
+blas_has_avx512 (void)
+{
+  static gsize once = 0;
+  static gboolean has;
+  if (g_once_init_enter (&once))
+    {
+      g_autofree char *core = g_ascii_strdown (openblas_get_corename (), -1);
+      has = g_str_has_prefix (core, "skylakex") || g_str_has_prefix (core, "cooperlake") ||
+            g_str_has_prefix (core, "sapphirerapids");
+      g_once_init_leave (&once, 1);
+    }
+  return has;
+}
+
+/* Which products go to the few-row kernels, by bench-kernels on this
+ * machine (bench/RESULTS.md, issue 19; d_model 1024 shapes, one thread's
+ * CPU time, kernel / OpenBLAS): f16 and bf16 weights up to 16 rows always
+ * (0.15-0.75: OpenBLAS has to widen them first); f32 weights against
+ * OpenBLAS's SSE3 or AVX2 kernels (one row 0.48-0.73, 16 rows 0.35-0.54 and
+ * 0.89-0.95); against its AVX-512 ones one row is even (0.97-1.15, both at
+ * the bandwidth), 8 rows ahead (0.56-0.81), 12 about even (0.79-1.02), 16
+ * behind (0.94-1.14), so f32 beyond 8 rows goes to its sgemm there. Beyond
+ * 16 rows (encoder, teacher forcing: hundreds) stays with sgemm, whose
+ * blocking is made for them; against the SSE3 kernels this kernel still
+ * won at 32 rows (0.47-0.61), which says more about the SSE3 kernels.
+ *
+ * f32 weights with 2 to 16 rows stay on sgemm for now, faster as the kernel
+ * is: its other summation order flips near-ties in SparseGPT 2:4 on the
+ * nllb-moe-tiny fixture (the experts' few-token products in calibration;
+ * first in encoder layer 1, expert 5, fc2), 45 564 of 786 432 mask entries
+ * then differ from the reference against 16 872 with sgemm, past
+ * test-sparsity's 5 %. SMALL_GEMM_F32_ROWS turns it on. */
+#define SMALL_GEMM_F32_ROWS 0
+
+static gboolean
+use_small_gemm (int M, const ScTensor *w)
+{
+  if (M > SMALL_GEMM_MAX_M)
+    return FALSE;
+  if (M == 1 || w->dtype != SC_DTYPE_F32)
+    return TRUE;
+  return SMALL_GEMM_F32_ROWS && (M <= 8 || !blas_has_avx512 ());
+}
+
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
 static void
 cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, const float *bias,
@@ -77,6 +135,13 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
         memcpy (y + (gsize) m * N, bias, sizeof (float) * N);
     }
   float beta = bias != NULL ? 1.0f : 0.0f;
+
+  /* A decoding step's few rows: one pass over the weights in their stored
+   * dtype (sc-cpu-small-gemm.c), with as many threads as OpenBLAS so that
+   * the two never oversubscribe the cores. */
+  if (use_small_gemm (M, w) &&
+      sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
+    return;
 
   if (w->dtype == SC_DTYPE_F32)
     {
@@ -99,10 +164,10 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
 /* layer_norm: biased variance, as torch.nn.LayerNorm; accumulated in double
  * so that the mean of large rows stays exact. */
 static void
-cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
-                float eps, float *y)
+layer_norm_rows (const float *x, int m0, int m1, int d, const float *g, const float *b, float eps,
+                 float *y)
 {
-  for (int m = 0; m < M; m++)
+  for (int m = m0; m < m1; m++)
     {
       const float *xr = x + (gsize) m * d;
       float *yr = y + (gsize) m * d;
@@ -122,6 +187,34 @@ cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, con
       for (int i = 0; i < d; i++)
         yr[i] = (xr[i] - fmean) * rstd * g[i] + b[i];
     }
+}
+
+typedef struct
+{
+  const float *x, *g, *b;
+  int M, d;
+  float eps;
+  float *y;
+} LayerNormJob;
+
+static void
+layer_norm_part (gpointer data, int part, int parts)
+{
+  const LayerNormJob *j = data;
+  int m0 = (int) ((gint64) j->M * part / parts), m1 = (int) ((gint64) j->M * (part + 1) / parts);
+  layer_norm_rows (j->x, m0, m1, j->d, j->g, j->b, j->eps, j->y);
+}
+
+/* Many rows (the encoder, teacher forcing) are split over the pool's
+ * threads; each row is computed as on one thread. */
+static void
+cpu_layer_norm (ScBackend *be, const float *x, int M, int d, const float *g, const float *b,
+                float eps, float *y)
+{
+  LayerNormJob j = { .x = x, .g = g, .b = b, .M = M, .d = d, .eps = eps, .y = y };
+  gint64 work = (gint64) M * d / MIN_PART_FLOATS;
+  int parts = (int) MAX (1, MIN (MIN (openblas_get_num_threads (), M), work));
+  sc_cpu_pool_run (parts, layer_norm_part, &j);
 }
 
 /* embed: scaled token rows plus sinusoidal positions. Sines fill the first
@@ -154,6 +247,85 @@ cpu_embed (ScBackend *be, const ScTensor *table, const int *ids, const int *posi
           row[half + j] += cosf (a);
         }
     }
+}
+
+/* The loops of one query at a time (a decoding step), heads [h0, h1). */
+typedef struct
+{
+  const float *q, *k, *v;
+  int ldq, ldk, Tq, Tk, H, hd;
+  const guint8 *key_valid;
+  gboolean causal;
+  int causal_offset;
+  float *out;
+  int ldo;
+  float scale;
+} AttentionJob;
+
+static void
+attend_heads (const AttentionJob *a, int h0, int h1)
+{
+  const float *q = a->q, *k = a->k, *v = a->v;
+  int ldq = a->ldq, ldk = a->ldk, Tq = a->Tq, Tk = a->Tk, hd = a->hd, ldo = a->ldo;
+  const guint8 *key_valid = a->key_valid;
+  gboolean causal = a->causal;
+  int causal_offset = a->causal_offset;
+  float *out = a->out;
+  float scale = a->scale;
+  float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
+  for (int h = h0; h < h1; h++)
+    for (int i = 0; i < Tq; i++)
+      {
+        const float *qi = q + (gsize) i * ldq + h * hd;
+        float *oi = out + (gsize) i * ldo + h * hd;
+        int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
+        float max = -INFINITY;
+        for (int j = 0; j <= last; j++)
+          {
+            if (key_valid != NULL && !key_valid[j])
+              {
+                scores[j] = -INFINITY;
+                continue;
+              }
+            const float *kj = k + (gsize) j * ldk + h * hd;
+            float s = 0.0f;
+            for (int c = 0; c < hd; c++)
+              s += qi[c] * kj[c];
+            s *= scale;
+            scores[j] = s;
+            if (s > max)
+              max = s;
+          }
+        memset (oi, 0, sizeof (float) * hd);
+        if (max == -INFINITY)
+          continue;
+        float sum = 0.0f;
+        for (int j = 0; j <= last; j++)
+          {
+            float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
+            scores[j] = e;
+            sum += e;
+          }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= last; j++)
+          {
+            if (scores[j] == 0.0f)
+              continue;
+            float p = scores[j] * inv;
+            const float *vj = v + (gsize) j * ldk + h * hd;
+            for (int c = 0; c < hd; c++)
+              oi[c] += p * vj[c];
+          }
+      }
+  g_free (scores);
+}
+
+static void
+attention_part (gpointer data, int part, int parts)
+{
+  const AttentionJob *a = data;
+  attend_heads (a, (int) ((gint64) a->H * part / parts),
+                (int) ((gint64) a->H * (part + 1) / parts));
 }
 
 /* attention: softmax((q·kᵀ)/sqrt(hd)) · v per head. Masked keys are skipped,
@@ -202,54 +374,27 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
       return;
     }
 
-  {
-    float *scores = g_malloc (sizeof (float) * (Tk > 0 ? Tk : 1));
-    for (int h = 0; h < H; h++)
-      for (int i = 0; i < Tq; i++)
-        {
-          const float *qi = q + (gsize) i * ldq + h * hd;
-          float *oi = out + (gsize) i * ldo + h * hd;
-          int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
-          float max = -INFINITY;
-          for (int j = 0; j <= last; j++)
-            {
-              if (key_valid != NULL && !key_valid[j])
-                {
-                  scores[j] = -INFINITY;
-                  continue;
-                }
-              const float *kj = k + (gsize) j * ldk + h * hd;
-              float s = 0.0f;
-              for (int c = 0; c < hd; c++)
-                s += qi[c] * kj[c];
-              s *= scale;
-              scores[j] = s;
-              if (s > max)
-                max = s;
-            }
-          memset (oi, 0, sizeof (float) * hd);
-          if (max == -INFINITY)
-            continue;
-          float sum = 0.0f;
-          for (int j = 0; j <= last; j++)
-            {
-              float e = scores[j] == -INFINITY ? 0.0f : expf (scores[j] - max);
-              scores[j] = e;
-              sum += e;
-            }
-          float inv = 1.0f / sum;
-          for (int j = 0; j <= last; j++)
-            {
-              if (scores[j] == 0.0f)
-                continue;
-              float p = scores[j] * inv;
-              const float *vj = v + (gsize) j * ldk + h * hd;
-              for (int c = 0; c < hd; c++)
-                oi[c] += p * vj[c];
-            }
-        }
-    g_free (scores);
-  }
+  /* Heads are independent: split over the pool's threads when there is
+   * enough work (long sequences, many heads); each is computed as on one
+   * thread. */
+  AttentionJob a = { .q = q,
+                     .k = k,
+                     .v = v,
+                     .ldq = ldq,
+                     .ldk = ldk,
+                     .Tq = Tq,
+                     .Tk = Tk,
+                     .H = H,
+                     .hd = hd,
+                     .key_valid = key_valid,
+                     .causal = causal,
+                     .causal_offset = causal_offset,
+                     .out = out,
+                     .ldo = ldo,
+                     .scale = scale };
+  gint64 work = (gint64) 2 * Tq * Tk * H * hd / MIN_PART_FLOATS;
+  int parts = (int) MAX (1, MIN (MIN (openblas_get_num_threads (), H), work));
+  sc_cpu_pool_run (parts, attention_part, &a);
 }
 
 static void

@@ -1,5 +1,5 @@
-/* secateur-report.c: heatmap and quality curve files and a CSV of scores. */
-#include "secateur-report.h"
+/* sc-report.c: heatmap and quality curve files and a CSV of scores. */
+#include "sc-report.h"
 
 #include "sc-chart-curve.h"
 #include "sc-chart-heatmap.h"
@@ -7,13 +7,13 @@
 
 #include <errno.h>
 #include <gio/gio.h>
-#include <glib/gi18n.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
 GStrv
-secateur_report_row_labels (int rows, int n_encoder_rows)
+sc_report_row_labels (int rows, int n_encoder_rows)
 {
   GStrv labels = g_new0 (char *, rows + 1);
   for (int l = 0; l < rows; l++)
@@ -23,9 +23,9 @@ secateur_report_row_labels (int rows, int n_encoder_rows)
 }
 
 void
-secateur_report_init (SecateurReport *r, ScStats *stats, const ScPruneSettings *settings,
-                      const char *const *directions, int n_points, const double *ratios,
-                      const double *chrf, const double *scores)
+sc_report_init (ScReport *r, ScStats *stats, const ScPruneSettings *settings,
+                const char *const *directions, int n_points, const double *ratios,
+                const double *chrf, const double *scores)
 {
   const ScStatsShape *shape = sc_stats_get_shape (stats);
   memset (r, 0, sizeof *r);
@@ -45,7 +45,7 @@ secateur_report_init (SecateurReport *r, ScStats *stats, const ScPruneSettings *
       r->values[i] = m ? (float) m[i] : NAN;
       r->pruned[i] = keep ? !keep[i] : 0;
     }
-  r->row_labels = secateur_report_row_labels (r->rows, r->n_encoder_rows);
+  r->row_labels = sc_report_row_labels (r->rows, r->n_encoder_rows);
   if (n_points > 0 && directions != NULL)
     {
       r->n_points = n_points;
@@ -57,7 +57,7 @@ secateur_report_init (SecateurReport *r, ScStats *stats, const ScPruneSettings *
 }
 
 void
-secateur_report_clear (SecateurReport *r)
+sc_report_clear (ScReport *r)
 {
   g_clear_pointer (&r->values, g_free);
   g_clear_pointer (&r->pruned, g_free);
@@ -70,7 +70,7 @@ secateur_report_clear (SecateurReport *r)
 }
 
 gboolean
-secateur_report_write (const SecateurReport *r, const char *folder, GError **error)
+sc_report_write (const ScReport *r, const char *folder, GError **error)
 {
   if (g_mkdir_with_parents (folder, 0755) != 0)
     {
