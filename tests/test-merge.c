@@ -533,6 +533,11 @@ test_export_cli (void)
   g_assert_nonnull (strstr (r.out, "Reconstruction error of fra_Latn"));
   run_clear (&r);
 
+  r = run_cli (NULL, "export", "-m", moe, "--bundle", "--stats", stats, "--pair",
+               "eng_Latn-fra_Latn", "--merge", "--capture", capture, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* not for the bundle */
+  g_assert_nonnull (strstr (r.err, "--merge"));
+  run_clear (&r);
   r = run_cli (NULL, "export", "-m", moe, "--keep", keep_path, "--merge", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 2); /* needs the capture */
   g_assert_nonnull (strstr (r.err, "--capture"));
