@@ -5,6 +5,7 @@
  *                                 (--pair SRC-TGT | --pairs A-B,C-D,... | --langs a,b,...))
  *                       -o OUT [--shard-mb N] [--dtype f32|f16|bf16] [--force] [--dry-run]
  *                       [--allow-non-finite] [--report REPORT.json]
+ *                       [--merge --capture S.capture]
  *   secateur-cli export -m MODEL --bundle --stats STATS.json (--pair | --pairs | --langs)
  *                       [--ratio R] [--metric M] [--granularity G] -o FOLDER [...]
  *
@@ -21,6 +22,7 @@
 #include "sc-export-job.h"
 #include "sc-export.h"
 #include "sc-json-file.h"
+#include "sc-merge.h"
 #include "sc-provenance.h"
 
 #include <stdio.h>
@@ -177,7 +179,8 @@ sc_cli_export (int argc, char **argv)
   int shard_mb = 0;
   double ratio = 0;
   gboolean allow_non_finite = FALSE;
-  gboolean force = FALSE, dry_run = FALSE, bundle = FALSE;
+  gboolean force = FALSE, dry_run = FALSE, bundle = FALSE, merge = FALSE;
+  g_autofree char *capture_path = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "keep", 0, 0, G_OPTION_ARG_FILENAME, &keep_path, "Kept experts per layer (JSON)", "FILE" },
@@ -216,6 +219,10 @@ sc_cli_export (int argc, char **argv)
       "--bundle: as select's (default importance)", "NAME" },
     { "granularity", 0, 0, G_OPTION_ARG_STRING, &gran_name,
       "--bundle: global, lang (default) or pair", "NAME" },
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
+      "Fold each pruned expert into the closest kept one (needs --capture)", NULL },
+    { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
+      "Router inputs from calibrate --capture, for --merge", "FILE" },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -242,12 +249,13 @@ sc_cli_export (int argc, char **argv)
   Bundle b = { stats_path, { 0 }, report };
   sc_export_job_options_init (&b.opts);
   if (bundle &&
-      (keep_path != NULL || index != NULL || dry_run || stats_path == NULL || output == NULL ||
-       model_dir == NULL || directions == NULL || directions[0] == NULL ||
+      (keep_path != NULL || index != NULL || dry_run || merge || stats_path == NULL ||
+       output == NULL || model_dir == NULL || directions == NULL || directions[0] == NULL ||
        (pair != NULL) + (pairs_arg != NULL) + (langs_arg != NULL) > 1))
     {
       fprintf (stderr, "secateur-cli export: --bundle needs -m, -o, --stats and one of --pair, "
-                       "--pairs or --langs (and neither --keep, --experts nor --dry-run)\n");
+                       "--pairs or --langs (and neither --keep, --experts, --merge nor "
+                       "--dry-run)\n");
       return 2;
     }
   if (!bundle && (stats_path || metric_name || gran_name || sc_cli_options_given (given, "ratio")))
@@ -357,8 +365,27 @@ sc_cli_export (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  if (merge && capture_path == NULL)
+    {
+      fprintf (stderr, "secateur-cli export: --merge needs --capture FILE\n");
+      return 2;
+    }
   if (dry_run)
     return 0;
+  g_autoptr (ScView) merged = NULL;
+  if (merge)
+    {
+      /* the served directions' tokens; with --keep, every captured one */
+      g_autoptr (ScCapture) cap = sc_capture_load (capture_path, &error);
+      int n_merged = 0;
+      if (cap == NULL || (merged = sc_view_new_from_keep (model, keep, &error)) == NULL ||
+          !sc_merge_apply (merged, cap, (const char *const *) directions, &n_merged, NULL, &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      printf ("%d pruned experts merged into kept ones\n", n_merged);
+    }
   /* What config.json and the model card record of the selection. */
   g_autoptr (JsonObject) selection = json_object_new ();
   g_autofree char *source_file = g_path_get_basename (index ? index : keep_path);
@@ -381,13 +408,16 @@ sc_cli_export (int argc, char **argv)
       json_object_set_string_member (selection, "scores_report", report_file);
       json_object_set_object_member (selection, "scores", g_steal_pointer (&scores));
     }
+  if (merge)
+    json_object_set_boolean_member (selection, "merged", TRUE);
   ScExportOptions opts = { .selection = selection,
                            .shard_bytes = (guint64) shard_mb << 20,
                            .force = force,
                            .note = sc_cli_export_note,
                            .allow_non_finite = allow_non_finite,
                            .convert = dtype_up != NULL,
-                           .dtype = dtype };
+                           .dtype = dtype,
+                           .overlay = merged };
   if (!sc_export_pruned (model, keep, output, &opts, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,

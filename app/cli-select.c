@@ -6,7 +6,7 @@
  *                       [--enc-dec A:B | --uniform] [--min-per-layer K] [--separate-enc-dec]
  *                       [--granularity global|lang|pair] [--aggregate pool|mean]
  *                       [--langs a,b] [--pairs a-b,..] [--as-langs]
- *                       [-m MODEL [--capture S.capture]] -o experts.json
+ *                       [-m MODEL [--capture S.capture] [--merge]] -o experts.json
  *
  * --memory-gb takes the size of an expert and of the rest from the model
  * (sc_model_get_moe_shape: the bytes as stored); --bytes-per-expert and
@@ -14,10 +14,12 @@
  * model and the router inputs calibrate --capture sampled, --algo
  * reconstruct keeps in each layer the experts that best reconstruct its
  * output (sc-reconstruct.h), and every algorithm reports each layer's
- * reconstruction error of the chosen set.
+ * reconstruction error of the chosen set; --merge also the error with the
+ * pruned experts merged into kept ones as export --merge does (sc-merge.h).
  */
 #include "cli-commands.h"
 #include "sc-expert-index.h"
+#include "sc-merge.h"
 #include "sc-prune-plan.h"
 #include "sc-reconstruct.h"
 #include "sc-stats.h"
@@ -34,6 +36,7 @@ static struct
   ScCapture *capture;
   gboolean reconstruct;
   gboolean by_sensitivity;
+  gboolean merge;
   ScSelectBudget budget;
 } recon;
 
@@ -56,6 +59,15 @@ report_reconstruction (ScGranularity gran, const char *src, const char *tgt, con
   for (int m = 0; m < sel->n_layers; m++)
     printf ("%s %.2f%% (%u)", m == sel->n_encoder_layers ? " |" : "", 100.0 * rel[m],
             sel->kept[m]->len);
+  printf ("\n");
+  if (!recon.merge)
+    return TRUE;
+  g_autofree double *merged = g_new0 (double, sel->n_layers);
+  if (!sc_merge_errors (recon.model, recon.capture, gran, src, tgt, sel, merged, NULL, error))
+    return FALSE;
+  printf ("With the pruned experts merged:");
+  for (int m = 0; m < sel->n_layers; m++)
+    printf ("%s %.2f%%", m == sel->n_encoder_layers ? " |" : "", 100.0 * merged[m]);
   printf ("\n");
   return TRUE;
 }
@@ -170,6 +182,8 @@ sc_cli_select (int argc, char **argv)
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs,
       "Directions to write (pair, or lang; default for pair: all with statistics)", "a-b,.." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Expert index to write", "FILE" },
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &recon.merge,
+      "With -m: also each layer's error with the pruned experts merged (as export --merge)", NULL },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -358,17 +372,18 @@ sc_cli_select (int argc, char **argv)
       opt.algo = SC_SELECT_PER_LAYER;
     }
   g_autoptr (ScCapture) capture = NULL;
-  if (recon.reconstruct && model_dir == NULL)
+  if ((recon.reconstruct || recon.merge) && model_dir == NULL)
     {
-      fprintf (stderr, "secateur-cli select: --algo reconstruct needs the model (-m DIR)\n");
+      fprintf (stderr, "secateur-cli select: --algo reconstruct and --merge need the model (-m "
+                       "DIR)\n");
       return 2;
     }
   /* The router inputs, when reconstructing or when there are some to
    * measure the selection with. */
   g_autofree char *cap_path =
       capture_path ? g_strdup (capture_path) : sc_capture_path_for_stats (stats_path);
-  if (model != NULL &&
-      (recon.reconstruct || capture_path != NULL || g_file_test (cap_path, G_FILE_TEST_EXISTS)))
+  if (model != NULL && (recon.reconstruct || recon.merge || capture_path != NULL ||
+                        g_file_test (cap_path, G_FILE_TEST_EXISTS)))
     {
       if (!(capture = sc_capture_load (cap_path, &error)))
         {

@@ -8,7 +8,11 @@
  * calibration (control back within a second) and close the window during a
  * job. A 10 ms timer records the worst main-loop gap,
  * reported in the log; screenshots of each view go to
- * meson-logs/screenshots/ in the build directory. */
+ * meson-logs/screenshots/ in the build directory.
+ *
+ * Over 800 lines: one application instance is started once and driven
+ * through every page in order (starting GTK and loading the model per file
+ * would multiply the run time under Xvfb). */
 #include "sc-chart-palette.h"
 #include "sc-expert-index.h"
 #include "sc-test-util.h"

@@ -256,7 +256,7 @@ secateur_weights_page_start (SecateurWeightsPage *self)
   set_running (self, TRUE);
   gtk_widget_set_sensitive (self->export_button, FALSE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
-  gtk_label_set_text (GTK_LABEL (self->status), _ ("Loading a copy of the model to prune…"));
+  gtk_label_set_text (GTK_LABEL (self->status), _ ("Preparing the pruned view of the model…"));
   secateur_controller_sparsify_async (self->controller, &r, self->cancellable, sparsify_done,
                                       g_object_ref (self));
 }

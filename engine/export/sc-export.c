@@ -551,9 +551,9 @@ sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
   if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
   const ScConfig *c = sc_model_get_config (model);
-  /* The model's own tensors: weights a view replaced go out through
-   * sc_export_model. */
-  Source src = { sc_model_get_checkpoint (model), c, NULL, NULL };
+  /* The model's own tensors, or those of the overlay when asked. */
+  Source src = { sc_model_get_checkpoint (model), c, opts->overlay ? view_replaced : NULL,
+                 opts->overlay };
 
   /* The caller's record with what the export itself knows. */
   g_autoptr (JsonObject) sel = json_object_new ();

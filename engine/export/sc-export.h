@@ -53,6 +53,9 @@ typedef struct {
    * stores it in config.json under SC_EXPORT_SELECTION_KEY and in the model
    * card. May be NULL. */
   JsonObject *selection;
+  /* sc_export_pruned: the weights this view's overlay replaced (merged
+   * experts, sc-merge.h) go out in place of the checkpoint's; NULL: none. */
+  ScView *overlay;
 } ScExportOptions;
 
 #define SC_EXPORT_SELECTION_KEY "secateur_selection"
