@@ -4,7 +4,7 @@
 #pragma once
 
 #include "cli-options.h"
-#include "sc-evaluate.h"
+#include "sc-evaluate-job.h"
 #include "sc-generate.h"
 
 typedef struct {
@@ -93,11 +93,9 @@ int        sc_cli_fit_batch          (ScModel *model, const ScCliDeviceOptions *
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScCliDeviceOptions, sc_cli_device_options_clear)
 
-/* sc_evaluate with the sentences split over MPI ranks (cli-evaluate-ranks.c):
- * every rank must call it; only rank 0's `result` is filled (the others'
- * is empty), with sc_evaluate's numbers. One process: sc_evaluate. */
-gboolean sc_cli_evaluate_ranks (ScModel *model, const guint8 *keep, const char *src,
-                                const char *tgt, const char *const *sources,
-                                const char *const *references, int n,
-                                const ScGenerateOptions *gen, int batch, ScEvalResult *result,
-                                GError **error);
+/* The evaluate job (sc-evaluate-job.h) with the sentences split over MPI
+ * ranks (cli-evaluate-ranks.c): every rank must call it, with `opts`
+ * naming its sources and references; only rank 0's result holds the
+ * translations and scores, the job's numbers. One process: the job itself. */
+ScEvaluateJobResult *sc_cli_evaluate_ranks (ScModel *model, const ScEvaluateJobOptions *opts,
+                                            GError **error);

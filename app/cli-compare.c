@@ -11,17 +11,13 @@
 #include "sc-corpus-spec.h"
 #include "sc-corpus.h"
 #include "sc-distributed.h"
-#include "sc-evaluate.h"
-#include "sc-metrics.h"
 
 #include <stdio.h>
 
 static double
-sentence_chrf (ScMetric *metric, const char *hyp, const char *ref)
+sentence_chrf (const ScEvaluateJobSide *side, int i)
 {
-  const char *refs[] = { ref, NULL };
-  ScMetricScore s;
-  return sc_metric_sentence_score (metric, hyp, refs, &s, NULL) ? s.score : 0.0;
+  return side->sentence_chrf ? side->sentence_chrf[i] : -1;
 }
 
 int
@@ -72,9 +68,10 @@ sc_cli_compare (int argc, char **argv)
       return 2;
     }
   g_autoptr (ScModel) model = sc_cli_load_model (model_dir, SC_MODEL_LOAD_DEFAULT, &dev, &error);
-  g_autoptr (GPtrArray) data = model ? sc_corpus_spec_pairs (&spec, SC_CORPUS_SPLIT_HELD_OUT,
-                                                             model_dir, st[0], st[1], &error)
-                                     : NULL;
+  g_autoptr (GPtrArray) data = model
+                                   ? sc_evaluate_job_pairs (model, &spec, SC_CORPUS_SPLIT_HELD_OUT,
+                                                            st[0], st[1], limit, &error)
+                                   : NULL;
   g_autofree guint8 *keep =
       data ? sc_cli_keep_from_index (model, experts, st[0], st[1], &error) : NULL;
   if (keep == NULL)
@@ -82,39 +79,39 @@ sc_cli_compare (int argc, char **argv)
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
-  ScGenerateOptions gen;
-  sc_cli_generate_options (model, beam, max_len, hf_defaults, &gen);
-
   g_autofree const char **src = NULL;
   g_autofree const char **ref = NULL;
-  int n = sc_cli_split_pairs (data, limit, &src, &ref);
-  ScEvalResult r;
+  ScEvaluateJobOptions eo;
+  sc_evaluate_job_options_init (&eo, model, st[0], st[1]);
+  sc_cli_generate_options (model, beam, max_len, hf_defaults, &eo.gen);
+  eo.n = sc_cli_split_pairs (data, limit, &src, &ref);
+  eo.sources = src;
+  eo.references = ref;
+  g_autoptr (ScExpertSet) kept = sc_evaluate_job_experts (model, keep);
+  eo.experts = kept;
+  eo.batch_size = 16;
+  eo.sentence_scores = TRUE;
   /* Under MPI the ranks share the sentences; rank 0 prints. */
-  if (!sc_cli_evaluate_ranks (model, keep, st[0], st[1], src, ref, n, &gen, 16, &r, &error))
+  g_autoptr (ScEvaluateJobResult) r = sc_cli_evaluate_ranks (model, &eo, &error);
+  if (r == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
   if (sc_distributed_rank () != 0)
+    return 0;
+  const ScEvalSide *full = &r->full.scores, *pruned = &r->pruned.scores;
+  for (int i = 0; i < r->n; i++)
     {
-      sc_eval_result_clear (&r);
-      return 0;
-    }
-  ScMetricConfig cfg;
-  sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);
-  g_autoptr (ScMetric) chrf = sc_metric_new (&cfg, &error);
-  for (int i = 0; i < n; i++)
-    {
-      const char *f = r.full.hyps->pdata[i], *p = r.pruned.hyps->pdata[i];
+      const char *f = full->hyps->pdata[i], *p = pruned->hyps->pdata[i];
       printf ("[%d] source:    %s\n    reference: %s\n", i + 1, src[i], ref[i]);
-      printf ("    full:      %s  (chrF++ %.1f)\n", f, sentence_chrf (chrf, f, ref[i]));
-      printf ("    pruned:    %s  (chrF++ %.1f)%s\n\n", p, sentence_chrf (chrf, p, ref[i]),
+      printf ("    full:      %s  (chrF++ %.1f)\n", f, sentence_chrf (&r->full, i));
+      printf ("    pruned:    %s  (chrF++ %.1f)%s\n\n", p, sentence_chrf (&r->pruned, i),
               g_str_equal (f, p) ? "  = full" : "");
     }
   printf ("%s, %d sentences: chrF++ %.2f full, %.2f pruned (%+.2f); spBLEU %.2f / %.2f; "
           "identical %.0f%%\n",
-          pair, n, r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp,
-          r.full.spbleu, r.pruned.spbleu, 100 * r.agreement);
-  sc_eval_result_clear (&r);
+          pair, r->n, full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp, full->spbleu,
+          pruned->spbleu, 100 * r->agreement);
   return 0;
 }

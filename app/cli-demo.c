@@ -12,7 +12,6 @@
 #include "cli-commands.h"
 #include "sc-calibrate-job.h"
 #include "sc-corpus-spec.h"
-#include "sc-evaluate.h"
 #include "sc-export.h"
 #include "sc-model-folder.h"
 #include "sc-prune-plan.h"
@@ -185,7 +184,6 @@ sc_cli_demo (int argc, char **argv)
     }
   ScGenerateOptions gen;
   sc_cli_generate_options (model, beam, max_len, FALSE, &gen);
-  const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
   printf ("3. held-out sentences (the model's heldout.tsv, else UDHR articles), %d per "
           "direction, beam %d:\n\n",
           limit, gen.num_beams);
@@ -197,37 +195,33 @@ sc_cli_demo (int argc, char **argv)
     {
       char **st = split->pdata[d];
       const guint8 *keep = keeps->pdata[d];
-      g_autoptr (GPtrArray) data =
-          sc_model_corpus_pairs (model, &held_out, SC_CORPUS_SPLIT_HELD_OUT, st[0], st[1], &error);
-      if (data == NULL)
-        {
-          fprintf (stderr, "secateur-cli: %s\n", error->message);
-          return 1;
-        }
-      g_autofree const char **src = NULL;
-      g_autofree const char **ref = NULL;
-      int n = sc_cli_split_pairs (data, limit, &src, &ref);
-      ScEvalResult r;
+      /* the model's held-out set, as evaluate and the application's Compare read it */
+      ScEvaluateJobOptions eo;
+      sc_evaluate_job_options_init (&eo, model, st[0], st[1]);
+      eo.limit = limit;
+      g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
+      eo.experts = experts;
+      eo.gen = gen;
+      eo.batch_size = 16;
+      g_autoptr (ScEvaluateJobResult) job =
+          sc_evaluate_job_run (model, &eo, NULL, NULL, NULL, &error);
       ScExportPlan plan;
-      g_autoptr (ScView) pruned = sc_view_new_from_keep (model, keep, &error);
-      if (pruned == NULL ||
-          !sc_evaluate (full, pruned, st[0], st[1], src, ref, n, &gen, 16, NULL, &r, &error) ||
-          !sc_export_plan (model, keep, &plan, &error))
+      if (job == NULL || !sc_export_plan (model, keep, &plan, &error))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
+      const ScEvalSide *full = &job->full.scores, *pruned = &job->pruned.scores;
       int kept = 0;
       for (int i = 0; i < n_moe * E; i++)
         kept += keep[i];
       printf ("%-20s %8.2f %8.2f %+7.2f %8.2f %8.2f %+7.2f %5d/%-4d\n", directions[d],
-              r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
-              r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, kept, n_moe * E);
-      sum_full += r.full.chrf_pp;
-      sum_pruned += r.pruned.chrf_pp;
+              full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp, full->spbleu,
+              pruned->spbleu, pruned->spbleu - full->spbleu, kept, n_moe * E);
+      sum_full += full->chrf_pp;
+      sum_pruned += pruned->chrf_pp;
       bytes_full = plan.bytes + plan.dropped_bytes;
       bytes_pruned = MAX (bytes_pruned, plan.bytes);
-      sc_eval_result_clear (&r);
     }
   printf (
       "\nmean chrF++ %.2f full, %.2f pruned (%+.2f); weights %.1f MiB -> %.1f MiB per direction "

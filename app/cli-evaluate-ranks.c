@@ -1,28 +1,32 @@
-/* cli-evaluate-ranks.c: `evaluate` over MPI ranks. Each rank translates a
- * contiguous shard of a direction's sentences (balanced by source tokens);
- * rank 0 gathers hypotheses and per-sentence NLL sums in input order and
- * scores them, so the scores are those of one process. */
+/* cli-evaluate-ranks.c: the evaluate job (sc-evaluate-job.h) over MPI
+ * ranks. Each rank translates a contiguous shard of a direction's
+ * sentences (balanced by source tokens); rank 0 gathers hypotheses and
+ * per-sentence NLL sums in input order and scores them, so the scores are
+ * those of one process. */
 #include "cli-commands.h"
 #include "sc-distributed.h"
 
 #include <string.h>
 
-/* One side (full, or masked with `keep`) translated on this rank's shard;
+/* One side (full, or keeping `experts`) translated on this rank's shard;
  * on rank 0 scored over the whole corpus into `side`. */
 static gboolean
-run_side (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
-          const char *const *sources, const char *const *references, int n, int first, int last,
-          const ScGenerateOptions *gen, int batch, ScEvalSide *side, GError **error)
+run_side (ScModel *model, const ScEvaluateJobOptions *o, ScExpertSet *experts, int first, int last,
+          ScEvaluateJobSide *side, GError **error)
 {
-  int m = last - first;
+  int m = last - first, n = o->n;
   g_auto (GStrv) hyps = NULL;
   g_autofree double *sums = g_new0 (double, MAX (m, 1));
   g_autofree int *tokens = g_new0 (int, MAX (m, 1));
-  g_autoptr (ScView) view = sc_view_new_from_keep (model, keep, error);
+  g_autoptr (ScView) view = sc_view_new (model, experts, error);
   if (view == NULL)
     return FALSE;
-  if (m > 0 && !sc_evaluate_translate (view, src, tgt, sources + first, references + first, m, gen,
-                                       batch, NULL, &hyps, sums, tokens, error))
+  gint64 t0 = g_get_monotonic_time ();
+  gboolean ok = m <= 0 || sc_evaluate_translate (view, o->src, o->tgt, o->sources + first,
+                                                 o->references + first, m, &o->gen, o->batch_size,
+                                                 NULL, &hyps, sums, tokens, error);
+  side->seconds = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  if (!ok)
     return FALSE;
   /* NLL sum and token count travel as two doubles per sentence (exact). */
   g_autofree double *values = g_new0 (double, 2 * MAX (m, 1));
@@ -41,7 +45,8 @@ run_side (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
   if (n_all != n)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s-%s: the ranks returned %d translations of %d sentences", src, tgt, n_all, n);
+                   "%s-%s: the ranks returned %d translations of %d sentences", o->src, o->tgt,
+                   n_all, n);
       return FALSE;
     }
   g_autofree double *all_sums = g_new0 (double, n);
@@ -51,60 +56,55 @@ run_side (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
       all_sums[i] = all_values[2 * i];
       all_tokens[i] = (int) all_values[2 * i + 1];
     }
-  return sc_evaluate_score (model, references, n, all, all_sums, all_tokens, side, error);
+  return sc_evaluate_score (model, o->references, n, all, all_sums, all_tokens, &side->scores,
+                            error) &&
+         (!o->sentence_scores || sc_evaluate_job_sentence_scores (side, o->references, n, error));
 }
 
-gboolean
-sc_cli_evaluate_ranks (ScModel *model, const guint8 *keep, const char *src, const char *tgt,
-                       const char *const *sources, const char *const *references, int n,
-                       const ScGenerateOptions *gen, int batch, ScEvalResult *r, GError **error)
+ScEvaluateJobResult *
+sc_cli_evaluate_ranks (ScModel *model, const ScEvaluateJobOptions *o, GError **error)
 {
+  g_return_val_if_fail (o->sources != NULL && o->references != NULL, NULL);
   if (sc_distributed_size () == 1)
+    return sc_evaluate_job_run (model, o, NULL, NULL, NULL, error);
+  if (o->n < 1)
     {
-      g_autoptr (ScView) full = sc_view_new (model, NULL, error);
-      g_autoptr (ScView) pruned = keep != NULL ? sc_view_new_from_keep (model, keep, error) : NULL;
-      return full != NULL && (keep == NULL || pruned != NULL) &&
-             sc_evaluate (full, pruned, src, tgt, sources, references, n, gen, batch, NULL, r,
-                          error);
-    }
-  memset (r, 0, sizeof *r);
-  if (n < 1)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", src, tgt);
-      return FALSE;
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", o->src, o->tgt);
+      return NULL;
     }
   ScTokenizer *tok = sc_model_get_tokenizer (model);
-  g_autofree guint64 *weights = g_new (guint64, n);
-  for (int i = 0; i < n; i++)
+  g_autofree guint64 *weights = g_new (guint64, o->n);
+  for (int i = 0; i < o->n; i++)
     {
-      g_autoptr (GArray) ids = sc_tokenizer_encode (tok, sources[i], src, NULL);
+      g_autoptr (GArray) ids = sc_tokenizer_encode (tok, o->sources[i], o->src, NULL);
       weights[i] = 1 + (ids ? ids->len : 0);
     }
   int first, last;
-  sc_distributed_shard (weights, n, &first, &last);
-  r->src = g_strdup (src);
-  r->tgt = g_strdup (tgt);
-  r->n_sentences = n;
-  if (!run_side (model, NULL, src, tgt, sources, references, n, first, last, gen, batch, &r->full,
-                 error))
-    goto fail;
-  if (keep != NULL)
+  sc_distributed_shard (weights, o->n, &first, &last);
+  g_autoptr (ScEvaluateJobResult) r = g_new0 (ScEvaluateJobResult, 1);
+  r->src = g_strdup (o->src);
+  r->tgt = g_strdup (o->tgt);
+  r->n = o->n;
+  r->sources = g_strdupv ((char **) o->sources);
+  r->references = g_strdupv ((char **) o->references);
+  if (o->full)
     {
-      if (!run_side (model, keep, src, tgt, sources, references, n, first, last, gen, batch,
-                     &r->pruned, error))
-        goto fail;
-      r->has_pruned = TRUE;
-      if (sc_distributed_rank () == 0)
-        {
-          int same = 0;
-          for (int i = 0; i < n; i++)
-            same += g_str_equal (r->full.hyps->pdata[i], r->pruned.hyps->pdata[i]);
-          r->agreement = (double) same / n;
-        }
+      if (!run_side (model, o, NULL, first, last, &r->full, error))
+        return NULL;
+      r->has_full = TRUE;
     }
-  return TRUE;
-
-fail:
-  sc_eval_result_clear (r);
-  return FALSE;
+  if (o->experts != NULL)
+    {
+      if (!run_side (model, o, o->experts, first, last, &r->pruned, error))
+        return NULL;
+      r->has_pruned = TRUE;
+    }
+  if (r->has_full && r->has_pruned && sc_distributed_rank () == 0)
+    {
+      int same = 0;
+      for (int i = 0; i < r->n; i++)
+        same += g_str_equal (r->full.scores.hyps->pdata[i], r->pruned.scores.hyps->pdata[i]);
+      r->agreement = (double) same / r->n;
+    }
+  return g_steal_pointer (&r);
 }

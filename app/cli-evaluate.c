@@ -10,7 +10,6 @@
 #include "sc-corpus-spec.h"
 #include "sc-corpus.h"
 #include "sc-distributed.h"
-#include "sc-evaluate.h"
 #include "sc-json-write.h"
 
 #include <json-glib/json-glib.h>
@@ -174,7 +173,7 @@ sc_cli_evaluate (int argc, char **argv)
       if (root)
         sc_cli_warn_unserved (model, st[0], st[1]);
       g_autoptr (GPtrArray) data =
-          sc_corpus_spec_pairs (&spec, corpus_split, model_dir, st[0], st[1], &error);
+          sc_evaluate_job_pairs (model, &spec, corpus_split, st[0], st[1], limit, &error);
       g_autofree guint8 *keep = NULL;
       if (data != NULL && experts != NULL)
         keep = sc_cli_keep_from_index (model, experts, st[0], st[1], &error);
@@ -209,33 +208,41 @@ sc_cli_evaluate (int argc, char **argv)
               printf ("%s\t%d\t%.4f\n", list[i], k + 1, full[k]);
           continue;
         }
-      ScEvalResult r;
-      if (!sc_cli_evaluate_ranks (model, keep, st[0], st[1], src, ref, n, &gen, 16, &r, &error))
+      ScEvaluateJobOptions eo;
+      sc_evaluate_job_options_init (&eo, model, st[0], st[1]);
+      eo.sources = src;
+      eo.references = ref;
+      eo.n = n;
+      g_autoptr (ScExpertSet) kept = sc_evaluate_job_experts (model, keep);
+      eo.experts = kept;
+      eo.gen = gen;
+      eo.batch_size = 16;
+      eo.nll = TRUE;
+      g_autoptr (ScEvaluateJobResult) job = sc_cli_evaluate_ranks (model, &eo, &error);
+      if (job == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
       if (!root)
-        {
-          sc_eval_result_clear (&r);
-          continue;
-        }
-      if (r.has_pruned)
+        continue;
+      const ScEvalSide *full = &job->full.scores, *pruned = &job->pruned.scores;
+      if (job->has_pruned)
         printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%% %9.3f %9.3f\n", list[i], n,
-                r.full.chrf_pp, r.pruned.chrf_pp, r.pruned.chrf_pp - r.full.chrf_pp, r.full.spbleu,
-                r.pruned.spbleu, r.pruned.spbleu - r.full.spbleu, 100 * r.agreement,
-                r.full.len_ratio, r.pruned.len_ratio);
+                full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp, full->spbleu,
+                pruned->spbleu, pruned->spbleu - full->spbleu, 100 * job->agreement,
+                full->len_ratio, pruned->len_ratio);
       else
-        printf ("%-20s %5d %9.2f %9s %7s %9.2f %9s %7s %6s %9.3f\n", list[i], n, r.full.chrf_pp,
-                "-", "-", r.full.spbleu, "-", "-", "-", r.full.len_ratio);
-      sc_eval_tsv_append_row (tsv, list[i], r.has_pruned ? &r.pruned : &r.full);
+        printf ("%-20s %5d %9.2f %9s %7s %9.2f %9s %7s %6s %9.3f\n", list[i], n, full->chrf_pp, "-",
+                "-", full->spbleu, "-", "-", "-", full->len_ratio);
+      sc_eval_tsv_append_row (tsv, list[i], job->has_pruned ? pruned : full);
 
       json_builder_begin_object (report);
       json_builder_set_member_name (report, "direction");
       json_builder_add_string_value (report, list[i]);
       json_builder_set_member_name (report, "sentences");
       json_builder_add_int_value (report, n);
-      ScEvalSide *sides[] = { &r.full, r.has_pruned ? &r.pruned : NULL };
+      const ScEvalSide *sides[] = { full, job->has_pruned ? pruned : NULL };
       const char *names[] = { "full", "pruned" };
       for (int s = 0; s < 2; s++)
         {
@@ -258,13 +265,12 @@ sc_cli_evaluate (int argc, char **argv)
           json_builder_end_array (report);
           json_builder_end_object (report);
         }
-      if (r.has_pruned)
+      if (job->has_pruned)
         {
           json_builder_set_member_name (report, "agreement");
-          json_builder_add_double_value (report, r.agreement);
+          json_builder_add_double_value (report, job->agreement);
         }
       json_builder_end_object (report);
-      sc_eval_result_clear (&r);
     }
   json_builder_end_array (report);
   json_builder_end_object (report);

@@ -28,18 +28,52 @@
 #include "sc-evaluate.h"
 #include "sc-export.h"
 #include "sc-language-quality.h"
-#include "sc-sparsify.h"
+#include "sc-sparsify-job.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 static void
-print_progress (int done, int total, double eta_s, gpointer user_data)
+print_progress (const ScProgress *p, gpointer user_data)
 {
+  if (sc_distributed_rank () == 0 && g_str_equal (p->stage, "prune"))
+    fprintf (stderr,
+             "\rpruned block %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ", about %.0f s left   %s",
+             p->done, p->total, MAX (p->eta_s, 0), p->done == p->total ? "\n" : "");
+}
+
+static void
+print_calibration (const ScCalibSet *set, gpointer data)
+{
+  g_autofree char *desc = sc_calib_set_describe (set);
   if (sc_distributed_rank () == 0)
-    fprintf (stderr, "\rpruned block %d/%d, about %.0f s left   %s", done, total, eta_s,
-             done == total ? "\n" : "");
+    printf ("%s", desc);
+  fflush (stdout);
+}
+
+/* Under MPI each rank runs a share of the samples (balanced by tokens)
+ * and the layers' input sums are added up over the ranks before each
+ * layer is pruned: every rank prunes alike, rank 0 alone prints and
+ * writes. */
+static ScCalibSet *
+rank_share (const ScCalibSet *set, gpointer data)
+{
+  if (sc_distributed_size () == 1)
+    return NULL;
+  guint n = sc_calib_set_size (set);
+  g_autofree guint64 *tokens = g_new (guint64, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    tokens[i] = sc_calib_set_get (set, i)->n_src + sc_calib_set_get (set, i)->n_tgt;
+  int first, last;
+  sc_distributed_shard (tokens, n, &first, &last);
+  ScCalibSet *shard = sc_calib_set_new ();
+  for (int i = first; i < last; i++)
+    {
+      const ScCalibSample *s = sc_calib_set_get (set, i);
+      sc_calib_set_add (shard, s->src, s->n_src, s->tgt, s->n_tgt, s->lang);
+    }
+  return shard;
 }
 
 int
@@ -133,16 +167,19 @@ sc_cli_sparsify (int argc, char **argv)
       return 2;
     }
 
-  g_autoptr (ScCalibSet) set = NULL;
+  ScSparsifyJobOptions jo;
+  sc_sparsify_job_options_init (&jo);
+  jo.sparsify = so;
+  jo.sparsify.backend = be;
+  g_autoptr (ScShareTable) shares = NULL;
   if (so.method != SC_SPARSITY_MAGNITUDE)
     {
-      g_autoptr (ScShareTable) shares = NULL;
       if (shares_path != NULL && (shares = sc_share_table_load (shares_path, &error)) == NULL)
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;
         }
-      ScCalibOptions co = {
+      jo.calib = (ScCalibOptions){
         .mode = g_str_equal (calib, "mbs")       ? SC_CALIB_MBS
                 : g_str_equal (calib, "uniform") ? SC_CALIB_UNIFORM
                                                  : SC_CALIB_LANGUAGE,
@@ -153,59 +190,24 @@ sc_cli_sparsify (int argc, char **argv)
         .shares = shares,
         .udhr_dir = udhr,
       };
-      set = is_bloom ? sc_calib_set_from_udhr_bloom (bloom, &co, &error)
-                     : sc_calib_set_from_udhr (model, &co, &error);
-      if (set == NULL)
-        {
-          fprintf (stderr, "secateur-cli: %s\n", error->message);
-          return 1;
-        }
-      g_autofree char *desc = sc_calib_set_describe (set);
-      if (sc_distributed_rank () == 0)
-        printf ("%s", desc);
+      jo.calib_drawn = print_calibration;
+      jo.calib_share = rank_share;
+      if (sc_distributed_size () > 1)
+        jo.sparsify.inputs_reduce = sc_distributed_reduce_inputs;
     }
   else if (sc_distributed_rank () == 0)
     {
       printf ("magnitude pruning needs no calibration\n");
     }
   fflush (stdout);
-  /* Under MPI each rank runs a share of the samples (balanced by tokens)
-   * and the layers' input sums are added up over the ranks before each
-   * layer is pruned: every rank prunes alike, rank 0 alone prints and
-   * writes. */
-  g_autoptr (ScCalibSet) shard = NULL;
-  if (set != NULL && sc_distributed_size () > 1)
-    {
-      guint n = sc_calib_set_size (set);
-      g_autofree guint64 *tokens = g_new (guint64, MAX (n, 1));
-      for (guint i = 0; i < n; i++)
-        tokens[i] = sc_calib_set_get (set, i)->n_src + sc_calib_set_get (set, i)->n_tgt;
-      int first, last;
-      sc_distributed_shard (tokens, n, &first, &last);
-      shard = sc_calib_set_new ();
-      for (int i = first; i < last; i++)
-        {
-          const ScCalibSample *s = sc_calib_set_get (set, i);
-          sc_calib_set_add (shard, s->src, s->n_src, s->tgt, s->n_tgt, s->lang);
-        }
-      so.inputs_reduce = sc_distributed_reduce_inputs;
-    }
-
-  ScPrunable p;
-  g_autoptr (ScBloomPrunable) bp = NULL;
-  g_autoptr (ScView) view = NULL; /* NLLB: takes the pruned weights */
-  if (is_bloom)
-    sc_prunable_init_bloom (&p, bp = sc_bloom_prunable_new (bloom));
-  else
-    sc_prunable_init_view (&p, view = sc_view_new (model, NULL, NULL));
-  so.backend = be;
-  g_autoptr (ScSparsifyReport) report =
-      sc_sparsify (&p, shard ? shard : set, &so, print_progress, NULL, NULL, &error);
-  if (report == NULL)
+  g_autoptr (ScSparsifyJobResult) job =
+      sc_sparsify_job_run (model, bloom, &jo, print_progress, NULL, NULL, &error);
+  if (job == NULL)
     {
       fprintf (stderr, "secateur-cli: %s\n", error->message);
       return 1;
     }
+  const ScSparsifyReport *report = job->report;
   if (sc_distributed_rank () != 0)
     return 0;
 
@@ -226,14 +228,9 @@ sc_cli_sparsify (int argc, char **argv)
              "was raised ten-fold until they were\n",
              report->damp_escalations);
 
-  g_autoptr (JsonObject) record =
-      sc_sparsify_record (&so, calib ? calib : "none", set, seqlen, report);
   ScExportOptions eo = { .force = force, .note = sc_cli_export_note,
                          .allow_non_finite = allow_non_finite };
-  if (is_bloom ? !sc_export_checkpoint (sc_bloom_get_checkpoint (bloom),
-                                        (ScReplacedFunc) sc_bloom_prunable_get_replaced, bp, record,
-                                        output, &eo, NULL, &error)
-               : !sc_export_model (view, record, output, &eo, NULL, &error))
+  if (!sc_sparsify_job_export (job, output, &eo, NULL, &error))
     {
       fprintf (stderr, "secateur-cli: %s%s\n", error->message,
                g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FINITE)

@@ -19,8 +19,9 @@
 #include "sc-export-job.h"
 #include "sc-language-quality.h"
 #include "sc-export.h"
-#include "sc-metrics.h"
 #include "sc-model-folder.h"
+#include "sc-sparsify-job.h"
+#include "sc-sweep-job.h"
 
 #include <glib/gi18n.h>
 #include <errno.h>
@@ -28,8 +29,9 @@
 
 #define SNAPSHOT_INTERVAL_US (150 * 1000)
 
-static const double sweep_ratios[] = { 0.0, 0.25, 0.5, 0.75, 0.9 };
-#define N_SWEEP G_N_ELEMENTS (sweep_ratios)
+/* the quality sweep's points (sc-sweep-job.h) */
+#define N_SWEEP SC_SWEEP_N_DEFAULT_RATIOS
+static const double *const sweep_ratios = sc_sweep_default_ratios;
 
 struct _SecateurController
 {
@@ -57,10 +59,8 @@ struct _SecateurController
   int eval_sentences;
   int eval_max_length;
 
-  /* weight pruning: the pruned copy, what it measured, its export record */
-  ScView *weights_view; /* over the open model: its weights are mapped once */
+  /* weight pruning: what it measured, the pruned weights and their record */
   SecateurSparsifyResult *weights_result;
-  JsonObject *weights_record;
 
   /* direction -> the last Compare's scores with references (as export
    * --report records them) and "settings_key", the settings it ran with */
@@ -88,12 +88,6 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-static double
-now_s (void)
-{
-  return g_get_monotonic_time () / 1e6;
-}
-
 static void
 model_info_free (SecateurModelInfo *info)
 {
@@ -120,28 +114,11 @@ secateur_compare_result_free (SecateurCompareResult *r)
   g_free (r);
 }
 
-static void
-sparsify_result_free (SecateurSparsifyResult *r)
-{
-  if (r == NULL)
-    return;
-  g_clear_pointer (&r->report, sc_sparsify_report_free);
-  g_free (r->block_sparsity);
-  g_free (r->calibration);
-  for (guint i = 0; i < r->n_languages; i++)
-    sc_lang_quality_row_clear (&r->languages[i]);
-  g_free (r->languages);
-  g_free (r->degraded);
-  g_free (r);
-}
-
-/* The pruned copy and its results; before the backend they may run on. */
+/* The pruned weights and their results; before the model they belong to. */
 static void
 clear_weights (SecateurController *self)
 {
-  g_clear_pointer (&self->weights_view, sc_view_free);
-  g_clear_pointer (&self->weights_result, sparsify_result_free);
-  g_clear_pointer (&self->weights_record, json_object_unref);
+  g_clear_pointer (&self->weights_result, sc_sparsify_job_result_free);
 }
 
 static void
@@ -604,52 +581,6 @@ secateur_controller_set_stats (SecateurController *self, ScStats *stats)
   g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
 }
 
-/* ---- evaluation helpers (worker thread) ---- */
-
-/* Held-out sources and references of a direction, at most `limit`. */
-static gboolean
-held_out (SecateurController *self, const char *src, const char *tgt, int limit,
-          GPtrArray **pairs, GError **error)
-{
-  /* the model's own held-out set (the demo ships one), else the UDHR's: the CLI's default */
-  static const ScCorpusSpec held_out = { SC_CORPUS_DEFAULT, NULL };
-  *pairs =
-      sc_model_corpus_pairs (self->model, &held_out, SC_CORPUS_SPLIT_HELD_OUT, src, tgt, error);
-  if (*pairs == NULL)
-    return FALSE;
-  if ((*pairs)->len == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("No held-out sentences for %s-%s"),
-                   src, tgt);
-      g_clear_pointer (pairs, g_ptr_array_unref);
-      return FALSE;
-    }
-  if (limit > 0 && (*pairs)->len > (guint) limit)
-    g_ptr_array_set_size (*pairs, limit);
-  return TRUE;
-}
-
-static ScMetric *
-metric_new (ScModel *model, ScMetricKind kind, GError **error)
-{
-  ScMetricConfig cfg;
-  sc_metric_config_init (&cfg, kind);
-  g_autofree char *spm = sc_model_get_spm_path (model);
-  cfg.spm_model = spm;
-  return sc_metric_new (&cfg, error);
-}
-
-static gboolean
-corpus_score (ScMetric *metric, char **hyps, const char *const *refs, double *score, GError **error)
-{
-  const char *const *streams[] = { refs, NULL };
-  ScMetricScore s;
-  if (!sc_metric_corpus_score (metric, (const char *const *) hyps, streams, &s, error))
-    return FALSE;
-  *score = s.score;
-  return TRUE;
-}
-
 /* ---- quality sweep ---- */
 
 typedef struct
@@ -658,8 +589,7 @@ typedef struct
   GStrv directions;
   ScPruneSettings settings;
   ScStats *stats; /* a copy: the main thread's may be replaced */
-  double chrf[N_SWEEP];
-  double *scores;
+  ScSweepJobResult *result;
 } SweepData;
 
 static void
@@ -668,7 +598,7 @@ sweep_data_free (gpointer data)
   SweepData *d = data;
   g_strfreev (d->directions);
   g_clear_pointer (&d->stats, sc_stats_free);
-  g_free (d->scores);
+  g_clear_pointer (&d->result, sc_sweep_job_result_free);
   g_free (d);
 }
 
@@ -678,68 +608,19 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   SweepData *d = task_data;
   SecateurController *self = d->self;
   GError *error = NULL;
-  guint n_dirs = g_strv_length (d->directions);
-  int steps = n_dirs * N_SWEEP, step = 0;
-  double t0 = now_s ();
-  g_autoptr (ScMetric) chrf = metric_new (self->model, SC_METRIC_CHRF_PP, &error);
-  if (chrf == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  ScGenerateOptions gen;
-  sc_generate_options_init (&gen, self->model);
-  gen.num_beams = 1;
-  gen.max_length = MIN (gen.max_length, self->eval_max_length);
-  d->scores = g_new0 (double, steps);
-  post_progress (self, 0, steps, 0, -1, NULL);
-  for (guint k = 0; k < n_dirs; k++)
-    {
-      g_autofree char *src = NULL, *tgt = NULL;
-      g_autoptr (GPtrArray) pairs = NULL;
-      sc_stats_split_direction (d->directions[k], &src, &tgt);
-      if (!held_out (self, src, tgt, self->eval_sentences, &pairs, &error))
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-      g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);
-      g_autofree const char **refs = g_new0 (const char *, pairs->len + 1);
-      for (guint i = 0; i < pairs->len; i++)
-        {
-          ScCorpusPair *p = pairs->pdata[i];
-          sources[i] = p->source;
-          refs[i] = p->target;
-        }
-      for (guint r = 0; r < N_SWEEP; r++)
-        {
-          ScPruneSettings s = d->settings;
-          s.ratio = sweep_ratios[r];
-          g_autofree guint8 *keep =
-              r == 0 ? NULL : sc_prune_keep_mask (d->stats, &s, src, tgt, &error);
-          g_autoptr (ScView) view = NULL;
-          if ((r > 0 && keep == NULL) ||
-              (view = sc_view_new_from_keep (self->model, keep, &error)) == NULL)
-            {
-              g_task_return_error (task, error);
-              return;
-            }
-          g_auto (GStrv) hyps = sc_translate (view, sources, pairs->len, src, tgt, &gen, 8, NULL,
-                                              NULL, cancellable, &error);
-          double score = 0;
-          if (hyps == NULL || !corpus_score (chrf, hyps, refs, &score, &error))
-            {
-              g_task_return_error (task, error);
-              return;
-            }
-          d->scores[k * N_SWEEP + r] = score;
-          d->chrf[r] += score / n_dirs;
-          step++;
-          double rate = step / MAX (1e-6, now_s () - t0);
-          post_progress (self, step, steps, rate, (steps - step) / rate, NULL);
-        }
-    }
-  g_task_return_boolean (task, TRUE);
+  ScSweepJobOptions o = {
+    .directions = (const char *const *) d->directions,
+    .stats = d->stats,
+    .settings = d->settings,
+    .sentences = self->eval_sentences,
+    .max_length = self->eval_max_length,
+  };
+  post_progress (self, 0, g_strv_length (d->directions) * N_SWEEP, 0, -1, NULL);
+  d->result = sc_sweep_job_run (self->model, &o, job_progress, self, cancellable, &error);
+  if (d->result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
@@ -776,13 +657,15 @@ secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
   SweepData *d = g_task_get_task_data (G_TASK (result));
-  if (d->scores != NULL)
+  if (d->result != NULL)
     {
-      memcpy (self->sweep_chrf, d->chrf, sizeof d->chrf);
+      ScSweepJobResult *r = d->result;
+      memcpy (self->sweep_chrf, r->chrf, sizeof self->sweep_chrf);
       g_free (self->sweep_scores);
-      self->sweep_scores = g_steal_pointer (&d->scores);
+      self->sweep_scores = g_steal_pointer (&r->scores);
       g_strfreev (self->sweep_directions);
-      self->sweep_directions = g_strdupv (d->directions);
+      self->sweep_directions = g_steal_pointer (&r->directions);
+      g_clear_pointer (&d->result, sc_sweep_job_result_free);
       self->has_sweep = TRUE;
       g_signal_emit (self, signals[SIGNAL_SWEEP_UPDATED], 0);
     }
@@ -812,21 +695,11 @@ secateur_controller_estimate_chrf (SecateurController *self, double ratio, doubl
 {
   if (!self->has_sweep)
     return FALSE;
-  if (ratio <= sweep_ratios[0])
-    {
-      *chrf = self->sweep_chrf[0];
-      return TRUE;
-    }
-  for (guint i = 1; i < N_SWEEP; i++)
-    if (ratio <= sweep_ratios[i] || i == N_SWEEP - 1)
-      {
-        /* beyond the last point the last segment's slope carries on */
-        double t = (ratio - sweep_ratios[i - 1]) / (sweep_ratios[i] - sweep_ratios[i - 1]);
-        *chrf = self->sweep_chrf[i - 1] + t * (self->sweep_chrf[i] - self->sweep_chrf[i - 1]);
-        *chrf = MAX (0.0, *chrf);
-        return TRUE;
-      }
-  return FALSE;
+  ScSweepJobResult curve = { .n_ratios = N_SWEEP,
+                             .ratios = (double *) sweep_ratios,
+                             .chrf = self->sweep_chrf };
+  *chrf = sc_sweep_job_estimate_chrf (&curve, ratio);
+  return TRUE;
 }
 
 /* ---- compare ---- */
@@ -854,89 +727,27 @@ compare_data_free (gpointer data)
   g_free (d);
 }
 
-typedef struct
-{
-  SecateurController *self;
-  int base, total;
-  double t0;
-} TranslateProgress;
-
-static void
-translate_progress (int done, int total, gpointer user_data)
-{
-  TranslateProgress *p = user_data;
-  int all = p->base + done;
-  double rate = all / MAX (1e-6, now_s () - p->t0);
-  post_progress (p->self, all, p->total, rate, (p->total - all) / MAX (rate, 1e-6), NULL);
-}
-
-static guint
-count_tokens (ScModel *model, char **texts)
-{
-  guint n = 0;
-  for (guint i = 0; texts[i] != NULL; i++)
-    {
-      g_autoptr (GArray) ids =
-          sc_tokenizer_encode_pieces (sc_model_get_tokenizer (model), texts[i], NULL);
-      n += ids ? ids->len + 1 : 0; /* + </s> */
-    }
-  return n;
-}
-
 static void
 compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   CompareData *d = task_data;
   SecateurController *self = d->self;
   GError *error = NULL;
-  g_autoptr (GPtrArray) pairs = NULL;
-  g_autofree const char **sources = NULL, **refs = NULL;
-  int n;
+  ScEvaluateJobOptions o;
+  sc_evaluate_job_options_init (&o, self->model, d->src, d->tgt);
   if (d->sources != NULL)
     {
-      n = g_strv_length (d->sources);
-      sources = g_memdup2 (d->sources, sizeof (char *) * (n + 1));
+      o.sources = (const char *const *) d->sources;
+      o.n = g_strv_length (d->sources);
     }
-  else
-    {
-      if (!held_out (self, d->src, d->tgt, d->limit, &pairs, &error))
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-      n = pairs->len;
-      sources = g_new0 (const char *, n + 1);
-      refs = g_new0 (const char *, n + 1);
-      for (int i = 0; i < n; i++)
-        {
-          ScCorpusPair *p = pairs->pdata[i];
-          sources[i] = p->source;
-          refs[i] = p->target;
-        }
-    }
-  ScGenerateOptions gen;
-  sc_generate_options_init (&gen, self->model);
-  gen.max_length = MIN (gen.max_length, self->eval_max_length);
-  TranslateProgress prog = { self, 0, 2 * n, now_s () };
-  double t0 = now_s ();
-  g_autoptr (ScView) full_view = sc_view_new (self->model, NULL, &error);
-  g_autoptr (ScView) pruned_view = NULL;
-  g_auto (GStrv) full = full_view == NULL
-                            ? NULL
-                            : sc_translate (full_view, sources, n, d->src, d->tgt, &gen, 8,
-                                            translate_progress, &prog, cancellable, &error);
-  double t_full = now_s () - t0;
-  if (full == NULL || (pruned_view = sc_view_new_from_keep (self->model, d->keep, &error)) == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  prog.base = n;
-  t0 = now_s ();
-  g_auto (GStrv) pruned = sc_translate (pruned_view, sources, n, d->src, d->tgt, &gen, 8,
-                                        translate_progress, &prog, cancellable, &error);
-  double t_pruned = now_s () - t0;
-  if (pruned == NULL)
+  o.limit = d->limit;
+  g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (self->model, d->keep);
+  o.experts = experts;
+  o.sentence_scores = TRUE;
+  o.gen.max_length = MIN (o.gen.max_length, self->eval_max_length);
+  g_autoptr (ScEvaluateJobResult) e =
+      sc_evaluate_job_run (self->model, &o, job_progress, self, cancellable, &error);
+  if (e == NULL)
     {
       g_task_return_error (task, error);
       return;
@@ -947,47 +758,27 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   r->src = g_strdup (d->src);
   r->tgt = g_strdup (d->tgt);
   r->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) compare_row_free);
-  r->tokens_per_s_full = count_tokens (self->model, full) / MAX (t_full, 1e-6);
-  r->tokens_per_s_pruned = count_tokens (self->model, pruned) / MAX (t_pruned, 1e-6);
+  r->tokens_per_s_full = e->full.tokens_per_s;
+  r->tokens_per_s_pruned = e->pruned.tokens_per_s;
   r->bytes_full = self->info->weight_bytes;
   r->bytes_pruned = secateur_controller_pruned_bytes (self, d->keep);
   r->experts_total = self->info->n_moe_layers * self->info->n_experts;
   for (int i = 0; i < r->experts_total; i++)
     r->experts_kept += d->keep[i] != 0;
-  r->chrf_full = r->chrf_pruned = r->spbleu_full = r->spbleu_pruned = -1;
-  g_autoptr (ScMetric) chrf = metric_new (self->model, SC_METRIC_CHRF_PP, &error);
-  g_autoptr (ScMetric) spbleu = chrf ? metric_new (self->model, SC_METRIC_SPBLEU, &error) : NULL;
-  if (spbleu == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  for (int i = 0; i < n; i++)
+  r->chrf_full = e->full.scores.chrf_pp;
+  r->chrf_pruned = e->pruned.scores.chrf_pp;
+  r->spbleu_full = e->full.scores.spbleu;
+  r->spbleu_pruned = e->pruned.scores.spbleu;
+  for (int i = 0; i < e->n; i++)
     {
       SecateurCompareRow *row = g_new0 (SecateurCompareRow, 1);
-      row->source = g_strdup (sources[i]);
-      row->reference = refs ? g_strdup (refs[i]) : NULL;
-      row->full = g_strdup (full[i]);
-      row->pruned = g_strdup (pruned[i]);
-      row->chrf_full = row->chrf_pruned = -1;
-      if (refs != NULL)
-        {
-          const char *one[] = { refs[i], NULL };
-          ScMetricScore s;
-          if (sc_metric_sentence_score (chrf, full[i], one, &s, NULL))
-            row->chrf_full = s.score;
-          if (sc_metric_sentence_score (chrf, pruned[i], one, &s, NULL))
-            row->chrf_pruned = s.score;
-        }
+      row->source = g_strdup (e->sources[i]);
+      row->reference = e->references ? g_strdup (e->references[i]) : NULL;
+      row->full = g_strdup (e->full.scores.hyps->pdata[i]);
+      row->pruned = g_strdup (e->pruned.scores.hyps->pdata[i]);
+      row->chrf_full = e->full.sentence_chrf ? e->full.sentence_chrf[i] : -1;
+      row->chrf_pruned = e->pruned.sentence_chrf ? e->pruned.sentence_chrf[i] : -1;
       g_ptr_array_add (r->rows, row);
-    }
-  if (refs != NULL && (!corpus_score (chrf, full, refs, &r->chrf_full, &error) ||
-                       !corpus_score (chrf, pruned, refs, &r->chrf_pruned, &error) ||
-                       !corpus_score (spbleu, full, refs, &r->spbleu_full, &error) ||
-                       !corpus_score (spbleu, pruned, refs, &r->spbleu_pruned, &error)))
-    {
-      g_task_return_error (task, error);
-      return;
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -1199,7 +990,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   if (self->has_sweep && self->sweep_directions != NULL)
     {
       guint n_dirs = g_strv_length (self->sweep_directions);
-      d->ratios = g_memdup2 (sweep_ratios, sizeof sweep_ratios);
+      d->ratios = g_memdup2 (sweep_ratios, sizeof (double) * N_SWEEP);
       d->chrf = g_memdup2 (self->sweep_chrf, sizeof self->sweep_chrf);
       d->sweep_scores = g_memdup2 (self->sweep_scores, sizeof (double) * N_SWEEP * n_dirs);
       d->sweep_directions = g_strdupv (self->sweep_directions);
@@ -1222,33 +1013,25 @@ secateur_controller_export_finish (SecateurController *self, GAsyncResult *resul
 
 /* ---- weight pruning ---- */
 
-#define WEIGHTS_EVAL_SENTENCES 4
-#define WEIGHTS_THRESHOLD 0.1
-#define WEIGHTS_SOURCE "eng_Latn"
-
-/* The open model's own training shares when it ships them (the demo model
- * does), else NLLB-200's. */
-static ScCalibSet *
-calibration_set (ScModel *model, const SecateurSparsifyRequest *r, GError **error)
+/* The request's calibration; the open model's own training shares when it
+ * ships them (the demo model does), else NLLB-200's (sc_calib_set_from_udhr). */
+static gboolean
+calib_options (const SecateurSparsifyRequest *r, ScCalibOptions *co, GError **error)
 {
-  g_autoptr (ScShareTable) shares = NULL;
-  if (r->sampling == SC_CALIB_MBS && (shares = sc_model_load_share_table (model, error)) == NULL)
-    return NULL;
   if (r->sampling == SC_CALIB_LANGUAGE && (r->language == NULL || r->language[0] == '\0'))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _ ("Choose the calibration language"));
-      return NULL;
+      return FALSE;
     }
-  ScCalibOptions co = {
+  *co = (ScCalibOptions){
     .mode = r->sampling,
     .language = r->language,
     .n_samples = MAX (1, r->samples),
     .seqlen = r->seqlen,
     .seed = 0,
-    .shares = shares,
   };
-  return sc_calib_set_from_udhr (model, &co, error);
+  return TRUE;
 }
 
 ScCalibSet *
@@ -1260,22 +1043,20 @@ secateur_controller_calibration_preview (SecateurController *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _ ("No model is open"));
       return NULL;
     }
-  return calibration_set (self->model, request, error);
+  ScCalibOptions co;
+  if (!calib_options (request, &co, error))
+    return NULL;
+  return sc_calib_set_from_udhr (self->model, &co, error);
 }
 
 typedef struct
 {
   SecateurController *self;
-  ScSparsifyOptions options;
-  SecateurSparsifyRequest request; /* strings below */
+  ScSparsifyJobOptions options; /* its strings below */
   char *language;
   GStrv eval_languages;
-  char *model_dir;
-  ScView *copy;
+  int n_blocks;
   SecateurSparsifyResult *result;
-  JsonObject *record;
-  int n_langs;
-  double t0;
 } SparsifyData;
 
 static void
@@ -1284,158 +1065,32 @@ sparsify_data_free (gpointer data)
   SparsifyData *d = data;
   g_free (d->language);
   g_strfreev (d->eval_languages);
-  g_free (d->model_dir);
-  g_clear_pointer (&d->copy, sc_view_free);
-  sparsify_result_free (d->result);
-  g_clear_pointer (&d->record, json_object_unref);
+  g_clear_pointer (&d->result, sc_sparsify_job_result_free);
   g_free (d);
 }
 
+/* One count for the whole job: the blocks pruned, then the languages measured (two each). */
 static void
-sparsify_progress (int done, int total, double eta_s, gpointer user_data)
+sparsify_progress (const ScProgress *p, gpointer user_data)
 {
   SparsifyData *d = user_data;
-  double rate = done / MAX (1e-6, now_s () - d->t0);
-  post_progress (d->self, done, total + 2 * d->n_langs, rate, eta_s, NULL);
-}
-
-/* The languages measured: those asked for, else every model language with
- * UDHR text but the source. */
-static GStrv
-eval_languages (const SecateurSparsifyRequest *r, const SecateurModelInfo *info, GError **error)
-{
-  if (r->eval_languages != NULL)
-    return g_strdupv ((char **) r->eval_languages);
-  g_autofree char *udhr = sc_corpus_default_udhr_dir ();
-  g_auto (GStrv) all = udhr ? sc_corpus_udhr_languages (udhr, error) : NULL;
-  if (all == NULL)
-    {
-      if (udhr == NULL)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                     _ ("The bundled UDHR corpus is missing"));
-      return NULL;
-    }
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  for (guint i = 0; info->languages[i] != NULL; i++)
-    if (!g_str_equal (info->languages[i], WEIGHTS_SOURCE) &&
-        g_strv_contains ((const char *const *) all, info->languages[i]))
-      g_strv_builder_add (b, info->languages[i]);
-  return g_strv_builder_end (b);
+  int base = g_str_equal (p->stage, "prune") ? 0 : d->n_blocks;
+  int total = d->n_blocks + 2 * g_strv_length (d->eval_languages);
+  post_progress (d->self, base + p->done, total, p->rate, p->eta_s, NULL);
 }
 
 static void
 sparsify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   SparsifyData *d = task_data;
-  SecateurController *self = d->self;
   GError *error = NULL;
-  const SecateurSparsifyRequest *r = &d->request;
-  d->t0 = now_s ();
-  d->n_langs = g_strv_length (d->eval_languages);
-
-  g_autoptr (ScCalibSet) set = NULL;
-  if (d->options.method != SC_SPARSITY_MAGNITUDE &&
-      (set = calibration_set (self->model, r, &error)) == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_autoptr (ScShareTable) shares = sc_model_load_share_table (self->model, &error);
-  if (shares == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* a view to prune (its overlay takes the pruned weights): the open model
-   * stays whole for the comparison and is not loaded a second time */
-  g_autoptr (ScView) full = sc_view_new (self->model, NULL, &error);
-  d->copy = full != NULL ? sc_view_new (self->model, NULL, &error) : NULL;
-  if (d->copy == NULL || g_cancellable_set_error_if_cancelled (cancellable, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  ScPrunable p;
-  sc_prunable_init_view (&p, d->copy);
-  int n_blocks = p.n_blocks (p.model);
-  post_progress (self, 0, n_blocks + 2 * d->n_langs, 0, -1, NULL);
-  g_autoptr (ScSparsifyReport) report =
-      sc_sparsify (&p, set, &d->options, sparsify_progress, d, cancellable, &error);
-  if (report == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  SecateurSparsifyResult *res = g_new0 (SecateurSparsifyResult, 1);
-  d->result = res;
-  res->n_blocks = n_blocks;
-  res->n_encoder_blocks = sc_model_get_config (self->model)->encoder_layers;
-  res->block_sparsity = g_new0 (double, MAX (1, n_blocks));
-  g_autofree double *block_weights = g_new0 (double, MAX (1, n_blocks));
-  res->min_layer = 1;
-  res->max_layer = 0;
-  for (guint i = 0; i < report->layers->len; i++)
-    {
-      const ScSparsifyLayer *l = &g_array_index (report->layers, ScSparsifyLayer, i);
-      double n = (double) l->n_out * l->n_in;
-      if (l->block >= 0 && l->block < n_blocks)
-        {
-          res->block_sparsity[l->block] += l->n_zero;
-          block_weights[l->block] += n;
-        }
-      res->min_layer = MIN (res->min_layer, l->n_zero / MAX (n, 1));
-      res->max_layer = MAX (res->max_layer, l->n_zero / MAX (n, 1));
-    }
-  for (int b = 0; b < n_blocks; b++)
-    res->block_sparsity[b] /= MAX (block_weights[b], 1);
-  res->calibration = set ? sc_calib_set_describe (set) : NULL;
-  d->record = sc_sparsify_record (&d->options,
-                                  set == NULL                       ? "none"
-                                  : r->sampling == SC_CALIB_MBS     ? "mbs"
-                                  : r->sampling == SC_CALIB_UNIFORM ? "uniform"
-                                                                    : d->language,
-                                  set, r->seqlen, report);
-  res->report = g_steal_pointer (&report);
-
-  /* each language before (the open model) and after (the copy) */
-  res->threshold = r->threshold > 0 ? r->threshold : WEIGHTS_THRESHOLD;
-  res->n_languages = d->n_langs;
-  res->languages = g_new0 (ScLangQualityRow, MAX (1, d->n_langs));
-  res->degraded = g_new0 (gboolean, MAX (1, d->n_langs));
-  int limit = r->eval_sentences > 0 ? r->eval_sentences : WEIGHTS_EVAL_SENTENCES;
-  int step = n_blocks, total = n_blocks + 2 * d->n_langs;
-  double t_eval = now_s ();
-  for (int i = 0; i < d->n_langs; i++)
-    {
-      ScLangQualityRow *row = &res->languages[i];
-      row->lang = g_strdup (d->eval_languages[i]);
-      if (!sc_share_table_lookup (shares, row->lang, &row->share))
-        row->share = 0;
-      for (int side = 0; side < 2; side++)
-        {
-          if (!sc_lang_quality_chrf (side == 0 ? full : d->copy, WEIGHTS_SOURCE, row->lang, limit,
-                                     self->eval_max_length, cancellable,
-                                     side == 0 ? &row->before : &row->after, &row->n, &error))
-            {
-              g_prefix_error (&error, "%s: ", row->lang);
-              g_task_return_error (task, error);
-              return;
-            }
-          step++;
-          double rate = (step - n_blocks) / MAX (1e-6, now_s () - t_eval);
-          post_progress (self, step, total, rate, (total - step) / rate, NULL);
-        }
-    }
-  sc_lang_quality_sort (res->languages, res->n_languages);
-  for (guint i = 0; i < res->n_languages; i++)
-    {
-      res->degraded[i] =
-          sc_lang_quality_degraded (&res->languages[i], SC_LANG_QUALITY_CHRF, res->threshold);
-      res->n_degraded += res->degraded[i];
-    }
-  res->seconds = now_s () - d->t0;
-  g_task_return_boolean (task, TRUE);
+  sparsify_progress (&(ScProgress){ "prune", "blocks", 0, d->n_blocks, 0, -1 }, d);
+  d->result = sc_sparsify_job_run (d->self->model, NULL, &d->options, sparsify_progress, d,
+                                   cancellable, &error);
+  if (d->result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
@@ -1465,22 +1120,34 @@ secateur_controller_sparsify_async (SecateurController *self,
     }
   SparsifyData *d = g_new0 (SparsifyData, 1);
   d->self = self;
-  sc_sparsify_options_init (&d->options);
-  d->options.method = request->method;
-  d->options.pattern = request->pattern;
-  d->options.backend = self->backend; /* SparseGPT's linear algebra on the model's device */
-  d->request = *request;
-  d->language = g_strdup (request->language);
-  d->request.language = d->language;
-  d->eval_languages = eval_languages (request, self->info, &error);
-  d->model_dir = g_strdup (self->info->dir);
   g_task_set_task_data (task, d, sparsify_data_free);
+  ScSparsifyJobOptions *o = &d->options;
+  sc_sparsify_job_options_init (o);
+  o->sparsify.method = request->method;
+  o->sparsify.pattern = request->pattern;
+  o->sparsify.backend = self->backend; /* SparseGPT's linear algebra on the model's device */
+  d->language = g_strdup (request->language);
+  SecateurSparsifyRequest r = *request;
+  r.language = d->language;
+  if (request->method != SC_SPARSITY_MAGNITUDE && !calib_options (&r, &o->calib, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* those asked for, else every model language with UDHR text but the source */
+  d->eval_languages = request->eval_languages
+                          ? g_strdupv ((char **) request->eval_languages)
+                          : sc_sparsify_job_default_languages (self->model, &error);
   if (d->eval_languages == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  d->request.eval_languages = (const char *const *) d->eval_languages;
+  o->eval_languages = (const char *const *) d->eval_languages;
+  o->eval_sentences = request->eval_sentences;
+  o->eval_max_length = self->eval_max_length;
+  o->threshold = request->threshold;
+  d->n_blocks = sc_model_n_blocks (self->model);
   g_task_run_in_thread (task, sparsify_thread);
 }
 
@@ -1494,9 +1161,7 @@ secateur_controller_sparsify_finish (SecateurController *self, GAsyncResult *res
   if (d->result == NULL)
     return TRUE; /* already taken by an earlier finish */
   clear_weights (self);
-  self->weights_view = g_steal_pointer (&d->copy);
   self->weights_result = g_steal_pointer (&d->result);
-  self->weights_record = g_steal_pointer (&d->record);
   return TRUE;
 }
 
@@ -1530,8 +1195,7 @@ export_weights_thread (GTask *task, gpointer source, gpointer task_data, GCancel
   ScExportOptions eo = { 0, d->overwrite };
   post_progress (self, 0, 1, 0, -1, NULL);
   if (!check_overwrite (d->folder, d->overwrite, &error) ||
-      !sc_export_model (self->weights_view, self->weights_record, d->folder, &eo, cancellable,
-                        &error))
+      !sc_sparsify_job_export (self->weights_result, d->folder, &eo, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -1549,7 +1213,7 @@ secateur_controller_export_weights_async (SecateurController *self, const char *
       job_new (self, secateur_controller_export_weights_async, cancellable, callback, user_data);
   if (task == NULL || !needs_model (self, task, FALSE))
     return;
-  if (self->weights_view == NULL)
+  if (self->weights_result == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
                                _ ("Prune the weights first"));

@@ -12,7 +12,7 @@
 #include "sc-evaluate.h"
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
-#include "sc-sparsify.h"
+#include "sc-sparsify-job.h"
 #include "sc-prune-plan.h"
 #include "secateur-prune-settings.h"
 
@@ -179,18 +179,8 @@ typedef struct {
   double             threshold;      /* relative chrF++ loss flagged; 0: 0.1 */
 } SecateurSparsifyRequest;
 
-typedef struct {
-  ScSparsifyReport *report;          /* per linear layer */
-  int               n_blocks, n_encoder_blocks;
-  double           *block_sparsity;  /* [n_blocks]: zeros / weights of the block's layers */
-  double            min_layer, max_layer; /* the least and most sparse linear layer */
-  char             *calibration;     /* sc_calib_set_describe (); NULL without calibration */
-  ScLangQualityRow *languages;       /* chrF++ before and after, largest training share first */
-  gboolean         *degraded;        /* [n_languages] */
-  guint             n_languages, n_degraded;
-  double            threshold;
-  double            seconds;         /* the whole job */
-} SecateurSparsifyResult;
+/* What the weight pruning did and measured (sc-sparsify-job.h). */
+typedef ScSparsifyJobResult SecateurSparsifyResult;
 
 /* The calibration set the request would draw (per-language counts: see
  * sc_calib_set_languages), built on the calling thread without pruning;
@@ -198,11 +188,12 @@ typedef struct {
 ScCalibSet *secateur_controller_calibration_preview (SecateurController *self,
                                                      const SecateurSparsifyRequest *request,
                                                      GError **error);
-/* Prunes a copy of the open model (the same folder loaded again, so the
- * full model stays for comparison) and measures each language before and
- * after. Progress: the blocks pruned, then the languages measured. On
- * error or cancellation the copy is dropped; the open model and an earlier
- * result are untouched. */
+/* Prunes the open model's weights in a view of it (the sparsify job,
+ * sc-sparsify-job.h: the model as loaded stays whole for the comparison,
+ * its weights mapped once) and measures each language before and after.
+ * Progress: the blocks pruned, then the languages measured. On error or
+ * cancellation the pruned weights are dropped; the open model and an
+ * earlier result are untouched. */
 void     secateur_controller_sparsify_async   (SecateurController *self,
                                                const SecateurSparsifyRequest *request,
                                                GCancellable *cancellable,
@@ -212,7 +203,7 @@ gboolean secateur_controller_sparsify_finish  (SecateurController *self, GAsyncR
 /* The last completed weight pruning, or NULL. */
 const SecateurSparsifyResult *
          secateur_controller_get_sparsify_result (SecateurController *self);
-/* Writes the pruned copy as a checkpoint (zeros in place, the record of
+/* Writes the pruned weights as a checkpoint (zeros in place, the record of
  * what was done in config.json) to `folder`, replaced only when `overwrite`. */
 void     secateur_controller_export_weights_async  (SecateurController *self, const char *folder,
                                                     gboolean overwrite, GCancellable *cancellable,

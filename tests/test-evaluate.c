@@ -1,8 +1,8 @@
 /* test-evaluate.c: full-versus-pruned evaluation: the NLL of a reference
  * equals the one computed from Hugging Face's logits; scores are the
- * metrics of the returned translations; the pruned side is the masked
- * model's output. */
-#include "sc-evaluate.h"
+ * metrics of the returned translations; the evaluate job's pruned side is
+ * the masked model's output. */
+#include "sc-evaluate-job.h"
 #include "sc-metrics.h"
 #include "sc-safetensors.h"
 #include "sc-test-golden.h"
@@ -93,59 +93,68 @@ test_full_vs_pruned (void)
   sc_generate_options_init (&gen, model);
   gen.num_beams = 1;
   gen.max_length = 20;
-  ScEvalResult r;
+  ScEvaluateJobOptions o;
+  sc_evaluate_job_options_init (&o, model, "eng_Latn", "fra_Latn");
+  o.sources = src;
+  o.references = ref;
+  o.n = 4;
+  g_autoptr (ScExpertSet) experts = sc_expert_set_new_from_keep (keep, 4, 8);
+  o.experts = experts;
+  o.gen = gen;
+  o.batch_size = 2;
+  o.nll = TRUE;
   g_autoptr (GError) error = NULL;
-  g_autoptr (ScView) pruned = sc_view_new_from_keep (model, keep, &error);
+  g_autoptr (ScEvaluateJobResult) job = sc_evaluate_job_run (model, &o, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  gboolean ok =
-      sc_evaluate (view, pruned, "eng_Latn", "fra_Latn", src, ref, 4, &gen, 2, NULL, &r, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  g_assert_true (r.has_pruned);
-  g_assert_cmpint (r.n_sentences, ==, 4);
-  g_assert_cmpuint (r.full.hyps->len, ==, 4);
+  g_assert_nonnull (job);
+  g_assert_true (job->has_full);
+  g_assert_true (job->has_pruned);
+  g_assert_cmpint (job->n, ==, 4);
+  ScEvalSide *full = &job->full.scores, *pruned = &job->pruned.scores;
+  g_assert_cmpuint (full->hyps->len, ==, 4);
 
   /* The scores are chrF++ of the returned hypotheses. */
   ScMetricConfig cfg;
   sc_metric_config_init (&cfg, SC_METRIC_CHRF_PP);
   g_autoptr (ScMetric) chrf = sc_metric_new (&cfg, &error);
-  g_ptr_array_add (r.pruned.hyps, NULL);
+  g_ptr_array_add (pruned->hyps, NULL);
   const char *const *streams[] = { ref, NULL };
   ScMetricScore s;
-  g_assert_true (sc_metric_corpus_score (chrf, (const char *const *) r.pruned.hyps->pdata, streams,
+  g_assert_true (sc_metric_corpus_score (chrf, (const char *const *) pruned->hyps->pdata, streams,
                                          &s, &error));
-  g_ptr_array_remove_index (r.pruned.hyps, 4);
-  g_assert_cmpfloat_with_epsilon (s.score, r.pruned.chrf_pp, 1e-9);
+  g_ptr_array_remove_index (pruned->hyps, 4);
+  g_assert_cmpfloat_with_epsilon (s.score, pruned->chrf_pp, 1e-9);
   /* len_ratio is sacreBLEU's BLEU ratio: hypothesis / reference length in
    * 13a tokens (pasero's len_ratio), not characters nor spBLEU's pieces */
   ScMetricConfig bcfg;
   sc_metric_config_init (&bcfg, SC_METRIC_BLEU);
   g_autoptr (ScMetric) bleu = sc_metric_new (&bcfg, &error);
-  g_assert_true (sc_metric_corpus_score (bleu, (const char *const *) r.pruned.hyps->pdata, streams,
+  g_assert_true (sc_metric_corpus_score (bleu, (const char *const *) pruned->hyps->pdata, streams,
                                          &s, &error));
   /* the four references: 14 + 19 + 10 + 7 words and marks ("l'éducation" is one) */
   g_assert_cmpint (s.stats[1], ==, 14 + 19 + 10 + 7);
-  g_assert_cmpfloat_with_epsilon (r.pruned.len_ratio, (double) s.stats[0] / s.stats[1], 1e-12);
-  g_assert_cmpfloat (r.pruned.len_ratio, >, 0.0);
-  g_assert_cmpfloat (r.full.len_ratio, >, 0.0);
-  g_assert_cmpfloat (r.full.nll, >, 0.0);
-  g_assert_cmpfloat (r.pruned.nll, >, 0.0);
-  g_assert_cmpfloat (r.full.nll, !=, r.pruned.nll);
+  g_assert_cmpfloat_with_epsilon (pruned->len_ratio, (double) s.stats[0] / s.stats[1], 1e-12);
+  g_assert_cmpfloat (pruned->len_ratio, >, 0.0);
+  g_assert_cmpfloat (full->len_ratio, >, 0.0);
+  g_assert_cmpfloat (full->nll, >, 0.0);
+  g_assert_cmpfloat (pruned->nll, >, 0.0);
+  g_assert_cmpfloat (full->nll, !=, pruned->nll);
 
-  /* The pruned side is the masked model's translation. */
+  /* The pruned side is the translation of a view keeping those experts. */
+  g_autoptr (ScView) pruned_view = sc_view_new (model, experts, &error);
+  g_assert_no_error (error);
   g_auto (GStrv) masked =
-      sc_translate (pruned, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
+      sc_translate (pruned_view, src, 4, "eng_Latn", "fra_Latn", &gen, 4, NULL, NULL, NULL, &error);
   int same = 0;
   for (int i = 0; i < 4; i++)
     {
-      g_assert_cmpstr (masked[i], ==, r.pruned.hyps->pdata[i]);
-      same += g_str_equal (r.full.hyps->pdata[i], r.pruned.hyps->pdata[i]);
+      g_assert_cmpstr (masked[i], ==, pruned->hyps->pdata[i]);
+      same += g_str_equal (full->hyps->pdata[i], pruned->hyps->pdata[i]);
     }
-  g_assert_cmpfloat (r.agreement, ==, same / 4.0);
-  sc_eval_result_clear (&r);
+  g_assert_cmpfloat (job->agreement, ==, same / 4.0);
 
-  g_assert_false (
-      sc_evaluate (view, NULL, "eng_Latn", "fra_Latn", src, ref, 0, &gen, 2, NULL, &r, &error));
+  o.n = 0;
+  g_assert_null (sc_evaluate_job_run (model, &o, NULL, NULL, NULL, &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
 }
 

@@ -4,9 +4,13 @@
  * (engine/jobs/), so they must give the same statistics (every counter),
  * the same kept experts and byte-identical exported tensors.
  *
+ * Then evaluate and compare (`secateur-cli evaluate`, `compare`; the
+ * controller's Compare) on the held-out sentences with those experts give
+ * the same translations and scores.
+ *
  * The pipelines run once, in main (); each test compares one stage. A later
- * stage (evaluate, compare) adds its runs to run_cli_pipeline () and
- * run_app_pipeline (), its outputs to Pipeline, and a test comparing them. */
+ * stage adds its runs to run_cli_pipeline () and run_app_pipeline (), its
+ * outputs to Pipeline, and a test comparing them. */
 #include "sc-checkpoint.h"
 #include "sc-expert-index.h"
 #include "sc-test-cli.h"
@@ -25,6 +29,9 @@
 #define SENTENCES "8"
 #define BATCH "4"
 #define RATIO 0.5
+/* evaluate and compare: held-out sentences per direction, longest output */
+#define EVAL_SENTENCES "3"
+#define EVAL_MAX_LEN "48"
 
 typedef struct
 {
@@ -32,13 +39,16 @@ typedef struct
   char *tmp;
   GStrv directions;
   /* secateur-cli */
-  char *cli_stats;  /* calibrate -o */
-  char *cli_index;  /* select -o */
-  char *cli_export; /* export --experts cli_index */
-  char *cli_bundle; /* export --bundle */
+  char *cli_stats;   /* calibrate -o */
+  char *cli_index;   /* select -o */
+  char *cli_export;  /* export --experts cli_index */
+  char *cli_bundle;  /* export --bundle */
+  char *cli_eval;    /* evaluate --experts cli_index -o */
+  char *cli_compare; /* compare's output for the first direction */
   /* the controller */
   ScStats *app_stats;
-  char *app_bundle; /* export_async */
+  char *app_bundle;                      /* export_async */
+  SecateurCompareResult *app_compare[2]; /* compare_async, per direction */
 } Pipeline;
 
 static Pipeline p;
@@ -70,6 +80,14 @@ run_cli_pipeline (void)
                    DIRECTIONS, "-o", p.cli_export, NULL));
   run_ok (run_cli (NULL, "export", "-m", p.model_dir, "--bundle", "--stats", p.cli_stats, "--ratio",
                    ratio, "--pairs", DIRECTIONS, "-o", p.cli_bundle, NULL));
+  p.cli_eval = g_build_filename (p.tmp, "cli-evaluate.json", NULL);
+  run_ok (run_cli (NULL, "evaluate", "-m", p.model_dir, "--pairs", DIRECTIONS, "--experts",
+                   p.cli_index, "--limit", EVAL_SENTENCES, "--max-len", EVAL_MAX_LEN, "-o",
+                   p.cli_eval, NULL));
+  Run r = run_cli (NULL, "compare", "-m", p.model_dir, "--pair", p.directions[0], "--experts",
+                   p.cli_index, "--limit", EVAL_SENTENCES, "--max-len", EVAL_MAX_LEN, NULL);
+  p.cli_compare = g_strdup (r.out);
+  run_ok (r);
 }
 
 typedef struct
@@ -127,6 +145,19 @@ run_app_pipeline (void)
   g_autoptr (GAsyncResult) exported = wait_result (&w);
   g_assert_true (secateur_controller_export_finish (c, exported, &error));
   g_assert_no_error (error);
+
+  /* Compare on each direction's held-out sentences, as evaluate reads them */
+  secateur_controller_set_eval_limits (c, atoi (EVAL_SENTENCES), atoi (EVAL_MAX_LEN));
+  for (int d = 0; d < 2; d++)
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      sc_stats_split_direction (p.directions[d], &src, &tgt);
+      secateur_controller_compare_async (c, src, tgt, NULL, atoi (EVAL_SENTENCES), &s, NULL,
+                                         got_result, &w);
+      g_autoptr (GAsyncResult) compared = wait_result (&w);
+      p.app_compare[d] = secateur_controller_compare_finish (c, compared, &error);
+      g_assert_no_error (error);
+    }
   g_main_loop_unref (w.loop);
 }
 
@@ -367,6 +398,65 @@ test_bundle_refused (void)
                    DIRECTIONS, "--force", "-o", p.cli_bundle, NULL));
 }
 
+/* evaluate (secateur-cli) and Compare (the controller): the same
+ * translations and the same corpus scores, full and pruned, per direction */
+static void
+test_evaluate (void)
+{
+  if (skipped ())
+    return;
+  g_autoptr (JsonNode) root = sc_test_load_json (p.cli_eval);
+  JsonArray *dirs = json_object_get_array_member (json_node_get_object (root), "directions");
+  g_assert_cmpuint (json_array_get_length (dirs), ==, 2);
+  for (guint d = 0; d < 2; d++)
+    {
+      JsonObject *e = json_array_get_object_element (dirs, d);
+      const SecateurCompareResult *app = p.app_compare[d];
+      g_assert_cmpstr (json_object_get_string_member (e, "direction"), ==, p.directions[d]);
+      g_assert_cmpint (json_object_get_int_member (e, "sentences"), ==, app->rows->len);
+      JsonObject *full = json_object_get_object_member (e, "full");
+      JsonObject *pruned = json_object_get_object_member (e, "pruned");
+      g_test_message ("%s: chrF++ %.2f full, %.2f pruned", p.directions[d], app->chrf_full,
+                      app->chrf_pruned);
+      g_assert_cmpfloat (json_object_get_double_member (full, "chrf++"), ==, app->chrf_full);
+      g_assert_cmpfloat (json_object_get_double_member (pruned, "chrf++"), ==, app->chrf_pruned);
+      g_assert_cmpfloat (json_object_get_double_member (full, "spbleu"), ==, app->spbleu_full);
+      g_assert_cmpfloat (json_object_get_double_member (pruned, "spbleu"), ==, app->spbleu_pruned);
+      JsonArray *full_out = json_object_get_array_member (full, "translations");
+      JsonArray *pruned_out = json_object_get_array_member (pruned, "translations");
+      for (guint i = 0; i < app->rows->len; i++)
+        {
+          SecateurCompareRow *row = app->rows->pdata[i];
+          g_assert_cmpstr (json_array_get_string_element (full_out, i), ==, row->full);
+          g_assert_cmpstr (json_array_get_string_element (pruned_out, i), ==, row->pruned);
+        }
+    }
+}
+
+/* compare (secateur-cli): Compare's sentences, sentence scores and summary */
+static void
+test_compare (void)
+{
+  if (skipped ())
+    return;
+  const SecateurCompareResult *app = p.app_compare[0];
+  for (guint i = 0; i < app->rows->len; i++)
+    {
+      SecateurCompareRow *row = app->rows->pdata[i];
+      g_autofree char *full =
+          g_strdup_printf ("    full:      %s  (chrF++ %.1f)", row->full, row->chrf_full);
+      g_autofree char *pruned =
+          g_strdup_printf ("    pruned:    %s  (chrF++ %.1f)", row->pruned, row->chrf_pruned);
+      g_assert_nonnull (strstr (p.cli_compare, full));
+      g_assert_nonnull (strstr (p.cli_compare, pruned));
+    }
+  g_autofree char *summary = g_strdup_printf (
+      "%s, %u sentences: chrF++ %.2f full, %.2f pruned (%+.2f); spBLEU %.2f / %.2f",
+      p.directions[0], app->rows->len, app->chrf_full, app->chrf_pruned,
+      app->chrf_pruned - app->chrf_full, app->spbleu_full, app->spbleu_pruned);
+  g_assert_nonnull (strstr (p.cli_compare, summary));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -385,6 +475,8 @@ main (int argc, char **argv)
   g_test_add_func ("/same-pipeline/tensors", test_tensors);
   g_test_add_func ("/same-pipeline/select-memory", test_select_memory);
   g_test_add_func ("/same-pipeline/bundle-refused", test_bundle_refused);
+  g_test_add_func ("/same-pipeline/evaluate", test_evaluate);
+  g_test_add_func ("/same-pipeline/compare", test_compare);
   int status = g_test_run ();
   if (p.tmp != NULL)
     sc_test_rm_tree (p.tmp);
@@ -396,6 +488,10 @@ main (int argc, char **argv)
   g_free (p.cli_export);
   g_free (p.cli_bundle);
   g_free (p.app_bundle);
+  g_free (p.cli_eval);
+  g_free (p.cli_compare);
+  for (int d = 0; d < 2; d++)
+    g_clear_pointer (&p.app_compare[d], secateur_compare_result_free);
   g_clear_pointer (&p.app_stats, sc_stats_free);
   /* the report's text leaves font caches in Cairo and fontconfig */
   cairo_debug_reset_static_data ();

@@ -1,4 +1,4 @@
-/* sc-evaluate.c: full versus pruned, scored like sacreBLEU. */
+/* sc-evaluate.c: translations scored like sacreBLEU, and reference NLL. */
 #include "sc-evaluate.h"
 
 #include "sc-metrics.h"
@@ -6,15 +6,6 @@
 
 #include <math.h>
 #include <string.h>
-
-void
-sc_eval_result_clear (ScEvalResult *r)
-{
-  g_clear_pointer (&r->src, g_free);
-  g_clear_pointer (&r->tgt, g_free);
-  g_clear_pointer (&r->full.hyps, g_ptr_array_unref);
-  g_clear_pointer (&r->pruned.hyps, g_ptr_array_unref);
-}
 
 gboolean
 sc_evaluate_nll (ScView *view, const char *src, const char *tgt, const char *const *sources,
@@ -199,55 +190,4 @@ sc_evaluate_score (ScModel *model, const char *const *references, int n, char **
     }
   side->nll = count > 0 ? total / count : 0.0;
   return score_side (model, spm, references, side, error);
-}
-
-static gboolean
-run_side (ScView *view, const char *src, const char *tgt, const char *const *sources,
-          const char *const *references, int n, const ScGenerateOptions *gen, int batch,
-          GCancellable *cancellable, ScEvalSide *side, GError **error)
-{
-  g_auto (GStrv) out = NULL;
-  g_autofree double *sums = g_new0 (double, n);
-  g_autofree int *tokens = g_new0 (int, n);
-  return sc_evaluate_translate (view, src, tgt, sources, references, n, gen, batch, cancellable,
-                                &out, sums, tokens, error) &&
-         sc_evaluate_score (sc_view_get_model (view), references, n, out, sums, tokens, side,
-                            error);
-}
-
-gboolean
-sc_evaluate (ScView *full, ScView *pruned, const char *src, const char *tgt,
-             const char *const *sources, const char *const *references, int n,
-             const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
-             ScEvalResult *result, GError **error)
-{
-  memset (result, 0, sizeof *result);
-  if (n < 1)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s-%s: nothing to evaluate", src, tgt);
-      return FALSE;
-    }
-  result->src = g_strdup (src);
-  result->tgt = g_strdup (tgt);
-  result->n_sentences = n;
-
-  if (!run_side (full, src, tgt, sources, references, n, gen, batch_size, cancellable,
-                 &result->full, error))
-    goto fail;
-  if (pruned != NULL)
-    {
-      if (!run_side (pruned, src, tgt, sources, references, n, gen, batch_size, cancellable,
-                     &result->pruned, error))
-        goto fail;
-      result->has_pruned = TRUE;
-      int same = 0;
-      for (int i = 0; i < n; i++)
-        same += g_str_equal (result->full.hyps->pdata[i], result->pruned.hyps->pdata[i]);
-      result->agreement = (double) same / n;
-    }
-  return TRUE;
-
-fail:
-  sc_eval_result_clear (result);
-  return FALSE;
 }

@@ -1,11 +1,11 @@
-/* sc-evaluate.h: what pruning costs, per direction.
+/* sc-evaluate.h: what a model's translations score, per direction.
  *
- * Translates a corpus with a full view of the model and, given one, a
- * pruned view (fewer experts, or pruned weights), and scores both against the references
- * with chrF++ and spBLEU (sacreBLEU semantics; spBLEU over the model's own
- * SentencePiece model, which for NLLB-200 is FLORES-200's). Also the mean
- * teacher-forced negative log-likelihood of the references and how often
- * the two models agree word for word.
+ * Translates a corpus through a view of the model (sc-view.h) and scores the output
+ * against the references with chrF++ and spBLEU (sacreBLEU semantics;
+ * spBLEU over the model's own SentencePiece model, which for NLLB-200 is
+ * FLORES-200's), with the mean teacher-forced negative log-likelihood of
+ * the references. The full-versus-pruned comparison built on these is the
+ * evaluate job (engine/jobs/sc-evaluate-job.h).
  */
 #pragma once
 
@@ -24,37 +24,19 @@ typedef struct {
   GPtrArray *hyps;     /* char*, in corpus order */
 } ScEvalSide;
 
-typedef struct {
-  char       *src, *tgt;
-  int         n_sentences;
-  ScEvalSide  full;
-  ScEvalSide  pruned;        /* filled only when a mask was given */
-  gboolean    has_pruned;
-  double      agreement;     /* fraction of identical full and pruned outputs */
-} ScEvalResult;
-
-void     sc_eval_result_clear (ScEvalResult *result);
-
-/* sources/references: `n` sentences of src -> tgt, translated with `full`
- * and, when not NULL, with `pruned` (two views of one model, sc-view.h). */
-gboolean sc_evaluate (ScView *full, ScView *pruned, const char *src, const char *tgt,
-                      const char *const *sources, const char *const *references, int n,
-                      const ScGenerateOptions *gen, int batch_size, GCancellable *cancellable,
-                      ScEvalResult *result, GError **error);
-
 /* The layout of the paper authors' score tables (naver/nllb-pruning
  * scores/ TSV files): this header, then one row per direction: "src-tgt", spBLEU
  * and chrF++ to 2 decimals, len_ratio to 3. */
 #define SC_EVAL_TSV_HEADER "direction\tspBLEU\tchrF++\tlen_ratio\n"
 void     sc_eval_tsv_append_row (GString *tsv, const char *direction, const ScEvalSide *side);
 
-/* sc_evaluate's two halves, so that processes can each translate a share
- * of the corpus and one score the whole. sc_evaluate_translate gives, with
- * the view's experts and weights, the `n` hypotheses (free with g_strfreev) and
- * each sentence's summed reference NLL and token count; sc_evaluate_score
- * scores hypotheses of the whole corpus into `side` (clear it with
- * sc_eval_result_clear's rules: side->hyps is owned). Both together give
- * sc_evaluate's numbers exactly, however the corpus was split. */
+/* One side of an evaluation in two halves, so that processes can each
+ * translate a share of the corpus and one score the whole.
+ * sc_evaluate_translate gives, through `view`, the `n`
+ * hypotheses (free with g_strfreev) and each sentence's summed reference
+ * NLL and token count; sc_evaluate_score scores hypotheses of the whole
+ * corpus into `side` (side->hyps is then owned by the caller). Both
+ * together give the same numbers however the corpus was split. */
 gboolean sc_evaluate_translate (ScView *view, const char *src, const char *tgt,
                                 const char *const *sources, const char *const *references, int n,
                                 const ScGenerateOptions *gen, int batch_size,
