@@ -7,9 +7,6 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-/* the quality sweep's points (sc-sweep-job.h) */
-const double *const controller_sweep_ratios = sc_sweep_default_ratios;
-
 typedef struct
 {
   SecateurController *self;
@@ -103,7 +100,7 @@ secateur_controller_get_sweep (SecateurController *self, int *n, const double **
   if (!self->has_sweep)
     return FALSE;
   *n = N_SWEEP;
-  *ratios = controller_sweep_ratios;
+  *ratios = sc_sweep_default_ratios;
   *chrf = self->sweep_chrf;
   return TRUE;
 }
@@ -120,7 +117,7 @@ secateur_controller_estimate_chrf (SecateurController *self, double ratio, doubl
   if (!self->has_sweep)
     return FALSE;
   ScSweepJobResult curve = { .n_ratios = N_SWEEP,
-                             .ratios = (double *) controller_sweep_ratios,
+                             .ratios = (double *) sc_sweep_default_ratios,
                              .chrf = self->sweep_chrf };
   *chrf = sc_sweep_job_estimate_chrf (&curve, ratio);
   return TRUE;

@@ -90,7 +90,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   if (self->has_sweep && self->sweep_directions != NULL)
     {
       guint n_dirs = g_strv_length (self->sweep_directions);
-      d->ratios = g_memdup2 (controller_sweep_ratios, sizeof (double) * N_SWEEP);
+      d->ratios = g_memdup2 (sc_sweep_default_ratios, sizeof (double) * N_SWEEP);
       d->chrf = g_memdup2 (self->sweep_chrf, sizeof self->sweep_chrf);
       d->sweep_scores = g_memdup2 (self->sweep_scores, sizeof (double) * N_SWEEP * n_dirs);
       d->sweep_directions = g_strdupv (self->sweep_directions);

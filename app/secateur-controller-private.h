@@ -14,9 +14,8 @@
 
 G_BEGIN_DECLS
 
-/* the quality sweep's points */
+/* the quality sweep's points: sc_sweep_default_ratios */
 #define N_SWEEP SC_SWEEP_N_DEFAULT_RATIOS
-extern const double *const controller_sweep_ratios;
 
 struct _SecateurController
 {
