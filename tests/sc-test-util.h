@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* SC_SRCDIR/rel, or NULL-free path even when absent. */
 static inline char *
@@ -141,4 +143,51 @@ sc_test_poison_tensor (const char *dir, const char *name, gint64 index, float va
   g_assert_no_error (error);
   sc_safetensors_free (st);
   g_assert_cmpint (g_rename (tmp, path), ==, 0);
+}
+
+/* How many times the process maps `path` (mappings that start at its
+ * first byte), from /proc/self/maps; -1 without /proc. */
+static inline int
+sc_test_count_mappings (const char *path)
+{
+  g_autofree char *maps = NULL;
+  g_autofree char *real = realpath (path, NULL);
+  if (real == NULL || !g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+    return -1;
+  g_auto (GStrv) lines = g_strsplit (maps, "\n", -1);
+  int n = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      /* address perms offset dev inode path */
+      g_auto (GStrv) f = g_strsplit_set (lines[i], " ", -1);
+      guint k = 0, field = 0;
+      const char *offset = NULL, *file = NULL;
+      for (; f[k] != NULL; k++)
+        {
+          if (f[k][0] == '\0')
+            continue;
+          if (field == 2)
+            offset = f[k];
+          if (field == 5)
+            file = f[k];
+          field++;
+        }
+      n += file != NULL && offset != NULL && g_str_equal (file, real) &&
+           g_ascii_strtoull (offset, NULL, 16) == 0;
+    }
+  return n;
+}
+
+/* The peak resident set (VmHWM of /proc/self/status), or NULL. */
+static inline char *
+sc_test_peak_rss (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return NULL;
+  const char *line = strstr (status, "VmHWM:");
+  if (line == NULL)
+    return NULL;
+  line += strlen ("VmHWM:");
+  return g_strstrip (g_strndup (line, strcspn (line, "\n")));
 }

@@ -576,53 +576,6 @@ test_same_as_cli (void)
 
 static gint64 cancelled_at;
 
-/* How many times the process maps `path` (mappings that start at its
- * first byte), from /proc/self/maps; -1 without /proc. */
-static int
-count_mappings (const char *path)
-{
-  g_autofree char *maps = NULL;
-  g_autofree char *real = realpath (path, NULL);
-  if (real == NULL || !g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
-    return -1;
-  g_auto (GStrv) lines = g_strsplit (maps, "\n", -1);
-  int n = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      /* address perms offset dev inode path */
-      g_auto (GStrv) f = g_strsplit_set (lines[i], " ", -1);
-      guint k = 0, field = 0;
-      const char *offset = NULL, *file = NULL;
-      for (; f[k] != NULL; k++)
-        {
-          if (f[k][0] == '\0')
-            continue;
-          if (field == 2)
-            offset = f[k];
-          if (field == 5)
-            file = f[k];
-          field++;
-        }
-      n += file != NULL && offset != NULL && g_str_equal (file, real) &&
-           g_ascii_strtoull (offset, NULL, 16) == 0;
-    }
-  return n;
-}
-
-/* The peak resident set (VmHWM of /proc/self/status), or NULL. */
-static char *
-peak_rss (void)
-{
-  g_autofree char *status = NULL;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return NULL;
-  const char *line = strstr (status, "VmHWM:");
-  if (line == NULL)
-    return NULL;
-  line += strlen ("VmHWM:");
-  return g_strstrip (g_strndup (line, strcspn (line, "\n")));
-}
-
 static void
 cancel_now (gpointer cancellable)
 {
@@ -697,8 +650,8 @@ test_sparsify (void)
    * weights: the checkpoint's file is mapped once (the pruned weights are
    * an overlay of the open model), not once more for a copy. */
   g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
-  g_autofree char *hwm = peak_rss ();
-  int mappings = count_mappings (weights);
+  g_autofree char *hwm = sc_test_peak_rss ();
+  int mappings = sc_test_count_mappings (weights);
   GStatBuf st;
   g_assert_cmpint (g_stat (weights, &st), ==, 0);
   g_test_message ("after weight pruning: peak RSS (VmHWM) %s; model.safetensors (%.1f MiB) "

@@ -872,6 +872,16 @@ test_weights (void)
                   (g_get_monotonic_time () - t0) / 1e6, label_text (page, "status"));
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
   g_assert_nonnull (res);
+  /* Full against weight-pruned without a second load: the pruned weights
+   * are a view's overlay, the checkpoint file is mapped once. */
+  g_autofree char *demo = secateur_window_find_demo_model ();
+  g_autofree char *weights_file = g_build_filename (demo, "model.safetensors", NULL);
+  g_autofree char *hwm = sc_test_peak_rss ();
+  int mappings = sc_test_count_mappings (weights_file);
+  g_test_message ("Weights mode, full and pruned compared: peak RSS (VmHWM) %s; "
+                  "model.safetensors mapped %d time(s)", hwm ? hwm : "unknown", mappings);
+  if (mappings >= 0)
+    g_assert_cmpint (mappings, ==, 1);
   /* half of every row of every layer (a weight stored as zero adds to it) */
   g_test_message ("sparsity per linear layer: %.6f to %.6f over %u layers", res->min_layer,
                   res->max_layer, res->report->layers->len);
