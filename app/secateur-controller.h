@@ -96,8 +96,6 @@ const char *const       *secateur_controller_get_directions (SecateurController 
 gboolean                 secateur_controller_get_busy (SecateurController *self);
 /* Cancels the running job, if any. */
 void                     secateur_controller_cancel   (SecateurController *self);
-/* Blocks (iterating the main context) until no job runs; for shutdown. */
-void                     secateur_controller_wait     (SecateurController *self);
 
 void     secateur_controller_calibrate_async  (SecateurController *self,
                                                const SecateurCalibrateRequest *request,
@@ -108,8 +106,6 @@ gboolean secateur_controller_calibrate_finish (SecateurController *self, GAsyncR
 /* The latest statistics snapshot (NULL before calibration); replaced on
  * `stats-updated`, main thread only. */
 ScStats *secateur_controller_get_stats        (SecateurController *self);
-/* Replaces the statistics (e.g. loaded from a file). Takes ownership. */
-void     secateur_controller_set_stats        (SecateurController *self, ScStats *stats);
 
 /* Quality vs ratio: chrF++ on the model's held-out set (sc-corpus-spec.h,
  * as the CLI's evaluate) with masked pruning at each ratio, averaged over

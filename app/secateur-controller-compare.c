@@ -1,0 +1,331 @@
+/* secateur-controller-compare.c: the controller's quality sweep and
+ * Compare, adapters over the sweep and evaluate jobs (sc-sweep-job.h,
+ * sc-evaluate-job.h). A Compare's scores are remembered for the export's
+ * report when they describe the same settings. */
+#include "secateur-controller-private.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+typedef struct
+{
+  SecateurController *self;
+  GStrv directions;
+  ScPruneSettings settings;
+  ScStats *stats; /* a copy: the main thread's may be replaced */
+  ScSweepJobResult *result;
+} SweepData;
+
+static void
+sweep_data_free (gpointer data)
+{
+  SweepData *d = data;
+  g_strfreev (d->directions);
+  g_clear_pointer (&d->stats, sc_stats_free);
+  g_clear_pointer (&d->result, sc_sweep_job_result_free);
+  g_free (d);
+}
+
+static void
+sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SweepData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  ScSweepJobOptions o = {
+    .directions = (const char *const *) d->directions,
+    .stats = d->stats,
+    .settings = d->settings,
+    .sentences = self->eval_sentences,
+    .max_length = self->eval_max_length,
+  };
+  controller_post_progress (self, 0, g_strv_length (d->directions) * N_SWEEP, 0, -1, NULL);
+  d->result =
+      sc_sweep_job_run (self->model, &o, controller_job_progress, self, cancellable, &error);
+  controller_job_return (task, d->result != NULL, error);
+}
+
+void
+secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings *settings,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  /* NULL: the settings the application's pages edit */
+  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
+  g_autoptr (GTask) task = controller_job_new (self, secateur_controller_sweep_async,
+                                               JOB_NEEDS_STATS, cancellable, callback, user_data);
+  if (task == NULL)
+    return;
+  g_auto (GStrv) dirs = sc_stats_list_directions (self->stats);
+  if (dirs == NULL || dirs[0] == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _ ("Calibrate the model first"));
+      return;
+    }
+  SweepData *d = g_new0 (SweepData, 1);
+  d->self = self;
+  d->directions = g_steal_pointer (&dirs);
+  d->settings = *settings;
+  d->stats = sc_stats_snapshot (self->stats);
+  g_task_set_task_data (task, d, sweep_data_free);
+  g_task_run_in_thread (task, sweep_thread);
+}
+
+gboolean
+secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result, GError **error)
+{
+  if (!controller_job_finish (self, result, error))
+    return FALSE;
+  SweepData *d = g_task_get_task_data (G_TASK (result));
+  if (d->result != NULL)
+    {
+      ScSweepJobResult *r = d->result;
+      memcpy (self->sweep_chrf, r->chrf, sizeof self->sweep_chrf);
+      g_free (self->sweep_scores);
+      self->sweep_scores = g_steal_pointer (&r->scores);
+      g_strfreev (self->sweep_directions);
+      self->sweep_directions = g_steal_pointer (&r->directions);
+      g_clear_pointer (&d->result, sc_sweep_job_result_free);
+      self->has_sweep = TRUE;
+      controller_emit (self, SIGNAL_SWEEP_UPDATED);
+    }
+  return TRUE;
+}
+
+gboolean
+secateur_controller_get_sweep (SecateurController *self, int *n, const double **ratios,
+                               const double **chrf)
+{
+  if (!self->has_sweep)
+    return FALSE;
+  *n = N_SWEEP;
+  *ratios = sc_sweep_default_ratios;
+  *chrf = self->sweep_chrf;
+  return TRUE;
+}
+
+const double *
+secateur_controller_get_sweep_scores (SecateurController *self)
+{
+  return self->has_sweep ? self->sweep_scores : NULL;
+}
+
+gboolean
+secateur_controller_estimate_chrf (SecateurController *self, double ratio, double *chrf)
+{
+  if (!self->has_sweep)
+    return FALSE;
+  ScSweepJobResult curve = { .n_ratios = N_SWEEP,
+                             .ratios = (double *) sc_sweep_default_ratios,
+                             .chrf = self->sweep_chrf };
+  *chrf = sc_sweep_job_estimate_chrf (&curve, ratio);
+  return TRUE;
+}
+
+void
+secateur_compare_result_free (SecateurCompareResult *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->src);
+  g_free (r->tgt);
+  g_clear_pointer (&r->rows, g_ptr_array_unref);
+  g_free (r);
+}
+
+static void
+compare_row_free (SecateurCompareRow *row)
+{
+  g_free (row->source);
+  g_free (row->reference);
+  g_free (row->full);
+  g_free (row->pruned);
+  g_free (row);
+}
+
+typedef struct
+{
+  SecateurController *self;
+  char *src, *tgt;
+  GStrv sources; /* typed text, or NULL */
+  int limit;
+  guint8 *keep;
+  ScPruneSettings settings;
+  SecateurCompareResult *result;
+} CompareData;
+
+static void
+compare_data_free (gpointer data)
+{
+  CompareData *d = data;
+  g_free (d->src);
+  g_free (d->tgt);
+  g_strfreev (d->sources);
+  g_free (d->keep);
+  secateur_compare_result_free (d->result);
+  g_free (d);
+}
+
+static void
+compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CompareData *d = task_data;
+  SecateurController *self = d->self;
+  GError *error = NULL;
+  ScEvaluateJobOptions o;
+  sc_evaluate_job_options_init (&o, self->model, d->src, d->tgt);
+  if (d->sources != NULL)
+    {
+      o.sources = (const char *const *) d->sources;
+      o.n = g_strv_length (d->sources);
+    }
+  o.limit = d->limit;
+  g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (self->model, d->keep);
+  o.experts = experts;
+  o.sentence_scores = TRUE;
+  o.gen.max_length = MIN (o.gen.max_length, self->eval_max_length);
+  g_autoptr (ScEvaluateJobResult) e =
+      sc_evaluate_job_run (self->model, &o, controller_job_progress, self, cancellable, &error);
+  if (e == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  SecateurCompareResult *r = g_new0 (SecateurCompareResult, 1);
+  d->result = r;
+  r->src = g_strdup (d->src);
+  r->tgt = g_strdup (d->tgt);
+  r->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) compare_row_free);
+  r->tokens_per_s_full = e->full.tokens_per_s;
+  r->tokens_per_s_pruned = e->pruned.tokens_per_s;
+  r->bytes_full = self->info->weight_bytes;
+  r->bytes_pruned = secateur_controller_pruned_bytes (self, d->keep);
+  r->experts_total = self->info->n_moe_layers * self->info->n_experts;
+  for (int i = 0; i < r->experts_total; i++)
+    r->experts_kept += d->keep[i] != 0;
+  r->chrf_full = e->full.scores.chrf_pp;
+  r->chrf_pruned = e->pruned.scores.chrf_pp;
+  r->spbleu_full = e->full.scores.spbleu;
+  r->spbleu_pruned = e->pruned.scores.spbleu;
+  for (int i = 0; i < e->n; i++)
+    {
+      SecateurCompareRow *row = g_new0 (SecateurCompareRow, 1);
+      row->source = g_strdup (e->sources[i]);
+      row->reference = e->references ? g_strdup (e->references[i]) : NULL;
+      row->full = g_strdup (e->full.scores.hyps->pdata[i]);
+      row->pruned = g_strdup (e->pruned.scores.hyps->pdata[i]);
+      row->chrf_full = e->full.sentence_chrf ? e->full.sentence_chrf[i] : -1;
+      row->chrf_pruned = e->pruned.sentence_chrf ? e->pruned.sentence_chrf[i] : -1;
+      g_ptr_array_add (r->rows, row);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+secateur_controller_compare_async (SecateurController *self, const char *src, const char *tgt,
+                                   const char *const *sources, int limit,
+                                   const ScPruneSettings *settings, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  /* NULL: the settings the application's pages edit */
+  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
+  g_autoptr (GTask) task = controller_job_new (self, secateur_controller_compare_async,
+                                               JOB_NEEDS_STATS, cancellable, callback, user_data);
+  if (task == NULL)
+    return;
+  GError *error = NULL;
+  g_autofree guint8 *keep = sc_prune_keep_mask (self->stats, settings, src, tgt, &error);
+  if (keep == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  CompareData *d = g_new0 (CompareData, 1);
+  d->self = self;
+  d->src = g_strdup (src);
+  d->tgt = g_strdup (tgt);
+  d->sources = sources && sources[0] ? g_strdupv ((char **) sources) : NULL;
+  d->limit = limit;
+  d->keep = g_steal_pointer (&keep);
+  d->settings = *settings;
+  g_task_set_task_data (task, d, compare_data_free);
+  g_task_run_in_thread (task, compare_thread);
+}
+
+/* Which settings chose the experts: a Compare's scores describe an export
+ * only when it used the same. */
+static char *
+settings_key (const ScPruneSettings *s)
+{
+  return g_strdup_printf ("%.17g %d %d %d %d %d", s->ratio, s->metric, s->algo, s->granularity,
+                          s->enc_weight, s->dec_weight);
+}
+
+static JsonObject *
+side_scores (double chrf, double spbleu)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_double_member (o, "chrf++", chrf);
+  json_object_set_double_member (o, "spbleu", spbleu);
+  return o;
+}
+
+static void
+remember_compare (SecateurController *self, CompareData *d)
+{
+  SecateurCompareResult *r = d->result;
+  if (r == NULL || r->chrf_full < 0 || r->chrf_pruned < 0 || d->sources != NULL)
+    return; /* typed text has no references: nothing to score */
+  if (self->compare_scores == NULL)
+    self->compare_scores = json_object_new ();
+  JsonObject *e = json_object_new ();
+  json_object_set_int_member (e, "sentences", r->rows ? r->rows->len : 0);
+  json_object_set_object_member (e, "full", side_scores (r->chrf_full, r->spbleu_full));
+  json_object_set_object_member (e, "pruned", side_scores (r->chrf_pruned, r->spbleu_pruned));
+  g_autofree char *key = settings_key (&d->settings);
+  json_object_set_string_member (e, "settings_key", key);
+  g_autofree char *dir = g_strdup_printf ("%s-%s", d->src, d->tgt);
+  json_object_set_object_member (self->compare_scores, dir, e);
+}
+
+JsonObject *
+controller_compare_scores_for (SecateurController *self, const char *const *directions,
+                               const ScPruneSettings *settings)
+{
+  if (self->compare_scores == NULL)
+    return NULL;
+  g_autofree char *key = settings_key (settings);
+  JsonObject *out = NULL;
+  for (const char *const *dir = directions; *dir; dir++)
+    {
+      JsonNode *n = json_object_get_member (self->compare_scores, *dir);
+      if (n == NULL ||
+          g_strcmp0 (json_object_get_string_member (json_node_get_object (n), "settings_key"),
+                     key) != 0)
+        continue;
+      /* a new object without the key (json_node_copy would share this one) */
+      JsonObject *e = json_node_get_object (n), *copy = json_object_new ();
+      g_autoptr (GList) members = json_object_get_members (e);
+      for (GList *m = members; m; m = m->next)
+        if (!g_str_equal (m->data, "settings_key"))
+          json_object_set_member (copy, m->data,
+                                  json_node_copy (json_object_get_member (e, m->data)));
+      if (out == NULL)
+        out = json_object_new ();
+      json_object_set_object_member (out, *dir, copy);
+    }
+  return out;
+}
+
+SecateurCompareResult *
+secateur_controller_compare_finish (SecateurController *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  CompareData *d = g_task_get_task_data (G_TASK (result));
+  remember_compare (self, d);
+  return g_steal_pointer (&d->result);
+}
