@@ -1,9 +1,12 @@
 /* test-controller.c: the application's controller without any widget:
  * jobs on a worker thread (load, calibrate, export), their errors, the
  * busy rule, cancellation, statistics snapshots reaching the main loop,
- * the pruning plan the panel shows, and weight pruning of a copy of the
+ * the pruning plan the panel shows, and weight pruning of a view of the
  * open model (Wanda on the demo model). Runs in every build that has
- * Cairo (the report charts), with or without GTK. */
+ * Cairo (the report charts), with or without GTK.
+ *
+ * Just over 800 lines: every case drives the same controller through a
+ * main loop, with the loop helpers at the top shared by all. */
 #include "sc-destination.h"
 #include "sc-expert-index.h"
 #include "sc-test-cli.h"
