@@ -164,9 +164,15 @@ def make_dense600m(out):
 def ct2_convert(model_dir, quantization):
     import ctranslate2
     out = model_dir + "-ct2-" + quantization
+    class Converter(ctranslate2.converters.TransformersConverter):
+        # CTranslate2 4.8 passes `dtype`, which transformers before 4.56 calls `torch_dtype`
+        def load_model(self, model_class, model_name_or_path, **kwargs):
+            if "dtype" in kwargs:
+                kwargs["torch_dtype"] = kwargs.pop("dtype")
+            return model_class.from_pretrained(model_name_or_path, **kwargs)
+
     if not os.path.exists(os.path.join(out, "model.bin")):
-        ctranslate2.converters.TransformersConverter(model_dir).convert(out, quantization=quantization,
-                                                                        force=True)
+        Converter(model_dir).convert(out, quantization=quantization, force=True)
     return out
 
 
