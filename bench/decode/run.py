@@ -240,6 +240,13 @@ def main():
     models_out = os.path.join(ROOT, "bench", "out")
 
     rows = []
+
+    def save():
+        # after every configuration, so that an interrupted run keeps what it measured
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump({"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg(),
+                       "rows": rows}, f, indent=1)
+
     for shape in args.shapes.split(","):
         if shape == "dense600m":
             f32, f16 = make_dense600m(models_out)
@@ -303,9 +310,7 @@ def main():
                     "same_ids_as_transformers": agree(res["ids"], results["transformers"]["ids"])
                     if "transformers" in results else None,
                 })
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg(),
-                   "rows": rows}, f, indent=1)
+            save()
     print("| shape | config | engine | tokens | tok/s (min-max) | vs CT2 f32 | bound tok/s | "
           "of bound | peak RSS MB | same ids as HF |")
     print("|---|---|---|---|---|---|---|---|---|---|")
