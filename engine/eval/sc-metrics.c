@@ -1,9 +1,6 @@
 /* sc-metrics.c: chrF, chrF++, BLEU and spBLEU as sacreBLEU 2.x computes them.
- *
- * Why one file of about 1,000 lines: chrF and BLEU share the code-point
- * strings, n-gram counting, Python-compatible whitespace and the corpus
- * statistics that make them equal to sacreBLEU; kept together so that one
- * reading checks them against sacreBLEU's helpers.
+ * Python's string semantics and the 13a tokenizer they rest on are in
+ * sc-sacrebleu-text.c.
  *
  * Each step follows sacrebleu/metrics/{chrf,bleu,helpers}.py and
  * sacrebleu/tokenizers/tokenizer_{13a,re,spm}.py: strings are sequences of
@@ -13,6 +10,7 @@
  */
 #include "sc-metrics.h"
 #include "sc-metrics-spm.h"
+#include "sc-sacrebleu-text.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,104 +24,6 @@ struct _ScMetric
   ScMetricsSpm *spm;
   char name[48];
 };
-
-/* ---- text helpers --------------------------------------------------- */
-
-/* Python's str.isspace () (what str.split () splits on). */
-static gboolean
-py_isspace (gunichar c)
-{
-  switch (c)
-    {
-    case 0x09:
-    case 0x0a:
-    case 0x0b:
-    case 0x0c:
-    case 0x0d:
-    case 0x1c:
-    case 0x1d:
-    case 0x1e:
-    case 0x1f:
-    case 0x20:
-    case 0x85:
-    case 0xa0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202f:
-    case 0x205f:
-    case 0x3000:
-      return TRUE;
-    default:
-      return c >= 0x2000 && c <= 0x200a;
-    }
-}
-
-/* str.split (): the words of `s`, each a new string. */
-static GPtrArray *
-py_split (const char *s)
-{
-  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);
-  const char *p = s, *start = NULL;
-  while (*p)
-    {
-      gunichar c = g_utf8_get_char (p);
-      const char *next = g_utf8_next_char (p);
-      if (py_isspace (c))
-        {
-          if (start)
-            g_ptr_array_add (words, g_strndup (start, p - start));
-          start = NULL;
-        }
-      else if (!start)
-        {
-          start = p;
-        }
-      p = next;
-    }
-  if (start)
-    g_ptr_array_add (words, g_strndup (start, p - start));
-  return words;
-}
-
-/* ' '.join (s.split ()) */
-static char *
-py_normalize_spaces (const char *s)
-{
-  g_autoptr (GPtrArray) words = py_split (s);
-  g_ptr_array_add (words, NULL);
-  char *out = g_strjoinv (" ", (char **) words->pdata);
-  return out;
-}
-
-/* s.rstrip () */
-static char *
-py_rstrip (const char *s)
-{
-  const char *end = s + strlen (s);
-  while (end > s)
-    {
-      const char *prev = g_utf8_prev_char (end);
-      if (!py_isspace (g_utf8_get_char (prev)))
-        break;
-      end = prev;
-    }
-  return g_strndup (s, end - s);
-}
-
-/* s.replace (from, to) */
-static char *
-py_replace (const char *s, const char *from, const char *to)
-{
-  g_auto (GStrv) parts = g_strsplit (s, from, -1);
-  return g_strjoinv (to, parts);
-}
-
-static char *
-py_lower (const char *s)
-{
-  return g_utf8_strdown (s, -1);
-}
 
 /* ---- n-gram counters -------------------------------------------------- */
 
@@ -199,7 +99,7 @@ is_punct_byte (char b)
 static GPtrArray *
 chrf_words (const char *s)
 {
-  g_autoptr (GPtrArray) raw = py_split (s);
+  g_autoptr (GPtrArray) raw = sc_py_split (s);
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < raw->len; i++)
     {
@@ -233,7 +133,7 @@ static GPtrArray *
 chrf_extract (const ScMetricConfig *cfg, const char *text)
 {
   GPtrArray *orders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
-  g_autofree char *lowered = cfg->lowercase ? py_lower (text) : NULL;
+  g_autofree char *lowered = cfg->lowercase ? sc_py_lower (text) : NULL;
   const char *s = lowered ? lowered : text;
 
   g_autofree char *line = NULL;
@@ -243,7 +143,7 @@ chrf_extract (const ScMetricConfig *cfg, const char *text)
     }
   else
     {
-      g_autoptr (GPtrArray) words = py_split (s);
+      g_autoptr (GPtrArray) words = sc_py_split (s);
       g_ptr_array_add (words, NULL);
       line = g_strjoinv ("", (char **) words->pdata);
     }
@@ -362,148 +262,16 @@ chrf_segment (const ScMetricConfig *cfg, const char *hyp, GPtrArray *ref_ngrams 
 
 /* ---- BLEU ------------------------------------------------------------- */
 
-static gboolean
-is_13a_sep (gunichar c)
-{
-  /* [\{-\~\[-\` -\&\(-\+\:-\@\/] */
-  return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
-         (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
-}
-
-static gboolean
-is_digit (gunichar c)
-{
-  return c >= '0' && c <= '9';
-}
-
-static void
-ucs4_push (GArray *a, gunichar c)
-{
-  g_array_append_val (a, c);
-}
-
-/* TokenizerRegexp.__call__ applied to `line` (the 13a language-dependent
- * part, four re.sub passes, then ' '.join (line.split ())). */
-static char *
-tokenize_re (const char *line)
-{
-  glong n = 0;
-  gunichar *u = g_utf8_to_ucs4_fast (line, -1, &n);
-  g_autoptr (GArray) a = g_array_new (FALSE, FALSE, sizeof (gunichar));
-  g_autoptr (GArray) b = g_array_new (FALSE, FALSE, sizeof (gunichar));
-  for (glong i = 0; i < n; i++)
-    {
-      if (is_13a_sep (u[i]))
-        {
-          ucs4_push (a, ' ');
-          ucs4_push (a, u[i]);
-          ucs4_push (a, ' ');
-        }
-      else
-        {
-          ucs4_push (a, u[i]);
-        }
-    }
-  g_free (u);
-
-  /* ([^0-9])([\.,]) -> \1 \2 */
-  for (guint i = 0; i < a->len;)
-    {
-      gunichar c = g_array_index (a, gunichar, i);
-      if (i + 1 < a->len && !is_digit (c))
-        {
-          gunichar d = g_array_index (a, gunichar, i + 1);
-          if (d == '.' || d == ',')
-            {
-              ucs4_push (b, c);
-              ucs4_push (b, ' ');
-              ucs4_push (b, d);
-              ucs4_push (b, ' ');
-              i += 2;
-              continue;
-            }
-        }
-      ucs4_push (b, c);
-      i++;
-    }
-  g_array_set_size (a, 0);
-  /* ([\.,])([^0-9]) -> ' \1 \2' */
-  for (guint i = 0; i < b->len;)
-    {
-      gunichar c = g_array_index (b, gunichar, i);
-      if (i + 1 < b->len && (c == '.' || c == ','))
-        {
-          gunichar d = g_array_index (b, gunichar, i + 1);
-          if (!is_digit (d))
-            {
-              ucs4_push (a, ' ');
-              ucs4_push (a, c);
-              ucs4_push (a, ' ');
-              ucs4_push (a, d);
-              i += 2;
-              continue;
-            }
-        }
-      ucs4_push (a, c);
-      i++;
-    }
-  g_array_set_size (b, 0);
-  /* ([0-9])(-) -> \1 \2 */
-  for (guint i = 0; i < a->len;)
-    {
-      gunichar c = g_array_index (a, gunichar, i);
-      if (i + 1 < a->len && is_digit (c) && g_array_index (a, gunichar, i + 1) == '-')
-        {
-          ucs4_push (b, c);
-          ucs4_push (b, ' ');
-          ucs4_push (b, '-');
-          ucs4_push (b, ' ');
-          i += 2;
-          continue;
-        }
-      ucs4_push (b, c);
-      i++;
-    }
-  g_autofree char *joined = g_ucs4_to_utf8 ((gunichar *) b->data, b->len, NULL, NULL, NULL);
-  return py_normalize_spaces (joined ? joined : "");
-}
-
-/* Tokenizer13a.__call__ */
-static char *
-tokenize_13a (const char *text)
-{
-  g_autofree char *l1 = py_replace (text, "<skipped>", "");
-  g_autofree char *l2 = py_replace (l1, "-\n", "");
-  g_autofree char *line = py_replace (l2, "\n", " ");
-  if (strchr (line, '&'))
-    {
-      static const char *const ents[][2] = {
-        { "&quot;", "\"" },
-        { "&amp;", "&" },
-        { "&lt;", "<" },
-        { "&gt;", ">" },
-      };
-      for (gsize i = 0; i < G_N_ELEMENTS (ents); i++)
-        {
-          char *next = py_replace (line, ents[i][0], ents[i][1]);
-          g_free (line);
-          line = next;
-        }
-    }
-  g_autofree char *padded = g_strconcat (" ", line, " ", NULL);
-  return tokenize_re (padded);
-}
-
 /* BLEU._preprocess_segment */
 static char *
 bleu_preprocess (ScMetric *m, const char *text, GError **error)
 {
-  g_autofree char *lowered = m->cfg.lowercase ? py_lower (text) : NULL;
-  g_autofree char *s = py_rstrip (lowered ? lowered : text);
+  g_autofree char *lowered = m->cfg.lowercase ? sc_py_lower (text) : NULL;
+  g_autofree char *s = sc_py_rstrip (lowered ? lowered : text);
   switch (m->cfg.tokenize)
     {
     case SC_BLEU_TOKENIZE_13A:
-      return tokenize_13a (s);
+      return sc_tokenize_13a (s);
     case SC_BLEU_TOKENIZE_SPM:
       return sc_metrics_spm_pieces (m->spm, s, error);
     case SC_BLEU_TOKENIZE_NONE:
@@ -516,7 +284,7 @@ bleu_preprocess (ScMetric *m, const char *text, GError **error)
 static GPtrArray *
 bleu_ngrams (const char *tokenized, int max_order, gint64 *len)
 {
-  g_autoptr (GPtrArray) tokens = py_split (tokenized);
+  g_autoptr (GPtrArray) tokens = sc_py_split (tokenized);
   GPtrArray *orders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
   for (int n = 1; n <= max_order; n++)
     g_ptr_array_add (orders, word_ngrams (tokens, n));
