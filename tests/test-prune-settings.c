@@ -3,6 +3,7 @@
  * notify only on a real change and one `changed` per change, and the
  * controller owning them: its getter, and compare reading them when no
  * settings are passed (the pages pass none). No GTK. */
+#include "sc-test-async.h"
 #include "sc-test-util.h"
 #include "secateur-controller.h"
 
@@ -96,36 +97,13 @@ test_notify (void)
   g_assert_cmpint (enc, ==, 2);
 }
 
-typedef struct
-{
-  GMainLoop *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Wait *w = data;
-  w->result = g_object_ref (result);
-  g_main_loop_quit (w->loop);
-}
-
-static GAsyncResult *
-wait_result (Wait *w)
-{
-  g_main_loop_run (w->loop);
-  GAsyncResult *r = w->result;
-  w->result = NULL;
-  return r;
-}
-
 /* Experts kept of the compare the controller runs with NULL settings. */
 static int
-compare_kept (SecateurController *c, Wait *w)
+compare_kept (SecateurController *c, ScTestWait *w)
 {
   g_autoptr (GError) error = NULL;
-  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 1, NULL, NULL, got_result, w);
-  g_autoptr (GAsyncResult) r = wait_result (w);
+  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 1, NULL, NULL, sc_test_got_result, w);
+  g_autoptr (GAsyncResult) r = sc_test_wait_result (w);
   g_autoptr (SecateurCompareResult) res = secateur_controller_compare_finish (c, r, &error);
   g_assert_no_error (error);
   g_assert_cmpint (res->experts_total, ==, 64);
@@ -148,11 +126,11 @@ test_controller (void)
       g_test_skip ("the demo model is not shipped");
       return;
     }
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
   secateur_controller_set_eval_limits (c, 1, 8);
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r0 = wait_result (&w);
+  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r0 = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_load_finish (c, r0, &error));
   g_assert_no_error (error);
   const char *pairs[] = { "fra_Latn-eng_Latn", NULL };
@@ -160,8 +138,8 @@ test_controller (void)
   SecateurCalibrateRequest req = {
     { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 8, SC_CALIBRATE_TEACHER_FORCED, 0
   };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
   g_assert_no_error (error);
 

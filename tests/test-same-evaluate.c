@@ -6,34 +6,12 @@
  * controller's Compare gives the translations and scores of `evaluate` and
  * `compare` (the model's beams). Runs wherever the controller builds
  * (Cairo), with or without GTK. */
+#include "sc-test-async.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 #include "secateur-controller.h"
 
 #include <string.h>
-
-typedef struct
-{
-  GMainLoop *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Wait *w = data;
-  w->result = g_object_ref (result);
-  g_main_loop_quit (w->loop);
-}
-
-static GAsyncResult *
-wait_result (Wait *w)
-{
-  g_main_loop_run (w->loop);
-  GAsyncResult *r = w->result;
-  w->result = NULL;
-  return r;
-}
 
 /* direction's entry of an evaluate report */
 static JsonObject *
@@ -65,10 +43,10 @@ test_same_evaluation (void)
       return;
     }
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r0 = wait_result (&w);
+  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r0 = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_load_finish (c, r0, &error));
   g_assert_no_error (error);
   const char *pairs[] = { "fra_Latn-eng_Latn", "eng_Latn-fra_Latn", NULL };
@@ -77,8 +55,8 @@ test_same_evaluation (void)
   SecateurCalibrateRequest req = {
     { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 24, SC_CALIBRATE_TEACHER_FORCED, 0
   };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
   g_assert_no_error (error);
 
@@ -98,8 +76,8 @@ test_same_evaluation (void)
   sc_prune_settings_init (&s);
 
   /* the sweep's 0 % and 50 % points: evaluate's full and pruned chrF++, greedy */
-  secateur_controller_sweep_async (c, &s, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  secateur_controller_sweep_async (c, &s, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_sweep_finish (c, r2, &error));
   g_assert_no_error (error);
   int n;
@@ -131,8 +109,8 @@ test_same_evaluation (void)
   g_assert_cmpfloat_with_epsilon (mean[2], sum_pruned / 2, 1e-12);
 
   /* Compare (the model's beams): evaluate's translations and scores, compare's summary */
-  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 3, &s, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 3, &s, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w);
   g_autoptr (SecateurCompareResult) app = secateur_controller_compare_finish (c, r3, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (app->rows->len, ==, 3);

@@ -11,6 +11,7 @@
  * The pipelines run once, in main (); each test compares one stage. A later
  * stage adds its runs to run_cli_pipeline () and run_app_pipeline (), its
  * outputs to Pipeline, and a test comparing them. */
+#include "sc-test-async.h"
 #include "sc-checkpoint.h"
 #include "sc-expert-index.h"
 #include "sc-test-cli.h"
@@ -90,35 +91,14 @@ run_cli_pipeline (void)
   run_ok (r);
 }
 
-typedef struct
-{
-  GMainLoop *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Wait *w = data;
-  w->result = g_object_ref (result);
-  g_main_loop_quit (w->loop);
-}
-
-static GAsyncResult *
-wait_result (Wait *w)
-{
-  g_main_loop_run (w->loop);
-  return g_steal_pointer (&w->result);
-}
-
 static void
 run_app_pipeline (void)
 {
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
-  secateur_controller_load_async (c, p.model_dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) loaded = wait_result (&w);
+  secateur_controller_load_async (c, p.model_dir, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) loaded = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_load_finish (c, loaded, &error));
   g_assert_no_error (error);
 
@@ -130,8 +110,8 @@ run_app_pipeline (void)
                                    atoi (SENTENCES),
                                    SC_CALIBRATE_TEACHER_FORCED,
                                    atoi (BATCH) };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) calibrated = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) calibrated = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_calibrate_finish (c, calibrated, &error));
   g_assert_no_error (error);
   p.app_stats = sc_stats_snapshot (secateur_controller_get_stats (c));
@@ -141,8 +121,8 @@ run_app_pipeline (void)
   s.ratio = RATIO;
   p.app_bundle = g_build_filename (p.tmp, "app-bundle", NULL);
   secateur_controller_export_async (c, p.app_bundle, (const char *const *) p.directions, &s, FALSE,
-                                    NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) exported = wait_result (&w);
+                                    NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) exported = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_export_finish (c, exported, &error));
   g_assert_no_error (error);
 
@@ -153,8 +133,8 @@ run_app_pipeline (void)
       g_autofree char *src = NULL, *tgt = NULL;
       sc_stats_split_direction (p.directions[d], &src, &tgt);
       secateur_controller_compare_async (c, src, tgt, NULL, atoi (EVAL_SENTENCES), &s, NULL,
-                                         got_result, &w);
-      g_autoptr (GAsyncResult) compared = wait_result (&w);
+                                         sc_test_got_result, &w);
+      g_autoptr (GAsyncResult) compared = sc_test_wait_result (&w);
       p.app_compare[d] = secateur_controller_compare_finish (c, compared, &error);
       g_assert_no_error (error);
     }
