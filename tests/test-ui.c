@@ -15,7 +15,7 @@
  * would multiply the run time under Xvfb). */
 #include "sc-chart-palette.h"
 #include "sc-expert-index.h"
-#include "sc-test-util.h"
+#include "sc-test-ui.h"
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
 #include "secateur-quality-curve.h"
@@ -40,6 +40,12 @@ typedef struct
 } Fixture;
 
 static Fixture fx;
+
+static void
+screenshot (const char *name)
+{
+  sc_ui_screenshot (GTK_WIDGET (fx.window), fx.tmp, name);
+}
 
 static gboolean
 tick (gpointer data)
@@ -130,82 +136,12 @@ window_gone (void)
   return fx.window == NULL;
 }
 
-static void
-settle (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-}
 
-/* The window as a PNG under meson-logs/screenshots/. */
-static void
-screenshot (const char *name)
-{
-  GtkWidget *widget = GTK_WIDGET (fx.window);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr (GskRenderNode) node = NULL;
-  int w = 0, h = 0;
-  settle (0.4); /* let the header's crossfades (title <-> view switcher) end */
-  /* a frame must have been laid out and drawn; under load that takes a while */
-  for (int tries = 0; node == NULL && tries < 50; tries++)
-    {
-      settle (0.2);
-      w = gtk_widget_get_width (widget);
-      h = gtk_widget_get_height (widget);
-      GtkSnapshot *snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, w, h);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
-  g_autoptr (GdkTexture) texture =
-      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  const char *dir = g_getenv ("SC_SCREENSHOT_DIR");
-  g_autofree char *fallback = g_build_filename (fx.tmp, "screenshots", NULL);
-  dir = dir ? dir : fallback;
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_autofree char *file = g_strconcat (name, ".png", NULL);
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot %s (%dx%d)", path, w, h);
-}
 
-/* A widget of a page's template, by the id its .ui file gives it. */
-static gpointer
-child (gpointer page, const char *name)
-{
-  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (page), G_OBJECT_TYPE (page), name);
-  if (object == NULL)
-    g_error ("%s has no template child %s", G_OBJECT_TYPE_NAME (page), name);
-  return object;
-}
 
-/* The value a row of a page shows (its subtitle). */
-static const char *
-row_value (gpointer page, const char *row)
-{
-  return adw_action_row_get_subtitle (child (page, row));
-}
 
-static const char *
-label_text (gpointer page, const char *label)
-{
-  return gtk_label_get_text (child (page, label));
-}
 
-/* The text of the item a combo row of a page shows. */
-static const char *
-selected_text (gpointer page, const char *row)
-{
-  return gtk_string_object_get_string (adw_combo_row_get_selected_item (child (page, row)));
-}
 
-static void
-set_spin (gpointer page, const char *spin, double value)
-{
-  gtk_spin_button_set_value (child (page, spin), value);
-}
 
 /* The pruning settings the controller owns and the pages follow. */
 static SecateurPruneSettings *
@@ -268,10 +204,10 @@ test_open_demo (void)
 
   SecateurOverviewPage *overview =
       SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
-  g_assert_nonnull (strstr (row_value (overview, "experts_row"),
+  g_assert_nonnull (strstr (sc_ui_row_value (overview, "experts_row"),
                             "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
-  g_assert_nonnull (strstr (row_value (overview, "languages_row"), "12"));
-  g_assert_nonnull (strstr (row_value (overview, "architecture_row"), "Mixture-of-Experts"));
+  g_assert_nonnull (strstr (sc_ui_row_value (overview, "languages_row"), "12"));
+  g_assert_nonnull (strstr (sc_ui_row_value (overview, "architecture_row"), "Mixture-of-Experts"));
   /* the model is remembered for the welcome page */
   g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
   g_assert_nonnull (recent[0]);
@@ -285,25 +221,25 @@ test_open_demo (void)
 
   /* before calibration: Measure Quality is off and says why, the prune
    * pane is one empty state, and the calibrate page asks for pairs */
-  GtkWidget *measure = child (prune_page (), "measure_button");
+  GtkWidget *measure = sc_ui_child (prune_page (), "measure_button");
   g_assert_false (gtk_widget_get_sensitive (measure));
   g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (measure), "Calibrate first"));
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (prune_page (), "charts_stack")), ==,
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (prune_page (), "charts_stack")), ==,
                    "empty");
-  g_assert_cmpstr (adw_status_page_get_description (child (prune_page (), "empty_page")), ==,
+  g_assert_cmpstr (adw_status_page_get_description (sc_ui_child (prune_page (), "empty_page")), ==,
                    "Calibrate the model on the Calibrate page; its statistics decide which experts "
                    "are kept.");
-  g_assert_cmpstr (row_value (prune_page (), "kept_row"), ==, "—");
-  g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
+  g_assert_cmpstr (sc_ui_row_value (prune_page (), "kept_row"), ==, "—");
+  g_assert_cmpstr (sc_ui_label_text (calibrate_page (), "status"), ==,
                    "Choose language pairs on the Model page, then start.");
   /* empty states on the other panes with nothing to show yet */
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (calibrate_page (), "heatmap_stack")),
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (calibrate_page (), "heatmap_stack")),
                    ==, "empty");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (
-                       child (secateur_window_get_page (fx.window, "compare"), "results_stack")),
+                       sc_ui_child (secateur_window_get_page (fx.window, "compare"), "results_stack")),
                    ==, "empty");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (
-                       child (secateur_window_get_page (fx.window, "weights"), "charts_stack")),
+                       sc_ui_child (secateur_window_get_page (fx.window, "weights"), "charts_stack")),
                    ==, "empty");
 }
 
@@ -317,7 +253,7 @@ test_languages (void)
     }
   SecateurOverviewPage *overview =
       SECATEUR_OVERVIEW_PAGE (secateur_window_get_page (fx.window, "model"));
-  SecateurLanguagePicker *picker = child (overview, "picker");
+  SecateurLanguagePicker *picker = sc_ui_child (overview, "picker");
   g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 12);
   secateur_language_picker_set_search (picker, "fra");
   g_assert_cmpuint (secateur_language_picker_count_visible (picker), ==, 1);
@@ -341,23 +277,23 @@ test_languages (void)
   dirs = secateur_controller_get_directions (secateur_window_get_controller (fx.window));
   g_assert_cmpuint (g_strv_length ((char **) dirs), ==, 2);
   /* pairs by name, and the calibrate page's hint follows them */
-  g_assert_nonnull (strstr (label_text (picker, "pairs_label"), "English → French"));
-  g_assert_cmpstr (label_text (calibrate_page (), "status"), ==,
+  g_assert_nonnull (strstr (sc_ui_label_text (picker, "pairs_label"), "English → French"));
+  g_assert_cmpstr (sc_ui_label_text (calibrate_page (), "status"), ==,
                    "2 language pairs chosen: start when ready.");
-  g_assert_cmpstr (selected_text (prune_page (), "direction_row"), ==, "English → French");
+  g_assert_cmpstr (sc_ui_selected_text (prune_page (), "direction_row"), ==, "English → French");
   /* Add Pair is off, saying why, for one language on both sides */
-  GtkWidget *add = child (picker, "add_button");
-  gtk_drop_down_set_selected (child (picker, "src_dropdown"), 3);
-  gtk_drop_down_set_selected (child (picker, "tgt_dropdown"), 3);
+  GtkWidget *add = sc_ui_child (picker, "add_button");
+  gtk_drop_down_set_selected (sc_ui_child (picker, "src_dropdown"), 3);
+  gtk_drop_down_set_selected (sc_ui_child (picker, "tgt_dropdown"), 3);
   g_assert_false (gtk_widget_get_sensitive (add));
   g_assert_cmpstr (gtk_widget_get_tooltip_text (add), ==,
                    "Source and target are the same language");
-  gtk_drop_down_set_selected (child (picker, "tgt_dropdown"), 4);
+  gtk_drop_down_set_selected (sc_ui_child (picker, "tgt_dropdown"), 4);
   g_assert_true (gtk_widget_get_sensitive (add) ||
                  g_str_equal (gtk_widget_get_tooltip_text (add), "This pair is already chosen"));
   /* the language list scrolls with the page, not inside it */
   GtkWidget *sw =
-      gtk_widget_get_ancestor (child (picker, "language_list"), GTK_TYPE_SCROLLED_WINDOW);
+      gtk_widget_get_ancestor (sc_ui_child (picker, "language_list"), GTK_TYPE_SCROLLED_WINDOW);
   g_assert_true (sw == NULL || !gtk_widget_is_ancestor (sw, GTK_WIDGET (picker)));
   screenshot ("model");
 }
@@ -367,8 +303,8 @@ test_languages (void)
 static void
 set_view (SecateurCalibratePage *page, guint metric, guint scope)
 {
-  gtk_drop_down_set_selected (child (page, "metric_dropdown"), metric);
-  gtk_drop_down_set_selected (child (page, "scope_dropdown"), scope);
+  gtk_drop_down_set_selected (sc_ui_child (page, "metric_dropdown"), metric);
+  gtk_drop_down_set_selected (sc_ui_child (page, "scope_dropdown"), scope);
 }
 
 static void
@@ -385,7 +321,7 @@ test_calibrate (void)
   /* no pruning while checking colours: nothing is struck through (the
    * pruning panel's slider follows the settings) */
   g_object_set (prune_settings (), "ratio", 0.0, NULL);
-  g_assert_cmpfloat (gtk_range_get_value (child (prune_page (), "scale")), ==, 0);
+  g_assert_cmpfloat (gtk_range_get_value (sc_ui_child (prune_page (), "scale")), ==, 0);
   secateur_calibrate_page_set_size (page, 8);
   fx.stats_updates = 0;
   fx.calibrated = FALSE;
@@ -404,8 +340,8 @@ test_calibrate (void)
   g_assert_nonnull (stats);
   g_auto (GStrv) have = sc_stats_list_directions (stats);
   g_assert_cmpuint (g_strv_length (have), ==, 2);
-  SecateurHeatmap *heatmap = child (page, "heatmap");
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "heatmap_stack")), ==, "heatmap");
+  SecateurHeatmap *heatmap = sc_ui_child (page, "heatmap");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (page, "heatmap_stack")), ==, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_assert_cmpint (secateur_heatmap_get_cols (heatmap), ==, 16);
   g_autofree double *expect = sc_expert_metrics_for (stats, SC_GRANULARITY_GLOBAL, NULL, NULL,
@@ -475,7 +411,7 @@ test_calibrate (void)
   /* Ctrl+scroll zoom: every notch changes the drawing, the legend (the
    * drawing's right edge) stays in the scrolled view */
   secateur_window_show_page (fx.window, "calibrate");
-  settle (0.3);
+  sc_ui_settle (0.3);
   GtkWidget *scroll = gtk_widget_get_ancestor (GTK_WIDGET (heatmap), GTK_TYPE_SCROLLED_WINDOW);
   int h0 = gtk_widget_get_height (GTK_WIDGET (heatmap));
   double zoom = 1.0;
@@ -483,7 +419,7 @@ test_calibrate (void)
     {
       zoom *= 1.25; /* one notch of Ctrl+scroll */
       secateur_heatmap_set_zoom (heatmap, zoom);
-      settle (0.2);
+      sc_ui_settle (0.2);
       int h = gtk_widget_get_height (GTK_WIDGET (heatmap));
       g_assert_cmpint (h, >, h0);
       g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (heatmap)), <=,
@@ -493,15 +429,15 @@ test_calibrate (void)
   secateur_heatmap_set_zoom (heatmap, 1.0);
 
   /* the similarity view: English and French, 1 on the diagonal */
-  SecateurSimilarity *sim = child (page, "similarity");
+  SecateurSimilarity *sim = sc_ui_child (page, "similarity");
   g_assert_cmpint (secateur_similarity_get_n (sim), ==, 2);
   g_assert_cmpfloat_with_epsilon (secateur_similarity_get (sim, 0, 0), 1.0, 1e-5);
   g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), >, 0);
   g_assert_cmpfloat (secateur_similarity_get (sim, 0, 1), <=, 1.0 + 1e-6);
   screenshot ("calibrate");
-  adw_view_stack_set_visible_child_name (child (page, "view_stack"), "languages");
+  adw_view_stack_set_visible_child_name (sc_ui_child (page, "view_stack"), "languages");
   screenshot ("similarity");
-  adw_view_stack_set_visible_child_name (child (page, "view_stack"), "experts");
+  adw_view_stack_set_visible_child_name (sc_ui_child (page, "view_stack"), "experts");
 }
 
 static void
@@ -536,68 +472,68 @@ test_prune (void)
   g_assert_cmpint (shown.algo, ==, defaults.algo);
   g_assert_cmpint (shown.enc_weight, ==, defaults.enc_weight);
   g_assert_cmpint (shown.dec_weight, ==, defaults.dec_weight);
-  g_assert_cmpstr (selected_text (prune, "granularity_row"), ==, "Per Language");
-  g_assert_cmpstr (selected_text (prune, "metric_row"), ==, "Importance");
-  g_assert_cmpstr (selected_text (prune, "algo_row"), ==, "Per Layer");
-  g_assert_cmpstr (selected_text (prune, "budget_row"), ==, "3:1");
+  g_assert_cmpstr (sc_ui_selected_text (prune, "granularity_row"), ==, "Per Language");
+  g_assert_cmpstr (sc_ui_selected_text (prune, "metric_row"), ==, "Importance");
+  g_assert_cmpstr (sc_ui_selected_text (prune, "algo_row"), ==, "Per Layer");
+  g_assert_cmpstr (sc_ui_selected_text (prune, "budget_row"), ==, "3:1");
 
   /* per-layer, 3:1, 50 % of 4 x 16: u = floor(32 / (3*2 + 1*2)) = 4, so
    * 12 experts per encoder layer and 4 per decoder layer; the slider sets
    * the controller's settings */
-  GtkRange *slider = child (prune, "scale");
+  GtkRange *slider = sc_ui_child (prune, "scale");
   gtk_range_set_value (slider, 50);
   g_assert_cmpfloat (secateur_prune_settings_peek (prune_settings ())->ratio, ==, 0.5);
-  GtkWidget *bars = child (prune, "bars");
+  GtkWidget *bars = sc_ui_child (prune, "bars");
   g_assert_cmpint (secateur_bars_get_n (SECATEUR_BARS (bars)), ==, 4);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), ==, 12);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 3), ==, 4);
-  g_assert_nonnull (strstr (row_value (prune, "kept_row"), "32 of 64"));
-  g_autofree char *size50 = g_strdup (row_value (prune, "size_row"));
-  g_autofree char *est50 = g_strdup (row_value (prune, "estimate_row"));
+  g_assert_nonnull (strstr (sc_ui_row_value (prune, "kept_row"), "32 of 64"));
+  g_autofree char *size50 = g_strdup (sc_ui_row_value (prune, "size_row"));
+  g_autofree char *est50 = g_strdup (sc_ui_row_value (prune, "estimate_row"));
   g_assert_nonnull (strstr (est50, "estimate"));
   double e50;
   g_assert_true (secateur_controller_estimate_chrf (controller, 0.5, &e50));
   g_assert_cmpfloat_with_epsilon (e50, chrf[2], 1e-9);
   /* the demo runs on the CPU here: no GPU to fit */
   if (g_str_has_prefix (secateur_controller_get_info (controller)->backend, "cuda"))
-    g_assert_nonnull (strstr (row_value (prune, "fits_row"), "Yes"));
+    g_assert_nonnull (strstr (sc_ui_row_value (prune, "fits_row"), "Yes"));
   else
-    g_assert_cmpstr (row_value (prune, "fits_row"), ==, "No GPU: the model runs on the CPU");
+    g_assert_cmpstr (sc_ui_row_value (prune, "fits_row"), ==, "No GPU: the model runs on the CPU");
   /* one unit on the page: MB for the demo */
   g_assert_nonnull (strstr (size50, " MB"));
   g_assert_null (strstr (size50, " GB"));
-  g_assert_null (strstr (row_value (prune, "fits_row"), " GB"));
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (prune, "charts_stack")), ==, "charts");
-  GtkWidget *measure = child (prune, "measure_button");
+  g_assert_null (strstr (sc_ui_row_value (prune, "fits_row"), " GB"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (prune, "charts_stack")), ==, "charts");
+  GtkWidget *measure = sc_ui_child (prune, "measure_button");
   g_assert_true (gtk_widget_get_sensitive (measure));
   g_assert_null (gtk_widget_get_tooltip_text (measure));
   screenshot ("prune");
 
   gtk_range_set_value (slider, 80);
-  g_assert_cmpstr (row_value (prune, "size_row"), !=, size50);
-  g_assert_cmpstr (row_value (prune, "estimate_row"), !=, est50);
+  g_assert_cmpstr (sc_ui_row_value (prune, "size_row"), !=, size50);
+  g_assert_cmpstr (sc_ui_row_value (prune, "estimate_row"), !=, est50);
   double e80;
   g_assert_true (secateur_controller_estimate_chrf (controller, 0.8, &e80));
   /* linear between the 75 % and 90 % points */
   g_assert_cmpfloat_with_epsilon (e80, chrf[3] + (chrf[4] - chrf[3]) / 3, 1e-9);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), <, 12);
-  g_assert_cmpfloat (secateur_quality_curve_get_marker (child (prune, "curve")), ==, 0.8);
+  g_assert_cmpfloat (secateur_quality_curve_get_marker (sc_ui_child (prune, "curve")), ==, 0.8);
   /* the heatmap dims what the slider prunes: pair scope, 80 % (the
    * calibration page follows the settings the slider set) */
-  SecateurHeatmap *heatmap = child (calibrate_page (), "heatmap");
+  SecateurHeatmap *heatmap = sc_ui_child (calibrate_page (), "heatmap");
   set_view (calibrate_page (), 0, 3);
   /* the overlay is a toggle, off by default */
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 16; c++)
       g_assert_false (secateur_heatmap_get_pruned (heatmap, r, c));
-  gtk_toggle_button_set_active (child (calibrate_page (), "pruned_toggle"), TRUE);
+  gtk_toggle_button_set_active (sc_ui_child (calibrate_page (), "pruned_toggle"), TRUE);
   int pruned = 0;
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 16; c++)
       pruned += secateur_heatmap_get_pruned (heatmap, r, c);
   /* 80 %: u = floor(12.8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
   g_assert_cmpint (pruned, ==, 64 - 8);
-  gtk_toggle_button_set_active (child (calibrate_page (), "pruned_toggle"), FALSE);
+  gtk_toggle_button_set_active (sc_ui_child (calibrate_page (), "pruned_toggle"), FALSE);
   gtk_range_set_value (slider, 50);
 }
 
@@ -627,8 +563,8 @@ test_compare (void)
       SECATEUR_COMPARE_PAGE (secateur_window_get_page (fx.window, "compare"));
   secateur_window_show_page (fx.window, "prune");
   /* 8 held-out sentences unless asked otherwise */
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "limit_spin")), ==, 8);
-  set_spin (page, "limit_spin", 2);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "limit_spin")), ==, 8);
+  sc_ui_set_spin (page, "limit_spin", 2);
   g_signal_connect (page, "finished", G_CALLBACK (on_compare_finished), NULL);
   /* Ctrl+T's action */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.compare", NULL));
@@ -636,7 +572,7 @@ test_compare (void)
   g_assert_true (wait_for (compare_done, 240));
   const SecateurCompareResult *r = secateur_compare_page_get_result (page);
   if (r == NULL)
-    g_error ("compare: %s", label_text (page, "header"));
+    g_error ("compare: %s", sc_ui_label_text (page, "header"));
   g_assert_cmpuint (r->rows->len, ==, 2);
   g_assert_cmpstr (r->src, ==, "eng_Latn");
   g_assert_cmpfloat (r->chrf_full, >, 0);
@@ -650,11 +586,11 @@ test_compare (void)
       g_assert_nonnull (row->reference);
       g_assert_cmpfloat (row->chrf_full, >=, 0);
     }
-  g_assert_nonnull (strstr (label_text (page, "header"), "chrF++"));
-  g_assert_true (g_str_has_prefix (label_text (page, "header"), "English → French, 2 sentences\n"));
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "results_stack")), ==, "results");
+  g_assert_nonnull (strstr (sc_ui_label_text (page, "header"), "chrF++"));
+  g_assert_true (g_str_has_prefix (sc_ui_label_text (page, "header"), "English → French, 2 sentences\n"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (page, "results_stack")), ==, "results");
   /* each row labels the source and the reference */
-  GtkWidget *row = gtk_widget_get_first_child (child (page, "list"));
+  GtkWidget *row = gtk_widget_get_first_child (sc_ui_child (page, "list"));
   GtkWidget *grid = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
   GtkWidget *source = gtk_widget_get_first_child (grid);
   GtkWidget *reference = gtk_widget_get_next_sibling (source);
@@ -673,7 +609,7 @@ static gboolean
 export_done (void)
 {
   SecateurExportPage *page = SECATEUR_EXPORT_PAGE (secateur_window_get_page (fx.window, "export"));
-  return idle_controller () && g_str_has_prefix (label_text (page, "status"), "Export");
+  return idle_controller () && g_str_has_prefix (sc_ui_label_text (page, "status"), "Export");
 }
 
 static AdwMessageDialog *
@@ -704,29 +640,29 @@ test_export (void)
    * without one */
   g_autoptr (GSettings) settings = g_settings_new ("io.github.secateur.Secateur");
   g_settings_set_string (settings, "default-export-folder", folder);
-  g_assert_cmpstr (row_value (page, "folder_row"), ==, folder);
+  g_assert_cmpstr (sc_ui_row_value (page, "folder_row"), ==, folder);
   g_settings_set_string (settings, "default-export-folder", "");
-  g_assert_cmpstr (row_value (page, "folder_row"), ==, "None chosen");
+  g_assert_cmpstr (sc_ui_row_value (page, "folder_row"), ==, "None chosen");
   /* asked for a folder, the request goes once one is chosen */
   secateur_export_page_export (page);
-  g_assert_cmpstr (label_text (page, "status"), ==, "Choose a folder first");
+  g_assert_cmpstr (sc_ui_label_text (page, "status"), ==, "Choose a folder first");
   secateur_export_page_set_folder (page, folder);
-  g_assert_cmpstr (label_text (page, "status"), ==, "");
+  g_assert_cmpstr (sc_ui_label_text (page, "status"), ==, "");
   /* the weights' dtype, each choice with the size it gives (the demo is
    * f16; checked against the export below) */
-  GtkStringList *dtypes = child (page, "dtype_labels");
+  GtkStringList *dtypes = sc_ui_child (page, "dtype_labels");
   g_autofree char *as_stored = g_strdup (gtk_string_list_get_string (dtypes, 0));
   g_autofree char *as_bf16 = g_strdup (gtk_string_list_get_string (dtypes, 2));
   g_assert_true (g_str_has_prefix (as_stored, "As stored (F16): "));
   g_assert_true (g_str_has_prefix (as_bf16, "bf16: "));
-  adw_combo_row_set_selected (child (page, "dtype_row"), 2);
-  g_assert_cmpstr (selected_text (page, "dtype_row"), ==, as_bf16);
+  adw_combo_row_set_selected (sc_ui_child (page, "dtype_row"), 2);
+  g_assert_cmpstr (sc_ui_selected_text (page, "dtype_row"), ==, as_bf16);
   /* Ctrl+E's action; nothing to replace in a new folder, so no question */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.export", NULL));
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "export");
   g_assert_null (find_dialog ());
   g_assert_true (wait_for (export_done, 120));
-  g_assert_true (g_str_has_prefix (label_text (page, "status"), "Exported to"));
+  g_assert_true (g_str_has_prefix (sc_ui_label_text (page, "status"), "Exported to"));
   static const char *const files[] = { "model/config.json",  "model/model.safetensors",
                                        "experts.json",       "statistics.json",
                                        "report/heatmap.png", "report/heatmap.svg",
@@ -780,12 +716,12 @@ test_export (void)
 
   /* again: it asks before replacing; cancelling leaves the files alone */
   secateur_export_page_export (page);
-  settle (0.2);
+  sc_ui_settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();
   g_assert_nonnull (dialog);
   adw_message_dialog_response (dialog, "cancel");
   gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_cmpstr (label_text (page, "status"), ==, "Nothing was exported");
+  g_assert_cmpstr (sc_ui_label_text (page, "status"), ==, "Nothing was exported");
   g_assert_true (idle_controller ());
 
   /* a model/ Secateur did not write: refused with the engine's reason,
@@ -797,9 +733,9 @@ test_export (void)
   g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
   secateur_export_page_set_folder (page, foreign);
   secateur_export_page_export (page);
-  settle (0.2);
+  sc_ui_settle (0.2);
   g_assert_null (find_dialog ());
-  const char *refused = label_text (page, "status");
+  const char *refused = sc_ui_label_text (page, "status");
   g_test_message ("%s", refused);
   g_assert_true (g_str_has_prefix (refused, "Nothing was exported: "));
   g_assert_nonnull (strstr (refused, "not an earlier Secateur export"));
@@ -829,47 +765,47 @@ test_weights (void)
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
   /* the page opens on Wanda, unstructured 50 %, the training shares
    * (MBS), 128 samples of 128 tokens, 4 sentences, losses over 10 % */
-  g_assert_cmpstr (selected_text (page, "method_row"), ==, "Wanda");
-  g_assert_cmpstr (selected_text (page, "type_row"), ==, "Unstructured");
-  g_assert_cmpstr (selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
-  g_assert_cmpfloat (gtk_range_get_value (child (page, "scale")), ==, 50);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "samples_spin")), ==, 128);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "seqlen_spin")), ==, 128);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "sentences_spin")), ==, 4);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (page, "threshold_spin")), ==, 10);
+  g_assert_cmpstr (sc_ui_selected_text (page, "method_row"), ==, "Wanda");
+  g_assert_cmpstr (sc_ui_selected_text (page, "type_row"), ==, "Unstructured");
+  g_assert_cmpstr (sc_ui_selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
+  g_assert_cmpfloat (gtk_range_get_value (sc_ui_child (page, "scale")), ==, 50);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "samples_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "seqlen_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "sentences_spin")), ==, 4);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "threshold_spin")), ==, 10);
   /* Wanda, unstructured 50 %, training shares (MBS), 8 samples of 32 tokens */
-  adw_combo_row_set_selected (child (page, "method_row"), 1);
-  adw_combo_row_set_selected (child (page, "type_row"), 0);
-  gtk_range_set_value (child (page, "scale"), 50);
-  adw_combo_row_set_selected (child (page, "sampling_row"), 0);
-  set_spin (page, "samples_spin", 8);
-  set_spin (page, "seqlen_spin", 32);
+  adw_combo_row_set_selected (sc_ui_child (page, "method_row"), 1);
+  adw_combo_row_set_selected (sc_ui_child (page, "type_row"), 0);
+  gtk_range_set_value (sc_ui_child (page, "scale"), 50);
+  adw_combo_row_set_selected (sc_ui_child (page, "sampling_row"), 0);
+  sc_ui_set_spin (page, "samples_spin", 8);
+  sc_ui_set_spin (page, "seqlen_spin", 32);
   secateur_weights_page_set_evaluation (page, langs, 2);
-  g_assert_cmpstr (selected_text (page, "method_row"), ==, "Wanda");
-  g_assert_cmpstr (selected_text (page, "type_row"), ==, "Unstructured");
-  g_assert_cmpstr (selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
-  g_assert_cmpstr (label_text (page, "ratio_label"), ==, "50 % of the weights");
+  g_assert_cmpstr (sc_ui_selected_text (page, "method_row"), ==, "Wanda");
+  g_assert_cmpstr (sc_ui_selected_text (page, "type_row"), ==, "Unstructured");
+  g_assert_cmpstr (sc_ui_selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
+  g_assert_cmpstr (sc_ui_label_text (page, "ratio_label"), ==, "50 % of the weights");
   /* the samples per language, shown before running */
-  const char *counts = row_value (page, "counts_row");
+  const char *counts = sc_ui_row_value (page, "counts_row");
   g_test_message ("calibration: %s", counts);
   g_assert_nonnull (strstr (counts, "8 samples of 32 tokens"));
   g_assert_nonnull (strstr (counts, "eng_Latn"));
 
   /* the layout does not move sideways while a job runs and reports */
-  GtkPaned *paned = GTK_PANED (gtk_widget_get_ancestor (child (page, "chart"), GTK_TYPE_PANED));
-  settle (0.2);
+  GtkPaned *paned = GTK_PANED (gtk_widget_get_ancestor (sc_ui_child (page, "chart"), GTK_TYPE_PANED));
+  sc_ui_settle (0.2);
   int split = gtk_paned_get_position (paned);
   gint64 t0 = g_get_monotonic_time ();
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
-  settle (0.3);
+  sc_ui_settle (0.3);
   g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_assert_true (wait_for (idle_controller, 300));
-  settle (0.2);
+  sc_ui_settle (0.2);
   g_test_message ("weights split %d, after the run %d", split, gtk_paned_get_position (paned));
   g_assert_cmpint (gtk_paned_get_position (paned), ==, split);
   g_test_message ("Wanda 50 %%, 8 x 32 tokens, 3 languages x 2 sentences: %.2f s; %s",
-                  (g_get_monotonic_time () - t0) / 1e6, label_text (page, "status"));
+                  (g_get_monotonic_time () - t0) / 1e6, sc_ui_label_text (page, "status"));
   const SecateurSparsifyResult *res = secateur_controller_get_sparsify_result (controller);
   g_assert_nonnull (res);
   /* Full against weight-pruned without a second load: the pruned weights
@@ -887,13 +823,13 @@ test_weights (void)
                   res->max_layer, res->report->layers->len);
   g_assert_cmpfloat (fabs (res->min_layer - 0.5), <, 1e-3);
   g_assert_cmpfloat (fabs (res->max_layer - 0.5), <, 1e-3);
-  g_assert_nonnull (strstr (label_text (page, "status"), "50.0 %"));
-  SecateurBars *bars = child (page, "bars");
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (child (page, "charts_stack")), ==, "charts");
+  g_assert_nonnull (strstr (sc_ui_label_text (page, "status"), "50.0 %"));
+  SecateurBars *bars = sc_ui_child (page, "bars");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sc_ui_child (page, "charts_stack")), ==, "charts");
   g_assert_cmpint (secateur_bars_get_n (bars), ==, 8);
   for (int i = 0; i < 8; i++)
     g_assert_cmpfloat (fabs (secateur_bars_get_value (bars, i) - 0.5), <, 1e-3);
-  SecateurDumbbell *chart = child (page, "chart");
+  SecateurDumbbell *chart = sc_ui_child (page, "chart");
   g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
   for (int i = 0; i < 3; i++)
     {
@@ -912,29 +848,29 @@ test_weights (void)
   secateur_weights_page_export (page, weights_dir);
   g_assert_true (wait_for (idle_controller, 120));
   g_autofree char *written = g_strdup_printf ("The pruned weights were written to %s", weights_dir);
-  g_assert_cmpstr (label_text (page, "status"), ==, written);
+  g_assert_cmpstr (sc_ui_label_text (page, "status"), ==, written);
 
   /* a larger run, cancelled: control comes back, the result and the open
    * model stay as they were */
   g_autofree char *dir = g_strdup (secateur_controller_get_info (controller)->dir);
-  set_spin (page, "samples_spin", 512);
-  set_spin (page, "seqlen_spin", 128);
+  sc_ui_set_spin (page, "samples_spin", 512);
+  sc_ui_set_spin (page, "seqlen_spin", 128);
   secateur_weights_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
-  settle (0.5);
+  sc_ui_settle (0.5);
   gint64 cancel_at = g_get_monotonic_time ();
   secateur_weights_page_cancel (page);
   g_assert_true (wait_for (idle_controller, 120));
   double waited = (g_get_monotonic_time () - cancel_at) / 1e6;
   g_test_message ("weight pruning cancelled: control back after %.3f s", waited);
   g_assert_cmpfloat (waited, <, 10);
-  g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
-  g_assert_cmpfloat (gtk_progress_bar_get_fraction (child (page, "progress")), ==, 0);
+  g_assert_nonnull (strstr (sc_ui_label_text (page, "status"), "cancelled"));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (sc_ui_child (page, "progress")), ==, 0);
   g_assert_true (secateur_controller_get_sparsify_result (controller) == res);
   g_assert_cmpstr (secateur_controller_get_info (controller)->dir, ==, dir);
   g_assert_cmpint (secateur_dumbbell_get_n (chart), ==, 3);
-  set_spin (page, "samples_spin", 8);
-  set_spin (page, "seqlen_spin", 32);
+  sc_ui_set_spin (page, "samples_spin", 8);
+  sc_ui_set_spin (page, "seqlen_spin", 32);
 }
 
 static void
@@ -965,13 +901,13 @@ test_cancel (void)
   g_assert_cmpfloat (waited, <, MAX (1.0, 1.5 * batch));
   g_assert_false (fx.calibration_ok);
   g_assert_true (idle_controller ());
-  g_assert_nonnull (strstr (label_text (page, "status"), "cancelled"));
-  g_assert_cmpfloat (gtk_progress_bar_get_fraction (child (page, "progress")), ==, 0);
+  g_assert_nonnull (strstr (sc_ui_label_text (page, "status"), "cancelled"));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (sc_ui_child (page, "progress")), ==, 0);
   /* still usable: the partial statistics are shown and pruning reads them */
-  SecateurHeatmap *heatmap = child (page, "heatmap");
+  SecateurHeatmap *heatmap = sc_ui_child (page, "heatmap");
   g_assert_cmpint (secateur_heatmap_get_rows (heatmap), ==, 4);
   g_object_set (prune_settings (), "ratio", 0.25, NULL);
-  g_assert_nonnull (strstr (row_value (prune_page (), "kept_row"), "of 64"));
+  g_assert_nonnull (strstr (sc_ui_row_value (prune_page (), "kept_row"), "of 64"));
 }
 
 /* The labels under a widget that GTK shows cut ("…") or clipped: given
@@ -1014,7 +950,7 @@ test_small_window (void)
       {
         gtk_window_set_default_size (GTK_WINDOW (fx.window), sizes[si][0], sizes[si][1]);
         secateur_window_show_page (fx.window, pages[i]);
-        settle (0.5);
+        sc_ui_settle (0.5);
         g_autoptr (GPtrArray) cut = g_ptr_array_new_with_free_func (g_free);
         collect_cut (GTK_WIDGET (fx.window), cut);
         for (guint k = 0; k < cut->len; k++)
@@ -1026,7 +962,7 @@ test_small_window (void)
           {
             /* the chart's title (drawn, bold 13 px after a 12 px margin) fits */
             SecateurDumbbell *chart =
-                child (secateur_window_get_page (fx.window, "weights"), "chart");
+                sc_ui_child (secateur_window_get_page (fx.window, "weights"), "chart");
             cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
             cairo_t *cr = cairo_create (surface);
             cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
@@ -1048,7 +984,7 @@ test_small_window (void)
           }
       }
   gtk_window_set_default_size (GTK_WINDOW (fx.window), 1280, 800);
-  settle (0.3);
+  sc_ui_settle (0.3);
 }
 
 /* A folder that is no model: the whole reason in a dialog, not cut off in
@@ -1067,7 +1003,7 @@ test_bad_folder (void)
   g_assert_true (g_file_set_contents (config, "{\"model_type\": \"nllb-moe\", \"d_mo", -1, NULL));
   secateur_window_open_model (fx.window, bad);
   g_assert_true (wait_for (idle_controller, 30));
-  settle (0.2);
+  sc_ui_settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();
   g_assert_nonnull (dialog);
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Could Not Open the Model");
@@ -1092,7 +1028,7 @@ test_close_during_job (void)
   secateur_calibrate_page_set_size (page, 5000);
   secateur_calibrate_page_start (page);
   g_assert_true (secateur_controller_get_busy (controller));
-  settle (0.3);
+  sc_ui_settle (0.3);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   gtk_window_close (GTK_WINDOW (fx.window));
   /* hidden at once, destroyed when the worker has stopped */
@@ -1109,12 +1045,6 @@ test_close_during_job (void)
   g_assert_cmpint (fx.worst_gap_us, <, 5 * G_USEC_PER_SEC);
 }
 
-/* Xvfb has no session bus: GTK warns once that it cannot reach it. */
-static gboolean
-fatal_filter (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-  return strstr (message, "session bus") == NULL;
-}
 
 int
 main (int argc, char **argv)
@@ -1130,7 +1060,7 @@ main (int argc, char **argv)
   /* recent models go to a throw-away data folder when no schema is found */
   g_setenv ("XDG_DATA_HOME", tmp, TRUE);
   g_test_init (&argc, &argv, NULL);
-  g_test_log_set_fatal_handler (fatal_filter, NULL);
+  g_test_log_set_fatal_handler (sc_ui_fatal_filter, NULL);
   if (!gtk_init_check ())
     {
       g_test_skip ("no display");
