@@ -50,7 +50,8 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 }
 
 /* What the statistics came from, from their provenance: "udhr, proportional,
- * 256 sentences, teacher" per calibration run, or their token count. */
+ * 256 sentences, teacher" per calibration run (corpus, sampling and mode
+ * as the CLI names them), or their token count. */
 static char *
 calibration_label (ScStats *stats)
 {
@@ -71,12 +72,19 @@ calibration_label (ScStats *stats)
       g_string_append (label, corpus);
       if (sampling != NULL)
         g_string_append_printf (label, ", %s", sampling);
-      g_string_append_printf (label, ", %" G_GINT64_FORMAT " sentences", sentences);
+      g_string_append (label, ", ");
+      g_string_append_printf (
+          label, g_dngettext (GETTEXT_PACKAGE, "%d sentence", "%d sentences", (gulong) sentences),
+          (int) sentences);
       if (mode != NULL)
         g_string_append_printf (label, ", %s", mode);
     }
   if (label->len == 0)
-    g_string_append_printf (label, "%" G_GUINT64_FORMAT " tokens", sc_stats_total_tokens (stats));
+    {
+      g_autofree char *tokens =
+          g_strdup_printf ("%" G_GUINT64_FORMAT, sc_stats_total_tokens (stats));
+      g_string_append_printf (label, _ ("%s tokens"), tokens);
+    }
   return g_string_free (label, FALSE);
 }
 

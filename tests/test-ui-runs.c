@@ -9,6 +9,7 @@
 #include "sc-test-ui.h"
 #include "secateur-prune-page.h"
 #include "secateur-quality-curve.h"
+#include "sc-sweep-record.h"
 
 #include <math.h>
 
@@ -174,6 +175,24 @@ test_runs (void)
   g_signal_emit_by_name (slider, "move-slider", GTK_SCROLL_STEP_LEFT);
   g_assert_cmpfloat (gtk_range_get_value (slider), ==, 62.5);
   sc_ui_screenshot (GTK_WIDGET (window), tmp, "prune-runs");
+
+  /* a run read back from its record (as a project restores it) is a run
+   * like the others: listed, overlaid, and its kept sets still measured */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *record = sc_sweep_record_to_data (first, NULL, &error);
+  g_assert_no_error (error);
+  ScSweepJobResult *back = sc_sweep_record_parse (record, -1, &error);
+  g_assert_no_error (error);
+  secateur_controller_add_run (controller (), back);
+  g_assert_cmpuint (runs->len, ==, 3);
+  g_assert_cmpint (secateur_controller_get_current_run (controller ()), ==, 0);
+  g_assert_cmpint (secateur_quality_curve_get_n_runs (curve), ==, 3);
+  adw_combo_row_set_selected (sc_ui_child (page, "run_row"), 2);
+  g_assert_cmpint (secateur_controller_get_current_run (controller ()), ==, 2);
+  gtk_range_set_value (slider, 50);
+  g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
+  g_assert_cmpint (e.kind, ==, SC_SWEEP_MEASURED);
+  g_assert_cmpfloat (e.chrf, ==, first->scores[at32]);
 }
 
 int

@@ -144,6 +144,20 @@ on_change_value (SecateurPrunePage *self, GtkScrollType scroll, double value)
   return TRUE;
 }
 
+/* The wheel over the slider moves it one achievable step a notch (the
+ * range's own scrolling adds small amounts the snapping would undo). */
+static gboolean
+on_scale_scroll (GtkEventControllerScroll *controller, double dx, double dy,
+                 SecateurPrunePage *self)
+{
+  double delta = fabs (dy) >= fabs (dx) ? -dy : dx;
+  if (delta == 0)
+    return FALSE;
+  g_signal_emit_by_name (self->scale, "move-slider",
+                         delta > 0 ? GTK_SCROLL_STEP_RIGHT : GTK_SCROLL_STEP_LEFT);
+  return TRUE;
+}
+
 /* A control moved: the settings take its value (the other pages follow
  * them through the object). */
 static void
@@ -563,6 +577,11 @@ secateur_prune_page_init (SecateurPrunePage *self)
 {
   self->gpu_gb = 32;
   gtk_widget_init_template (GTK_WIDGET (self));
+  GtkEventController *scroll = gtk_event_controller_scroll_new (
+      GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scale_scroll), self);
+  gtk_widget_add_controller (self->scale, scroll);
 }
 
 GtkWidget *
