@@ -169,6 +169,12 @@ secateur_controller_estimate (SecateurController *self, const char *direction,
   if (r == NULL || self->stats == NULL)
     return FALSE;
   const ScPruneSettings *s = secateur_prune_settings_peek (self->prune_settings);
+  const ScStatsShape *shape = sc_stats_get_shape (self->stats);
+  if (r->experts_total != shape->n_moe_layers * shape->n_experts)
+    {
+      out->kind = SC_SWEEP_NOT_MEASURED; /* a run of another model */
+      return TRUE;
+    }
   int first = 0, last = r->n_directions;
   if (direction != NULL)
     {
