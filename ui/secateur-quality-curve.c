@@ -70,6 +70,15 @@ draw (SecateurQualityCurve *self, cairo_t *cr, int w, int h)
   cd.y_label = _ ("chrF++");
   cd.title = _ ("Measured quality");
   cd.marker_x = self->marker;
+  /* the share as the slider says it ("62.5 %"), not a bare 0.62 */
+  g_autofree char *marker = NULL;
+  if (isfinite (self->marker))
+    {
+      double v = round (1000 * self->marker) / 10;
+      marker = fabs (v - round (v)) < 1e-9 ? g_strdup_printf ("%.0f %%", v)
+                                           : g_strdup_printf ("%.1f %%", v);
+    }
+  cd.marker_label = marker;
   cd.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
   sc_chart_curve_draw (cr, w, h, &cd);
 }
