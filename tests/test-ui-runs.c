@@ -3,8 +3,9 @@
  * two sweeps with different metrics overlaid on the curve, each named by
  * its settings; picking the first applies its settings; the estimate at a
  * measured kept set is the measured value, elsewhere interpolated between
- * measured kept counts; the slider lands only on ratios the 3:1 budget can
- * give and the page says "N of M experts kept". */
+ * measured kept counts and never beyond them; the slider lands only on
+ * ratios the 3:1 budget can give and the page says "N of M experts kept";
+ * a run read back from its record is measured like the others. */
 #include "sc-test-async.h"
 #include "sc-test-ui.h"
 #include "secateur-prune-page.h"
@@ -193,6 +194,21 @@ test_runs (void)
   g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
   g_assert_cmpint (e.kind, ==, SC_SWEEP_MEASURED);
   g_assert_cmpfloat (e.chrf, ==, first->scores[at32]);
+
+  /* a run that stopped at 50 % (64, 48 and 32 kept; one pair, so its
+   * first three points) says nothing of 24 experts: not extrapolated */
+  ScSweepJobResult *short_run = sc_sweep_job_result_copy (first);
+  short_run->n_ratios = 3;
+  secateur_controller_add_run (controller (), short_run);
+  adw_combo_row_set_selected (sc_ui_child (page, "run_row"), 3);
+  g_assert_cmpint (secateur_controller_get_current_run (controller ()), ==, 3);
+  gtk_range_set_value (slider, 62.5);
+  g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
+  g_assert_cmpint (e.kind, ==, SC_SWEEP_NOT_MEASURED);
+  g_assert_true (g_str_has_prefix (sc_ui_row_value (page, "estimate_row"), "Not measured"));
+  gtk_range_set_value (slider, 50);
+  g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
+  g_assert_cmpint (e.kind, ==, SC_SWEEP_MEASURED);
 }
 
 int
