@@ -88,7 +88,9 @@ test_runs (void)
   /* two runs: importance, then frequency */
   set_metric (SC_EXPERT_METRIC_IMPORTANCE);
   measure (0);
+  /* the second at the slider's 62.5 % too (57 % lands there) */
   set_metric (SC_EXPERT_METRIC_FREQUENCY);
+  gtk_range_set_value (slider, 57);
   measure (1);
   GPtrArray *runs = secateur_controller_get_runs (controller ());
   const ScSweepJobResult *first = runs->pdata[0], *second = runs->pdata[1];
@@ -99,6 +101,14 @@ test_runs (void)
   g_assert_cmpint (first->n_ratios, ==, 5);
   for (int i = 0; i < 5; i++)
     g_assert_cmpint (first->kept[i], ==, kept[i]);
+  /* the slider's kept set is measured with them */
+  g_assert_cmpint (second->n_ratios, ==, 6);
+  g_assert_cmpint (point_keeping (second, 24), ==, 3);
+  g_assert_cmpfloat (second->ratios[3], ==, 0.625);
+  SecateurEstimate e;
+  g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
+  g_assert_cmpint (e.kind, ==, SC_SWEEP_MEASURED);
+  g_assert_cmpfloat (e.chrf, ==, second->scores[3]);
 
   /* overlaid, the legend naming what tells them apart, the list each
    * by its settings; the newest is the current one */
@@ -127,7 +137,6 @@ test_runs (void)
   /* at a measured kept set the estimate is the measured value */
   gtk_range_set_value (slider, 50);
   g_assert_cmpstr (sc_ui_row_value (page, "kept_row"), ==, "32 of 64 experts kept (50 % pruned)");
-  SecateurEstimate e;
   g_assert_true (secateur_controller_estimate (controller (), pair[0], &e));
   g_assert_cmpint (e.kind, ==, SC_SWEEP_MEASURED);
   int at32 = point_keeping (first, 32);
