@@ -157,8 +157,7 @@ test_runs (void)
   g_assert_no_error (error);
   g_autofree char *out = g_build_filename (tmp, "out", NULL);
   secateur_controller_select_run (c, 0);
-  secateur_controller_export_async (c, out, pair, NULL, FALSE, NULL, NULL, sc_test_got_result,
-                                    &w);
+  secateur_controller_export_async (c, out, pair, NULL, FALSE, NULL, NULL, sc_test_got_result, &w);
   g_autoptr (GAsyncResult) exported = sc_test_wait_result (&w);
   g_assert_true (secateur_controller_export_finish (c, exported, &error));
   g_assert_no_error (error);
@@ -166,7 +165,7 @@ test_runs (void)
   g_autofree char *csv = NULL;
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
   g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 7); /* header, 5 points, "" */
+  g_assert_cmpuint (g_strv_length (lines), ==, 7);                        /* header, 5 points, "" */
   g_assert_true (g_str_has_prefix (lines[5], "eng_Latn-fra_Latn,0.94,")); /* 4 of 64 */
   sc_test_rm_tree (tmp);
 

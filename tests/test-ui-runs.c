@@ -166,8 +166,7 @@ test_runs (void)
   g_assert_cmpstr (sc_ui_label_text (page, "ratio_label"), ==, "50 % pruned");
   gtk_range_set_value (slider, 57);
   g_assert_cmpfloat (gtk_range_get_value (slider), ==, 62.5);
-  g_assert_cmpstr (sc_ui_row_value (page, "kept_row"), ==,
-                   "24 of 64 experts kept (62.5 % pruned)");
+  g_assert_cmpstr (sc_ui_row_value (page, "kept_row"), ==, "24 of 64 experts kept (62.5 % pruned)");
   g_assert_cmpstr (sc_ui_label_text (page, "ratio_label"), ==, "62.5 % pruned");
   g_assert_cmpfloat (
       secateur_prune_settings_peek (secateur_controller_get_prune_settings (controller ()))->ratio,
