@@ -41,9 +41,10 @@ main (int argc, char **argv)
       fprintf (stderr, "usage: bench-sweep MODEL_DIR [PAIRS] [STATS_JSON]\n");
       return 2;
     }
-  const char *pairs = argc > 2 && *argv[2] ? argv[2]
-                               : "eng_Latn-deu_Latn,deu_Latn-eng_Latn,eng_Latn-fra_Latn,"
-                                 "fra_Latn-eng_Latn,eng_Latn-spa_Latn,spa_Latn-eng_Latn";
+  const char *pairs = argc > 2 && *argv[2]
+                          ? argv[2]
+                          : "eng_Latn-deu_Latn,deu_Latn-eng_Latn,eng_Latn-fra_Latn,"
+                            "fra_Latn-eng_Latn,eng_Latn-spa_Latn,spa_Latn-eng_Latn";
   g_auto (GStrv) directions = g_strsplit (pairs, ",", -1);
   int n_dirs = g_strv_length (directions);
   g_autoptr (GError) error = NULL;
@@ -75,8 +76,9 @@ main (int argc, char **argv)
 
   /* the application's defaults: secateur-controller.c (eval limits 8 and
    * 48) and the prune settings' (sc_prune_settings_init) */
-  ScSweepJobOptions o = { .directions = (const char *const *) directions, .stats = stats,
-                          .sentences = 8, .max_length = 48 };
+  ScSweepJobOptions o = {
+    .directions = (const char *const *) directions, .stats = stats, .sentences = 8, .max_length = 48
+  };
   sc_prune_settings_init (&o.settings);
 
   t0 = now ();
@@ -121,8 +123,8 @@ main (int argc, char **argv)
           if (got != side->scores.chrf_pp)
             {
               mismatches++;
-              printf ("MISMATCH %s at %.2f: sweep %.6f, unbatched %.6f\n", directions[d],
-                      s.ratio, got, side->scores.chrf_pp);
+              printf ("MISMATCH %s at %.2f: sweep %.6f, unbatched %.6f\n", directions[d], s.ratio,
+                      got, side->scores.chrf_pp);
             }
         }
     }
