@@ -627,9 +627,9 @@ encode_each (ScView *view, const Source *batch, int B, int S, GError **error)
   int d = c->d_model;
   g_autoptr (ScEncoding) enc = g_new0 (ScEncoding, 1);
   enc->B = B, enc->S = S, enc->d = d;
-  enc->hidden = g_new0 (float, (gsize) B * S * d);
+  enc->hidden = g_new0 (float, (gsize) B *S *d);
   enc->valid = g_new0 (guint8, (gsize) B * S);
-  enc->ids = g_new (int, (gsize) B * S);
+  enc->ids = g_new (int, (gsize) B *S);
   for (int b = 0; b < B; b++)
     {
       int len = batch[b].ids->len;
