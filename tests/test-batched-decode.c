@@ -165,7 +165,8 @@ test_sweep_scores (void)
   sc_prune_settings_init (&o.settings);
   g_autoptr (ScSweepJobResult) sweep = sc_sweep_job_run (model, &o, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (sweep->n_ratios, ==, SC_SWEEP_N_DEFAULT_RATIOS);
+  /* ratios giving the same kept sets are one point */
+  g_assert_cmpint (sweep->n_ratios, >=, 2);
   for (int d = 0; d < 2; d++)
     {
       g_autofree char *src = NULL, *tgt = NULL;
