@@ -86,6 +86,9 @@ secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result
       self->sweep_scores = g_steal_pointer (&r->scores);
       g_strfreev (self->sweep_directions);
       self->sweep_directions = g_steal_pointer (&r->directions);
+      g_free (self->sweep_held_out);
+      self->sweep_held_out = g_steal_pointer (&r->held_out);
+      self->sweep_sentences = r->sentences;
       g_clear_pointer (&d->result, sc_sweep_job_result_free);
       self->has_sweep = TRUE;
       controller_emit (self, SIGNAL_SWEEP_UPDATED);

@@ -37,6 +37,8 @@ struct _SecateurController
   double sweep_chrf[N_SWEEP];
   double *sweep_scores; /* [n_directions * N_SWEEP] */
   GStrv sweep_directions;
+  char *sweep_held_out; /* what the sweep read (sc-sweep-job.h), for the report */
+  int sweep_sentences;
 
   SecateurPruneSettings *prune_settings; /* the pages' pruning settings */
 

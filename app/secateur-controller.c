@@ -430,6 +430,7 @@ secateur_controller_finalize (GObject *object)
   g_clear_pointer (&self->info, model_info_free);
   g_strfreev (self->directions);
   g_strfreev (self->sweep_directions);
+  g_free (self->sweep_held_out);
   g_free (self->sweep_scores);
   g_free (self->device);
   G_OBJECT_CLASS (secateur_controller_parent_class)->finalize (object);

@@ -227,6 +227,9 @@ test_sweep (void)
   g_free (t.stage);
   g_assert_cmpint (r->n_ratios, ==, 2);
   g_assert_cmpint (r->n_directions, ==, 1);
+  /* what the curve rests on, for the report's title */
+  g_assert_cmpstr (r->held_out, ==, "UDHR");
+  g_assert_cmpint (r->sentences, ==, 2);
   for (int k = 0; k < 2; k++)
     {
       ScPruneSettings s = so.settings;

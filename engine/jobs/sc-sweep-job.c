@@ -1,6 +1,10 @@
 /* sc-sweep-job.c: quality at several pruning ratios. */
 #include "sc-sweep-job.h"
 
+#include "sc-corpus.h"
+
+#include <string.h>
+
 const double sc_sweep_default_ratios[SC_SWEEP_N_DEFAULT_RATIOS] = { 0.0, 0.25, 0.5, 0.75, 0.9 };
 
 void
@@ -12,6 +16,7 @@ sc_sweep_job_result_free (ScSweepJobResult *r)
   g_free (r->ratios);
   g_free (r->chrf);
   g_free (r->scores);
+  g_free (r->held_out);
   g_free (r);
 }
 
@@ -25,6 +30,25 @@ sc_sweep_job_estimate_chrf (const ScSweepJobResult *r, double ratio)
     i++;
   double t = (ratio - r->ratios[i - 1]) / (r->ratios[i] - r->ratios[i - 1]);
   return MAX (0.0, r->chrf[i - 1] + t * (r->chrf[i] - r->chrf[i - 1]));
+}
+
+/* Which held-out set direction src-tgt read and how many sentences, for
+ * the reports' titles: the sets' names joined, the fewest sentences. */
+static void
+note_held_out (ScSweepJobResult *r, ScModel *model, const char *src, const char *tgt, guint n)
+{
+  const char *name = NULL;
+  g_autoptr (GPtrArray) again =
+      sc_corpus_held_out_pairs_named (sc_model_get_dir (model), src, tgt, &name, NULL);
+  if (r->held_out == NULL)
+    r->held_out = g_strdup (name);
+  else if (name != NULL && strstr (r->held_out, name) == NULL)
+    {
+      char *both = g_strconcat (r->held_out, " + ", name, NULL);
+      g_free (r->held_out);
+      r->held_out = both;
+    }
+  r->sentences = r->sentences == 0 ? (int) n : MIN (r->sentences, (int) n);
 }
 
 ScSweepJobResult *
@@ -69,6 +93,7 @@ sc_sweep_job_run (ScModel *model, const ScSweepJobOptions *o, ScProgressCallback
           sc_evaluate_job_pairs (model, NULL, SC_CORPUS_SPLIT_HELD_OUT, src, tgt, eo.limit, error);
       if (pairs == NULL)
         return NULL;
+      note_held_out (r, model, src, tgt, pairs->len);
       g_autofree const char **sources = g_new0 (const char *, pairs->len + 1);
       g_autofree const char **refs = g_new0 (const char *, pairs->len + 1);
       for (guint i = 0; i < pairs->len; i++)

@@ -32,6 +32,8 @@ typedef struct {
   double *ratios;   /* [n_ratios] */
   double *chrf;     /* [n_ratios] the mean over the directions */
   double *scores;   /* [n_directions * n_ratios]: direction d at point i is scores[d * n_ratios + i] */
+  char   *held_out; /* the held-out set read: "heldout.tsv", "UDHR" or both joined by " + " */
+  int     sentences; /* sentences per direction (the fewest of any direction) */
 } ScSweepJobResult;
 
 ScSweepJobResult *sc_sweep_job_run          (ScModel *model, const ScSweepJobOptions *opts,
