@@ -22,9 +22,8 @@ typedef struct
 } ExportData;
 
 static ExportData *export_data_new (SecateurController *self, const char *folder,
-                                    const char *const *directions,
-                                    const ScPruneSettings *settings, gboolean overwrite,
-                                    const char *dtype);
+                                    const char *const *directions, const ScPruneSettings *settings,
+                                    gboolean overwrite, const char *dtype);
 
 static void
 export_data_free (gpointer data)
@@ -130,8 +129,7 @@ secateur_controller_export_plan (SecateurController *self, const char *const *di
 {
   if (self->model == NULL || self->stats == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   _ ("Calibrate the model first"));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _ ("Calibrate the model first"));
       return NULL;
     }
   if (directions == NULL || directions[0] == NULL)
@@ -140,9 +138,8 @@ secateur_controller_export_plan (SecateurController *self, const char *const *di
                    _ ("Choose at least one language pair to export"));
       return NULL;
     }
-  ExportData *d = export_data_new (self, NULL, directions,
-                                   secateur_prune_settings_peek (self->prune_settings), FALSE,
-                                   dtype);
+  ExportData *d = export_data_new (
+      self, NULL, directions, secateur_prune_settings_peek (self->prune_settings), FALSE, dtype);
   ScExportJobPlan *plan = sc_export_job_plan (self->model, d->stats, &d->options, error);
   export_data_free (d);
   return plan;

@@ -31,7 +31,8 @@ has_sweep (gpointer data)
 {
   int n;
   const double *r, *c;
-  return sc_ui_controller_idle (window) && secateur_controller_get_sweep (controller (), &n, &r, &c);
+  return sc_ui_controller_idle (window) &&
+         secateur_controller_get_sweep (controller (), &n, &r, &c);
 }
 
 static gboolean
@@ -204,10 +205,10 @@ test_preview (void)
   secateur_window_show_page (window, "export");
   /* nothing to export before calibration, and the page says so */
   g_assert_null (secateur_export_page_get_plan (export_page ()));
-  g_assert_cmpstr (sc_ui_row_value (export_page (), "serves_row"), ==,
-                   "Calibrate the model first");
+  g_assert_cmpstr (sc_ui_row_value (export_page (), "serves_row"), ==, "Calibrate the model first");
 
-  SecateurCalibratePage *cal = SECATEUR_CALIBRATE_PAGE (secateur_window_get_page (window, "calibrate"));
+  SecateurCalibratePage *cal =
+      SECATEUR_CALIBRATE_PAGE (secateur_window_get_page (window, "calibrate"));
   secateur_calibrate_page_set_size (cal, 8);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.calibrate", NULL));
   /* the quality sweep follows the calibration by itself */

@@ -203,8 +203,8 @@ show_record (SecateurExportPage *self)
       set_value (self->record_settings_row, "—");
       return;
     }
-  g_auto (GStrv) names = r->served ? secateur_direction_names ((const char *const *) r->served)
-                                   : NULL;
+  g_auto (GStrv) names =
+      r->served ? secateur_direction_names ((const char *const *) r->served) : NULL;
   g_autofree char *served = names ? g_strjoinv (", ", names) : g_strdup (_ ("Not recorded"));
   set_value (self->record_serves_row, served);
   g_autofree char *experts =
@@ -502,8 +502,7 @@ secateur_export_page_init (SecateurExportPage *self)
   self->plan_stale = TRUE;
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
-  g_signal_connect_swapped (self->dtype_row, "notify::selected", G_CALLBACK (queue_preview),
-                            self);
+  g_signal_connect_swapped (self->dtype_row, "notify::selected", G_CALLBACK (queue_preview), self);
 }
 
 GtkWidget *

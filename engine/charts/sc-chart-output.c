@@ -210,8 +210,8 @@ count_bytes (gboolean svg, double width, double height, ScChartDrawFunc draw, gc
 }
 
 gboolean
-sc_chart_png_bytes (int width, int height, ScChartDrawFunc draw, gconstpointer data,
-                    guint64 *bytes, GError **error)
+sc_chart_png_bytes (int width, int height, ScChartDrawFunc draw, gconstpointer data, guint64 *bytes,
+                    GError **error)
 {
   return count_bytes (FALSE, width, height, draw, data, bytes, error);
 }

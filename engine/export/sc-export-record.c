@@ -53,8 +53,7 @@ sc_export_record_load (const char *dir, GError **error)
     return NULL;
   if (c->kept_experts == NULL)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s holds no expert-pruned export",
-                   model_dir);
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "%s holds no expert-pruned export", model_dir);
       return NULL;
     }
   g_autoptr (ScExportRecord) r = g_new0 (ScExportRecord, 1);

@@ -419,12 +419,12 @@ typedef struct
 {
   GPtrArray *tensors; /* as written, in checkpoint order */
   GPtrArray *sliced, *views;
-  GPtrArray *shards;  /* GPtrArray of tensors, one per file */
-  JsonNode *index;    /* model.safetensors.index.json; NULL: one file */
+  GPtrArray *shards; /* GPtrArray of tensors, one per file */
+  JsonNode *index;   /* model.safetensors.index.json; NULL: one file */
   JsonNode *config;
   gboolean remote_code;
-  const char *card;   /* README.md; NULL: the model's copied */
-  GPtrArray *copies;  /* names copied from the model's folder */
+  const char *card;  /* README.md; NULL: the model's copied */
+  GPtrArray *copies; /* names copied from the model's folder */
 } Layout;
 
 static void
@@ -442,8 +442,7 @@ layout_clear (Layout *l)
 /* The tensors as written. `measure`: replaced weights (same shape and
  * dtype as the checkpoint's) are not narrowed, nothing is read. */
 static gboolean
-layout_tensors (const Source *src, const guint8 *keep, gboolean measure, Layout *l,
-                GError **error)
+layout_tensors (const Source *src, const guint8 *keep, gboolean measure, Layout *l, GError **error)
 {
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
@@ -648,8 +647,8 @@ describe_pruned (ScModel *model, const guint8 *keep, const ScExportOptions *opts
 }
 
 static gboolean layout_build (const Source *src, const guint8 *keep, JsonObject *record,
-                              const Described *about, const ScExportOptions *opts,
-                              gboolean measure, Layout *l, GError **error);
+                              const Described *about, const ScExportOptions *opts, gboolean measure,
+                              Layout *l, GError **error);
 static gboolean export_dir (const Source *src, const guint8 *keep, JsonObject *record,
                             const Described *about, const char *out_dir,
                             const ScExportOptions *opts, GCancellable *cancellable, GError **error);
@@ -707,7 +706,8 @@ sc_export_pruned_files (ScModel *model, const guint8 *keep, const ScExportOption
   const char *model_dir = sc_checkpoint_dir (src.ckpt);
   Described about = { 0 };
   Layout l = { 0 };
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) sc_export_file_free);
+  g_autoptr (GPtrArray) files =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) sc_export_file_free);
   gboolean ok = describe_pruned (model, keep, opts, &about, error) &&
                 layout_build (&src, keep, NULL, &about, opts, TRUE, &l, error);
   for (guint s = 0; ok && s < l.shards->len; s++)

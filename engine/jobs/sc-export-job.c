@@ -272,8 +272,7 @@ plan_add_report (const char *name, guint64 bytes, gpointer plan)
 #endif
 
 ScExportJobPlan *
-sc_export_job_plan (ScModel *model, ScStats *stats, const ScExportJobOptions *opts,
-                    GError **error)
+sc_export_job_plan (ScModel *model, ScStats *stats, const ScExportJobOptions *opts, GError **error)
 {
   Bundle b;
   if (!bundle_init (&b, model, stats, opts, error))

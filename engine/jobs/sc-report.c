@@ -121,11 +121,10 @@ sc_report_quality_title (const char *held_out, int sentences)
     /* TRANSLATORS: %s names the held-out set, e.g. "heldout.tsv" or "UDHR" */
     return g_strdup_printf (_ ("Quality vs pruning (held-out: %s)"), held_out);
   /* TRANSLATORS: %s names the held-out set, e.g. "heldout.tsv" or "UDHR" */
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                       "Quality vs pruning (held-out: %s, %d sentence per pair)",
-                                       "Quality vs pruning (held-out: %s, %d sentences per pair)",
-                                       sentences),
-                          held_out, sentences);
+  return g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "Quality vs pruning (held-out: %s, %d sentence per pair)",
+                   "Quality vs pruning (held-out: %s, %d sentences per pair)", sentences),
+      held_out, sentences);
 }
 
 /* about.json: the charts' titles and what they rest on, readable by
