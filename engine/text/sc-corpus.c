@@ -515,26 +515,13 @@ sc_corpus_default_udhr_dir (void)
 GPtrArray *
 sc_corpus_held_out_pairs (const char *model_dir, const char *src, const char *tgt, GError **error)
 {
-  return sc_corpus_held_out_pairs_named (model_dir, src, tgt, NULL, error);
-}
-
-GPtrArray *
-sc_corpus_held_out_pairs_named (const char *model_dir, const char *src, const char *tgt,
-                                const char **name, GError **error)
-{
   g_autofree char *own = model_dir ? g_build_filename (model_dir, "heldout.tsv", NULL) : NULL;
-  if (name != NULL)
-    *name = "UDHR";
   if (own != NULL && g_file_test (own, G_FILE_TEST_IS_REGULAR))
     {
       GError *own_error = NULL;
       GPtrArray *pairs = sc_corpus_bitext_pairs (own, src, tgt, &own_error);
       if (pairs != NULL && pairs->len > 0)
-        {
-          if (name != NULL)
-            *name = "heldout.tsv";
-          return pairs;
-        }
+        return pairs;
       g_clear_pointer (&pairs, g_ptr_array_unref);
       /* a direction the file lacks goes to the UDHR; a broken file is an
        * error, not a silent switch */

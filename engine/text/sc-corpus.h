@@ -104,12 +104,5 @@ GPtrArray *sc_corpus_held_out_pairs (const char *model_dir,
                                      const char *src,
                                      const char *tgt,
                                      GError    **error);
-/* The same, and in *name (static) which set they are: "heldout.tsv" or
- * "UDHR", as reports name it. */
-GPtrArray *sc_corpus_held_out_pairs_named (const char  *model_dir,
-                                           const char  *src,
-                                           const char  *tgt,
-                                           const char **name,
-                                           GError     **error);
 
 G_END_DECLS
