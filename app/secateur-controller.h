@@ -10,6 +10,7 @@
 #include "sc-calibrate.h"
 #include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
+#include "sc-export-job.h"
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
 #include "sc-sparsify-job.h"
@@ -187,6 +188,13 @@ gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncR
  * refused (the check export_async makes first). */
 gboolean secateur_controller_check_export     (SecateurController *self, const char *folder,
                                                gboolean overwrite, GError **error);
+/* What an export of `directions` with the pages' pruning settings and
+ * `dtype` (NULL: as stored) would write (sc_export_job_plan), computed from
+ * the same options export_async passes; NULL with the reason when nothing
+ * can be exported yet. */
+ScExportJobPlan *secateur_controller_export_plan (SecateurController *self,
+                                                  const char *const *directions,
+                                                  const char *dtype, GError **error);
 
 /* ---- weight pruning (the Weights page) ---- */
 

@@ -209,7 +209,12 @@ update (SecateurPrunePage *self)
                                               : _ ("%.1f MB instead of %.1f MB (%.0f %% saved)"),
                                            bytes / unit, info->weight_bytes / unit,
                                            100.0 * (1.0 - (double) bytes / info->weight_bytes));
-  adw_action_row_set_subtitle (self->size_row, size);
+  /* one pair's experts here; the Export page's size is for the union of
+   * its ticked pairs: say which this is */
+  g_autofree char *size_for =
+      g_strdup_printf (_ ("%s, for %s alone (the Export page covers every ticked pair)"), size,
+                       dir_name ? dir_name : _ ("all directions"));
+  adw_action_row_set_subtitle (self->size_row, size_for);
   g_autofree char *fit = NULL;
   if (info->backend == NULL || !g_str_has_prefix (info->backend, "cuda"))
     fit = g_strdup (_ ("No GPU: the model runs on the CPU"));

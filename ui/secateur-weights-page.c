@@ -184,6 +184,15 @@ show_result (SecateurWeightsPage *self)
     }
   secateur_dumbbell_set_data (SECATEUR_DUMBBELL (self->chart), n, names, before, after,
                               res->degraded);
+  /* changes within noise are no finding: grey, with the sample size */
+  g_autofree gboolean *noise = g_new0 (gboolean, MAX (n, 1));
+  int sentences = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      noise[i] = sc_lang_quality_within_noise (&res->languages[i]);
+      sentences = i == 0 ? res->languages[i].n : MIN (sentences, res->languages[i].n);
+    }
+  secateur_dumbbell_set_noise (SECATEUR_DUMBBELL (self->chart), noise, sentences);
 }
 
 static void
