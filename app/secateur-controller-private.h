@@ -32,6 +32,7 @@ struct _SecateurController
   gboolean busy;
   guint job_serial; /* drops progress of finished jobs */
   GCancellable *job_cancellable;
+  const char *job_name; /* the running job's, for people */
 
   gboolean has_sweep;
   double sweep_chrf[N_SWEEP];

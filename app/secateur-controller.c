@@ -101,6 +101,32 @@ job_check_needs (SecateurController *self, GTask *task, JobNeeds needs)
   return TRUE;
 }
 
+/* The job an _async function starts, as the pages name it. */
+static const char *
+job_name (gpointer source_tag)
+{
+  if (source_tag == secateur_controller_load_async)
+    return _ ("Opening the model");
+  if (source_tag == secateur_controller_calibrate_async)
+    return _ ("Calibration");
+  if (source_tag == secateur_controller_sweep_async)
+    return _ ("Quality measurement");
+  if (source_tag == secateur_controller_compare_async)
+    return _ ("Compare");
+  if (source_tag == secateur_controller_export_async ||
+      source_tag == secateur_controller_export_weights_async)
+    return _ ("Export");
+  if (source_tag == secateur_controller_sparsify_async)
+    return _ ("Weight pruning");
+  return _ ("A task");
+}
+
+const char *
+secateur_controller_get_job_name (SecateurController *self)
+{
+  return self->busy ? self->job_name : NULL;
+}
+
 GTask *
 controller_job_new (SecateurController *self, gpointer source_tag, JobNeeds needs,
                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
@@ -108,7 +134,7 @@ controller_job_new (SecateurController *self, gpointer source_tag, JobNeeds need
   if (self->busy)
     {
       g_task_report_new_error (self, callback, user_data, source_tag, G_IO_ERROR, G_IO_ERROR_BUSY,
-                               _ ("Another task is still running"));
+                               _ ("%s is still running"), self->job_name);
       return NULL;
     }
   JobClosure *closure = g_new0 (JobClosure, 1);
@@ -119,6 +145,7 @@ controller_job_new (SecateurController *self, gpointer source_tag, JobNeeds need
   g_task_set_source_tag (task, source_tag);
   g_task_set_check_cancellable (task, FALSE);
   g_atomic_int_inc (&self->job_serial);
+  self->job_name = job_name (source_tag);
   set_busy (self, TRUE);
   if (!job_check_needs (self, task, needs))
     {

@@ -48,6 +48,11 @@ typedef struct {
   int                size;       /* sentences */
   ScCalibrateMode    mode;
   int                batch_size; /* 0: 2 */
+  /* TRUE: the run's counts (and its record) are added to the statistics
+   * that exist, also when it is cancelled (the whole batches it finished).
+   * FALSE: they replace them, with their quality curve, once the run
+   * completes; a cancelled run then leaves the old ones as they were. */
+  gboolean           add;
 } SecateurCalibrateRequest;
 
 /* One compared sentence. */
@@ -94,6 +99,9 @@ const char *const       *secateur_controller_get_directions (SecateurController 
 
 /* Jobs: one at a time; `busy` says whether one runs. */
 gboolean                 secateur_controller_get_busy (SecateurController *self);
+/* What the running job is, for people ("Calibration", "Quality
+ * measurement", ...); NULL when none runs. */
+const char              *secateur_controller_get_job_name (SecateurController *self);
 /* Cancels the running job, if any. */
 void                     secateur_controller_cancel   (SecateurController *self);
 

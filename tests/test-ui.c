@@ -887,6 +887,8 @@ test_cancel (void)
   fx.calibrated = FALSE;
   fx.updates_before = fx.stats_updates;
   secateur_calibrate_page_start (page);
+  /* statistics exist: the run adds to them */
+  sc_ui_answer ("Add to the Statistics?", "add");
   /* cancel once the live heatmap has moved */
   g_assert_true (wait_for (heatmap_moved, 300));
   fx.cancel_at = g_get_monotonic_time ();
@@ -1002,6 +1004,8 @@ test_bad_folder (void)
   g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
   g_assert_true (g_file_set_contents (config, "{\"model_type\": \"nllb-moe\", \"d_mo", -1, NULL));
   secateur_window_open_model (fx.window, bad);
+  /* the statistics in memory would go: it asks first */
+  sc_ui_answer ("Open Another Model?", "yes");
   g_assert_true (wait_for (idle_controller, 30));
   sc_ui_settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();
@@ -1027,10 +1031,13 @@ test_close_during_job (void)
   SecateurController *controller = g_object_ref (secateur_window_get_controller (fx.window));
   secateur_calibrate_page_set_size (page, 5000);
   secateur_calibrate_page_start (page);
+  sc_ui_answer ("Add to the Statistics?", "add");
   g_assert_true (secateur_controller_get_busy (controller));
   sc_ui_settle (0.3);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   gtk_window_close (GTK_WINDOW (fx.window));
+  /* a job runs: it asks before stopping it */
+  sc_ui_answer ("Stop and Close?", "yes");
   /* hidden at once, destroyed when the worker has stopped */
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fx.window)));
   g_assert_true (wait_for (window_gone, 180));
