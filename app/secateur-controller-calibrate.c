@@ -66,6 +66,7 @@ calibrate_thread (GTask *task, gpointer source, gpointer task_data, GCancellable
 {
   CalibrateData *d = task_data;
   GError *error = NULL;
+  controller_job_lower_priority ();
   gboolean ok = sc_calibrate_job_run (d->self->model, &d->options, d->stats, NULL,
                                       calibrate_progress, d, cancellable, &error);
   controller_job_return (task, ok, error);
