@@ -764,12 +764,13 @@ test_weights (void)
   secateur_window_show_page (fx.window, "weights");
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
   /* the page opens on Wanda, unstructured 50 %, the training shares
-   * (MBS), 128 samples of 128 tokens, 4 sentences, losses over 10 % */
+   * (MBS), samples of 128 tokens sized from the model (64 on the demo),
+   * 4 sentences, losses over 10 % */
   g_assert_cmpstr (sc_ui_selected_text (page, "method_row"), ==, "Wanda");
   g_assert_cmpstr (sc_ui_selected_text (page, "type_row"), ==, "Unstructured");
   g_assert_cmpstr (sc_ui_selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
   g_assert_cmpfloat (gtk_range_get_value (sc_ui_child (page, "scale")), ==, 50);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "samples_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "samples_spin")), ==, 64);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "seqlen_spin")), ==, 128);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "sentences_spin")), ==, 4);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "threshold_spin")), ==, 10);
