@@ -338,9 +338,8 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   guint runs = 0;
   guint64 sentences = recorded_sentences (stats, &runs);
   g_autofree char *held =
-      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%" G_GUINT64_FORMAT " sentence",
-                                    "%" G_GUINT64_FORMAT " sentences", sentences),
-                       sentences);
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u sentence", "%u sentences", (guint) sentences),
+                       (guint) sentences);
   g_autofree char *body = g_strdup_printf (
       g_dngettext (GETTEXT_PACKAGE,
                    "The statistics hold %s from %u calibration run. The new run's counts can be "
