@@ -94,9 +94,8 @@ secateur_controller_sparsify_estimate (SecateurController *self,
     return -1;
   const SecateurModelInfo *info = self->info;
   double weights = (double) info->params_dense + (double) info->params_experts;
-  double per_token =
-      (double) info->params_dense +
-      (info->n_experts > 0 ? 2.0 * info->params_experts / info->n_experts : 0);
+  double per_token = (double) info->params_dense +
+                     (info->n_experts > 0 ? 2.0 * info->params_experts / info->n_experts : 0);
   double s = COST_PRUNE_S * weights;
   if (request->method != SC_SPARSITY_MAGNITUDE)
     s += COST_CALIB_S * MAX (1, request->samples) * MAX (1, request->seqlen) * weights;

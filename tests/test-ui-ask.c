@@ -68,7 +68,8 @@ on_calibrate_finished (SecateurCalibratePage *p, gboolean ok, gpointer data)
 static guint64
 recorded_sentences (guint *runs)
 {
-  g_autoptr (JsonArray) records = sc_stats_get_provenance (secateur_controller_get_stats (controller ()));
+  g_autoptr (JsonArray) records =
+      sc_stats_get_provenance (secateur_controller_get_stats (controller ()));
   guint64 n = 0;
   *runs = records != NULL ? json_array_get_length (records) : 0;
   for (guint i = 0; i < *runs; i++)
@@ -136,14 +137,17 @@ test_second_calibration (void)
   /* Add: the sentences add up and both runs' records are there */
   calibrate (6, "add");
   guint64 sum = recorded_sentences (&runs);
-  g_autoptr (JsonArray) records = sc_stats_get_provenance (secateur_controller_get_stats (controller ()));
-  guint64 second = json_object_get_int_member (json_array_get_object_element (records, 1), "sentences");
+  g_autoptr (JsonArray) records =
+      sc_stats_get_provenance (secateur_controller_get_stats (controller ()));
+  guint64 second =
+      json_object_get_int_member (json_array_get_object_element (records, 1), "sentences");
   g_test_message ("added: %" G_GUINT64_FORMAT " + %" G_GUINT64_FORMAT " sentences", first, second);
   g_assert_cmpuint (runs, ==, 2);
   g_assert_cmpuint (second, >=, 6);
   g_assert_cmpuint (sum, ==, first + second);
-  g_assert_cmpuint (json_object_get_int_member (json_array_get_object_element (records, 0),
-                                                "sentences"), ==, first);
+  g_assert_cmpuint (
+      json_object_get_int_member (json_array_get_object_element (records, 0), "sentences"), ==,
+      first);
   g_assert_cmpuint (sc_stats_total_tokens (secateur_controller_get_stats (controller ())), >,
                     tokens_before);
   /* adding kept the curve until it is measured again */
@@ -219,7 +223,8 @@ test_sweep_cancel (void)
   secateur_prune_page_cancel_quality (prune);
   AdwMessageDialog *q = sc_ui_find_dialog ();
   g_assert_nonnull (q);
-  g_assert_nonnull (strstr (adw_message_dialog_get_body (q), "the quality curve from before is kept"));
+  g_assert_nonnull (
+      strstr (adw_message_dialog_get_body (q), "the quality curve from before is kept"));
   sc_ui_answer ("Stop Measuring Quality?", "continue");
   sc_ui_settle (0.2);
   g_assert_true (secateur_controller_get_busy (controller ()));

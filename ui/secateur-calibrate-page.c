@@ -27,9 +27,9 @@ struct _SecateurCalibratePage
   GCancellable *cancellable;
   gboolean hint_shown; /* the status is the idle hint, not a job's outcome */
   gboolean asked_path; /* the status asks for the corpus path */
-  GtkWidget *question;  /* the add-or-replace dialog while it is up */
-  gboolean adding;      /* the running job adds to earlier statistics */
-  gboolean had_stats;   /* statistics existed when it started */
+  GtkWidget *question; /* the add-or-replace dialog while it is up */
+  gboolean adding;     /* the running job adds to earlier statistics */
+  gboolean had_stats;  /* statistics existed when it started */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
@@ -337,9 +337,9 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
     }
   guint runs = 0;
   guint64 sentences = recorded_sentences (stats, &runs);
-  g_autofree char *held =
-      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u sentence", "%u sentences", (guint) sentences),
-                       (guint) sentences);
+  g_autofree char *held = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u sentence", "%u sentences", (guint) sentences),
+      (guint) sentences);
   g_autofree char *body = g_strdup_printf (
       g_dngettext (GETTEXT_PACKAGE,
                    "The statistics hold %s from %u calibration run. The new run's counts can be "

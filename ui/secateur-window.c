@@ -240,7 +240,8 @@ ask (SecateurWindow *self, const char *heading, const char *body, const char *ye
   adw_message_dialog_set_response_appearance (d, "yes", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (d, "cancel");
   adw_message_dialog_set_close_response (d, "cancel");
-  g_signal_connect_data (dialog, "response::yes", then, data, (GClosureNotify) (void (*) (void)) free_data, 0);
+  g_signal_connect_data (dialog, "response::yes", then, data,
+                         (GClosureNotify) (void (*) (void)) free_data, 0);
   gtk_window_present (GTK_WINDOW (dialog));
   return dialog;
 }
@@ -260,8 +261,7 @@ open_request_free (gpointer data)
   g_free (r);
 }
 
-static void
-open_when_idle (SecateurWindow *self, GParamSpec *pspec, OpenRequest *r);
+static void open_when_idle (SecateurWindow *self, GParamSpec *pspec, OpenRequest *r);
 
 /* Confirmed: stop the job, then open once the worker has stopped. */
 static void
