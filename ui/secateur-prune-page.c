@@ -308,6 +308,12 @@ cancel_confirmed (AdwMessageDialog *dialog, const char *response, SecateurPruneP
     g_cancellable_cancel (self->sweep_cancellable);
 }
 
+gboolean
+secateur_prune_page_is_measuring (SecateurPrunePage *self)
+{
+  return self->sweep_cancellable != NULL;
+}
+
 /* Asks first: the points measured so far are lost with it. */
 void
 secateur_prune_page_cancel_quality (SecateurPrunePage *self)

@@ -35,5 +35,7 @@ void       secateur_prune_page_measure_quality (SecateurPrunePage *self);
  * direction ..." with rate and time left), sweep_progress and
  * sweep_cancel, which calls this. */
 void       secateur_prune_page_cancel_quality  (SecateurPrunePage *self);
+/* Whether the sweep this page started runs. */
+gboolean   secateur_prune_page_is_measuring    (SecateurPrunePage *self);
 
 G_END_DECLS

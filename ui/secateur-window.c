@@ -382,7 +382,12 @@ show_page_action (GtkWidget *widget, const char *action, GVariant *param)
 static void
 cancel_action (GtkWidget *widget, const char *action, GVariant *param)
 {
-  secateur_controller_cancel (SECATEUR_WINDOW (widget)->controller);
+  SecateurWindow *self = SECATEUR_WINDOW (widget);
+  /* the sweep's Cancel asks first, Escape too */
+  if (secateur_prune_page_is_measuring (SECATEUR_PRUNE_PAGE (self->prune)))
+    secateur_prune_page_cancel_quality (SECATEUR_PRUNE_PAGE (self->prune));
+  else
+    secateur_controller_cancel (self->controller);
 }
 
 /* win.calibrate, win.compare and win.export (Ctrl+R, Ctrl+T, Ctrl+E): show
@@ -397,7 +402,13 @@ job_action (GtkWidget *widget, const char *action, GVariant *param)
       return;
     }
   if (secateur_controller_get_busy (self->controller))
-    return; /* one job at a time: its page shows it running */
+    {
+      /* one job at a time: say which runs */
+      g_autofree char *why = g_strdup_printf (
+          _ ("%s is running"), secateur_controller_get_job_name (self->controller));
+      secateur_window_add_toast (self, why, NULL);
+      return;
+    }
   const char *page = action + strlen ("win.");
   secateur_window_show_page (self, page);
   if (g_str_equal (page, "calibrate"))
