@@ -139,11 +139,11 @@ secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *re
     now = g_steal_pointer (&d->base);
   else if (counted && (ok || d->base == NULL))
     {
-      /* replaced: the old statistics' quality curve goes with them */
+      /* replaced: the quality curves measured on the old statistics go with them */
       now = g_steal_pointer (&d->stats);
       if (d->base != NULL)
         {
-          self->has_sweep = FALSE;
+          controller_clear_runs (self);
           controller_emit (self, SIGNAL_SWEEP_UPDATED);
         }
     }
