@@ -371,6 +371,15 @@ test_weights_defaults (void)
   g_assert_true (sc_ui_wait (idle, NULL, 120));
 }
 
+/* The model was opened again: its statistics are gone. */
+static gboolean
+model_reopened (gpointer data)
+{
+  return secateur_controller_get_info (controller ()) != NULL &&
+         secateur_controller_get_stats (controller ()) == NULL &&
+         g_str_equal (secateur_window_get_state (fx.window), "model");
+}
+
 static void
 test_open_asks (void)
 {
@@ -390,6 +399,20 @@ test_open_asks (void)
   sc_ui_settle (0.2);
   g_assert_cmpstr (secateur_window_get_state (fx.window), ==, "model");
   g_assert_true (secateur_controller_get_stats (controller ()) == stats);
+
+  /* during a job: Open stops it, then opens once the worker has stopped */
+  secateur_weights_page_start (page ("weights"));
+  g_assert_true (secateur_controller_get_busy (controller ()));
+  secateur_window_open_model (fx.window, demo);
+  g_assert_cmpstr (adw_message_dialog_get_body (sc_ui_find_dialog ()), ==,
+                   "Weight pruning is running: it will be stopped and its partial results are "
+                   "lost.");
+  sc_ui_answer ("Open Another Model?", "yes");
+  g_assert_true (sc_ui_wait (model_reopened, NULL, 120));
+  g_assert_true (sc_ui_wait (idle, NULL, 60));
+  g_assert_cmpstr (secateur_window_get_state (fx.window), ==, "model");
+  g_assert_null (secateur_controller_get_stats (controller ()));
+  g_assert_null (secateur_controller_get_sparsify_result (controller ()));
 }
 
 static gboolean
@@ -407,9 +430,13 @@ test_close_asks (void)
       return;
     }
   SecateurController *c = g_object_ref (controller ());
+  /* the model was opened again: pairs afresh */
+  const char *dirs[] = { "eng_Latn-fra_Latn", NULL };
+  secateur_controller_set_directions (c, dirs);
   secateur_calibrate_page_set_size (page ("calibrate"), 5000);
   secateur_calibrate_page_start (page ("calibrate"));
-  sc_ui_answer ("Add to the Statistics?", "add");
+  if (secateur_controller_get_stats (c) != NULL)
+    sc_ui_answer ("Add to the Statistics?", "add");
   g_assert_true (secateur_controller_get_busy (c));
   sc_ui_settle (0.3);
   /* Cancel: the job and the window stay */

@@ -261,7 +261,7 @@ open_request_free (gpointer data)
   g_free (r);
 }
 
-static void open_when_idle (SecateurWindow *self, GParamSpec *pspec, OpenRequest *r);
+static void open_when_idle (SecateurController *controller, GParamSpec *pspec, OpenRequest *r);
 
 /* Confirmed: stop the job, then open once the worker has stopped. */
 static void
@@ -277,16 +277,16 @@ open_confirmed (AdwMessageDialog *dialog, const char *response, OpenRequest *r)
   later->self = g_object_ref (self);
   later->dir = g_strdup (r->dir);
   g_signal_connect_data (self->controller, "notify::busy", G_CALLBACK (open_when_idle), later,
-                         (GClosureNotify) (void (*) (void)) open_request_free, G_CONNECT_SWAPPED);
+                         (GClosureNotify) (void (*) (void)) open_request_free, 0);
   secateur_controller_cancel (self->controller);
 }
 
 static void
-open_when_idle (SecateurWindow *self, GParamSpec *pspec, OpenRequest *r)
+open_when_idle (SecateurController *controller, GParamSpec *pspec, OpenRequest *r)
 {
-  SecateurController *controller = self->controller;
   if (secateur_controller_get_busy (controller))
     return;
+  g_autoptr (SecateurWindow) self = g_object_ref (r->self);
   g_autofree char *dir = g_strdup (r->dir);
   g_signal_handlers_disconnect_by_func (controller, open_when_idle, r); /* frees r */
   load (self, dir);
