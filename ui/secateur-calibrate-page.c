@@ -27,7 +27,7 @@ struct _SecateurCalibratePage
   GCancellable *cancellable;
   gboolean hint_shown; /* the status is the idle hint, not a job's outcome */
   gboolean asked_path; /* the status asks for the corpus path */
-  GtkWidget *question; /* the add-or-replace dialog while it is up */
+  GtkWidget *question; /* weak: the add-or-replace dialog while it is up */
   gboolean adding;     /* the running job adds to earlier statistics */
   gboolean had_stats;  /* statistics existed when it started */
 };
@@ -315,6 +315,7 @@ recorded_sentences (ScStats *stats, guint *runs)
 static void
 on_question (AdwMessageDialog *dialog, const char *response, SecateurCalibratePage *self)
 {
+  g_object_remove_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
   self->question = NULL;
   if (g_str_equal (response, "add"))
     start_run (self, TRUE);
@@ -362,6 +363,8 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   adw_message_dialog_set_close_response (d, "cancel");
   g_signal_connect (dialog, "response", G_CALLBACK (on_question), self);
   self->question = dialog;
+  /* also when it goes without an answer */
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -460,8 +463,11 @@ secateur_calibrate_page_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_CALIBRATE_PAGE);
   if (self->question != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->question, self);
-      gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->question)));
+      GtkWidget *question = self->question;
+      g_signal_handlers_disconnect_by_data (question, self);
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->question);
+      self->question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
     }
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);

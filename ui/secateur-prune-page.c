@@ -405,6 +405,13 @@ secateur_prune_page_dispose (GObject *object)
   g_clear_object (&self->controller);
   g_clear_pointer (&self->direction_codes, g_strfreev);
   g_clear_object (&self->sweep_cancellable);
+  if (self->sweep_question != NULL)
+    {
+      GtkWidget *question = self->sweep_question;
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->sweep_question);
+      self->sweep_question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
+    }
   G_OBJECT_CLASS (secateur_prune_page_parent_class)->dispose (object);
 }
 

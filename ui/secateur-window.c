@@ -578,6 +578,13 @@ secateur_window_dispose (GObject *object)
   SecateurWindow *self = SECATEUR_WINDOW (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  if (self->close_question != NULL)
+    {
+      GtkWidget *question = self->close_question;
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->close_question);
+      self->close_question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_WINDOW);
   G_OBJECT_CLASS (secateur_window_parent_class)->dispose (object);
 }
