@@ -197,7 +197,7 @@ test_sweep_cancel (void)
   secateur_controller_get_sweep (controller (), &n, &ratios, &chrf);
   g_autofree double *old = g_memdup2 (chrf, n * sizeof (double));
   /* a longer sweep, so that it is still running when cancelled */
-  secateur_controller_set_eval_limits (controller (), 8, 48);
+  secateur_controller_set_eval_limits (controller (), 64, 96);
   secateur_window_show_page (fx.window, "prune");
   secateur_prune_page_measure_quality (prune);
   g_assert_true (secateur_controller_get_busy (controller ()));
