@@ -505,6 +505,18 @@ secateur_export_page_init (SecateurExportPage *self)
   g_signal_connect_swapped (self->dtype_row, "notify::selected", G_CALLBACK (queue_preview), self);
 }
 
+/* One job at a time: while another page's job runs, the button is off
+ * and says which job runs. */
+static void
+on_busy_changed (SecateurExportPage *self)
+{
+  const char *job = secateur_controller_get_job_name (self->controller);
+  gboolean other = job != NULL && self->cancellable == NULL;
+  g_autofree char *why = other ? g_strdup_printf (_ ("%s is running"), job) : NULL;
+  gtk_widget_set_sensitive (self->export_button, !other);
+  gtk_widget_set_tooltip_text (self->export_button, why);
+}
+
 GtkWidget *
 secateur_export_page_new (SecateurController *controller)
 {
@@ -513,6 +525,7 @@ secateur_export_page_new (SecateurController *controller)
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
                             self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   /* a model loaded: its stored dtype */
   g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (update_sizes), self);
   /* the sizes follow the pruning settings */
