@@ -833,6 +833,12 @@ sc_project_add_selection (ScProject *project, const ScExpertIndex *idx, char **n
   return add_entry (project, &a, name, error);
 }
 
+char *
+sc_project_selection_path (ScProject *project, const char *name, GError **error)
+{
+  return entry_path (project, "selections", name, error);
+}
+
 ScExpertIndex *
 sc_project_load_selection (ScProject *project, const char *name, int n_moe_layers,
                            int n_encoder_moe, int n_experts, GError **error)

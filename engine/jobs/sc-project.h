@@ -105,7 +105,8 @@ gboolean sc_project_save_stats (ScProject *project, ScStats *stats, GError **err
 gboolean sc_project_add_selection (ScProject *project, const ScExpertIndex *idx, char **name,
                                    GError **error);
 /* The named selection (NULL: the newest); SC_PROJECT_ERROR_NOT_FOUND when
- * there is none. */
+ * there is none. The path: g_free. */
+char          *sc_project_selection_path (ScProject *project, const char *name, GError **error);
 ScExpertIndex *sc_project_load_selection (ScProject *project, const char *name, int n_moe_layers,
                                           int n_encoder_moe, int n_experts, GError **error);
 
