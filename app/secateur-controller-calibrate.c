@@ -116,6 +116,7 @@ secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *re
       g_clear_pointer (&self->stats, sc_stats_free);
       self->stats = g_steal_pointer (&d->stats);
       controller_emit (self, SIGNAL_STATS_UPDATED);
+      controller_project_save_stats (self);
     }
   return g_task_propagate_boolean (G_TASK (result), error);
 }
