@@ -325,6 +325,8 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   LoadData *d = g_task_get_task_data (G_TASK (result));
   if (d->model == NULL)
     return TRUE; /* already taken by an earlier finish */
+  /* the settings of the model open until now go to its own project */
+  controller_project_flush (self);
   /* the pruned weights before the model they belong to */
   g_clear_pointer (&self->weights_result, sc_sparsify_job_result_free);
   g_clear_pointer (&self->compare_scores, json_object_unref);
