@@ -99,8 +99,6 @@ secateur_controller_calibrate_async (SecateurController *self,
     }
   d->stats = sc_stats_new (sc_model_get_moe_shape (self->model));
   g_task_set_task_data (task, d, calibrate_data_free);
-  self->has_sweep = FALSE;
-  controller_emit (self, SIGNAL_SWEEP_UPDATED);
   g_task_run_in_thread (task, calibrate_thread);
 }
 

@@ -9,11 +9,6 @@
 
 #include <glib/gi18n.h>
 
-/* until the sweep record (sc-sweep-record.h) is merged */
-#if __has_include("sc-sweep-record.h")
-#define HAVE_SWEEP_RECORD 1
-#endif
-
 /* A slider drag changes the settings many times a second. */
 #define SAVE_DELAY_MS 400
 
@@ -59,10 +54,8 @@ controller_project_load_open (ControllerProjectLoad *pl, ScModel *model)
     }
   if (pl->project != NULL && sc_project_has_stats (pl->project))
     pl->stats = sc_project_load_stats (pl->project, sc_model_get_moe_shape (model), &error);
-#ifdef HAVE_SWEEP_RECORD
   if (pl->project != NULL && error == NULL)
     pl->sweeps = sc_project_load_sweeps (pl->project, &error);
-#endif
   if (error != NULL)
     {
       /* the model opens; its work is not restored and not overwritten */
@@ -157,16 +150,19 @@ controller_project_save_stats (SecateurController *self)
 void
 controller_project_add_sweep (SecateurController *self, const ScSweepJobResult *sweep)
 {
-#ifdef HAVE_SWEEP_RECORD
   g_autoptr (GError) error = NULL;
   if (self->project != NULL && !sc_project_add_sweep (self->project, sweep, NULL, &error))
     g_message ("%s", error->message);
-#endif
 }
 
 void
 controller_restore_sweeps (SecateurController *self, GPtrArray *sweeps)
 {
+  /* every run of the project, the newest shown */
+  while (sweeps->len > 0)
+    g_ptr_array_add (self->runs, g_ptr_array_steal_index (sweeps, 0));
+  if (self->runs->len > 0)
+    self->current_run = self->runs->len - 1;
 }
 
 void

@@ -225,6 +225,14 @@ test_cli_project (void)
   sc_ui_settle (0.2);
 }
 
+/* The waits iterate the main loop blocking: with no window left, a timer
+ * keeps them waking up. */
+static gboolean
+keep_awake (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -235,6 +243,7 @@ main (int argc, char **argv)
       g_test_skip ("no display");
       return g_test_run ();
     }
+  g_timeout_add (20, keep_awake, NULL);
   g_test_add_func ("/ui-project/reopen", test_reopen);
   g_test_add_func ("/ui-project/cli-project", test_cli_project);
   int status = g_test_run ();

@@ -4,10 +4,7 @@
 #include "sc-expert-metrics.h"
 #include "sc-json-file.h"
 #include "sc-json-write.h"
-#if __has_include("sc-sweep-record.h")
 #include "sc-sweep-record.h"
-#define HAVE_SWEEP_RECORD 1
-#endif
 #include "sc-tensor.h"
 
 #include <errno.h>
@@ -938,7 +935,6 @@ sc_project_get_exports (ScProject *project)
 }
 
 /* ---- sweeps --------------------------------------------------------------- */
-#ifdef HAVE_SWEEP_RECORD
 
 gboolean
 sc_project_add_sweep (ScProject *project, const ScSweepJobResult *sweep, char **name,
@@ -970,7 +966,6 @@ sc_project_load_sweeps (ScProject *project, GError **error)
   return g_steal_pointer (&out);
 }
 
-#endif
 
 /* ---- the application's settings ------------------------------------------- */
 
