@@ -966,7 +966,6 @@ sc_project_load_sweeps (ScProject *project, GError **error)
   return g_steal_pointer (&out);
 }
 
-
 /* ---- the application's settings ------------------------------------------- */
 
 typedef struct
