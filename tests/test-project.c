@@ -78,6 +78,43 @@ make_stats (const ScMoeShape *shape, const char *direction, int n, int first)
   return s;
 }
 
+/* A sweep of two directions at two points. */
+static ScSweepJobResult *
+make_sweep (double chrf0)
+{
+  ScSweepJobResult *r = g_new0 (ScSweepJobResult, 1);
+  static const char *dirs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
+  static const double ratios[] = { 0.0, 0.5 };
+  static const int kept[] = { 32, 16, 32, 16 };
+  r->n_directions = 2;
+  r->n_ratios = 2;
+  r->directions = g_strdupv ((char **) dirs);
+  r->ratios = g_memdup2 (ratios, sizeof ratios);
+  r->scores = g_new0 (double, 4);
+  r->scores[0] = chrf0;
+  r->scores[1] = 30.5;
+  r->scores[2] = 44.25;
+  r->scores[3] = 20.0;
+  r->chrf = g_new0 (double, 2);
+  r->chrf[0] = (r->scores[0] + r->scores[2]) / 2;
+  r->chrf[1] = (r->scores[1] + r->scores[3]) / 2;
+  sc_prune_settings_init (&r->settings);
+  r->settings.ratio = 0;
+  r->experts_total = 32;
+  r->kept = g_memdup2 (kept, sizeof kept);
+  r->kept_sets = g_new0 (char *, 5);
+  for (int i = 0; i < 4; i++)
+    r->kept_sets[i] = g_strdup_printf ("%016x", 0x100 + i);
+  r->sentences = g_new0 (int, 2);
+  r->sentences[0] = 8;
+  r->sentences[1] = 6;
+  r->num_beams = 1;
+  r->max_length = 48;
+  r->held_out = g_strdup ("heldout.tsv");
+  r->created = 1764800000;
+  return r;
+}
+
 static void
 test_fingerprint (Fixture *f, gconstpointer data)
 {
@@ -195,6 +232,15 @@ test_round_trip (Fixture *f, gconstpointer data)
   ps.dec_weight = 1;
   g_assert_true (sc_project_set_prune (p, &ps, served, &error));
   g_assert_no_error (error);
+  /* two sweeps */
+  g_autoptr (ScSweepJobResult) sw1 = make_sweep (50.5);
+  g_autoptr (ScSweepJobResult) sw2 = make_sweep (41.75);
+  g_autofree char *swname = NULL;
+  g_assert_true (sc_project_add_sweep (p, sw1, &swname, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (swname, ==, "sweep-1");
+  g_assert_true (sc_project_add_sweep (p, sw2, NULL, &error));
+  g_assert_no_error (error);
   g_clear_pointer (&p, sc_project_free);
 
   /* reopened from the folder alone (the model as recorded) */
@@ -246,6 +292,29 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (
       json_object_get_double_member (json_object_get_object_member (x0, "settings"), "ratio"), ==,
       0.75);
+
+  g_autoptr (GPtrArray) sweeps = sc_project_load_sweeps (q, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sweeps->len, ==, 2);
+  const ScSweepJobResult *b1 = sweeps->pdata[0], *b2 = sweeps->pdata[1];
+  g_assert_cmpint (b1->n_ratios, ==, 2);
+  g_assert_cmpint (b1->n_directions, ==, 2);
+  g_assert_cmpfloat (b1->scores[0], ==, 50.5);
+  g_assert_cmpfloat (b2->scores[0], ==, 41.75);
+  g_assert_cmpfloat (b2->ratios[1], ==, 0.5);
+  g_assert_cmpint (b2->kept[1], ==, 16);
+  g_assert_cmpint (b2->sentences[1], ==, 6);
+  g_assert_cmpstr (b2->held_out, ==, "heldout.tsv");
+  /* a damaged sweep file fails the load, saying which */
+  g_autofree char *sw2_path = g_build_filename (f->proj_dir, "sweeps", "sweep-2.json", NULL);
+  g_autofree char *sw2_text = NULL;
+  g_assert_true (g_file_get_contents (sw2_path, &sw2_text, NULL, NULL));
+  g_assert_true (g_file_set_contents (sw2_path, sw2_text, strlen (sw2_text) / 2, NULL));
+  g_autoptr (GPtrArray) broken = sc_project_load_sweeps (q, &error);
+  g_assert_null (broken);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "sweep-2.json"));
+  g_clear_error (&error);
 
   ScPruneSettings ps2;
   g_auto (GStrv) dirs = NULL;
