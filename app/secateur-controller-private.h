@@ -33,6 +33,7 @@ struct _SecateurController
   gboolean busy;
   guint job_serial; /* drops progress of finished jobs */
   GCancellable *job_cancellable;
+  const char *job_name; /* the running job's, for people */
 
   GPtrArray *runs;  /* ScSweepJobResult: every sweep of the session, oldest first */
   int current_run;  /* the run the estimate and the report use; -1: none */
@@ -87,7 +88,12 @@ void controller_job_return (GTask *task, gboolean ok, GError *error);
 /* The _finish of a job that returned with controller_job_return. */
 gboolean controller_job_finish (SecateurController *self, GAsyncResult *result, GError **error);
 
-/* Progress (and a statistics snapshot, taken over) to the main context. */
+/* On a worker thread: it and the threads computing with it (the CPU
+ * backend's pool, OpenBLAS) run at a lower priority than the main loop,
+ * so that the interface stays quick during a job. Progress calls it. */
+void controller_job_lower_priority (void);
+/* Progress (and a statistics snapshot, taken over) to the main context;
+ * from a worker thread. */
 void controller_post_progress (SecateurController *self, int done, int total, double rate,
                                double eta, ScStats *snapshot);
 /* An ScProgressCallback whose data is the controller. */
