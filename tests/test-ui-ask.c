@@ -103,6 +103,9 @@ test_open (void)
   fx.window = sc_ui_open_demo (2, 16);
   if (fx.window == NULL)
     return;
+  /* models opened from here on keep their work in memory only (no
+   * project), which is what opening another model puts at risk */
+  secateur_controller_set_project_root (controller (), NULL);
   const char *dirs[] = { "eng_Latn-fra_Latn", "eng_Latn-deu_Latn", NULL };
   secateur_controller_set_directions (controller (), dirs);
   g_signal_connect (page ("calibrate"), "finished", G_CALLBACK (on_calibrate_finished), NULL);
