@@ -162,6 +162,16 @@ test_reopen (void)
       g_assert_cmpfloat (chrf2[i], ==, chrf_before[i]);
     }
   sc_ui_screenshot (GTK_WIDGET (again), tmp, "project-reopened");
+
+  /* its work is on disk: opening the model again loses nothing, so nothing
+   * is asked, and the statistics come back once more */
+  g_autofree char *demo = secateur_window_find_demo_model ();
+  secateur_window_open_model (again, demo);
+  g_assert_null (sc_ui_find_dialog ());
+  g_assert_true (sc_ui_wait (sc_ui_controller_idle, again, 60));
+  g_assert_true (sc_ui_wait (sc_ui_model_open, again, 60));
+  g_assert_nonnull (secateur_controller_get_stats (c2));
+  g_assert_cmpuint (sc_stats_total_tokens (secateur_controller_get_stats (c2)), ==, tokens);
   gtk_window_destroy (GTK_WINDOW (again));
   sc_ui_settle (0.2);
 }

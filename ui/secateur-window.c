@@ -330,7 +330,8 @@ work_at_risk (SecateurWindow *self)
     return g_strdup_printf (_ ("%s is running: it will be stopped and its partial results are "
                                "lost."),
                             job);
-  if (stats != NULL)
+  /* finished work is saved in the model's project as it ends */
+  if (stats != NULL && secateur_controller_get_project_dir (self->controller) == NULL)
     return g_strdup (curve ? _ ("The statistics and the quality curve of the open model are not "
                                 "kept.")
                            : _ ("The statistics of the open model are not kept."));
