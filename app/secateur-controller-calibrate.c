@@ -155,5 +155,6 @@ secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *re
   g_clear_pointer (&self->stats, sc_stats_free);
   self->stats = now;
   controller_emit (self, SIGNAL_STATS_UPDATED);
+  controller_project_save_stats (self);
   return ok;
 }

@@ -157,5 +157,11 @@ secateur_controller_export_plan (SecateurController *self, const char *const *di
 gboolean
 secateur_controller_export_finish (SecateurController *self, GAsyncResult *result, GError **error)
 {
-  return controller_job_finish (self, result, error);
+  if (!controller_job_finish (self, result, error))
+    return FALSE;
+  ExportData *d = g_task_get_task_data (G_TASK (result));
+  controller_project_add_export (self, d->folder, (const char *const *) d->directions,
+                                 &d->options.settings,
+                                 d->options.convert ? sc_dtype_name (d->options.dtype) : NULL);
+  return TRUE;
 }

@@ -350,6 +350,7 @@ typedef struct
   ScBackend *backend;
   ScModel *model;
   SecateurModelInfo *info;
+  ControllerProjectLoad project;
 } LoadData;
 
 static void
@@ -362,6 +363,7 @@ load_data_free (gpointer data)
   g_clear_pointer (&d->model, sc_model_free);
   g_clear_pointer (&d->backend, sc_backend_free);
   model_info_free (d->info);
+  controller_project_load_clear (&d->project);
   g_free (d);
 }
 
@@ -383,7 +385,12 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   /* ... and thread count; 0 lets the engine use every core */
   if (d->backend == NULL && d->threads > 0)
     d->backend = sc_backend_cpu_new (d->threads);
-  d->model = sc_model_load (d->dir, d->backend, &error);
+  /* a project folder opens its model; a model, its project */
+  g_autofree char *model_dir = NULL;
+  if (controller_project_load_prepare (&d->project, d->dir, &model_dir, &error))
+    d->model = sc_model_load (model_dir, d->backend, &error);
+  if (d->model != NULL)
+    controller_project_load_open (&d->project, d->model);
   if (d->model != NULL)
     {
       d->info = model_info_new (d->model);
@@ -408,6 +415,7 @@ secateur_controller_load_async (SecateurController *self, const char *dir,
   d->dir = g_strdup (dir);
   d->threads = self->threads;
   d->device = g_strdup (self->device);
+  d->project.root = g_strdup (self->project_root);
   g_task_set_task_data (task, d, load_data_free);
   g_task_run_in_thread (task, load_thread);
 }
@@ -420,6 +428,8 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   LoadData *d = g_task_get_task_data (G_TASK (result));
   if (d->model == NULL)
     return TRUE; /* already taken by an earlier finish */
+  /* the settings of the model open until now go to its own project */
+  controller_project_flush (self);
   /* the pruned weights before the model they belong to */
   g_clear_pointer (&self->weights_result, sc_sparsify_job_result_free);
   g_clear_pointer (&self->compare_scores, json_object_unref);
@@ -432,6 +442,7 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   self->model = g_steal_pointer (&d->model);
   self->backend = g_steal_pointer (&d->backend);
   self->info = g_steal_pointer (&d->info);
+  controller_project_loaded (self, &d->project);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_DIR]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTIONS]);
   controller_emit (self, SIGNAL_STATS_UPDATED);
@@ -463,6 +474,7 @@ secateur_controller_set_directions (SecateurController *self, const char *const 
   g_strfreev (self->directions);
   self->directions = g_strdupv ((char **) directions);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRECTIONS]);
+  controller_project_directions_changed (self);
 }
 
 const char *const *
@@ -525,6 +537,7 @@ static void
 secateur_controller_finalize (GObject *object)
 {
   SecateurController *self = SECATEUR_CONTROLLER (object);
+  controller_project_clear (self);
   g_clear_pointer (&self->stats, sc_stats_free);
   g_clear_object (&self->prune_settings);
   g_clear_pointer (&self->weights_result, sc_sparsify_job_result_free);

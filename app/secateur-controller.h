@@ -276,6 +276,22 @@ void     secateur_controller_set_threads      (SecateurController *self, int thr
  * says why in the model info's backend_note. */
 void     secateur_controller_set_device       (SecateurController *self, const char *device);
 
+/* Projects (sc-project.h): with a project root, opening a model opens or
+ * creates its project there (MODELNAME-FINGERPRINTPREFIX.secateur) and
+ * restores its work: statistics with their runs, quality sweeps, prune
+ * settings and directions; opening a project folder (one with
+ * project.json) opens its model, whatever the root. The project is saved
+ * after every job and settings change. NULL root (the default): only
+ * project folders opened as such. */
+void        secateur_controller_set_project_root (SecateurController *self, const char *root);
+/* $XDG_DATA_HOME/secateur/projects */
+char       *secateur_controller_default_project_root (void);
+/* The open project's folder, or NULL. */
+const char *secateur_controller_get_project_dir  (SecateurController *self);
+/* Why the open model's project could not be opened (its work is then
+ * neither restored nor saved), or NULL. */
+const char *secateur_controller_get_project_note (SecateurController *self);
+
 /* Held-out sentences per direction for the sweep (default 8) and longest
  * output in tokens (default 48) for sweep and compare. */
 void     secateur_controller_set_eval_limits  (SecateurController *self, int sentences,

@@ -103,6 +103,14 @@ test_open (void)
   fx.window = sc_ui_open_demo (2, 16);
   if (fx.window == NULL)
     return;
+  /* models opened from here on keep their work in memory only (no
+   * project), which is what opening another model puts at risk */
+  secateur_controller_set_project_root (controller (), NULL);
+  g_autofree char *demo = secateur_window_find_demo_model ();
+  secateur_window_open_model (fx.window, demo);
+  g_assert_true (sc_ui_wait (sc_ui_controller_idle, fx.window, 60));
+  g_assert_true (sc_ui_wait (sc_ui_model_open, fx.window, 60));
+  g_assert_null (secateur_controller_get_project_dir (controller ()));
   const char *dirs[] = { "eng_Latn-fra_Latn", "eng_Latn-deu_Latn", NULL };
   secateur_controller_set_directions (controller (), dirs);
   g_signal_connect (page ("calibrate"), "finished", G_CALLBACK (on_calibrate_finished), NULL);

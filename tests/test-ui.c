@@ -208,10 +208,12 @@ test_open_demo (void)
                             "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "languages_row"), "12"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "architecture_row"), "Mixture-of-Experts"));
-  /* the model is remembered for the welcome page */
+  /* the model's project (MODELNAME-FINGERPRINT.secateur) is remembered for the welcome page */
   g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
   g_assert_nonnull (recent[0]);
-  g_assert_true (g_str_has_suffix (recent[0], "demo"));
+  g_autofree char *recent_name = g_path_get_basename (recent[0]);
+  g_assert_true (g_str_has_prefix (recent_name, "demo-") &&
+                 g_str_has_suffix (recent_name, ".secateur"));
   const SecateurModelInfo *info =
       secateur_controller_get_info (secateur_window_get_controller (fx.window));
   g_assert_nonnull (info);

@@ -2,6 +2,8 @@
 #include "secateur-window.h"
 
 #include "sc-corpus.h"
+#include "sc-json-file.h"
+#include "sc-project.h"
 
 #include <glib/gi18n.h>
 #include <stdio.h>
@@ -84,6 +86,22 @@ on_recent_activated (GtkListBox *list, GtkListBoxRow *row, SecateurWindow *self)
     secateur_window_open_model (self, dir);
 }
 
+/* A project is listed by its model's name ("demo — project"). */
+static char *
+recent_title (const char *dir, const char *name)
+{
+  if (!g_str_has_suffix (name, SC_PROJECT_SUFFIX) || !sc_project_is_project (dir))
+    return g_strdup (name);
+  g_autofree char *file = g_build_filename (dir, SC_PROJECT_FILE, NULL);
+  g_autoptr (JsonNode) doc = sc_json_file_load (file, SC_JSON_CONFIG_MAX_BYTES, NULL);
+  JsonObject *root = doc && JSON_NODE_HOLDS_OBJECT (doc) ? json_node_get_object (doc) : NULL;
+  JsonNode *model = root ? json_object_get_member (root, "model") : NULL;
+  JsonObject *m = model && JSON_NODE_HOLDS_OBJECT (model) ? json_node_get_object (model) : NULL;
+  const char *model_name = m ? json_object_get_string_member_with_default (m, "name", NULL) : NULL;
+  /* TRANSLATORS: a recent project on the welcome page, by its model's name */
+  return g_strdup_printf (_ ("%s — project"), model_name ? model_name : name);
+}
+
 static void
 fill_recent (SecateurWindow *self)
 {
@@ -98,7 +116,8 @@ fill_recent (SecateurWindow *self)
         continue;
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *name = g_path_get_basename (recent[i]);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+      g_autofree char *title = recent_title (recent[i], name);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), recent[i]);
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row),
@@ -211,13 +230,17 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
-  remember (self, info->dir);
+  /* the project when there is one: reopening it restores the work */
+  const char *project = secateur_controller_get_project_dir (self->controller);
+  remember (self, project ? project : info->dir);
   adw_view_switcher_title_set_subtitle (self->switcher_title, info->name);
   update_switcher_bar (self);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
   if (info->backend_note != NULL)
     secateur_window_add_toast (self, info->backend_note, NULL);
+  if (secateur_controller_get_project_note (self->controller) != NULL)
+    secateur_window_add_toast (self, secateur_controller_get_project_note (self->controller), NULL);
   quit_when_painted (self);
 }
 
@@ -307,7 +330,8 @@ work_at_risk (SecateurWindow *self)
     return g_strdup_printf (_ ("%s is running: it will be stopped and its partial results are "
                                "lost."),
                             job);
-  if (stats != NULL)
+  /* finished work is saved in the model's project as it ends */
+  if (stats != NULL && secateur_controller_get_project_dir (self->controller) == NULL)
     return g_strdup (curve ? _ ("The statistics and the quality curve of the open model are not "
                                 "kept.")
                            : _ ("The statistics of the open model are not kept."));
@@ -358,8 +382,8 @@ static void
 open_folder_dialog (GtkWidget *widget, const char *action, GVariant *param)
 {
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      _ ("Open a Model Folder"), GTK_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      _ ("_Open"), _ ("_Cancel"));
+      _ ("Open a Model or Project Folder"), GTK_WINDOW (widget),
+      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _ ("_Open"), _ ("_Cancel"));
   g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), widget);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -724,6 +748,10 @@ secateur_window_init (SecateurWindow *self)
                                 G_CALLBACK (on_export_folder_changed), self);
       on_export_folder_changed (self);
     }
+
+  /* a model's work is kept in its project in the user data folder */
+  g_autofree char *projects = secateur_controller_default_project_root ();
+  secateur_controller_set_project_root (self->controller, projects);
 
   g_autofree char *demo = secateur_window_find_demo_model ();
   gtk_widget_set_visible (self->demo_button, demo != NULL);
