@@ -15,6 +15,7 @@ typedef struct
   ScPruneSettings settings;
   ScStats *stats; /* a copy: the main thread's may be replaced */
   char *calibration;
+  GArray *ratios; /* double, ascending */
   ScSweepJobResult *result;
 } SweepData;
 
@@ -25,6 +26,7 @@ sweep_data_free (gpointer data)
   g_strfreev (d->directions);
   g_clear_pointer (&d->stats, sc_stats_free);
   g_free (d->calibration);
+  g_clear_pointer (&d->ratios, g_array_unref);
   g_clear_pointer (&d->result, sc_sweep_job_result_free);
   g_free (d);
 }
@@ -39,18 +41,21 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
     .directions = (const char *const *) d->directions,
     .stats = d->stats,
     .settings = d->settings,
+    .ratios = (const double *) d->ratios->data,
+    .n_ratios = d->ratios->len,
     .sentences = self->eval_sentences,
     .max_length = self->eval_max_length,
     .calibration = d->calibration,
   };
-  controller_post_progress (self, 0, g_strv_length (d->directions) * N_SWEEP, 0, -1, NULL);
+  controller_post_progress (self, 0, g_strv_length (d->directions) * d->ratios->len, 0, -1, NULL);
   d->result =
       sc_sweep_job_run (self->model, &o, controller_job_progress, self, cancellable, &error);
   controller_job_return (task, d->result != NULL, error);
 }
 
 /* What the statistics came from, from their provenance: "udhr, proportional,
- * 256 sentences, teacher" per calibration run, or their token count. */
+ * 256 sentences, teacher" per calibration run (corpus, sampling and mode
+ * as the CLI names them), or their token count. */
 static char *
 calibration_label (ScStats *stats)
 {
@@ -71,12 +76,19 @@ calibration_label (ScStats *stats)
       g_string_append (label, corpus);
       if (sampling != NULL)
         g_string_append_printf (label, ", %s", sampling);
-      g_string_append_printf (label, ", %" G_GINT64_FORMAT " sentences", sentences);
+      g_string_append (label, ", ");
+      g_string_append_printf (
+          label, g_dngettext (GETTEXT_PACKAGE, "%d sentence", "%d sentences", (gulong) sentences),
+          (int) sentences);
       if (mode != NULL)
         g_string_append_printf (label, ", %s", mode);
     }
   if (label->len == 0)
-    g_string_append_printf (label, "%" G_GUINT64_FORMAT " tokens", sc_stats_total_tokens (stats));
+    {
+      g_autofree char *tokens =
+          g_strdup_printf ("%" G_GUINT64_FORMAT, sc_stats_total_tokens (stats));
+      g_string_append_printf (label, _ ("%s tokens"), tokens);
+    }
   return g_string_free (label, FALSE);
 }
 
@@ -104,6 +116,18 @@ secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings
   d->settings = *settings;
   d->stats = sc_stats_snapshot (self->stats);
   d->calibration = calibration_label (d->stats);
+  /* the default points and the slider's: the kept set in use is measured,
+   * not estimated (the job measures a kept set once) */
+  d->ratios = g_array_new (FALSE, FALSE, sizeof (double));
+  g_array_append_vals (d->ratios, sc_sweep_default_ratios, N_SWEEP);
+  if (settings->ratio >= 0 && settings->ratio < 1)
+    {
+      guint i = 0;
+      while (i < d->ratios->len && g_array_index (d->ratios, double, i) < settings->ratio)
+        i++;
+      if (i == d->ratios->len || g_array_index (d->ratios, double, i) != settings->ratio)
+        g_array_insert_val (d->ratios, i, settings->ratio);
+    }
   g_task_set_task_data (task, d, sweep_data_free);
   g_task_run_in_thread (task, sweep_thread);
 }
@@ -162,6 +186,12 @@ secateur_controller_estimate (SecateurController *self, const char *direction,
   if (r == NULL || self->stats == NULL)
     return FALSE;
   const ScPruneSettings *s = secateur_prune_settings_peek (self->prune_settings);
+  const ScStatsShape *shape = sc_stats_get_shape (self->stats);
+  if (r->experts_total != shape->n_moe_layers * shape->n_experts)
+    {
+      out->kind = SC_SWEEP_NOT_MEASURED; /* a run of another model */
+      return TRUE;
+    }
   int first = 0, last = r->n_directions;
   if (direction != NULL)
     {

@@ -119,8 +119,8 @@ ScStats *secateur_controller_get_stats        (SecateurController *self);
 
 /* Quality vs ratio: chrF++ on the model's held-out set (sc-corpus-spec.h,
  * as the CLI's evaluate) with masked pruning at the kept sets the default
- * ratios give, per direction and averaged over them. Each finished sweep
- * is added to the runs and becomes the current one. */
+ * ratios and the settings' own give, per direction and averaged over them.
+ * Each finished sweep is added to the runs and becomes the current one. */
 void     secateur_controller_sweep_async      (SecateurController *self,
                                                const ScPruneSettings *settings,
                                                GCancellable *cancellable,

@@ -219,7 +219,13 @@ test_sweep (void)
   g_autoptr (ScStats) stats = calibrated_stats ();
   const char *dirs[] = { "eng_Latn-fra_Latn", NULL };
   const double ratios[] = { 0.0, 0.5, 0.55, 0.6 };
-  ScSweepJobOptions so = { dirs, stats, { 0 }, ratios, 4, 2, 12, "test calibration" };
+  ScSweepJobOptions so = { .directions = dirs,
+                           .stats = stats,
+                           .ratios = ratios,
+                           .n_ratios = 4,
+                           .sentences = 2,
+                           .max_length = 12,
+                           .calibration = "test calibration" };
   sc_prune_settings_init (&so.settings);
   so.settings.metric = SC_EXPERT_METRIC_FREQUENCY;
   Trace t = { 0 };

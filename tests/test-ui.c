@@ -517,18 +517,21 @@ test_prune (void)
   g_assert_null (gtk_widget_get_tooltip_text (measure));
   screenshot ("prune");
 
-  gtk_range_set_value (slider, 80);
+  /* the slider lands on the nearest ratio the budget gives: 85 % -> 87.5 %,
+   * 3 + 1 per layer (8 kept) */
+  gtk_range_set_value (slider, 85);
+  g_assert_cmpfloat (gtk_range_get_value (slider), ==, 87.5);
   g_assert_cmpstr (sc_ui_row_value (prune, "size_row"), !=, size50);
   g_assert_cmpstr (sc_ui_row_value (prune, "estimate_row"), !=, est50);
   SecateurEstimate e80;
   g_assert_true (secateur_controller_estimate (controller, NULL, &e80));
-  /* 80 % keeps 3 + 1 per layer (8): linear in the kept count between the
-   * 75 % point (16) and the 90 % one (4) */
+  /* 8 kept: linear in the kept count between the 75 % point (16) and the
+   * 90 % one (4) */
   g_assert_cmpint (e80.kind, ==, SC_SWEEP_INTERPOLATED);
   g_assert_cmpfloat_with_epsilon (e80.chrf, chrf[4] + (chrf[3] - chrf[4]) / 3, 1e-9);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), <, 12);
-  g_assert_cmpfloat (secateur_quality_curve_get_marker (sc_ui_child (prune, "curve")), ==, 0.8);
-  /* the heatmap dims what the slider prunes: pair scope, 80 % (the
+  g_assert_cmpfloat (secateur_quality_curve_get_marker (sc_ui_child (prune, "curve")), ==, 0.875);
+  /* the heatmap dims what the slider prunes: pair scope, 87.5 % (the
    * calibration page follows the settings the slider set) */
   SecateurHeatmap *heatmap = sc_ui_child (calibrate_page (), "heatmap");
   set_view (calibrate_page (), 0, 3);
@@ -541,7 +544,7 @@ test_prune (void)
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 16; c++)
       pruned += secateur_heatmap_get_pruned (heatmap, r, c);
-  /* 80 %: u = floor(12.8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
+  /* 87.5 %: u = floor(8 / 8) = 1, 3 + 3 + 1 + 1 = 8 kept */
   g_assert_cmpint (pruned, ==, 64 - 8);
   gtk_toggle_button_set_active (sc_ui_child (calibrate_page (), "pruned_toggle"), FALSE);
   gtk_range_set_value (slider, 50);

@@ -18,6 +18,8 @@ struct _SecateurPrunePage
   /* template children (secateur-prune-page.ui) */
   GtkWidget *scale;
   GtkWidget *ratio_label;
+  GtkWidget *run_row;
+  GtkStringList *runs;
   GtkWidget *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
   GtkStringList *directions;
   AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
@@ -30,6 +32,7 @@ struct _SecateurPrunePage
   GStrv direction_codes; /* "src-tgt" behind each name in `directions` */
   double gpu_gb;
   gboolean syncing; /* the controls follow the settings: no write back */
+  gboolean listing_runs; /* `runs` is being refilled: no run is picked */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurPrunePage, secateur_prune_page, ADW_TYPE_BIN)
@@ -74,6 +77,89 @@ show_settings (SecateurPrunePage *self, const ScPruneSettings *s)
   self->syncing = FALSE;
 }
 
+/* Experts kept in all at `ratio` under the settings' budget (what
+ * sc_prune_keep_mask keeps in every direction), or -1 without a model with
+ * experts. */
+static int
+kept_at (SecateurPrunePage *self, const ScPruneSettings *s, double ratio)
+{
+  const SecateurModelInfo *info =
+      self->controller != NULL ? secateur_controller_get_info (self->controller) : NULL;
+  if (info == NULL || info->n_experts == 0)
+    return -1;
+  ScPruneSettings t = *s;
+  t.ratio = ratio;
+  ScSelectOptions opt;
+  ScSelectBudget budget;
+  sc_prune_settings_select_options (&t, info->n_experts, &opt);
+  if (!sc_select_budget (&opt, info->n_moe_layers, info->n_encoder_moe, info->n_experts, &budget,
+                         NULL))
+    return -1;
+  return budget.keep_total;
+}
+
+/* The ratios the budget can give (the share pruned by each kept count it
+ * reaches), nearest `ratio`; with `direction` (+1 or -1) and `ratio` already
+ * one of them, the next one that way (keys move one step at a time). */
+static double
+snap_ratio (SecateurPrunePage *self, const ScPruneSettings *s, double ratio, int direction)
+{
+  const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
+  if (kept_at (self, s, 0) < 0)
+    return ratio;
+  int total = info->n_moe_layers * info->n_experts;
+  double upper = gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (self->scale)));
+  double best = ratio, best_distance = G_MAXDOUBLE, next = NAN;
+  for (int k = total; k >= 1; k--)
+    {
+      double p = 1.0 - (double) k / total;
+      if (100 * p > upper + 1e-9)
+        break;
+      if (kept_at (self, s, p) != k)
+        continue;
+      if (fabs (p - ratio) < best_distance)
+        best = p, best_distance = fabs (p - ratio);
+      if (direction > 0 && p > ratio + 1e-9 && isnan (next))
+        next = p;
+      if (direction < 0 && p < ratio - 1e-9)
+        next = p;
+    }
+  if (direction != 0 && fabs (best - ratio) < 1e-9 && !isnan (next))
+    return next;
+  return best;
+}
+
+/* The slider lands only where the budget can go: the nearest achievable
+ * ratio when dragged, the next one when stepped with keys or scrolling. */
+static gboolean
+on_change_value (SecateurPrunePage *self, GtkScrollType scroll, double value)
+{
+  if (self->settings == NULL)
+    return FALSE;
+  double now = gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0;
+  int direction = 0;
+  if (scroll != GTK_SCROLL_JUMP && scroll != GTK_SCROLL_NONE)
+    direction = value > 100 * now + 1e-9 ? 1 : value < 100 * now - 1e-9 ? -1 : 0;
+  double to = snap_ratio (self, secateur_prune_settings_peek (self->settings),
+                          direction != 0 ? now : value / 100.0, direction);
+  gtk_range_set_value (GTK_RANGE (self->scale), 100 * to);
+  return TRUE;
+}
+
+/* The wheel over the slider moves it one achievable step a notch (the
+ * range's own scrolling adds small amounts the snapping would undo). */
+static gboolean
+on_scale_scroll (GtkEventControllerScroll *controller, double dx, double dy,
+                 SecateurPrunePage *self)
+{
+  double delta = fabs (dy) >= fabs (dx) ? -dy : dx;
+  if (delta == 0)
+    return FALSE;
+  g_signal_emit_by_name (self->scale, "move-slider",
+                         delta > 0 ? GTK_SCROLL_STEP_RIGHT : GTK_SCROLL_STEP_LEFT);
+  return TRUE;
+}
+
 /* A control moved: the settings take its value (the other pages follow
  * them through the object). */
 static void
@@ -83,7 +169,6 @@ on_control_changed (SecateurPrunePage *self)
     return;
   ScPruneSettings s;
   secateur_prune_settings_get (self->settings, &s);
-  s.ratio = gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0;
   guint b = adw_combo_row_get_selected (ADW_COMBO_ROW (self->budget_row));
   if (b < G_N_ELEMENTS (budgets))
     {
@@ -98,6 +183,15 @@ on_control_changed (SecateurPrunePage *self)
   guint g = adw_combo_row_get_selected (ADW_COMBO_ROW (self->granularity_row));
   if (g < G_N_ELEMENTS (granularities))
     s.granularity = granularities[g];
+  /* a ratio the budget cannot give becomes the nearest it can (also after
+   * the budget changed) */
+  s.ratio = snap_ratio (self, &s, gtk_range_get_value (GTK_RANGE (self->scale)) / 100.0, 0);
+  if (fabs (gtk_range_get_value (GTK_RANGE (self->scale)) - 100 * s.ratio) > 1e-9)
+    {
+      self->syncing = TRUE;
+      gtk_range_set_value (GTK_RANGE (self->scale), 100 * s.ratio);
+      self->syncing = FALSE;
+    }
   secateur_prune_settings_set (self->settings, &s);
 }
 
@@ -108,6 +202,20 @@ shown_direction (SecateurPrunePage *self)
   guint i = adw_combo_row_get_selected (ADW_COMBO_ROW (self->direction_row));
   guint n = self->direction_codes ? g_strv_length (self->direction_codes) : 0;
   return i < n ? self->direction_codes[i] : NULL;
+}
+
+/* A share as a percentage without a trailing ".0" (50, 62.5, 3.1); in a
+ * buffer that the next call replaces. */
+static const char *
+percent (double share)
+{
+  static char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  double v = round (1000 * share) / 10;
+  if (fabs (v - round (v)) < 1e-9)
+    g_snprintf (buf, sizeof buf, "%.0f", v);
+  else
+    g_snprintf (buf, sizeof buf, "%.1f", v);
+  return buf;
 }
 
 /* The current run's chrF++ for the kept set shown, saying what it rests
@@ -150,9 +258,15 @@ update (SecateurPrunePage *self)
     return; /* still being built */
   ScPruneSettings s;
   secateur_prune_settings_get (self->settings, &s);
-  g_autofree char *ratio = g_strdup_printf (_ ("%.0f %% pruned"), 100 * s.ratio);
+  /* the share the kept count gives, which the slider's may not be */
+  int kept_all = kept_at (self, &s, s.ratio);
+  const SecateurModelInfo *shape = secateur_controller_get_info (self->controller);
+  double pruned = s.ratio;
+  if (kept_all > 0)
+    pruned = 1.0 - (double) kept_all / (shape->n_moe_layers * shape->n_experts);
+  g_autofree char *ratio = g_strdup_printf (_ ("%s %% pruned"), percent (pruned));
   gtk_label_set_text (GTK_LABEL (self->ratio_label), ratio);
-  secateur_quality_curve_set_marker (SECATEUR_QUALITY_CURVE (self->curve), s.ratio);
+  secateur_quality_curve_set_marker (SECATEUR_QUALITY_CURVE (self->curve), pruned);
 
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
   ScStats *stats = secateur_controller_get_stats (self->controller);
@@ -200,8 +314,11 @@ update (SecateurPrunePage *self)
       g_auto (GStrv) names = secateur_direction_names (one_dir);
       dir_name = g_strdup (names[0]);
     }
-  g_autofree char *kept_text = g_strdup_printf (_ ("%d of %d experts (%s)"), kept, L * E,
-                                                dir_name ? dir_name : _ ("all directions"));
+  /* the count the budget gives, and the share it prunes: what the slider says */
+  g_autofree char *kept_text =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d experts kept (%s %% pruned)",
+                                    "%d of %d experts kept (%s %% pruned)", kept),
+                       kept, L * E, percent (1.0 - (double) kept / (L * E)));
   adw_action_row_set_subtitle (self->kept_row, kept_text);
   guint64 bytes = secateur_controller_pruned_bytes (self->controller, keep);
   /* one unit on the page (GB, or MB for small models), the GPU's included */
@@ -250,23 +367,110 @@ on_directions_changed (SecateurPrunePage *self)
   update (self);
 }
 
+/* A run's settings in the words of the controls: metric, algorithm,
+ * granularity, budget and calibration (NULL when the run has none). */
+static void
+run_fields (const ScSweepJobResult *run, char *fields[5])
+{
+  static const char *metric_names[] = { N_ ("Importance"), N_ ("Activity (top-1)"),
+                                        N_ ("Frequency"), N_ ("REAP") };
+  static const char *granularity_names[] = { N_ ("Global"), N_ ("Per Language"), N_ ("Per Pair") };
+  const ScPruneSettings *s = &run->settings;
+  const char *metric = sc_expert_metric_to_string (s->metric);
+  for (guint i = 0; i < G_N_ELEMENTS (metrics); i++)
+    if (metrics[i] == s->metric)
+      metric = _ (metric_names[i]);
+  const char *granularity = "";
+  for (guint i = 0; i < G_N_ELEMENTS (granularities); i++)
+    if (granularities[i] == s->granularity)
+      granularity = _ (granularity_names[i]);
+  fields[0] = g_strdup (metric);
+  fields[1] = g_strdup (s->algo == SC_SELECT_THRESHOLD ? _ ("Global Threshold") : _ ("Per Layer"));
+  fields[2] = g_strdup (granularity);
+  fields[3] = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
+  fields[4] = g_strdup (run->calibration);
+}
+
+/* The fields joined ("Importance · Per Layer · Per Language · 3:1"), those
+ * where `only` is FALSE left out; NULL fields always are. */
+static char *
+join_fields (char *fields[5], const gboolean only[5])
+{
+  GString *label = g_string_new (NULL);
+  for (int f = 0; f < 5; f++)
+    if (fields[f] != NULL && (only == NULL || only[f]))
+      g_string_append_printf (label, "%s%s", label->len > 0 ? " · " : "", fields[f]);
+  return g_string_free (label, FALSE);
+}
+
+/* The runs' curves, the list to pick from (each run by its settings, and
+ * its calibration when the runs' differ) and, on the slider, where the
+ * current run measured. The curve's legend names what tells the runs
+ * apart (the chart's labels are short), or "mean" beside a lone run's pairs. */
 static void
 on_sweep_updated (SecateurPrunePage *self)
 {
-  int n = 0;
-  const double *ratios = NULL, *chrf = NULL;
-  if (secateur_controller_get_sweep (self->controller, &n, &ratios, &chrf))
+  GPtrArray *runs = secateur_controller_get_runs (self->controller);
+  int current = secateur_controller_get_current_run (self->controller);
+  SecateurQualityCurve *curve = SECATEUR_QUALITY_CURVE (self->curve);
+  guint n = runs->len;
+  g_autofree char **fields = g_new0 (char *, 5 * n + 1);
+  for (guint i = 0; i < n; i++)
+    run_fields (runs->pdata[i], fields + 5 * i);
+  gboolean differ[5] = { FALSE }, settings[5] = { TRUE, TRUE, TRUE, TRUE, FALSE };
+  for (guint i = 1; i < n; i++)
+    for (int f = 0; f < 5; f++)
+      differ[f] = differ[f] || g_strcmp0 (fields[f], fields[5 * i + f]) != 0;
+  settings[4] = differ[4];
+  gboolean any = differ[0] || differ[1] || differ[2] || differ[3] || differ[4];
+
+  secateur_quality_curve_clear (curve);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
     {
-      g_auto (GStrv) dirs =
-          sc_stats_list_directions (secateur_controller_get_stats (self->controller));
-      secateur_quality_curve_set_data (SECATEUR_QUALITY_CURVE (self->curve), n, ratios, chrf,
-                                       (const char *const *) dirs,
-                                       secateur_controller_get_sweep_scores (self->controller));
+      const ScSweepJobResult *r = runs->pdata[i];
+      g_autofree double *x = g_new (double, r->n_ratios);
+      for (int k = 0; k < r->n_ratios; k++)
+        x[k] = sc_sweep_job_point_pruned (r, k);
+      g_ptr_array_add (labels, join_fields (fields + 5 * i, settings));
+      g_autofree char *legend = n == 1 ? g_strdup (_ ("mean"))
+                                : any  ? join_fields (fields + 5 * i, differ)
+                                       : g_strdup_printf (_ ("Run %u"), i + 1);
+      g_auto (GStrv) names = secateur_direction_names ((const char *const *) r->directions);
+      secateur_quality_curve_add_run (curve, legend, r->n_ratios, x, r->chrf,
+                                      (const char *const *) names, r->scores);
     }
-  else
-    secateur_quality_curve_set_data (SECATEUR_QUALITY_CURVE (self->curve), 0, NULL, NULL, NULL,
-                                     NULL);
+  for (guint i = 0; i < 5 * n; i++)
+    g_free (fields[i]);
+  secateur_quality_curve_set_current (curve, current);
+  g_ptr_array_add (labels, NULL);
+
+  self->listing_runs = TRUE;
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->runs));
+  gtk_string_list_splice (self->runs, 0, n_items, (const char *const *) labels->pdata);
+  if (current >= 0)
+    adw_combo_row_set_selected (ADW_COMBO_ROW (self->run_row), current);
+  gtk_widget_set_visible (self->run_row, n > 0);
+  self->listing_runs = FALSE;
+
+  gtk_scale_clear_marks (GTK_SCALE (self->scale));
+  const ScSweepJobResult *shown = current >= 0 ? runs->pdata[current] : NULL;
+  for (int k = 0; shown != NULL && k < shown->n_ratios; k++)
+    gtk_scale_add_mark (GTK_SCALE (self->scale), 100 * sc_sweep_job_point_pruned (shown, k),
+                        GTK_POS_BOTTOM, NULL);
   update (self);
+}
+
+/* A run picked: it becomes the current one and its settings the pages'. */
+static void
+on_run_selected (SecateurPrunePage *self)
+{
+  if (self->listing_runs || self->controller == NULL)
+    return;
+  guint i = adw_combo_row_get_selected (ADW_COMBO_ROW (self->run_row));
+  GPtrArray *runs = secateur_controller_get_runs (self->controller);
+  if (i < runs->len && (int) i != secateur_controller_get_current_run (self->controller))
+    secateur_controller_select_run (self->controller, i);
 }
 
 /* The sweep by name, point and direction, with rate and time left. The
@@ -431,6 +635,8 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
       widget_class, "/io/github/secateur/Secateur/secateur-prune-page.ui");
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, scale);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, ratio_label);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, run_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, runs);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, budget_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, metric_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, algo_row);
@@ -452,6 +658,8 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, charts_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, empty_page);
   gtk_widget_class_bind_template_callback (widget_class, on_control_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_change_value);
+  gtk_widget_class_bind_template_callback (widget_class, on_run_selected);
   gtk_widget_class_bind_template_callback (widget_class, update);
   gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_measure_quality);
   gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_cancel_quality);
@@ -462,6 +670,11 @@ secateur_prune_page_init (SecateurPrunePage *self)
 {
   self->gpu_gb = 32;
   gtk_widget_init_template (GTK_WIDGET (self));
+  GtkEventController *scroll = gtk_event_controller_scroll_new (
+      GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scale_scroll), self);
+  gtk_widget_add_controller (self->scale, scroll);
 }
 
 GtkWidget *
@@ -481,6 +694,7 @@ secateur_prune_page_new (SecateurController *controller)
   g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
   on_settings_changed (self);
+  on_sweep_updated (self);
   on_busy_changed (self);
   return GTK_WIDGET (self);
 }

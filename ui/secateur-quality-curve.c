@@ -1,4 +1,4 @@
-/* secateur-quality-curve.c: the quality-vs-ratio widget. */
+/* secateur-quality-curve.c: the quality-vs-pruning widget, one line per run. */
 #include "secateur-quality-curve.h"
 
 #include "sc-chart-curve.h"
@@ -7,34 +7,78 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
-struct _SecateurQualityCurve
+typedef struct
 {
-  GtkWidget parent_instance;
+  char *label;
   int n, n_dirs;
   double *x, *mean, *scores;
   GStrv directions;
+} Run;
+
+struct _SecateurQualityCurve
+{
+  GtkWidget parent_instance;
+  GPtrArray *runs; /* Run */
+  int current;
   double marker;
 };
 
 G_DEFINE_FINAL_TYPE (SecateurQualityCurve, secateur_quality_curve, GTK_TYPE_WIDGET)
 
 static void
+run_free (Run *run)
+{
+  g_free (run->label);
+  g_free (run->x);
+  g_free (run->mean);
+  g_free (run->scores);
+  g_strfreev (run->directions);
+  g_free (run);
+}
+
+/* The lines: each run's mean (the current one solid, the others dashed
+ * when there are several); a lone run's pairs dashed after its mean. */
+static ScCurveSeries *
+series_of (SecateurQualityCurve *self, int *n_series)
+{
+  guint n_runs = self->runs->len;
+  Run *lone = n_runs == 1 ? self->runs->pdata[0] : NULL;
+  int n = n_runs + (lone != NULL ? lone->n_dirs : 0);
+  ScCurveSeries *series = g_new0 (ScCurveSeries, MAX (n, 1));
+  for (guint i = 0; i < n_runs; i++)
+    {
+      Run *r = self->runs->pdata[i];
+      gboolean dashed = n_runs > 1 && self->current >= 0 && (int) i != self->current;
+      series[i] = (ScCurveSeries){ r->label, r->n, r->x, r->mean, dashed };
+    }
+  for (int d = 0; lone != NULL && d < lone->n_dirs; d++)
+    series[n_runs + d] =
+        (ScCurveSeries){ lone->directions[d], lone->n, lone->x, lone->scores + d * lone->n, TRUE };
+  *n_series = n;
+  return series;
+}
+
+static void
 draw (SecateurQualityCurve *self, cairo_t *cr, int w, int h)
 {
-  g_autofree ScCurveSeries *series = g_new0 (ScCurveSeries, self->n_dirs + 1);
-  series[0] = (ScCurveSeries){ _ ("mean"), self->n, self->x, self->mean, FALSE };
-  for (int d = 0; d < self->n_dirs; d++)
-    series[d + 1] =
-        (ScCurveSeries){ self->directions[d], self->n, self->x, self->scores + d * self->n, TRUE };
   ScCurveData cd = { 0 };
-  cd.n_series = self->n_dirs + 1;
+  g_autofree ScCurveSeries *series = series_of (self, &cd.n_series);
   cd.series = series;
   cd.xmin = 0;
   cd.xmax = 1;
-  cd.x_label = _ ("pruning ratio");
+  cd.x_label = _ ("share of experts pruned");
   cd.y_label = _ ("chrF++");
-  cd.title = _ ("Quality estimate");
+  cd.title = _ ("Measured quality");
   cd.marker_x = self->marker;
+  /* the share as the slider says it ("62.5 %"), not a bare 0.62 */
+  g_autofree char *marker = NULL;
+  if (isfinite (self->marker))
+    {
+      double v = round (1000 * self->marker) / 10;
+      marker = fabs (v - round (v)) < 1e-9 ? g_strdup_printf ("%.0f %%", v)
+                                           : g_strdup_printf ("%.1f %%", v);
+    }
+  cd.marker_label = marker;
   cd.dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
   sc_chart_curve_draw (cr, w, h, &cd);
 }
@@ -44,7 +88,7 @@ secateur_quality_curve_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   SecateurQualityCurve *self = SECATEUR_QUALITY_CURVE (widget);
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  if (self->n == 0 || w <= 0 || h <= 0)
+  if (self->runs->len == 0 || w <= 0 || h <= 0)
     return;
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
   draw (self, cr, w, h);
@@ -65,10 +109,7 @@ secateur_quality_curve_finalize (GObject *object)
 {
   SecateurQualityCurve *self = SECATEUR_QUALITY_CURVE (object);
   g_signal_handlers_disconnect_by_data (adw_style_manager_get_default (), self);
-  g_free (self->x);
-  g_free (self->mean);
-  g_free (self->scores);
-  g_strfreev (self->directions);
+  g_ptr_array_unref (self->runs);
   G_OBJECT_CLASS (secateur_quality_curve_parent_class)->finalize (object);
 }
 
@@ -90,6 +131,8 @@ secateur_quality_curve_class_init (SecateurQualityCurveClass *klass)
 static void
 secateur_quality_curve_init (SecateurQualityCurve *self)
 {
+  self->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
+  self->current = -1;
   self->marker = NAN;
   g_signal_connect (adw_style_manager_get_default (), "notify::dark", G_CALLBACK (on_dark_changed),
                     self);
@@ -98,28 +141,60 @@ secateur_quality_curve_init (SecateurQualityCurve *self)
 }
 
 void
-secateur_quality_curve_set_data (SecateurQualityCurve *self, int n, const double *ratios,
-                                 const double *mean, const char *const *directions,
-                                 const double *scores)
+secateur_quality_curve_clear (SecateurQualityCurve *self)
 {
-  g_clear_pointer (&self->x, g_free);
-  g_clear_pointer (&self->mean, g_free);
-  g_clear_pointer (&self->scores, g_free);
-  g_clear_pointer (&self->directions, g_strfreev);
-  self->n = mean != NULL ? n : 0;
-  self->n_dirs = 0;
-  if (self->n > 0)
-    {
-      self->x = g_memdup2 (ratios, sizeof (double) * n);
-      self->mean = g_memdup2 (mean, sizeof (double) * n);
-      if (directions != NULL && scores != NULL)
-        {
-          self->directions = g_strdupv ((char **) directions);
-          self->n_dirs = g_strv_length (self->directions);
-          self->scores = g_memdup2 (scores, sizeof (double) * n * self->n_dirs);
-        }
-    }
+  g_ptr_array_set_size (self->runs, 0);
+  self->current = -1;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+secateur_quality_curve_add_run (SecateurQualityCurve *self, const char *label, int n,
+                                const double *x, const double *mean, const char *const *directions,
+                                const double *scores)
+{
+  g_return_if_fail (n > 0 && x != NULL && mean != NULL);
+  Run *run = g_new0 (Run, 1);
+  run->label = g_strdup (label);
+  run->n = n;
+  run->x = g_memdup2 (x, sizeof (double) * n);
+  run->mean = g_memdup2 (mean, sizeof (double) * n);
+  if (directions != NULL && scores != NULL)
+    {
+      run->directions = g_strdupv ((char **) directions);
+      run->n_dirs = g_strv_length (run->directions);
+      run->scores = g_memdup2 (scores, sizeof (double) * n * run->n_dirs);
+    }
+  g_ptr_array_add (self->runs, run);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+secateur_quality_curve_set_current (SecateurQualityCurve *self, int index)
+{
+  self->current = index;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+int
+secateur_quality_curve_get_n_runs (SecateurQualityCurve *self)
+{
+  return self->runs->len;
+}
+
+const char *
+secateur_quality_curve_get_run_label (SecateurQualityCurve *self, int index)
+{
+  g_return_val_if_fail (index >= 0 && (guint) index < self->runs->len, NULL);
+  return ((Run *) self->runs->pdata[index])->label;
+}
+
+int
+secateur_quality_curve_get_n_series (SecateurQualityCurve *self)
+{
+  int n = 0;
+  g_free (series_of (self, &n));
+  return n;
 }
 
 void
