@@ -438,8 +438,7 @@ sc_merge_expert_from_model (ScModel *model, int moe_layer, int expert, GError **
 
 static gboolean
 merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-             gboolean fold_biases, ScMergeExpert **merged, int *target, GCancellable *cancellable,
-             GError **error)
+             ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   g_autoptr (ScReconLayer) L =
@@ -493,24 +492,18 @@ merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 
       merged[k] = sc_merge_fold (kept, mass[k], (const ScMergeExpert *const *) others->pdata,
                                  (const int *const *) perms->pdata, (double *) masses->data,
                                  (int) others->len);
-      if (!fold_biases)
-        {
-          memcpy (merged[k]->b1, kept->b1, sizeof (float) * kept->ffn);
-          memcpy (merged[k]->b2, kept->b2, sizeof (float) * kept->d);
-        }
     }
   return TRUE;
 }
 
 gboolean
 sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-                gboolean fold_biases, ScMergeExpert **merged, int *target,
-                GCancellable *cancellable, GError **error)
+                ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   for (int e = 0; e < E; e++)
     merged[e] = NULL;
-  if (merge_layer (model, moe_layer, h, n, keep, fold_biases, merged, target, cancellable, error))
+  if (merge_layer (model, moe_layer, h, n, keep, merged, target, cancellable, error))
     return TRUE;
   for (int e = 0; e < E; e++)
     g_clear_pointer (&merged[e], sc_merge_expert_free);
@@ -571,7 +564,7 @@ sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *direction
     {
       int n = 0;
       g_autofree float *h = sc_merge_tokens (cap, d, directions, m, &n);
-      if (!sc_merge_layer (model, m, h, n, keep + (gsize) m * E, FALSE, merged, target, cancellable,
+      if (!sc_merge_layer (model, m, h, n, keep + (gsize) m * E, merged, target, cancellable,
                            error))
         return FALSE;
       gboolean ok = TRUE;
@@ -584,7 +577,9 @@ sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *direction
           if (ok && find_expert_linears (model, m, e, &i1, &i2))
             ok =
                 sc_view_replace_linear_weight (view, i1, g_steal_pointer (&merged[e]->w1), error) &&
-                sc_view_replace_linear_weight (view, i2, g_steal_pointer (&merged[e]->w2), error);
+                sc_view_replace_linear_bias (view, i1, g_steal_pointer (&merged[e]->b1), error) &&
+                sc_view_replace_linear_weight (view, i2, g_steal_pointer (&merged[e]->w2), error) &&
+                sc_view_replace_linear_bias (view, i2, g_steal_pointer (&merged[e]->b2), error);
           g_clear_pointer (&merged[e], sc_merge_expert_free);
         }
       if (!ok)
@@ -701,7 +696,7 @@ sc_merge_errors (ScModel *model, const ScCapture *cap, ScGranularity granularity
       int n = 0;
       g_autofree float *h = sc_capture_tokens_for (cap, granularity, src, tgt, m, &n);
       gboolean ok =
-          sc_merge_layer (model, m, h, n, keep, FALSE, merged, NULL, cancellable, error) &&
+          sc_merge_layer (model, m, h, n, keep, merged, NULL, cancellable, error) &&
           sc_merge_layer_error (model, m, h, n, keep, merged, &rel_err[m], cancellable, error);
       for (int e = 0; e < E; e++)
         g_clear_pointer (&merged[e], sc_merge_expert_free);
