@@ -559,6 +559,48 @@ test_export_cli (void)
   g_assert_nonnull (strstr (r.out, " pruned experts merged into kept ones"));
   run_clear (&r);
 
+  /* evaluate --merge translates a direction as its merged export does; its
+   * pruned side differs from the one without merging */
+  const char *how[3][2] = { { "--merge", "--pruned-only" }, { "--pruned-only", NULL }, { NULL } };
+  JsonObject *sides[3];
+  JsonNode *reports[3];
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *report = g_strdup_printf ("%s/eval-%d.json", tmp, k);
+      if (k < 2)
+        r = run_cli (NULL, "evaluate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--limit", "3",
+                     "--max-len", "16", "--beam", "2", "-o", report, "--experts", index,
+                     "--capture", capture, how[k][0], how[k][1], NULL);
+      else
+        r = run_cli (NULL, "evaluate", "-m", served, "--pairs", "eng_Latn-fra_Latn", "--limit", "3",
+                     "--max-len", "16", "--beam", "2", "-o", report, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      run_clear (&r);
+      reports[k] = sc_test_load_json (report);
+      JsonObject *dir = json_array_get_object_element (
+          json_object_get_array_member (json_node_get_object (reports[k]), "directions"), 0);
+      g_assert_true (json_object_has_member (dir, "full") == (k == 2));
+      sides[k] = json_object_get_object_member (dir, k < 2 ? "pruned" : "full");
+    }
+  JsonArray *tm = json_object_get_array_member (sides[0], "translations");
+  JsonArray *te = json_object_get_array_member (sides[2], "translations");
+  g_assert_cmpuint (json_array_get_length (tm), ==, 3);
+  g_assert_cmpuint (json_array_get_length (te), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpstr (json_array_get_string_element (tm, i), ==,
+                     json_array_get_string_element (te, i));
+  /* (the export's router has only the kept rows: a last-digit difference) */
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (sides[0], "nll"),
+                                  json_object_get_double_member (sides[2], "nll"), 1e-6);
+  g_assert_cmpfloat (json_object_get_double_member (sides[0], "nll"), !=,
+                     json_object_get_double_member (sides[1], "nll"));
+  for (int k = 0; k < 3; k++)
+    json_node_unref (reports[k]);
+  r = run_cli (NULL, "evaluate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--merge", "--experts",
+               index, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* needs the capture */
+  run_clear (&r);
+
   g_autoptr (ScModel) full = sc_model_load (moe, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (ScModel) merged = sc_model_load (out, NULL, &error);
