@@ -18,6 +18,7 @@ typedef struct
   char *corpus_path; /* the options' corpus path */
   ScCalibrateJobOptions options;
   ScStats *stats;
+  ScCapture *capture; /* when the settings merge */
   gint64 last_snapshot;
 } CalibrateData;
 
@@ -28,6 +29,7 @@ calibrate_data_free (gpointer data)
   g_strfreev (d->directions);
   g_free (d->corpus_path);
   g_clear_pointer (&d->stats, sc_stats_free);
+  g_clear_pointer (&d->capture, sc_capture_free);
   g_free (d);
 }
 
@@ -98,6 +100,14 @@ secateur_controller_calibrate_async (SecateurController *self,
       o->max_length = MIN (gen.max_length, self->eval_max_length);
     }
   d->stats = sc_stats_new (sc_model_get_moe_shape (self->model));
+  /* Merging needs router inputs; bounded as calibrate --capture's default
+   * (256 per direction and MoE layer: for the 54B 2 MiB each). */
+  if (secateur_prune_settings_peek (self->prune_settings)->merge)
+    {
+      const ScMoeShape *sh = sc_model_get_moe_shape (self->model);
+      o->capture = d->capture = sc_capture_new (sh->n_moe_layers, sh->n_encoder_moe, sh->d_model,
+                                                SC_CAPTURE_DEFAULT_TOKENS, SC_CAPTURE_DEFAULT_SEED);
+    }
   g_task_set_task_data (task, d, calibrate_data_free);
   self->has_sweep = FALSE;
   controller_emit (self, SIGNAL_SWEEP_UPDATED);
@@ -115,6 +125,9 @@ secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *re
     {
       g_clear_pointer (&self->stats, sc_stats_free);
       self->stats = g_steal_pointer (&d->stats);
+      /* these statistics' capture, or none: an older one samples other text */
+      g_clear_pointer (&self->capture, sc_capture_free);
+      self->capture = g_steal_pointer (&d->capture);
       controller_emit (self, SIGNAL_STATS_UPDATED);
     }
   return g_task_propagate_boolean (G_TASK (result), error);

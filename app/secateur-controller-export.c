@@ -71,6 +71,8 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
                                _ ("Choose at least one language pair to export"));
       return;
     }
+  if (!controller_check_merge (self, settings, task))
+    return;
   ExportData *d = g_new0 (ExportData, 1);
   d->self = self;
   d->folder = g_strdup (folder);
@@ -82,6 +84,7 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   o->folder = d->folder;
   o->directions = (const char *const *) d->directions;
   o->settings = *settings;
+  o->capture = self->capture;
   o->overwrite = overwrite;
   o->convert = dtype != NULL && sc_dtype_from_name (dtype, &o->dtype);
   o->scores = d->scores;

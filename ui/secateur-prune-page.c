@@ -19,6 +19,8 @@ struct _SecateurPrunePage
   GtkWidget *scale;
   GtkWidget *ratio_label;
   GtkWidget *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
+  AdwActionRow *merge_row;
+  GtkWidget *merge_switch;
   GtkStringList *directions;
   AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
   GtkWidget *bars, *curve;
@@ -69,7 +71,25 @@ show_settings (SecateurPrunePage *self, const ScPruneSettings *s)
   select_row (self->metric_row, m);
   select_row (self->algo_row, s->algo == SC_SELECT_THRESHOLD);
   select_row (self->granularity_row, g);
+  gtk_switch_set_active (GTK_SWITCH (self->merge_switch), s->merge);
   self->syncing = FALSE;
+}
+
+/* What merging does, or, when it is on without the router inputs it runs
+ * on, what to do about it (Compare, the sweep and Export refuse until then). */
+static void
+show_merge_note (SecateurPrunePage *self)
+{
+  gboolean on = secateur_prune_settings_peek (self->settings)->merge;
+  if (on && secateur_controller_get_stats (self->controller) != NULL &&
+      !secateur_controller_has_capture (self->controller))
+    adw_action_row_set_subtitle (self->merge_row,
+                                 _ ("Calibrate again with this on: merging needs the router "
+                                    "inputs calibration captures"));
+  else
+    adw_action_row_set_subtitle (
+        self->merge_row, _ ("Fold each pruned expert into the kept one whose outputs are closest, "
+                            "weighted by routing, instead of dropping it"));
 }
 
 /* A control moved: the settings take its value (the other pages follow
@@ -96,6 +116,7 @@ on_control_changed (SecateurPrunePage *self)
   guint g = adw_combo_row_get_selected (ADW_COMBO_ROW (self->granularity_row));
   if (g < G_N_ELEMENTS (granularities))
     s.granularity = granularities[g];
+  s.merge = gtk_switch_get_active (GTK_SWITCH (self->merge_switch));
   secateur_prune_settings_set (self->settings, &s);
 }
 
@@ -284,6 +305,7 @@ static void
 on_settings_changed (SecateurPrunePage *self)
 {
   show_settings (self, secateur_prune_settings_peek (self->settings));
+  show_merge_note (self);
   update (self);
 }
 
@@ -317,6 +339,8 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, metric_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, algo_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, merge_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, merge_switch);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, direction_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, directions);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, kept_row);
@@ -352,6 +376,7 @@ secateur_prune_page_new (SecateurController *controller)
   g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (on_busy_changed), self);
+  g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (show_merge_note), self);
   g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (on_busy_changed), self);
   g_signal_connect_swapped (controller, "sweep-updated", G_CALLBACK (on_sweep_updated), self);
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),

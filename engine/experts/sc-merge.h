@@ -115,7 +115,8 @@ float *sc_merge_tokens (const ScCapture *cap, int d, const char *const *directio
  * the merged fc1 and fc2 weights and biases in the view's overlay
  * (sc_view_replace_linear_weight, _bias): the view runs them, other views
  * of the model do not, and an export of the view's overlay writes them.
- * *n_merged (may be NULL) gets how many pruned experts were folded in. */
+ * *n_merged (may be NULL) gets how many pruned experts were folded in.
+ * Without a capture (NULL) nothing can merge: SC_ERROR_MISSING. */
 gboolean sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *directions,
                          int *n_merged, GCancellable *cancellable, GError **error);
 

@@ -3,6 +3,7 @@
 
 #include "sc-export.h"
 #include "sc-expert-index.h"
+#include "sc-merge.h"
 #include "sc-provenance.h"
 #ifdef SC_HAVE_CHARTS
 #include "sc-report.h"
@@ -58,6 +59,8 @@ index_meta (ScStats *stats, const ScPruneSettings *s)
                                                                          : "lang");
   g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
   json_object_set_string_member (how, "enc_dec", enc_dec);
+  if (s->merge)
+    json_object_set_boolean_member (how, "merged", TRUE);
   json_object_set_string_member (how, "statistics_file", "statistics.json");
   JsonObject *meta = json_object_new ();
   json_object_set_object_member (meta, "selection", how);
@@ -140,14 +143,23 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
   g_autofree char *model_out = g_build_filename (opts->folder, "model", NULL);
   g_autofree char *index_out = g_build_filename (opts->folder, "experts.json", NULL);
   g_autofree char *stats_out = g_build_filename (opts->folder, "statistics.json", NULL);
+  g_autofree char *capture_out = sc_capture_path_for_stats (stats_out);
   g_autofree char *report_out = g_build_filename (opts->folder, "report", NULL);
   ScProgressMeter meter;
   sc_progress_meter_start (&meter, "export", "steps", 3, progress, progress_data);
   sc_progress_meter_update (&meter, 0);
 
   g_autoptr (JsonObject) meta = index_meta (stats, &opts->settings);
+  if (opts->settings.merge && opts->capture == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "merging needs the router inputs a calibration captures");
+      return FALSE;
+    }
+  /* with merging, what it ran on too: export --merge --capture redoes it */
   if (!write_index (model, stats, opts, meta, index_out, error) ||
-      !sc_stats_save (stats, stats_out, error))
+      !sc_stats_save (stats, stats_out, error) ||
+      (opts->settings.merge && !sc_capture_save (opts->capture, capture_out, error)))
     return FALSE;
   sc_progress_meter_update (&meter, 1);
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
@@ -158,6 +170,12 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
   /* the model last: the longest step, atomic in the engine */
   g_autofree guint8 *keep = sc_prune_keep_union (stats, &opts->settings, opts->directions, error);
   if (keep == NULL)
+    return FALSE;
+  /* merged as export --merge --pairs merges: on the served directions' tokens */
+  g_autoptr (ScView) merged = NULL;
+  if (opts->settings.merge &&
+      ((merged = sc_view_new_from_keep (model, keep, error)) == NULL ||
+       !sc_merge_apply (merged, opts->capture, opts->directions, NULL, cancellable, error)))
     return FALSE;
   /* the settings that chose the experts, for config.json and the model card */
   g_autoptr (JsonObject) selection = json_object_new ();
@@ -182,6 +200,7 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
     .convert = opts->convert,
     .dtype = opts->dtype,
     .selection = selection,
+    .overlay = merged,
   };
   if (!sc_export_pruned (model, keep, model_out, &eopts, cancellable, error))
     return FALSE;

@@ -1,6 +1,8 @@
 /* sc-sweep-job.c: quality at several pruning ratios. */
 #include "sc-sweep-job.h"
 
+#include "sc-merge.h"
+
 const double sc_sweep_default_ratios[SC_SWEEP_N_DEFAULT_RATIOS] = { 0.0, 0.25, 0.5, 0.75, 0.9 };
 
 void
@@ -90,6 +92,14 @@ sc_sweep_job_run (ScModel *model, const ScSweepJobOptions *o, ScProgressCallback
           g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
           eo.full = experts == NULL;
           eo.experts = experts;
+          /* merged on this direction's tokens, as Compare and the export merge */
+          g_autoptr (ScView) merged = NULL;
+          const char *const served[] = { o->directions[d], NULL };
+          if (experts != NULL && s.merge &&
+              ((merged = sc_view_new (model, experts, error)) == NULL ||
+               !sc_merge_apply (merged, o->capture, served, NULL, cancellable, error)))
+            return NULL;
+          eo.view = merged;
           g_autoptr (ScEvaluateJobResult) point =
               sc_evaluate_job_run (model, &eo, NULL, NULL, cancellable, error);
           if (point == NULL)

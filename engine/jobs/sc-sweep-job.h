@@ -7,6 +7,7 @@
  * points. Cancelled: G_IO_ERROR_CANCELLED. */
 #pragma once
 
+#include "sc-capture.h"
 #include "sc-evaluate-job.h"
 #include "sc-prune-plan.h"
 
@@ -24,6 +25,7 @@ typedef struct {
   int                n_ratios;
   int                sentences;   /* held-out sentences per direction; 0: all */
   int                max_length;  /* longest output; 0: the model's */
+  const ScCapture   *capture;     /* with settings.merge: what merging runs on */
 } ScSweepJobOptions;
 
 typedef struct {
