@@ -1,8 +1,9 @@
 /* test-ui-merge.c: the Prune page's "Merge Pruned Experts" switch (issue
  * 17) on the demo model. The switch sets the pruning settings' "merge";
  * a calibration made with it off captures no router inputs, so the page
- * says to calibrate again and Compare refuses; calibrated with it on,
- * Compare translates as `secateur-cli evaluate --merge` does, the
+ * says to calibrate again and Compare and the sweep refuse; calibrated with it on,
+ * Compare and the quality sweep translate as `secateur-cli evaluate
+ * --merge` does, the
  * exported model equals `secateur-cli export --merge` on the bundle's
  * statistics and capture, tensor for tensor, translates and scores as
  * masked evaluation with merging, and differs from the export without
@@ -50,6 +51,16 @@ compare (GError **error)
   g_autoptr (GAsyncResult) res = sc_test_wait_result (&w);
   g_main_loop_unref (w.loop);
   return secateur_controller_compare_finish (controller (), res, error);
+}
+
+static gboolean
+sweep (GError **error)
+{
+  ScTestWait w = { g_main_loop_new (NULL, FALSE), NULL };
+  secateur_controller_sweep_async (controller (), NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) res = sc_test_wait_result (&w);
+  g_main_loop_unref (w.loop);
+  return secateur_controller_sweep_finish (controller (), res, error);
 }
 
 static gboolean
@@ -128,6 +139,9 @@ test_merge_switch (void)
   g_assert_null (compare (&error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
   g_clear_error (&error);
+  g_assert_false (sweep (&error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  g_clear_error (&error);
   sc_ui_screenshot (GTK_WIDGET (window), tmp, "merge-needs-capture");
 
   /* the settings set elsewhere move the switch */
@@ -198,6 +212,28 @@ test_merge_switch (void)
       json_object_get_double_member (json_object_get_object_member (d, "pruned"), "nll");
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (full, "nll"), nll_masked,
                                   1e-6 * nll_masked);
+
+  /* the sweep's point at 75 % (greedy, 2 sentences of at most 16 tokens)
+   * is evaluate --merge's score with the same experts */
+  g_assert_true (sweep (&error));
+  g_assert_no_error (error);
+  g_autofree char *greedy = g_build_filename (tmp, "eval-greedy.json", NULL);
+  r = run_cli (NULL, "evaluate", "-m", demo, "--pairs", DIRECTION, "--limit", "2", "--max-len",
+               "16", "--beam", "1", "--experts", index, "--merge", "--capture", capture,
+               "--pruned-only", "-o", greedy, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (JsonNode) doc3 = sc_test_load_json (greedy);
+  JsonObject *pruned3 = json_object_get_object_member (
+      json_array_get_object_element (
+          json_object_get_array_member (json_node_get_object (doc3), "directions"), 0),
+      "pruned");
+  int n = 0;
+  const double *ratios = NULL, *chrf = NULL;
+  g_assert_true (secateur_controller_get_sweep (controller (), &n, &ratios, &chrf));
+  g_assert_cmpint (n, ==, 5);
+  g_assert_cmpfloat (ratios[3], ==, 0.75);
+  g_assert_cmpfloat_with_epsilon (chrf[3], json_object_get_double_member (pruned3, "chrf++"), 1e-9);
 
   /* without merging, the same experts are exported unmerged */
   g_object_set (settings, "merge", FALSE, NULL);
