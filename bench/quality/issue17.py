@@ -279,6 +279,56 @@ def report(a):
     return "\n".join(md)
 
 
+def projection(config_path, n_tokens=256, ratio=0.75, f_bytes=4):
+    """What each method costs for a model, from its config.json (per direction for
+    merging, per statistics key for the output-aware selection)."""
+    with open(config_path) as f:
+        c = json.load(f)
+    d, E = c["d_model"], c["num_experts"]
+    ffn = c["encoder_ffn_dim"]
+    n_moe = sum(1 for i in range(c["encoder_layers"]) if (i + 1) % c["encoder_sparse_step"] == 0) + \
+        sum(1 for i in range(c["decoder_layers"]) if (i + 1) % c["decoder_sparse_step"] == 0)
+    pruned = round(E * ratio)
+    flop_expert = 2 * 2 * d * ffn  # fc1 and fc2, a multiply-add each, one token
+    return {
+        "d_model": d, "ffn": ffn, "experts": E, "moe_layers": n_moe,
+        "capture_mib_per_direction": n_tokens * d * 4 * n_moe / 2**20,
+        "reconstruct_expert_evals_per_layer": n_tokens * E,
+        "reconstruct_tflop_per_key": n_tokens * E * flop_expert * n_moe / 1e12,
+        "reconstruct_gib_read_per_key": E * n_moe * 2 * d * ffn * f_bytes / 2**30,
+        "merge_assignments_per_direction": pruned * n_moe,
+        "merge_ops_per_pruned_expert": n_tokens * ffn**2 + (2 * d + 1) * ffn**2 + ffn**3,
+        "merge_ops_per_direction": pruned * n_moe * (n_tokens * ffn**2 + (2 * d + 1) * ffn**2 + ffn**3),
+    }
+
+
+def costs(a):
+    """Measured calibration and selection costs (the .time files /usr/bin/time wrote)."""
+    md = ["| step | wall time | peak memory | command |", "|---|---|---|---|"]
+    rows = [("calibrate, 660 sentences, --capture 256", os.path.join(a.out, "stats", "calib.json.time"),
+             "calibrate ... --capture 256 (stats/calib.json.log)"),
+            ("the same, again (byte-identical output)", os.path.join(a.out, "cost", "calibrate-capture-again.time"),
+             "the same command, to /tmp"),
+            ("calibrate without capture", os.path.join(a.out, "cost", "calibrate-no-capture.time"),
+             "the same command without --capture"),
+            ("select importance, 75 %, 22 directions", os.path.join(a.out, "index", "importance-75-1to1.time"),
+             "index/importance-75-1to1.txt"),
+            ("select --algo reconstruct, 75 %", os.path.join(a.out, "index", "reconstruct-75-1to1.time"),
+             "index/reconstruct-75-1to1.txt"),
+            ("select --algo reconstruct --layer-budgets sensitivity, 75 %",
+             os.path.join(a.out, "index", "reconstruct+sens-75-1to1.time"), "index/reconstruct+sens-75-1to1.txt"),
+            ("export --pair eng_Latn-fra_Latn, 50 %", os.path.join(a.out, "cost", "export-eng-fra-50-plain.time"),
+             "export -m demo --experts index/importance-50-1to1.json --pair eng_Latn-fra_Latn"),
+            ("the same with --merge (merging one direction)",
+             os.path.join(a.out, "cost", "export-eng-fra-50-merge.time"), "... --merge --capture stats/calib.capture")]
+    for label, path, cmd in rows:
+        if os.path.exists(path):
+            with open(path) as f:
+                t, _, kib, _ = f.read().split()[:4]
+            md.append(f"| {label} | {float(t):.2f} s | {int(kib) / 1024:.0f} MiB | {cmd} |")
+    return "\n".join(md)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="resources/models/demo")
@@ -310,6 +360,10 @@ def main():
             idx = select(a, m, r, ed)
             evaluate(a, f"{m}-{int(r * 100)}-{ed.replace(':', 'to')}", idx, METHODS[m][1])
     print(report(a))
+    print()
+    print(costs(a))
+    for cfg in ["resources/models/demo/config.json", "tests/fixtures/nllb-moe-54b-config/config.json"]:
+        print(cfg, json.dumps(projection(cfg)))
 
 
 if __name__ == "__main__":
