@@ -220,7 +220,7 @@ def report(a):
     fbleu = statistics.mean(full["directions"][p]["spbleu"] for p in PAIRS)
     md = [f"Unpruned: mean chrF++ {fmean:.2f}, mean spBLEU {fbleu:.2f} "
           f"({len(PAIRS)} directions, {a.n} test strings each, beam {a.beam}).\n",
-          "| enc:dec | removed | method | mean chrF++ change | ± over subsets | vs importance (± over subsets) "
+          "| enc:dec | removed | method | mean chrF++ change | sd over subsets | vs importance (sd over subsets) "
           "| worst direction | mean spBLEU change |",
           "|---|---|---|---|---|---|---|---|"]
     rows = []
@@ -240,12 +240,13 @@ def report(a):
         bleu = statistics.mean(res["directions"][p]["spbleu"] - full["directions"][p]["spbleu"] for p in PAIRS)
         # the mean change on each subset of the test strings
         per_sub = [statistics.mean(sub[p][s] - fsub[p][s] for p in PAIRS) for s in range(SUBSETS)]
-        by_cell[(m, r, ed)] = per_sub
+        by_cell[(m, r, ed)] = (mean, per_sub)
         vs, vs_sd = "", ""
         base = by_cell.get(("importance", r, ed))
         if m != "importance" and base is not None:
-            diff = [x - y for x, y in zip(per_sub, base)]
-            vs = f"{statistics.mean(diff):+.2f}"
+            # the difference of the 100-string means; its spread over the subsets
+            diff = [x - y for x, y in zip(per_sub, base[1])]
+            vs = f"{mean - base[0]:+.2f}"
             vs_sd = f"{statistics.stdev(diff):.2f}"
         rows.append((ed, r, m))
         md.append(f"| {ed} | {int(r * 100)} % | {LABELS[m]} | {mean:+.2f} | {statistics.stdev(per_sub):.2f} | "
