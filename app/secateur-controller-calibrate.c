@@ -109,8 +109,6 @@ secateur_controller_calibrate_async (SecateurController *self,
                                                 SC_CAPTURE_DEFAULT_TOKENS, SC_CAPTURE_DEFAULT_SEED);
     }
   g_task_set_task_data (task, d, calibrate_data_free);
-  self->has_sweep = FALSE;
-  controller_emit (self, SIGNAL_SWEEP_UPDATED);
   g_task_run_in_thread (task, calibrate_thread);
 }
 

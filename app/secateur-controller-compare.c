@@ -1,7 +1,7 @@
-/* secateur-controller-compare.c: the controller's quality sweep and
- * Compare, adapters over the sweep and evaluate jobs (sc-sweep-job.h,
- * sc-evaluate-job.h). A Compare's scores are remembered for the export's
- * report when they describe the same settings. */
+/* secateur-controller-compare.c: the controller's Compare, an adapter
+ * over the evaluate job (sc-evaluate-job.h). A Compare's scores are
+ * remembered for the export's report when they describe the same
+ * settings. */
 #include "secateur-controller-private.h"
 
 #include "sc-merge.h"
@@ -18,125 +18,6 @@ controller_check_merge (SecateurController *self, const ScPruneSettings *s, GTas
                            _ ("Merging pruned experts needs the router inputs a calibration "
                               "captures: calibrate again with “Merge Pruned Experts” on"));
   return FALSE;
-}
-
-typedef struct
-{
-  SecateurController *self;
-  GStrv directions;
-  ScPruneSettings settings;
-  ScStats *stats; /* a copy: the main thread's may be replaced */
-  ScSweepJobResult *result;
-} SweepData;
-
-static void
-sweep_data_free (gpointer data)
-{
-  SweepData *d = data;
-  g_strfreev (d->directions);
-  g_clear_pointer (&d->stats, sc_stats_free);
-  g_clear_pointer (&d->result, sc_sweep_job_result_free);
-  g_free (d);
-}
-
-static void
-sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  SweepData *d = task_data;
-  SecateurController *self = d->self;
-  GError *error = NULL;
-  ScSweepJobOptions o = {
-    .directions = (const char *const *) d->directions,
-    .stats = d->stats,
-    .settings = d->settings,
-    .capture = self->capture,
-    .sentences = self->eval_sentences,
-    .max_length = self->eval_max_length,
-  };
-  controller_post_progress (self, 0, g_strv_length (d->directions) * N_SWEEP, 0, -1, NULL);
-  d->result =
-      sc_sweep_job_run (self->model, &o, controller_job_progress, self, cancellable, &error);
-  controller_job_return (task, d->result != NULL, error);
-}
-
-void
-secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings *settings,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  /* NULL: the settings the application's pages edit */
-  settings = settings != NULL ? settings : secateur_prune_settings_peek (self->prune_settings);
-  g_autoptr (GTask) task = controller_job_new (self, secateur_controller_sweep_async,
-                                               JOB_NEEDS_STATS, cancellable, callback, user_data);
-  if (task == NULL)
-    return;
-  g_auto (GStrv) dirs = sc_stats_list_directions (self->stats);
-  if (dirs == NULL || dirs[0] == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                               _ ("Calibrate the model first"));
-      return;
-    }
-  if (!controller_check_merge (self, settings, task))
-    return;
-  SweepData *d = g_new0 (SweepData, 1);
-  d->self = self;
-  d->directions = g_steal_pointer (&dirs);
-  d->settings = *settings;
-  d->stats = sc_stats_snapshot (self->stats);
-  g_task_set_task_data (task, d, sweep_data_free);
-  g_task_run_in_thread (task, sweep_thread);
-}
-
-gboolean
-secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result, GError **error)
-{
-  if (!controller_job_finish (self, result, error))
-    return FALSE;
-  SweepData *d = g_task_get_task_data (G_TASK (result));
-  if (d->result != NULL)
-    {
-      ScSweepJobResult *r = d->result;
-      memcpy (self->sweep_chrf, r->chrf, sizeof self->sweep_chrf);
-      g_free (self->sweep_scores);
-      self->sweep_scores = g_steal_pointer (&r->scores);
-      g_strfreev (self->sweep_directions);
-      self->sweep_directions = g_steal_pointer (&r->directions);
-      g_clear_pointer (&d->result, sc_sweep_job_result_free);
-      self->has_sweep = TRUE;
-      controller_emit (self, SIGNAL_SWEEP_UPDATED);
-    }
-  return TRUE;
-}
-
-gboolean
-secateur_controller_get_sweep (SecateurController *self, int *n, const double **ratios,
-                               const double **chrf)
-{
-  if (!self->has_sweep)
-    return FALSE;
-  *n = N_SWEEP;
-  *ratios = sc_sweep_default_ratios;
-  *chrf = self->sweep_chrf;
-  return TRUE;
-}
-
-const double *
-secateur_controller_get_sweep_scores (SecateurController *self)
-{
-  return self->has_sweep ? self->sweep_scores : NULL;
-}
-
-gboolean
-secateur_controller_estimate_chrf (SecateurController *self, double ratio, double *chrf)
-{
-  if (!self->has_sweep)
-    return FALSE;
-  ScSweepJobResult curve = { .n_ratios = N_SWEEP,
-                             .ratios = (double *) sc_sweep_default_ratios,
-                             .chrf = self->sweep_chrf };
-  *chrf = sc_sweep_job_estimate_chrf (&curve, ratio);
-  return TRUE;
 }
 
 void

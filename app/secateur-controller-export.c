@@ -90,14 +90,19 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
   o->scores = d->scores;
   o->scores_report = "Compare";
   /* the report's quality curve, from copies taken here on the main thread */
-  if (self->has_sweep && self->sweep_directions != NULL)
+  int run = secateur_controller_get_current_run (self);
+  if (run >= 0)
     {
-      guint n_dirs = g_strv_length (self->sweep_directions);
-      d->ratios = g_memdup2 (sc_sweep_default_ratios, sizeof (double) * N_SWEEP);
-      d->chrf = g_memdup2 (self->sweep_chrf, sizeof self->sweep_chrf);
-      d->sweep_scores = g_memdup2 (self->sweep_scores, sizeof (double) * N_SWEEP * n_dirs);
-      d->sweep_directions = g_strdupv (self->sweep_directions);
-      o->n_points = N_SWEEP;
+      const ScSweepJobResult *r = self->runs->pdata[run];
+      int n = r->n_ratios;
+      /* each point at the share of experts it actually pruned */
+      d->ratios = g_new (double, n);
+      for (int i = 0; i < n; i++)
+        d->ratios[i] = sc_sweep_job_point_pruned (r, i);
+      d->chrf = g_memdup2 (r->chrf, sizeof (double) * n);
+      d->sweep_scores = g_memdup2 (r->scores, sizeof (double) * n * r->n_directions);
+      d->sweep_directions = g_strdupv (r->directions);
+      o->n_points = n;
       o->ratios = d->ratios;
       o->chrf = d->chrf;
       o->sweep_scores = d->sweep_scores;

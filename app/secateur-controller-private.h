@@ -37,10 +37,8 @@ struct _SecateurController
   guint job_serial; /* drops progress of finished jobs */
   GCancellable *job_cancellable;
 
-  gboolean has_sweep;
-  double sweep_chrf[N_SWEEP];
-  double *sweep_scores; /* [n_directions * N_SWEEP] */
-  GStrv sweep_directions;
+  GPtrArray *runs;  /* ScSweepJobResult: every sweep of the session, oldest first */
+  int current_run;  /* the run the estimate and the report use; -1: none */
 
   SecateurPruneSettings *prune_settings; /* the pages' pruning settings */
 
@@ -93,6 +91,9 @@ void controller_post_progress (SecateurController *self, int done, int total, do
                                double eta, ScStats *snapshot);
 /* An ScProgressCallback whose data is the controller. */
 void controller_job_progress (const ScProgress *p, gpointer self);
+
+/* Forgets every run (another model). */
+void controller_clear_runs (SecateurController *self);
 
 /* The last Compare's scores of `directions` under `settings`, or NULL. */
 JsonObject *controller_compare_scores_for (SecateurController *self, const char *const *directions,

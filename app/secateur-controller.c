@@ -326,7 +326,7 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   g_clear_pointer (&self->stats, sc_stats_free);
   g_clear_pointer (&self->capture, sc_capture_free);
   g_clear_pointer (&self->directions, g_strfreev);
-  self->has_sweep = FALSE;
+  controller_clear_runs (self);
   self->model = g_steal_pointer (&d->model);
   self->backend = g_steal_pointer (&d->backend);
   self->info = g_steal_pointer (&d->info);
@@ -437,8 +437,7 @@ secateur_controller_finalize (GObject *object)
   g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
   g_strfreev (self->directions);
-  g_strfreev (self->sweep_directions);
-  g_free (self->sweep_scores);
+  g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_free (self->device);
   G_OBJECT_CLASS (secateur_controller_parent_class)->finalize (object);
 }
@@ -494,6 +493,8 @@ secateur_controller_class_init (SecateurControllerClass *klass)
 static void
 secateur_controller_init (SecateurController *self)
 {
+  self->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) sc_sweep_job_result_free);
+  self->current_run = -1;
   self->eval_sentences = 8;
   self->eval_max_length = 48;
   self->prune_settings = secateur_prune_settings_new ();

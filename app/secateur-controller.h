@@ -13,6 +13,7 @@
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
 #include "sc-sparsify-job.h"
+#include "sc-sweep-job.h"
 #include "sc-prune-plan.h"
 #include "secateur-prune-settings.h"
 
@@ -111,23 +112,52 @@ ScStats *secateur_controller_get_stats        (SecateurController *self);
 gboolean  secateur_controller_has_capture     (SecateurController *self);
 
 /* Quality vs ratio: chrF++ on the model's held-out set (sc-corpus-spec.h,
- * as the CLI's evaluate) with masked pruning at each ratio, averaged over
- * the directions. */
+ * as the CLI's evaluate) with masked pruning at the kept sets the default
+ * ratios give, per direction and averaged over them. Each finished sweep
+ * is added to the runs and becomes the current one. */
 void     secateur_controller_sweep_async      (SecateurController *self,
                                                const ScPruneSettings *settings,
                                                GCancellable *cancellable,
                                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean secateur_controller_sweep_finish     (SecateurController *self, GAsyncResult *result,
                                                GError **error);
-/* The last sweep: n points (ratio, mean chrF++); FALSE when none. */
+/* The current run: n points (requested ratio, mean chrF++); FALSE when none. */
 gboolean secateur_controller_get_sweep        (SecateurController *self, int *n,
                                                const double **ratios, const double **chrf);
-/* chrF++ at `ratio` interpolated linearly on the sweep; FALSE when none. */
-gboolean secateur_controller_estimate_chrf    (SecateurController *self, double ratio,
-                                               double *chrf);
-/* Per-direction sweep scores: chrF++ of direction d at point i is
- * scores[d * n + i]; NULL when none. */
+/* The current run's per-direction scores: chrF++ of direction d at point i
+ * is scores[d * n + i]; NULL when none. */
 const double *secateur_controller_get_sweep_scores (SecateurController *self);
+
+/* What the current run says of the settings the pages hold. */
+typedef struct {
+  ScSweepEstimate kind;        /* NOT_MEASURED: no value (outside the run, or a pair it lacks) */
+  double          chrf;
+  int             n_directions; /* pairs the value covers (their mean) */
+  int             sentences;    /* held-out sentences per pair (the fewest) */
+  int             num_beams, max_length;
+  const char     *held_out;     /* the run's held-out set; valid while the run is */
+} SecateurEstimate;
+
+/* chrF++ for the kept set the current settings give `direction` (NULL: the
+ * mean over the current run's pairs), keyed on the kept set
+ * (sc_sweep_job_estimate): measured, interpolated between measured kept
+ * counts, or not measured. FALSE when there is no run. */
+gboolean secateur_controller_estimate         (SecateurController *self, const char *direction,
+                                               SecateurEstimate *estimate);
+
+/* Runs: every sweep of the session (ScSweepJobResult, owned by the
+ * controller, oldest first; sc-sweep-record.h saves and reads one). Reading
+ * only: add with add_run. */
+GPtrArray *secateur_controller_get_runs       (SecateurController *self);
+/* The run the estimate and the export's report use; -1 when none. */
+int      secateur_controller_get_current_run  (SecateurController *self);
+/* Makes run `index` the current one and applies its settings (metric,
+ * algorithm, granularity, budget; the ratio stays) to the prune settings,
+ * so that Export exports it. Emits `sweep-updated`. */
+void     secateur_controller_select_run       (SecateurController *self, int index);
+/* Adds a run (e.g. read back from a project), taking it; it becomes the
+ * current one only when there was none. Emits `sweep-updated`. */
+void     secateur_controller_add_run          (SecateurController *self, ScSweepJobResult *run);
 
 /* Full vs pruned on `sources` (NULL: the first `limit` sentences of the
  * pair's held-out set, as the CLI's compare; references then come from the

@@ -231,8 +231,8 @@ test_calibrate_export (void)
   /* 32 experts fewer: 32 expert sizes fewer bytes */
   g_assert_cmpuint (secateur_controller_pruned_bytes (c, keep), ==,
                     info->weight_bytes - 32 * info->bytes_per_expert);
-  double chrf;
-  g_assert_false (secateur_controller_estimate_chrf (c, 0.5, &chrf));
+  SecateurEstimate estimate;
+  g_assert_false (secateur_controller_estimate (c, NULL, &estimate));
 
   /* export, then refuse to overwrite, then replace on request */
   g_autofree char *tmp = g_dir_make_tmp ("secateur-controller-XXXXXX", &error);

@@ -2,8 +2,8 @@
  * tiny NLLB-MoE fixture: the sentences they read, their scores against
  * the metrics and the masked model, one progress report over both sides,
  * cancellation as G_IO_ERROR_CANCELLED with the model left whole, the
- * sweep's points against single evaluations, and weight pruning with and
- * without the per-language comparison. */
+ * sweep's points (one per kept set) against single evaluations, and
+ * weight pruning with and without the per-language comparison. */
 #include "sc-calibrate.h"
 #include "sc-corpus.h"
 #include "sc-evaluate-job.h"
@@ -208,32 +208,53 @@ calibrated_stats (void)
   return stats;
 }
 
-/* Each point is the evaluate job's chrF++ at that ratio: the full model
- * at 0, the experts sc_prune_keep_mask keeps elsewhere. */
+/* Each point is the evaluate job's chrF++ at a kept set: the full model
+ * at 0, the experts sc_prune_keep_mask keeps elsewhere. With 3:1 on 2 + 2
+ * MoE layers of 8 experts, 0.5 keeps 6 + 2 per layer (16), 0.55 and 0.6
+ * both 3 + 1 (8): 0.6 is no new point. */
 static void
 test_sweep (void)
 {
   g_autoptr (ScStats) stats = calibrated_stats ();
   const char *dirs[] = { "eng_Latn-fra_Latn", NULL };
-  const double ratios[] = { 0.0, 0.5 };
-  ScSweepJobOptions so = { dirs, stats, { 0 }, ratios, 2, 2, 12 };
+  const double ratios[] = { 0.0, 0.5, 0.55, 0.6 };
+  ScSweepJobOptions so = { dirs, stats, { 0 }, ratios, 4, 2, 12, "test calibration" };
   sc_prune_settings_init (&so.settings);
+  so.settings.metric = SC_EXPERT_METRIC_FREQUENCY;
   Trace t = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (ScSweepJobResult) r = sc_sweep_job_run (model, &so, on_progress, &t, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (t.stage, ==, "sweep");
-  g_assert_cmpint (t.last_done, ==, 2);
+  g_assert_cmpint (t.last_done, ==, 3);
   g_free (t.stage);
-  g_assert_cmpint (r->n_ratios, ==, 2);
+  g_assert_cmpint (r->n_ratios, ==, 3);
   g_assert_cmpint (r->n_directions, ==, 1);
-  for (int k = 0; k < 2; k++)
+  /* what the run was measured with */
+  static const int want_kept[] = { 32, 16, 8 };
+  g_assert_cmpint (r->experts_total, ==, 32);
+  g_assert_cmpint (r->settings.metric, ==, SC_EXPERT_METRIC_FREQUENCY);
+  g_assert_cmpint (r->settings.enc_weight, ==, 3);
+  g_assert_cmpfloat (r->settings.ratio, ==, 0);
+  g_assert_cmpint (r->sentences[0], ==, 2);
+  g_assert_cmpint (r->num_beams, ==, 1);
+  g_assert_cmpint (r->max_length, ==, 12);
+  g_assert_cmpstr (r->held_out, ==, "UDHR"); /* the fixture has no heldout.tsv */
+  g_assert_cmpstr (r->calibration, ==, "test calibration");
+  g_assert_cmpint (r->created, >, 0);
+  for (int k = 0; k < 3; k++)
     {
+      g_assert_cmpfloat (r->ratios[k], ==, ratios[k]);
+      g_assert_cmpint (r->kept[k], ==, want_kept[k]);
+      g_assert_cmpfloat_with_epsilon (sc_sweep_job_point_pruned (r, k), 1 - want_kept[k] / 32.0,
+                                      1e-12);
       ScPruneSettings s = so.settings;
       s.ratio = ratios[k];
       g_autofree guint8 *keep =
           k > 0 ? sc_prune_keep_mask (stats, &s, "eng_Latn", "fra_Latn", &error) : NULL;
       g_assert_no_error (error);
+      g_autofree char *id = sc_sweep_kept_set_id (keep, 32);
+      g_assert_cmpstr (r->kept_sets[k], ==, id);
       ScEvaluateJobOptions o;
       sc_evaluate_job_options_init (&o, model, "eng_Latn", "fra_Latn");
       o.gen.num_beams = 1;
@@ -248,19 +269,12 @@ test_sweep (void)
       g_assert_cmpfloat (r->scores[k], ==, want);
       g_assert_cmpfloat (r->chrf[k], ==, want);
     }
-}
-
-/* Linear between the points, the last slope beyond them, never below 0. */
-static void
-test_sweep_estimate (void)
-{
-  double ratios[] = { 0.0, 0.5, 0.75 }, chrf[] = { 40, 30, 20 };
-  ScSweepJobResult r = { .n_ratios = 3, .ratios = ratios, .chrf = chrf };
-  g_assert_cmpfloat (sc_sweep_job_estimate_chrf (&r, -1), ==, 40);
-  g_assert_cmpfloat_with_epsilon (sc_sweep_job_estimate_chrf (&r, 0.25), 35, 1e-12);
-  g_assert_cmpfloat_with_epsilon (sc_sweep_job_estimate_chrf (&r, 0.625), 25, 1e-12);
-  g_assert_cmpfloat_with_epsilon (sc_sweep_job_estimate_chrf (&r, 1.0), 10, 1e-12);
-  g_assert_cmpfloat (sc_sweep_job_estimate_chrf (&r, 2.0), ==, 0);
+  /* ratios that do not ascend are refused */
+  const double bad[] = { 0.5, 0.25 };
+  so.ratios = bad;
+  so.n_ratios = 2;
+  g_assert_null (sc_sweep_job_run (model, &so, NULL, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
 static guint64
@@ -345,7 +359,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/evaluate-typed", test_evaluate_typed);
   g_test_add_func ("/jobs/evaluate-cancel", test_evaluate_cancel);
   g_test_add_func ("/jobs/sweep", test_sweep);
-  g_test_add_func ("/jobs/sweep-estimate", test_sweep_estimate);
   g_test_add_func ("/jobs/sparsify", test_sparsify);
   int ret = g_test_run ();
   sc_model_free (model);

@@ -490,10 +490,11 @@ test_prune (void)
   g_assert_nonnull (strstr (sc_ui_row_value (prune, "kept_row"), "32 of 64"));
   g_autofree char *size50 = g_strdup (sc_ui_row_value (prune, "size_row"));
   g_autofree char *est50 = g_strdup (sc_ui_row_value (prune, "estimate_row"));
-  g_assert_nonnull (strstr (est50, "estimate"));
-  double e50;
-  g_assert_true (secateur_controller_estimate_chrf (controller, 0.5, &e50));
-  g_assert_cmpfloat_with_epsilon (e50, chrf[2], 1e-9);
+  g_assert_nonnull (strstr (est50, "measured"));
+  SecateurEstimate e50;
+  g_assert_true (secateur_controller_estimate (controller, NULL, &e50));
+  g_assert_cmpint (e50.kind, ==, SC_SWEEP_MEASURED);
+  g_assert_cmpfloat (e50.chrf, ==, chrf[2]);
   /* the demo runs on the CPU here: no GPU to fit */
   if (g_str_has_prefix (secateur_controller_get_info (controller)->backend, "cuda"))
     g_assert_nonnull (strstr (sc_ui_row_value (prune, "fits_row"), "Yes"));
@@ -512,10 +513,12 @@ test_prune (void)
   gtk_range_set_value (slider, 80);
   g_assert_cmpstr (sc_ui_row_value (prune, "size_row"), !=, size50);
   g_assert_cmpstr (sc_ui_row_value (prune, "estimate_row"), !=, est50);
-  double e80;
-  g_assert_true (secateur_controller_estimate_chrf (controller, 0.8, &e80));
-  /* linear between the 75 % and 90 % points */
-  g_assert_cmpfloat_with_epsilon (e80, chrf[3] + (chrf[4] - chrf[3]) / 3, 1e-9);
+  SecateurEstimate e80;
+  g_assert_true (secateur_controller_estimate (controller, NULL, &e80));
+  /* 80 % keeps 3 + 1 per layer (8): linear in the kept count between the
+   * 75 % point (16) and the 90 % one (4) */
+  g_assert_cmpint (e80.kind, ==, SC_SWEEP_INTERPOLATED);
+  g_assert_cmpfloat_with_epsilon (e80.chrf, chrf[4] + (chrf[3] - chrf[4]) / 3, 1e-9);
   g_assert_cmpfloat (secateur_bars_get_value (SECATEUR_BARS (bars), 0), <, 12);
   g_assert_cmpfloat (secateur_quality_curve_get_marker (sc_ui_child (prune, "curve")), ==, 0.8);
   /* the heatmap dims what the slider prunes: pair scope, 80 % (the

@@ -129,6 +129,39 @@ shown_direction (SecateurPrunePage *self)
   return i < n ? self->direction_codes[i] : NULL;
 }
 
+/* The current run's chrF++ for the kept set shown, saying what it rests
+ * on: the pair (or how many pairs' mean), the sentences and the decoding. */
+static char *
+estimate_text (SecateurPrunePage *self, const char *direction, const char *dir_name)
+{
+  SecateurEstimate e;
+  if (!secateur_controller_estimate (self->controller, direction, &e))
+    return g_strdup (_ ("Measure quality to see an estimate"));
+  g_autofree char *pairs =
+      direction != NULL
+          ? g_strdup (dir_name)
+          : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d pair", "mean of %d pairs",
+                                          e.n_directions),
+                             e.n_directions);
+  if (e.kind == SC_SWEEP_NOT_MEASURED)
+    return direction != NULL && e.held_out == NULL
+               ? g_strdup_printf (_ ("Not measured for %s: measure quality again"), pairs)
+               : g_strdup_printf (_ ("Not measured at this many experts (%s): the quality "
+                                     "curve does not reach them"),
+                                  pairs);
+  g_autofree char *decoding =
+      e.num_beams > 1 ? g_strdup_printf (_ ("beam %d"), e.num_beams) : g_strdup (_ ("greedy"));
+  g_autofree char *basis = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%s, %d held-out sentence, %s, at most %d tokens",
+                   "%s, %d held-out sentences each, %s, at most %d tokens", e.sentences),
+      pairs, e.sentences, decoding, e.max_length);
+  return e.kind == SC_SWEEP_MEASURED
+             ? g_strdup_printf (_ ("chrF++ %.1f, measured for these experts (%s)"), e.chrf, basis)
+             : g_strdup_printf (_ ("chrF++ ≈ %.1f, interpolated between the measured numbers of "
+                                   "experts (%s)"),
+                                e.chrf, basis);
+}
+
 static void
 update (SecateurPrunePage *self)
 {
@@ -214,11 +247,7 @@ update (SecateurPrunePage *self)
   double mass = sc_prune_mass_kept (stats, keep, direction ? one : NULL);
   g_autofree char *mass_text = g_strdup_printf (_ ("%.1f %% of the gate mass"), 100 * mass);
   adw_action_row_set_subtitle (self->mass_row, mass_text);
-  double chrf;
-  g_autofree char *estimate =
-      secateur_controller_estimate_chrf (self->controller, s.ratio, &chrf)
-          ? g_strdup_printf (_ ("chrF++ ≈ %.1f (estimate from the quality curve)"), chrf)
-          : g_strdup (_ ("Measure quality to see an estimate"));
+  g_autofree char *estimate = estimate_text (self, direction, dir_name);
   adw_action_row_set_subtitle (self->estimate_row, estimate);
 }
 

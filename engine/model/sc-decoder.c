@@ -252,3 +252,23 @@ sc_decoder_reorder (ScDecoder *dec, const int *from)
   for (int r = 0; r < R; r++)
     dec->src_row[r] = src[from[r]];
 }
+
+void
+sc_decoder_keep_rows (ScDecoder *dec, const int *keep, int n)
+{
+  int d = dec->model->config->d_model;
+  gsize row = (gsize) dec->max_len * d;
+  gsize used = (gsize) dec->len * d;
+  g_return_if_fail (n >= 1 && n <= dec->n_rows);
+  /* keep[i] >= i: each row moves down over one already moved or dropped */
+  for (int l = 0; l < dec->model->config->decoder_layers; l++)
+    for (int i = 0; i < n; i++)
+      if (keep[i] != i)
+        {
+          memcpy (dec->self_k[l] + i * row, dec->self_k[l] + keep[i] * row, sizeof (float) * used);
+          memcpy (dec->self_v[l] + i * row, dec->self_v[l] + keep[i] * row, sizeof (float) * used);
+        }
+  for (int i = 0; i < n; i++)
+    dec->src_row[i] = dec->src_row[keep[i]];
+  dec->n_rows = n;
+}

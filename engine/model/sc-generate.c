@@ -223,7 +223,13 @@ greedy (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
 
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   g_autofree int *tokens = g_new (int, B);
-  g_autofree gboolean *done = g_new0 (gboolean, B);
+  /* decoder row i decodes sentence alive[i]: a finished sentence leaves the
+   * decoder (sc_decoder_keep_rows) rather than decoding the pad token to the
+   * end of the batch as Hugging Face does. A row's numbers do not depend on
+   * the other rows, so its tokens are the same; a batch then costs the sum
+   * of its lengths instead of B times the longest (issue 15's sweep). */
+  g_autofree int *alive = g_new (int, B);
+  g_autofree int *keep = g_new (int, B);
   g_autofree float *logits = g_new (float, (gsize) B *V);
   g_autofree guint8 *mark = g_new0 (guint8, V);
   for (int b = 0; b < B; b++)
@@ -232,24 +238,20 @@ greedy (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
       g_array_append_val (seq, c->decoder_start_token_id);
       g_ptr_array_add (out, seq);
       tokens[b] = c->decoder_start_token_id;
+      alive[b] = b;
     }
 
-  for (int cur_len = 1; cur_len < opts->max_length; cur_len++)
+  int n_alive = B;
+  for (int cur_len = 1; cur_len < opts->max_length && n_alive > 0; cur_len++)
     {
       if (!check_cancel (cancellable, error) ||
           !sc_decoder_forward (dec, tokens, 1, logits, TRUE, error))
         return NULL;
-      int n_done = 0;
-      for (int b = 0; b < B; b++)
+      int kept = 0;
+      for (int i = 0; i < n_alive; i++)
         {
-          /* Finished rows are fed the pad token, as Hugging Face does. */
-          if (done[b])
-            {
-              tokens[b] = c->pad_token_id;
-              n_done++;
-              continue;
-            }
-          float *l = logits + (gsize) b * V;
+          int b = alive[i];
+          float *l = logits + (gsize) i * V;
           GArray *seq = g_ptr_array_index (out, b);
           SourceIds si = source_ids (enc, b, 1);
           process_scores (opts, c->eos_token_id, &si, (const int *) seq->data, cur_len, l, V, mark);
@@ -257,16 +259,17 @@ greedy (ScView *view, const ScEncoding *enc, const ScGenerateOptions *opts,
           for (int v = 1; v < V; v++)
             if (l[v] > l[best])
               best = v;
-          tokens[b] = best;
-          g_array_append_val (g_ptr_array_index (out, b), best);
+          g_array_append_val (seq, best);
           if (best == c->eos_token_id)
-            {
-              done[b] = TRUE;
-              n_done++;
-            }
+            continue;
+          /* kept <= i: the arrays are compacted in place */
+          tokens[kept] = best;
+          alive[kept] = b;
+          keep[kept++] = i;
         }
-      if (n_done == B)
-        break;
+      if (kept > 0 && kept < n_alive)
+        sc_decoder_keep_rows (dec, keep, kept);
+      n_alive = kept;
     }
   return g_steal_pointer (&out);
 }
@@ -610,6 +613,40 @@ is_blank (const char *s)
   return TRUE;
 }
 
+/* The batch's encoder output with each sentence encoded alone and placed
+ * in a right-padded [B, S] encoding (pads' hidden states zero, masked out
+ * of cross-attention as before). Encoding the padded batch at once spent
+ * most of a sweep point on padding (8 held-out sentences, one of them 4
+ * times the others' length), and a sentence's encoding is then the same
+ * bits as when it is translated alone. */
+static ScEncoding *
+encode_each (ScView *view, const Source *batch, int B, int S, GError **error)
+{
+  ScModel *model = sc_view_get_model (view);
+  const ScConfig *c = sc_model_get_config (model);
+  int d = c->d_model;
+  g_autoptr (ScEncoding) enc = g_new0 (ScEncoding, 1);
+  enc->B = B, enc->S = S, enc->d = d;
+  enc->hidden = g_new0 (float, (gsize) B *S *d);
+  enc->valid = g_new0 (guint8, (gsize) B * S);
+  enc->ids = g_new (int, (gsize) B *S);
+  for (int b = 0; b < B; b++)
+    {
+      int len = batch[b].ids->len;
+      const int *ids = (const int *) batch[b].ids->data;
+      g_autoptr (ScEncoding) one = sc_view_encode (view, ids, &len, 1, len, error);
+      if (one == NULL)
+        return NULL;
+      memcpy (enc->hidden + (gsize) b * S * d, one->hidden, sizeof (float) * (gsize) len * d);
+      for (int s = 0; s < S; s++)
+        {
+          enc->valid[b * S + s] = s < len;
+          enc->ids[b * S + s] = s < len ? ids[s] : c->pad_token_id;
+        }
+    }
+  return g_steal_pointer (&enc);
+}
+
 char **
 sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_lang,
                 const char *tgt_lang, const ScGenerateOptions *opts, int batch_size,
@@ -678,19 +715,10 @@ sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_l
       int S = 0;
       for (int b = 0; b < B; b++)
         S = MAX (S, (int) batch[b].ids->len);
-      g_autofree int *ids = g_new (int, (gsize) B *S);
-      g_autofree int *lengths = g_new (int, B);
-      for (int b = 0; b < B; b++)
-        {
-          lengths[b] = batch[b].ids->len;
-          for (int s = 0; s < S; s++)
-            ids[b * S + s] =
-                s < lengths[b] ? g_array_index (batch[b].ids, int, s) : c->pad_token_id;
-        }
       g_autoptr (ScEncoding) enc = NULL;
       g_autoptr (GPtrArray) outs = NULL;
       if (!check_cancel (cancellable, error) ||
-          (enc = sc_view_encode (view, ids, lengths, B, S, error)) == NULL ||
+          (enc = encode_each (view, batch, B, S, error)) == NULL ||
           (outs = sc_generate (view, enc, &o, cancellable, error)) == NULL)
         {
           ok = FALSE;

@@ -85,6 +85,9 @@ gboolean          sc_decoder_forward           (ScDecoder *dec, const int *token
                                                 GError **error);
 /* New row i continues old row from[i] (beam reordering). */
 void              sc_decoder_reorder           (ScDecoder *dec, const int *from);
+/* Only rows keep[0..n) (ascending, n >= 1) go on, as rows 0..n): finished
+ * sentences leave the batch instead of decoding padding. */
+void              sc_decoder_keep_rows         (ScDecoder *dec, const int *keep, int n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScView, sc_view_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScDecoder, sc_decoder_free)
