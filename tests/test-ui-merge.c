@@ -234,6 +234,15 @@ test_merge_switch (void)
   g_assert_cmpint (n, ==, 5);
   g_assert_cmpfloat (ratios[3], ==, 0.75);
   g_assert_cmpfloat_with_epsilon (chrf[3], json_object_get_double_member (pruned3, "chrf++"), 1e-9);
+  /* that run measured the merged model: no estimate for the unmerged one */
+  SecateurEstimate est;
+  g_assert_true (secateur_controller_estimate (controller (), DIRECTION, &est));
+  g_assert_cmpint (est.kind, ==, SC_SWEEP_MEASURED);
+  g_assert_cmpfloat_with_epsilon (est.chrf, chrf[3], 1e-9);
+  g_object_set (settings, "merge", FALSE, NULL);
+  g_assert_true (secateur_controller_estimate (controller (), DIRECTION, &est));
+  g_assert_cmpint (est.kind, ==, SC_SWEEP_NOT_MEASURED);
+  g_object_set (settings, "merge", TRUE, NULL);
 
   /* without merging, the same experts are exported unmerged */
   g_object_set (settings, "merge", FALSE, NULL);
