@@ -50,6 +50,11 @@ LABELS = {
 }
 
 
+# the plot's legend has little room
+SHORT = {"importance": "importance", "reconstruct": "reconstruct", "reconstruct+sens": "rec.+sens.",
+         "importance+merge": "importance+merge", "reconstruct+sens+merge": "rec.+sens.+merge"}
+
+
 def cli(a, *args, log=None, timed=None):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     cmd = [a.cli, *args]
@@ -261,7 +266,7 @@ def report(a):
     # curve: mean chrF++ after pruning, per language, 1:1
     series = [m for m in METHODS]
     with open(os.path.join(a.out, "lang-1to1.tsv"), "w") as f:
-        f.write("x\t" + "\t".join(LABELS[m] for m in series) + "\n")
+        f.write("x\t" + "\t".join(SHORT[m] for m in series) + "\n")
         f.write("0\t" + "\t".join(f"{fmean:.2f}" for _ in series) + "\n")
         for r in [0.25, 0.5, 0.75, 0.8, 0.9]:
             vals = []
