@@ -5,7 +5,7 @@
  *                          [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE]
  *                          [--sampling proportional|uniform|pairs] [--size N] [--seed S] ...
  *     common: [--mode teacher|decode] [--batch N] [--beam N] [--max-len N]
- *             -o STATS.json [--append] [--capture N]
+ *             (-o STATS.json [--append] [--capture N] | --project DIR)
  *
  * With --pairs, sentences come from a corpus (the bundled UDHR's calibration
  * split by default) and are sampled across directions as Multilingual Brain
@@ -16,7 +16,9 @@
  *
  * The work is the calibrate job (engine/jobs/sc-calibrate-job.h), the
  * application's too; this file reads options and files and prints. Ctrl-C
- * stops after the current batch and saves what was gathered. */
+ * stops after the current batch and saves what was gathered. With
+ * --project the run is added to the project's statistics (as --append
+ * does), the project created for the model when absent. */
 #include "cli-commands.h"
 #include "sc-calibrate-job.h"
 #include "sc-distributed.h"
@@ -127,7 +129,7 @@ sc_cli_calibrate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *src = NULL, *tgt = NULL, *source = NULL, *target = NULL;
   g_autofree char *mode = NULL, *output = NULL, *pairs = NULL, *corpus = NULL, *sampling = NULL;
-  g_autofree char *shares = NULL;
+  g_autofree char *shares = NULL, *project_dir = NULL;
   int batch = 16, beam = 1, max_len = 0, size = 256, seed = 1;
   gboolean append = FALSE, quiet = FALSE;
   int capture = 0;
@@ -156,6 +158,9 @@ sc_cli_calibrate (int argc, char **argv)
     { "max-len", 0, 0, G_OPTION_ARG_INT, &max_len, "Longest output when decoding", "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Statistics file to write", "FILE" },
     { "append", 0, 0, G_OPTION_ARG_NONE, &append, "Add to the statistics already in FILE", NULL },
+    { "project", 0, 0, G_OPTION_ARG_FILENAME, &project_dir,
+      "Add to the statistics of this project (created for the model when absent) instead of -o",
+      "DIR" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { "capture", 0, 0, G_OPTION_ARG_INT, &capture,
       "Also sample up to N router inputs per direction and MoE layer into STATS.capture "
@@ -191,11 +196,32 @@ sc_cli_calibrate (int argc, char **argv)
       return 2;
     }
   gboolean from_files = pairs == NULL;
+  if (project_dir != NULL && (output != NULL || append || capture > 0))
+    {
+      fprintf (stderr, "secateur-cli calibrate: --project adds to the project's statistics; it "
+                       "goes with neither -o, --append nor --capture\n");
+      return 2;
+    }
+  /* the project's model when -m is not given; refused early when it
+   * belongs to another model */
+  g_autoptr (ScProject) project = NULL;
+  if (project_dir != NULL &&
+      (project = sc_cli_open_project ("calibrate", project_dir, model_dir)) == NULL)
+    return 1;
+  g_autofree char *project_stats = project ? sc_project_stats_path (project) : NULL;
+  if (project != NULL)
+    {
+      if (model_dir == NULL)
+        model_dir = g_strdup (sc_project_get_model_dir (project));
+      output = g_strdup (project_stats);
+      append = TRUE;
+    }
   if (model_dir == NULL || output == NULL ||
       (from_files && (src == NULL || tgt == NULL || source == NULL ||
                       (cmode == SC_CALIBRATE_TEACHER_FORCED && target == NULL))))
     {
-      fprintf (stderr, "secateur-cli calibrate: -m and -o are required, and either --pairs or "
+      fprintf (stderr, "secateur-cli calibrate: -m and -o (or --project) are required, and "
+                       "either --pairs or "
                        "-s, -t and --source (with --target in teacher mode)\n");
       return 2;
     }
@@ -341,7 +367,9 @@ sc_cli_calibrate (int argc, char **argv)
   if (append)
     {
       ScStats *sum =
-          sc_stats_append_to_file (stats, output, waiting, GINT_TO_POINTER (quiet), &error);
+          project != NULL
+              ? sc_project_add_stats (project, stats, waiting, GINT_TO_POINTER (quiet), &error)
+              : sc_stats_append_to_file (stats, output, waiting, GINT_TO_POINTER (quiet), &error);
       if (sum != NULL)
         {
           sc_stats_free (stats);

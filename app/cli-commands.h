@@ -6,6 +6,7 @@
 #include "cli-options.h"
 #include "sc-evaluate-job.h"
 #include "sc-generate.h"
+#include "sc-project.h"
 
 typedef struct {
   const char *name;
@@ -32,6 +33,11 @@ int sc_cli_sparsify (int argc, char **argv);
 int sc_cli_perplexity (int argc, char **argv);
 
 /* Helpers shared by the subcommands. */
+
+/* --project DIR (cli-project.c): the project, created for `model_dir` when
+ * absent (nullable: then it must exist, and its model folder is used);
+ * NULL after saying why on stderr. */
+ScProject *sc_cli_open_project (const char *command, const char *dir, const char *model_dir);
 
 /* The first `limit` (<= 0: all) sources and references of `pairs`
  * (ScCorpusPair), as NULL-terminated arrays borrowing their strings;

@@ -3,10 +3,12 @@
  *   secateur-cli evaluate -m MODEL --pairs SRC-TGT[,...] [--experts INDEX.json]
  *                         [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE] [--split held-out|all]
  *                         [--limit N] [--beam N] [--max-len N] [-o REPORT.json]
- *                         [--pruned-only] [--merge --capture S.capture]
+ *                         [--pruned-only] [--merge --capture S.capture] [--project DIR]
  *
  * Without --corpus, each direction is scored on the model's held-out set
- * (sc-corpus-spec.h), as the application's Compare and quality sweep do. */
+ * (sc-corpus-spec.h), as the application's Compare and quality sweep do.
+ * --project records the report in the project (its model when -m is not
+ * given). */
 #include "cli-commands.h"
 #include "sc-corpus-spec.h"
 #include "sc-corpus.h"
@@ -70,6 +72,7 @@ sc_cli_evaluate (int argc, char **argv)
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
   g_autofree char *split = NULL, *output = NULL, *metrics = NULL, *tsv_path = NULL;
   g_autofree char *capture_path = NULL;
+  g_autofree char *project_dir = NULL;
   int limit = 0, beam = 0, max_len = 0;
   gboolean hf_defaults = FALSE, pruned_only = FALSE, merge = FALSE;
   GOptionEntry entries[] = {
@@ -86,6 +89,8 @@ sc_cli_evaluate (int argc, char **argv)
     { "hf-defaults", 0, 0, G_OPTION_ARG_NONE, &hf_defaults,
       "Where the model sets no length, use transformers' default (20) instead of 200", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "JSON report", "FILE" },
+    { "project", 0, 0, G_OPTION_ARG_FILENAME, &project_dir,
+      "Record the report in this project (its model unless -m is given)", "DIR" },
     { "tsv", 0, 0, G_OPTION_ARG_FILENAME, &tsv_path,
       "Scores as the paper authors' TSV (direction, spBLEU, chrF++, len_ratio; of the pruned "
       "model with --experts)",
@@ -130,9 +135,15 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: --metrics is scores or nll\n");
       return 2;
     }
+  g_autoptr (ScProject) project = NULL;
+  if (project_dir != NULL &&
+      (project = sc_cli_open_project ("evaluate", project_dir, model_dir)) == NULL)
+    return 1;
+  if (project != NULL && model_dir == NULL)
+    model_dir = g_strdup (sc_project_get_model_dir (project));
   if (model_dir == NULL || pairs == NULL)
     {
-      fprintf (stderr, "secateur-cli evaluate: -m and --pairs are required\n");
+      fprintf (stderr, "secateur-cli evaluate: -m (or --project) and --pairs are required\n");
       return 2;
     }
   if ((pruned_only || merge) && experts == NULL)
@@ -316,10 +327,12 @@ sc_cli_evaluate (int argc, char **argv)
   json_builder_end_array (report);
   json_builder_end_object (report);
 
-  if (output != NULL && root)
+  if ((output != NULL || project != NULL) && root)
     {
       g_autoptr (JsonNode) doc = json_builder_get_root (report);
-      if (!sc_json_save (doc, TRUE, output, &error))
+      g_autofree char *stored = NULL;
+      if ((output != NULL && !sc_json_save (doc, TRUE, output, &error)) ||
+          (project != NULL && !sc_project_add_evaluation (project, doc, &stored, &error)))
         {
           fprintf (stderr, "secateur-cli: %s\n", error->message);
           return 1;

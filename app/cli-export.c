@@ -8,6 +8,9 @@
  *                       [--merge --capture S.capture]
  *   secateur-cli export -m MODEL --bundle --stats STATS.json (--pair | --pairs | --langs)
  *                       [--ratio R] [--metric M] [--granularity G] -o FOLDER [...]
+ *   --project DIR: -m defaults to the project's model, --experts to its newest
+ *                  selection (--stats to its statistics with --bundle), and the
+ *                  export (folder, directions, settings) is recorded in it
  *
  * --bundle writes what the application's Export page writes (sc-export-job.h):
  * FOLDER/model/, experts.json, statistics.json and report/, the experts
@@ -132,6 +135,26 @@ bundle_progress (const ScProgress *p, gpointer data)
     fprintf (stderr, "secateur-cli: wrote %s\n", steps[p->done - 1]);
 }
 
+/* What a project records of a bundle's settings. */
+static JsonObject *
+bundle_settings (const Bundle *b)
+{
+  const ScPruneSettings *s = &b->opts.settings;
+  JsonObject *o = json_object_new ();
+  json_object_set_double_member (o, "ratio", s->ratio);
+  json_object_set_string_member (o, "metric", sc_expert_metric_to_string (s->metric));
+  json_object_set_string_member (o, "algorithm",
+                                 s->algo == SC_SELECT_THRESHOLD ? "threshold" : "per-layer");
+  json_object_set_string_member (o, "granularity",
+                                 s->granularity == SC_GRANULARITY_GLOBAL ? "global"
+                                 : s->granularity == SC_GRANULARITY_PAIR ? "pair"
+                                                                         : "lang");
+  g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
+  json_object_set_string_member (o, "enc_dec", enc_dec);
+  json_object_set_boolean_member (o, "bundle", TRUE);
+  return o;
+}
+
 /* --bundle: the application's export of `model`. */
 static int
 export_bundle (ScModel *model, Bundle *b)
@@ -176,6 +199,7 @@ sc_cli_export (int argc, char **argv)
   g_autofree char *model_dir = NULL, *keep_path = NULL, *output = NULL, *index = NULL;
   g_autofree char *pair = NULL, *pairs_arg = NULL, *langs_arg = NULL, *dtype_arg = NULL;
   g_autofree char *report = NULL, *stats_path = NULL, *metric_name = NULL, *gran_name = NULL;
+  g_autofree char *project_dir = NULL;
   int shard_mb = 0;
   double ratio = 0;
   gboolean allow_non_finite = FALSE;
@@ -223,6 +247,10 @@ sc_cli_export (int argc, char **argv)
       "Fold each pruned expert into the closest kept one (needs --capture)", NULL },
     { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
       "Router inputs from calibrate --capture, for --merge", "FILE" },
+    { "project", 0, 0, G_OPTION_ARG_FILENAME, &project_dir,
+      "Project: its model, newest selection (--bundle: statistics) unless given; the export is "
+      "recorded in it",
+      "DIR" },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -245,6 +273,24 @@ sc_cli_export (int argc, char **argv)
     {
       g_auto (GStrv) set = g_strsplit (langs_arg, ",", -1);
       directions = pairs_among (set);
+    }
+  /* the project's model, selection or statistics where none is given */
+  g_autoptr (ScProject) project = NULL;
+  if (project_dir != NULL)
+    {
+      if ((project = sc_cli_open_project ("export", project_dir, model_dir)) == NULL)
+        return 1;
+      if (model_dir == NULL)
+        model_dir = g_strdup (sc_project_get_model_dir (project));
+      if (bundle && stats_path == NULL && sc_project_has_stats (project))
+        stats_path = sc_project_stats_path (project);
+      if (!bundle && keep_path == NULL && index == NULL &&
+          (index = sc_project_selection_path (project, NULL, &error)) == NULL)
+        {
+          fprintf (stderr, "secateur-cli export: %s (select --project first, or give --experts)\n",
+                   error->message);
+          return 1;
+        }
     }
   Bundle b = { stats_path, { 0 }, report };
   sc_export_job_options_init (&b.opts);
@@ -310,6 +356,15 @@ sc_cli_export (int argc, char **argv)
         }
       int status = export_bundle (model, &b);
       sc_export_job_free_font_caches ();
+      if (status == 0 && project != NULL)
+        {
+          g_autoptr (JsonObject) settings = bundle_settings (&b);
+          if (!sc_project_add_export (project, output, b.opts.directions, settings, &error))
+            {
+              fprintf (stderr, "secateur-cli: %s\n", error->message);
+              return 1;
+            }
+        }
       return status;
     }
   /* Refused before any work; the export checks again when it writes. */
@@ -425,6 +480,16 @@ sc_cli_export (int argc, char **argv)
                    ? " (--allow-non-finite writes it anyway)"
                    : "");
       return 1;
+    }
+  if (project != NULL)
+    {
+      json_object_set_string_member (selection, "dtype", dtype_up ? dtype_up : "as stored");
+      if (!sc_project_add_export (project, output, (const char *const *) directions, selection,
+                                  &error))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
     }
   printf ("wrote %s\n", output);
   return 0;

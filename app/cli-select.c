@@ -7,6 +7,8 @@
  *                       [--granularity global|lang|pair] [--aggregate pool|mean]
  *                       [--langs a,b] [--pairs a-b,..] [--as-langs]
  *                       [-m MODEL [--capture S.capture] [--merge]] -o experts.json
+ *   secateur-cli select --project DIR [...]   (the project's statistics; the
+ *                       selection stored in the project, and in -o when given)
  *
  * --memory-gb takes the size of an expert and of the rest from the model
  * (sc_model_get_moe_shape: the bytes as stored); --bytes-per-expert and
@@ -123,7 +125,7 @@ sc_cli_select (int argc, char **argv)
 {
   g_autofree char *stats_path = NULL, *output = NULL, *metric_name = NULL, *algo_name = NULL;
   g_autofree char *enc_dec = NULL, *gran_name = NULL, *langs = NULL, *pairs = NULL;
-  g_autofree char *agg_name = NULL;
+  g_autofree char *agg_name = NULL, *project_dir = NULL, *stored = NULL, *where = NULL;
   g_autofree char *model_dir = NULL, *capture_path = NULL, *layer_budgets = NULL;
   double ratio = 0, memory_gb = 0;
   gint64 bytes_per_expert = 0, dense_bytes = 0;
@@ -182,6 +184,8 @@ sc_cli_select (int argc, char **argv)
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs,
       "Directions to write (pair, or lang; default for pair: all with statistics)", "a-b,.." },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Expert index to write", "FILE" },
+    { "project", 0, 0, G_OPTION_ARG_FILENAME, &project_dir,
+      "Project: its statistics unless --stats is given; the selection is stored in it", "DIR" },
     { "merge", 0, 0, G_OPTION_ARG_NONE, &recon.merge,
       "With -m: also each layer's error with the pruned experts merged (as export --merge)", NULL },
     { NULL }
@@ -207,9 +211,15 @@ sc_cli_select (int argc, char **argv)
       fprintf (stderr, "secateur-cli select: %s\n", error->message);
       return 2;
     }
-  if (stats_path == NULL || output == NULL || argc > 1)
+  if ((stats_path == NULL || output == NULL) && project_dir == NULL)
     {
-      fprintf (stderr, "secateur-cli select: --stats and -o are required (see --help)\n");
+      fprintf (stderr,
+               "secateur-cli select: --stats and -o (or --project) are required (see --help)\n");
+      return 2;
+    }
+  if (argc > 1)
+    {
+      fprintf (stderr, "secateur-cli select: unexpected argument %s (see --help)\n", argv[1]);
       return 2;
     }
 
@@ -316,6 +326,22 @@ sc_cli_select (int argc, char **argv)
                      "exactly 2nd, as in nllb_pruning.py; the paper's \"Top 2 activity\" is "
                      "top1+top2\n");
 
+  g_autoptr (ScProject) project = NULL;
+  if (project_dir != NULL)
+    {
+      if ((project = sc_cli_open_project ("select", project_dir, model_dir)) == NULL)
+        return 1;
+      if (stats_path == NULL && !sc_project_has_stats (project))
+        {
+          fprintf (stderr,
+                   "secateur-cli select: project %s has no statistics yet (calibrate "
+                   "--project first)\n",
+                   sc_project_get_dir (project));
+          return 1;
+        }
+      if (stats_path == NULL)
+        stats_path = sc_project_stats_path (project);
+    }
   g_autoptr (ScStats) stats = sc_stats_load (stats_path, NULL, &error);
   if (stats == NULL)
     {
@@ -515,8 +541,12 @@ sc_cli_select (int argc, char **argv)
   if (sc_expert_index_is_global (idx))
     fprintf (stderr, "secateur-cli select: note: a global index is a bare list of ids and "
                      "cannot record its settings (--as-langs writes one that can)\n");
-  if (!sc_expert_index_save (idx, output, &error))
+  if (output != NULL && !sc_expert_index_save (idx, output, &error))
     goto fail;
+  if (project != NULL && !sc_project_add_selection (project, idx, &stored, &error))
+    goto fail;
+  where = output ? g_strdup (output)
+                 : g_strdup_printf ("%s in %s", stored, sc_project_get_dir (project));
 
   int kept_enc = budget.enc_total, kept = budget.keep_total;
   int total = sh->n_moe_layers * sh->n_experts;
@@ -534,7 +564,7 @@ sc_cli_select (int argc, char **argv)
           : as_langs                                 ? "language(s), the same list"
           : written == 1                             ? "entry"
                                                      : "entries",
-          output);
+          where);
   if (bytes_per_expert > 0)
     printf ("Memory: %.2f GiB (%.2f GiB dense + %d experts x %.1f MiB)\n",
             ((double) dense_bytes + (double) kept * bytes_per_expert) / 1073741824.0,

@@ -18,7 +18,12 @@ typedef struct
   /* the sweep the report draws, copied on the main thread */
   double *ratios, *chrf, *sweep_scores;
   GStrv sweep_directions;
+  char *held_out;
 } ExportData;
+
+static ExportData *export_data_new (SecateurController *self, const char *folder,
+                                    const char *const *directions, const ScPruneSettings *settings,
+                                    gboolean overwrite, const char *dtype);
 
 static void
 export_data_free (gpointer data)
@@ -32,6 +37,7 @@ export_data_free (gpointer data)
   g_free (d->chrf);
   g_free (d->sweep_scores);
   g_strfreev (d->sweep_directions);
+  g_free (d->held_out);
   g_free (d);
 }
 
@@ -73,6 +79,17 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
     }
   if (!controller_check_merge (self, settings, task))
     return;
+  ExportData *d = export_data_new (self, folder, directions, settings, overwrite, dtype);
+  g_task_set_task_data (task, d, export_data_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+/* The job's options from the controller's state, the same for the export
+ * and its preview (secateur_controller_export_plan). */
+static ExportData *
+export_data_new (SecateurController *self, const char *folder, const char *const *directions,
+                 const ScPruneSettings *settings, gboolean overwrite, const char *dtype)
+{
   ExportData *d = g_new0 (ExportData, 1);
   d->self = self;
   d->folder = g_strdup (folder);
@@ -107,13 +124,47 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
       o->chrf = d->chrf;
       o->sweep_scores = d->sweep_scores;
       o->sweep_directions = (const char *const *) d->sweep_directions;
+      /* what the curve rests on, for its title: the fewest sentences of
+       * any direction */
+      d->held_out = g_strdup (r->held_out);
+      o->held_out = d->held_out;
+      for (int k = 0; r->sentences != NULL && k < r->n_directions; k++)
+        o->held_out_sentences =
+            k == 0 ? r->sentences[k] : MIN (o->held_out_sentences, r->sentences[k]);
     }
-  g_task_set_task_data (task, d, export_data_free);
-  g_task_run_in_thread (task, export_thread);
+  return d;
+}
+
+ScExportJobPlan *
+secateur_controller_export_plan (SecateurController *self, const char *const *directions,
+                                 const char *dtype, GError **error)
+{
+  if (self->model == NULL || self->stats == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _ ("Calibrate the model first"));
+      return NULL;
+    }
+  if (directions == NULL || directions[0] == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _ ("Choose at least one language pair to export"));
+      return NULL;
+    }
+  ExportData *d = export_data_new (
+      self, NULL, directions, secateur_prune_settings_peek (self->prune_settings), FALSE, dtype);
+  ScExportJobPlan *plan = sc_export_job_plan (self->model, d->stats, &d->options, error);
+  export_data_free (d);
+  return plan;
 }
 
 gboolean
 secateur_controller_export_finish (SecateurController *self, GAsyncResult *result, GError **error)
 {
-  return controller_job_finish (self, result, error);
+  if (!controller_job_finish (self, result, error))
+    return FALSE;
+  ExportData *d = g_task_get_task_data (G_TASK (result));
+  controller_project_add_export (self, d->folder, (const char *const *) d->directions,
+                                 &d->options.settings,
+                                 d->options.convert ? sc_dtype_name (d->options.dtype) : NULL);
+  return TRUE;
 }

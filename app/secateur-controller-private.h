@@ -11,6 +11,7 @@
 #include "secateur-controller.h"
 
 #include "sc-capture.h"
+#include "sc-project.h"
 #include "sc-sweep-job.h"
 
 G_BEGIN_DECLS
@@ -36,6 +37,7 @@ struct _SecateurController
   gboolean busy;
   guint job_serial; /* drops progress of finished jobs */
   GCancellable *job_cancellable;
+  const char *job_name; /* the running job's, for people */
 
   GPtrArray *runs;  /* ScSweepJobResult: every sweep of the session, oldest first */
   int current_run;  /* the run the estimate and the report use; -1: none */
@@ -51,6 +53,14 @@ struct _SecateurController
   /* direction -> the last Compare's scores with references (as export
    * --report records them) and "settings_key", the settings it ran with */
   JsonObject *compare_scores;
+
+  /* the project of the open model (secateur-controller-project.c) */
+  char *project_root; /* where a model's project is made; NULL: none */
+  ScProject *project;
+  char *project_note;         /* why the model's project could not be opened */
+  guint project_save_id;      /* a pending save of the settings */
+  gboolean project_restoring; /* restoring: nothing to save */
+  gboolean project_connected;
 };
 
 typedef enum
@@ -86,7 +96,12 @@ void controller_job_return (GTask *task, gboolean ok, GError *error);
 /* The _finish of a job that returned with controller_job_return. */
 gboolean controller_job_finish (SecateurController *self, GAsyncResult *result, GError **error);
 
-/* Progress (and a statistics snapshot, taken over) to the main context. */
+/* On a worker thread: it and the threads computing with it (the CPU
+ * backend's pool, OpenBLAS) run at a lower priority than the main loop,
+ * so that the interface stays quick during a job. Progress calls it. */
+void controller_job_lower_priority (void);
+/* Progress (and a statistics snapshot, taken over) to the main context;
+ * from a worker thread. */
 void controller_post_progress (SecateurController *self, int done, int total, double rate,
                                double eta, ScStats *snapshot);
 /* An ScProgressCallback whose data is the controller. */
@@ -98,5 +113,43 @@ void controller_clear_runs (SecateurController *self);
 /* The last Compare's scores of `directions` under `settings`, or NULL. */
 JsonObject *controller_compare_scores_for (SecateurController *self, const char *const *directions,
                                            const ScPruneSettings *settings);
+
+/* ---- the project (secateur-controller-project.c) ---- */
+
+/* What the load job finds of a project, on the worker. */
+typedef struct
+{
+  char *root;           /* the controller's project root, copied */
+  ScProject *project;   /* the project opened */
+  ScStats *stats;       /* its statistics, or NULL */
+  GPtrArray *sweeps;    /* its sweeps (ScSweepJobResult), or NULL */
+  char *note;           /* why the model's project could not be opened */
+} ControllerProjectLoad;
+
+void     controller_project_load_clear   (ControllerProjectLoad *pl);
+/* Worker: `dir` is a model folder, or a project folder whose model (the
+ * same fingerprint) is then the one to load. */
+gboolean controller_project_load_prepare (ControllerProjectLoad *pl, const char *dir,
+                                          char **model_dir, GError **error);
+/* Worker, the model loaded: opens or creates its project under the root
+ * (when no project folder was opened) and reads its statistics and sweeps. */
+void     controller_project_load_open    (ControllerProjectLoad *pl, ScModel *model);
+/* Main thread, after the model was swapped in: takes the project and
+ * restores its work. */
+void     controller_project_loaded       (SecateurController *self, ControllerProjectLoad *pl);
+/* Saves: the statistics (after calibration), a sweep, an export, the
+ * settings and directions (after a pause). */
+void     controller_project_save_stats   (SecateurController *self);
+void     controller_project_add_sweep    (SecateurController *self, const ScSweepJobResult *sweep);
+void     controller_project_add_export   (SecateurController *self, const char *folder,
+                                          const char *const *directions,
+                                          const ScPruneSettings *settings, const char *dtype);
+void     controller_project_directions_changed (SecateurController *self);
+/* Writes a pending settings save now. */
+void     controller_project_flush        (SecateurController *self);
+/* At finalize. */
+void     controller_project_clear        (SecateurController *self);
+/* Restored sweeps join the session's runs (taken). */
+void     controller_restore_sweeps       (SecateurController *self, GPtrArray *sweeps);
 
 G_END_DECLS

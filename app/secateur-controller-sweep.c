@@ -120,6 +120,7 @@ secateur_controller_sweep_finish (SecateurController *self, GAsyncResult *result
   if (d->result != NULL)
     {
       /* a new run is the one shown; its settings are those the pages hold */
+      controller_project_add_sweep (self, d->result);
       g_ptr_array_add (self->runs, g_steal_pointer (&d->result));
       self->current_run = self->runs->len - 1;
       controller_emit (self, SIGNAL_SWEEP_UPDATED);

@@ -10,6 +10,7 @@
 #include "sc-calibrate.h"
 #include "sc-corpus-spec.h"
 #include "sc-evaluate.h"
+#include "sc-export-job.h"
 #include "sc-language-quality.h"
 #include "sc-sampler.h"
 #include "sc-sparsify-job.h"
@@ -49,6 +50,11 @@ typedef struct {
   int                size;       /* sentences */
   ScCalibrateMode    mode;
   int                batch_size; /* 0: 2 */
+  /* TRUE: the run's counts (and its record) are added to the statistics
+   * that exist, also when it is cancelled (the whole batches it finished).
+   * FALSE: they replace them, with their quality curve, once the run
+   * completes; a cancelled run then leaves the old ones as they were. */
+  gboolean           add;
 } SecateurCalibrateRequest;
 
 /* One compared sentence. */
@@ -95,6 +101,9 @@ const char *const       *secateur_controller_get_directions (SecateurController 
 
 /* Jobs: one at a time; `busy` says whether one runs. */
 gboolean                 secateur_controller_get_busy (SecateurController *self);
+/* What the running job is, for people ("Calibration", "Quality
+ * measurement", ...); NULL when none runs. */
+const char              *secateur_controller_get_job_name (SecateurController *self);
 /* Cancels the running job, if any. */
 void                     secateur_controller_cancel   (SecateurController *self);
 
@@ -190,6 +199,13 @@ gboolean secateur_controller_export_finish    (SecateurController *self, GAsyncR
  * refused (the check export_async makes first). */
 gboolean secateur_controller_check_export     (SecateurController *self, const char *folder,
                                                gboolean overwrite, GError **error);
+/* What an export of `directions` with the pages' pruning settings and
+ * `dtype` (NULL: as stored) would write (sc_export_job_plan), computed from
+ * the same options export_async passes; NULL with the reason when nothing
+ * can be exported yet. */
+ScExportJobPlan *secateur_controller_export_plan (SecateurController *self,
+                                                  const char *const *directions,
+                                                  const char *dtype, GError **error);
 
 /* ---- weight pruning (the Weights page) ---- */
 
@@ -201,8 +217,9 @@ typedef struct {
   int                samples;        /* calibration segments */
   int                seqlen;         /* tokens per segment */
   /* Languages whose quality is measured, eng_Latn -> X on held-out UDHR;
-   * NULL: every language of the model with UDHR text, English aside (it is
-   * the source of every measured direction). */
+   * NULL: those of the directions chosen on the Model page that have UDHR
+   * text, else (none chosen) every language of the model with UDHR text;
+   * English aside (it is the source of every measured direction). */
   const char *const *eval_languages;
   int                eval_sentences; /* per language; 0: 4 */
   double             threshold;      /* relative chrF++ loss flagged; 0: 0.1 */
@@ -210,6 +227,20 @@ typedef struct {
 
 /* What the weight pruning did and measured (sc-sparsify-job.h). */
 typedef ScSparsifyJobResult SecateurSparsifyResult;
+
+/* The languages the request would measure (its own, or the default
+ * above); NULL when the bundled UDHR corpus is missing. */
+GStrv    secateur_controller_sparsify_languages (SecateurController *self,
+                                                 const SecateurSparsifyRequest *request);
+/* Seconds the request would take on the open model, from a cost model
+ * (the weights the calibration passes and the tokens decoded for the
+ * measurements, at a rate measured on the 2-core reference machine); -1
+ * without a model. */
+double   secateur_controller_sparsify_estimate (SecateurController *self,
+                                                const SecateurSparsifyRequest *request);
+/* Calibration samples sized so that the default run takes about a minute
+ * on the open model (between 8 and 128; 128 without a model). */
+int      secateur_controller_sparsify_default_samples (SecateurController *self);
 
 /* The calibration set the request would draw (per-language counts: see
  * sc_calib_set_languages), built on the calling thread without pruning;
@@ -247,6 +278,22 @@ void     secateur_controller_set_threads      (SecateurController *self, int thr
  * (NULL: the CPU). A device that cannot be used falls back to the CPU and
  * says why in the model info's backend_note. */
 void     secateur_controller_set_device       (SecateurController *self, const char *device);
+
+/* Projects (sc-project.h): with a project root, opening a model opens or
+ * creates its project there (MODELNAME-FINGERPRINTPREFIX.secateur) and
+ * restores its work: statistics with their runs, quality sweeps, prune
+ * settings and directions; opening a project folder (one with
+ * project.json) opens its model, whatever the root. The project is saved
+ * after every job and settings change. NULL root (the default): only
+ * project folders opened as such. */
+void        secateur_controller_set_project_root (SecateurController *self, const char *root);
+/* $XDG_DATA_HOME/secateur/projects */
+char       *secateur_controller_default_project_root (void);
+/* The open project's folder, or NULL. */
+const char *secateur_controller_get_project_dir  (SecateurController *self);
+/* Why the open model's project could not be opened (its work is then
+ * neither restored nor saved), or NULL. */
+const char *secateur_controller_get_project_note (SecateurController *self);
 
 /* Held-out sentences per direction for the sweep (default 8) and longest
  * output in tokens (default 48) for sweep and compare. */

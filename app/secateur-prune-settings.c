@@ -1,10 +1,24 @@
-/* secateur-prune-settings.c: the pruning settings as properties. */
+/* secateur-prune-settings.c: the pruning settings as properties, with a
+ * bounded undo history of their changes. */
 #include "secateur-prune-settings.h"
+
+#include <string.h>
+
+/* Steps kept for undo; older ones are forgotten. */
+#define HISTORY_MAX 100
+/* Ratio changes closer together than this are one step: a slider drag
+ * sends dozens. */
+#define COALESCE_US (600 * 1000)
 
 struct _SecateurPruneSettings
 {
   GObject parent_instance;
   ScPruneSettings s;
+  ScPruneSettings last; /* the settings after the last recorded change */
+  GArray *undo, *redo;  /* ScPruneSettings, newest last */
+  gint64 last_change_us;
+  gboolean last_was_ratio; /* the last step changed only the ratio */
+  gboolean restoring;      /* applying an undo or redo: not a new step */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurPruneSettings, secateur_prune_settings, G_TYPE_OBJECT)
@@ -110,6 +124,47 @@ secateur_prune_settings_set_property (GObject *object, guint prop_id, const GVal
     }
 }
 
+static gboolean
+settings_equal (const ScPruneSettings *a, const ScPruneSettings *b)
+{
+  return a->ratio == b->ratio && a->metric == b->metric && a->algo == b->algo &&
+         a->granularity == b->granularity && a->enc_weight == b->enc_weight &&
+         a->dec_weight == b->dec_weight;
+}
+
+static void
+push_bounded (GArray *stack, const ScPruneSettings *s)
+{
+  if (stack->len >= HISTORY_MAX)
+    g_array_remove_index (stack, 0);
+  g_array_append_val (stack, *s);
+}
+
+/* The settings before this change become an undo step, unless the change
+ * continues a drag of the ratio (then the step taken when it began holds
+ * where it started). */
+static void
+record_step (SecateurPruneSettings *self)
+{
+  if (settings_equal (&self->s, &self->last))
+    return;
+  gint64 now = g_get_monotonic_time ();
+  ScPruneSettings only_ratio = self->last;
+  only_ratio.ratio = self->s.ratio;
+  gboolean ratio_step = settings_equal (&only_ratio, &self->s);
+  if (!self->restoring)
+    {
+      gboolean coalesce = ratio_step && self->last_was_ratio && self->undo->len > 0 &&
+                          now - self->last_change_us < COALESCE_US;
+      if (!coalesce)
+        push_bounded (self->undo, &self->last);
+      g_array_set_size (self->redo, 0);
+    }
+  self->last = self->s;
+  self->last_change_us = self->restoring ? 0 : now;
+  self->last_was_ratio = ratio_step && !self->restoring;
+}
+
 /* GObject hands over the notifications of one g_object_set (or of a
  * frozen stretch) together: `changed` follows them once, so that a page
  * recomputes its masks once per change, not once per property. */
@@ -117,10 +172,22 @@ static void
 secateur_prune_settings_dispatch_properties_changed (GObject *object, guint n_pspecs,
                                                      GParamSpec **pspecs)
 {
+  SecateurPruneSettings *self = SECATEUR_PRUNE_SETTINGS (object);
+  if (n_pspecs > 0)
+    record_step (self);
   G_OBJECT_CLASS (secateur_prune_settings_parent_class)
       ->dispatch_properties_changed (object, n_pspecs, pspecs);
   if (n_pspecs > 0)
     g_signal_emit (object, signals[SIGNAL_CHANGED], 0);
+}
+
+static void
+secateur_prune_settings_finalize (GObject *object)
+{
+  SecateurPruneSettings *self = SECATEUR_PRUNE_SETTINGS (object);
+  g_array_unref (self->undo);
+  g_array_unref (self->redo);
+  G_OBJECT_CLASS (secateur_prune_settings_parent_class)->finalize (object);
 }
 
 static void
@@ -130,6 +197,7 @@ secateur_prune_settings_class_init (SecateurPruneSettingsClass *klass)
   object_class->get_property = secateur_prune_settings_get_property;
   object_class->set_property = secateur_prune_settings_set_property;
   object_class->dispatch_properties_changed = secateur_prune_settings_dispatch_properties_changed;
+  object_class->finalize = secateur_prune_settings_finalize;
 
   /* the engine keeps the defaults; the specs repeat them for introspection */
   ScPruneSettings d;
@@ -158,6 +226,9 @@ static void
 secateur_prune_settings_init (SecateurPruneSettings *self)
 {
   sc_prune_settings_init (&self->s);
+  self->last = self->s;
+  self->undo = g_array_new (FALSE, FALSE, sizeof (ScPruneSettings));
+  self->redo = g_array_new (FALSE, FALSE, sizeof (ScPruneSettings));
 }
 
 SecateurPruneSettings *
@@ -187,4 +258,53 @@ secateur_prune_settings_set (SecateurPruneSettings *self, const ScPruneSettings 
   g_object_set (self, "ratio", s->ratio, "metric", (int) s->metric, "algo", (int) s->algo,
                 "granularity", (int) s->granularity, "enc-weight", s->enc_weight, "dec-weight",
                 s->dec_weight, "merge", s->merge, NULL);
+}
+
+/* Moves the current settings onto `to` and applies the newest of `from`. */
+static gboolean
+step (SecateurPruneSettings *self, GArray *from, GArray *to)
+{
+  if (from->len == 0)
+    return FALSE;
+  ScPruneSettings target = g_array_index (from, ScPruneSettings, from->len - 1);
+  g_array_set_size (from, from->len - 1);
+  push_bounded (to, &self->s);
+  self->restoring = TRUE;
+  secateur_prune_settings_set (self, &target);
+  self->restoring = FALSE;
+  return TRUE;
+}
+
+gboolean
+secateur_prune_settings_undo (SecateurPruneSettings *self)
+{
+  g_return_val_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self), FALSE);
+  return step (self, self->undo, self->redo);
+}
+
+gboolean
+secateur_prune_settings_redo (SecateurPruneSettings *self)
+{
+  g_return_val_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self), FALSE);
+  return step (self, self->redo, self->undo);
+}
+
+gboolean
+secateur_prune_settings_can_undo (SecateurPruneSettings *self)
+{
+  return self->undo->len > 0;
+}
+
+gboolean
+secateur_prune_settings_can_redo (SecateurPruneSettings *self)
+{
+  return self->redo->len > 0;
+}
+
+void
+secateur_prune_settings_forget_history (SecateurPruneSettings *self)
+{
+  g_array_set_size (self->undo, 0);
+  g_array_set_size (self->redo, 0);
+  self->last_change_us = 0;
 }

@@ -32,4 +32,15 @@ void                   secateur_prune_settings_set (SecateurPruneSettings *self,
 /* The settings as the engine reads them; valid until the next change. */
 const ScPruneSettings *secateur_prune_settings_peek (SecateurPruneSettings *self);
 
+/* Undo history: every change (one g_object_set, or one _set) is a step;
+ * ratio changes following each other within 0.6 s (a slider drag) are one
+ * step. The last 100 steps are kept; a new change clears the redo side.
+ * undo/redo return FALSE when there is nothing to go back (or forth) to. */
+gboolean               secateur_prune_settings_undo     (SecateurPruneSettings *self);
+gboolean               secateur_prune_settings_redo     (SecateurPruneSettings *self);
+gboolean               secateur_prune_settings_can_undo (SecateurPruneSettings *self);
+gboolean               secateur_prune_settings_can_redo (SecateurPruneSettings *self);
+/* Drops every step, e.g. when another model is opened. */
+void                   secateur_prune_settings_forget_history (SecateurPruneSettings *self);
+
 G_END_DECLS

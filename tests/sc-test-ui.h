@@ -112,6 +112,34 @@ sc_ui_controller_idle (gpointer window)
   return !secateur_controller_get_busy (secateur_window_get_controller (window));
 }
 
+/* The visible AdwMessageDialog, or NULL. */
+static inline AdwMessageDialog *
+sc_ui_find_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
+/* Answers the question that is up, whose heading must be `heading`, with
+ * `response` (as its button would) and closes it. */
+static inline void
+sc_ui_answer (const char *heading, const char *response)
+{
+  AdwMessageDialog *dialog = sc_ui_find_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, heading);
+  g_test_message ("asked \"%s\": %s -> %s", heading, adw_message_dialog_get_body (dialog),
+                  response);
+  adw_message_dialog_response (dialog, response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 /* Xvfb has no session bus: GTK warns once that it cannot reach it. */
 static inline gboolean
 sc_ui_fatal_filter (const char *domain, GLogLevelFlags level, const char *message, gpointer data)

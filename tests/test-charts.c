@@ -18,6 +18,7 @@
 #include "sc-chart-bars.h"
 #include "sc-chart-curve.h"
 #include "sc-chart-dumbbell.h"
+#include "sc-chart-style.h"
 #include "sc-chart-heatmap.h"
 #include "sc-chart-matrix.h"
 #include "sc-chart-output.h"
@@ -1201,6 +1202,49 @@ check_dumbbell (gboolean dark)
   }
 }
 
+/* A row whose change is within noise is drawn grey (both dots and the
+ * line), never in the warning colour even when flagged, and the legend
+ * carries its note. */
+static void
+test_dumbbell_noise (void)
+{
+  const int W = 520, H = 240;
+  static const char *labels[] = { "eng_Latn", "fra_Latn", "hin_Deva" };
+  static const double before[] = { 40, 30, 20 };
+  static const double after[] = { 38, 21, 35 };
+  static const gboolean flagged[] = { FALSE, TRUE, FALSE };
+  static const gboolean noise[] = { FALSE, TRUE, TRUE };
+  ScDumbbellData d = { 0 };
+  double xb[3], xa[3], y[3], got[3], cb[3], ca[3], cf[3];
+  d.n = 3;
+  d.labels = labels;
+  d.before = before;
+  d.after = after;
+  d.flagged = flagged;
+  d.noise = noise;
+  d.noise_note = "2 sentences per language; grey: within noise";
+  cairo_surface_t *s = render (sc_chart_draw_dumbbell, &d, W, H);
+  save (s, "chart-dumbbell-noise.png");
+  ScChartStyle style;
+  sc_chart_style_init (&style, FALSE);
+  sc_chart_dumbbell_colours (FALSE, cb, ca, cf);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (sc_chart_dumbbell_points (W, H, &d, i, &xb[i], &xa[i], &y[i]));
+  /* a real change keeps its colours */
+  pixel (s, xa[0], y[0], got);
+  assert_colour (got, ca, TOL);
+  /* within noise: grey dots, the flag dropped, a +75 % change too */
+  for (int i = 1; i < 3; i++)
+    {
+      pixel (s, xb[i], y[i], got);
+      assert_colour (got, style.muted, TOL);
+      pixel (s, xa[i], y[i], got);
+      assert_colour (got, style.muted, TOL);
+      g_assert_cmpfloat (colour_dist (got, cf), >, 0.2);
+    }
+  cairo_surface_destroy (s);
+}
+
 static void
 test_dumbbell_light (void)
 {
@@ -1793,6 +1837,7 @@ main (int argc, char **argv)
   g_test_add_func ("/charts/bars/percent", test_bars_percent);
   g_test_add_func ("/charts/dumbbell/light", test_dumbbell_light);
   g_test_add_func ("/charts/dumbbell/dark", test_dumbbell_dark);
+  g_test_add_func ("/charts/dumbbell/noise", test_dumbbell_noise);
   g_test_add_func ("/charts/degenerate", test_degenerate);
   g_test_add_func ("/charts/output", test_output);
   g_test_add_func ("/charts/tsv", test_tsv);

@@ -273,25 +273,43 @@ test_calibrate_export (void)
   g_assert_true (secateur_controller_export_finish (c, r4, &error));
   g_assert_no_error (error);
 
-  /* cancel a long calibration at its first progress: stops, keeps what
-   * it has, and the controller takes new work */
+  /* cancel a long calibration, added to the statistics, at its first
+   * progress: stops, adds what it has, and the controller takes new work */
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   w.cancel_on_progress = cancel;
   req.size = 4000;
+  req.add = TRUE;
+  guint64 tokens_before = sc_stats_total_tokens (secateur_controller_get_stats (c));
   gint64 t0 = g_get_monotonic_time ();
   secateur_controller_calibrate_async (c, &req, cancel, got_result, &w);
   g_autoptr (GAsyncResult) r5 = wait_result (&w);
   g_assert_false (secateur_controller_calibrate_finish (c, r5, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
   g_test_message ("cancelled calibration ended after %.2f s", (g_get_monotonic_time () - t0) / 1e6);
   g_assert_false (secateur_controller_get_busy (c));
   g_assert_nonnull (secateur_controller_get_stats (c));
   /* the partial statistics say so, as the CLI's interrupted runs do */
   g_autoptr (JsonArray) runs = sc_stats_get_provenance (secateur_controller_get_stats (c));
-  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
-  JsonObject *run = json_array_get_object_element (runs, 0);
+  g_assert_cmpuint (json_array_get_length (runs), ==, 2);
+  g_assert_false (json_object_get_boolean_member_with_default (
+      json_array_get_object_element (runs, 0), "interrupted", FALSE));
+  JsonObject *run = json_array_get_object_element (runs, 1);
   g_assert_true (json_object_get_boolean_member_with_default (run, "interrupted", FALSE));
   g_assert_cmpint (json_object_get_int_member (run, "sentences"), ==, 4000);
+  guint64 tokens_added = sc_stats_total_tokens (secateur_controller_get_stats (c));
+  g_assert_cmpuint (tokens_added, >, tokens_before);
+  /* a cancelled run meant to replace them leaves them as they were */
+  g_cancellable_reset (cancel);
+  req.add = FALSE;
+  secateur_controller_calibrate_async (c, &req, cancel, got_result, &w);
+  g_autoptr (GAsyncResult) r6 = wait_result (&w);
+  g_assert_false (secateur_controller_calibrate_finish (c, r6, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (sc_stats_total_tokens (secateur_controller_get_stats (c)), ==, tokens_added);
+  g_autoptr (JsonArray) kept_runs = sc_stats_get_provenance (secateur_controller_get_stats (c));
+  g_assert_cmpuint (json_array_get_length (kept_runs), ==, 2);
   w.cancel_on_progress = NULL;
   sc_test_rm_tree (tmp);
   g_main_loop_unref (w.loop);

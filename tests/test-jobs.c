@@ -7,6 +7,7 @@
 #include "sc-calibrate.h"
 #include "sc-corpus.h"
 #include "sc-evaluate-job.h"
+#include "sc-language-quality.h"
 #include "sc-metrics.h"
 #include "sc-sparsify-job.h"
 #include "sc-sweep-job.h"
@@ -347,6 +348,40 @@ test_sparsify (void)
   sc_test_rm_tree (tmp);
 }
 
+/* The interval of a language's change over its sentences: two sentences
+ * that disagree leave a large change within noise (not degraded), many
+ * that agree make a small change a finding; one sentence knows nothing. */
+static void
+test_lang_quality_interval (void)
+{
+  ScLangQualityRow row = { .before = 40, .after = 20, .n = 2 };
+  const double b2[] = { 40, 40 }, a2[] = { 70, 0 };
+  sc_lang_quality_set_interval (&row, b2, a2, 2);
+  g_assert_true (row.has_interval);
+  g_assert_cmpfloat (row.change_low, <, 0);
+  g_assert_cmpfloat (row.change_high, >, 0);
+  g_assert_true (sc_lang_quality_within_noise (&row));
+  g_assert_false (sc_lang_quality_degraded (&row, SC_LANG_QUALITY_CHRF, 0.05));
+  /* without the interval the same numbers were a finding */
+  row.has_interval = FALSE;
+  g_assert_true (sc_lang_quality_degraded (&row, SC_LANG_QUALITY_CHRF, 0.05));
+
+  double b[40], a[40];
+  for (int i = 0; i < 40; i++)
+    b[i] = 50 + (i % 5), a[i] = b[i] - 5 - (i % 3) * 0.5;
+  ScLangQualityRow many = { .before = 52, .after = 46.5, .n = 40 };
+  sc_lang_quality_set_interval (&many, b, a, 40);
+  g_assert_cmpfloat (many.change_high, <, 0);
+  g_assert_cmpfloat (many.change_low, <, many.change_high);
+  g_assert_cmpfloat (many.change_low, <=, sc_lang_quality_change (&many));
+  g_assert_cmpfloat (many.change_high, >=, sc_lang_quality_change (&many));
+  g_assert_true (sc_lang_quality_degraded (&many, SC_LANG_QUALITY_CHRF, 0.05));
+
+  ScLangQualityRow one = { .before = 40, .after = 10, .n = 1 };
+  sc_lang_quality_set_interval (&one, b, a, 1);
+  g_assert_true (sc_lang_quality_within_noise (&one));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -360,6 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/evaluate-cancel", test_evaluate_cancel);
   g_test_add_func ("/jobs/sweep", test_sweep);
   g_test_add_func ("/jobs/sparsify", test_sparsify);
+  g_test_add_func ("/jobs/lang-quality-interval", test_lang_quality_interval);
   int ret = g_test_run ();
   sc_model_free (model);
   g_free (model_dir);

@@ -161,6 +161,59 @@ test_controller (void)
   g_main_loop_unref (w.loop);
 }
 
+/* Undo and redo walk the changes back and forth; a run of ratio changes
+ * (a slider drag) is one step; a new change clears redo. */
+static void
+test_undo (void)
+{
+  g_autoptr (SecateurPruneSettings) settings = secateur_prune_settings_new ();
+  ScPruneSettings d;
+  sc_prune_settings_init (&d);
+  g_assert_false (secateur_prune_settings_can_undo (settings));
+  g_assert_false (secateur_prune_settings_undo (settings));
+  /* a drag: one step */
+  for (int i = 1; i <= 20; i++)
+    g_object_set (settings, "ratio", 0.5 + i * 0.02, NULL);
+  g_object_set (settings, "metric", (int) SC_EXPERT_METRIC_TOP1, NULL);
+  g_object_set (settings, "dec-weight", 2, NULL);
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->dec_weight, ==, d.dec_weight);
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->metric, ==, SC_EXPERT_METRIC_TOP1);
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->metric, ==, d.metric);
+  g_assert_cmpfloat_with_epsilon (secateur_prune_settings_peek (settings)->ratio, 0.9, 1e-9);
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_assert_cmpfloat (secateur_prune_settings_peek (settings)->ratio, ==, d.ratio);
+  g_assert_false (secateur_prune_settings_undo (settings));
+  /* redo all the way */
+  g_assert_true (secateur_prune_settings_redo (settings));
+  g_assert_cmpfloat_with_epsilon (secateur_prune_settings_peek (settings)->ratio, 0.9, 1e-9);
+  g_assert_true (secateur_prune_settings_redo (settings));
+  g_assert_true (secateur_prune_settings_redo (settings));
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->dec_weight, ==, 2);
+  g_assert_false (secateur_prune_settings_redo (settings));
+  /* a new change after an undo drops what could be redone */
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_object_set (settings, "algo", (int) SC_SELECT_THRESHOLD, NULL);
+  g_assert_false (secateur_prune_settings_can_redo (settings));
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->algo, ==, d.algo);
+  /* ratio changes far apart are separate steps */
+  g_object_set (settings, "ratio", 0.3, NULL);
+  g_usleep (700 * 1000);
+  g_object_set (settings, "ratio", 0.4, NULL);
+  g_assert_true (secateur_prune_settings_undo (settings));
+  g_assert_cmpfloat_with_epsilon (secateur_prune_settings_peek (settings)->ratio, 0.3, 1e-9);
+  /* bounded: after 150 separate steps only the last 100 come back */
+  for (int i = 0; i < 150; i++)
+    g_object_set (settings, "enc-weight", 2 + i, NULL);
+  int n = 0;
+  while (secateur_prune_settings_undo (settings))
+    n++;
+  g_assert_cmpint (n, ==, 100);
+  g_assert_cmpint (secateur_prune_settings_peek (settings)->enc_weight, ==, 2 + 49);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -168,5 +221,6 @@ main (int argc, char **argv)
   g_test_add_func ("/prune-settings/defaults", test_defaults);
   g_test_add_func ("/prune-settings/notify", test_notify);
   g_test_add_func ("/prune-settings/controller", test_controller);
+  g_test_add_func ("/prune-settings/undo", test_undo);
   return g_test_run ();
 }

@@ -208,10 +208,12 @@ test_open_demo (void)
                             "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "languages_row"), "12"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "architecture_row"), "Mixture-of-Experts"));
-  /* the model is remembered for the welcome page */
+  /* the model's project (MODELNAME-FINGERPRINT.secateur) is remembered for the welcome page */
   g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
   g_assert_nonnull (recent[0]);
-  g_assert_true (g_str_has_suffix (recent[0], "demo"));
+  g_autofree char *recent_name = g_path_get_basename (recent[0]);
+  g_assert_true (g_str_has_prefix (recent_name, "demo-") &&
+                 g_str_has_suffix (recent_name, ".secateur"));
   const SecateurModelInfo *info =
       secateur_controller_get_info (secateur_window_get_controller (fx.window));
   g_assert_nonnull (info);
@@ -767,12 +769,13 @@ test_weights (void)
   secateur_window_show_page (fx.window, "weights");
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "weights");
   /* the page opens on Wanda, unstructured 50 %, the training shares
-   * (MBS), 128 samples of 128 tokens, 4 sentences, losses over 10 % */
+   * (MBS), samples of 128 tokens sized from the model (64 on the demo),
+   * 4 sentences, losses over 10 % */
   g_assert_cmpstr (sc_ui_selected_text (page, "method_row"), ==, "Wanda");
   g_assert_cmpstr (sc_ui_selected_text (page, "type_row"), ==, "Unstructured");
   g_assert_cmpstr (sc_ui_selected_text (page, "sampling_row"), ==, "Training Shares (MBS)");
   g_assert_cmpfloat (gtk_range_get_value (sc_ui_child (page, "scale")), ==, 50);
-  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "samples_spin")), ==, 128);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "samples_spin")), ==, 64);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "seqlen_spin")), ==, 128);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "sentences_spin")), ==, 4);
   g_assert_cmpint (gtk_spin_button_get_value_as_int (sc_ui_child (page, "threshold_spin")), ==, 10);
@@ -890,6 +893,8 @@ test_cancel (void)
   fx.calibrated = FALSE;
   fx.updates_before = fx.stats_updates;
   secateur_calibrate_page_start (page);
+  /* statistics exist: the run adds to them */
+  sc_ui_answer ("Add to the Statistics?", "add");
   /* cancel once the live heatmap has moved */
   g_assert_true (wait_for (heatmap_moved, 300));
   fx.cancel_at = g_get_monotonic_time ();
@@ -1005,6 +1010,8 @@ test_bad_folder (void)
   g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
   g_assert_true (g_file_set_contents (config, "{\"model_type\": \"nllb-moe\", \"d_mo", -1, NULL));
   secateur_window_open_model (fx.window, bad);
+  /* the statistics in memory would go: it asks first */
+  sc_ui_answer ("Open Another Model?", "yes");
   g_assert_true (wait_for (idle_controller, 30));
   sc_ui_settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();
@@ -1030,10 +1037,13 @@ test_close_during_job (void)
   SecateurController *controller = g_object_ref (secateur_window_get_controller (fx.window));
   secateur_calibrate_page_set_size (page, 5000);
   secateur_calibrate_page_start (page);
+  sc_ui_answer ("Add to the Statistics?", "add");
   g_assert_true (secateur_controller_get_busy (controller));
   sc_ui_settle (0.3);
   g_object_add_weak_pointer (G_OBJECT (fx.window), (gpointer *) &fx.window);
   gtk_window_close (GTK_WINDOW (fx.window));
+  /* a job runs: it asks before stopping it */
+  sc_ui_answer ("Stop and Close?", "yes");
   /* hidden at once, destroyed when the worker has stopped */
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fx.window)));
   g_assert_true (wait_for (window_gone, 180));

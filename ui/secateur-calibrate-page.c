@@ -27,6 +27,9 @@ struct _SecateurCalibratePage
   GCancellable *cancellable;
   gboolean hint_shown; /* the status is the idle hint, not a job's outcome */
   gboolean asked_path; /* the status asks for the corpus path */
+  GtkWidget *question; /* weak: the add-or-replace dialog while it is up */
+  gboolean adding;     /* the running job adds to earlier statistics */
+  gboolean had_stats;  /* statistics existed when it started */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, ADW_TYPE_BIN)
@@ -235,11 +238,20 @@ calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
   if (ok)
-    gtk_label_set_text (GTK_LABEL (self->status), _ ("Calibration finished"));
+    gtk_label_set_text (GTK_LABEL (self->status), self->adding
+                                                      ? _ ("Calibration finished; its counts were "
+                                                           "added to the statistics")
+                                                      : _ ("Calibration finished"));
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      gtk_label_set_text (GTK_LABEL (self->status),
-                          _ ("Calibration cancelled; the statistics gathered so far are kept"));
+      /* what the controller kept (secateur_controller_calibrate_finish) */
+      const char *text =
+          self->adding ? _ ("Calibration cancelled; the whole batches it finished were added to "
+                            "the statistics")
+          : self->had_stats
+              ? _ ("Calibration cancelled; the statistics from before are kept unchanged")
+              : _ ("Calibration cancelled; the statistics gathered so far are kept");
+      gtk_label_set_text (GTK_LABEL (self->status), text);
       /* the run did not finish: no bar left partly filled */
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
     }
@@ -251,11 +263,9 @@ calibrate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, ok);
 }
 
-void
-secateur_calibrate_page_start (SecateurCalibratePage *self)
+static void
+start_run (SecateurCalibratePage *self, gboolean add)
 {
-  if (self->cancellable != NULL)
-    return;
   static const ScSampleMode samplings[] = { SC_SAMPLE_PROPORTIONAL, SC_SAMPLE_UNIFORM,
                                             SC_SAMPLE_PAIRS };
   SecateurCalibrateRequest req = { 0 };
@@ -268,6 +278,7 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
   req.mode = adw_combo_row_get_selected (ADW_COMBO_ROW (self->mode_row)) == 1
                  ? SC_CALIBRATE_DECODE
                  : SC_CALIBRATE_TEACHER_FORCED;
+  req.add = add;
   if (req.corpus.kind != SC_CORPUS_UDHR && req.corpus.path == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->status), _ ("Choose the corpus folder or file first"));
@@ -276,11 +287,85 @@ secateur_calibrate_page_start (SecateurCalibratePage *self)
     }
   self->cancellable = g_cancellable_new ();
   self->hint_shown = FALSE;
+  self->adding = add;
+  self->had_stats = secateur_controller_get_stats (self->controller) != NULL;
   set_running (self, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_label_set_text (GTK_LABEL (self->status), _ ("Preparing the calibration sample…"));
   secateur_controller_calibrate_async (self->controller, &req, self->cancellable, calibrate_done,
                                        g_object_ref (self));
+}
+
+/* Sentences and runs the statistics' records account for. */
+static guint64
+recorded_sentences (ScStats *stats, guint *runs)
+{
+  g_autoptr (JsonArray) records = sc_stats_get_provenance (stats);
+  guint64 n = 0;
+  *runs = records != NULL ? json_array_get_length (records) : 0;
+  for (guint i = 0; i < *runs; i++)
+    {
+      JsonObject *r = json_array_get_object_element (records, i);
+      if (r != NULL && json_object_has_member (r, "sentences"))
+        n += (guint64) json_object_get_int_member (r, "sentences");
+    }
+  return n;
+}
+
+static void
+on_question (AdwMessageDialog *dialog, const char *response, SecateurCalibratePage *self)
+{
+  g_object_remove_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
+  self->question = NULL;
+  if (g_str_equal (response, "add"))
+    start_run (self, TRUE);
+  else if (g_str_equal (response, "replace"))
+    start_run (self, FALSE);
+}
+
+/* Statistics exist: a new run adds to them or replaces them, as the user
+ * says; nothing is dropped without asking. */
+void
+secateur_calibrate_page_start (SecateurCalibratePage *self)
+{
+  if (self->cancellable != NULL || self->question != NULL)
+    return;
+  ScStats *stats = secateur_controller_get_stats (self->controller);
+  if (stats == NULL)
+    {
+      start_run (self, FALSE);
+      return;
+    }
+  guint runs = 0;
+  guint64 sentences = recorded_sentences (stats, &runs);
+  g_autofree char *held = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "%u sentence", "%u sentences", (guint) sentences),
+      (guint) sentences);
+  g_autofree char *body = g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE,
+                   "The statistics hold %s from %u calibration run. The new run's counts can be "
+                   "added to them, or replace them: replacing drops them and the quality curve "
+                   "measured on them once the new run completes.",
+                   "The statistics hold %s from %u calibration runs. The new run's counts can be "
+                   "added to them, or replace them: replacing drops them and the quality curve "
+                   "measured on them once the new run completes.",
+                   runs),
+      held, runs);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                              _ ("Add to the Statistics?"), body);
+  AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
+  adw_message_dialog_add_responses (d, "cancel", _ ("_Cancel"), "replace", _ ("_Replace Them"),
+                                    "add", _ ("_Add to Them"), NULL);
+  adw_message_dialog_set_response_appearance (d, "replace", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (d, "add", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (d, "add");
+  adw_message_dialog_set_close_response (d, "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_question), self);
+  self->question = dialog;
+  /* also when it goes without an answer */
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 void
@@ -354,6 +439,17 @@ update_hint (SecateurCalibratePage *self)
   gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
+/* One job at a time: while another runs, Start says which. */
+static void
+on_busy_changed (SecateurCalibratePage *self)
+{
+  const char *job = secateur_controller_get_job_name (self->controller);
+  gboolean other = job != NULL && self->cancellable == NULL;
+  g_autofree char *why = other ? g_strdup_printf (_ ("%s is running"), job) : NULL;
+  gtk_widget_set_sensitive (self->start_button, !other);
+  gtk_widget_set_tooltip_text (self->start_button, why);
+}
+
 static void
 secateur_calibrate_page_dispose (GObject *object)
 {
@@ -365,6 +461,14 @@ secateur_calibrate_page_dispose (GObject *object)
           secateur_controller_get_prune_settings (self->controller), self);
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_CALIBRATE_PAGE);
+  if (self->question != NULL)
+    {
+      GtkWidget *question = self->question;
+      g_signal_handlers_disconnect_by_data (question, self);
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->question);
+      self->question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
+    }
   g_clear_object (&self->controller);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path, g_free);
@@ -426,6 +530,7 @@ secateur_calibrate_page_new (SecateurController *controller)
   g_signal_connect_swapped (secateur_controller_get_prune_settings (controller), "changed",
                             G_CALLBACK (update_heatmap), self);
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (update_hint), self);
+  g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   update_hint (self);
   return GTK_WIDGET (self);
 }

@@ -27,6 +27,10 @@ G_DECLARE_FINAL_TYPE (SecateurCalibratePage, secateur_calibrate_page, SECATEUR, 
  * default), the heatmap strikes through what the controller's pruning
  * settings drop. */
 GtkWidget *secateur_calibrate_page_new      (SecateurController *controller);
+/* Starts a run; when statistics exist it first asks (an AdwMessageDialog,
+ * responses "add", "replace" and "cancel") whether the run adds to them
+ * or replaces them. While another job runs, start_button is insensitive
+ * and its tooltip names that job. */
 void       secateur_calibrate_page_start    (SecateurCalibratePage *self);
 void       secateur_calibrate_page_cancel   (SecateurCalibratePage *self);
 void       secateur_calibrate_page_set_size (SecateurCalibratePage *self, int size);

@@ -304,6 +304,18 @@ secateur_compare_page_init (SecateurComparePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
+/* One job at a time: while another page's job runs, the button is off
+ * and says which job runs. */
+static void
+on_busy_changed (SecateurComparePage *self)
+{
+  const char *job = secateur_controller_get_job_name (self->controller);
+  gboolean other = job != NULL && self->cancellable == NULL;
+  g_autofree char *why = other ? g_strdup_printf (_ ("%s is running"), job) : NULL;
+  gtk_widget_set_sensitive (self->run_button, !other);
+  gtk_widget_set_tooltip_text (self->run_button, why);
+}
+
 GtkWidget *
 secateur_compare_page_new (SecateurController *controller)
 {
@@ -312,6 +324,7 @@ secateur_compare_page_new (SecateurController *controller)
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),
                             self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   return GTK_WIDGET (self);
 }
 

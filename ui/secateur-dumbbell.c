@@ -14,6 +14,8 @@ struct _SecateurDumbbell
   GStrv labels;
   double *before, *after;
   gboolean *flagged;
+  gboolean *noise; /* NULL: no intervals */
+  char *note;      /* the legend's entry for the grey rows */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurDumbbell, secateur_dumbbell, GTK_TYPE_WIDGET)
@@ -37,6 +39,8 @@ secateur_dumbbell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   d.before = self->before;
   d.after = self->after;
   d.flagged = self->flagged;
+  d.noise = self->noise;
+  d.noise_note = self->note;
   d.title = secateur_dumbbell_get_title (self);
   d.before_name = _ ("full model");
   d.after_name = _ ("pruned");
@@ -88,6 +92,8 @@ clear (SecateurDumbbell *self)
   g_clear_pointer (&self->before, g_free);
   g_clear_pointer (&self->after, g_free);
   g_clear_pointer (&self->flagged, g_free);
+  g_clear_pointer (&self->noise, g_free);
+  g_clear_pointer (&self->note, g_free);
   self->n = 0;
 }
 
@@ -152,4 +158,36 @@ secateur_dumbbell_get_row (SecateurDumbbell *self, int i, double *before, double
   *after = self->after[i];
   *flagged = self->flagged[i];
   return TRUE;
+}
+
+void
+secateur_dumbbell_set_noise (SecateurDumbbell *self, const gboolean *noise, int sentences)
+{
+  g_clear_pointer (&self->noise, g_free);
+  g_clear_pointer (&self->note, g_free);
+  if (self->n > 0 && noise != NULL)
+    {
+      self->noise = g_memdup2 (noise, sizeof (gboolean) * self->n);
+      self->note = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE,
+                       "%d sentence per language; grey: change within noise (its 95 %% interval "
+                       "over the sentences holds 0)",
+                       "%d sentences per language; grey: change within noise (its 95 %% interval "
+                       "over the sentences holds 0)",
+                       sentences),
+          sentences);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+secateur_dumbbell_get_noise (SecateurDumbbell *self, int i)
+{
+  return self->noise != NULL && i >= 0 && i < self->n && self->noise[i];
+}
+
+const char *
+secateur_dumbbell_get_note (SecateurDumbbell *self)
+{
+  return self->note;
 }

@@ -17,6 +17,14 @@ int        secateur_dumbbell_get_n    (SecateurDumbbell *self);
 /* Row i's values; FALSE when out of range. */
 gboolean   secateur_dumbbell_get_row  (SecateurDumbbell *self, int i, double *before,
                                        double *after, gboolean *flagged);
+/* After set_data: which rows' change is within noise (drawn grey, never
+ * flagged; NULL: none known) and the sentences per language, which the
+ * legend states with what grey means. */
+void       secateur_dumbbell_set_noise (SecateurDumbbell *self, const gboolean *noise,
+                                        int sentences);
+gboolean   secateur_dumbbell_get_noise (SecateurDumbbell *self, int i);
+/* The legend's entry for the grey rows; NULL before set_noise. */
+const char *secateur_dumbbell_get_note (SecateurDumbbell *self);
 /* The chart's title; the widget is never narrower than it. */
 const char *secateur_dumbbell_get_title (SecateurDumbbell *self);
 

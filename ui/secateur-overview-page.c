@@ -62,7 +62,16 @@ refresh (SecateurOverviewPage *self)
           ? g_strdup (_ ("CUDA GPU"))
           : g_strdup_printf (_ ("%s, %d threads"), info->backend, info->threads);
   adw_action_row_set_subtitle (self->backend_row, backend);
+  /* the pairs a reopened project restored (setting the languages clears them) */
+  g_auto (GStrv) restored =
+      g_strdupv ((char **) secateur_controller_get_directions (self->controller));
   secateur_language_picker_set_languages (self->picker, (const char *const *) info->languages);
+  for (guint i = 0; restored != NULL && restored[i] != NULL; i++)
+    {
+      g_autofree char *src = NULL, *tgt = NULL;
+      if (sc_stats_split_direction (restored[i], &src, &tgt))
+        secateur_language_picker_add_pair (self->picker, src, tgt);
+    }
 }
 
 static void

@@ -24,7 +24,9 @@ struct _SecateurPrunePage
   GtkStringList *directions;
   AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
   GtkWidget *bars, *curve;
-  GtkWidget *measure_button, *sweep_progress;
+  GtkWidget *measure_button, *sweep_progress, *sweep_box, *sweep_status, *sweep_cancel;
+  GCancellable *sweep_cancellable; /* the sweep this page started, while it runs */
+  GtkWidget *sweep_question;       /* weak: asking before cancelling it */
   GtkWidget *charts_stack, *empty_page;
 
   GStrv direction_codes; /* "src-tgt" behind each name in `directions` */
@@ -230,7 +232,12 @@ update (SecateurPrunePage *self)
                                               : _ ("%.1f MB instead of %.1f MB (%.0f %% saved)"),
                                            bytes / unit, info->weight_bytes / unit,
                                            100.0 * (1.0 - (double) bytes / info->weight_bytes));
-  adw_action_row_set_subtitle (self->size_row, size);
+  /* one pair's experts here; the Export page's size is for the union of
+   * its ticked pairs: say which this is */
+  g_autofree char *size_for =
+      g_strdup_printf (_ ("%s, for %s alone (the Export page covers every ticked pair)"), size,
+                       dir_name ? dir_name : _ ("all directions"));
+  adw_action_row_set_subtitle (self->size_row, size_for);
   g_autofree char *fit = NULL;
   if (info->backend == NULL || !g_str_has_prefix (info->backend, "cuda"))
     fit = g_strdup (_ ("No GPU: the model runs on the CPU"));
@@ -283,12 +290,34 @@ on_sweep_updated (SecateurPrunePage *self)
   update (self);
 }
 
+/* The sweep by name, point and direction, with rate and time left. The
+ * sweep job counts points direction by direction (sc-sweep-job.h). */
 static void
 on_progress (SecateurController *controller, int done, int total, double rate, double eta,
              SecateurPrunePage *self)
 {
-  if (gtk_widget_get_visible (self->sweep_progress) && total > 0)
-    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), (double) done / total);
+  if (self->sweep_cancellable == NULL || total <= 0)
+    return;
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), (double) done / total);
+  int point = MIN (done + 1, total);
+  g_autofree char *where = NULL;
+  ScStats *stats = secateur_controller_get_stats (controller);
+  g_auto (GStrv) dirs = stats != NULL ? sc_stats_list_directions (stats) : NULL;
+  guint n_dirs = dirs != NULL ? g_strv_length (dirs) : 0;
+  if (n_dirs > 0 && total % n_dirs == 0)
+    {
+      const char *one[] = { dirs[MIN ((guint) (point - 1) / (total / n_dirs), n_dirs - 1)], NULL };
+      g_auto (GStrv) names = secateur_direction_names (one);
+      where = g_strdup_printf (_ ("Measuring quality: point %d of %d, direction %s"), point, total,
+                               names[0]);
+    }
+  else
+    where = g_strdup_printf (_ ("Measuring quality: point %d of %d"), point, total);
+  g_autofree char *text =
+      eta >= 0 && rate > 0
+          ? g_strdup_printf (_ ("%s · %.2f points/s · %.0f s left"), where, rate, eta)
+          : g_strdup (where);
+  gtk_label_set_text (GTK_LABEL (self->sweep_status), text);
 }
 
 static void
@@ -296,10 +325,15 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (SecateurPrunePage) self = user_data;
   g_autoptr (GError) error = NULL;
-  gtk_widget_set_visible (self->sweep_progress, FALSE);
+  g_clear_object (&self->sweep_cancellable);
+  if (self->sweep_question != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->sweep_question));
+  gtk_widget_set_visible (self->sweep_box, FALSE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
-  if (!secateur_controller_sweep_finish (SECATEUR_CONTROLLER (source), result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  gboolean ok = secateur_controller_sweep_finish (SECATEUR_CONTROLLER (source), result, &error);
+  /* cancelled: the estimate of the curve from before, if any */
+  update (self);
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_autofree char *text =
           g_strdup_printf (_ ("Quality could not be measured: %s"), error->message);
@@ -310,11 +344,56 @@ sweep_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 secateur_prune_page_measure_quality (SecateurPrunePage *self)
 {
+  if (self->sweep_cancellable != NULL)
+    return;
+  self->sweep_cancellable = g_cancellable_new ();
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->sweep_progress), 0);
-  gtk_widget_set_visible (self->sweep_progress, TRUE);
+  gtk_label_set_text (GTK_LABEL (self->sweep_status), _ ("Measuring quality…"));
+  gtk_widget_set_visible (self->sweep_box, TRUE);
   adw_action_row_set_subtitle (self->estimate_row, _ ("Measuring quality on held-out sentences…"));
   /* NULL: with the controller's settings */
-  secateur_controller_sweep_async (self->controller, NULL, NULL, sweep_done, g_object_ref (self));
+  secateur_controller_sweep_async (self->controller, NULL, self->sweep_cancellable, sweep_done,
+                                   g_object_ref (self));
+}
+
+static void
+cancel_confirmed (AdwMessageDialog *dialog, const char *response, SecateurPrunePage *self)
+{
+  if (g_str_equal (response, "stop") && self->sweep_cancellable != NULL)
+    g_cancellable_cancel (self->sweep_cancellable);
+}
+
+gboolean
+secateur_prune_page_is_measuring (SecateurPrunePage *self)
+{
+  return self->sweep_cancellable != NULL;
+}
+
+/* Asks first: the points measured so far are lost with it. */
+void
+secateur_prune_page_cancel_quality (SecateurPrunePage *self)
+{
+  if (self->sweep_cancellable == NULL || self->sweep_question != NULL)
+    return;
+  int n = 0;
+  const double *r, *c;
+  gboolean curve = secateur_controller_get_sweep (self->controller, &n, &r, &c);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog = adw_message_dialog_new (
+      GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _ ("Stop Measuring Quality?"),
+      curve ? _ ("The points measured so far are discarded; the quality curve from before is "
+                 "kept.")
+            : _ ("The points measured so far are discarded; there is no quality curve until "
+                 "quality is measured again."));
+  AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
+  adw_message_dialog_add_responses (d, "continue", _ ("_Continue"), "stop", _ ("_Stop"), NULL);
+  adw_message_dialog_set_response_appearance (d, "stop", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (d, "continue");
+  adw_message_dialog_set_close_response (d, "continue");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cancel_confirmed), self, 0);
+  self->sweep_question = dialog;
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->sweep_question);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* Measuring needs statistics: until then the button says why it is off. */
@@ -324,8 +403,10 @@ on_busy_changed (SecateurPrunePage *self)
   const char *why = NULL;
   if (secateur_controller_get_stats (self->controller) == NULL)
     why = _ ("Calibrate first: quality is measured on the experts the statistics keep");
-  else if (secateur_controller_get_busy (self->controller))
-    why = _ ("Wait for the running task to finish");
+  const char *job = secateur_controller_get_job_name (self->controller);
+  g_autofree char *running = job != NULL ? g_strdup_printf (_ ("%s is running"), job) : NULL;
+  if (why == NULL)
+    why = running;
   gtk_widget_set_sensitive (self->measure_button, why == NULL);
   gtk_widget_set_tooltip_text (self->measure_button, why);
 }
@@ -350,6 +431,14 @@ secateur_prune_page_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->controller);
   g_clear_pointer (&self->direction_codes, g_strfreev);
+  g_clear_object (&self->sweep_cancellable);
+  if (self->sweep_question != NULL)
+    {
+      GtkWidget *question = self->sweep_question;
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->sweep_question);
+      self->sweep_question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
+    }
   G_OBJECT_CLASS (secateur_prune_page_parent_class)->dispose (object);
 }
 
@@ -381,11 +470,15 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, curve);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, measure_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_progress);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_box);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_status);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, sweep_cancel);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, charts_stack);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, empty_page);
   gtk_widget_class_bind_template_callback (widget_class, on_control_changed);
   gtk_widget_class_bind_template_callback (widget_class, update);
   gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_measure_quality);
+  gtk_widget_class_bind_template_callback (widget_class, secateur_prune_page_cancel_quality);
 }
 
 static void

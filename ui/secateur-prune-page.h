@@ -29,5 +29,13 @@ GtkWidget *secateur_prune_page_new             (SecateurController *controller);
 void       secateur_prune_page_set_gpu_memory  (SecateurPrunePage *self, double gb);
 /* Starts the quality sweep with the current settings. */
 void       secateur_prune_page_measure_quality (SecateurPrunePage *self);
+/* Asks (an AdwMessageDialog: "stop" or "continue") whether to stop the
+ * sweep this page started; stopping keeps the earlier curve. The sweep
+ * shows in sweep_box: sweep_status ("Measuring quality: point i of n,
+ * direction ..." with rate and time left), sweep_progress and
+ * sweep_cancel, which calls this. */
+void       secateur_prune_page_cancel_quality  (SecateurPrunePage *self);
+/* Whether the sweep this page started runs. */
+gboolean   secateur_prune_page_is_measuring    (SecateurPrunePage *self);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 
 #include "secateur-bars.h"
 #include "secateur-dumbbell.h"
+#include "secateur-languages.h"
 #include "sc-report.h"
 
 #include <glib/gi18n.h>
@@ -16,7 +17,7 @@ struct _SecateurWeightsPage
   /* template children (secateur-weights-page.ui) */
   GtkWidget *method_row, *type_row, *ratio_row, *scale, *ratio_label;
   GtkWidget *sampling_row, *language_row, *samples_spin, *seqlen_spin, *counts_row;
-  GtkWidget *sentences_spin, *threshold_spin;
+  GtkWidget *sentences_spin, *threshold_spin, *languages_row, *estimate_row;
   GtkWidget *start_button, *cancel_button, *export_button, *progress, *status;
   GtkWidget *bars, *chart;
   GtkStringList *languages;
@@ -26,6 +27,8 @@ struct _SecateurWeightsPage
   GtkWidget *charts_stack; /* "empty" until a result exists */
   GCancellable *cancellable;
   char *export_folder; /* where the last weights export writes */
+  double estimate_s;   /* the cost model's for the current settings; -1: none */
+  gint64 started_us;   /* when the running job started */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurWeightsPage, secateur_weights_page, ADW_TYPE_BIN)
@@ -98,12 +101,40 @@ get_request (SecateurWeightsPage *self, SecateurSparsifyRequest *r)
   r->threshold = gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->threshold_spin)) / 100.0;
 }
 
+static char *
+format_duration (double s)
+{
+  if (s < 90)
+    return g_strdup_printf (_ ("about %.0f s"), MAX (1, s));
+  return g_strdup_printf (_ ("about %.0f min"), s / 60);
+}
+
+/* Before starting: which languages are measured and how long the run
+ * should take (the controller's cost model). */
+static void
+update_estimate (SecateurWeightsPage *self)
+{
+  SecateurSparsifyRequest r;
+  if (self->controller == NULL)
+    return;
+  get_request (self, &r);
+  self->estimate_s = secateur_controller_sparsify_estimate (self->controller, &r);
+  g_autofree char *time = self->estimate_s >= 0 ? format_duration (self->estimate_s) : NULL;
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->estimate_row), time ? time : "");
+  g_auto (GStrv) langs = secateur_controller_sparsify_languages (self->controller, &r);
+  g_autoptr (GString) text = g_string_new (NULL);
+  for (guint i = 0; langs != NULL && langs[i] != NULL; i++)
+    g_string_append_printf (text, "%s%s", i ? ", " : "", secateur_language_name (langs[i]));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->languages_row), text->str);
+}
+
 /* The samples per language the run would draw, before running (as the MBS
  * paper shows them). */
 static void
 update_counts (SecateurWeightsPage *self)
 {
   SecateurSparsifyRequest r;
+  update_estimate (self);
   get_request (self, &r);
   if (r.method == SC_SPARSITY_MAGNITUDE)
     {
@@ -184,6 +215,15 @@ show_result (SecateurWeightsPage *self)
     }
   secateur_dumbbell_set_data (SECATEUR_DUMBBELL (self->chart), n, names, before, after,
                               res->degraded);
+  /* changes within noise are no finding: grey, with the sample size */
+  g_autofree gboolean *noise = g_new0 (gboolean, MAX (n, 1));
+  int sentences = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      noise[i] = sc_lang_quality_within_noise (&res->languages[i]);
+      sentences = i == 0 ? res->languages[i].n : MIN (sentences, res->languages[i].n);
+    }
+  secateur_dumbbell_set_noise (SECATEUR_DUMBBELL (self->chart), noise, sentences);
 }
 
 static void
@@ -193,9 +233,14 @@ on_progress (SecateurController *controller, int done, int total, double rate, d
   if (self->cancellable == NULL || total <= 0)
     return;
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), (double) done / total);
+  /* until the first step is measured, the cost model's estimate */
+  double elapsed = (g_get_monotonic_time () - self->started_us) / 1e6;
   g_autofree char *text =
       eta >= 0 ? g_strdup_printf (_ ("Step %d of %d · about %.0f s left"), done, total, eta)
-               : g_strdup_printf (_ ("Step %d of %d"), done, total);
+      : self->estimate_s >= 0
+          ? g_strdup_printf (_ ("Step %d of %d · about %.0f s left (estimated)"), done, total,
+                             MAX (1, self->estimate_s - elapsed))
+          : g_strdup_printf (_ ("Step %d of %d"), done, total);
   gtk_label_set_text (GTK_LABEL (self->status), text);
 }
 
@@ -253,6 +298,8 @@ secateur_weights_page_start (SecateurWeightsPage *self)
   SecateurSparsifyRequest r;
   get_request (self, &r);
   self->cancellable = g_cancellable_new ();
+  update_estimate (self);
+  self->started_us = g_get_monotonic_time ();
   set_running (self, TRUE);
   gtk_widget_set_sensitive (self->export_button, FALSE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
@@ -338,6 +385,10 @@ on_model_changed (SecateurWeightsPage *self)
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->languages));
   gtk_string_list_splice (self->languages, 0, n,
                           info ? (const char *const *) info->languages : NULL);
+  /* sized from the model: the defaults take about a minute */
+  if (info != NULL)
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->samples_spin),
+                               secateur_controller_sparsify_default_samples (self->controller));
   show_result (self);
   update_controls (self);
 }
@@ -348,7 +399,12 @@ on_busy_changed (SecateurWeightsPage *self)
   gboolean busy = secateur_controller_get_busy (self->controller);
   /* another page's job blocks this one's start, and the reverse */
   if (self->cancellable == NULL)
-    gtk_widget_set_sensitive (self->start_button, !busy);
+    {
+      const char *job = secateur_controller_get_job_name (self->controller);
+      g_autofree char *why = job != NULL ? g_strdup_printf (_ ("%s is running"), job) : NULL;
+      gtk_widget_set_sensitive (self->start_button, !busy);
+      gtk_widget_set_tooltip_text (self->start_button, why);
+    }
   gtk_widget_set_sensitive (self->export_button,
                             !busy && secateur_controller_get_sparsify_result (self->controller));
   if (!busy)
@@ -392,6 +448,8 @@ secateur_weights_page_class_init (SecateurWeightsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, counts_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, sentences_spin);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, languages_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, estimate_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, charts_stack);
@@ -402,6 +460,7 @@ secateur_weights_page_class_init (SecateurWeightsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurWeightsPage, chart);
   gtk_widget_class_bind_template_callback (widget_class, update_controls);
   gtk_widget_class_bind_template_callback (widget_class, update_counts);
+  gtk_widget_class_bind_template_callback (widget_class, update_estimate);
   gtk_widget_class_bind_template_callback (widget_class, on_export_clicked);
   gtk_widget_class_bind_template_callback (widget_class, secateur_weights_page_start);
   gtk_widget_class_bind_template_callback (widget_class, secateur_weights_page_cancel);
@@ -411,6 +470,7 @@ static void
 secateur_weights_page_init (SecateurWeightsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->estimate_s = -1;
   secateur_bars_set_title (SECATEUR_BARS (self->bars), _ ("weights pruned per layer"));
 }
 
@@ -422,6 +482,7 @@ secateur_weights_page_new (SecateurController *controller)
   g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (on_model_changed), self);
   g_signal_connect_swapped (controller, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect (controller, "progress", G_CALLBACK (on_progress), self);
+  g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (update_estimate), self);
   on_model_changed (self);
   return GTK_WIDGET (self);
 }
@@ -433,4 +494,5 @@ secateur_weights_page_set_evaluation (SecateurWeightsPage *self, const char *con
   g_strfreev (self->eval_languages);
   self->eval_languages = g_strdupv ((char **) languages);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->sentences_spin), sentences);
+  update_estimate (self);
 }

@@ -2,6 +2,8 @@
 #include "secateur-window.h"
 
 #include "sc-corpus.h"
+#include "sc-json-file.h"
+#include "sc-project.h"
 
 #include <glib/gi18n.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ struct _SecateurWindow
   GSettings *settings; /* NULL when the schema is not installed */
   GtkWidget *overview, *calibrate, *prune, *compare, *export, *weights;
   gboolean closing;
+  GtkWidget *close_question; /* weak */
 };
 
 G_DEFINE_FINAL_TYPE (SecateurWindow, secateur_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -83,6 +86,22 @@ on_recent_activated (GtkListBox *list, GtkListBoxRow *row, SecateurWindow *self)
     secateur_window_open_model (self, dir);
 }
 
+/* A project is listed by its model's name ("demo — project"). */
+static char *
+recent_title (const char *dir, const char *name)
+{
+  if (!g_str_has_suffix (name, SC_PROJECT_SUFFIX) || !sc_project_is_project (dir))
+    return g_strdup (name);
+  g_autofree char *file = g_build_filename (dir, SC_PROJECT_FILE, NULL);
+  g_autoptr (JsonNode) doc = sc_json_file_load (file, SC_JSON_CONFIG_MAX_BYTES, NULL);
+  JsonObject *root = doc && JSON_NODE_HOLDS_OBJECT (doc) ? json_node_get_object (doc) : NULL;
+  JsonNode *model = root ? json_object_get_member (root, "model") : NULL;
+  JsonObject *m = model && JSON_NODE_HOLDS_OBJECT (model) ? json_node_get_object (model) : NULL;
+  const char *model_name = m ? json_object_get_string_member_with_default (m, "name", NULL) : NULL;
+  /* TRANSLATORS: a recent project on the welcome page, by its model's name */
+  return g_strdup_printf (_ ("%s — project"), model_name ? model_name : name);
+}
+
 static void
 fill_recent (SecateurWindow *self)
 {
@@ -97,7 +116,8 @@ fill_recent (SecateurWindow *self)
         continue;
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *name = g_path_get_basename (recent[i]);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+      g_autofree char *title = recent_title (recent[i], name);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), recent[i]);
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row),
@@ -210,26 +230,128 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
-  remember (self, info->dir);
+  /* the project when there is one: reopening it restores the work */
+  const char *project = secateur_controller_get_project_dir (self->controller);
+  remember (self, project ? project : info->dir);
   adw_view_switcher_title_set_subtitle (self->switcher_title, info->name);
   update_switcher_bar (self);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
   if (info->backend_note != NULL)
     secateur_window_add_toast (self, info->backend_note, NULL);
+  if (secateur_controller_get_project_note (self->controller) != NULL)
+    secateur_window_add_toast (self, secateur_controller_get_project_note (self->controller), NULL);
   quit_when_painted (self);
+}
+
+static void
+load (SecateurWindow *self, const char *dir)
+{
+  gtk_stack_set_visible_child_name (self->main_stack, "loading");
+  secateur_controller_load_async (self->controller, dir, NULL, load_done, g_object_ref (self));
+}
+
+/* An AdwMessageDialog asking before work is lost: `yes` (destructive)
+ * or "cancel"; `then` runs on `yes`. */
+static GtkWidget *
+ask (SecateurWindow *self, const char *heading, const char *body, const char *yes_label,
+     GCallback then, gpointer data, GDestroyNotify free_data)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+  AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
+  adw_message_dialog_add_responses (d, "cancel", _ ("_Cancel"), "yes", yes_label, NULL);
+  adw_message_dialog_set_response_appearance (d, "yes", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (d, "cancel");
+  adw_message_dialog_set_close_response (d, "cancel");
+  g_signal_connect_data (dialog, "response::yes", then, data,
+                         (GClosureNotify) (void (*) (void)) free_data, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+typedef struct
+{
+  SecateurWindow *self;
+  char *dir;
+} OpenRequest;
+
+static void
+open_request_free (gpointer data)
+{
+  OpenRequest *r = data;
+  g_object_unref (r->self);
+  g_free (r->dir);
+  g_free (r);
+}
+
+static void open_when_idle (SecateurController *controller, GParamSpec *pspec, OpenRequest *r);
+
+/* Confirmed: stop the job, then open once the worker has stopped. */
+static void
+open_confirmed (AdwMessageDialog *dialog, const char *response, OpenRequest *r)
+{
+  SecateurWindow *self = r->self;
+  if (!secateur_controller_get_busy (self->controller))
+    {
+      load (self, r->dir);
+      return;
+    }
+  OpenRequest *later = g_new0 (OpenRequest, 1);
+  later->self = g_object_ref (self);
+  later->dir = g_strdup (r->dir);
+  g_signal_connect_data (self->controller, "notify::busy", G_CALLBACK (open_when_idle), later,
+                         (GClosureNotify) (void (*) (void)) open_request_free, 0);
+  secateur_controller_cancel (self->controller);
+}
+
+static void
+open_when_idle (SecateurController *controller, GParamSpec *pspec, OpenRequest *r)
+{
+  if (secateur_controller_get_busy (controller))
+    return;
+  g_autoptr (SecateurWindow) self = g_object_ref (r->self);
+  g_autofree char *dir = g_strdup (r->dir);
+  g_signal_handlers_disconnect_by_func (controller, open_when_idle, r); /* frees r */
+  load (self, dir);
+}
+
+/* What opening another model loses, or NULL when nothing: a running
+ * job's partial results, and the statistics and quality curve, which are
+ * only in memory. */
+static char *
+work_at_risk (SecateurWindow *self)
+{
+  const char *job = secateur_controller_get_job_name (self->controller);
+  ScStats *stats = secateur_controller_get_stats (self->controller);
+  int n = 0;
+  const double *r, *c;
+  gboolean curve = secateur_controller_get_sweep (self->controller, &n, &r, &c);
+  if (job != NULL)
+    return g_strdup_printf (_ ("%s is running: it will be stopped and its partial results are "
+                               "lost."),
+                            job);
+  /* finished work is saved in the model's project as it ends */
+  if (stats != NULL && secateur_controller_get_project_dir (self->controller) == NULL)
+    return g_strdup (curve ? _ ("The statistics and the quality curve of the open model are not "
+                                "kept.")
+                           : _ ("The statistics of the open model are not kept."));
+  return NULL;
 }
 
 void
 secateur_window_open_model (SecateurWindow *self, const char *dir)
 {
-  if (secateur_controller_get_busy (self->controller))
+  g_autofree char *lost = work_at_risk (self);
+  if (lost == NULL)
     {
-      secateur_window_add_toast (self, _ ("Wait for the running task or cancel it first"), NULL);
+      load (self, dir);
       return;
     }
-  gtk_stack_set_visible_child_name (self->main_stack, "loading");
-  secateur_controller_load_async (self->controller, dir, NULL, load_done, g_object_ref (self));
+  OpenRequest *r = g_new0 (OpenRequest, 1);
+  r->self = g_object_ref (self);
+  r->dir = g_strdup (dir);
+  ask (self, _ ("Open Another Model?"), lost, _ ("_Open"), G_CALLBACK (open_confirmed), r,
+       open_request_free);
 }
 
 static void
@@ -260,8 +382,8 @@ static void
 open_folder_dialog (GtkWidget *widget, const char *action, GVariant *param)
 {
   GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      _ ("Open a Model Folder"), GTK_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      _ ("_Open"), _ ("_Cancel"));
+      _ ("Open a Model or Project Folder"), GTK_WINDOW (widget),
+      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _ ("_Open"), _ ("_Cancel"));
   g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), widget);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -284,7 +406,12 @@ show_page_action (GtkWidget *widget, const char *action, GVariant *param)
 static void
 cancel_action (GtkWidget *widget, const char *action, GVariant *param)
 {
-  secateur_controller_cancel (SECATEUR_WINDOW (widget)->controller);
+  SecateurWindow *self = SECATEUR_WINDOW (widget);
+  /* the sweep's Cancel asks first, Escape too */
+  if (secateur_prune_page_is_measuring (SECATEUR_PRUNE_PAGE (self->prune)))
+    secateur_prune_page_cancel_quality (SECATEUR_PRUNE_PAGE (self->prune));
+  else
+    secateur_controller_cancel (self->controller);
 }
 
 /* win.calibrate, win.compare and win.export (Ctrl+R, Ctrl+T, Ctrl+E): show
@@ -299,7 +426,13 @@ job_action (GtkWidget *widget, const char *action, GVariant *param)
       return;
     }
   if (secateur_controller_get_busy (self->controller))
-    return; /* one job at a time: its page shows it running */
+    {
+      /* one job at a time: say which runs */
+      g_autofree char *why = g_strdup_printf (
+          _ ("%s is running"), secateur_controller_get_job_name (self->controller));
+      secateur_window_add_toast (self, why, NULL);
+      return;
+    }
   const char *page = action + strlen ("win.");
   secateur_window_show_page (self, page);
   if (g_str_equal (page, "calibrate"))
@@ -308,6 +441,18 @@ job_action (GtkWidget *widget, const char *action, GVariant *param)
     secateur_compare_page_run (SECATEUR_COMPARE_PAGE (self->compare));
   else
     secateur_export_page_export (SECATEUR_EXPORT_PAGE (self->export));
+}
+
+/* Ctrl+Z / Ctrl+Shift+Z: the pruning settings' history. */
+static void
+undo_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SecateurPruneSettings *settings =
+      secateur_controller_get_prune_settings (SECATEUR_WINDOW (widget)->controller);
+  if (g_str_equal (action, "win.undo"))
+    secateur_prune_settings_undo (settings);
+  else
+    secateur_prune_settings_redo (settings);
 }
 
 static gboolean
@@ -405,6 +550,21 @@ secateur_window_get_state (SecateurWindow *self)
 
 /* ---- lifetime ---- */
 
+/* Cancel the job and go when the worker has stopped: the engine never
+ * leaves half-written files, and the model outlives its job. */
+static void
+close_confirmed (AdwMessageDialog *dialog, const char *response, SecateurWindow *self)
+{
+  if (!secateur_controller_get_busy (self->controller))
+    {
+      gtk_window_destroy (GTK_WINDOW (self));
+      return;
+    }
+  self->closing = TRUE;
+  secateur_controller_cancel (self->controller);
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+}
+
 static gboolean
 secateur_window_close_request (GtkWindow *window)
 {
@@ -417,15 +577,22 @@ secateur_window_close_request (GtkWindow *window)
       g_settings_set_int (self->settings, "window-height", MAX (h, 294));
       g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
     }
-  if (secateur_controller_get_busy (self->controller))
+  if (secateur_controller_get_busy (self->controller) && !self->closing)
     {
-      /* Cancel the job and go when the worker has stopped: the engine
-       * never leaves half-written files, and the model outlives its job. */
-      self->closing = TRUE;
-      secateur_controller_cancel (self->controller);
-      gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+      if (self->close_question == NULL)
+        {
+          g_autofree char *body = g_strdup_printf (
+              _ ("%s is running: it will be stopped and its partial results are lost."),
+              secateur_controller_get_job_name (self->controller));
+          self->close_question = ask (self, _ ("Stop and Close?"), body, _ ("_Stop and Close"),
+                                      G_CALLBACK (close_confirmed), self, NULL);
+          g_object_add_weak_pointer (G_OBJECT (self->close_question),
+                                     (gpointer *) &self->close_question);
+        }
       return TRUE;
     }
+  if (self->closing)
+    return TRUE;
   return GTK_WINDOW_CLASS (secateur_window_parent_class)->close_request (window);
 }
 
@@ -435,6 +602,13 @@ secateur_window_dispose (GObject *object)
   SecateurWindow *self = SECATEUR_WINDOW (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  if (self->close_question != NULL)
+    {
+      GtkWidget *question = self->close_question;
+      g_object_remove_weak_pointer (G_OBJECT (question), (gpointer *) &self->close_question);
+      self->close_question = NULL;
+      gtk_window_destroy (GTK_WINDOW (question));
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), SECATEUR_TYPE_WINDOW);
   G_OBJECT_CLASS (secateur_window_parent_class)->dispose (object);
 }
@@ -480,6 +654,13 @@ secateur_window_class_init (SecateurWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK, "win.open-demo",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, undo_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.redo", NULL);
   static const struct
   {
     const char *action;
@@ -567,6 +748,10 @@ secateur_window_init (SecateurWindow *self)
                                 G_CALLBACK (on_export_folder_changed), self);
       on_export_folder_changed (self);
     }
+
+  /* a model's work is kept in its project in the user data folder */
+  g_autofree char *projects = secateur_controller_default_project_root ();
+  secateur_controller_set_project_root (self->controller, projects);
 
   g_autofree char *demo = secateur_window_find_demo_model ();
   gtk_widget_set_visible (self->demo_button, demo != NULL);

@@ -182,6 +182,13 @@ draw_legend (cairo_t *cr, const ScChartStyle *style, const ScDumbbellData *d, co
       sc_chart_text (cr, names[k], x, l->legend_y, SC_ALIGN_START, SC_ALIGN_CENTER);
       x += sc_chart_text_width (cr, names[k]) + 16;
     }
+  if (d->noise_note != NULL)
+    {
+      dot (cr, x + DOT_R, l->legend_y, style->muted);
+      x += 2 * DOT_R + 5;
+      sc_chart_set_rgb (cr, style->muted);
+      sc_chart_text (cr, d->noise_note, x, l->legend_y, SC_ALIGN_START, SC_ALIGN_CENTER);
+    }
 }
 
 void
@@ -228,7 +235,8 @@ sc_chart_dumbbell_draw (cairo_t *cr, double width, double height, const ScDumbbe
   for (int i = 0; i < d->n; i++)
     {
       double xb, xa, y;
-      gboolean flag = d->flagged != NULL && d->flagged[i];
+      gboolean quiet = d->noise != NULL && d->noise[i];
+      gboolean flag = d->flagged != NULL && d->flagged[i] && !quiet;
       sc_chart_dumbbell_points (width, height, d, i, &xb, &xa, &y);
       if (flag)
         {
@@ -244,11 +252,12 @@ sc_chart_dumbbell_draw (cairo_t *cr, double width, double height, const ScDumbbe
           cairo_line_to (cr, xa, y);
           cairo_stroke (cr);
         }
-      dot (cr, xb, y, before);
-      dot (cr, xa, y, flag ? flagged : after);
+      /* a change within noise is drawn grey: not a finding */
+      dot (cr, xb, y, quiet ? style.muted : before);
+      dot (cr, xa, y, flag ? flagged : quiet ? style.muted : after);
 
       sc_chart_font (cr, SC_CHART_SMALL_FONT, flag);
-      sc_chart_set_rgb (cr, flag ? flagged : style.fg);
+      sc_chart_set_rgb (cr, flag ? flagged : quiet ? style.muted : style.fg);
       label_of (d, i, buf, sizeof buf);
       sc_chart_text (cr, buf, l.px - DOT_R - 10, y, SC_ALIGN_END, SC_ALIGN_CENTER);
       change_text (d, i, buf, sizeof buf);

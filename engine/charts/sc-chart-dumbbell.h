@@ -14,6 +14,11 @@ typedef struct {
   const char *const *labels;
   const double *before, *after;   /* NaN: missing */
   const gboolean *flagged;        /* NULL: none */
+  /* Rows whose change is within noise (its interval holds 0): drawn grey,
+   * never flagged; NULL: none. noise_note is the legend's entry for them
+   * (NULL: no entry). */
+  const gboolean *noise;
+  const char *noise_note;
   const char *title;              /* NULL: none */
   const char *before_name, *after_name; /* legend; NULL: "before", "after" */
   gboolean dark;

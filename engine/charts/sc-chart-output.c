@@ -11,14 +11,18 @@
 
 typedef struct
 {
-  int fd;
-  int err; /* errno of the first failed write */
+  int fd;        /* -1: only count */
+  int err;       /* errno of the first failed write */
+  guint64 bytes; /* written (or counted) */
 } Sink;
 
 static cairo_status_t
 sink_write (void *closure, const unsigned char *data, unsigned int length)
 {
   Sink *sink = closure;
+  sink->bytes += length;
+  if (sink->fd < 0)
+    return CAIRO_STATUS_SUCCESS;
   while (length > 0)
     {
       ssize_t n = write (sink->fd, data, length);
@@ -134,7 +138,7 @@ sc_chart_write_png (const char *path, int width, int height, ScChartDrawFunc dra
 {
   cairo_surface_t *surface;
   cairo_status_t status;
-  Sink sink = { -1, 0 };
+  Sink sink = { -1, 0, 0 };
   char *tmp;
 
   if (!check_args (path, width, height, draw, error))
@@ -157,7 +161,7 @@ sc_chart_write_svg (const char *path, double width, double height, ScChartDrawFu
 {
   cairo_surface_t *surface;
   cairo_status_t status;
-  Sink sink = { -1, 0 };
+  Sink sink = { -1, 0, 0 };
   char *tmp;
 
   if (!check_args (path, width, height, draw, error))
@@ -173,4 +177,48 @@ sc_chart_write_svg (const char *path, double width, double height, ScChartDrawFu
     status = cairo_surface_status (surface);
   cairo_surface_destroy (surface);
   return finish_temp (tmp, path, sink.fd, &sink, status, error);
+}
+
+/* The chart drawn into a counting sink: the bytes the file would have. */
+static gboolean
+count_bytes (gboolean svg, double width, double height, ScChartDrawFunc draw, gconstpointer data,
+             guint64 *bytes, GError **error)
+{
+  Sink sink = { -1, 0, 0 };
+  if (!check_args ("-", width, height, draw, error))
+    return FALSE;
+  cairo_surface_t *surface =
+      svg ? cairo_svg_surface_create_for_stream (sink_write, &sink, width, height)
+          : cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) width, (int) height);
+  cairo_status_t status = draw_on (surface, width, height, draw, data);
+  if (svg)
+    cairo_surface_finish (surface);
+  else
+    cairo_surface_flush (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = svg ? cairo_surface_status (surface)
+                 : cairo_surface_write_to_png_stream (surface, sink_write, &sink);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Cannot draw the chart: %s",
+                   cairo_status_to_string (status));
+      return FALSE;
+    }
+  *bytes = sink.bytes;
+  return TRUE;
+}
+
+gboolean
+sc_chart_png_bytes (int width, int height, ScChartDrawFunc draw, gconstpointer data, guint64 *bytes,
+                    GError **error)
+{
+  return count_bytes (FALSE, width, height, draw, data, bytes, error);
+}
+
+gboolean
+sc_chart_svg_bytes (double width, double height, ScChartDrawFunc draw, gconstpointer data,
+                    guint64 *bytes, GError **error)
+{
+  return count_bytes (TRUE, width, height, draw, data, bytes, error);
 }

@@ -13,6 +13,13 @@ gboolean sc_chart_write_png (const char *path, int width, int height, ScChartDra
 gboolean sc_chart_write_svg (const char *path, double width, double height, ScChartDrawFunc draw,
                              gconstpointer data, GError **error);
 
+/* The size in bytes of the file the two above would write, drawn in
+ * memory (nothing is written). */
+gboolean sc_chart_png_bytes (int width, int height, ScChartDrawFunc draw, gconstpointer data,
+                             guint64 *bytes, GError **error);
+gboolean sc_chart_svg_bytes (double width, double height, ScChartDrawFunc draw,
+                             gconstpointer data, guint64 *bytes, GError **error);
+
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -26,6 +26,11 @@ typedef struct {
   double  share;    /* training share (0..1); 0 when the table lacks the language */
   int     n;        /* sentences scored */
   double  before, after;
+  /* The 95 % interval of the relative change (as sc_lang_quality_change)
+   * over the n sentences, resampled in pairs (sc_lang_quality_set_interval);
+   * has_interval FALSE: not measured. */
+  gboolean has_interval;
+  double  change_low, change_high;
 } ScLangQualityRow;
 
 void     sc_lang_quality_row_clear (ScLangQualityRow *row);
@@ -34,7 +39,8 @@ void     sc_lang_quality_sort      (ScLangQualityRow *rows, guint n);
 /* Relative change (after - before) / before; 0 when before is 0. */
 double   sc_lang_quality_change    (const ScLangQualityRow *row);
 /* Whether the language lost more than `threshold` (a fraction): chrF++
- * fell, or perplexity grew, by more than that share of its value before. */
+ * fell, or perplexity grew, by more than that share of its value before,
+ * and (when the row has an interval) the change is not within noise. */
 gboolean sc_lang_quality_degraded  (const ScLangQualityRow *row, ScLangQualityKind kind,
                                     double threshold);
 
@@ -46,5 +52,20 @@ gboolean sc_lang_quality_degraded  (const ScLangQualityRow *row, ScLangQualityKi
 gboolean sc_lang_quality_chrf      (ScView *view, const char *src, const char *tgt, int limit,
                                     int max_length, GCancellable *cancellable, double *chrf,
                                     int *n, GError **error);
+
+/* The interval of the row's relative change from its sentences' scores
+ * before and after (n of each, same sentences): a paired bootstrap (1000
+ * resamples of the sentences, fixed seed) of the relative change of their
+ * sum, its 2.5th and 97.5th percentiles shifted to centre on the row's
+ * corpus-level change. Fewer than 2 sentences: unbounded. */
+void     sc_lang_quality_set_interval (ScLangQualityRow *row, const double *before,
+                                       const double *after, int n);
+/* Whether the row's change is within noise: its interval holds 0. */
+gboolean sc_lang_quality_within_noise (const ScLangQualityRow *row);
+/* sc_lang_quality_chrf with each sentence's chrF++ in *sentences (n of
+ * them; g_free) when not NULL. */
+gboolean sc_lang_quality_chrf_sentences (ScView *view, const char *src, const char *tgt, int limit,
+                                         int max_length, GCancellable *cancellable, double *chrf,
+                                         int *n, double **sentences, GError **error);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include "sc-remote-code.h"
 #include "sc-safetensors.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
@@ -297,18 +298,18 @@ narrow_replaced (const ScTensor *orig, const ScTensor *rep, GError **error)
 /* config.json of the source with the kept ids per MoE layer added (when
  * experts were pruned), the sparsity record (when given) and the record
  * that marks the folder as an export. */
-static gboolean
-write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
-              JsonObject *selection, const ScExportOptions *opts, const char *dir, GError **error)
+static JsonNode *
+config_node (const ScConfig *c, const char *model_dir, const guint8 *keep, JsonObject *record,
+             JsonObject *selection, const ScExportOptions *opts, GError **error)
 {
   g_autofree char *src = g_build_filename (model_dir, "config.json", NULL);
   g_autoptr (JsonNode) root = sc_json_file_load (src, SC_JSON_CONFIG_MAX_BYTES, error);
   if (root == NULL)
-    return FALSE;
+    return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_CONFIG, "%s: not a JSON object", src);
-      return FALSE;
+      return NULL;
     }
   JsonObject *obj = json_node_get_object (root);
   if (keep != NULL)
@@ -356,8 +357,7 @@ write_config (const ScConfig *c, const char *model_dir, const guint8 *keep, Json
   else if (keep != NULL && json_object_has_member (obj, SC_EXPORT_SELECTION_KEY))
     json_object_remove_member (obj, SC_EXPORT_SELECTION_KEY); /* an earlier export's */
   json_object_set_object_member (obj, SC_DESTINATION_KEY, sc_destination_record_new ());
-  g_autofree char *dst = g_build_filename (dir, "config.json", NULL);
-  return sc_json_save (root, TRUE, dst, error);
+  return g_steal_pointer (&root);
 }
 
 /* What is written: a checkpoint's tensors, with replacements (weight
@@ -412,16 +412,43 @@ written_bytes (const ScTensor *t, const ScExportOptions *opts)
   return (guint64) sc_tensor_numel (t) * sc_dtype_size (opts->dtype);
 }
 
-static gboolean
-write_weights (const Source *src, const guint8 *keep, const char *dir, const ScExportOptions *opts,
-               GCancellable *cancellable, GError **error)
+/* Everything an export writes, decided before anything is written: the
+ * export writes exactly this and sc_export_pruned_files measures it, so
+ * the sizes shown before an export are the sizes written. */
+typedef struct
 {
-  guint64 shard_bytes = opts->shard_bytes;
+  GPtrArray *tensors; /* as written, in checkpoint order */
+  GPtrArray *sliced, *views;
+  GPtrArray *shards; /* GPtrArray of tensors, one per file */
+  JsonNode *index;   /* model.safetensors.index.json; NULL: one file */
+  JsonNode *config;
+  gboolean remote_code;
+  const char *card;  /* README.md; NULL: the model's copied */
+  GPtrArray *copies; /* names copied from the model's folder */
+} Layout;
+
+static void
+layout_clear (Layout *l)
+{
+  g_clear_pointer (&l->shards, g_ptr_array_unref);
+  g_clear_pointer (&l->tensors, g_ptr_array_unref);
+  g_clear_pointer (&l->sliced, g_ptr_array_unref);
+  g_clear_pointer (&l->views, g_ptr_array_unref);
+  g_clear_pointer (&l->index, json_node_unref);
+  g_clear_pointer (&l->config, json_node_unref);
+  g_clear_pointer (&l->copies, g_ptr_array_unref);
+}
+
+/* The tensors as written. `measure`: replaced weights (same shape and
+ * dtype as the checkpoint's) are not narrowed, nothing is read. */
+static gboolean
+layout_tensors (const Source *src, const guint8 *keep, gboolean measure, Layout *l, GError **error)
+{
   const ScConfig *c = src->config;
   ScCheckpoint *ckpt = src->ckpt;
-  g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
-  g_autoptr (GPtrArray) sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
-  g_autoptr (GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
+  l->tensors = g_ptr_array_new ();
+  l->sliced = g_ptr_array_new_with_free_func ((GDestroyNotify) free_sliced);
+  l->views = g_ptr_array_new_with_free_func ((GDestroyNotify) free_view);
 
   const char *const *names = sc_checkpoint_names (ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (ckpt); i++)
@@ -431,19 +458,20 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
       TensorKind kind = keep != NULL ? classify (c, names[i], &m, &e) : TENSOR_OTHER;
       if (kind == TENSOR_EXPERT && !keep[m * c->num_experts + e])
         continue;
-      const ScTensor *rep = src->replaced ? src->replaced (src->replaced_data, names[i]) : NULL;
+      const ScTensor *rep =
+          src->replaced && !measure ? src->replaced (src->replaced_data, names[i]) : NULL;
       if (rep != NULL)
         {
           ScTensor *s = narrow_replaced (t, rep, error);
           if (s == NULL)
             return FALSE;
-          g_ptr_array_add (sliced, s);
+          g_ptr_array_add (l->sliced, s);
           t = s;
         }
       if (kind == TENSOR_ROUTER)
         {
           ScTensor *s = slice_router (c, t, m, keep);
-          g_ptr_array_add (sliced, s);
+          g_ptr_array_add (l->sliced, s);
           t = s;
         }
       if (kind == TENSOR_EXPERT)
@@ -452,33 +480,47 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
           if (!g_str_equal (name, t->name))
             {
               ScTensor *v = view_named (t, g_steal_pointer (&name));
-              g_ptr_array_add (views, v);
+              g_ptr_array_add (l->views, v);
               t = v;
             }
         }
-      g_ptr_array_add (tensors, (gpointer) t);
+      g_ptr_array_add (l->tensors, (gpointer) t);
     }
+  return TRUE;
+}
 
-  /* Shards in name order, each up to shard_bytes (a larger tensor gets a
-   * shard of its own). */
-  g_autoptr (GPtrArray) shards =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+static char *
+shard_name (guint s, guint n)
+{
+  return n == 1 ? g_strdup ("model.safetensors")
+                : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, n);
+}
+
+/* Shards in name order, each up to shard_bytes (a larger tensor gets a
+ * shard of its own), and their index. */
+static void
+layout_shards (const ScExportOptions *opts, Layout *l)
+{
+  guint64 shard_bytes = opts->shard_bytes;
+  l->shards = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   GPtrArray *cur = NULL;
   guint64 cur_bytes = 0, total = 0;
-  for (guint i = 0; i < tensors->len; i++)
+  for (guint i = 0; i < l->tensors->len; i++)
     {
-      const ScTensor *t = tensors->pdata[i];
+      const ScTensor *t = l->tensors->pdata[i];
       guint64 nb = written_bytes (t, opts);
       if (cur == NULL || (shard_bytes > 0 && cur_bytes > 0 && cur_bytes + nb > shard_bytes))
         {
           cur = g_ptr_array_new ();
-          g_ptr_array_add (shards, cur);
+          g_ptr_array_add (l->shards, cur);
           cur_bytes = 0;
         }
       g_ptr_array_add (cur, (gpointer) t);
       cur_bytes += nb;
       total += nb;
     }
+  if (l->shards->len < 2)
+    return;
 
   g_autoptr (JsonBuilder) index = json_builder_new ();
   json_builder_begin_object (index);
@@ -489,23 +531,10 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
   json_builder_end_object (index);
   json_builder_set_member_name (index, "weight_map");
   json_builder_begin_object (index);
-  g_autoptr (GPtrArray) bad = opts->allow_non_finite ? g_ptr_array_new () : NULL;
-
-  for (guint s = 0; s < shards->len; s++)
+  for (guint s = 0; s < l->shards->len; s++)
     {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      GPtrArray *shard = shards->pdata[s];
-      g_autofree char *file =
-          shards->len == 1 ? g_strdup ("model.safetensors")
-                           : g_strdup_printf ("model-%05u-of-%05u.safetensors", s + 1, shards->len);
-      g_autofree char *path = g_build_filename (dir, file, NULL);
-      g_autofree ScDType *as = g_new (ScDType, MAX (shard->len, 1));
-      for (guint i = 0; i < shard->len; i++)
-        as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
-      if (!check_finite (shard, bad, error) ||
-          !sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
-        return FALSE;
+      GPtrArray *shard = l->shards->pdata[s];
+      g_autofree char *file = shard_name (s, l->shards->len);
       for (guint i = 0; i < shard->len; i++)
         {
           json_builder_set_member_name (index, ((ScTensor *) shard->pdata[i])->name);
@@ -514,6 +543,36 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
     }
   json_builder_end_object (index);
   json_builder_end_object (index);
+  l->index = json_builder_get_root (index);
+}
+
+/* dtype of every tensor of `shard` as written. */
+static ScDType *
+shard_dtypes (GPtrArray *shard, const ScExportOptions *opts)
+{
+  ScDType *as = g_new (ScDType, MAX (shard->len, 1));
+  for (guint i = 0; i < shard->len; i++)
+    as[i] = opts->convert ? opts->dtype : ((ScTensor *) shard->pdata[i])->dtype;
+  return as;
+}
+
+static gboolean
+write_weights (const Layout *l, const char *dir, const ScExportOptions *opts,
+               GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) bad = opts->allow_non_finite ? g_ptr_array_new () : NULL;
+  for (guint s = 0; s < l->shards->len; s++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      GPtrArray *shard = l->shards->pdata[s];
+      g_autofree char *file = shard_name (s, l->shards->len);
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+      g_autofree ScDType *as = shard_dtypes (shard, opts);
+      if (!check_finite (shard, bad, error) ||
+          !sc_safetensors_write_as (path, (ScTensor *const *) shard->pdata, shard->len, as, error))
+        return FALSE;
+    }
   if (bad != NULL && bad->len > 0)
     {
       g_ptr_array_add (bad, NULL);
@@ -521,11 +580,10 @@ write_weights (const Source *src, const guint8 *keep, const char *dir, const ScE
       g_message ("warning: %u exported tensor(s) hold NaN or infinity: %s", bad->len - 1, names);
     }
 
-  if (shards->len > 1)
+  if (l->index != NULL)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (index);
       g_autofree char *path = g_build_filename (dir, "model.safetensors.index.json", NULL);
-      if (!sc_json_save (root, TRUE, path, error))
+      if (!sc_json_save (l->index, TRUE, path, error))
         return FALSE;
     }
   return TRUE;
@@ -539,24 +597,23 @@ typedef struct
   char *card;
 } Described;
 
-static gboolean export_dir (const Source *src, const guint8 *keep, JsonObject *record,
-                            const Described *about, const char *out_dir,
-                            const ScExportOptions *opts, GCancellable *cancellable, GError **error);
+static void
+described_clear (Described *d)
+{
+  g_clear_pointer (&d->selection, json_object_unref);
+  g_clear_pointer (&d->card, g_free);
+}
 
-gboolean
-sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
-                  const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+/* The caller's record with what the export itself knows, and the card. */
+static gboolean
+describe_pruned (ScModel *model, const guint8 *keep, const ScExportOptions *opts, Described *about,
+                 GError **error)
 {
   ScExportPlan plan;
   if (!sc_export_plan (model, keep, &plan, error))
     return FALSE;
   const ScConfig *c = sc_model_get_config (model);
-  /* The model's own tensors, or those of the overlay when asked. */
-  Source src = { sc_model_get_checkpoint (model), c, opts->overlay ? view_replaced : NULL,
-                 opts->overlay };
-
-  /* The caller's record with what the export itself knows. */
-  g_autoptr (JsonObject) sel = json_object_new ();
+  JsonObject *sel = json_object_new ();
   if (opts->selection != NULL)
     {
       g_autoptr (GList) members = json_object_get_members (opts->selection);
@@ -584,9 +641,102 @@ sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
     .dropped_bytes = plan.dropped_bytes,
     .selection = sel,
   };
-  g_autofree char *text = sc_model_card_text (c, &card);
-  Described about = { sel, text };
-  return export_dir (&src, keep, NULL, &about, out_dir, opts, cancellable, error);
+  about->card = sc_model_card_text (c, &card);
+  about->selection = sel;
+  return TRUE;
+}
+
+static gboolean layout_build (const Source *src, const guint8 *keep, JsonObject *record,
+                              const Described *about, const ScExportOptions *opts, gboolean measure,
+                              Layout *l, GError **error);
+static gboolean export_dir (const Source *src, const guint8 *keep, JsonObject *record,
+                            const Described *about, const char *out_dir,
+                            const ScExportOptions *opts, GCancellable *cancellable, GError **error);
+
+gboolean
+sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_dir,
+                  const ScExportOptions *opts, GCancellable *cancellable, GError **error)
+{
+  /* The model's own tensors, or those of the overlay when asked. */
+  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model),
+                 opts->overlay ? view_replaced : NULL, opts->overlay };
+  Described about = { 0 };
+  gboolean ok = describe_pruned (model, keep, opts, &about, error) &&
+                export_dir (&src, keep, NULL, &about, out_dir, opts, cancellable, error);
+  described_clear (&about);
+  return ok;
+}
+
+void
+sc_export_file_free (ScExportFile *f)
+{
+  if (f == NULL)
+    return;
+  g_free (f->name);
+  g_free (f);
+}
+
+static void
+add_file (GPtrArray *files, char *name, guint64 bytes)
+{
+  ScExportFile *f = g_new0 (ScExportFile, 1);
+  f->name = name;
+  f->bytes = bytes;
+  g_ptr_array_add (files, f);
+}
+
+static gboolean
+add_json (GPtrArray *files, const char *name, JsonNode *root, GError **error)
+{
+  gsize len = 0;
+  g_autofree char *text = sc_json_to_data (root, TRUE, &len, error);
+  if (text == NULL)
+    return FALSE;
+  add_file (files, g_strdup (name), len);
+  return TRUE;
+}
+
+GPtrArray *
+sc_export_pruned_files (ScModel *model, const guint8 *keep, const ScExportOptions *opts,
+                        GError **error)
+{
+  if (!check_keep (model, keep, error))
+    return NULL;
+  Source src = { sc_model_get_checkpoint (model), sc_model_get_config (model), NULL, NULL };
+  const char *model_dir = sc_checkpoint_dir (src.ckpt);
+  Described about = { 0 };
+  Layout l = { 0 };
+  g_autoptr (GPtrArray) files =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) sc_export_file_free);
+  gboolean ok = describe_pruned (model, keep, opts, &about, error) &&
+                layout_build (&src, keep, NULL, &about, opts, TRUE, &l, error);
+  for (guint s = 0; ok && s < l.shards->len; s++)
+    {
+      GPtrArray *shard = l.shards->pdata[s];
+      g_autofree ScDType *as = shard_dtypes (shard, opts);
+      guint64 bytes = 0;
+      ok = sc_safetensors_file_size ((ScTensor *const *) shard->pdata, shard->len, as, &bytes,
+                                     error);
+      if (ok)
+        add_file (files, shard_name (s, l.shards->len), bytes);
+    }
+  if (ok && l.index != NULL)
+    ok = add_json (files, "model.safetensors.index.json", l.index, error);
+  ok = ok && add_json (files, "config.json", l.config, error);
+  for (guint i = 0; ok && l.remote_code && sc_remote_code_file_name (i) != NULL; i++)
+    add_file (files, g_strdup (sc_remote_code_file_name (i)), sc_remote_code_file_bytes (i));
+  if (ok && l.card != NULL)
+    add_file (files, g_strdup ("README.md"), strlen (l.card));
+  for (guint i = 0; ok && i < l.copies->len; i++)
+    {
+      g_autofree char *from = g_build_filename (model_dir, l.copies->pdata[i], NULL);
+      GStatBuf st;
+      add_file (files, g_strdup (l.copies->pdata[i]),
+                g_stat (from, &st) == 0 ? (guint64) st.st_size : 0);
+    }
+  layout_clear (&l);
+  described_clear (&about);
+  return ok ? g_steal_pointer (&files) : NULL;
 }
 
 gboolean
@@ -608,13 +758,51 @@ sc_export_checkpoint (ScCheckpoint *ckpt, ScReplacedFunc replaced, gpointer repl
   return export_dir (&src, NULL, record, NULL, out_dir, opts, cancellable, error);
 }
 
+/* Everything that export_dir writes (see Layout). */
+static gboolean
+layout_build (const Source *src, const guint8 *keep, JsonObject *record, const Described *about,
+              const ScExportOptions *opts, gboolean measure, Layout *l, GError **error)
+{
+  const ScConfig *c = src->config;
+  /* the checkpoint's folder: the other files come from there */
+  const char *model_dir = sc_checkpoint_dir (src->ckpt);
+  if (!layout_tensors (src, keep, measure, l, error))
+    return FALSE;
+  layout_shards (opts, l);
+  l->config =
+      config_node (c, model_dir, keep, record, about ? about->selection : NULL, opts, error);
+  if (l->config == NULL)
+    return FALSE;
+  l->remote_code = keep != NULL && uniform_count (c, keep) == 0;
+  l->card = about ? about->card : NULL;
+
+  l->copies = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) dir = g_dir_open (model_dir, 0, error);
+  if (dir == NULL)
+    return FALSE;
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *from = g_build_filename (model_dir, name, NULL);
+      if (g_str_equal (name, "config.json") || is_weight_file (name) ||
+          !g_file_test (from, G_FILE_TEST_IS_REGULAR))
+        continue;
+      /* the full model's card and scores are not the pruned model's */
+      if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
+        continue;
+      /* an earlier export's; written above when this one needs them */
+      if (keep != NULL && sc_remote_code_is_file (name))
+        continue;
+      g_ptr_array_add (l->copies, g_strdup (name));
+    }
+  return TRUE;
+}
+
 static gboolean
 export_dir (const Source *src, const guint8 *keep, JsonObject *record, const Described *about,
             const char *out_dir, const ScExportOptions *opts, GCancellable *cancellable,
             GError **error)
 {
-  const ScConfig *c = src->config;
-  /* the checkpoint's folder: the other files come from there */
   const char *model_dir = sc_checkpoint_dir (src->ckpt);
   const char *sources[] = { model_dir, NULL };
   if (opts->convert && opts->dtype != SC_DTYPE_F32 && opts->dtype != SC_DTYPE_F16 &&
@@ -631,38 +819,28 @@ export_dir (const Source *src, const guint8 *keep, JsonObject *record, const Des
 
   /* Build everything in the staging folder; the destination commits it. */
   const char *tmp = sc_destination_get_staging (dest);
-  gboolean ok =
-      write_weights (src, keep, tmp, opts, cancellable, error) &&
-      write_config (c, model_dir, keep, record, about ? about->selection : NULL, opts, tmp, error);
-  if (ok && keep != NULL && uniform_count (c, keep) == 0)
-    ok = sc_remote_code_write (tmp, error);
-  if (ok && about != NULL)
-    {
-      g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
-      ok = g_file_set_contents (card, about->card, -1, error);
-    }
-
+  Layout l = { 0 };
+  gboolean ok = layout_build (src, keep, record, about, opts, FALSE, &l, error) &&
+                write_weights (&l, tmp, opts, cancellable, error);
   if (ok)
     {
-      g_autoptr (GDir) dir = g_dir_open (model_dir, 0, error);
-      const char *name;
-      ok = dir != NULL;
-      while (ok && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *from = g_build_filename (model_dir, name, NULL);
-          if (g_str_equal (name, "config.json") || is_weight_file (name) ||
-              !g_file_test (from, G_FILE_TEST_IS_REGULAR))
-            continue;
-          /* the full model's card and scores are not the pruned model's */
-          if (about != NULL && (g_str_equal (name, "README.md") || g_str_equal (name, "eval.json")))
-            continue;
-          /* an earlier export's; written above when this one needs them */
-          if (keep != NULL && sc_remote_code_is_file (name))
-            continue;
-          g_autofree char *to = g_build_filename (tmp, name, NULL);
-          ok = copy_file (from, to, error);
-        }
+      g_autofree char *path = g_build_filename (tmp, "config.json", NULL);
+      ok = sc_json_save (l.config, TRUE, path, error);
     }
+  if (ok && l.remote_code)
+    ok = sc_remote_code_write (tmp, error);
+  if (ok && l.card != NULL)
+    {
+      g_autofree char *card = g_build_filename (tmp, "README.md", NULL);
+      ok = g_file_set_contents (card, l.card, -1, error);
+    }
+  for (guint i = 0; ok && i < l.copies->len; i++)
+    {
+      g_autofree char *from = g_build_filename (model_dir, l.copies->pdata[i], NULL);
+      g_autofree char *to = g_build_filename (tmp, l.copies->pdata[i], NULL);
+      ok = copy_file (from, to, error);
+    }
+  layout_clear (&l);
   return ok && !g_cancellable_set_error_if_cancelled (cancellable, error) &&
          sc_destination_commit (dest, error);
 }

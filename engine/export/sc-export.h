@@ -83,6 +83,22 @@ gboolean sc_export_pruned (ScModel *model, const guint8 *keep, const char *out_d
                            const ScExportOptions *opts, GCancellable *cancellable,
                            GError **error);
 
+/* One file an export writes, relative to its folder, and its size. */
+typedef struct {
+  char   *name;
+  guint64 bytes;
+} ScExportFile;
+
+void       sc_export_file_free    (ScExportFile *file);
+
+/* Every file sc_export_pruned (model, keep, DIR, opts) writes into DIR, in
+ * the order written, with its exact size: the export's own layout (shards,
+ * headers, index, config.json with its records, model card, copied files),
+ * measured instead of written; no weight is read. GPtrArray of
+ * ScExportFile. */
+GPtrArray *sc_export_pruned_files (ScModel *model, const guint8 *keep,
+                                   const ScExportOptions *opts, GError **error);
+
 /* The config.json key of the weight-pruning record. */
 #define SC_EXPORT_SPARSITY_KEY "secateur_sparsity"
 

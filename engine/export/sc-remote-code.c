@@ -96,6 +96,18 @@ sc_remote_code_write (const char *dir, GError **error)
   return TRUE;
 }
 
+const char *
+sc_remote_code_file_name (guint i)
+{
+  return i < G_N_ELEMENTS (files) ? files[i].name : NULL;
+}
+
+guint64
+sc_remote_code_file_bytes (guint i)
+{
+  return i < G_N_ELEMENTS (files) ? strlen (files[i].text) : 0;
+}
+
 gboolean
 sc_remote_code_is_file (const char *name)
 {

@@ -24,6 +24,10 @@ G_BEGIN_DECLS
 
 /* Writes the two .py files into `dir`. */
 gboolean sc_remote_code_write (const char *dir, GError **error);
+/* The name of file i of those sc_remote_code_write writes (NULL past the
+ * last) and its size in bytes. */
+const char *sc_remote_code_file_name (guint i);
+guint64 sc_remote_code_file_bytes (guint i);
 /* TRUE for the name of one of those files (an earlier export's copy). */
 gboolean sc_remote_code_is_file (const char *name);
 /* config.json of the per-layer form: model_type, the counts per MoE layer,

@@ -630,6 +630,41 @@ sc_safetensors_write (const char *path, ScTensor *const *tensors, guint n, GErro
   return sc_safetensors_write_as (path, tensors, n, NULL, error);
 }
 
+/* out[i]: tensors[i] as written (a view in views[i] when converted). */
+static void
+as_written (ScTensor *const *tensors, guint n, const ScDType *as, ScTensor *views, ScTensor **out)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      out[i] = tensors[i];
+      if (as == NULL || tensors[i] == NULL || as[i] == tensors[i]->dtype ||
+          !is_float (tensors[i]->dtype) || !is_float (as[i]))
+        continue;
+      views[i] = *tensors[i];
+      views[i].dtype = as[i];
+      views[i].nbytes = (guint64) sc_tensor_numel (tensors[i]) * sc_dtype_size (as[i]);
+      out[i] = &views[i];
+    }
+}
+
+gboolean
+sc_safetensors_file_size (ScTensor *const *tensors, guint n, const ScDType *as, guint64 *bytes,
+                          GError **error)
+{
+  g_autofree ScTensor *views = g_new0 (ScTensor, MAX (n, 1));
+  g_autofree ScTensor **out = g_new0 (ScTensor *, MAX (n, 1));
+  as_written (tensors, n, as, views, out);
+  g_autofree guint *order = layout_order (out, n);
+  gsize header_len = 0;
+  g_autofree char *header = build_header (out, order, n, &header_len, error);
+  if (header == NULL)
+    return FALSE;
+  *bytes = 8 + header_len;
+  for (guint i = 0; i < n; i++)
+    *bytes += out[i]->nbytes;
+  return TRUE;
+}
+
 gboolean
 sc_safetensors_write_as (const char *path, ScTensor *const *tensors, guint n, const ScDType *as,
                          GError **error)
@@ -647,17 +682,7 @@ sc_safetensors_write_as (const char *path, ScTensor *const *tensors, guint n, co
   /* The header describes the tensors as they are written. */
   g_autofree ScTensor *views = g_new0 (ScTensor, MAX (n, 1));
   g_autofree ScTensor **out = g_new0 (ScTensor *, MAX (n, 1));
-  for (guint i = 0; i < n; i++)
-    {
-      out[i] = tensors[i];
-      if (as == NULL || tensors[i] == NULL || as[i] == tensors[i]->dtype ||
-          !is_float (tensors[i]->dtype) || !is_float (as[i]))
-        continue;
-      views[i] = *tensors[i];
-      views[i].dtype = as[i];
-      views[i].nbytes = (guint64) sc_tensor_numel (tensors[i]) * sc_dtype_size (as[i]);
-      out[i] = &views[i];
-    }
+  as_written (tensors, n, as, views, out);
   order = layout_order (out, n);
   header = build_header (out, order, n, &header_len, error);
   if (header == NULL)

@@ -33,6 +33,11 @@ gboolean       sc_safetensors_write   (const char *path, ScTensor *const *tensor
 gboolean       sc_safetensors_write_as (const char *path, ScTensor *const *tensors, guint n,
                                         const ScDType *as, GError **error);
 
+/* The size in bytes of the file sc_safetensors_write_as would write (header
+ * included), without reading any tensor's data. */
+gboolean       sc_safetensors_file_size (ScTensor *const *tensors, guint n, const ScDType *as,
+                                         guint64 *bytes, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSafetensors, sc_safetensors_free)
 
 G_END_DECLS

@@ -54,7 +54,28 @@ typedef struct {
   const double          *chrf;
   const char *const     *sweep_directions;
   const double          *sweep_scores;
+  /* What the sweep read (sc-sweep-job.h's held_out, sentences), named in
+   * the quality plot's title; NULL / 0: unknown. */
+  const char            *held_out;
+  int                    held_out_sentences;
 } ScExportJobOptions;
+
+/* What sc_export_job_run writes with the same model, statistics and
+ * options, computed by the same code and measured instead of written. */
+typedef struct {
+  char      **directions;     /* served */
+  int         kept, total;    /* experts kept (the union over the directions) of all */
+  int         n_moe_layers, n_experts;
+  int        *kept_per_layer; /* [n_moe_layers] */
+  guint8     *keep;           /* [n_moe_layers * n_experts] */
+  ScDType     dtype;          /* of the weights written */
+  GPtrArray  *files;          /* ScExportFile (sc-export.h), names relative to the folder:
+                               * "model/config.json", "experts.json", "report/heatmap.png"... */
+  guint64     bytes;          /* every file */
+  guint64     model_bytes;    /* model/ */
+  guint64     tensor_bytes;   /* model/'s safetensors files */
+  guint64     memory_bytes;   /* to run model/: weights and one sentence's greedy decoding */
+} ScExportJobPlan;
 
 void     sc_export_job_options_init (ScExportJobOptions *opts);
 
@@ -67,6 +88,15 @@ gboolean sc_export_job_check (ScModel *model, const char *folder, gboolean overw
 gboolean sc_export_job_run   (ScModel *model, ScStats *stats, const ScExportJobOptions *opts,
                               ScProgressCallback progress, gpointer progress_data,
                               GCancellable *cancellable, GError **error);
+
+/* The bundle sc_export_job_run would write (opts->folder is not looked
+ * at): every file and its size, the kept experts and the memory to run it.
+ * No weight is read; the report's charts are drawn in memory. */
+ScExportJobPlan *sc_export_job_plan      (ScModel *model, ScStats *stats,
+                                          const ScExportJobOptions *opts, GError **error);
+void             sc_export_job_plan_free (ScExportJobPlan *plan);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScExportJobPlan, sc_export_job_plan_free)
 
 /* Frees the font caches the report's text filled (Cairo's and
  * fontconfig's), so that a program which wrote a bundle exits clean under

@@ -4,6 +4,7 @@
 #include "sc-chart-curve.h"
 #include "sc-chart-heatmap.h"
 #include "sc-chart-output.h"
+#include "sc-json-write.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -67,6 +68,140 @@ sc_report_clear (ScReport *r)
   g_clear_pointer (&r->chrf, g_free);
   g_clear_pointer (&r->directions, g_strfreev);
   g_clear_pointer (&r->scores, g_free);
+  g_clear_pointer (&r->held_out, g_free);
+}
+
+/* One file of the report: a chart (draw non-NULL) or scores.csv. */
+typedef struct
+{
+  const char *name;
+  gboolean svg;
+  int width, height;
+  ScChartDrawFunc draw;
+  gconstpointer data;
+} ReportFile;
+
+/* Everything the report holds, described once for writing and measuring. */
+typedef struct
+{
+  ScHeatmapData hm;
+  ScCurveData cd;
+  ScCurveSeries *series;
+  char *title;
+  GString *csv;
+  char *about; /* about.json: what each chart rests on */
+  gsize about_len;
+  ReportFile files[5];
+  int n_files;
+} ReportLayout;
+
+static void
+report_layout_clear (ReportLayout *l)
+{
+  g_clear_pointer (&l->series, g_free);
+  g_clear_pointer (&l->title, g_free);
+  g_clear_pointer (&l->about, g_free);
+  if (l->csv != NULL)
+    g_string_free (g_steal_pointer (&l->csv), TRUE);
+}
+
+static void
+add_chart (ReportLayout *l, const char *name, gboolean svg, int w, int h, ScChartDrawFunc draw,
+           gconstpointer data)
+{
+  l->files[l->n_files++] = (ReportFile){ name, svg, w, h, draw, data };
+}
+
+char *
+sc_report_quality_title (const char *held_out, int sentences)
+{
+  if (held_out == NULL || *held_out == '\0')
+    return g_strdup (_ ("Quality vs pruning"));
+  if (sentences <= 0)
+    /* TRANSLATORS: %s names the held-out set, e.g. "heldout.tsv" or "UDHR" */
+    return g_strdup_printf (_ ("Quality vs pruning (held-out: %s)"), held_out);
+  /* TRANSLATORS: %s names the held-out set, e.g. "heldout.tsv" or "UDHR" */
+  return g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "Quality vs pruning (held-out: %s, %d sentence per pair)",
+                   "Quality vs pruning (held-out: %s, %d sentences per pair)", sentences),
+      held_out, sentences);
+}
+
+/* about.json: the charts' titles and what they rest on, readable by
+ * programs (the images' text is drawn, not stored as text). */
+static void
+layout_about (const ScReport *r, ReportLayout *l)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "heatmap_metric");
+  json_builder_add_string_value (b, r->metric ? r->metric : "");
+  if (l->title != NULL)
+    {
+      json_builder_set_member_name (b, "quality_title");
+      json_builder_add_string_value (b, l->title);
+      json_builder_set_member_name (b, "held_out");
+      json_builder_add_string_value (b, r->held_out ? r->held_out : "");
+      json_builder_set_member_name (b, "sentences_per_pair");
+      json_builder_add_int_value (b, r->sentences);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  l->about = sc_json_to_data (root, TRUE, &l->about_len, NULL);
+}
+
+static void
+report_layout (const ScReport *r, ReportLayout *l)
+{
+  memset (l, 0, sizeof *l);
+  l->hm.rows = r->rows;
+  l->hm.cols = r->cols;
+  l->hm.values = r->values;
+  l->hm.pruned = r->pruned;
+  l->hm.row_labels = (const char *const *) r->row_labels;
+  l->hm.title = r->metric;
+  l->hm.n_encoder_rows = r->n_encoder_rows;
+  int w = MAX (480, 60 + 14 * r->cols), h = 120 + 28 * r->rows;
+  add_chart (l, "heatmap.png", FALSE, w, h, sc_chart_draw_heatmap, &l->hm);
+  add_chart (l, "heatmap.svg", TRUE, w, h, sc_chart_draw_heatmap, &l->hm);
+
+  l->csv = g_string_new ("direction,pruning_ratio,chrf_pp\n");
+  if (r->n_points == 0)
+    {
+      layout_about (r, l);
+      return;
+    }
+  guint n_dirs = g_strv_length (r->directions);
+  l->series = g_new0 (ScCurveSeries, n_dirs + 1);
+  l->series[0] = (ScCurveSeries){ _ ("mean"), r->n_points, r->ratios, r->chrf, FALSE };
+  for (guint d = 0; d < n_dirs; d++)
+    {
+      l->series[d + 1] = (ScCurveSeries){ r->directions[d], r->n_points, r->ratios,
+                                          r->scores + d * r->n_points, TRUE };
+      for (int i = 0; i < r->n_points; i++)
+        {
+          /* A score that could not be measured is an empty cell, never
+           * "nan", which spreadsheets and CSV readers take as text. */
+          double v = r->scores[d * r->n_points + i];
+          g_string_append_printf (l->csv, "%s,%.2f,", r->directions[d], r->ratios[i]);
+          if (isfinite (v))
+            g_string_append_printf (l->csv, "%.4f", v);
+          g_string_append_c (l->csv, '\n');
+        }
+    }
+  l->cd.n_series = n_dirs + 1;
+  l->cd.series = l->series;
+  l->cd.xmin = 0;
+  l->cd.xmax = 1;
+  l->cd.x_label = _ ("pruning ratio");
+  l->cd.y_label = _ ("chrF++");
+  /* what the curve rests on, from the sweep's own record */
+  l->title = sc_report_quality_title (r->held_out, r->sentences);
+  l->cd.title = l->title;
+  l->cd.marker_x = NAN;
+  add_chart (l, "quality.png", FALSE, 640, 400, sc_chart_draw_curve, &l->cd);
+  add_chart (l, "quality.svg", TRUE, 640, 400, sc_chart_draw_curve, &l->cd);
+  layout_about (r, l);
 }
 
 gboolean
@@ -79,57 +214,44 @@ sc_report_write (const ScReport *r, const char *folder, GError **error)
                    folder, g_strerror (saved));
       return FALSE;
     }
-  ScHeatmapData hm = { 0 };
-  hm.rows = r->rows;
-  hm.cols = r->cols;
-  hm.values = r->values;
-  hm.pruned = r->pruned;
-  hm.row_labels = (const char *const *) r->row_labels;
-  hm.title = r->metric;
-  hm.n_encoder_rows = r->n_encoder_rows;
-  int w = MAX (480, 60 + 14 * r->cols), h = 120 + 28 * r->rows;
-  g_autofree char *png = g_build_filename (folder, "heatmap.png", NULL);
-  g_autofree char *svg = g_build_filename (folder, "heatmap.svg", NULL);
-  if (!sc_chart_write_png (png, w, h, sc_chart_draw_heatmap, &hm, error) ||
-      !sc_chart_write_svg (svg, w, h, sc_chart_draw_heatmap, &hm, error))
-    return FALSE;
-
-  g_autoptr (GString) csv = g_string_new ("direction,pruning_ratio,chrf_pp\n");
-  if (r->n_points > 0)
+  ReportLayout l;
+  report_layout (r, &l);
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < l.n_files; i++)
     {
-      guint n_dirs = g_strv_length (r->directions);
-      g_autofree ScCurveSeries *series = g_new0 (ScCurveSeries, n_dirs + 1);
-      series[0] = (ScCurveSeries){ _ ("mean"), r->n_points, r->ratios, r->chrf, FALSE };
-      for (guint d = 0; d < n_dirs; d++)
-        {
-          series[d + 1] = (ScCurveSeries){ r->directions[d], r->n_points, r->ratios,
-                                           r->scores + d * r->n_points, TRUE };
-          for (int i = 0; i < r->n_points; i++)
-            {
-              /* A score that could not be measured is an empty cell, never
-               * "nan", which spreadsheets and CSV readers take as text. */
-              double v = r->scores[d * r->n_points + i];
-              g_string_append_printf (csv, "%s,%.2f,", r->directions[d], r->ratios[i]);
-              if (isfinite (v))
-                g_string_append_printf (csv, "%.4f", v);
-              g_string_append_c (csv, '\n');
-            }
-        }
-      ScCurveData cd = { 0 };
-      cd.n_series = n_dirs + 1;
-      cd.series = series;
-      cd.xmin = 0;
-      cd.xmax = 1;
-      cd.x_label = _ ("pruning ratio");
-      cd.y_label = _ ("chrF++");
-      cd.title = _ ("Quality vs pruning (held-out UDHR)");
-      cd.marker_x = NAN;
-      g_autofree char *qpng = g_build_filename (folder, "quality.png", NULL);
-      g_autofree char *qsvg = g_build_filename (folder, "quality.svg", NULL);
-      if (!sc_chart_write_png (qpng, 640, 400, sc_chart_draw_curve, &cd, error) ||
-          !sc_chart_write_svg (qsvg, 640, 400, sc_chart_draw_curve, &cd, error))
-        return FALSE;
+      const ReportFile *f = &l.files[i];
+      g_autofree char *path = g_build_filename (folder, f->name, NULL);
+      ok = f->svg ? sc_chart_write_svg (path, f->width, f->height, f->draw, f->data, error)
+                  : sc_chart_write_png (path, f->width, f->height, f->draw, f->data, error);
     }
   g_autofree char *csv_path = g_build_filename (folder, "scores.csv", NULL);
-  return g_file_set_contents (csv_path, csv->str, csv->len, error);
+  ok = ok && g_file_set_contents (csv_path, l.csv->str, l.csv->len, error);
+  g_autofree char *about_path = g_build_filename (folder, "about.json", NULL);
+  ok = ok && g_file_set_contents (about_path, l.about, l.about_len, error);
+  report_layout_clear (&l);
+  return ok;
+}
+
+gboolean
+sc_report_measure (const ScReport *r, ScReportFileFunc add, gpointer add_data, GError **error)
+{
+  ReportLayout l;
+  report_layout (r, &l);
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < l.n_files; i++)
+    {
+      const ReportFile *f = &l.files[i];
+      guint64 bytes = 0;
+      ok = f->svg ? sc_chart_svg_bytes (f->width, f->height, f->draw, f->data, &bytes, error)
+                  : sc_chart_png_bytes (f->width, f->height, f->draw, f->data, &bytes, error);
+      if (ok)
+        add (f->name, bytes, add_data);
+    }
+  if (ok)
+    {
+      add ("scores.csv", l.csv->len, add_data);
+      add ("about.json", l.about_len, add_data);
+    }
+  report_layout_clear (&l);
+  return ok;
 }

@@ -141,17 +141,25 @@ measure (ScView *full, ScView *pruned, const ScSparsifyJobOptions *o, ScSparsify
       row->lang = g_strdup (o->eval_languages[i]);
       if (!sc_share_table_lookup (shares, row->lang, &row->share))
         row->share = 0;
+      /* each sentence's score too, for the change's interval */
+      double *sent[2] = { NULL, NULL }; /* freed one by one below */
       for (int side = 0; side < 2; side++)
         {
-          if (!sc_lang_quality_chrf (side == 0 ? full : pruned, SC_SPARSIFY_JOB_EVAL_SOURCE,
-                                     row->lang, limit, o->eval_max_length, cancellable,
-                                     side == 0 ? &row->before : &row->after, &row->n, error))
+          if (!sc_lang_quality_chrf_sentences (
+                  side == 0 ? full : pruned, SC_SPARSIFY_JOB_EVAL_SOURCE, row->lang, limit,
+                  o->eval_max_length, cancellable, side == 0 ? &row->before : &row->after, &row->n,
+                  &sent[side], error))
             {
+              g_free (sent[0]);
+              g_free (sent[1]);
               g_prefix_error (error, "%s: ", row->lang);
               return FALSE;
             }
           sc_progress_meter_update (&p->meter, 2 * i + side + 1);
         }
+      sc_lang_quality_set_interval (row, sent[0], sent[1], row->n);
+      g_free (sent[0]);
+      g_free (sent[1]);
     }
   sc_lang_quality_sort (res->languages, res->n_languages);
   for (guint i = 0; i < res->n_languages; i++)
