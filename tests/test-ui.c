@@ -208,6 +208,11 @@ test_open_demo (void)
                             "16 experts in each of 4 MoE layers (2 encoder, 2 decoder)"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "languages_row"), "12"));
   g_assert_nonnull (strstr (sc_ui_row_value (overview, "architecture_row"), "Mixture-of-Experts"));
+  /* the model's name beside the page tabs (the tabs take the title's place) */
+  GtkWidget *model_label = sc_ui_child (fx.window, "model_label");
+  sc_ui_settle (0.2);
+  g_assert_true (gtk_widget_get_mapped (model_label));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (model_label)), ==, "demo");
   /* the model's project (MODELNAME-FINGERPRINT.secateur) is remembered for the welcome page */
   g_auto (GStrv) recent = secateur_window_get_recent (fx.window);
   g_assert_nonnull (recent[0]);
@@ -1010,8 +1015,9 @@ test_bad_folder (void)
   g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
   g_assert_true (g_file_set_contents (config, "{\"model_type\": \"nllb-moe\", \"d_mo", -1, NULL));
   secateur_window_open_model (fx.window, bad);
-  /* the statistics in memory would go: it asks first */
-  sc_ui_answer ("Open Another Model?", "yes");
+  /* the statistics are saved in the demo's project: nothing to ask */
+  g_assert_nonnull (secateur_controller_get_project_dir (secateur_window_get_controller (fx.window)));
+  g_assert_null (sc_ui_find_dialog ());
   g_assert_true (wait_for (idle_controller, 30));
   sc_ui_settle (0.2);
   AdwMessageDialog *dialog = find_dialog ();

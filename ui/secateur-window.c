@@ -17,6 +17,8 @@ struct _SecateurWindow
 
   AdwToastOverlay *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
+  GtkLabel *model_label;
+  guint model_label_idle;
   AdwViewSwitcherBar *switcher_bar;
   GtkSpinner *busy_spinner;
   GtkStack *main_stack;
@@ -164,6 +166,17 @@ secateur_window_add_toast (SecateurWindow *self, const char *title, const char *
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+static gboolean
+update_model_label (gpointer data)
+{
+  SecateurWindow *self = data;
+  gboolean open = secateur_controller_get_info (self->controller) != NULL;
+  gboolean narrow = adw_view_switcher_title_get_title_visible (self->switcher_title);
+  self->model_label_idle = 0;
+  gtk_widget_set_visible (GTK_WIDGET (self->model_label), open && !narrow);
+  return G_SOURCE_REMOVE;
+}
+
 /* The bottom bar carries the page tabs when the header is too narrow for
  * them, and only once a model is open. */
 static void
@@ -171,8 +184,14 @@ update_switcher_bar (SecateurWindow *self)
 {
   gboolean open = secateur_controller_get_info (self->controller) != NULL;
   adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, open);
-  adw_view_switcher_bar_set_reveal (
-      self->switcher_bar, open && adw_view_switcher_title_get_title_visible (self->switcher_title));
+  gboolean narrow = adw_view_switcher_title_get_title_visible (self->switcher_title);
+  adw_view_switcher_bar_set_reveal (self->switcher_bar, open && narrow);
+  /* wide: the tabs take the title's place, so the model's name moves beside
+   * them; title-visible changes during the header's allocation, so the
+   * label is shown or hidden after it */
+  if (self->model_label_idle == 0)
+    self->model_label_idle = g_idle_add_full (G_PRIORITY_DEFAULT, update_model_label,
+                                              g_object_ref (self), g_object_unref);
 }
 
 /* ---- opening models ---- */
@@ -234,6 +253,8 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   const char *project = secateur_controller_get_project_dir (self->controller);
   remember (self, project ? project : info->dir);
   adw_view_switcher_title_set_subtitle (self->switcher_title, info->name);
+  gtk_label_set_text (self->model_label, info->name);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label), info->dir);
   update_switcher_bar (self);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
   adw_view_stack_set_visible_child_name (self->view_stack, "model");
@@ -602,6 +623,7 @@ secateur_window_dispose (GObject *object)
   SecateurWindow *self = SECATEUR_WINDOW (object);
   if (self->controller != NULL)
     g_signal_handlers_disconnect_by_data (self->controller, self);
+  g_clear_handle_id (&self->model_label_idle, g_source_remove);
   if (self->close_question != NULL)
     {
       GtkWidget *question = self->close_question;
@@ -635,6 +657,7 @@ secateur_window_class_init (SecateurWindowClass *klass)
                                                "/io/github/secateur/Secateur/secateur-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, SecateurWindow, model_label);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, SecateurWindow, main_stack);
