@@ -11,14 +11,15 @@
 /* One side (full, or keeping `experts`) translated on this rank's shard;
  * on rank 0 scored over the whole corpus into `side`. */
 static gboolean
-run_side (ScModel *model, const ScEvaluateJobOptions *o, ScExpertSet *experts, int first, int last,
-          ScEvaluateJobSide *side, GError **error)
+run_side (ScModel *model, const ScEvaluateJobOptions *o, ScExpertSet *experts, ScView *given,
+          int first, int last, ScEvaluateJobSide *side, GError **error)
 {
   int m = last - first, n = o->n;
   g_auto (GStrv) hyps = NULL;
   g_autofree double *sums = g_new0 (double, MAX (m, 1));
   g_autofree int *tokens = g_new0 (int, MAX (m, 1));
-  g_autoptr (ScView) view = sc_view_new (model, experts, error);
+  g_autoptr (ScView) owned = given == NULL ? sc_view_new (model, experts, error) : NULL;
+  ScView *view = given != NULL ? given : owned;
   if (view == NULL)
     return FALSE;
   gint64 t0 = g_get_monotonic_time ();
@@ -89,13 +90,13 @@ sc_cli_evaluate_ranks (ScModel *model, const ScEvaluateJobOptions *o, GError **e
   r->references = g_strdupv ((char **) o->references);
   if (o->full)
     {
-      if (!run_side (model, o, NULL, first, last, &r->full, error))
+      if (!run_side (model, o, NULL, NULL, first, last, &r->full, error))
         return NULL;
       r->has_full = TRUE;
     }
-  if (o->experts != NULL)
+  if (o->experts != NULL || o->view != NULL)
     {
-      if (!run_side (model, o, o->experts, first, last, &r->pruned, error))
+      if (!run_side (model, o, o->experts, o->view, first, last, &r->pruned, error))
         return NULL;
       r->has_pruned = TRUE;
     }

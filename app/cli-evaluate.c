@@ -3,7 +3,7 @@
  *   secateur-cli evaluate -m MODEL --pairs SRC-TGT[,...] [--experts INDEX.json]
  *                         [--corpus udhr|flores:DIR|tsv:FILE|bitext:FILE] [--split held-out|all]
  *                         [--limit N] [--beam N] [--max-len N] [-o REPORT.json]
- *                         [--project DIR]
+ *                         [--pruned-only] [--merge --capture S.capture] [--project DIR]
  *
  * Without --corpus, each direction is scored on the model's held-out set
  * (sc-corpus-spec.h), as the application's Compare and quality sweep do.
@@ -14,6 +14,7 @@
 #include "sc-corpus.h"
 #include "sc-distributed.h"
 #include "sc-json-write.h"
+#include "sc-merge.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -70,9 +71,10 @@ sc_cli_evaluate (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *pairs = NULL, *experts = NULL, *corpus = NULL;
   g_autofree char *split = NULL, *output = NULL, *metrics = NULL, *tsv_path = NULL;
+  g_autofree char *capture_path = NULL;
   g_autofree char *project_dir = NULL;
   int limit = 0, beam = 0, max_len = 0;
-  gboolean hf_defaults = FALSE;
+  gboolean hf_defaults = FALSE, pruned_only = FALSE, merge = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Model directory", "DIR" },
     { "pairs", 0, 0, G_OPTION_ARG_STRING, &pairs, "Directions, comma-separated", "SRC-TGT,..." },
@@ -95,6 +97,14 @@ sc_cli_evaluate (int argc, char **argv)
       "FILE" },
     { "metrics", 0, 0, G_OPTION_ARG_STRING, &metrics,
       "scores (default): chrF++ and spBLEU; nll: per-sentence teacher-forced NLL", "KIND" },
+    { "pruned-only", 0, 0, G_OPTION_ARG_NONE, &pruned_only,
+      "With --experts: translate with the pruned model only (no full-model columns)", NULL },
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
+      "With --experts: merge each direction's pruned experts into kept ones, as export --pair "
+      "--merge does",
+      NULL },
+    { "capture", 0, 0, G_OPTION_ARG_FILENAME, &capture_path,
+      "Router inputs from calibrate --capture, for --merge", "FILE" },
     { NULL }
   };
   const ScCliRange ranges[] = {
@@ -136,6 +146,16 @@ sc_cli_evaluate (int argc, char **argv)
       fprintf (stderr, "secateur-cli evaluate: -m (or --project) and --pairs are required\n");
       return 2;
     }
+  if ((pruned_only || merge) && experts == NULL)
+    {
+      fprintf (stderr, "secateur-cli evaluate: --pruned-only and --merge go with --experts\n");
+      return 2;
+    }
+  if (merge && (capture_path == NULL || nll_only))
+    {
+      fprintf (stderr, "secateur-cli evaluate: --merge needs --capture FILE (and scores)\n");
+      return 2;
+    }
   ScCorpusSpec spec;
   ScCorpusSplit corpus_split = SC_CORPUS_SPLIT_HELD_OUT;
   if (!sc_corpus_spec_parse (corpus, &spec, &error) ||
@@ -159,6 +179,12 @@ sc_cli_evaluate (int argc, char **argv)
     }
   ScGenerateOptions gen;
   sc_cli_generate_options (model, beam, max_len, hf_defaults, &gen);
+  g_autoptr (ScCapture) capture = merge ? sc_capture_load (capture_path, &error) : NULL;
+  if (merge && capture == NULL)
+    {
+      fprintf (stderr, "secateur-cli: %s\n", error->message);
+      return 1;
+    }
 
   g_autoptr (JsonBuilder) report = json_builder_new ();
   json_builder_begin_object (report);
@@ -227,6 +253,17 @@ sc_cli_evaluate (int argc, char **argv)
       eo.n = n;
       g_autoptr (ScExpertSet) kept = sc_evaluate_job_experts (model, keep);
       eo.experts = kept;
+      eo.full = !pruned_only;
+      /* merged on this direction's captured tokens, as export --pair --merge */
+      g_autoptr (ScView) merged = NULL;
+      const char *const served[] = { list[i], NULL };
+      if (merge && ((merged = sc_view_new (model, kept, &error)) == NULL ||
+                    !sc_merge_apply (merged, capture, served, NULL, NULL, &error)))
+        {
+          fprintf (stderr, "secateur-cli: %s\n", error->message);
+          return 1;
+        }
+      eo.view = merged;
       eo.gen = gen;
       eo.batch_size = 16;
       eo.nll = TRUE;
@@ -239,7 +276,10 @@ sc_cli_evaluate (int argc, char **argv)
       if (!root)
         continue;
       const ScEvalSide *full = &job->full.scores, *pruned = &job->pruned.scores;
-      if (job->has_pruned)
+      if (job->has_pruned && !job->has_full)
+        printf ("%-20s %5d %9s %9.2f %7s %9s %9.2f %7s %6s %9s %9.3f\n", list[i], n, "-",
+                pruned->chrf_pp, "-", "-", pruned->spbleu, "-", "-", "-", pruned->len_ratio);
+      else if (job->has_pruned)
         printf ("%-20s %5d %9.2f %9.2f %+7.2f %9.2f %9.2f %+7.2f %5.0f%% %9.3f %9.3f\n", list[i], n,
                 full->chrf_pp, pruned->chrf_pp, pruned->chrf_pp - full->chrf_pp, full->spbleu,
                 pruned->spbleu, pruned->spbleu - full->spbleu, 100 * job->agreement,
@@ -254,7 +294,7 @@ sc_cli_evaluate (int argc, char **argv)
       json_builder_add_string_value (report, list[i]);
       json_builder_set_member_name (report, "sentences");
       json_builder_add_int_value (report, n);
-      const ScEvalSide *sides[] = { full, job->has_pruned ? pruned : NULL };
+      const ScEvalSide *sides[] = { job->has_full ? full : NULL, job->has_pruned ? pruned : NULL };
       const char *names[] = { "full", "pruned" };
       for (int s = 0; s < 2; s++)
         {

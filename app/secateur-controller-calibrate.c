@@ -18,6 +18,7 @@ typedef struct
   char *corpus_path; /* the options' corpus path */
   ScCalibrateJobOptions options;
   ScStats *stats;
+  ScCapture *capture; /* when the settings merge */
   ScStats *base; /* add: a copy of the statistics the run adds to */
   gboolean add;
   gint64 last_snapshot;
@@ -30,6 +31,7 @@ calibrate_data_free (gpointer data)
   g_strfreev (d->directions);
   g_free (d->corpus_path);
   g_clear_pointer (&d->stats, sc_stats_free);
+  g_clear_pointer (&d->capture, sc_capture_free);
   g_clear_pointer (&d->base, sc_stats_free);
   g_free (d);
 }
@@ -117,6 +119,15 @@ secateur_controller_calibrate_async (SecateurController *self,
   d->add = request->add && self->stats != NULL;
   if (self->stats != NULL)
     d->base = sc_stats_snapshot (self->stats);
+  /* Merging needs router inputs; bounded as calibrate --capture's default
+   * (256 per direction and MoE layer: for the 54B 2 MiB each). Samples do not
+   * add up: a run that adds keeps the earlier capture. */
+  if (secateur_prune_settings_peek (self->prune_settings)->merge && !d->add)
+    {
+      const ScMoeShape *sh = sc_model_get_moe_shape (self->model);
+      o->capture = d->capture = sc_capture_new (sh->n_moe_layers, sh->n_encoder_moe, sh->d_model,
+                                                SC_CAPTURE_DEFAULT_TOKENS, SC_CAPTURE_DEFAULT_SEED);
+    }
   /* the statistics and their curve stay until the run has something to
    * replace them with */
   g_task_set_task_data (task, d, calibrate_data_free);
@@ -141,6 +152,9 @@ secateur_controller_calibrate_finish (SecateurController *self, GAsyncResult *re
     {
       /* replaced: the quality curves measured on the old statistics go with them */
       now = g_steal_pointer (&d->stats);
+      /* and their capture, by this run's or none: an older one samples other text */
+      g_clear_pointer (&self->capture, sc_capture_free);
+      self->capture = g_steal_pointer (&d->capture);
       if (d->base != NULL)
         {
           controller_clear_runs (self);

@@ -4,8 +4,21 @@
  * settings. */
 #include "secateur-controller-private.h"
 
+#include "sc-merge.h"
+
 #include <glib/gi18n.h>
 #include <string.h>
+
+gboolean
+controller_check_merge (SecateurController *self, const ScPruneSettings *s, GTask *task)
+{
+  if (!s->merge || self->capture != NULL)
+    return TRUE;
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                           _ ("Merging pruned experts needs the router inputs a calibration "
+                              "captures: calibrate again with “Merge Pruned Experts” on"));
+  return FALSE;
+}
 
 void
 secateur_compare_result_free (SecateurCompareResult *r)
@@ -67,6 +80,18 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   o.limit = d->limit;
   g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (self->model, d->keep);
   o.experts = experts;
+  /* merged on this direction's tokens, as the export of it merges */
+  g_autoptr (ScView) merged = NULL;
+  g_autofree char *dir = g_strdup_printf ("%s-%s", d->src, d->tgt);
+  const char *const served[] = { dir, NULL };
+  if (d->settings.merge &&
+      ((merged = sc_view_new (self->model, experts, &error)) == NULL ||
+       !sc_merge_apply (merged, self->capture, served, NULL, cancellable, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  o.view = merged;
   o.sentence_scores = TRUE;
   o.gen.max_length = MIN (o.gen.max_length, self->eval_max_length);
   g_autoptr (ScEvaluateJobResult) e =
@@ -119,6 +144,8 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
                                                JOB_NEEDS_STATS, cancellable, callback, user_data);
   if (task == NULL)
     return;
+  if (!controller_check_merge (self, settings, task))
+    return;
   GError *error = NULL;
   g_autofree guint8 *keep = sc_prune_keep_mask (self->stats, settings, src, tgt, &error);
   if (keep == NULL)
@@ -143,8 +170,8 @@ secateur_controller_compare_async (SecateurController *self, const char *src, co
 static char *
 settings_key (const ScPruneSettings *s)
 {
-  return g_strdup_printf ("%.17g %d %d %d %d %d", s->ratio, s->metric, s->algo, s->granularity,
-                          s->enc_weight, s->dec_weight);
+  return g_strdup_printf ("%.17g %d %d %d %d %d%s", s->ratio, s->metric, s->algo, s->granularity,
+                          s->enc_weight, s->dec_weight, s->merge ? " merged" : "");
 }
 
 static JsonObject *

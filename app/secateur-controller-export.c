@@ -77,6 +77,8 @@ secateur_controller_export_async (SecateurController *self, const char *folder,
                                _ ("Choose at least one language pair to export"));
       return;
     }
+  if (!controller_check_merge (self, settings, task))
+    return;
   ExportData *d = export_data_new (self, folder, directions, settings, overwrite, dtype);
   g_task_set_task_data (task, d, export_data_free);
   g_task_run_in_thread (task, export_thread);
@@ -99,6 +101,7 @@ export_data_new (SecateurController *self, const char *folder, const char *const
   o->folder = d->folder;
   o->directions = (const char *const *) d->directions;
   o->settings = *settings;
+  o->capture = self->capture;
   o->overwrite = overwrite;
   o->convert = dtype != NULL && sc_dtype_from_name (dtype, &o->dtype);
   o->scores = d->scores;

@@ -10,6 +10,7 @@
 
 #include "secateur-controller.h"
 
+#include "sc-capture.h"
 #include "sc-project.h"
 #include "sc-sweep-job.h"
 
@@ -29,6 +30,9 @@ struct _SecateurController
   SecateurModelInfo *info;
   GStrv directions;
   ScStats *stats; /* main thread's snapshot */
+  /* the router inputs the last calibration captured (it captures when the
+   * settings merge), for merging; NULL: none */
+  ScCapture *capture;
 
   gboolean busy;
   guint job_serial; /* drops progress of finished jobs */
@@ -66,6 +70,10 @@ typedef enum
   SIGNAL_SWEEP_UPDATED,
   N_SIGNALS
 } ControllerSignal;
+
+/* FALSE, with the task returned in error, when `s` merges pruned experts
+ * and no calibration captured the router inputs merging runs on. */
+gboolean controller_check_merge (SecateurController *self, const ScPruneSettings *s, GTask *task);
 
 /* Emits one of the signals without arguments. */
 void controller_emit (SecateurController *self, ControllerSignal signal);

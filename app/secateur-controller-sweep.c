@@ -46,6 +46,7 @@ sweep_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
     .sentences = self->eval_sentences,
     .max_length = self->eval_max_length,
     .calibration = d->calibration,
+    .capture = self->capture,
   };
   controller_post_progress (self, 0, g_strv_length (d->directions) * d->ratios->len, 0, -1, NULL);
   d->result =
@@ -110,6 +111,8 @@ secateur_controller_sweep_async (SecateurController *self, const ScPruneSettings
                                _ ("Calibrate the model first"));
       return;
     }
+  if (!controller_check_merge (self, settings, task))
+    return;
   SweepData *d = g_new0 (SweepData, 1);
   d->self = self;
   d->directions = g_steal_pointer (&dirs);
@@ -193,6 +196,13 @@ secateur_controller_estimate (SecateurController *self, const char *direction,
       return TRUE;
     }
   int first = 0, last = r->n_directions;
+  /* merged experts make another model than dropped ones, whatever the kept sets */
+  if (r->settings.merge != s->merge)
+    {
+      out->kind = SC_SWEEP_NOT_MEASURED;
+      out->n_directions = direction != NULL ? 1 : r->n_directions;
+      return TRUE;
+    }
   if (direction != NULL)
     {
       first = sc_sweep_job_find_direction (r, direction);

@@ -437,6 +437,7 @@ secateur_controller_load_finish (SecateurController *self, GAsyncResult *result,
   g_clear_pointer (&self->backend, sc_backend_free);
   g_clear_pointer (&self->info, model_info_free);
   g_clear_pointer (&self->stats, sc_stats_free);
+  g_clear_pointer (&self->capture, sc_capture_free);
   g_clear_pointer (&self->directions, g_strfreev);
   controller_clear_runs (self);
   self->model = g_steal_pointer (&d->model);
@@ -502,6 +503,12 @@ secateur_controller_get_stats (SecateurController *self)
   return self->stats;
 }
 
+gboolean
+secateur_controller_has_capture (SecateurController *self)
+{
+  return self->capture != NULL;
+}
+
 void
 secateur_controller_set_threads (SecateurController *self, int threads)
 {
@@ -539,6 +546,7 @@ secateur_controller_finalize (GObject *object)
   SecateurController *self = SECATEUR_CONTROLLER (object);
   controller_project_clear (self);
   g_clear_pointer (&self->stats, sc_stats_free);
+  g_clear_pointer (&self->capture, sc_capture_free);
   g_clear_object (&self->prune_settings);
   g_clear_pointer (&self->weights_result, sc_sparsify_job_result_free);
   g_clear_pointer (&self->model, sc_model_free);

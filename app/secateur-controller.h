@@ -116,6 +116,9 @@ gboolean secateur_controller_calibrate_finish (SecateurController *self, GAsyncR
 /* The latest statistics snapshot (NULL before calibration); replaced on
  * `stats-updated`, main thread only. */
 ScStats *secateur_controller_get_stats        (SecateurController *self);
+/* Whether the last calibration captured the router inputs that merging
+ * pruned experts needs (it does when the pruning settings merge). */
+gboolean  secateur_controller_has_capture     (SecateurController *self);
 
 /* Quality vs ratio: chrF++ on the model's held-out set (sc-corpus-spec.h,
  * as the CLI's evaluate) with masked pruning at the kept sets the default

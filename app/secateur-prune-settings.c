@@ -32,6 +32,7 @@ enum
   PROP_GRANULARITY,
   PROP_ENC_WEIGHT,
   PROP_DEC_WEIGHT,
+  PROP_MERGE,
   N_PROPS
 };
 static GParamSpec *properties[N_PROPS];
@@ -67,6 +68,9 @@ secateur_prune_settings_get_property (GObject *object, guint prop_id, GValue *va
       break;
     case PROP_DEC_WEIGHT:
       g_value_set_int (value, self->s.dec_weight);
+      break;
+    case PROP_MERGE:
+      g_value_set_boolean (value, self->s.merge);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -111,6 +115,9 @@ secateur_prune_settings_set_property (GObject *object, guint prop_id, const GVal
       break;
     case PROP_DEC_WEIGHT:
       set_int (self, &self->s.dec_weight, g_value_get_int (value), prop_id);
+      break;
+    case PROP_MERGE:
+      set_int (self, &self->s.merge, g_value_get_boolean (value) != FALSE, prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -208,6 +215,7 @@ secateur_prune_settings_class_init (SecateurPruneSettingsClass *klass)
       g_param_spec_int ("enc-weight", NULL, NULL, 1, G_MAXINT, d.enc_weight, flags);
   properties[PROP_DEC_WEIGHT] =
       g_param_spec_int ("dec-weight", NULL, NULL, 1, G_MAXINT, d.dec_weight, flags);
+  properties[PROP_MERGE] = g_param_spec_boolean ("merge", NULL, NULL, d.merge, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -249,7 +257,7 @@ secateur_prune_settings_set (SecateurPruneSettings *self, const ScPruneSettings 
   g_return_if_fail (SECATEUR_IS_PRUNE_SETTINGS (self));
   g_object_set (self, "ratio", s->ratio, "metric", (int) s->metric, "algo", (int) s->algo,
                 "granularity", (int) s->granularity, "enc-weight", s->enc_weight, "dec-weight",
-                s->dec_weight, NULL);
+                s->dec_weight, "merge", s->merge, NULL);
 }
 
 /* Moves the current settings onto `to` and applies the newest of `from`. */

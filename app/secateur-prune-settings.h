@@ -1,5 +1,6 @@
 /* secateur-prune-settings.h: the application's one set of pruning
- * settings (ratio, metric, algorithm, granularity, encoder:decoder budget),
+ * settings (ratio, metric, algorithm, granularity, encoder:decoder budget,
+ * merging),
  * the engine's ScPruneSettings as GObject properties. The controller owns
  * it; the pruning panel edits it and the pages that prune (heatmap, compare,
  * export) follow it through notify or `changed`. GLib only: no GTK. */
@@ -18,7 +19,8 @@ G_DECLARE_FINAL_TYPE (SecateurPruneSettings, secateur_prune_settings, SECATEUR, 
 /* Starts at the engine's defaults (sc_prune_settings_init). Properties:
  * "ratio" (double, experts pruned), "metric" (ScExpertMetric), "algo"
  * (ScSelectAlgo), "granularity" (ScGranularity), "enc-weight" and
- * "dec-weight" (the budget's two parts, at least 1). */
+ * "dec-weight" (the budget's two parts, at least 1), "merge" (boolean:
+ * fold pruned experts into kept ones). */
 SecateurPruneSettings *secateur_prune_settings_new (void);
 /* Copies the current settings into *out. */
 void                   secateur_prune_settings_get (SecateurPruneSettings *self,

@@ -5,7 +5,8 @@
  * targets and routing mass on small layers, experts read from the tiny
  * MoE fixture against the model's own expert forward pass, and a merged
  * export (export --merge) that loads back and computes what masked
- * evaluation with merging computes. */
+ * evaluation with merging computes, biases (which differ between the
+ * fixture's experts) merged as the weights are. */
 #include "sc-generate.h"
 #include "sc-merge.h"
 #include "sc-test-cli.h"
@@ -391,7 +392,7 @@ test_model (void)
     keep[e] = 1;
   ScMergeExpert *merged[64];
   int target[64];
-  g_assert_true (sc_merge_layer (model, 1, h, n, keep, TRUE, merged, target, NULL, &error));
+  g_assert_true (sc_merge_layer (model, 1, h, n, keep, merged, target, NULL, &error));
   g_assert_no_error (error);
   for (int e = 0; e < E; e++)
     {
@@ -493,9 +494,10 @@ translate (ScView *view, const ScEncoding *enc, int beams)
 
 /* calibrate --capture, export --merge, and the export against masked
  * evaluation with merging (sc_merge_apply on a view of the full model
- * keeping the same experts: its weight overlay): the same
- * encoder states bit for bit and the same translations; both differ from
- * masked evaluation without merging. */
+ * keeping the same experts: its overlay of weights and biases): the same
+ * merged experts, biases included, the same encoder states bit for bit and
+ * the same translations; both differ from masked evaluation without
+ * merging, which another view of the same model still computes. */
 static void
 test_export_cli (void)
 {
@@ -557,6 +559,48 @@ test_export_cli (void)
   g_assert_nonnull (strstr (r.out, " pruned experts merged into kept ones"));
   run_clear (&r);
 
+  /* evaluate --merge translates a direction as its merged export does; its
+   * pruned side differs from the one without merging */
+  const char *how[3][2] = { { "--merge", "--pruned-only" }, { "--pruned-only", NULL }, { NULL } };
+  JsonObject *sides[3];
+  JsonNode *reports[3];
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *report = g_strdup_printf ("%s/eval-%d.json", tmp, k);
+      if (k < 2)
+        r = run_cli (NULL, "evaluate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--limit", "3",
+                     "--max-len", "16", "--beam", "2", "-o", report, "--experts", index,
+                     "--capture", capture, how[k][0], how[k][1], NULL);
+      else
+        r = run_cli (NULL, "evaluate", "-m", served, "--pairs", "eng_Latn-fra_Latn", "--limit", "3",
+                     "--max-len", "16", "--beam", "2", "-o", report, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      run_clear (&r);
+      reports[k] = sc_test_load_json (report);
+      JsonObject *dir = json_array_get_object_element (
+          json_object_get_array_member (json_node_get_object (reports[k]), "directions"), 0);
+      g_assert_true (json_object_has_member (dir, "full") == (k == 2));
+      sides[k] = json_object_get_object_member (dir, k < 2 ? "pruned" : "full");
+    }
+  JsonArray *tm = json_object_get_array_member (sides[0], "translations");
+  JsonArray *te = json_object_get_array_member (sides[2], "translations");
+  g_assert_cmpuint (json_array_get_length (tm), ==, 3);
+  g_assert_cmpuint (json_array_get_length (te), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpstr (json_array_get_string_element (tm, i), ==,
+                     json_array_get_string_element (te, i));
+  /* (the export's router has only the kept rows: a last-digit difference) */
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (sides[0], "nll"),
+                                  json_object_get_double_member (sides[2], "nll"), 1e-6);
+  g_assert_cmpfloat (json_object_get_double_member (sides[0], "nll"), !=,
+                     json_object_get_double_member (sides[1], "nll"));
+  for (int k = 0; k < 3; k++)
+    json_node_unref (reports[k]);
+  r = run_cli (NULL, "evaluate", "-m", moe, "--pairs", "eng_Latn-fra_Latn", "--merge", "--experts",
+               index, NULL);
+  g_assert_cmpint (r.status, ==, 2); /* needs the capture */
+  run_clear (&r);
+
   g_autoptr (ScModel) full = sc_model_load (moe, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (ScModel) merged = sc_model_load (out, NULL, &error);
@@ -576,11 +620,15 @@ test_export_cli (void)
   g_assert_true (sc_merge_apply (masked, cap, NULL, &n_merged, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (n_merged, ==, 16);
-  /* fc1 and fc2 of every kept expert that received one */
+  /* fc1 and fc2, weights and biases, of every kept expert that received one */
   g_assert_cmpuint (sc_view_n_replaced (masked), >, 0);
-  g_assert_cmpuint (sc_view_n_replaced (masked) % 2, ==, 0);
+  g_assert_cmpuint (sc_view_n_replaced (masked) % 4, ==, 0);
   g_autoptr (ScView) vm = sc_view_new (merged, NULL, &error);
   g_autoptr (ScView) vp = sc_view_new (pruned, NULL, &error);
+  g_assert_no_error (error);
+  /* a second masked view of the same model, made before and after merging,
+   * sees none of the first one's overlay */
+  g_autoptr (ScView) other = sc_view_new_from_keep (full, keep, &error);
   g_assert_no_error (error);
 
   /* the tokens of the served directions: one is the capture's pair pool;
@@ -602,12 +650,58 @@ test_export_cli (void)
       g_assert_cmpmem (t2, sizeof (float) * d, t1, sizeof (float) * d);
     }
 
+  /* every merged expert as sc_merge_layer folds it on every captured
+   * token: in the overlay and in the export, bit for bit, biases included,
+   * which are no longer the kept expert's own */
+  guint n_folded = 0, n_changed = 0;
+  for (int m = 0; m < 4; m++)
+    {
+      int n = 0;
+      g_autofree float *h = sc_merge_tokens (cap, d, NULL, m, &n);
+      ScMergeExpert *folded[8];
+      g_assert_true (sc_merge_layer (full, m, h, n, keep + m * 8, folded, NULL, NULL, &error));
+      g_assert_no_error (error);
+      for (int e = 0; e < 8; e++)
+        {
+          if (folded[e] == NULL)
+            continue;
+          n_folded++;
+          g_autoptr (ScMergeExpert) own = sc_merge_expert_from_model (full, m, e, &error);
+          g_autoptr (ScMergeExpert) exported = sc_merge_expert_from_model (merged, m, e, &error);
+          g_assert_no_error (error);
+          assert_expert_equal (exported, folded[e]);
+          /* (a pruned expert no captured token routes to carries no mass) */
+          if (memcmp (own->w1, folded[e]->w1, sizeof (float) * own->ffn * d) != 0)
+            {
+              n_changed++;
+              g_assert_false (memcmp (own->b1, folded[e]->b1, sizeof (float) * own->ffn) == 0);
+              g_assert_false (memcmp (own->b2, folded[e]->b2, sizeof (float) * d) == 0);
+            }
+          g_autofree char *b2 =
+              g_strdup_printf ("model.%s.layers.%d.ffn.experts.expert_%d.fc2.bias",
+                               m < 2 ? "encoder" : "decoder", 1 + 2 * (m % 2), e);
+          const ScTensor *t = sc_view_get_replaced_weight (masked, b2);
+          g_assert_nonnull (t);
+          g_assert_cmpmem (t->data, t->nbytes, folded[e]->b2, sizeof (float) * d);
+          g_assert_null (sc_view_get_replaced_weight (other, b2));
+          sc_merge_expert_free (folded[e]);
+        }
+    }
+  g_assert_cmpuint (n_folded * 4, ==, sc_view_n_replaced (masked));
+  g_assert_cmpuint (n_changed, >=, 4);
+  g_assert_cmpuint (sc_view_n_replaced (other), ==, 0);
+  g_assert_false (sc_view_replace_linear_bias (other, -1, g_new0 (float, 1), &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_MISSING);
+  g_clear_error (&error);
+
   g_autoptr (ScEncoding) a = encode (masked);
   g_autoptr (ScEncoding) b = encode (vm);
   g_autoptr (ScEncoding) c = encode (vp);
+  g_autoptr (ScEncoding) o = encode (other);
   gsize bytes = sizeof (float) * a->B * a->S * a->d;
   g_assert_cmpmem (a->hidden, bytes, b->hidden, bytes);
   g_assert_false (memcmp (a->hidden, c->hidden, bytes) == 0);
+  g_assert_cmpmem (o->hidden, bytes, c->hidden, bytes);
   for (int beams = 1; beams <= 4; beams += 3)
     {
       g_autoptr (GPtrArray) x = translate (masked, a, beams);

@@ -21,6 +21,8 @@ struct _SecateurPrunePage
   GtkWidget *run_row;
   GtkStringList *runs;
   GtkWidget *budget_row, *metric_row, *algo_row, *granularity_row, *direction_row;
+  AdwActionRow *merge_row;
+  GtkWidget *merge_switch;
   GtkStringList *directions;
   AdwActionRow *kept_row, *size_row, *fits_row, *mass_row, *estimate_row;
   GtkWidget *bars, *curve;
@@ -74,6 +76,7 @@ show_settings (SecateurPrunePage *self, const ScPruneSettings *s)
   select_row (self->metric_row, m);
   select_row (self->algo_row, s->algo == SC_SELECT_THRESHOLD);
   select_row (self->granularity_row, g);
+  gtk_switch_set_active (GTK_SWITCH (self->merge_switch), s->merge);
   self->syncing = FALSE;
 }
 
@@ -160,6 +163,23 @@ on_scale_scroll (GtkEventControllerScroll *controller, double dx, double dy,
   return TRUE;
 }
 
+/* What merging does, or, when it is on without the router inputs it runs
+ * on, what to do about it (Compare, the sweep and Export refuse until then). */
+static void
+show_merge_note (SecateurPrunePage *self)
+{
+  gboolean on = secateur_prune_settings_peek (self->settings)->merge;
+  if (on && secateur_controller_get_stats (self->controller) != NULL &&
+      !secateur_controller_has_capture (self->controller))
+    adw_action_row_set_subtitle (self->merge_row,
+                                 _ ("Calibrate again with this on: merging needs the router "
+                                    "inputs calibration captures"));
+  else
+    adw_action_row_set_subtitle (
+        self->merge_row, _ ("Fold each pruned expert into the kept one whose outputs are closest, "
+                            "weighted by routing, instead of dropping it"));
+}
+
 /* A control moved: the settings take its value (the other pages follow
  * them through the object). */
 static void
@@ -192,6 +212,7 @@ on_control_changed (SecateurPrunePage *self)
       gtk_range_set_value (GTK_RANGE (self->scale), 100 * s.ratio);
       self->syncing = FALSE;
     }
+  s.merge = gtk_switch_get_active (GTK_SWITCH (self->merge_switch));
   secateur_prune_settings_set (self->settings, &s);
 }
 
@@ -598,6 +619,7 @@ static void
 on_settings_changed (SecateurPrunePage *self)
 {
   show_settings (self, secateur_prune_settings_peek (self->settings));
+  show_merge_note (self);
   update (self);
 }
 
@@ -641,6 +663,8 @@ secateur_prune_page_class_init (SecateurPrunePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, metric_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, algo_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, merge_row);
+  gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, merge_switch);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, direction_row);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, directions);
   gtk_widget_class_bind_template_child (widget_class, SecateurPrunePage, kept_row);
@@ -687,6 +711,7 @@ secateur_prune_page_new (SecateurController *controller)
   g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (update), self);
   g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (on_busy_changed), self);
+  g_signal_connect_swapped (controller, "stats-updated", G_CALLBACK (show_merge_note), self);
   g_signal_connect_swapped (controller, "notify::model-dir", G_CALLBACK (on_busy_changed), self);
   g_signal_connect_swapped (controller, "sweep-updated", G_CALLBACK (on_sweep_updated), self);
   g_signal_connect_swapped (controller, "notify::directions", G_CALLBACK (on_directions_changed),

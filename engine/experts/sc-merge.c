@@ -392,15 +392,23 @@ find_expert_linears (ScModel *model, int moe_layer, int expert, int *fc1, int *f
   return *fc1 >= 0 && *fc2 >= 0;
 }
 
-static gboolean
-read_bias (ScModel *model, const char *weight_name, int len, float *out, GError **error)
+/* The checkpoint's bias beside weight `weight_name`, or NULL. */
+static const ScTensor *
+bias_tensor (ScModel *model, const char *weight_name)
 {
   g_autofree char *stem = g_strndup (weight_name, strlen (weight_name) - strlen ("weight"));
   g_autofree char *name = g_strconcat (stem, "bias", NULL);
-  const ScTensor *t = sc_checkpoint_get (sc_model_get_checkpoint (model), name);
+  return sc_checkpoint_get (sc_model_get_checkpoint (model), name);
+}
+
+static gboolean
+read_bias (ScModel *model, const char *weight_name, int len, float *out, GError **error)
+{
+  const ScTensor *t = bias_tensor (model, weight_name);
   if (t == NULL || sc_tensor_numel (t) != len)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "%s: missing or not of %d values", name, len);
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "%s's bias: missing or not of %d values",
+                   weight_name, len);
       return FALSE;
     }
   sc_tensor_read_f32 (t, 0, len, out);
@@ -438,8 +446,7 @@ sc_merge_expert_from_model (ScModel *model, int moe_layer, int expert, GError **
 
 static gboolean
 merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-             gboolean fold_biases, ScMergeExpert **merged, int *target, GCancellable *cancellable,
-             GError **error)
+             ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   g_autoptr (ScReconLayer) L =
@@ -493,24 +500,18 @@ merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 
       merged[k] = sc_merge_fold (kept, mass[k], (const ScMergeExpert *const *) others->pdata,
                                  (const int *const *) perms->pdata, (double *) masses->data,
                                  (int) others->len);
-      if (!fold_biases)
-        {
-          memcpy (merged[k]->b1, kept->b1, sizeof (float) * kept->ffn);
-          memcpy (merged[k]->b2, kept->b2, sizeof (float) * kept->d);
-        }
     }
   return TRUE;
 }
 
 gboolean
 sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-                gboolean fold_biases, ScMergeExpert **merged, int *target,
-                GCancellable *cancellable, GError **error)
+                ScMergeExpert **merged, int *target, GCancellable *cancellable, GError **error)
 {
   int E = sc_model_get_config (model)->num_experts;
   for (int e = 0; e < E; e++)
     merged[e] = NULL;
-  if (merge_layer (model, moe_layer, h, n, keep, fold_biases, merged, target, cancellable, error))
+  if (merge_layer (model, moe_layer, h, n, keep, merged, target, cancellable, error))
     return TRUE;
   for (int e = 0; e < E; e++)
     g_clear_pointer (&merged[e], sc_merge_expert_free);
@@ -547,6 +548,37 @@ sc_merge_tokens (const ScCapture *cap, int d, const char *const *directions, int
   return out;
 }
 
+/* The export stores merged values in the checkpoint's dtype (`like`'s):
+ * rounded so here too, the view runs what the export writes. */
+static void
+narrow_like (const ScTensor *like, float *v, gsize n)
+{
+  for (gsize i = 0; like != NULL && i < n; i++)
+    if (like->dtype == SC_DTYPE_F16)
+      v[i] = sc_f16_to_f32 (sc_f32_to_f16 (v[i]));
+    else if (like->dtype == SC_DTYPE_BF16)
+      v[i] = sc_bf16_to_f32 (sc_f32_to_bf16 (v[i]));
+}
+
+/* Puts merged expert x (taken apart) in the view's overlay in place of
+ * linears i1 (fc1) and i2 (fc2). */
+static gboolean
+overlay_expert (ScView *view, int i1, int i2, ScMergeExpert *x, GError **error)
+{
+  ScModel *model = sc_view_get_model (view);
+  ScLinearInfo fc1, fc2;
+  sc_model_get_linear (model, i1, &fc1);
+  sc_model_get_linear (model, i2, &fc2);
+  narrow_like (sc_model_get_linear_weight (model, i1), x->w1, (gsize) x->ffn * x->d);
+  narrow_like (bias_tensor (model, fc1.name), x->b1, x->ffn);
+  narrow_like (sc_model_get_linear_weight (model, i2), x->w2, (gsize) x->d * x->ffn);
+  narrow_like (bias_tensor (model, fc2.name), x->b2, x->d);
+  return sc_view_replace_linear_weight (view, i1, g_steal_pointer (&x->w1), error) &&
+         sc_view_replace_linear_bias (view, i1, g_steal_pointer (&x->b1), error) &&
+         sc_view_replace_linear_weight (view, i2, g_steal_pointer (&x->w2), error) &&
+         sc_view_replace_linear_bias (view, i2, g_steal_pointer (&x->b2), error);
+}
+
 gboolean
 sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *directions, int *n_merged,
                 GCancellable *cancellable, GError **error)
@@ -559,6 +591,12 @@ sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *direction
     n_enc += sc_config_is_sparse (c, FALSE, i);
   if (n_merged != NULL)
     *n_merged = 0;
+  if (cap == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "merging needs the router inputs a calibration captures (calibrate --capture)");
+      return FALSE;
+    }
   if (!sc_capture_check_shape (cap, n_moe, n_enc, d, error))
     return FALSE;
   ScExpertSet *set = sc_view_get_experts (view);
@@ -571,7 +609,7 @@ sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *direction
     {
       int n = 0;
       g_autofree float *h = sc_merge_tokens (cap, d, directions, m, &n);
-      if (!sc_merge_layer (model, m, h, n, keep + (gsize) m * E, FALSE, merged, target, cancellable,
+      if (!sc_merge_layer (model, m, h, n, keep + (gsize) m * E, merged, target, cancellable,
                            error))
         return FALSE;
       gboolean ok = TRUE;
@@ -582,9 +620,7 @@ sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *direction
             continue;
           int i1, i2;
           if (ok && find_expert_linears (model, m, e, &i1, &i2))
-            ok =
-                sc_view_replace_linear_weight (view, i1, g_steal_pointer (&merged[e]->w1), error) &&
-                sc_view_replace_linear_weight (view, i2, g_steal_pointer (&merged[e]->w2), error);
+            ok = overlay_expert (view, i1, i2, merged[e], error);
           g_clear_pointer (&merged[e], sc_merge_expert_free);
         }
       if (!ok)
@@ -701,7 +737,7 @@ sc_merge_errors (ScModel *model, const ScCapture *cap, ScGranularity granularity
       int n = 0;
       g_autofree float *h = sc_capture_tokens_for (cap, granularity, src, tgt, m, &n);
       gboolean ok =
-          sc_merge_layer (model, m, h, n, keep, FALSE, merged, NULL, cancellable, error) &&
+          sc_merge_layer (model, m, h, n, keep, merged, NULL, cancellable, error) &&
           sc_merge_layer_error (model, m, h, n, keep, merged, &rel_err[m], cancellable, error);
       for (int e = 0; e < E; e++)
         g_clear_pointer (&merged[e], sc_merge_expert_free);

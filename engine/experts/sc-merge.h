@@ -21,7 +21,7 @@
  *     average of the kept expert's and its aligned pruned experts', each
  *     weighted by the routing mass it receives in the full model on the
  *     calibration tokens; several pruned experts fold into one kept expert
- *     at once (sc_merge_apply leaves the biases as they were: see there).
+ *     at once.
  * Cost per pruned expert: one fc1 pass over n tokens for each of the two
  * experts, an ffn x ffn correlation and weight cosine
  * (n ffn^2 + (2 d + 1) ffn^2 multiply-adds) and an
@@ -98,12 +98,10 @@ ScMergeExpert *sc_merge_expert_from_model (ScModel *model, int moe_layer, int ex
 /* Merging for one MoE layer, on its captured router inputs h [n, d]:
  * merged [n_experts] gets, for each kept expert that receives pruned
  * experts, its folded weights (NULL elsewhere: unchanged, pruned or
- * absent); target (may be NULL) [n_experts] as sc_merge_targets. With
- * fold_biases FALSE the merged experts keep their own biases (see
- * sc_merge_apply). */
+ * absent); target (may be NULL) [n_experts] as sc_merge_targets. */
 gboolean sc_merge_layer (ScModel *model, int moe_layer, const float *h, int n, const guint8 *keep,
-                         gboolean fold_biases, ScMergeExpert **merged, int *target,
-                         GCancellable *cancellable, GError **error);
+                         ScMergeExpert **merged, int *target, GCancellable *cancellable,
+                         GError **error);
 
 /* The captured router inputs of one MoE layer for the directions a model
  * serves ("src-tgt" each, as sc_capture_tokens_for pools a pair; NULL:
@@ -114,12 +112,11 @@ float *sc_merge_tokens (const ScCapture *cap, int d, const char *const *directio
 
 /* Merges the experts `view` prunes (its expert set; a full view has none)
  * into the ones it keeps, on the captured tokens of `directions`, and puts
- * the merged fc1 and fc2 weights in the view's weight overlay
- * (sc_view_replace_linear_weight): the view runs them, and an export of
- * the view's overlay writes them. Biases stay the kept experts' own, as
- * the overlay replaces linear weights only and export and evaluation must
- * agree. *n_merged (may be NULL) gets how many pruned experts were folded
- * in. */
+ * the merged fc1 and fc2 weights and biases in the view's overlay
+ * (sc_view_replace_linear_weight, _bias): the view runs them, other views
+ * of the model do not, and an export of the view's overlay writes them.
+ * *n_merged (may be NULL) gets how many pruned experts were folded in.
+ * Without a capture (NULL) nothing can merge: SC_ERROR_MISSING. */
 gboolean sc_merge_apply (ScView *view, const ScCapture *cap, const char *const *directions,
                          int *n_merged, GCancellable *cancellable, GError **error);
 

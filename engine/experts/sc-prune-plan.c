@@ -10,6 +10,7 @@ sc_prune_settings_init (ScPruneSettings *s)
   s->granularity = SC_GRANULARITY_LANG;
   s->enc_weight = 3;
   s->dec_weight = 1;
+  s->merge = FALSE;
 }
 
 void

@@ -18,11 +18,15 @@ typedef struct {
   ScGranularity  granularity;
   int            enc_weight;   /* encoder:decoder budget */
   int            dec_weight;
+  /* fold each direction's pruned experts into kept ones (sc-merge.h) on
+   * captured router inputs, instead of dropping them */
+  gboolean       merge;
 } ScPruneSettings;
 
 /* The defaults: half the experts pruned, importance, per layer, per
  * language (the paper's method: encoder rows from the source language's
- * statistics, decoder rows from the target's), encoder:decoder 3:1. */
+ * statistics, decoder rows from the target's), encoder:decoder 3:1, no
+ * merging. */
 void sc_prune_settings_init (ScPruneSettings *s);
 
 /* The selection options the settings give for a model of `n_experts` per

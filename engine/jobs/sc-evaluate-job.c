@@ -202,9 +202,11 @@ sc_evaluate_job_run (ScModel *model, const ScEvaluateJobOptions *o, ScProgressCa
   Progress p = { 0 };
   /* two views of the one model: the full one and the one keeping `experts` */
   g_autoptr (ScView) full = o->full ? sc_view_new (model, NULL, error) : NULL;
-  g_autoptr (ScView) pruned = o->experts ? sc_view_new (model, o->experts, error) : NULL;
-  if ((o->full && full == NULL) || (o->experts && pruned == NULL))
+  g_autoptr (ScView) owned =
+      o->experts && o->view == NULL ? sc_view_new (model, o->experts, error) : NULL;
+  if ((o->full && full == NULL) || (o->experts && o->view == NULL && owned == NULL))
     return NULL;
+  ScView *pruned = o->view != NULL ? o->view : owned;
   int n_sides = (full != NULL) + (pruned != NULL);
   sc_progress_meter_start (&p.meter, "translate", "sentences", (gint64) n_sides * r->n, progress,
                            progress_data);

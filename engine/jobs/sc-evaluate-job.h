@@ -33,6 +33,9 @@ typedef struct {
   int                limit;
   gboolean           full;     /* translate with the full model */
   ScExpertSet       *experts;  /* and with only these experts kept; NULL: not */
+  /* The pruned side runs this view (borrowed; its experts and weight
+   * overlay, e.g. merged experts, sc-merge.h) instead of `experts`. */
+  ScView            *view;
   ScGenerateOptions  gen;
   int                batch_size;
   gboolean           nll;             /* the references' teacher-forced NLL per side */

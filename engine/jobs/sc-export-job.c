@@ -4,6 +4,7 @@
 #include "sc-export.h"
 #include "sc-expert-index.h"
 #include "sc-memory-plan.h"
+#include "sc-merge.h"
 #include "sc-provenance.h"
 #ifdef SC_HAVE_CHARTS
 #include "sc-report.h"
@@ -60,6 +61,8 @@ index_meta (ScStats *stats, const ScPruneSettings *s)
                                                                          : "lang");
   g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
   json_object_set_string_member (how, "enc_dec", enc_dec);
+  if (s->merge)
+    json_object_set_boolean_member (how, "merged", TRUE);
   json_object_set_string_member (how, "statistics_file", "statistics.json");
   JsonObject *meta = json_object_new ();
   json_object_set_object_member (meta, "selection", how);
@@ -218,21 +221,36 @@ sc_export_job_run (ScModel *model, ScStats *stats, const ScExportJobOptions *opt
   g_autofree char *model_out = g_build_filename (opts->folder, "model", NULL);
   g_autofree char *index_out = g_build_filename (opts->folder, "experts.json", NULL);
   g_autofree char *stats_out = g_build_filename (opts->folder, "statistics.json", NULL);
+  g_autofree char *capture_out = sc_capture_path_for_stats (stats_out);
   g_autofree char *report_out = g_build_filename (opts->folder, "report", NULL);
   ScProgressMeter meter;
   sc_progress_meter_start (&meter, "export", "steps", 3, progress, progress_data);
   sc_progress_meter_update (&meter, 0);
 
+  if (opts->settings.merge && opts->capture == NULL)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING,
+                   "merging needs the router inputs a calibration captures");
+      return FALSE;
+    }
+  /* with merging, what it ran on too: export --merge --capture redoes it */
   Bundle b;
   gboolean ok = bundle_init (&b, model, stats, opts, error) &&
                 sc_expert_index_save (b.index, index_out, error) &&
-                sc_stats_save (stats, stats_out, error);
+                sc_stats_save (stats, stats_out, error) &&
+                (!opts->settings.merge || sc_capture_save (opts->capture, capture_out, error));
   if (ok)
     sc_progress_meter_update (&meter, 1);
   ok = ok && !g_cancellable_set_error_if_cancelled (cancellable, error) &&
        write_report (&b, opts, report_out, error);
   if (ok)
     sc_progress_meter_update (&meter, 2);
+  /* merged as export --merge --pairs merges: on the served directions' tokens */
+  g_autoptr (ScView) merged = NULL;
+  if (ok && opts->settings.merge)
+    ok = (merged = sc_view_new_from_keep (model, b.keep, error)) != NULL &&
+         sc_merge_apply (merged, opts->capture, opts->directions, NULL, cancellable, error);
+  b.eopts.overlay = merged;
   /* the model last: the longest step, atomic in the engine */
   ok = ok && sc_export_pruned (model, b.keep, model_out, &b.eopts, cancellable, error);
   if (ok)

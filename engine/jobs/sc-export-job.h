@@ -6,6 +6,7 @@
  *   experts.json     each direction's kept experts (the authors' index
  *                    format) with the settings and the statistics' records,
  *   statistics.json  the statistics the experts were chosen from,
+ *   statistics.capture  with merging, the router inputs it ran on,
  *   report/          heatmap, quality curve and scores.csv (sc-report.h;
  *                    only in builds with Cairo).
  * The experts come from the statistics with the pruning settings
@@ -16,6 +17,7 @@
  * cancelled: G_IO_ERROR_CANCELLED, and model/ is never left half-written. */
 #pragma once
 
+#include "sc-capture.h"
 #include "sc-destination.h"
 #include "sc-model.h"
 #include "sc-progress.h"
@@ -30,6 +32,9 @@ typedef struct {
   const char            *folder;
   const char *const     *directions;      /* "src-tgt", at least one */
   ScPruneSettings        settings;
+  /* with settings.merge: the router inputs the pruned experts merge on
+   * (the served directions' tokens, as export --merge takes them) */
+  const ScCapture       *capture;
   gboolean               overwrite;
   gboolean               convert;         /* store the weights as `dtype` (F32, F16, BF16) */
   ScDType                dtype;

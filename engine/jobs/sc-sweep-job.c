@@ -2,6 +2,7 @@
 #include "sc-sweep-job.h"
 
 #include "sc-corpus.h"
+#include "sc-merge.h"
 
 #include <string.h>
 
@@ -294,6 +295,14 @@ sc_sweep_job_run (ScModel *model, const ScSweepJobOptions *o, ScProgressCallback
           g_autoptr (ScExpertSet) experts = sc_evaluate_job_experts (model, keep);
           eo.full = experts == NULL;
           eo.experts = experts;
+          /* merged on this direction's tokens, as Compare and the export merge */
+          g_autoptr (ScView) merged = NULL;
+          const char *const served[] = { o->directions[d], NULL };
+          if (experts != NULL && o->settings.merge &&
+              ((merged = sc_view_new (model, experts, error)) == NULL ||
+               !sc_merge_apply (merged, o->capture, served, NULL, cancellable, error)))
+            return NULL;
+          eo.view = merged;
           g_autoptr (ScEvaluateJobResult) point =
               sc_evaluate_job_run (model, &eo, NULL, NULL, cancellable, error);
           if (point == NULL)

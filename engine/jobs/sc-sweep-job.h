@@ -15,6 +15,7 @@
  * G_IO_ERROR_CANCELLED. */
 #pragma once
 
+#include "sc-capture.h"
 #include "sc-evaluate-job.h"
 #include "sc-prune-plan.h"
 
@@ -33,6 +34,7 @@ typedef struct {
   int                sentences;   /* held-out sentences per direction; 0: all */
   int                max_length;  /* longest output; 0: the model's */
   const char        *calibration; /* what the statistics came from, kept in the result; may be NULL */
+  const ScCapture   *capture;     /* with settings.merge: what merging runs on */
 } ScSweepJobOptions;
 
 typedef struct {

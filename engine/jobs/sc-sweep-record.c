@@ -93,6 +93,11 @@ sc_sweep_record_to_node (const ScSweepJobResult *r, GError **error)
   json_builder_add_int_value (b, r->settings.enc_weight);
   json_builder_set_member_name (b, "decoder_weight");
   json_builder_add_int_value (b, r->settings.dec_weight);
+  if (r->settings.merge)
+    {
+      json_builder_set_member_name (b, "merged");
+      json_builder_add_boolean_value (b, TRUE);
+    }
   json_builder_end_object (b);
 
   if (r->calibration != NULL)
@@ -334,6 +339,8 @@ read_settings (JsonObject *root, ScPruneSettings *s, GError **error)
       s->granularity = granularity_names[i].granularity, found = TRUE;
   if (!found)
     return bad (error, "settings.granularity", "unknown granularity “%s”", gran);
+  /* pruned experts merged into kept ones (issue 17); absent: dropped */
+  s->merge = json_object_get_boolean_member_with_default (o, "merged", FALSE);
   return read_int_member (o, "encoder_weight", 1, 1000, "settings.", &s->enc_weight, error) &&
          read_int_member (o, "decoder_weight", 1, 1000, "settings.", &s->dec_weight, error);
 }

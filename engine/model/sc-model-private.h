@@ -92,7 +92,8 @@ struct _ScView
   ScLinearObserver linear_observer;
   gpointer linear_data;
   ScTensor **overlay;  /* [n_linears] owned f32 replacements, NULL entries: checkpoint */
-  guint n_overlay;
+  ScTensor **bias_overlay; /* [n_linears] the same for biases ([n_out]) */
+  guint n_overlay;         /* weights and biases replaced */
   ScExpertRef *table;  /* [n_moe * E] */
 };
 

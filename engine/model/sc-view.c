@@ -10,10 +10,11 @@
 
 /* ---- the view ----------------------------------------------------------- */
 
-/* One entry of the expert table: the overlay's weights where it replaced
- * one, else the checkpoint's (read through the model's cache when the
- * model has one). Resolved when the view is made and when its overlay
- * changes, so moe_forward never looks further. */
+/* One entry of the expert table: the overlay's weights and biases where it
+ * replaced them, else the checkpoint's (read through the model's cache when
+ * the model has one and the expert is all the checkpoint's). Resolved when
+ * the view is made and when its overlay changes, so moe_forward never looks
+ * further. */
 static void
 resolve_expert (ScView *view, int m, int e)
 {
@@ -23,8 +24,12 @@ resolve_expert (ScView *view, int m, int e)
   r->present = r->ffn.fc1.w != NULL;
   Linear *lins[] = { &r->ffn.fc1, &r->ffn.fc2 };
   for (guint k = 0; k < G_N_ELEMENTS (lins) && r->present; k++)
-    if (view->overlay != NULL && lins[k]->id >= 0 && view->overlay[lins[k]->id] != NULL)
-      lins[k]->w = view->overlay[lins[k]->id];
+    {
+      if (view->overlay != NULL && lins[k]->id >= 0 && view->overlay[lins[k]->id] != NULL)
+        lins[k]->w = view->overlay[lins[k]->id];
+      if (view->bias_overlay != NULL && lins[k]->id >= 0 && view->bias_overlay[lins[k]->id] != NULL)
+        lins[k]->b = view->bias_overlay[lins[k]->id];
+    }
   r->cached = r->present && sc_model_expert_in_checkpoint (model, &r->ffn);
 }
 
@@ -75,13 +80,17 @@ sc_view_free (ScView *view)
 {
   if (view == NULL)
     return;
-  for (guint i = 0; view->overlay != NULL && i < view->model->linears->len; i++)
-    if (view->overlay[i] != NULL)
-      {
-        g_free ((gpointer) view->overlay[i]->data);
-        sc_tensor_free (view->overlay[i]);
-      }
-  g_free (view->overlay);
+  ScTensor **overlays[] = { view->overlay, view->bias_overlay };
+  for (guint k = 0; k < G_N_ELEMENTS (overlays); k++)
+    {
+      for (guint i = 0; overlays[k] != NULL && i < view->model->linears->len; i++)
+        if (overlays[k][i] != NULL)
+          {
+            g_free ((gpointer) overlays[k][i]->data);
+            sc_tensor_free (overlays[k][i]);
+          }
+      g_free (overlays[k]);
+    }
   g_free (view->table);
   g_clear_pointer (&view->experts, sc_expert_set_unref);
   g_free (view);
@@ -113,18 +122,47 @@ sc_view_set_linear_observer (ScView *view, ScLinearObserver observer, gpointer u
   view->linear_data = user_data;
 }
 
+/* Puts t in slot i of one of the view's overlays (made on first use; a
+ * second replacement of the same tensor frees the first) and re-resolves
+ * the expert it belongs to, the only one that reads differently now. */
+static void
+put_overlay (ScView *view, ScTensor ***overlay, int i, ScTensor *t)
+{
+  GPtrArray *linears = view->model->linears;
+  if (*overlay == NULL)
+    *overlay = g_new0 (ScTensor *, linears->len);
+  if ((*overlay)[i] != NULL)
+    {
+      g_free ((gpointer) (*overlay)[i]->data);
+      sc_tensor_free ((*overlay)[i]);
+      view->n_overlay--;
+    }
+  (*overlay)[i] = t;
+  view->n_overlay++;
+  int E = view->model->config->num_experts;
+  for (int k = 0; k < view->model->n_moe * E; k++)
+    if (view->table[k].ffn.fc1.id == i || view->table[k].ffn.fc2.id == i)
+      resolve_expert (view, k / E, k % E);
+}
+
+static gboolean
+check_linear (ScView *view, int i, float *data, GError **error)
+{
+  GPtrArray *linears = view->model->linears;
+  if (i >= 0 && i < (int) linears->len)
+    return TRUE;
+  g_free (data);
+  g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "no linear layer %d (the model has %u)", i,
+               linears->len);
+  return FALSE;
+}
+
 gboolean
 sc_view_replace_linear_weight (ScView *view, int i, float *data, GError **error)
 {
-  GPtrArray *linears = view->model->linears;
-  if (i < 0 || i >= (int) linears->len)
-    {
-      g_free (data);
-      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "no linear layer %d (the model has %u)", i,
-                   linears->len);
-      return FALSE;
-    }
-  const Linear *lin = linears->pdata[i];
+  if (!check_linear (view, i, data, error))
+    return FALSE;
+  const Linear *lin = view->model->linears->pdata[i];
   ScTensor *t = g_new0 (ScTensor, 1);
   t->name = g_strdup (lin->w->name);
   t->dtype = SC_DTYPE_F32;
@@ -133,22 +171,31 @@ sc_view_replace_linear_weight (ScView *view, int i, float *data, GError **error)
   t->shape[1] = lin->n_in;
   t->data = data;
   t->nbytes = sizeof (float) * (guint64) lin->n_out * lin->n_in;
-  if (view->overlay == NULL)
-    view->overlay = g_new0 (ScTensor *, linears->len);
-  /* A second replacement of the same weight frees the first. */
-  if (view->overlay[i] != NULL)
+  put_overlay (view, &view->overlay, i, t);
+  return TRUE;
+}
+
+gboolean
+sc_view_replace_linear_bias (ScView *view, int i, float *data, GError **error)
+{
+  if (!check_linear (view, i, data, error))
+    return FALSE;
+  const Linear *lin = view->model->linears->pdata[i];
+  /* a bias the checkpoint lacks has no tensor an export could write */
+  if (lin->b == NULL)
     {
-      g_free ((gpointer) view->overlay[i]->data);
-      sc_tensor_free (view->overlay[i]);
-      view->n_overlay--;
+      g_set_error (error, SC_ERROR, SC_ERROR_MISSING, "%s has no bias to replace", lin->w->name);
+      g_free (data);
+      return FALSE;
     }
-  view->overlay[i] = t;
-  view->n_overlay++;
-  /* Only the expert this weight belongs to reads differently now. */
-  int E = view->model->config->num_experts;
-  for (int k = 0; k < view->model->n_moe * E; k++)
-    if (view->table[k].ffn.fc1.id == i || view->table[k].ffn.fc2.id == i)
-      resolve_expert (view, k / E, k % E);
+  ScTensor *t = g_new0 (ScTensor, 1);
+  t->name = g_strdup (lin->b->name);
+  t->dtype = SC_DTYPE_F32;
+  t->n_dims = 1;
+  t->shape[0] = lin->n_out;
+  t->data = data;
+  t->nbytes = sizeof (float) * (guint64) lin->n_out;
+  put_overlay (view, &view->bias_overlay, i, t);
   return TRUE;
 }
 
@@ -165,9 +212,11 @@ sc_view_get_linear_weight (ScView *view, int i)
 const ScTensor *
 sc_view_get_replaced_weight (ScView *view, const char *name)
 {
-  for (guint i = 0; view->overlay != NULL && i < view->model->linears->len; i++)
-    if (view->overlay[i] != NULL && g_str_equal (view->overlay[i]->name, name))
-      return view->overlay[i];
+  ScTensor **overlays[] = { view->overlay, view->bias_overlay };
+  for (guint k = 0; k < G_N_ELEMENTS (overlays); k++)
+    for (guint i = 0; overlays[k] != NULL && i < view->model->linears->len; i++)
+      if (overlays[k][i] != NULL && g_str_equal (overlays[k][i]->name, name))
+        return overlays[k][i];
   return NULL;
 }
 
@@ -192,9 +241,12 @@ sc_run_linear (ScView *view, const Linear *lin, const float *x, int M, float *y)
   const ScTensor *w = lin->w;
   if (view->overlay != NULL && lin->id >= 0 && view->overlay[lin->id] != NULL)
     w = view->overlay[lin->id];
-  if (lin->b32 != NULL)
+  const float *b32 = lin->b32;
+  if (view->bias_overlay != NULL && lin->id >= 0 && view->bias_overlay[lin->id] != NULL)
+    b32 = (const float *) view->bias_overlay[lin->id]->data;
+  if (b32 != NULL)
     {
-      be->linear (be, x, M, lin->n_in, w, lin->b32, y);
+      be->linear (be, x, M, lin->n_in, w, b32, y);
       return;
     }
   g_autofree float *bias = g_new (float, lin->n_out);
@@ -228,13 +280,15 @@ static char *
 find_nonfinite_weight (ScView *view)
 {
   ScModel *model = view->model;
-  for (guint i = 0; view->overlay != NULL && i < model->linears->len; i++)
-    {
-      const ScTensor *t = view->overlay[i];
-      int64_t at;
-      if (t != NULL && sc_tensor_find_nonfinite (t, &at))
-        return g_strdup_printf ("%s (element %" G_GINT64_FORMAT ")", t->name, at);
-    }
+  ScTensor **overlays[] = { view->overlay, view->bias_overlay };
+  for (guint k = 0; k < G_N_ELEMENTS (overlays); k++)
+    for (guint i = 0; overlays[k] != NULL && i < model->linears->len; i++)
+      {
+        const ScTensor *t = overlays[k][i];
+        int64_t at;
+        if (t != NULL && sc_tensor_find_nonfinite (t, &at))
+          return g_strdup_printf ("%s (element %" G_GINT64_FORMAT ")", t->name, at);
+      }
   const char *const *names = sc_checkpoint_names (model->ckpt);
   for (guint i = 0; i < sc_checkpoint_n_tensors (model->ckpt); i++)
     {

@@ -3,8 +3,8 @@
  * An ScModel is immutable after load and shared by threads; everything a
  * run changes lives on its view: the kept experts (an ScExpertSet; NULL
  * runs the full model), the router and linear observers, and a weight
- * overlay (weights pruning replaced, owned by the view; the model's mapping
- * is untouched). Full and pruned views of one model share its mapping, so
+ * overlay (weights and biases that pruning or merging replaced, owned by the
+ * view; the model's mapping is untouched). Full and pruned views of one model share its mapping, so
  * comparing them loads the weights once. A view is used by one thread at a
  * time; several views of one model may run at the same time.
  *
@@ -51,11 +51,16 @@ void              sc_view_set_linear_observer  (ScView *view, ScLinearObserver o
  * this view use it, other views still read the checkpoint's. */
 gboolean          sc_view_replace_linear_weight (ScView *view, int i, float *data,
                                                  GError **error);
+/* Replaces linear i's bias ([n_out] f32, taken over) the same way; refused
+ * for a linear layer the checkpoint gives no bias. */
+gboolean          sc_view_replace_linear_bias  (ScView *view, int i, float *data,
+                                                GError **error);
 /* The weight this view uses for linear i: the overlay's or the checkpoint's. */
 const ScTensor   *sc_view_get_linear_weight    (ScView *view, int i);
-/* The overlay's replacement of the checkpoint tensor `name`, or NULL. */
+/* The overlay's replacement of the checkpoint tensor `name` (a weight or a
+ * bias), or NULL. */
 const ScTensor   *sc_view_get_replaced_weight  (ScView *view, const char *name);
-/* How many weights the overlay replaces. */
+/* How many tensors (weights and biases) the overlay replaces. */
 guint             sc_view_n_replaced           (ScView *view);
 
 /* Encoder output for a right-padded batch. ids: [B, S] right-padded with
