@@ -156,12 +156,28 @@ test_merge_switch (void)
   g_assert_true (secateur_controller_has_capture (controller ()));
   g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, explained);
 
+  /* the export page's preview counts the capture the merged bundle carries */
+  const char *plan_dirs[] = { DIRECTION, NULL };
+  g_autoptr (ScExportJobPlan) plan =
+      secateur_controller_export_plan (controller (), plan_dirs, NULL, &error);
+  g_assert_no_error (error);
+  guint64 planned_capture = 0;
+  for (guint i = 0; i < plan->files->len; i++)
+    {
+      const ScExportFile *f = plan->files->pdata[i];
+      if (g_str_equal (f->name, "statistics.capture"))
+        planned_capture = f->bytes;
+    }
+
   g_autofree char *merged = g_build_filename (tmp, "merged", NULL);
   g_assert_true (export_bundle (merged, &error));
   g_assert_no_error (error);
   g_autofree char *capture = g_build_filename (merged, "statistics.capture", NULL);
   g_autofree char *index = g_build_filename (merged, "experts.json", NULL);
   g_assert_true (g_file_test (capture, G_FILE_TEST_EXISTS));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (capture, &st), ==, 0);
+  g_assert_cmpuint (planned_capture, ==, (guint64) st.st_size);
   SecateurCompareResult *cmp = compare (&error);
   g_assert_no_error (error);
   g_assert_nonnull (cmp);

@@ -161,12 +161,11 @@ sorted_directions (const ScCapture *cap, guint *n)
   return keys;
 }
 
-gboolean
-sc_capture_save (const ScCapture *cap, const char *path, GError **error)
+/* The file's JSON header; *data_bytes: the f32 rows after it. */
+static GString *
+capture_header (const ScCapture *cap, char **dirs, guint n_dir, guint64 *data_bytes)
 {
-  guint n_dir;
-  g_autofree char **dirs = sorted_directions (cap, &n_dir);
-  g_autoptr (GString) head = g_string_new (NULL);
+  GString *head = g_string_new (NULL);
   g_string_append_printf (head,
                           "{\"format\": \"secateur-capture\", \"version\": 1, \"dtype\": \"f32\", "
                           "\"d_model\": %d, \"n_moe_layers\": %d, \"n_encoder_moe\": %d, "
@@ -192,6 +191,27 @@ sc_capture_save (const ScCapture *cap, const char *path, GError **error)
         }
     }
   g_string_append (head, "]}\n");
+  *data_bytes = offset;
+  return head;
+}
+
+guint64
+sc_capture_file_size (const ScCapture *cap)
+{
+  guint n_dir;
+  g_autofree char **dirs = sorted_directions (cap, &n_dir);
+  guint64 data;
+  g_autoptr (GString) head = capture_header (cap, dirs, n_dir, &data);
+  return 12 + head->len + data;
+}
+
+gboolean
+sc_capture_save (const ScCapture *cap, const char *path, GError **error)
+{
+  guint n_dir;
+  g_autofree char **dirs = sorted_directions (cap, &n_dir);
+  guint64 offset;
+  g_autoptr (GString) head = capture_header (cap, dirs, n_dir, &offset);
 
   g_autoptr (GByteArray) out = g_byte_array_sized_new (12 + head->len + offset);
   guint32 hlen = GUINT32_TO_LE ((guint32) head->len);

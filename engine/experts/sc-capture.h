@@ -35,6 +35,8 @@ int sc_capture_max_tokens (const ScCapture *cap);
 gboolean sc_capture_add (ScCapture *cap, const char *direction, int moe_layer, int n_tokens,
                          const float *hidden, const int *top1, const guint8 *valid, GError **error);
 gboolean sc_capture_save (const ScCapture *cap, const char *path, GError **error);
+/* The bytes sc_capture_save writes. */
+guint64 sc_capture_file_size (const ScCapture *cap);
 ScCapture *sc_capture_load (const char *path, GError **error);
 /* The capture file beside a statistics file: S.json -> S.capture. */
 char *sc_capture_path_for_stats (const char *stats_path);

@@ -332,6 +332,9 @@ sc_export_job_plan (ScModel *model, ScStats *stats, const ScExportJobOptions *op
     {
       plan_add (plan, NULL, "experts.json", index_len);
       plan_add (plan, NULL, "statistics.json", stats_len);
+      /* merged: what it ran on, as the export writes it */
+      if (opts->settings.merge && opts->capture != NULL)
+        plan_add (plan, NULL, "statistics.capture", sc_capture_file_size (opts->capture));
     }
 #ifdef SC_HAVE_CHARTS
   ok = ok && sc_report_measure (&b.report, plan_add_report, plan, error);
