@@ -123,6 +123,7 @@ typedef struct
   ScProject *project;   /* the project opened */
   ScStats *stats;       /* its statistics, or NULL */
   GPtrArray *sweeps;    /* its sweeps (ScSweepJobResult), or NULL */
+  ScCapture *capture;   /* the router inputs saved beside its statistics, or NULL */
   char *note;           /* why the model's project could not be opened */
 } ControllerProjectLoad;
 

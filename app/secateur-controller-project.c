@@ -7,7 +7,9 @@
  * are written after a short pause, so that a slider drag is one write. */
 #include "secateur-controller-private.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 /* A slider drag changes the settings many times a second. */
 #define SAVE_DELAY_MS 400
@@ -19,7 +21,16 @@ controller_project_load_clear (ControllerProjectLoad *pl)
   g_clear_pointer (&pl->project, sc_project_free);
   g_clear_pointer (&pl->stats, sc_stats_free);
   g_clear_pointer (&pl->sweeps, g_ptr_array_unref);
+  g_clear_pointer (&pl->capture, sc_capture_free);
   g_clear_pointer (&pl->note, g_free);
+}
+
+/* statistics.capture beside the project's statistics.json */
+static char *
+project_capture_path (ScProject *project)
+{
+  g_autofree char *stats = sc_project_stats_path (project);
+  return sc_capture_path_for_stats (stats);
 }
 
 gboolean
@@ -56,6 +67,15 @@ controller_project_load_open (ControllerProjectLoad *pl, ScModel *model)
     pl->stats = sc_project_load_stats (pl->project, sc_model_get_moe_shape (model), &error);
   if (pl->project != NULL && error == NULL)
     pl->sweeps = sc_project_load_sweeps (pl->project, &error);
+  if (pl->stats != NULL && error == NULL)
+    {
+      /* merging's router inputs; without them merging asks for a calibration */
+      g_autofree char *path = project_capture_path (pl->project);
+      g_autoptr (GError) cap_error = NULL;
+      if (g_file_test (path, G_FILE_TEST_EXISTS) &&
+          (pl->capture = sc_capture_load (path, &cap_error)) == NULL)
+        g_message ("%s", cap_error->message);
+    }
   if (error != NULL)
     {
       /* the model opens; its work is not restored and not overwritten */
@@ -63,6 +83,7 @@ controller_project_load_open (ControllerProjectLoad *pl, ScModel *model)
       g_clear_pointer (&pl->project, sc_project_free);
       g_clear_pointer (&pl->stats, sc_stats_free);
       g_clear_pointer (&pl->sweeps, g_ptr_array_unref);
+      g_clear_pointer (&pl->capture, sc_capture_free);
     }
 }
 
@@ -120,6 +141,8 @@ controller_project_loaded (SecateurController *self, ControllerProjectLoad *pl)
     {
       g_clear_pointer (&self->stats, sc_stats_free);
       self->stats = g_steal_pointer (&pl->stats);
+      g_clear_pointer (&self->capture, sc_capture_free);
+      self->capture = g_steal_pointer (&pl->capture);
     }
   ScPruneSettings settings;
   g_auto (GStrv) directions = NULL;
@@ -142,9 +165,19 @@ void
 controller_project_save_stats (SecateurController *self)
 {
   g_autoptr (GError) error = NULL;
-  if (self->project != NULL && self->stats != NULL &&
-      !sc_project_save_stats (self->project, self->stats, &error))
-    g_message ("%s", error->message);
+  if (self->project == NULL || self->stats == NULL)
+    return;
+  if (!sc_project_save_stats (self->project, self->stats, &error))
+    {
+      g_message ("%s", error->message);
+      return;
+    }
+  /* the capture the statistics were gathered with, or none: an older one
+   * samples other text */
+  g_autofree char *capture = project_capture_path (self->project);
+  if (self->capture != NULL ? !sc_capture_save (self->capture, capture, &error)
+                            : g_unlink (capture) != 0 && errno != ENOENT)
+    g_message ("%s: %s", capture, error ? error->message : g_strerror (errno));
 }
 
 void

@@ -270,6 +270,19 @@ test_merge_switch (void)
   g_autofree char *plain_capture = g_build_filename (plain, "statistics.capture", NULL);
   g_assert_false (g_file_test (plain_capture, G_FILE_TEST_EXISTS));
 
+  /* the capture is kept in the model's project beside its statistics:
+   * reopened, merging runs without calibrating again */
+  const char *project = secateur_controller_get_project_dir (controller ());
+  g_assert_nonnull (project);
+  g_autofree char *saved = g_build_filename (project, "statistics.capture", NULL);
+  g_assert_true (g_file_test (saved, G_FILE_TEST_IS_REGULAR));
+  secateur_window_open_model (window, demo);
+  g_assert_null (sc_ui_find_dialog ());
+  g_assert_true (sc_ui_wait (sc_ui_controller_idle, window, 60));
+  g_assert_true (sc_ui_wait (sc_ui_model_open, window, 60));
+  g_assert_nonnull (secateur_controller_get_stats (controller ()));
+  g_assert_true (secateur_controller_has_capture (controller ()));
+
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
