@@ -139,18 +139,7 @@ bundle_progress (const ScProgress *p, gpointer data)
 static JsonObject *
 bundle_settings (const Bundle *b)
 {
-  const ScPruneSettings *s = &b->opts.settings;
-  JsonObject *o = json_object_new ();
-  json_object_set_double_member (o, "ratio", s->ratio);
-  json_object_set_string_member (o, "metric", sc_expert_metric_to_string (s->metric));
-  json_object_set_string_member (o, "algorithm",
-                                 s->algo == SC_SELECT_THRESHOLD ? "threshold" : "per-layer");
-  json_object_set_string_member (o, "granularity",
-                                 s->granularity == SC_GRANULARITY_GLOBAL ? "global"
-                                 : s->granularity == SC_GRANULARITY_PAIR ? "pair"
-                                                                         : "lang");
-  g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
-  json_object_set_string_member (o, "enc_dec", enc_dec);
+  JsonObject *o = sc_prune_settings_to_json (&b->opts.settings);
   json_object_set_boolean_member (o, "bundle", TRUE);
   return o;
 }

@@ -205,17 +205,7 @@ controller_project_add_export (SecateurController *self, const char *folder,
 {
   if (self->project == NULL)
     return;
-  g_autoptr (JsonObject) o = json_object_new ();
-  json_object_set_double_member (o, "ratio", s->ratio);
-  json_object_set_string_member (o, "metric", sc_expert_metric_to_string (s->metric));
-  json_object_set_string_member (o, "algorithm",
-                                 s->algo == SC_SELECT_THRESHOLD ? "threshold" : "per-layer");
-  json_object_set_string_member (o, "granularity",
-                                 s->granularity == SC_GRANULARITY_GLOBAL ? "global"
-                                 : s->granularity == SC_GRANULARITY_PAIR ? "pair"
-                                                                         : "lang");
-  g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
-  json_object_set_string_member (o, "enc_dec", enc_dec);
+  g_autoptr (JsonObject) o = sc_prune_settings_to_json (s);
   json_object_set_string_member (o, "dtype", dtype ? dtype : "as stored");
   g_autoptr (GError) error = NULL;
   if (!sc_project_add_export (self->project, folder, directions, o, &error))

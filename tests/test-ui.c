@@ -625,19 +625,6 @@ export_done (void)
   return idle_controller () && g_str_has_prefix (sc_ui_label_text (page, "status"), "Export");
 }
 
-static AdwMessageDialog *
-find_dialog (void)
-{
-  GListModel *tops = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
-    {
-      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
-      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        return ADW_MESSAGE_DIALOG (w);
-    }
-  return NULL;
-}
-
 static void
 test_export (void)
 {
@@ -673,7 +660,7 @@ test_export (void)
   /* Ctrl+E's action; nothing to replace in a new folder, so no question */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx.window), "win.export", NULL));
   g_assert_cmpstr (secateur_window_get_visible_page (fx.window), ==, "export");
-  g_assert_null (find_dialog ());
+  g_assert_null (sc_ui_find_dialog ());
   g_assert_true (wait_for (export_done, 120));
   g_assert_true (g_str_has_prefix (sc_ui_label_text (page, "status"), "Exported to"));
   static const char *const files[] = { "model/config.json",  "model/model.safetensors",
@@ -730,7 +717,7 @@ test_export (void)
   /* again: it asks before replacing; cancelling leaves the files alone */
   secateur_export_page_export (page);
   sc_ui_settle (0.2);
-  AdwMessageDialog *dialog = find_dialog ();
+  AdwMessageDialog *dialog = sc_ui_find_dialog ();
   g_assert_nonnull (dialog);
   adw_message_dialog_response (dialog, "cancel");
   gtk_window_destroy (GTK_WINDOW (dialog));
@@ -747,7 +734,7 @@ test_export (void)
   secateur_export_page_set_folder (page, foreign);
   secateur_export_page_export (page);
   sc_ui_settle (0.2);
-  g_assert_null (find_dialog ());
+  g_assert_null (sc_ui_find_dialog ());
   const char *refused = sc_ui_label_text (page, "status");
   g_test_message ("%s", refused);
   g_assert_true (g_str_has_prefix (refused, "Nothing was exported: "));
@@ -1023,7 +1010,7 @@ test_bad_folder (void)
   g_assert_null (sc_ui_find_dialog ());
   g_assert_true (wait_for (idle_controller, 30));
   sc_ui_settle (0.2);
-  AdwMessageDialog *dialog = find_dialog ();
+  AdwMessageDialog *dialog = sc_ui_find_dialog ();
   g_assert_nonnull (dialog);
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Could Not Open the Model");
   const char *body = adw_message_dialog_get_body (dialog);

@@ -106,3 +106,38 @@ sc_prune_count_layer (const guint8 *keep, int layer, int n_experts)
     k += keep[layer * n_experts + e] != 0;
   return k;
 }
+
+const char *
+sc_select_algo_name (ScSelectAlgo algo)
+{
+  return algo == SC_SELECT_THRESHOLD ? "threshold" : "per-layer";
+}
+
+const char *
+sc_granularity_name (ScGranularity granularity)
+{
+  switch (granularity)
+    {
+    case SC_GRANULARITY_GLOBAL:
+      return "global";
+    case SC_GRANULARITY_PAIR:
+      return "pair";
+    default:
+      return "lang";
+    }
+}
+
+JsonObject *
+sc_prune_settings_to_json (const ScPruneSettings *s)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_double_member (o, "ratio", s->ratio);
+  json_object_set_string_member (o, "metric", sc_expert_metric_to_string (s->metric));
+  json_object_set_string_member (o, "algorithm", sc_select_algo_name (s->algo));
+  json_object_set_string_member (o, "granularity", sc_granularity_name (s->granularity));
+  g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
+  json_object_set_string_member (o, "enc_dec", enc_dec);
+  if (s->merge)
+    json_object_set_boolean_member (o, "merged", TRUE);
+  return o;
+}

@@ -9,6 +9,8 @@
 #include "sc-selection.h"
 #include "sc-stats.h"
 
+#include <json-glib/json-glib.h>
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -50,5 +52,14 @@ double  sc_prune_mass_kept (ScStats *stats, const guint8 *keep, const char *cons
 
 /* Kept experts in MoE layer `layer`. */
 int     sc_prune_count_layer (const guint8 *keep, int layer, int n_experts);
+
+/* The names the files use: "per-layer" / "threshold"; "global" / "lang" /
+ * "pair". */
+const char *sc_select_algo_name (ScSelectAlgo algo);
+const char *sc_granularity_name (ScGranularity granularity);
+/* The settings as the records of exports, indexes and projects write them:
+ * ratio, metric, algorithm, granularity, enc_dec ("3:1") and, when set,
+ * "merged": true. */
+JsonObject *sc_prune_settings_to_json (const ScPruneSettings *s);
 
 G_END_DECLS

@@ -50,19 +50,7 @@ sc_export_job_check (ScModel *model, const char *folder, gboolean overwrite, GEr
 static JsonObject *
 index_meta (ScStats *stats, const ScPruneSettings *s)
 {
-  JsonObject *how = json_object_new ();
-  json_object_set_double_member (how, "ratio", s->ratio);
-  json_object_set_string_member (how, "metric", sc_expert_metric_to_string (s->metric));
-  json_object_set_string_member (how, "algorithm",
-                                 s->algo == SC_SELECT_PER_LAYER ? "per-layer" : "threshold");
-  json_object_set_string_member (how, "granularity",
-                                 s->granularity == SC_GRANULARITY_GLOBAL ? "global"
-                                 : s->granularity == SC_GRANULARITY_PAIR ? "pair"
-                                                                         : "lang");
-  g_autofree char *enc_dec = g_strdup_printf ("%d:%d", s->enc_weight, s->dec_weight);
-  json_object_set_string_member (how, "enc_dec", enc_dec);
-  if (s->merge)
-    json_object_set_boolean_member (how, "merged", TRUE);
+  JsonObject *how = sc_prune_settings_to_json (s);
   json_object_set_string_member (how, "statistics_file", "statistics.json");
   JsonObject *meta = json_object_new ();
   json_object_set_object_member (meta, "selection", how);

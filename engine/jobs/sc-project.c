@@ -180,26 +180,6 @@ now_iso8601 (void)
   return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 }
 
-static const char *
-algo_name (ScSelectAlgo algo)
-{
-  return algo == SC_SELECT_THRESHOLD ? "threshold" : "per-layer";
-}
-
-static const char *
-granularity_name (ScGranularity g)
-{
-  switch (g)
-    {
-    case SC_GRANULARITY_GLOBAL:
-      return "global";
-    case SC_GRANULARITY_PAIR:
-      return "pair";
-    default:
-      return "lang";
-    }
-}
-
 /* ---- validation ----------------------------------------------------------- */
 
 static gboolean
@@ -981,8 +961,8 @@ set_prune_edit (ScProject *project, JsonObject *root, gpointer data, GError **er
   JsonObject *p = json_object_new ();
   json_object_set_double_member (p, "ratio", sp->s->ratio);
   json_object_set_string_member (p, "metric", sc_expert_metric_to_string (sp->s->metric));
-  json_object_set_string_member (p, "algorithm", algo_name (sp->s->algo));
-  json_object_set_string_member (p, "granularity", granularity_name (sp->s->granularity));
+  json_object_set_string_member (p, "algorithm", sc_select_algo_name (sp->s->algo));
+  json_object_set_string_member (p, "granularity", sc_granularity_name (sp->s->granularity));
   json_object_set_int_member (p, "encoder_weight", sp->s->enc_weight);
   json_object_set_int_member (p, "decoder_weight", sp->s->dec_weight);
   if (sp->directions != NULL)
