@@ -9,6 +9,15 @@
 
 #include <adwaita.h>
 
+/* One main-loop iteration that never blocks for good: with nothing to do
+ * (no window left, no timer) a blocking one would wait forever. */
+static inline void
+sc_ui_iterate (void)
+{
+  if (!g_main_context_iteration (NULL, FALSE))
+    g_usleep (2000);
+}
+
 /* Runs the main loop until cond (data) holds; FALSE after timeout_s. */
 static inline gboolean
 sc_ui_wait (gboolean (*cond) (gpointer data), gpointer data, double timeout_s)
@@ -18,7 +27,7 @@ sc_ui_wait (gboolean (*cond) (gpointer data), gpointer data, double timeout_s)
     {
       if (g_get_monotonic_time () > end)
         return FALSE;
-      g_main_context_iteration (NULL, TRUE);
+      sc_ui_iterate ();
     }
   return TRUE;
 }
@@ -29,7 +38,7 @@ sc_ui_settle (double seconds)
 {
   gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
   while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
+    sc_ui_iterate ();
 }
 
 /* A widget of a page's template, by the id its .ui file gives it. */

@@ -216,6 +216,7 @@ test_shortcuts (void)
   const char *expected[] = { "<Control>o",     "<Control>d",
                              "<Control>r",     "Escape",
                              "<Control>t",     "<Control>e",
+                             "<Control>z",     "<Control><Shift>z",
                              "<Alt>1",         "<Alt>2",
                              "<Alt>3",         "<Alt>4",
                              "<Alt>5",         "<Alt>6",

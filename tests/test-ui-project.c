@@ -172,6 +172,19 @@ test_reopen (void)
   g_assert_true (sc_ui_wait (sc_ui_model_open, again, 60));
   g_assert_nonnull (secateur_controller_get_stats (c2));
   g_assert_cmpuint (sc_stats_total_tokens (secateur_controller_get_stats (c2)), ==, tokens);
+
+  /* a backend or threads change in the preferences says it applies to
+   * models opened from now on, and offers to reopen this one */
+  g_autoptr (GSettings) prefs = g_settings_new ("io.github.secateur.Secateur");
+  g_settings_set_int (prefs, "threads", g_settings_get_int (prefs, "threads") == 1 ? 2 : 1);
+  sc_ui_settle (0.1);
+  g_assert_cmpstr (secateur_window_get_last_toast (again), ==,
+                   "The new backend and threads apply to models opened from now on");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (again), "win.reopen", NULL));
+  g_assert_null (sc_ui_find_dialog ());
+  g_assert_true (sc_ui_wait (sc_ui_controller_idle, again, 60));
+  g_assert_true (sc_ui_wait (sc_ui_model_open, again, 60));
+  g_assert_cmpuint (sc_stats_total_tokens (secateur_controller_get_stats (c2)), ==, tokens);
   gtk_window_destroy (GTK_WINDOW (again));
   sc_ui_settle (0.2);
 }

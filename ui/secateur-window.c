@@ -19,6 +19,7 @@ struct _SecateurWindow
   AdwViewSwitcherTitle *switcher_title;
   GtkLabel *model_label;
   guint model_label_idle;
+  char *last_toast; /* the title of the last toast shown */
   AdwViewSwitcherBar *switcher_bar;
   GtkSpinner *busy_spinner;
   GtkStack *main_stack;
@@ -152,6 +153,15 @@ remember (SecateurWindow *self, const char *dir)
 
 /* ---- toasts ---- */
 
+static void
+show_toast (SecateurWindow *self, AdwToast *toast)
+{
+  g_free (self->last_toast);
+  self->last_toast = g_strdup (adw_toast_get_title (toast));
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
 void
 secateur_window_add_toast (SecateurWindow *self, const char *title, const char *folder)
 {
@@ -162,8 +172,13 @@ secateur_window_add_toast (SecateurWindow *self, const char *title, const char *
       adw_toast_set_action_name (toast, "win.open-folder");
       adw_toast_set_action_target_value (toast, g_variant_new_string (folder));
     }
-  adw_toast_set_timeout (toast, 8);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  show_toast (self, toast);
+}
+
+const char *
+secateur_window_get_last_toast (SecateurWindow *self)
+{
+  return self->last_toast;
 }
 
 static gboolean
@@ -226,6 +241,28 @@ on_device_changed (SecateurWindow *self)
   secateur_controller_set_device (self->controller, device);
   secateur_controller_set_threads (self->controller,
                                    g_settings_get_int (self->settings, "threads"));
+  /* the open model keeps running where it was loaded: say so, and offer
+   * to load it again (its finished work is in its project) */
+  if (secateur_controller_get_info (self->controller) != NULL)
+    {
+      AdwToast *toast = adw_toast_new (_ ("The new backend and threads apply to models opened "
+                                          "from now on"));
+      adw_toast_set_button_label (toast, _ ("Reopen Model"));
+      adw_toast_set_action_name (toast, "win.reopen");
+      show_toast (self, toast);
+    }
+}
+
+static void
+reopen_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  SecateurWindow *self = SECATEUR_WINDOW (widget);
+  const SecateurModelInfo *info = secateur_controller_get_info (self->controller);
+  if (info != NULL)
+    {
+      g_autofree char *dir = g_strdup (info->dir);
+      secateur_window_open_model (self, dir);
+    }
 }
 
 static void
@@ -641,6 +678,7 @@ secateur_window_finalize (GObject *object)
   SecateurWindow *self = SECATEUR_WINDOW (object);
   g_clear_object (&self->controller);
   g_clear_object (&self->settings);
+  g_free (self->last_toast);
   G_OBJECT_CLASS (secateur_window_parent_class)->finalize (object);
 }
 
@@ -670,6 +708,7 @@ secateur_window_class_init (SecateurWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_folder_dialog);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo);
+  gtk_widget_class_install_action (widget_class, "win.reopen", NULL, reopen_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", show_folder);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);

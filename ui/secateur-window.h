@@ -34,6 +34,8 @@ GtkWidget             *secateur_window_get_page  (SecateurWindow *self, const ch
 const char            *secateur_window_get_visible_page (SecateurWindow *self);
 void                   secateur_window_add_toast (SecateurWindow *self, const char *title,
                                                   const char *folder);
+/* The title of the last toast shown, or NULL. */
+const char            *secateur_window_get_last_toast (SecateurWindow *self);
 /* The most recent models, newest first; g_strfreev. */
 GStrv                  secateur_window_get_recent (SecateurWindow *self);
 
