@@ -170,10 +170,8 @@ secateur_dumbbell_set_noise (SecateurDumbbell *self, const gboolean *noise, int 
       self->noise = g_memdup2 (noise, sizeof (gboolean) * self->n);
       self->note = g_strdup_printf (
           g_dngettext (GETTEXT_PACKAGE,
-                       "%d sentence per language; grey: change within noise (its 95 %% interval "
-                       "over the sentences holds 0)",
-                       "%d sentences per language; grey: change within noise (its 95 %% interval "
-                       "over the sentences holds 0)",
+                       "%d sentence per language; grey: within noise (95 %% interval holds 0)",
+                       "%d sentences per language; grey: within noise (95 %% interval holds 0)",
                        sentences),
           sentences);
     }
