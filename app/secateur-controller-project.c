@@ -57,7 +57,7 @@ controller_project_load_open (ControllerProjectLoad *pl, ScModel *model)
   if (pl->project == NULL && pl->root != NULL && sc_model_get_moe_shape (model)->n_experts > 0)
     {
       const char *dir = sc_model_get_dir (model);
-      g_autofree char *fp = sc_project_fingerprint (dir, &error);
+      g_autofree char *fp = sc_model_fingerprint (dir, &error);
       g_autofree char *name = fp ? sc_project_default_dir (dir, fp) : NULL;
       g_autofree char *base = name ? g_path_get_basename (name) : NULL;
       g_autofree char *path = base ? g_build_filename (pl->root, base, NULL) : NULL;

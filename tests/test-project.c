@@ -119,11 +119,11 @@ static void
 test_fingerprint (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *a = sc_project_fingerprint (f->model_dir, &error);
+  g_autofree char *a = sc_model_fingerprint (f->model_dir, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (a, "sha256:"));
   g_assert_cmpuint (strlen (a), ==, 7 + 64);
-  g_autofree char *b = sc_project_fingerprint (f->model_dir, &error);
+  g_autofree char *b = sc_model_fingerprint (f->model_dir, &error);
   g_assert_cmpstr (a, ==, b);
 
   /* a changed tensor header (here: one byte of a tensor name) changes it */
@@ -135,7 +135,7 @@ test_fingerprint (Fixture *f, gconstpointer data)
   g_assert_nonnull (hit);
   hit[1] = 'M';
   g_assert_true (g_file_set_contents (st, bytes, len, NULL));
-  g_autofree char *c = sc_project_fingerprint (f->model_dir, &error);
+  g_autofree char *c = sc_model_fingerprint (f->model_dir, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (a, !=, c);
 
@@ -145,12 +145,12 @@ test_fingerprint (Fixture *f, gconstpointer data)
   g_assert_true (g_file_get_contents (cfg, &text, &len, NULL));
   g_autofree char *more = g_strconcat (text, "\n", NULL);
   g_assert_true (g_file_set_contents (cfg, more, -1, NULL));
-  g_autofree char *d = sc_project_fingerprint (f->model_dir, &error);
+  g_autofree char *d = sc_model_fingerprint (f->model_dir, &error);
   g_assert_cmpstr (c, !=, d);
 
   /* a safetensors file whose header length points past its end */
   g_assert_true (g_file_set_contents (st, "\xff\xff\xff\x00\x00\x00\x00\x00{}", 10, NULL));
-  g_autofree char *e = sc_project_fingerprint (f->model_dir, &error);
+  g_autofree char *e = sc_model_fingerprint (f->model_dir, &error);
   g_assert_null (e);
   g_assert_error (error, SC_ERROR, SC_ERROR_FORMAT);
   g_clear_error (&error);
@@ -177,7 +177,7 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (sc_project_is_project (f->proj_dir));
   g_assert_cmpstr (sc_project_get_model_dir (p), ==, f->model_dir);
-  g_autofree char *fp = sc_project_fingerprint (f->model_dir, NULL);
+  g_autofree char *fp = sc_model_fingerprint (f->model_dir, NULL);
   g_assert_cmpstr (sc_project_get_fingerprint (p), ==, fp);
   g_assert_false (sc_project_has_stats (p));
   g_autoptr (ScStats) nostats = sc_project_load_stats (p, f->shape, &error);
@@ -371,7 +371,7 @@ test_hostile (Fixture *f, gconstpointer data)
   g_autofree char *good = NULL;
   gsize len = 0;
   g_assert_true (g_file_get_contents (file, &good, &len, NULL));
-  g_autofree char *fp = sc_project_fingerprint (f->model_dir, NULL);
+  g_autofree char *fp = sc_model_fingerprint (f->model_dir, NULL);
 
   /* truncated at every tenth byte: an error every time */
   for (gsize cut = 0; cut < len - 2; cut += 10)
@@ -490,14 +490,14 @@ static void
 test_model_changed (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *fp = sc_project_fingerprint (f->model_dir, NULL);
+  g_autofree char *fp = sc_model_fingerprint (f->model_dir, NULL);
   {
     g_autoptr (ScProject) p = sc_project_open (f->proj_dir, f->model_dir, &error);
     g_assert_no_error (error);
   }
   /* another model: the fixture's dense sibling is not this project's */
   g_autofree char *other = sc_test_path ("tests/fixtures/m2m-tiny");
-  g_autofree char *other_fp = sc_project_fingerprint (other, &error);
+  g_autofree char *other_fp = sc_model_fingerprint (other, &error);
   g_assert_no_error (error);
   g_autoptr (ScProject) q = sc_project_open (f->proj_dir, other, &error);
   g_assert_null (q);
@@ -529,7 +529,7 @@ test_model_changed (Fixture *f, gconstpointer data)
   g_assert_true (g_file_get_contents (cfg, &text, NULL, NULL));
   g_autofree char *changed = g_strconcat (text, " ", NULL);
   g_assert_true (g_file_set_contents (cfg, changed, -1, NULL));
-  g_autofree char *changed_fp = sc_project_fingerprint (copy, NULL);
+  g_autofree char *changed_fp = sc_model_fingerprint (copy, NULL);
   g_autoptr (ScProject) r = sc_project_open (f->proj_dir, NULL, &error);
   g_assert_null (r);
   g_assert_error (error, SC_PROJECT_ERROR, SC_PROJECT_ERROR_MODEL_CHANGED);

@@ -17,7 +17,7 @@
  *     evaluations/NAME.json  `evaluate -o` reports
  *     sweeps/NAME.json       quality sweeps (sc-sweep-record.h)
  *
- * The fingerprint (sc_project_fingerprint) ties the project to its model:
+ * The model's fingerprint (sc-model-fingerprint.h) ties the project to its model:
  * opening a project whose model changed or is gone fails, naming both.
  *
  * Every change takes the project's file lock (sc-file-lock.h on
@@ -27,6 +27,8 @@
  * member (types, ranges, names that cannot leave the folder) and fails with
  * SC_PROJECT_ERROR_INVALID saying where; nothing written holds NaN. */
 #pragma once
+
+#include "sc-model-fingerprint.h"
 
 #include "sc-expert-index.h"
 #include "sc-file-lock.h"
@@ -58,11 +60,6 @@ GQuark sc_project_error_quark (void);
 
 typedef struct _ScProject ScProject;
 
-/* "sha256:" + 64 hex digits over config.json's bytes and, file by file in
- * name order, each weight file's name and its safetensors header (length
- * and JSON; for a PyTorch .bin, its size): no weight is read, and a changed
- * config, tensor list, dtype, shape or layout changes it. */
-char *sc_project_fingerprint (const char *model_dir, GError **error);
 
 /* Whether `dir` holds a project.json. */
 gboolean sc_project_is_project (const char *dir);
