@@ -5,6 +5,7 @@
  * evaluate job per point at one sentence per batch scores. */
 #include "sc-test-util.h"
 #include "sc-calibrate-job.h"
+#include "cpu/sc-cpu-small-gemm.h"
 #include "sc-generate.h"
 #include "sc-model.h"
 #include "sc-sweep-job.h"
@@ -139,6 +140,63 @@ test_f32_fixture (void)
   check_model ("tests/fixtures/nllb-moe-tiny", 12);
 }
 
+/* With f32 weights, a decoding step computes a row's logits bit for bit as
+ * when the row is decoded alone: a step's few-row products all take the
+ * kernel that sums each output in one order whatever the rows (before, 2 to
+ * 16 rows went to sgemm and one row to the kernel). */
+static void
+test_f32_step_logits (void)
+{
+  if (!sc_cpu_small_gemm_available ())
+    {
+      g_test_skip ("this CPU has no AVX2/FMA/F16C few-row kernel");
+      return;
+    }
+  g_autoptr (ScModel) model = load ("tests/fixtures/nllb-moe-tiny");
+  if (model == NULL)
+    {
+      g_test_skip ("fixture not generated");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScView) view = sc_view_new (model, NULL, &error);
+  g_assert_no_error (error);
+  ScTokenizer *tok = sc_model_get_tokenizer (model);
+  g_autoptr (GArray) src = sc_tokenizer_encode (tok, "include untracked files", "eng_Latn", &error);
+  g_assert_no_error (error);
+  int len = (int) src->len;
+  g_autoptr (ScEncoding) enc = sc_view_encode (view, (int *) src->data, &len, 1, len, &error);
+  g_assert_no_error (error);
+
+  enum { ROWS = 4, STEPS = 3 };
+  /* each row its own prefix of token ids; all read the one source */
+  int tokens[STEPS][ROWS] = { { 2, 2, 2, 2 }, { 10, 11, 12, 13 }, { 20, 33, 47, 51 } };
+  int src_rows[ROWS] = { 0 };
+  g_autoptr (ScDecoder) batch = sc_decoder_new (view, enc, ROWS, src_rows, STEPS, &error);
+  g_assert_no_error (error);
+  int V = sc_model_get_config (model)->vocab_size;
+  g_autofree float *together = g_new (float, (gsize) STEPS * ROWS * V);
+  for (int t = 0; t < STEPS; t++)
+    {
+      g_assert_true (sc_decoder_forward (batch, tokens[t], 1, together + (gsize) t * ROWS * V,
+                                         TRUE, &error));
+      g_assert_no_error (error);
+    }
+  g_autofree float *alone = g_new (float, V);
+  for (int r = 0; r < ROWS; r++)
+    {
+      g_autoptr (ScDecoder) one = sc_decoder_new (view, enc, 1, src_rows, STEPS, &error);
+      g_assert_no_error (error);
+      for (int t = 0; t < STEPS; t++)
+        {
+          g_assert_true (sc_decoder_forward (one, &tokens[t][r], 1, alone, TRUE, &error));
+          g_assert_no_error (error);
+          const float *row = together + ((gsize) t * ROWS + r) * V;
+          g_assert_cmpmem (row, sizeof (float) * V, alone, sizeof (float) * V);
+        }
+    }
+}
+
 /* The application's sweep against one evaluate job per point, batch 1. */
 static void
 test_sweep_scores (void)
@@ -203,6 +261,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/batched-decode/demo", test_demo);
   g_test_add_func ("/batched-decode/f32-fixture", test_f32_fixture);
+  g_test_add_func ("/batched-decode/f32-step-logits", test_f32_step_logits);
   g_test_add_func ("/batched-decode/sweep-scores", test_sweep_scores);
   return g_test_run ();
 }

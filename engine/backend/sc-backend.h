@@ -73,4 +73,13 @@ struct _ScBackend {
 ScBackend *sc_backend_cpu_new (int threads);
 void       sc_backend_free    (ScBackend *be);
 
+/* Marks the calling thread's products, until the matching end, as a
+ * decoding step's: a few rows each, repeated for every token. The CPU
+ * backend then sends f32 products of up to 16 rows to its few-row kernel,
+ * which rounds a row alike in a batch and alone; teacher-forced passes
+ * (calibration, SparseGPT) keep OpenBLAS's order. Nests: end restores what
+ * begin returned. Other backends ignore it. */
+gboolean   sc_backend_decoding_begin (void);
+void       sc_backend_decoding_end   (gboolean previous);
+
 G_END_DECLS

@@ -97,9 +97,9 @@ sc_decoder_get_length (ScDecoder *dec)
   return dec->len;
 }
 
-gboolean
-sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gboolean last_only,
-                    GError **error)
+static gboolean
+forward (ScDecoder *dec, const int *tokens, int T, float *logits, gboolean last_only,
+         GError **error)
 {
   ScView *view = dec->view;
   ScModel *model = dec->model;
@@ -211,6 +211,21 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
         }
     }
   return TRUE;
+}
+
+gboolean
+sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gboolean last_only,
+                    GError **error)
+{
+  /* One new token per row is a decoding step: its few-row products may
+   * take the backend's decoding kernels (sc-backend.h); teacher forcing
+   * (T > 1) keeps the reference order. */
+  if (T != 1)
+    return forward (dec, tokens, T, logits, last_only, error);
+  gboolean was = sc_backend_decoding_begin ();
+  gboolean ok = forward (dec, tokens, T, logits, last_only, error);
+  sc_backend_decoding_end (was);
+  return ok;
 }
 
 void

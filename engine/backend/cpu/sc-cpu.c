@@ -104,20 +104,30 @@ blas_has_avx512 (void)
  * blocking is made for them; against the SSE3 kernels this kernel still
  * won at 32 rows (0.47-0.61), which says more about the SSE3 kernels.
  *
- * f32 weights with 2 to 16 rows stay on sgemm for now, faster as the kernel
- * is: its other summation order flips near-ties in SparseGPT 2:4 on the
- * nllb-moe-tiny fixture (the experts' few-token products in calibration;
- * first in encoder layer 1, expert 5, fc2), 45 564 of 786 432 mask entries
- * then differ from the reference against 16 872 with sgemm, past
- * test-sparsity's 5 %. SMALL_GEMM_F32_ROWS turns it on. Neither order is
- * the more accurate: with sgemm too the masks first differ by one 2:4 group
- * (encoder layer 3, expert 6, fc1) and the flip spreads to every later
- * layer (2.1 %); the 5 % bound measures where the first tie falls, so the
- * golden, not the kernel, decides (bench/RESULTS.md, issue 19). While it
- * is off, with f32 weights a sentence's decoding steps round differently
- * in a batch (sgemm) and alone (the kernel); the tokens agree in the tests
- * that compare them (test-batched-decode, test-bad-model). */
-#define SMALL_GEMM_F32_ROWS 0
+ * f32 weights with 2 to 16 rows go to the kernel only inside a decoding
+ * step (sc_backend_decoding_begin): there a row rounds the same in a batch
+ * as alone, since the kernel sums each output in one order whatever M.
+ * Elsewhere they stay on sgemm: the experts' few-token products of a
+ * teacher-forced calibration, summed in the kernel's order, flip near-ties
+ * of SparseGPT 2:4 on the nllb-moe-tiny fixture two layers earlier than
+ * sgemm's order does (45 564 of 786 432 mask entries then differ from the
+ * torch reference against 16 872, past test-sparsity's 5 %; neither order
+ * is the more accurate, bench/RESULTS.md, issue 19). */
+static _Thread_local gboolean decoding_step;
+
+gboolean
+sc_backend_decoding_begin (void)
+{
+  gboolean was = decoding_step;
+  decoding_step = TRUE;
+  return was;
+}
+
+void
+sc_backend_decoding_end (gboolean previous)
+{
+  decoding_step = previous;
+}
 
 static gboolean
 use_small_gemm (int M, const ScTensor *w)
@@ -126,7 +136,7 @@ use_small_gemm (int M, const ScTensor *w)
     return FALSE;
   if (M == 1 || w->dtype != SC_DTYPE_F32)
     return TRUE;
-  return SMALL_GEMM_F32_ROWS && (M <= 8 || !blas_has_avx512 ());
+  return decoding_step && (M <= 8 || !blas_has_avx512 ());
 }
 
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
