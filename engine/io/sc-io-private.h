@@ -26,6 +26,10 @@ const char *sc_file_kind (guint mode);
  * otherwise. `size` (nullable) gets its size. Close with close(). */
 int sc_open_regular (const char *path, guint64 *size, GError **error);
 
+/* Maps `path` read-only (sc_open_regular's checks first); NULL and
+ * SC_ERROR_IO otherwise. The tensor containers read from the mapping. */
+GMappedFile *sc_map_regular (const char *path, GError **error);
+
 static inline guint16
 sc_read_u16le (const guint8 *p)
 {

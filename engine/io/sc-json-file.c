@@ -70,6 +70,20 @@ sc_open_regular (const char *path, guint64 *size, GError **error)
   return fd;
 }
 
+GMappedFile *
+sc_map_regular (const char *path, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  int fd = sc_open_regular (path, NULL, error);
+  if (fd < 0)
+    return NULL;
+  GMappedFile *map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
+  if (map == NULL)
+    g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);
+  return map;
+}
+
 gboolean
 sc_file_read_small (const char *path, guint64 max_bytes, char **contents, gsize *length,
                     GError **error)

@@ -387,7 +387,6 @@ sc_safetensors_parse (const guint8 *buf, gsize len, GError **error)
 ScSafetensors *
 sc_safetensors_open (const char *path, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
   g_autoptr (GMappedFile) map = NULL;
   GPtrArray *tensors;
   ScSafetensors *st;
@@ -395,16 +394,9 @@ sc_safetensors_open (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
 
   /* never blocks on a FIFO; refuses devices and directories by name */
-  int fd = sc_open_regular (path, NULL, error);
-  if (fd < 0)
-    return NULL;
-  map = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
-  close (fd);
+  map = sc_map_regular (path, error);
   if (map == NULL)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_IO, "%s", local_error->message);
-      return NULL;
-    }
+    return NULL;
   tensors = parse_buffer (path, (const guint8 *) g_mapped_file_get_contents (map),
                           g_mapped_file_get_length (map), error);
   if (tensors == NULL)
