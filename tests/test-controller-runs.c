@@ -6,7 +6,7 @@
  * drawing the current run at the shares actually pruned. Runs in every
  * build that has Cairo, the sanitizer builds included. */
 #include "sc-sweep-record.h"
-#include "sc-test-async.h"
+#include "sc-test-controller.h"
 #include "sc-test-util.h"
 #include "secateur-controller.h"
 
@@ -58,19 +58,9 @@ test_runs (void)
   w.loop = g_main_loop_new (NULL, FALSE);
   secateur_controller_set_threads (c, 2);
   secateur_controller_set_eval_limits (c, 2, 8);
-  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) loaded = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, loaded, &error));
-  g_assert_no_error (error);
+  sc_test_controller_load (c, dir, &w);
   const char *pair[] = { "eng_Latn-fra_Latn", NULL };
-  secateur_controller_set_directions (c, pair);
-  SecateurCalibrateRequest req = {
-    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 4, SC_CALIBRATE_TEACHER_FORCED, 0
-  };
-  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) calibrated = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, calibrated, &error));
-  g_assert_no_error (error);
+  sc_test_controller_calibrate (c, pair, SC_CORPUS_UDHR, 4, 0, &w);
   int updates = 0;
   g_signal_connect (c, "sweep-updated", G_CALLBACK (on_sweep_updated), &updates);
 

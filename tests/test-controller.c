@@ -4,12 +4,12 @@
  * the pruning plan the panel shows, and weight pruning of a view of the
  * open model (Wanda on the demo model). Runs in every build that has
  * Cairo (the report charts), with or without GTK.
- *
- * Just over 800 lines: every case drives the same controller through a
- * main loop, with the loop helpers at the top shared by all. */
+ * Every case drives a controller through a main loop; loading and
+ * calibrating come from sc-test-controller.h. */
 #include "sc-destination.h"
 #include "sc-expert-index.h"
 #include "sc-test-cli.h"
+#include "sc-test-controller.h"
 #include "sc-test-util.h"
 #include "sc-backend-select.h"
 #include "secateur-controller.h"
@@ -26,20 +26,11 @@
 
 typedef struct
 {
-  GMainLoop *loop;
-  GAsyncResult *result;
+  ScTestWait base; /* first: a Wait * is an ScTestWait * */
   int updates;
   int progress;
   GCancellable *cancel_on_progress;
 } Wait;
-
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Wait *w = data;
-  w->result = g_object_ref (result);
-  g_main_loop_quit (w->loop);
-}
 
 static void
 on_updated (SecateurController *c, Wait *w)
@@ -58,15 +49,6 @@ on_progress (SecateurController *c, int done, int total, double rate, double eta
     g_cancellable_cancel (w->cancel_on_progress);
 }
 
-static GAsyncResult *
-wait_result (Wait *w)
-{
-  g_main_loop_run (w->loop);
-  GAsyncResult *r = w->result;
-  w->result = NULL;
-  return r;
-}
-
 /* The shipped demo model's folder, or NULL with the test marked skipped. */
 static char *
 demo_dir_or_skip (void)
@@ -82,16 +64,16 @@ static void
 test_load_errors (void)
 {
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
-  secateur_controller_load_async (c, "/nonexistent/model", NULL, got_result, &w);
+  Wait w = { { g_main_loop_new (NULL, FALSE) } };
+  secateur_controller_load_async (c, "/nonexistent/model", NULL, sc_test_got_result, &w);
   g_assert_true (secateur_controller_get_busy (c));
   /* one job at a time */
-  secateur_controller_load_async (c, "/nonexistent/other", NULL, got_result, &w);
+  secateur_controller_load_async (c, "/nonexistent/other", NULL, sc_test_got_result, &w);
   /* The refusal and the first job's failure come back in either order (the
    * worker can fail on the missing folder before the refusal is
    * delivered): one is G_IO_ERROR_BUSY, the other the load error. */
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w.base);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w.base);
   g_autoptr (GError) e1 = NULL;
   g_autoptr (GError) e2 = NULL;
   g_assert_false (secateur_controller_load_finish (c, r1, &e1));
@@ -110,11 +92,11 @@ test_load_errors (void)
     { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 4, SC_CALIBRATE_TEACHER_FORCED, 0
   };
   g_clear_error (&error);
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_calibrate_finish (c, r3, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
-  g_main_loop_unref (w.loop);
+  g_main_loop_unref (w.base.loop);
 }
 
 /* The preferences' backend: "cuda" runs on the GPU when one is usable,
@@ -129,12 +111,12 @@ test_device (void)
   for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
     {
       g_autoptr (SecateurController) c = secateur_controller_new ();
-      Wait w = { g_main_loop_new (NULL, FALSE) };
+      Wait w = { { g_main_loop_new (NULL, FALSE) } };
       g_autoptr (GError) error = NULL;
       secateur_controller_set_device (c, devices[i]);
       secateur_controller_set_threads (c, 1);
-      secateur_controller_load_async (c, dir, NULL, got_result, &w);
-      g_autoptr (GAsyncResult) r = wait_result (&w);
+      secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
+      g_autoptr (GAsyncResult) r = sc_test_wait_result (&w.base);
       g_assert_true (secateur_controller_load_finish (c, r, &error));
       g_assert_no_error (error);
       const SecateurModelInfo *info = secateur_controller_get_info (c);
@@ -150,7 +132,7 @@ test_device (void)
         g_assert_null (info->backend_note);
       if (!on_gpu)
         g_assert_cmpint (info->threads, ==, 1);
-      g_main_loop_unref (w.loop);
+      g_main_loop_unref (w.base.loop);
     }
 }
 
@@ -161,14 +143,14 @@ test_calibrate_export (void)
   if (dir == NULL)
     return;
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  Wait w = { { g_main_loop_new (NULL, FALSE) } };
   g_signal_connect (c, "stats-updated", G_CALLBACK (on_updated), &w);
   g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
   g_autoptr (GError) error = NULL;
   /* the preferences' thread count reaches the CPU backend */
   secateur_controller_set_threads (c, 1);
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r = wait_result (&w);
+  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_load_finish (c, r, &error));
   g_assert_no_error (error);
   const SecateurModelInfo *info = secateur_controller_get_info (c);
@@ -185,8 +167,8 @@ test_calibrate_export (void)
   SecateurCalibrateRequest req = {
     { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 4, SC_CALIBRATE_TEACHER_FORCED, 0
   };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r0 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r0 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_calibrate_finish (c, r0, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -194,8 +176,8 @@ test_calibrate_export (void)
   const char *pairs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", NULL };
   secateur_controller_set_directions (c, pairs);
   w.updates = w.progress = 0;
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
   g_assert_no_error (error);
   g_assert_cmpint (w.progress, >=, 2);
@@ -238,8 +220,8 @@ test_calibrate_export (void)
   g_autofree char *tmp = g_dir_make_tmp ("secateur-controller-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *out = g_build_filename (tmp, "out", NULL);
-  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_export_finish (c, r2, &error));
   g_assert_no_error (error);
   g_autofree char *model_out = g_build_filename (out, "model", NULL);
@@ -263,13 +245,13 @@ test_calibrate_export (void)
   g_autofree char *png = g_build_filename (out, "report", "heatmap.png", NULL);
   g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
 
-  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_export_async (c, out, pairs, &s, FALSE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_export_finish (c, r3, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
-  secateur_controller_export_async (c, out, pairs, &s, TRUE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  secateur_controller_export_async (c, out, pairs, &s, TRUE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r4 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_export_finish (c, r4, &error));
   g_assert_no_error (error);
 
@@ -281,8 +263,8 @@ test_calibrate_export (void)
   req.add = TRUE;
   guint64 tokens_before = sc_stats_total_tokens (secateur_controller_get_stats (c));
   gint64 t0 = g_get_monotonic_time ();
-  secateur_controller_calibrate_async (c, &req, cancel, got_result, &w);
-  g_autoptr (GAsyncResult) r5 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, cancel, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r5 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_calibrate_finish (c, r5, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -302,8 +284,8 @@ test_calibrate_export (void)
   /* a cancelled run meant to replace them leaves them as they were */
   g_cancellable_reset (cancel);
   req.add = FALSE;
-  secateur_controller_calibrate_async (c, &req, cancel, got_result, &w);
-  g_autoptr (GAsyncResult) r6 = wait_result (&w);
+  secateur_controller_calibrate_async (c, &req, cancel, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r6 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_calibrate_finish (c, r6, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -312,7 +294,7 @@ test_calibrate_export (void)
   g_assert_cmpuint (json_array_get_length (kept_runs), ==, 2);
   w.cancel_on_progress = NULL;
   sc_test_rm_tree (tmp);
-  g_main_loop_unref (w.loop);
+  g_main_loop_unref (w.base.loop);
 }
 
 /* The Export's folder is held to the engine's rules, with the CLI's
@@ -330,27 +312,17 @@ test_export_refused (void)
   g_autofree char *fixture = sc_test_path ("tests/fixtures/nllb-moe-tiny");
   sc_test_copy_files (fixture, dir, NULL);
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  Wait w = { { g_main_loop_new (NULL, FALSE) } };
   secateur_controller_set_threads (c, 1);
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r = wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, r, &error));
-  g_assert_no_error (error);
+  sc_test_controller_load (c, dir, &w.base);
   const char *pairs[] = { "eng_Latn-fra_Latn", NULL };
-  secateur_controller_set_directions (c, pairs);
-  SecateurCalibrateRequest req = {
-    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 2, SC_CALIBRATE_TEACHER_FORCED, 0
-  };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
-  g_assert_no_error (error);
+  sc_test_controller_calibrate (c, pairs, SC_CORPUS_UDHR, 2, 0, &w.base);
   ScPruneSettings s;
   sc_prune_settings_init (&s);
 
   /* the folder holding the model as model/, with Replace agreed */
-  secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  secateur_controller_export_async (c, tmp, pairs, &s, TRUE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_export_finish (c, r2, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "is the model folder"));
@@ -366,8 +338,8 @@ test_export_refused (void)
   g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
 
   /* the model's own folder: its files would land inside it */
-  secateur_controller_export_async (c, dir, pairs, &s, TRUE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_export_async (c, dir, pairs, &s, TRUE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_export_finish (c, r3, &error));
   g_assert_nonnull (strstr (error->message, "is inside the model folder"));
   g_clear_error (&error);
@@ -386,8 +358,8 @@ test_export_refused (void)
   g_assert_cmpstr (error->message, ==, cli->message);
   g_assert_nonnull (strstr (error->message, "not an earlier Secateur export"));
   g_clear_error (&error);
-  secateur_controller_export_async (c, other, pairs, &s, TRUE, NULL, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  secateur_controller_export_async (c, other, pairs, &s, TRUE, NULL, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r4 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_export_finish (c, r4, &error));
   g_assert_cmpstr (error->message, ==, cli->message);
   g_clear_error (&error);
@@ -397,14 +369,14 @@ test_export_refused (void)
   g_assert_true (g_unlink (mine) == 0 && g_rmdir (mine_dir) == 0);
   for (int i = 0; i < 2; i++)
     {
-      secateur_controller_export_async (c, other, pairs, &s, i > 0, NULL, NULL, got_result, &w);
-      g_autoptr (GAsyncResult) r5 = wait_result (&w);
+      secateur_controller_export_async (c, other, pairs, &s, i > 0, NULL, NULL, sc_test_got_result, &w);
+      g_autoptr (GAsyncResult) r5 = sc_test_wait_result (&w.base);
       g_assert_true (secateur_controller_export_finish (c, r5, &error));
       g_assert_no_error (error);
       g_assert_true (sc_destination_is_export (mine_dir));
     }
   sc_test_rm_tree (tmp);
-  g_main_loop_unref (w.loop);
+  g_main_loop_unref (w.base.loop);
 }
 
 /* The application and the CLI compute the same thing: statistics the
@@ -422,24 +394,14 @@ test_same_as_cli (void)
   if (dir == NULL)
     return;
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  Wait w = { { g_main_loop_new (NULL, FALSE) } };
   g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
   g_autoptr (GError) error = NULL;
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r = wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, r, &error));
-  g_assert_no_error (error);
+  sc_test_controller_load (c, dir, &w.base);
   /* English as the target of two directions: per language and per pair differ */
   const char *pairs[] = { "eng_Latn-fra_Latn", "fra_Latn-eng_Latn", "eng_Latn-deu_Latn",
                           "deu_Latn-eng_Latn", NULL };
-  secateur_controller_set_directions (c, pairs);
-  SecateurCalibrateRequest req = {
-    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 32, SC_CALIBRATE_TEACHER_FORCED, 0
-  };
-  secateur_controller_calibrate_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r1 = wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
-  g_assert_no_error (error);
+  sc_test_controller_calibrate (c, pairs, SC_CORPUS_UDHR, 32, 0, &w.base);
   g_autofree char *tmp = g_dir_make_tmp ("secateur-same-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *stats_path = g_build_filename (tmp, "stats.json", NULL);
@@ -469,8 +431,8 @@ test_same_as_cli (void)
     g_assert_true (keep[g_array_index (ids, int, i)]);
 
   /* the same sentences, translations and scores */
-  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 2, &s, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 2, &s, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w.base);
   g_autoptr (SecateurCompareResult) app = secateur_controller_compare_finish (c, r2, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (app->rows->len, ==, 2);
@@ -517,8 +479,8 @@ test_same_as_cli (void)
   {
     g_autofree char *out = g_build_filename (tmp, "export", NULL);
     const char *served[] = { "fra_Latn-eng_Latn", NULL };
-    secateur_controller_export_async (c, out, served, &s, FALSE, NULL, NULL, got_result, &w);
-    g_autoptr (GAsyncResult) r3 = wait_result (&w);
+    secateur_controller_export_async (c, out, served, &s, FALSE, NULL, NULL, sc_test_got_result, &w);
+    g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
     g_assert_true (secateur_controller_export_finish (c, r3, &error));
     g_assert_no_error (error);
     g_autofree char *app_index_path = g_build_filename (out, "experts.json", NULL);
@@ -565,8 +527,8 @@ test_same_as_cli (void)
     g_autofree char *out2 = g_build_filename (tmp, "export-other", NULL);
     ScPruneSettings other = s;
     other.ratio = 0.25;
-    secateur_controller_export_async (c, out2, served, &other, FALSE, NULL, NULL, got_result, &w);
-    g_autoptr (GAsyncResult) r4 = wait_result (&w);
+    secateur_controller_export_async (c, out2, served, &other, FALSE, NULL, NULL, sc_test_got_result, &w);
+    g_autoptr (GAsyncResult) r4 = sc_test_wait_result (&w.base);
     g_assert_true (secateur_controller_export_finish (c, r4, &error));
     g_assert_no_error (error);
     g_autofree char *cfg2_path = g_build_filename (out2, "model", "config.json", NULL);
@@ -582,9 +544,9 @@ test_same_as_cli (void)
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   w.cancel_on_progress = cancel;
   secateur_controller_set_eval_limits (c, 8, 200);
-  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 20, &s, cancel, got_result,
-                                     &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_compare_async (c, "fra_Latn", "eng_Latn", NULL, 20, &s, cancel,
+                                     sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
   g_assert_null (secateur_controller_compare_finish (c, r3, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -592,7 +554,7 @@ test_same_as_cli (void)
   g_assert_false (secateur_controller_get_busy (c));
 
   sc_test_rm_tree (tmp);
-  g_main_loop_unref (w.loop);
+  g_main_loop_unref (w.base.loop);
 }
 
 static gint64 cancelled_at;
@@ -626,7 +588,7 @@ test_sparsify (void)
   if (dir == NULL)
     return;
   g_autoptr (SecateurController) c = secateur_controller_new ();
-  Wait w = { g_main_loop_new (NULL, FALSE) };
+  Wait w = { { g_main_loop_new (NULL, FALSE) } };
   g_signal_connect (c, "progress", G_CALLBACK (on_progress), &w);
   g_autoptr (GError) error = NULL;
   SecateurSparsifyRequest req = small_request ();
@@ -634,8 +596,8 @@ test_sparsify (void)
   g_assert_null (secateur_controller_calibration_preview (c, &req, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
   g_clear_error (&error);
-  secateur_controller_load_async (c, dir, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r = wait_result (&w);
+  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_load_finish (c, r, &error));
 
   /* the per-language counts, before running: MBS on the demo model's own
@@ -660,9 +622,9 @@ test_sparsify (void)
   /* Wanda 50 %: every row of every layer loses exactly half */
   w.progress = 0;
   gint64 t0 = g_get_monotonic_time ();
-  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
+  secateur_controller_sparsify_async (c, &req, NULL, sc_test_got_result, &w);
   g_assert_true (secateur_controller_get_busy (c));
-  g_autoptr (GAsyncResult) r2 = wait_result (&w);
+  g_autoptr (GAsyncResult) r2 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_sparsify_finish (c, r2, &error));
   g_assert_no_error (error);
   g_test_message ("Wanda 50 %%, 8 x 32 tokens, 2 languages x 2 sentences: %.2f s",
@@ -722,8 +684,8 @@ test_sparsify (void)
   /* the pruned copy exports with its zeros and the record */
   g_autofree char *tmp = g_dir_make_tmp ("secateur-weights-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "pruned", NULL);
-  secateur_controller_export_weights_async (c, out, FALSE, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r3 = wait_result (&w);
+  secateur_controller_export_weights_async (c, out, FALSE, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r3 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_export_weights_finish (c, r3, &error));
   g_assert_no_error (error);
   g_autofree char *config_path = g_build_filename (out, "config.json", NULL);
@@ -732,8 +694,8 @@ test_sparsify (void)
   g_assert_nonnull (strstr (config, "secateur_sparsity"));
   g_assert_nonnull (strstr (config, "wanda"));
   /* not over an existing folder unless asked */
-  secateur_controller_export_weights_async (c, out, FALSE, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r4 = wait_result (&w);
+  secateur_controller_export_weights_async (c, out, FALSE, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r4 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_export_weights_finish (c, r4, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
@@ -744,9 +706,9 @@ test_sparsify (void)
   SecateurSparsifyRequest big = small_request ();
   big.samples = 256;
   big.seqlen = 128;
-  secateur_controller_sparsify_async (c, &big, cancel, got_result, &w);
+  secateur_controller_sparsify_async (c, &big, cancel, sc_test_got_result, &w);
   g_timeout_add_once (500, cancel_now, cancel);
-  g_autoptr (GAsyncResult) r5 = wait_result (&w);
+  g_autoptr (GAsyncResult) r5 = sc_test_wait_result (&w.base);
   g_test_message ("weight pruning cancelled: control back after %.3f s",
                   (g_get_monotonic_time () - cancelled_at) / 1e6);
   g_assert_false (secateur_controller_sparsify_finish (c, r5, &error));
@@ -755,8 +717,8 @@ test_sparsify (void)
   g_assert_false (secateur_controller_get_busy (c));
   g_assert_true (secateur_controller_get_sparsify_result (c) == res);
   req.pattern = (ScSparsityPattern){ 0, 2, 4 };
-  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r6 = wait_result (&w);
+  secateur_controller_sparsify_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r6 = sc_test_wait_result (&w.base);
   g_assert_true (secateur_controller_sparsify_finish (c, r6, &error));
   g_assert_no_error (error);
   res = secateur_controller_get_sparsify_result (c);
@@ -766,12 +728,12 @@ test_sparsify (void)
 
   /* bad settings are refused before any work */
   req.pattern = (ScSparsityPattern){ 1.5, 0, 0 };
-  secateur_controller_sparsify_async (c, &req, NULL, got_result, &w);
-  g_autoptr (GAsyncResult) r7 = wait_result (&w);
+  secateur_controller_sparsify_async (c, &req, NULL, sc_test_got_result, &w);
+  g_autoptr (GAsyncResult) r7 = sc_test_wait_result (&w.base);
   g_assert_false (secateur_controller_sparsify_finish (c, r7, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   sc_test_rm_tree (tmp);
-  g_main_loop_unref (w.loop);
+  g_main_loop_unref (w.base.loop);
 }
 
 /* The report folder's scores.csv: every number reads back, and a score

@@ -3,7 +3,7 @@
  * notify only on a real change and one `changed` per change, and the
  * controller owning them: its getter, and compare reading them when no
  * settings are passed (the pages pass none). No GTK. */
-#include "sc-test-async.h"
+#include "sc-test-controller.h"
 #include "sc-test-util.h"
 #include "secateur-controller.h"
 
@@ -129,19 +129,9 @@ test_controller (void)
   ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
   secateur_controller_set_eval_limits (c, 1, 8);
-  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) r0 = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, r0, &error));
-  g_assert_no_error (error);
+  sc_test_controller_load (c, dir, &w);
   const char *pairs[] = { "fra_Latn-eng_Latn", NULL };
-  secateur_controller_set_directions (c, pairs);
-  SecateurCalibrateRequest req = {
-    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 8, SC_CALIBRATE_TEACHER_FORCED, 0
-  };
-  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
-  g_assert_no_error (error);
+  sc_test_controller_calibrate (c, pairs, SC_CORPUS_UDHR, 8, 0, &w);
 
   /* per layer, 3:1 over 2 + 2 layers of 16: 50 % keeps 32, 75 % keeps
    * u = floor(16 / 8) = 2 per budget unit, 3 * 2 * 2 + 1 * 2 * 2 = 16 */

@@ -6,7 +6,7 @@
  * controller's Compare gives the translations and scores of `evaluate` and
  * `compare` (the model's beams). Runs wherever the controller builds
  * (Cairo), with or without GTK. */
-#include "sc-test-async.h"
+#include "sc-test-controller.h"
 #include "sc-test-cli.h"
 #include "sc-test-util.h"
 #include "secateur-controller.h"
@@ -45,20 +45,10 @@ test_same_evaluation (void)
   g_autoptr (SecateurController) c = secateur_controller_new ();
   ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
-  secateur_controller_load_async (c, dir, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) r0 = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, r0, &error));
-  g_assert_no_error (error);
-  const char *pairs[] = { "fra_Latn-eng_Latn", "eng_Latn-fra_Latn", NULL };
-  secateur_controller_set_directions (c, pairs);
+  sc_test_controller_load (c, dir, &w);
   secateur_controller_set_eval_limits (c, 3, 48);
-  SecateurCalibrateRequest req = {
-    { SC_CORPUS_UDHR, NULL }, SC_SAMPLE_PROPORTIONAL, 24, SC_CALIBRATE_TEACHER_FORCED, 0
-  };
-  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) r1 = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, r1, &error));
-  g_assert_no_error (error);
+  const char *pairs[] = { "fra_Latn-eng_Latn", "eng_Latn-fra_Latn", NULL };
+  sc_test_controller_calibrate (c, pairs, SC_CORPUS_UDHR, 24, 0, &w);
 
   g_autofree char *tmp = g_dir_make_tmp ("secateur-same-eval-XXXXXX", &error);
   g_assert_no_error (error);

@@ -11,7 +11,7 @@
  * The pipelines run once, in main (); each test compares one stage. A later
  * stage adds its runs to run_cli_pipeline () and run_app_pipeline (), its
  * outputs to Pipeline, and a test comparing them. */
-#include "sc-test-async.h"
+#include "sc-test-controller.h"
 #include "sc-checkpoint.h"
 #include "sc-expert-index.h"
 #include "sc-test-cli.h"
@@ -97,23 +97,12 @@ run_app_pipeline (void)
   g_autoptr (SecateurController) c = secateur_controller_new ();
   ScTestWait w = { g_main_loop_new (NULL, FALSE) };
   g_autoptr (GError) error = NULL;
-  secateur_controller_load_async (c, p.model_dir, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) loaded = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_load_finish (c, loaded, &error));
-  g_assert_no_error (error);
+  sc_test_controller_load (c, p.model_dir, &w);
 
   /* the CLI's defaults: the default corpus (the UDHR's calibration
    * articles), proportional sampling */
-  secateur_controller_set_directions (c, (const char *const *) p.directions);
-  SecateurCalibrateRequest req = { { SC_CORPUS_DEFAULT, NULL },
-                                   SC_SAMPLE_PROPORTIONAL,
-                                   atoi (SENTENCES),
-                                   SC_CALIBRATE_TEACHER_FORCED,
-                                   atoi (BATCH) };
-  secateur_controller_calibrate_async (c, &req, NULL, sc_test_got_result, &w);
-  g_autoptr (GAsyncResult) calibrated = sc_test_wait_result (&w);
-  g_assert_true (secateur_controller_calibrate_finish (c, calibrated, &error));
-  g_assert_no_error (error);
+  sc_test_controller_calibrate (c, (const char *const *) p.directions, SC_CORPUS_DEFAULT,
+                                atoi (SENTENCES), atoi (BATCH), &w);
   p.app_stats = sc_stats_snapshot (secateur_controller_get_stats (c));
 
   ScPruneSettings s;
