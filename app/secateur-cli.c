@@ -92,6 +92,11 @@ print_memory_plan (const ScConfig *c, ScMemoryPlanOptions *plan, const int *kept
   printf ("Memory plan:   %s, %.2f GiB; weights %s, batch %d x %d beam(s), %d + %d tokens\n",
           device != NULL ? device : "cpu", gib (device_bytes), sc_dtype_name (plan->weight_dtype),
           plan->batch, plan->beams, plan->src_len, plan->tgt_len);
+  if (device == NULL || g_str_equal (device, "cpu"))
+    {
+      g_autofree char *cpu = sc_backend_cpu_describe ();
+      printf ("CPU:           %s\n", cpu);
+    }
   plan->kept_per_layer = NULL;
   print_plan ("full model", c, plan, device_bytes);
   if (kept != NULL)

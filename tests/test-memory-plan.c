@@ -228,7 +228,40 @@ test_cli_info (void)
    * (25,223,979,008 + 40 x 226,754,560 <= 32 GiB < ... + 41 x). */
   g_assert_nonnull (strstr (out, "does NOT fit; largest batch that fits: 0"));
   g_assert_nonnull (strstr (out, "fits; largest batch that fits: 40"));
+  g_assert_nonnull (strstr (out, "\nCPU:           OpenBLAS "));
   run_clear (&r);
+}
+
+/* info names OpenBLAS's kernels, and on a CPU with AVX2 where OpenBLAS
+ * runs older ones (it does not know every CPU) says how to change that. */
+static void
+test_cli_info_cpu (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
+    {
+      g_test_skip ("the CPU has no AVX2 and FMA");
+      return;
+    }
+  g_autofree char *dir = sc_test_path ("tests/fixtures/nllb-moe-54b-config");
+  /* OpenBLAS reads its core type when the CLI loads it */
+  g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+  Run old = run_cli (NULL, "info", "-m", dir, "--memory-gb", "32", NULL);
+  g_setenv ("OPENBLAS_CORETYPE", "Haswell", TRUE);
+  Run avx2 = run_cli (NULL, "info", "-m", dir, "--memory-gb", "32", NULL);
+  g_unsetenv ("OPENBLAS_CORETYPE");
+  g_assert_cmpint (old.status, ==, 0);
+  g_assert_cmpint (avx2.status, ==, 0);
+  g_assert_nonnull (strstr (old.out, "CPU:           OpenBLAS Prescott kernels"));
+  g_assert_nonnull (strstr (old.out, "OpenBLAS did not recognise it: OPENBLAS_CORETYPE="));
+  g_assert_nonnull (strstr (avx2.out, "CPU:           OpenBLAS Haswell kernels"));
+  g_assert_null (strstr (avx2.out, "OPENBLAS_CORETYPE"));
+  run_clear (&old);
+  run_clear (&avx2);
+#else
+  g_test_skip ("not an x86-64 build");
+#endif
 }
 
 int
@@ -240,6 +273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-plan/kv-and-activations", test_kv_and_activations);
   g_test_add_func ("/memory-plan/fits-and-max-batch", test_fits_and_max_batch);
   g_test_add_func ("/memory-plan/cli-info", test_cli_info);
+  g_test_add_func ("/memory-plan/cli-info-cpu", test_cli_info_cpu);
   g_test_add_func ("/memory-plan/huge-sizes", test_huge_sizes);
   g_test_add_func ("/memory-plan/huge-sizes/subprocess", test_huge_sizes_subprocess);
   return g_test_run ();

@@ -72,6 +72,9 @@ struct _ScBackend {
 /* The CPU backend; `threads` <= 0 means one per core. */
 ScBackend *sc_backend_cpu_new (int threads);
 void       sc_backend_free    (ScBackend *be);
+/* One line (two with advice) on the CPU backend's kernels: OpenBLAS's
+ * choice and whether the few-row kernels run. */
+char      *sc_backend_cpu_describe (void);
 
 /* Marks the calling thread's products, until the matching end, as a
  * decoding step's: a few rows each, repeated for every token. The CPU
