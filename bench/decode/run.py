@@ -101,6 +101,11 @@ def worker_ct2(model_dir, ct2_dir, compute_type, text_file, batch, beams, max_le
                                 inter_threads=1, intra_threads=os.cpu_count() or 1)
     load_s = time.monotonic() - t0
     src = [tok.convert_ids_to_tokens(tok(l)["input_ids"]) for l in lines]
+    # Output tokens back to ids through CTranslate2's own vocabulary: a random
+    # model emits ids past the small test tokenizer's pieces, which the
+    # converter names "madeupwordN" and the tokenizer would read as <unk>.
+    with open(os.path.join(ct2_dir, "shared_vocabulary.json"), encoding="utf-8") as f:
+        vocab = {t: i for i, t in enumerate(json.load(f))}
     runs_s, ids = [], []
     for r in range(runs):
         tokens, ids = 0, []
@@ -112,7 +117,7 @@ def worker_ct2(model_dir, ct2_dir, compute_type, text_file, batch, beams, max_le
                                      max_decoding_length=max_len - 1, return_end_token=True,
                                      max_batch_size=batch)
             for hyp in res:
-                row = tok.convert_tokens_to_ids(hyp.hypotheses[0])
+                row = [vocab[t] for t in hyp.hypotheses[0]]
                 tokens += len(row)
                 ids.append(row)
         runs_s.append(time.monotonic() - t0)
