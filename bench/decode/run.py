@@ -18,6 +18,8 @@ Shapes:
              CTranslate2 converts it with its own converter (f32 and int8)
   demo       the shipped demo NllbMoe (resources/models/demo)
   synthetic  the 234 M synthetic NllbMoe of bench/run.sh (bench/out/synthetic-moe-512)
+--openblas-coretype NAME adds Secateur's rows again with OPENBLAS_CORETYPE=NAME (its
+encoder and other many-row products are OpenBLAS's sgemm, whose kernels that chooses).
 CTranslate2 has no NllbMoe support: its columns are empty for MoE shapes.
 
 Bandwidth bound: bytes of weights a decoding step must read (decoder self
@@ -233,6 +235,9 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "decode", "out"))
     ap.add_argument("--no-transformers", action="store_true")
+    ap.add_argument("--openblas-coretype", metavar="NAME",
+                    help="also run Secateur with OPENBLAS_CORETYPE=NAME (rows named secateur-...@NAME): "
+                         "the setting `secateur-cli info` advises where OpenBLAS runs SSE3 kernels on an AVX2 CPU")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -272,6 +277,9 @@ def main():
             hf_dir = syn
         else:
             sys.exit("unknown shape " + shape)
+        if args.openblas_coretype:
+            engines += [(n + "@" + args.openblas_coretype, m, x) for n, m, x in engines
+                        if n.startswith("secateur")]
         if not args.no_transformers:
             engines.append(("transformers", hf_dir, "hf"))
 
@@ -290,7 +298,10 @@ def main():
                 else:
                     cmd = [py, me, "--worker", "ct2", mdir, extra, name.split("-", 1)[1], text,
                            str(batch), str(beams), str(args.max_len), str(args.runs)]
-                res = run_json(cmd)
+                env = None
+                if "@" in name:
+                    env = dict(os.environ, OPENBLAS_CORETYPE=name.split("@", 1)[1])
+                res = run_json(cmd, env)
                 results[name] = res
                 print("%s %s %s: %s s" % (shape, conf, name, res["runs_s"]), file=sys.stderr)
             ref = results.get("ctranslate2-float32")
