@@ -263,28 +263,29 @@ def report(a):
                    f"{d[worst]:.3f}\t{worst}\t{bleu:.3f}")
     with open(os.path.join(a.out, "table.tsv"), "w") as f:
         f.write("\n".join(tsv) + "\n")
-    # curve: mean chrF++ after pruning, per language, 1:1
+    # curves: mean chrF++ after pruning, per language, one plot per enc:dec budget
     series = [m for m in METHODS]
-    with open(os.path.join(a.out, "lang-1to1.tsv"), "w") as f:
-        f.write("x\t" + "\t".join(SHORT[m] for m in series) + "\n")
-        f.write("0\t" + "\t".join(f"{fmean:.2f}" for _ in series) + "\n")
-        for r in [0.25, 0.5, 0.75, 0.8, 0.9]:
-            vals = []
-            for m in series:
-                name = f"{m}-{int(r * 100)}-1to1"
-                p = os.path.join(a.out, "eval", name + ".json")
-                if os.path.exists(p):
-                    with open(p) as g:
-                        res = json.load(g)
-                    vals.append(f"{statistics.mean(res['directions'][q]['chrf++'] for q in PAIRS):.2f}")
-                else:
-                    vals.append("")
-            f.write(f"{int(r * 100)}\t" + "\t".join(vals) + "\n")
-    if os.path.exists(a.plot):
-        subprocess.run([a.plot, "curve", os.path.join(a.out, "lang-1to1.tsv"),
-                        os.path.join(a.out, "lang-1to1.png"), "--title",
-                        "Demo model: chrF++ after expert pruning (per language, enc:dec 1:1, beam 4)",
-                        "--x-label", "experts removed (%)", "--y-label", "mean chrF++"], check=False)
+    for ed in ["1:1", "3:1"]:
+        tag = ed.replace(":", "to")
+        tsv_path = os.path.join(a.out, f"lang-{tag}.tsv")
+        with open(tsv_path, "w") as f:
+            f.write("x\t" + "\t".join(SHORT[m] for m in series) + "\n")
+            f.write("0\t" + "\t".join(f"{fmean:.2f}" for _ in series) + "\n")
+            for r in [0.25, 0.5, 0.75, 0.8, 0.9]:
+                vals = []
+                for m in series:
+                    p = os.path.join(a.out, "eval", f"{m}-{int(r * 100)}-{tag}.json")
+                    if os.path.exists(p):
+                        with open(p) as g:
+                            res = json.load(g)
+                        vals.append(f"{statistics.mean(res['directions'][q]['chrf++'] for q in PAIRS):.2f}")
+                    else:
+                        vals.append("")
+                f.write(f"{int(r * 100)}\t" + "\t".join(vals) + "\n")
+        if os.path.exists(a.plot):
+            subprocess.run([a.plot, "curve", tsv_path, os.path.join(a.out, f"lang-{tag}.png"), "--title",
+                            f"Demo model: chrF++ after expert pruning (per language, enc:dec {ed}, beam 4)",
+                            "--x-label", "experts removed (%)", "--y-label", "mean chrF++"], check=False)
     return "\n".join(md)
 
 
