@@ -74,9 +74,23 @@ product (const float *x, int M, int K, const float *w, int N, float beta, float 
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, beta, y, ldy);
 }
 
-/* Whether OpenBLAS runs an AVX-512 sgemm (it names the kernels it chose;
- * Debian's 0.3.21 takes its SSE3 "Prescott" ones on CPUs it does not know,
- * such as this machine's). */
+/* Whether the kernels OpenBLAS chose (it names them) are one of `cores`, a
+ * NULL-terminated list of lower-case name prefixes. Debian's 0.3.21 takes
+ * its SSE3 "Prescott" ones on CPUs it does not know, such as this
+ * machine's. */
+static gboolean
+blas_core_is (const char *const *cores)
+{
+  g_autofree char *core = g_ascii_strdown (openblas_get_corename (), -1);
+  for (guint i = 0; cores[i] != NULL; i++)
+    if (g_str_has_prefix (core, cores[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static const char *const avx512_cores[] = { "skylakex", "cooperlake", "sapphirerapids", NULL };
+
+/* Whether OpenBLAS runs an AVX-512 sgemm; asked on every product, so once. */
 static gboolean
 blas_has_avx512 (void)
 {
@@ -84,25 +98,10 @@ blas_has_avx512 (void)
   static gboolean has;
   if (g_once_init_enter (&once))
     {
-      g_autofree char *core = g_ascii_strdown (openblas_get_corename (), -1);
-      has = g_str_has_prefix (core, "skylakex") || g_str_has_prefix (core, "cooperlake") ||
-            g_str_has_prefix (core, "sapphirerapids");
+      has = blas_core_is (avx512_cores);
       g_once_init_leave (&once, 1);
     }
   return has;
-}
-
-/* Whether OpenBLAS chose kernels made for AVX2 or later. */
-static gboolean
-blas_has_avx2_kernels (void)
-{
-  static const char *const cores[] = { "haswell", "zen", "skylakex", "cooperlake",
-                                       "sapphirerapids", "excavator" };
-  g_autofree char *core = g_ascii_strdown (openblas_get_corename (), -1);
-  for (guint i = 0; i < G_N_ELEMENTS (cores); i++)
-    if (g_str_has_prefix (core, cores[i]))
-      return TRUE;
-  return FALSE;
 }
 
 char *
@@ -118,8 +117,10 @@ sc_backend_cpu_describe (void)
   /* OpenBLAS takes its kernels from CPUID when it is loaded, before any
    * code of ours runs; one that does not know a newer CPU falls back to
    * SSE3 ones, and only the environment can tell it otherwise. */
+  static const char *const avx2_cores[] = { "haswell", "zen", "excavator", "skylakex",
+                                            "cooperlake", "sapphirerapids", NULL };
   __builtin_cpu_init ();
-  if (!blas_has_avx2_kernels () && __builtin_cpu_supports ("avx2") &&
+  if (!blas_core_is (avx2_cores) && __builtin_cpu_supports ("avx2") &&
       __builtin_cpu_supports ("fma"))
     {
       gboolean avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
