@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-/* The symbols the module exports (sc-cuda.cu). */
+/* The symbols the CUDA module exports (engine/backend/cuda/). */
 typedef int        (*ScCudaDeviceCountFunc)  (void);
 /* Errors are set in `domain` (the engine's SC_ERROR, which the module
  * does not link). */

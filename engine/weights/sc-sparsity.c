@@ -123,7 +123,8 @@ sc_sparsity_method_parse (const char *name, ScSparsityMethod *method, GError **e
 
 /* ---- calibration inputs -------------------------------------------------- */
 
-/* The CUDA module's linear algebra (sc-cuda.cu), looked up once. */
+/* The CUDA module's linear algebra (engine/backend/cuda/sc-cuda-linalg.cu),
+ * looked up once. */
 typedef struct
 {
   gpointer (*gram_new) (ScBackend *be, int k);
