@@ -1,17 +1,18 @@
 /* bench-kernels: the CPU backend's few-row products (engine/backend/cpu/
- * sc-cpu-small-gemm.c) against the path they replace (OpenBLAS sgemv for
+ * sc-cpu-gemm.c) against the path they replace (OpenBLAS sgemv for
  * one row, sgemm for more; f16 weights widened a 1 MiB tile at a time
  * first), at the shapes of a d_model 1024 NLLB decoding step.
  *
- *   bench-kernels [--cpu-time] [REPS] [M...]   (default 5 repetitions, M = 1 4 16)
+ *   bench-kernels [--cpu-time] [--avx2] [REPS] [M...]   (default 5 repetitions, M = 1 4 16)
  *
  * Each line: shape, dtype, best of REPS for both paths in the same run,
  * their ratio, and the new kernel's bytes of weights per second against
  * this machine's copy bandwidth (the bound of a one-row product). Wall
  * times: run it on a quiet machine, or read only the ratios. --cpu-time
  * runs both paths on one thread and times the thread's CPU time instead,
- * which other processes on the machine disturb much less. */
-#include "cpu/sc-cpu-small-gemm.h"
+ * which other processes on the machine disturb much less. --avx2 runs the
+ * AVX2 kernels on a CPU that has AVX-512. */
+#include "cpu/sc-cpu-gemm.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 
 static gboolean cpu_time;
+static ScCpuGemmIsa isa;
 
 static double
 now (void)
@@ -83,12 +85,16 @@ old_product (const float *x, int M, int K, const ScTensor *w, float *y, float *t
 int
 main (int argc, char **argv)
 {
-  if (argc > 1 && strcmp (argv[1], "--cpu-time") == 0)
+  isa = sc_cpu_gemm_isa ();
+  for (; argc > 1 && g_str_has_prefix (argv[1], "--"); argc--, argv++)
     {
-      cpu_time = TRUE;
-      openblas_set_num_threads (1);
-      argc--;
-      argv++;
+      if (strcmp (argv[1], "--cpu-time") == 0)
+        {
+          cpu_time = TRUE;
+          openblas_set_num_threads (1);
+        }
+      else if (strcmp (argv[1], "--avx2") == 0)
+        isa = MIN (isa, SC_CPU_GEMM_AVX2);
     }
   int reps = argc > 1 ? atoi (argv[1]) : 5;
   int ms[16] = { 1, 4, 16 }, n_ms = 3;
@@ -103,10 +109,12 @@ main (int argc, char **argv)
   };
   int threads = openblas_get_num_threads ();
   double bw = copy_bandwidth ();
-  printf ("threads %d (OpenBLAS's), copy bandwidth %.2f GB/s, best of %d%s\n", threads, bw / 1e9,
-          reps, cpu_time ? ", thread CPU time" : "");
-  printf ("%-22s %-5s %12s %12s %9s %11s\n", "[M,K]x[N,K]", "dtype", "old ms", "new ms", "new/old",
-          "new GB/s/bw");
+  printf ("threads %d (OpenBLAS's, %s kernels), copy bandwidth %.2f GB/s, best of %d%s, "
+          "kernels %s\n",
+          threads, openblas_get_corename (), bw / 1e9, reps, cpu_time ? ", thread CPU time" : "",
+          isa == SC_CPU_GEMM_AVX512 ? "AVX-512" : isa == SC_CPU_GEMM_AVX2 ? "AVX2" : "none");
+  printf ("%-22s %-5s %12s %12s %9s %11s %9s\n", "[M,K]x[N,K]", "dtype", "old ms", "new ms",
+          "new/old", "new GB/s/bw", "GFLOP/s");
 
   GRand *rand = g_rand_new_with_seed (19);
   float *tile = g_new (float, 256 * 1024);
@@ -145,14 +153,14 @@ main (int argc, char **argv)
                   old_product (x, M, K, &w, y, tile);
                   best_old = MIN (best_old, now () - t0);
                   t0 = now ();
-                  sc_cpu_small_gemm (x, M, K, &w, FALSE, y, N, threads);
+                  sc_cpu_gemm_with (isa, x, M, K, &w, FALSE, y, N, threads);
                   best_new = MIN (best_new, now () - t0);
                 }
               char name[64];
               g_snprintf (name, sizeof name, "[%d,%d]x[%d,%d]", M, K, N, K);
-              printf ("%-22s %-5s %12.3f %12.3f %9.3f %11.3f\n", name, d == 0 ? "f32" : "f16",
-                      best_old * 1e3, best_new * 1e3, best_new / best_old,
-                      w.nbytes / best_new / bw);
+              printf ("%-22s %-5s %12.3f %12.3f %9.3f %11.3f %9.1f\n", name,
+                      d == 0 ? "f32" : "f16", best_old * 1e3, best_new * 1e3, best_new / best_old,
+                      w.nbytes / best_new / bw, 2.0 * M * N * K / best_new / 1e9);
               fflush (stdout);
             }
         }

@@ -5,7 +5,7 @@
  * evaluate job per point at one sentence per batch scores. */
 #include "sc-test-util.h"
 #include "sc-calibrate-job.h"
-#include "cpu/sc-cpu-small-gemm.h"
+#include "cpu/sc-cpu-gemm.h"
 #include "sc-generate.h"
 #include "sc-model.h"
 #include "sc-sweep-job.h"
@@ -147,7 +147,7 @@ test_f32_fixture (void)
 static void
 test_f32_step_logits (void)
 {
-  if (!sc_cpu_small_gemm_available ())
+  if (!sc_cpu_gemm_available ())
     {
       g_test_skip ("this CPU has no AVX2/FMA/F16C few-row kernel");
       return;

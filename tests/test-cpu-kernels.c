@@ -1,13 +1,15 @@
-/* test-cpu-kernels.c: the CPU backend's few-row products
- * (engine/backend/cpu/sc-cpu-small-gemm.c) and their thread pool, against
- * a naive double-precision reference and against the path they replace
- * (weights widened to f32, then OpenBLAS sgemm), over random shapes: odd
- * K, N not a multiple of the vector width, M = 1..17, f32, f16 and bf16
- * weights at unaligned addresses, 1 to 3 threads; and that layer norm and
- * attention split over threads give what one thread gives. */
+/* test-cpu-kernels.c: the CPU backend's own products
+ * (engine/backend/cpu/sc-cpu-gemm.c), with each set of kernels this CPU
+ * runs (AVX2, AVX-512), and their thread pool, against a naive
+ * double-precision reference and against the path they replace (weights
+ * widened to f32, then OpenBLAS sgemm), over random shapes: odd K, N not a
+ * multiple of the vector width, M = 1..17 and beyond the tiles (25, 64),
+ * f32, f16 and bf16 weights at unaligned addresses, 1 to 3 threads; that a
+ * row's result does not depend on M; and that layer norm and attention
+ * split over threads give what one thread gives. */
 #include "sc-backend.h"
 #include "cpu/sc-cpu-pool.h"
-#include "cpu/sc-cpu-small-gemm.h"
+#include "cpu/sc-cpu-gemm.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -87,8 +89,15 @@ assert_close (const float *got, const double *ref, const double *bound, gsize n,
                bound[i]);
 }
 
+static const char *
+isa_name (ScCpuGemmIsa isa)
+{
+  return isa == SC_CPU_GEMM_AVX512 ? "AVX-512" : "AVX2";
+}
+
 static void
-check_shape (GRand *rand, ScDType dt, int M, int K, int N, int threads, gboolean accumulate)
+check_shape (GRand *rand, ScCpuGemmIsa isa, ScDType dt, int M, int K, int N, int threads,
+             gboolean accumulate)
 {
   int shift = g_rand_int_range (rand, 0, 2) * (dt == SC_DTYPE_F32 ? 4 : 2);
   Weights ws;
@@ -106,10 +115,21 @@ check_shape (GRand *rand, ScDType dt, int M, int K, int N, int threads, gboolean
   /* The kernel, into y that starts as y0 (kept when accumulating,
    * overwritten otherwise). */
   g_autofree float *y = g_memdup2 (y0, sizeof (float) * M * N);
-  g_assert_true (sc_cpu_small_gemm (x, M, K, &ws.w, accumulate, y, N, threads));
-  g_autofree char *what = g_strdup_printf ("%s [%d,%d]x[%d,%d] threads %d%s", sc_dtype_name (dt), M,
-                                           K, N, K, threads, accumulate ? " accumulate" : "");
+  g_assert_true (sc_cpu_gemm_with (isa, x, M, K, &ws.w, accumulate, y, N, threads));
+  g_autofree char *what =
+      g_strdup_printf ("%s %s [%d,%d]x[%d,%d] threads %d%s", isa_name (isa), sc_dtype_name (dt), M,
+                       K, N, K, threads, accumulate ? " accumulate" : "");
   assert_close (y, ref, bound, (gsize) M * N, what);
+
+  /* Each row alone, on one thread: the same bits as in the batch. */
+  g_autofree float *row = g_new (float, N);
+  for (int m = 0; m < M; m++)
+    {
+      memcpy (row, y0 + (gsize) m * N, sizeof (float) * N);
+      g_assert_true (sc_cpu_gemm_with (isa, x + (gsize) m * K, 1, K, &ws.w, accumulate, row, N, 1));
+      if (memcmp (row, y + (gsize) m * N, sizeof (float) * N) != 0)
+        g_error ("%s: row %d alone differs from the batch", what, m);
+    }
 
   /* The path it replaces, widened weights through sgemm: the two agree
    * within both their bounds. */
@@ -124,83 +144,96 @@ check_shape (GRand *rand, ScDType dt, int M, int K, int N, int threads, gboolean
 
 static const ScDType dtypes[] = { SC_DTYPE_F32, SC_DTYPE_F16, SC_DTYPE_BF16 };
 
-/* Every M = 1..17 with K and N around the vector width and tile sizes. */
+/* Every M = 1..17 and two beyond the tiles, with K and N around the
+ * vector widths and tile sizes, for each set of kernels. */
 static void
-test_small_gemm_shapes (void)
+test_gemm_shapes (void)
 {
-  if (!sc_cpu_small_gemm_available ())
+  if (!sc_cpu_gemm_available ())
     {
       g_test_skip ("no AVX2/FMA/F16C on this CPU");
       return;
     }
-  static const int Ks[] = { 1, 3, 7, 8, 9, 16, 17, 31, 64, 100, 257 };
-  static const int Ns[] = { 1, 2, 3, 5, 15, 16, 17, 33, 50 };
+  static const int Ks[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100, 257 };
+  static const int Ns[] = { 1, 2, 3, 4, 5, 15, 16, 17, 33, 50 };
   GRand *rand = g_rand_new_with_seed (1919);
-  for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
-    for (int M = 1; M <= 17; M++)
-      for (gsize ki = 0; ki < G_N_ELEMENTS (Ks); ki++)
-        {
-          int N = Ns[g_rand_int_range (rand, 0, G_N_ELEMENTS (Ns))];
-          check_shape (rand, dtypes[d], M, Ks[ki], N, g_rand_int_range (rand, 1, 4),
-                       g_rand_boolean (rand));
-        }
+  for (ScCpuGemmIsa isa = SC_CPU_GEMM_AVX2; isa <= sc_cpu_gemm_isa (); isa++)
+    for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
+      for (int M = 1; M <= 19; M++)
+        for (gsize ki = 0; ki < G_N_ELEMENTS (Ks); ki++)
+          {
+            int N = Ns[g_rand_int_range (rand, 0, G_N_ELEMENTS (Ns))];
+            int rows = M <= 17 ? M : M == 18 ? 25 : 64;
+            check_shape (rand, isa, dtypes[d], rows, Ks[ki], N, g_rand_int_range (rand, 1, 4),
+                         g_rand_boolean (rand));
+          }
   g_rand_free (rand);
 }
 
 /* Shapes big enough to be split over threads (every thread gets rows),
  * with N cut at odd places. */
 static void
-test_small_gemm_threads (void)
+test_gemm_threads (void)
 {
-  if (!sc_cpu_small_gemm_available ())
+  if (!sc_cpu_gemm_available ())
     {
       g_test_skip ("no AVX2/FMA/F16C on this CPU");
       return;
     }
   GRand *rand = g_rand_new_with_seed (7);
-  static const int Ms[] = { 1, 2, 4, 5, 16 };
-  for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
-    for (gsize mi = 0; mi < G_N_ELEMENTS (Ms); mi++)
-      for (int threads = 1; threads <= 3; threads++)
-        check_shape (rand, dtypes[d], Ms[mi], 1023, 1000 + g_rand_int_range (rand, 0, 40), threads,
-                     mi % 2 == 0);
+  static const int Ms[] = { 1, 2, 4, 5, 16, 40 };
+  /* 1023 fits one block of columns; 2500 is two and a masked part. */
+  static const int Ks[] = { 1023, 2500 };
+  for (ScCpuGemmIsa isa = SC_CPU_GEMM_AVX2; isa <= sc_cpu_gemm_isa (); isa++)
+    for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
+      for (gsize mi = 0; mi < G_N_ELEMENTS (Ms); mi++)
+        for (int threads = 1; threads <= 3; threads++)
+          check_shape (rand, isa, dtypes[d], Ms[mi], Ks[(mi + threads) % 2],
+                       1000 + g_rand_int_range (rand, 0, 40), threads, mi % 2 == 0);
   g_rand_free (rand);
 }
 
-/* The backend's linear (which sends M <= 16 to the kernels and more to
- * sgemm) with and without bias, every M = 1..17. */
+/* The backend's linear (which sends products to the kernels or to sgemm
+ * by rows, dtype, OpenBLAS's kernels and whether it is translating) with
+ * and without bias, every M = 1..17 and 40, translating and not. */
 static void
 test_backend_linear (void)
 {
   ScBackend *be = sc_backend_cpu_new (0);
   GRand *rand = g_rand_new_with_seed (15);
-  for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
-    for (int M = 1; M <= 17; M++)
-      {
-        int K = 129 + 2 * M, N = 300 + M;
-        Weights ws;
-        weights_init (&ws, rand, dtypes[d], N, K, 0);
-        g_autofree float *x = g_new (float, (gsize) M *K);
-        for (gsize i = 0; i < (gsize) M * K; i++)
-          x[i] = (float) g_rand_double_range (rand, -2.0, 2.0);
-        g_autofree float *bias = g_new (float, N);
-        for (int n = 0; n < N; n++)
-          bias[n] = (float) g_rand_double_range (rand, -1.0, 1.0);
-        gboolean with_bias = M % 2 == 1;
-        g_autofree float *y0 = g_new (float, (gsize) M *N);
-        for (int m = 0; m < M; m++)
-          memcpy (y0 + (gsize) m * N, bias, sizeof (float) * N);
-        g_autofree double *ref = g_new (double, (gsize) M *N);
-        g_autofree double *bound = g_new (double, (gsize) M *N);
-        reference (x, M, K, ws.wide, N, with_bias ? y0 : NULL, ref, bound);
-        g_autofree float *y = g_new (float, (gsize) M *N);
-        for (gsize i = 0; i < (gsize) M * N; i++)
-          y[i] = NAN; /* linear must overwrite every output */
-        be->linear (be, x, M, K, &ws.w, with_bias ? bias : NULL, y);
-        g_autofree char *what = g_strdup_printf ("linear %s M %d", sc_dtype_name (dtypes[d]), M);
-        assert_close (y, ref, bound, (gsize) M * N, what);
-        weights_clear (&ws);
-      }
+  for (int translating = 0; translating < 2; translating++)
+    for (gsize d = 0; d < G_N_ELEMENTS (dtypes); d++)
+      for (int i = 1; i <= 18; i++)
+        {
+          int M = i <= 17 ? i : 40;
+          int K = 129 + 2 * i, N = 300 + i;
+          Weights ws;
+          weights_init (&ws, rand, dtypes[d], N, K, 0);
+          g_autofree float *x = g_new (float, (gsize) M *K);
+          for (gsize k = 0; k < (gsize) M * K; k++)
+            x[k] = (float) g_rand_double_range (rand, -2.0, 2.0);
+          g_autofree float *bias = g_new (float, N);
+          for (int n = 0; n < N; n++)
+            bias[n] = (float) g_rand_double_range (rand, -1.0, 1.0);
+          gboolean with_bias = i % 2 == 1;
+          g_autofree float *y0 = g_new (float, (gsize) M *N);
+          for (int m = 0; m < M; m++)
+            memcpy (y0 + (gsize) m * N, bias, sizeof (float) * N);
+          g_autofree double *ref = g_new (double, (gsize) M *N);
+          g_autofree double *bound = g_new (double, (gsize) M *N);
+          reference (x, M, K, ws.wide, N, with_bias ? y0 : NULL, ref, bound);
+          g_autofree float *y = g_new (float, (gsize) M *N);
+          for (gsize k = 0; k < (gsize) M * N; k++)
+            y[k] = NAN; /* linear must overwrite every output */
+          gboolean was = translating ? sc_backend_translating_begin () : FALSE;
+          be->linear (be, x, M, K, &ws.w, with_bias ? bias : NULL, y);
+          if (translating)
+            sc_backend_translating_end (was);
+          g_autofree char *what = g_strdup_printf ("linear %s M %d%s", sc_dtype_name (dtypes[d]),
+                                                   M, translating ? " translating" : "");
+          assert_close (y, ref, bound, (gsize) M * N, what);
+          weights_clear (&ws);
+        }
   g_rand_free (rand);
   sc_backend_free (be);
 }
@@ -331,8 +364,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cpu-kernels/small-gemm/shapes", test_small_gemm_shapes);
-  g_test_add_func ("/cpu-kernels/small-gemm/threads", test_small_gemm_threads);
+  g_test_add_func ("/cpu-kernels/gemm/shapes", test_gemm_shapes);
+  g_test_add_func ("/cpu-kernels/gemm/threads", test_gemm_threads);
   g_test_add_func ("/cpu-kernels/backend-linear", test_backend_linear);
   g_test_add_func ("/cpu-kernels/layer-norm/rows", test_layer_norm_rows);
   g_test_add_func ("/cpu-kernels/attention/heads", test_attention_heads);

@@ -73,16 +73,17 @@ struct _ScBackend {
 ScBackend *sc_backend_cpu_new (int threads);
 void       sc_backend_free    (ScBackend *be);
 /* One line (two with advice) on the CPU backend's kernels: OpenBLAS's
- * choice and whether the few-row kernels run. */
+ * choice and which of Secateur's own run. */
 char      *sc_backend_cpu_describe (void);
 
-/* Marks the calling thread's products, until the matching end, as a
- * decoding step's: a few rows each, repeated for every token. The CPU
- * backend then sends f32 products of up to 16 rows to its few-row kernel,
- * which rounds a row alike in a batch and alone; teacher-forced passes
- * (calibration, SparseGPT) keep OpenBLAS's order. Nests: end restores what
- * begin returned. Other backends ignore it. */
-gboolean   sc_backend_decoding_begin (void);
-void       sc_backend_decoding_end   (gboolean previous);
+/* Marks the calling thread's products, until the matching end, as
+ * translation's: a decoding step (a few rows, repeated for every token) or
+ * a translation's encoder. The CPU backend may then send f32 products to
+ * its own kernels (sc-cpu-gemm.h), which round a row alike in a batch and
+ * alone; teacher-forced passes (calibration, SparseGPT) keep OpenBLAS's
+ * order, which the pruning goldens were made with. Nests: end restores
+ * what begin returned. Other backends ignore it. */
+gboolean   sc_backend_translating_begin (void);
+void       sc_backend_translating_end   (gboolean previous);
 
 G_END_DECLS

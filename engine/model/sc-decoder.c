@@ -218,13 +218,13 @@ sc_decoder_forward (ScDecoder *dec, const int *tokens, int T, float *logits, gbo
                     GError **error)
 {
   /* One new token per row is a decoding step: its few-row products may
-   * take the backend's decoding kernels (sc-backend.h); teacher forcing
-   * (T > 1) keeps the reference order. */
+   * take the backend's own kernels (sc-backend.h); teacher forcing (T > 1)
+   * keeps the reference order. */
   if (T != 1)
     return forward (dec, tokens, T, logits, last_only, error);
-  gboolean was = sc_backend_decoding_begin ();
+  gboolean was = sc_backend_translating_begin ();
   gboolean ok = forward (dec, tokens, T, logits, last_only, error);
-  sc_backend_decoding_end (was);
+  sc_backend_translating_end (was);
   return ok;
 }
 

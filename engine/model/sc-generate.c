@@ -707,6 +707,9 @@ sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_l
   if (ok)
     g_array_sort (sources, compare_length);
 
+  /* Translation's products may take the backend's own kernels, encoders
+   * included (sc-backend.h). */
+  gboolean was_translating = sc_backend_translating_begin ();
   int done = n - (int) sources->len;
   for (guint start = 0; ok && start < sources->len; start += batch_size)
     {
@@ -735,6 +738,7 @@ sc_translate_n (ScView *view, const char *const *texts, int n, const char *src_l
         progress (done, n, progress_data);
     }
 
+  sc_backend_translating_end (was_translating);
   for (guint i = 0; i < sources->len; i++)
     g_array_unref (g_array_index (sources, Source, i).ids);
   if (!ok)

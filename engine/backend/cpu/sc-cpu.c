@@ -1,5 +1,7 @@
-/* sc-cpu.c: the CPU backend. Matrix products go to OpenBLAS sgemm, which
- * brings its own threads; the element-wise kernels are plain loops. There is
+/* sc-cpu.c: the CPU backend. Matrix products go to OpenBLAS, which brings
+ * its own threads, or to Secateur's kernels (sc-cpu-gemm.c, use_kernels)
+ * on a pool of as many threads; the element-wise kernels are plain loops
+ * (split over that pool when large). There is
  * deliberately no OpenMP: two thread pools spinning on the same cores (the
  * OpenMP one between regions, OpenBLAS' inside sgemm) slowed beam search a
  * hundredfold on 2 cores. Each kernel is the numerical reference for other
@@ -7,7 +9,7 @@
 #include "sc-backend.h"
 
 #include "sc-cpu-pool.h"
-#include "sc-cpu-small-gemm.h"
+#include "sc-cpu-gemm.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -18,8 +20,8 @@
  * small enough to stay in cache, large enough to keep sgemm efficient. */
 #define WIDEN_FLOATS (256 * 1024)
 
-/* The most rows sent to the few-row kernels (see cpu_linear). */
-#define SMALL_GEMM_MAX_M 16
+/* Products of up to this many rows are a decoding step's (use_kernels). */
+#define FEW_ROWS 16
 
 /* The least work (floats of input) worth waking a pool thread for: a wake
  * costs a few microseconds. */
@@ -89,8 +91,12 @@ blas_core_is (const char *const *cores)
 }
 
 static const char *const avx512_cores[] = { "skylakex", "cooperlake", "sapphirerapids", NULL };
+static const char *const avx2_cores[] = { "haswell",    "zen",        "excavator",
+                                          "skylakex",   "cooperlake", "sapphirerapids",
+                                          NULL };
 
-/* Whether OpenBLAS runs an AVX-512 sgemm; asked on every product, so once. */
+/* Whether OpenBLAS runs AVX-512 (AVX2) kernels; asked on every product,
+ * so once. */
 static gboolean
 blas_has_avx512 (void)
 {
@@ -104,21 +110,34 @@ blas_has_avx512 (void)
   return has;
 }
 
+static gboolean
+blas_has_avx2 (void)
+{
+  static gsize once = 0;
+  static gboolean has;
+  if (g_once_init_enter (&once))
+    {
+      has = blas_core_is (avx2_cores);
+      g_once_init_leave (&once, 1);
+    }
+  return has;
+}
+
 char *
 sc_backend_cpu_describe (void)
 {
   GString *s = g_string_new (NULL);
   g_autofree char *config = g_strstrip (g_strdup (openblas_get_config ()));
-  g_string_append_printf (s, "OpenBLAS %s kernels (%s); few-row kernels %s",
+  ScCpuGemmIsa isa = sc_cpu_gemm_isa ();
+  g_string_append_printf (s, "OpenBLAS %s kernels (%s); Secateur's kernels %s",
                           openblas_get_corename (), config,
-                          sc_cpu_small_gemm_available () ? "AVX2/FMA/F16C"
-                                                         : "off (the CPU lacks AVX2, FMA or F16C)");
+                          isa == SC_CPU_GEMM_AVX512 ? "AVX-512"
+                          : isa == SC_CPU_GEMM_AVX2 ? "AVX2/FMA/F16C"
+                                                    : "off (the CPU lacks AVX2, FMA or F16C)");
 #if defined(__x86_64__) && defined(__GNUC__)
   /* OpenBLAS takes its kernels from CPUID when it is loaded, before any
    * code of ours runs; one that does not know a newer CPU falls back to
    * SSE3 ones, and only the environment can tell it otherwise. */
-  static const char *const avx2_cores[] = { "haswell", "zen", "excavator", "skylakex",
-                                            "cooperlake", "sapphirerapids", NULL };
   __builtin_cpu_init ();
   if (!blas_core_is (avx2_cores) && __builtin_cpu_supports ("avx2") &&
       __builtin_cpu_supports ("fma"))
@@ -135,51 +154,70 @@ sc_backend_cpu_describe (void)
   return g_string_free (s, FALSE);
 }
 
-/* Which products go to the few-row kernels, by bench-kernels on this
- * machine (bench/RESULTS.md, issue 19; d_model 1024 shapes, one thread's
- * CPU time, kernel / OpenBLAS): f16 and bf16 weights up to 16 rows always
- * (0.15-0.75: OpenBLAS has to widen them first); f32 weights against
- * OpenBLAS's SSE3 or AVX2 kernels (one row 0.48-0.73, 16 rows 0.35-0.54 and
- * 0.89-0.95); against its AVX-512 ones one row is even (0.97-1.15, both at
- * the bandwidth), 8 rows ahead (0.56-0.81), 12 about even (0.79-1.02), 16
- * behind (0.94-1.14), so f32 beyond 8 rows goes to its sgemm there. Beyond
- * 16 rows (encoder, teacher forcing: hundreds) stays with sgemm, whose
- * blocking is made for them; against the SSE3 kernels this kernel still
- * won at 32 rows (0.47-0.61), which says more about the SSE3 kernels.
+/* Which products go to Secateur's kernels (sc-cpu-gemm.c) rather than
+ * OpenBLAS, by bench-kernels on this machine (bench/RESULTS.md, issue 19;
+ * d_model 1024 shapes, one thread's CPU time, kernel / OpenBLAS).
  *
- * f32 weights with 2 to 16 rows go to the kernel only inside a decoding
- * step (sc_backend_decoding_begin): there a row rounds the same in a batch
- * as alone, since the kernel sums each output in one order whatever M.
- * Elsewhere they stay on sgemm: the experts' few-token products of a
- * teacher-forced calibration, summed in the kernel's order, flip near-ties
- * of SparseGPT 2:4 on the nllb-moe-tiny fixture two layers earlier than
- * sgemm's order does (45 564 of 786 432 mask entries then differ from the
- * torch reference against 16 872, past test-sparsity's 5 %; neither order
- * is the more accurate, bench/RESULTS.md, issue 19). */
-static _Thread_local gboolean decoding_step;
+ * Up to 16 rows (decoding steps): f16 and bf16 weights always (0.15-0.75:
+ * OpenBLAS has to widen them first); f32 weights against OpenBLAS's SSE3
+ * or AVX2 kernels (one row 0.48-0.73, 16 rows 0.35-0.54 and 0.89-0.95);
+ * against its AVX-512 ones one row is even (0.97-1.15, both at the
+ * bandwidth), 8 rows ahead (0.56-0.81), 12 about even, 16 behind (0.94-1.14),
+ * so f32 beyond 8 rows goes to its sgemm there.
+ *
+ * More rows (encoders, beam 4 at batch 16, teacher forcing): the kernels
+ * (AVX-512) against OpenBLAS's SSE3 sgemm 0.27-0.52 at 64 and 400 rows,
+ * against its AVX2 one 0.66-0.94 (f32 with K = 4096: 1.36), against its
+ * AVX-512 one 1.04-2.45: they take these only where OpenBLAS runs neither
+ * AVX2 nor AVX-512 kernels (Debian's 0.3.21 on CPUs it does not know).
+ *
+ * f32 weights go to the kernels, beyond one row, only while translating
+ * (sc_backend_translating_begin): there a row rounds the same in a batch
+ * as alone, since the kernels sum each output in one order whatever M.
+ * Elsewhere they stay on sgemm: the experts' products of a teacher-forced
+ * calibration, summed in the kernels' order, flip near-ties of SparseGPT
+ * 2:4 on the nllb-moe-tiny fixture layers earlier than sgemm's order does
+ * (45 564 of 786 432 mask entries then differ from the torch reference
+ * against 16 872, past test-sparsity's 5 %; neither order is the more
+ * accurate, bench/RESULTS.md, issue 19). */
+static _Thread_local gboolean translating;
 
 gboolean
-sc_backend_decoding_begin (void)
+sc_backend_translating_begin (void)
 {
-  gboolean was = decoding_step;
-  decoding_step = TRUE;
+  gboolean was = translating;
+  translating = TRUE;
   return was;
 }
 
 void
-sc_backend_decoding_end (gboolean previous)
+sc_backend_translating_end (gboolean previous)
 {
-  decoding_step = previous;
+  translating = previous;
 }
 
 static gboolean
-use_small_gemm (int M, const ScTensor *w)
+use_kernels (int M, const ScTensor *w)
 {
-  if (M > SMALL_GEMM_MAX_M)
-    return FALSE;
-  if (M == 1 || w->dtype != SC_DTYPE_F32)
+  if (M == 1)
     return TRUE;
-  return decoding_step && (M <= 8 || !blas_has_avx512 ());
+  if (w->dtype == SC_DTYPE_F32 && !translating)
+    return FALSE;
+  if (M > FEW_ROWS)
+    return !blas_has_avx2 ();
+  return w->dtype != SC_DTYPE_F32 || M <= 8 || !blas_has_avx512 ();
+}
+
+/* The widest kernels, except for f32 one-row products outside
+ * translation, which keep the 8-lane order the goldens above were made
+ * with (an expert with one token routed to it). */
+static ScCpuGemmIsa
+kernels_isa (const ScTensor *w)
+{
+  ScCpuGemmIsa isa = sc_cpu_gemm_isa ();
+  if (w->dtype == SC_DTYPE_F32 && !translating)
+    isa = MIN (isa, SC_CPU_GEMM_AVX2);
+  return isa;
 }
 
 /* linear: y = x·Wᵀ + b. f32 weights are used in place from the mapping. */
@@ -196,11 +234,11 @@ cpu_linear (ScBackend *be, const float *x, int M, int K, const ScTensor *w, cons
     }
   float beta = bias != NULL ? 1.0f : 0.0f;
 
-  /* A decoding step's few rows: one pass over the weights in their stored
-   * dtype (sc-cpu-small-gemm.c), with as many threads as OpenBLAS so that
-   * the two never oversubscribe the cores. */
-  if (use_small_gemm (M, w) &&
-      sc_cpu_small_gemm (x, M, K, w, bias != NULL, y, N, openblas_get_num_threads ()))
+  /* One pass over the weights in their stored dtype, or a block of them
+   * per block of rows (sc-cpu-gemm.c), with as many threads as OpenBLAS so
+   * that the two never oversubscribe the cores. */
+  if (use_kernels (M, w) && sc_cpu_gemm_with (kernels_isa (w), x, M, K, w, bias != NULL, y, N,
+                                              openblas_get_num_threads ()))
     return;
 
   if (w->dtype == SC_DTYPE_F32)

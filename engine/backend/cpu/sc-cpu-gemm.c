@@ -1,0 +1,486 @@
+/* sc-cpu-gemm.c: see the header. Each thread takes a contiguous range of
+ * W's rows; within it a tile of R weight rows by Mb input rows keeps R * Mb
+ * accumulators of one vector (8 or 16 floats) in registers and reads a
+ * vector of each operand at a time, so a weight is converted once per Mb
+ * inputs. An output is its accumulator's lanes summed at the end: the
+ * order depends on K and the vector width only, never on the tile. */
+#include "sc-cpu-gemm.h"
+
+#include "sc-cpu-pool.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define AVX2 __attribute__ ((target ("avx2,fma,f16c")))
+#define AVX512 __attribute__ ((target ("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+#define INLINE static inline __attribute__ ((always_inline))
+
+#define MIN_PART_MACS (64 * 1024)
+/* Bytes of W a thread keeps in L2 while the inputs pass over it. */
+#define CHUNK_BYTES (256 * 1024)
+
+typedef struct
+{
+  const float *x;
+  int M, K, N;
+  const guint8 *w;
+  ScDType dt;
+  gsize esize;
+  gboolean accumulate;
+  float *y;
+  int ldy;
+  ScCpuGemmIsa isa;
+} Job;
+
+static inline void
+store (const Job *j, int m, int n, float s)
+{
+  float *out = j->y + (gsize) m * j->ldy + n;
+  *out = j->accumulate ? *out + s : s;
+}
+
+/* One weight in f32 (the AVX2 tiles' columns past the last multiple of 8). */
+static inline float
+weight1 (const guint8 *p, ScDType dt)
+{
+  if (dt == SC_DTYPE_F32)
+    {
+      float f;
+      memcpy (&f, p, sizeof f);
+      return f;
+    }
+  guint16 h;
+  memcpy (&h, p, sizeof h);
+  if (dt == SC_DTYPE_F16)
+    return sc_f16_to_f32 (h);
+  guint32 u = (guint32) h << 16;
+  float f;
+  memcpy (&f, &u, sizeof f);
+  return f;
+}
+
+/* ---- AVX2: 8 lanes, tiles of up to 4 weight rows by 4 inputs ---- */
+
+/* Eight weights in f32: f16 by F16C, bf16 is the top half of an f32. */
+AVX2 INLINE __m256
+weight8 (const guint8 *p, ScDType dt)
+{
+  if (dt == SC_DTYPE_F32)
+    return _mm256_loadu_ps ((const float *) p);
+  __m128i h = _mm_loadu_si128 ((const __m128i *) p);
+  if (dt == SC_DTYPE_F16)
+    return _mm256_cvtph_ps (h);
+  return _mm256_castsi256_ps (_mm256_slli_epi32 (_mm256_cvtepu16_epi32 (h), 16));
+}
+
+AVX2 INLINE float
+hsum8 (__m256 v)
+{
+  __m128 s = _mm_add_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
+  s = _mm_add_ps (s, _mm_movehl_ps (s, s));
+  s = _mm_add_ss (s, _mm_shuffle_ps (s, s, 1));
+  return _mm_cvtss_f32 (s);
+}
+
+/* Rows [n, n + R) of W times inputs [m, m + Mb); R and Mb are constants
+ * at every call so that the accumulators are registers. */
+AVX2 INLINE void
+tile8 (const Job *j, int n, int m, int R, int Mb, ScDType dt)
+{
+  const int K = j->K;
+  const gsize ldw = (gsize) K * j->esize;
+  const guint8 *w = j->w + (gsize) n * ldw;
+  const float *x = j->x + (gsize) m * K;
+  __m256 acc[4][4];
+
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int i = 0; i < Mb; i++)
+      acc[r][i] = _mm256_setzero_ps ();
+
+  int k = 0;
+  for (; k + 8 <= K; k += 8)
+    {
+      __m256 xv[4];
+#pragma GCC unroll 4
+      for (int i = 0; i < Mb; i++)
+        xv[i] = _mm256_loadu_ps (x + (gsize) i * K + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++)
+        {
+          /* One input row streams W: 16-bit weights are read 12 % faster
+           * (the vocabulary projection, one thread) when asked for ahead. */
+          if (Mb == 1 && dt != SC_DTYPE_F32)
+            _mm_prefetch ((const char *) (w + r * ldw + k * j->esize) + 512, _MM_HINT_T0);
+          __m256 wv = weight8 (w + r * ldw + k * j->esize, dt);
+#pragma GCC unroll 4
+          for (int i = 0; i < Mb; i++)
+            acc[r][i] = _mm256_fmadd_ps (wv, xv[i], acc[r][i]);
+        }
+    }
+
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int i = 0; i < Mb; i++)
+      {
+        float s = hsum8 (acc[r][i]);
+        for (int kk = k; kk < K; kk++)
+          s += weight1 (w + r * ldw + kk * j->esize, dt) * x[(gsize) i * K + kk];
+        store (j, m + i, n + r, s);
+      }
+}
+
+/* Rows [n0, n1) of W, two at a time, times inputs [m, m + Mb). */
+AVX2 INLINE void
+pairs8 (const Job *j, int n0, int n1, int m, int Mb, ScDType dt)
+{
+  int n = n0;
+  for (; n + 2 <= n1; n += 2)
+    tile8 (j, n, m, 2, Mb, dt);
+  if (n < n1)
+    tile8 (j, n, m, 1, Mb, dt);
+}
+
+/* One row of input: 4 weight rows per tile (4 independent FMA chains), W
+ * streamed once. More rows: 2 weight rows by 4 inputs (8 accumulators, 4
+ * inputs and a weight vector: 13 of the 16 registers), over a chunk of W
+ * small enough to stay in L2 while every block of 4 inputs (in L1) passes
+ * over it; W is read from memory once, the inputs from L1. */
+AVX2 INLINE void
+range8 (const Job *j, int n0, int n1, ScDType dt)
+{
+  if (j->M == 1)
+    {
+      int n = n0;
+      for (; n + 4 <= n1; n += 4)
+        tile8 (j, n, 0, 4, 1, dt);
+      for (; n < n1; n++)
+        tile8 (j, n, 0, 1, 1, dt);
+      return;
+    }
+  gsize row_bytes = MAX ((gsize) j->K * j->esize, 1);
+  int chunk = (int) MAX (2, (CHUNK_BYTES / row_bytes) & ~(gsize) 1);
+  for (int c0 = n0; c0 < n1; c0 += chunk)
+    {
+      int c1 = MIN (n1, c0 + chunk);
+      int m = 0;
+      for (; m + 4 <= j->M; m += 4)
+        pairs8 (j, c0, c1, m, 4, dt);
+      switch (j->M - m)
+        {
+        case 3:
+          pairs8 (j, c0, c1, m, 3, dt);
+          break;
+        case 2:
+          pairs8 (j, c0, c1, m, 2, dt);
+          break;
+        case 1:
+          pairs8 (j, c0, c1, m, 1, dt);
+          break;
+        default:
+          break;
+        }
+    }
+}
+
+AVX2 static void
+range8_f32 (const Job *j, int n0, int n1)
+{
+  range8 (j, n0, n1, SC_DTYPE_F32);
+}
+
+AVX2 static void
+range8_f16 (const Job *j, int n0, int n1)
+{
+  range8 (j, n0, n1, SC_DTYPE_F16);
+}
+
+AVX2 static void
+range8_bf16 (const Job *j, int n0, int n1)
+{
+  range8 (j, n0, n1, SC_DTYPE_BF16);
+}
+
+/* ---- AVX-512: 16 lanes, tiles of up to 4 weight rows by 6 inputs ---- */
+
+/* Sixteen weights in f32, or the first `mask` of them (the rest 0): a
+ * masked load reads nothing past the row's end. */
+AVX512 INLINE __m512
+weight16 (const guint8 *p, ScDType dt, __mmask16 mask)
+{
+  if (dt == SC_DTYPE_F32)
+    return _mm512_maskz_loadu_ps (mask, p);
+  __m256i h = _mm256_maskz_loadu_epi16 (mask, p);
+  if (dt == SC_DTYPE_F16)
+    return _mm512_cvtph_ps (h);
+  return _mm512_castsi512_ps (_mm512_slli_epi32 (_mm512_cvtepu16_epi32 (h), 16));
+}
+
+/* Columns of x a block of 6 inputs keeps in L1 (24 KiB of f32) while
+ * the weight rows of a chunk pass over it; longer rows (fc2's K = 4096)
+ * are taken in blocks of this many columns. */
+#define K_BLOCK 1024
+
+/* Rows [n, n + R) of W times inputs [m, m + Mb) over columns [k0, k1).
+ * 24 accumulators, 6 inputs and a weight vector: 31 of the 32 registers;
+ * a weight vector serves 6 FMAs and an input vector 4. Between column
+ * blocks the accumulators wait in `part` (R * Mb vectors), so each lane
+ * sums its products in the same order as without blocks. */
+AVX512 INLINE void
+tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, float *part)
+{
+  const int K = j->K;
+  const gsize ldw = (gsize) K * j->esize;
+  const guint8 *w = j->w + (gsize) n * ldw;
+  const float *x = j->x + (gsize) m * K;
+  __m512 acc[4][6];
+
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 6
+    for (int i = 0; i < Mb; i++)
+      acc[r][i] = k0 == 0 || part == NULL ? _mm512_setzero_ps ()
+                                            : _mm512_loadu_ps (part + (r * Mb + i) * 16);
+
+  /* Full vectors, then one masked step for the last K % 16 columns. */
+  for (int k = k0; k < k1; k += 16)
+    {
+      __mmask16 mask = k1 - k >= 16 ? 0xffff : (__mmask16) ((1u << (k1 - k)) - 1);
+      __m512 xv[6];
+#pragma GCC unroll 6
+      for (int i = 0; i < Mb; i++)
+        xv[i] = _mm512_maskz_loadu_ps (mask, x + (gsize) i * K + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++)
+        {
+          if (Mb == 1 && dt != SC_DTYPE_F32)
+            _mm_prefetch ((const char *) (w + r * ldw + k * j->esize) + 512, _MM_HINT_T0);
+          __m512 wv = weight16 (w + r * ldw + k * j->esize, dt, mask);
+#pragma GCC unroll 6
+          for (int i = 0; i < Mb; i++)
+            acc[r][i] = _mm512_fmadd_ps (wv, xv[i], acc[r][i]);
+        }
+    }
+
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 6
+    for (int i = 0; i < Mb; i++)
+      if (k1 < K && part != NULL)
+        _mm512_storeu_ps (part + (r * Mb + i) * 16, acc[r][i]);
+      else
+        store (j, m + i, n + r, _mm512_reduce_add_ps (acc[r][i]));
+}
+
+/* Rows [n0, n1) of W, four at a time, times inputs [m, m + Mb), columns
+ * [k0, k1); tile t keeps its partial sums at part + 24 * 16 t. */
+AVX512 INLINE void
+quads16 (const Job *j, int n0, int n1, int m, int Mb, ScDType dt, int k0, int k1, float *part)
+{
+  int n = n0;
+  for (; n + 4 <= n1; n += 4, part = part != NULL ? part + 24 * 16 : NULL)
+    tile16 (j, n, m, 4, Mb, dt, k0, k1, part);
+  switch (n1 - n)
+    {
+    case 3:
+      tile16 (j, n, m, 3, Mb, dt, k0, k1, part);
+      break;
+    case 2:
+      tile16 (j, n, m, 2, Mb, dt, k0, k1, part);
+      break;
+    case 1:
+      tile16 (j, n, m, 1, Mb, dt, k0, k1, part);
+      break;
+    default:
+      break;
+    }
+}
+
+/* Inputs [m, m + Mb) against the chunk [c0, c1), a block of columns at a
+ * time. */
+AVX512 INLINE void
+block16 (const Job *j, int c0, int c1, int m, int Mb, ScDType dt, float *part)
+{
+  for (int k0 = 0; k0 < j->K; k0 += K_BLOCK)
+    quads16 (j, c0, c1, m, Mb, dt, k0, MIN (j->K, k0 + K_BLOCK), part);
+}
+
+/* As range8, with blocks of 6 inputs. */
+AVX512 INLINE void
+range16 (const Job *j, int n0, int n1, ScDType dt)
+{
+  if (j->M == 1)
+    {
+      quads16 (j, n0, n1, 0, 1, dt, 0, j->K, NULL);
+      return;
+    }
+  gsize row_bytes = MAX ((gsize) j->K * j->esize, 1);
+  int chunk = (int) MAX (4, (CHUNK_BYTES / row_bytes) & ~(gsize) 3);
+  g_autofree float *part =
+      j->K > K_BLOCK ? g_new (float, 24 * 16 * (gsize) (chunk / 4 + 1)) : NULL;
+  for (int c0 = n0; c0 < n1; c0 += chunk)
+    {
+      int c1 = MIN (n1, c0 + chunk);
+      int m = 0;
+      for (; m + 6 <= j->M; m += 6)
+        block16 (j, c0, c1, m, 6, dt, part);
+      switch (j->M - m)
+        {
+        case 5:
+          block16 (j, c0, c1, m, 5, dt, part);
+          break;
+        case 4:
+          block16 (j, c0, c1, m, 4, dt, part);
+          break;
+        case 3:
+          block16 (j, c0, c1, m, 3, dt, part);
+          break;
+        case 2:
+          block16 (j, c0, c1, m, 2, dt, part);
+          break;
+        case 1:
+          block16 (j, c0, c1, m, 1, dt, part);
+          break;
+        default:
+          break;
+        }
+    }
+}
+
+AVX512 static void
+range16_f32 (const Job *j, int n0, int n1)
+{
+  range16 (j, n0, n1, SC_DTYPE_F32);
+}
+
+AVX512 static void
+range16_f16 (const Job *j, int n0, int n1)
+{
+  range16 (j, n0, n1, SC_DTYPE_F16);
+}
+
+AVX512 static void
+range16_bf16 (const Job *j, int n0, int n1)
+{
+  range16 (j, n0, n1, SC_DTYPE_BF16);
+}
+
+/* Parts split N at multiples of 16 rows, so no two threads write one
+ * 64-byte line of y. */
+static void
+run_part (gpointer data, int part, int parts)
+{
+  const Job *j = data;
+  int blocks = (j->N + 15) / 16;
+  int n0 = MIN (j->N, (int) ((gint64) blocks * part / parts) * 16);
+  int n1 = MIN (j->N, (int) ((gint64) blocks * (part + 1) / parts) * 16);
+  if (n0 >= n1)
+    return;
+  static void (*const ranges[][3]) (const Job *, int, int) = {
+    [SC_CPU_GEMM_AVX2] = { range8_f32, range8_f16, range8_bf16 },
+    [SC_CPU_GEMM_AVX512] = { range16_f32, range16_f16, range16_bf16 },
+  };
+  int d = j->dt == SC_DTYPE_F32 ? 0 : j->dt == SC_DTYPE_F16 ? 1 : 2;
+  ranges[j->isa][d](j, n0, n1);
+}
+
+/* What CPUID and the OS (XGETBV: which register state it saves) allow;
+ * clang's __builtin_cpu_supports cannot be asked about "f16c". */
+static ScCpuGemmIsa
+cpu_isa (void)
+{
+  unsigned int a, b, c, d;
+  if (!__get_cpuid (1, &a, &b, &c, &d))
+    return SC_CPU_GEMM_NONE;
+  if (!(c & bit_F16C) || !(c & bit_FMA) || !(c & bit_AVX) || !(c & bit_OSXSAVE))
+    return SC_CPU_GEMM_NONE;
+  unsigned int lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6)
+    return SC_CPU_GEMM_NONE;
+  if (!__get_cpuid_count (7, 0, &a, &b, &c, &d) || !(b & bit_AVX2))
+    return SC_CPU_GEMM_NONE;
+  /* ZMM and mask registers saved (bits 5-7) besides XMM and YMM. */
+  gboolean avx512 = (b & bit_AVX512F) && (b & bit_AVX512BW) && (b & bit_AVX512VL) &&
+                    (b & bit_AVX512DQ) && (lo & 0xe6) == 0xe6;
+  return avx512 ? SC_CPU_GEMM_AVX512 : SC_CPU_GEMM_AVX2;
+}
+
+ScCpuGemmIsa
+sc_cpu_gemm_isa (void)
+{
+  static gsize once = 0;
+  static ScCpuGemmIsa isa;
+  if (g_once_init_enter (&once))
+    {
+      isa = cpu_isa ();
+      g_once_init_leave (&once, 1);
+    }
+  return isa;
+}
+
+gboolean
+sc_cpu_gemm_with (ScCpuGemmIsa isa, const float *x, int M, int K, const ScTensor *w,
+                  gboolean accumulate, float *y, int ldy, int threads)
+{
+  if (isa == SC_CPU_GEMM_NONE || isa > sc_cpu_gemm_isa ())
+    return FALSE;
+  if (w->dtype != SC_DTYPE_F32 && w->dtype != SC_DTYPE_F16 && w->dtype != SC_DTYPE_BF16)
+    return FALSE;
+  Job j = {
+    .x = x,
+    .M = M,
+    .K = K,
+    .N = (int) w->shape[0],
+    .w = w->data,
+    .dt = w->dtype,
+    .esize = sc_dtype_size (w->dtype),
+    .accumulate = accumulate,
+    .y = y,
+    .ldy = ldy,
+    .isa = isa,
+  };
+  if (M <= 0 || j.N <= 0)
+    return TRUE;
+  /* A part is at least MIN_PART_MACS multiply-adds: waking a worker
+   * costs a few microseconds, as much as that many. */
+  gint64 macs = (gint64) M * K * j.N;
+  int parts = (int) MAX (1, MIN (MIN (threads, (j.N + 15) / 16), macs / MIN_PART_MACS));
+  sc_cpu_pool_run (parts, run_part, &j);
+  return TRUE;
+}
+
+#else
+
+ScCpuGemmIsa
+sc_cpu_gemm_isa (void)
+{
+  return SC_CPU_GEMM_NONE;
+}
+
+gboolean
+sc_cpu_gemm_with (ScCpuGemmIsa isa, const float *x, int M, int K, const ScTensor *w,
+                  gboolean accumulate, float *y, int ldy, int threads)
+{
+  return FALSE;
+}
+
+#endif
+
+gboolean
+sc_cpu_gemm_available (void)
+{
+  return sc_cpu_gemm_isa () != SC_CPU_GEMM_NONE;
+}
+
+gboolean
+sc_cpu_gemm (const float *x, int M, int K, const ScTensor *w, gboolean accumulate, float *y,
+             int ldy, int threads)
+{
+  return sc_cpu_gemm_with (sc_cpu_gemm_isa (), x, M, K, w, accumulate, y, ldy, threads);
+}
