@@ -3,7 +3,7 @@
 
     tools/.venv/bin/python bench/decode/run.py [--shapes dense600m,demo,synthetic]
         [--configs greedy:1,greedy:16,beam4:1,beam4:16] [--sentences 32] [--runs 3]
-        [--max-len 64] [--out bench/decode/out]
+        [--max-len 64] [--out bench/decode/out] [--resume]
 
 Every engine decodes the same English sentences (UDHR, shipped in
 resources/udhr) into French from the same Hugging Face checkpoint, in its own
@@ -235,6 +235,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "decode", "out"))
     ap.add_argument("--no-transformers", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows of OUT/results.json and run only the configurations it lacks")
     ap.add_argument("--openblas-coretype", metavar="NAME",
                     help="also run Secateur with OPENBLAS_CORETYPE=NAME (rows named secateur-...@NAME): "
                          "the setting `secateur-cli info` advises where OpenBLAS runs SSE3 kernels on an AVX2 CPU")
@@ -250,10 +252,14 @@ def main():
     models_out = os.path.join(ROOT, "bench", "out")
 
     rows = []
+    results_path = os.path.join(args.out, "results.json")
+    if args.resume and os.path.exists(results_path):
+        rows = json.load(open(results_path))["rows"]
+    done = {(r["shape"], r["config"]) for r in rows}
 
     def save():
         # after every configuration, so that an interrupted run keeps what it measured
-        with open(os.path.join(args.out, "results.json"), "w") as f:
+        with open(results_path, "w") as f:
             json.dump({"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg(),
                        "rows": rows}, f, indent=1)
 
@@ -284,6 +290,8 @@ def main():
             engines.append(("transformers", hf_dir, "hf"))
 
         for conf in args.configs.split(","):
+            if (shape, conf) in done:
+                continue
             kind, batch = conf.split(":")
             beams = 1 if kind == "greedy" else int(kind[4:])
             batch = int(batch)
