@@ -438,8 +438,11 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
 
   /* Many queries (encoder, teacher forcing): per head, the scores Q·Kᵀ and
    * the output P·V are matrix products, so OpenBLAS does the work and its
-   * threads. One query (a decoding step): the plain loops below. */
-  if (Tq >= 8 && Tk > 0)
+   * threads. One query (a decoding step), and a translation's encoder: the
+   * plain loops below, split over heads; OpenBLAS spent more on waking its
+   * threads for a sentence's small per-head products (Tq = Tk = 61, hd =
+   * 64) than on them. */
+  if (Tq >= 8 && Tk > 0 && !translating)
     {
       float *S = g_malloc (sizeof (float) * (gsize) Tq * Tk);
       for (int h = 0; h < H; h++)
