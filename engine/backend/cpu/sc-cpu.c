@@ -95,32 +95,25 @@ static const char *const avx2_cores[] = { "haswell",    "zen",        "excavator
                                           "skylakex",   "cooperlake", "sapphirerapids",
                                           NULL };
 
-/* Whether OpenBLAS runs AVX-512 (AVX2) kernels; asked on every product,
- * so once. */
-static gboolean
-blas_has_avx512 (void)
+/* Which vector width OpenBLAS's kernels use; asked on every product, so
+ * once. */
+typedef struct
 {
-  static gsize once = 0;
-  static gboolean has;
-  if (g_once_init_enter (&once))
-    {
-      has = blas_core_is (avx512_cores);
-      g_once_init_leave (&once, 1);
-    }
-  return has;
-}
+  gboolean avx2, avx512;
+} BlasCores;
 
-static gboolean
-blas_has_avx2 (void)
+static const BlasCores *
+blas_cores (void)
 {
   static gsize once = 0;
-  static gboolean has;
+  static BlasCores cores;
   if (g_once_init_enter (&once))
     {
-      has = blas_core_is (avx2_cores);
+      cores.avx2 = blas_core_is (avx2_cores);
+      cores.avx512 = blas_core_is (avx512_cores);
       g_once_init_leave (&once, 1);
     }
-  return has;
+  return &cores;
 }
 
 char *
@@ -139,15 +132,15 @@ sc_backend_cpu_describe (void)
    * code of ours runs; one that does not know a newer CPU falls back to
    * SSE3 ones, and only the environment can tell it otherwise. */
   __builtin_cpu_init ();
-  if (!blas_core_is (avx2_cores) && __builtin_cpu_supports ("avx2") &&
+  if (!blas_cores ()->avx2 && __builtin_cpu_supports ("avx2") &&
       __builtin_cpu_supports ("fma"))
     {
       gboolean avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
                         __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512dq");
       g_string_append_printf (s,
                               "\n  This CPU has AVX2 but OpenBLAS did not recognise it: "
-                              "OPENBLAS_CORETYPE=%s in the environment makes large matrix "
-                              "products (encoders, calibration) 2-3x faster",
+                              "OPENBLAS_CORETYPE=%s in the environment makes its large "
+                              "matrix products (calibration, sparsify) 2-3x faster",
                               avx512 ? "SkylakeX" : "Haswell");
     }
 #endif
@@ -204,8 +197,8 @@ use_kernels (int M, const ScTensor *w)
   if (w->dtype == SC_DTYPE_F32 && !translating)
     return FALSE;
   if (M > FEW_ROWS)
-    return !blas_has_avx2 ();
-  return w->dtype != SC_DTYPE_F32 || M <= 8 || !blas_has_avx512 ();
+    return !blas_cores ()->avx2;
+  return w->dtype != SC_DTYPE_F32 || M <= 8 || !blas_cores ()->avx512;
 }
 
 /* The widest kernels, except for f32 one-row products outside
