@@ -159,10 +159,11 @@ sc_backend_cpu_describe (void)
  * so f32 beyond 8 rows goes to its sgemm there.
  *
  * More rows (encoders, beam 4 at batch 16, teacher forcing): the kernels
- * (AVX-512) against OpenBLAS's SSE3 sgemm 0.27-0.52 at 64 and 400 rows,
+ * (AVX-512) against OpenBLAS's SSE3 sgemm 0.26-0.39 at 64 and 400 rows,
  * against its AVX2 one 0.66-0.94 (f32 with K = 4096: 1.36), against its
- * AVX-512 one 1.04-2.45: they take these only where OpenBLAS runs neither
- * AVX2 nor AVX-512 kernels (Debian's 0.3.21 on CPUs it does not know).
+ * AVX-512 one 0.92-2.03 (bench/results/kernels/): they take these only
+ * where OpenBLAS runs neither AVX2 nor AVX-512 kernels (Debian's 0.3.21 on
+ * CPUs it does not know).
  *
  * f32 weights go to the kernels, beyond one row, only while translating
  * (sc_backend_translating_begin): there a row rounds the same in a batch
