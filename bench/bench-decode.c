@@ -154,13 +154,13 @@ main (int argc, char **argv)
                   for (guint k = 1; k < o->len; k++)
                     g_string_append_printf (ids_json, k > 1 ? ", %d" : "%d",
                                             g_array_index (o, int, k));
-                  sc_backend_translating_end (was);
-  g_string_append (ids_json, "]");
+                  g_string_append (ids_json, "]");
                 }
             }
         }
       g_string_append_printf (json, r > 0 ? ", %.4f" : "%.4f", now () - t0);
     }
+  sc_backend_translating_end (was);
   g_string_append (ids_json, "]");
 
   struct rusage ru;
