@@ -486,6 +486,13 @@ test_model_runs (gconstpointer data)
   JsonArray *runs = json_object_get_array_member (meta, "runs");
   JsonArray *watch = json_object_get_array_member (meta, "watch");
   JsonArray *weights = json_object_get_array_member (meta, "weights");
+  /* Watched layers whose masks equal the reference's, over the fixture's
+   * SparseGPT runs. Not per run: where the BLAS kernels sum in another
+   * order (OpenBLAS's AVX-512 sgemm against its SSE3 one), a 2:4 near-tie
+   * flipped in an early block can route tokens of later blocks to other
+   * experts, and then no watched expert keeps the reference's mask in that
+   * run. */
+  int compared = 0, sparsegpt_runs = 0;
 
   for (guint r = 0; r < json_array_get_length (runs); r++)
     {
@@ -534,11 +541,12 @@ test_model_runs (gconstpointer data)
       g_assert_cmpuint (report->n_zero * 2, ==, report->n_weights);
       /* Every layer's mask is the reference's. */
       gsize total_diff = 0, total = 0;
-      int compared = 0;
+      gboolean moe = FALSE;
       for (int i = 0; i < n_linears; i++)
         {
           ScLinearInfo info;
           p.get_linear (p.model, i, &info);
+          moe |= strstr (info.name, ".experts.") != NULL;
           const ScTensor *t = p.get_weight (p.model, i);
           g_assert_cmpint (t->dtype, ==, SC_DTYPE_F32);
           const float *W = t->data;
@@ -580,10 +588,20 @@ test_model_runs (gconstpointer data)
             }
         }
       if (opts.method == SC_SPARSITY_SPARSEGPT)
-        g_assert_cmpint (compared, >=, 1);
+        sparsegpt_runs++;
       g_test_message ("%s %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " mask entries differ",
                       fixture, run, total_diff, total);
-      g_assert_cmpuint (total_diff, <=, total / (opts.method == SC_SPARSITY_SPARSEGPT ? 20 : 1000));
+      /* SparseGPT carries a flipped near-tie along its row; in an MoE, a
+       * flip can also send a later token to another expert, whose inputs
+       * (so Hessian and mask) then change wholesale. How many flip depends
+       * on the BLAS kernels' summation order: the MoE fixture's 2:4 run
+       * differs in 2.1 % of entries with OpenBLAS's SSE3 or AVX2 sgemm and
+       * 5.6 % with its AVX-512 one. A wrong update or Hessian differs in
+       * about half, and block 0 above is exact. */
+      gsize allowed = opts.method != SC_SPARSITY_SPARSEGPT ? total / 1000
+                      : moe                                ? total / 10
+                                                           : total / 20;
+      g_assert_cmpuint (total_diff, <=, allowed);
       /* BLOOM's two blocks leave no room for a near-tie to spread: every
        * method's masks are the reference's, entry for entry. */
       if (bloom != NULL)
@@ -591,6 +609,8 @@ test_model_runs (gconstpointer data)
       if (opts.method != SC_SPARSITY_MAGNITUDE)
         g_assert_cmpint (w.seen, ==, (int) json_array_get_length (watch));
     }
+  if (sparsegpt_runs > 0)
+    g_assert_cmpint (compared, >=, 1);
 }
 
 /* BLOOM end to end: UDHR calibration segments in the ROOTS languages (no
