@@ -304,6 +304,129 @@ test_attention_heads (void)
   sc_backend_free (be);
 }
 
+/* One query's scores over keys with a row stride (lengths off the vector
+ * width, odd key counts for the groups of four) against double precision,
+ * the plain order bit for bit, and the weighted-value update bit for bit
+ * against its plain loop. */
+static void
+test_attention_dots (void)
+{
+  GRand *rand = g_rand_new_with_seed (44);
+  static const int lens[] = { 1, 7, 8, 9, 15, 16, 63, 64, 65, 100 };
+  for (guint li = 0; li < G_N_ELEMENTS (lens); li++)
+    for (int n = 1; n <= 11; n += (n < 9 ? 1 : 2))
+      {
+        int len = lens[li], ldk = len + 3;
+        g_autofree float *x = g_new (float, len + 1);
+        g_autofree float *k = g_new (float, (gsize) n * ldk + 1);
+        g_autofree float *s = g_new (float, n + 1);
+        /* one float in: unaligned */
+        for (int c = 0; c <= len; c++)
+          x[c] = (float) g_rand_double_range (rand, -2.0, 2.0);
+        for (int i = 0; i <= n * ldk; i++)
+          k[i] = (float) g_rand_double_range (rand, -2.0, 2.0);
+        s[n] = 42.0f;
+        sc_cpu_dots (sc_cpu_gemm_isa (), x + 1, k + 1, ldk, n, len, 0.125f, s);
+        g_assert_cmpfloat (s[n], ==, 42.0f);
+        for (int j = 0; j < n; j++)
+          {
+            double ref = 0.0, a = 0.0;
+            for (int c = 0; c < len; c++)
+              {
+                double p = (double) x[1 + c] * k[1 + (gsize) j * ldk + c];
+                ref += p;
+                a += fabs (p);
+              }
+            if (!(fabs (s[j] - 0.125 * ref) <= 0.125 * 2.0 * (len + 1) * FLT_EPSILON * a + 1e-30))
+              g_error ("dots len %d n %d key %d: %.9g, reference %.9g", len, n, j, s[j],
+                       0.125 * ref);
+          }
+        /* NONE: the plain loop's order, bit for bit */
+        sc_cpu_dots (SC_CPU_GEMM_NONE, x + 1, k + 1, ldk, n, len, 0.125f, s);
+        for (int j = 0; j < n; j++)
+          {
+            float t = 0.0f;
+            for (int c = 0; c < len; c++)
+              t += x[1 + c] * k[1 + (gsize) j * ldk + c];
+            g_assert_cmpfloat (s[j], ==, t * 0.125f);
+          }
+
+        g_autofree float *y = g_new (float, len + 1);
+        g_autofree float *y_ref = g_new (float, len + 1);
+        for (int c = 0; c <= len; c++)
+          y[c] = y_ref[c] = (float) g_rand_double_range (rand, -1.0, 1.0);
+        float a = (float) g_rand_double_range (rand, 0.0, 1.0);
+        sc_cpu_axpy (a, k + 1, y, len);
+        for (int c = 0; c < len; c++)
+          y_ref[c] += a * k[1 + c];
+        g_assert_cmpmem (y, sizeof (float) * (len + 1), y_ref, sizeof (float) * (len + 1));
+      }
+  g_rand_free (rand);
+}
+
+/* The backend's attention, one query (a decoding step) and a block of
+ * queries (an encoder, translating or not), with masks and causality,
+ * against softmax(q·kᵀ / sqrt(hd))·v in double precision. */
+static void
+test_attention_reference (void)
+{
+  ScBackend *be = sc_backend_cpu_new (0);
+  GRand *rand = g_rand_new_with_seed (45);
+  int Tk = 37, H = 3, hd = 40, d = H * hd;
+  g_autofree float *q = g_new (float, (gsize) Tk * d);
+  g_autofree float *k = g_new (float, (gsize) Tk * d);
+  g_autofree float *v = g_new (float, (gsize) Tk * d);
+  g_autofree guint8 *valid = g_new (guint8, Tk);
+  for (gsize i = 0; i < (gsize) Tk * d; i++)
+    {
+      q[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+      k[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+      v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+    }
+  for (int j = 0; j < Tk; j++)
+    valid[j] = j % 5 != 2;
+  g_autofree float *out = g_new (float, (gsize) Tk * d);
+  g_autofree double *p = g_new (double, Tk);
+  for (int translating = 0; translating <= 1; translating++)
+    for (int Tq = 1; Tq <= Tk; Tq += Tk - 1)
+      for (int causal = 0; causal <= 1; causal++)
+        {
+          gboolean was = translating ? sc_backend_translating_begin () : FALSE;
+          be->attention (be, q, d, k, v, d, Tq, Tk, H, hd, valid, causal, Tk - Tq, out, d);
+          if (translating)
+            sc_backend_translating_end (was);
+          for (int h = 0; h < H; h++)
+            for (int i = 0; i < Tq; i++)
+              {
+                int last = causal ? i + Tk - Tq : Tk - 1;
+                double max = -INFINITY, sum = 0.0;
+                for (int j = 0; j <= last; j++)
+                  {
+                    double s = 0.0;
+                    for (int c = 0; c < hd; c++)
+                      s += (double) q[(gsize) i * d + h * hd + c] * k[(gsize) j * d + h * hd + c];
+                    p[j] = valid[j] ? s / sqrt ((double) hd) : -INFINITY;
+                    max = MAX (max, p[j]);
+                  }
+                for (int j = 0; j <= last; j++)
+                  sum += p[j] = exp (p[j] - max);
+                for (int c = 0; c < hd; c++)
+                  {
+                    double o = 0.0;
+                    for (int j = 0; j <= last; j++)
+                      o += p[j] / sum * v[(gsize) j * d + h * hd + c];
+                    float got = out[(gsize) i * d + h * hd + c];
+                    if (!(fabs (got - o) <= 1e-5))
+                      g_error ("attention Tq %d causal %d translating %d head %d query %d col %d: "
+                               "%.9g, reference %.9g",
+                               Tq, causal, translating, h, i, c, got, o);
+                  }
+              }
+        }
+  g_rand_free (rand);
+  sc_backend_free (be);
+}
+
 typedef struct
 {
   gint ran[8];
@@ -369,6 +492,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-kernels/backend-linear", test_backend_linear);
   g_test_add_func ("/cpu-kernels/layer-norm/rows", test_layer_norm_rows);
   g_test_add_func ("/cpu-kernels/attention/heads", test_attention_heads);
+  g_test_add_func ("/cpu-kernels/attention/dots", test_attention_dots);
+  g_test_add_func ("/cpu-kernels/attention/reference", test_attention_reference);
   g_test_add_func ("/cpu-kernels/pool/parts", test_pool_parts);
   g_test_add_func ("/cpu-kernels/pool/concurrent", test_pool_concurrent);
   return g_test_run ();

@@ -411,6 +411,62 @@ cpu_isa (void)
   return avx512 ? SC_CPU_GEMM_AVX512 : SC_CPU_GEMM_AVX2;
 }
 
+/* ---- attention: one query against a head's keys ---- */
+
+/* Four keys at a time share the query's loads; each key's score is its
+ * lanes summed at the end, then the columns past the last multiple of 8. */
+AVX2 static void
+dots8 (const float *x, const float *k, gsize ldk, int n, int len, float scale, float *s)
+{
+  int j = 0;
+  for (; j + 4 <= n; j += 4)
+    {
+      const float *k0 = k + (gsize) j * ldk;
+      __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0;
+      int c = 0;
+      for (; c + 8 <= len; c += 8)
+        {
+          __m256 xv = _mm256_loadu_ps (x + c);
+          a0 = _mm256_fmadd_ps (xv, _mm256_loadu_ps (k0 + c), a0);
+          a1 = _mm256_fmadd_ps (xv, _mm256_loadu_ps (k0 + ldk + c), a1);
+          a2 = _mm256_fmadd_ps (xv, _mm256_loadu_ps (k0 + 2 * ldk + c), a2);
+          a3 = _mm256_fmadd_ps (xv, _mm256_loadu_ps (k0 + 3 * ldk + c), a3);
+        }
+      float t[4] = { hsum8 (a0), hsum8 (a1), hsum8 (a2), hsum8 (a3) };
+      for (int r = 0; r < 4; r++)
+        {
+          for (int cc = c; cc < len; cc++)
+            t[r] += x[cc] * k0[r * ldk + cc];
+          s[j + r] = t[r] * scale;
+        }
+    }
+  for (; j < n; j++)
+    {
+      const float *kj = k + (gsize) j * ldk;
+      __m256 a = _mm256_setzero_ps ();
+      int c = 0;
+      for (; c + 8 <= len; c += 8)
+        a = _mm256_fmadd_ps (_mm256_loadu_ps (x + c), _mm256_loadu_ps (kj + c), a);
+      float t = hsum8 (a);
+      for (; c < len; c++)
+        t += x[c] * kj[c];
+      s[j] = t * scale;
+    }
+}
+
+/* Multiply, then add: the plain loop's two roundings, eight at a time. */
+AVX2 static void
+axpy8 (float a, const float *x, float *y, int n)
+{
+  __m256 av = _mm256_set1_ps (a);
+  int c = 0;
+  for (; c + 8 <= n; c += 8)
+    _mm256_storeu_ps (y + c, _mm256_add_ps (_mm256_loadu_ps (y + c),
+                                            _mm256_mul_ps (av, _mm256_loadu_ps (x + c))));
+  for (; c < n; c++)
+    y[c] += a * x[c];
+}
+
 ScCpuGemmIsa
 sc_cpu_gemm_isa (void)
 {
@@ -483,4 +539,39 @@ sc_cpu_gemm (const float *x, int M, int K, const ScTensor *w, gboolean accumulat
              int ldy, int threads)
 {
   return sc_cpu_gemm_with (sc_cpu_gemm_isa (), x, M, K, w, accumulate, y, ldy, threads);
+}
+
+void
+sc_cpu_dots (ScCpuGemmIsa isa, const float *x, const float *k, gsize ldk, int n, int len,
+             float scale, float *s)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (isa != SC_CPU_GEMM_NONE && sc_cpu_gemm_available ())
+    {
+      dots8 (x, k, ldk, n, len, scale, s);
+      return;
+    }
+#endif
+  for (int j = 0; j < n; j++)
+    {
+      const float *kj = k + (gsize) j * ldk;
+      float t = 0.0f;
+      for (int c = 0; c < len; c++)
+        t += x[c] * kj[c];
+      s[j] = t * scale;
+    }
+}
+
+void
+sc_cpu_axpy (float a, const float *x, float *y, int n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (sc_cpu_gemm_available ())
+    {
+      axpy8 (a, x, y, n);
+      return;
+    }
+#endif
+  for (int c = 0; c < n; c++)
+    y[c] += a * x[c];
 }

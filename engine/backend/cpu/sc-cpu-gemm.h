@@ -44,4 +44,16 @@ gboolean sc_cpu_gemm (const float *x, int M, int K, const ScTensor *w, gboolean 
 gboolean sc_cpu_gemm_with (ScCpuGemmIsa isa, const float *x, int M, int K, const ScTensor *w,
                            gboolean accumulate, float *y, int ldy, int threads);
 
+/* s[j] = scale · x·k_j for j < n, where k_j = k + j·ldk and x, k_j hold
+ * len floats: one query's attention scores over a head's keys, on the
+ * calling thread. With any isa but NONE (and a CPU that has AVX2), summed
+ * in 8 vector lanes whatever the isa, so the order depends on len only;
+ * with NONE, or without AVX2, in a plain loop's order. */
+void sc_cpu_dots (ScCpuGemmIsa isa, const float *x, const float *k, gsize ldk, int n, int len,
+                  float scale, float *s);
+
+/* y[c] += a · x[c] for c < n, rounded exactly as that plain loop (a
+ * product, then a sum): an attention output's weighted values. */
+void sc_cpu_axpy (float a, const float *x, float *y, int n);
+
 G_END_DECLS

@@ -352,6 +352,7 @@ typedef struct
   float *out;
   int ldo;
   float scale;
+  ScCpuGemmIsa dots_isa;
 } AttentionJob;
 
 static void
@@ -372,21 +373,13 @@ attend_heads (const AttentionJob *a, int h0, int h1)
         float *oi = out + (gsize) i * ldo + h * hd;
         int last = causal ? MIN (Tk - 1, i + causal_offset) : Tk - 1;
         float max = -INFINITY;
+        sc_cpu_dots (a->dots_isa, qi, k + h * hd, ldk, last + 1, hd, scale, scores);
         for (int j = 0; j <= last; j++)
           {
             if (key_valid != NULL && !key_valid[j])
-              {
-                scores[j] = -INFINITY;
-                continue;
-              }
-            const float *kj = k + (gsize) j * ldk + h * hd;
-            float s = 0.0f;
-            for (int c = 0; c < hd; c++)
-              s += qi[c] * kj[c];
-            s *= scale;
-            scores[j] = s;
-            if (s > max)
-              max = s;
+              scores[j] = -INFINITY;
+            else if (scores[j] > max)
+              max = scores[j];
           }
         memset (oi, 0, sizeof (float) * hd);
         if (max == -INFINITY)
@@ -404,9 +397,7 @@ attend_heads (const AttentionJob *a, int h0, int h1)
             if (scores[j] == 0.0f)
               continue;
             float p = scores[j] * inv;
-            const float *vj = v + (gsize) j * ldk + h * hd;
-            for (int c = 0; c < hd; c++)
-              oi[c] += p * vj[c];
+            sc_cpu_axpy (p, v + (gsize) j * ldk + h * hd, oi, hd);
           }
       }
   g_free (scores);
@@ -486,7 +477,11 @@ cpu_attention (ScBackend *be, const float *q, int ldq, const float *k, const flo
                      .causal_offset = causal_offset,
                      .out = out,
                      .ldo = ldo,
-                     .scale = scale };
+                     .scale = scale,
+                     /* Vector sums only while translating, as in
+                      * cpu_linear: teacher-forced passes keep the plain
+                      * order their SparseGPT goldens were made in. */
+                     .dots_isa = translating ? sc_cpu_gemm_isa () : SC_CPU_GEMM_NONE };
   gint64 work = (gint64) 2 * Tq * Tk * H * hd / MIN_PART_FLOATS;
   int parts = (int) MAX (1, MIN (MIN (openblas_get_num_threads (), H), work));
   sc_cpu_pool_run (parts, attention_part, &a);
