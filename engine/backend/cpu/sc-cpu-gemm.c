@@ -3,7 +3,9 @@
  * accumulators of one vector (8 or 16 floats) in registers and reads a
  * vector of each operand at a time, so a weight is converted once per Mb
  * inputs. An output is its accumulator's lanes summed at the end: the
- * order depends on K and the vector width only, never on the tile. */
+ * order depends on K and the vector width only, never on the tile. The
+ * AVX-512 kernels read the inputs from a packed copy (pack_inputs), W in
+ * place. */
 #include "sc-cpu-gemm.h"
 
 #include "sc-cpu-pool.h"
@@ -33,6 +35,8 @@ typedef struct
   float *y;
   int ldy;
   ScCpuGemmIsa isa;
+  const float *xp; /* AVX-512: x packed by pack_inputs, rows of Kp floats */
+  int Kp;
 } Job;
 
 static inline void
@@ -221,55 +225,120 @@ weight16 (const guint8 *p, ScDType dt, __mmask16 mask)
   return _mm512_castsi512_ps (_mm512_slli_epi32 (_mm512_cvtepu16_epi32 (h), 16));
 }
 
-/* Columns of x a block of 6 inputs keeps in L1 (24 KiB of f32) while
- * the weight rows of a chunk pass over it; longer rows (fc2's K = 4096)
- * are taken in blocks of this many columns. */
+/* Sixteen whole weights in f32. */
+AVX512 INLINE __m512
+weight16_full (const guint8 *p, ScDType dt)
+{
+  if (dt == SC_DTYPE_F32)
+    return _mm512_loadu_ps (p);
+  __m256i h = _mm256_loadu_si256 ((const __m256i *) p);
+  if (dt == SC_DTYPE_F16)
+    return _mm512_cvtph_ps (h);
+  return _mm512_castsi512_ps (_mm512_slli_epi32 (_mm512_cvtepu16_epi32 (h), 16));
+}
+
+/* Tiles of many-row products: TR weight rows by TM inputs, TR * TM = 24
+ * accumulators plus TR weight vectors and an input vector in the 32
+ * registers. A weight vector read from L2 serves TM FMAs, an input vector
+ * from L1 TR. 4 x 6 measured ahead of 3 x 8 and 2 x 12 (bench-kernels,
+ * packed inputs); one-row products take 4 x 1 tiles, four streams of W. */
+#define TR 4
+#define TM 6
+
+/* The inputs a block of the many-row loop takes from `left` remaining:
+ * TM, then 4, 2 and 1. */
+static inline int
+block_rows (int left)
+{
+  return left >= TM ? TM : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+/* x's rows in the blocks of block_rows, each block vector by vector: the
+ * Mb inputs' sixteen columns from k lie side by side at (k / 16 * Mb + i)
+ * * 16, zero past K. A block's TM rows of x are K floats apart, so with
+ * K a multiple of 1024 they fall in one L1 set (4 KiB aliasing) and evict
+ * each other; packed, a block is read in order. Returns Kp, the padded K. */
+static float *
+pack_inputs (const float *x, int M, int K, int *Kp)
+{
+  *Kp = (K + 15) & ~15;
+  float *p = g_aligned_alloc ((gsize) M * *Kp, sizeof (float), 64);
+  for (int m = 0; m < M;)
+    {
+      int Mb = block_rows (M - m);
+      float *block = p + (gsize) m * *Kp;
+      for (int k = 0; k < *Kp; k += 16)
+        for (int i = 0; i < Mb; i++)
+          {
+            float *d = block + ((gsize) (k >> 4) * Mb + i) * 16;
+            int n = MIN (16, K - k);
+            memcpy (d, x + (gsize) (m + i) * K + k, sizeof (float) * n);
+            memset (d + n, 0, sizeof (float) * (16 - n));
+          }
+      m += Mb;
+    }
+  return p;
+}
+
+/* Sixteen columns from k of R weight rows times Mb inputs into acc. */
+AVX512 INLINE void
+step16 (const Job *j, const guint8 *w, gsize ldw, const float *x, int K, int k, int R, int Mb,
+        ScDType dt, __mmask16 mask, gboolean masked, __m512 acc[4][TM])
+{
+  __m512 wv[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+    {
+      if (Mb == 1 && dt != SC_DTYPE_F32)
+        _mm_prefetch ((const char *) (w + r * ldw + k * j->esize) + 512, _MM_HINT_T0);
+      wv[r] = masked ? weight16 (w + r * ldw + k * j->esize, dt, mask)
+                     : weight16_full (w + r * ldw + k * j->esize, dt);
+    }
+#pragma GCC unroll 12
+  for (int i = 0; i < Mb; i++)
+    {
+      __m512 xv = _mm512_load_ps (x + ((gsize) (k >> 4) * Mb + i) * 16);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++)
+        acc[r][i] = _mm512_fmadd_ps (wv[r], xv, acc[r][i]);
+    }
+}
+
+/* Columns of x a block of TM inputs keeps in L1 (32 KiB of f32 at 8)
+ * while the weight rows of a chunk pass over it; longer rows (fc2's K =
+ * 4096) are taken in blocks of this many columns. */
 #define K_BLOCK 1024
 
 /* Rows [n, n + R) of W times inputs [m, m + Mb) over columns [k0, k1).
- * 24 accumulators, 6 inputs and a weight vector: 31 of the 32 registers;
- * a weight vector serves 6 FMAs and an input vector 4. Between column
- * blocks the accumulators wait in `part` (R * Mb vectors), so each lane
- * sums its products in the same order as without blocks. */
+ * Between column blocks the accumulators wait in `part` (R * Mb vectors),
+ * so each lane sums its products in the same order as without blocks. */
 AVX512 INLINE void
 tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, float *part)
 {
   const int K = j->K;
   const gsize ldw = (gsize) K * j->esize;
   const guint8 *w = j->w + (gsize) n * ldw;
-  const float *x = j->x + (gsize) m * K;
-  __m512 acc[4][6];
+  const float *x = j->xp + (gsize) m * j->Kp;
+  __m512 acc[4][TM];
 
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int i = 0; i < Mb; i++)
       acc[r][i] = k0 == 0 || part == NULL ? _mm512_setzero_ps ()
                                             : _mm512_loadu_ps (part + (r * Mb + i) * 16);
 
-  /* Full vectors, then one masked step for the last K % 16 columns. */
-  for (int k = k0; k < k1; k += 16)
-    {
-      __mmask16 mask = k1 - k >= 16 ? 0xffff : (__mmask16) ((1u << (k1 - k)) - 1);
-      __m512 xv[6];
-#pragma GCC unroll 6
-      for (int i = 0; i < Mb; i++)
-        xv[i] = _mm512_maskz_loadu_ps (mask, x + (gsize) i * K + k);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; r++)
-        {
-          if (Mb == 1 && dt != SC_DTYPE_F32)
-            _mm_prefetch ((const char *) (w + r * ldw + k * j->esize) + 512, _MM_HINT_T0);
-          __m512 wv = weight16 (w + r * ldw + k * j->esize, dt, mask);
-#pragma GCC unroll 6
-          for (int i = 0; i < Mb; i++)
-            acc[r][i] = _mm512_fmadd_ps (wv, xv[i], acc[r][i]);
-        }
-    }
+  /* Full vectors with plain loads (a masked load takes a slot on the FMA
+   * ports too), then one masked step for the last K % 16 columns. */
+  int k = k0;
+  for (; k + 16 <= k1; k += 16)
+    step16 (j, w, ldw, x, K, k, R, Mb, dt, 0xffff, FALSE, acc);
+  if (k < k1)
+    step16 (j, w, ldw, x, K, k, R, Mb, dt, (__mmask16) ((1u << (k1 - k)) - 1), TRUE, acc);
 
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int i = 0; i < Mb; i++)
       if (k1 < K && part != NULL)
         _mm512_storeu_ps (part + (r * Mb + i) * 16, acc[r][i]);
@@ -277,14 +346,15 @@ tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, f
         store (j, m + i, n + r, _mm512_reduce_add_ps (acc[r][i]));
 }
 
-/* Rows [n0, n1) of W, four at a time, times inputs [m, m + Mb), columns
- * [k0, k1); tile t keeps its partial sums at part + 24 * 16 t. */
+/* Rows [n0, n1) of W, TR at a time, times inputs
+ * [m, m + Mb), columns [k0, k1); tile t keeps its partial sums at
+ * part + 24 * 16 t. */
 AVX512 INLINE void
-quads16 (const Job *j, int n0, int n1, int m, int Mb, ScDType dt, int k0, int k1, float *part)
+rows16 (const Job *j, int n0, int n1, int m, int Mb, ScDType dt, int k0, int k1, float *part)
 {
   int n = n0;
-  for (; n + 4 <= n1; n += 4, part = part != NULL ? part + 24 * 16 : NULL)
-    tile16 (j, n, m, 4, Mb, dt, k0, k1, part);
+  for (; n + TR <= n1; n += TR, part = part != NULL ? part + 24 * 16 : NULL)
+    tile16 (j, n, m, TR, Mb, dt, k0, k1, part);
   switch (n1 - n)
     {
     case 3:
@@ -307,47 +377,39 @@ AVX512 INLINE void
 block16 (const Job *j, int c0, int c1, int m, int Mb, ScDType dt, float *part)
 {
   for (int k0 = 0; k0 < j->K; k0 += K_BLOCK)
-    quads16 (j, c0, c1, m, Mb, dt, k0, MIN (j->K, k0 + K_BLOCK), part);
+    rows16 (j, c0, c1, m, Mb, dt, k0, MIN (j->K, k0 + K_BLOCK), part);
 }
 
-/* As range8, with blocks of 6 inputs. */
+/* As range8, with blocks of TM inputs; the last M % TM inputs in blocks
+ * of 4, 2 and 1. */
 AVX512 INLINE void
 range16 (const Job *j, int n0, int n1, ScDType dt)
 {
   if (j->M == 1)
     {
-      quads16 (j, n0, n1, 0, 1, dt, 0, j->K, NULL);
+      rows16 (j, n0, n1, 0, 1, dt, 0, j->K, NULL);
       return;
     }
   gsize row_bytes = MAX ((gsize) j->K * j->esize, 1);
   int chunk = (int) MAX (4, (CHUNK_BYTES / row_bytes) & ~(gsize) 3);
   g_autofree float *part =
-      j->K > K_BLOCK ? g_new (float, 24 * 16 * (gsize) (chunk / 4 + 1)) : NULL;
+      j->K > K_BLOCK ? g_new (float, 24 * 16 * (gsize) (chunk / TR + 2)) : NULL;
   for (int c0 = n0; c0 < n1; c0 += chunk)
     {
       int c1 = MIN (n1, c0 + chunk);
-      int m = 0;
-      for (; m + 6 <= j->M; m += 6)
-        block16 (j, c0, c1, m, 6, dt, part);
-      switch (j->M - m)
+      for (int m = 0; m < j->M;)
         {
-        case 5:
-          block16 (j, c0, c1, m, 5, dt, part);
-          break;
-        case 4:
-          block16 (j, c0, c1, m, 4, dt, part);
-          break;
-        case 3:
-          block16 (j, c0, c1, m, 3, dt, part);
-          break;
-        case 2:
-          block16 (j, c0, c1, m, 2, dt, part);
-          break;
-        case 1:
-          block16 (j, c0, c1, m, 1, dt, part);
-          break;
-        default:
-          break;
+          int Mb = block_rows (j->M - m);
+          /* constant Mb at each call: the accumulators stay registers */
+          if (Mb == TM)
+            block16 (j, c0, c1, m, TM, dt, part);
+          else if (Mb == 4)
+            block16 (j, c0, c1, m, 4, dt, part);
+          else if (Mb == 2)
+            block16 (j, c0, c1, m, 2, dt, part);
+          else
+            block16 (j, c0, c1, m, 1, dt, part);
+          m += Mb;
         }
     }
 }
@@ -507,7 +569,10 @@ sc_cpu_gemm_with (ScCpuGemmIsa isa, const float *x, int M, int K, const ScTensor
    * costs a few microseconds, as much as that many. */
   gint64 macs = (gint64) M * K * j.N;
   int parts = (int) MAX (1, MIN (MIN (threads, (j.N + 15) / 16), macs / MIN_PART_MACS));
+  float *packed = isa == SC_CPU_GEMM_AVX512 ? pack_inputs (x, M, K, &j.Kp) : NULL;
+  j.xp = packed;
   sc_cpu_pool_run (parts, run_part, &j);
+  g_aligned_free (packed);
   return TRUE;
 }
 

@@ -7,7 +7,7 @@
  * for every sgemm with more than one row, which at a decoding step's few
  * rows costs more than the product, and Debian's build runs its SSE3
  * kernels on CPUs it does not know. These kernels read W once per block of
- * inputs, unconverted, without packing: a decoding step (1 row at greedy
+ * inputs, unconverted, without packing W: a decoding step (1 row at greedy
  * batch 1, 4 at beam 4, 16 or 64 at batch 16) is one pass over the
  * weights, and an encoder's tens or hundreds of rows reuse a block of W
  * from L2. Each output is summed in the same order whatever M, the tiling

@@ -148,22 +148,21 @@ sc_backend_cpu_describe (void)
 }
 
 /* Which products go to Secateur's kernels (sc-cpu-gemm.c) rather than
- * OpenBLAS, by bench-kernels on this machine (bench/RESULTS.md, issue 19;
- * d_model 1024 shapes, one thread's CPU time, kernel / OpenBLAS).
+ * OpenBLAS, by bench-kernels (bench/RESULTS.md, issue 19; d_model 1024
+ * shapes, one thread's CPU time, kernels / OpenBLAS, AVX-512 kernels with
+ * packed inputs, bench/results/kernels/2026-12-04-packed.txt).
  *
- * Up to 16 rows (decoding steps): f16 and bf16 weights always (0.15-0.75:
- * OpenBLAS has to widen them first); f32 weights against OpenBLAS's SSE3
- * or AVX2 kernels (one row 0.48-0.73, 16 rows 0.35-0.54 and 0.89-0.95);
- * against its AVX-512 ones one row is even (0.97-1.15, both at the
- * bandwidth), 8 rows ahead (0.56-0.81), 12 about even, 16 behind (0.94-1.14),
- * so f32 beyond 8 rows goes to its sgemm there.
+ * Up to 16 rows (decoding steps): always. Against OpenBLAS's AVX-512
+ * sgemm 0.57-0.66 (f32) and 0.43-0.68 (f16, which OpenBLAS has to widen
+ * first); against its AVX2 and SSE3 ones further ahead.
  *
- * More rows (encoders, beam 4 at batch 16, teacher forcing): the kernels
- * (AVX-512) against OpenBLAS's SSE3 sgemm 0.26-0.39 at 64 and 400 rows,
- * against its AVX2 one 0.66-0.94 (f32 with K = 4096: 1.36), against its
- * AVX-512 one 0.92-2.03 (bench/results/kernels/): they take these only
- * where OpenBLAS runs neither AVX2 nor AVX-512 kernels (Debian's 0.3.21 on
- * CPUs it does not know).
+ * More rows (encoders, beam 4 at batch 16, teacher forcing): 16-bit
+ * weights up to 64 rows always (0.79-0.94 against widening + AVX-512
+ * sgemm); otherwise where OpenBLAS runs no AVX-512 kernels and the
+ * kernels are wider than its own (against its AVX2 sgemm 0.74-0.95 at 64
+ * and 400 rows, its SSE3 one 0.3-0.4), or it has no AVX2 kernels at all.
+ * Against its AVX-512 sgemm the kernels are even at 64 rows (f32) and
+ * 1.1-1.4x its time at 400, so OpenBLAS keeps those.
  *
  * f32 weights go to the kernels, beyond one row, only while translating
  * (sc_backend_translating_begin): there a row rounds the same in a batch
@@ -197,9 +196,11 @@ use_kernels (int M, const ScTensor *w)
     return TRUE;
   if (w->dtype == SC_DTYPE_F32 && !translating)
     return FALSE;
-  if (M > FEW_ROWS)
-    return !blas_cores ()->avx2;
-  return w->dtype != SC_DTYPE_F32 || M <= 8 || !blas_cores ()->avx512;
+  if (M <= FEW_ROWS || (w->dtype != SC_DTYPE_F32 && M <= 4 * FEW_ROWS))
+    return TRUE;
+  if (!blas_cores ()->avx2)
+    return TRUE;
+  return !blas_cores ()->avx512 && sc_cpu_gemm_isa () == SC_CPU_GEMM_AVX512;
 }
 
 /* The widest kernels, except for f32 one-row products outside
