@@ -153,26 +153,28 @@ sc_backend_cpu_describe (void)
  * packed inputs, bench/results/kernels/2026-12-04-packed.txt).
  *
  * Up to 16 rows (decoding steps): always. Against OpenBLAS's AVX-512
- * sgemm 0.57-0.66 (f32) and 0.43-0.68 (f16, which OpenBLAS has to widen
+ * sgemm 0.55-0.65 (f32) and 0.37-0.62 (f16, which OpenBLAS has to widen
  * first); against its AVX2 and SSE3 ones further ahead.
  *
  * More rows (encoders, beam 4 at batch 16, teacher forcing): 16-bit
- * weights up to 64 rows always (0.79-0.94 against widening + AVX-512
+ * weights up to 64 rows always (0.70-0.88 against widening + AVX-512
  * sgemm); otherwise where OpenBLAS runs no AVX-512 kernels and the
- * kernels are wider than its own (against its AVX2 sgemm 0.74-0.95 at 64
+ * kernels are wider than its own (against its AVX2 sgemm 0.57-1.03 at 64
  * and 400 rows, its SSE3 one 0.3-0.4), or it has no AVX2 kernels at all.
- * Against its AVX-512 sgemm the kernels are even at 64 rows (f32) and
- * 1.1-1.4x its time at 400, so OpenBLAS keeps those.
+ * Against its AVX-512 sgemm the kernels are even at 64 rows (f32; in
+ * beam 4 at batch 16 they were slower) and 1.3-1.7x its time at 400, so
+ * OpenBLAS keeps those.
  *
  * f32 weights go to the kernels, beyond one row, only while translating
  * (sc_backend_translating_begin): there a row rounds the same in a batch
  * as alone, since the kernels sum each output in one order whatever M.
  * Elsewhere they stay on sgemm: the experts' products of a teacher-forced
  * calibration, summed in the kernels' order, flip near-ties of SparseGPT
- * 2:4 on the nllb-moe-tiny fixture layers earlier than sgemm's order does
- * (45 564 of 786 432 mask entries then differ from the torch reference
- * against 16 872, past test-sparsity's 5 %; neither order is the more
- * accurate, bench/RESULTS.md, issue 19). */
+ * 2:4 on the nllb-moe-tiny fixture layers earlier than OpenBLAS's SSE3
+ * and AVX2 sgemm do (45 564 of 786 432 mask entries then differ from the
+ * torch reference, against 16 872; its AVX-512 sgemm 43 722): neither
+ * order is the more accurate (bench/RESULTS.md, issue 19), and teacher-
+ * forced results stay those of OpenBLAS as before. */
 static _Thread_local gboolean translating;
 
 gboolean
