@@ -156,14 +156,17 @@ sc_backend_cpu_describe (void)
  * sgemm 0.55-0.65 (f32) and 0.37-0.62 (f16, which OpenBLAS has to widen
  * first); against its AVX2 and SSE3 ones further ahead.
  *
- * More rows (encoders, beam 4 at batch 16, teacher forcing): 16-bit
- * weights up to 64 rows always (0.70-0.88 against widening + AVX-512
- * sgemm); otherwise where OpenBLAS runs no AVX-512 kernels and the
- * kernels are wider than its own (against its AVX2 sgemm 0.57-1.03 at 64
- * and 400 rows, its SSE3 one 0.3-0.4), or it has no AVX2 kernels at all.
- * Against its AVX-512 sgemm the kernels are even at 64 rows (f32; in
- * beam 4 at batch 16 they were slower) and 1.3-1.7x its time at 400, so
- * OpenBLAS keeps those.
+ * More rows (encoders, beam 4 at batch 16, teacher forcing): where
+ * OpenBLAS runs no AVX-512 kernels and the kernels are wider than its
+ * own (against its AVX2 sgemm 0.57-1.03 at 64 and 400 rows, its SSE3 one
+ * 0.3-0.4), or it has no AVX2 kernels at all. Against its AVX-512 sgemm
+ * the kernels are even at 64 rows (f32; 0.70-0.88 with f16 weights) and
+ * 1.3-1.7x its time at 400, so OpenBLAS keeps those. Tried and undone:
+ * f32 64-row steps (beam 4 at batch 16) on the kernels were slower;
+ * 17-64-row products with f16 weights were faster there but made the
+ * demo model's translation 12-45 % slower, with the scheduler's wake-ups
+ * at 30 % of its profile (a short sentence's small encoder products,
+ * split over the pool's threads).
  *
  * f32 weights go to the kernels, beyond one row, only while translating
  * (sc_backend_translating_begin): there a row rounds the same in a batch
@@ -198,7 +201,7 @@ use_kernels (int M, const ScTensor *w)
     return TRUE;
   if (w->dtype == SC_DTYPE_F32 && !translating)
     return FALSE;
-  if (M <= FEW_ROWS || (w->dtype != SC_DTYPE_F32 && M <= 4 * FEW_ROWS))
+  if (M <= FEW_ROWS)
     return TRUE;
   if (!blas_cores ()->avx2)
     return TRUE;
