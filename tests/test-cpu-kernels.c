@@ -268,6 +268,16 @@ test_layer_norm_rows (void)
   sc_backend_free (be);
 }
 
+/* n floats uniform in [-1, 1). */
+static float *
+random_floats (GRand *rand, gsize n)
+{
+  float *p = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    p[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  return p;
+}
+
 /* Attention of a few queries over many heads and keys (split over threads
  * by heads) gives each head bit for bit what it gives alone, masks and
  * causality included. */
@@ -277,17 +287,10 @@ test_attention_heads (void)
   ScBackend *be = sc_backend_cpu_new (0);
   GRand *rand = g_rand_new_with_seed (43);
   int Tq = 4, Tk = 300, H = 16, hd = 64, d = H * hd;
-  g_autofree float *q = g_new (float, (gsize) Tq * d);
-  g_autofree float *k = g_new (float, (gsize) Tk * d);
-  g_autofree float *v = g_new (float, (gsize) Tk * d);
+  g_autofree float *q = random_floats (rand, (gsize) Tq * d);
+  g_autofree float *k = random_floats (rand, (gsize) Tk * d);
+  g_autofree float *v = random_floats (rand, (gsize) Tk * d);
   g_autofree guint8 *valid = g_new (guint8, Tk);
-  for (gsize i = 0; i < (gsize) Tq * d; i++)
-    q[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  for (gsize i = 0; i < (gsize) Tk * d; i++)
-    {
-      k[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-      v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-    }
   for (int j = 0; j < Tk; j++)
     valid[j] = j % 7 != 3;
   for (int causal = 0; causal <= 1; causal++)
@@ -373,16 +376,10 @@ test_attention_reference (void)
   ScBackend *be = sc_backend_cpu_new (0);
   GRand *rand = g_rand_new_with_seed (45);
   int Tk = 37, H = 3, hd = 40, d = H * hd;
-  g_autofree float *q = g_new (float, (gsize) Tk * d);
-  g_autofree float *k = g_new (float, (gsize) Tk * d);
-  g_autofree float *v = g_new (float, (gsize) Tk * d);
+  g_autofree float *q = random_floats (rand, (gsize) Tk * d);
+  g_autofree float *k = random_floats (rand, (gsize) Tk * d);
+  g_autofree float *v = random_floats (rand, (gsize) Tk * d);
   g_autofree guint8 *valid = g_new (guint8, Tk);
-  for (gsize i = 0; i < (gsize) Tk * d; i++)
-    {
-      q[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-      k[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-      v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-    }
   for (int j = 0; j < Tk; j++)
     valid[j] = j % 5 != 2;
   g_autofree float *out = g_new (float, (gsize) Tk * d);
