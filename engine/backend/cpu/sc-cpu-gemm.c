@@ -304,9 +304,9 @@ step16 (const Job *j, const guint8 *w, gsize ldw, const float *x, int K, int k, 
     }
 }
 
-/* Columns of x a block of TM inputs keeps in L1 (32 KiB of f32 at 8)
- * while the weight rows of a chunk pass over it; longer rows (fc2's K =
- * 4096) are taken in blocks of this many columns. */
+/* Columns of x a block of TM inputs keeps in L1 (24 KiB of f32) while
+ * the weight rows of a chunk pass over it; longer rows (fc2's K = 4096)
+ * are taken in blocks of this many columns. */
 #define K_BLOCK 1024
 
 /* Rows [n, n + R) of W times inputs [m, m + Mb) over columns [k0, k1).
@@ -346,9 +346,8 @@ tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, f
         store (j, m + i, n + r, _mm512_reduce_add_ps (acc[r][i]));
 }
 
-/* Rows [n0, n1) of W, TR at a time, times inputs
- * [m, m + Mb), columns [k0, k1); tile t keeps its partial sums at
- * part + 24 * 16 t. */
+/* Rows [n0, n1) of W, TR at a time, times inputs [m, m + Mb), columns
+ * [k0, k1); tile t keeps its partial sums at part + 24 * 16 t. */
 AVX512 INLINE void
 rows16 (const Job *j, int n0, int n1, int m, int Mb, ScDType dt, int k0, int k1, float *part)
 {
