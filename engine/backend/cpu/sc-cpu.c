@@ -164,9 +164,9 @@ sc_backend_cpu_describe (void)
  * 1.3-1.7x its time at 400, so OpenBLAS keeps those. Tried and undone:
  * f32 64-row steps (beam 4 at batch 16) on the kernels were slower;
  * 17-64-row products with f16 weights were faster there but made the
- * demo model's translation 12-45 % slower, with the scheduler's wake-ups
- * at 30 % of its profile (a short sentence's small encoder products,
- * split over the pool's threads).
+ * demo model's beam 4 about 45 % slower, with the scheduler's wake-ups
+ * at 30 % of its profile (likely a short sentence's small encoder
+ * products, split over the pool's threads).
  *
  * f32 weights go to the kernels, beyond one row, only while translating
  * (sc_backend_translating_begin): there a row rounds the same in a batch
