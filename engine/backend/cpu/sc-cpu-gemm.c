@@ -244,6 +244,8 @@ weight16_full (const guint8 *p, ScDType dt)
  * packed inputs); one-row products take 4 x 1 tiles, four streams of W. */
 #define TR 4
 #define TM 6
+/* rows16's tail takes up to 3 rows */
+G_STATIC_ASSERT (TR == 4);
 
 /* The inputs a block of the many-row loop takes from `left` remaining:
  * TM, then 4, 2 and 1. */
@@ -282,7 +284,7 @@ pack_inputs (const float *x, int M, int K, int *Kp)
 
 /* Sixteen columns from k of R weight rows times Mb inputs into acc. */
 AVX512 INLINE void
-step16 (const Job *j, const guint8 *w, gsize ldw, const float *x, int K, int k, int R, int Mb,
+step16 (const Job *j, const guint8 *w, gsize ldw, const float *x, int k, int R, int Mb,
         ScDType dt, __mmask16 mask, gboolean masked, __m512 acc[4][TM])
 {
   __m512 wv[4];
@@ -294,7 +296,7 @@ step16 (const Job *j, const guint8 *w, gsize ldw, const float *x, int K, int k, 
       wv[r] = masked ? weight16 (w + r * ldw + k * j->esize, dt, mask)
                      : weight16_full (w + r * ldw + k * j->esize, dt);
     }
-#pragma GCC unroll 12
+#pragma GCC unroll 6
   for (int i = 0; i < Mb; i++)
     {
       __m512 xv = _mm512_load_ps (x + ((gsize) (k >> 4) * Mb + i) * 16);
@@ -323,7 +325,7 @@ tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, f
 
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 12
+#pragma GCC unroll 6
     for (int i = 0; i < Mb; i++)
       acc[r][i] = k0 == 0 || part == NULL ? _mm512_setzero_ps ()
                                             : _mm512_loadu_ps (part + (r * Mb + i) * 16);
@@ -332,13 +334,13 @@ tile16 (const Job *j, int n, int m, int R, int Mb, ScDType dt, int k0, int k1, f
    * ports too), then one masked step for the last K % 16 columns. */
   int k = k0;
   for (; k + 16 <= k1; k += 16)
-    step16 (j, w, ldw, x, K, k, R, Mb, dt, 0xffff, FALSE, acc);
+    step16 (j, w, ldw, x, k, R, Mb, dt, 0xffff, FALSE, acc);
   if (k < k1)
-    step16 (j, w, ldw, x, K, k, R, Mb, dt, (__mmask16) ((1u << (k1 - k)) - 1), TRUE, acc);
+    step16 (j, w, ldw, x, k, R, Mb, dt, (__mmask16) ((1u << (k1 - k)) - 1), TRUE, acc);
 
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 12
+#pragma GCC unroll 6
     for (int i = 0; i < Mb; i++)
       if (k1 < K && part != NULL)
         _mm512_storeu_ps (part + (r * Mb + i) * 16, acc[r][i]);
